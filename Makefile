@@ -1,0 +1,85 @@
+# SARSense: `make demo` and `make test` work first thing on a fresh Debian 12.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SYS_PYTHON   ?= /usr/bin/python3
+VENV         ?= .venv
+PY           := $(VENV)/bin/python
+QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+PLUGIN_NAME  := sarsense
+PLUGIN_LINK  := $(QGIS_PROFILE)/python/plugins/$(PLUGIN_NAME)
+export QT_QPA_PLATFORM ?= offscreen
+APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-venv python3-pip
+STAMP        := $(VENV)/.sarsense-setup
+
+.PHONY: help setup system install-plugin test test-core demo bench package clean models
+
+help:
+	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
+	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
+	@echo "make setup | install-plugin | bench | package | models | clean"
+
+# --- setup -----------------------------------------------------------------------------
+system:
+	@if [ -x /usr/bin/qgis_process.bin ] && $(SYS_PYTHON) -c 'import qgis.core, osgeo.gdal, scipy, PyQt5' 2>/dev/null \
+	    && $(SYS_PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	  echo "QGIS $$($(SYS_PYTHON) -c 'from qgis.core import Qgis; print(Qgis.QGIS_VERSION)') and GDAL found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing QGIS and GDAL from Debian packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else \
+	  echo "QGIS >= 3.22 with Python, GDAL and scipy are missing. Install them, e.g. on Debian/Ubuntu:"; \
+	  echo "  sudo apt-get install $(APT_PACKAGES)"; exit 1; \
+	fi
+	@$(SYS_PYTHON) -c 'from qgis.core import Qgis; import sys; v=Qgis.QGIS_VERSION_INT; sys.exit(0 if v >= 32200 else "QGIS >= 3.22 needed, found " + Qgis.QGIS_VERSION)'
+
+$(STAMP): resources/requirements-runtime.txt tests/requirements-test.txt sarsense_qgis/setup_tools.py
+	@$(MAKE) --no-print-directory system
+	@[ -x $(PY) ] || $(SYS_PYTHON) -m venv --system-site-packages $(VENV)
+	@deps=$$($(PY) sarsense_qgis/setup_tools.py deps-dir); mkdir -p "$$deps"; \
+	  echo "$$deps" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_deps.pth
+	@# runtime packages first, into the folder QGIS's Python sees (numpy/scipy pinned to QGIS's)
+	$(PY) sarsense_qgis/setup_tools.py install-deps
+	@$(PY) -c 'import numpy, sys; sys.exit(0 if numpy.__file__.startswith("/usr/") else "numpy was replaced: " + numpy.__file__)'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c <($(PY) -c 'import numpy; print("numpy==" + numpy.__version__)') -r tests/requirements-test.txt
+	@touch $@
+
+setup: $(STAMP)
+	@$(SYS_PYTHON) -c 'import sys; sys.path.append("sarsense_qgis"); import setup_tools as s; s.add_to_path(); import onnxruntime, sklearn; print("QGIS Python sees onnxruntime", onnxruntime.__version__, "and scikit-learn", sklearn.__version__)'
+
+install-plugin: setup
+	@mkdir -p $(dir $(PLUGIN_LINK))
+	@if [ -L $(PLUGIN_LINK) ] || [ ! -e $(PLUGIN_LINK) ]; then ln -sfn $(CURDIR) $(PLUGIN_LINK); \
+	  else echo "$(PLUGIN_LINK) exists and is not a link; remove it first"; exit 1; fi
+	@$(SYS_PYTHON) sarsense_qgis/setup_tools.py enable-plugin --profile $(QGIS_PROFILE) >/dev/null
+	@echo "plugin linked at $(PLUGIN_LINK) and enabled in $(QGIS_PROFILE)/QGIS/QGIS3.ini"
+
+# --- use -------------------------------------------------------------------------------
+test: install-plugin
+	@# pytest exit 5 means no test was collected: say so and fail.
+	@$(PY) -m pytest -p no:cacheprovider tests/core tests/qgis tests/process || { rc=$$?; \
+	  [ $$rc -eq 5 ] && echo "no tests were collected: failing"; exit $$rc; }
+
+test-core: setup
+	$(PY) -m pytest -p no:cacheprovider tests/core
+
+demo: install-plugin
+	$(PY) tests/demo.py --out $(CURDIR)/demo_output
+
+bench: install-plugin
+	@command -v otbcli_Despeckle >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq otb-bin >/dev/null; } \
+	  || { echo "bench needs OTB (Debian: apt install otb-bin)"; exit 1; }
+	$(PY) tests/bench/bench.py
+
+models: setup
+	$(MAKE) -C models/training all
+
+package:
+	@mkdir -p dist
+	git archive --format=zip --prefix=$(PLUGIN_NAME)/ -o dist/$(PLUGIN_NAME).zip HEAD
+	@echo "dist/$(PLUGIN_NAME).zip"
+
+clean:
+	rm -rf $(VENV) dist demo_output .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

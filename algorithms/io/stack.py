@@ -1,0 +1,147 @@
+"""Dated time stacks: one band per date, the ISO date (YYYY-MM-DD) as band description.
+
+Dates are found, in this order, in a band's description, a band's metadata
+(``DATE``, ``ACQUISITION_DATE``, ``ACQUISITION_START_TIME``, ``TIFFTAG_DATETIME``),
+the dataset's metadata (same keys; single-band files only) and finally the
+file name (single-band files only). Accepted forms: ``2016-01-05``,
+``2016_01_05``, ``20160105``, ``20160105T173017`` and MODIS ``A2016005``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import uuid
+
+from osgeo import gdal
+
+from . import blocks as _blocks
+from . import raster as _raster
+
+DATE_KEYS = ("DATE", "ACQUISITION_DATE", "ACQUISITION_START_TIME", "TIFFTAG_DATETIME")
+RESAMPLINGS = ("nearest", "bilinear", "cubic", "average")
+
+_PATTERNS = (
+    re.compile(r"(?<!\d)(\d{4})[-_](\d{2})[-_](\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T\d{6})?(?!\d)"),
+    re.compile(r"(?<!\d)(\d{4}):(\d{2}):(\d{2})(?!\d)"),  # TIFFTAG_DATETIME
+)
+_MODIS = re.compile(r"(?<![A-Za-z0-9])A(\d{4})(\d{3})(?!\d)")
+
+
+def parse_date(text):
+    """Return the first plausible date in ``text`` as ``YYYY-MM-DD``, or None."""
+    if not text:
+        return None
+    for pat in _PATTERNS:
+        for m in pat.finditer(str(text)):
+            try:
+                d = _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                continue
+            if 1950 <= d.year <= 2100:
+                return d.isoformat()
+    m = _MODIS.search(str(text))
+    if m:
+        year, doy = int(m.group(1)), int(m.group(2))
+        if 1950 <= year <= 2100 and 1 <= doy <= 366:
+            return (_dt.date(year, 1, 1) + _dt.timedelta(days=doy - 1)).isoformat()
+    return None
+
+
+def band_dates(path):
+    """ISO dates of every band of ``path``; raises ``ValueError`` naming a band without a date."""
+    ds = _raster.open_dataset(path)
+    ds_meta = ds.GetMetadata() or {}
+    dates = []
+    for i in range(ds.RasterCount):
+        band = ds.GetRasterBand(i + 1)
+        meta = band.GetMetadata() or {}
+        found = parse_date(band.GetDescription())
+        for key in DATE_KEYS:
+            found = found or parse_date(meta.get(key))
+        if ds.RasterCount == 1:
+            for key in DATE_KEYS:
+                found = found or parse_date(ds_meta.get(key))
+            found = found or parse_date(os.path.basename(str(path)))
+        if found is None:
+            where = "its description or DATE metadata" if ds.RasterCount > 1 else \
+                "its band description, DATE metadata or file name"
+            raise ValueError(
+                f"band {i + 1} of '{path}' has no acquisition date in {where}; "
+                "name the file with its date (e.g. S1_VV_2016-01-05.tif) or set the band description to the ISO date")
+        dates.append(found)
+    return dates
+
+
+def _warped(path, ref, resampling):
+    """A virtual raster of ``path`` on the grid of ``ref`` (RasterInfo), float32 with NaN nodata."""
+    gt = ref.geotransform
+    bounds = (gt[0], gt[3] + gt[5] * ref.ysize, gt[0] + gt[1] * ref.xsize, gt[3])
+    vrt = f"/vsimem/sarsense_warp_{uuid.uuid4().hex}.vrt"
+    gdal.Warp(vrt, path, format="VRT", dstSRS=ref.projection or None, outputBounds=bounds,
+              width=ref.xsize, height=ref.ysize, resampleAlg=resampling,
+              outputType=gdal.GDT_Float32, dstNodata=float("nan"))
+    return vrt
+
+
+def build_stack(inputs, output, *, reference=None, resampling="bilinear",
+                compression=_raster.DEFAULT_COMPRESSION, budget_mb=_blocks.DEFAULT_BUDGET_MB,
+                progress=None, is_canceled=None):
+    """Stack every band of ``inputs`` onto one grid, sorted by date, each band described by its ISO date.
+
+    Parameters
+    ----------
+    inputs : list of str
+        Rasters; each band must carry a date (see module docstring).
+    reference : str, optional
+        Raster whose grid (CRS, extent, pixel size) the stack takes; default the first input.
+        Inputs on another grid or CRS are warped with ``resampling``.
+    resampling : {"nearest", "bilinear", "cubic", "average"}
+
+    Returns
+    -------
+    dict
+        ``output``, ``dates`` (sorted), ``warped`` (inputs that were resampled) and ``warnings``.
+    """
+    inputs = [str(p) for p in inputs]
+    if len(inputs) == 0:
+        raise ValueError("no input rasters given")
+    if resampling not in RESAMPLINGS:
+        raise ValueError(f"resampling must be one of {', '.join(RESAMPLINGS)}, got '{resampling}'")
+    ref = _raster.read_info(reference or inputs[0])
+    dated = []  # (date, position in the concatenated band list)
+    sources, warped, warnings = [], [], []
+    pos = 0
+    for path in inputs:
+        info = _raster.read_info(path)
+        for d in band_dates(path):
+            dated.append((d, pos))
+            pos += 1
+        if info.same_grid(ref):
+            sources.append(path)
+        else:
+            sources.append(_warped(path, ref, resampling))
+            warped.append(path)
+    dated.sort(key=lambda t: t[0])  # stable: equal dates keep input order
+    dates = [d for d, _ in dated]
+    order = [p for _, p in dated]
+    dupes = sorted({d for d in dates if dates.count(d) > 1})
+    if dupes:
+        warnings.append(f"several bands share a date ({', '.join(dupes)}); they are kept in input order")
+    try:
+        _blocks.run_blockwise(sources, output, lambda block: block[order], out_bands=len(order),
+                              descriptions=dates, band_metadata=[{"DATE": d} for d in dates],
+                              compression=compression, budget_mb=budget_mb, bytes_per_pixel=16,
+                              progress=progress, is_canceled=is_canceled)
+    finally:
+        for s in sources:
+            if s.startswith("/vsimem/"):
+                gdal.Unlink(s)
+    return {"output": output, "dates": dates, "warped": warped, "warnings": warnings}
+
+
+def stack_dates(path):
+    """Dates of a stack built by :func:`build_stack` (or any raster with dated bands)."""
+    return band_dates(path)

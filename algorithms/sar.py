@@ -1,0 +1,85 @@
+"""SAR radiometric units: dB ↔ linear power, amplitude ↔ intensity, and a check of what units a raster holds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONVERSIONS = ("linear_to_db", "db_to_linear", "amplitude_to_intensity", "intensity_to_amplitude")
+
+
+def linear_to_db(linear):
+    """σ⁰ in dB from linear power: ``10·log10(x)`` (ESA Sentinel-1 Level-1 Product Spec., §7.6).
+
+    Zero or negative values (no power) become NaN, never −inf.
+
+    Returns
+    -------
+    out : float32 ndarray
+    n_nonpositive : int
+        How many finite values were ≤ 0 and became NaN.
+    """
+    x = np.asarray(linear, dtype=np.float32)
+    bad = np.isfinite(x) & (x <= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (10.0 * np.log10(np.where(bad, np.nan, x))).astype(np.float32)
+    return out, int(bad.sum())
+
+
+def db_to_linear(db):
+    """Linear power from dB: ``10^(x/10)``. NaN stays NaN; the result is always > 0."""
+    x = np.asarray(db, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        return np.power(np.float32(10.0), x / np.float32(10.0)).astype(np.float32), 0
+
+
+def amplitude_to_intensity(amplitude):
+    """Intensity from amplitude: ``|A|²`` (detected power). NaN stays NaN."""
+    a = np.asarray(amplitude, dtype=np.float32)
+    return (a * a).astype(np.float32), 0
+
+
+def intensity_to_amplitude(intensity):
+    """Amplitude from intensity: ``√I``. Negative intensities (not physical) become NaN and are counted."""
+    x = np.asarray(intensity, dtype=np.float32)
+    bad = np.isfinite(x) & (x < 0)
+    with np.errstate(invalid="ignore"):
+        out = np.sqrt(np.where(bad, np.nan, x)).astype(np.float32)
+    return out, int(bad.sum())
+
+
+def convert(name, values):
+    """Apply conversion ``name`` (one of :data:`CONVERSIONS`); returns ``(float32 array, n_invalid)``."""
+    funcs = {"linear_to_db": linear_to_db, "db_to_linear": db_to_linear,
+             "amplitude_to_intensity": amplitude_to_intensity, "intensity_to_amplitude": intensity_to_amplitude}
+    if name not in funcs:
+        raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, got '{name}'")
+    return funcs[name](values)
+
+
+def guess_units(sample):
+    """Guess whether SAR backscatter values are dB or linear power from a sample.
+
+    Rules (backscatter of land and sea spans roughly −35..+10 dB, i.e. 0.0003..10 linear):
+    - more than 1 % of finite values negative → ``"db"`` (linear power is never negative);
+    - no negative value, median below 2 and 99th percentile below 50 → ``"linear"``;
+    - otherwise ``"unknown"``.
+    """
+    s = np.asarray(sample, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        return "unknown"
+    if np.mean(s < 0) > 0.01:
+        return "db"
+    if s.min() >= 0 and np.median(s) < 2.0 and np.percentile(s, 99) < 50.0:
+        return "linear"
+    return "unknown"
+
+
+def describe_range(sample):
+    """'lo..hi' of the 1st–99th percentile of a sample, for error messages."""
+    s = np.asarray(sample, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        return "no valid values"
+    lo, hi = np.percentile(s, [1, 99])
+    return f"{lo:.3g}..{hi:.3g}"

@@ -1,0 +1,1 @@
+"""Everything of SARSense that imports QGIS: plugin, provider, Processing algorithms, styles."""

@@ -12,6 +12,7 @@ gives exactly the whole-array result (tests/core/test_blocks.py proves it).
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ class RasterStack:
                     "build an aligned stack first (sarsense:buildstack)")
         self.info = first
         self._datasets = None
+        self._lock = threading.Lock()  # a GDAL dataset must not be read from two threads at once
 
     @property
     def band_count(self):
@@ -132,8 +134,9 @@ class RasterStack:
             raise RuntimeError("RasterStack.read() outside 'with'")
         xo, yo, xs, ys = (window.rx, window.ry, window.rw, window.rh) if halo_window else \
             (window.x, window.y, window.w, window.h)
-        parts = [_raster.read_window(ds, list(range(1, ds.RasterCount + 1)), xo, yo, xs, ys)
-                 for ds in self._datasets]
+        with self._lock:
+            parts = [_raster.read_window(ds, list(range(1, ds.RasterCount + 1)), xo, yo, xs, ys)
+                     for ds in self._datasets]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 

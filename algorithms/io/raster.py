@@ -99,6 +99,19 @@ def read_info(path):
     )
 
 
+def nodata_mask(arr, nodata):
+    """Pixels of ``arr`` equal to ``nodata``, compared in the array's own type (None if no nodata).
+
+    A float32 band's nodata (e.g. -3.4e38) is stored as a double; comparing in float64 would miss it.
+    """
+    if nodata is None or np.isnan(nodata):
+        return None
+    if arr.dtype.kind in "iu" and (nodata != int(nodata) or not
+                                   np.iinfo(arr.dtype).min <= nodata <= np.iinfo(arr.dtype).max):
+        return None
+    return arr == np.asarray(nodata).astype(arr.dtype)
+
+
 def read_window(ds, band_numbers, xoff, yoff, xsize, ysize):
     """Read a window of several bands as float32 (bands, rows, cols), nodata as NaN."""
     out = np.empty((len(band_numbers), ysize, xsize), dtype=np.float32)
@@ -106,9 +119,9 @@ def read_window(ds, band_numbers, xoff, yoff, xsize, ysize):
         band = ds.GetRasterBand(bnum)
         arr = band.ReadAsArray(xoff, yoff, xsize, ysize)
         out[i] = arr
-        nodata = band.GetNoDataValue()
-        if nodata is not None and not np.isnan(nodata):
-            out[i][arr == nodata] = np.nan
+        mask = nodata_mask(arr, band.GetNoDataValue())
+        if mask is not None:
+            out[i][mask] = np.nan
     return out
 
 
@@ -122,10 +135,11 @@ def sample_values(path, *, band=1, max_side=512):
     scale = max(1.0, max(ds.RasterXSize, ds.RasterYSize) / max_side)
     bx = max(1, int(ds.RasterXSize / scale))
     by = max(1, int(ds.RasterYSize / scale))
-    arr = b.ReadAsArray(0, 0, ds.RasterXSize, ds.RasterYSize, buf_xsize=bx, buf_ysize=by).astype(np.float32)
-    nodata = b.GetNoDataValue()
-    if nodata is not None and not np.isnan(nodata):
-        arr[arr == nodata] = np.nan
+    raw = b.ReadAsArray(0, 0, ds.RasterXSize, ds.RasterYSize, buf_xsize=bx, buf_ysize=by)
+    arr = raw.astype(np.float32)
+    mask = nodata_mask(raw, b.GetNoDataValue())
+    if mask is not None:
+        arr[mask] = np.nan
     return arr
 
 

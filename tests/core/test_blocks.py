@@ -1,0 +1,162 @@
+"""The block engine: block-wise output equals whole-array output, metadata, cancel, bad paths."""
+
+import os
+
+import numpy as np
+import pytest
+from conftest import read_raster, speckled, write_raster
+from osgeo import gdal
+
+from sarsense.algorithms import sar, speckle
+from sarsense.algorithms.io import blocks, raster
+
+
+def _image(tmp_path, bands=1):
+    arr = np.stack([speckled((101, 83), seed=b) for b in range(bands)])
+    arr[:, 10:14, 40:45] = -999.0  # nodata patch across a block edge
+    arr[:, 70, :] = -999.0
+    return write_raster(tmp_path / "in.tif", arr, nodata=-999.0, descriptions=[f"2020-01-{b + 1:02d}" for b in range(bands)])
+
+
+KERNELS = {f"{name}-{size}": (lambda b, n=name, s=size: np.stack([speckle.apply(n, x, size=s, looks=2) for x in b]),
+                              size // 2)
+           for name in speckle.FILTERS for size in (5, 7)}
+KERNELS["quegan-5"] = (lambda b: speckle.quegan_yu(b, size=5), 2)
+KERNELS["todb"] = (lambda b: sar.linear_to_db(b)[0], 0)
+
+
+@pytest.mark.parametrize("key", sorted(KERNELS))
+@pytest.mark.parametrize("block_size", [16, 37])
+def test_blockwise_equals_whole_array(tmp_path, key, block_size):
+    kernel, halo = KERNELS[key]
+    src = _image(tmp_path, bands=3)
+    out = str(tmp_path / "out.tif")
+    res = blocks.run_blockwise(src, out, kernel, halo=halo, block_size=block_size)
+    assert res["blocks"] > 4
+    whole = blocks.run_whole(src, kernel).astype(np.float32)
+    got = read_raster(out)
+    assert np.array_equal(got, whole, equal_nan=True), f"max diff {np.nanmax(np.abs(got - whole))}"
+
+
+def test_threads_equal_single_thread(tmp_path):
+    src = _image(tmp_path)
+    k = KERNELS["gammamap-5"][0]
+    blocks.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=2, block_size=32, workers=1)
+    blocks.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=2, block_size=32, workers=3)
+    assert np.array_equal(read_raster(tmp_path / "a.tif"), read_raster(tmp_path / "b.tif"), equal_nan=True)
+
+
+@pytest.mark.parametrize("shape,halo,budget", [((5000, 3000), 2, 96), ((400, 40000), 10, 8), ((300, 300), 0, 1)])
+def test_windows_tile_the_grid_once_within_budget(shape, halo, budget):
+    ysize, xsize = shape
+    bpp = 160
+    wins = blocks.plan_windows(xsize, ysize, halo=halo, bytes_per_pixel=bpp, budget_mb=budget)
+    cover = np.zeros(shape, dtype=np.uint8)
+    for w in wins:
+        cover[w.y:w.y + w.h, w.x:w.x + w.w] += 1
+        assert w.rx == max(0, w.x - halo) and w.rw == min(xsize, w.x + w.w + halo) - w.rx
+        if budget >= 8:
+            assert w.rw * w.rh * bpp <= budget * 2**20
+    assert (cover == 1).all()
+
+
+def test_float32_nodata_is_matched_in_float32(tmp_path):
+    arr = np.ones((4, 4), dtype=np.float32)
+    arr[0, 0] = np.float32(-3.4e38)
+    src = write_raster(tmp_path / "f.tif", arr, nodata=-3.4e38)
+    assert np.isnan(read_raster(blocks.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b)["output"])[0, 0, 0])
+
+
+def test_nodata_becomes_nan_and_metadata_is_kept(tmp_path):
+    src = _image(tmp_path, bands=2)
+    out = str(tmp_path / "o.tif")
+    blocks.run_blockwise(src, out, lambda b: b, compression="DEFLATE")
+    a, b = gdal.Open(src), gdal.Open(out)
+    assert b.GetGeoTransform() == a.GetGeoTransform()
+    assert b.GetSpatialRef().IsSame(a.GetSpatialRef())
+    assert [b.GetRasterBand(i + 1).GetDescription() for i in range(2)] == ["2020-01-01", "2020-01-02"]
+    band = b.GetRasterBand(1)
+    assert np.isnan(band.GetNoDataValue()) and band.DataType == gdal.GDT_Float32
+    assert band.GetBlockSize() == [256, 256]
+    assert b.GetMetadata("IMAGE_STRUCTURE").get("COMPRESSION") == "DEFLATE"
+    assert np.isnan(read_raster(out)[:, 10:14, 40:45]).all()
+
+
+def test_default_compression_and_uint8_class_maps(tmp_path):
+    src = _image(tmp_path)
+    out = str(tmp_path / "classes.tif")
+    blocks.run_blockwise(src, out, lambda b: np.where(np.isnan(b), 255, b > 0.05).astype(np.uint8),
+                         out_dtype=np.uint8)
+    ds = gdal.Open(out)
+    assert ds.GetRasterBand(1).DataType == gdal.GDT_Byte and ds.GetRasterBand(1).GetNoDataValue() == 255
+    assert ds.GetMetadata("IMAGE_STRUCTURE").get("COMPRESSION") == raster.DEFAULT_COMPRESSION
+    assert set(np.unique(ds.ReadAsArray())) <= {0, 1, 255}
+
+
+def test_cancel_leaves_no_output(tmp_path):
+    src = _image(tmp_path)
+    out = tmp_path / "cancelled.tif"
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(blocks.Cancelled):
+        blocks.run_blockwise(src, str(out), lambda b: b, block_size=16, is_canceled=cancel)
+    assert len(calls) == 3, "cancel is checked before every block and stops at once"
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_error_in_kernel_leaves_no_output(tmp_path):
+    src = _image(tmp_path)
+
+    def boom(b):
+        raise ValueError("bad block")
+
+    with pytest.raises(ValueError, match="bad block"):
+        blocks.run_blockwise(src, str(tmp_path / "o.tif"), boom)
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_progress_reaches_one(tmp_path):
+    src = _image(tmp_path)
+    seen = []
+    blocks.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b, block_size=32, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 4 * 3  # 101×83 in 32-px tiles
+
+
+def test_bad_paths_are_refused(tmp_path):
+    src = _image(tmp_path)
+    before = open(src, "rb").read()
+    with pytest.raises(ValueError, match="same file as an input"):
+        blocks.run_blockwise(src, src, lambda b: b)
+    assert open(src, "rb").read() == before, "the input must never be modified"
+    with pytest.raises(ValueError, match="does not exist"):
+        blocks.run_blockwise(str(tmp_path / "missing.tif"), str(tmp_path / "o.tif"), lambda b: b)
+    with pytest.raises(ValueError, match="output folder"):
+        blocks.run_blockwise(src, str(tmp_path / "nowhere" / "o.tif"), lambda b: b)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root): permission bits are not enforced")
+        with pytest.raises(ValueError, match="not writable"):
+            blocks.run_blockwise(src, str(ro / "o.tif"), lambda b: b)
+    finally:
+        ro.chmod(0o700)
+
+
+def test_stack_of_files_on_different_grids_is_refused(tmp_path):
+    a = write_raster(tmp_path / "a.tif", np.ones((10, 10)))
+    b = write_raster(tmp_path / "b.tif", np.ones((10, 10)), epsg=4326, gt=(0, 0.1, 0, 0, 0, -0.1))
+    with pytest.raises(ValueError, match="not on the grid"):
+        blocks.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
+
+
+def test_multi_file_stack_concatenates_bands(tmp_path):
+    a = write_raster(tmp_path / "a.tif", np.full((2, 10, 10), 1.0))
+    b = write_raster(tmp_path / "b.tif", np.full((10, 10), 2.0))
+    blocks.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
+    np.testing.assert_array_equal(read_raster(tmp_path / "o.tif")[:, 0, 0], [1, 1, 2])

@@ -1,0 +1,48 @@
+"""Unit conversions and the dB/linear check, on closed forms and the real Camargue scene."""
+
+import numpy as np
+import pytest
+from conftest import read_raster
+
+from sarsense.algorithms import sar
+from sarsense.algorithms.io import sample_values
+
+
+def test_db_linear_round_trip():
+    db = np.array([-25.0, -10.0, 0.0, 3.0, np.nan], dtype=np.float32)
+    lin, _ = sar.db_to_linear(db)
+    np.testing.assert_allclose(lin[:4], [10**-2.5, 0.1, 1.0, 10**0.3], rtol=1e-6)
+    back, bad = sar.linear_to_db(lin)
+    np.testing.assert_allclose(back[:4], db[:4], atol=1e-5)
+    assert np.isnan(back[4]) and bad == 0
+
+
+def test_nonpositive_linear_becomes_nan_not_inf():
+    out, bad = sar.linear_to_db(np.array([0.0, -1.0, 0.01, np.nan], dtype=np.float32))
+    assert bad == 2
+    assert np.isnan(out[0]) and np.isnan(out[1]) and out[2] == pytest.approx(-20.0)
+    assert not np.isinf(out).any()
+
+
+def test_amplitude_intensity():
+    inten, _ = sar.amplitude_to_intensity(np.array([2.0, 0.5], dtype=np.float32))
+    np.testing.assert_allclose(inten, [4.0, 0.25])
+    amp, bad = sar.intensity_to_amplitude(np.array([4.0, -1.0], dtype=np.float32))
+    assert amp[0] == 2.0 and np.isnan(amp[1]) and bad == 1
+
+
+def test_guess_units_on_real_scene(sample_db):
+    sample = sample_values(sample_db)
+    assert sar.guess_units(sample) == "db"
+    assert sar.guess_units(10 ** (sample / 10)) == "linear"
+    assert sar.guess_units(np.array([np.nan])) == "unknown"
+    assert sar.guess_units(np.array([120.0, 300.0, 800.0])) == "unknown"  # e.g. DN counts
+
+
+def test_sample_turns_nodata_into_nan(tmp_path, sample_db):
+    from conftest import write_raster
+    arr = read_raster(sample_db)[0]
+    arr[:5] = -99.0
+    p = write_raster(tmp_path / "nd.tif", arr, nodata=-99.0)
+    s = sample_values(p)
+    assert np.isnan(s[:5]).all() and np.isfinite(s[5:]).all()

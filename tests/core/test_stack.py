@@ -1,0 +1,73 @@
+"""Dated stacks: date parsing, sorting, warping, clear errors (algorithms/io/stack.py)."""
+
+import numpy as np
+import pytest
+from conftest import read_raster, write_raster
+from osgeo import gdal
+
+from sarsense.algorithms.io import stack
+from sarsense.algorithms.io.raster import sample_values
+
+
+@pytest.mark.parametrize("text,iso", [
+    ("2016-01-05-s1vv.tif", "2016-01-05"),
+    ("S1A_IW_GRDH_1SDV_20210401T052623_20210401T052648_037261.tif", "2021-04-01"),
+    ("VV_2019_11_01.tif", "2019-11-01"),
+    ("MOD11A1.A2019305.h14v09.hdf", "2019-11-01"),
+    ("2020:02:29 12:00:00", "2020-02-29"),
+    ("scene_20211345.tif", None),  # month 13: not a date
+    ("no date here", None),
+])
+def test_parse_date(text, iso):
+    assert stack.parse_date(text) == iso
+
+
+def test_real_stack_sorted_and_described(tmp_path, stack_files):
+    shuffled = stack_files[::-1]
+    out = str(tmp_path / "stack.tif")
+    res = stack.build_stack(shuffled, out)
+    assert res["dates"] == sorted(res["dates"]) and len(res["dates"]) == 22
+    assert res["dates"][0] == "2015-12-30" and res["dates"][-1] == "2016-05-17"
+    ds = gdal.Open(out)
+    assert [ds.GetRasterBand(i + 1).GetDescription() for i in range(22)] == res["dates"]
+    got = read_raster(out)
+    first = read_raster(stack_files[0])[0]
+    np.testing.assert_array_equal(got[0][np.isfinite(got[0])], first[np.isfinite(got[0])])
+    assert stack.stack_dates(out) == res["dates"]
+
+
+def test_other_crs_is_warped_onto_reference(tmp_path, stack_files):
+    moved = str(tmp_path / "2016-06-01_wgs84.tif")
+    gdal.Warp(moved, stack_files[0], dstSRS="EPSG:4326")
+    out = str(tmp_path / "s.tif")
+    res = stack.build_stack([stack_files[1], moved], out)
+    assert res["warped"] == [moved]
+    ref, o = gdal.Open(stack_files[1]), gdal.Open(out)
+    assert o.GetGeoTransform() == ref.GetGeoTransform() and (o.RasterXSize, o.RasterYSize) == (100, 100)
+    a, b = read_raster(out)
+    orig = sample_values(stack_files[0])  # nodata as NaN; this date is 47 % valid
+    ok = np.isfinite(b) & np.isfinite(orig)
+    assert ok.sum() > 0.9 * np.isfinite(orig).sum()
+    # warped there and back, the values still track the original closely
+    assert np.corrcoef(orig[ok], b[ok])[0, 1] > 0.8
+
+
+def test_file_without_date_is_refused(tmp_path, stack_files):
+    nodate = write_raster(tmp_path / "scene.tif", np.ones((100, 100)))
+    with pytest.raises(ValueError, match="has no acquisition date"):
+        stack.build_stack([stack_files[0], nodate], str(tmp_path / "s.tif"))
+
+
+def test_multiband_input_dates_from_descriptions(tmp_path):
+    a = write_raster(tmp_path / "a.tif", np.stack([np.full((8, 8), 2.0), np.full((8, 8), 1.0)]),
+                     descriptions=["2020-03-02", "2020-03-01"])
+    res = stack.build_stack([a], str(tmp_path / "s.tif"))
+    assert res["dates"] == ["2020-03-01", "2020-03-02"]
+    np.testing.assert_array_equal(read_raster(tmp_path / "s.tif")[:, 0, 0], [1.0, 2.0])
+
+
+def test_duplicate_dates_warn(tmp_path):
+    a = write_raster(tmp_path / "x_2020-01-01.tif", np.ones((8, 8)))
+    b = write_raster(tmp_path / "y_2020-01-01.tif", np.ones((8, 8)))
+    res = stack.build_stack([a, b], str(tmp_path / "s.tif"))
+    assert res["warnings"] and "2020-01-01" in res["warnings"][0]

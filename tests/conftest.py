@@ -1,62 +1,9 @@
-"""Shared test set-up: the repo imported as the plugin package ``sarsense``, sample data, small raster writer."""
-
-import os
-import pathlib
-import sys
-import tempfile
+"""Shared fixtures: sample data and, for tests/qgis, a real QGIS with the SARSense provider."""
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
-SAMPLE_DB = REPO / "resources" / "sample_data" / "S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
-STACK_DIR = REPO / "resources" / "sample_data" / "s1_vv_stack_bolivia"
-
-# The repo root *is* the plugin folder; QGIS imports it as `sarsense`. Tests do the same through a link.
-PKG_ROOT = pathlib.Path(tempfile.mkdtemp(prefix="sarsense-pkg-"))
-(PKG_ROOT / "sarsense").symlink_to(REPO)
-sys.path.insert(0, str(PKG_ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-gdal.UseExceptions()
-
-
-def write_raster(path, arr, *, epsg=32631, gt=(600000.0, 20.0, 0.0, 4800000.0, 0.0, -20.0), nodata=None,
-                 descriptions=None, dtype=gdal.GDT_Float32):
-    """Write ``arr`` (2-D or bands×rows×cols) as a GeoTIFF and return its path as str."""
-    arr = np.asarray(arr)
-    if arr.ndim == 2:
-        arr = arr[np.newaxis]
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[2], arr.shape[1], arr.shape[0], dtype)
-    ds.SetGeoTransform(gt)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    ds.SetProjection(srs.ExportToWkt())
-    for i in range(arr.shape[0]):
-        b = ds.GetRasterBand(i + 1)
-        if nodata is not None:
-            b.SetNoDataValue(nodata)
-        if descriptions:
-            b.SetDescription(descriptions[i])
-        b.WriteArray(arr[i])
-    ds = None
-    return str(path)
-
-
-def read_raster(path):
-    """All bands as float32 (bands, rows, cols)."""
-    ds = gdal.Open(str(path))
-    arr = ds.ReadAsArray().astype(np.float32)
-    return arr[np.newaxis] if arr.ndim == 2 else arr
-
-
-def speckled(shape, *, looks=1, seed=0, mean=None):
-    """Gamma-distributed speckle (ENL = looks) on a piecewise-constant scene, linear power."""
-    rng = np.random.default_rng(seed)
-    if mean is None:
-        mean = np.exp(rng.normal(-3.0, 1.0, (shape[0] // 8 + 1, shape[1] // 8 + 1))).repeat(8, 0).repeat(8, 1)
-        mean = mean[: shape[0], : shape[1]]
-    return (mean * rng.gamma(looks, 1.0 / looks, shape)).astype(np.float32)
+from helpers import SAMPLE_DB, STACK_DIR, read_raster, write_raster
+from osgeo import gdal
 
 
 @pytest.fixture
@@ -75,3 +22,18 @@ def sample_linear(tmp_path):
 @pytest.fixture
 def stack_files():
     return sorted(str(p) for p in STACK_DIR.glob("*.tif"))
+
+
+@pytest.fixture(scope="session")
+def sarsense(qgis_app, qgis_processing):
+    """The SARSense provider registered in the session's QgsApplication."""
+    from qgis.core import QgsApplication
+
+    from sarsense.sarsense_qgis.provider import SarsenseProvider
+
+    reg = QgsApplication.processingRegistry()
+    provider = reg.providerById("sarsense")
+    if provider is None:
+        provider = SarsenseProvider()
+        assert reg.addProvider(provider)
+    return provider

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import read_raster, speckled, write_raster
+from helpers import read_raster, speckled, write_raster
 from osgeo import gdal
 
 from sarsense.algorithms import sar, speckle

@@ -5,7 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import read_raster
+from helpers import read_raster
 
 from sarsense.algorithms import speckle
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import read_raster
+from helpers import read_raster
 
 from sarsense.algorithms import sar
 from sarsense.algorithms.io import sample_values
@@ -40,7 +40,7 @@ def test_guess_units_on_real_scene(sample_db):
 
 
 def test_sample_turns_nodata_into_nan(tmp_path, sample_db):
-    from conftest import write_raster
+    from helpers import write_raster
     arr = read_raster(sample_db)[0]
     arr[:5] = -99.0
     p = write_raster(tmp_path / "nd.tif", arr, nodata=-99.0)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import speckled
+from helpers import speckled
 
 from sarsense.algorithms import speckle
 

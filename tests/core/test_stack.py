@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import read_raster, write_raster
+from helpers import read_raster, write_raster
 from osgeo import gdal
 
 from sarsense.algorithms.io import stack

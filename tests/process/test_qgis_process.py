@@ -1,0 +1,89 @@
+"""SARSense as a user runs it headless: qgis_process.bin with the plugin on QGIS_PLUGINPATH and enabled."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import PKG_ROOT, REPO, read_raster
+
+from sarsense.algorithms import sar, speckle
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin not installed")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A fresh HOME whose default profile enables the plugin, found through QGIS_PLUGINPATH."""
+    home = tmp_path_factory.mktemp("home")
+    profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    sys.path.insert(0, str(REPO / "sarsense_qgis"))
+    import setup_tools
+    deps = setup_tools.deps_dir()  # the folder `make setup` filled, before HOME changes
+    setup_tools.enable_plugin(str(profile))
+    e = dict(os.environ, HOME=str(home), QGIS_PLUGINPATH=str(PKG_ROOT), QT_QPA_PLATFORM="offscreen",
+             SARSENSE_DEPS_DIR=deps, XDG_RUNTIME_DIR=str(home))
+    for var in ("XDG_DATA_HOME", "QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH"):  # pytest-qgis sets the last two
+        e.pop(var, None)
+    return e
+
+
+def qp(env, *args):
+    return subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def run_json(env, alg, **params):
+    res = qp(env, "run", f"sarsense:{alg}", "--json", *[f"--{k}={v}" for k, v in params.items()])
+    assert res.returncode == 0, res.stdout + res.stderr
+    return json.loads(res.stdout[res.stdout.index("{"):])
+
+
+def test_list_shows_provider(env):
+    res = qp(env, "list")
+    assert res.returncode == 0
+    for alg in ("convertunits", "despeckle", "multitemporaldespeckle", "buildstack"):
+        assert f"sarsense:{alg}" in res.stdout
+
+
+def test_help_documents_parameters(env):
+    res = qp(env, "help", "sarsense:despeckle")
+    assert res.returncode == 0
+    for key in ("INPUT", "FILTER", "SIZE", "LOOKS", "DAMPING", "INPUT_UNITS", "OUTPUT", "Gamma-MAP"):
+        assert key in res.stdout
+
+
+def test_despeckle_json(env, sample_db, tmp_path):
+    out = tmp_path / "gm_db.tif"
+    doc = run_json(env, "despeckle", INPUT=sample_db, FILTER=4, SIZE=5, INPUT_UNITS=1, OUTPUT=out)
+    assert doc["algorithm_details"]["id"] == "sarsense:despeckle"
+    assert doc["results"]["OUTPUT"] == str(out)
+    expected = sar.linear_to_db(speckle.gamma_map(sar.db_to_linear(read_raster(sample_db)[0])[0], size=5))[0]
+    np.testing.assert_allclose(read_raster(out)[0], expected, rtol=1e-5, atol=1e-4)
+
+
+def test_chain_and_stack(env, sample_db, stack_files, tmp_path):
+    lin = run_json(env, "convertunits", INPUT=sample_db, CONVERSION=1, OUTPUT=tmp_path / "lin.tif")["results"]["OUTPUT"]
+    lee = run_json(env, "despeckle", INPUT=lin, FILTER=1, SIZE=7, LOOKS=4.4, OUTPUT=tmp_path / "lee.tif")
+    assert os.path.exists(lee["results"]["OUTPUT"])
+    doc = run_json(env, "buildstack", INPUTS=stack_files[0], RESAMPLING=0, OUTPUT=tmp_path / "one.tif")
+    assert doc["results"]["DATES"] == "2015-12-30"
+
+
+def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
+    res = qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--FILTER=1", f"--OUTPUT={tmp_path / 'o.tif'}")
+    text = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "looks like dB" in text and "Traceback" not in text
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_model3_runs_headless(env, sample_db, tmp_path):
+    model = REPO / "resources" / "models" / "sar_chain_db_gammamap.model3"
+    out = tmp_path / "m.tif"
+    res = qp(env, "run", str(model), "--json", f"--input_db={sample_db}", "--window=5", f"--to_db:filtered_db={out}")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert out.exists() and np.isfinite(read_raster(out)).mean() > 0.99

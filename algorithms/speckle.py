@@ -19,6 +19,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
+from . import sar
+
 FILTERS = ("boxcar", "lee", "refinedlee", "frost", "gammamap", "kuan", "median")
 _EPS = 1e-10  # OTB's epsilon for "mean or variance is zero"
 
@@ -309,6 +311,30 @@ def apply(name, intensity, *, size=5, looks=1.0, damping=2.0):
     if name == "median":
         return median(intensity, size=size)
     raise ValueError(f"filter must be one of {', '.join(FILTERS)}, got '{name}'")
+
+
+#: Working memory of each filter in bytes per pixel (float64 temporaries), for block sizing.
+WORKING_BYTES = {"refinedlee": 400, "median": 64, "frost": 200}
+
+
+def working_bytes(name):
+    """Bytes per pixel a filter needs while it runs (the engine's ``bytes_per_pixel``)."""
+    return WORKING_BYTES.get(name, 160)
+
+
+def band_kernel(name, *, size=5, looks=1.0, damping=2.0, in_db=False):
+    """Block kernel for the engine: filter every band of a (bands, rows, cols) block on its own.
+
+    With ``in_db`` the block is converted to linear power, filtered, and converted back to dB.
+    """
+    def kernel(block):
+        out = np.empty(block.shape, dtype=np.float32)
+        for i, band in enumerate(block):
+            lin = sar.db_to_linear(band)[0] if in_db else band
+            filtered = apply(name, lin, size=size, looks=looks, damping=damping)
+            out[i] = sar.linear_to_db(filtered)[0] if in_db else filtered
+        return out
+    return kernel
 
 
 def quegan_yu(stack, *, size=7):

@@ -9,7 +9,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ...algorithms import sar, speckle
+from ...algorithms import speckle
 from ...algorithms.io import run_blockwise
 from ..styles import style_on_load
 from .base import WORKERS, SarsenseAlgorithm
@@ -17,8 +17,6 @@ from .base import WORKERS, SarsenseAlgorithm
 # Enum order is fixed (issue #2).
 FILTER_LABELS = ("Boxcar (mean)", "Lee", "Refined Lee (edge-aligned)", "Frost", "Gamma-MAP", "Kuan", "Median")
 UNITS = ("Linear power", "dB")
-# Working memory of a filter per pixel, in bytes (float64 temporaries), for block sizing.
-BYTES_PER_PIXEL = {"refinedlee": 400, "median": 64}
 
 
 class DespeckleAlgorithm(SarsenseAlgorithm):
@@ -90,15 +88,8 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
         self.check_units(src, "db" if in_db else "linear", hint=", or set INPUT_UNITS to " +
                          ("linear" if in_db else "dB"))
 
-        def kernel(block):
-            res = []
-            for band in block:
-                lin = sar.db_to_linear(band)[0] if in_db else band
-                filtered = speckle.apply(filt, lin, size=size, looks=looks, damping=damping)
-                res.append(sar.linear_to_db(filtered)[0] if in_db else filtered)
-            return res
-
+        kernel = speckle.band_kernel(filt, size=size, looks=looks, damping=damping, in_db=in_db)
         self.run_core(run_blockwise, src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
-                      bytes_per_pixel=BYTES_PER_PIXEL.get(filt, 160), workers=WORKERS, **self.callbacks(feedback))
+                      bytes_per_pixel=speckle.working_bytes(filt), workers=WORKERS, **self.callbacks(feedback))
         style_on_load(context, out)
         return {self.OUTPUT: out}

@@ -18,8 +18,7 @@ def _image(tmp_path, bands=1):
     return write_raster(tmp_path / "in.tif", arr, nodata=-999.0, descriptions=[f"2020-01-{b + 1:02d}" for b in range(bands)])
 
 
-KERNELS = {f"{name}-{size}": (lambda b, n=name, s=size: np.stack([speckle.apply(n, x, size=s, looks=2) for x in b]),
-                              size // 2)
+KERNELS = {f"{name}-{size}": (speckle.band_kernel(name, size=size, looks=2), size // 2)
            for name in speckle.FILTERS for size in (5, 7)}
 KERNELS["quegan-5"] = (lambda b: speckle.quegan_yu(b, size=5), 2)
 KERNELS["todb"] = (lambda b: sar.linear_to_db(b)[0], 0)

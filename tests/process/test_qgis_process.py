@@ -2,9 +2,7 @@
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,8 +19,7 @@ def env(tmp_path_factory):
     """A fresh HOME whose default profile enables the plugin, found through QGIS_PLUGINPATH."""
     home = tmp_path_factory.mktemp("home")
     profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
-    sys.path.insert(0, str(REPO / "sarsense_qgis"))
-    import setup_tools
+    from sarsense.sarsense_qgis import setup_tools
     deps = setup_tools.deps_dir()  # the folder `make setup` filled, before HOME changes
     setup_tools.enable_plugin(str(profile))
     e = dict(os.environ, HOME=str(home), QGIS_PLUGINPATH=str(PKG_ROOT), QT_QPA_PLATFORM="offscreen",

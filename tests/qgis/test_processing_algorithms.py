@@ -170,15 +170,14 @@ def test_cancel_reports_no_output(sarsense, tmp_path):
     feedback = CancelAfterFirstBlock()
     params = {"INPUT": big, "FILTER": 1, "OUTPUT": str(out)}
     # budget small enough for several blocks
-    from sarsense.sarsense_qgis.processing import despeckle as mod
-    old = mod.BYTES_PER_PIXEL.copy()
-    mod.BYTES_PER_PIXEL["lee"] = 4000
+    old = speckle.WORKING_BYTES.copy()
+    speckle.WORKING_BYTES["lee"] = 4000
     try:
         with pytest.raises(QgsProcessingException, match="Cancelled"):
             alg.run(params, context, feedback, catchExceptions=False)
     finally:
-        mod.BYTES_PER_PIXEL.clear()
-        mod.BYTES_PER_PIXEL.update(old)
+        speckle.WORKING_BYTES.clear()
+        speckle.WORKING_BYTES.update(old)
     assert feedback.isCanceled()
     assert sorted(os.listdir(tmp_path)) == ["big.tif"], "no output (and no partial file) is left"
 

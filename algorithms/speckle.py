@@ -43,14 +43,15 @@ def _box_sum(x, size):
 def local_stats(intensity, size):
     """NaN-aware local mean, unbiased variance and valid count over a size×size window.
 
-    Returns float64 arrays ``(mean, var, n)``; ``var`` uses the divisor ``n − 1``
-    (OTB 8.1) and is NaN where ``n < 2``; ``mean`` is NaN where ``n == 0``.
+    Sums are taken in float64 (no cancellation in ``Σx² − (Σx)²/n``). Returns float64 arrays
+    ``(mean, var, n)``; ``var`` uses the divisor ``n − 1`` (OTB 8.1) and is NaN where ``n < 2``;
+    ``mean`` is NaN where ``n == 0``.
     """
     img = np.asarray(intensity, dtype=np.float64)
     valid = np.isfinite(img)
     if valid.all():
         x = img
-        n = np.full(img.shape, float(size * size))
+        n = float(size * size)
     else:
         x = np.where(valid, img, 0.0)
         n = np.rint(_box_sum(valid.astype(np.float64), size))
@@ -58,9 +59,14 @@ def local_stats(intensity, size):
     s2 = _box_sum(x * x, size)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
-        var = np.maximum(s2 - s1 * mean, 0.0) / (n - 1)
-    var[n < 2] = np.nan
-    return mean, var, n
+        s1 *= mean
+        s2 -= s1
+        np.maximum(s2, 0.0, out=s2)
+        s2 /= n - 1
+    var = s2
+    if np.ndim(n):
+        var[n < 2] = np.nan
+    return mean, var, np.broadcast_to(n, img.shape)
 
 
 def _finish(out, img):
@@ -76,24 +82,34 @@ def boxcar(intensity, *, size=5):
     return _finish(mean, img)
 
 
-def _weighted(img, mean, w):
-    """OTB's output rule: ``I·w + E·(1 − w)``."""
-    return img * w + mean * (1.0 - w)
+def _stats32(img, size):
+    """Local mean, unbiased variance and Ci² = var/mean² as float32 (sums taken in float64)."""
+    mean, var, _ = local_stats(img, size)
+    mean = mean.astype(np.float32)
+    var = var.astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ci2 = var / (mean * mean)
+    return mean, var, ci2
 
 
 def _mmse(img, size, looks, weight):
-    """Shared body of Lee and Kuan: branch rules of OTB 8.1, ``weight(ci2, cu2)`` where Ci² ≥ Cu²."""
+    """Shared body of Lee and Kuan in OTB 8.1's form: ``out = E + w·(I − E)``.
+
+    ``weight(ci2, cu2)`` is negative exactly where ``Ci² < Cu²``, so clipping it at 0 gives OTB's
+    "mean where Ci² < Cu²" branch; ``w = 0`` where the variance or (``out = 0``) the mean is ~0.
+    """
     if looks <= 0:
         raise ValueError(f"looks must be > 0, got {looks}")
-    cu2 = 1.0 / looks
-    mean, var, _ = local_stats(img, size)
-    i = img.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ci2 = var / (mean * mean)
-        w = np.where(ci2 < cu2, 0.0, weight(ci2, cu2))
-        w = np.where(np.abs(var) < _EPS, 0.0, w)
-        out = _weighted(i, mean, w)
-    out = np.where(np.abs(mean) < _EPS, 0.0, out)
+    cu2 = np.float32(1.0 / looks)
+    mean, var, ci2 = _stats32(img, size)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        w = weight(ci2, cu2)
+        np.maximum(w, 0.0, out=w)
+        w[np.abs(var) < _EPS] = 0.0
+        out = img - mean
+        out *= w
+        out += mean
+    out[np.abs(mean) < _EPS] = 0.0
     return _finish(out, img)
 
 
@@ -127,19 +143,21 @@ def gamma_map(intensity, *, size=5, looks=1.0):
     img = _check(intensity, size)
     if looks <= 0:
         raise ValueError(f"looks must be > 0, got {looks}")
-    cu2 = 1.0 / looks
-    cmax2 = 2.0 * cu2
-    mean, var, _ = local_stats(img, size)
-    i = img.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ci2 = var / (mean * mean)
+    cu2 = np.float32(1.0 / looks)
+    mean, var, ci2 = _stats32(img, size)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # In the MAP branch (Cu² ≤ Ci² < 2Cu²) α ≥ L + 1, so b ≥ 0: no cancellation in b·E + √d.
         alpha = (1.0 + cu2) / (ci2 - cu2)
-        b = alpha - looks - 1.0
-        d = mean * mean * b * b + 4.0 * alpha * looks * mean * i
-        map_est = (b * mean + np.sqrt(d)) / (2.0 * alpha)
-        out = np.where(ci2 < cu2, mean, np.where(ci2 < cmax2, map_est, i))
-        out = np.where(np.abs(var) < _EPS, mean, out)
-    out = np.where(np.abs(mean) < _EPS, 0.0, out)
+        b = alpha - np.float32(looks + 1.0)
+        d = mean * b
+        d *= d
+        d += np.float32(4.0 * looks) * alpha * mean * img
+        np.sqrt(d, out=d)
+        d += b * mean
+        d /= 2.0 * alpha
+        out = np.where(ci2 < cu2, mean, np.where(ci2 < 2.0 * cu2, d, img))
+    out[np.abs(var) < _EPS] = mean[np.abs(var) < _EPS]
+    out[np.abs(mean) < _EPS] = 0.0
     return _finish(out, img)
 
 

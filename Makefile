@@ -13,12 +13,12 @@ export QT_QPA_PLATFORM ?= offscreen
 APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-venv python3-pip
 STAMP        := $(VENV)/.sarsense-setup
 
-.PHONY: help setup system install-plugin test test-core demo bench package clean models
+.PHONY: help setup system install-plugin test test-core demo bench package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | install-plugin | bench | package | models | clean"
+	@echo "make setup | install-plugin | bench | package | clean"
 
 # --- setup -----------------------------------------------------------------------------
 system:
@@ -71,9 +71,6 @@ bench: install-plugin
 	@command -v otbcli_Despeckle >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq otb-bin >/dev/null; } \
 	  || { echo "bench needs OTB (Debian: apt install otb-bin)"; exit 1; }
 	$(PY) tests/bench/bench.py
-
-models: setup
-	$(MAKE) -C models/training all
 
 package:
 	@mkdir -p dist

@@ -72,6 +72,11 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def compression(self, parameters, context):
         return COMPRESSIONS[self.parameterAsEnum(parameters, self.COMPRESSION, context)]
 
+    def odd_size_problem(self, parameters, context, name="SIZE"):
+        """A message when window parameter ``name`` is even, else None (for ``checkParameterValues``)."""
+        size = self.parameterAsInt(parameters, name, context)
+        return None if size % 2 else self.tr(f"Window size must be odd (3, 5, 7, …); got {size}.")
+
     def raster_path(self, parameters, name, context):
         """File path of a raster parameter, with a clear error when it cannot be used."""
         layer = self.parameterAsRasterLayer(parameters, name, context)

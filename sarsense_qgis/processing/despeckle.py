@@ -69,11 +69,11 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
                  "Float32 GeoTIFF in the input's units, NaN nodata.")
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        size = self.parameterAsInt(parameters, self.SIZE, context)
-        if size % 2 == 0:
-            return False, self.tr(f"Window size must be odd (3, 5, 7, …); got {size}.")
+        problem = self.odd_size_problem(parameters, context)
+        if problem:
+            return False, problem
         filt = speckle.FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)]
-        if filt == "refinedlee" and size < 5:
+        if filt == "refinedlee" and self.parameterAsInt(parameters, self.SIZE, context) < 5:
             return False, self.tr("Refined Lee needs a window size of at least 5.")
         return super().checkParameterValues(parameters, context)
 

@@ -51,9 +51,9 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
                  "Float32 GeoTIFF, one band per date, NaN nodata.")
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        size = self.parameterAsInt(parameters, self.SIZE, context)
-        if size % 2 == 0:
-            return False, self.tr(f"Window size must be odd (3, 5, 7, …); got {size}.")
+        problem = self.odd_size_problem(parameters, context)
+        if problem:
+            return False, problem
         return super().checkParameterValues(parameters, context)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802

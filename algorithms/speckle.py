@@ -15,6 +15,8 @@ has no NaN our result equals OTB's to float precision (tests/core/test_otb_parit
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
@@ -304,11 +306,9 @@ def median(intensity, *, size=5):
     for y0 in range(0, img.shape[0], rows_per_chunk):
         y1 = min(img.shape[0], y0 + rows_per_chunk)
         view = sliding_window_view(padded[y0:y1 + 2 * r], (size, size))
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out[y0:y1] = np.nanmedian(view.reshape(view.shape[0], view.shape[1], -1), axis=-1)
+        with warnings.catch_warnings():  # all-NaN windows warn; they are NaN pixels and stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[y0:y1] = np.nanmedian(view.reshape(view.shape[0], view.shape[1], -1), axis=-1)
     return _finish(out, img)
 
 

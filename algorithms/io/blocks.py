@@ -128,12 +128,11 @@ class RasterStack:
     def __exit__(self, *exc):
         self._datasets = None
 
-    def read(self, window, *, halo_window=True):
-        """Read the (read-)window of every band, float32 with NaN nodata."""
+    def read(self, window):
+        """Read the read window (core plus halo) of every band, float32 with NaN nodata."""
         if self._datasets is None:
             raise RuntimeError("RasterStack.read() outside 'with'")
-        xo, yo, xs, ys = (window.rx, window.ry, window.rw, window.rh) if halo_window else \
-            (window.x, window.y, window.w, window.h)
+        xo, yo, xs, ys = window.rx, window.ry, window.rw, window.rh
         with self._lock:
             parts = [_raster.read_window(ds, list(range(1, ds.RasterCount + 1)), xo, yo, xs, ys)
                      for ds in self._datasets]

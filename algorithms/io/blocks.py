@@ -28,6 +28,11 @@ DEFAULT_BUDGET_MB = 96
 DEFAULT_BYTES_PER_PIXEL = 64
 
 
+def gdal_cache_share(budget_mb):
+    """MiB of a run's budget given to GDAL's block cache (a quarter, at most 32 MiB); the rest is for arrays."""
+    return min(32.0, budget_mb / 4)
+
+
 class Cancelled(Exception):
     """Raised when the caller's cancel callback returns True; no output is left behind."""
 
@@ -162,6 +167,70 @@ def _remove_dataset_files(path):
             pass
 
 
+class OutputRaster:
+    """A GeoTIFF written under a temporary name and renamed to ``output`` only when the run succeeds.
+
+    Use as a context manager: leaving the ``with`` by an exception (an error or a
+    :class:`Cancelled`) removes the temporary file, so no output is left behind
+    to be taken for a result. GDAL's block cache is capped to ``cache_mb``
+    meanwhile (see :func:`gdal_cache_share`), so memory stays within the run's budget.
+    """
+
+    def __init__(self, output, inputs, *, xsize, ysize, bands, geotransform, projection, dtype=np.float32,
+                 descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION,
+                 cache_mb=32):
+        _check_output_path(output, inputs)
+        self.output = output
+        self.bands = bands
+        self.dtype = np.dtype(dtype)
+        self._tmp = f"{output}.partial-{uuid.uuid4().hex[:8]}.tif"
+        self._args = dict(xsize=xsize, ysize=ysize, bands=bands, geotransform=geotransform, projection=projection,
+                          dtype=self.dtype, descriptions=descriptions, band_metadata=band_metadata,
+                          metadata=metadata, compression=compression)
+        self._ds = None
+        self._old_cache = None
+        self._cache = int(cache_mb * 2**20)
+
+    def __enter__(self):
+        self._old_cache = gdal.GetCacheMax()
+        gdal.SetCacheMax(min(self._old_cache, self._cache))
+        try:
+            self._ds = _raster.create_geotiff(self._tmp, **self._args)
+        except BaseException:
+            gdal.SetCacheMax(self._old_cache)
+            raise
+        return self
+
+    def write(self, array, x, y):
+        """Write ``array`` (bands, rows, cols), cast to the output type, with its top-left corner at (x, y)."""
+        array = np.asarray(array)
+        if array.ndim == 2:
+            array = array[np.newaxis]
+        for b in range(self.bands):
+            self._ds.GetRasterBand(b + 1).WriteArray(array[b].astype(self.dtype, copy=False), int(x), int(y))
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self._ds.FlushCache()
+                self._ds = None  # closes the file: GDAL writes the last tiles and the header now
+                os.replace(self._tmp, self.output)
+                if os.path.exists(self._tmp + ".aux.xml"):
+                    os.replace(self._tmp + ".aux.xml", self.output + ".aux.xml")
+                elif os.path.exists(self.output + ".aux.xml"):
+                    os.remove(self.output + ".aux.xml")  # stale statistics of an earlier run
+            else:
+                self._ds = None
+                _remove_dataset_files(self._tmp)
+        except BaseException:
+            self._ds = None
+            _remove_dataset_files(self._tmp)
+            raise
+        finally:
+            gdal.SetCacheMax(self._old_cache)
+        return False
+
+
 def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=np.float32,
                   descriptions=None, band_metadata=None, metadata=None,
                   compression=_raster.DEFAULT_COMPRESSION, budget_mb=DEFAULT_BUDGET_MB,
@@ -188,8 +257,9 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     compression : str
         One of ``raster.COMPRESSIONS``.
     budget_mb, bytes_per_pixel, block_size
-        Memory budget and the kernel's working bytes per pixel and band;
-        ``block_size`` forces square tiles (tests).
+        Memory budget of the run (GDAL's cache included, see
+        :func:`gdal_cache_share`) and the kernel's working bytes per pixel and
+        band; ``block_size`` forces square tiles (tests).
     workers : int
         Blocks computed at once (threads; GDAL and numpy release the GIL).
     progress : callable(float), optional
@@ -203,54 +273,36 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         ``{"output": path, "blocks": n}``.
     """
     stack = RasterStack(inputs)
-    _check_output_path(output, stack.paths)
     info = stack.info
     n_out = out_bands if out_bands is not None else stack.band_count
     if descriptions is None and n_out == stack.band_count:
         descriptions = stack.descriptions
+    cache_mb = gdal_cache_share(budget_mb)
     windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=max(stack.band_count, n_out),
-                           bytes_per_pixel=bytes_per_pixel, budget_mb=budget_mb / max(1, workers),
+                           bytes_per_pixel=bytes_per_pixel, budget_mb=(budget_mb - cache_mb) / max(1, workers),
                            block_size=block_size)
-    tmp = f"{output}.partial-{uuid.uuid4().hex[:8]}.tif"
-    out_dtype = np.dtype(out_dtype)
-    old_cache = gdal.GetCacheMax()
-    gdal.SetCacheMax(min(old_cache, 32 * 2**20))
-    ds = None
-    try:
-        ds = _raster.create_geotiff(tmp, xsize=info.xsize, ysize=info.ysize, bands=n_out,
-                                    geotransform=info.geotransform, projection=info.projection,
-                                    dtype=out_dtype, descriptions=descriptions,
-                                    band_metadata=band_metadata, metadata=metadata,
-                                    compression=compression)
-        with stack:
-            def compute(win):
-                block = stack.read(win)
-                res = np.asarray(kernel(block))
-                if res.ndim == 2:
-                    res = res[np.newaxis]
-                if res.shape != (n_out, win.rh, win.rw):
-                    raise ValueError(f"kernel returned shape {res.shape}, expected {(n_out, win.rh, win.rw)}")
-                return res[(slice(None),) + win.core].astype(out_dtype, copy=False)
+    with OutputRaster(output, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n_out,
+                      geotransform=info.geotransform, projection=info.projection, dtype=out_dtype,
+                      descriptions=descriptions, band_metadata=band_metadata, metadata=metadata,
+                      compression=compression, cache_mb=cache_mb) as out, stack:
+        def compute(win):
+            block = stack.read(win)
+            res = np.asarray(kernel(block))
+            if res.ndim == 2:
+                res = res[np.newaxis]
+            if res.shape != (n_out, win.rh, win.rw):
+                raise ValueError(f"kernel returned shape {res.shape}, expected {(n_out, win.rh, win.rw)}")
+            return res[(slice(None),) + win.core]
 
-            def write(win, core):
-                for b in range(n_out):
-                    ds.GetRasterBand(b + 1).WriteArray(core[b], win.x, win.y)
-
-            _walk(windows, compute, write, workers=workers, progress=progress, is_canceled=is_canceled)
-        ds.FlushCache()
-        ds = None
-        os.replace(tmp, output)
-        if os.path.exists(tmp + ".aux.xml"):
-            os.replace(tmp + ".aux.xml", output + ".aux.xml")
-        elif os.path.exists(output + ".aux.xml"):
-            os.remove(output + ".aux.xml")  # stale statistics of an earlier run
-    except BaseException:
-        ds = None
-        _remove_dataset_files(tmp)
-        raise
-    finally:
-        gdal.SetCacheMax(old_cache)
+        _walk(windows, compute, lambda win, core: out.write(core, win.x, win.y), workers=workers,
+              progress=progress, is_canceled=is_canceled)
     return {"output": output, "blocks": len(windows)}
+
+
+def raise_if_canceled(is_canceled):
+    """Raise :class:`Cancelled` when the caller's ``is_canceled()`` says so (checked between blocks)."""
+    if is_canceled is not None and is_canceled():
+        raise Cancelled("cancelled by the user; no output was written")
 
 
 def _walk(windows, compute, write, *, workers, progress, is_canceled):
@@ -258,8 +310,7 @@ def _walk(windows, compute, write, *, workers, progress, is_canceled):
     total = len(windows)
 
     def check_cancel():
-        if is_canceled is not None and is_canceled():
-            raise Cancelled("cancelled by the user; no output was written")
+        raise_if_canceled(is_canceled)
 
     if workers <= 1:
         for i, win in enumerate(windows):

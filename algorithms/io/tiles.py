@@ -1,0 +1,345 @@
+"""Overlap-add tiled inference: a fully convolutional predictor streamed over a raster at bounded memory.
+
+The predictor sees fixed-size tiles laid on one *global* grid (positions
+``0, S, 2S, …`` and a last tile flush with the image edge), so a pixel's value
+never depends on how the raster was split into blocks or panels. Each tile's
+output is weighted by a separable taper: zero within ``margin`` pixels of an
+edge that lies inside the image (the context the network lacks there), then a
+sin² ramp over ``blend`` pixels up to one. Overlapping tiles are summed with
+these weights and divided by the summed weights.
+
+Consequences, both tested (tests/core/test_tiles.py):
+
+* when ``margin`` covers the network's receptive-field radius, every tile that
+  contributes to a pixel computes it exactly as a whole-image run would, and
+  the blend returns that value: tiled equals whole-image, edges included;
+* when the receptive field is larger than the margin (deep U-Nets), tiles
+  disagree slightly near their edges, and the ramp turns what would be a step
+  (a seam) into a smooth transition.
+
+Memory: the image is processed in vertical panels as wide as the budget
+allows; within a panel, tile rows are streamed top to bottom through a
+rolling accumulator, and finished rows are written in 256-row chunks (whole
+GeoTIFF tiles). The predictor's own working memory (network activations) is not
+counted in the budget; batches are kept small for that reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import raster as _raster
+from .blocks import DEFAULT_BUDGET_MB, OutputRaster, RasterStack, Window, gdal_cache_share, raise_if_canceled
+
+#: Output rows are written in chunks of whole GeoTIFF tiles.
+_ROW_CHUNK = _raster.TILE_SIZE
+
+
+def taper(n, *, margin, blend, start, end):
+    """1-D tile weights of length ``n``: 0 within ``margin`` of a tapered edge, sin² ramp over ``blend``, then 1.
+
+    ``start``/``end`` say whether that edge is tapered (False where the tile edge
+    is the image edge: those pixels have no better tile to come from). The ramp
+    ``sin²(π/2 · (d − margin + ½) / blend)`` of one tile and the ``cos²`` of its
+    neighbour sum to one when tiles are ``n − 2·margin − blend`` apart.
+    """
+    d = np.arange(n, dtype=np.float64)
+
+    def ramp(dist):
+        if blend <= 0:
+            return (dist >= margin).astype(np.float64)
+        r = np.clip((dist - margin + 0.5) / blend, 0.0, 1.0)
+        return np.where(dist < margin, 0.0, np.sin(0.5 * np.pi * r) ** 2)
+
+    w = np.ones(n, dtype=np.float64)
+    if start:
+        w *= ramp(d)
+    if end:
+        w *= ramp(n - 1 - d)
+    return w.astype(np.float32)
+
+
+def tile_positions(size, tile, stride):
+    """Tile origins along one axis: ``0, stride, 2·stride, …`` and a last tile flush with the end."""
+    if size <= tile:
+        return [0]
+    pos = list(range(0, size - tile + 1, stride))
+    if pos[-1] != size - tile:
+        pos.append(size - tile)
+    return pos
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How a raster is cut into tiles, panels and batches (all sizes in input pixels)."""
+
+    xsize: int
+    ysize: int
+    tile_x: int
+    tile_y: int
+    margin: int
+    blend: int
+    stride: int
+    scale: int
+    xs: tuple
+    ys: tuple
+    panels: tuple
+    batch: int
+
+    @property
+    def tiles(self):
+        """Tiles computed in all, counting those computed again at a panel edge."""
+        return sum(len(self.panel_tiles(c0, c1)) for c0, c1 in self.panels) * len(self.ys)
+
+    def _lo_hi(self, p, size, tile):
+        return (self.margin if p > 0 else 0), (self.margin if p + tile < size else 0)
+
+    def panel_tiles(self, c0, c1):
+        """Column origins of the tiles with non-zero weight inside input columns [c0, c1)."""
+        out = []
+        for p in self.xs:
+            lo, hi = self._lo_hi(p, self.xsize, self.tile_x)
+            if p + lo < c1 and p + self.tile_x - hi > c0:
+                out.append(p)
+        return out
+
+
+def accumulator_rows(tile_y, stride, scale):
+    """Output rows a panel's accumulator holds at most: a tile row, the next stride, one written chunk."""
+    return (tile_y + stride) * scale + _ROW_CHUNK
+
+
+def _effective_tile(size, tile, multiple, fixed):
+    """The tile side used along an axis of ``size`` pixels (smaller images use a smaller tile if allowed)."""
+    if size >= tile or fixed:
+        return tile
+    return min(tile, -(-size // multiple) * multiple)
+
+
+def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, fixed_size=False,
+               in_bands=1, out_bands=1, batch=4, budget_mb=DEFAULT_BUDGET_MB, predict_bytes_per_pixel=0):
+    """Plan a tiled run: tile sides, stride, global tile grid, panels within ``budget_mb``, batch size.
+
+    ``predict_bytes_per_pixel`` is the predictor's own working memory per tile
+    pixel (a network's activations); it is charged to the batch, so a heavy
+    network gets smaller batches and narrower panels, not more memory.
+
+    Raises ``ValueError`` when the tile cannot hold the margin and blend with a
+    stride of at least ``multiple`` pixels.
+    """
+    tile, margin, scale, multiple = int(tile), int(margin), int(scale), max(1, int(multiple))
+    blend = max(0, margin // 2) if blend is None else int(blend)
+    if tile < 1 or margin < 0 or blend < 0 or scale < 1:
+        raise ValueError(f"tile size ({tile}), halo ({margin}), blend ({blend}) and scale ({scale}) must be "
+                         "positive")
+    if tile % multiple:
+        raise ValueError(f"tile size {tile} must be a multiple of {multiple} (the model's size multiple)")
+    stride = (tile - 2 * margin - blend) // multiple * multiple
+    if stride < multiple:
+        raise ValueError(f"tile size {tile} is too small for a halo of {margin} pixels on each side plus a "
+                         f"blend of {blend}: use a tile of at least {2 * margin + blend + multiple} pixels or "
+                         "a smaller halo")
+    tx = _effective_tile(xsize, tile, multiple, fixed_size)
+    ty = _effective_tile(ysize, tile, multiple, fixed_size)
+    xs = tuple(tile_positions(xsize, tx, stride))
+    ys = tuple(tile_positions(ysize, ty, stride))
+
+    # Bytes held at once (README, "Memory"): a batch of tiles in and out with the runtime's
+    # normalisation temporaries; the input strip; the accumulator (values, weights, mask) of a
+    # panel, preallocated at its largest height; and the temporaries of one written chunk.
+    f32 = 4
+    tile_in, tile_out = tx * ty, tx * ty * scale * scale
+    batch_bytes = lambda n: n * (f32 * 3 * (in_bands * tile_in + out_bands * tile_out)  # noqa: E731
+                                 + predict_bytes_per_pixel * tile_in)
+    budget = budget_mb * 2**20
+    batch = max(1, int(batch))
+    while batch > 1 and batch_bytes(batch) > budget / 3:
+        batch -= 1
+    if batch_bytes(1) > budget / 2:
+        raise ValueError(f"one {tx}×{ty} tile needs about {batch_bytes(1) / 2**20:.0f} MiB with this model; "
+                         f"raise the memory budget (now {budget_mb:.0f} MiB) or use a smaller tile")
+    rows = accumulator_rows(ty, stride, scale)
+    per_out_col = rows * (f32 * (out_bands + 1) + 1) + f32 * 2 * (out_bands + 2) * _ROW_CHUNK
+    per_col = f32 * in_bands * ty * 2 + per_out_col * scale
+    free = budget - batch_bytes(batch) - f32 * in_bands * ty * 2 * 2 * tx   # strip overhang: a tile each side
+    cols = int(free // per_col) // _ROW_CHUNK * _ROW_CHUNK
+    if cols >= xsize:
+        panels = ((0, xsize),)
+    else:
+        cols = max(_ROW_CHUNK, cols)
+        panels = tuple((c, min(xsize, c + cols)) for c in range(0, xsize, cols))
+    return TilePlan(xsize, ysize, tx, ty, margin, blend, stride, scale, xs, ys, panels, batch)
+
+
+def _read_padded(stack, x, y, w, h):
+    """Read input pixels [x, x+w) × [y, y+h), repeating edge pixels where the window passes the image edge."""
+    info = stack.info
+    rx, ry = max(0, x), max(0, y)
+    rw, rh = min(info.xsize, x + w) - rx, min(info.ysize, y + h) - ry
+    block = stack.read(Window(rx, ry, rw, rh, rx, ry, rw, rh))
+    pad = ((0, 0), (ry - y, y + h - ry - rh), (rx - x, x + w - rx - rw))
+    if any(p for pair in pad for p in pair):
+        block = np.pad(block, pad, mode="edge")
+    return block
+
+
+def _default_finish(values, valid):
+    values[:, ~valid] = np.nan
+    return values
+
+
+def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, scale=1, multiple=1,
+              fixed_size=False, batch=4, predict_bytes_per_pixel=0, finish=None, final_bands=None,
+              out_dtype=np.float32,
+              descriptions=None, band_metadata=None, metadata=None,
+              compression=_raster.DEFAULT_COMPRESSION, budget_mb=DEFAULT_BUDGET_MB,
+              progress=None, is_canceled=None):
+    """Run ``predict`` over ``inputs`` in overlapping tiles and write the blended result to ``output``.
+
+    Parameters
+    ----------
+    inputs : str or list of str
+        Raster(s) on one grid; bands are concatenated in order (the predictor's channels).
+    output : str
+        GeoTIFF written block by block under a temporary name, renamed on success.
+    predict : callable
+        ``predict(tiles) -> scores``: float32 ``(n, bands, tile_y, tile_x)`` with NaN
+        nodata in, ``(n, out_bands, tile_y·scale, tile_x·scale)`` out. It must cope
+        with NaN (fill it) itself; the engine masks those pixels again afterwards.
+    tile, margin, blend : int
+        Tile side, pixels discarded at inner tile edges (≥ the receptive-field
+        radius for an exact result) and width of the blending ramp (default
+        ``margin // 2``), in input pixels.
+    out_bands : int
+        Channels ``predict`` returns (blended as numbers: scores, probabilities).
+    scale : int
+        Output pixels per input pixel along each axis (super-resolution); the
+        output grid keeps the input's origin and CRS with pixels ``scale`` times smaller.
+    multiple, fixed_size : int, bool
+        Tile sides and the stride are multiples of ``multiple`` (a U-Net's
+        2^levels); a ``fixed_size`` predictor always gets ``tile``-sized tiles
+        (edge-padded where the image is smaller).
+    batch, predict_bytes_per_pixel : int
+        Tiles per ``predict`` call, reduced to fit the budget given the
+        predictor's working memory per tile pixel.
+    finish : callable, optional
+        ``finish(values, valid) -> array`` turns blended ``(out_bands, h, w)``
+        values and the valid mask into the written ``(final_bands, h, w)`` block
+        (e.g. argmax to class values). Default: values with NaN where invalid.
+    budget_mb : float
+        Memory of the run: GDAL's cache (:func:`gdal_cache_share`) and the
+        engine's arrays (strip, accumulator, batch), which set the panel width.
+    progress, is_canceled : callable, optional
+        As for :func:`run_blockwise`; cancel is checked before every batch.
+
+    Returns
+    -------
+    dict
+        ``{"output": path, "tiles": n, "panels": n, "batch": n}``.
+    """
+    stack = RasterStack(inputs)
+    info = stack.info
+    scale = int(scale)
+    cache_mb = gdal_cache_share(budget_mb)
+    plan = plan_tiles(info.xsize, info.ysize, tile=tile, margin=margin, blend=blend, scale=scale,
+                      multiple=multiple, fixed_size=fixed_size, in_bands=stack.band_count,
+                      out_bands=out_bands, batch=batch, budget_mb=budget_mb - cache_mb,
+                      predict_bytes_per_pixel=predict_bytes_per_pixel)
+    finish = finish or _default_finish
+    final_bands = final_bands or out_bands
+    gt = info.geotransform
+    out_gt = (gt[0], gt[1] / scale, gt[2] / scale, gt[3], gt[4] / scale, gt[5] / scale)
+    total = max(1, plan.tiles)
+    done = [0]
+
+    def tick(n):
+        done[0] += n
+        if progress:
+            progress(min(1.0, done[0] / total))
+
+    with OutputRaster(output, stack.paths, xsize=info.xsize * scale, ysize=info.ysize * scale,
+                      bands=final_bands, geotransform=out_gt, projection=info.projection, dtype=out_dtype,
+                      descriptions=descriptions, band_metadata=band_metadata, metadata=metadata,
+                      compression=compression, cache_mb=cache_mb) as out, stack:
+        for c0, c1 in plan.panels:
+            _run_panel(stack, plan, c0, c1, predict, out, out_bands, finish, tick, is_canceled)
+    return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch}
+
+
+def _run_panel(stack, plan, c0, c1, predict, out, n_out, finish, tick, is_canceled):
+    """Stream the tile rows of input columns [c0, c1) through a rolling accumulator, writing finished rows."""
+    info = stack.info
+    s, tx, ty, m, blend = plan.scale, plan.tile_x, plan.tile_y, plan.margin, plan.blend
+    xs = plan.panel_tiles(c0, c1)
+    ox0, ox1 = c0 * s, c1 * s                  # panel columns, output pixels
+    width = ox1 - ox0
+    height_out = info.ysize * s
+    wx = {p: taper(tx * s, margin=m * s, blend=blend * s, start=p > 0, end=p + tx < info.xsize) for p in xs}
+    rx0, rx1 = xs[0], xs[-1] + tx              # input columns the panel's tiles read
+    # The accumulator holds output rows [acc_y0, acc_y0 + held), allocated once at its largest height.
+    cap = accumulator_rows(ty, plan.stride, s)
+    acc = np.zeros((n_out, cap, width), np.float32)
+    wsum = np.zeros((cap, width), np.float32)
+    valid = np.zeros((cap, width), bool)
+    acc_y0, held = 0, 0
+    for i, py in enumerate(plan.ys):
+        strip = _read_padded(stack, rx0, py, rx1 - rx0, ty)
+        bottom = min(height_out, (py + ty) * s)   # this tile row reaches down to here (inside the image)
+        grow = bottom - (acc_y0 + held)
+        if grow > 0:
+            if held + grow > cap:
+                raise RuntimeError("tile accumulator overflow")  # a bug, never an input problem
+            acc[:, held:held + grow] = 0
+            wsum[held:held + grow] = 0
+            held += grow
+        # Rows above acc_y0 are written already; this tile row has zero weight there (they lie
+        # within its top margin), so its first `skip` output rows are left out.
+        skip = max(0, acc_y0 - py * s)
+        r0 = py * s + skip - acc_y0            # first accumulator row this tile row touches
+        nrows = bottom - py * s - skip         # rows it adds to
+        # valid mask of those rows: all channels finite
+        rows_in = min(info.ysize, py + ty) - py
+        ok = np.all(np.isfinite(strip[:, :rows_in, c0 - rx0:c1 - rx0]), axis=0)
+        ok = np.repeat(np.repeat(ok, s, axis=0), s, axis=1) if s > 1 else ok
+        valid[r0:r0 + nrows] = ok[skip:skip + nrows]
+        wy = taper(ty * s, margin=m * s, blend=blend * s, start=py > 0, end=py + ty < info.ysize)[skip:]
+        for b in range(0, len(xs), plan.batch):
+            raise_if_canceled(is_canceled)
+            group = xs[b:b + plan.batch]
+            tiles = np.stack([strip[:, :, p - rx0:p - rx0 + tx] for p in group])
+            pred = np.asarray(predict(tiles), dtype=np.float32)
+            expected = (len(group), n_out, ty * s, tx * s)
+            if pred.shape != expected:
+                raise ValueError(f"the model returned tiles of shape {pred.shape}, expected {expected}")
+            for j, p in enumerate(group):
+                a, z = max(ox0, p * s), min(ox1, (p + tx) * s)   # tile columns inside the panel
+                if a >= z:
+                    continue
+                w = wy[:nrows, None] * wx[p][None, a - p * s:z - p * s]
+                acc[:, r0:r0 + nrows, a - ox0:z - ox0] += pred[j, :, skip:skip + nrows, a - p * s:z - p * s] * w
+                wsum[r0:r0 + nrows, a - ox0:z - ox0] += w
+            del tiles, pred
+            tick(len(group))
+        # rows above the next tile row's first weighted row are final
+        if i + 1 < len(plan.ys):
+            final = (plan.ys[i + 1] + m) * s // _ROW_CHUNK * _ROW_CHUNK
+        else:
+            final = height_out
+        k = final - acc_y0
+        if k <= 0:
+            continue
+        if np.any(wsum[:k] <= 0):
+            raise RuntimeError("tile plan left pixels without weight")  # a bug, never an input problem
+        for r in range(0, k, _ROW_CHUNK):      # write in whole GeoTIFF tile rows
+            e = min(k, r + _ROW_CHUNK)
+            out.write(finish(acc[:, r:e] / wsum[None, r:e], valid[r:e]), ox0, acc_y0 + r)
+        # move the rows still open to the top, in pieces that never overlap (no temporary copy)
+        rest = held - k
+        for r in range(0, rest, k):
+            e = min(rest, r + k)
+            acc[:, r:e] = acc[:, k + r:k + e]
+            wsum[r:e] = wsum[k + r:k + e]
+            valid[r:e] = valid[k + r:k + e]
+        acc_y0, held = final, rest

@@ -1,0 +1,83 @@
+"""Write a SARSense model: ONNX export from torch, the contract in ``metadata_props``, a parity check.
+
+:func:`attach_contract` needs only the ``onnx`` package (the tests build their
+models with it); :func:`export` and :func:`parity_check` also import torch.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+try:  # inside the plugin package (tests import it as sarsense.models.training)
+    from ...algorithms import onnx_runtime as rt
+except ImportError:  # python -m models.training.build, from the repository root
+    from algorithms import onnx_runtime as rt
+
+#: ONNX opset of exported models; onnxruntime 1.31 runs it on every provider.
+OPSET = 17
+
+
+def attach_contract(onnx_path, contract):
+    """Validate ``contract`` (a dict) and store it in the model's ``metadata_props`` under ``sarsense``.
+
+    The graph is checked with ``onnx.checker`` and against the contract (channel
+    counts) before the file is rewritten. Returns the parsed :class:`Contract`.
+    """
+    import onnx
+
+    text = json.dumps(contract, sort_keys=True)
+    parsed = rt.parse_contract(text)
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model)
+    dims = [[d.dim_value or None for d in t.type.tensor_type.shape.dim]
+            for t in (model.graph.input[0], model.graph.output[0])]
+    if dims[0][1] not in (None, parsed.n_inputs) or dims[1][1] not in (None, parsed.n_outputs):
+        raise rt.ModelError(f"graph channels {dims[0][1]} → {dims[1][1]} do not match the contract "
+                            f"({parsed.n_inputs} → {parsed.n_outputs})")
+    kept = [p for p in model.metadata_props if p.key != rt.CONTRACT_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = rt.CONTRACT_KEY, text
+    onnx.save(model, str(onnx_path))
+    return parsed
+
+
+def export(net, onnx_path, contract, *, channels, tile=64):
+    """Export a torch module to ONNX (dynamic batch, and rows/cols for image models) with its contract.
+
+    Uses torch's TorchScript-based exporter (``dynamo=False``): it needs no
+    onnxscript and gives plain Conv/BatchNorm graphs that onnxruntime fuses.
+    """
+    import torch
+
+    net = net.eval()
+    spatial = contract["task"] in rt.SPATIAL_TASKS
+    example = torch.zeros((1, channels, tile, tile) if spatial else (1, channels))
+    axes = {0: "batch", 2: "rows", 3: "cols"} if spatial else {0: "pixels"}
+    with torch.no_grad():
+        torch.onnx.export(net, (example,), str(onnx_path), input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": axes, "output": axes}, opset_version=OPSET, dynamo=False)
+    return attach_contract(onnx_path, contract)
+
+
+def parity_check(net, onnx_path, inputs, *, tol=1e-4):
+    """Max |onnxruntime − torch| over ``inputs`` (normalised network inputs); raises above ``tol``."""
+    import onnxruntime
+    import torch
+
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    worst = 0.0
+    net = net.eval()
+    for x in inputs:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        with torch.no_grad():
+            ref = net(torch.from_numpy(x)).numpy()
+        got = session.run(None, {name: x})[0]
+        worst = max(worst, float(np.max(np.abs(got - ref))))
+    if worst > tol:
+        raise AssertionError(f"onnxruntime and torch differ by {worst:.3g} (> {tol}) on held-out inputs")
+    return worst

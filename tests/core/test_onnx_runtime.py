@@ -1,0 +1,276 @@
+"""The ONNX runtime: contract checks, refusals, tiled inference == whole-image inference, masks, memory."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from helpers import PKG_ROOT, read_raster, write_raster
+from onnx_models import contract, conv_net, mlp, run_whole
+from osgeo import gdal
+
+from sarsense.algorithms import onnx_runtime as rt
+from sarsense.algorithms.io import Cancelled
+
+
+@pytest.fixture
+def two_band(tmp_path):
+    """Two float32 bands, 173 × 290 (not a multiple of any tile), NaN in one band in places."""
+    rng = np.random.default_rng(7)
+    arr = rng.normal(-12, 4, (2, 173, 290)).astype(np.float32)
+    arr[1, 0:12, 100:140] = np.nan      # top edge
+    arr[0, 80:90, 280:] = np.nan        # right edge
+    return write_raster(tmp_path / "in.tif", arr, descriptions=["VV", "VH"]), arr
+
+
+def network_input(arr, c):
+    """What the runtime feeds the network for a whole image: normalised, NaN filled."""
+    off = np.asarray(c.norm_offset, np.float32)[:, None, None]
+    sc = np.asarray(c.norm_scale, np.float32)[:, None, None]
+    x = (arr - off) / sc
+    x[~np.isfinite(x)] = c.nodata_fill
+    return x
+
+
+# --- tiled == whole ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("tile,budget", [(64, 96), (32, 1), (256, 96)])
+def test_tiled_equals_whole_image_on_every_pixel(tmp_path, two_band, tile, budget):
+    path, arr = two_band
+    norm = {"method": "offset_scale", "offset": [-12.0, -15.0], "scale": [4.0, 5.0]}
+    model_path = conv_net(tmp_path / "m.onnx", layers=4, filters=6, contract_dict=contract(
+        normalisation=norm, output={"names": ["y"], "units": "m3/m3", "scale": 0.5, "offset": 0.2},
+        tiling={"tile_size": tile, "halo": 4, "receptive_field": 9}))
+    model = rt.Model(model_path, threads=1)
+    out = tmp_path / "out.tif"
+    res = rt.apply_model(model, path, str(out), budget_mb=budget, batch=3)
+    got = read_raster(out)[0]
+    whole = run_whole(model_path, network_input(arr, model.contract))[0] * 0.5 + 0.2
+    invalid = ~np.all(np.isfinite(arr), axis=0)
+    assert np.array_equal(np.isnan(got), invalid)           # nodata masked again, nothing else
+    assert np.max(np.abs(got - whole)[~invalid]) <= 1e-4     # every pixel, edges included
+    if budget < 2:
+        assert res["panels"] > 1
+    ds = gdal.Open(str(out))
+    assert ds.GetRasterBand(1).GetDescription() == "y"
+    assert ds.GetRasterBand(1).GetMetadata()["units"] == "m3/m3"
+    assert ds.GetMetadata()["SARSENSE_MODEL_SHA256"] == rt.file_sha256(model_path)
+
+
+def test_super_resolution_tiled_equals_whole(tmp_path, two_band):
+    path, arr = two_band
+    model_path = conv_net(tmp_path / "sr.onnx", layers=3, depth_to_space=4, contract_dict=contract(
+        task="super_resolution", scale_factor=4, tiling={"tile_size": 48, "halo": 3, "receptive_field": 7}))
+    out = tmp_path / "sr.tif"
+    rt.apply_model(rt.Model(model_path), path, str(out), budget_mb=16)
+    got = read_raster(out)[0]
+    assert got.shape == (173 * 4, 290 * 4)
+    whole = run_whole(model_path, network_input(arr, rt.Model(model_path).contract))[0]
+    invalid = np.repeat(np.repeat(~np.all(np.isfinite(arr), axis=0), 4, 0), 4, 1)
+    assert np.array_equal(np.isnan(got), invalid)
+    assert np.max(np.abs(got - whole)[~invalid]) <= 1e-4
+
+
+def test_segmentation_writes_class_values_with_255_nodata(tmp_path, two_band):
+    path, arr = two_band
+    classes = [{"value": v, "name": f"SIC {v} %", "color": f"#{v:02x}{v:02x}ff"} for v in (0, 50, 100)]
+    model_path = conv_net(tmp_path / "seg.onnx", layers=3, outputs=3, contract_dict=contract(
+        task="segmentation", output={"activation": "softmax"}, classes=classes,
+        tiling={"tile_size": 64, "halo": 3, "receptive_field": 7}))
+    out = tmp_path / "seg.tif"
+    rt.apply_model(rt.Model(model_path), path, str(out))
+    ds = gdal.Open(str(out))
+    assert ds.GetRasterBand(1).DataType == gdal.GDT_Byte
+    got = ds.ReadAsArray()
+    scores = run_whole(model_path, network_input(arr, rt.Model(model_path).contract))
+    expected = np.array([0, 50, 100], np.uint8)[np.argmax(scores, axis=0)]
+    invalid = ~np.all(np.isfinite(arr), axis=0)
+    assert (got[invalid] == 255).all()
+    assert np.mean(got[~invalid] == expected[~invalid]) > 0.999  # ties at float precision aside
+    meta = json.loads(ds.GetRasterBand(1).GetMetadata()["classes"])
+    assert [c["value"] for c in meta] == [0, 50, 100]
+
+
+def test_per_pixel_regression_model(tmp_path):
+    rng = np.random.default_rng(1)
+    arr = rng.random((3, 70, 90)).astype(np.float32)
+    arr[2, 5, 5] = np.nan
+    path = write_raster(tmp_path / "f.tif", arr)
+    c = contract(task="regression", tiling=None, inputs=[{"name": n, "units": "1"} for n in "abc"],
+                 normalisation={"method": "min_max", "min": [0, 0, 0], "max": [1, 1, 2], "range": [-1, 1]},
+                 output={"names": ["p", "q"], "units": "1"})
+    model_path = mlp(tmp_path / "mlp.onnx", channels=3, outputs=2, contract_dict=c)
+    model = rt.Model(model_path)
+    out = tmp_path / "r.tif"
+    rt.apply_model(model, path, str(out), budget_mb=1)
+    got = read_raster(out)
+    import onnxruntime
+    sess = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    x = arr.reshape(3, -1).T.copy()
+    x = (x - 0) / np.array([0.5, 0.5, 1.0], np.float32) - 1      # min_max onto [-1, 1]
+    ref = sess.run(None, {"input": np.nan_to_num(x, nan=0.0).astype(np.float32)})[0].T.reshape(2, 70, 90)
+    assert np.isnan(got[:, 5, 5]).all()
+    ok = np.isfinite(got[0])
+    assert np.max(np.abs(got[:, ok] - ref[:, ok])) <= 1e-5
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+def test_wrong_channel_count_is_refused(tmp_path, two_band):
+    path, _ = two_band
+    three = contract(inputs=[{"name": n, "units": "dB"} for n in ("HH", "HV", "angle")],
+                     normalisation={"method": "offset_scale", "offset": 0, "scale": 1})
+    model = rt.Model(conv_net(tmp_path / "m3.onnx", channels=3, contract_dict=three))
+    with pytest.raises(rt.ModelError, match=r"needs 3 input band\(s\) in this order: HH \(dB\), HV \(dB\), angle"):
+        rt.apply_model(model, path, str(tmp_path / "o.tif"))
+    assert not list(tmp_path.glob("o.tif*"))
+
+
+@pytest.mark.parametrize("bad,message", [
+    ("not json {", "not valid JSON"),
+    (json.dumps(contract(format="other")), "format must be 'sarsense-model'"),
+    (json.dumps(contract(task="detection")), "task must be one of"),
+    (json.dumps(contract(training=None)), "training.data must name"),
+    (json.dumps(contract(licence=None)), "'licence' must be a non-empty text"),
+    (json.dumps(contract(tiling={"tile_size": 64, "halo": 32, "receptive_field": 9})), "leaves nothing"),
+    (json.dumps(contract(normalisation={"method": "offset_scale", "offset": [0, 0, 0], "scale": [1, 1]})),
+     "normalisation.offset must be"),
+    (json.dumps(contract(normalisation={"method": "offset_scale", "offset": 0, "scale": [1, 0]})), "must not contain 0"),
+    (json.dumps(contract(task="segmentation", output={"activation": "softmax"},
+                         classes=[{"value": 1, "name": "a", "color": "red"}, {"value": 1, "name": "b",
+                                                                              "color": "#00ff00"}])),
+     "#rrggbb"),
+    (json.dumps(contract(scale_factor=4)), "scale_factor is only for super_resolution"),
+    (json.dumps(contract(output={"names": ["y"], "units": "1", "activation": "eval(open('x'))"})),
+     "output.activation must be one of"),
+])
+def test_invalid_contracts_are_refused_with_the_reason(tmp_path, bad, message):
+    model_path = conv_net(tmp_path / "bad.onnx", contract_dict=bad, check=False)
+    with pytest.raises(rt.ModelError, match=message):
+        rt.Model(model_path)
+
+
+def test_contract_contradicting_the_graph_is_refused(tmp_path):
+    with pytest.raises(rt.ModelError, match="contradictory model: the contract lists 2 input channels but the "
+                                            "graph takes 3"):
+        rt.Model(conv_net(tmp_path / "c.onnx", graph_channels=3, channels=3, contract_dict=contract(), check=False))
+    fixed = conv_net(tmp_path / "f.onnx", fixed=32, contract_dict=contract(), check=False)
+    with pytest.raises(rt.ModelError, match="takes 32×32 tiles but the contract's tile_size is 64"):
+        rt.Model(fixed)
+
+
+def test_model_without_contract_or_not_onnx_is_refused(tmp_path):
+    with pytest.raises(rt.ModelError, match="has no SARSense contract"):
+        rt.Model(conv_net(tmp_path / "plain.onnx", contract_dict=None))
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00not a model")
+    with pytest.raises(rt.ModelError, match="not a model onnxruntime can load"):
+        rt.Model(junk)
+    with pytest.raises(rt.ModelError, match="does not exist"):
+        rt.Model(tmp_path / "missing.onnx")
+
+
+def test_sha256_is_checked_against_the_card(tmp_path, monkeypatch):
+    model_path = conv_net(tmp_path / "net.onnx", contract_dict=contract())
+    card = tmp_path / "net.md"
+    card.write_text(f"# net\n\n- sha256: `{rt.file_sha256(model_path)}`\n")
+    assert rt.Model(model_path).sha256 == rt.file_sha256(model_path)
+    card.write_text("# net\n\nsha256: " + "0" * 64 + "\n")
+    with pytest.raises(rt.ModelError, match="does not match its card"):
+        rt.Model(model_path)
+    # a bundled model must have a card with its hash
+    monkeypatch.setattr(rt, "MODELS_DIR", tmp_path.resolve())
+    card.unlink()
+    with pytest.raises(rt.ModelError, match="bundled model 'net.onnx' has no sha256"):
+        rt.Model(model_path)
+
+
+def test_missing_onnxruntime_gives_install_instructions(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(rt.ModelError, match="onnxruntime is not installed.*make setup"):
+        rt.import_onnxruntime()
+
+
+def test_fixed_batch_graph_is_run_in_pieces(tmp_path, two_band):
+    """A graph exported with batch 1 still runs; tiles go through one at a time."""
+    import onnx
+    path, arr = two_band
+    model_path = conv_net(tmp_path / "b1.onnx", contract_dict=contract())
+    m = onnx.load(model_path)
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.save(m, model_path)
+    model = rt.Model(model_path)
+    assert model.fixed_batch == 1
+    y = model.predict_tiles(np.stack([arr[:, :64, :64]] * 3))
+    assert y.shape == (3, 1, 64, 64)
+
+
+def test_cancel_stops_and_leaves_nothing(tmp_path, two_band):
+    path, _ = two_band
+    model = rt.Model(conv_net(tmp_path / "m.onnx", contract_dict=contract()))
+    with pytest.raises(Cancelled):
+        rt.apply_model(model, path, str(tmp_path / "c.tif"), is_canceled=lambda: True)
+    assert not list(tmp_path.glob("c.tif*"))
+
+
+# --- memory -----------------------------------------------------------------------------------------
+MEMORY_SCRIPT = textwrap.dedent("""
+    import sys, numpy as np
+    sys.path.insert(0, sys.argv[4])
+    from sarsense.algorithms import onnx_runtime as rt
+
+    def status(key):
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+
+    model = rt.Model(sys.argv[1], threads=2)
+    budget = float(sys.argv[3])
+    # warm up with one full batch, so onnxruntime's own arena is already grown
+    model.predict_tiles(np.zeros((4, 1, model.contract.tile_size, model.contract.tile_size), np.float32))
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # reset the peak (VmHWM) to the current RSS
+    base = status("VmRSS")
+    res = rt.apply_model(model, sys.argv[2], sys.argv[2] + ".out.tif", budget_mb=budget, batch=4)
+    print(base, status("VmHWM"), res["panels"])
+""")
+
+
+def _rss_growth(model_path, raster, budget):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QGIS_")}
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, model_path, raster, str(budget), str(PKG_ROOT)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    base_kb, peak_kb, panels = (int(v) for v in out.stdout.split())
+    return (peak_kb - base_kb) / 1024, panels
+
+
+def test_peak_memory_stays_under_budget_on_a_raster_larger_than_it(tmp_path):
+    """A 128 MiB float32 raster with a 24 MiB budget: peak RSS grows by less than the budget."""
+    rows, cols = 4096, 8192
+    path = str(tmp_path / "big.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(path, cols, rows, 1, gdal.GDT_Float32,
+                                              options=["TILED=YES", "COMPRESS=ZSTD"])
+    ds.SetGeoTransform((0, 10, 0, 0, 0, -10))
+    rng = np.random.default_rng(0)
+    for y in range(0, rows, 512):
+        ds.GetRasterBand(1).WriteArray(rng.normal(0, 1, (512, cols)).astype(np.float32), 0, y)
+    ds = None
+    c = contract(inputs=[{"name": "x", "units": "1"}], normalisation={"method": "offset_scale", "offset": 0,
+                                                                      "scale": 1},
+                 tiling={"tile_size": 256, "halo": 3, "receptive_field": 7,
+                         # input, 2 × (conv + ReLU) of 4 maps, output: float32 per pixel
+                         "memory_per_pixel": 4 * (1 + 2 * 2 * 4 + 1)})
+    model_path = conv_net(tmp_path / "m.onnx", channels=1, layers=3, contract_dict=c)
+    budget = 24
+    growth, panels = _rss_growth(model_path, path, budget)
+    print(f"RSS grew by {growth:.1f} MiB with a {budget} MiB budget ({panels} panels)")
+    assert rows * cols * 4 > 4 * budget * 2**20                   # the raster is far larger than the budget
+    assert panels > 1
+    assert growth < budget
+    got = gdal.Open(path + ".out.tif")
+    assert (got.RasterXSize, got.RasterYSize) == (cols, rows)
+    # the measurement can fail: a generous budget makes the same run hold far more
+    generous, panels = _rss_growth(model_path, path, 400)
+    print(f"RSS grew by {generous:.1f} MiB with a 400 MiB budget ({panels} panels)")
+    assert panels == 1 and generous > budget

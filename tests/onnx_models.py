@@ -1,0 +1,126 @@
+"""Small ONNX models built in the tests with onnx.helper (no torch), each carrying a SARSense contract.
+
+Every builder returns the path of a ``.onnx`` file written with
+``models/training/onnx_export.attach_contract``: the same writer the training
+toolchain uses, so the tests exercise the real contract path.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from sarsense.models.training.onnx_export import OPSET, attach_contract
+
+BASE_CONTRACT = {
+    "format": "sarsense-model", "format_version": 1,
+    "name": "test-net", "version": "0.1.0", "licence": "CC0-1.0",
+    "description": "random weights, built by tests/onnx_models.py",
+    "task": "pixel_regression",
+    "inputs": [{"name": "VV", "units": "dB"}, {"name": "VH", "units": "dB"}],
+    "normalisation": {"method": "offset_scale", "offset": [0.0, 0.0], "scale": [1.0, 1.0]},
+    "nodata_fill": 0.0,
+    "output": {"names": ["y"], "units": "1", "scale": 1.0, "offset": 0.0},
+    "tiling": {"tile_size": 64, "halo": 4, "receptive_field": 9, "size_multiple": 1},
+    "training": {"data": "none: random weights for tests"},
+}
+
+
+def contract(**changes):
+    """A copy of the base contract with top-level keys replaced (None removes a key)."""
+    c = copy.deepcopy(BASE_CONTRACT)
+    for key, value in changes.items():
+        if value is None:
+            c.pop(key, None)
+        else:
+            c[key] = value
+    return c
+
+
+def _save(graph, path, contract_dict, *, check=True):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="sarsense-tests")
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    if contract_dict is not None:
+        if check:
+            attach_contract(path, contract_dict)
+        else:  # write it unchecked, to test the runtime's own refusals
+            import json
+            model = onnx.load(str(path))
+            entry = model.metadata_props.add()
+            entry.key = "sarsense"
+            entry.value = contract_dict if isinstance(contract_dict, str) else json.dumps(contract_dict)
+            onnx.save(model, str(path))
+    return str(path)
+
+
+def _io(name, channels, spatial=True, fixed=None):
+    if spatial:
+        dims = ["batch", channels, fixed or "rows", fixed or "cols"]
+    else:
+        dims = ["pixels", channels]
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+
+
+def conv_net(path, *, channels=2, outputs=1, filters=4, layers=3, kernel=3, seed=0, contract_dict=None,
+             blur=False, depth_to_space=1, fixed=None, check=True, graph_channels=None):
+    """A fully convolutional net: ``layers`` k×k convs with zero 'same' padding, ReLU between.
+
+    ``blur=True`` gives non-negative averaging kernels without bias or ReLU (a
+    repeated box blur: smooth, with a large receptive field for ``kernel`` > 3).
+    ``depth_to_space`` = s appends a DepthToSpace(s) so the output is s times
+    finer (super-resolution). Receptive field: 1 + layers·(kernel − 1).
+    """
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    c_in, x = channels, "input"
+    for i in range(layers):
+        last = i == layers - 1
+        c_out = outputs * depth_to_space ** 2 if last else filters
+        if blur:
+            w = np.full((c_out, c_in, kernel, kernel), 1.0 / (c_in * kernel * kernel), np.float32)
+            b = np.zeros(c_out, np.float32)
+        else:
+            w = (rng.standard_normal((c_out, c_in, kernel, kernel)) / np.sqrt(c_in * kernel * kernel)).astype(
+                np.float32)
+            b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        y = f"c{i}"
+        p = kernel // 2
+        nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [y], pads=[p, p, p, p]))
+        if not last and not blur:
+            nodes.append(helper.make_node("Relu", [y], [f"r{i}"]))
+            y = f"r{i}"
+        x, c_in = y, c_out
+    if depth_to_space > 1:
+        nodes.append(helper.make_node("DepthToSpace", [x], ["d2s"], blocksize=depth_to_space, mode="CRD"))
+        x = "d2s"
+    nodes.append(helper.make_node("Identity", [x], ["output"]))
+    graph = helper.make_graph(nodes, "conv_net", [_io("input", graph_channels or channels, fixed=fixed)],
+                              [_io("output", outputs)], inits)
+    return _save(graph, path, contract_dict, check=check)
+
+
+def mlp(path, *, channels=3, hidden=8, outputs=1, seed=0, contract_dict=None):
+    """A per-pixel MLP ``(pixels, channels) → (pixels, outputs)``: Gemm, ReLU, Gemm."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((channels, hidden)).astype(np.float32)
+    w2 = rng.standard_normal((hidden, outputs)).astype(np.float32)
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(hidden, np.float32), "b1"),
+             numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.ones(outputs, np.float32), "b2")]
+    nodes = [helper.make_node("Gemm", ["input", "w1", "b1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Gemm", ["r", "w2", "b2"], ["output"])]
+    graph = helper.make_graph(nodes, "mlp", [_io("input", channels, spatial=False)],
+                              [_io("output", outputs, spatial=False)], inits)
+    return _save(graph, path, contract_dict)
+
+
+def run_whole(path, image):
+    """The model run by onnxruntime on a whole (channels, rows, cols) network input, in one piece."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": np.ascontiguousarray(image[np.newaxis], np.float32)})[0][0]

@@ -47,7 +47,7 @@ def test_tiled_equals_whole_when_margin_covers_the_receptive_field(tmp_path, ima
 def test_super_resolution_output_grid_and_values(tmp_path, image):
     path, arr = image
     out = tmp_path / "sr.tif"
-    run_tiled(path, str(out), box(2, scale=4), tile=64, margin=2, out_bands=1, scale=4, budget_mb=2)
+    run_tiled(path, str(out), box(2, scale=4), tile=64, margin=2, out_bands=1, scale=4, budget_mb=8)
     got = read_raster(out)[0]
     assert got.shape == (203 * 4, 331 * 4)
     whole = box(2, scale=4)(arr[np.newaxis])[0, 0]

@@ -19,6 +19,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms import sar
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, read_info, sample_values
+from .. import setup_tools
 from ..plugin import icon_path
 
 README_URL = "https://github.com/sarsense/sarsense#"
@@ -31,6 +32,8 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
 
     COMPRESSION = "COMPRESSION"
     _group = ("SAR preparation", "sarpreparation")
+    #: Modules beyond QGIS's own Python this algorithm needs (``setup_tools.RUNTIME_MODULES`` keys).
+    requires = ()
 
     # -- identity --------------------------------------------------------------------
     def tr(self, text):
@@ -53,6 +56,24 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
 
     def helpUrl(self):  # noqa: N802
         return README_URL + self.name()
+
+    def canExecute(self):  # noqa: N802
+        """False, with what to install and how, when a package this algorithm needs is missing."""
+        missing = [m for m in self.requires if m in setup_tools.missing_modules()]
+        if not missing:
+            return True, ""
+        names = " and ".join(setup_tools.RUNTIME_MODULES[m] for m in missing)
+        return False, self.tr(
+            f"{self.displayName()} needs {names}, which QGIS's Python does not have. Install it with "
+            "Plugins ▸ SARSense ▸ 'install onnxruntime and scikit-learn…' (one click, into SARSense's own "
+            "folder, keeping QGIS's numpy), or run 'make setup' in the plugin folder; then restart QGIS.")
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """Refuse to start when a needed package is missing (qgis_process 3.22 never asks canExecute)."""
+        ok, message = self.canExecute()
+        if not ok:
+            return False, message
+        return super().checkParameterValues(parameters, context)
 
     # -- parameters ------------------------------------------------------------------
     def add(self, param, help_text, *, advanced=False):

@@ -84,3 +84,29 @@ def test_model3_runs_headless(env, sample_db, tmp_path):
     res = qp(env, "run", str(model), "--json", f"--input_db={sample_db}", "--window=5", f"--to_db:filtered_db={out}")
     assert res.returncode == 0, res.stdout + res.stderr
     assert out.exists() and np.isfinite(read_raster(out)).mean() > 0.99
+
+
+def test_applymodel_json(env, tmp_path):
+    from helpers import write_raster
+    from onnx_models import contract, conv_net
+    arr = np.random.default_rng(2).normal(-13, 3, (2, 90, 120)).astype(np.float32)
+    src = write_raster(tmp_path / "in.tif", arr)
+    model = conv_net(tmp_path / "m.onnx", layers=3, contract_dict=contract())
+    doc = run_json(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif")
+    from sarsense.algorithms import onnx_runtime as rt
+    rt.apply_model(rt.Model(model), src, str(tmp_path / "core.tif"))
+    np.testing.assert_array_equal(read_raster(doc["results"]["OUTPUT"]), read_raster(tmp_path / "core.tif"))
+
+
+def test_without_onnxruntime_the_plugin_loads_and_says_what_to_install(env, sample_db, tmp_path):
+    """QGIS's Python alone (no SARSense package folder): SAR preparation runs, applymodel explains."""
+    bare = dict(env, SARSENSE_DEPS_DIR=str(tmp_path / "empty"))
+    res = qp(bare, "list")
+    assert res.returncode == 0 and "sarsense:applymodel" in res.stdout and "sarsense:despeckle" in res.stdout
+    out = tmp_path / "lin.tif"
+    assert run_json(bare, "convertunits", INPUT=sample_db, CONVERSION=1, OUTPUT=out)["results"]["OUTPUT"]
+    res = qp(bare, "run", "sarsense:applymodel", f"--INPUT={out}", f"--MODEL={tmp_path / 'x.onnx'}",
+             f"--OUTPUT={tmp_path / 'y.tif'}")
+    text = res.stdout + res.stderr
+    assert res.returncode != 0 and "Traceback" not in text
+    assert "needs onnxruntime" in text and "make setup" in text

@@ -12,13 +12,17 @@ PLUGIN_LINK  := $(QGIS_PROFILE)/python/plugins/$(PLUGIN_NAME)
 export QT_QPA_PLATFORM ?= offscreen
 APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-venv python3-pip
 STAMP        := $(VENV)/.sarsense-setup
+TRAIN_VENV   ?= .venv-train
+TRAIN_PY     := $(TRAIN_VENV)/bin/python
+TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
+NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
 
-.PHONY: help setup system install-plugin test test-core demo bench package clean
+.PHONY: help setup setup-train system install-plugin test test-core test-training demo bench models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | install-plugin | bench | package | clean"
+	@echo "make setup | setup-train | install-plugin | test-core | test-training | bench | models | package | clean"
 
 # --- setup -----------------------------------------------------------------------------
 system:
@@ -42,8 +46,18 @@ $(STAMP): resources/requirements-runtime.txt tests/requirements-test.txt sarsens
 	@# runtime packages first, into the folder QGIS's Python sees (numpy/scipy pinned to QGIS's)
 	$(PY) sarsense_qgis/setup_tools.py install-deps
 	@$(PY) -c 'import numpy, sys; sys.exit(0 if numpy.__file__.startswith("/usr/") else "numpy was replaced: " + numpy.__file__)'
-	$(PY) -m pip install --quiet --disable-pip-version-check -c <($(PY) -c 'import numpy; print("numpy==" + numpy.__version__)') -r tests/requirements-test.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(NUMPY_PIN) -r tests/requirements-test.txt
 	@touch $@
+
+# Offline training (torch, CPU): its own venv of QGIS's Python, so GDAL and QGIS's numpy are shared.
+$(TRAIN_STAMP): models/training/requirements.txt $(STAMP)
+	@[ -x $(TRAIN_PY) ] || $(SYS_PYTHON) -m venv --system-site-packages $(TRAIN_VENV)
+	@$(PY) sarsense_qgis/setup_tools.py deps-dir > $$($(TRAIN_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_deps.pth
+	$(TRAIN_PY) -m pip install --quiet --disable-pip-version-check -c $(NUMPY_PIN) -r models/training/requirements.txt
+	@$(TRAIN_PY) -c 'import numpy, sys; sys.exit(0 if numpy.__file__.startswith("/usr/") else "numpy was replaced: " + numpy.__file__)'
+	@touch $@
+
+setup-train: $(TRAIN_STAMP)
 
 setup: $(STAMP)
 	@$(SYS_PYTHON) -c 'import sys; sys.path.append("sarsense_qgis"); import setup_tools as s; s.add_to_path(); import onnxruntime, sklearn; print("QGIS Python sees onnxruntime", onnxruntime.__version__, "and scikit-learn", sklearn.__version__)'
@@ -56,10 +70,15 @@ install-plugin: setup
 	@echo "plugin linked at $(PLUGIN_LINK) and enabled in $(QGIS_PROFILE)/QGIS/QGIS3.ini"
 
 # --- use -------------------------------------------------------------------------------
-test: install-plugin
+test: install-plugin setup-train
 	@# pytest exit 5 means no test was collected: say so and fail.
 	@$(PY) -m pytest -p no:cacheprovider tests/core tests/qgis tests/process || { rc=$$?; \
 	  [ $$rc -eq 5 ] && echo "no tests were collected: failing"; exit $$rc; }
+	@$(TRAIN_PY) -m pytest -p no:cacheprovider tests/training || { rc=$$?; \
+	  [ $$rc -eq 5 ] && echo "no training tests were collected: failing"; exit $$rc; }
+
+test-training: setup-train
+	$(TRAIN_PY) -m pytest -p no:cacheprovider tests/training
 
 test-core: setup
 	$(PY) -m pytest -p no:cacheprovider tests/core
@@ -72,11 +91,15 @@ bench: install-plugin
 	  || { echo "bench needs OTB (Debian: apt install otb-bin)"; exit 1; }
 	$(PY) tests/bench/bench.py
 
+models: setup-train
+	@# retrains every bundled model from the data named in its card, rewrites models/*.onnx and *.md
+	$(TRAIN_PY) -m models.training.build
+
 package:
 	@mkdir -p dist
 	git archive --format=zip --prefix=$(PLUGIN_NAME)/ -o dist/$(PLUGIN_NAME).zip HEAD
 	@echo "dist/$(PLUGIN_NAME).zip"
 
 clean:
-	rm -rf $(VENV) dist demo_output .pytest_cache
+	rm -rf $(VENV) $(TRAIN_VENV) dist demo_output .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -432,7 +432,8 @@ class Model:
                              "(sarsense:buildstack)")
 
     # -- running -----------------------------------------------------------------------------
-    def _normalise(self, x, axis):
+    def normalise(self, x, axis):
+        """Network input from values in the contract's units: ``(x - offset) / scale``, nodata filled."""
         c = self.contract
         shape = [1] * x.ndim
         shape[axis] = c.n_inputs
@@ -442,7 +443,7 @@ class Model:
         x[~np.isfinite(x)] = c.nodata_fill
         return x.astype(np.float32, copy=False)
 
-    def _finish_raw(self, y, axis):
+    def to_values(self, y, axis):
         """Turn raw network outputs into the contract's values (scaled units, or class probabilities)."""
         c = self.contract
         if c.task == "segmentation":
@@ -471,12 +472,12 @@ class Model:
 
     def predict_tiles(self, tiles):
         """``(n, channels, rows, cols)`` float32 with NaN nodata → contract values ``(n, outputs, R, C)``."""
-        return self._finish_raw(np.asarray(self._run(self._normalise(np.array(tiles, np.float32), 1)),
+        return self.to_values(np.asarray(self._run(self.normalise(np.array(tiles, np.float32), 1)),
                                            np.float32), 1)
 
     def predict_pixels(self, features):
         """``(n, channels)`` float32 with NaN nodata → contract values ``(n, outputs)``."""
-        return self._finish_raw(np.asarray(self._run(self._normalise(np.array(features, np.float32), 1)),
+        return self.to_values(np.asarray(self._run(self.normalise(np.array(features, np.float32), 1)),
                                            np.float32), 1)
 
     def describe(self):

@@ -50,6 +50,8 @@ def export(net, onnx_path, contract, *, channels, tile=64):
 
     Uses torch's TorchScript-based exporter (``dynamo=False``): it needs no
     onnxscript and gives plain Conv/BatchNorm graphs that onnxruntime fuses.
+    An image model's ``tiling.memory_per_pixel`` is measured (:func:`measure_memory_per_pixel`)
+    unless the contract gives it.
     """
     import torch
 
@@ -60,7 +62,37 @@ def export(net, onnx_path, contract, *, channels, tile=64):
     with torch.no_grad():
         torch.onnx.export(net, (example,), str(onnx_path), input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": axes, "output": axes}, opset_version=OPSET, dynamo=False)
+    if spatial and "memory_per_pixel" not in contract.get("tiling", {}):
+        contract = json.loads(json.dumps(contract))
+        contract["tiling"]["memory_per_pixel"] = measure_memory_per_pixel(
+            onnx_path, channels, contract["tiling"]["tile_size"])
     return attach_contract(onnx_path, contract)
+
+
+def _status_kb(key):
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+
+
+def measure_memory_per_pixel(onnx_path, channels, tile):
+    """Peak memory onnxruntime adds to run one ``tile``² tile, per tile pixel (bytes), measured on Linux.
+
+    The session is built as the runtime builds it; the process's peak RSS is reset
+    (``/proc/self/clear_refs``) just before one run. Rounded up to 64 bytes.
+    """
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.enable_mem_pattern = False
+    session = onnxruntime.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    x = np.zeros((1, channels, tile, tile), np.float32)
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    before = _status_kb("VmRSS")
+    session.run(None, {session.get_inputs()[0].name: x})
+    grown = (_status_kb("VmHWM") - before) * 1024
+    return int(-(-max(grown, 0) // (tile * tile) // 64) * 64) or 64
 
 
 def parity_check(net, onnx_path, inputs, *, tol=1e-4):

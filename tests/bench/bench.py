@@ -92,7 +92,7 @@ def main():
                               comp])
                 size = os.path.getsize(os.path.join(tmp, f"c_{comp}.tif")) / 2**20
                 print(f"boxcar 5x5 output compression {comp:8}: {t:6.2f} s, {size:6.0f} MiB")
-    print("\nshipped model chain: no ONNX model is shipped yet (ONNX runtime is issue #3); nothing to time")
+    print("\nmodels (the shipped model chain, LST- and sea-ice-size U-Nets): tests/bench/bench_onnx.py, next")
     print("targets missed: " + (", ".join(failed) if failed else "none"))
 
 

@@ -53,7 +53,7 @@ def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, see
             loss = loss_fn(net(torch.from_numpy(x)), torch.from_numpy(y))
             loss.backward()
             opt.step()
-            total += float(loss) * len(x)
+            total += float(loss.detach()) * len(x)
             count += len(x)
         sched.step()
         val = evaluate(net, data, val_idx, loss_fn=loss_fn, metrics=metrics, batch_size=batch_size)

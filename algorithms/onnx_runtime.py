@@ -466,7 +466,12 @@ class Model:
             part = x[i:i + step]
             if self.fixed_batch and part.shape[0] < step:  # pad the last piece to the fixed batch
                 part = np.concatenate([part, np.repeat(part[-1:], step - part.shape[0], axis=0)])
-            y = self.session.run(None, {self.input_name: np.ascontiguousarray(part)})[0]
+            try:
+                y = self.session.run(None, {self.input_name: np.ascontiguousarray(part)})[0]
+            except Exception as err:  # onnxruntime's own exception types (Fail, InvalidArgument, …)
+                raise ModelError(f"model '{self.contract.name}' failed on a batch of shape {part.shape}: "
+                                 f"{str(err).strip()[:300]}. Check its tile size and size multiple "
+                                 "against the contract") from None
             parts.append(y[:min(step, n - i)])
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 

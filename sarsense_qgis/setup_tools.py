@@ -46,9 +46,12 @@ def deps_dir(profile_dir=None):
 
 def add_to_path(path=None):
     """Append the private package folder to ``sys.path`` (after QGIS's own packages)."""
+    import importlib
+
     path = path or deps_dir()
     if os.path.isdir(path) and path not in sys.path:
         sys.path.append(path)
+    importlib.invalidate_caches()  # packages just installed into a folder already on sys.path
     return path
 
 

@@ -19,12 +19,11 @@ same result. Weights are random: this measures speed, not skill. Needs .venv-tra
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+from bench import timed  # tests/bench/bench.py: (seconds, peak RSS MB) under /usr/bin/time
 from osgeo import gdal
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -67,14 +66,6 @@ else:
               multiple=c.size_multiple, batch=kw["batch"], budget_mb=kw["budget_mb"], finish=finish,
               final_bands=len(layout[0]), out_dtype=layout[2], predict_bytes_per_pixel=c.memory_per_pixel)
 """
-
-
-def timed(cmd):
-    res = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd[:3])}\n{res.stderr[-3000:]}")
-    sec, kb = re.findall(r"TIME ([\d.]+) (\d+)", res.stderr)[-1]
-    return float(sec), int(kb) / 1024
 
 
 def build(name, tmp):

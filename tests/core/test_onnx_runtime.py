@@ -274,3 +274,17 @@ def test_peak_memory_stays_under_budget_on_a_raster_larger_than_it(tmp_path):
     generous, panels = _rss_growth(model_path, path, 400)
     print(f"RSS grew by {generous:.1f} MiB with a 400 MiB budget ({panels} panels)")
     assert panels == 1 and generous > budget
+
+
+def test_a_failing_network_is_a_model_error_not_a_traceback(tmp_path):
+    """A graph that cannot take the tile it is given (DepthToSpace needs channels divisible by 4)."""
+    import onnx
+    path = conv_net(tmp_path / "d.onnx", contract_dict=contract(), check=True)
+    m = onnx.load(path)
+    node = onnx.helper.make_node("DepthToSpace", ["output_pre"], ["output"], blocksize=2, mode="CRD")
+    m.graph.node[-1].output[0] = "output_pre"
+    m.graph.node.append(node)
+    onnx.save(m, path)
+    model = rt.Model(path)
+    with pytest.raises(rt.ModelError, match="failed on a batch of shape"):
+        model.predict_tiles(np.zeros((1, 2, 16, 16), np.float32))

@@ -72,7 +72,7 @@ def build_despeckle_example(*, epochs=40, seed=20261121, workdir=None, log=print
     import torch
 
     from .data import ArrayPatches
-    from .loop import train
+    from .loop import seed_everything, train
     from .nets import SmallCNN, activation_bytes_per_pixel
     from .onnx_export import export, parity_check
 
@@ -84,6 +84,7 @@ def build_despeckle_example(*, epochs=40, seed=20261121, workdir=None, log=print
                         source="Camargue S1A IW GRDH VV 2015-03-09 (resources/sample_data) with simulated "
                                "single-look gamma speckle")
     train_idx, val_idx = np.arange(len(xt)), np.arange(len(xt), len(xt) + len(xv))
+    seed_everything(seed)  # the initial weights too: make models gives the same file twice
     net = SmallCNN(1, 1, filters=16, layers=5)
     mae_db = lambda p, t: torch.mean(torch.abs(p - t)) * DB_SCALE  # noqa: E731
     workdir = workdir or tempfile.mkdtemp(prefix=f"{name}-")

@@ -288,3 +288,23 @@ def test_a_failing_network_is_a_model_error_not_a_traceback(tmp_path):
     model = rt.Model(path)
     with pytest.raises(rt.ModelError, match="failed on a batch of shape"):
         model.predict_tiles(np.zeros((1, 2, 16, 16), np.float32))
+
+
+def test_cuda_provider_is_asked_for_when_present_and_threads_are_passed(tmp_path, monkeypatch):
+    """No GPU here: a fake onnxruntime-gpu listing CUDA; the session must ask for it first, then the CPU."""
+    import onnxruntime
+    path = conv_net(tmp_path / "m.onnx", contract_dict=contract())
+    seen = {}
+    real = onnxruntime.InferenceSession
+
+    def session(p, options, providers):
+        seen["providers"], seen["threads"] = providers, options.intra_op_num_threads
+        return real(p, options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(onnxruntime, "InferenceSession", session)
+    rt.Model(path, threads=3)
+    assert seen == {"providers": ["CUDAExecutionProvider", "CPUExecutionProvider"], "threads": 3}
+    rt.Model(path, device="cpu")
+    assert seen["providers"] == ["CPUExecutionProvider"]

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +92,6 @@ class Contract:
     scale_factor: int = 1
     training_data: str = ""
     description: str = ""
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_inputs(self):
@@ -106,9 +105,6 @@ class Contract:
     @property
     def spatial(self):
         return self.task in SPATIAL_TASKS
-
-    def to_json(self):
-        return json.dumps(self.raw, indent=1, sort_keys=True)
 
 
 def _num_list(value, n, what, problems, *, nonzero=False):
@@ -245,7 +241,7 @@ def parse_contract(text):
         norm_offset=offset, norm_scale=scale, nodata_fill=float(fill), output_names=names, output_units=units,
         output_scale=oscale, output_offset=ooffset, activation=activation, classes=classes, tile_size=tile,
         halo=halo, receptive_field=rf, size_multiple=multiple, memory_per_pixel=memory, scale_factor=factor,
-        training_data=training.get("data", ""), description=str(raw.get("description", "")), raw=raw)
+        training_data=training.get("data", ""), description=str(raw.get("description", "")))
 
 
 def _parse_classes(classes, problems):

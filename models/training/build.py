@@ -73,7 +73,7 @@ def build_despeckle_example(*, epochs=40, seed=20261121, workdir=None, log=print
 
     from .data import ArrayPatches
     from .loop import seed_everything, train
-    from .nets import SmallCNN, activation_bytes_per_pixel
+    from .nets import SmallCNN
     from .onnx_export import export, parity_check
 
     name = "s1_despeckle_example"
@@ -102,8 +102,7 @@ def build_despeckle_example(*, epochs=40, seed=20261121, workdir=None, log=print
         "normalisation": {"method": "offset_scale", "offset": [DB_OFFSET], "scale": [DB_SCALE]},
         "nodata_fill": 0.0,
         "output": {"names": ["backscatter despeckled"], "units": "dB", "scale": DB_SCALE, "offset": DB_OFFSET},
-        "tiling": {"tile_size": 256, "halo": rf // 2, "receptive_field": rf, "size_multiple": 1,
-                   "memory_per_pixel": activation_bytes_per_pixel(net, 1)},
+        "tiling": {"tile_size": 256, "halo": rf // 2, "receptive_field": rf, "size_multiple": 1},
         "training": {"data": data.source, "summary": f"{len(train_idx)} training / {len(val_idx)} held-out 40×40 "
                      f"patches; rows 160–216 held out; {epochs} epochs, Adam, seed {seed}"},
     }

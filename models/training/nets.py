@@ -145,24 +145,3 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.body(x)
-
-
-def activation_bytes_per_pixel(net, channels, tile=64):
-    """Bytes of all intermediate outputs per input pixel in one forward pass (the contract's memory_per_pixel).
-
-    An upper bound on what onnxruntime holds at once, since it frees a tensor after its last use.
-    """
-    total = [0]
-
-    def hook(_module, _inputs, output):
-        if torch.is_tensor(output):
-            total[0] += output.numel() * output.element_size()
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if not list(m.children())]
-    try:
-        with torch.no_grad():
-            net.eval()(torch.zeros(1, channels, tile, tile))
-    finally:
-        for h in handles:
-            h.remove()
-    return int(total[0] / (tile * tile)) + 4 * channels

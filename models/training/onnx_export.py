@@ -78,7 +78,9 @@ def measure_memory_per_pixel(onnx_path, channels, tile):
     """Peak memory onnxruntime adds to run one ``tile``² tile, per tile pixel (bytes), measured on Linux.
 
     The session is built as the runtime builds it; the process's peak RSS is reset
-    (``/proc/self/clear_refs``) just before one run. Rounded up to 64 bytes.
+    (``/proc/self/clear_refs``) just before one run. Rounded up to a power of two
+    (at least 64), so that the small noise of an RSS reading does not change the
+    exported file: ``make models`` stays byte-reproducible.
     """
     import onnxruntime
 
@@ -92,7 +94,8 @@ def measure_memory_per_pixel(onnx_path, channels, tile):
     before = _status_kb("VmRSS")
     session.run(None, {session.get_inputs()[0].name: x})
     grown = (_status_kb("VmHWM") - before) * 1024
-    return int(-(-max(grown, 0) // (tile * tile) // 64) * 64) or 64
+    per_pixel = max(64, -(-max(grown, 0) // (tile * tile)))
+    return 1 << (per_pixel - 1).bit_length()
 
 
 def parity_check(net, onnx_path, inputs, *, tol=1e-4):

@@ -336,6 +336,43 @@ def _static(dim):
     return dim if isinstance(dim, int) and dim > 0 else None
 
 
+def check_graph(contract, inputs, outputs, *, name="the model"):
+    """Check a graph's inputs and outputs, ``[(type, shape), …]``, against ``contract``.
+
+    Types are onnxruntime's (``"tensor(float)"``); a shape's dimensions are ints
+    where fixed, anything else where dynamic. The runtime calls this on every
+    model it opens, the exporter before it writes a contract. Returns
+    ``(fixed_batch or None, fixed_size)``; raises :class:`ModelError`.
+    """
+    c = contract
+    if len(inputs) != 1:
+        raise ModelError(f"'{name}' has {len(inputs)} inputs; a SARSense model has exactly one")
+    (in_type, in_shape), (out_type, out_shape) = inputs[0], outputs[0]
+    if in_type != "tensor(float)" or out_type != "tensor(float)":
+        raise ModelError(f"'{name}' must take and return float32 tensors (has {in_type} → {out_type})")
+    rank = 4 if c.spatial else 2
+    if len(in_shape) != rank or len(out_shape) != rank:
+        layout = "(batch, channels, rows, cols)" if c.spatial else "(pixels, channels)"
+        raise ModelError(f"a {c.task} model takes and returns {layout} tensors; '{name}' has input "
+                         f"{list(in_shape)} and output {list(out_shape)}")
+    if _static(in_shape[1]) not in (None, c.n_inputs):
+        raise ModelError(f"contradictory model: the contract lists {c.n_inputs} input channels but the "
+                         f"graph takes {in_shape[1]}")
+    if _static(out_shape[1]) not in (None, c.n_outputs):
+        what = "classes" if c.task == "segmentation" else "output bands"
+        raise ModelError(f"contradictory model: the contract lists {c.n_outputs} {what} but the graph "
+                         f"returns {out_shape[1]} channels")
+    fixed_size = False
+    if c.spatial:
+        rows, cols = _static(in_shape[2]), _static(in_shape[3])
+        if (rows, cols) != (None, None):
+            if (rows, cols) != (c.tile_size, c.tile_size):
+                raise ModelError(f"contradictory model: the graph takes {rows}×{cols} tiles but the "
+                                 f"contract's tile_size is {c.tile_size}")
+            fixed_size = True
+    return _static(in_shape[0]), fixed_size
+
+
 class Model:
     """An ONNX model with a checked contract and one onnxruntime session (reused for a whole run).
 
@@ -383,40 +420,11 @@ class Model:
                              f"'{CONTRACT_KEY}'); add one as models/README.md explains")
         self.contract = parse_contract(meta[CONTRACT_KEY])
         self.provider = self.session.get_providers()[0]
-        self._check_graph()
-
-    # -- graph checks ----------------------------------------------------------------------
-    def _check_graph(self):
-        c = self.contract
         ins, outs = self.session.get_inputs(), self.session.get_outputs()
-        name = os.path.basename(self.path)
-        if len(ins) != 1:
-            raise ModelError(f"'{name}' has {len(ins)} inputs; a SARSense model has exactly one")
-        inp, out = ins[0], outs[0]
-        if inp.type != "tensor(float)" or out.type != "tensor(float)":
-            raise ModelError(f"'{name}' must take and return float32 tensors (has {inp.type} → {out.type})")
-        rank = 4 if c.spatial else 2
-        if len(inp.shape) != rank or len(out.shape) != rank:
-            layout = "(batch, channels, rows, cols)" if c.spatial else "(pixels, channels)"
-            raise ModelError(f"a {c.task} model takes and returns {layout} tensors; '{name}' has input "
-                             f"{inp.shape} and output {out.shape}")
-        if _static(inp.shape[1]) not in (None, c.n_inputs):
-            raise ModelError(f"contradictory model: the contract lists {c.n_inputs} input channels but the "
-                             f"graph takes {inp.shape[1]}")
-        if _static(out.shape[1]) not in (None, c.n_outputs):
-            what = "classes" if c.task == "segmentation" else "output bands"
-            raise ModelError(f"contradictory model: the contract lists {c.n_outputs} {what} but the graph "
-                             f"returns {out.shape[1]} channels")
-        self.input_name = inp.name
-        self.fixed_batch = _static(inp.shape[0])
-        self.fixed_size = False
-        if c.spatial:
-            rows, cols = _static(inp.shape[2]), _static(inp.shape[3])
-            if (rows, cols) != (None, None):
-                if (rows, cols) != (c.tile_size, c.tile_size):
-                    raise ModelError(f"contradictory model: the graph takes {rows}×{cols} tiles but the "
-                                     f"contract's tile_size is {c.tile_size}")
-                self.fixed_size = True
+        self.input_name = ins[0].name
+        self.fixed_batch, self.fixed_size = check_graph(
+            self.contract, [(i.type, i.shape) for i in ins], [(o.type, o.shape) for o in outs],
+            name=os.path.basename(path))
 
     def check_input(self, band_count, label="INPUT"):
         """Refuse an input whose band count is not the model's channel count."""

@@ -7,6 +7,7 @@ models with it); :func:`export` and :func:`parity_check` also import torch.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -22,8 +23,8 @@ OPSET = 17
 def attach_contract(onnx_path, contract):
     """Validate ``contract`` (a dict) and store it in the model's ``metadata_props`` under ``sarsense``.
 
-    The graph is checked with ``onnx.checker`` and against the contract (channel
-    counts) before the file is rewritten. Returns the parsed :class:`Contract`.
+    The graph is checked with ``onnx.checker`` and with the runtime's own
+    :func:`check_graph` before the file is rewritten. Returns the parsed :class:`Contract`.
     """
     import onnx
 
@@ -31,11 +32,12 @@ def attach_contract(onnx_path, contract):
     parsed = rt.parse_contract(text)
     model = onnx.load(str(onnx_path))
     onnx.checker.check_model(model)
-    dims = [[d.dim_value or None for d in t.type.tensor_type.shape.dim]
-            for t in (model.graph.input[0], model.graph.output[0])]
-    if dims[0][1] not in (None, parsed.n_inputs) or dims[1][1] not in (None, parsed.n_outputs):
-        raise rt.ModelError(f"graph channels {dims[0][1]} → {dims[1][1]} do not match the contract "
-                            f"({parsed.n_inputs} → {parsed.n_outputs})")
+    def io(values):
+        float_type = onnx.TensorProto.FLOAT
+        return [("tensor(float)" if v.type.tensor_type.elem_type == float_type else "other",
+                 [d.dim_value or None for d in v.type.tensor_type.shape.dim]) for v in values]
+
+    rt.check_graph(parsed, io(model.graph.input), io(model.graph.output), name=os.path.basename(str(onnx_path)))
     kept = [p for p in model.metadata_props if p.key != rt.CONTRACT_KEY]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)

@@ -33,11 +33,16 @@ from .io import tiles as _tiles
 CONTRACT_KEY = "sarsense"
 CONTRACT_FORMAT = "sarsense-model"
 CONTRACT_VERSION = 1
-#: Tasks the runtime knows. ``regression``: one pixel's channels → values (an MLP, no spatial context);
-#: ``pixel_regression``: image → image of values; ``segmentation``: image → class scores, written as class
-#: values; ``super_resolution``: image → image ``scale_factor`` times finer.
-TASKS = ("regression", "pixel_regression", "segmentation", "super_resolution")
-SPATIAL_TASKS = ("pixel_regression", "segmentation", "super_resolution")
+#: Tasks the runtime knows. ``per_pixel_regression``: one pixel's channels → values (an MLP, no spatial
+#: context); ``image_regression``: image → image of values; ``segmentation``: image → class scores,
+#: written as class values; ``super_resolution``: image → image ``scale_factor`` times finer.
+TASKS = ("per_pixel_regression", "image_regression", "segmentation", "super_resolution")
+#: Names of format version 1 contracts written before the clearer names; still read, as these tasks.
+TASK_ALIASES = {"regression": "per_pixel_regression", "pixel_regression": "image_regression"}
+SPATIAL_TASKS = ("image_regression", "segmentation", "super_resolution")
+#: Input units the runtime can check against the data (lower case): the rest are not checked.
+UNITS_DB = ("db", "decibel", "decibels")
+UNITS_LINEAR = ("linear", "linear power", "power", "intensity", "m2/m2", "m²/m²")
 ACTIVATIONS = ("none", "softmax")
 NORMALISATIONS = ("offset_scale", "min_max")
 #: Bundled models live here, each with its card ``<name>.md`` giving its sha256.
@@ -107,16 +112,21 @@ class Contract:
         return self.task in SPATIAL_TASKS
 
 
-def _num_list(value, n, what, problems, *, nonzero=False):
-    """A list of ``n`` finite numbers from a number or a list; problems are appended, not raised."""
+def _num_list(value, n, what, problems, *, nonzero=False, per="input"):
+    """A tuple of ``n`` finite numbers from a number or a list, or None; problems are appended, not raised."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value] * n
-    if not isinstance(value, list) or len(value) != n or not all(
+    if not isinstance(value, list) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
-        problems.append(f"{what} must be a number or a list of {n} finite numbers, got {value!r}")
-        return (0.0,) * n
+        problems.append(f"{what} must be a finite number or a list of finite numbers, got {value!r}")
+        return None
+    if len(value) != n:
+        problems.append(f"{what} has {len(value)} value(s) but there {'is' if n == 1 else 'are'} {n} {per}(s): "
+                        f"give one per {per}, or a single number for all")
+        return None
     if nonzero and any(v == 0 for v in value):
         problems.append(f"{what} must not contain 0, got {value!r}")
+        return None
     return tuple(float(v) for v in value)
 
 
@@ -128,8 +138,13 @@ def _int(obj, key, problems, *, minimum, default=None, where="tiling"):
     return value
 
 
-def parse_contract(text):
-    """Parse and validate a contract JSON text; raise :class:`ModelError` listing every problem found."""
+def parse_contract(text, *, graph_channels=None):
+    """Parse and validate a contract JSON text; raise :class:`ModelError` listing every problem found.
+
+    ``graph_channels`` (the graph's fixed input channel count, when known) lets a contract that
+    lists another number of inputs be reported as that, first, rather than through its consequences.
+    Old task names (:data:`TASK_ALIASES`) are read as the tasks they stand for.
+    """
     try:
         raw = json.loads(text)
     except (TypeError, ValueError) as err:
@@ -144,8 +159,9 @@ def parse_contract(text):
         if not isinstance(raw.get(key), str) or not raw.get(key).strip():
             problems.append(f"'{key}' must be a non-empty text")
     task = raw.get("task")
+    task = TASK_ALIASES.get(task, task) if isinstance(task, str) else task
     if task not in TASKS:
-        problems.append(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        problems.append(f"task must be one of {', '.join(TASKS)}, got {raw.get('task')!r}")
 
     inputs = raw.get("inputs")
     channels = ()
@@ -155,6 +171,9 @@ def parse_contract(text):
         problems.append("inputs must be a non-empty list of {\"name\": ..., \"units\": ...} (one per channel)")
     else:
         channels = tuple((c["name"], c["units"]) for c in inputs)
+        if graph_channels and len(channels) != graph_channels:
+            problems.insert(0, f"the contract lists {len(channels)} inputs ({', '.join(n for n, _ in channels)}) but "
+                               f"the graph takes {graph_channels} channel(s): list exactly one input per channel")
     n_in = max(1, len(channels))
 
     norm = raw.get("normalisation")
@@ -162,15 +181,19 @@ def parse_contract(text):
     if not isinstance(norm, dict) or norm.get("method") not in NORMALISATIONS:
         problems.append(f"normalisation.method must be one of {', '.join(NORMALISATIONS)}")
     elif norm["method"] == "offset_scale":
-        offset = _num_list(norm.get("offset"), n_in, "normalisation.offset", problems)
-        scale = _num_list(norm.get("scale"), n_in, "normalisation.scale", problems, nonzero=True)
+        offset = _num_list(norm.get("offset"), n_in, "normalisation.offset", problems) or offset
+        scale = _num_list(norm.get("scale"), n_in, "normalisation.scale", problems, nonzero=True) or scale
     else:
         lo = _num_list(norm.get("min"), n_in, "normalisation.min", problems)
         hi = _num_list(norm.get("max"), n_in, "normalisation.max", problems)
-        rng = _num_list(norm.get("range", [0.0, 1.0]), 2, "normalisation.range", problems)
-        if any(a >= b for a, b in zip(lo, hi)) or rng[0] >= rng[1]:
-            problems.append("normalisation: every min must be below its max, and range[0] below range[1]")
-        else:
+        rng = _num_list(norm.get("range", [0.0, 1.0]), 2, "normalisation.range", problems, per="bound")
+        bad = [i for i, (a, b) in enumerate(zip(lo, hi)) if a >= b] if lo and hi else []
+        if bad:
+            problems.append("normalisation: min must be below max for every input; not for "
+                            + ", ".join(f"input {i + 1} ({lo[i]:g} ≥ {hi[i]:g})" for i in bad))
+        if rng and rng[0] >= rng[1]:
+            problems.append(f"normalisation.range[0] must be below range[1], got {list(rng)}")
+        if lo and hi and rng and not bad and rng[0] < rng[1]:
             # x_net = r0 + (x - min) / (max - min) * (r1 - r0)  ==  (x - offset) / scale
             scale = tuple((b - a) / (rng[1] - rng[0]) for a, b in zip(lo, hi))
             offset = tuple(a - rng[0] * s for a, s in zip(lo, scale))
@@ -200,8 +223,10 @@ def parse_contract(text):
                 problems.append("output.names must be a non-empty list of band names")
                 names = ("output",)
             names = tuple(names)
-            oscale = _num_list(out.get("scale", 1.0), len(names), "output.scale", problems, nonzero=True)
-            ooffset = _num_list(out.get("offset", 0.0), len(names), "output.offset", problems)
+            oscale = _num_list(out.get("scale", 1.0), len(names), "output.scale", problems, nonzero=True,
+                               per="output name") or (1.0,) * len(names)
+            ooffset = _num_list(out.get("offset", 0.0), len(names), "output.offset", problems,
+                                per="output name") or (0.0,) * len(names)
             if activation != "none":
                 problems.append(f"output.activation '{activation}' is only for segmentation models")
             if raw.get("classes"):
@@ -223,11 +248,11 @@ def parse_contract(text):
         if 2 * halo >= tile:
             problems.append(f"tiling.halo {halo} leaves nothing of a {tile}-pixel tile (2 × halo must be "
                             "below tile_size)")
-    elif tiling:
+    elif tiling and task in TASKS:
         problems.append(f"a {task!r} model works pixel by pixel: remove 'tiling'")
     if task == "super_resolution":
         factor = _int(raw, "scale_factor", problems, minimum=2, where="contract")
-    elif raw.get("scale_factor", 1) != 1:
+    elif raw.get("scale_factor", 1) != 1 and task in TASKS:
         problems.append(f"scale_factor is only for super_resolution models (task is {task!r})")
 
     training = raw.get("training")
@@ -327,7 +352,7 @@ def import_onnxruntime():
         import onnxruntime
     except ImportError:
         raise ModelError("onnxruntime is not installed in QGIS's Python. Install it from the SARSense plugin "
-                         "menu (Plugins ▸ SARSense ▸ install onnxruntime and scikit-learn) or run "
+                         "menu (Plugins ▸ SARSense ▸ Install missing Python packages…; no restart needed) or run "
                          "'make setup'") from None
     return onnxruntime
 
@@ -418,13 +443,35 @@ class Model:
         if CONTRACT_KEY not in meta:
             raise ModelError(f"'{os.path.basename(path)}' has no SARSense contract (metadata_props key "
                              f"'{CONTRACT_KEY}'); add one as models/README.md explains")
-        self.contract = parse_contract(meta[CONTRACT_KEY])
-        self.provider = self.session.get_providers()[0]
         ins, outs = self.session.get_inputs(), self.session.get_outputs()
+        graph_channels = _static(ins[0].shape[1]) if len(ins) == 1 and len(ins[0].shape) >= 2 else None
+        self.contract = parse_contract(meta[CONTRACT_KEY], graph_channels=graph_channels)
+        self.provider = self.session.get_providers()[0]
         self.input_name = ins[0].name
         self.fixed_batch, self.fixed_size = check_graph(
             self.contract, [(i.type, i.shape) for i in ins], [(o.type, o.shape) for o in outs],
             name=os.path.basename(path))
+
+    def check_units(self, path, label="INPUT"):
+        """Refuse input bands whose values contradict the units the contract gives them (dB vs linear).
+
+        Only channels whose units are dB or linear power are checked (:data:`UNITS_DB`,
+        :data:`UNITS_LINEAR`), each on a decimated sample of its own band.
+        """
+        from . import sar
+
+        for band, (name, units) in enumerate(self.contract.channels, start=1):
+            expected = "db" if units.lower() in UNITS_DB else "linear" if units.lower() in UNITS_LINEAR else None
+            if expected is None:
+                continue
+            sample = _raster.sample_values(path, band=band, max_side=256)
+            found = sar.guess_units(sample)
+            if found in ("unknown", expected):
+                continue
+            have = "dB" if found == "db" else "linear power"
+            raise ModelError(f"{label} band {band} ({name}) looks like {have} (values {sar.describe_range(sample)}) "
+                             f"but model '{self.contract.name}' expects {units}: convert it with 'Convert SAR units' "
+                             "first, or choose a model made for these units")
 
     def check_input(self, band_count, label="INPUT"):
         """Refuse an input whose band count is not the model's channel count."""
@@ -495,9 +542,7 @@ class Model:
         chans = ", ".join(f"{n} [{u}]" if u else n for n, u in c.channels)
         text = f"{c.name} {c.version} ({c.task}); inputs: {chans}; provider {self.provider}; sha256 {self.sha256}"
         if c.spatial:
-            text += f"; tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
-            if 2 * c.halo < c.receptive_field - 1:
-                text += " (halo below the receptive-field radius: tiles are blended, not exact)"
+            text += f"; contract tiling: tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
         return text
 
 
@@ -512,6 +557,16 @@ def _classify(classes):
         out[~valid] = _raster.CLASS_NODATA
         return out[np.newaxis]
     return finish
+
+
+def halo_warnings(contract, halo):
+    """Warnings for a halo below half the receptive field (shared by export and run time)."""
+    need = math.ceil((contract.receptive_field - 1) / 2)  # the receptive field's radius
+    if contract.spatial and halo < need:
+        return [f"the halo ({halo} px) is below half the network's receptive field ({contract.receptive_field} px): "
+                f"pixels near tile edges lack context, so results there depend on the tiling (blended, not exact). "
+                f"Use a halo of at least {need} px for a result that does not depend on the tiling"]
+    return []
 
 
 def output_layout(contract):
@@ -533,11 +588,14 @@ def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batc
     on blocks of pixels. NaN/nodata inputs are filled for the network
     (``nodata_fill``) and masked again in the output: NaN for values, 255 for classes.
 
-    Returns the engine's summary dict plus ``model`` (name, version, sha256).
+    Returns the engine's summary dict plus ``model`` (name, version, sha256) and, for image
+    models, the tiling actually used (``tile``, ``halo``, ``blend``) and ``warnings``.
     """
     c = model.contract
     stack = _blocks.RasterStack(inputs)
     model.check_input(stack.band_count)
+    if len(stack.paths) == 1:
+        model.check_units(stack.paths[0])
     descriptions, band_meta, dtype = output_layout(c)
     metadata = {"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_VERSION": c.version, "SARSENSE_MODEL_SHA256": model.sha256,
                 "SARSENSE_MODEL_TASK": c.task}
@@ -563,11 +621,13 @@ def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batc
             raise ModelError(f"model '{c.name}' only takes {c.tile_size}×{c.tile_size} tiles; tile size {tile} "
                              "cannot be used")
         halo = c.halo if halo is None else int(halo)
+        warnings = halo_warnings(c, halo)
         finish = _classify(c.classes) if c.task == "segmentation" else None
         res = _tiles.run_tiled(stack.paths, output, model.predict_tiles, tile=tile, margin=halo, blend=blend,
                                out_bands=c.n_outputs, scale=c.scale_factor, multiple=c.size_multiple,
                                fixed_size=model.fixed_size, batch=batch, finish=finish,
                                predict_bytes_per_pixel=c.memory_per_pixel,
                                final_bands=len(descriptions), out_dtype=dtype, **common)
+        res["warnings"] = warnings
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
     return res

@@ -25,11 +25,24 @@ def linear_to_db(linear):
     return out, int(bad.sum())
 
 
+#: Largest dB value whose linear power float32 holds (10^(385/10) ≈ 3e38); above it the power overflows.
+MAX_DB_FLOAT32 = 385.0
+
+
 def db_to_linear(db):
-    """Linear power from dB: ``10^(x/10)``. NaN stays NaN; the result is always > 0."""
+    """Linear power from dB: ``10^(x/10)``. NaN stays NaN.
+
+    Values above :data:`MAX_DB_FLOAT32` have no float32 power (it would be +inf): they become NaN
+    and are counted, as the second return value.
+    """
     x = np.asarray(db, dtype=np.float32)
     with np.errstate(over="ignore"):
-        return np.power(np.float32(10.0), x / np.float32(10.0)).astype(np.float32), 0
+        out = np.power(np.float32(10.0), x / np.float32(10.0)).astype(np.float32)
+    bad = np.isinf(out)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad:
+        out[bad] = np.nan
+    return out, n_bad
 
 
 def amplitude_to_intensity(amplitude):
@@ -54,6 +67,25 @@ def convert(name, values):
     if name not in funcs:
         raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, got '{name}'")
     return funcs[name](values)
+
+
+#: Backscatter is never below −100 dB and linear power never negative: values at or below this are not data.
+NOT_BACKSCATTER_BELOW = -100.0
+
+
+def undeclared_nodata(sample):
+    """``(value, count)`` of the most frequent value ≤ −100 in a sample (e.g. −9999, an undeclared nodata), or None.
+
+    No backscatter, in dB or linear power, is ≤ −100: such values are fill values the file does
+    not declare as nodata, and every result computed from them would be wrong.
+    """
+    s = np.asarray(sample, dtype=np.float64)
+    s = s[np.isfinite(s) & (s <= NOT_BACKSCATTER_BELOW)]
+    if s.size == 0:
+        return None
+    values, counts = np.unique(s, return_counts=True)
+    k = int(np.argmax(counts))
+    return float(values[k]), int(s.size)
 
 
 def guess_units(sample):

@@ -27,6 +27,18 @@ FILTERS = ("boxcar", "lee", "refinedlee", "frost", "gammamap", "kuan", "median")
 _EPS = 1e-10  # OTB's epsilon for "mean or variance is zero"
 
 
+def check_looks(looks):
+    """Raise ``ValueError`` unless ``looks`` (ENL) is a finite number > 0 (NaN is refused too)."""
+    if not (isinstance(looks, (int, float, np.floating, np.integer)) and np.isfinite(looks) and looks > 0):
+        raise ValueError(f"the equivalent number of looks (ENL) must be a finite number > 0, got {looks!r}")
+
+
+def check_damping(damping):
+    """Raise ``ValueError`` unless Frost's ``damping`` is a finite number ≥ 0 (NaN is refused too)."""
+    if not (isinstance(damping, (int, float, np.floating, np.integer)) and np.isfinite(damping) and damping >= 0):
+        raise ValueError(f"Frost's damping factor must be a finite number >= 0, got {damping!r}")
+
+
 def _check(intensity, size, *, min_size=3):
     if not isinstance(size, (int, np.integer)) or size < min_size or size % 2 == 0:
         raise ValueError(f"size must be an odd integer >= {min_size}, got {size!r}")
@@ -100,8 +112,7 @@ def _mmse(img, size, looks, weight):
     ``weight(ci2, cu2)`` is negative exactly where ``Ci² < Cu²``, so clipping it at 0 gives OTB's
     "mean where Ci² < Cu²" branch; ``w = 0`` where the variance or (``out = 0``) the mean is ~0.
     """
-    if looks <= 0:
-        raise ValueError(f"looks must be > 0, got {looks}")
+    check_looks(looks)
     cu2 = np.float32(1.0 / looks)
     mean, var, ci2 = _stats32(img, size)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -143,8 +154,7 @@ def gamma_map(intensity, *, size=5, looks=1.0):
     ``out = (b·E + √(E²b² + 4αL·E·I)) / (2α)``.
     """
     img = _check(intensity, size)
-    if looks <= 0:
-        raise ValueError(f"looks must be > 0, got {looks}")
+    check_looks(looks)
     cu2 = np.float32(1.0 / looks)
     mean, var, ci2 = _stats32(img, size)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -179,8 +189,7 @@ def frost(intensity, *, size=5, damping=2.0):
     Offsets are grouped by distance so each distinct distance costs one ``exp``.
     """
     img = _check(intensity, size)
-    if damping < 0:
-        raise ValueError(f"damping must be >= 0, got {damping}")
+    check_damping(damping)
     mean, var, _ = local_stats(img, size)
     valid = np.isfinite(img)
     x = np.where(valid, img, 0.0).astype(np.float64)
@@ -240,8 +249,7 @@ def refined_lee(intensity, *, size=7, looks=1.0):
     Needs ``size >= 5``.
     """
     img = _check(intensity, size, min_size=5)
-    if looks <= 0:
-        raise ValueError(f"looks must be > 0, got {looks}")
+    check_looks(looks)
     cu2 = 1.0 / looks
     sub, stride = _refined_geometry(size)
     valid = np.isfinite(img)
@@ -344,7 +352,13 @@ def band_kernel(name, *, size=5, looks=1.0, damping=2.0, in_db=False):
     """Block kernel for the engine: filter every band of a (bands, rows, cols) block on its own.
 
     With ``in_db`` the block is converted to linear power, filtered, and converted back to dB.
+    Options are checked here, before any block is read.
     """
+    if name not in FILTERS:
+        raise ValueError(f"filter must be one of {', '.join(FILTERS)}, got '{name}'")
+    check_looks(looks)
+    check_damping(damping)
+
     def kernel(block):
         out = np.empty(block.shape, dtype=np.float32)
         for i, band in enumerate(block):
@@ -361,7 +375,10 @@ def quegan_yu(stack, *, size=7):
     For date ``k`` of N co-registered intensity images ``I_i``:
     ``J_k = E[I_k]/N · Σ_i I_i / E[I_i]`` with ``E[·]`` the local mean over a
     size×size window. NaN dates are left out of the sum at that pixel (N counts
-    the valid dates); a pixel that is NaN on date k stays NaN on date k.
+    the valid dates); a pixel that is NaN on date k stays NaN on date k. Where a
+    date's local mean is 0 (no power around the pixel) the result is 0 on that
+    date, as the single-image filters give, and that date's ratio (0/0) is left
+    out of the sum.
 
     Parameters
     ----------
@@ -388,5 +405,7 @@ def quegan_yu(stack, *, size=7):
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = ratio_sum / count
         for k in range(arr.shape[0]):
-            out[k] = _finish(means[k] * avg, arr[k])
+            est = means[k] * avg
+            est[np.abs(means[k]) < _EPS] = 0.0
+            out[k] = _finish(est, arr[k])
     return out

@@ -14,13 +14,23 @@ def deps_dir():
     return setup_tools.deps_dir(QgsApplication.qgisSettingsDirPath().rstrip("/\\"))
 
 
+#: Menu entries (Plugins ▸ SARSense ▸ …). Messages name them exactly as shown here.
+INSTALL_ACTION = "Install missing Python packages…"
+INSTALLED_ACTION = "Python packages: all installed"
+HELP_ACTION = "SARSense help"
+
+
 class SarsensePlugin:
-    """Plugin entry: ``initProcessing`` for qgis_process, ``initGui`` for QGIS desktop."""
+    """Plugin entry: ``initProcessing`` for qgis_process, ``initGui`` for QGIS desktop.
+
+    The desktop gets one menu, Plugins ▸ SARSense, always: the package installer (enabled while a
+    package is missing, disabled and saying so once all are there) and the help pages.
+    """
 
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
-        self.action = None
+        self.actions = {}
         setup_tools.add_to_path(deps_dir())
 
     def initProcessing(self):  # noqa: N802 (QGIS API)
@@ -32,13 +42,40 @@ class SarsensePlugin:
 
     def initGui(self):  # noqa: N802 (QGIS API)
         self.initProcessing()
-        if self.iface is None or not setup_tools.missing_modules():
+        if self.iface is None:
             return
+        from qgis.PyQt.QtGui import QIcon
         from qgis.PyQt.QtWidgets import QAction
 
-        self.action = QAction("SARSense: install onnxruntime and scikit-learn…", self.iface.mainWindow())
-        self.action.triggered.connect(self.install_dependencies)
-        self.iface.addPluginToMenu("SARSense", self.action)
+        parent = self.iface.mainWindow()
+        install = QAction(INSTALL_ACTION, parent)
+        install.triggered.connect(self.install_dependencies)
+        show_help = QAction(QIcon(icon_path()), HELP_ACTION, parent)
+        show_help.triggered.connect(self.open_help)
+        self.actions = {"install": install, "help": show_help}
+        for action in self.actions.values():
+            self.iface.addPluginToMenu("SARSense", action)
+        self.update_install_action()
+
+    def update_install_action(self):
+        """Enable the installer while a package is missing; otherwise say that all are installed."""
+        action = self.actions.get("install")
+        if action is None:
+            return
+        missing = setup_tools.missing_modules()
+        action.setEnabled(bool(missing))
+        action.setText(INSTALL_ACTION if missing else INSTALLED_ACTION)
+        names = ", ".join(setup_tools.RUNTIME_MODULES[m] for m in missing)
+        action.setToolTip(f"Installs {names} into SARSense's own folder (QGIS's numpy is kept); no restart needed"
+                          if missing else "onnxruntime and scikit-learn are installed")
+
+    def open_help(self):
+        from qgis.PyQt.QtCore import QUrl
+        from qgis.PyQt.QtGui import QDesktopServices
+
+        from .help import help_url
+
+        QDesktopServices.openUrl(QUrl(help_url("index")))
 
     def install_dependencies(self):
         """One-click install of the missing runtime packages into the private folder (numpy pinned)."""
@@ -58,16 +95,19 @@ class SarsensePlugin:
         setup_tools.add_to_path(target)
         if self.provider is not None:
             self.provider.refreshAlgorithms()
+        self.update_install_action()
         QMessageBox.information(self.iface.mainWindow(), "SARSense",
-                                f"Installed into {target}:\n" + ("\n".join(installed) or "nothing was missing"))
+                                f"Installed into {target}:\n" + ("\n".join(installed) or "nothing was missing") +
+                                "\n\nThe algorithms that need them can run now; no restart is needed.")
 
     def unload(self):
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
-        if self.action is not None and self.iface is not None:
-            self.iface.removePluginMenu("SARSense", self.action)
-            self.action = None
+        if self.iface is not None:
+            for action in self.actions.values():
+                self.iface.removePluginMenu("SARSense", action)
+        self.actions = {}
 
 
 def icon_path():

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingProvider
+import glob
+import os
+
+from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .plugin import icon_path
 from .processing import ALGORITHMS
+
+#: Graphical Modeler chains shipped with the plugin, registered as algorithms of the group Workflows.
+MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "models")
+WORKFLOWS_GROUP = "Workflows"
 
 
 class SarsenseProvider(QgsProcessingProvider):
@@ -30,9 +37,25 @@ class SarsenseProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
+        for model in load_workflows():
+            self.addAlgorithm(model)
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802
         return ["tif"]
 
     def defaultRasterFileExtension(self):  # noqa: N802
         return "tif"
+
+
+def load_workflows(folder=MODELS_DIR):
+    """Every ``*.model3`` of ``folder`` as a model algorithm in the group Workflows (``sarsense:<file name>``)."""
+    models = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.model3"))):
+        model = QgsProcessingModelAlgorithm()
+        if not model.fromFile(path):
+            QgsMessageLog.logMessage(f"SARSense: cannot read workflow {path}", "SARSense")
+            continue
+        model.setSourceFilePath(path)
+        model.setGroup(WORKFLOWS_GROUP)
+        models.append(model)
+    return models

@@ -39,6 +39,20 @@ class RasterInfo:
     descriptions: tuple
     dtypes: tuple
     metadata: dict = field(default_factory=dict, compare=False)
+    georeferenced: bool = True
+
+    @property
+    def complex_bands(self):
+        """1-based numbers of the bands holding complex values (SLC data), or []."""
+        return [i + 1 for i, t in enumerate(self.dtypes) if t.startswith("C")]
+
+    @property
+    def bounds(self):
+        """(xmin, ymin, xmax, ymax) of a north-up grid in its CRS units."""
+        gt = self.geotransform
+        xs = (gt[0], gt[0] + gt[1] * self.xsize + gt[2] * self.ysize)
+        ys = (gt[3], gt[3] + gt[4] * self.xsize + gt[5] * self.ysize)
+        return min(xs), min(ys), max(xs), max(ys)
 
     @property
     def shape(self):
@@ -85,6 +99,7 @@ def read_info(path):
     """Return the :class:`RasterInfo` of ``path``."""
     ds = open_dataset(path)
     bands = [ds.GetRasterBand(i + 1) for i in range(ds.RasterCount)]
+    georeferenced = ds.GetGeoTransform(can_return_null=True) is not None or bool(ds.GetGCPCount())
     return RasterInfo(
         path=str(path),
         xsize=ds.RasterXSize,
@@ -96,6 +111,7 @@ def read_info(path):
         descriptions=tuple(b.GetDescription() or "" for b in bands),
         dtypes=tuple(gdal.GetDataTypeName(b.DataType) for b in bands),
         metadata=dict(ds.GetMetadata() or {}),
+        georeferenced=georeferenced,
     )
 
 
@@ -112,14 +128,42 @@ def nodata_mask(arr, nodata):
     return arr == np.asarray(nodata).astype(arr.dtype)
 
 
-def read_window(ds, band_numbers, xoff, yoff, xsize, ysize):
-    """Read a window of several bands as float32 (bands, rows, cols), nodata as NaN."""
+#: How a complex (SLC) band may be read: refused (None) or as its modulus |z| (amplitude).
+COMPLEX_MODES = (None, "amplitude")
+
+
+def complex_refusal(path, bands):
+    """The message refusing complex (SLC) bands ``bands`` of ``path``."""
+    return (f"'{path}' holds complex (SLC) values in band(s) {', '.join(map(str, bands))}; this tool needs "
+            "detected backscatter (intensity or amplitude). Convert it first with 'Convert SAR units' "
+            "(Amplitude → intensity), which reads complex bands as |z| and writes the intensity |z|²")
+
+
+def _read_band(band, xoff, yoff, xsize, ysize, complex_as):
+    try:
+        arr = band.ReadAsArray(xoff, yoff, xsize, ysize)
+    except RuntimeError as err:
+        path = band.GetDataset().GetDescription()
+        raise ValueError(f"cannot read '{path}' (pixels x {xoff}..{xoff + xsize - 1}, y {yoff}..{yoff + ysize - 1}): "
+                         f"{str(err).strip()}. The file is damaged or incomplete (an interrupted copy or "
+                         "download?); copy it again or re-create it") from None
+    if arr.dtype.kind == "c":
+        if complex_as != "amplitude":
+            raise ValueError(complex_refusal(band.GetDataset().GetDescription(), [band.GetBand()]))
+        return np.abs(arr), None
+    return arr, nodata_mask(arr, band.GetNoDataValue())
+
+
+def read_window(ds, band_numbers, xoff, yoff, xsize, ysize, *, complex_as=None):
+    """Read a window of several bands as float32 (bands, rows, cols), nodata as NaN.
+
+    A complex band is refused (``ValueError``) unless ``complex_as="amplitude"``, which reads it as |z|.
+    A read error (a damaged file) becomes a ``ValueError`` naming the file and the window.
+    """
     out = np.empty((len(band_numbers), ysize, xsize), dtype=np.float32)
     for i, bnum in enumerate(band_numbers):
-        band = ds.GetRasterBand(bnum)
-        arr = band.ReadAsArray(xoff, yoff, xsize, ysize)
+        arr, mask = _read_band(ds.GetRasterBand(bnum), xoff, yoff, xsize, ysize, complex_as)
         out[i] = arr
-        mask = nodata_mask(arr, band.GetNoDataValue())
         if mask is not None:
             out[i][mask] = np.nan
     return out
@@ -128,19 +172,31 @@ def read_window(ds, band_numbers, xoff, yoff, xsize, ysize):
 def sample_values(path, *, band=1, max_side=512):
     """Return a decimated float32 sample of one band (nodata as NaN), at most ``max_side``² pixels.
 
-    Used for unit checks and statistics without reading the whole scene.
+    Used for unit checks and statistics without reading the whole scene: only every k-th row is
+    read (``max_side`` rows in all), each decimated to ``max_side`` columns, so a striped file is
+    read in part and GDAL's block cache never holds more than one row of blocks.
+    A complex band is sampled as its modulus |z|.
     """
     ds = open_dataset(path)
     b = ds.GetRasterBand(band)
-    scale = max(1.0, max(ds.RasterXSize, ds.RasterYSize) / max_side)
-    bx = max(1, int(ds.RasterXSize / scale))
-    by = max(1, int(ds.RasterYSize / scale))
-    raw = b.ReadAsArray(0, 0, ds.RasterXSize, ds.RasterYSize, buf_xsize=bx, buf_ysize=by)
-    arr = raw.astype(np.float32)
-    mask = nodata_mask(raw, b.GetNoDataValue())
-    if mask is not None:
-        arr[mask] = np.nan
-    return arr
+    xs, ys = ds.RasterXSize, ds.RasterYSize
+    bx = min(xs, max_side)
+    rows = np.unique(np.linspace(0, ys - 1, min(ys, max_side)).round().astype(int))
+    out = np.empty((rows.size, bx), np.float32)
+    nodata = b.GetNoDataValue()
+    for i, y in enumerate(rows):
+        try:
+            raw = b.ReadAsArray(0, int(y), xs, 1, buf_xsize=bx, buf_ysize=1)
+        except RuntimeError as err:
+            raise ValueError(f"cannot read '{path}' (row {y}): {str(err).strip()}. The file is damaged or "
+                             "incomplete (an interrupted copy or download?); copy it again or re-create it") from None
+        if raw.dtype.kind == "c":
+            raw = np.abs(raw)
+        out[i] = raw[0]
+        mask = nodata_mask(raw[0], nodata)
+        if mask is not None:
+            out[i][mask] = np.nan
+    return out
 
 
 def creation_options(compression=DEFAULT_COMPRESSION, *, dtype=np.float32):
@@ -156,6 +212,29 @@ def creation_options(compression=DEFAULT_COMPRESSION, *, dtype=np.float32):
         # Floating-point predictor helps ZSTD/DEFLATE/LZW on float32 rasters.
         opts.append("PREDICTOR=3" if np.dtype(dtype).kind == "f" else "PREDICTOR=2")
     return opts
+
+
+def set_class_table(band, classes):
+    """Store a class map's classes in the file itself: a colour table and category names.
+
+    ``classes`` is the JSON text (or list) of ``{"value", "name", "color": "#rrggbb"}`` that SARSense keeps in
+    the band metadata ``classes``; any GIS (QGIS shows it as a paletted layer) then sees the classes,
+    not grey values. Nodata (255) gets no colour and the name "nodata".
+    """
+    import json
+
+    items = json.loads(classes) if isinstance(classes, str) else classes
+    table = gdal.ColorTable()
+    names = [""] * 256
+    for c in items:
+        colour = c["color"].lstrip("#")
+        table.SetColorEntry(int(c["value"]), tuple(int(colour[k:k + 2], 16) for k in (0, 2, 4)) + (255,))
+        names[int(c["value"])] = str(c["name"])
+    table.SetColorEntry(CLASS_NODATA, (0, 0, 0, 0))
+    names[CLASS_NODATA] = "nodata"
+    band.SetRasterColorTable(table)
+    band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
+    band.SetRasterCategoryNames(names)
 
 
 _GDAL_TYPES = {np.dtype(np.float32): gdal.GDT_Float32, np.dtype(np.uint8): gdal.GDT_Byte}
@@ -184,6 +263,8 @@ def create_geotiff(path, *, xsize, ysize, bands, geotransform, projection, dtype
             band.SetDescription(str(descriptions[i]))
         if band_metadata and i < len(band_metadata) and band_metadata[i]:
             band.SetMetadata({k: str(v) for k, v in band_metadata[i].items()})
+            if dtype == np.uint8 and "classes" in band_metadata[i]:
+                set_class_table(band, band_metadata[i]["classes"])
     if metadata:
         ds.SetMetadata({k: str(v) for k, v in metadata.items()})
     return ds

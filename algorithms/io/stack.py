@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import threading
 import uuid
 
-from osgeo import gdal
+import numpy as np
+from osgeo import gdal, osr
 
 from . import blocks as _blocks
 from . import raster as _raster
@@ -86,7 +88,42 @@ def _warped(path, ref, resampling):
     return vrt
 
 
-def build_stack(inputs, output, *, reference=None, resampling="bilinear",
+def _check_georeferencing(path, info, ref, ref_label):
+    """Refuse an input that cannot be put on the reference grid, saying what is missing."""
+    if info.same_grid(ref) and info.georeferenced == ref.georeferenced:
+        return
+    if not ref.georeferenced or not ref.projection:
+        what = "georeferencing (geotransform)" if not ref.georeferenced else "coordinate reference system (CRS)"
+        raise ValueError(f"{ref_label} '{ref.path}' has no {what}, so '{path}' cannot be put on its grid. "
+                         "Choose a georeferenced reference raster, or assign a CRS to it first "
+                         "(Raster ▸ Projections ▸ Assign Projection, or gdal_edit.py -a_srs EPSG:…)")
+    if not info.georeferenced:
+        raise ValueError(f"'{path}' has no georeferencing (no geotransform), so it cannot be placed on the "
+                         "reference grid. Georeference it first (e.g. the Georeferencer, or gdal_edit.py -a_ullr … "
+                         "-a_srs …), or leave it out")
+    if not info.projection:
+        raise ValueError(f"'{path}' has no coordinate reference system (CRS), so it cannot be placed on the "
+                         "reference grid. Assign its CRS first (Raster ▸ Projections ▸ Assign Projection, or "
+                         "gdal_edit.py -a_srs EPSG:…)")
+
+
+def _overlaps(info, ref):
+    """True when the footprint of ``info`` intersects the reference grid's (both georeferenced)."""
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromWkt(info.projection)
+    dst.ImportFromWkt(ref.projection)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    xmin, ymin, xmax, ymax = info.bounds
+    try:
+        xmin, ymin, xmax, ymax = osr.CoordinateTransformation(src, dst).TransformBounds(xmin, ymin, xmax, ymax, 21)
+    except RuntimeError:
+        return True  # cannot tell; the empty-date count will say if nothing landed on the grid
+    rx0, ry0, rx1, ry1 = ref.bounds
+    return xmin < rx1 and xmax > rx0 and ymin < ry1 and ymax > ry0
+
+
+def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_empty=False,
                 compression=_raster.DEFAULT_COMPRESSION, budget_mb=_blocks.DEFAULT_BUDGET_MB,
                 progress=None, is_canceled=None):
     """Stack every band of ``inputs`` onto one grid, sorted by date, each band described by its ISO date.
@@ -99,11 +136,16 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear",
         Raster whose grid (CRS, extent, pixel size) the stack takes; default the first input.
         Inputs on another grid or CRS are warped with ``resampling``.
     resampling : {"nearest", "bilinear", "cubic", "average"}
+    drop_empty : bool
+        Leave out dates without a single valid pixel on the reference grid (they are always
+        reported in ``empty``).
 
     Returns
     -------
     dict
-        ``output``, ``dates`` (sorted), ``warped`` (inputs that were resampled) and ``warnings``.
+        ``output``, ``dates`` (sorted, as written), ``warped`` (inputs that were resampled),
+        ``empty`` (dates without a valid pixel, with their file), ``dropped`` (dates left out)
+        and ``warnings``.
     """
     inputs = [str(p) for p in inputs]
     if len(inputs) == 0:
@@ -111,35 +153,75 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear",
     if resampling not in RESAMPLINGS:
         raise ValueError(f"resampling must be one of {', '.join(RESAMPLINGS)}, got '{resampling}'")
     ref = _raster.read_info(reference or inputs[0])
-    dated = []  # (date, position in the concatenated band list)
+    ref_label = "REFERENCE" if reference else "the first input (the reference grid)"
+    dated = []  # (date, position in the concatenated band list, file)
     sources, warped, warnings = [], [], []
     pos = 0
-    for path in inputs:
-        info = _raster.read_info(path)
-        for d in band_dates(path):
-            dated.append((d, pos))
-            pos += 1
-        if info.same_grid(ref):
-            sources.append(path)
-        else:
-            sources.append(_warped(path, ref, resampling))
-            warped.append(path)
-    dated.sort(key=lambda t: t[0])  # stable: equal dates keep input order
-    dates = [d for d, _ in dated]
-    order = [p for _, p in dated]
-    dupes = sorted({d for d in dates if dates.count(d) > 1})
-    if dupes:
-        warnings.append(f"several bands share a date ({', '.join(dupes)}); they are kept in input order")
     try:
-        _blocks.run_blockwise(sources, output, lambda block: block[order], out_bands=len(order),
-                              descriptions=dates, band_metadata=[{"DATE": d} for d in dates],
-                              compression=compression, budget_mb=budget_mb, bytes_per_pixel=16,
-                              progress=progress, is_canceled=is_canceled)
+        for path in inputs:
+            info = _raster.read_info(path)
+            if info.complex_bands:
+                raise ValueError(_raster.complex_refusal(path, info.complex_bands))
+            _check_georeferencing(path, info, ref, ref_label)
+            for d in band_dates(path):
+                dated.append((d, pos, path))
+                pos += 1
+            if info.same_grid(ref):
+                sources.append(path)
+            else:
+                if not _overlaps(info, ref):
+                    warnings.append(f"'{path}' does not overlap the reference grid: its date(s) will be empty")
+                sources.append(_warped(path, ref, resampling))
+                warped.append(path)
+        dated.sort(key=lambda t: t[0])  # stable: equal dates keep input order
+        dates = [d for d, _, _ in dated]
+        order = [p for _, p, _ in dated]
+        dupes = sorted({d for d in dates if dates.count(d) > 1})
+        if dupes:
+            warnings.append(f"several bands share a date ({', '.join(dupes)}); they are kept in input order")
+        counts = np.zeros(len(order), np.int64)
+        lock = threading.Lock()
+
+        def kernel(block):
+            out = block[order]
+            n = np.isfinite(out).sum(axis=(1, 2))
+            with lock:
+                counts[:] += n
+            return out
+
+        common = dict(compression=compression, budget_mb=budget_mb, bytes_per_pixel=16, is_canceled=is_canceled)
+        empty_idx = []
+        first = output
+        if drop_empty:
+            first = f"{output}.all-dates-{uuid.uuid4().hex[:8]}.tif"
+        try:
+            _blocks.run_blockwise(sources, first, kernel, out_bands=len(order), descriptions=dates,
+                                  band_metadata=[{"DATE": d} for d in dates],
+                                  progress=(lambda f: progress(f / 2 if drop_empty else f)) if progress else None,
+                                  **common)
+            empty_idx = [i for i, n in enumerate(counts) if n == 0]
+            empty = [(dates[i], dated[i][2]) for i in empty_idx]
+            dropped = []
+            if drop_empty:
+                keep = [i for i in range(len(order)) if i not in empty_idx]
+                if not keep:
+                    raise ValueError("no date has a single valid pixel on the reference grid: check that the "
+                                     "inputs overlap the reference and that their nodata is declared correctly")
+                dropped = [dates[i] for i in empty_idx]
+                kept = [dates[i] for i in keep]
+                _blocks.run_blockwise(first, output, lambda block: block[keep], out_bands=len(keep),
+                                      descriptions=kept, band_metadata=[{"DATE": d} for d in kept],
+                                      progress=(lambda f: progress(0.5 + f / 2)) if progress else None, **common)
+                dates = kept
+        finally:
+            if drop_empty:
+                _blocks._remove_dataset_files(first)
     finally:
         for s in sources:
             if s.startswith("/vsimem/"):
                 gdal.Unlink(s)
-    return {"output": output, "dates": dates, "warped": warped, "warnings": warnings}
+    return {"output": output, "dates": dates, "warped": warped, "warnings": warnings, "empty": empty,
+            "dropped": dropped}
 
 
 def stack_dates(path):

@@ -1,8 +1,16 @@
 """Overlap-add tiled inference: a fully convolutional predictor streamed over a raster at bounded memory.
 
 The predictor sees fixed-size tiles laid on one *global* grid (positions
-``0, S, 2S, …`` and a last tile flush with the image edge), so a pixel's value
-never depends on how the raster was split into blocks or panels. Each tile's
+``0, S, 2S, …`` and a last tile flush with the *padded* image edge), so a pixel's
+value never depends on how the raster was split into blocks or panels.
+
+The canonical result, which every tiling reproduces: the image padded once at
+its bottom and right edges to a multiple of the network's ``size_multiple`` (and
+at least one tile, for a fixed-size network) by repeating its last row and
+column, run through the network in one piece, and cropped back. Tiles therefore
+start on multiples of ``size_multiple`` (a U-Net's pooling grid stays that of
+the whole image) and the last tile ends at the padded edge; reads past the
+image edge repeat the edge pixels, as the padding does. Each tile's
 output is weighted by a separable taper: zero within ``margin`` pixels of an
 edge that lies inside the image (the context the network lacks there), then a
 sin² ramp over ``blend`` pixels up to one. Overlapping tiles are summed with
@@ -26,6 +34,7 @@ counted in the budget; batches are kept small for that reason.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +96,8 @@ class TilePlan:
     ys: tuple
     panels: tuple
     batch: int
+    xpad: int = 0
+    ypad: int = 0
 
     @property
     def tiles(self):
@@ -100,7 +111,7 @@ class TilePlan:
         """Column origins of the tiles with non-zero weight inside input columns [c0, c1)."""
         out = []
         for p in self.xs:
-            lo, hi = self._lo_hi(p, self.xsize, self.tile_x)
+            lo, hi = self._lo_hi(p, self.xpad, self.tile_x)
             if p + lo < c1 and p + self.tile_x - hi > c0:
                 out.append(p)
         return out
@@ -111,20 +122,27 @@ def accumulator_rows(tile_y, stride, scale):
     return (tile_y + stride) * scale + _ROW_CHUNK
 
 
+def padded_size(size, tile, multiple, fixed):
+    """Side of the canonical padded image along an axis: ``size`` rounded up to ``multiple`` (at least
+    ``tile`` for a fixed-size network)."""
+    padded = -(-size // multiple) * multiple
+    return max(padded, tile) if fixed else padded
+
+
 def _effective_tile(size, tile, multiple, fixed):
     """The tile side used along an axis of ``size`` pixels (smaller images use a smaller tile if allowed)."""
-    if size >= tile or fixed:
-        return tile
-    return min(tile, -(-size // multiple) * multiple)
+    return min(tile, padded_size(size, tile, multiple, fixed))
 
 
 def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, fixed_size=False,
-               in_bands=1, out_bands=1, batch=4, budget_mb=DEFAULT_BUDGET_MB, predict_bytes_per_pixel=0):
+               in_bands=1, out_bands=1, batch=4, budget_mb=DEFAULT_BUDGET_MB, predict_bytes_per_pixel=0,
+               reserved_mb=0.0):
     """Plan a tiled run: tile sides, stride, global tile grid, panels within ``budget_mb``, batch size.
 
-    ``predict_bytes_per_pixel`` is the predictor's own working memory per tile
-    pixel (a network's activations); it is charged to the batch, so a heavy
-    network gets smaller batches and narrower panels, not more memory.
+    ``budget_mb`` is the whole run's budget, of which ``reserved_mb`` (GDAL's block
+    cache) is not for arrays. ``predict_bytes_per_pixel`` is the predictor's own
+    working memory per tile pixel (a network's activations); it is charged to the
+    batch, so a heavy network gets smaller batches and narrower panels, not more memory.
 
     Raises ``ValueError`` when the tile cannot hold the margin and blend with a
     stride of at least ``multiple`` pixels.
@@ -143,8 +161,10 @@ def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, f
                          "a smaller halo")
     tx = _effective_tile(xsize, tile, multiple, fixed_size)
     ty = _effective_tile(ysize, tile, multiple, fixed_size)
-    xs = tuple(tile_positions(xsize, tx, stride))
-    ys = tuple(tile_positions(ysize, ty, stride))
+    xpad = padded_size(xsize, tile, multiple, fixed_size)
+    ypad = padded_size(ysize, tile, multiple, fixed_size)
+    xs = tuple(tile_positions(xpad, tx, stride))
+    ys = tuple(tile_positions(ypad, ty, stride))
 
     # Bytes held at once (README, "Memory"): a batch of tiles in and out with the runtime's
     # normalisation temporaries; the input strip; the accumulator (values, weights, mask) of a
@@ -153,13 +173,20 @@ def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, f
     tile_in, tile_out = tx * ty, tx * ty * scale * scale
     batch_bytes = lambda n: n * (f32 * 3 * (in_bands * tile_in + out_bands * tile_out)  # noqa: E731
                                  + predict_bytes_per_pixel * tile_in)
-    budget = budget_mb * 2**20
+    budget = (budget_mb - reserved_mb) * 2**20
     batch = max(1, int(batch))
     while batch > 1 and batch_bytes(batch) > budget / 3:
         batch -= 1
     if batch_bytes(1) > budget / 2:
-        raise ValueError(f"one {tx}×{ty} tile needs about {batch_bytes(1) / 2**20:.0f} MiB with this model; "
-                         f"raise the memory budget (now {budget_mb:.0f} MiB) or use a smaller tile")
+        one = batch_bytes(1) / 2**20
+        net = predict_bytes_per_pixel * tile_in / 2**20
+        # smallest budget B with one tile ≤ half of what is left after GDAL's cache (min(32, B/4))
+        need = max(2 * one + min(reserved_mb, 32.0), 8.0 / 3.0 * one) if reserved_mb else 2 * one
+        raise ValueError(f"one {tx}×{ty} tile needs about {one:.0f} MiB with this model ({net:.0f} MiB of network "
+                         f"working memory, the rest the tile's input and output); the memory budget of "
+                         f"{budget_mb:.0f} MiB must hold two such tiles besides GDAL's block cache "
+                         f"({reserved_mb:.0f} MiB) and the tile accumulator. Raise the memory budget to at least "
+                         f"{math.ceil(need) + 8} MiB, or use a smaller tile")
     rows = accumulator_rows(ty, stride, scale)
     per_out_col = rows * (f32 * (out_bands + 1) + 1) + f32 * 2 * (out_bands + 2) * _ROW_CHUNK
     per_col = f32 * in_bands * ty * 2 + per_out_col * scale
@@ -170,7 +197,7 @@ def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, f
     else:
         cols = max(_ROW_CHUNK, cols)
         panels = tuple((c, min(xsize, c + cols)) for c in range(0, xsize, cols))
-    return TilePlan(xsize, ysize, tx, ty, margin, blend, stride, scale, xs, ys, panels, batch)
+    return TilePlan(xsize, ysize, tx, ty, margin, blend, stride, scale, xs, ys, panels, batch, xpad, ypad)
 
 
 def _read_padded(stack, x, y, w, h):
@@ -245,7 +272,7 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
     cache_mb = gdal_cache_share(budget_mb)
     plan = plan_tiles(info.xsize, info.ysize, tile=tile, margin=margin, blend=blend, scale=scale,
                       multiple=multiple, fixed_size=fixed_size, in_bands=stack.band_count,
-                      out_bands=out_bands, batch=batch, budget_mb=budget_mb - cache_mb,
+                      out_bands=out_bands, batch=batch, budget_mb=budget_mb, reserved_mb=cache_mb,
                       predict_bytes_per_pixel=predict_bytes_per_pixel)
     finish = finish or _default_finish
     final_bands = final_bands or out_bands
@@ -265,7 +292,9 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
                       compression=compression, cache_mb=cache_mb) as out, stack:
         for c0, c1 in plan.panels:
             _run_panel(stack, plan, c0, c1, predict, out, out_bands, finish, tick, is_canceled)
-    return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch}
+    return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch,
+            "tile": (plan.tile_x, plan.tile_y), "halo": plan.margin, "blend": plan.blend,
+            "infinite": out.n_infinite}
 
 
 def _run_panel(stack, plan, c0, c1, predict, out, n_out, finish, tick, is_canceled):
@@ -276,7 +305,7 @@ def _run_panel(stack, plan, c0, c1, predict, out, n_out, finish, tick, is_cancel
     ox0, ox1 = c0 * s, c1 * s                  # panel columns, output pixels
     width = ox1 - ox0
     height_out = info.ysize * s
-    wx = {p: taper(tx * s, margin=m * s, blend=blend * s, start=p > 0, end=p + tx < info.xsize) for p in xs}
+    wx = {p: taper(tx * s, margin=m * s, blend=blend * s, start=p > 0, end=p + tx < plan.xpad) for p in xs}
     rx0, rx1 = xs[0], xs[-1] + tx              # input columns the panel's tiles read
     # The accumulator holds output rows [acc_y0, acc_y0 + held), allocated once at its largest height.
     cap = accumulator_rows(ty, plan.stride, s)
@@ -304,7 +333,7 @@ def _run_panel(stack, plan, c0, c1, predict, out, n_out, finish, tick, is_cancel
         ok = np.all(np.isfinite(strip[:, :rows_in, c0 - rx0:c1 - rx0]), axis=0)
         ok = np.repeat(np.repeat(ok, s, axis=0), s, axis=1) if s > 1 else ok
         valid[r0:r0 + nrows] = ok[skip:skip + nrows]
-        wy = taper(ty * s, margin=m * s, blend=blend * s, start=py > 0, end=py + ty < info.ysize)[skip:]
+        wy = taper(ty * s, margin=m * s, blend=blend * s, start=py > 0, end=py + ty < plan.ypad)[skip:]
         for b in range(0, len(xs), plan.batch):
             raise_if_canceled(is_canceled)
             group = xs[b:b + plan.batch]

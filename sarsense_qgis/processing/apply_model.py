@@ -16,13 +16,19 @@ from ...algorithms import onnx_runtime as rt
 from ..styles import ClassMapPostProcessor, style_on_load
 from .base import SarsenseAlgorithm
 
+
+def bundled_models():
+    """Paths of the models shipped in the plugin's ``models/`` folder (those with a card)."""
+    return sorted(str(p) for p in rt.MODELS_DIR.glob("*.onnx") if rt.card_path(p).exists())
+
 DEVICE_LABELS = ("Auto (CUDA when onnxruntime-gpu provides it, else CPU)", "CPU")
 
 
 class ApplyModelAlgorithm(SarsenseAlgorithm):
     INPUT, MODEL, TILE_SIZE, HALO, BLEND, BATCH, BUDGET_MB, THREADS, DEVICE, OUTPUT = (
         "INPUT", "MODEL", "TILE_SIZE", "HALO", "BLEND", "BATCH", "BUDGET_MB", "THREADS", "DEVICE", "OUTPUT")
-    _group = ("Models", "models")
+    # Not "Models": QGIS's toolbox has its own "Models" section for Graphical Modeler models.
+    _group = ("Neural networks", "neuralnetworks")
     requires = ("onnxruntime",)
 
     def name(self):
@@ -42,18 +48,25 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             "one when exporting): the input bands it expects, their normalisation, what it returns, its tile "
             "size and halo. INPUT must have exactly those bands, in that order. Bundled models are checked "
             "against the sha256 in their model card before they are loaded.\n\n"
+            "Bundled models (the Model field starts with the first): " +
+            (", ".join(os.path.basename(p) for p in bundled_models()) or "none") + f", in {rt.MODELS_DIR}.\n\n"
             "Tiles overlap by the model's halo and are blended with a smooth weight, so no seams appear at "
             "tile edges; when the halo covers the network's receptive field the result equals a whole-image "
-            "run. Memory stays within MEMORY BUDGET whatever the raster size. NaN/nodata pixels are filled "
-            "for the network and masked again in the output (NaN, or 255 in class maps).\n\n"
+            "run (the image padded at its bottom and right edges to the network's size multiple), whatever the "
+            "tile size. Memory stays within the Memory budget whatever the raster size. Input bands whose "
+            "units the model declares as dB or linear are checked against the data. NaN/nodata pixels are "
+            "filled for the network and masked again in the output (NaN, or 255 in class maps).\n\n"
             "Output: float32 values in the units the model declares, on the input grid (or a finer grid for "
             "super-resolution models); segmentation models write a class map styled with their colours.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")),
                  "Raster whose bands are the model's input channels, in the order its contract lists them.")
-        self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (.onnx)"), extension="onnx"),
-                 "ONNX file with a SARSense contract in its metadata (see models/README.md).")
+        bundled = bundled_models()
+        self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (.onnx)"), extension="onnx",
+                                            defaultValue=bundled[0] if bundled else None),
+                 "ONNX file with a SARSense contract in its metadata (see models/README.md). Bundled models are in "
+                 f"{rt.MODELS_DIR}.")
         self.add(QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Tile size (pixels, 0 = the model's)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=0,
                                               minValue=0, maxValue=8192),
@@ -76,7 +89,9 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterNumber(self.BUDGET_MB, self.tr("Memory budget (MiB)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=512,
                                               minValue=16),
-                 "Memory the run may use beyond the loaded model, whatever the raster size.", advanced=True)
+                 "Memory the run may use beyond QGIS and the loaded model, whatever the raster size: GDAL's block "
+                 "cache (a quarter, at most 32 MiB), the input strip, the tile accumulator, the batch of tiles and "
+                 "the network's working memory (its contract's memory_per_pixel).", advanced=True)
         self.add(QgsProcessingParameterNumber(self.THREADS, self.tr("CPU threads (0 = one per core)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=0,
                                               minValue=0, maxValue=256),
@@ -93,18 +108,9 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         path = self.parameterAsFile(parameters, self.MODEL, context)
         threads = self.parameterAsInt(parameters, self.THREADS, context)
         device = rt.DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
-        return self.run_core(rt.Model, path, threads=threads, device=device)
+        return rt.Model(path, threads=threads, device=device)
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        ok, message = super().checkParameterValues(parameters, context)
-        if not ok:
-            return ok, message
-        path = self.parameterAsFile(parameters, self.MODEL, context)
-        if not path or not os.path.isfile(path):
-            return False, self.tr(f"Model file '{path}' does not exist.")
-        return True, ""
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         src = self.raster_path(parameters, self.INPUT, context)
         model = self._open(parameters, context)
         feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
@@ -112,13 +118,19 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         halo = self.parameterAsInt(parameters, self.HALO, context)
         blend = self.parameterAsInt(parameters, self.BLEND, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        res = self.run_core(rt.apply_model, model, src, out, tile=tile, halo=None if halo < 0 else halo,
-                            blend=None if blend < 0 else blend,
-                            batch=self.parameterAsInt(parameters, self.BATCH, context),
-                            budget_mb=self.parameterAsInt(parameters, self.BUDGET_MB, context),
-                            compression=self.compression(parameters, context), **self.callbacks(feedback))
+        res = rt.apply_model(model, src, out, tile=tile, halo=None if halo < 0 else halo,
+                             blend=None if blend < 0 else blend,
+                             batch=self.parameterAsInt(parameters, self.BATCH, context),
+                             budget_mb=self.parameterAsInt(parameters, self.BUDGET_MB, context),
+                             compression=self.compression(parameters, context), **self.callbacks(feedback))
         if "tiles" in res:
-            feedback.pushInfo(self.tr(f"{res['tiles']} tiles in {res['panels']} panel(s), {res['batch']} per batch"))
+            (tx, ty), used_halo, used_blend = res["tile"], res["halo"], res["blend"]
+            feedback.pushInfo(self.tr(
+                f"Tiling used: tile {tx}×{ty} px, halo {used_halo} px, blend {used_blend} px; {res['tiles']} tiles in "
+                f"{res['panels']} panel(s), {res['batch']} per batch"))
+            for msg in res.get("warnings", []):
+                feedback.reportError(self.tr(msg), fatalError=False)
+        self.report(feedback, res)
         if model.contract.task == "segmentation":
             style_on_load(context, out, ClassMapPostProcessor)
         else:

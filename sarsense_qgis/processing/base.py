@@ -1,34 +1,46 @@
-"""What every SARSense Processing algorithm shares: parameter help, engine callbacks, error translation.
+"""What every SARSense Processing algorithm shares: parameter help, checks, engine callbacks, error translation.
 
-An algorithm stays thin: read parameters, check inputs, call one core
-function through :meth:`SarsenseAlgorithm.run_core`, style and return outputs.
+An algorithm stays thin: it implements :meth:`SarsenseAlgorithm.process` (read
+parameters, check inputs, call one core function, style and return outputs).
+The base class's ``processAlgorithm`` runs it with GDAL's block cache bounded
+for the whole run and turns the core's ``ValueError`` and a cancel into a
+``QgsProcessingException`` that names the parameter as the dialog labels it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
+from osgeo import gdal
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms import sar
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, read_info, sample_values
+from ...algorithms.io.blocks import RUN_CACHE_MB, gdal_cache_limit
+from .. import help as _help
 from .. import setup_tools
-from ..plugin import icon_path
+from ..plugin import INSTALL_ACTION, icon_path
 
-README_URL = "https://github.com/sarsense/sarsense#"
 #: Blocks computed at once. Two cores are the smallest machine we support; more rarely pays off.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
+UNITS = ("Linear power", "dB")
 
 
 class SarsenseAlgorithm(QgsProcessingAlgorithm):
-    """Base of all SARSense algorithms (group, icon, help, error and cancel handling)."""
+    """Base of all SARSense algorithms (group, icon, help, checks, error and cancel handling)."""
 
     COMPRESSION = "COMPRESSION"
     _group = ("SAR preparation", "sarpreparation")
@@ -55,7 +67,8 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         return icon_path()
 
     def helpUrl(self):  # noqa: N802
-        return README_URL + self.name()
+        """The algorithm's help page shipped with the plugin (resources/help/<name>.html)."""
+        return _help.help_url(self.name())
 
     def canExecute(self):  # noqa: N802
         """False, with what to install and how, when a package this algorithm needs is missing."""
@@ -65,22 +78,27 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         names = " and ".join(setup_tools.RUNTIME_MODULES[m] for m in missing)
         return False, self.tr(
             f"{self.displayName()} needs {names}, which QGIS's Python does not have. Install it with "
-            "Plugins ▸ SARSense ▸ 'install onnxruntime and scikit-learn…' (one click, into SARSense's own "
-            "folder, keeping QGIS's numpy), or run 'make setup' in the plugin folder; then restart QGIS.")
-
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        """Refuse to start when a needed package is missing (qgis_process 3.22 never asks canExecute)."""
-        ok, message = self.canExecute()
-        if not ok:
-            return False, message
-        return super().checkParameterValues(parameters, context)
+            f"Plugins ▸ SARSense ▸ {INSTALL_ACTION} (one click, into SARSense's own folder, keeping QGIS's numpy; "
+            "no restart needed), or run 'make setup' in the plugin folder.")
 
     # -- parameters ------------------------------------------------------------------
-    def add(self, param, help_text, *, advanced=False):
-        """Add ``param`` with its help text (shown in the dialog and by ``qgis_process help``)."""
+    def label(self, name):
+        """A parameter as the dialog shows it, with its id for qgis_process users: 'Input units (INPUT_UNITS)'."""
+        param = self.parameterDefinition(name)
+        return f"{param.description()} ({name})" if param is not None else name
+
+    def add(self, param, help_text, *, advanced=False, decimals=None):
+        """Add ``param`` with its help text (shown in the dialog and by ``qgis_process help``).
+
+        ``decimals`` sets how many decimals the dialog's number box shows.
+        """
         param.setHelp(self.tr(help_text))
         if advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        if decimals is not None:
+            meta = param.metadata()
+            meta.setdefault("widget_wrapper", {})["decimals"] = decimals
+            param.setMetadata(meta)
         self.addParameter(param)
         return param
 
@@ -90,13 +108,77 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
                  "GeoTIFF compression of the output. ZSTD (default) is fast and small; NONE is fastest to "
                  "write; DEFLATE and LZW are the most widely readable but slower.", advanced=True)
 
+    def add_units(self, name="INPUT_UNITS", default=1, what="the input"):
+        """The shared INPUT_UNITS enum [0 linear power, 1 dB]."""
+        self.add(QgsProcessingParameterEnum(name, self.tr("Input units"), options=list(UNITS), defaultValue=default),
+                 f"Units of {what}: linear power or dB (the bundled scenes and most Sentinel-1 products from "
+                 "GEE or ASF are dB). The values are checked against this choice.")
+
     def compression(self, parameters, context):
         return COMPRESSIONS[self.parameterAsEnum(parameters, self.COMPRESSION, context)]
 
     def odd_size_problem(self, parameters, context, name="SIZE"):
         """A message when window parameter ``name`` is even, else None (for ``checkParameterValues``)."""
         size = self.parameterAsInt(parameters, name, context)
-        return None if size % 2 else self.tr(f"Window size must be odd (3, 5, 7, …); got {size}.")
+        return None if size % 2 else self.tr(f"{self.label(name)} must be odd (3, 5, 7, …); got {size}.")
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """Refuse what cannot run, with a sentence that says why, before anything is read or written.
+
+        A missing package (qgis_process 3.22 never asks ``canExecute``), a number that is NaN or
+        infinite, a raster file GDAL cannot open, a file of the wrong type: QGIS's own check would
+        only say "Incorrect parameter value".
+        """
+        ok, message = self.canExecute()
+        if not ok:
+            return False, message
+        for param in self.parameterDefinitions():
+            problem = self._parameter_problem(param, parameters, context)
+            if problem:
+                return False, problem
+        return super().checkParameterValues(parameters, context)
+
+    def _parameter_problem(self, param, parameters, context):
+        name = param.name()
+        value = parameters.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(param, QgsProcessingParameterNumber):
+            number = self.parameterAsDouble(parameters, name, context)
+            if not math.isfinite(number):
+                return self.tr(f"{self.label(name)} must be a finite number; got {value}.")
+        elif isinstance(param, QgsProcessingParameterRasterLayer) and isinstance(value, str):
+            return self._raster_file_problem(name, value)
+        elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):
+            for item in value:
+                problem = self._raster_file_problem(name, item) if isinstance(item, str) else None
+                if problem:
+                    return problem
+        elif isinstance(param, QgsProcessingParameterFile) and isinstance(value, str) and param.extension():
+            ext = "." + param.extension().lower()
+            if not value.lower().endswith(ext):
+                return self.tr(f"{self.label(name)}: '{value}' is not a {ext} file; choose a {ext} file.")
+            if not os.path.isfile(value):
+                return self.tr(f"{self.label(name)}: the file '{value}' does not exist.")
+        return None
+
+    def _raster_file_problem(self, name, value):
+        """A message when ``value`` names a file that is missing or not a raster GDAL reads, else None."""
+        path = value.split("|", 1)[0]
+        if not (os.sep in path or "." in os.path.basename(path)) or path.startswith("/vsi"):
+            return None  # a layer name or id in a project: QGIS resolves it
+        if not os.path.exists(path):
+            return self.tr(f"{self.label(name)}: the file '{path}' does not exist.")
+        try:
+            ds = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+        except RuntimeError as err:
+            ds, reason = None, str(err).strip()
+        else:
+            reason = ""
+        if ds is None or ds.RasterCount == 0:
+            return self.tr(f"{self.label(name)}: '{path}' is not a raster GDAL can read"
+                           f"{' (' + reason + ')' if reason else ''}; choose a GeoTIFF or another raster file.")
+        return None
 
     def raster_path(self, parameters, name, context):
         """File path of a raster parameter, with a clear error when it cannot be used."""
@@ -104,22 +186,16 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         if layer is None or not layer.isValid():
             raise QgsProcessingException(self.invalidRasterError(parameters, name))
         if layer.providerType() != "gdal":
-            raise QgsProcessingException(self.tr(f"{name}: '{layer.name()}' is a {layer.providerType()} layer; "
-                                                 "SARSense reads files through GDAL. Export it to GeoTIFF first."))
+            raise QgsProcessingException(self.tr(f"{self.label(name)}: '{layer.name()}' is a {layer.providerType()} "
+                                                 "layer; SARSense reads files through GDAL. Export it to GeoTIFF first."))
         return layer.source()
 
-    # -- running the core ------------------------------------------------------------
-    @staticmethod
-    def callbacks(feedback):
-        """Progress and cancel callbacks of the block engine for a Processing feedback."""
-        if feedback is None:
-            return {}
-        return {"progress": lambda f: feedback.setProgress(100.0 * f), "is_canceled": feedback.isCanceled}
-
-    def run_core(self, func, *args, **kwargs):
-        """Call a core function, turning its ``ValueError`` and a cancel into ``QgsProcessingException``."""
+    # -- running ---------------------------------------------------------------------
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        """Run :meth:`process` with GDAL's cache bounded, turning input problems into messages."""
         try:
-            return func(*args, **kwargs)
+            with gdal_cache_limit(RUN_CACHE_MB):
+                return self.process(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException(self.tr("Cancelled: no output was written.")) from None
         except ValueError as err:
@@ -128,24 +204,56 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.tr("Out of memory: lower the memory budget or close other "
                                                  "programs.")) from None
 
-    def check_units(self, path, expected, param=None, hint=""):
-        """Refuse an input whose values do not look like ``expected`` ('db' or 'linear')."""
-        try:
-            sample = sample_values(path)
-        except ValueError as err:
-            raise QgsProcessingException(str(err)) from None
-        found = sar.guess_units(sample)
-        param = param or "INPUT"
-        if found == "unknown" or found == expected:
-            return
-        rng = sar.describe_range(sample)
-        if expected == "linear":
+    def process(self, parameters, context, feedback):
+        """The algorithm's work (subclasses): parameters → core → outputs dict."""
+        raise NotImplementedError
+
+    @staticmethod
+    def callbacks(feedback):
+        """Progress and cancel callbacks of the block engine for a Processing feedback."""
+        if feedback is None:
+            return {}
+        return {"progress": lambda f: feedback.setProgress(100.0 * f), "is_canceled": feedback.isCanceled}
+
+    def report(self, feedback, result):
+        """Warn about what the engine replaced: ±inf values the computation gave, written as NaN."""
+        n = result.get("infinite", 0) if isinstance(result, dict) else 0
+        if n and feedback is not None:
+            feedback.reportError(self.tr(f"{n} pixels had no finite result (±inf) and were written as NaN "
+                                         "(nodata)."), fatalError=False)
+
+    def check_units(self, path, expected, *, units_param=None, name="INPUT"):
+        """Refuse an input whose bands do not look like ``expected`` ('db' or 'linear'), or hold fill values.
+
+        Every band is sampled (a stack may mix units); a value ≤ −100, which no backscatter has,
+        is an undeclared nodata value and is refused with how to declare it.
+        """
+        info = read_info(path)
+        rows = 512 if info.band_count <= 4 else 128
+        for band in range(1, info.band_count + 1):
+            sample = sample_values(path, band=band, max_side=rows)
+            where = f"{self.label(name)}" + (f", band {band}" if info.band_count > 1 else "")
+            fill = sar.undeclared_nodata(sample)
+            if fill is not None:
+                value, count = fill
+                raise QgsProcessingException(self.tr(
+                    f"{where} holds values of {value:g} ({count} in a sample of {sample.size}) that no backscatter "
+                    "has: it looks like a nodata value the file does not declare. Declare it (layer Properties ▸ "
+                    f"Transparency, or gdal_edit.py -a_nodata {value:g} '{path}') and run again."))
+            found = sar.guess_units(sample)
+            if found == "unknown" or found == expected:
+                continue
+            rng = sar.describe_range(sample)
+            if units_param:
+                fix = (f"set {self.label(units_param)} to " + ("dB" if found == "db" else "Linear power") +
+                       ", or convert it with 'Convert SAR units' first")
+            else:
+                fix = "pick the conversion that matches the data"
+            if expected == "linear":
+                raise QgsProcessingException(self.tr(
+                    f"{where} looks like dB (values {rng}, some negative) but linear power is expected: {fix}."))
             raise QgsProcessingException(self.tr(
-                f"{param} looks like dB (values {rng}, some negative) but linear power is needed. "
-                f"Convert it with 'Convert SAR units' (dB → linear) first{hint}."))
-        raise QgsProcessingException(self.tr(
-            f"{param} looks like linear power (values {rng}, none negative) but dB is expected. "
-            f"Convert it with 'Convert SAR units' (linear → dB) first{hint}."))
+                f"{where} looks like linear power (values {rng}, none negative) but dB is expected: {fix}."))
 
     def error(self, message):
         """A ``QgsProcessingException`` prefixed with the algorithm's name, ready to raise."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -13,7 +12,6 @@ from ...algorithms import sar, speckle
 from ...algorithms.io import run_blockwise
 from ..styles import style_on_load
 from .base import WORKERS, SarsenseAlgorithm
-from .despeckle import UNITS
 
 
 class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
@@ -33,19 +31,18 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
             "Quegan & Yu (2001) multi-temporal speckle filter for a stack of co-registered dates (one band per "
             "date): J_k = E[I_k]/N · Σ_i I_i/E[I_i], with E[·] the local mean over a SIZE×SIZE window. It "
             "reduces speckle while keeping each date's own mean level and spatial detail.\n\n"
-            "Input: a multiband raster with at least 2 dates, linear power (or dB with INPUT_UNITS = dB), e.g. "
-            "the output of 'Build dated stack'. Output: same band count and band descriptions (dates).")
+            "Input: a multiband raster with at least 2 dates, in dB (the default Input units) or linear power, "
+            "e.g. the output of 'Build dated stack'. The filter works on linear power; dB input is converted and "
+            "written back in dB. Output: same band count and band descriptions (dates).")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Time stack (one band per date)")),
                  "Co-registered stack, at least 2 bands; band descriptions (ISO dates) are kept.")
+        self.add_units(what="the stack")
         self.add(QgsProcessingParameterNumber(self.SIZE, self.tr("Window size (pixels, odd)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=7,
                                               minValue=3, maxValue=21),
                  "Side of the window for the local means E[I]: odd, 3 to 21.")
-        self.add(QgsProcessingParameterEnum(self.INPUT_UNITS, self.tr("Input units"), options=list(UNITS),
-                                            defaultValue=0),
-                 "0 linear power (default), 1 dB: filtered in linear and written back in dB.")
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filtered stack")),
                  "Float32 GeoTIFF, one band per date, NaN nodata.")
@@ -56,24 +53,24 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
             return False, problem
         return super().checkParameterValues(parameters, context)
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         src = self.raster_path(parameters, self.INPUT, context)
         size = self.parameterAsInt(parameters, self.SIZE, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         n = self.band_count(src)
         if n < 2:
-            raise self.error(f"the input has a single band (one date); the multi-temporal filter needs at least 2 "
+            raise self.error("the input has a single band (one date); the multi-temporal filter needs at least 2 "
                              "dates. Build a stack with 'Build dated stack', or use 'Despeckle SAR image'.")
-        self.check_units(src, "db" if in_db else "linear", hint=", or set INPUT_UNITS to " +
-                         ("linear" if in_db else "dB"))
+        self.check_units(src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
 
         def kernel(block):
             lin = sar.db_to_linear(block)[0] if in_db else block
             res = speckle.quegan_yu(lin, size=size)
             return sar.linear_to_db(res)[0] if in_db else res
 
-        self.run_core(run_blockwise, src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
-                      bytes_per_pixel=48, workers=WORKERS, **self.callbacks(feedback))
+        res = run_blockwise(src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
+                            bytes_per_pixel=48, workers=WORKERS, **self.callbacks(feedback))
+        self.report(feedback, res)
         style_on_load(context, out)
         return {self.OUTPUT: out}

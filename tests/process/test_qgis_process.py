@@ -64,14 +64,15 @@ def test_despeckle_json(env, sample_db, tmp_path):
 
 def test_chain_and_stack(env, sample_db, stack_files, tmp_path):
     lin = run_json(env, "convertunits", INPUT=sample_db, CONVERSION=1, OUTPUT=tmp_path / "lin.tif")["results"]["OUTPUT"]
-    lee = run_json(env, "despeckle", INPUT=lin, FILTER=1, SIZE=7, LOOKS=4.4, OUTPUT=tmp_path / "lee.tif")
+    lee = run_json(env, "despeckle", INPUT=lin, FILTER=1, SIZE=7, LOOKS=4.4, INPUT_UNITS=0, OUTPUT=tmp_path / "lee.tif")
     assert os.path.exists(lee["results"]["OUTPUT"])
     doc = run_json(env, "buildstack", INPUTS=stack_files[0], RESAMPLING=0, OUTPUT=tmp_path / "one.tif")
     assert doc["results"]["DATES"] == "2015-12-30"
 
 
 def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
-    res = qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--FILTER=1", f"--OUTPUT={tmp_path / 'o.tif'}")
+    res = qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--FILTER=1", "--INPUT_UNITS=0",
+             f"--OUTPUT={tmp_path / 'o.tif'}")
     text = res.stdout + res.stderr
     assert res.returncode != 0
     assert "looks like dB" in text and "Traceback" not in text

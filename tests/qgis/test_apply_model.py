@@ -36,9 +36,9 @@ def scene(tmp_path):
     return write_raster(tmp_path / "hh_hv.tif", arr, descriptions=["HH", "HV"])
 
 
-def test_algorithm_is_listed_in_models_group(sarsense):
+def test_algorithm_is_listed_in_neural_networks_group(sarsense):
     alg = sarsense.algorithm("applymodel")
-    assert alg.group() == "Models"
+    assert alg.group() == "Neural networks"  # not "Models": the toolbox has its own Models section
     ok, message = alg.canExecute()
     assert ok, message
 
@@ -98,7 +98,7 @@ def test_missing_onnxruntime_is_reported_by_can_execute(sarsense, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     ok, message = sarsense.algorithm("applymodel").canExecute()
     assert not ok
-    assert "needs onnxruntime" in message and "install onnxruntime and scikit-learn" in message
+    assert "needs onnxruntime" in message and "Plugins ▸ SARSense ▸ Install missing Python packages…" in message and "restart" not in message.replace("no restart needed", "")
     assert sarsense.algorithm("despeckle").canExecute()[0]  # the rest of the plugin still works
 
 

@@ -32,6 +32,8 @@ def test_provider_lists_the_algorithms(sarsense):
 
 def test_compliance_every_algorithm(sarsense):
     for alg in sarsense.algorithms():
+        if isinstance(alg, QgsProcessingModelAlgorithm):
+            continue  # the shipped workflows: test_workflows_are_in_the_toolbox
         assert alg.group() and alg.groupId(), alg.id()
         assert alg.tags() and all(t.strip() for t in alg.tags()), alg.id()
         assert len(alg.shortHelpString()) > 80, alg.id()
@@ -57,7 +59,8 @@ def test_enum_orders_are_fixed(sarsense):
 
 def test_chain_equals_core(sarsense, sample_db, tmp_path):
     lin = run("convertunits", {"INPUT": sample_db, "CONVERSION": 1, "OUTPUT": str(tmp_path / "lin.tif")})["OUTPUT"]
-    gm = run("despeckle", {"INPUT": lin, "FILTER": 4, "SIZE": 5, "OUTPUT": str(tmp_path / "gm.tif")})["OUTPUT"]
+    gm = run("despeckle", {"INPUT": lin, "FILTER": 4, "SIZE": 5, "INPUT_UNITS": 0,
+                           "OUTPUT": str(tmp_path / "gm.tif")})["OUTPUT"]
     db = run("convertunits", {"INPUT": gm, "CONVERSION": 0, "OUTPUT": str(tmp_path / "db.tif")})["OUTPUT"]
     expected = sar.linear_to_db(speckle.gamma_map(sar.db_to_linear(read_raster(sample_db)[0])[0], size=5))[0]
     np.testing.assert_allclose(read_raster(db)[0], expected, rtol=1e-5, atol=1e-4)
@@ -68,7 +71,7 @@ def test_chain_equals_core(sarsense, sample_db, tmp_path):
 
 @pytest.mark.parametrize("filt", range(7))
 def test_every_filter_runs(sarsense, sample_linear, tmp_path, filt):
-    out = run("despeckle", {"INPUT": sample_linear, "FILTER": filt, "SIZE": 7, "LOOKS": 4.4,
+    out = run("despeckle", {"INPUT": sample_linear, "FILTER": filt, "SIZE": 7, "LOOKS": 4.4, "INPUT_UNITS": 0,
                             "OUTPUT": str(tmp_path / "o.tif")})["OUTPUT"]
     got = read_raster(out)[0]
     assert np.isfinite(got).all() and got.std() < read_raster(sample_linear)[0].std()
@@ -104,7 +107,7 @@ def test_multitemporal_keeps_bands_and_dates(sarsense, stack_files, tmp_path):
 # --- bad input: a clear QgsProcessingException, no output, inputs untouched ------------------------------
 def test_db_given_as_linear_is_refused(sarsense, sample_db, tmp_path):
     with pytest.raises(QgsProcessingException, match="looks like dB"):
-        run("despeckle", {"INPUT": sample_db, "FILTER": 1, "OUTPUT": str(tmp_path / "o.tif")})
+        run("despeckle", {"INPUT": sample_db, "FILTER": 1, "INPUT_UNITS": 0, "OUTPUT": str(tmp_path / "o.tif")})
     with pytest.raises(QgsProcessingException, match="looks like dB"):
         run("convertunits", {"INPUT": sample_db, "CONVERSION": 0, "OUTPUT": str(tmp_path / "o.tif")})
     assert not (tmp_path / "o.tif").exists()
@@ -122,15 +125,15 @@ def test_missing_file_is_refused(sarsense, tmp_path):
 
 def test_unwritable_output_is_refused(sarsense, sample_linear):
     with pytest.raises(QgsProcessingException, match="output"):
-        run("despeckle", {"INPUT": sample_linear, "OUTPUT": "/proc/sarsense_cannot_write_here.tif"})
+        run("despeckle", {"INPUT": sample_linear, "INPUT_UNITS": 0, "OUTPUT": "/proc/sarsense_cannot_write_here.tif"})
     with pytest.raises(QgsProcessingException, match="does not exist"):
-        run("despeckle", {"INPUT": sample_linear, "OUTPUT": "/nonexistent_dir/o.tif"})
+        run("despeckle", {"INPUT": sample_linear, "INPUT_UNITS": 0, "OUTPUT": "/nonexistent_dir/o.tif"})
 
 
 def test_output_equal_to_input_is_refused(sarsense, sample_linear):
     before = open(sample_linear, "rb").read()
     with pytest.raises(QgsProcessingException, match="same file as an input"):
-        run("despeckle", {"INPUT": sample_linear, "OUTPUT": sample_linear})
+        run("despeckle", {"INPUT": sample_linear, "INPUT_UNITS": 0, "OUTPUT": sample_linear})
     assert open(sample_linear, "rb").read() == before
 
 
@@ -151,7 +154,8 @@ def test_nodata_stays_nan(sarsense, tmp_path):
     arr = speckled((64, 64))
     arr[10:20, 10:20] = -1.0
     src = write_raster(tmp_path / "nd.tif", arr, nodata=-1.0)
-    got = read_raster(run("despeckle", {"INPUT": src, "FILTER": 1, "OUTPUT": str(tmp_path / "o.tif")})["OUTPUT"])[0]
+    got = read_raster(run("despeckle", {"INPUT": src, "FILTER": 1, "INPUT_UNITS": 0,
+                                        "OUTPUT": str(tmp_path / "o.tif")})["OUTPUT"])[0]
     assert np.isnan(got[10:20, 10:20]).all() and np.isfinite(got[30:, 30:]).all()
 
 
@@ -168,7 +172,7 @@ def test_cancel_reports_no_output(sarsense, tmp_path):
     alg = sarsense.algorithm("despeckle").create()
     context = QgsProcessingContext()
     feedback = CancelAfterFirstBlock()
-    params = {"INPUT": big, "FILTER": 1, "OUTPUT": str(out)}
+    params = {"INPUT": big, "FILTER": 1, "INPUT_UNITS": 0, "OUTPUT": str(out)}
     # budget small enough for several blocks
     old = speckle.WORKING_BYTES.copy()
     speckle.WORKING_BYTES["lee"] = 4000

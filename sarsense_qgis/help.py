@@ -1,0 +1,173 @@
+"""The help shipped with the plugin: one HTML page per algorithm, generated from the README.
+
+Each algorithm's section of README.md starts with ``<a id="<name>"></a>`` and runs
+to the next anchor or heading of the same or a higher level. ``python3
+sarsense_qgis/help.py`` (``make help``) writes ``resources/help/<name>.html`` and
+``index.html``; a test checks that the shipped pages equal a fresh build, so the
+README and the help never drift apart. ``helpUrl()`` of every algorithm points
+to its page, which QGIS opens from the toolbox dialog's Help button.
+
+Why by hand: the README uses a small subset of Markdown (headings, paragraphs,
+lists, code, bold, links, tables); Python-Markdown is not part of QGIS's Python
+on Debian, and a plugin should not need a package just for its help. No QGIS import.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+HELP_DIR = ROOT / "resources" / "help"
+_ANCHOR = re.compile(r'^<a id="([a-z0-9_]+)"></a>\s*$')
+_STYLE = ("body{font-family:sans-serif;max-width:52em;margin:1em auto;padding:0 1em;line-height:1.45}"
+          "code,pre{background:#f4f4f4;border-radius:3px}pre{padding:.6em;overflow-x:auto}"
+          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}")
+
+
+def help_path(name):
+    """The help page of algorithm ``name`` (an existing file, or the index)."""
+    page = HELP_DIR / f"{name}.html"
+    return page if page.exists() else HELP_DIR / "index.html"
+
+
+def help_url(name):
+    """``file://`` URL of the help page of algorithm ``name``."""
+    return help_path(name).as_uri()
+
+
+def _inline(text):
+    text = html.escape(text, quote=False)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
+    text = re.sub(r"(?<![*\w])\*([^*\s][^*]*)\*(?!\w)", r"<i>\1</i>", text)
+
+    def link(m):
+        target = m.group(2)
+        if not re.match(r"^[a-z]+://", target):  # a file of the plugin: link to it where it is installed
+            target = (ROOT / target.split("#")[0]).as_uri()
+        return f'<a href="{target}">{m.group(1)}</a>'
+    return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", link, text)
+
+
+def markdown_to_html(lines):
+    """HTML of README-style Markdown lines (the subset the README uses)."""
+    out, para, in_list, in_code, table = [], [], False, False, []
+
+    def flush():
+        nonlocal in_list
+        if para:
+            out.append("<p>" + _inline(" ".join(para)) + "</p>")
+            para.clear()
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if table:
+            rows = [r for r in table if not re.match(r"^\|[\s\-|:]+\|$", r)]
+            cells = [[_inline(c.strip()) for c in r.strip().strip("|").split("|")] for r in rows]
+            body = "".join("<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{c}</{'th' if i == 0 else 'td'}>"
+                                            for c in row) + "</tr>" for i, row in enumerate(cells))
+            out.append(f"<table>{body}</table>")
+            table.clear()
+
+    for line in lines:
+        if line.startswith("```"):
+            if in_code:
+                out.append("</pre>")
+            else:
+                flush()
+                out.append("<pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(html.escape(line, quote=False))
+            continue
+        heading = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if heading:
+            flush()
+            level = len(heading.group(1))
+            out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
+        elif line.startswith("|"):
+            if para:
+                flush()
+            table.append(line)
+        elif re.match(r"^\s*[-*]\s+", line):
+            if para:
+                out.append("<p>" + _inline(" ".join(para)) + "</p>")
+                para.clear()
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append("<li>" + _inline(re.sub(r"^\s*[-*]\s+", "", line)) + "</li>")
+        elif not line.strip():
+            flush()
+        elif in_list and line.startswith("  "):
+            out[-1] = out[-1][:-5] + " " + _inline(line.strip()) + "</li>"
+        else:
+            if in_list or table:
+                flush()
+            para.append(line.strip())
+    flush()
+    return "\n".join(out)
+
+
+def sections(readme_text):
+    """``{name: [lines]}`` of every algorithm section of the README (anchor to the next anchor or heading)."""
+    found, name, level = {}, None, 0
+    for line in readme_text.splitlines():
+        m = _ANCHOR.match(line)
+        heading = re.match(r"^(#{1,6})\s", line)
+        if m:
+            name, level = m.group(1), 0
+            found[name] = []
+            continue
+        if name is None:
+            continue
+        if heading:
+            depth = len(heading.group(1))
+            if level == 0:
+                level = depth
+            elif depth <= level:
+                name = None
+                continue
+        found[name].append(line)
+    return found
+
+
+def page(title, body):
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{_STYLE}</style></head><body>\n{body}\n"
+            f'<hr><p><a href="index.html">All SARSense help</a></p></body></html>\n')
+
+
+def build(readme=README):
+    """``{file name: HTML}`` of every help page, from the README."""
+    text = pathlib.Path(readme).read_text(encoding="utf-8")
+    pages = {}
+    items = []
+    for name, lines in sections(text).items():
+        body = markdown_to_html(lines)
+        title = re.search(r"<h\d>(.*?)</h\d>", body)
+        plain = re.sub(r"<[^>]+>", "", title.group(1)) if title else name
+        pages[f"{name}.html"] = page(f"SARSense: {plain}", body)
+        items.append(f'<li><a href="{name}.html">{title.group(1) if title else name}</a></li>')
+    intro = text.split("\n## ", 1)[0].split("\n", 1)[1]
+    pages["index.html"] = page("SARSense help", "<h1>SARSense</h1>\n" + markdown_to_html(intro.splitlines()) +
+                               "\n<h2>Algorithms and workflows</h2>\n<ul>" + "".join(items) + "</ul>")
+    return pages
+
+
+def write(folder=HELP_DIR):
+    os.makedirs(folder, exist_ok=True)
+    for name, text in build().items():
+        pathlib.Path(folder, name).write_text(text, encoding="utf-8")
+    return sorted(build())
+
+
+if __name__ == "__main__":
+    names = write(sys.argv[1] if len(sys.argv) > 1 else HELP_DIR)
+    print(f"wrote {len(names)} help pages to {HELP_DIR}")

@@ -124,3 +124,47 @@ def run_whole(path, image):
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {"input": np.ascontiguousarray(image[np.newaxis], np.float32)})[0][0]
+
+
+def unet(path, *, channels=2, outputs=1, filters=4, levels=3, seed=0, contract_dict=None, upsampling="linear"):
+    """A small U-Net: per level one 3×3 conv + ReLU and 2×2 max-pooling; Resize ×2 (bilinear, half-pixel,
+    as torch's ``align_corners=False``), skip concatenation and one 3×3 conv per decoder level; 1×1 conv out.
+
+    Its pooling makes it translation-equivariant only on a grid of ``2**levels`` pixels: the case
+    that needs the canonical padded tiling (algorithms/io/tiles.py). Receptive field (bilinear, 3 levels): 62.
+    """
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    count = [0]
+
+    def conv(x, c_in, c_out, k=3, relu=True):
+        i = count[0]
+        count[0] += 1
+        w = (rng.standard_normal((c_out, c_in, k, k)) / np.sqrt(c_in * k * k)).astype(np.float32)
+        b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
+        inits.extend([numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")])
+        p = k // 2
+        nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"c{i}"], pads=[p, p, p, p]))
+        if not relu:
+            return f"c{i}"
+        nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"]))
+        return f"r{i}"
+
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "up_scales"))
+    skips, x, c = [], "input", channels
+    for level in range(levels):
+        x = conv(x, c, filters)
+        c = filters
+        skips.append(x)
+        nodes.append(helper.make_node("MaxPool", [x], [f"pool{level}"], kernel_shape=[2, 2], strides=[2, 2]))
+        x = f"pool{level}"
+    x = conv(x, c, filters)
+    for level in reversed(range(levels)):
+        nodes.append(helper.make_node("Resize", [x, "", "up_scales"], [f"up{level}"], mode=upsampling,
+                                      coordinate_transformation_mode="half_pixel"))
+        nodes.append(helper.make_node("Concat", [f"up{level}", skips[level]], [f"cat{level}"], axis=1))
+        x = conv(f"cat{level}", 2 * filters, filters)
+    x = conv(x, filters, outputs, k=1, relu=False)
+    nodes.append(helper.make_node("Identity", [x], ["output"]))
+    graph = helper.make_graph(nodes, "unet", [_io("input", channels)], [_io("output", outputs)], inits)
+    return _save(graph, path, contract_dict)

@@ -24,13 +24,20 @@ def attach_contract(onnx_path, contract):
     """Validate ``contract`` (a dict) and store it in the model's ``metadata_props`` under ``sarsense``.
 
     The graph is checked with ``onnx.checker`` and with the runtime's own
-    :func:`check_graph` before the file is rewritten. Returns the parsed :class:`Contract`.
+    :func:`check_graph` before the file is rewritten. A halo below half the
+    receptive field is warned about (``UserWarning``), as at run time. Returns the
+    parsed :class:`Contract`.
     """
+    import warnings
+
     import onnx
 
     text = json.dumps(contract, sort_keys=True)
-    parsed = rt.parse_contract(text)
     model = onnx.load(str(onnx_path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim if len(model.graph.input) == 1 else []
+    parsed = rt.parse_contract(text, graph_channels=dims[1].dim_value or None if len(dims) >= 2 else None)
+    for message in rt.halo_warnings(parsed, parsed.halo):
+        warnings.warn(f"{os.path.basename(str(onnx_path))}: {message}", UserWarning, stacklevel=2)
     onnx.checker.check_model(model)
     def io(values):
         float_type = onnx.TensorProto.FLOAT

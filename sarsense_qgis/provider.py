@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 
-from qgis.core import QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
+from qgis.core import QgsApplication, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .plugin import icon_path
@@ -34,11 +34,23 @@ class SarsenseProvider(QgsProcessingProvider):
     def svgIconPath(self):  # noqa: N802
         return icon_path()
 
+    def __init__(self):
+        super().__init__()
+        QgsApplication.processingRegistry().providerAdded.connect(self._registered)
+
+    def _registered(self, provider_id):
+        # A workflow's steps are SARSense algorithms, found through the registry: they resolve only once
+        # this provider is registered, so the workflows are loaded again then.
+        if provider_id == self.id():
+            QgsApplication.processingRegistry().providerAdded.disconnect(self._registered)
+            self.refreshAlgorithms()
+
     def loadAlgorithms(self):  # noqa: N802
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
-        for model in load_workflows():
-            self.addAlgorithm(model)
+        if QgsApplication.processingRegistry().providerById(self.id()) is not None:
+            for model in load_workflows():
+                self.addAlgorithm(model)
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802
         return ["tif"]

@@ -10,23 +10,27 @@ QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 PLUGIN_NAME  := sarsense
 PLUGIN_LINK  := $(QGIS_PROFILE)/python/plugins/$(PLUGIN_NAME)
 export QT_QPA_PLATFORM ?= offscreen
-APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-venv python3-pip
+APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-matplotlib python3-venv python3-pip
 STAMP        := $(VENV)/.sarsense-setup
 TRAIN_VENV   ?= .venv-train
 TRAIN_PY     := $(TRAIN_VENV)/bin/python
 TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
 NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
 
-.PHONY: help setup setup-train system install-plugin test test-core test-training demo bench models package clean
+.PHONY: help help-pages setup setup-train system install-plugin test test-core test-training demo bench models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | setup-train | install-plugin | test-core | test-training | bench | models | package | clean"
+	@echo "make setup | setup-train | install-plugin | test-core | test-training | bench | models | help-pages | package | clean"
+
+help-pages:
+	@# one HTML help page per algorithm, from the README (the algorithms' Help button opens them)
+	$(SYS_PYTHON) sarsense_qgis/help.py
 
 # --- setup -----------------------------------------------------------------------------
 system:
-	@if [ -x /usr/bin/qgis_process.bin ] && $(SYS_PYTHON) -c 'import qgis.core, osgeo.gdal, scipy, PyQt5' 2>/dev/null \
+	@if [ -x /usr/bin/qgis_process.bin ] && $(SYS_PYTHON) -c 'import qgis.core, osgeo.gdal, scipy, PyQt5, matplotlib' 2>/dev/null \
 	    && $(SYS_PYTHON) -c 'import ensurepip' 2>/dev/null; then \
 	  echo "QGIS $$($(SYS_PYTHON) -c 'from qgis.core import Qgis; print(Qgis.QGIS_VERSION)') and GDAL found"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

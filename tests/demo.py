@@ -29,26 +29,31 @@ def step(alg, **params):
     return json.loads(res.stdout[res.stdout.index("{"):])["results"]
 
 
-def stretch(a):
-    lo, hi = np.nanpercentile(a, [2, 98])
-    return np.nan_to_num(np.clip((a - lo) / (hi - lo) * 255, 0, 255)).astype(np.uint8)
+def read_db(path):
+    """A band as float32 dB with the scene's nodata (−99) and NaN masked."""
+    a = gdal.Open(path).ReadAsArray().astype(np.float32)
+    a[a == -99] = np.nan  # the scene's nodata
+    return a
 
 
-def quicklook(paths, path):
-    arrays = [gdal.Open(p).ReadAsArray().astype(np.float32) for p in paths]
-    for a in arrays:
-        a[a == -99] = np.nan  # the scene's nodata
-    gap = np.full((arrays[0].shape[0], 8), 255, np.uint8)
-    parts = [stretch(arrays[0])]
-    for a in arrays[1:]:
-        parts += [gap, stretch(a)]
-    img = np.hstack(parts)
-    mem = gdal.GetDriverByName("MEM").Create("", img.shape[1], img.shape[0], 1, gdal.GDT_Byte)
-    mem.GetRasterBand(1).WriteArray(img)
-    gdal.GetDriverByName("PNG").CreateCopy(path, mem)
-    for extra in (path + ".aux.xml",):
-        if os.path.exists(extra):
-            os.remove(extra)
+def quicklook(panels, path, *, units="σ⁰ VV (dB)", suptitle=""):
+    """PNG of ``[(title, path), …]`` side by side, one shared grey 2–98 % stretch, titles and a colour bar."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arrays = [read_db(p) for _, p in panels]
+    lo, hi = np.nanpercentile(arrays[0], [2, 98])
+    fig, axes = plt.subplots(1, len(arrays), figsize=(4.2 * len(arrays) + 1.2, 4.6), constrained_layout=True)
+    for ax, (title, _), a in zip(np.atleast_1d(axes), panels, arrays):
+        im = ax.imshow(a, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    fig.colorbar(im, ax=axes, shrink=0.85, label=f"{units}, 2–98 % stretch of the first panel")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main():
@@ -62,7 +67,8 @@ def main():
     db = step("sarsense:convertunits", INPUT=gm["OUTPUT"], CONVERSION=0,
               OUTPUT=os.path.join(out, "camargue_vv_gammamap5_db.tif"))
     png = os.path.join(out, "quicklook_before_after.png")
-    quicklook([SCENE, db["OUTPUT"]], png)
+    quicklook([("Sentinel-1A VV, 2015-03-09", SCENE), ("Gamma-MAP 5×5 (sarsense:despeckle)", db["OUTPUT"])], png,
+              suptitle="Camargue: before and after speckle filtering")
 
     # The model chain: single-look speckle simulated on the scene, then the bundled example network.
     ds = gdal.Open(SCENE)
@@ -79,7 +85,9 @@ def main():
     model = step("sarsense:applymodel", INPUT=noisy, MODEL=os.path.join(REPO, "models", "s1_despeckle_example.onnx"),
                  OUTPUT=os.path.join(out, "camargue_vv_example_model_db.tif"))
     png2 = os.path.join(out, "quicklook_model_reference_noisy_output.png")
-    quicklook([SCENE, noisy, model["OUTPUT"]], png2)
+    quicklook([("Reference scene", SCENE), ("Simulated single-look speckle", noisy),
+               ("Example model output (sarsense:applymodel)", model["OUTPUT"])], png2,
+              suptitle="Bundled example network on simulated speckle (not a real single-look product)")
     cnn = gdal.Open(model["OUTPUT"]).ReadAsArray()
 
     before = gdal.Open(SCENE).ReadAsArray()

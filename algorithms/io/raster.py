@@ -169,34 +169,47 @@ def read_window(ds, band_numbers, xoff, yoff, xsize, ysize, *, complex_as=None):
     return out
 
 
-def sample_values(path, *, band=1, max_side=512):
-    """Return a decimated float32 sample of one band (nodata as NaN), at most ``max_side``² pixels.
+def sample_values(path, *, band=1, max_side=512, max_blocks=64):
+    """Return a float32 sample of one band (nodata as NaN) of at most about ``max_side``² values.
 
-    Used for unit checks and statistics without reading the whole scene: only every k-th row is
-    read (``max_side`` rows in all), each decimated to ``max_side`` columns, so a striped file is
-    read in part and GDAL's block cache never holds more than one row of blocks.
-    A complex band is sampled as its modulus |z|.
+    Used for unit checks and statistics without reading the whole scene: up to ``max_blocks`` of
+    the file's own blocks (tiles or strips), spread evenly over the image, are read whole and
+    decimated, so a large raster costs a few MiB of reads whatever its size, and GDAL's block cache
+    holds one block at a time. A complex band is sampled as its modulus |z|. Returns a 2-D array
+    (blocks side by side along the rows), for statistics only.
     """
     ds = open_dataset(path)
     b = ds.GetRasterBand(band)
     xs, ys = ds.RasterXSize, ds.RasterYSize
-    bx = min(xs, max_side)
-    rows = np.unique(np.linspace(0, ys - 1, min(ys, max_side)).round().astype(int))
-    out = np.empty((rows.size, bx), np.float32)
+    bx, by = b.GetBlockSize()
+    bx, by = max(1, min(bx, xs)), max(1, min(by, ys))
+    nbx, nby = -(-xs // bx), -(-ys // by)
+    per_axis = max(1, int(np.sqrt(max_blocks)))
+    cols = np.unique(np.linspace(0, nbx - 1, min(nbx, per_axis)).round().astype(int))
+    rows = np.unique(np.linspace(0, nby - 1, min(nby, max_blocks // len(cols))).round().astype(int))
+    budget = max(1, max_side * max_side // (len(cols) * len(rows)))  # values kept per block
     nodata = b.GetNoDataValue()
-    for i, y in enumerate(rows):
-        try:
-            raw = b.ReadAsArray(0, int(y), xs, 1, buf_xsize=bx, buf_ysize=1)
-        except RuntimeError as err:
-            raise ValueError(f"cannot read '{path}' (row {y}): {str(err).strip()}. The file is damaged or "
-                             "incomplete (an interrupted copy or download?); copy it again or re-create it") from None
-        if raw.dtype.kind == "c":
-            raw = np.abs(raw)
-        out[i] = raw[0]
-        mask = nodata_mask(raw[0], nodata)
-        if mask is not None:
-            out[i][mask] = np.nan
-    return out
+    parts = []
+    for j in rows:
+        for i in cols:
+            x0, y0 = int(i * bx), int(j * by)
+            w, h = min(bx, xs - x0), min(by, ys - y0)
+            try:
+                raw = b.ReadAsArray(x0, y0, w, h)
+            except RuntimeError as err:
+                raise ValueError(f"cannot read '{path}' (pixels x {x0}..{x0 + w - 1}, y {y0}..{y0 + h - 1}): "
+                                 f"{str(err).strip()}. The file is damaged or incomplete (an interrupted copy or "
+                                 "download?); copy it again or re-create it") from None
+            if raw.dtype.kind == "c":
+                raw = np.abs(raw)
+            step = max(1, int(np.ceil(np.sqrt(raw.size / budget))))
+            raw = raw[::step, ::step]
+            arr = raw.astype(np.float32)
+            mask = nodata_mask(raw, nodata)
+            if mask is not None:
+                arr[mask] = np.nan
+            parts.append(arr.ravel())
+    return np.concatenate(parts)[np.newaxis]
 
 
 def creation_options(compression=DEFAULT_COMPRESSION, *, dtype=np.float32):

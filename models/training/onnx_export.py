@@ -65,7 +65,7 @@ def export(net, onnx_path, contract, *, channels, tile=64):
     import torch
 
     net = net.eval()
-    spatial = contract["task"] in rt.SPATIAL_TASKS
+    spatial = rt.TASK_ALIASES.get(contract["task"], contract["task"]) in rt.SPATIAL_TASKS
     example = torch.zeros((1, channels, tile, tile) if spatial else (1, channels))
     axes = {0: "batch", 2: "rows", 3: "cols"} if spatial else {0: "pixels"}
     with torch.no_grad():

@@ -62,7 +62,7 @@ def main():
     out = ap.parse_args().out
     os.makedirs(out, exist_ok=True)
     lin = step("sarsense:convertunits", INPUT=SCENE, CONVERSION=1, OUTPUT=os.path.join(out, "camargue_vv_linear.tif"))
-    gm = step("sarsense:despeckle", INPUT=lin["OUTPUT"], FILTER=4, SIZE=5, LOOKS=1,
+    gm = step("sarsense:despeckle", INPUT=lin["OUTPUT"], INPUT_UNITS=0, FILTER=4, SIZE=5, LOOKS=1,
               OUTPUT=os.path.join(out, "camargue_vv_gammamap5_linear.tif"))
     db = step("sarsense:convertunits", INPUT=gm["OUTPUT"], CONVERSION=0,
               OUTPUT=os.path.join(out, "camargue_vv_gammamap5_db.tif"))

@@ -70,7 +70,7 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
             return sar.linear_to_db(res)[0] if in_db else res
 
         res = run_blockwise(src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
-                            bytes_per_pixel=48, workers=WORKERS, **self.callbacks(feedback))
+                            bytes_per_pixel=speckle.QUEGAN_BYTES, workers=WORKERS, **self.callbacks(feedback))
         self.report(feedback, res)
         style_on_load(context, out)
         return {self.OUTPUT: out}

@@ -37,7 +37,7 @@ system:
 	  echo "installing QGIS and GDAL from Debian packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	else \
-	  echo "QGIS >= 3.22 with Python, GDAL and scipy are missing. Install them, e.g. on Debian/Ubuntu:"; \
+	  echo "QGIS >= 3.22 with Python, GDAL, scipy or matplotlib is missing. Install them, e.g. on Debian/Ubuntu:"; \
 	  echo "  sudo apt-get install $(APT_PACKAGES)"; exit 1; \
 	fi
 	@$(SYS_PYTHON) -c 'from qgis.core import Qgis; import sys; v=Qgis.QGIS_VERSION_INT; sys.exit(0 if v >= 32200 else "QGIS >= 3.22 needed, found " + Qgis.QGIS_VERSION)'

@@ -48,8 +48,8 @@ def _inline(text):
 
     def link(m):
         target = m.group(2)
-        if not re.match(r"^[a-z]+://", target):  # a file of the plugin: link to it where it is installed
-            target = (ROOT / target.split("#")[0]).as_uri()
+        if not re.match(r"^[a-z]+://", target):  # a file of the plugin: relative, so it works wherever installed
+            target = os.path.relpath(ROOT / target.split("#")[0], HELP_DIR)
         return f'<a href="{target}">{m.group(1)}</a>'
     return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", link, text)
 

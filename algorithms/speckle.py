@@ -49,9 +49,41 @@ def _check(intensity, size, *, min_size=3):
 
 
 def _box_sum(x, size):
-    """Sum over a size×size window, edges replicated; exact (no running sums)."""
-    ones = np.ones(size)
-    return ndimage.correlate1d(ndimage.correlate1d(x, ones, axis=0, mode="nearest"), ones, axis=1, mode="nearest")
+    """Sum over a size×size window, edges replicated; exact (no running sums).
+
+    Shifted views added in window order, first down the rows, then along them: the sums of
+    ``scipy.ndimage.correlate1d`` with a kernel of ones up to the order of addition (identical for
+    float32 data, which sum exactly in float64; tested), about twice as fast, because correlate1d
+    copies every column of a C-ordered array into a buffer for the pass down the rows.
+    """
+    r = size // 2
+    h, w = x.shape
+    padded = np.pad(x, r, mode="edge")
+    rows = padded[0:h].copy()
+    for k in range(1, size):
+        rows += padded[k:k + h]
+    out = rows[:, 0:w].copy()
+    for k in range(1, size):
+        out += rows[:, k:k + w]
+    return out
+
+
+def _window_sums(intensity, size):
+    """``(x, n, Σx)``: the image in float64 with NaN as 0, the valid count and the window sum."""
+    img = np.asarray(intensity, dtype=np.float64)
+    valid = np.isfinite(img)
+    if valid.all():
+        return img, float(size * size), _box_sum(img, size)
+    x = np.where(valid, img, 0.0)
+    return x, np.rint(_box_sum(valid.astype(np.float64), size)), _box_sum(x, size)
+
+
+def local_mean(intensity, size):
+    """NaN-aware local mean over a size×size window (float64; NaN where no pixel is valid)."""
+    _, n, s1 = _window_sums(intensity, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s1 /= n
+    return s1
 
 
 def local_stats(intensity, size):
@@ -61,15 +93,7 @@ def local_stats(intensity, size):
     ``(mean, var, n)``; ``var`` uses the divisor ``n − 1`` (OTB 8.1) and is NaN where ``n < 2``;
     ``mean`` is NaN where ``n == 0``.
     """
-    img = np.asarray(intensity, dtype=np.float64)
-    valid = np.isfinite(img)
-    if valid.all():
-        x = img
-        n = float(size * size)
-    else:
-        x = np.where(valid, img, 0.0)
-        n = np.rint(_box_sum(valid.astype(np.float64), size))
-    s1 = _box_sum(x, size)
+    x, n, s1 = _window_sums(intensity, size)
     s2 = _box_sum(x * x, size)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
@@ -80,7 +104,7 @@ def local_stats(intensity, size):
     var = s2
     if np.ndim(n):
         var[n < 2] = np.nan
-    return mean, var, np.broadcast_to(n, img.shape)
+    return mean, var, np.broadcast_to(n, x.shape)
 
 
 def _finish(out, img):
@@ -92,8 +116,7 @@ def _finish(out, img):
 def boxcar(intensity, *, size=5):
     """Boxcar (moving-average) filter: the local mean of valid pixels."""
     img = _check(intensity, size)
-    mean, _, _ = local_stats(img, size)
-    return _finish(mean, img)
+    return _finish(local_mean(img, size), img)
 
 
 def _stats32(img, size):
@@ -159,17 +182,23 @@ def gamma_map(intensity, *, size=5, looks=1.0):
     mean, var, ci2 = _stats32(img, size)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # In the MAP branch (Cu² ≤ Ci² < 2Cu²) α ≥ L + 1, so b ≥ 0: no cancellation in b·E + √d.
-        alpha = (1.0 + cu2) / (ci2 - cu2)
-        b = alpha - np.float32(looks + 1.0)
-        d = mean * b
-        d *= d
-        d += np.float32(4.0 * looks) * alpha * mean * img
-        np.sqrt(d, out=d)
-        d += b * mean
-        d /= 2.0 * alpha
-        out = np.where(ci2 < cu2, mean, np.where(ci2 < 2.0 * cu2, d, img))
-    out[np.abs(var) < _EPS] = mean[np.abs(var) < _EPS]
-    out[np.abs(mean) < _EPS] = 0.0
+        # Written with 2α (one division) and in place: the fewest full-array passes.
+        two_alpha = ci2 - cu2
+        np.divide(np.float32(2.0 * (1.0 + cu2)), two_alpha, out=two_alpha)
+        b_mean = two_alpha * np.float32(0.5)
+        b_mean -= np.float32(looks + 1.0)
+        b_mean *= mean                                     # b·E
+        out = two_alpha * mean
+        out *= img
+        out *= np.float32(2.0 * looks)                     # 4αL·E·I
+        out += b_mean * b_mean
+        np.sqrt(out, out=out)
+        out += b_mean
+        out /= two_alpha
+        np.copyto(out, mean, where=ci2 < cu2)
+        np.copyto(out, img, where=~(ci2 < 2.0 * cu2))      # Ci ≥ Cmax, and NaN Ci²: the pixel itself
+        np.copyto(out, mean, where=var < _EPS)             # var ≥ 0 or NaN (local_stats)
+        np.copyto(out, np.float32(0.0), where=np.abs(mean) < _EPS)
     return _finish(out, img)
 
 
@@ -399,19 +428,19 @@ def quegan_yu(stack, *, size=7):
     _check(arr[0], size)
     means = np.empty(arr.shape, dtype=np.float64)
     ratio_sum = np.zeros(arr.shape[1:])
-    count = np.zeros(arr.shape[1:])
-    for i in range(arr.shape[0]):
-        means[i], _, _ = local_stats(arr[i], size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = arr[i] / means[i]
-        ok = np.isfinite(r)
-        ratio_sum[ok] += r[ok]
-        count += ok
-    out = np.empty(arr.shape, dtype=np.float32)
+    count = np.zeros(arr.shape[1:], dtype=np.uint16)
     with np.errstate(invalid="ignore", divide="ignore"):
-        avg = ratio_sum / count
+        for i in range(arr.shape[0]):
+            means[i] = local_mean(arr[i], size)
+            r = arr[i] / means[i]
+            ok = np.isfinite(r)
+            np.add(ratio_sum, r, out=ratio_sum, where=ok)
+            count += ok
+        ratio_sum /= count                              # the temporal mean of the ratios
+        out = np.empty(arr.shape, dtype=np.float32)
         for k in range(arr.shape[0]):
-            est = means[k] * avg
+            est = means[k] * ratio_sum
             est[np.abs(means[k]) < _EPS] = 0.0
-            out[k] = _finish(est, arr[k])
+            out[k] = est
+            out[k][~np.isfinite(arr[k])] = np.nan
     return out

@@ -58,6 +58,20 @@ def test_local_stats_unbiased_variance():
     assert n[1, 1] == 9
 
 
+@pytest.mark.parametrize("size", [3, 5, 7, 11])
+def test_box_sum_equals_scipy_correlation(size):
+    from scipy import ndimage
+
+    x32 = np.random.default_rng(size).gamma(1.0, 1e3, (37, 53)).astype(np.float32)
+    ones = np.ones(size)
+    for x in (x32.astype(np.float64), np.random.default_rng(size).gamma(1.0, 1e3, (37, 53))):
+        ref = ndimage.correlate1d(ndimage.correlate1d(x, ones, axis=0, mode="nearest"), ones, axis=1, mode="nearest")
+        assert np.allclose(speckle._box_sum(x, size), ref, rtol=1e-15, atol=0)
+    # float32 data (what the filters pass) sum exactly in float64, whatever the order
+    assert np.array_equal(speckle._box_sum(x32.astype(np.float64), size), ndimage.correlate1d(
+        ndimage.correlate1d(x32.astype(np.float64), ones, axis=0, mode="nearest"), ones, axis=1, mode="nearest"))
+
+
 def test_lee_closed_form_centre_pixel():
     img = np.array([[1, 2, 3], [4, 50, 6], [7, 8, 9]], dtype=np.float32)
     e, v = img.mean(), img.var(ddof=1)

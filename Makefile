@@ -10,23 +10,31 @@ QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 PLUGIN_NAME  := sarsense
 PLUGIN_LINK  := $(QGIS_PROFILE)/python/plugins/$(PLUGIN_NAME)
 export QT_QPA_PLATFORM ?= offscreen
-APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-matplotlib python3-venv python3-pip
+APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-pyqt5 python3-scipy python3-matplotlib python3-venv python3-pip xvfb
 STAMP        := $(VENV)/.sarsense-setup
 TRAIN_VENV   ?= .venv-train
 TRAIN_PY     := $(TRAIN_VENV)/bin/python
 TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
 NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
 
-.PHONY: help help-pages setup setup-train system install-plugin test test-core test-training demo bench models package clean
+.PHONY: help help-pages screenshots setup setup-train system install-plugin test test-core test-training demo bench models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | setup-train | install-plugin | test-core | test-training | bench | models | help-pages | package | clean"
+	@echo "make setup | setup-train | install-plugin | test-core | test-training | bench | models | help-pages | screenshots | package | clean"
 
 help-pages:
 	@# one HTML help page per algorithm, from the README (the algorithms' Help button opens them)
 	$(SYS_PYTHON) sarsense_qgis/help.py
+
+screenshots: install-plugin
+	@# the desktop as a person sees it: menu, toolbox, every dialog, the workflows in the modeler (PNG + facts.json)
+	@command -v xvfb-run >/dev/null || { echo "screenshots need xvfb-run (Debian: apt install xvfb)"; exit 1; }
+	mkdir -p demo_output/desktop
+	env -u QT_QPA_PLATFORM SARSENSE_LOOK_DIR=$(CURDIR)/demo_output/desktop xvfb-run -a -s "-screen 0 1600x1000x24" \
+	  qgis --nologo --noversioncheck --code tests/desktop/look.py
+	@echo "screenshots in demo_output/desktop"
 
 # --- setup -----------------------------------------------------------------------------
 system:

@@ -59,15 +59,34 @@ class SarsenseProvider(QgsProcessingProvider):
         return "tif"
 
 
+class Workflow(QgsProcessingModelAlgorithm):
+    """A shipped ``.model3`` whose id is ``sarsense:<file name>``: short, stable and typeable in
+    ``qgis_process``, while the toolbox shows the model's own (human) name."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.ok = self.fromFile(path)
+        self.setSourceFilePath(path)
+        self.setGroup(WORKFLOWS_GROUP)
+
+    def name(self):
+        return os.path.splitext(os.path.basename(self.path))[0]
+
+    def displayName(self):  # noqa: N802
+        return super().name()
+
+    def createInstance(self):  # noqa: N802
+        return Workflow(self.path)
+
+
 def load_workflows(folder=MODELS_DIR):
     """Every ``*.model3`` of ``folder`` as a model algorithm in the group Workflows (``sarsense:<file name>``)."""
     models = []
     for path in sorted(glob.glob(os.path.join(folder, "*.model3"))):
-        model = QgsProcessingModelAlgorithm()
-        if not model.fromFile(path):
+        model = Workflow(path)
+        if not model.ok:
             QgsMessageLog.logMessage(f"SARSense: cannot read workflow {path}", "SARSense")
             continue
-        model.setSourceFilePath(path)
-        model.setGroup(WORKFLOWS_GROUP)
         models.append(model)
     return models

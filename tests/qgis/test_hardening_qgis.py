@@ -83,8 +83,10 @@ def test_workflows_are_in_the_toolbox(sarsense):
     models = [a for a in sarsense.algorithms() if isinstance(a, QgsProcessingModelAlgorithm)]
     shipped = sorted((REPO / "resources" / "models").glob("*.model3"))
     assert len(models) == len(shipped) >= 1
+    assert sorted(m.id() for m in models) == sorted(f"sarsense:{p.stem}" for p in shipped), "ids from file names"
     for model in models:
-        assert model.group() == "Workflows" and model.id().startswith("sarsense:")
+        assert model.group() == "Workflows" and model.displayName() != model.name(), "a human name in the toolbox"
+        assert model.create().id() == model.id()
         ok, errors = model.validate()
         assert ok, errors
         boxes = []
@@ -93,6 +95,7 @@ def test_workflows_are_in_the_toolbox(sarsense):
             boxes.append((child.position(), child.size()))
             for out in child.modelOutputs().values():
                 assert out.description() and out.position().x() > 0
+                assert " " in out.name(), "outputs have human names (the dialog's label)"
                 boxes.append((out.position(), out.size()))
         for name in model.parameterComponents():
             comp = model.parameterComponent(name)

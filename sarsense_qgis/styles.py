@@ -10,12 +10,15 @@ import json
 
 from osgeo import gdal
 from qgis.core import (
+    QgsColorRampShader,
     QgsContrastEnhancement,
     QgsPalettedRasterRenderer,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
     QgsRasterMinMaxOrigin,
+    QgsRasterShader,
     QgsSingleBandGrayRenderer,
+    QgsSingleBandPseudoColorRenderer,
 )
 from qgis.PyQt.QtGui import QColor
 
@@ -47,6 +50,33 @@ def apply_classes(layer, classes, band=1):
     """Render ``band`` of ``layer`` with one colour and label per class (``value``, ``name``, ``color``)."""
     items = [QgsPalettedRasterRenderer.Class(int(c["value"]), QColor(c["color"]), c["name"]) for c in classes]
     layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), band, items))
+    layer.triggerRepaint()
+
+
+#: Continuous ramps: (minimum, maximum, colours from minimum to maximum, legend unit).
+#: Soil moisture dry → wet, brown → blue (ColorBrewer BrBG ends; 0-0.5 m³/m³ covers mineral soils).
+SSM_RAMP = (0.0, 0.5, ("#8c510a", "#d8b365", "#f6e8c3", "#c7eae5", "#5ab4ac", "#2166ac"), "m³/m³")
+INDEX_RAMP = (0.0, 1.0, SSM_RAMP[2], "index (0 dry, 1 wet)")
+NDVI_RAMP = (0.0, 1.0, ("#a50026", "#fdae61", "#ffffbf", "#a6d96a", "#006837"), "NDVI")
+INCIDENCE_RAMP = (0.0, 90.0, ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c"), "degrees")
+
+
+def apply_ramp(layer, ramp, band=1):
+    """Render ``band`` with a continuous colour ramp from ``ramp``'s minimum to maximum (legend in its unit)."""
+    vmin, vmax, colours, unit = ramp
+    n = len(colours)
+    items = [QgsColorRampShader.ColorRampItem(vmin + (vmax - vmin) * i / (n - 1), QColor(c),
+                                              f"{vmin + (vmax - vmin) * i / (n - 1):g} {unit}")
+             for i, c in enumerate(colours)]
+    ramp_shader = QgsColorRampShader(vmin, vmax)
+    ramp_shader.setColorRampType(QgsColorRampShader.Interpolated)
+    ramp_shader.setColorRampItemList(items)
+    shader = QgsRasterShader(vmin, vmax)
+    shader.setRasterShaderFunction(ramp_shader)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), band, shader)
+    renderer.setClassificationMin(vmin)
+    renderer.setClassificationMax(vmax)
+    layer.setRenderer(renderer)
     layer.triggerRepaint()
 
 
@@ -91,7 +121,29 @@ class ClassMapPostProcessor(GreyStretchPostProcessor):
                 apply_grey_stretch(layer)
 
 
-def style_on_load(context, output_path, processor_cls=GreyStretchPostProcessor):
-    """Attach ``processor_cls`` to ``output_path`` if Processing will load it into the project."""
+class RampPostProcessor(GreyStretchPostProcessor):
+    """A continuous quantity (soil moisture, NDVI, angles): a fixed colour ramp with its legend."""
+
+    _alive = []
+
+    def __init__(self, ramp=SSM_RAMP):
+        super().__init__()
+        self.ramp = ramp
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        if isinstance(layer, QgsRasterLayer) and layer.isValid():
+            apply_ramp(layer, self.ramp)
+
+    @classmethod
+    def create(cls, ramp=SSM_RAMP):
+        inst = cls(ramp)
+        cls._alive.append(inst)
+        return inst
+
+
+def style_on_load(context, output_path, processor_cls=GreyStretchPostProcessor, ramp=None):
+    """Attach ``processor_cls`` (or, given ``ramp``, a :class:`RampPostProcessor`) to ``output_path``
+    if Processing will load it into the project."""
     if context.willLoadLayerOnCompletion(output_path):
-        context.layerToLoadOnCompletionDetails(output_path).setPostProcessor(processor_cls.create())
+        proc = RampPostProcessor.create(ramp) if ramp is not None else processor_cls.create()
+        context.layerToLoadOnCompletionDetails(output_path).setPostProcessor(proc)

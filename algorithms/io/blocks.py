@@ -124,12 +124,16 @@ def plan_windows(xsize, ysize, *, halo=0, bands=1, bytes_per_pixel=DEFAULT_BYTES
 
 
 class RasterStack:
-    """Several rasters on one grid read as one (bands, rows, cols) block: a time stack or a single file."""
+    """Several rasters on one grid read as one (bands, rows, cols) block: a time stack or a single file.
+
+    An item may be ``(path, [band numbers])`` to read only those bands (1-based, in that order).
+    """
 
     def __init__(self, paths, *, complex_as=None):
-        if isinstance(paths, (str, os.PathLike)):
+        if isinstance(paths, (str, os.PathLike, tuple)):
             paths = [paths]
-        paths = [str(p) for p in paths]
+        selected = [list(p[1]) if isinstance(p, tuple) else None for p in paths]
+        paths = [str(p[0]) if isinstance(p, tuple) else str(p) for p in paths]
         if not paths:
             raise ValueError("no input rasters given")
         if complex_as not in _raster.COMPLEX_MODES:
@@ -137,6 +141,10 @@ class RasterStack:
         self.paths = paths
         self.complex_as = complex_as
         self.infos = [_raster.read_info(p) for p in paths]
+        self.bands = [sel or list(range(1, info.band_count + 1)) for sel, info in zip(selected, self.infos)]
+        for info, bands in zip(self.infos, self.bands):
+            if not all(1 <= b <= info.band_count for b in bands):
+                raise ValueError(f"'{info.path}' has {info.band_count} band(s); bands {bands} were asked for")
         for info in self.infos:
             if info.complex_bands and complex_as is None:
                 raise ValueError(_raster.complex_refusal(info.path, info.complex_bands))
@@ -152,11 +160,11 @@ class RasterStack:
 
     @property
     def band_count(self):
-        return sum(i.band_count for i in self.infos)
+        return sum(len(b) for b in self.bands)
 
     @property
     def descriptions(self):
-        return [d for i in self.infos for d in i.descriptions]
+        return [i.descriptions[b - 1] for i, bands in zip(self.infos, self.bands) for b in bands]
 
     def __enter__(self):
         self._datasets = [_raster.open_dataset(p) for p in self.paths]
@@ -171,8 +179,8 @@ class RasterStack:
             raise RuntimeError("RasterStack.read() outside 'with'")
         xo, yo, xs, ys = window.rx, window.ry, window.rw, window.rh
         with self._lock:
-            parts = [_raster.read_window(ds, list(range(1, ds.RasterCount + 1)), xo, yo, xs, ys,
-                                         complex_as=self.complex_as) for ds in self._datasets]
+            parts = [_raster.read_window(ds, bands, xo, yo, xs, ys, complex_as=self.complex_as)
+                     for ds, bands in zip(self._datasets, self.bands)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
@@ -386,16 +394,19 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
                   descriptions=None, band_metadata=None, metadata=None,
                   compression=_raster.DEFAULT_COMPRESSION, budget_mb=DEFAULT_BUDGET_MB,
                   bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, block_size=None, workers=1,
-                  kernel_columns=KERNEL_COLUMNS, complex_as=None, progress=None, is_canceled=None):
+                  kernel_columns=KERNEL_COLUMNS, complex_as=None, with_position=False, progress=None,
+                  is_canceled=None):
     """Apply ``kernel`` block by block from ``inputs`` (one path or a list on one grid) to ``output``.
 
     Parameters
     ----------
     inputs : str or list of str
         Raster(s) on one grid; bands are concatenated in order.
-    output : str
+    output : str or list of str
         GeoTIFF to write. Written to a temporary name and renamed at the end, so
-        an error or a cancel leaves no output behind.
+        an error or a cancel leaves no output behind. A list writes several outputs in one pass:
+        then ``out_bands`` gives each one's band count, ``descriptions`` and ``band_metadata``
+        (optional) are lists with one entry per output, and the kernel returns one array per output.
     kernel : callable
         ``kernel(block) -> array`` as described in the module docstring.
     halo : int
@@ -418,6 +429,11 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         see :data:`KERNEL_COLUMNS`); the result is the same, only faster. None: whole blocks.
     complex_as : {None, "amplitude"}
         Complex (SLC) bands are refused (None) or read as their modulus |z|.
+    with_position : bool
+        Call ``kernel(block, where)`` with ``where`` a :class:`Position`: the image rows and columns
+        of the array the kernel gets (halo included) and the slices of its core, for kernels whose
+        result depends on where the pixels are (latitude on a geographic grid) or that count what
+        they do (count the core only: halos are read twice).
     progress : callable(float), optional
         Called with the finished fraction 0..1 after each block.
     is_canceled : callable() -> bool, optional
@@ -426,29 +442,66 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     Returns
     -------
     dict
-        ``{"output": path, "blocks": n, "infinite": n}``: ``infinite`` counts ±inf values the
-        kernel returned, written as NaN (callers report them).
+        ``{"output": path, "blocks": n, "infinite": n, "infinite_per_output": [n, …]}``:
+        ``infinite`` counts ±inf values the kernel returned, written as NaN (callers report them).
     """
     stack = RasterStack(inputs, complex_as=complex_as)
     info = stack.info
-    n_out = out_bands if out_bands is not None else stack.band_count
-    if descriptions is None and n_out == stack.band_count:
-        descriptions = stack.descriptions
+    several = not isinstance(output, (str, os.PathLike))
+    outputs = list(output) if several else [output]
+    if several:
+        if out_bands is None or len(out_bands) != len(outputs):
+            raise ValueError("several outputs need one band count each (out_bands)")
+        counts = [int(n) for n in out_bands]
+        descriptions = descriptions or [None] * len(outputs)
+        band_metadata = band_metadata or [None] * len(outputs)
+    else:
+        counts = [out_bands if out_bands is not None else stack.band_count]
+        descriptions, band_metadata = [descriptions], [band_metadata]
+    descriptions = [stack.descriptions if d is None and n == stack.band_count else d
+                    for d, n in zip(descriptions, counts)]
+    n_out = sum(counts)
     cache_mb = gdal_cache_share(budget_mb)
     windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=max(stack.band_count, n_out),
                            bytes_per_pixel=bytes_per_pixel, budget_mb=(budget_mb - cache_mb) / max(1, workers),
                            block_size=block_size)
-    with OutputRaster(output, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n_out,
-                      geotransform=info.geotransform, projection=info.projection, dtype=out_dtype,
-                      descriptions=descriptions, band_metadata=band_metadata, metadata=metadata,
-                      compression=compression, cache_mb=cache_mb) as out, stack:
+    call = kernel
+    if several:
+        call = lambda *a: np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*a)])  # noqa: E731
+    with contextlib.ExitStack() as opened:
+        outs = [opened.enter_context(OutputRaster(
+            path, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n, geotransform=info.geotransform,
+            projection=info.projection, dtype=out_dtype, descriptions=d, band_metadata=m, metadata=metadata,
+            compression=compression, cache_mb=cache_mb))
+            for path, n, d, m in zip(outputs, counts, descriptions, band_metadata)]
+        opened.enter_context(stack)
+        splits = np.cumsum(counts)[:-1]
+
         def compute(win):
             block = stack.read(win)
-            return _apply_in_columns(kernel, block, halo, kernel_columns, n_out)[(slice(None),) + win.core]
+            fn = call
+            if with_position:
+                rows = np.arange(win.ry, win.ry + win.rh)
+                core_r, core_c = win.core
 
-        _walk(windows, compute, lambda win, core: out.write(core, win.x, win.y), workers=workers,
-              progress=progress, is_canceled=is_canceled)
-    return {"output": output, "blocks": len(windows), "infinite": out.n_infinite}
+                def fn(piece, a=0, lo=0, hi=None):
+                    # a: the piece's first column in the block; [lo, hi): the block columns it is kept for
+                    width = piece.shape[2]
+                    hi = a + width if hi is None else hi
+                    c0, c1 = max(core_c.start, lo) - a, min(core_c.stop, hi) - a
+                    core = (core_r, slice(max(c0, 0), max(c0, c1, 0)))
+                    return call(piece, Position(rows, np.arange(win.rx + a, win.rx + a + width), core))
+            return _apply_in_columns(fn, block, halo, kernel_columns, n_out, with_offset=with_position)[
+                (slice(None),) + win.core]
+
+        def write(win, core):
+            for out, part in zip(outs, np.split(core, splits)):
+                out.write(part, win.x, win.y)
+
+        _walk(windows, compute, write, workers=workers, progress=progress, is_canceled=is_canceled)
+    infinite = [o.n_infinite for o in outs]
+    return {"output": output, "blocks": len(windows), "infinite": sum(infinite),
+            "infinite_per_output": infinite}
 
 
 def _kernel_result(kernel, block, n_out):
@@ -460,7 +513,20 @@ def _kernel_result(kernel, block, n_out):
     return res
 
 
-def _apply_in_columns(kernel, block, halo, columns, n_out):
+@dataclass(frozen=True)
+class Position:
+    """Where a kernel's array lies in the image: row and column numbers (halo included) and its core."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    core: tuple
+
+    def core_of(self, arr):
+        """The core part of a (rows, cols) or (bands, rows, cols) array shaped like the kernel's input."""
+        return arr[(Ellipsis,) + self.core]
+
+
+def _apply_in_columns(kernel, block, halo, columns, n_out, *, with_offset=False):
     """``kernel(block)`` computed on pieces of ``columns`` columns with ``halo`` context on each side.
 
     Each piece's core equals the whole block's result there (the kernel looks at most ``halo``
@@ -470,11 +536,16 @@ def _apply_in_columns(kernel, block, halo, columns, n_out):
     width = block.shape[2]
     if not columns or width <= columns + 2 * halo:
         return _kernel_result(kernel, block, n_out)
+    if with_offset:  # the kernel wants to know where its piece starts
+        inner = kernel
+        kernel = None
     out = None
     for c0 in range(0, width, columns):
         c1 = min(width, c0 + columns)
         a, z = max(0, c0 - halo), min(width, c1 + halo)
-        res = _kernel_result(kernel, block[:, :, a:z], n_out)
+        piece = block[:, :, a:z]
+        res = _kernel_result(kernel if kernel is not None else (lambda b, a=a, lo=c0, hi=c1: inner(b, a, lo, hi)),
+                             piece, n_out)
         if out is None:
             out = np.empty((n_out,) + block.shape[1:], dtype=res.dtype)
         out[:, :, c0:c1] = res[:, :, c0 - a:c0 - a + (c1 - c0)]

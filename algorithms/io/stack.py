@@ -224,6 +224,70 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
             "dropped": dropped}
 
 
+def match_dates(dates_a, dates_b, label_a, label_b):
+    """Refuse two stacks that are not on the same dates, naming the dates each lacks (STYLE §8).
+
+    Returns the common dates in the order of ``dates_a``; the band order of ``b`` may differ
+    (``[dates_b.index(d) for d in dates_a]`` reorders it).
+    """
+    if len(set(dates_a)) != len(dates_a) or len(set(dates_b)) != len(dates_b):
+        raise ValueError(f"{label_a if len(set(dates_a)) != len(dates_a) else label_b} has the same date twice")
+    only_a = [d for d in dates_a if d not in dates_b]
+    only_b = [d for d in dates_b if d not in dates_a]
+    if only_a or only_b:
+        parts = []
+        if only_a:
+            parts.append(f"{label_b} lacks {', '.join(only_a)}")
+        if only_b:
+            parts.append(f"{label_a} lacks {', '.join(only_b)}")
+        raise ValueError(f"{label_a} and {label_b} must be on the same dates: {'; '.join(parts)}. "
+                         "Put one on the other's dates first, e.g. with 'Interpolate stack in time'")
+    return list(dates_a)
+
+
+def covered_fraction(info, ref):
+    """Fraction (0..1) of the reference grid's extent inside ``info``'s footprint (bounding boxes)."""
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromWkt(info.projection)
+    dst.ImportFromWkt(ref.projection)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    try:
+        xmin, ymin, xmax, ymax = osr.CoordinateTransformation(src, dst).TransformBounds(*info.bounds, 21)
+    except RuntimeError:
+        return 1.0
+    rx0, ry0, rx1, ry1 = ref.bounds
+    w = max(0.0, min(xmax, rx1) - max(xmin, rx0))
+    h = max(0.0, min(ymax, ry1) - max(ymin, ry0))
+    return (w * h) / ((rx1 - rx0) * (ry1 - ry0))
+
+
+def on_grid(path, reference, *, resampling="bilinear", label="the raster", ref_label="the input"):
+    """``path`` on the grid of the raster ``reference``: itself when the grids match, else a virtual warp.
+
+    Any CRS is accepted; a raster without georeferencing or CRS, or one that does not overlap the
+    reference at all, is refused with what to do. Returns ``(path_on_grid, covered)`` with
+    ``covered`` the fraction of the reference's extent the raster covers (pixels outside it read
+    as NaN). A returned ``/vsimem/`` path is released with :func:`release`.
+    """
+    ref = _raster.read_info(reference)
+    info = _raster.read_info(path)
+    if info.same_grid(ref):
+        return path, 1.0
+    _check_georeferencing(path, info, ref, ref_label)
+    covered = covered_fraction(info, ref)
+    if covered <= 0.0:
+        raise ValueError(f"{label} '{path}' does not cover {ref_label} '{reference}' (no overlap of their "
+                         "extents): choose a raster that covers the same area")
+    return _warped(path, ref, resampling), covered
+
+
+def release(path):
+    """Free a virtual raster made by :func:`on_grid` (no-op for files)."""
+    if str(path).startswith("/vsimem/"):
+        gdal.Unlink(path)
+
+
 def stack_dates(path):
     """Dates of a stack built by :func:`build_stack` (or any raster with dated bands)."""
     return band_dates(path)

@@ -2,9 +2,16 @@
 
 from .apply_model import ApplyModelAlgorithm
 from .build_stack import BuildStackAlgorithm
+from .change_detection import ChangeDetectionAlgorithm
 from .convert_units import ConvertUnitsAlgorithm
 from .despeckle import DespeckleAlgorithm
+from .interpolate_time import InterpolateTimeAlgorithm
 from .multitemporal_despeckle import MultitemporalDespeckleAlgorithm
+from .ndvi import NdviAlgorithm
+from .terrain_flatten import TerrainFlattenAlgorithm
+from .vegetation_cd import VegetationCdAlgorithm
+from .water_cloud import WaterCloudAlgorithm
 
 ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleAlgorithm, BuildStackAlgorithm,
-              ApplyModelAlgorithm)
+              ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
+              VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm)

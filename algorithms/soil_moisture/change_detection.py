@@ -1,0 +1,141 @@
+"""Change-detection soil moisture (Fayad et al. 2022, "000", §2.2.1-2.2.2)."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+#: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
+#: series is flat to within speckle and calibration noise and the index would amplify noise.
+MIN_RANGE_DB = 0.5
+#: α − β·V1 at or below this is no usable sensitivity (dB per m³/m³): the pixel is NaN.
+MIN_SENSITIVITY = 0.01
+REFERENCES = ("minmax", "percentile")
+
+
+def _valid_count(stack):
+    return np.isfinite(stack).sum(axis=0)
+
+
+def nan_percentiles(stack, percents, n_valid=None):
+    """Per-pixel percentiles over axis 0 leaving NaN out: numpy's default ("linear") definition.
+
+    Equal to ``np.nanpercentile(stack, percents, axis=0)`` (tested), which numpy computes pixel by
+    pixel in Python when NaN is present; here one sort along the dates does every pixel at once.
+    Returns one float32 array per percent; NaN where a pixel has no valid date.
+    """
+    ordered = np.sort(stack, axis=0)                      # NaN sort last
+    n = _valid_count(stack) if n_valid is None else n_valid
+    out = []
+    for p in percents:
+        h = (np.maximum(n, 1) - 1) * (p / 100.0)
+        lo = np.floor(h).astype(np.intp)
+        hi = np.minimum(lo + 1, np.maximum(n, 1) - 1)
+        a = np.take_along_axis(ordered, lo[np.newaxis], axis=0)[0].astype(np.float64)
+        b = np.take_along_axis(ordered, hi[np.newaxis], axis=0)[0].astype(np.float64)
+        v = a + (h - lo) * (b - a)
+        v[n == 0] = np.nan
+        out.append(v.astype(np.float32))
+    return out
+
+
+def change_index(stack_db, *, reference="minmax", low_pct=5.0, high_pct=95.0, min_dates=5,
+                 min_range_db=MIN_RANGE_DB):
+    """Change-detection soil-moisture index (000 eq. 2), per pixel over a dB time series.
+
+    ``I_SSM = (σVV − σVV_min) / (σVV_max − σVV_min)`` with σ in dB and the minimum and maximum taken
+    per pixel over the series (``reference="minmax"``, the paper), or the ``low_pct`` and
+    ``high_pct`` percentiles (linear interpolation between order statistics, NaN dates left out),
+    in which case the index is clipped to [0, 1].
+
+    Pixels with fewer than ``min_dates`` valid dates, or whose σVV_max − σVV_min is below
+    ``min_range_db``, are NaN on every date.
+
+    Returns ``(index, n_few, n_flat)``: float32 (dates, rows, cols) and the counts of pixels that
+    were NaN for too few dates and for too small a dynamic.
+    """
+    arr = np.asarray(stack_db, dtype=np.float32)
+    if arr.ndim != 3:
+        raise ValueError(f"expected a (dates, rows, cols) stack, got shape {arr.shape}")
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    if min_dates < 2:
+        raise ValueError(f"the minimum number of valid dates must be at least 2, got {min_dates}")
+    if reference == "percentile" and not 0 <= low_pct < high_pct <= 100:
+        raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {low_pct} and {high_pct}")
+    n = _valid_count(arr)
+    few = n < min_dates
+    with np.errstate(invalid="ignore", divide="ignore"), _all_nan_ok():
+        if reference == "minmax":
+            lo, hi = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
+        else:
+            lo, hi = nan_percentiles(arr, (low_pct, high_pct), n)
+        dyn = hi - lo
+        flat = ~few & ~(dyn >= min_range_db)
+        index = (arr - lo) / dyn
+        if reference == "percentile":
+            np.clip(index, 0.0, 1.0, out=index)
+    index[:, few | flat] = np.nan
+    return index.astype(np.float32), int(few.sum()), int(flat.sum())
+
+
+def ssm_from_index(index, ssm_min, ssm_max):
+    """Soil moisture from the index (000 eq. 3): ``SSM_t = I_SSM·(SSM_max − SSM_min) + SSM_min`` (m³/m³).
+
+    ``ssm_min`` and ``ssm_max`` are numbers or per-pixel arrays (broadcast); where
+    ``ssm_min >= ssm_max`` (or either is NaN) the result is NaN.
+    """
+    lo = np.asarray(ssm_min, dtype=np.float32)
+    hi = np.asarray(ssm_max, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        out = np.asarray(index, dtype=np.float32) * (hi - lo) + lo
+        out = np.where(lo < hi, out, np.nan)
+    return out.astype(np.float32)
+
+
+def check_ssm_bounds(ssm_min, ssm_max):
+    """Refuse SSM bounds that are not volumetric water contents with min < max."""
+    for name, v in (("SSM_min", ssm_min), ("SSM_max", ssm_max)):
+        if not np.isfinite(v) or not 0.0 <= v <= 1.0:
+            raise ValueError(f"{name} must be a volumetric water content in m³/m³ between 0 and 1, got {v!r}")
+    if ssm_min >= ssm_max:
+        raise ValueError(f"SSM_min ({ssm_min}) must be below SSM_max ({ssm_max})")
+
+
+def vegetation_cd(vv_db, v1, *, alpha, beta, ssm_min, min_sensitivity=MIN_SENSITIVITY):
+    """Vegetation-corrected change detection (000 eq. 4-7).
+
+    ``ΔVV = σVV − σVV_min`` (eq. 6, dB, the minimum per pixel over the series) and
+    ``ΔVV = (α − β·V1)·ΔSSM`` (eq. 7) with ``ΔSSM = SSM_t − SSM_min`` (eq. 5) give
+    ``SSM_t = SSM_min + ΔVV / (α − β·V1)``. Where ``α − β·V1 <= min_sensitivity`` the pixel is NaN
+    on that date, and counted. ``v1`` has the stack's shape (the vegetation variable on the same
+    dates: NDVI or the VH/VV ratio).
+
+    Returns ``(ssm, n_insensitive)``: float32 (dates, rows, cols) and the count of pixel-dates
+    made NaN by the sensitivity rule (where VV and V1 were valid).
+    """
+    vv = np.asarray(vv_db, dtype=np.float32)
+    v = np.asarray(v1, dtype=np.float32)
+    if vv.ndim != 3 or vv.shape != v.shape:
+        raise ValueError(f"VV and V1 must be stacks of the same shape, got {vv.shape} and {v.shape}")
+    for name, x in (("alpha", alpha), ("beta", beta), ("SSM_min", ssm_min)):
+        if not np.isfinite(x):
+            raise ValueError(f"{name} must be a finite number, got {x!r}")
+    with np.errstate(invalid="ignore", divide="ignore"), _all_nan_ok():
+        dvv = vv - np.nanmin(vv, axis=0)
+        sens = np.float32(alpha) - np.float32(beta) * v
+        weak = sens <= min_sensitivity
+        out = np.float32(ssm_min) + dvv / sens
+    n_weak = int((weak & np.isfinite(dvv)).sum())
+    out[weak] = np.nan
+    return out.astype(np.float32), n_weak
+
+
+@contextlib.contextmanager
+def _all_nan_ok():
+    """nanmin warns on all-NaN pixels: those are NaN by design (and counted)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="All-NaN slice", category=RuntimeWarning)
+        yield

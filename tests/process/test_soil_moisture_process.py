@@ -72,3 +72,11 @@ def test_bad_input_headless_is_a_message_not_a_traceback(env, stacks, tmp_path):
     text = res.stdout + res.stderr
     assert res.returncode != 0 and "must be on the same dates" in text and "Traceback" not in text
     assert not (tmp_path / "v.tif").exists()
+
+
+def test_change_detection_chain_headless(env, tmp_path):  # noqa: F811
+    files = [f"--vv_files={p}" for p in sorted(STACK_DIR.glob("*.tif"))]
+    out = run_json(env, "soil_moisture_cd", *files, "--ssm_min=0.05", "--ssm_max=0.35",
+                   f"--cd:Soil moisture index={tmp_path / 'i.tif'}",
+                   f"--cd:Soil moisture (m³ per m³)={tmp_path / 's.tif'}")["results"]
+    assert np.nanmax(read_raster(out["cd:Soil moisture (m³ per m³)"])) <= 0.35 + 1e-6

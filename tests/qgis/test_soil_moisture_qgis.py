@@ -226,3 +226,18 @@ def test_soil_moisture_group_and_help(sarsense):
     ids = {a.id() for a in sarsense.algorithms() if a.groupId() == "soilmoisture"}
     assert ids == {f"sarsense:{n}" for n in ("ndvi", "interpolatetime", "changedetection", "vegetationcd",
                                               "terrainflatten", "watercloud")}
+
+
+def test_shipped_soil_moisture_chains_run(sarsense, stacks, tmp_path):
+    vv, nd, _ = stacks
+    files = sorted(str(p) for p in STACK_DIR.glob("*.tif"))
+    res = run("soil_moisture_cd", {"vv_files": files, "ssm_min": 0.05, "ssm_max": 0.35,
+                                   "cd:Soil moisture index": str(tmp_path / "i.tif"),
+                                   "cd:Soil moisture (m³ per m³)": str(tmp_path / "s.tif")})
+    ssm = read_raster(res["cd:Soil moisture (m³ per m³)"])
+    assert ssm.shape[0] == 17 and np.nanmax(ssm) <= 0.35 + 1e-6 and np.isfinite(ssm).mean() > 0.3
+    res = run("soil_moisture_vegetation_cd", {"vv_stack": vv, "ndvi_stack": nd, "alpha": 18, "beta": 12,
+                                              "max_gap": 60, "vcd:Soil moisture, vegetation-corrected (m³ per m³)":
+                                              str(tmp_path / "v.tif")})
+    out = read_raster(res["vcd:Soil moisture, vegetation-corrected (m³ per m³)"])
+    assert out.shape[0] == 17 and np.isfinite(out).any()

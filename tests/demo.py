@@ -2,8 +2,9 @@
 
 dB → linear → Gamma-MAP 5×5 → dB, each step a `qgis_process.bin run sarsense:...` call against the
 plugin that `make install-plugin` put into the default QGIS profile; then the bundled example model
-(`sarsense:applymodel`) on the same scene with simulated single-look speckle. Writes GeoTIFFs and
-PNG quicklooks (grey 2–98 % stretch) and prints where they are.
+(`sarsense:applymodel`) on the same scene with simulated single-look speckle; then soil moisture on
+the bundled Bolivia series (VV dB stack + Landsat NDVI → NDVI on the radar dates → change detection →
+SSM maps). Writes GeoTIFFs and PNG quicklooks and prints where they are.
 """
 
 import argparse
@@ -100,6 +101,66 @@ def main():
           "(simulated speckle, not a real single-look product; the top 160 rows were seen in training)")
     for p in (lin["OUTPUT"], gm["OUTPUT"], db["OUTPUT"], png, noisy, model["OUTPUT"], png2):
         print(f"  wrote {p}")
+    soil_moisture(out)
+
+
+def soil_moisture(out):
+    """Bolivia: VV dB files + Landsat NDVI → dated stacks → NDVI on the radar dates → change detection."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap
+
+    data = os.path.join(REPO, "resources", "sample_data")
+    vv_files = sorted(os.path.join(data, "s1_vv_stack_bolivia", f) for f in os.listdir(
+        os.path.join(data, "s1_vv_stack_bolivia")) if f.endswith(".tif"))
+    nd_files = sorted(os.path.join(data, "landsat_ndvi_bolivia", f) for f in os.listdir(
+        os.path.join(data, "landsat_ndvi_bolivia")) if f.endswith(".tif"))
+    cmd_inputs = lambda files: " ".join(f"--INPUTS={f}" for f in files)  # noqa: E731
+    print(f"\n$ {QGIS_PROCESS} run sarsense:buildstack {cmd_inputs(vv_files[:2])} … --DROP_EMPTY=true", flush=True)
+    vv = _run_multi("sarsense:buildstack", vv_files, DROP_EMPTY="true", OUTPUT=os.path.join(out, "sm_vv_stack.tif"))
+    nd = _run_multi("sarsense:buildstack", nd_files, DROP_EMPTY="true", OUTPUT=os.path.join(out, "sm_ndvi_stack.tif"))
+    nd_on_vv = step("sarsense:interpolatetime", INPUT=nd["OUTPUT"], TARGET=vv["OUTPUT"], MAX_GAP_DAYS=60,
+                    OUTPUT=os.path.join(out, "sm_ndvi_on_vv_dates.tif"))
+    cd = step("sarsense:changedetection", INPUT=vv["OUTPUT"], INPUT_UNITS=1, SSM_MIN=0.05, SSM_MAX=0.40,
+              OUTPUT_INDEX=os.path.join(out, "sm_index.tif"), OUTPUT_SSM=os.path.join(out, "sm_ssm.tif"))
+    ssm_ds = gdal.Open(cd["OUTPUT_SSM"])
+    ssm = ssm_ds.ReadAsArray().astype(np.float32)
+    dates = [ssm_ds.GetRasterBand(i + 1).GetDescription() for i in range(ssm_ds.RasterCount)]
+    ndvi = gdal.Open(nd_on_vv["OUTPUT"]).ReadAsArray()
+    picks = [0, len(dates) // 2, len(dates) - 1]
+    ramp = LinearSegmentedColormap.from_list("ssm", ["#8c510a", "#d8b365", "#f6e8c3", "#c7eae5", "#5ab4ac",
+                                                     "#2166ac"])
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.6), constrained_layout=True)
+    for ax, k in zip(axes, picks):
+        im = ax.imshow(ssm[k], cmap=ramp, vmin=0, vmax=0.5, interpolation="nearest")
+        ax.set_title(f"{dates[k]}: mean {np.nanmean(ssm[k]):.3f} m³/m³", fontsize=10)
+        ax.set_axis_off()
+    fig.colorbar(im, ax=axes, shrink=0.85, label="surface soil moisture (m³/m³), dry → wet")
+    fig.suptitle("Change detection (Fayad et al. 2022, eq. 2-3) on Sentinel-1 VV, Santa Cruz, Bolivia — "
+                 "SSM_min/max 0.05/0.40 are placeholders; no in situ truth here", fontsize=10)
+    png = os.path.join(out, "quicklook_soil_moisture.png")
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    print("\nSoil moisture by change detection, Bolivia (pybayts sample: Sentinel-1 VV 30 m, Landsat NDVI). "
+          "There are no in situ measurements for this site: the maps show the method, not validated skill.")
+    print(f"  {'date':10}  {'mean SSM m³/m³':>14}  {'valid px':>8}  {'mean NDVI':>9}")
+    for k, d in enumerate(dates):
+        nv = ndvi[k][np.isfinite(ndvi[k])]
+        print(f"  {d:10}  {np.nanmean(ssm[k]) if np.isfinite(ssm[k]).any() else float('nan'):14.3f}  "
+              f"{int(np.isfinite(ssm[k]).sum()):8d}  {nv.mean() if nv.size else float('nan'):9.2f}")
+    for p in (vv["OUTPUT"], nd["OUTPUT"], nd_on_vv["OUTPUT"], cd["OUTPUT_INDEX"], cd["OUTPUT_SSM"], png):
+        print(f"  wrote {p}")
+
+
+def _run_multi(alg, files, **params):
+    """``step`` for an algorithm with a multiple-layer INPUTS parameter (repeated on the command line)."""
+    cmd = [QGIS_PROCESS, "run", alg, "--json", *[f"--INPUTS={f}" for f in files],
+           *[f"--{k}={v}" for k, v in params.items()]]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    if res.returncode != 0:
+        sys.exit(f"qgis_process failed:\n{res.stdout}\n{res.stderr}")
+    return json.loads(res.stdout[res.stdout.index("{"):])["results"]
 
 
 if __name__ == "__main__":

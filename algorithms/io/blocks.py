@@ -83,6 +83,23 @@ class Window:
                 slice(self.x - self.rx, self.x - self.rx + self.w))
 
 
+def _window(x, y, w, h, halo, xsize, ysize):
+    rx, ry = max(0, x - halo), max(0, y - halo)
+    return Window(x, y, w, h, rx, ry, min(xsize, x + w + halo) - rx, min(ysize, y + h + halo) - ry)
+
+
+def _sub_tiles(xsize, ysize, side, align, halo):
+    """Windows of ``side`` pixels, grouped by the ``align``-sized output tile they fill."""
+    windows = []
+    for ty in range(0, ysize, align):
+        for tx in range(0, xsize, align):
+            for y in range(ty, min(ty + align, ysize), side):
+                for x in range(tx, min(tx + align, xsize), side):
+                    windows.append(_window(x, y, min(side, xsize - x, tx + align - x),
+                                           min(side, ysize - y, ty + align - y), halo, xsize, ysize))
+    return windows
+
+
 def plan_windows(xsize, ysize, *, halo=0, bands=1, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
                  budget_mb=DEFAULT_BUDGET_MB, align=_raster.TILE_SIZE, block_size=None):
     """Split a grid into windows whose read area (with halo) fits the memory budget.
@@ -108,9 +125,14 @@ def plan_windows(xsize, ysize, *, halo=0, bands=1, bytes_per_pixel=DEFAULT_BYTES
             th = min(ysize, max(align, rows))
         elif cols >= align:
             tw, th = cols, align
-        else:  # budget below one aligned tile: smaller square tiles
-            side = max(16, int(np.sqrt(max_pixels)) - 2 * halo)
-            tw = th = side
+        else:
+            # Budget below one aligned tile (many bands): square sub-tiles align/2, align/4, …, taken tile by
+            # tile, so each output tile is completed before the next one is started (GDAL never has to
+            # flush a half-written tile and read it back).
+            side = align
+            while side > 16 and (side + 2 * halo) ** 2 > max_pixels:
+                side //= 2
+            return _sub_tiles(xsize, ysize, side, align, halo)
     windows = []
     for y in range(0, ysize, th):
         h = min(th, ysize - y)
@@ -354,18 +376,18 @@ class OutputRaster:
         array = np.asarray(array)
         if array.ndim == 2:
             array = array[np.newaxis]
-        for b in range(self.bands):
-            band = array[b].astype(self.dtype, copy=False)
-            if self.dtype.kind == "f":
-                inf = np.isinf(band)
-                n = int(np.count_nonzero(inf))
-                if n:  # no algorithm writes ±inf: it becomes nodata and is counted for the caller to report
-                    band = np.where(inf, np.float32(np.nan), band).astype(self.dtype, copy=False)
-                    self.n_infinite += n
-            try:
-                self._ds.GetRasterBand(b + 1).WriteArray(band, int(x), int(y))
-            except RuntimeError as err:
-                raise ValueError(f"cannot write '{self.output}': {str(err).strip()} (disk full?)") from None
+        array = array.astype(self.dtype, copy=False)
+        if self.dtype.kind == "f":
+            inf = np.isinf(array)
+            n = int(np.count_nonzero(inf))
+            if n:  # no algorithm writes ±inf: it becomes nodata and is counted for the caller to report
+                array = np.where(inf, np.float32(np.nan), array).astype(self.dtype, copy=False)
+                self.n_infinite += n
+        try:
+            # every band in one call: GDAL fills whole pixel-interleaved tiles instead of re-reading them per band
+            self._ds.WriteArray(np.ascontiguousarray(array), int(x), int(y))
+        except RuntimeError as err:
+            raise ValueError(f"cannot write '{self.output}': {str(err).strip()} (disk full?)") from None
 
     def __exit__(self, exc_type, exc, tb):
         try:

@@ -160,10 +160,28 @@ def read_window(ds, band_numbers, xoff, yoff, xsize, ysize, *, complex_as=None):
     A complex band is refused (``ValueError``) unless ``complex_as="amplitude"``, which reads it as |z|.
     A read error (a damaged file) becomes a ``ValueError`` naming the file and the window.
     """
-    out = np.empty((len(band_numbers), ysize, xsize), dtype=np.float32)
-    for i, bnum in enumerate(band_numbers):
-        arr, mask = _read_band(ds.GetRasterBand(bnum), xoff, yoff, xsize, ysize, complex_as)
-        out[i] = arr
+    bands = [ds.GetRasterBand(b) for b in band_numbers]
+    if len(bands) == 1 or any(gdal.GetDataTypeName(b.DataType).startswith("C") for b in bands):
+        out = np.empty((len(band_numbers), ysize, xsize), dtype=np.float32)
+        for i, band in enumerate(bands):
+            arr, mask = _read_band(band, xoff, yoff, xsize, ysize, complex_as)
+            out[i] = arr
+            if mask is not None:
+                out[i][mask] = np.nan
+        return out
+    # several real bands in one call: a pixel-interleaved stack's tiles are decoded once, not once per band
+    try:
+        raw = ds.ReadAsArray(xoff, yoff, xsize, ysize, band_list=list(band_numbers))
+    except RuntimeError as err:
+        raise ValueError(f"cannot read '{ds.GetDescription()}' (pixels x {xoff}..{xoff + xsize - 1}, y {yoff}.."
+                         f"{yoff + ysize - 1}): {str(err).strip()}. The file is damaged or incomplete (an "
+                         "interrupted copy or download?); copy it again or re-create it") from None
+    raw = raw.reshape(len(band_numbers), ysize, xsize)
+    out = raw.astype(np.float32, copy=False)
+    if out is raw and not out.flags.writeable:
+        out = out.copy()
+    for i, band in enumerate(bands):
+        mask = nodata_mask(raw[i], band.GetNoDataValue())
         if mask is not None:
             out[i][mask] = np.nan
     return out

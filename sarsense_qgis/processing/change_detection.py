@@ -14,7 +14,6 @@ from ...algorithms.io import run_blockwise
 from ...algorithms.io import stack as _stack
 from ...algorithms.soil_moisture import change_detection as cd
 from ..styles import INDEX_RAMP, SSM_RAMP, style_on_load
-from .base import WORKERS
 from .soil_moisture_base import Counts, SoilMoistureAlgorithm
 
 
@@ -134,7 +133,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                                 descriptions=[dates, dates],
                                 band_metadata=[[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n],
                                 bytes_per_pixel=48, compression=self.compression(parameters, context),
-                                workers=WORKERS, **self.callbacks(feedback))
+                                workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
         finally:
             for p in extra:
                 _stack.release(p)

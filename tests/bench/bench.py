@@ -8,6 +8,8 @@
 3. Memory through qgis_process: peak RSS of every SAR-preparation algorithm at 8192², and of
    applymodel on 8000×8000×2 with its default 512 MiB budget, above `qgis_process.bin list`
    (QGIS's start-up), with QGIS's and GDAL's own caches counted.
+4. Soil moisture: `sarsense:changedetection` through qgis_process on a 4096² × 30-date stack
+   against gdal_translate copying the same stack (the I/O floor), and its peak RSS.
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (README,
 "Performance").
@@ -30,6 +32,8 @@ TARGET = {"lee": 2.0, "gammamap": 2.0, "kuan": 2.0, "frost": 1.5}
 RSS_LIMIT_MB = 300
 E2E_TARGET = 1.8            # end to end through qgis_process, start-up included
 QP_EXTRA_MB = 128           # SAR preparation: peak RSS above qgis_process start-up
+SM_FLOOR_RATIO = 3.0        # soil moisture: changedetection time ≤ 3× the gdal_translate copy of its stack
+SM_RSS_MB = 300             # soil moisture: peak RSS through qgis_process
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 FILTER_IDS = {"lee": 1, "gammamap": 4, "kuan": 5}
 
@@ -71,7 +75,13 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
     ap.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     ap.add_argument("--compression", default="NONE", help="SARSense output compression (OTB writes uncompressed)")
+    ap.add_argument("--only", choices=["soil-moisture"], help="run one section only")
     args = ap.parse_args()
+    if args.only == "soil-moisture":
+        with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
+            failed = soil_moisture(tmp)
+        print("targets missed: " + (", ".join(failed) if failed else "none"))
+        return
     otb = "/usr/bin/otbcli_Despeckle"
     py = sys.executable
     pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-")
@@ -105,6 +115,9 @@ def main():
                 print(f"boxcar 5x5 output compression {comp:8}: {t:6.2f} s, {size:6.0f} MiB")
         if 8192 in args.sizes and os.path.exists(QGIS_PROCESS):
             failed += through_qgis_process(tmp, os.path.join(tmp, "in_8192.tif"), otb, pkg)
+    if os.path.exists(QGIS_PROCESS):
+        with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
+            failed += soil_moisture(tmp)
     print("\nmodels (the shipped model chain, LST- and sea-ice-size U-Nets): tests/bench/bench_onnx.py, next")
     print("targets missed: " + (", ".join(failed) if failed else "none"))
 
@@ -176,6 +189,42 @@ def through_qgis_process(tmp, src, otb, pkg):
     print(f"{'applymodel 8000x8000x2, budget 512':34} {t:6.1f} {peak:8.0f} {peak - base:15.0f}  <= 512 MB (the "
           f"budget): {'met' if ok else 'MISSED'}")
     return failed
+
+
+def soil_moisture(tmp, n=4096, dates=30):
+    """Section 4: changedetection on an n² × dates VV stack (dB) through qgis_process vs the copy floor."""
+    import datetime
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    _, base = timed([QGIS_PROCESS, "list"], env=env)
+    stack = os.path.join(tmp, "vv_stack.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(stack, n, n, dates, gdal.GDT_Float32,
+                                              options=["TILED=YES", "BIGTIFF=YES", "INTERLEAVE=PIXEL"])
+    ds.SetGeoTransform((500000, 10, 0, 5000000, 0, -10))
+    rng = np.random.default_rng(7)
+    wet = rng.uniform(0, 1, dates)
+    for b in range(dates):
+        band = ds.GetRasterBand(b + 1)
+        band.SetDescription((datetime.date(2021, 1, 1) + datetime.timedelta(days=12 * b)).isoformat())
+        band.SetNoDataValue(float("nan"))
+        for y in range(0, n, 1024):
+            field = rng.normal(-14, 2, (16, n // 64)).repeat(64, 0).repeat(64, 1)
+            band.WriteArray((field + 4 * wet[b] + rng.normal(0, 1.0, field.shape)).astype(np.float32), 0, y)
+    ds = None
+    floor, floor_mb = timed(["gdal_translate", "-q", "-co", "TILED=YES", "-co", "BIGTIFF=YES", stack,
+                             os.path.join(tmp, "copy.tif")])
+    os.remove(os.path.join(tmp, "copy.tif"))
+    t, peak = qgis_process("sarsense:changedetection", env, INPUT=stack, INPUT_UNITS=1, COMPRESSION=0,
+                           OUTPUT_INDEX=os.path.join(tmp, "issm.tif"), OUTPUT_SSM=os.path.join(tmp, "ssm.tif"))
+    ratio = t / floor
+    ok_t, ok_m = ratio <= SM_FLOOR_RATIO, peak <= SM_RSS_MB
+    size = n * n * dates * 4 / 2**30
+    print(f"\nsoil moisture: changedetection on {n}x{n} x {dates} dates ({size:.1f} GiB float32; writes the index "
+          "and SSM stacks, COMPRESSION=NONE)")
+    print(f"  gdal_translate copy (floor) {floor:6.1f} s; qgis_process changedetection {t:6.1f} s = {ratio:.2f}x "
+          f"the floor (target <= {SM_FLOOR_RATIO}x): {'met' if ok_t else 'MISSED'}")
+    print(f"  peak RSS {peak:.0f} MB (qgis_process.bin list: {base:.0f} MB, so {peak - base:.0f} MB above start-up; "
+          f"target <= {SM_RSS_MB} MB): {'met' if ok_m else 'MISSED'}")
+    return ([] if ok_t else ["changedetection@floor"]) + ([] if ok_m else ["changedetection@rss"])
 
 
 if __name__ == "__main__":

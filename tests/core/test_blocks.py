@@ -159,3 +159,44 @@ def test_multi_file_stack_concatenates_bands(tmp_path):
     b = write_raster(tmp_path / "b.tif", np.full((10, 10), 2.0))
     blocks.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
     np.testing.assert_array_equal(read_raster(tmp_path / "o.tif")[:, 0, 0], [1, 1, 2])
+
+
+def test_small_budget_windows_fill_one_output_tile_at_a_time():
+    """30 bands under the default budget: sub-tiles that never straddle a 256-pixel output tile, grouped
+    by tile, so GDAL never flushes a half-written tile (measured: 7.5× → 2× the copy floor)."""
+    from sarsense.algorithms.io.blocks import plan_windows
+    wins = plan_windows(1000, 700, bands=30, bytes_per_pixel=48, budget_mb=64)
+    assert max(w.w for w in wins) < 256
+    tiles = [(w.x // 256, w.y // 256) for w in wins]
+    for w in wins:
+        assert (w.x + w.w - 1) // 256 == w.x // 256 and (w.y + w.h - 1) // 256 == w.y // 256
+    seen = []
+    for t in tiles:
+        if not seen or seen[-1] != t:
+            assert t not in seen, "a tile's windows are consecutive"
+            seen.append(t)
+    covered = np.zeros((700, 1000), int)
+    for w in wins:
+        covered[w.y:w.y + w.h, w.x:w.x + w.w] += 1
+    assert (covered == 1).all()
+
+
+def test_several_outputs_band_selection_and_positions(tmp_path):
+    from sarsense.algorithms.io import run_blockwise
+    arr = np.random.default_rng(0).normal(size=(3, 50, 70)).astype(np.float32)
+    src = write_raster(tmp_path / "in.tif", arr, descriptions=["a", "b", "c"])
+    counted = []
+
+    def kernel(block, where):
+        counted.append(int(np.isfinite(where.core_of(block[0])).sum()))
+        assert block.shape[1:] == (len(where.rows), len(where.cols))
+        return block[0] + block[1], np.stack([block[1] * 2, where.rows[:, None] + 0 * block[0]])
+
+    res = run_blockwise([(src, [3, 1])], [str(tmp_path / "o1.tif"), str(tmp_path / "o2.tif")], kernel, halo=2,
+                        out_bands=[1, 2], descriptions=[["sum"], ["twice", "row"]], block_size=16, kernel_columns=8,
+                        with_position=True)
+    assert res["blocks"] > 4 and sum(counted) == 50 * 70, "each pixel counted once: halos are not cores"
+    np.testing.assert_allclose(read_raster(tmp_path / "o1.tif")[0], arr[2] + arr[0], rtol=1e-6)
+    o2 = read_raster(tmp_path / "o2.tif")
+    np.testing.assert_allclose(o2[0], arr[0] * 2, rtol=1e-6)
+    np.testing.assert_array_equal(o2[1], np.repeat(np.arange(50)[:, None], 70, 1))

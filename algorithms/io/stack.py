@@ -109,18 +109,7 @@ def _check_georeferencing(path, info, ref, ref_label):
 
 def _overlaps(info, ref):
     """True when the footprint of ``info`` intersects the reference grid's (both georeferenced)."""
-    src, dst = osr.SpatialReference(), osr.SpatialReference()
-    src.ImportFromWkt(info.projection)
-    dst.ImportFromWkt(ref.projection)
-    for s in (src, dst):
-        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    xmin, ymin, xmax, ymax = info.bounds
-    try:
-        xmin, ymin, xmax, ymax = osr.CoordinateTransformation(src, dst).TransformBounds(xmin, ymin, xmax, ymax, 21)
-    except RuntimeError:
-        return True  # cannot tell; the empty-date count will say if nothing landed on the grid
-    rx0, ry0, rx1, ry1 = ref.bounds
-    return xmin < rx1 and xmax > rx0 and ymin < ry1 and ymax > ry0
+    return covered_fraction(info, ref) > 0.0
 
 
 def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_empty=False,
@@ -255,7 +244,7 @@ def covered_fraction(info, ref):
     try:
         xmin, ymin, xmax, ymax = osr.CoordinateTransformation(src, dst).TransformBounds(*info.bounds, 21)
     except RuntimeError:
-        return 1.0
+        return 1.0  # cannot tell; the empty-date count will say if nothing landed on the grid
     rx0, ry0, rx1, ry1 = ref.bounds
     w = max(0.0, min(xmax, rx1) - max(xmin, rx0))
     h = max(0.0, min(ymax, ry1) - max(ymin, ry0))

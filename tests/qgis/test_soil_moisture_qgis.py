@@ -241,3 +241,42 @@ def test_shipped_soil_moisture_chains_run(sarsense, stacks, tmp_path):
                                               str(tmp_path / "v.tif")})
     out = read_raster(res["vcd:Soil moisture, vegetation-corrected (m³ per m³)"])
     assert out.shape[0] == 17 and np.isfinite(out).any()
+
+
+def test_ssm_and_index_load_with_their_ramps_and_legends(sarsense, stacks, tmp_path, qgis_iface):
+    import processing
+    from qgis.core import QgsProject, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
+    vv, _, _ = stacks
+    QgsProject.instance().removeAllMapLayers()
+    processing.runAndLoadResults("sarsense:changedetection", {"INPUT": vv, "OUTPUT_INDEX": str(tmp_path / "i.tif"),
+                                                              "OUTPUT_SSM": str(tmp_path / "s.tif")})
+    layers = {lyr.source(): lyr for lyr in QgsProject.instance().mapLayers().values()
+              if isinstance(lyr, QgsRasterLayer)}
+    ssm, idx = layers[str(tmp_path / "s.tif")].renderer(), layers[str(tmp_path / "i.tif")].renderer()
+    for r, hi in ((ssm, 0.5), (idx, 1.0)):
+        assert isinstance(r, QgsSingleBandPseudoColorRenderer)
+        assert (r.classificationMin(), r.classificationMax()) == (0.0, hi)
+        assert len(r.legendSymbologyItems()) >= 5
+    items = ssm.shader().rasterShaderFunction().colorRampItemList()
+    assert items[0].color.name() == "#8c510a" and items[-1].color.name() == "#2166ac"   # brown (dry) → blue (wet)
+    QgsProject.instance().removeAllMapLayers()
+
+
+def test_cancel_leaves_no_output(sarsense, tmp_path):
+    from qgis.core import QgsProcessingContext
+    n = 6
+    arr = np.random.default_rng(0).normal(-12, 2, (n, 700, 900)).astype(np.float32)
+    src = write_raster(tmp_path / "st.tif", arr, descriptions=[f"2016-01-{d:02d}" for d in range(1, n + 1)])
+
+    class CancelAfterFirstBlock(QgsProcessingFeedback):
+        def setProgress(self, progress):  # noqa: N802
+            super().setProgress(progress)
+            if progress > 0:
+                self.cancel()
+
+    alg = sarsense.algorithm("changedetection").create()
+    feedback = CancelAfterFirstBlock()
+    params = {"INPUT": src, "OUTPUT_INDEX": str(tmp_path / "i.tif"), "OUTPUT_SSM": str(tmp_path / "s.tif")}
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        alg.run(params, QgsProcessingContext(), feedback, catchExceptions=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["st.tif"], "no output and no partial file is left"

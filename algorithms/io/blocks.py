@@ -133,16 +133,8 @@ def plan_windows(xsize, ysize, *, halo=0, bands=1, bytes_per_pixel=DEFAULT_BYTES
             while side > 16 and (side + 2 * halo) ** 2 > max_pixels:
                 side //= 2
             return _sub_tiles(xsize, ysize, side, align, halo)
-    windows = []
-    for y in range(0, ysize, th):
-        h = min(th, ysize - y)
-        for x in range(0, xsize, tw):
-            w = min(tw, xsize - x)
-            rx, ry = max(0, x - halo), max(0, y - halo)
-            rw = min(xsize, x + w + halo) - rx
-            rh = min(ysize, y + h + halo) - ry
-            windows.append(Window(x, y, w, h, rx, ry, rw, rh))
-    return windows
+    return [_window(x, y, min(tw, xsize - x), min(th, ysize - y), halo, xsize, ysize)
+            for y in range(0, ysize, th) for x in range(0, xsize, tw)]
 
 
 class RasterStack:
@@ -464,8 +456,8 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     Returns
     -------
     dict
-        ``{"output": path, "blocks": n, "infinite": n, "infinite_per_output": [n, …]}``:
-        ``infinite`` counts ±inf values the kernel returned, written as NaN (callers report them).
+        ``{"output": path, "blocks": n, "infinite": n}``: ``infinite`` counts ±inf values the
+        kernel returned, written as NaN (callers report them).
     """
     stack = RasterStack(inputs, complex_as=complex_as)
     info = stack.info
@@ -500,20 +492,16 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         splits = np.cumsum(counts)[:-1]
 
         def compute(win):
-            block = stack.read(win)
-            fn = call
-            if with_position:
-                rows = np.arange(win.ry, win.ry + win.rh)
-                core_r, core_c = win.core
+            rows = np.arange(win.ry, win.ry + win.rh)
+            core_r, core_c = win.core
 
-                def fn(piece, a=0, lo=0, hi=None):
-                    # a: the piece's first column in the block; [lo, hi): the block columns it is kept for
-                    width = piece.shape[2]
-                    hi = a + width if hi is None else hi
-                    c0, c1 = max(core_c.start, lo) - a, min(core_c.stop, hi) - a
-                    core = (core_r, slice(max(c0, 0), max(c0, c1, 0)))
-                    return call(piece, Position(rows, np.arange(win.rx + a, win.rx + a + width), core))
-            return _apply_in_columns(fn, block, halo, kernel_columns, n_out, with_offset=with_position)[
+            def piece_kernel(piece, a, lo, hi):
+                if not with_position:
+                    return call(piece)
+                c0, c1 = max(core_c.start, lo) - a, min(core_c.stop, hi) - a
+                core = (core_r, slice(max(c0, 0), max(c0, c1, 0)))
+                return call(piece, Position(rows, np.arange(win.rx + a, win.rx + a + piece.shape[2]), core))
+            return _apply_in_columns(piece_kernel, stack.read(win), halo, kernel_columns, n_out)[
                 (slice(None),) + win.core]
 
         def write(win, core):
@@ -521,9 +509,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
                 out.write(part, win.x, win.y)
 
         _walk(windows, compute, write, workers=workers, progress=progress, is_canceled=is_canceled)
-    infinite = [o.n_infinite for o in outs]
-    return {"output": output, "blocks": len(windows), "infinite": sum(infinite),
-            "infinite_per_output": infinite}
+    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs)}
 
 
 def _kernel_result(kernel, block, n_out):
@@ -548,26 +534,23 @@ class Position:
         return arr[(Ellipsis,) + self.core]
 
 
-def _apply_in_columns(kernel, block, halo, columns, n_out, *, with_offset=False):
-    """``kernel(block)`` computed on pieces of ``columns`` columns with ``halo`` context on each side.
+def _apply_in_columns(kernel, block, halo, columns, n_out):
+    """``kernel(piece, a, lo, hi)`` computed on pieces of ``columns`` columns with ``halo`` context on each side.
 
-    Each piece's core equals the whole block's result there (the kernel looks at most ``halo``
-    pixels away and treats the array edge as the image edge, as the block engine already requires),
-    so this only keeps the kernel's temporaries small enough for the CPU cache.
+    ``a`` is the piece's first column in the block and ``[lo, hi)`` the block columns its result is
+    kept for. Each piece's core equals the whole block's result there (the kernel looks at most
+    ``halo`` pixels away and treats the array edge as the image edge, as the block engine already
+    requires), so this only keeps the kernel's temporaries small enough for the CPU cache.
     """
     width = block.shape[2]
     if not columns or width <= columns + 2 * halo:
-        return _kernel_result(kernel, block, n_out)
-    if with_offset:  # the kernel wants to know where its piece starts
-        inner = kernel
-        kernel = None
+        return _kernel_result(lambda b: kernel(b, 0, 0, width), block, n_out)
     out = None
     for c0 in range(0, width, columns):
         c1 = min(width, c0 + columns)
         a, z = max(0, c0 - halo), min(width, c1 + halo)
         piece = block[:, :, a:z]
-        res = _kernel_result(kernel if kernel is not None else (lambda b, a=a, lo=c0, hi=c1: inner(b, a, lo, hi)),
-                             piece, n_out)
+        res = _kernel_result(lambda b, a=a, lo=c0, hi=c1: kernel(b, a, lo, hi), piece, n_out)
         if out is None:
             out = np.empty((n_out,) + block.shape[1:], dtype=res.dtype)
         out[:, :, c0:c1] = res[:, :, c0 - a:c0 - a + (c1 - c0)]

@@ -139,14 +139,18 @@ def complex_refusal(path, bands):
             "(Amplitude → intensity), which reads complex bands as |z| and writes the intensity |z|²")
 
 
+def _read_error(path, xoff, yoff, xsize, ysize, err):
+    """The ``ValueError`` for a failed read of a window: the file, the pixels, GDAL's reason, what to do."""
+    return ValueError(f"cannot read '{path}' (pixels x {xoff}..{xoff + xsize - 1}, y {yoff}..{yoff + ysize - 1}): "
+                      f"{str(err).strip()}. The file is damaged or incomplete (an interrupted copy or download?); "
+                      "copy it again or re-create it")
+
+
 def _read_band(band, xoff, yoff, xsize, ysize, complex_as):
     try:
         arr = band.ReadAsArray(xoff, yoff, xsize, ysize)
     except RuntimeError as err:
-        path = band.GetDataset().GetDescription()
-        raise ValueError(f"cannot read '{path}' (pixels x {xoff}..{xoff + xsize - 1}, y {yoff}..{yoff + ysize - 1}): "
-                         f"{str(err).strip()}. The file is damaged or incomplete (an interrupted copy or "
-                         "download?); copy it again or re-create it") from None
+        raise _read_error(band.GetDataset().GetDescription(), xoff, yoff, xsize, ysize, err) from None
     if arr.dtype.kind == "c":
         if complex_as != "amplitude":
             raise ValueError(complex_refusal(band.GetDataset().GetDescription(), [band.GetBand()]))
@@ -173,9 +177,7 @@ def read_window(ds, band_numbers, xoff, yoff, xsize, ysize, *, complex_as=None):
     try:
         raw = ds.ReadAsArray(xoff, yoff, xsize, ysize, band_list=list(band_numbers))
     except RuntimeError as err:
-        raise ValueError(f"cannot read '{ds.GetDescription()}' (pixels x {xoff}..{xoff + xsize - 1}, y {yoff}.."
-                         f"{yoff + ysize - 1}): {str(err).strip()}. The file is damaged or incomplete (an "
-                         "interrupted copy or download?); copy it again or re-create it") from None
+        raise _read_error(ds.GetDescription(), xoff, yoff, xsize, ysize, err) from None
     raw = raw.reshape(len(band_numbers), ysize, xsize)
     out = raw.astype(np.float32, copy=False)
     if out is raw and not out.flags.writeable:
@@ -215,9 +217,7 @@ def sample_values(path, *, band=1, max_side=512, max_blocks=64):
             try:
                 raw = b.ReadAsArray(x0, y0, w, h)
             except RuntimeError as err:
-                raise ValueError(f"cannot read '{path}' (pixels x {x0}..{x0 + w - 1}, y {y0}..{y0 + h - 1}): "
-                                 f"{str(err).strip()}. The file is damaged or incomplete (an interrupted copy or "
-                                 "download?); copy it again or re-create it") from None
+                raise _read_error(path, x0, y0, w, h, err) from None
             if raw.dtype.kind == "c":
                 raw = np.abs(raw)
             step = max(1, int(np.ceil(np.sqrt(raw.size / budget))))

@@ -107,11 +107,6 @@ def _check_georeferencing(path, info, ref, ref_label):
                          "gdal_edit.py -a_srs EPSG:…)")
 
 
-def _overlaps(info, ref):
-    """True when the footprint of ``info`` intersects the reference grid's (both georeferenced)."""
-    return covered_fraction(info, ref) > 0.0
-
-
 def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_empty=False,
                 compression=_raster.DEFAULT_COMPRESSION, budget_mb=_blocks.DEFAULT_BUDGET_MB,
                 progress=None, is_canceled=None):
@@ -158,7 +153,7 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
             if info.same_grid(ref):
                 sources.append(path)
             else:
-                if not _overlaps(info, ref):
+                if covered_fraction(info, ref) <= 0.0:
                     warnings.append(f"'{path}' does not overlap the reference grid: its date(s) will be empty")
                 sources.append(_warped(path, ref, resampling))
                 warped.append(path)
@@ -207,8 +202,7 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
                 _blocks._remove_dataset_files(first)
     finally:
         for s in sources:
-            if s.startswith("/vsimem/"):
-                gdal.Unlink(s)
+            release(s)
     return {"output": output, "dates": dates, "warped": warped, "warnings": warnings, "empty": empty,
             "dropped": dropped}
 

@@ -11,7 +11,6 @@ from qgis.core import (
 
 from ...algorithms import sar
 from ...algorithms.io import run_blockwise
-from ...algorithms.io import stack as _stack
 from ...algorithms.soil_moisture import change_detection as cd
 from ..styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .soil_moisture_base import Counts, SoilMoistureAlgorithm
@@ -128,15 +127,11 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             smax = block[slots[self.SSM_MAX_RASTER]] if self.SSM_MAX_RASTER in slots else hi
             return index, cd.ssm_from_index(index, smin, smax)
 
-        try:
-            res = run_blockwise([src] + [(p, [1]) for p in extra], [out_index, out_ssm], kernel, out_bands=[n, n],
-                                descriptions=[dates, dates],
-                                band_metadata=[[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n],
-                                bytes_per_pixel=48, compression=self.compression(parameters, context),
-                                workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
-        finally:
-            for p in extra:
-                _stack.release(p)
+        res = run_blockwise([src] + [(p, [1]) for p in extra], [out_index, out_ssm], kernel, out_bands=[n, n],
+                            descriptions=[dates, dates],
+                            band_metadata=[[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n],
+                            bytes_per_pixel=48, compression=self.compression(parameters, context),
+                            workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
         self.report(feedback, res)
         self.report_counts(feedback, counts, {
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",

@@ -114,13 +114,10 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
         n = len(red_bands)
         nir_on = nir if nir == red else self.on_grid(nir, red, self.NIR, feedback)
         inputs = [(red, red_bands), (nir_on, nir_bands)]
-        try:
-            res = run_blockwise(
-                inputs, out, lambda b: _ndvi.ndvi(b[:n], b[n:], scale=scale, offset=offset, mask_outside=mask),
-                out_bands=n, descriptions=dates, band_metadata=[{"UNITS": "NDVI"}] * n,
-                compression=self.compression(parameters, context), workers=WORKERS, **self.callbacks(feedback))
-        finally:
-            _stack.release(nir_on)
+        res = run_blockwise(
+            inputs, out, lambda b: _ndvi.ndvi(b[:n], b[n:], scale=scale, offset=offset, mask_outside=mask),
+            out_bands=n, descriptions=dates, band_metadata=[{"UNITS": "NDVI"}] * n,
+            compression=self.compression(parameters, context), workers=WORKERS, **self.callbacks(feedback))
         self.report(feedback, res)
         style_on_load(context, out, ramp=NDVI_RAMP)
         return {self.OUTPUT: out}

@@ -107,9 +107,20 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         raise self.error(f"{self.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
                          "with data, or check its nodata value.")
 
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        """The shared run, then every virtual raster :meth:`on_grid` made is freed, whatever happened."""
+        self._virtual = []
+        try:
+            return super().processAlgorithm(parameters, context, feedback)
+        finally:
+            for path in self._virtual:
+                _stack.release(path)
+
     def on_grid(self, path, reference, name, feedback, *, resampling="bilinear"):
-        """``path`` resampled onto ``reference``'s grid (virtual), with a warning when it covers only part."""
+        """``path`` resampled onto ``reference``'s grid (virtual, freed when the run ends), with a warning
+        when it covers only part."""
         on, covered = _stack.on_grid(path, reference, resampling=resampling, label=self.label(name))
+        self._virtual.append(on)
         if covered < 0.999 and feedback is not None:
             feedback.reportError(self.tr(f"{self.label(name)} covers {100 * covered:.0f} % of the input's extent: "
                                          "outside it the output is NaN."), fatalError=False)

@@ -11,7 +11,6 @@ from qgis.core import (
 )
 
 from ...algorithms.io import read_info, run_blockwise
-from ...algorithms.io import stack as _stack
 from ...algorithms.io.raster import open_dataset
 from ...algorithms.soil_moisture import terrain
 from ..styles import INCIDENCE_RAMP, style_on_load
@@ -101,12 +100,9 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
             raise self.error("the input grid is rotated; warp it to a north-up grid first (gdalwarp).")
         geographic = _is_geographic(info.projection)
         n = info.band_count
-        dem_on = self.on_grid(dem, src, self.DEM, feedback)
-        inputs = [src, (dem_on, [1])]
-        inc_on = None
+        inputs = [src, (self.on_grid(dem, src, self.DEM, feedback), [1])]
         if inc_path:
-            inc_on = self.on_grid(inc_path, src, self.INCIDENCE, feedback)
-            inputs.append((inc_on, [1]))
+            inputs.append((self.on_grid(inc_path, src, self.INCIDENCE, feedback), [1]))
         counts = Counts("shadow", "layover")
 
         def kernel(block, where):
@@ -129,14 +125,9 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         outputs = [out, out_inc] if out_inc else out
         kw = dict(out_bands=[n, 1], descriptions=[info.descriptions, ["local incidence angle (degrees)"]]) \
             if out_inc else dict(out_bands=n)
-        try:
-            res = run_blockwise(inputs, outputs, kernel, halo=1, with_position=True, bytes_per_pixel=96,
-                                compression=self.compression(parameters, context), workers=WORKERS,
-                                **kw, **self.callbacks(feedback))
-        finally:
-            for p in (dem_on, inc_on):
-                if p:
-                    _stack.release(p)
+        res = run_blockwise(inputs, outputs, kernel, halo=1, with_position=True, bytes_per_pixel=96,
+                            compression=self.compression(parameters, context), workers=WORKERS,
+                            **kw, **self.callbacks(feedback))
         feedback.pushInfo(self.tr(f"heading {heading:g}°, {look}-looking, incidence "
                                   f"{'from raster' if inc_path else f'{inc_const:g}°'}"
                                   f"{', geographic grid (metres per degree by row)' if geographic else ''}."))

@@ -112,13 +112,10 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             counts.add(weak=weak)
             return ssm
 
-        try:
-            res = run_blockwise([vv, (v1_on, v1_bands)], out, kernel, out_bands=n, descriptions=dates,
-                                band_metadata=[{"UNITS": "m3/m3", "ALPHA": alpha, "BETA": beta}] * n,
-                                bytes_per_pixel=40, compression=self.compression(parameters, context),
-                                workers=WORKERS, **self.callbacks(feedback))
-        finally:
-            _stack.release(v1_on)
+        res = run_blockwise([vv, (v1_on, v1_bands)], out, kernel, out_bands=n, descriptions=dates,
+                            band_metadata=[{"UNITS": "m3/m3", "ALPHA": alpha, "BETA": beta}] * n,
+                            bytes_per_pixel=40, compression=self.compression(parameters, context),
+                            workers=WORKERS, **self.callbacks(feedback))
         feedback.pushInfo(self.tr(f"α = {alpha:g}, β = {beta:g}, SSM_min = {ssm_min:g} m³/m³, {n} dates."))
         self.report(feedback, res)
         self.report_counts(feedback, counts, {

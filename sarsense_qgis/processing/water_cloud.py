@@ -91,12 +91,9 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             ndvi_dates = self.stack_dates(ndvi, self.NDVI, min_dates=1)
             _stack.match_dates(dates, ndvi_dates, self.label(self.INPUT), self.label(self.NDVI))
             ndvi_bands = [ndvi_dates.index(d) + 1 for d in dates]
-        ndvi_on = self.on_grid(ndvi, src, self.NDVI, feedback)
-        inputs = [src, (ndvi_on, ndvi_bands)]
-        inc_on = None
+        inputs = [src, (self.on_grid(ndvi, src, self.NDVI, feedback), ndvi_bands)]
         if inc_path:
-            inc_on = self.on_grid(inc_path, src, self.INCIDENCE, feedback)
-            inputs.append((inc_on, [1]))
+            inputs.append((self.on_grid(inc_path, src, self.INCIDENCE, feedback), [1]))
         counts = Counts("no_soil", "valid")
 
         def kernel(block):
@@ -111,19 +108,14 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             return (soil, veg) if out_veg else soil
 
         units = "dB" if in_db else "linear power"
-        try:
-            res = run_blockwise(inputs, [out_soil, out_veg] if out_veg else out_soil, kernel,
-                                out_bands=[n, n] if out_veg else n,
-                                descriptions=[info.descriptions, info.descriptions] if out_veg else info.descriptions,
-                                band_metadata=([[{"UNITS": units, "TERM": "soil"}] * n,
-                                                [{"UNITS": units, "TERM": "vegetation"}] * n] if out_veg
-                                               else [{"UNITS": units, "TERM": "soil"}] * n),
-                                bytes_per_pixel=96, compression=self.compression(parameters, context),
-                                workers=WORKERS, **self.callbacks(feedback))
-        finally:
-            for p in (ndvi_on, inc_on):
-                if p:
-                    _stack.release(p)
+        res = run_blockwise(inputs, [out_soil, out_veg] if out_veg else out_soil, kernel,
+                            out_bands=[n, n] if out_veg else n,
+                            descriptions=[info.descriptions, info.descriptions] if out_veg else info.descriptions,
+                            band_metadata=([[{"UNITS": units, "TERM": "soil"}] * n,
+                                            [{"UNITS": units, "TERM": "vegetation"}] * n] if out_veg
+                                           else [{"UNITS": units, "TERM": "soil"}] * n),
+                            bytes_per_pixel=96, compression=self.compression(parameters, context),
+                            workers=WORKERS, **self.callbacks(feedback))
         feedback.pushInfo(self.tr(f"A = {a:g}, B = {b:g}; two-way attenuation τ² (see the help)."))
         self.report(feedback, res)
         self.report_counts(feedback, counts, {

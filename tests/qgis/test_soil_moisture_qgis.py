@@ -280,3 +280,16 @@ def test_cancel_leaves_no_output(sarsense, tmp_path):
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         alg.run(params, QgsProcessingContext(), feedback, catchExceptions=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["st.tif"], "no output and no partial file is left"
+
+
+def test_virtual_rasters_are_freed_even_when_the_run_is_refused(sarsense, stacks, tmp_path):
+    """The DEM is put on the grid (a /vsimem/ warp), then the incidence raster is refused: nothing is left."""
+    vv, _, _ = stacks
+    dem = write_raster(tmp_path / "dem_utm31.tif", np.zeros((60, 60), np.float32), epsg=32720,
+                       gt=(gdal.Open(vv).GetGeoTransform()[0] - 300, 60.0, 0, gdal.Open(vv).GetGeoTransform()[3] + 300,
+                           0, -60.0))
+    far = write_raster(tmp_path / "far.tif", np.full((20, 20), 39.0, np.float32), epsg=32631)
+    before = set(gdal.ReadDir("/vsimem/") or [])
+    _refused("terrainflatten", {"INPUT": vv, "DEM": dem, "INCIDENCE": far, "HEADING": 348,
+                                "OUTPUT": str(tmp_path / "f.tif")}, "does not cover")
+    assert set(gdal.ReadDir("/vsimem/") or []) == before

@@ -441,6 +441,5 @@ def quegan_yu(stack, *, size=7):
         for k in range(arr.shape[0]):
             est = means[k] * ratio_sum
             est[np.abs(means[k]) < _EPS] = 0.0
-            out[k] = est
-            out[k][~np.isfinite(arr[k])] = np.nan
+            out[k] = _finish(est, arr[k])
     return out

@@ -48,39 +48,64 @@ def _check(intensity, size, *, min_size=3):
     return img.astype(np.float32, copy=False)
 
 
-def _box_sum(x, size):
-    """Sum over a size×size window, edges replicated; exact (no running sums).
+def _padded(img, r):
+    """The image as float64 with its edges replicated ``r`` pixels (``np.pad`` mode "edge"), one allocation."""
+    h, w = img.shape
+    p = np.empty((h + 2 * r, w + 2 * r))
+    p[r:r + h, r:r + w] = img
+    p[:r, r:r + w] = p[r, r:r + w]
+    p[r + h:, r:r + w] = p[r + h - 1, r:r + w]
+    p[:, :r] = p[:, r:r + 1]
+    p[:, r + w:] = p[:, r + w - 1:r + w]
+    return p
+
+
+def _box_sum_padded(p, size, rows=None):
+    """Window sums of an edge-padded array (``r = size//2`` on every side); exact (no running sums).
 
     Shifted views added in window order, first down the rows, then along them: the sums of
     ``scipy.ndimage.correlate1d`` with a kernel of ones up to the order of addition (identical for
     float32 data, which sum exactly in float64; tested), about twice as fast, because correlate1d
-    copies every column of a C-ordered array into a buffer for the pass down the rows.
+    copies every column of a C-ordered array into a buffer for the pass down the rows. ``rows``
+    (shape ``(h, w + 2r)``) is a scratch buffer a caller can reuse between sums: fresh memory costs
+    page faults that are dearer than the additions.
     """
     r = size // 2
-    h, w = x.shape
-    padded = np.pad(x, r, mode="edge")
-    rows = padded[0:h].copy()
+    h, w = p.shape[0] - 2 * r, p.shape[1] - 2 * r
+    if rows is None:
+        rows = np.empty((h, p.shape[1]))
+    np.copyto(rows, p[0:h])
     for k in range(1, size):
-        rows += padded[k:k + h]
+        rows += p[k:k + h]
     out = rows[:, 0:w].copy()
     for k in range(1, size):
         out += rows[:, k:k + w]
     return out
 
 
-def _window_sums(intensity, size):
-    """``(x, n, Σx)``: the image in float64 with NaN as 0, the valid count and the window sum."""
-    img = np.asarray(intensity, dtype=np.float64)
-    valid = np.isfinite(img)
+def _box_sum(x, size):
+    """Sum over a size×size window, edges replicated (see :func:`_box_sum_padded`)."""
+    return _box_sum_padded(_padded(np.asarray(x), size // 2), size)
+
+
+def _count(p, size, rows):
+    """Valid (finite) pixels per window of a padded array, whose non-finite values become 0 here.
+
+    Returns the number of window pixels (a float) when every value is finite.
+    """
+    valid = np.isfinite(p)
     if valid.all():
-        return img, float(size * size), _box_sum(img, size)
-    x = np.where(valid, img, 0.0)
-    return x, np.rint(_box_sum(valid.astype(np.float64), size)), _box_sum(x, size)
+        return float(size * size)
+    p[~valid] = 0.0
+    return np.rint(_box_sum_padded(valid.astype(np.float64), size, rows))
 
 
 def local_mean(intensity, size):
     """NaN-aware local mean over a size×size window (float64; NaN where no pixel is valid)."""
-    _, n, s1 = _window_sums(intensity, size)
+    p = _padded(np.asarray(intensity), size // 2)
+    rows = np.empty((p.shape[0] - 2 * (size // 2), p.shape[1]))
+    n = _count(p, size, rows)
+    s1 = _box_sum_padded(p, size, rows)
     with np.errstate(invalid="ignore", divide="ignore"):
         s1 /= n
     return s1
@@ -91,24 +116,35 @@ def local_stats(intensity, size):
 
     Sums are taken in float64 (no cancellation in ``Σx² − (Σx)²/n``). Returns float64 arrays
     ``(mean, var, n)``; ``var`` uses the divisor ``n − 1`` (OTB 8.1) and is NaN where ``n < 2``;
-    ``mean`` is NaN where ``n == 0``.
+    ``mean`` is NaN where ``n == 0``. One padded copy of the image is squared in place for ``Σx²``
+    and one row-sum buffer serves every sum: four image-sized float64 arrays in all.
     """
-    x, n, s1 = _window_sums(intensity, size)
-    s2 = _box_sum(x * x, size)
+    img = np.asarray(intensity)
+    r = size // 2
+    p = _padded(img, r)
+    rows = np.empty((img.shape[0], p.shape[1]))
+    n = _count(p, size, rows)
+    s1 = _box_sum_padded(p, size, rows)
+    np.multiply(p, p, out=p)
+    s2 = _box_sum_padded(p, size, rows)
+    del p
+    mean = rows[:, :img.shape[1]]                      # the scratch buffer, free again
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / n
+        np.divide(s1, n, out=mean)
         s1 *= mean
         s2 -= s1
         np.maximum(s2, 0.0, out=s2)
         s2 /= n - 1
-    var = s2
+        np.copyto(s1, mean)
+    mean, var = s1, s2
     if np.ndim(n):
         var[n < 2] = np.nan
-    return mean, var, np.broadcast_to(n, x.shape)
+    return mean, var, np.broadcast_to(n, img.shape)
 
 
 def _finish(out, img):
-    out = out.astype(np.float32)
+    """The filter's own result array as float32 (converted in place of a copy when it already is), NaN where the input was."""
+    out = out.astype(np.float32, copy=False)
     out[~np.isfinite(img)] = np.nan
     return out
 
@@ -125,7 +161,8 @@ def _stats32(img, size):
     mean = mean.astype(np.float32)
     var = var.astype(np.float32)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        ci2 = var / (mean * mean)
+        ci2 = mean * mean
+        np.divide(var, ci2, out=ci2)
     return mean, var, ci2
 
 
@@ -172,7 +209,7 @@ def gamma_map(intensity, *, size=5, looks=1.0):
     """Gamma-MAP filter (Lopes, Touzi & Nezry 1990, IEEE TGRS 28(6):992-1000, Eq. 11), in OTB 8.1's form.
 
     With ``Ci² = var/mean²``, ``Cu² = 1/L`` and ``Cmax = √2·Cu``:
-    ``Ci² < Cu²`` → mean; ``Ci ≥ Cmax`` → the pixel itself; otherwise
+    ``Ci² ≤ Cu²`` → mean (at equality α is infinite and the MAP estimate's limit is the mean); ``Ci ≥ Cmax`` → the pixel itself; otherwise
     ``α = (1 + Cu²)/(Ci² − Cu²)``, ``b = α − L − 1``,
     ``out = (b·E + √(E²b² + 4αL·E·I)) / (2α)``.
     """
@@ -195,7 +232,7 @@ def gamma_map(intensity, *, size=5, looks=1.0):
         np.sqrt(out, out=out)
         out += b_mean
         out /= two_alpha
-        np.copyto(out, mean, where=ci2 < cu2)
+        np.copyto(out, mean, where=ci2 <= cu2)             # Ci² = Cu²: α = ∞, whose limit is the mean
         np.copyto(out, img, where=~(ci2 < 2.0 * cu2))      # Ci ≥ Cmax, and NaN Ci²: the pixel itself
         np.copyto(out, mean, where=var < _EPS)             # var ≥ 0 or NaN (local_stats)
         np.copyto(out, np.float32(0.0), where=np.abs(mean) < _EPS)

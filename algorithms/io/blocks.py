@@ -12,6 +12,7 @@ gives exactly the whole-array result (tests/core/test_blocks.py proves it).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import signal
@@ -57,6 +58,55 @@ def gdal_cache_limit(mb):
         yield
     finally:
         gdal.SetCacheMax(old)
+
+
+#: glibc ``mallopt`` parameters (``malloc.h``) and glibc's documented defaults for them.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_GLIBC_DEFAULT_THRESHOLD = 128 * 1024
+#: Arrays below this size come from the heap during a run (glibc's largest allowed value on 64-bit).
+_RUN_MMAP_THRESHOLD = 32 * 2**20
+_reuse_lock = threading.Lock()
+_reuse_depth = 0
+
+
+def _glibc():
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``), else None."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version, libc.mallopt, libc.malloc_trim  # noqa: B018 (AttributeError elsewhere)
+        return libc
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+@contextlib.contextmanager
+def reuse_freed_memory(keep_mb):
+    """Keep memory a run frees for its next blocks (glibc only; elsewhere nothing changes); give it back after.
+
+    A kernel allocates the same few arrays block after block. glibc returns freed blocks of more
+    than 128 KiB to the system and the next allocation touches fresh pages, which costs more than
+    the arithmetic: Gamma-MAP 5×5 on 8192², kernel time 3.6 s → 1.3 s when memory is reused
+    (README, "Performance"). Inside the ``with``, arrays up to 32 MiB come from the heap and up to
+    ``keep_mb`` MiB of freed memory stay in the process (its peak is unchanged: that memory was in
+    use a block earlier). After the outermost ``with`` the thresholds are glibc's defaults again
+    (fixed, no longer adaptive) and ``malloc_trim`` returns what is free.
+    """
+    global _reuse_depth
+    libc = _glibc()
+    with _reuse_lock:
+        _reuse_depth += 1
+        if libc is not None and _reuse_depth == 1:
+            libc.mallopt(_M_MMAP_THRESHOLD, _RUN_MMAP_THRESHOLD)
+            libc.mallopt(_M_TRIM_THRESHOLD, int(keep_mb * 2**20))
+    try:
+        yield
+    finally:
+        with _reuse_lock:
+            _reuse_depth -= 1
+            if libc is not None and _reuse_depth == 0:
+                libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+                libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+                libc.malloc_trim(0)
 
 
 class Cancelled(Exception):
@@ -483,6 +533,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     if several:
         call = lambda *a: np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*a)])  # noqa: E731
     with contextlib.ExitStack() as opened:
+        opened.enter_context(reuse_freed_memory(budget_mb))
         outs = [opened.enter_context(OutputRaster(
             path, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n, geotransform=info.geotransform,
             projection=info.projection, dtype=out_dtype, descriptions=d, band_metadata=m, metadata=metadata,

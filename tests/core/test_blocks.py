@@ -1,6 +1,7 @@
 """The block engine: block-wise output equals whole-array output, metadata, cancel, bad paths."""
 
 import os
+import resource
 
 import numpy as np
 import pytest
@@ -200,3 +201,34 @@ def test_several_outputs_band_selection_and_positions(tmp_path):
     o2 = read_raster(tmp_path / "o2.tif")
     np.testing.assert_allclose(o2[0], arr[0] * 2, rtol=1e-6)
     np.testing.assert_array_equal(o2[1], np.repeat(np.arange(50)[:, None], 70, 1))
+
+
+@pytest.mark.skipif(blocks._glibc() is None, reason="the allocator settings exist in glibc only")
+def test_reuse_freed_memory_keeps_pages_for_the_next_block_and_restores_after():
+    def page_faults(rounds=20):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(rounds):  # what a kernel does block after block: arrays of a few MiB, touched, freed
+            a = np.ones((3, 2**18))
+            b = a * 2.0
+            del a, b
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    with blocks.reuse_freed_memory(64):
+        pass
+    outside = page_faults()          # glibc's default thresholds, as after every run
+    with blocks.reuse_freed_memory(64):
+        with blocks.reuse_freed_memory(64):  # nested: the outer one restores
+            pass
+        inside = page_faults()
+    after = page_faults()
+    assert outside > 20 * 100        # every round touches fresh pages (fewer faults than pages with huge pages)
+    assert inside < outside / 10
+    assert after > outside / 2        # defaults again after the run
+
+
+def test_run_blockwise_result_is_the_same_with_memory_reuse(tmp_path):
+    img = speckled((300, 500), looks=1, seed=3)
+    src = write_raster(tmp_path / "in.tif", img)
+    out = str(tmp_path / "out.tif")
+    blocks.run_blockwise(src, out, speckle.band_kernel("gammamap", size=5), halo=2, block_size=64)
+    np.testing.assert_array_equal(read_raster(out)[0], speckle.gamma_map(img, size=5))

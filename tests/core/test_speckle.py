@@ -115,6 +115,22 @@ def test_gamma_map_branches():
     np.testing.assert_allclose(out[high], img[high], rtol=1e-6)
 
 
+def test_gamma_map_at_ci2_equal_cu2_is_the_mean_not_nan():
+    # At Ci² = Cu² exactly, α = (1 + Cu²)/(Ci² − Cu²) is infinite; the MAP estimate's limit is the mean.
+    # This happened on real-looking data (1 pixel in 1024×1028 gamma noise): it used to be NaN.
+    img = np.array([[1.2185379, 1.1420382, 0.48857, 1.1493434, 1.2864465],
+                    [0.05227645, 0.32469627, 0.08280079, 0.01135217, 0.09373964],
+                    [0.5658801, 2.2935884, 0.6261649, 0.86144876, 0.10370984],
+                    [1.0529858, 2.3635669, 0.2725417, 0.26083806, 0.37744904],
+                    [0.08526042, 0.31431383, 0.31328744, 0.07538714, 0.8765112]], dtype=np.float32)
+    mean, _, ci2 = speckle._stats32(img, 5)
+    looks = 1.0 / float(ci2[2, 2])
+    assert np.float32(1.0 / looks) == ci2[2, 2]
+    out = speckle.gamma_map(img, size=5, looks=looks)
+    assert np.isfinite(out).all()
+    assert out[2, 2] == mean[2, 2]
+
+
 def test_refined_lee_keeps_an_edge_sharper_than_boxcar():
     mean = np.where(np.arange(64)[None, :] < 32, 0.02, 0.5) * np.ones((64, 64))
     img = speckled((64, 64), looks=4, seed=6, mean=mean)

@@ -230,8 +230,8 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         """
         info = read_info(path)
         rows = 512 if info.band_count <= 4 else 128
-        for band in range(1, info.band_count + 1):
-            sample = sample_values(path, band=band, max_side=rows)
+        samples = sample_values(path, band=range(1, info.band_count + 1), max_side=rows)
+        for band, sample in enumerate(samples, start=1):
             where = f"{self.label(name)}" + (f", band {band}" if info.band_count > 1 else "")
             fill = sar.undeclared_nodata(sample)
             if fill is not None:

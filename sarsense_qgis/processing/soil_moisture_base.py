@@ -94,7 +94,7 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
     def require_valid(self, path, name):
         """Refuse a raster with no valid pixel in any band (all NaN or nodata): nothing could come out."""
         n = read_info(path).band_count
-        if any(np.isfinite(sample_values(path, band=b)).any() for b in range(1, n + 1)):
+        if np.isfinite(sample_values(path, band=range(1, n + 1))).any():
             return
         ds = open_dataset(path)
         for b in range(1, n + 1):       # the sample missed them? GDAL's exact min/max reads every pixel

@@ -210,20 +210,36 @@ def soil_moisture(tmp, n=4096, dates=30):
             field = rng.normal(-14, 2, (16, n // 64)).repeat(64, 0).repeat(64, 1)
             band.WriteArray((field + 4 * wet[b] + rng.normal(0, 1.0, field.shape)).astype(np.float32), 0, y)
     ds = None
-    floor, floor_mb = timed(["gdal_translate", "-q", "-co", "TILED=YES", "-co", "BIGTIFF=YES", stack,
-                             os.path.join(tmp, "copy.tif")])
-    os.remove(os.path.join(tmp, "copy.tif"))
-    t, peak = qgis_process("sarsense:changedetection", env, INPUT=stack, INPUT_UNITS=1, COMPRESSION=0,
-                           OUTPUT_INDEX=os.path.join(tmp, "issm.tif"), OUTPUT_SSM=os.path.join(tmp, "ssm.tif"))
+
+    def copy():
+        t_copy, _ = timed(["gdal_translate", "-q", "-co", "TILED=YES", "-co", "BIGTIFF=YES", stack,
+                           os.path.join(tmp, "copy.tif")])
+        os.remove(os.path.join(tmp, "copy.tif"))
+        return t_copy
+
+    def run():
+        return qgis_process("sarsense:changedetection", env, INPUT=stack, INPUT_UNITS=1, COMPRESSION=0,
+                            OUTPUT_INDEX=os.path.join(tmp, "issm.tif"), OUTPUT_SSM=os.path.join(tmp, "ssm.tif"))
+
+    # The first run opens a file QGIS has never seen: QGIS computes the layer's histogram for its default
+    # style (kept in the .aux.xml afterwards); later runs are what a batch over the same stack costs.
+    first_t, first_peak = run()
+    runs = [run() for _ in range(2)]
+    floor = statistics.median(copy() for _ in range(3))
+    t = statistics.median([first_t] + [r[0] for r in runs])
+    later = max(r[1] for r in runs)
+    peak = max(first_peak, later)
     ratio = t / floor
     ok_t, ok_m = ratio <= SM_FLOOR_RATIO, peak <= SM_RSS_MB
     size = n * n * dates * 4 / 2**30
     print(f"\nsoil moisture: changedetection on {n}x{n} x {dates} dates ({size:.1f} GiB float32; writes the index "
-          "and SSM stacks, COMPRESSION=NONE)")
+          "and SSM stacks, COMPRESSION=NONE), median of 3")
     print(f"  gdal_translate copy (floor) {floor:6.1f} s; qgis_process changedetection {t:6.1f} s = {ratio:.2f}x "
           f"the floor (target <= {SM_FLOOR_RATIO}x): {'met' if ok_t else 'MISSED'}")
     print(f"  peak RSS {peak:.0f} MB (qgis_process.bin list: {base:.0f} MB, so {peak - base:.0f} MB above start-up; "
           f"target <= {SM_RSS_MB} MB): {'met' if ok_m else 'MISSED'}")
+    print(f"    first run over the new file {first_peak:.0f} MB (QGIS computes the new layer's histogram before the "
+          f"algorithm starts), later runs {later:.0f} MB ({later - base:.0f} MB above start-up)")
     return ([] if ok_t else ["changedetection@floor"]) + ([] if ok_m else ["changedetection@rss"])
 
 

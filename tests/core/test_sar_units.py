@@ -62,3 +62,22 @@ def test_sample_reads_a_few_blocks_not_the_whole_file(tmp_path):
     assert len(rows) <= 4 * 256, "only the rows of 16 tiles are read"
     striped = write_raster(tmp_path / "striped.tif", arr)
     assert sample_values(striped).size <= 512 * 512 + 64
+
+
+def test_sampling_several_bands_reads_each_block_once_and_equals_band_by_band(tmp_path):
+    from osgeo import gdal
+    rng = np.random.default_rng(4)
+    arr = rng.normal(-12, 3, (6, 600, 700)).astype(np.float32)
+    arr[2, :50] = -9999.0
+    p = str(tmp_path / "stack.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(p, 700, 600, 6, gdal.GDT_Float32,
+                                              options=["TILED=YES", "INTERLEAVE=PIXEL"])
+    for b in range(6):
+        ds.GetRasterBand(b + 1).WriteArray(arr[b])
+        ds.GetRasterBand(b + 1).SetNoDataValue(-9999.0)   # GeoTIFF keeps one nodata value for all bands
+    ds = None
+    together = sample_values(p, band=range(1, 7), max_side=128)
+    assert together.shape[0] == 6
+    for b in range(6):
+        np.testing.assert_array_equal(together[b], sample_values(p, band=b + 1, max_side=128)[0])
+    assert np.isnan(together[2]).any() and not (together == -9999.0).any()

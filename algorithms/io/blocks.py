@@ -563,6 +563,42 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs)}
 
 
+def reduce_blockwise(inputs, kernel, *, initial, combine, budget_mb=DEFAULT_BUDGET_MB,
+                     bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, block_size=None, workers=1, complex_as=None,
+                     with_position=False, progress=None, is_canceled=None):
+    """Fold ``kernel(block)`` over the windows of ``inputs`` and write nothing: a statistics pass.
+
+    The scene-wide figures a map needs before its per-pixel pass (the water mean of each date, the
+    pixels under training polygons, mapped areas) come from this, at the same bounded memory as
+    :func:`run_blockwise`: ``kernel`` gets each window's float32 ``(bands, rows, cols)`` block (no
+    halo; ``kernel(block, where)`` with ``with_position``, ``where`` a :class:`Position`) and
+    returns a partial result, and ``combine(total, partial)`` adds it to the running total, which
+    starts at ``initial``. Partials are combined in window order whatever ``workers`` is, so the
+    result does not depend on the number of threads. Cancel and progress as in :func:`run_blockwise`.
+    """
+    stack = RasterStack(inputs, complex_as=complex_as)
+    info = stack.info
+    cache_mb = gdal_cache_share(budget_mb)
+    windows = plan_windows(info.xsize, info.ysize, bands=stack.band_count, bytes_per_pixel=bytes_per_pixel,
+                           budget_mb=(budget_mb - cache_mb) / max(1, workers), block_size=block_size)
+    total = [initial]
+
+    def compute(win):
+        block = stack.read(win)
+        if not with_position:
+            return kernel(block)
+        where = Position(np.arange(win.ry, win.ry + win.rh), np.arange(win.rx, win.rx + win.rw),
+                         (slice(None), slice(None)))
+        return kernel(block, where)
+
+    def add(win, partial):
+        total[0] = combine(total[0], partial)
+
+    with gdal_cache_limit(cache_mb), reuse_freed_memory(budget_mb), stack:
+        _walk(windows, compute, add, workers=workers, progress=progress, is_canceled=is_canceled)
+    return total[0]
+
+
 def _kernel_result(kernel, block, n_out):
     res = np.asarray(kernel(block))
     if res.ndim == 2:

@@ -232,3 +232,44 @@ def test_run_blockwise_result_is_the_same_with_memory_reuse(tmp_path):
     out = str(tmp_path / "out.tif")
     blocks.run_blockwise(src, out, speckle.band_kernel("gammamap", size=5), halo=2, block_size=64)
     np.testing.assert_array_equal(read_raster(out)[0], speckle.gamma_map(img, size=5))
+
+
+def _band_sums(block):
+    return np.nansum(block.astype(np.float64), axis=(1, 2)), np.isfinite(block).sum(axis=(1, 2))
+
+
+def _add(total, part):
+    return total[0] + part[0], total[1] + part[1]
+
+
+def test_reduce_blockwise_equals_the_whole_array_and_does_not_depend_on_workers(tmp_path):
+    rng = np.random.default_rng(8)
+    arr = rng.gamma(1.0, 0.1, (3, 301, 257)).astype(np.float32)
+    arr[1, 10:40, 5:90] = np.nan
+    src = write_raster(tmp_path / "stack.tif", arr)
+    zero = (np.zeros(3), np.zeros(3, dtype=np.int64))
+    ticks = []
+    one = blocks.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, progress=ticks.append)
+    two = blocks.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, workers=2)
+    np.testing.assert_allclose(one[0], np.nansum(arr.astype(np.float64), axis=(1, 2)), rtol=1e-12)
+    np.testing.assert_array_equal(one[1], np.isfinite(arr).sum(axis=(1, 2)))
+    assert one[0].tolist() == two[0].tolist()               # combined in window order: bit-identical
+    assert len(ticks) == 25 and ticks[-1] == 1.0             # 5 × 5 windows of 64 px
+
+
+def test_reduce_blockwise_gives_positions_and_cancels(tmp_path):
+    arr = np.arange(2 * 70 * 90, dtype=np.float32).reshape(2, 70, 90)
+    src = write_raster(tmp_path / "s.tif", arr)
+
+    def where_max(block, where):  # the image row and column of each window's largest band-1 value
+        r, c = np.unravel_index(np.argmax(block[0]), block[0].shape)
+        return [(float(block[0, r, c]), int(where.rows[r]), int(where.cols[c]))]
+
+    found = blocks.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
+                                    with_position=True)
+    assert max(found) == (float(arr[0].max()), 69, 89)
+    for value, row, col in found:
+        assert arr[0, row, col] == value
+    with pytest.raises(blocks.Cancelled):
+        blocks.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
+                                with_position=True, is_canceled=lambda: True)

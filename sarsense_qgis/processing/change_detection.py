@@ -13,7 +13,8 @@ from ...algorithms import sar
 from ...algorithms.io import run_blockwise
 from ...algorithms.soil_moisture import change_detection as cd
 from ..styles import INDEX_RAMP, SSM_RAMP, style_on_load
-from .soil_moisture_base import Counts, SoilMoistureAlgorithm
+from .soil_moisture_base import SoilMoistureAlgorithm
+from .stack_base import Counts
 
 
 class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):

@@ -15,7 +15,8 @@ from ...algorithms.io.raster import open_dataset
 from ...algorithms.soil_moisture import terrain
 from ..styles import INCIDENCE_RAMP, style_on_load
 from .base import WORKERS
-from .soil_moisture_base import Counts, SoilMoistureAlgorithm, as_number
+from .soil_moisture_base import SoilMoistureAlgorithm, as_number
+from .stack_base import Counts
 
 #: Metadata keys read for the satellite heading when HEADING is not given.
 HEADING_KEYS = ("HEADING", "PLATFORM_HEADING", "platformHeading", "SATELLITE_HEADING", "heading")

@@ -17,7 +17,8 @@ from ...algorithms.io import stack as _stack
 from ...algorithms.soil_moisture import change_detection as cd
 from ..styles import SSM_RAMP, style_on_load
 from .base import WORKERS
-from .soil_moisture_base import Counts, SoilMoistureAlgorithm
+from .soil_moisture_base import SoilMoistureAlgorithm
+from .stack_base import Counts
 
 
 def read_params(path):

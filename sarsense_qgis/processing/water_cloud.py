@@ -15,7 +15,8 @@ from ...algorithms.io import stack as _stack
 from ...algorithms.soil_moisture import terrain, water_cloud
 from ..styles import style_on_load
 from .base import WORKERS
-from .soil_moisture_base import Counts, SoilMoistureAlgorithm
+from .soil_moisture_base import SoilMoistureAlgorithm
+from .stack_base import Counts
 
 
 class WaterCloudAlgorithm(SoilMoistureAlgorithm):

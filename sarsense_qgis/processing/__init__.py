@@ -11,7 +11,8 @@ from .ndvi import NdviAlgorithm
 from .terrain_flatten import TerrainFlattenAlgorithm
 from .vegetation_cd import VegetationCdAlgorithm
 from .water_cloud import WaterCloudAlgorithm
+from .water_normalized import WaterNormalizedAlgorithm
 
 ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleAlgorithm, BuildStackAlgorithm,
               ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
-              VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm)
+              VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm)

@@ -209,11 +209,16 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         raise NotImplementedError
 
     @staticmethod
-    def callbacks(feedback):
-        """Progress and cancel callbacks of the block engine for a Processing feedback."""
+    def callbacks(feedback, start=0.0, end=1.0):
+        """Progress and cancel callbacks of the block engine for a Processing feedback.
+
+        ``start`` and ``end`` (fractions) give the part of the progress bar one pass fills, for
+        algorithms that walk the raster more than once.
+        """
         if feedback is None:
             return {}
-        return {"progress": lambda f: feedback.setProgress(100.0 * f), "is_canceled": feedback.isCanceled}
+        return {"progress": lambda f: feedback.setProgress(100.0 * (start + (end - start) * f)),
+                "is_canceled": feedback.isCanceled}
 
     def report(self, feedback, result):
         """Warn about what the engine replaced: ±inf values the computation gave, written as NaN."""

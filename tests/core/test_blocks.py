@@ -273,3 +273,25 @@ def test_reduce_blockwise_gives_positions_and_cancels(tmp_path):
     with pytest.raises(blocks.Cancelled):
         blocks.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
                                 with_position=True, is_canceled=lambda: True)
+
+
+def test_rasterize_burns_pixel_centres_with_values_and_frees(tmp_path):
+    from osgeo import ogr
+
+    from sarsense.algorithms.io import stack as _stack
+    from sarsense.algorithms.io import vector
+    ref = write_raster(tmp_path / "ref.tif", np.zeros((10, 12), np.float32), gt=(1000.0, 10.0, 0.0, 2000.0, 0.0, -10.0))
+    # x 1021..1059 covers the centres of columns 2-5 (1025..1055); y 1979..1951 the centres of rows 2-4
+    square = ogr.CreateGeometryFromWkt("POLYGON ((1021 1979, 1059 1979, 1059 1951, 1021 1951, 1021 1979))")
+    other = ogr.CreateGeometryFromWkt("POLYGON ((1091 1909, 1119 1909, 1119 1901, 1091 1901, 1091 1909))")
+    path = vector.rasterize([square.ExportToWkb(), other.ExportToWkb()], ref, burn=[1, 7])
+    assert path.startswith("/vsimem/")
+    got = gdal.Open(path).ReadAsArray()
+    want = np.zeros((10, 12), np.uint16)
+    want[2:5, 2:6] = 1
+    want[9, 9:12] = 7
+    np.testing.assert_array_equal(got, want)
+    _stack.release(path)
+    assert gdal.VSIStatL(path) is None
+    with pytest.raises(ValueError, match="no geometry"):
+        vector.rasterize([], ref)

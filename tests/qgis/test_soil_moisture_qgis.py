@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from helpers import REPO, STACK_DIR, read_raster, write_raster
+from qgis_helpers import Log, run
 from osgeo import gdal
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
@@ -15,26 +16,6 @@ from sarsense.algorithms.soil_moisture import change_detection as cd
 from sarsense.algorithms.soil_moisture import terrain, timeinterp, water_cloud
 
 NDVI_DIR = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
-
-
-def run(alg, params, **kw):
-    import processing
-    return processing.run(f"sarsense:{alg}", params, **kw)
-
-
-class Log(QgsProcessingFeedback):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def pushWarning(self, text):  # noqa: N802
-        self.lines.append(text)
-
-    def pushInfo(self, text):  # noqa: N802
-        self.lines.append(text)
-
-    def reportError(self, text, fatalError=False):  # noqa: N802, N803
-        self.lines.append(text)
 
 
 @pytest.fixture(scope="module")

@@ -371,13 +371,12 @@ class OutputRaster:
 
     Use as a context manager: leaving the ``with`` by an exception (an error or a
     :class:`Cancelled`) removes the temporary file, so no output is left behind
-    to be taken for a result. GDAL's block cache is capped to ``cache_mb``
-    meanwhile (see :func:`gdal_cache_share`), so memory stays within the run's budget.
+    to be taken for a result. The caller caps GDAL's block cache for the run
+    (:func:`gdal_cache_limit`, :func:`gdal_cache_share`).
     """
 
     def __init__(self, output, inputs, *, xsize, ysize, bands, geotransform, projection, dtype=np.float32,
-                 descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION,
-                 cache_mb=32):
+                 descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION):
         _check_output_path(output, inputs)
         self.output = output
         self.bands = bands
@@ -390,12 +389,8 @@ class OutputRaster:
                           dtype=self.dtype, descriptions=descriptions, band_metadata=band_metadata,
                           metadata=metadata, compression=compression)
         self._ds = None
-        self._old_cache = None
-        self._cache = int(cache_mb * 2**20)
 
     def __enter__(self):
-        self._old_cache = gdal.GetCacheMax()
-        gdal.SetCacheMax(min(self._old_cache, self._cache))
         _register_partial(self._tmp)
         try:
             self._ds = _raster.create_geotiff(self._tmp, **self._args)
@@ -411,7 +406,6 @@ class OutputRaster:
         self._ds = None
         _remove_dataset_files(self._tmp)
         _unregister_partial(self._tmp)
-        gdal.SetCacheMax(self._old_cache)
 
     def write(self, array, x, y):
         """Write ``array`` (bands, rows, cols), cast to the output type, with its top-left corner at (x, y)."""
@@ -450,7 +444,6 @@ class OutputRaster:
             raise
         finally:
             _unregister_partial(self._tmp)
-            gdal.SetCacheMax(self._old_cache)
         return False
 
 
@@ -533,11 +526,12 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     if several:
         call = lambda *a: np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*a)])  # noqa: E731
     with contextlib.ExitStack() as opened:
+        opened.enter_context(gdal_cache_limit(cache_mb))   # entered first: still capped while outputs close
         opened.enter_context(reuse_freed_memory(budget_mb))
         outs = [opened.enter_context(OutputRaster(
             path, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n, geotransform=info.geotransform,
             projection=info.projection, dtype=out_dtype, descriptions=d, band_metadata=m, metadata=metadata,
-            compression=compression, cache_mb=cache_mb))
+            compression=compression))
             for path, n, d, m in zip(outputs, counts, descriptions, band_metadata)]
         opened.enter_context(stack)
         splits = np.cumsum(counts)[:-1]

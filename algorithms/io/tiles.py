@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import raster as _raster
-from .blocks import (DEFAULT_BUDGET_MB, OutputRaster, RasterStack, Window, gdal_cache_share, raise_if_canceled,
-                     reuse_freed_memory)
+from .blocks import (DEFAULT_BUDGET_MB, OutputRaster, RasterStack, Window, gdal_cache_limit, gdal_cache_share,
+                     raise_if_canceled, reuse_freed_memory)
 
 #: Output rows are written in chunks of whole GeoTIFF tiles.
 _ROW_CHUNK = _raster.TILE_SIZE
@@ -287,10 +287,11 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
         if progress:
             progress(min(1.0, done[0] / total))
 
-    with OutputRaster(output, stack.paths, xsize=info.xsize * scale, ysize=info.ysize * scale,
-                      bands=final_bands, geotransform=out_gt, projection=info.projection, dtype=out_dtype,
-                      descriptions=descriptions, band_metadata=band_metadata, metadata=metadata,
-                      compression=compression, cache_mb=cache_mb) as out, stack, reuse_freed_memory(budget_mb):
+    with gdal_cache_limit(cache_mb), OutputRaster(
+            output, stack.paths, xsize=info.xsize * scale, ysize=info.ysize * scale, bands=final_bands,
+            geotransform=out_gt, projection=info.projection, dtype=out_dtype, descriptions=descriptions,
+            band_metadata=band_metadata, metadata=metadata, compression=compression) as out, \
+            stack, reuse_freed_memory(budget_mb):
         for c0, c1 in plan.panels:
             _run_panel(stack, plan, c0, c1, predict, out, out_bands, finish, tick, is_canceled)
     return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch,

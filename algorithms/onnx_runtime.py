@@ -456,15 +456,20 @@ class Model:
         """Refuse input bands whose values contradict the units the contract gives them (dB vs linear).
 
         Only channels whose units are dB or linear power are checked (:data:`UNITS_DB`,
-        :data:`UNITS_LINEAR`), each on a decimated sample of its own band.
+        :data:`UNITS_LINEAR`), each on a decimated sample of its own band (the bands sampled together,
+        each block read once).
         """
         from . import sar
 
+        checks = []
         for band, (name, units) in enumerate(self.contract.channels, start=1):
             expected = "db" if units.lower() in UNITS_DB else "linear" if units.lower() in UNITS_LINEAR else None
-            if expected is None:
-                continue
-            sample = _raster.sample_values(path, band=band, max_side=256)
+            if expected is not None:
+                checks.append((band, name, units, expected))
+        if not checks:
+            return
+        samples = _raster.sample_values(path, band=[c[0] for c in checks], max_side=256)
+        for (band, name, units, expected), sample in zip(checks, samples):
             found = sar.guess_units(sample)
             if found in ("unknown", expected):
                 continue

@@ -7,7 +7,6 @@ import math
 import numpy as np
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -18,7 +17,7 @@ from ...algorithms import sar
 from ...algorithms.io import reduce_blockwise, run_blockwise
 from ...algorithms.rice import water_index
 from ..styles import style_on_load
-from .base import UNITS, WORKERS
+from .base import WORKERS
 from .crop_base import CropAlgorithm
 
 
@@ -54,9 +53,7 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated VV or VH stack")),
                  "One band per date, ISO dates in the band descriptions (as 'Build dated stack' writes).")
-        self.add(QgsProcessingParameterEnum(self.INPUT_UNITS, self.tr("Input units"), options=list(UNITS),
-                                            defaultValue=1),
-                 "Linear power or dB; dB is converted to linear power before the index is computed.")
+        self.add_units(what="the stack (dB is converted to linear power before the index is computed)")
         self.add(QgsProcessingParameterVectorLayer(self.WATER, self.tr("Water polygons"),
                                                    types=[QgsProcessing.TypeVectorPolygon], optional=True),
                  "Lakes, reservoirs or rivers: the water reference T of each date is the mean over them.")

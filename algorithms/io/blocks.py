@@ -470,6 +470,8 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         Pixels of context the kernel needs on each side.
     out_bands : int, optional
         Output band count (default: input band count).
+    out_dtype : numpy dtype, or a list of them with several outputs
+        float32 (NaN nodata) or uint8 (255 nodata); a list gives each output its own.
     descriptions, band_metadata, metadata
         Band descriptions (default: the input's when the band count matches),
         per-band and dataset metadata for the output.
@@ -517,6 +519,9 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         descriptions, band_metadata = [descriptions], [band_metadata]
     descriptions = [stack.descriptions if d is None and n == stack.band_count else d
                     for d, n in zip(descriptions, counts)]
+    dtypes = list(out_dtype) if isinstance(out_dtype, (list, tuple)) else [out_dtype] * len(outputs)
+    if len(dtypes) != len(outputs):
+        raise ValueError("give one output dtype per output")
     n_out = sum(counts)
     cache_mb = gdal_cache_share(budget_mb)
     windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=max(stack.band_count, n_out),
@@ -530,9 +535,9 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         opened.enter_context(reuse_freed_memory(budget_mb))
         outs = [opened.enter_context(OutputRaster(
             path, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n, geotransform=info.geotransform,
-            projection=info.projection, dtype=out_dtype, descriptions=d, band_metadata=m, metadata=metadata,
+            projection=info.projection, dtype=t, descriptions=d, band_metadata=m, metadata=metadata,
             compression=compression))
-            for path, n, d, m in zip(outputs, counts, descriptions, band_metadata)]
+            for path, n, t, d, m in zip(outputs, counts, dtypes, descriptions, band_metadata)]
         opened.enter_context(stack)
         splits = np.cumsum(counts)[:-1]
 

@@ -55,6 +55,24 @@ class RasterInfo:
         return min(xs), min(ys), max(xs), max(ys)
 
     @property
+    def geographic(self):
+        """True when the CRS is geographic (degrees): pixel areas and distances need a projected CRS."""
+        if not self.projection:
+            return False
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(self.projection)
+        return bool(srs.IsGeographic())
+
+    @property
+    def pixel_area_m2(self):
+        """Area of one pixel in the CRS's units squared (m² in a projected CRS; None when geographic or
+        without a CRS)."""
+        if not self.projection or self.geographic:
+            return None
+        gt = self.geotransform
+        return abs(gt[1] * gt[5] - gt[2] * gt[4])
+
+    @property
     def shape(self):
         """(bands, rows, cols)."""
         return (self.band_count, self.ysize, self.xsize)

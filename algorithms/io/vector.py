@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
+
 from osgeo import gdal, ogr, osr
 
 from . import raster as _raster
@@ -51,3 +53,45 @@ def rasterize(geometries_wkb, reference, output=None, *, burn=None, all_touched=
         raise ValueError(f"GDAL could not burn the geometries onto the grid of '{reference}'")
     ds = None
     return path
+
+
+def _append(total, part):
+    total[0].append(part[0])
+    total[1].append(part[1])
+    return total
+
+
+def labelled_pixels(inputs, labels, **walk):
+    """The pixels of ``inputs`` (one path or a list on one grid) where the ``labels`` raster is > 0.
+
+    ``labels`` is a raster on the same grid, usually from :func:`rasterize` with one burn value per
+    geometry. One block-wise pass (:func:`..blocks.reduce_blockwise`; ``walk`` passes workers,
+    progress, is_canceled): memory grows with the labelled pixels only. Returns ``(values, label)``:
+    float32 ``(n, bands)`` with NaN for nodata, and the int64 label of each row, in image order.
+    """
+    from .blocks import RasterStack, reduce_blockwise
+
+    paths = [inputs] if isinstance(inputs, (str, tuple)) else list(inputs)
+
+    def kernel(block):
+        lab = block[-1]
+        sel = lab > 0
+        return block[:-1][:, sel].T.copy(), lab[sel].astype(np.int64)
+
+    parts = reduce_blockwise(paths + [(labels, [1])], kernel, initial=([], []), combine=_append, **walk)
+    if not parts[0]:
+        return np.zeros((0, RasterStack(paths).band_count), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    return np.concatenate(parts[0]), np.concatenate(parts[1])
+
+
+def value_counts(path, *, band=1, **walk):
+    """Pixels per integer value 0..255 of one band of a class map (nodata and NaN not counted), one block-wise pass."""
+    from .blocks import reduce_blockwise
+
+    def kernel(block):
+        v = block[0]
+        v = v[np.isfinite(v) & (v >= 0) & (v <= 255)].astype(np.int64)
+        return np.bincount(v, minlength=256)
+
+    return reduce_blockwise([(path, [band])], kernel, initial=np.zeros(256, dtype=np.int64),
+                            combine=lambda a, b: a + b, **walk)

@@ -1,5 +1,6 @@
 """SARSense Processing algorithms: one thin QgsProcessingAlgorithm per file."""
 
+from .accuracy_assessment import AccuracyAssessmentAlgorithm
 from .apply_model import ApplyModelAlgorithm
 from .build_stack import BuildStackAlgorithm
 from .change_detection import ChangeDetectionAlgorithm
@@ -8,6 +9,10 @@ from .despeckle import DespeckleAlgorithm
 from .interpolate_time import InterpolateTimeAlgorithm
 from .multitemporal_despeckle import MultitemporalDespeckleAlgorithm
 from .ndvi import NdviAlgorithm
+from .rice_threshold import RiceThresholdAlgorithm
+from .separability import SeparabilityAlgorithm
+from .svm_apply import SvmApplyAlgorithm
+from .svm_classify import SvmClassifyAlgorithm
 from .terrain_flatten import TerrainFlattenAlgorithm
 from .vegetation_cd import VegetationCdAlgorithm
 from .water_cloud import WaterCloudAlgorithm
@@ -15,4 +20,6 @@ from .water_normalized import WaterNormalizedAlgorithm
 
 ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleAlgorithm, BuildStackAlgorithm,
               ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
-              VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm)
+              VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm,
+              SeparabilityAlgorithm, SvmClassifyAlgorithm, SvmApplyAlgorithm, RiceThresholdAlgorithm,
+              AccuracyAssessmentAlgorithm)

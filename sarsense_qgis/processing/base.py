@@ -13,17 +13,27 @@ import math
 import os
 
 from osgeo import gdal
+import numpy as np
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
+    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms import sar
@@ -37,6 +47,15 @@ from ..plugin import INSTALL_ACTION, icon_path
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
 UNITS = ("Linear power", "dB")
+
+
+def _plain(value, kind):
+    """A table cell as QGIS stores it: Python scalars, NULL for None and NaN."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return kind(value.item() if isinstance(value, np.generic) else value)
 
 
 class SarsenseAlgorithm(QgsProcessingAlgorithm):
@@ -113,6 +132,33 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         self.add(QgsProcessingParameterEnum(name, self.tr("Input units"), options=list(UNITS), defaultValue=default),
                  f"Units of {what}: linear power or dB (the bundled scenes and most Sentinel-1 products from "
                  "GEE or ASF are dB). The values are checked against this choice.")
+
+    def add_table_output(self, name, label, help_text):
+        """A table output (no geometry): a CSV, a GeoPackage table or a temporary layer, as the user picks."""
+        self.add(QgsProcessingParameterFeatureSink(name, self.tr(label), type=QgsProcessing.TypeVector), help_text)
+
+    def add_html_output(self, name, label, help_text):
+        """A self-contained HTML report (figures embedded), opened from the Results Viewer."""
+        self.add(QgsProcessingParameterFileDestination(name, self.tr(label), fileFilter="HTML files (*.html)"),
+                 help_text)
+
+    _FIELD_TYPES = {int: QVariant.LongLong, float: QVariant.Double, str: QVariant.String, bool: QVariant.Bool}
+
+    def write_table(self, parameters, name, context, columns, rows):
+        """Write ``rows`` (sequences) to table output ``name`` with ``columns`` ``[(field, int|float|str|bool)]``;
+        NaN becomes NULL. Returns the output's id."""
+        fields = QgsFields()
+        for col, kind in columns:
+            fields.append(QgsField(col, self._FIELD_TYPES[kind]))
+        sink, dest = self.parameterAsSink(parameters, name, context, fields, QgsWkbTypes.NoGeometry,
+                                          QgsCoordinateReferenceSystem())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, name))
+        for row in rows:
+            feature = QgsFeature(fields)
+            feature.setAttributes([_plain(v, kind) for v, (_, kind) in zip(row, columns)])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        return dest
 
     def compression(self, parameters, context):
         return COMPRESSIONS[self.parameterAsEnum(parameters, self.COMPRESSION, context)]

@@ -32,8 +32,9 @@ class Counts:
 class StackAlgorithm(SarsenseAlgorithm):
     """Base of algorithms that read dated stacks (soil moisture, crop mapping, …)."""
 
-    def stack_dates(self, path, name, *, min_dates=2):
-        """The ISO dates of a dated stack parameter; refuses a stack without dates or with too few."""
+    def stack_dates(self, path, name, *, min_dates=2, in_order=False):
+        """The ISO dates of a dated stack parameter; refuses a stack without dates or with too few, and with
+        ``in_order`` one whose dates repeat or are not in time order (rules that look at "the next date")."""
         try:
             dates = _stack.band_dates(path)
         except ValueError as err:
@@ -42,6 +43,16 @@ class StackAlgorithm(SarsenseAlgorithm):
         if len(dates) < min_dates:
             raise self.error(f"{self.label(name)} has {len(dates)} date(s) ({', '.join(dates)}); this needs at "
                              f"least {min_dates}. Build a longer stack with 'Build dated stack'.")
+        if in_order:
+            twice = sorted({d for d in dates if dates.count(d) > 1})
+            if twice:
+                raise self.error(f"{self.label(name)} has the same date twice ({', '.join(twice)}): keep one band per "
+                                 "date (average the acquisitions of a day first).")
+            back = [f"band {i + 2} ({b}) after band {i + 1} ({a})" for i, (a, b) in enumerate(zip(dates, dates[1:]))
+                    if b < a]
+            if back:
+                raise self.error(f"{self.label(name)} is not in time order: {'; '.join(back[:3])}. Rebuild it with "
+                                 "'Build dated stack', which sorts the bands by date.")
         return dates
 
     def require_valid(self, path, name):

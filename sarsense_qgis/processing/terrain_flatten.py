@@ -99,7 +99,7 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         gt = info.geotransform
         if gt[2] or gt[4]:
             raise self.error("the input grid is rotated; warp it to a north-up grid first (gdalwarp).")
-        geographic = _is_geographic(info.projection)
+        geographic = info.geographic
         n = info.band_count
         inputs = [src, (self.on_grid(dem, src, self.DEM, feedback), [1])]
         if inc_path:
@@ -142,11 +142,3 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
             result[self.OUTPUT_LOCAL_INCIDENCE] = out_inc
         return result
 
-
-def _is_geographic(wkt):
-    from osgeo import osr
-    if not wkt:
-        return False
-    srs = osr.SpatialReference()
-    srs.ImportFromWkt(wkt)
-    return bool(srs.IsGeographic())

@@ -295,3 +295,44 @@ def test_rasterize_burns_pixel_centres_with_values_and_frees(tmp_path):
     assert gdal.VSIStatL(path) is None
     with pytest.raises(ValueError, match="no geometry"):
         vector.rasterize([], ref)
+
+
+def test_labelled_pixels_and_value_counts_equal_a_direct_read(tmp_path):
+    from sarsense.algorithms.io import vector
+    rng = np.random.default_rng(4)
+    data = rng.normal(0, 1, (3, 70, 90)).astype(np.float32)
+    data[1, 5, 5] = np.nan
+    src = write_raster(tmp_path / "s.tif", data, nodata=float("nan"))
+    labels = np.zeros((70, 90), np.float32)
+    labels[2:9, 3:40] = 1
+    labels[50:60, 60:90] = 2
+    lab = write_raster(tmp_path / "l.tif", labels)
+    x, got = vector.labelled_pixels(src, lab, workers=2, block_size=32)
+    sel = labels > 0
+    np.testing.assert_array_equal(np.sort(got), np.sort(labels[sel].astype(int)))
+    order = np.lexsort((x[:, 2], x[:, 1], x[:, 0]))
+    want = data[:, sel].T
+    worder = np.lexsort((want[:, 2], want[:, 1], want[:, 0]))
+    np.testing.assert_array_equal(x[order], want[worder])
+    assert np.isnan(x).sum() == 1
+    classes = rng.integers(0, 6, (70, 90)).astype(np.float32)
+    classes[0, :10] = 255
+    cmap = write_raster(tmp_path / "c.tif", classes, nodata=255, dtype=gdal.GDT_Byte)
+    counts = vector.value_counts(cmap, block_size=32)
+    np.testing.assert_array_equal(counts[:6], np.bincount(classes[classes < 255].astype(int), minlength=6))
+    assert counts[255] == 0 and counts.sum() == 70 * 90 - 10
+
+
+def test_run_blockwise_writes_several_outputs_each_in_its_own_type(tmp_path):
+    from sarsense.algorithms.io import run_blockwise
+    data = np.arange(2 * 40 * 50, dtype=np.float32).reshape(2, 40, 50) / 100
+    src = write_raster(tmp_path / "s.tif", data)
+    a, b = str(tmp_path / "a.tif"), str(tmp_path / "b.tif")
+    run_blockwise(src, [a, b], lambda blk: ((blk[0] > 10).astype(np.uint8), blk[1] * 2), out_bands=[1, 1],
+                  out_dtype=[np.uint8, np.float32], block_size=16)
+    assert gdal.Open(a).GetRasterBand(1).DataType == gdal.GDT_Byte
+    assert gdal.Open(b).GetRasterBand(1).DataType == gdal.GDT_Float32
+    np.testing.assert_array_equal(read_raster(a)[0], (data[0] > 10))
+    np.testing.assert_allclose(read_raster(b)[0], data[1] * 2)
+    with pytest.raises(ValueError, match="one output dtype per output"):
+        run_blockwise(src, [a, b], lambda blk: blk, out_bands=[1, 1], out_dtype=[np.uint8])

@@ -179,3 +179,123 @@ def test_olofsson_stratified_estimator_reproduces_the_worked_example():
 def test_olofsson_refuses_a_mapped_class_without_samples():
     with pytest.raises(ValueError, match="no reference sample"):
         accuracy.stratified_area([[5, 1], [0, 0]], [100.0, 50.0])
+
+
+# -- SVM (§3.2) ----------------------------------------------------------------------------------------
+def _blobs(seed=0, n_groups=6, per_group=30, bands=4):
+    """Three classes of Gaussian pixels in polygons ('groups'); each polygon has its own offset."""
+    rng = np.random.default_rng(seed)
+    xs, ys, gs = [], [], []
+    g = 0
+    for c, centre in enumerate((0.0, 1.5, 3.0), start=1):
+        for _ in range(n_groups):
+            g += 1
+            off = rng.normal(0, 0.3, bands)
+            xs.append(rng.normal(centre, 0.5, (per_group, bands)) + off)
+            ys.append(np.full(per_group, c))
+            gs.append(np.full(per_group, g))
+    return np.concatenate(xs).astype(np.float32), np.concatenate(ys), np.concatenate(gs)
+
+
+def test_split_by_polygon_keeps_each_polygon_on_one_side_and_is_stratified():
+    from sarsense.algorithms.rice import svm
+    x, y, g = _blobs()
+    train = svm.split_samples(y, g, fraction=0.6, by="polygon", seed=3)
+    for group in np.unique(g):
+        assert len(set(train[g == group])) == 1
+    for c in (1, 2, 3):
+        n_train = len(np.unique(g[(y == c) & train]))
+        assert n_train == 4                          # round(0.6 × 6)
+    assert (svm.split_samples(y, g, fraction=0.6, by="polygon", seed=3) == train).all()
+    by_pixel = svm.split_samples(y, g, fraction=0.6, by="pixel", seed=3)
+    assert by_pixel.sum() == 3 * round(0.6 * 180)
+    # a class with one polygon is all training; with two, one of each
+    one = svm.split_samples(np.array([1, 1, 2, 2]), np.array([1, 1, 2, 3]), fraction=0.9, seed=0)
+    assert one[:2].all() and one[2:].sum() == 1
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        svm.split_samples(y, g, fraction=1.0)
+
+
+def test_svm_equals_a_direct_scikit_learn_fit_and_the_model_file_round_trips(tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from sarsense.algorithms.rice import svm
+    x, y, g = _blobs(seed=1)
+    model = svm.fit(x, y, kernel="rbf", gamma=0.125, c=100.0)
+    direct = make_pipeline(StandardScaler(), SVC(kernel="rbf", gamma=0.125, C=100.0)).fit(x.astype(np.float64), y)
+    probe = np.random.default_rng(2).normal(1.5, 1.5, (500, 4))
+    np.testing.assert_array_equal(model.predict(probe), direct.predict(probe))
+    path = svm.save_model(str(tmp_path / "m.npz"), x, y, {"kernel": "rbf", "gamma": 0.125, "c": 100.0, "degree": 3,
+                                                          "standardise": True}, {"dates": ["2019-01-01"] * 4})
+    again, params, meta = svm.load_model(path)
+    np.testing.assert_array_equal(again.predict(probe), direct.predict(probe))
+    assert meta["dates"] == ["2019-01-01"] * 4 and params["c"] == 100.0
+    with np.load(path, allow_pickle=False) as z:            # no pickled object inside
+        assert set(z.files) == {"x", "y", "header"}
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a SARSense SVM model file"):
+        svm.load_model(str(bad))
+
+
+def test_svm_prediction_block_wise_equals_whole_and_nan_is_nodata(tmp_path):
+    from helpers import read_raster, write_raster
+
+    from sarsense.algorithms.io import run_blockwise
+    from sarsense.algorithms.rice import svm
+    x, y, g = _blobs(seed=2)
+    model = svm.fit(x, y)
+    img = np.random.default_rng(5).normal(1.5, 1.5, (4, 50, 70)).astype(np.float32)
+    img[2, 10, 10] = np.nan
+    whole = svm.predict_block(model, img)
+    assert whole[10, 10] == svm.NODATA and set(np.unique(whole)) <= {1, 2, 3, svm.NODATA}
+    src = write_raster(tmp_path / "s.tif", img, nodata=float("nan"))
+    out = str(tmp_path / "c.tif")
+    run_blockwise(src, out, lambda b: svm.predict_block(model, b, chunk=100), out_bands=1, out_dtype=np.uint8,
+                  block_size=16, workers=2)
+    np.testing.assert_array_equal(read_raster(out)[0], whole)
+
+
+def test_svm_refuses_one_class_and_classes_with_fewer_samples_than_bands():
+    from sarsense.algorithms.rice import svm
+    x, y, g = _blobs()
+    with pytest.raises(ValueError, match="one class only"):
+        svm.check_samples(x[y == 1], y[y == 1])
+    keep = (y != 3) | (np.arange(len(y)) % 100 == 0)
+    with pytest.raises(ValueError, match="'3' \\(2\\) have fewer valid training pixels than the stack has bands"):
+        svm.check_samples(x[keep], y[keep])
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        svm.make_svm(kernel="sigmoid")
+
+
+# -- the simulator (tests/simulators/rice_landscape.py) follows MANIFEST.md's statistics ---------------
+def test_rice_simulator_has_the_stated_temporal_spread_and_flooding_dip():
+    import sys
+
+    from helpers import REPO
+    sys.path.insert(0, str(REPO / "tests"))
+    from simulators import rice_landscape as rl
+    sc = rl.simulate(200, 200, seed=1)
+    cls, clean = sc["classes"], sc["vh_clean"]
+    spread = {c: clean[:, cls == c].std(axis=0).mean() for c in rl.CLASSES if c != rl.WATER}
+    assert spread[rl.RICE] == pytest.approx(3.7, abs=0.25)
+    for c, s in spread.items():
+        if c != rl.RICE:
+            assert s == pytest.approx(1.0, abs=0.15)
+    assert clean[:, cls == rl.RICE].min(axis=0).mean() < -24       # the flooding dip near −25 dB
+    doy = sc["doy"][cls == rl.RICE]
+    assert 69 <= doy.min() and doy.max() <= 100 and doy.max() - doy.min() > 25   # transplanting over a month
+    # ENL of the speckle: mean²/var of the linear ratio to the clean signal
+    ratio = 10 ** ((sc["vh"] - clean) / 10)
+    assert ratio.mean() ** 2 / ratio.var() == pytest.approx(rl.ENL, rel=0.05)
+
+
+def test_report_is_one_self_contained_html_file(tmp_path):
+    from sarsense.algorithms import report
+    rep = report.Report("T <1>", source="data: simulated")
+    rep.table(["a", "b"], [["x", 1.23456], ["y", float("nan")]], digits=2)
+    rep.image(report.confusion_figure(np.array([[3, 1], [0, 4]]), ["p", "q"]), "cm")
+    text = open(rep.write(str(tmp_path / "r.html")), encoding="utf-8").read()
+    assert "T &lt;1&gt;" in text and "1.23" in text and "–" in text and text.count("data:image/png;base64,") == 1

@@ -183,3 +183,117 @@ def test_accuracy_assessment_equals_the_core_and_estimates_area(scene, ndvh, tmp
     assert float(rows[1]["rel_error_mapped"]) == pytest.approx((areas[1] - 30) / 30)
     assert rows[1]["class"] == "rice" and float(rows[1]["mapped_ha"]) == pytest.approx(areas[1])
     assert "Confusion matrix" in open(res["OUTPUT_HTML"]).read()
+
+
+def _polygons(rects, classes, crs=f"EPSG:{rl.EPSG}"):
+    """A memory polygon layer: ``rects`` (xmin, ymin, xmax, ymax) with a text field 'class'."""
+    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsRectangle
+    from qgis.PyQt.QtCore import QVariant
+    layer = QgsVectorLayer(f"Polygon?crs={crs}", "training", "memory")
+    layer.dataProvider().addAttributes([QgsField("class", QVariant.String)])
+    layer.updateFields()
+    feats = []
+    for r, c in zip(rects, classes):
+        f = QgsFeature(layer.fields())
+        f.setGeometry(QgsGeometry.fromRect(QgsRectangle(*r)))
+        f.setAttributes([c])
+        feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    return layer
+
+
+def _px(c0, r0, c1, r1):
+    """Pixel columns/rows → map rectangle on the simulated grid."""
+    x0, y0 = rl.ORIGIN
+    return (x0 + c0 * rl.PIXEL, y0 - r1 * rl.PIXEL, x0 + c1 * rl.PIXEL, y0 - r0 * rl.PIXEL)
+
+
+def test_bad_training_inputs_are_refused_with_a_reason_and_no_output(scene, ndvh, tmp_path):
+    out = tmp_path / "svm.tif"
+    base = {"INPUT": ndvh, "CLASS_FIELD": "class", "OUTPUT": str(out), "OUTPUT_REPORT": str(tmp_path / "r.html")}
+    one = _polygons([_px(0, 0, 10, 10), _px(20, 20, 30, 30)], ["rice", "rice"])
+    with pytest.raises(QgsProcessingException, match="one class only.*rice"):
+        run("svmclassify", {**base, "TRAINING": one})
+    few = _polygons([_px(0, 0, 10, 10), _px(40, 40, 42, 42)], ["rice", "water"])   # water: 4 pixels < 17 bands
+    with pytest.raises(QgsProcessingException, match="'water' \\(4\\) have fewer valid training pixels than the stack "
+                                                     "has bands \\(17\\)"):
+        run("svmclassify", {**base, "TRAINING": few})
+    with pytest.raises(QgsProcessingException, match="class 'water' has 4 complete samples for 17 dates"):
+        run("separability", {"INPUT": ndvh, "TRAINING": few, "CLASS_FIELD": "class",
+                             "OUTPUT_TABLE": str(tmp_path / "t.csv"), "OUTPUT_HTML": str(tmp_path / "s.html")})
+    outside = _polygons([(0, 0, 100, 100), (200, 200, 300, 300)], ["rice", "water"])
+    with pytest.raises(QgsProcessingException, match="none of the 2 features of Training areas.*lie outside it"):
+        run("svmclassify", {**base, "TRAINING": outside})
+    assert not out.exists() and not (tmp_path / "t.csv").exists()
+
+
+def test_bad_dates_and_stacks_are_refused_by_the_threshold_rule(scene, ndvh, tmp_path):
+    x = read_raster(ndvh)
+    dates = _stack.band_dates(ndvh)
+    out = tmp_path / "rice.tif"
+    season = {"SEASON_START": "2019-03-10", "SEASON_END": "2019-04-27", "OUTPUT": str(out)}
+    shuffled = write_raster(tmp_path / "unsorted.tif", x[[0, 2, 1, 3]], gt=rl.geotransform(), epsg=rl.EPSG,
+                            descriptions=[dates[i] for i in (0, 2, 1, 3)], nodata=float("nan"))
+    with pytest.raises(QgsProcessingException, match="not in time order: band 3 \\(2019-01-21\\) after band 2"):
+        run("ricethreshold", {"NDVH": shuffled, **season})
+    twice = write_raster(tmp_path / "twice.tif", x[:3], gt=rl.geotransform(), epsg=rl.EPSG,
+                         descriptions=[dates[0], dates[1], dates[1]], nodata=float("nan"))
+    with pytest.raises(QgsProcessingException, match="same date twice \\(2019-01-21\\)"):
+        run("ricethreshold", {"NDVH": twice, **season})
+    other = write_raster(tmp_path / "ndvv.tif", x[:-1], gt=rl.geotransform(), epsg=rl.EPSG,
+                         descriptions=dates[:-1], nodata=float("nan"))
+    with pytest.raises(QgsProcessingException, match="must be on the same dates: NDVV stack \\(NDVV\\) lacks 2019-07-20"):
+        run("ricethreshold", {"NDVH": ndvh, "NDVV": other, **season})
+    with pytest.raises(QgsProcessingException, match="no date of NDVH stack \\(NDVH\\) lies in the season"):
+        run("ricethreshold", {"NDVH": ndvh, **season, "SEASON_START": "2020-03-01", "SEASON_END": "2020-04-01"})
+    with pytest.raises(QgsProcessingException, match="is before"):
+        run("ricethreshold", {"NDVH": ndvh, **season, "SEASON_END": "2019-03-01"})
+    assert not out.exists()
+
+
+def test_ndvv_enters_the_low_all_season_rule(scene, ndvh, tmp_path):
+    x = read_raster(ndvh)
+    dates = _stack.band_dates(ndvh)
+    ndvv_arr = np.full_like(x, 0.9)
+    ndvv = write_raster(tmp_path / "ndvv.tif", ndvv_arr, gt=rl.geotransform(), epsg=rl.EPSG, descriptions=dates,
+                        nodata=float("nan"))
+    res = run("ricethreshold", {"NDVH": ndvh, "NDVV": ndvv, "SEASON_START": "2019-03-10",
+                                "SEASON_END": "2019-04-27", "OUTPUT": str(tmp_path / "r.tif")})
+    season = [k for k, d in enumerate(dates) if "2019-03-10" <= d <= "2019-04-27"]
+    want, _ = threshold.rice_rule(x, season, ndvv=ndvv_arr)
+    assert (read_raster(res["OUTPUT"])[0] == want).all()
+
+
+def test_accuracy_refuses_a_geographic_map_and_unknown_reported_classes(scene, tmp_path):
+    classes = scene["classes"].astype(np.float32)
+    geo = write_raster(tmp_path / "geo.tif", classes, epsg=4326, gt=(109.0, 1e-4, 0, 20.0, 0, -1e-4))
+    with pytest.raises(QgsProcessingException, match="geographic CRS.*projected CRS"):
+        run("accuracyassessment", {"CLASSIFIED": geo, "REFERENCE": scene["paths"]["reference"], "CLASS_FIELD": "code",
+                                   "OUTPUT_TABLE": str(tmp_path / "a.csv"), "OUTPUT_HTML": str(tmp_path / "a.html")})
+    truth = scene["paths"]["truth"]
+    with pytest.raises(QgsProcessingException, match="'paddy' is not a class of the map"):
+        run("accuracyassessment", {"CLASSIFIED": truth, "REFERENCE": scene["paths"]["reference"], "CLASS_FIELD": "code",
+                                   "REPORTED_AREA_HA": "paddy=10", "OUTPUT_TABLE": str(tmp_path / "a.csv"),
+                                   "OUTPUT_HTML": str(tmp_path / "a.html")})
+    assert not (tmp_path / "a.csv").exists() and not (tmp_path / "a.html").exists()
+    # the truth assessed against points drawn from it: every sample agrees
+    res = run("accuracyassessment", {"CLASSIFIED": truth, "REFERENCE": scene["paths"]["reference"],
+                                     "CLASS_FIELD": "code", "OUTPUT_TABLE": str(tmp_path / "t.csv"),
+                                     "OUTPUT_HTML": str(tmp_path / "t.html")})
+    assert res["OA"] == 1.0 and res["KAPPA"] == 1.0
+
+
+def test_svm_cancel_during_prediction_leaves_no_output(scene, ndvh, tmp_path):
+    from qgis.core import QgsProcessingFeedback
+
+    class CancelMidway(QgsProcessingFeedback):
+        def setProgress(self, p):  # noqa: N802
+            super().setProgress(p)
+            if p >= 30:            # the map pass starts at 30 %
+                self.cancel()
+
+    out = tmp_path / "svm.tif"
+    with pytest.raises(QgsProcessingException, match="Cancelled: no output was written"):
+        run("svmclassify", {"INPUT": ndvh, "TRAINING": scene["paths"]["training"], "CLASS_FIELD": "class",
+                            "OUTPUT": str(out), "OUTPUT_REPORT": str(tmp_path / "r.html")}, feedback=CancelMidway())
+    assert not out.exists() and not list(tmp_path.glob("svm*"))

@@ -105,10 +105,12 @@ class SvmClassifyAlgorithm(CropAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.KAPPA, self.tr("Kappa (held out)")))
 
     # -- shared with svmapply ------------------------------------------------------------
-    def classify(self, model, names, src, parameters, context, feedback, *, start, metadata=None):
-        """Write the class map of ``src`` by ``model`` to OUTPUT, block by block, styled with ``names``."""
+    def classify(self, model, names, src, parameters, context, feedback, *, start, metadata=None, check_x=None):
+        """Write the class map of ``src`` by ``model`` to OUTPUT, block by block, styled with ``names``
+        (``check_x``: samples on which the fast predictor is checked against scikit-learn's)."""
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        run_blockwise(src, out, lambda block: _svm.predict_block(model, block), out_bands=1, out_dtype=np.uint8,
+        predictor = _svm.Predictor(model, check_x)
+        run_blockwise(src, out, lambda block: _svm.predict_block(predictor, block), out_bands=1, out_dtype=np.uint8,
                       descriptions=["class"], band_metadata=[{"classes": classes_json(names)}], metadata=metadata,
                       bytes_per_pixel=24, compression=self.compression(parameters, context), workers=WORKERS,
                       **self.callbacks(feedback, start, 1.0))
@@ -158,6 +160,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
                                       f"OA {100 * other['oa']:.2f} %, kappa {other['kappa']:.4f}"))
         feedback.setProgress(30)
         out = self.classify(main["model"], s.names, src, parameters, context, feedback, start=0.3,
+                            check_x=s.x[main["train"]],
                             metadata={"SVM": f"{params}", "TRAINING_PIXELS": int(main["train"].sum()),
                                       "HELD_OUT_OA": f"{oa:.4f}", "HELD_OUT_KAPPA": f"{kappa:.4f}"})
         results = {self.OUTPUT: out, self.OA: oa, self.KAPPA: kappa}

@@ -299,3 +299,31 @@ def test_report_is_one_self_contained_html_file(tmp_path):
     rep.image(report.confusion_figure(np.array([[3, 1], [0, 4]]), ["p", "q"]), "cm")
     text = open(rep.write(str(tmp_path / "r.html")), encoding="utf-8").read()
     assert "T &lt;1&gt;" in text and "1.23" in text and "–" in text and text.count("data:image/png;base64,") == 1
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear", "poly"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("standardise", [True, False])
+def test_fast_predictor_gives_scikit_learns_predictions(kernel, n_classes, standardise):
+    from sarsense.algorithms.rice import svm
+    x, y, g = _blobs(seed=4)
+    keep = y <= n_classes
+    model = svm.fit(x[keep], y[keep], kernel=kernel, gamma=0.125 if kernel != "poly" else 0.05, c=100.0,
+                    standardise=standardise)
+    pred = svm.Predictor(model, x[keep])
+    assert pred.fast
+    probe = np.random.default_rng(6).normal(1.5, 2.0, (5000, 4))
+    np.testing.assert_array_equal(pred.predict(probe), model.predict(probe))
+    np.testing.assert_array_equal(svm.predict_block(pred, probe.T.reshape(4, 50, 100).astype(np.float32)),
+                                  model.predict(probe.astype(np.float32).astype(np.float64)).reshape(50, 100))
+
+
+def test_predictor_falls_back_to_scikit_learn_for_a_model_it_does_not_know():
+    from sklearn.svm import SVC
+
+    from sarsense.algorithms.rice import svm
+    x, y, g = _blobs(seed=5)
+    model = SVC(kernel="sigmoid", gamma="scale").fit(x, y)
+    pred = svm.Predictor(model, x)
+    assert not pred.fast
+    np.testing.assert_array_equal(pred.predict(x[:50]), model.predict(x[:50]))

@@ -8,10 +8,7 @@ import re
 import numpy as np
 from osgeo import gdal
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
@@ -75,13 +72,9 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
         self.add(QgsProcessingParameterRasterLayer(self.CLASSIFIED, self.tr("Class map")),
                  "An integer class map (e.g. from 'SVM classification' or 'Paddy rice by phenology thresholds'), "
                  "in a projected CRS.")
-        self.add(QgsProcessingParameterFeatureSource(
-            self.REFERENCE, self.tr("Reference samples"),
-            types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]),
-            "Points or polygons with the true class, independent of the training data.")
-        self.add(QgsProcessingParameterField(self.CLASS_FIELD, self.tr("Reference class field"),
-                                             parentLayerParameterName=self.REFERENCE),
-                 "The map's class code (integer) or class name (text).")
+        self.add_labelled_layer(self.REFERENCE, "Reference samples", self.CLASS_FIELD, "Reference class field",
+                                "The map's class code (integer) or class name (text).",
+                                what="with the true class, independent of the training data")
         self.add(QgsProcessingParameterString(self.REPORTED_AREA_HA, self.tr("Reported areas (ha)"), optional=True),
                  "Official areas to compare with, as 'class=ha' pairs separated by commas (class by code or name).")
         self.add_table_output(self.OUTPUT_TABLE, "Accuracy and area table",

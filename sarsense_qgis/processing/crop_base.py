@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsProcessing,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
     QgsCoordinateTransform,
     QgsFeatureRequest,
     QgsProject,
@@ -68,6 +71,14 @@ class Samples:
 
 class CropAlgorithm(StackAlgorithm):
     _group = ("Crop mapping", "cropmapping")
+
+    def add_labelled_layer(self, name, label, field, field_label, field_help,
+                           types=(QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint),
+                           what="with a class field"):
+        """A points-or-polygons parameter and its class field (training or reference samples)."""
+        self.add(QgsProcessingParameterFeatureSource(name, self.tr(label), types=list(types)),
+                 f"Polygons (every pixel whose centre is inside) or points (the pixel under each) {what}.")
+        self.add(QgsProcessingParameterField(field, self.tr(field_label), parentLayerParameterName=name), field_help)
 
     def _grid_transform(self, source_crs, reference, context):
         target = QgsCoordinateReferenceSystem.fromWkt(read_info(reference).projection)

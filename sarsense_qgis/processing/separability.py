@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from qgis.core import (
-    QgsProcessing,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -46,13 +43,8 @@ class SeparabilityAlgorithm(CropAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack")),
                  "One band per date (NDVH, NDVV, backscatter …), ISO dates in the band descriptions.")
-        self.add(QgsProcessingParameterFeatureSource(
-            self.TRAINING, self.tr("Training areas"),
-            types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
-            "Polygons (every pixel whose centre is inside) or points (the pixel under each) with a class field.")
-        self.add(QgsProcessingParameterField(self.CLASS_FIELD, self.tr("Class field"),
-                                             parentLayerParameterName=self.TRAINING),
-                 "The class of each training feature (text or integer).")
+        self.add_labelled_layer(self.TRAINING, "Training areas", self.CLASS_FIELD, "Class field",
+                                "The class of each training feature (text or integer).")
         self.add(QgsProcessingParameterString(self.TARGET_CLASS, self.tr("Target class"), optional=True),
                  "Compare only this class with each other one (the paper: early rice); empty compares every pair.")
         self.add(QgsProcessingParameterNumber(self.REGULARISATION, self.tr("Covariance regularisation"),

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -58,13 +55,9 @@ class SvmClassifyAlgorithm(CropAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack")),
                  "One band per date (e.g. NDVH and NDVV stacked), ISO dates in the band descriptions.")
-        self.add(QgsProcessingParameterFeatureSource(
-            self.TRAINING, self.tr("Training areas"),
-            types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
-            "Polygons (every pixel whose centre is inside) or points (the pixel under each) with a class field.")
-        self.add(QgsProcessingParameterField(self.CLASS_FIELD, self.tr("Class field"),
-                                             parentLayerParameterName=self.TRAINING),
-                 "Integer codes 0-254 are kept as the map's values; text classes are coded 1, 2 … in sorted order.")
+        self.add_labelled_layer(self.TRAINING, "Training areas", self.CLASS_FIELD, "Class field",
+                                "Integer codes 0-254 are kept as the map's values; text classes are coded 1, 2 … in "
+                                "sorted order.")
         self.add(QgsProcessingParameterEnum(self.KERNEL, self.tr("Kernel"), options=list(_svm.KERNELS),
                                             defaultValue=0), "SVM kernel; the paper uses RBF.")
         self.add(QgsProcessingParameterNumber(self.GAMMA, self.tr("Gamma"), type=QgsProcessingParameterNumber.Double,

@@ -184,24 +184,14 @@ def _srs():
     return srs
 
 
-def write_tif(path, arr, *, descriptions=None, nodata=float("nan"), dtype=None):
+def write_tif(path, arr, *, descriptions=None, nodata=float("nan")):
+    """A GeoTIFF on the scene's grid (float32, or uint8 for class rasters), with the tests' writer."""
     from osgeo import gdal
+
+    from helpers import write_raster
     arr = np.asarray(arr)
-    arr = arr[np.newaxis] if arr.ndim == 2 else arr
-    gtype = {np.dtype(np.float32): gdal.GDT_Float32, np.dtype(np.uint8): gdal.GDT_Byte}[np.dtype(dtype or arr.dtype)]
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[2], arr.shape[1], arr.shape[0], gtype,
-                                              options=["TILED=YES", "COMPRESS=DEFLATE"])
-    ds.SetGeoTransform(geotransform())
-    ds.SetProjection(_srs().ExportToWkt())
-    for i in range(arr.shape[0]):
-        band = ds.GetRasterBand(i + 1)
-        if nodata is not None:
-            band.SetNoDataValue(nodata)
-        if descriptions:
-            band.SetDescription(descriptions[i])
-        band.WriteArray(arr[i])
-    ds = None
-    return str(path)
+    return write_raster(path, arr, epsg=EPSG, gt=geotransform(), nodata=nodata, descriptions=descriptions,
+                        dtype=gdal.GDT_Byte if arr.dtype == np.uint8 else gdal.GDT_Float32)
 
 
 def _box_polygon(r0, r1, c0, c1, shrink=0):

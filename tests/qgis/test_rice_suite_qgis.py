@@ -297,3 +297,21 @@ def test_svm_cancel_during_prediction_leaves_no_output(scene, ndvh, tmp_path):
         run("svmclassify", {"INPUT": ndvh, "TRAINING": scene["paths"]["training"], "CLASS_FIELD": "class",
                             "OUTPUT": str(out), "OUTPUT_REPORT": str(tmp_path / "r.html")}, feedback=CancelMidway())
     assert not out.exists() and not list(tmp_path.glob("svm*"))
+
+
+def test_points_train_the_svm_and_feed_separability(scene, ndvh, tmp_path):
+    """Points give the pixel under each: the reference points (integer 0/1 rice field) as training data."""
+    res = run("svmclassify", {"INPUT": ndvh, "TRAINING": scene["paths"]["reference"], "CLASS_FIELD": "rice",
+                              "SPLIT": 1, "OUTPUT": str(tmp_path / "p.tif"), "OUTPUT_REPORT": str(tmp_path / "p.html")})
+    ds = gdal.Open(res["OUTPUT"])
+    codes = {c["value"] for c in json.loads(ds.GetRasterBand(1).GetMetadataItem("classes"))}
+    ds = None
+    assert codes == {0, 1}                                           # integer codes kept as the map's values
+    got = read_raster(res["OUTPUT"])[0]
+    assert ((got == 1) == (scene["classes"] == rl.RICE)).mean() > 0.85
+    sep = run("separability", {"INPUT": ndvh, "TRAINING": scene["paths"]["reference"], "CLASS_FIELD": "rice",
+                               "TARGET_CLASS": "1", "OUTPUT_TABLE": str(tmp_path / "s.csv"),
+                               "OUTPUT_HTML": str(tmp_path / "s.html")})
+    rows = _csv_rows(sep["OUTPUT_TABLE"])
+    assert {(r["class_a"], r["class_b"]) for r in rows} == {("1", "0")}
+    assert all(r["separable"] in ("true", "True", "1") for r in rows if r["date"] == "all dates")

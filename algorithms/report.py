@@ -70,6 +70,16 @@ class Report:
         out.append("</table>")
         self.parts.append("".join(out))
 
+    def confusion_table(self, matrix, names, acc):
+        """A confusion matrix (rows map, columns reference) with totals, UA per row, PA per column and OA;
+        ``acc`` is :func:`algorithms.rice.accuracy.sample_accuracy`'s result for it."""
+        m = np.asarray(matrix)
+        nan = float("nan")
+        self.table(["map \\ reference"] + list(names) + ["total", "UA"],
+                   [[n] + list(m[i]) + [int(m[i].sum()), acc["ua"][i]] for i, n in enumerate(names)] +
+                   [["total"] + [int(v) for v in m.sum(axis=0)] + [int(m.sum()), nan],
+                    ["PA"] + list(acc["pa"]) + [nan, acc["oa"]]], digits=3)
+
     def image(self, fig, caption=None):
         """Embed a matplotlib figure as a PNG."""
         buf = io.BytesIO()

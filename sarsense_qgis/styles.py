@@ -6,9 +6,6 @@ so the Graphical Modeler and ``qgis_process`` (which load nothing) are unaffecte
 
 from __future__ import annotations
 
-import json
-
-from osgeo import gdal
 from qgis.core import (
     QgsColorRampShader,
     QgsContrastEnhancement,
@@ -21,6 +18,8 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
 )
 from qgis.PyQt.QtGui import QColor
+
+from ..algorithms.io.raster import read_class_table
 
 #: Cumulative-cut limits of the grey stretch (fractions).
 CUT_LOW, CUT_HIGH = 0.02, 0.98
@@ -81,13 +80,8 @@ def apply_ramp(layer, ramp, band=1):
 
 
 def band_classes(layer, band=1):
-    """The classes a SARSense class map declares in its band metadata (``classes`` JSON), or []."""
-    try:
-        ds = gdal.Open(layer.source())
-        raw = ds.GetRasterBand(band).GetMetadataItem("classes")
-        return json.loads(raw) if raw else []
-    except (RuntimeError, AttributeError, ValueError):
-        return []
+    """The classes a class map declares (:func:`algorithms.io.raster.read_class_table`), or []."""
+    return read_class_table(layer.source(), band)
 
 
 class GreyStretchPostProcessor(QgsProcessingLayerPostProcessorInterface):

@@ -291,6 +291,36 @@ def set_class_table(band, classes):
     band.SetRasterCategoryNames(names)
 
 
+def read_class_table(path, band=1):
+    """The classes a class map declares, as :func:`set_class_table` stored them: ``[{"value", "name", "color"}]``.
+
+    SARSense's band metadata ``classes`` first; else GDAL's category names (a class map from other
+    software), with the colour table's colours where there is one. [] when the file
+    declares no classes or cannot be read.
+    """
+    import json
+
+    try:
+        ds = gdal.Open(str(path))
+        band_obj = ds.GetRasterBand(band)
+        raw = band_obj.GetMetadataItem("classes")
+        names = band_obj.GetCategoryNames() or []
+        table = band_obj.GetRasterColorTable()
+        colours = [table.GetColorEntry(i) for i in range(table.GetCount())] if table is not None else []
+        band_obj = None     # the band before its dataset: GDAL's Python bindings crash the other way round
+        ds = None
+    except (RuntimeError, AttributeError):
+        return []
+    if raw:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return [{"value": i, "name": n,
+             "color": "#{:02x}{:02x}{:02x}".format(*colours[i][:3]) if i < len(colours) else "#808080"}
+            for i, n in enumerate(names) if n and i != CLASS_NODATA]
+
+
 _GDAL_TYPES = {np.dtype(np.float32): gdal.GDT_Float32, np.dtype(np.uint8): gdal.GDT_Byte}
 
 

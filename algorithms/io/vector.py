@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-
 from osgeo import gdal, ogr, osr
 
 from . import raster as _raster
+from .blocks import RasterStack, reduce_blockwise
 
 
 def rasterize(geometries_wkb, reference, output=None, *, burn=None, all_touched=False):
@@ -69,8 +69,6 @@ def labelled_pixels(inputs, labels, **walk):
     progress, is_canceled): memory grows with the labelled pixels only. Returns ``(values, label)``:
     float32 ``(n, bands)`` with NaN for nodata, and the int64 label of each row, in image order.
     """
-    from .blocks import RasterStack, reduce_blockwise
-
     paths = [inputs] if isinstance(inputs, (str, tuple)) else list(inputs)
 
     def kernel(block):
@@ -86,8 +84,6 @@ def labelled_pixels(inputs, labels, **walk):
 
 def value_counts(path, *, band=1, **walk):
     """Pixels per integer value 0..255 of one band of a class map (nodata and NaN not counted), one block-wise pass."""
-    from .blocks import reduce_blockwise
-
     def kernel(block):
         v = block[0]
         v = v[np.isfinite(v) & (v >= 0) & (v <= 255)].astype(np.int64)

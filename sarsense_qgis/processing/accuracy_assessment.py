@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
-from osgeo import gdal
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterRasterLayer,
@@ -16,6 +14,7 @@ from qgis.core import (
 from ...algorithms import report as _report
 from ...algorithms.io import read_info
 from ...algorithms.io import vector as _vector
+from ...algorithms.io.raster import read_class_table
 from ...algorithms.rice import accuracy as _acc
 from .base import WORKERS
 from .crop_base import CropAlgorithm
@@ -24,22 +23,6 @@ COLUMNS = [("code", int), ("class", str), ("mapped_px", int), ("mapped_ha", floa
            ("PA", float), ("UA", float), ("F1", float), ("estimated_ha", float), ("se_ha", float),
            ("ci95_ha", float), ("ci95_low_ha", float), ("ci95_high_ha", float), ("reported_ha", float),
            ("rel_error_mapped", float), ("rel_error_estimated", float)]
-
-
-def map_classes(path):
-    """``{code: name}`` a class map declares: SARSense's ``classes`` metadata, else GDAL category names."""
-    ds = gdal.Open(path)
-    band = ds.GetRasterBand(1)
-    raw = band.GetMetadataItem("classes")
-    names = band.GetCategoryNames() or []
-    band = None         # the band before its dataset: GDAL's Python bindings crash the other way round
-    ds = None
-    if raw:
-        try:
-            return {int(c["value"]): str(c["name"]) for c in json.loads(raw)}
-        except (ValueError, KeyError, TypeError):
-            pass
-    return {i: n for i, n in enumerate(names) if n and n != "nodata"}
 
 
 class AccuracyAssessmentAlgorithm(CropAlgorithm):
@@ -91,7 +74,7 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
             raise self.error(f"{self.label(self.CLASSIFIED)} is in a geographic CRS (degrees) or has none: pixel "
                              "areas in hectares need a projected CRS. Warp the map to a UTM or equal-area CRS "
                              "(Raster ▸ Projections ▸ Warp, nearest neighbour) and run again.")
-        names = map_classes(src)
+        names = {int(c["value"]): str(c["name"]) for c in read_class_table(src)}
         counts = _vector.value_counts(src, workers=WORKERS, **self.callbacks(feedback, 0.0, 0.5))
         s = self.labelled_samples(parameters, self.REFERENCE, self.CLASS_FIELD, src, context, feedback, start=0.5,
                                   end=0.9, class_names=names, match_names=True)
@@ -160,10 +143,7 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
         rep.paragraph(f"Overall accuracy {100 * acc['oa']:.2f} %, kappa {acc['kappa']:.4f}. Area-weighted overall "
                       f"accuracy (Olofsson et al. 2014, eq. 1) {_pct(est['oa'])}.")
         rep.heading("Confusion matrix")
-        rep.table(["map \\ reference"] + names + ["total", "UA"],
-                  [[n] + list(m[i]) + [int(m[i].sum()), acc["ua"][i]] for i, n in enumerate(names)] +
-                  [["total"] + [int(v) for v in m.sum(axis=0)] + [int(m.sum()), float("nan")],
-                   ["PA"] + list(acc["pa"]) + [float("nan"), acc["oa"]]], digits=3)
+        rep.confusion_table(m, names, acc)
         rep.image(_report.confusion_figure(m, names), "Confusion matrix (reference pixels)")
         rep.heading("Accuracy and area per class")
         rep.table([c for c, _ in COLUMNS[1:]], [r[1:] for r in rows], digits=3)

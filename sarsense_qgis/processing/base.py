@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import os
 
-from osgeo import gdal
 import numpy as np
+from osgeo import gdal
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
@@ -47,6 +47,16 @@ from ..plugin import INSTALL_ACTION, icon_path
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
 UNITS = ("Linear power", "dB")
+
+
+def as_number(value):
+    """``value`` as a float when it is a number or a numeric text, else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
 
 
 def _plain(value, kind):

@@ -9,18 +9,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsCoordinateTransform,
-    QgsFeatureRequest,
-    QgsProject,
     QgsWkbTypes,
 )
 
 from ...algorithms.io import read_info
 from ...algorithms.io import vector as _vector
-from .base import WORKERS
+from .base import WORKERS, as_number
 from .stack_base import StackAlgorithm
 
 #: Colours of classes without their own, in order (ColorBrewer Set1/Dark2/Paired, distinguishable in print).
@@ -62,7 +60,6 @@ class Samples:
     group: np.ndarray
     names: dict = field(default_factory=dict)      # code → class name
     n_geometries: int = 0
-    empty_geometries: int = 0                      # geometries that cover no pixel centre of the grid
     incomplete: int = 0                            # pixels dropped because a band is NaN
 
     def label(self, code):
@@ -72,18 +69,22 @@ class Samples:
 class CropAlgorithm(StackAlgorithm):
     _group = ("Crop mapping", "cropmapping")
 
-    def add_labelled_layer(self, name, label, field, field_label, field_help,
-                           types=(QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint),
-                           what="with a class field"):
+    def add_labelled_layer(self, name, label, field, field_label, field_help, what="with a class field"):
         """A points-or-polygons parameter and its class field (training or reference samples)."""
-        self.add(QgsProcessingParameterFeatureSource(name, self.tr(label), types=list(types)),
+        self.add(QgsProcessingParameterFeatureSource(
+            name, self.tr(label), types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
                  f"Polygons (every pixel whose centre is inside) or points (the pixel under each) {what}.")
         self.add(QgsProcessingParameterField(field, self.tr(field_label), parentLayerParameterName=name), field_help)
 
-    def _grid_transform(self, source_crs, reference, context):
-        target = QgsCoordinateReferenceSystem.fromWkt(read_info(reference).projection)
-        return QgsCoordinateTransform(source_crs, target, context.transformContext() if context else
-                                      QgsProject.instance().transformContext())
+    @staticmethod
+    def on_grid_crs(source, reference, context):
+        """``(feature, WKB in the CRS of raster reference)`` for each feature of ``source`` with a geometry."""
+        request = QgsFeatureRequest().setDestinationCrs(
+            QgsCoordinateReferenceSystem.fromWkt(read_info(reference).projection), context.transformContext())
+        for feature in source.getFeatures(request):
+            geom = feature.geometry()
+            if geom is not None and not geom.isEmpty():
+                yield feature, bytes(geom.asWkb())
 
     def burn_polygons(self, layer, reference, name, context):
         """The polygons of ``layer`` burned onto ``reference``'s grid (1 inside, 0 outside; virtual, freed at the
@@ -91,24 +92,17 @@ class CropAlgorithm(StackAlgorithm):
         if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
             raise self.error(f"{self.label(name)} must be a polygon layer; '{layer.name()}' has "
                              f"{QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()} geometries.")
-        transform = self._grid_transform(layer.crs(), reference, context)
-        wkbs = []
-        for feature in layer.getFeatures():
-            geom = feature.geometry()
-            if geom is None or geom.isEmpty():
-                continue
-            geom.transform(transform)
-            wkbs.append(bytes(geom.asWkb()))
+        wkbs = [wkb for _, wkb in self.on_grid_crs(layer, reference, context)]
         if not wkbs:
             raise self.error(f"{self.label(name)} ('{layer.name()}') has no polygon to use.")
         path = _vector.rasterize(wkbs, reference)
         self._virtual.append(path)
         return path
 
-    def labelled_samples(self, parameters, name, field_name, raster, context, feedback, *, start=0.0, end=1.0,
+    def labelled_samples(self, parameters, name, field_param, raster, context, feedback, *, start=0.0, end=1.0,
                          class_names=None, match_names=False):
         """The pixels of ``raster`` under the points or polygons of parameter ``name``, with the class in
-        ``field_name``.
+        parameter ``field_param``.
 
         A polygon gives every pixel whose centre it contains, a point the pixel it falls in; where
         polygons overlap the later one wins. Geometries are transformed to the raster's CRS. Integer
@@ -121,7 +115,7 @@ class CropAlgorithm(StackAlgorithm):
         source = self.parameterAsSource(parameters, name, context)
         if source is None:
             raise self.error(f"{self.label(name)} could not be read.")
-        field_name = self.parameterAsString(parameters, field_name, context) if field_name in parameters else ""
+        field_name = self.parameterAsString(parameters, field_param, context)
         fidx = source.fields().lookupField(field_name)
         if fidx < 0:
             raise self.error(f"{self.label(name)} has no field '{field_name}'; choose its class field.")
@@ -129,18 +123,13 @@ class CropAlgorithm(StackAlgorithm):
         if gtype not in (QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry):
             raise self.error(f"{self.label(name)} must hold points or polygons; it has "
                              f"{QgsWkbTypes.geometryDisplayString(gtype).lower()} geometries.")
-        request = QgsFeatureRequest().setDestinationCrs(
-            QgsCoordinateReferenceSystem.fromWkt(read_info(raster).projection), context.transformContext())
         wkbs, values, no_class = [], [], 0
-        for feature in source.getFeatures(request):
-            geom = feature.geometry()
+        for feature, wkb in self.on_grid_crs(source, raster, context):
             value = feature.attribute(fidx)
-            if geom is None or geom.isEmpty():
-                continue
             if value is None or (hasattr(value, "isNull") and value.isNull()) or str(value).strip() == "":
                 no_class += 1
                 continue
-            wkbs.append(bytes(geom.asWkb()))
+            wkbs.append(wkb)
             values.append(value)
         if not wkbs:
             raise self.error(f"{self.label(name)} has no {('point' if gtype == QgsWkbTypes.PointGeometry else 'polygon')}"
@@ -168,17 +157,12 @@ class CropAlgorithm(StackAlgorithm):
         complete = np.isfinite(x).all(axis=1)
         codes = np.asarray(codes)
         return Samples(x=x[complete], y=codes[lab[complete] - 1], group=lab[complete], names=names,
-                       n_geometries=len(wkbs), empty_geometries=empty, incomplete=int((~complete).sum()))
+                       n_geometries=len(wkbs), incomplete=int((~complete).sum()))
 
     def _class_codes(self, values, class_names, name, field_name, match_names=False):
         """Codes (one per value) and ``{code: name}``: integers 0..254 as they are, else by name."""
-        def as_int(v):
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
-                return None
-            return int(f) if f.is_integer() else None
-        ints = [as_int(v) for v in values]
+        numbers = [as_number(v) for v in values]
+        ints = [int(f) if f is not None and f.is_integer() else None for f in numbers]
         if all(i is not None and 0 <= i <= 254 for i in ints):
             given = class_names or {}
             return ints, {i: given.get(i, str(i)) for i in sorted(set(ints))}

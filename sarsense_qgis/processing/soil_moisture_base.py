@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingException, QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer
 
+from .base import as_number
 from .stack_base import StackAlgorithm
-
-
-def as_number(value):
-    """``value`` as a float when it is a number or a numeric text, else None."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 class SoilMoistureAlgorithm(StackAlgorithm):

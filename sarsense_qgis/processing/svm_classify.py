@@ -197,9 +197,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
             rep.paragraph(f"Overall accuracy {100 * ev['oa']:.2f} %, kappa {ev['kappa']:.4f}, "
                           f"{ev['n']} held-out pixels.")
             m = ev["matrix"]
-            rep.table(["map \\ reference"] + names + ["UA"],
-                      [[n] + list(m[i]) + [ev["ua"][i]] for i, n in enumerate(names)] +
-                      [["PA"] + list(ev["pa"]) + [float("nan")]], digits=3)
+            rep.confusion_table(m, names, ev)
             rep.table(["class", "PA", "UA", "F1"],
                       [[n, ev["pa"][i], ev["ua"][i], ev["f1"][i]] for i, n in enumerate(names)], digits=3)
             if how == split:

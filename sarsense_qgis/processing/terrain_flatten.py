@@ -14,8 +14,8 @@ from ...algorithms.io import read_info, run_blockwise
 from ...algorithms.io.raster import open_dataset
 from ...algorithms.soil_moisture import terrain
 from ..styles import INCIDENCE_RAMP, style_on_load
-from .base import WORKERS
-from .soil_moisture_base import SoilMoistureAlgorithm, as_number
+from .base import WORKERS, as_number
+from .soil_moisture_base import SoilMoistureAlgorithm
 from .stack_base import Counts
 
 #: Metadata keys read for the satellite heading when HEADING is not given.

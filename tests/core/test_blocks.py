@@ -336,3 +336,20 @@ def test_run_blockwise_writes_several_outputs_each_in_its_own_type(tmp_path):
     np.testing.assert_allclose(read_raster(b)[0], data[1] * 2)
     with pytest.raises(ValueError, match="one output dtype per output"):
         run_blockwise(src, [a, b], lambda blk: blk, out_bands=[1, 1], out_dtype=[np.uint8])
+
+
+def test_read_class_table_reads_what_set_class_table_wrote_and_plain_category_names(tmp_path):
+    from sarsense.algorithms.io import raster
+    classes = [{"value": 0, "name": "not rice", "color": "#d9d9d9"}, {"value": 1, "name": "rice", "color": "#33a02c"}]
+    ds = raster.create_geotiff(str(tmp_path / "c.tif"), xsize=4, ysize=4, bands=1, geotransform=(0, 1, 0, 0, 0, -1),
+                               projection="", dtype=np.uint8, band_metadata=[{"classes": __import__("json").dumps(classes)}])
+    ds = None
+    assert raster.read_class_table(str(tmp_path / "c.tif")) == classes
+    other = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "o.tif"), 4, 4, 1, gdal.GDT_Byte)
+    band = other.GetRasterBand(1)
+    band.SetRasterCategoryNames(["water", "", "forest"])
+    band = None
+    other = None
+    assert raster.read_class_table(str(tmp_path / "o.tif")) == [{"value": 0, "name": "water", "color": "#808080"},
+                                                                 {"value": 2, "name": "forest", "color": "#808080"}]
+    assert raster.read_class_table(str(tmp_path / "missing.tif")) == []

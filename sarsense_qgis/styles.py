@@ -57,6 +57,8 @@ def apply_classes(layer, classes, band=1):
 SSM_RAMP = (0.0, 0.5, ("#8c510a", "#d8b365", "#f6e8c3", "#c7eae5", "#5ab4ac", "#2166ac"), "m³/m³")
 INDEX_RAMP = (0.0, 1.0, SSM_RAMP[2], "index (0 dry, 1 wet)")
 NDVI_RAMP = (0.0, 1.0, ("#a50026", "#fdae61", "#ffffbf", "#a6d96a", "#006837"), "NDVI")
+#: Land-surface temperature: cold blue to hot red through yellow (ColorBrewer RdYlBu, reversed).
+THERMAL_COLOURS = ("#313695", "#4575b4", "#74add1", "#abd9e9", "#ffffbf", "#fdae61", "#f46d43", "#d73027", "#a50026")
 INCIDENCE_RAMP = (0.0, 90.0, ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c"), "degrees")
 
 

@@ -598,6 +598,62 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, budget_mb=DEFAULT_BUDG
     return total[0]
 
 
+def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.float32, descriptions=None,
+                  band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION,
+                  budget_mb=DEFAULT_BUDGET_MB, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, block_size=None,
+                  progress=None, is_canceled=None):
+    """Reduce ``inputs`` to a grid ``factor`` times coarser, block by block: ``kernel(block) -> coarse``.
+
+    The kernel gets float32 ``(bands, h·factor, w·factor)`` blocks (NaN nodata) whose sides are
+    whole coarse pixels, and returns ``(out_bands, h, w)``. The coarse grid keeps the input's
+    origin and CRS, with pixels ``factor`` times larger; input rows and columns at the bottom and
+    right that do not fill a whole coarse pixel are left out (``rows // factor`` × ``cols // factor``).
+    ``output`` None returns the coarse result as an array instead of writing a GeoTIFF (for
+    callers that hold the coarse grid anyway). Budget, progress and cancel as in :func:`run_blockwise`.
+
+    Returns ``{"output": path or None, "blocks": n, "xsize": w, "ysize": h, "array": array or None}``.
+    """
+    f = int(factor)
+    if f < 1:
+        raise ValueError(f"the aggregation factor must be at least 1, got {factor}")
+    stack = RasterStack(inputs)
+    info = stack.info
+    ox, oy = info.xsize // f, info.ysize // f
+    if ox == 0 or oy == 0:
+        raise ValueError(f"'{info.path}' ({info.xsize}×{info.ysize} px) is smaller than one {f}×{f} block")
+    cache_mb = gdal_cache_share(budget_mb)
+    windows = plan_windows(ox, oy, bands=max(stack.band_count, out_bands), bytes_per_pixel=bytes_per_pixel * f * f,
+                           budget_mb=budget_mb - cache_mb, block_size=block_size)
+    gt = info.geotransform
+    coarse_gt = (gt[0], gt[1] * f, gt[2] * f, gt[3], gt[4] * f, gt[5] * f)
+    held = None if output is not None else np.empty((out_bands, oy, ox), out_dtype)
+
+    def compute(win):
+        block = stack.read(Window(win.x * f, win.y * f, win.w * f, win.h * f, win.x * f, win.y * f, win.w * f, win.h * f))
+        res = np.asarray(kernel(block))
+        res = res[np.newaxis] if res.ndim == 2 else res
+        if res.shape != (out_bands, win.h, win.w):
+            raise ValueError(f"kernel returned shape {res.shape}, expected {(out_bands, win.h, win.w)}")
+        return res
+
+    with contextlib.ExitStack() as opened:
+        opened.enter_context(gdal_cache_limit(cache_mb))
+        opened.enter_context(reuse_freed_memory(budget_mb))
+        if output is not None:
+            out = opened.enter_context(OutputRaster(
+                output, stack.paths, xsize=ox, ysize=oy, bands=out_bands, geotransform=coarse_gt,
+                projection=info.projection, dtype=out_dtype, descriptions=descriptions, band_metadata=band_metadata,
+                metadata=metadata, compression=compression))
+            write = lambda win, res: out.write(res, win.x, win.y)  # noqa: E731
+        else:
+            def write(win, res):
+                held[:, win.y:win.y + win.h, win.x:win.x + win.w] = res
+        opened.enter_context(stack)
+        _walk(windows, compute, write, workers=1, progress=progress, is_canceled=is_canceled)
+    return {"output": output, "blocks": len(windows), "xsize": ox, "ysize": oy, "array": held,
+            "infinite": out.n_infinite if output is not None else 0}
+
+
 def _kernel_result(kernel, block, n_out):
     res = np.asarray(kernel(block))
     if res.ndim == 2:

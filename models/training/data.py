@@ -23,7 +23,12 @@ class PatchDataset:
         raise NotImplementedError
 
     def batches(self, indices, batch_size, *, rng=None, augment=False):
-        """Yield ``(x, y)`` batches over ``indices`` (shuffled with ``rng`` when given; flips when ``augment``)."""
+        """Yield ``(x, y)`` batches over ``indices`` (shuffled with ``rng`` when given).
+
+        ``augment``: True or ``"flips"`` flips a batch left-right and up-down, each with probability
+        ½; ``"dihedral"`` also transposes it with probability ½ (square patches): the eight
+        symmetries of the square, which Keys' kernel and a block aggregation commute with.
+        """
         order = np.array(indices)
         if rng is not None:
             order = rng.permutation(order)
@@ -35,6 +40,8 @@ class PatchDataset:
                     x, y = x[..., ::-1], y[..., ::-1]
                 if rng.random() < 0.5:
                     x, y = x[..., ::-1, :], y[..., ::-1, :]
+                if augment == "dihedral" and rng.random() < 0.5:
+                    x, y = np.swapaxes(x, -1, -2), np.swapaxes(y, -1, -2)
             yield np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.float32)
 
 

@@ -20,13 +20,15 @@ def seed_everything(seed):
 
 
 def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, seed, workdir, metrics=None,
-          lr_steps=(), log=print):
+          lr_steps=(), augment=True, keep="best", log=print):
     """Train ``net`` on ``data`` (a :class:`data.PatchDataset`), checkpointing every epoch.
 
     Resumes from ``workdir/last.pt`` when it exists (same seed ⇒ same result).
     Writes ``workdir/log.jsonl`` (one line per epoch: train loss, validation loss
     and ``metrics``) and keeps the weights with the lowest validation loss in
-    ``workdir/best.pt``. Returns the history (list of dicts); ``net`` ends with the best weights.
+    ``workdir/best.pt``. Returns the history (list of dicts); ``net`` ends with the best weights, or
+    with the last epoch's when ``keep="last"`` (when the validation part is the held-out test set,
+    which must not pick the epoch). ``augment`` is passed to :meth:`data.PatchDataset.batches`.
     """
     os.makedirs(workdir, exist_ok=True)
     seed_everything(seed)
@@ -48,7 +50,7 @@ def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, see
         rng = np.random.default_rng(seed + epoch)
         net.train()
         total, count = 0.0, 0
-        for x, y in data.batches(train_idx, batch_size, rng=rng, augment=True):
+        for x, y in data.batches(train_idx, batch_size, rng=rng, augment=augment):
             opt.zero_grad()
             loss = loss_fn(net(torch.from_numpy(x)), torch.from_numpy(y))
             loss.backward()
@@ -67,7 +69,7 @@ def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, see
             torch.save(net.state_dict(), best_path)
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "history": history, "epoch": epoch + 1, "best": best, "torch_rng": torch.get_rng_state()}, last)
-    if os.path.exists(best_path):
+    if keep == "best" and os.path.exists(best_path):
         net.load_state_dict(torch.load(best_path, weights_only=True))
     return history
 

@@ -6,6 +6,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+try:
+    from ...algorithms.lst import resample
+except ImportError:
+    from algorithms.lst import resample
+
 
 def _block(c_in, c_out, convs=2):
     """``convs`` × (3×3 convolution, batch norm, ReLU): a U-Net block (Stokholm et al. 2022, Sec. IV)."""
@@ -57,49 +62,84 @@ class UNet(nn.Module):
 
 
 class _ResidualUnit(nn.Module):
-    """Two conv+BN+ReLU blocks with an identity shortcut (He et al. 2016), as in the multi-residual U-Net."""
+    """Two conv(+BN)+ReLU blocks with an identity shortcut (He et al. 2016), as in the multi-residual U-Net."""
 
-    def __init__(self, c):
+    def __init__(self, c, batch_norm=True):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-                                  nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        self.body = nn.Sequential(*_conv(c, c, batch_norm), nn.ReLU(inplace=True), *_conv(c, c, batch_norm))
 
     def forward(self, x):
         return F.relu(x + self.body(x))
 
 
+def _conv(c_in, c_out, batch_norm, stride=1):
+    """A 3×3 convolution, followed by batch norm when asked (then without a bias of its own)."""
+    conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=not batch_norm)
+    return [conv, nn.BatchNorm2d(c_out)] if batch_norm else [conv]
+
+
+class KeysUpsample(nn.Module):
+    """Keys' cubic convolution (a = −0.5) ×``scale``, fixed weights: the ILR image of the LST U-Net.
+
+    The same 5-tap phase filters as ``algorithms.lst.resample.upsample`` (edge pixels repeated,
+    pixel centres aligned), as a 5×5 convolution with ``scale²`` outputs and a pixel shuffle; in
+    ONNX a Pad (edge), a Conv and a DepthToSpace. Not trained.
+    """
+
+    def __init__(self, scale):
+        super().__init__()
+        w = torch.from_numpy(resample.phase_weights(scale)).float()
+        kernel = (w[:, None, :, None] * w[None, :, None, :]).reshape(scale * scale, 1, 5, 5)
+        self.register_buffer("kernel", kernel)
+        self.scale = scale
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        y = F.conv2d(F.pad(x.reshape(n * c, 1, h, w), (2, 2, 2, 2), mode="replicate"), self.kernel)
+        return F.pixel_shuffle(y, self.scale).reshape(n, c, h * self.scale, w * self.scale)
+
+
 class MultiResidualUNet(nn.Module):
     """Multi-residual U-Net for ×``scale`` LST super-resolution (Nguyen et al. 2022, Sec. III-B, Fig. 2).
 
-    The input is upsampled bicubically inside the network (the ILR image); the U-Net
-    predicts the residual HR − ILR and adds it back (end-to-end residual). Encoder
-    levels are a residual unit then a conv block; downsampling is a stride-2
-    convolution, not max-pooling; the bridge is one residual block. The paper
+    The coarse input is upsampled inside the network with Keys' cubic convolution
+    (:class:`KeysUpsample`: the ILR image); the U-Net predicts the residual HR − ILR and adds it
+    back (end-to-end residual). Encoder levels are a residual unit then a conv block;
+    downsampling is a stride-2 convolution, not max-pooling; the bridge is one residual block;
+    the decoder upsamples with a 2×2 transposed convolution and concatenates the skip. The paper
     gives no filter counts: ``base`` doubling per level is our choice.
+
+    ``batch_norm=False`` and ``zero_init=True`` (the last layer starts at zero, so the untrained
+    network *is* bicubic) are what trained on few real patches (MANIFEST.md, "Measured on this
+    data"); the paper's layout has batch norm.
     """
 
-    def __init__(self, in_channels=1, out_channels=1, levels=3, base=32, scale=4):
+    def __init__(self, in_channels=1, out_channels=1, levels=3, base=32, scale=4, batch_norm=True, zero_init=False):
         super().__init__()
-        self.scale = scale
-        self.inp = nn.Sequential(nn.Conv2d(in_channels, base, 3, padding=1, bias=False), nn.BatchNorm2d(base),
-                                 nn.ReLU(inplace=True))
+        self.scale, self.levels = scale, levels
+        self.ilr = KeysUpsample(scale)
+        bn = batch_norm
+        self.inp = nn.Sequential(*_conv(in_channels, base, bn), nn.ReLU(inplace=True))
         self.enc, self.downs = nn.ModuleList(), nn.ModuleList()
         c = base
         for i in range(levels):
-            self.enc.append(nn.Sequential(_ResidualUnit(c), _block(c, c, convs=1)))
-            self.downs.append(nn.Sequential(nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False),
-                                            nn.BatchNorm2d(2 * c), nn.ReLU(inplace=True)))
+            self.enc.append(nn.Sequential(_ResidualUnit(c, bn), *_conv(c, c, bn), nn.ReLU(inplace=True)))
+            self.downs.append(nn.Sequential(*_conv(c, 2 * c, bn, stride=2), nn.ReLU(inplace=True)))
             c *= 2
-        self.bridge = _ResidualUnit(c)
+        self.bridge = _ResidualUnit(c, bn)
         self.ups, self.dec = nn.ModuleList(), nn.ModuleList()
         for i in range(levels):
             self.ups.append(nn.ConvTranspose2d(c, c // 2, 2, stride=2))
-            self.dec.append(_block(c, c // 2))
+            self.dec.append(nn.Sequential(*_conv(c, c // 2, bn), nn.ReLU(inplace=True),
+                                          *_conv(c // 2, c // 2, bn), nn.ReLU(inplace=True)))
             c //= 2
         self.out = nn.Conv2d(c, out_channels, 1)
+        if zero_init:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, x):
-        ilr = F.interpolate(x, scale_factor=float(self.scale), mode="bicubic", align_corners=False)
+        ilr = self.ilr(x)
         y = self.inp(ilr)
         skips = []
         for enc, down in zip(self.enc, self.downs):

@@ -5,8 +5,11 @@ from .apply_model import ApplyModelAlgorithm
 from .build_stack import BuildStackAlgorithm
 from .change_detection import ChangeDetectionAlgorithm
 from .convert_units import ConvertUnitsAlgorithm
+from .degrade_lst import DegradeLstAlgorithm
 from .despeckle import DespeckleAlgorithm
+from .image_quality import ImageQualityAlgorithm
 from .interpolate_time import InterpolateTimeAlgorithm
+from .lst_superresolution import LstSuperResolutionAlgorithm
 from .multitemporal_despeckle import MultitemporalDespeckleAlgorithm
 from .ndvi import NdviAlgorithm
 from .rice_threshold import RiceThresholdAlgorithm
@@ -22,4 +25,4 @@ ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleA
               ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
               VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm,
               SeparabilityAlgorithm, SvmClassifyAlgorithm, SvmApplyAlgorithm, RiceThresholdAlgorithm,
-              AccuracyAssessmentAlgorithm)
+              AccuracyAssessmentAlgorithm, LstSuperResolutionAlgorithm, DegradeLstAlgorithm, ImageQualityAlgorithm)

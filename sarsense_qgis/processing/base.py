@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import numpy as np
 from osgeo import gdal
@@ -26,6 +27,7 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
@@ -45,6 +47,8 @@ from ..plugin import INSTALL_ACTION, icon_path
 
 #: Blocks computed at once. Two cores are the smallest machine we support; more rarely pays off.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: A GDAL subdataset name: DRIVER:… (not a Windows drive letter).
+_SUBDATASET = re.compile(r"^[A-Z][A-Z0-9_]+:")
 #: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
 UNITS = ("Linear power", "dB")
 
@@ -192,7 +196,36 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
             problem = self._parameter_problem(param, parameters, context)
             if problem:
                 return False, problem
-        return super().checkParameterValues(parameters, context)
+        # QGIS's own check, parameter by parameter as QgsProcessingAlgorithm does, except for a GDAL
+        # subdataset name given as text (QGIS 3.22 loads only existing files from text; GDAL reads it)
+        for param in self.parameterDefinitions():
+            name = param.name()
+            if self.subdataset(parameters, name) is not None:
+                continue
+            if not param.checkValueIsAcceptable(parameters.get(name), context):
+                if isinstance(param, QgsProcessingParameterRasterLayer):
+                    return False, self.invalidRasterError(parameters, name)
+                if isinstance(param, QgsProcessingParameterFeatureSource):
+                    return False, self.invalidSourceError(parameters, name)
+                if isinstance(param, QgsProcessingParameterFeatureSink):
+                    return False, self.invalidSinkError(parameters, name)
+                return False, self.tr(f"Incorrect parameter value for {name}")
+        return True, ""
+
+    def subdataset(self, parameters, name):
+        """The value of raster parameter ``name`` when it is a GDAL subdataset name given as text, else None.
+
+        QGIS 3.22 loads a raster layer from text only when the text is an existing file, so a
+        MODIS HDF subdataset (``HDF4_EOS:EOS_GRID:"file.hdf":grid:layer``) passed to ``qgis_process``
+        would be refused; SARSense reads it through GDAL itself. (In the QGIS window the layer
+        loaded from the HDF file is used as any other layer.)
+        """
+        value = parameters.get(name)
+        param = self.parameterDefinition(name)
+        if not isinstance(value, str) or not isinstance(param, QgsProcessingParameterRasterLayer) \
+                or not _SUBDATASET.match(value) or os.path.exists(value):
+            return None
+        return value
 
     def _parameter_problem(self, param, parameters, context):
         name = param.name()
@@ -221,6 +254,12 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def _raster_file_problem(self, name, value):
         """A message when ``value`` names a file that is missing or not a raster GDAL reads, else None."""
         path = value.split("|", 1)[0]
+        if _SUBDATASET.match(path):     # a GDAL subdataset (HDF4_EOS:EOS_GRID:"file.hdf":grid:layer, NETCDF:…)
+            try:
+                ds = gdal.Open(path)
+            except RuntimeError as err:
+                return self.tr(f"{self.label(name)}: GDAL cannot open the subdataset '{path}' ({str(err).strip()}).")
+            return None if ds is not None else self.tr(f"{self.label(name)}: GDAL cannot open '{path}'.")
         if not (os.sep in path or "." in os.path.basename(path)) or path.startswith("/vsi"):
             return None  # a layer name or id in a project: QGIS resolves it
         if not os.path.exists(path):
@@ -238,6 +277,9 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
 
     def raster_path(self, parameters, name, context):
         """File path of a raster parameter, with a clear error when it cannot be used."""
+        sub = self.subdataset(parameters, name)
+        if sub is not None:
+            return sub
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None or not layer.isValid():
             raise QgsProcessingException(self.invalidRasterError(parameters, name))

@@ -1,0 +1,72 @@
+"""MOD11A1 / MYD11A1 (MODIS daily LST, collection 6/6.1) HDF4 subdatasets.
+
+The LST layers (``LST_Day_1km``, ``LST_Night_1km``) are uint16 with ``scale_factor`` 0.02 K,
+``_FillValue`` 0 and ``valid_range`` 7500–65535; all three are read from the subdataset's own
+metadata, not assumed. Each has a QC layer (``QC_Day``, ``QC_Night``) whose bits 0–1 are the
+mandatory QA flag (MOD11 user's guide, Wan 2013, table 11): 00 = LST produced, good quality;
+01 = produced, other quality (check the other bits); 10 = not produced, cloud; 11 = not produced,
+other reasons. The QC filter keeps only 00.
+
+GDAL names a subdataset ``HDF4_EOS:EOS_GRID:"<file>":MODIS_Grid_Daily_1km_LST:LST_Day_1km``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_SUBDATASET = re.compile(r'^(HDF4_EOS:EOS_GRID:"?)(?P<file>.+?)("?:)(?P<grid>[^:]+):(?P<layer>LST_(Day|Night)_1km)$')
+QC_GOOD = 0
+
+
+def parse_subdataset(path):
+    """``(file, grid, layer)`` of a MODIS LST subdataset name, or None for anything else."""
+    m = _SUBDATASET.match(str(path).strip())
+    return (m.group("file"), m.group("grid"), m.group("layer")) if m else None
+
+
+def qc_subdataset(path):
+    """The QC subdataset that goes with an LST subdataset (LST_Day_1km → QC_Day)."""
+    file, grid, layer = parse_subdataset(path)
+    return f'HDF4_EOS:EOS_GRID:"{file}":{grid}:QC_{layer.split("_")[1]}'
+
+
+def decoding(metadata, nodata):
+    """(scale, offset, fill, valid_min, valid_max) from a subdataset band's metadata (raw units)."""
+    def num(key, default):
+        try:
+            return float(str(metadata.get(key, default)).split(",")[0])
+        except ValueError:
+            return float(default)
+    lo, hi = (str(metadata.get("valid_range", "7500, 65535")).split(",") + ["65535"])[:2]
+    fill = num("_FillValue", 0 if nodata is None else nodata)
+    return num("scale_factor", 0.02), num("add_offset", 0.0), fill, float(lo), float(hi)
+
+
+def decode(raw, qc, *, scale, offset, fill, valid_min, valid_max, qc_filter=True):
+    """Kelvin (float32, NaN where fill, out of the valid range, or, with ``qc_filter``, not good quality).
+
+    ``raw`` holds the stored integers (fill not yet turned into NaN), ``qc`` the QC bytes. MOD11's
+    scale is applied as value = raw·scale + offset (its ``add_offset`` is 0).
+    """
+    raw = np.asarray(raw)
+    bad = (raw == fill) | (raw < valid_min) | (raw > valid_max)
+    if qc_filter:
+        bad |= (np.asarray(qc).astype(np.uint8) & 0b11) != QC_GOOD
+    out = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    out[bad] = np.nan
+    return out
+
+
+def read_kelvin(subdataset, *, qc_filter=True):
+    """A whole MODIS LST subdataset as kelvin (float32, NaN nodata); for small tiles (training, tests)."""
+    from osgeo import gdal
+
+    ds = gdal.Open(str(subdataset))
+    band = ds.GetRasterBand(1)
+    raw = band.ReadAsArray()
+    scale, offset, fill, lo, hi = decoding(band.GetMetadata(), band.GetNoDataValue())
+    del band, ds
+    qc = gdal.Open(qc_subdataset(subdataset)).ReadAsArray() if qc_filter else None
+    return decode(raw, qc, scale=scale, offset=offset, fill=fill, valid_min=lo, valid_max=hi, qc_filter=qc_filter)

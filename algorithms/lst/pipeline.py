@@ -1,0 +1,327 @@
+"""LST rasters end to end, block by block: reading (GeoTIFF or MODIS HDF4), super-resolution by each
+method, Norm-L4 degradation and quality figures. No QGIS; the Processing algorithms call these.
+
+Memory: the fine (output) grid is always processed in blocks or tiles. TsHARP and ATPRK hold the
+coarse grid's residuals in memory (the input's size, 1/SCALE² of the output: 5.8 MB for a
+1200×1200 MODIS tile); everything else streams.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+
+import numpy as np
+from osgeo import gdal
+
+from ..io import blocks as _blocks
+from ..io import raster as _raster
+from ..io import stack as _stack
+from ..io import tiles as _tiles
+from . import modis, quality, resample, sharpen, temperature
+
+METHODS = ("unet", "bicubic", "tsharp", "atprk")
+#: Rings of a cloud gap filled from its edge before bicubic interpolation: the kernel's reach.
+BICUBIC_FILL = resample.RADIUS
+#: Rings of a cloud gap filled from its edge before the U-Net sees it (beyond: the contract's nodata_fill).
+UNET_FILL = 8
+#: Coarse tile side for bicubic (input pixels).
+BICUBIC_TILE = 128
+
+
+class LstSource:
+    """A single-band LST raster as kelvin blocks: a GeoTIFF in kelvin or °C, or a MODIS LST subdataset.
+
+    ``inputs`` is what the block engine reads (the LST band, plus its QC band for MODIS);
+    :meth:`kelvin` turns such a block into kelvin with NaN nodata (scale, fill, valid range and,
+    with ``qc_filter``, the QC test applied for MODIS).
+    """
+
+    def __init__(self, path, units="kelvin", *, qc_filter=True):
+        self.path = str(path)
+        self.units = units
+        self.modis = modis.parse_subdataset(self.path) is not None
+        self.qc_filter = qc_filter
+        if self.modis:
+            ds = _raster.open_dataset(self.path)
+            band = ds.GetRasterBand(1)
+            self.decoding = modis.decoding(band.GetMetadata(), band.GetNoDataValue())
+            del band, ds
+            self.units = "kelvin"
+            self.inputs = [self.path, modis.qc_subdataset(self.path)] if qc_filter else [self.path]
+        else:
+            info = _raster.read_info(self.path)
+            if info.band_count != 1:
+                raise ValueError(f"'{self.path}' has {info.band_count} bands; LST must be a single band "
+                                 "(pick one band with 'Rearrange bands' or gdal_translate -b)")
+            self.inputs = [self.path]
+        self.info = _raster.read_info(self.path)
+
+    def kelvin(self, block):
+        """(rows, cols) kelvin from an engine block of :attr:`inputs`."""
+        if not self.modis:
+            return temperature.to_kelvin(block[0], self.units)
+        scale, offset, fill, lo, hi = self.decoding
+        raw = block[0]      # the engine already made the fill value NaN
+        qc = block[1] if self.qc_filter else None
+        with np.errstate(invalid="ignore"):
+            out = modis.decode(np.where(np.isfinite(raw), raw, fill), qc, scale=scale, offset=offset, fill=fill,
+                               valid_min=lo, valid_max=hi, qc_filter=self.qc_filter)
+        return out
+
+    def check(self, label="INPUT"):
+        """Refuse an all-NaN input or one whose values contradict its units; returns the kelvin sample."""
+        samples = [_raster.sample_values(p, max_side=256) for p in self.inputs]
+        n = min(s.size for s in samples)
+        block = np.stack([s.ravel()[:n] for s in samples])[:, None, :]
+        return temperature.check_plausible(self.kelvin(block)[0], "kelvin" if self.modis else self.units, label=label)
+
+    def write_kelvin(self, output, **engine):
+        """The LST as a float32 kelvin GeoTIFF on its own grid (the coarse input of the super-resolution)."""
+        return _blocks.run_blockwise(self.inputs, output, lambda b: self.kelvin(b)[np.newaxis], out_bands=1,
+                                     descriptions=["LST (K)"], band_metadata=[{"units": "K"}],
+                                     compression="NONE", **engine)
+
+
+def temporary_path(folder, stem):
+    return os.path.join(folder, f"{stem}_{uuid.uuid4().hex[:12]}.tif")
+
+
+def remove(path):
+    for p in (path, str(path) + ".aux.xml"):
+        if p and os.path.exists(p):
+            os.remove(p)
+
+
+# --------------------------------------------------------------------------------------------
+# Degradation and quality
+# --------------------------------------------------------------------------------------------
+def degrade(source, output, factor, *, compression=_raster.DEFAULT_COMPRESSION, **engine):
+    """Norm-L4 aggregation of an :class:`LstSource` by ``factor``, written in the source's units."""
+    units = "kelvin" if source.modis else source.units
+
+    def kernel(block):
+        return temperature.from_kelvin(temperature.norm_l4(source.kelvin(block), factor), units)[np.newaxis]
+    desc = f"LST ({'K' if units == 'kelvin' else '°C'}), Norm-L4 ×{factor}"
+    return _blocks.run_aggregate(source.inputs, output, kernel, factor=factor, out_bands=1, descriptions=[desc],
+                                 band_metadata=[{"units": "K" if units == "kelvin" else "degC"}],
+                                 compression=compression, bytes_per_pixel=48, **engine)
+
+
+def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW, **engine):
+    """Whole-image figures and, with ``patch`` > 0, one row per fully valid patch of that size.
+
+    ``reference``/``estimate`` are :class:`LstSource` on one grid (compare in kelvin). Returns
+    ``{"whole": figures + ssim_windowed, "patches": [dict(row, col, figures)], "skipped": n}``.
+    """
+    inputs = reference.inputs + estimate.inputs
+    nr = len(reference.inputs)
+
+    def pair(block):
+        return reference.kelvin(block[:nr]), estimate.kelvin(block[nr:])
+
+    moments = _blocks.reduce_blockwise(inputs, lambda b: quality.Moments().update(*pair(b)),
+                                       initial=quality.Moments(), combine=lambda t, p: t.add(p), **_half(engine, 0))
+    whole = moments.figures()
+    dr = whole["dynamic_range"]
+    halo = window // 2
+
+    def ssim_kernel(block, where):
+        r, e = pair(block)
+        # centres are counted in the block's core only: the halo is read twice
+        rows, cols = where.rows, where.cols
+        keep_r = (rows >= rows[where.core[0]][0] - halo) & (rows <= rows[where.core[0]][-1] + halo)
+        keep_c = (cols >= cols[where.core[1]][0] - halo) & (cols <= cols[where.core[1]][-1] + halo)
+        return quality.ssim_map_sums(r[keep_r][:, keep_c], e[keep_r][:, keep_c], dr, window=window)
+    if math.isfinite(dr):
+        sums = _reduce_with_halo(inputs, ssim_kernel, halo, engine)
+        whole["ssim_windowed"] = sums[0] / sums[1] if sums[1] else float("nan")
+    else:
+        whole["ssim_windowed"] = float("nan")
+    patches, skipped = [], 0
+    if patch:
+        info = reference.info
+        with _blocks.RasterStack(inputs) as stack:
+            for y in range(0, info.ysize - patch + 1, patch):
+                for x in range(0, info.xsize - patch + 1, patch):
+                    _blocks.raise_if_canceled(engine.get("is_canceled"))
+                    r, e = pair(stack.read(_blocks.Window(x, y, patch, patch, x, y, patch, patch)))
+                    if not (np.isfinite(r).all() and np.isfinite(e).all()):
+                        skipped += 1
+                        continue
+                    f = quality.figures(r, e)
+                    f["ssim_windowed"] = quality.ssim_windowed(r, e, f["dynamic_range"], window=window)
+                    patches.append({"row": y, "col": x, **f})
+    return {"whole": whole, "patches": patches, "skipped": skipped}
+
+
+def _half(engine, part):
+    """Progress callbacks mapped to the first (0) or second (1) half of the bar."""
+    out = dict(engine)
+    if engine.get("progress"):
+        out["progress"] = lambda f, p=engine["progress"]: p(0.5 * (part + f))
+    return out
+
+
+def _reduce_with_halo(inputs, kernel, halo, engine):
+    """Sum ``kernel(block, where)`` over blocks read with ``halo`` pixels of context."""
+    stack = _blocks.RasterStack(inputs)
+    info = stack.info
+    windows = _blocks.plan_windows(info.xsize, info.ysize, halo=halo, bands=stack.band_count, bytes_per_pixel=160)
+    total = [0.0, 0]
+    progress, cancel = _half(engine, 1).get("progress"), engine.get("is_canceled")
+    with stack:
+        for i, win in enumerate(windows):
+            _blocks.raise_if_canceled(cancel)
+            where = _blocks.Position(np.arange(win.ry, win.ry + win.rh), np.arange(win.rx, win.rx + win.rw), win.core)
+            s, n = kernel(stack.read(win), where)
+            total[0] += s
+            total[1] += n
+            if progress:
+                progress((i + 1) / len(windows))
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# Super-resolution
+# --------------------------------------------------------------------------------------------
+def _finish(units):
+    def finish(values, valid):
+        values[:, ~valid] = np.nan
+        return temperature.from_kelvin(values, units)
+    return finish
+
+
+def _fine_layout(units, method, scale):
+    unit = "K" if units == "kelvin" else "degC"
+    return dict(descriptions=[f"LST ({'K' if units == 'kelvin' else '°C'}), {method} ×{scale}"],
+                band_metadata=[{"units": unit}], metadata={"SARSENSE_LST_METHOD": method, "SARSENSE_LST_SCALE": str(scale)})
+
+
+def bicubic(kelvin_path, output, scale, *, units="kelvin", compression=_raster.DEFAULT_COMPRESSION, **engine):
+    """Keys bicubic ×``scale`` of a kelvin raster (NaN-aware: gaps filled 2 rings deep for the kernel, masked again)."""
+    fallback = 0.0   # never reaches a valid pixel: every coarse pixel within the kernel's reach is filled
+
+    def predict(tiles):
+        out = np.empty((tiles.shape[0], 1, tiles.shape[2] * scale, tiles.shape[3] * scale), np.float32)
+        for i, t in enumerate(tiles[:, 0]):
+            out[i, 0] = resample.upsample(resample.fill_gaps(t, iterations=BICUBIC_FILL, fallback=fallback), scale)
+        return out
+    margin = BICUBIC_FILL + resample.RADIUS
+    return _tiles.run_tiled(kelvin_path, output, predict, tile=BICUBIC_TILE, margin=margin, blend=0, out_bands=1,
+                            scale=scale, batch=1, predict_bytes_per_pixel=16 * scale * scale, finish=_finish(units),
+                            compression=compression, **_fine_layout(units, "bicubic", scale), **engine)
+
+
+def check_sr_model(model, scale):
+    """Refuse a model that is not a one-band kelvin super-resolution model of factor ``scale``."""
+    c = model.contract
+    name = os.path.basename(model.path)
+    if c.task != "super_resolution":
+        raise ValueError(f"MODEL '{name}' is a {c.task} model, not a super-resolution model: choose an LST "
+                         "super-resolution model (task super_resolution), or leave MODEL empty for the bundled one")
+    if c.n_inputs != 1:
+        raise ValueError(f"MODEL '{name}' takes {c.n_inputs} input bands; LST super-resolution takes one (LST)")
+    if c.scale_factor != scale:
+        raise ValueError(f"the U-Net '{c.name}' super-resolves ×{c.scale_factor}, not ×{scale}: set SCALE to "
+                         f"{c.scale_factor}, or choose bicubic, TsHARP or ATPRK for ×{scale}")
+    if c.channels[0][1].strip().lower() not in ("k", "kelvin"):
+        raise ValueError(f"MODEL '{name}' expects its input in '{c.channels[0][1]}'; SARSense feeds LST in kelvin (K)")
+    if c.output_units.strip().lower() not in ("k", "kelvin"):
+        raise ValueError(f"MODEL '{name}' writes '{c.output_units}'; an LST model must return kelvin (K)")
+
+
+def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_raster.DEFAULT_COMPRESSION,
+         **engine):
+    """The multi-residual U-Net through the shared runtime's tiled inference (super_resolution task).
+
+    Cloud gaps are filled :data:`UNET_FILL` rings deep from their edges (further: the contract's
+    ``nodata_fill``), the network runs, and the gaps are masked again. The tile margin is the
+    contract's halo plus the fill depth, so the result does not depend on the tiling.
+    """
+    c = model.contract
+    fallback = c.nodata_fill * c.norm_scale[0] + c.norm_offset[0]
+
+    def predict(tiles):
+        filled = np.stack([resample.fill_gaps(t, iterations=UNET_FILL, fallback=fallback) for t in tiles[:, 0]])
+        return model.predict_tiles(filled[:, None])
+    res = _tiles.run_tiled(kelvin_path, output, predict, tile=tile or c.tile_size, margin=c.halo + UNET_FILL,
+                           out_bands=1, scale=c.scale_factor, multiple=c.size_multiple, fixed_size=model.fixed_size,
+                           batch=4, predict_bytes_per_pixel=c.memory_per_pixel, finish=_finish(units),
+                           compression=compression, **_fine_layout(units, "unet", c.scale_factor), **engine)
+    res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
+    return res
+
+
+def fine_ndvi(ndvi_path, coarse_info, scale):
+    """The NDVI on the fine output grid (a virtual warp: average from finer pixels, bilinear from coarser).
+
+    Refused when it does not cover the LST extent. Returns ``(path, resampling)``; free the path
+    with :func:`io.stack.release`.
+    """
+    info = _raster.read_info(ndvi_path)
+    if info.band_count != 1:
+        raise ValueError(f"the NDVI '{ndvi_path}' has {info.band_count} bands; give a single-band NDVI raster")
+    _stack._check_georeferencing(ndvi_path, info, coarse_info, "the LST")
+    covered = _stack.covered_fraction(info, coarse_info)
+    if covered < 0.999:
+        raise ValueError(f"the NDVI '{os.path.basename(ndvi_path)}' covers {100 * covered:.1f} % of the LST extent; "
+                         "it must cover all of it. Clip the LST to the NDVI's footprint first (Raster ▸ Extraction ▸ "
+                         "Clip Raster by Extent), or give an NDVI that covers the LST")
+    gt = coarse_info.geotransform
+    fine_px = abs(gt[1]) / scale
+    ndvi_px = abs(info.geotransform[1])
+    if _raster.same_crs(info.projection, coarse_info.projection):
+        finer = ndvi_px < fine_px
+    else:   # compare in metres at the centre: the NDVI's pixel is finer if more of them fit in a fine pixel
+        finer = True
+    resampling = "average" if finer else "bilinear"
+    ref = _raster.RasterInfo(path="fine grid", xsize=coarse_info.xsize * scale, ysize=coarse_info.ysize * scale,
+                             band_count=1, geotransform=(gt[0], gt[1] / scale, gt[2] / scale, gt[3], gt[4] / scale,
+                                                         gt[5] / scale),
+                             projection=coarse_info.projection, nodata=(None,), descriptions=("",), dtypes=("Float32",))
+    return _stack._warped(ndvi_path, ref, resampling), resampling
+
+
+def sharpen_raster(kelvin_path, ndvi_fine, output, scale, method, *, units="kelvin",
+                   compression=_raster.DEFAULT_COMPRESSION, progress=None, is_canceled=None, log=None, **engine):
+    """TsHARP or ATPRK ×``scale`` from a kelvin coarse raster and the NDVI on the fine grid.
+
+    Returns the engine summary plus ``trend`` (a, b, r, n) and, for ATPRK, ``variogram``.
+    """
+    def part(a, b):
+        return (lambda f: progress(a + (b - a) * f)) if progress else None
+    info = _raster.read_info(kelvin_path)
+    mom = _blocks.run_aggregate(ndvi_fine, None, lambda blk: sharpen.ndvi_moments(blk[0], scale), factor=scale,
+                                out_bands=5, out_dtype=np.float64, progress=part(0.0, 0.3), is_canceled=is_canceled,
+                                **engine)["array"]
+    lst = _blocks.run_whole(kelvin_path, lambda b: b)[0].astype(np.float64)
+    lst = lst[:mom.shape[1], :mom.shape[2]]
+    trend = sharpen.fit_trend(lst, mom[1])
+    t_ref = float(np.nanmean(lst))
+    rho = sharpen.coarse_residuals(lst, mom, trend["a"], trend["b"], t_ref)
+    result = {"trend": trend}
+    w = 0
+    atpk = None
+    if method == "atprk":
+        atpk = sharpen.ATPK(scale)
+        result["variogram"] = atpk.fit(rho)
+        w = atpk.w
+    padded = np.pad(rho, w, constant_values=np.nan)
+    a, b = trend["a"], trend["b"]
+
+    def kernel(block, where):
+        rows, cols = where.rows, where.cols
+        cr0, cr1 = rows[0] // scale, rows[-1] // scale + 1
+        cc0, cc1 = cols[0] // scale, cols[-1] // scale + 1
+        window = padded[cr0:cr1 + 2 * w, cc0:cc1 + 2 * w]
+        fine = atpk.downscale(window) if atpk is not None else sharpen.repeat_coarse(window, scale)
+        fine = fine[rows[0] - cr0 * scale:rows[-1] - cr0 * scale + 1, cols[0] - cc0 * scale:cols[-1] - cc0 * scale + 1]
+        # fine pixels past the last whole coarse pixel (none when the fine grid is exactly ×scale)
+        return temperature.from_kelvin(sharpen.fine_lst(block[0], fine, a, b, t_ref), units)[np.newaxis]
+    res = _blocks.run_blockwise(ndvi_fine, output, kernel, out_bands=1, with_position=True, bytes_per_pixel=160,
+                                compression=compression, progress=part(0.3, 1.0), is_canceled=is_canceled,
+                                **_fine_layout(units, method, scale), **engine)
+    res.update(result)
+    return res

@@ -1,0 +1,71 @@
+"""LST units and the Norm-L4 aggregation.
+
+Norm-L4 (Nguyen et al. 2022, §III.B.3): a sensor pixel sees the radiant exitance of the surface
+below it, which by the Stefan–Boltzmann law grows as T⁴; the temperature of a coarse pixel made of
+fine pixels T_i is therefore T_c = (mean T_i⁴)^(1/4), in kelvin, not the arithmetic mean. The paper
+builds its 4 km training inputs from 1 km MODIS LST this way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KELVIN_OFFSET = 273.15
+UNITS = ("kelvin", "celsius")
+#: Coldest plausible LST in kelvin (MOD11A1's valid range starts at 150 K = 7500 × 0.02).
+MIN_KELVIN = 150.0
+#: Hottest plausible LST in °C; a "celsius" input above it is kelvin.
+MAX_CELSIUS = 150.0
+
+
+def to_kelvin(values, units):
+    """Values in ``units`` ('kelvin' or 'celsius') as kelvin (float32, a new array)."""
+    values = np.asarray(values, np.float32)
+    return values + np.float32(KELVIN_OFFSET) if units == "celsius" else values.copy()
+
+
+def from_kelvin(kelvin, units):
+    """Kelvin values in ``units`` (in place when ``kelvin`` is a float32 array)."""
+    if units == "celsius":
+        kelvin -= np.float32(KELVIN_OFFSET)
+    return kelvin
+
+
+def check_plausible(sample, units, *, label="INPUT"):
+    """Refuse LST whose values contradict the declared units; return the kelvin sample.
+
+    A sample (finite values of the raster) declared as kelvin whose median is below
+    :data:`MIN_KELVIN` is Celsius; one declared as Celsius above :data:`MAX_CELSIUS` is kelvin.
+    An empty sample (all NaN/nodata) is refused too.
+    """
+    sample = np.asarray(sample, np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        raise ValueError(f"{label} has no valid pixel (all nodata or NaN): nothing to do. With a MODIS "
+                         "product, a fully cloudy tile, or QC_FILTER keeping nothing, gives this")
+    median = float(np.median(sample))
+    if units == "kelvin" and median < MIN_KELVIN:
+        raise ValueError(f"{label} is declared in kelvin but its values (median {median:.1f}) are below "
+                         f"{MIN_KELVIN:.0f} K, colder than any land surface: it looks like °C. Set INPUT_UNITS "
+                         "to celsius")
+    if units == "celsius" and median > MAX_CELSIUS:
+        raise ValueError(f"{label} is declared in °C but its values (median {median:.1f}) are above "
+                         f"{MAX_CELSIUS:.0f} °C: it looks like kelvin. Set INPUT_UNITS to kelvin")
+    return sample + KELVIN_OFFSET if units == "celsius" else sample
+
+
+def norm_l4(kelvin, factor):
+    """Norm-L4 aggregation of ``kelvin`` (rows, cols) by ``factor`` (Nguyen et al. 2022, §III.B.3).
+
+    T_c = (mean over the factor×factor block of T⁴)^(1/4). A block with any NaN is NaN. Rows and
+    columns that do not fill a whole block at the bottom/right edge are left out (the output is
+    ``rows // factor`` × ``cols // factor``). Computed in float64 (T⁴ ≈ 8e9 K⁴ loses digits in float32).
+    """
+    factor = int(factor)
+    if factor < 1:
+        raise ValueError(f"the factor must be at least 1, got {factor}")
+    t = np.asarray(kelvin, np.float64)
+    rows, cols = t.shape[0] // factor, t.shape[1] // factor
+    t = t[:rows * factor, :cols * factor].reshape(rows, factor, cols, factor)
+    # NaN propagates through the mean: a block with any NaN input is NaN
+    return np.power(np.mean(t ** 4, axis=(1, 3)), 0.25).astype(np.float32)

@@ -11,6 +11,12 @@ from osgeo import gdal, osr
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLE_DB = REPO / "resources" / "sample_data" / "S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
 STACK_DIR = REPO / "resources" / "sample_data" / "s1_vv_stack_bolivia"
+MODIS_H14V09 = REPO / "resources" / "sample_data" / "modis_lst" / "MOD11A1.A2019305.h14v09.006.2019306084028.hdf"
+
+
+def modis_subdataset(layer="LST_Day_1km", path=MODIS_H14V09):
+    """GDAL's name of a layer of the bundled MOD11A1 tile."""
+    return f'HDF4_EOS:EOS_GRID:"{path}":MODIS_Grid_Daily_1km_LST:{layer}'
 
 # The repo root *is* the plugin folder; QGIS imports it as `sarsense`. Tests do the same through a link.
 PKG_ROOT = pathlib.Path(tempfile.mkdtemp(prefix="sarsense-pkg-"))

@@ -26,6 +26,10 @@ METHODS = ("unet", "bicubic", "tsharp", "atprk")
 BICUBIC_FILL = resample.RADIUS
 #: Rings of a cloud gap filled from its edge before the U-Net sees it (beyond: the contract's nodata_fill).
 UNET_FILL = 8
+#: Memory budget of a U-Net run (MiB). The bundled network needs ~8 KiB per coarse tile pixel (its
+#: feature maps live on the ×4 grid), so a 128-pixel tile (margin 24 of it) does not fit the engine's
+#: default 96 MiB; open in issue #10 (a leaner network or a pre-filled coarse input would let it).
+UNET_BUDGET_MB = 256
 #: Coarse tile side for bicubic (input pixels).
 BICUBIC_TILE = 128
 
@@ -55,13 +59,20 @@ class LstSource:
             if info.band_count != 1:
                 raise ValueError(f"'{self.path}' has {info.band_count} bands; LST must be a single band "
                                  "(pick one band with 'Rearrange bands' or gdal_translate -b)")
+            ds = _raster.open_dataset(self.path)
+            band = ds.GetRasterBand(1)
+            # a band's own scale and offset (MODIS values warped or translated to GeoTIFF keep theirs: 0.02)
+            self.band_scale = (band.GetScale() or 1.0, band.GetOffset() or 0.0)
+            del band, ds
             self.inputs = [self.path]
         self.info = _raster.read_info(self.path)
 
     def kelvin(self, block):
         """(rows, cols) kelvin from an engine block of :attr:`inputs`."""
         if not self.modis:
-            return temperature.to_kelvin(block[0], self.units)
+            scale, offset = self.band_scale
+            values = block[0] if (scale, offset) == (1.0, 0.0) else block[0] * np.float32(scale) + np.float32(offset)
+            return temperature.to_kelvin(values, self.units)
         scale, offset, fill, lo, hi = self.decoding
         raw = block[0]      # the engine already made the fill value NaN
         qc = block[1] if self.qc_filter else None
@@ -75,7 +86,10 @@ class LstSource:
         samples = [_raster.sample_values(p, max_side=256) for p in self.inputs]
         n = min(s.size for s in samples)
         block = np.stack([s.ravel()[:n] for s in samples])[:, None, :]
-        return temperature.check_plausible(self.kelvin(block)[0], "kelvin" if self.modis else self.units, label=label)
+        if self.modis:
+            return temperature.check_plausible(self.kelvin(block)[0], "kelvin", label=label)
+        scale, offset = self.band_scale
+        return temperature.check_plausible(block[0, 0] * scale + offset, self.units, label=label)
 
     def write_kelvin(self, output, **engine):
         """The LST as a float32 kelvin GeoTIFF on its own grid (the coarse input of the super-resolution)."""
@@ -233,7 +247,7 @@ def check_sr_model(model, scale):
 
 
 def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_raster.DEFAULT_COMPRESSION,
-         **engine):
+         budget_mb=UNET_BUDGET_MB, **engine):
     """The multi-residual U-Net through the shared runtime's tiled inference (super_resolution task).
 
     Cloud gaps are filled :data:`UNET_FILL` rings deep from their edges (further: the contract's
@@ -249,7 +263,8 @@ def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_
     res = _tiles.run_tiled(kelvin_path, output, predict, tile=tile or c.tile_size, margin=c.halo + UNET_FILL,
                            out_bands=1, scale=c.scale_factor, multiple=c.size_multiple, fixed_size=model.fixed_size,
                            batch=4, predict_bytes_per_pixel=c.memory_per_pixel, finish=_finish(units),
-                           compression=compression, **_fine_layout(units, "unet", c.scale_factor), **engine)
+                           compression=compression, budget_mb=budget_mb, **_fine_layout(units, "unet", c.scale_factor),
+                           **engine)
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
     return res
 

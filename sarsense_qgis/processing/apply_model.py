@@ -17,9 +17,14 @@ from ..styles import ClassMapPostProcessor, style_on_load
 from .base import SarsenseAlgorithm
 
 
+#: The default of Apply ONNX model: the general SAR example (suite models have their own algorithms).
+DEFAULT_MODEL = "s1_despeckle_example.onnx"
+
+
 def bundled_models():
-    """Paths of the models shipped in the plugin's ``models/`` folder (those with a card)."""
-    return sorted(str(p) for p in rt.MODELS_DIR.glob("*.onnx") if rt.card_path(p).exists())
+    """Paths of the models shipped in the plugin's ``models/`` folder (those with a card), the default first."""
+    found = sorted(str(p) for p in rt.MODELS_DIR.glob("*.onnx") if rt.card_path(p).exists())
+    return sorted(found, key=lambda p: os.path.basename(p) != DEFAULT_MODEL)
 
 DEVICE_LABELS = ("Auto (CUDA when onnxruntime-gpu provides it, else CPU)", "CPU")
 

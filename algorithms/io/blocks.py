@@ -280,7 +280,8 @@ def _check_output_path(output, inputs):
         raise ValueError(f"output folder '{parent}' is not writable; choose another output path")
 
 
-def _remove_dataset_files(path):
+def remove_dataset_files(path):
+    """Delete a GeoTIFF and its .aux.xml and .ovr side files, where they exist."""
     for p in (path, path + ".aux.xml", path + ".ovr"):
         try:
             os.remove(p)
@@ -317,7 +318,7 @@ def remove_stale_partials(output):
             continue
         if pid.isdigit() and int(pid) == os.getpid() and path in _ACTIVE:
             continue
-        _remove_dataset_files(path)
+        remove_dataset_files(path)
         removed.append(path)
     return removed
 
@@ -331,7 +332,7 @@ _CLEANUP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(s
 
 def _on_signal(signum, frame):
     for path in list(_ACTIVE):
-        _remove_dataset_files(path)
+        remove_dataset_files(path)
     _ACTIVE.clear()
     old = _OLD_HANDLERS.get(signum, signal.SIG_DFL)
     if callable(old):
@@ -404,7 +405,7 @@ class OutputRaster:
 
     def _release(self):
         self._ds = None
-        _remove_dataset_files(self._tmp)
+        remove_dataset_files(self._tmp)
         _unregister_partial(self._tmp)
 
     def write(self, array, x, y):
@@ -437,10 +438,10 @@ class OutputRaster:
                     os.remove(self.output + ".aux.xml")  # stale statistics of an earlier run
             else:
                 self._ds = None
-                _remove_dataset_files(self._tmp)
+                remove_dataset_files(self._tmp)
         except BaseException:
             self._ds = None
-            _remove_dataset_files(self._tmp)
+            remove_dataset_files(self._tmp)
             raise
         finally:
             _unregister_partial(self._tmp)
@@ -562,15 +563,16 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs)}
 
 
-def reduce_blockwise(inputs, kernel, *, initial, combine, budget_mb=DEFAULT_BUDGET_MB,
+def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, budget_mb=DEFAULT_BUDGET_MB,
                      bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, block_size=None, workers=1, complex_as=None,
                      with_position=False, progress=None, is_canceled=None):
     """Fold ``kernel(block)`` over the windows of ``inputs`` and write nothing: a statistics pass.
 
     The scene-wide figures a map needs before its per-pixel pass (the water mean of each date, the
     pixels under training polygons, mapped areas) come from this, at the same bounded memory as
-    :func:`run_blockwise`: ``kernel`` gets each window's float32 ``(bands, rows, cols)`` block (no
-    halo; ``kernel(block, where)`` with ``with_position``, ``where`` a :class:`Position`) and
+    :func:`run_blockwise`: ``kernel`` gets each window's float32 ``(bands, rows, cols)`` block, with
+    ``halo`` pixels of context on every side inside the image (``kernel(block, where)`` with
+    ``with_position``, ``where`` a :class:`Position` whose ``core`` is the window without its halo) and
     returns a partial result, and ``combine(total, partial)`` adds it to the running total, which
     starts at ``initial``. Partials are combined in window order whatever ``workers`` is, so the
     result does not depend on the number of threads. Cancel and progress as in :func:`run_blockwise`.
@@ -578,7 +580,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, budget_mb=DEFAULT_BUDG
     stack = RasterStack(inputs, complex_as=complex_as)
     info = stack.info
     cache_mb = gdal_cache_share(budget_mb)
-    windows = plan_windows(info.xsize, info.ysize, bands=stack.band_count, bytes_per_pixel=bytes_per_pixel,
+    windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=stack.band_count, bytes_per_pixel=bytes_per_pixel,
                            budget_mb=(budget_mb - cache_mb) / max(1, workers), block_size=block_size)
     total = [initial]
 
@@ -586,8 +588,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, budget_mb=DEFAULT_BUDG
         block = stack.read(win)
         if not with_position:
             return kernel(block)
-        where = Position(np.arange(win.ry, win.ry + win.rh), np.arange(win.rx, win.rx + win.rw),
-                         (slice(None), slice(None)))
+        where = Position(np.arange(win.ry, win.ry + win.rh), np.arange(win.rx, win.rx + win.rw), win.core)
         return kernel(block, where)
 
     def add(win, partial):

@@ -199,7 +199,7 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
                 dates = kept
         finally:
             if drop_empty:
-                _blocks._remove_dataset_files(first)
+                _blocks.remove_dataset_files(first)
     finally:
         for s in sources:
             release(s)
@@ -248,19 +248,20 @@ def covered_fraction(info, ref):
 def on_grid(path, reference, *, resampling="bilinear", label="the raster", ref_label="the input"):
     """``path`` on the grid of the raster ``reference``: itself when the grids match, else a virtual warp.
 
-    Any CRS is accepted; a raster without georeferencing or CRS, or one that does not overlap the
+    ``reference`` is a raster's path, or the :class:`RasterInfo` of a grid no file has yet (an
+    output grid). Any CRS is accepted; a raster without georeferencing or CRS, or one that does not overlap the
     reference at all, is refused with what to do. Returns ``(path_on_grid, covered)`` with
     ``covered`` the fraction of the reference's extent the raster covers (pixels outside it read
     as NaN). A returned ``/vsimem/`` path is released with :func:`release`.
     """
-    ref = _raster.read_info(reference)
+    ref = reference if isinstance(reference, _raster.RasterInfo) else _raster.read_info(reference)
     info = _raster.read_info(path)
     if info.same_grid(ref):
         return path, 1.0
     _check_georeferencing(path, info, ref, ref_label)
     covered = covered_fraction(info, ref)
     if covered <= 0.0:
-        raise ValueError(f"{label} '{path}' does not cover {ref_label} '{reference}' (no overlap of their "
+        raise ValueError(f"{label} '{path}' does not cover {ref_label} '{ref.path}' (no overlap of their "
                          "extents): choose a raster that covers the same area")
     return _warped(path, ref, resampling), covered
 

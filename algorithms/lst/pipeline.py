@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 
 import numpy as np
-from osgeo import gdal
 
 from ..io import blocks as _blocks
 from ..io import raster as _raster
@@ -44,28 +42,25 @@ class LstSource:
 
     def __init__(self, path, units="kelvin", *, qc_filter=True):
         self.path = str(path)
-        self.units = units
         self.modis = modis.parse_subdataset(self.path) is not None
+        self.units = "kelvin" if self.modis else units
         self.qc_filter = qc_filter
+        self.info = _raster.read_info(self.path)
+        #: the kelvin sample :meth:`check` took (for the output's colour ramp)
+        self.sample = None
+        if not self.modis and self.info.band_count != 1:
+            raise ValueError(f"'{self.path}' has {self.info.band_count} bands; LST must be a single band "
+                             "(pick one band with 'Rearrange bands' or gdal_translate -b)")
+        ds = _raster.open_dataset(self.path)
+        band = ds.GetRasterBand(1)
         if self.modis:
-            ds = _raster.open_dataset(self.path)
-            band = ds.GetRasterBand(1)
             self.decoding = modis.decoding(band.GetMetadata(), band.GetNoDataValue())
-            del band, ds
-            self.units = "kelvin"
             self.inputs = [self.path, modis.qc_subdataset(self.path)] if qc_filter else [self.path]
         else:
-            info = _raster.read_info(self.path)
-            if info.band_count != 1:
-                raise ValueError(f"'{self.path}' has {info.band_count} bands; LST must be a single band "
-                                 "(pick one band with 'Rearrange bands' or gdal_translate -b)")
-            ds = _raster.open_dataset(self.path)
-            band = ds.GetRasterBand(1)
             # a band's own scale and offset (MODIS values warped or translated to GeoTIFF keep theirs: 0.02)
             self.band_scale = (band.GetScale() or 1.0, band.GetOffset() or 0.0)
-            del band, ds
             self.inputs = [self.path]
-        self.info = _raster.read_info(self.path)
+        del band, ds
 
     def kelvin(self, block):
         """(rows, cols) kelvin from an engine block of :attr:`inputs`."""
@@ -82,14 +77,16 @@ class LstSource:
         return out
 
     def check(self, label="INPUT"):
-        """Refuse an all-NaN input or one whose values contradict its units; returns the kelvin sample."""
+        """Refuse an all-NaN input or one whose values contradict its units; keeps and returns the kelvin sample."""
         samples = [_raster.sample_values(p, max_side=256) for p in self.inputs]
         n = min(s.size for s in samples)
         block = np.stack([s.ravel()[:n] for s in samples])[:, None, :]
         if self.modis:
-            return temperature.check_plausible(self.kelvin(block)[0], "kelvin", label=label)
-        scale, offset = self.band_scale
-        return temperature.check_plausible(block[0, 0] * scale + offset, self.units, label=label)
+            self.sample = temperature.check_plausible(self.kelvin(block)[0], "kelvin", label=label)
+        else:
+            scale, offset = self.band_scale
+            self.sample = temperature.check_plausible(block[0, 0] * scale + offset, self.units, label=label)
+        return self.sample
 
     def write_kelvin(self, output, **engine):
         """The LST as a float32 kelvin GeoTIFF on its own grid (the coarse input of the super-resolution)."""
@@ -98,14 +95,18 @@ class LstSource:
                                      compression="NONE", **engine)
 
 
-def temporary_path(folder, stem):
-    return os.path.join(folder, f"{stem}_{uuid.uuid4().hex[:12]}.tif")
+def _span(engine, start, end):
+    """``engine`` with its progress callback mapped to the part [start, end] of the bar (runs of several passes)."""
+    out = dict(engine)
+    if engine.get("progress"):
+        out["progress"] = lambda f, p=engine["progress"]: p(start + (end - start) * f)
+    return out
 
 
-def remove(path):
-    for p in (path, str(path) + ".aux.xml"):
-        if p and os.path.exists(p):
-            os.remove(p)
+def _layout(units, text):
+    """Band description and units metadata of a one-band LST output."""
+    unit = "K" if units == "kelvin" else "°C"
+    return dict(descriptions=[f"LST ({unit}), {text}"], band_metadata=[{"units": "K" if units == "kelvin" else "degC"}])
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,14 +114,11 @@ def remove(path):
 # --------------------------------------------------------------------------------------------
 def degrade(source, output, factor, *, compression=_raster.DEFAULT_COMPRESSION, **engine):
     """Norm-L4 aggregation of an :class:`LstSource` by ``factor``, written in the source's units."""
-    units = "kelvin" if source.modis else source.units
-
     def kernel(block):
-        return temperature.from_kelvin(temperature.norm_l4(source.kelvin(block), factor), units)[np.newaxis]
-    desc = f"LST ({'K' if units == 'kelvin' else '°C'}), Norm-L4 ×{factor}"
-    return _blocks.run_aggregate(source.inputs, output, kernel, factor=factor, out_bands=1, descriptions=[desc],
-                                 band_metadata=[{"units": "K" if units == "kelvin" else "degC"}],
-                                 compression=compression, bytes_per_pixel=48, **engine)
+        return temperature.from_kelvin(temperature.norm_l4(source.kelvin(block), factor), source.units)[np.newaxis]
+    return _blocks.run_aggregate(source.inputs, output, kernel, factor=factor, out_bands=1,
+                                 compression=compression, bytes_per_pixel=48,
+                                 **_layout(source.units, f"Norm-L4 ×{factor}"), **engine)
 
 
 def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW, **engine):
@@ -136,20 +134,15 @@ def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW,
         return reference.kelvin(block[:nr]), estimate.kelvin(block[nr:])
 
     moments = _blocks.reduce_blockwise(inputs, lambda b: quality.Moments().update(*pair(b)),
-                                       initial=quality.Moments(), combine=lambda t, p: t.add(p), **_half(engine, 0))
+                                       initial=quality.Moments(), combine=lambda t, p: t.add(p), **_span(engine, 0, 0.5))
     whole = moments.figures()
     dr = whole["dynamic_range"]
-    halo = window // 2
-
-    def ssim_kernel(block, where):
-        r, e = pair(block)
-        # centres are counted in the block's core only: the halo is read twice
-        rows, cols = where.rows, where.cols
-        keep_r = (rows >= rows[where.core[0]][0] - halo) & (rows <= rows[where.core[0]][-1] + halo)
-        keep_c = (cols >= cols[where.core[1]][0] - halo) & (cols <= cols[where.core[1]][-1] + halo)
-        return quality.ssim_map_sums(r[keep_r][:, keep_c], e[keep_r][:, keep_c], dr, window=window)
     if math.isfinite(dr):
-        sums = _reduce_with_halo(inputs, ssim_kernel, halo, engine)
+        # read with the window's radius as halo, each block's window centres are exactly its core pixels
+        sums = _blocks.reduce_blockwise(
+            inputs, lambda b: quality.ssim_map_sums(*pair(b), dr, window=window), halo=window // 2,
+            initial=(0.0, 0), combine=lambda t, p: (t[0] + p[0], t[1] + p[1]), bytes_per_pixel=160,
+            **_span(engine, 0.5, 1.0))
         whole["ssim_windowed"] = sums[0] / sums[1] if sums[1] else float("nan")
     else:
         whole["ssim_windowed"] = float("nan")
@@ -170,33 +163,6 @@ def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW,
     return {"whole": whole, "patches": patches, "skipped": skipped}
 
 
-def _half(engine, part):
-    """Progress callbacks mapped to the first (0) or second (1) half of the bar."""
-    out = dict(engine)
-    if engine.get("progress"):
-        out["progress"] = lambda f, p=engine["progress"]: p(0.5 * (part + f))
-    return out
-
-
-def _reduce_with_halo(inputs, kernel, halo, engine):
-    """Sum ``kernel(block, where)`` over blocks read with ``halo`` pixels of context."""
-    stack = _blocks.RasterStack(inputs)
-    info = stack.info
-    windows = _blocks.plan_windows(info.xsize, info.ysize, halo=halo, bands=stack.band_count, bytes_per_pixel=160)
-    total = [0.0, 0]
-    progress, cancel = _half(engine, 1).get("progress"), engine.get("is_canceled")
-    with stack:
-        for i, win in enumerate(windows):
-            _blocks.raise_if_canceled(cancel)
-            where = _blocks.Position(np.arange(win.ry, win.ry + win.rh), np.arange(win.rx, win.rx + win.rw), win.core)
-            s, n = kernel(stack.read(win), where)
-            total[0] += s
-            total[1] += n
-            if progress:
-                progress((i + 1) / len(windows))
-    return total
-
-
 # --------------------------------------------------------------------------------------------
 # Super-resolution
 # --------------------------------------------------------------------------------------------
@@ -208,9 +174,8 @@ def _finish(units):
 
 
 def _fine_layout(units, method, scale):
-    unit = "K" if units == "kelvin" else "degC"
-    return dict(descriptions=[f"LST ({'K' if units == 'kelvin' else '°C'}), {method} ×{scale}"],
-                band_metadata=[{"units": unit}], metadata={"SARSENSE_LST_METHOD": method, "SARSENSE_LST_SCALE": str(scale)})
+    return dict(**_layout(units, f"{method} ×{scale}"),
+                metadata={"SARSENSE_LST_METHOD": method, "SARSENSE_LST_SCALE": str(scale)})
 
 
 def bicubic(kelvin_path, output, scale, *, units="kelvin", compression=_raster.DEFAULT_COMPRESSION, **engine):
@@ -278,12 +243,6 @@ def fine_ndvi(ndvi_path, coarse_info, scale):
     info = _raster.read_info(ndvi_path)
     if info.band_count != 1:
         raise ValueError(f"the NDVI '{ndvi_path}' has {info.band_count} bands; give a single-band NDVI raster")
-    _stack._check_georeferencing(ndvi_path, info, coarse_info, "the LST")
-    covered = _stack.covered_fraction(info, coarse_info)
-    if covered < 0.999:
-        raise ValueError(f"the NDVI '{os.path.basename(ndvi_path)}' covers {100 * covered:.1f} % of the LST extent; "
-                         "it must cover all of it. Clip the LST to the NDVI's footprint first (Raster ▸ Extraction ▸ "
-                         "Clip Raster by Extent), or give an NDVI that covers the LST")
     gt = coarse_info.geotransform
     fine_px = abs(gt[1]) / scale
     ndvi_px = abs(info.geotransform[1])
@@ -292,25 +251,27 @@ def fine_ndvi(ndvi_path, coarse_info, scale):
     else:   # compare in metres at the centre: the NDVI's pixel is finer if more of them fit in a fine pixel
         finer = True
     resampling = "average" if finer else "bilinear"
-    ref = _raster.RasterInfo(path="fine grid", xsize=coarse_info.xsize * scale, ysize=coarse_info.ysize * scale,
-                             band_count=1, geotransform=(gt[0], gt[1] / scale, gt[2] / scale, gt[3], gt[4] / scale,
-                                                         gt[5] / scale),
-                             projection=coarse_info.projection, nodata=(None,), descriptions=("",), dtypes=("Float32",))
-    return _stack._warped(ndvi_path, ref, resampling), resampling
+    fine = _raster.RasterInfo(path=f"{coarse_info.path} (×{scale} grid)", xsize=coarse_info.xsize * scale,
+                              ysize=coarse_info.ysize * scale, band_count=1,
+                              geotransform=(gt[0], gt[1] / scale, gt[2] / scale, gt[3], gt[4] / scale, gt[5] / scale),
+                              projection=coarse_info.projection, nodata=(None,), descriptions=("",), dtypes=("Float32",))
+    path, covered = _stack.on_grid(ndvi_path, fine, resampling=resampling, label="the NDVI", ref_label="the LST")
+    if covered < 0.999:
+        _stack.release(path)
+        raise ValueError(f"the NDVI '{os.path.basename(ndvi_path)}' covers {100 * covered:.1f} % of the LST extent; "
+                         "it must cover all of it. Clip the LST to the NDVI's footprint first (Raster ▸ Extraction ▸ "
+                         "Clip Raster by Extent), or give an NDVI that covers the LST")
+    return path, resampling
 
 
 def sharpen_raster(kelvin_path, ndvi_fine, output, scale, method, *, units="kelvin",
-                   compression=_raster.DEFAULT_COMPRESSION, progress=None, is_canceled=None, log=None, **engine):
+                   compression=_raster.DEFAULT_COMPRESSION, **engine):
     """TsHARP or ATPRK ×``scale`` from a kelvin coarse raster and the NDVI on the fine grid.
 
     Returns the engine summary plus ``trend`` (a, b, r, n) and, for ATPRK, ``variogram``.
     """
-    def part(a, b):
-        return (lambda f: progress(a + (b - a) * f)) if progress else None
-    info = _raster.read_info(kelvin_path)
     mom = _blocks.run_aggregate(ndvi_fine, None, lambda blk: sharpen.ndvi_moments(blk[0], scale), factor=scale,
-                                out_bands=5, out_dtype=np.float64, progress=part(0.0, 0.3), is_canceled=is_canceled,
-                                **engine)["array"]
+                                out_bands=5, out_dtype=np.float64, **_span(engine, 0.0, 0.3))["array"]
     lst = _blocks.run_whole(kelvin_path, lambda b: b)[0].astype(np.float64)
     lst = lst[:mom.shape[1], :mom.shape[2]]
     trend = sharpen.fit_trend(lst, mom[1])
@@ -336,7 +297,6 @@ def sharpen_raster(kelvin_path, ndvi_fine, output, scale, method, *, units="kelv
         # fine pixels past the last whole coarse pixel (none when the fine grid is exactly ×scale)
         return temperature.from_kelvin(sharpen.fine_lst(block[0], fine, a, b, t_ref), units)[np.newaxis]
     res = _blocks.run_blockwise(ndvi_fine, output, kernel, out_bands=1, with_position=True, bytes_per_pixel=160,
-                                compression=compression, progress=part(0.3, 1.0), is_canceled=is_canceled,
-                                **_fine_layout(units, method, scale), **engine)
+                                compression=compression, **_fine_layout(units, method, scale), **_span(engine, 0.3, 1.0))
     res.update(result)
     return res

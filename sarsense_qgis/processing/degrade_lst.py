@@ -55,5 +55,5 @@ class DegradeLstAlgorithm(LstAlgorithm):
                                          f"whole {factor}×{factor} block and were left out."))
         feedback.pushInfo(self.tr(f"{info.xsize}×{info.ysize} → {res['xsize']}×{res['ysize']} px (Norm-L4)."))
         self.report(feedback, res)
-        self.style_thermal(context, out, src.sample, "kelvin" if src.modis else src.units)
+        self.style_thermal(context, out, src)
         return {self.OUTPUT: out}

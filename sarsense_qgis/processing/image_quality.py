@@ -61,8 +61,7 @@ class ImageQualityAlgorithm(LstAlgorithm):
             est_path = self.on_grid(est_path, ref.path, self.ESTIMATE, feedback, resampling="bilinear")
             feedback.pushInfo(self.tr(f"{self.label(self.ESTIMATE)} is on another grid: resampled (bilinear) onto "
                                       "the reference's before scoring."))
-        est = pipeline.LstSource(est_path, ref.units if not ref.modis else self.lst_units(parameters, context),
-                                 qc_filter=ref.qc_filter)
+        est = pipeline.LstSource(est_path, self.lst_units(parameters, context), qc_filter=ref.qc_filter)
         patch = self.parameterAsInt(parameters, self.PATCH, context)
         res = pipeline.quality_figures(ref, est, patch=patch, **self.callbacks(feedback))
         whole = res["whole"]

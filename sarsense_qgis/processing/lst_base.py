@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingUtils
+from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 
 from ...algorithms.lst import pipeline, temperature
 from ..styles import THERMAL_COLOURS, style_on_load
@@ -39,21 +39,13 @@ class LstAlgorithm(StackAlgorithm):
         qc = self.parameterAsBool(parameters, self.QC_FILTER, context) if self.parameterDefinition(self.QC_FILTER) \
             else True
         src = pipeline.LstSource(path, self.lst_units(parameters, context, units_name), qc_filter=qc)
-        try:
-            sample = src.check(label=self.label(name))
-        except ValueError as err:
-            raise self.error(str(err)) from None
+        src.check(label=self.label(name))
         if src.modis and feedback is not None:
             scale, offset, fill, lo, hi = src.decoding
             feedback.pushInfo(self.tr(
                 f"{self.label(name)} is a MODIS LST subdataset: value = raw × {scale:g} + {offset:g} K, fill {fill:g}, "
                 f"valid raw range {lo:g}–{hi:g}; QC filter {'on (good quality only)' if qc else 'off'}."))
-        src.sample = sample
         return src
-
-    @staticmethod
-    def temp_path(stem):
-        return pipeline.temporary_path(QgsProcessingUtils.tempFolder(), stem)
 
     @staticmethod
     def thermal_ramp(kelvin_sample, units):
@@ -65,5 +57,6 @@ class LstAlgorithm(StackAlgorithm):
             lo, hi = lo - temperature.KELVIN_OFFSET, hi - temperature.KELVIN_OFFSET
         return (round(lo, 1), round(hi, 1), THERMAL_COLOURS, "K" if units == "kelvin" else "°C")
 
-    def style_thermal(self, context, path, kelvin_sample, units):
-        style_on_load(context, path, ramp=self.thermal_ramp(kelvin_sample, units))
+    def style_thermal(self, context, path, source):
+        """Style ``path`` with the thermal ramp of the LST it was made from (:class:`pipeline.LstSource`)."""
+        style_on_load(context, path, ramp=self.thermal_ramp(source.sample, source.units))

@@ -8,9 +8,11 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingUtils,
 )
 
 from ...algorithms import onnx_runtime as rt
+from ...algorithms.io.blocks import remove_dataset_files
 from ...algorithms.lst import pipeline
 from .lst_base import LstAlgorithm
 
@@ -73,7 +75,6 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
     def process(self, parameters, context, feedback):
         method = pipeline.METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         scale = self.parameterAsInt(parameters, self.SCALE, context)
-        units = self.lst_units(parameters, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         model = ndvi = None
         # every refusal before anything is written
@@ -85,7 +86,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
             raise self.error(f"{METHOD_LABELS[2 if method == 'tsharp' else 3]} needs an NDVI raster at the fine scale: "
                              f"give {self.label(self.NDVI)}, or choose the U-Net or bicubic, which need none.")
         src = self.lst_source(parameters, self.INPUT, context, feedback=feedback)
-        units = "kelvin" if src.modis else units
+        units = src.units
         info = src.info
         if method in ("tsharp", "atprk"):
             ndvi, resampling = pipeline.fine_ndvi(self.raster_path(parameters, self.NDVI, context), info, scale)
@@ -93,9 +94,9 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
             feedback.pushInfo(self.tr(f"NDVI put on the {info.xsize * scale}×{info.ysize * scale} output grid "
                                       f"({resampling} resampling)."))
         engine = dict(compression=self.compression(parameters, context))
-        coarse = self.temp_path("lst_kelvin")
+        coarse = QgsProcessingUtils.generateTempFilename("lst_kelvin.tif")
         try:
-            pipeline.LstSource.write_kelvin(src, coarse, **self.callbacks(feedback, 0.0, 0.05))
+            src.write_kelvin(coarse, **self.callbacks(feedback, 0.0, 0.05))
             cb = self.callbacks(feedback, 0.05, 1.0)
             if method == "unet":
                 feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
@@ -116,9 +117,9 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
                     feedback.pushInfo(self.tr(f"ATPRK point covariance (deconvolved, exponential): sill "
                                               f"{v['sill']:.3g} K², range {v['range_px']:.1f} fine px."))
         finally:
-            pipeline.remove(coarse)
+            remove_dataset_files(coarse)
         self.report(feedback, res)
         feedback.pushInfo(self.tr(f"{method} ×{scale}: {info.xsize}×{info.ysize} → {info.xsize * scale}×"
                                   f"{info.ysize * scale} px, in {'K' if units == 'kelvin' else '°C'}."))
-        self.style_thermal(context, out, src.sample, units)
+        self.style_thermal(context, out, src)
         return {self.OUTPUT: out}

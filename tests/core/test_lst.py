@@ -323,3 +323,18 @@ def test_run_aggregate_in_memory_equals_written(tmp_path):
     k = lambda b: temperature.norm_l4(b[0], 8)[None]  # noqa: E731
     held = blocks.run_aggregate(path, None, k, factor=8, out_bands=1, block_size=3)["array"]
     np.testing.assert_array_equal(held[0], temperature.norm_l4(t, 8))
+
+
+def test_quality_figures_blockwise_equal_the_whole_array(tmp_path):
+    rng = np.random.default_rng(8)
+    ref = rng.normal(300, 4, (70, 90)).astype(np.float32)
+    est = (ref + rng.normal(0, 1, ref.shape)).astype(np.float32)
+    est[30:34, 40:47] = np.nan
+    r = pipeline.LstSource(write_raster(tmp_path / "r.tif", ref, gt=UTM_GT, epsg=32725, nodata=float("nan")))
+    e = pipeline.LstSource(write_raster(tmp_path / "e.tif", est, gt=UTM_GT, epsg=32725, nodata=float("nan")))
+    blockwise = pipeline.quality_figures(r, e, patch=32, block_size=16)   # windows read with the SSIM halo
+    whole = quality.figures(ref, est)
+    for k, v in whole.items():
+        assert blockwise["whole"][k] == pytest.approx(v, rel=1e-9)
+    assert blockwise["whole"]["ssim_windowed"] == pytest.approx(quality.ssim_windowed(ref, est), rel=1e-9)
+    assert len(blockwise["patches"]) == 2 and blockwise["skipped"] == 2    # 2×2 patches, the gap spans two

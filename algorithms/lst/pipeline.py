@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 
 import numpy as np
 
@@ -24,12 +25,8 @@ METHODS = ("unet", "bicubic", "tsharp", "atprk")
 BICUBIC_FILL = resample.RADIUS
 #: Rings of a cloud gap filled from its edge before the U-Net sees it (beyond: the contract's nodata_fill).
 UNET_FILL = 8
-#: Memory budget of a U-Net run (MiB). The bundled network needs ~8 KiB per coarse tile pixel (its
-#: feature maps live on the ×4 grid), so a 128-pixel tile (margin 24 of it) does not fit the engine's
-#: default 96 MiB; open in issue #10 (a leaner network or a pre-filled coarse input would let it).
-UNET_BUDGET_MB = 256
 #: Coarse tile side for bicubic (input pixels).
-BICUBIC_TILE = 128
+BICUBIC_TILE = 256
 
 
 class LstSource:
@@ -168,8 +165,7 @@ def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW,
 # --------------------------------------------------------------------------------------------
 def _finish(units):
     def finish(values, valid):
-        values[:, ~valid] = np.nan
-        return temperature.from_kelvin(values, units)
+        return temperature.from_kelvin(_tiles.mask_invalid(values, valid), units)
     return finish
 
 
@@ -212,24 +208,44 @@ def check_sr_model(model, scale):
 
 
 def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_raster.DEFAULT_COMPRESSION,
-         budget_mb=UNET_BUDGET_MB, **engine):
+         budget_mb=_blocks.DEFAULT_BUDGET_MB, **engine):
     """The multi-residual U-Net through the shared runtime's tiled inference (super_resolution task).
 
-    Cloud gaps are filled :data:`UNET_FILL` rings deep from their edges (further: the contract's
-    ``nodata_fill``), the network runs, and the gaps are masked again. The tile margin is the
-    contract's halo plus the fill depth, so the result does not depend on the tiling.
+    Cloud gaps are filled first, in one block-wise pass over the coarse grid: :data:`UNET_FILL`
+    rings deep from their edges, beyond that the contract's ``nodata_fill``. The network then runs
+    on the filled grid in tiles whose margin is the contract's halo, and the output is masked where
+    the input was NaN. The result does not depend on the tiling or the blocks. The tile is the
+    contract's, or the largest that fits ``budget_mb`` with the network's working memory
+    (:func:`io.tiles.fitting_tile`).
     """
     c = model.contract
     fallback = c.nodata_fill * c.norm_scale[0] + c.norm_offset[0]
-
-    def predict(tiles):
-        filled = np.stack([resample.fill_gaps(t, iterations=UNET_FILL, fallback=fallback) for t in tiles[:, 0]])
-        return model.predict_tiles(filled[:, None])
-    res = _tiles.run_tiled(kelvin_path, output, predict, tile=tile or c.tile_size, margin=c.halo + UNET_FILL,
-                           out_bands=1, scale=c.scale_factor, multiple=c.size_multiple, fixed_size=model.fixed_size,
-                           batch=4, predict_bytes_per_pixel=c.memory_per_pixel, finish=_finish(units),
-                           compression=compression, budget_mb=budget_mb, **_fine_layout(units, "unet", c.scale_factor),
-                           **engine)
+    margin = c.halo
+    want = tile or c.tile_size
+    fit = dict(margin=margin, scale=c.scale_factor, multiple=c.size_multiple, in_bands=2, out_bands=1,
+               predict_bytes_per_pixel=c.memory_per_pixel, budget_mb=budget_mb)
+    tile = want if model.fixed_size else _tiles.fitting_tile(want, **fit)
+    if tile is None:
+        raise ValueError(f"the memory budget of {budget_mb:.0f} MiB cannot hold one tile of the U-Net "
+                         f"'{c.name}' ({c.memory_per_pixel} B of working memory per input pixel, halo {margin} px): "
+                         "raise the memory budget")
+    fd, filled = tempfile.mkstemp(prefix="sarsense_lst_filled_", suffix=".tif",
+                                  dir=os.path.dirname(os.path.abspath(output)))
+    os.close(fd)
+    try:
+        _blocks.run_blockwise(
+            kelvin_path, filled,
+            lambda blk: resample.fill_gaps(blk[0], iterations=UNET_FILL, fallback=fallback)[np.newaxis],
+            halo=UNET_FILL, out_bands=1, bytes_per_pixel=64, compression="NONE", budget_mb=budget_mb,
+            **_span(engine, 0.0, 0.05))
+        # band 1: the filled LST the network sees; band 2: the original, whose NaN mask the engine re-applies
+        res = _tiles.run_tiled([filled, kelvin_path], output, lambda tiles: model.predict_tiles(tiles[:, :1]),
+                               tile=tile, margin=margin, out_bands=1, scale=c.scale_factor, multiple=c.size_multiple,
+                               fixed_size=model.fixed_size, batch=4, predict_bytes_per_pixel=c.memory_per_pixel,
+                               finish=_finish(units), compression=compression, budget_mb=budget_mb,
+                               **_fine_layout(units, "unet", c.scale_factor), **_span(engine, 0.05, 1.0))
+    finally:
+        _blocks.remove_dataset_files(filled)
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
     return res
 

@@ -10,6 +10,7 @@ gives the same weights.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -21,11 +22,13 @@ try:
     from ...algorithms import onnx_runtime as rt
     from ...algorithms import sar, speckle
     from ...algorithms.lst import modis, quality, resample, temperature
+    from ...algorithms.io.tiles import fitting_tile
     from ...algorithms.receptive_field import chain_receptive_field
 except ImportError:
     from algorithms import onnx_runtime as rt
     from algorithms import sar, speckle
     from algorithms.lst import modis, quality, resample, temperature
+    from algorithms.io.tiles import fitting_tile
     from algorithms.receptive_field import chain_receptive_field
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,8 +143,15 @@ LST_LAYERS = ("LST_Day_1km", "LST_Night_1km")
 SR_SCALE = 4
 PATCH, PATCH_STRIDE = 64, 16           # the paper's 64×64 1 km patches; overlapping windows for training
 SPLIT_BLOCK, SPLIT_MARGIN = 200, 8     # spatial blocks of the split; patches keep 8 px from a block's edge
-LST_NET = {"levels": 3, "base": 16}    # the bundled size (README "LST speed": a full tile ×4 in seconds)
-LST_REFERENCE_NET = {"levels": 3, "base": 32}   # the size the issue measured at 13.7 s per 512²
+#: The bundled size: what the size study's rule picks (LST_VAL_TOLERANCE; the card writer checks it).
+LST_NET = {"levels": 2, "base": 8}
+#: The size study (``python -m models.training.build lst_sizes``): the first is the size `make bench` has timed
+#: since the runtime landed (the paper gives no filter counts), the others leaner ones.
+LST_SIZES = ({"levels": 3, "base": 32}, {"levels": 3, "base": 16}, {"levels": 4, "base": 8}, {"levels": 3, "base": 8},
+             {"levels": 2, "base": 8})
+LST_STUDY = Path(__file__).resolve().parent / "lst_sizes.json"
+#: The bundled size is the fastest whose validation loss is within this fraction of the study's lowest.
+LST_VAL_TOLERANCE = 0.02
 
 
 def _modis_fields():
@@ -286,18 +296,32 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
         "output": {"names": ["LST"], "units": "K", "scale": scale, "offset": offset},
         "tiling": {"tile_size": 128, "halo": -(-(rf - 1) // 2), "receptive_field": rf, "size_multiple": multiple},
         "training": {"data": data.source,
-                     "summary": f"{len(train_idx)} training and {len(val_idx)} validation 64×64 patches (overlapping, "
-                                f"stride 16), {len(cv)} held-out test patches (no overlap); test, validation and "
-                                f"training in separate spatial blocks ({parts['blocks'][0]}, {parts['blocks'][1]} and "
-                                f"the rest of {parts['blocks'][2]}); up to {epochs} epochs, Adam 1e-4, MSE, dihedral "
-                                f"augmentation, seed {seed}; normalised by the training maximum {t_max:.0f} K"},
+                     "summary": f"{len(train_idx)} training and {len(val_idx)} validation {train_size}×{train_size} "
+                                f"cloud-free windows (overlapping, stride {max(1, train_size // 4)}), {len(cv)} held-out "
+                                f"cloud-free 64×64 test patches (no overlap); test, validation and training in separate "
+                                f"spatial blocks ({parts['blocks'][0]}, {parts['blocks'][1]} and the rest of "
+                                f"{parts['blocks'][2]}); {epochs} epochs, Adam lr {lr:g} divided by 10 at 2/3 and 5/6 of "
+                                f"them, MSE, batch 32, dihedral augmentation, seed {seed}; normalised as "
+                                f"(T − {offset:g}) / {scale:g}"},
     }
     onnx_path = (MODELS if write else Path(workdir)) / f"{name}.onnx"
+    # memory_per_pixel is measured on a first export; the tile is then the largest that fits the default
+    # budget with it (lstsuperresolution's two input bands counted), so sarsense:applymodel and
+    # lstsuperresolution both run at their default budgets.
+    measured = export(net, onnx_path, contract, channels=1, tile=32)
+    contract["tiling"]["memory_per_pixel"] = measured.memory_per_pixel
+    tile = fitting_tile(measured.tile_size, margin=measured.halo, scale=SR_SCALE, multiple=multiple, in_bands=2,
+                        predict_bytes_per_pixel=measured.memory_per_pixel)
+    if tile is None:
+        raise RuntimeError(f"{name}: no tile fits the default memory budget; choose a leaner network")
+    contract["tiling"]["tile_size"] = tile
     export(net, onnx_path, contract, channels=1, tile=32)
     parity = parity_check(net, onnx_path, [(cv[:8, None] - offset) / scale])
     result = {"net": net_kwargs, "parameters": int(sum(p.numel() for p in net.parameters())), "scores": {},
               "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(cv), "blocks": parts["blocks"], "t_max": t_max,
-              "parity": parity, "history": history[-1] if history else {}, "epochs": epochs}
+              "parity": parity, "history": history[-1] if history else {}, "epochs": epochs,
+              "best_val_loss": min((h["val_loss"] for h in history), default=float("nan")),
+              "tiling": dict(contract["tiling"])}
     if write:
         _write_lst_card(name, onnx_path, contract, result, {})   # the hash first: the runtime checks it
     result["scores"] = score_lst(onnx_path, cv, tv)
@@ -305,6 +329,69 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
         _write_lst_card(name, onnx_path, contract, result, result["scores"])
     log(f"{name}: {result}")
     return result
+
+
+def study_lst_sizes(*, workdir=None, log=print, sizes=LST_SIZES):
+    """Train each network size of :data:`LST_SIZES` as the recipe does, then time them all.
+
+    For each: parameters, receptive field, tiling, best validation loss, held-out scores (training),
+    and the time :func:`time_lst_size` measures. Written to :data:`LST_STUDY`, which the card quotes;
+    the bundled size is picked on validation loss and speed, never on the held-out scores.
+    """
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="lst_sizes-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for net in sizes:
+        tag = f"{net['levels']}x{net['base']}"
+        res = build_lst_superresolution(net_kwargs=net, write=False, workdir=str(workdir / tag), log=lambda *a: None,
+                                        name=f"lst_{tag}")
+        rows.append({"levels": net["levels"], "base": net["base"], "parameters": res["parameters"],
+                     "tiling": res["tiling"], "best_val_loss": res["best_val_loss"], "scores": res["scores"]})
+        log(f"{tag}: {rows[-1]}")
+    for row in rows:        # timed after all the training, one after the other
+        tag = f"{row['levels']}x{row['base']}"
+        row["window_s"] = time_lst_size(workdir / tag / f"lst_{tag}.onnx", workdir)
+        log(f"{tag}: {row['window_s']} s for the window")
+    study = {"machine_cores": os.cpu_count(), "window": LST_TIMING_WINDOW_TEXT, "sizes": rows}
+    LST_STUDY.write_text(json.dumps(study, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return study
+
+
+#: The timing window of the size study: (x, y, size) in the h14v09 day tile, QC filter on.
+LST_TIMING_WINDOW = (400, 400, 400)
+LST_TIMING_WINDOW_TEXT = ("MOD11A1.A2019305.h14v09 LST_Day_1km (QC filter on), columns and rows 400–800: "
+                          "400² → 1600², 1/9 of a tile")
+
+
+def time_lst_size(onnx_path, workdir):
+    """Seconds :func:`algorithms.lst.pipeline.unet` takes on :data:`LST_TIMING_WINDOW` at the default memory
+    budget on this machine (onnxruntime, one thread per core). A window, not the full tile: the paper-size
+    network needs 48-px tiles at the default budget, and a full tile would take it about half an hour."""
+    import time
+
+    from osgeo import gdal
+
+    try:
+        from ...algorithms.lst import pipeline
+    except ImportError:
+        from algorithms.lst import pipeline
+    x, y, n = LST_TIMING_WINDOW
+    kelvin = Path(workdir) / "timing_window_kelvin.tif"
+    if not kelvin.exists():
+        hdf = sorted(MODIS_DIR.glob("MOD11A1.*h14v09*.hdf"))[0]
+        sub = f'HDF4_EOS:EOS_GRID:"{hdf}":MODIS_Grid_Daily_1km_LST:LST_Day_1km'
+        src = gdal.Open(sub)
+        gt = src.GetGeoTransform()
+        ds = gdal.GetDriverByName("GTiff").Create(str(kelvin), n, n, 1, gdal.GDT_Float32)
+        ds.SetGeoTransform((gt[0] + x * gt[1], gt[1], 0.0, gt[3] + y * gt[5], 0.0, gt[5]))
+        ds.SetProjection(src.GetProjection())
+        ds.GetRasterBand(1).SetNoDataValue(float("nan"))
+        ds.GetRasterBand(1).WriteArray(modis.read_kelvin(sub, qc_filter=True)[y:y + n, x:x + n])
+        ds = src = None
+    model = rt.Model(onnx_path)
+    t0 = time.perf_counter()
+    pipeline.unet(str(kelvin), str(Path(workdir) / "timing_sr.tif"), model)
+    return round(time.perf_counter() - t0, 1)
 
 
 def score_lst(onnx_path, coarse, truth):
@@ -363,6 +450,38 @@ It is trained on one small scene; do not use it as a production despeckler.
     (MODELS / f"{name}.md").write_text(text, encoding="utf-8")
 
 
+def _lst_size_table():
+    """The size study (:data:`LST_STUDY`) as a markdown table, or a note when it has not been run."""
+    if not LST_STUDY.exists():
+        return "(The size study has not been run: `python -m models.training.build lst_sizes`.)"
+    study = json.loads(LST_STUDY.read_text(encoding="utf-8"))
+    lines = [f"Timed on {study['window']}, `pipeline.unet` at the default budget, {study['machine_cores']} cores; "
+             "a full tile is about 9× that (`make bench` measures the bundled one on the full tile through "
+             "qgis_process). Study: `python -m models.training.build lst_sizes` (trains them all, ~40 min on 2 "
+             "cores).", "",
+             "| levels × base filters | parameters | receptive field (px) | tile / halo (px) | memory (B/px) | "
+             "best validation loss | held-out U-Net PSNR (dB) | − bicubic (dB) | RMSE (K) | 400² window ×4 (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    best = min(r["best_val_loss"] for r in study["sizes"])
+    eligible = [r for r in study["sizes"] if r["best_val_loss"] <= best * (1 + LST_VAL_TOLERANCE)]
+    pick = min(eligible, key=lambda r: r["window_s"])
+    if (pick["levels"], pick["base"]) != (LST_NET["levels"], LST_NET["base"]):
+        raise RuntimeError(f"the size study picks {pick['levels']} x {pick['base']}, LST_NET is {LST_NET}: update one")
+    lowest = min(study["sizes"], key=lambda r: r["best_val_loss"])
+    ref = study["sizes"][0]
+    lines[0:0] = [f"Lowest validation loss: {lowest['levels']} × {lowest['base']}; bundled: {pick['levels']} × "
+                  f"{pick['base']} ({100 * (pick['best_val_loss'] / best - 1):.1f} % above it, "
+                  f"{pick['scores']['multi-residual U-Net']['psnr'] - lowest['scores']['multi-residual U-Net']['psnr']:+.2f} dB "
+                  f"on the held-out patches, {ref['window_s'] / pick['window_s']:.0f}× faster than "
+                  f"{ref['levels']} × {ref['base']}).", ""]
+    for r in study["sizes"]:
+        t, u, b = r["tiling"], r["scores"]["multi-residual U-Net"], r["scores"]["bicubic (Keys)"]
+        lines.append(f"| {r['levels']} × {r['base']} | {r['parameters']:,} | {t['receptive_field']} | {t['tile_size']} / "
+                     f"{t['halo']} | {t['memory_per_pixel']} | {r['best_val_loss']:.5f} | {u['psnr']:.2f} | "
+                     f"{u['psnr'] - b['psnr']:+.2f} | {u['rmse']:.3f} | {r['window_s']:.1f} |")
+    return "\n\n" + "\n".join("  " + line if line else "" for line in lines) + "\n"
+
+
 def _write_lst_card(name, onnx_path, contract, result, scores):
     c, t = contract, contract["tiling"]
     rows = "\n".join(f"| {m} | {v['n']} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ssim_windowed']:.3f} | "
@@ -382,6 +501,11 @@ run by `sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime.
   parameters. No batch normalisation and a zero-initialised output layer: the untrained network is exactly
   bicubic (MANIFEST.md, "Measured on this data": with few real patches only such a net trained).
   Receptive field {t['receptive_field']} coarse px, halo {t['halo']} px: tiled output equals whole-image output.
+  Working memory {t['memory_per_pixel']} B per input pixel (measured at export; the feature maps live on the
+  ×4 grid), so tiles of {t['tile_size']} input px: the largest that fit the default 96 MiB budget.
+- **Size**: the paper gives no filter counts. The sizes below were trained with this recipe and the
+  same seed. The rule: the fastest size whose best validation loss is within {100 * LST_VAL_TOLERANCE:.0f} % of
+  the lowest (validation and speed pick it, never the held-out figures, which are shown for all). {_lst_size_table()}
 - **Input contract**: one band, LST in K (`inputs`), normalised as (T − {norm['offset'][0]:g}) / {norm['scale'][0]:g}
   (the paper divides by the training maximum, {result['t_max']:.0f} K: with that, 50 epochs moved the held-out
   RMSE by 0.001 K here, so the mean and the standard deviation of the training LST are used); output LST in K,
@@ -391,7 +515,9 @@ run by `sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime.
   Norm-L4 ×4 → the network (whose first step is the bicubic ILR). Training windows are 32×32 cloud-free windows
   (stride 8) of the training blocks; held-out test patches are the paper's cloud-free 64×64. The paper trains on
   21 650 patches of 4 years; these two tiles give {result['n_test']} test patches: the figures below carry that
-  uncertainty. Pre-training on the bundled DEMs was not tried: they hold fewer 64×64 windows than the LST does.
+  uncertainty. Pre-training on the bundled DEMs (Rome 360², Olinda 111², Luxembourg 95×90 px) was judged not
+  useful and not done: together they hold about 36 non-overlapping 64×64 windows, against the LST's
+  {result['n_train']} training windows, and they are terrain, not temperature.
 - **Held-out metrics** (real MODIS LST, test blocks never seen in training or validation; per-patch figures,
   mean over N patches; PSNR with each patch's dynamic range, eq. 2; SSIM eq. 3 over the patch and windowed,
   7×7 Gaussian; RMSE and bias in K). TsHARP and ATPRK need an NDVI co-located with the patches, which this data
@@ -414,20 +540,27 @@ run by `sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime.
 
 
 RECIPES = {"s1_despeckle_example": build_despeckle_example, "lst_superresolution": build_lst_superresolution}
+#: Studies a card quotes, run by name only (never by plain `make models`): they train several networks.
+STUDIES = {"lst_sizes": study_lst_sizes}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help=f"models to build (default: all of {', '.join(RECIPES)})")
+    parser.add_argument("names", nargs="*", help=f"models to build (default: all of {', '.join(RECIPES)}) or "
+                                                 f"studies to run ({', '.join(STUDIES)})")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (quick checks)")
     parser.add_argument("--workdir", default=None, help="checkpoints and logs (default: a temporary folder)")
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in RECIPES]
+    unknown = [n for n in args.names if n not in RECIPES and n not in STUDIES]
     if unknown:
-        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}; studies: "
+                     f"{', '.join(STUDIES)}")
     for name in args.names or RECIPES:
-        kw = {} if args.epochs is None else {"epochs": args.epochs}
         workdir = os.path.join(args.workdir, name) if args.workdir else None
+        if name in STUDIES:
+            STUDIES[name](workdir=workdir)
+            continue
+        kw = {} if args.epochs is None else {"epochs": args.epochs}
         RECIPES[name](workdir=workdir, **kw)
     return 0
 

@@ -289,6 +289,40 @@ def test_bicubic_tiles_equal_the_whole_array(tmp_path):
     np.testing.assert_allclose(got, expected, atol=2e-4)
 
 
+def test_gap_fill_in_blocks_with_its_depth_as_halo_equals_the_whole_array():
+    t = modis.read_kelvin(modis_subdataset("LST_Day_1km"), qc_filter=False)[560:660, 180:300]
+    whole = resample.fill_gaps(t, iterations=pipeline.UNET_FILL, fallback=300.0)
+    h, got = pipeline.UNET_FILL, np.empty_like(whole)
+    for y in range(0, t.shape[0], 32):
+        for x in range(0, t.shape[1], 40):
+            y0, x0 = max(0, y - h), max(0, x - h)
+            block = resample.fill_gaps(t[y0:y + 32 + h, x0:x + 40 + h], iterations=h, fallback=300.0)
+            got[y:y + 32, x:x + 40] = block[y - y0:y - y0 + 32, x - x0:x - x0 + 40]
+    np.testing.assert_array_equal(got, whole)
+
+
+@pytest.mark.parametrize("stride", [8, 24])
+def test_unet_tiles_equal_the_whole_array_and_gaps_stay_gaps(tmp_path, stride):
+    """The bundled U-Net on a real cloudy window: two tile sizes give the one-piece result, masked."""
+    from sarsense.algorithms import onnx_runtime as rt
+    model = rt.Model(rt.MODELS_DIR / "lst_superresolution.onnx", threads=1)
+    c = model.contract
+    tile = -(-(2 * c.halo + c.halo // 2 + stride) // c.size_multiple) * c.size_multiple
+    t = modis.read_kelvin(modis_subdataset("LST_Day_1km"), qc_filter=False)[480:560, 176:264]
+    assert 0.02 < np.isnan(t).mean() < 0.5           # real cloud gaps inside the window
+    path = write_raster(tmp_path / "k.tif", t, gt=UTM_GT, epsg=32725)
+    out = str(tmp_path / "u.tif")
+    res = pipeline.unet(path, out, model, tile=tile)
+    assert res["tile"] == (tile, tile) and res["tiles"] >= 4 and res["halo"] == c.halo
+    fallback = c.nodata_fill * c.norm_scale[0] + c.norm_offset[0]
+    filled = resample.fill_gaps(t, iterations=pipeline.UNET_FILL, fallback=fallback)
+    expected = model.predict_tiles(filled[None, None])[0, 0]
+    expected[np.isnan(t).repeat(4, 0).repeat(4, 1)] = np.nan
+    got = read_raster(out)[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+
+
 @pytest.mark.parametrize("method", ["tsharp", "atprk"])
 def test_sharpen_raster_blockwise_equals_in_memory(tmp_path, method):
     scale = 4

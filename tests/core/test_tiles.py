@@ -6,7 +6,7 @@ from helpers import read_raster, write_raster
 from scipy.ndimage import gaussian_filter, uniform_filter
 
 from sarsense.algorithms.io import Cancelled, plan_tiles, run_tiled, run_whole
-from sarsense.algorithms.io.tiles import taper, tile_positions
+from sarsense.algorithms.io.tiles import fitting_tile, taper, tile_positions
 
 
 def box(radius, scale=1):
@@ -125,6 +125,17 @@ def test_plan_respects_budget_and_multiples():
         plan_tiles(500, 500, tile=64, margin=30, blend=10)
     with pytest.raises(ValueError, match="multiple of 16"):
         plan_tiles(500, 500, tile=100, margin=3, multiple=16)
+
+
+def test_fitting_tile_is_the_largest_tile_the_plan_accepts():
+    heavy = dict(margin=16, scale=4, multiple=8, predict_bytes_per_pixel=4608, budget_mb=96)
+    t = fitting_tile(128, **heavy)
+    assert t is not None and t % 8 == 0 and t < 128
+    plan_tiles(1200, 1200, tile=t, reserved_mb=24, **heavy)          # accepted (96 MiB: GDAL gets 24)
+    with pytest.raises(ValueError, match="Raise the memory budget"):
+        plan_tiles(1200, 1200, tile=t + 8, reserved_mb=24, **heavy)  # the next multiple is refused
+    assert fitting_tile(128, margin=16, multiple=8) == 128               # a light predictor keeps its tile
+    assert fitting_tile(128, **{**heavy, "budget_mb": 4}) is None        # no tile leaves a stride
 
 
 def test_fixed_size_predictor_gets_full_tiles_on_a_small_image(tmp_path):

@@ -70,8 +70,8 @@ def test_export_writes_the_contract_and_passes_parity(tmp_path):
     path = tmp_path / "cnn.onnx"
     export(net, path, contract_for(rf=7, tiling={"tile_size": 256, "halo": 3, "receptive_field": 7}), channels=1)
     model = rt.Model(path)
-    mpp = model.contract.memory_per_pixel      # measured by export: a power of two, at least 64 bytes
-    assert model.contract.halo == 3 and mpp >= 64 and mpp & (mpp - 1) == 0
+    mpp = model.contract.memory_per_pixel      # measured by export: 64 bytes or more, 3 significant bits
+    assert model.contract.halo == 3 and mpp >= 64 and mpp % (1 << (mpp.bit_length() - 4)) == 0
     x = np.random.default_rng(0).normal(size=(2, 1, 40, 56)).astype(np.float32)
     assert parity_check(net, path, [x]) <= 1e-4
     with torch.no_grad():                      # the check can fail: change the weights after export

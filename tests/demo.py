@@ -41,20 +41,20 @@ def read_db(path):
     return a
 
 
-def quicklook(panels, path, *, units="σ⁰ VV (dB)", suptitle=""):
-    """PNG of ``[(title, path), …]`` side by side, one shared grey 2–98 % stretch, titles and a colour bar."""
+def quicklook(panels, path, *, cmap="gray", label="σ⁰ VV (dB)", suptitle="", size=(4.2, 4.6)):
+    """PNG of ``[(title, array), …]`` side by side on one colour scale (the 2–98 % stretch of the first
+    panel), with titles and a colour bar."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    arrays = [read_db(p) for _, p in panels]
-    lo, hi = np.nanpercentile(arrays[0], [2, 98])
-    fig, axes = plt.subplots(1, len(arrays), figsize=(4.2 * len(arrays) + 1.2, 4.6), constrained_layout=True)
-    for ax, (title, _), a in zip(np.atleast_1d(axes), panels, arrays):
-        im = ax.imshow(a, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+    lo, hi = np.nanpercentile(panels[0][1], [2, 98])
+    fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels) + 1.2, size[1]), constrained_layout=True)
+    for ax, (title, a) in zip(np.atleast_1d(axes), panels):
+        im = ax.imshow(a, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(title, fontsize=10)
         ax.set_axis_off()
-    fig.colorbar(im, ax=axes, shrink=0.85, label=f"{units}, 2–98 % stretch of the first panel")
+    fig.colorbar(im, ax=axes, shrink=0.85, label=f"{label}, 2–98 % stretch of the first panel")
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     fig.savefig(path, dpi=110)
@@ -72,7 +72,8 @@ def main():
     db = step("sarsense:convertunits", INPUT=gm["OUTPUT"], CONVERSION=0,
               OUTPUT=os.path.join(out, "camargue_vv_gammamap5_db.tif"))
     png = os.path.join(out, "quicklook_before_after.png")
-    quicklook([("Sentinel-1A VV, 2015-03-09", SCENE), ("Gamma-MAP 5×5 (sarsense:despeckle)", db["OUTPUT"])], png,
+    quicklook([("Sentinel-1A VV, 2015-03-09", read_db(SCENE)),
+               ("Gamma-MAP 5×5 (sarsense:despeckle)", read_db(db["OUTPUT"]))], png,
               suptitle="Camargue: before and after speckle filtering")
 
     # The model chain: single-look speckle simulated on the scene, then the bundled example network.
@@ -90,8 +91,8 @@ def main():
     model = step("sarsense:applymodel", INPUT=noisy, MODEL=os.path.join(REPO, "models", "s1_despeckle_example.onnx"),
                  OUTPUT=os.path.join(out, "camargue_vv_example_model_db.tif"))
     png2 = os.path.join(out, "quicklook_model_reference_noisy_output.png")
-    quicklook([("Reference scene", SCENE), ("Simulated single-look speckle", noisy),
-               ("Example model output (sarsense:applymodel)", model["OUTPUT"])], png2,
+    quicklook([("Reference scene", read_db(SCENE)), ("Simulated single-look speckle", read_db(noisy)),
+               ("Example model output (sarsense:applymodel)", read_db(model["OUTPUT"]))], png2,
               suptitle="Bundled example network on simulated speckle (not a real single-look product)")
     cnn = gdal.Open(model["OUTPUT"]).ReadAsArray()
 
@@ -245,24 +246,6 @@ def read_celsius(path):
     return gdal.Open(path).ReadAsArray().astype(np.float32) - 273.15
 
 
-def lst_panels(panels, path, suptitle, *, reference=0):
-    """PNG of ``[(title, array °C), …]`` side by side on one colour scale (2–98 % of panel ``reference``) with a legend."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lo, hi = np.nanpercentile(panels[reference][1], [2, 98])
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels) + 1.2, 3.9), constrained_layout=True)
-    for ax, (title, a) in zip(axes, panels):
-        im = ax.imshow(a, cmap="inferno", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-        ax.set_axis_off()
-    fig.colorbar(im, ax=axes, shrink=0.85, label="LST (°C), one scale for every panel")
-    fig.suptitle(suptitle, fontsize=10)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def lst(out):
     """MODIS LST ×4: the paper's protocol on a held-out window, then the four methods over Olinda."""
     sub = f'HDF4_EOS:EOS_GRID:"{MODIS_HDF}":MODIS_Grid_Daily_1km_LST:LST_Day_1km'
@@ -276,17 +259,19 @@ def lst(out):
     coarse = step("sarsense:degradelst", INPUT=truth, FACTOR=4, OUTPUT=os.path.join(out, "lst_heldout_4km.tif"))
     rows, estimates = [], {}
     for m, name in ((1, "bicubic"), (0, "U-Net")):
+        tag = name.lower().replace("-", "")
         sr = step("sarsense:lstsuperresolution", INPUT=coarse["OUTPUT"], METHOD=m,
-                  OUTPUT=os.path.join(out, f"lst_heldout_{name.lower().replace('-', '')}_1km.tif"))
+                  OUTPUT=os.path.join(out, f"lst_heldout_{tag}_1km.tif"))
         q = step("sarsense:imagequality", REFERENCE=truth, ESTIMATE=sr["OUTPUT"], PATCH=64,
-                 OUTPUT_TABLE=os.path.join(out, f"lst_heldout_{name.lower().replace('-', '')}_quality.csv"))
+                 OUTPUT_TABLE=os.path.join(out, f"lst_heldout_{tag}_quality.csv"))
         rows.append((name, q))
         estimates[name] = sr["OUTPUT"]
     png = os.path.join(out, "quicklook_lst_heldout.png")
-    lst_panels([("MODIS LST 1 km (truth)", read_celsius_modis(truth)), ("Norm-L4 4 km (input)", read_celsius(coarse["OUTPUT"])),
-                ("bicubic ×4", read_celsius(estimates["bicubic"])), ("multi-residual U-Net ×4", read_celsius(estimates["U-Net"]))],
-               png, "MOD11A1 day LST 2019-11-01, h14v09 rows 600–800, cols 200–400 (a held-out block): "
-                    "1 km → 4 km → 1 km, the paper's protocol")
+    quicklook([("MODIS LST 1 km (truth)", read_celsius_modis(truth)), ("Norm-L4 4 km (input)", read_celsius(coarse["OUTPUT"])),
+               ("bicubic ×4", read_celsius(estimates["bicubic"])), ("multi-residual U-Net ×4", read_celsius(estimates["U-Net"]))],
+              png, cmap="inferno", label="LST (°C)", size=(3.3, 3.9),
+              suptitle="MOD11A1 day LST 2019-11-01, h14v09 rows 600–800, cols 200–400 (a held-out block): "
+                       "1 km → 4 km → 1 km, the paper's protocol")
 
     # Olinda: the application, 1 km → 250 m, every method; TsHARP/ATPRK with the Landsat NDVI
     ndvi = step("sarsense:ndvi", RED=LANDSAT, RED_BAND=3, NIR=LANDSAT, NIR_BAND=4, MASK_OUTSIDE="false",
@@ -294,20 +279,21 @@ def lst(out):
     fine, coherence = {}, []
     for m, name in ((1, "bicubic"), (0, "U-Net"), (2, "TsHARP"), (3, "ATPRK")):
         extra = {"NDVI": ndvi["OUTPUT"]} if m >= 2 else {}
+        tag = name.lower().replace("-", "")
         sr = step("sarsense:lstsuperresolution", INPUT=olinda, METHOD=m, **extra,
-                  OUTPUT=os.path.join(out, f"lst_olinda_{name.lower().replace('-', '')}_250m.tif"))
-        fine[name] = sr["OUTPUT"]
+                  OUTPUT=os.path.join(out, f"lst_olinda_{tag}_250m.tif"))
+        fine[name] = (sr["OUTPUT"], read_celsius(sr["OUTPUT"]))
         back = step("sarsense:degradelst", INPUT=sr["OUTPUT"], FACTOR=4,
-                    OUTPUT=os.path.join(out, f"lst_olinda_{name.lower().replace('-', '')}_back_1km.tif"))
+                    OUTPUT=os.path.join(out, f"lst_olinda_{tag}_back_1km.tif"))
         q = step("sarsense:imagequality", REFERENCE=olinda, ESTIMATE=back["OUTPUT"], PATCH=0,
-                 OUTPUT_TABLE=os.path.join(out, f"lst_olinda_{name.lower().replace('-', '')}_coherence.csv"))
-        a = read_celsius(sr["OUTPUT"])
-        coherence.append((name, q, float(np.nanstd(a))))
+                 OUTPUT_TABLE=os.path.join(out, f"lst_olinda_{tag}_coherence.csv"))
+        coherence.append((name, q, float(np.nanstd(fine[name][1]))))
     png2 = os.path.join(out, "quicklook_lst_olinda.png")
-    lst_panels([("MODIS LST 1 km (input)", read_celsius_modis(olinda))] +
-               [(f"{n} ×4 (250 m)", read_celsius(p)) for n, p in fine.items()], png2,
-               "Olinda (Brazil), MOD11A1 day LST 2019-11-01, all produced pixels → 250 m; NDVI: Landsat-7 ETM+ "
-               "DN, another date — no 250 m truth here")
+    quicklook([("MODIS LST 1 km (input)", read_celsius_modis(olinda))] +
+              [(f"{n} ×4 (250 m)", a) for n, (_, a) in fine.items()], png2,
+              cmap="inferno", label="LST (°C)", size=(3.3, 3.9),
+              suptitle="Olinda (Brazil), MOD11A1 day LST 2019-11-01, all produced pixels → 250 m; NDVI: Landsat-7 "
+                       "ETM+ DN, another date — no 250 m truth here")
 
     print("\nLand-surface temperature x4, real MODIS MOD11A1 (h14v09, 2019-11-01 day, all produced pixels; "
           "NASA LP DAAC)")
@@ -324,7 +310,7 @@ def lst(out):
         print(f"  {name:9} {q['RMSE']:16.3f} {std:12.2f}")
     print("  The Landsat image (stars sample, DN, no calibration) is from another date than the LST: TsHARP/ATPRK "
           "here show the methods run, not their accuracy.")
-    for p in (truth, coarse["OUTPUT"], *estimates.values(), png, olinda, ndvi["OUTPUT"], *fine.values(), png2):
+    for p in (truth, coarse["OUTPUT"], *estimates.values(), png, olinda, ndvi["OUTPUT"], *(p for p, _ in fine.values()), png2):
         print(f"  wrote {p}")
 
 

@@ -21,13 +21,13 @@ import numpy as np
 try:
     from ...algorithms import onnx_runtime as rt
     from ...algorithms import sar, speckle
-    from ...algorithms.lst import modis, quality, resample, temperature
+    from ...algorithms.lst import modis, pipeline, quality, resample, temperature
     from ...algorithms.io.tiles import fitting_tile
     from ...algorithms.receptive_field import chain_receptive_field
 except ImportError:
     from algorithms import onnx_runtime as rt
     from algorithms import sar, speckle
-    from algorithms.lst import modis, quality, resample, temperature
+    from algorithms.lst import modis, pipeline, quality, resample, temperature
     from algorithms.io.tiles import fitting_tile
     from algorithms.receptive_field import chain_receptive_field
 
@@ -371,23 +371,13 @@ def time_lst_size(onnx_path, workdir):
 
     from osgeo import gdal
 
-    try:
-        from ...algorithms.lst import pipeline
-    except ImportError:
-        from algorithms.lst import pipeline
     x, y, n = LST_TIMING_WINDOW
     kelvin = Path(workdir) / "timing_window_kelvin.tif"
     if not kelvin.exists():
         hdf = sorted(MODIS_DIR.glob("MOD11A1.*h14v09*.hdf"))[0]
-        sub = f'HDF4_EOS:EOS_GRID:"{hdf}":MODIS_Grid_Daily_1km_LST:LST_Day_1km'
-        src = gdal.Open(sub)
-        gt = src.GetGeoTransform()
-        ds = gdal.GetDriverByName("GTiff").Create(str(kelvin), n, n, 1, gdal.GDT_Float32)
-        ds.SetGeoTransform((gt[0] + x * gt[1], gt[1], 0.0, gt[3] + y * gt[5], 0.0, gt[5]))
-        ds.SetProjection(src.GetProjection())
-        ds.GetRasterBand(1).SetNoDataValue(float("nan"))
-        ds.GetRasterBand(1).WriteArray(modis.read_kelvin(sub, qc_filter=True)[y:y + n, x:x + n])
-        ds = src = None
+        tile = Path(workdir) / "timing_tile_kelvin.tif"
+        pipeline.LstSource(f'HDF4_EOS:EOS_GRID:"{hdf}":MODIS_Grid_Daily_1km_LST:LST_Day_1km').write_kelvin(str(tile))
+        gdal.Translate(str(kelvin), str(tile), srcWin=[x, y, n, n])
     model = rt.Model(onnx_path)
     t0 = time.perf_counter()
     pipeline.unet(str(kelvin), str(Path(workdir) / "timing_sr.tif"), model)

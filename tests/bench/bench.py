@@ -396,16 +396,11 @@ def lst(tmp):
     pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
     os.symlink(REPO, os.path.join(pkg, "sarsense"))
     sys.path.insert(0, pkg)
-    from sarsense.algorithms.lst import modis  # the repository as the package, as QGIS loads the plugin
+    from sarsense.algorithms.lst import pipeline  # the repository as the package, as QGIS loads the plugin
 
+    pipeline.LstSource(sub).write_kelvin(kelvin)   # what lstsuperresolution writes before it super-resolves
     src = gdal.Open(sub)
     gt, n = src.GetGeoTransform(), src.RasterXSize
-    ds = gdal.GetDriverByName("GTiff").Create(kelvin, n, n, 1, gdal.GDT_Float32, options=["TILED=YES"])
-    ds.SetGeoTransform(gt)
-    ds.SetProjection(src.GetProjection())
-    ds.GetRasterBand(1).SetNoDataValue(float("nan"))
-    ds.GetRasterBand(1).WriteArray(modis.read_kelvin(sub, qc_filter=True))
-    ds = None
     # a smooth synthetic NDVI on the 250 m grid (TsHARP and ATPRK timing only; no skill is measured here)
     ndvi = os.path.join(tmp, "ndvi.tif")
     rng = np.random.default_rng(6)

@@ -64,11 +64,14 @@ class ModelError(ValueError):
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelClass:
-    """One class of a segmentation model: the pixel value written, its name and colour (#rrggbb)."""
+    """One class of a segmentation model: the pixel value written, its name and colour (#rrggbb), and
+    optionally the quantity it stands for (a sea-ice class's concentration in %), which makes the
+    probability-weighted expectation over the classes meaningful."""
 
     value: int
     name: str
     color: str
+    quantity: float = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Contract:
     scale_factor: int = 1
     training_data: str = ""
     description: str = ""
+    expectation: tuple = ()    # (name, units) of Σ p_k · quantity_k, when every class has a quantity
 
     @property
     def n_inputs(self):
@@ -203,7 +207,7 @@ def parse_contract(text, *, graph_channels=None):
         fill = 0.0
 
     out = raw.get("output")
-    names, units, oscale, ooffset, activation, classes = (), "", (1.0,), (0.0,), "none", ()
+    names, units, oscale, ooffset, activation, classes, expectation = (), "", (1.0,), (0.0,), "none", (), ()
     if not isinstance(out, dict):
         problems.append("output must be an object describing what the model returns")
     else:
@@ -217,6 +221,7 @@ def parse_contract(text, *, graph_channels=None):
         if task == "segmentation":
             classes = _parse_classes(raw.get("classes"), problems)
             names = ("class",)
+            expectation = _parse_expectation(out.get("expectation"), classes, activation, problems)
         else:
             names = out.get("names")
             if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
@@ -231,6 +236,8 @@ def parse_contract(text, *, graph_channels=None):
                 problems.append(f"output.activation '{activation}' is only for segmentation models")
             if raw.get("classes"):
                 problems.append(f"classes are given but the task is {task!r}, not segmentation")
+            if out.get("expectation") is not None:
+                problems.append(f"output.expectation is only for segmentation models (task is {task!r})")
 
     tiling = raw.get("tiling") if isinstance(raw.get("tiling"), dict) else {}
     tile = halo = 0
@@ -266,7 +273,7 @@ def parse_contract(text, *, graph_channels=None):
         norm_offset=offset, norm_scale=scale, nodata_fill=float(fill), output_names=names, output_units=units,
         output_scale=oscale, output_offset=ooffset, activation=activation, classes=classes, tile_size=tile,
         halo=halo, receptive_field=rf, size_multiple=multiple, memory_per_pixel=memory, scale_factor=factor,
-        training_data=training.get("data", ""), description=str(raw.get("description", "")))
+        training_data=training.get("data", ""), description=str(raw.get("description", "")), expectation=expectation)
 
 
 def _parse_classes(classes, problems):
@@ -282,10 +289,31 @@ def _parse_classes(classes, problems):
         if not ok:
             problems.append(f"class {c!r} needs an integer value 0–254, a name and a #rrggbb colour")
             continue
-        out.append(ModelClass(c["value"], c["name"], c["color"]))
+        quantity = c.get("quantity")
+        if quantity is not None and (not isinstance(quantity, (int, float)) or isinstance(quantity, bool)
+                                     or not math.isfinite(quantity)):
+            problems.append(f"class {c['name']!r}: quantity must be a finite number, got {quantity!r}")
+            quantity = None
+        out.append(ModelClass(c["value"], c["name"], c["color"], None if quantity is None else float(quantity)))
     if len({c.value for c in out}) != len(out):
         problems.append("class values must be unique")
     return tuple(out)
+
+
+def _parse_expectation(value, classes, activation, problems):
+    """``output.expectation`` ``{"name", "units"}`` of a segmentation model, as ``(name, units)``, or ()."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not value["name"].strip() \
+            or not isinstance(value.get("units", ""), str):
+        problems.append("output.expectation must be {\"name\": ..., \"units\": ...}")
+        return ()
+    missing = [c.name for c in classes if c.quantity is None]
+    if missing:
+        problems.append(f"output.expectation needs a quantity for every class; missing for {', '.join(missing)}")
+    if activation != "softmax":
+        problems.append("output.expectation needs output.activation 'softmax' (probabilities to weight with)")
+    return (value["name"], value.get("units", ""))
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,9 +611,49 @@ def output_layout(contract):
     return list(c.output_names), [{"units": c.output_units}] * len(c.output_names), np.float32
 
 
+def _probabilities(values, valid):
+    return np.where(valid[np.newaxis], values, np.float32(np.nan)).astype(np.float32, copy=False)
+
+
+def _expectation(classes):
+    quantities = np.asarray([c.quantity for c in classes], np.float32)
+
+    def finish(probabilities, valid):
+        out = np.tensordot(quantities, probabilities, axes=(0, 0)).astype(np.float32)
+        out /= probabilities.sum(axis=0)        # blended probabilities sum to one; exactly so after this
+        out[~valid] = np.nan
+        return out[np.newaxis]
+    return finish
+
+
+def extra_outputs(contract, *, probabilities=None, expectation=None):
+    """The optional outputs of a segmentation model beside its class map (:class:`io.tiles.ExtraOutput`):
+    one float32 band per class with its probability, and/or the probability-weighted mean of the classes'
+    quantities (``Σ p_k q_k``; the contract's ``output.expectation`` names it and its units)."""
+    c = contract
+    extras = []
+    if (probabilities or expectation) and c.task != "segmentation":
+        raise ModelError(f"model '{c.name}' is a {c.task} model: class probabilities and their expectation "
+                         "exist only for segmentation models")
+    if (probabilities or expectation) and c.activation != "softmax":
+        raise ModelError(f"model '{c.name}' returns class scores, not probabilities (output.activation is "
+                         f"'{c.activation}'): probabilities and their expectation need 'softmax'")
+    if probabilities:
+        extras.append(_tiles.ExtraOutput(
+            probabilities, _probabilities, len(c.classes), np.float32,
+            tuple(f"probability of {k.name}" for k in c.classes), tuple({"units": "probability"} for _ in c.classes)))
+    if expectation:
+        if not c.expectation:
+            raise ModelError(f"model '{c.name}' gives its classes no quantities (contract output.expectation), "
+                             "so no expected value can be computed; write the class map only")
+        extras.append(_tiles.ExtraOutput(expectation, _expectation(c.classes), 1, np.float32,
+                                         (c.expectation[0],), ({"units": c.expectation[1]},)))
+    return extras
+
+
 def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batch=4,
                 budget_mb=_blocks.DEFAULT_BUDGET_MB, compression=_raster.DEFAULT_COMPRESSION,
-                progress=None, is_canceled=None):
+                probabilities=None, expectation=None, progress=None, is_canceled=None):
     """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
 
     Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`
@@ -593,10 +661,15 @@ def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batc
     on blocks of pixels. NaN/nodata inputs are filled for the network
     (``nodata_fill``) and masked again in the output: NaN for values, 255 for classes.
 
+    A segmentation model can also write, beside its class map, its class ``probabilities`` (one
+    float32 band per class) and their ``expectation`` (:func:`extra_outputs`), both from the same
+    blended probabilities as the class map.
+
     Returns the engine's summary dict plus ``model`` (name, version, sha256) and, for image
     models, the tiling actually used (``tile``, ``halo``, ``blend``) and ``warnings``.
     """
     c = model.contract
+    extras = extra_outputs(c, probabilities=probabilities, expectation=expectation)
     stack = _blocks.RasterStack(inputs)
     model.check_input(stack.band_count)
     if len(stack.paths) == 1:
@@ -631,7 +704,7 @@ def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batc
         res = _tiles.run_tiled(stack.paths, output, model.predict_tiles, tile=tile, margin=halo, blend=blend,
                                out_bands=c.n_outputs, scale=c.scale_factor, multiple=c.size_multiple,
                                fixed_size=model.fixed_size, batch=batch, finish=finish,
-                               predict_bytes_per_pixel=c.memory_per_pixel,
+                               predict_bytes_per_pixel=c.memory_per_pixel, extra_outputs=extras,
                                final_bands=len(descriptions), out_dtype=dtype, **common)
         res["warnings"] = warnings
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}

@@ -2,7 +2,7 @@
 
 Stokholm et al. (2022), "AI4SeaIce: Toward solving ambiguous SAR textures in
 convolutional neural networks for automatic sea ice concentration charting",
-IEEE TGRS 60, Sec. IV, Eq. (1) (after Araujo et al. 2019):
+IEEE TGRS 60, Sec. IV, Eq. (8) (after Araujo et al. 2019):
 ``r_0 = sum_l (k_l - 1) * prod_{i<l} s_i + 1`` for a chain of layers with kernel
 ``k_l`` and stride ``s_l``. For their U-Net (levels of two 3×3 convolutions, 2×2
 max-pooling, bilinear upsampling) the encoder gives 32, 68, 140, … pixels for 2, 3, 4, …
@@ -16,7 +16,7 @@ import math
 
 
 def chain_receptive_field(layers):
-    """Receptive field (pixels) of a chain of ``(kernel, stride)`` layers: Stokholm et al. 2022, Eq. (1)."""
+    """Receptive field (pixels) of a chain of ``(kernel, stride)`` layers: Stokholm et al. 2022, Eq. (8)."""
     rf, jump = 1, 1
     for kernel, stride in layers:
         if kernel < 1 or stride < 1:
@@ -36,13 +36,19 @@ def unet_encoder_layers(levels, *, convs_per_block=2, kernel=3, pool=2):
     return layers + [(kernel, 1)] * convs_per_block
 
 
+def unet_encoder_receptive_field(levels, *, convs_per_block=2, kernel=3):
+    """Receptive field of an N-level U-Net's encoder and bridge (Eq. 8 over :func:`unet_encoder_layers`):
+    32, 68, 140, 284, 572, 1148, 2300 for 2–8 levels of two 3×3 convolutions (Stokholm et al. 2022, §IV)."""
+    return chain_receptive_field(unet_encoder_layers(levels, convs_per_block=convs_per_block, kernel=kernel))
+
+
 def unet_receptive_field(levels, *, upsampling="nearest", convs_per_block=2, kernel=3):
     """Receptive field of an N-level U-Net (2×2 pooling, ``convs_per_block`` k×k convolutions per block).
 
     Traced exactly: the span of input pixels an output pixel depends on, followed
     back from the output through the deepest path (decoder, bridge, encoder).
     With ``upsampling="nearest"`` this is Stokholm et al.'s closed form, encoder
-    (Eq. 1) plus ``3 · 2^levels``: 44, 92, 188, … 3068 for 2–8 levels. Bilinear
+    (Eq. 8) plus ``3 · 2^levels``: 44, 92, 188, … 3068 for 2–8 levels. Bilinear
     upsampling (``align_corners=False``, which their U-Net uses) reads two
     low-resolution pixels per output pixel and reaches further: 52, 108, 220, …
     3580. tests/training checks the bilinear value against autograd on a real U-Net.

@@ -59,6 +59,8 @@ INDEX_RAMP = (0.0, 1.0, SSM_RAMP[2], "index (0 dry, 1 wet)")
 NDVI_RAMP = (0.0, 1.0, ("#a50026", "#fdae61", "#ffffbf", "#a6d96a", "#006837"), "NDVI")
 #: Land-surface temperature: cold blue to hot red through yellow (ColorBrewer RdYlBu, reversed).
 THERMAL_COLOURS = ("#313695", "#4575b4", "#74add1", "#abd9e9", "#ffffbf", "#fdae61", "#f46d43", "#d73027", "#a50026")
+#: Sea-ice concentration (%), the WMO total-concentration colours from ice free to 10/10 (WMO/TD-No. 1215).
+SIC_RAMP = (0.0, 100.0, ("#0064ff", "#8cffa0", "#ffff00", "#ff7d07", "#ff0000"), "%")
 INCIDENCE_RAMP = (0.0, 90.0, ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c"), "degrees")
 
 
@@ -115,6 +117,27 @@ class ClassMapPostProcessor(GreyStretchPostProcessor):
                 apply_classes(layer, classes)
             else:
                 apply_grey_stretch(layer)
+
+
+class FixedClassesPostProcessor(GreyStretchPostProcessor):
+    """A class map drawn with given classes (``value``, ``name``, ``color``) whatever the file declares
+    (sea-ice charts in WMO colours, also from a user's model)."""
+
+    _alive = []
+
+    def __init__(self, classes=()):
+        super().__init__()
+        self.classes = list(classes)
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        if isinstance(layer, QgsRasterLayer) and layer.isValid():
+            apply_classes(layer, self.classes)
+
+    @classmethod
+    def create(cls, classes=()):
+        inst = cls(classes)
+        cls._alive.append(inst)
+        return inst
 
 
 class RampPostProcessor(GreyStretchPostProcessor):

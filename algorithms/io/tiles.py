@@ -34,6 +34,7 @@ counted in the budget; batches are kept small for that reason.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -245,9 +246,23 @@ def mask_invalid(values, valid):
     return values
 
 
+@dataclass(frozen=True)
+class ExtraOutput:
+    """A further raster :func:`run_tiled` writes from the same blended values (e.g. class probabilities or
+    their expectation beside a class map): ``finish(values, valid) -> (bands, h, w)``, which must not change
+    ``values`` in place (the main output's ``finish`` runs after it)."""
+
+    path: str
+    finish: object
+    bands: int
+    dtype: object = np.float32
+    descriptions: tuple = ()
+    band_metadata: tuple = ()
+
+
 def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, scale=1, multiple=1,
               fixed_size=False, batch=4, predict_bytes_per_pixel=0, finish=None, final_bands=None,
-              out_dtype=np.float32,
+              out_dtype=np.float32, extra_outputs=(),
               descriptions=None, band_metadata=None, metadata=None,
               compression=_raster.DEFAULT_COMPRESSION, budget_mb=DEFAULT_BUDGET_MB,
               progress=None, is_canceled=None):
@@ -283,6 +298,9 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
         ``finish(values, valid) -> array`` turns blended ``(out_bands, h, w)``
         values and the valid mask into the written ``(final_bands, h, w)`` block
         (e.g. argmax to class values). Default: values with NaN where invalid.
+    extra_outputs : sequence of ExtraOutput
+        Further rasters on the output grid written from the same blended values (same
+        metadata, compression and all-or-nothing rule: a failed or cancelled run leaves none).
     budget_mb : float
         Memory of the run: GDAL's cache (:func:`gdal_cache_share`) and the
         engine's arrays (strip, accumulator, batch), which set the panel width.
@@ -314,19 +332,27 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
         if progress:
             progress(min(1.0, done[0] / total))
 
-    with gdal_cache_limit(cache_mb), OutputRaster(
-            output, stack.paths, xsize=info.xsize * scale, ysize=info.ysize * scale, bands=final_bands,
-            geotransform=out_gt, projection=info.projection, dtype=out_dtype, descriptions=descriptions,
-            band_metadata=band_metadata, metadata=metadata, compression=compression) as out, \
-            stack, reuse_freed_memory(budget_mb):
+    grid = dict(xsize=info.xsize * scale, ysize=info.ysize * scale, geotransform=out_gt, projection=info.projection,
+                metadata=metadata, compression=compression)
+    with contextlib.ExitStack() as opened:
+        opened.enter_context(gdal_cache_limit(cache_mb))
+        out = opened.enter_context(OutputRaster(output, stack.paths, bands=final_bands, dtype=out_dtype,
+                                                descriptions=descriptions, band_metadata=band_metadata, **grid))
+        writers = [(opened.enter_context(OutputRaster(
+            extra.path, stack.paths + [output], bands=extra.bands, dtype=extra.dtype,
+            descriptions=list(extra.descriptions) or None, band_metadata=list(extra.band_metadata) or None, **grid)),
+            extra.finish) for extra in extra_outputs]
+        writers.append((out, finish))
+        opened.enter_context(stack)
+        opened.enter_context(reuse_freed_memory(budget_mb))
         for c0, c1 in plan.panels:
-            _run_panel(stack, plan, c0, c1, predict, out, out_bands, finish, tick, is_canceled)
+            _run_panel(stack, plan, c0, c1, predict, writers, out_bands, tick, is_canceled)
     return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch,
             "tile": (plan.tile_x, plan.tile_y), "halo": plan.margin, "blend": plan.blend,
             "infinite": out.n_infinite}
 
 
-def _run_panel(stack, plan, c0, c1, predict, out, n_out, finish, tick, is_canceled):
+def _run_panel(stack, plan, c0, c1, predict, writers, n_out, tick, is_canceled):
     """Stream the tile rows of input columns [c0, c1) through a rolling accumulator, writing finished rows."""
     info = stack.info
     s, tx, ty, m, blend = plan.scale, plan.tile_x, plan.tile_y, plan.margin, plan.blend
@@ -393,7 +419,9 @@ def _run_panel(stack, plan, c0, c1, predict, out, n_out, finish, tick, is_cancel
             raise RuntimeError("tile plan left pixels without weight")  # a bug, never an input problem
         for r in range(0, k, _ROW_CHUNK):      # write in whole GeoTIFF tile rows
             e = min(k, r + _ROW_CHUNK)
-            out.write(finish(acc[:, r:e] / wsum[None, r:e], valid[r:e]), ox0, acc_y0 + r)
+            values = acc[:, r:e] / wsum[None, r:e]
+            for out, finish in writers:        # the main output last: its finish may change values in place
+                out.write(finish(values, valid[r:e]), ox0, acc_y0 + r)
         # move the rows still open to the top, in pieces that never overlap (no temporary copy)
         rest = held - k
         for r in range(0, rest, k):

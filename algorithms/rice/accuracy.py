@@ -15,45 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import confusion_matrix, sample_accuracy  # noqa: F401  (the shared definitions, used here)
+
 Z95 = 1.96
-
-
-def confusion_matrix(reference, predicted, classes):
-    """Counts ``m[i, j]`` of samples mapped as ``classes[i]`` whose reference is ``classes[j]``.
-
-    Rows are the map, columns the reference (Olofsson et al. 2014, table 4). Samples whose map or
-    reference value is not in ``classes`` are left out.
-    """
-    classes = list(classes)
-    index = {c: i for i, c in enumerate(classes)}
-    m = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    for r, p in zip(np.asarray(reference).ravel().tolist(), np.asarray(predicted).ravel().tolist()):
-        if r in index and p in index:
-            m[index[p], index[r]] += 1
-    return m
-
-
-def sample_accuracy(matrix):
-    """OA, kappa and per-class PA, UA and F1 from a count matrix (rows map, columns reference).
-
-    ``OA = Σ m_ii / n``; ``κ = (OA − p_e)/(1 − p_e)`` with ``p_e = Σ m_i· m_·i / n²``;
-    ``UA_i = m_ii / m_i·``, ``PA_i = m_ii / m_·i``, ``F1 = 2 PA UA/(PA + UA)``; NaN where a
-    denominator is 0.
-    """
-    m = np.asarray(matrix, dtype=np.float64)
-    n = m.sum()
-    if n == 0:
-        raise ValueError("no sample falls on a mapped class")
-    diag = np.diag(m)
-    rows, cols = m.sum(axis=1), m.sum(axis=0)
-    oa = diag.sum() / n
-    pe = float((rows * cols).sum()) / n ** 2
-    kappa = (oa - pe) / (1.0 - pe) if pe < 1.0 else float("nan")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ua = diag / rows
-        pa = diag / cols
-        f1 = 2 * pa * ua / (pa + ua)
-    return {"n": int(n), "oa": float(oa), "kappa": float(kappa), "ua": ua, "pa": pa, "f1": f1}
 
 
 def stratified_area(matrix, mapped_area, z=Z95):

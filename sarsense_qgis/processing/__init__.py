@@ -7,16 +7,20 @@ from .change_detection import ChangeDetectionAlgorithm
 from .convert_units import ConvertUnitsAlgorithm
 from .degrade_lst import DegradeLstAlgorithm
 from .despeckle import DespeckleAlgorithm
+from .ice_chart_classes import IceChartClassesAlgorithm
 from .image_quality import ImageQualityAlgorithm
 from .interpolate_time import InterpolateTimeAlgorithm
 from .lst_superresolution import LstSuperResolutionAlgorithm
 from .multitemporal_despeckle import MultitemporalDespeckleAlgorithm
 from .ndvi import NdviAlgorithm
 from .rice_threshold import RiceThresholdAlgorithm
+from .sea_ice_concentration import SeaIceConcentrationAlgorithm
+from .sea_ice_skill import SeaIceSkillAlgorithm
 from .separability import SeparabilityAlgorithm
 from .svm_apply import SvmApplyAlgorithm
 from .svm_classify import SvmClassifyAlgorithm
 from .terrain_flatten import TerrainFlattenAlgorithm
+from .unet_receptive_field import UnetReceptiveFieldAlgorithm
 from .vegetation_cd import VegetationCdAlgorithm
 from .water_cloud import WaterCloudAlgorithm
 from .water_normalized import WaterNormalizedAlgorithm
@@ -25,4 +29,5 @@ ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleA
               ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
               VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm,
               SeparabilityAlgorithm, SvmClassifyAlgorithm, SvmApplyAlgorithm, RiceThresholdAlgorithm,
-              AccuracyAssessmentAlgorithm, LstSuperResolutionAlgorithm, DegradeLstAlgorithm, ImageQualityAlgorithm)
+              AccuracyAssessmentAlgorithm, LstSuperResolutionAlgorithm, DegradeLstAlgorithm, ImageQualityAlgorithm,
+              SeaIceConcentrationAlgorithm, UnetReceptiveFieldAlgorithm, IceChartClassesAlgorithm, SeaIceSkillAlgorithm)

@@ -8,15 +8,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsWkbTypes,
 )
 
-from ...algorithms.io import read_info
 from ...algorithms.io import vector as _vector
 from .base import WORKERS, as_number
 from .stack_base import StackAlgorithm
@@ -75,29 +72,6 @@ class CropAlgorithm(StackAlgorithm):
             name, self.tr(label), types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
                  f"Polygons (every pixel whose centre is inside) or points (the pixel under each) {what}.")
         self.add(QgsProcessingParameterField(field, self.tr(field_label), parentLayerParameterName=name), field_help)
-
-    @staticmethod
-    def on_grid_crs(source, reference, context):
-        """``(feature, WKB in the CRS of raster reference)`` for each feature of ``source`` with a geometry."""
-        request = QgsFeatureRequest().setDestinationCrs(
-            QgsCoordinateReferenceSystem.fromWkt(read_info(reference).projection), context.transformContext())
-        for feature in source.getFeatures(request):
-            geom = feature.geometry()
-            if geom is not None and not geom.isEmpty():
-                yield feature, bytes(geom.asWkb())
-
-    def burn_polygons(self, layer, reference, name, context):
-        """The polygons of ``layer`` burned onto ``reference``'s grid (1 inside, 0 outside; virtual, freed at the
-        end of the run). Geometries are transformed to the grid's CRS; a layer without polygons is refused."""
-        if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
-            raise self.error(f"{self.label(name)} must be a polygon layer; '{layer.name()}' has "
-                             f"{QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()} geometries.")
-        wkbs = [wkb for _, wkb in self.on_grid_crs(layer, reference, context)]
-        if not wkbs:
-            raise self.error(f"{self.label(name)} ('{layer.name()}') has no polygon to use.")
-        path = _vector.rasterize(wkbs, reference)
-        self._virtual.append(path)
-        return path
 
     def labelled_samples(self, parameters, name, field_param, raster, context, feedback, *, start=0.0, end=1.0,
                          class_names=None, match_names=False):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from qgis.core import QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsWkbTypes
 
 from ...algorithms.io import read_info, sample_values
 from ...algorithms.io import stack as _stack
+from ...algorithms.io import vector as _vector
 from ...algorithms.io.raster import open_dataset
 from .base import SarsenseAlgorithm
 
@@ -30,7 +32,8 @@ class Counts:
 
 
 class StackAlgorithm(SarsenseAlgorithm):
-    """Base of algorithms that read dated stacks (soil moisture, crop mapping, …)."""
+    """Base of algorithms that read dated stacks or put rasters and polygons on a grid (soil moisture, crop
+    mapping, sea ice, …)."""
 
     def stack_dates(self, path, name, *, min_dates=2, in_order=False):
         """The ISO dates of a dated stack parameter; refuses a stack without dates or with too few, and with
@@ -70,6 +73,29 @@ class StackAlgorithm(SarsenseAlgorithm):
                 return
         raise self.error(f"{self.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
                          "with data, or check its nodata value.")
+
+    @staticmethod
+    def on_grid_crs(source, reference, context):
+        """``(feature, WKB in the CRS of raster reference)`` for each feature of ``source`` with a geometry."""
+        request = QgsFeatureRequest().setDestinationCrs(
+            QgsCoordinateReferenceSystem.fromWkt(read_info(reference).projection), context.transformContext())
+        for feature in source.getFeatures(request):
+            geom = feature.geometry()
+            if geom is not None and not geom.isEmpty():
+                yield feature, bytes(geom.asWkb())
+
+    def burn_polygons(self, layer, reference, name, context):
+        """The polygons of ``layer`` burned onto ``reference``'s grid (1 inside, 0 outside; virtual, freed at the
+        end of the run). Geometries are transformed to the grid's CRS; a layer without polygons is refused."""
+        if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+            raise self.error(f"{self.label(name)} must be a polygon layer; '{layer.name()}' has "
+                             f"{QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()} geometries.")
+        wkbs = [wkb for _, wkb in self.on_grid_crs(layer, reference, context)]
+        if not wkbs:
+            raise self.error(f"{self.label(name)} ('{layer.name()}') has no polygon to use.")
+        path = _vector.rasterize(wkbs, reference)
+        self._virtual.append(path)
+        return path
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         """The shared run, then every virtual raster :meth:`on_grid` made is freed, whatever happened."""

@@ -93,6 +93,66 @@ def test_segmentation_writes_class_values_with_255_nodata(tmp_path, two_band):
     assert [c["value"] for c in meta] == [0, 50, 100]
 
 
+def _sic_like(tmp_path, name="seg.onnx", **output):
+    classes = [{"value": v, "name": f"{10 * v} %", "color": "#0064ff", "quantity": 10.0 * v} for v in (0, 5, 10)]
+    return conv_net(tmp_path / name, layers=3, outputs=3, contract_dict=contract(
+        task="segmentation", output={"activation": "softmax", **output}, classes=classes,
+        tiling={"tile_size": 64, "halo": 3, "receptive_field": 7}))
+
+
+def test_segmentation_probabilities_and_expectation_beside_the_class_map(tmp_path, two_band):
+    """Contract-driven extra outputs: per-class probabilities and their expectation Σ p_k q_k, tiled = whole."""
+    path, arr = two_band
+    model = rt.Model(_sic_like(tmp_path, expectation={"name": "SIC", "units": "%"}))
+    assert model.contract.expectation == ("SIC", "%")
+    out, prob, exp = (tmp_path / n for n in ("c.tif", "p.tif", "e.tif"))
+    rt.apply_model(model, path, str(out), probabilities=str(prob), expectation=str(exp), budget_mb=4)
+    scores = run_whole(model.path, network_input(arr, model.contract))
+    p = np.exp(scores - scores.max(axis=0))
+    p /= p.sum(axis=0)
+    invalid = ~np.all(np.isfinite(arr), axis=0)
+    got_p, got_e, got_c = read_raster(prob), read_raster(exp)[0], gdal.Open(str(out)).ReadAsArray()
+    assert got_p.shape == (3, 173, 290) and np.isnan(got_p[:, invalid]).all() and np.isnan(got_e[invalid]).all()
+    np.testing.assert_allclose(got_p[:, ~invalid], p[:, ~invalid], atol=1e-5)
+    np.testing.assert_allclose(got_e[~invalid], np.tensordot([0.0, 50.0, 100.0], p, 1)[~invalid], atol=1e-3)
+    # the class map is the argmax of the same blended probabilities
+    assert np.mean(got_c[~invalid] == np.array([0, 5, 10])[np.argmax(got_p[:, ~invalid], axis=0)]) > 0.999
+    ds = gdal.Open(str(exp))
+    assert ds.GetRasterBand(1).GetDescription() == "SIC" and ds.GetRasterBand(1).GetMetadataItem("units") == "%"
+    assert gdal.Open(str(prob)).GetRasterBand(2).GetDescription() == "probability of 50 %"
+
+
+def test_expectation_needs_class_quantities_and_probabilities(tmp_path, two_band):
+    path, _ = two_band
+    plain = conv_net(tmp_path / "plain.onnx", layers=2, outputs=3, contract_dict=contract(
+        task="segmentation", output={"activation": "softmax"},
+        classes=[{"value": v, "name": str(v), "color": "#000000"} for v in (0, 1, 2)],
+        tiling={"tile_size": 64, "halo": 2, "receptive_field": 5}))
+    with pytest.raises(rt.ModelError, match="gives its classes no quantities"):
+        rt.apply_model(rt.Model(plain), path, str(tmp_path / "o.tif"), expectation=str(tmp_path / "e.tif"))
+    assert not (tmp_path / "o.tif").exists() and not (tmp_path / "e.tif").exists()
+    bad = contract(task="segmentation", output={"activation": "none", "expectation": {"name": "x", "units": "%"}},
+                   classes=[{"value": v, "name": str(v), "color": "#000000"} for v in (0, 1)])
+    with pytest.raises(rt.ModelError, match="quantity for every class.*softmax|softmax"):
+        rt.parse_contract(json.dumps(bad))
+    with pytest.raises(rt.ModelError, match="only for segmentation"):
+        rt.parse_contract(json.dumps(contract(output={"names": ["y"], "expectation": {"name": "x"}})))
+
+
+def test_cancelled_run_leaves_no_extra_output(tmp_path, two_band):
+    path, _ = two_band
+    model = rt.Model(_sic_like(tmp_path, expectation={"name": "SIC", "units": "%"}))
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 2
+    with pytest.raises(Cancelled):
+        rt.apply_model(model, path, str(tmp_path / "c.tif"), probabilities=str(tmp_path / "p.tif"),
+                       expectation=str(tmp_path / "e.tif"), budget_mb=4, is_canceled=cancel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "seg.onnx"]
+
+
 def test_per_pixel_regression_model(tmp_path):
     rng = np.random.default_rng(1)
     arr = rng.random((3, 70, 90)).astype(np.float32)

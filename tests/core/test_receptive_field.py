@@ -8,7 +8,7 @@ from sarsense.algorithms.receptive_field import chain_receptive_field, unet_enco
 def test_unet_series_of_the_paper():
     # "The receptive field of the U-Net models is thus 44, 92, 188, 380, 764, 1532, and 3068 for 2–8 levels"
     assert [unet_receptive_field(n) for n in range(2, 9)] == [44, 92, 188, 380, 764, 1532, 3068]
-    # ... and equals their closed form, encoder receptive field (Eq. 1) + 3 · 2^levels
+    # ... and equals their closed form, encoder receptive field (Eq. 8) + 3 · 2^levels
     assert all(unet_receptive_field(n) == chain_receptive_field(unet_encoder_layers(n)) + 3 * 2 ** n
                for n in range(2, 9))
 

@@ -1,0 +1,154 @@
+"""Sea-ice suite core: receptive fields, SIGRID-3 classes, class weights, skill against scikit-learn, preparation."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers import read_raster, write_raster
+from osgeo import gdal
+from sklearn.metrics import f1_score, r2_score
+
+from sarsense.algorithms import metrics
+from sarsense.algorithms import receptive_field as rf
+from sarsense.algorithms.sea_ice import classes, pipeline, sigrid
+
+
+# --- receptive field (Stokholm et al. 2022, §IV) ----------------------------------------------------------
+def test_receptive_field_series_in_both_upsampling_modes():
+    # eq. 8 with one coarse pixel per upsampled pixel: "44, 92, 188, 380, 764, 1532, and 3068 for 2–8 levels"
+    assert [rf.unet_receptive_field(n, upsampling="nearest") for n in range(2, 9)] == \
+        [44, 92, 188, 380, 764, 1532, 3068]
+    # bilinear (align_corners=False) reads one more coarse pixel per level: traced exactly
+    assert [rf.unet_receptive_field(n, upsampling="bilinear") for n in range(2, 9)] == \
+        [52, 108, 220, 444, 892, 1788, 3580]
+    assert [rf.unet_encoder_receptive_field(n) for n in range(2, 9)] == [32, 68, 140, 284, 572, 1148, 2300]
+    # more convolutions or larger kernels per block: eq. 8 term by term (one level: 2 convs, pool, bridge)
+    assert rf.unet_encoder_receptive_field(1, convs_per_block=3, kernel=5) == 1 + 3 * 4 + 1 + 3 * 4 * 2
+
+
+# --- classes and class weights (§II.B, eq. 1-2) ----------------------------------------------------------
+def test_sic_classes_table_and_wmo_colours():
+    t = classes.class_table()
+    assert [c["value"] for c in t] == list(range(11)) and [c["quantity"] for c in t] == list(range(0, 101, 10))
+    assert t[0]["color"] == "#0064ff" and t[3]["color"] == "#8cffa0" and t[5]["color"] == "#ffff00"
+    assert t[8]["color"] == "#ff7d07" and t[10]["color"] == "#ff0000"
+
+
+def test_median_frequency_weights_on_a_toy_histogram():
+    # classes 0..3 with 10, 20, 40, 30 valid pixels, class 4 (masked) 1000: frequencies .1 .2 .4 .3, median .25
+    w = classes.median_frequency_weights([10, 20, 40, 30, 1000], masked=4)
+    np.testing.assert_allclose(w, [2.5, 1.25, 0.625, 0.25 / 0.3, 0.0])
+    # an absent class gets weight 0 and does not enter the median: frequencies .5 .5 → median .5
+    np.testing.assert_allclose(classes.median_frequency_weights([5, 0, 5, 7], masked=3), [1.0, 0.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="no unmasked pixel"):
+        classes.median_frequency_weights([0, 0, 9], masked=2)
+
+
+# --- SIGRID-3 (§II.B) ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("code,cls", [("00", 0), ("01", 0), ("02", 0), ("10", 1), (50, 5), ("90", 9), ("91", 10),
+                                      ("92", 10), ("35", 4), ("46", 5), ("79", 8), ("12", 2), ("89", 9),
+                                      ("13", 2), ("98", 255), ("99", 255), ("", 255), (None, 255), (-9, 255),
+                                      (35.0, 4)])
+def test_sigrid_ct_codes(code, cls):
+    assert sigrid.ct_class(code) == cls
+
+
+def test_sigrid_refuses_unknown_codes_and_knows_every_range():
+    for bad in ("95", 100, "3a", 21.5):
+        with pytest.raises(ValueError):
+            sigrid.ct_class(bad)
+    ranges = {k: v for k, v in sigrid.CT_CLASSES.items() if 11 <= k <= 89 and k % 10 > k // 10}
+    assert len(ranges) == 36 and all(v == int((k // 10 + k % 10) / 2 + 0.5) for k, v in ranges.items())
+
+
+def test_percent_and_polygon_types():
+    assert [sigrid.percent_class(p) for p in (0, 9.9, 10, 14.9, 15, 55, 94, 95, 100)] == [0, 0, 1, 1, 2, 6, 9, 10, 10]
+    with pytest.raises(ValueError, match="outside 0–100"):
+        sigrid.percent_class(120)
+    assert sigrid.polygon_class("92", poly_type="L") == 255 and sigrid.polygon_class(None, poly_type="N") == 255
+    assert sigrid.polygon_class(None, poly_type="W") == 0
+    assert sigrid.polygon_class("60", poly_type="I", forms=["03", "08"]) == 10      # fast ice → 100 %
+    assert sigrid.polygon_class(64, percent=True) == 6
+
+
+# --- skill (eq. 7, AutoICE weighted F1) --------------------------------------------------------------------
+def test_r2_and_weighted_f1_equal_scikit_learn():
+    rng = np.random.default_rng(3)
+    ref = rng.choice(11, size=(300, 200), p=np.r_[0.3, np.full(9, 0.04), 0.34])
+    pred = np.clip(ref + rng.integers(-2, 3, ref.shape) * (rng.random(ref.shape) < 0.4), 0, 10)
+    pred[rng.random(ref.shape) < 0.02] = 7                         # some gross errors
+    ref[:5] = 255                                                  # nodata rows left out
+    pred[:, :3] = 255
+    ok = (ref <= 10) & (pred <= 10)
+    m = metrics.confusion_counts(ref, pred, 11)
+    assert m.sum() == ok.sum()
+    s = pipeline.skill(m)
+    assert s["r2"] == pytest.approx(r2_score(10 * ref[ok], 10 * pred[ok]), abs=1e-12)
+    assert s["f1_weighted"] == pytest.approx(f1_score(ref[ok], pred[ok], average="weighted"), abs=1e-12)
+    assert s["accuracy"] == pytest.approx((ref[ok] == pred[ok]).mean(), abs=1e-12)
+    # a class present in the reference but never predicted: F1 0 as in scikit-learn (zero_division)
+    r2 = np.array([0, 0, 5, 5, 10]); p2 = np.array([0, 0, 0, 0, 10])
+    m2 = metrics.confusion_counts(r2, p2, 11)
+    assert metrics.weighted_f1(m2) == pytest.approx(f1_score(r2, p2, average="weighted", zero_division=0))
+
+
+def test_skill_counts_block_by_block_equal_the_whole(tmp_path):
+    rng = np.random.default_rng(5)
+    ref = rng.integers(0, 11, (300, 260)).astype(np.uint8)
+    pred = np.where(rng.random(ref.shape) < 0.7, ref, rng.integers(0, 11, ref.shape)).astype(np.uint8)
+    ref[40:60] = 255
+    a = write_raster(tmp_path / "p.tif", pred[None], nodata=255, dtype=gdal.GDT_Byte)
+    b = write_raster(tmp_path / "r.tif", ref[None], nodata=255, dtype=gdal.GDT_Byte)
+    m = pipeline.skill_counts(a, b, budget_mb=1)
+    np.testing.assert_array_equal(m, metrics.confusion_counts(ref, pred, 11))
+    with pytest.raises(ValueError, match="no pixel holds a SIC class"):
+        pipeline.skill(np.zeros((11, 11)))
+
+
+# --- preparation (§II.A, §II.C) ----------------------------------------------------------------------------
+def test_downsample_mean_in_linear_power_clipped_and_land():
+    hh = np.array([[-10, -20, 0, 0], [-10, -20, np.nan, 20]], np.float32)       # dB
+    hv = np.full_like(hh, -40)
+    land = np.array([[0, 0, 0, 0], [0, 0, 0, 1]], np.float32)
+    out = pipeline.downsample_kernel(units="db", factor=2)(np.stack([hh, hv]))
+    assert out.shape == (2, 1, 2)
+    assert out[0, 0, 0] == pytest.approx(10 * np.log10((0.1 + 0.01) / 2), abs=1e-5)   # not the dB mean (−15)
+    assert out[0, 0, 1] == pytest.approx(10.0)                                         # 20 dB clipped to +10
+    assert out[1, 0, 0] == -30.0                                                       # −40 dB clipped to −30
+    masked = pipeline.downsample_kernel(units="db", factor=2, land_band=True)(np.stack([hh, hv, land]))
+    assert np.isnan(masked[:, 0, 1]).all() and np.isfinite(masked[:, 0, 0]).all()
+    lin = pipeline.downsample_kernel(units="linear", factor=2)(np.stack([10 ** (hh / 10), 10 ** (hv / 10)]))
+    np.testing.assert_allclose(lin, out, atol=1e-4)
+    neg = pipeline.downsample_kernel(units="linear", factor=1)(np.array([[[-0.001]], [[0.5]]], np.float32))
+    assert neg[0, 0, 0] == -30.0                                     # power ≤ 0 after noise removal: the floor
+
+
+def test_prepare_writes_the_network_input_and_refuses_an_empty_scene(tmp_path):
+    rng = np.random.default_rng(2)
+    db = rng.normal(-18, 3, (2, 90, 70)).astype(np.float32)
+    src = write_raster(tmp_path / "hhhv.tif", db, nodata=float("nan"))
+    res = pipeline.prepare([src], str(tmp_path / "prep.tif"), factor=2, budget_mb=1)
+    got = read_raster(tmp_path / "prep.tif")
+    assert got.shape == (2, 45, 35) and res["valid"] == 45 * 35
+    np.testing.assert_allclose(got, pipeline.downsample_kernel(factor=2)(db), atol=1e-5)
+    empty = write_raster(tmp_path / "nan.tif", np.full((2, 20, 20), np.nan, np.float32), nodata=float("nan"))
+    with pytest.raises(ValueError, match="no valid pixel"):
+        pipeline.prepare([empty], str(tmp_path / "none.tif"))
+    assert not (tmp_path / "none.tif").exists()
+    one = write_raster(tmp_path / "one.tif", db[:1], nodata=float("nan"))
+    with pytest.raises(ValueError, match="need HH and HV"):
+        pipeline.prepare([one], str(tmp_path / "x.tif"))
+
+
+def test_contract_of_the_bundled_model_is_a_sea_ice_model():
+    from sarsense.algorithms import onnx_runtime as rt
+
+    model = rt.Model(rt.MODELS_DIR / "sea_ice_concentration.onnx")
+    pipeline.check_model(model)
+    c = model.contract
+    assert c.receptive_field == rf.unet_receptive_field(int(np.log2(c.size_multiple)), upsampling="bilinear")
+    assert 2 * c.halo + c.halo // 2 >= c.receptive_field / 2          # tiles overlap by ≥ half the RF
+    assert [k.quantity for k in c.classes] == list(range(0, 101, 10)) and c.expectation[1] == "%"
+    assert json.loads(json.dumps(c.norm_offset)) and c.nodata_fill == 0.0
+    # min_max [-30, 10] dB → [-1, 1]
+    np.testing.assert_allclose((np.array([-30.0, 10.0]) - c.norm_offset[0]) / c.norm_scale[0], [-1, 1])

@@ -679,7 +679,7 @@ it has never seen real Sentinel-1 pixels and must not be used for ice charting. 
   The paper, on 23 real test scenes: R² 76.7 % (3 levels) to 86.3 % (8 levels). The simulated scenes here are
   small ({SIC_SCENE_SIDE // 2}² px at 80 m) and their ambiguity scale is the simulator's: what more levels gain here
   says little about real scenes.
-- **Held-out test** (6 simulated scenes never used in training or selection): R² {result['test_r2']:.4f}, class-weighted
+- **Held-out metrics** (simulated skill: 6 simulated test scenes never used in training or selection): R² {result['test_r2']:.4f}, class-weighted
   F1 {result['test_f1_weighted']:.4f}, accuracy {result['test_accuracy']:.4f}; per scene R²
   {', '.join(f'{v:.3f}' for v in result['test_r2_per_scene'])}.
 - onnxruntime vs torch: max |Δ| = {result['parity']:.1e} (logits).

@@ -20,6 +20,12 @@
    each method of `sarsense:lstsuperresolution` (TsHARP and ATPRK with a synthetic 250 m NDVI: only the time
    counts), time, output Mpx/s and peak RSS; then Keys bicubic ×4 of the same tile, file to file, against
    `gdalwarp -r cubic` (GDAL's Keys kernel) to the same grid.
+7. Sea ice: a 5000 × 5200 scene at 80 m (one AI4Arctic scene's size after downsampling; simulated HH/HV,
+   tests/simulators/sea_ice_scenes.py, tiled from a 1250 × 1300 simulated scene) charted by
+   `sarsense:seaiceconcentration` through qgis_process (DOWNSAMPLE 1) in tiled mode at its default 512 MiB
+   budget and in full-scene mode with the budget a whole scene needs (or, where this machine's memory cannot
+   hold that, the largest square part of the scene that fits, said so), time and peak RSS; and the
+   agreement of the two charts on the part both cover.
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (README,
 "Performance").
@@ -50,6 +56,9 @@ RICE_FLOOR_RATIO = 3.0      # rice: waternormalized / ricethreshold time ≤ 3×
 LST_UNET_S = 120            # LST: the U-Net super-resolves a full 1200² tile ×4 in ≤ 2 minutes through qgis_process
 LST_BICUBIC_TARGET = 1.0    # LST: our Keys bicubic ×4 throughput ≥ 1.0× gdalwarp -r cubic, file to file
 LST_EXTRA_MB = 300          # LST: peak RSS above qgis_process start-up, every method
+SIC_TILED_EXTRA_MB = 512    # sea ice: tiled mode within its default 512 MiB budget (above qgis_process start-up)
+SIC_SHAPE = (5200, 5000)    # rows, columns at 80 m: one AI4Arctic scene
+SIC_AGREEMENT = 0.999       # full-scene and tiled charts agree on this share of pixels
 MODIS_HDF = os.path.join("resources", "sample_data", "modis_lst", "MOD11A1.A2019305.h14v09.006.2019306084028.hdf")
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 FILTER_IDS = {"lee": 1, "gammamap": 4, "kuan": 5}
@@ -100,11 +109,11 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
     ap.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     ap.add_argument("--compression", default="NONE", help="SARSense output compression (OTB writes uncompressed)")
-    ap.add_argument("--only", choices=["soil-moisture", "rice", "lst"], help="run one section only")
+    ap.add_argument("--only", choices=["soil-moisture", "rice", "lst", "sea-ice"], help="run one section only")
     args = ap.parse_args()
     if args.only:
         with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
-            failed = {"soil-moisture": soil_moisture, "rice": rice, "lst": lst}[args.only](tmp)
+            failed = {"soil-moisture": soil_moisture, "rice": rice, "lst": lst, "sea-ice": sea_ice}[args.only](tmp)
         print("targets missed: " + (", ".join(failed) if failed else "none"))
         return
     otb = "/usr/bin/otbcli_Despeckle"
@@ -147,6 +156,8 @@ def main():
             failed += rice(tmp)
         with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
             failed += lst(tmp)
+        with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
+            failed += sea_ice(tmp)
     print("\nmodels (the shipped model chain, LST- and sea-ice-size U-Nets): tests/bench/bench_onnx.py, next")
     print("targets missed: " + (", ".join(failed) if failed else "none"))
 
@@ -435,6 +446,79 @@ def lst(tmp):
     failed += [] if ok else ["lst-bicubic@gdalwarp"]
     print(f"bicubic x4 file to file (median of 3): gdalwarp -r cubic {warp:.2f} s, ours {ours:.2f} s = {warp / ours:.2f}x "
           f"(target >= {LST_BICUBIC_TARGET}x): {'met' if ok else 'MISSED'}")
+    return failed
+
+
+def _memory_mb():
+    with open("/proc/meminfo") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("MemTotal:")) / 1024
+
+
+def sea_ice(tmp):
+    """Section 7: a 5000 × 5200 scene at 80 m charted through qgis_process, tiled (default budget) and full scene."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    _, base = timed([QGIS_PROCESS, "list"], env=env)
+    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
+    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
+    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms.io import tiles
+    from simulators import sea_ice_scenes as sim
+
+    rows, cols = SIC_SHAPE
+    part = sim.simulate((rows // 4, cols // 4), seed=77, pixel_m=80.0)
+    src = os.path.join(tmp, "ew_80m_hh_hv.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(src, cols, rows, 2, gdal.GDT_Float32,
+                                              options=["TILED=YES", "COMPRESS=ZSTD", "BIGTIFF=YES"])
+    ds.SetGeoTransform(sim.geotransform((rows, cols), pixel_m=80.0))
+    from osgeo import osr
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(sim.EPSG)
+    ds.SetProjection(srs.ExportToWkt())
+    for b, key in enumerate(("hh_db", "hv_db"), start=1):
+        ds.GetRasterBand(b).SetNoDataValue(float("nan"))
+        ds.GetRasterBand(b).WriteArray(np.tile(part[key], (4, 4)))
+    ds = None
+    model = rt.Model(os.path.join(REPO, "models", "sea_ice_concentration.onnx"))
+    c = model.contract
+    # the budget a whole scene needs: one tile of the padded scene is at most half of it (io.tiles.plan_tiles)
+    def need_mb(r, q):
+        xp, yp = (tiles.padded_size(n, c.tile_size, c.size_multiple, False) for n in (q, r))
+        return 2 * tiles._tile_bytes(xp, yp, 1, 2, c.n_outputs, c.memory_per_pixel) / 2**20 + 64
+    full_side = None
+    if need_mb(rows, cols) > 0.8 * _memory_mb():
+        full_side = max(n for n in range(c.size_multiple, min(rows, cols) + 1, c.size_multiple)
+                        if need_mb(n, n) <= 0.8 * _memory_mb() - 1024)
+    print(f"\nSea ice: simulated HH/HV {cols}x{rows} px at 80 m ({rows * cols / 1e6:.1f} Mpx), bundled U-Net "
+          f"({int(np.log2(c.size_multiple))} levels, {c.memory_per_pixel} B/px), through qgis_process (start-up "
+          f"included; qgis_process.bin list: {base:.0f} MB); this machine: {_memory_mb() / 1024:.0f} GiB")
+    print(f"{'mode':34} {'s':>7} {'Mpx/s':>6} {'peak MB':>8} {'above start-up':>15}  target")
+    failed = []
+    t, peak = qgis_process("sarsense:seaiceconcentration", env, HV=src, DOWNSAMPLE=1, MODE=1, COMPRESSION=0,
+                           OUTPUT=os.path.join(tmp, "tiled.tif"))
+    ok = peak - base <= SIC_TILED_EXTRA_MB
+    failed += [] if ok else ["sea-ice-tiled@rss"]
+    print(f"{'tiled, default 512 MiB budget':34} {t:7.1f} {rows * cols / 1e6 / t:6.2f} {peak:8.0f} {peak - base:15.0f}  "
+          f"<= {SIC_TILED_EXTRA_MB} MB: {'met' if ok else 'MISSED'}")
+    full_src, label = src, "full scene"
+    if full_side:
+        full_src = os.path.join(tmp, "part.tif")
+        gdal.Translate(full_src, src, srcWin=[0, 0, full_side, full_side])
+        label = f"full scene, {full_side}x{full_side} part"
+        print(f"  (a whole {cols}x{rows} scene in one piece needs a {need_mb(rows, cols) / 1024:.1f} GiB budget, more "
+              f"than 80 % of this machine's memory: full-scene mode runs on the largest square part that fits)")
+    r_n, c_n = (full_side, full_side) if full_side else (rows, cols)
+    budget = int(need_mb(r_n, c_n)) + 1
+    t2, peak2 = qgis_process("sarsense:seaiceconcentration", env, HV=full_src, DOWNSAMPLE=1, MODE=0, COMPRESSION=0,
+                             BUDGET_MB=budget, OUTPUT=os.path.join(tmp, "full.tif"))
+    print(f"{label + f', {budget} MiB budget':34} {t2:7.1f} {r_n * c_n / 1e6 / t2:6.2f} {peak2:8.0f} {peak2 - base:15.0f}")
+    a = gdal.Open(os.path.join(tmp, "full.tif")).ReadAsArray()
+    b = gdal.Open(os.path.join(tmp, "tiled.tif")).ReadAsArray(0, 0, c_n, r_n)
+    agree = float(np.mean(a == b))
+    ok = agree >= SIC_AGREEMENT
+    failed += [] if ok else ["sea-ice@agreement"]
+    print(f"full-scene and tiled charts agree on {100 * agree:.3f} % of the {r_n}x{c_n} px both cover "
+          f"(target >= {100 * SIC_AGREEMENT:.1f} %): {'met' if ok else 'MISSED'}")
     return failed
 
 

@@ -152,3 +152,31 @@ def test_contract_of_the_bundled_model_is_a_sea_ice_model():
     assert json.loads(json.dumps(c.norm_offset)) and c.nodata_fill == 0.0
     # min_max [-30, 10] dB → [-1, 1]
     np.testing.assert_allclose((np.array([-30.0, 10.0]) - c.norm_offset[0]) / c.norm_scale[0], [-1, 1])
+
+
+def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
+    """The issue's bar: ≥ 99.9 % of pixels equal, on a simulated scene large enough for 3×3 tiles."""
+    import sys
+
+    from helpers import REPO
+
+    from sarsense.algorithms import onnx_runtime as rt
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from simulators import sea_ice_scenes as sim
+
+    s = sim.simulate((2048, 2048), seed=11)
+    paths = sim.write_scene(tmp_path, s, name="big")
+    prep = str(tmp_path / "prep.tif")
+    pipeline.prepare([paths["hh"], paths["hv"]], prep)
+    model = rt.Model(rt.MODELS_DIR / "sea_ice_concentration.onnx")
+    full = pipeline.chart(model, prep, str(tmp_path / "full.tif"), mode="full", budget_mb=4096)
+    tiled = pipeline.chart(model, prep, str(tmp_path / "tiled.tif"), mode="tiled", expected=str(tmp_path / "e.tif"))
+    assert full["mode"] == "full" and tiled["mode"] == "tiled" and tiled["tiles"] >= 9
+    a = gdal.Open(str(tmp_path / "full.tif")).ReadAsArray()
+    b = gdal.Open(str(tmp_path / "tiled.tif")).ReadAsArray()
+    assert a.shape == (1024, 1024) and np.mean(a == b) >= 0.999
+    # full mode that does not fit the budget runs tiled and says what budget it would need
+    said = []
+    small = pipeline.chart(model, prep, str(tmp_path / "small.tif"), mode="full", budget_mb=512, log=said.append)
+    assert small["mode"] == "tiled" and "Raise the budget to at least" in said[0]

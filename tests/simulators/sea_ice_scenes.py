@@ -32,7 +32,7 @@ simulated skill, not real skill.** What it follows:
 - **HV noise**: residual thermal noise after ESA's denoising: each sub-swath keeps an additive
   noise floor ``NESZ · (k_s − 1)`` (``k_s`` drawn per sub-swath, 0.85–1.35) with the NESZ rising
   toward sub-swath edges (−28 dB at centre, +3 dB at edges), so steps and bright stripes appear at
-  sub-swath seams, strongest in EW1, which is also scalloped along azimuth (bursts).
+  sub-swath seams, strongest in EW1, which is also scalloped along azimuth (±25 % over each ~20 km burst).
 - **Speckle**: linear power times Gamma(L, 1/L) noise, ``L = 10``, the order of EW GRDM's
   equivalent number of looks, independently in HH and HV.
 - **Ice chart**: an analyst's polygons: Voronoi cells of random seeds (coarser in the pack, finer
@@ -65,6 +65,8 @@ EARTH_RADIUS_M = 6371000.0
 SWATH_M = 410000.0
 SUBSWATHS = 5
 LOOKS = 10.0
+#: Along-track length of an EW burst (about 3 s of flight): the period of EW1's scalloping.
+BURST_M = 20000.0
 EPSG = 3413
 
 
@@ -270,7 +272,7 @@ def simulate(shape=(1024, 1024), *, seed=0, ground_offset_m=None, pixel_m=PIXEL_
     nesz = _db(-28 + 3 * (2 * pos - 1) ** 2)
     k = rng.uniform(0.85, 1.35, SUBSWATHS)
     residual = nesz * (k[sub] - 1)
-    burst = 1 + 0.25 * np.cos(2 * math.pi * np.arange(rows) / (1500.0 / pixel_m * 40 / 40))[:, None]
+    burst = 1 + 0.25 * np.cos(2 * math.pi * np.arange(rows) * pixel_m / BURST_M)[:, None]
     residual = residual[None, :] * np.where(sub[None, :] == 0, burst, 1.0)
     hv_lin = np.maximum(hv_lin + residual.astype(np.float32), _db(-38))
     hh_lin = hh_lin + 0.1 * residual.astype(np.float32)

@@ -15,6 +15,8 @@ Stokholm et al. (2022), IEEE TGRS 60, 4304013:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import metrics
@@ -132,14 +134,16 @@ def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512
 
     ``mode`` 'full' runs the scene as one piece (the paper tests on whole scenes, §III) when that fits
     ``budget_mb``, else tiles it (``log`` says so, with the budget it would need); 'tiled' uses the
-    contract's tiles and halo, blended by the shared runtime. Returns the runtime's summary plus
-    ``mode`` (the mode used).
+    contract's tiles and halo, blended by the shared runtime, the halo raised where needed so that
+    neighbouring tiles overlap by at least half the receptive field (overlap = 2·halo + blend, blend =
+    halo/2: halo ≥ RF/5). Returns the runtime's summary plus ``mode`` (the mode used).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     check_model(model)
     info = _raster.read_info(prepared)
-    tiling = {}
+    c = model.contract
+    tiling = {"halo": max(c.halo, math.ceil(c.receptive_field / 5))}
     used = "tiled"
     if mode == "full":
         side, need = full_scene_tile(model, info, budget_mb=budget_mb)

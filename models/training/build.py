@@ -683,8 +683,8 @@ it has never seen real Sentinel-1 pixels and must not be used for ice charting. 
   F1 {result['test_f1_weighted']:.4f}, accuracy {result['test_accuracy']:.4f}; per scene R²
   {', '.join(f'{v:.3f}' for v in result['test_r2_per_scene'])}.
 - onnxruntime vs torch: max |Δ| = {result['parity']:.1e} (logits).
-- **Retrain**: `make models` (`python -m models.training.build sea_ice_concentration`; seeded, CPU, about
-  {max(1, result['train_seconds'] // 60)} min). On the AI4Arctic / AutoICE ready-to-train NetCDF scenes, on a GPU where
+- **Retrain**: `make models` (`python -m models.training.build sea_ice_concentration`; seeded, CPU; the level
+  study's training times above are this recipe's). On the AI4Arctic / AutoICE ready-to-train NetCDF scenes, on a GPU where
   there is one: `.venv-train/bin/python -m models.training.sea_ice --train 'train/*.nc' --validation 'test/*.nc'
   --levels 8 --crop 768 --batch 32 --epochs 90 --out sic_unet8.onnx`.
 - **Licence**: {c['licence']}. Simulator inputs: nansat test SIC map (GPL-3.0) and the S1A EW1 annotation

@@ -180,3 +180,18 @@ def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
     said = []
     small = pipeline.chart(model, prep, str(tmp_path / "small.tif"), mode="full", budget_mb=512, log=said.append)
     assert small["mode"] == "tiled" and "Raise the budget to at least" in said[0]
+
+
+def test_tiled_overlap_is_at_least_half_the_receptive_field_for_any_model(tmp_path):
+    from onnx_models import contract, conv_net
+
+    from sarsense.algorithms import onnx_runtime as rt
+
+    c = contract(task="segmentation", output={"activation": "softmax"},
+                 classes=[{"value": v, "name": str(v), "color": "#000000"} for v in range(11)],
+                 tiling={"tile_size": 96, "halo": 2, "receptive_field": 101})
+    model = rt.Model(conv_net(tmp_path / "m.onnx", outputs=11, layers=2, contract_dict=c))
+    rng = np.random.default_rng(0)
+    prep = write_raster(tmp_path / "p.tif", rng.normal(-15, 3, (2, 150, 170)).astype(np.float32))
+    res = pipeline.chart(model, prep, str(tmp_path / "o.tif"), mode="tiled")
+    assert res["halo"] == 21 and 2 * res["halo"] + res["blend"] >= 101 / 2      # halo raised from the contract's 2

@@ -140,3 +140,18 @@ def test_ice_chart_classes_match_the_simulated_chart(sarsense, scene, tmp_path):
     got = gdal.Open(run("icechartclasses", {"CHART": p["polygons"], "REFERENCE": p["hh"],
                                             "OUTPUT": str(tmp_path / "c.tif")})["OUTPUT"]).ReadAsArray()
     assert np.array_equal(got, s["chart"])          # range codes 35/46/79 come back as 4/5/8
+
+
+def test_shipped_sigrid3_test_chart(sarsense, tmp_path):
+    """resources/sample_data/sea_ice/test_chart_sigrid3.geojson: 4 × 3 polygons of 2 km, one per rule of §II.B."""
+    chart = REPO / "resources" / "sample_data" / "sea_ice" / "test_chart_sigrid3.geojson"
+    grid = write_raster(tmp_path / "grid.tif", np.zeros((75, 100), np.float32), epsg=3413,
+                        gt=(-500000.0, 80.0, 0.0, -1488000.0, 0.0, -80.0))
+    got = gdal.Open(run("icechartclasses", {"CHART": str(chart), "REFERENCE": grid,
+                                            "OUTPUT": str(tmp_path / "c.tif")})["OUTPUT"]).ReadAsArray()
+    centres = got[12::25, 12::25]                                    # the centre pixel of each 25 × 25 px polygon
+    want = [[0, 0, 1, 4],          # 01 open water, 02 bergy water, 10, 35 → midpoint 4
+            [5, 8, 10, 10],        # 46 → 5, 79 → 8, 91, 92
+            [10, 255, 255, 255]]   # 60 with fast ice (FA 08) → 10, 98 glacier, 99 unknown, land
+    assert centres.tolist() == want
+    assert np.all(got[(got != 255)] <= 10) and (got == 255).sum() == 3 * 625

@@ -2,18 +2,13 @@
 and the exported model's contract (run with the training venv: torch)."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+torch = pytest.importorskip("torch", reason="the training tests run in .venv-train (make test-training)")
 
-from models.training import sea_ice  # noqa: E402
-
-torch = pytest.importorskip("torch")
+from sarsense.models.training import sea_ice  # noqa: E402
 
 
 def _write_ai4arctic(path, hh, hv, sic):
@@ -95,7 +90,7 @@ def test_crops_have_valid_pixels_and_augmentation_moves_sar_and_chart_together()
 
 
 def test_export_contract_is_accepted_by_the_plugin(tmp_path):
-    from models.training.nets import UNet
+    from sarsense.models.training.nets import UNet
     from sarsense.algorithms import onnx_runtime as rt
     from sarsense.algorithms.sea_ice import pipeline
 
@@ -106,3 +101,19 @@ def test_export_contract_is_accepted_by_the_plugin(tmp_path):
     pipeline.check_model(model)
     assert model.contract.n_outputs == 11 and c["tiling"]["size_multiple"] == 8
     assert c["tiling"]["halo"] == math.ceil(108 / 4)
+
+
+def test_simulated_scenes_and_the_training_loop_keep_the_best_validation_r2():
+    from sarsense.models.training.nets import UNet
+
+    scenes = sea_ice.simulated_scenes(3, seed=50, shape=(256, 256))
+    for s in scenes:
+        assert s.x.shape == (2, 128, 128) and s.x.min() >= -1 and s.x.max() <= 1
+        assert set(np.unique(s.y)) <= set(range(12)) and s.valid > 0
+    torch.manual_seed(0)
+    net = UNet(2, sea_ice.N_OUT, levels=3)
+    history, weights = sea_ice.train(net, scenes[:2], scenes[2:], epochs=3, steps=2, crop=64, batch=2, lr=1e-3,
+                                     seed=0, log=lambda m: None, device="cpu")
+    assert len(history) == 3 and weights[sea_ice.MASKED] == 0
+    r2, per_scene, _ = sea_ice.scenes_r2(net, scenes[2:])
+    assert r2 == pytest.approx(max(h["val_r2"] for h in history)) and len(per_scene) == 1

@@ -546,8 +546,11 @@ SIC_LR = 1e-3
 #: Level counts of the study (the paper's table I: 3–8) and the bundled one (what the study's rule picks).
 SIC_LEVELS = (3, 4, 5, 6, 7, 8)
 SIC_NET_LEVELS = 5
-#: The rule: the fewest levels whose validation R² is within this of the best.
+#: The rule: the fewest levels whose validation R² is within this of the best, among those whose tiles fit
+#: seaiceconcentration's default 512 MiB budget with a halo of a fifth of their receptive field (7 levels: 358 px,
+#: 8 levels: 716 px need tiles of 1024 and 2048 px, about 0.7 and 2.7 GiB each).
 SIC_R2_TOLERANCE = 0.01
+SIC_MAX_BUNDLED_LEVELS = 6
 SIC_STUDY = Path(__file__).resolve().parent / "sea_ice_levels.json"
 
 
@@ -598,7 +601,9 @@ def study_sic_levels(*, workdir=None, log=print, levels=SIC_LEVELS):
 
 
 def sic_pick(rows):
-    """The study's rule: the fewest levels whose best validation R² is within :data:`SIC_R2_TOLERANCE` of the best."""
+    """The study's rule: among the level counts that fit the default budget (≤ :data:`SIC_MAX_BUNDLED_LEVELS`), the
+    fewest whose best validation R² is within :data:`SIC_R2_TOLERANCE` of the best of them."""
+    rows = [r for r in rows if r["levels"] <= SIC_MAX_BUNDLED_LEVELS]
     best = max(r["best_val_r2"] for r in rows)
     return min((r for r in rows if r["best_val_r2"] >= best - SIC_R2_TOLERANCE), key=lambda r: r["levels"])
 
@@ -672,7 +677,9 @@ it has never seen real Sentinel-1 pixels and must not be used for ice charting. 
   training pixels (eq. 1–2): [{w}].
 - **Level study** (the paper's table I on simulated scenes; `python -m models.training.build sea_ice_levels`, same
   recipe and seed per level; R² on whole scenes, eq. 7). The bundled level count is the fewest whose validation R²
-  is within {SIC_R2_TOLERANCE} of the best; the held-out test figures are shown, never used to choose.
+  is within {SIC_R2_TOLERANCE} of the best among those up to {SIC_MAX_BUNDLED_LEVELS} levels (7 and 8 levels need tiles of
+  1024 and 2048 px, 0.7 and 2.7 GiB each, beyond the default 512 MiB budget); the held-out test figures are shown,
+  never used to choose.
 
 {_sic_level_table()}
 

@@ -376,9 +376,10 @@ def contract(*, name, levels, tile, halo, training_data, summary, version="1.0.0
 
 
 def halo_for(levels):
-    """The tiling halo of an N-level U-Net: a quarter of its (bilinear) receptive field, so that neighbouring
-    tiles overlap by 2·halo + blend (halo/2) ≥ half the receptive field."""
-    return math.ceil(unet_receptive_field(levels, upsampling="bilinear") / 4)
+    """The tiling halo of an N-level U-Net: a fifth of its (bilinear) receptive field, so that neighbouring tiles
+    overlap by 2·halo + blend (halo/2) ≥ half the receptive field, as ``algorithms.sea_ice.pipeline.chart``
+    requires of every model."""
+    return math.ceil(unet_receptive_field(levels, upsampling="bilinear") / 5)
 
 
 #: Largest tile side the contract suggests; the export takes the largest that fits the default budget below it.

@@ -343,7 +343,9 @@ def sea_ice(out):
     scene = sim.simulate((SEA_ICE_SIDE, SEA_ICE_SIDE), seed=SEA_ICE_SEED)
     paths = sim.write_scene(d, scene, name="ew")
     polygons = sim.chart_polygons(os.path.join(d, "ice_chart_sigrid3.gpkg"), scene)
-    chart = step("sarsense:seaiceconcentration", HH=paths["hh"], HV=paths["hv"], MODE=0,
+    land = os.path.join(d, "land.gpkg")        # the chart's land polygons as the land mask, as an analyst would
+    gdal.VectorTranslate(land, polygons, where="POLY_TYPE = 'L'")
+    chart = step("sarsense:seaiceconcentration", HH=paths["hh"], HV=paths["hv"], LAND=land, MODE=0, BUDGET_MB=2048,
                  OUTPUT=os.path.join(out, "sea_ice_sic.tif"), OUTPUT_EXPECTED=os.path.join(out, "sea_ice_sic_expected.tif"))
     ref = step("sarsense:icechartclasses", CHART=polygons, REFERENCE=chart["OUTPUT"],
                OUTPUT=os.path.join(out, "sea_ice_chart_classes.tif"))

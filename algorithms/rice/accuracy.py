@@ -1,8 +1,9 @@
 """Accuracy of a class map and the area of each class with its confidence interval.
 
 - Confusion matrix, overall accuracy, Cohen's kappa, producer's and user's accuracy and F1 from
-  sample counts (Congalton & Green, *Assessing the Accuracy of Remotely Sensed Data*, 2nd ed.,
-  ch. 5; the paper's table 4 reports OA, kappa, PA and UA).
+  sample counts: the definitions every suite shares, in :mod:`algorithms.metrics` (Congalton &
+  Green, *Assessing the Accuracy of Remotely Sensed Data*, 2nd ed., ch. 5; the paper's table 4
+  reports OA, kappa, PA and UA).
 - Area by the stratified estimator of Olofsson et al. (2014), *Remote Sens. Environ.* 148:42-57,
   with the map classes as strata: ``W_i`` the mapped share of class ``i``, ``n_ij`` the sample
   counts (row = map class, column = reference class), ``p̂_ij = W_i n_ij / n_i·`` (eq. 4);

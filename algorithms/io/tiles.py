@@ -136,7 +136,7 @@ def _effective_tile(size, tile, multiple, fixed):
     return min(tile, padded_size(size, tile, multiple, fixed))
 
 
-def _tile_bytes(tx, ty, scale, in_bands, out_bands, predict_bytes_per_pixel):
+def tile_bytes(tx, ty, scale, in_bands, out_bands, predict_bytes_per_pixel):
     """Bytes one tile holds in a batch: input and output with the runtime's normalisation temporaries,
     and the predictor's working memory."""
     tile_in = tx * ty
@@ -158,7 +158,7 @@ def fitting_tile(tile, *, margin, blend=None, scale=1, multiple=1, in_bands=1, o
     budget = (budget_mb - gdal_cache_share(budget_mb)) * 2**20
     t = int(tile) // multiple * multiple
     while t - 2 * int(margin) - blend >= multiple:
-        if _tile_bytes(t, t, scale, in_bands, out_bands, predict_bytes_per_pixel) <= budget / 2:
+        if tile_bytes(t, t, scale, in_bands, out_bands, predict_bytes_per_pixel) <= budget / 2:
             return t
         t -= multiple
     return None
@@ -200,7 +200,7 @@ def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, f
     # normalisation temporaries; the input strip; the accumulator (values, weights, mask) of a
     # panel, preallocated at its largest height; and the temporaries of one written chunk.
     f32 = 4
-    batch_bytes = lambda n: n * _tile_bytes(tx, ty, scale, in_bands, out_bands, predict_bytes_per_pixel)  # noqa: E731
+    batch_bytes = lambda n: n * tile_bytes(tx, ty, scale, in_bands, out_bands, predict_bytes_per_pixel)  # noqa: E731
     budget = (budget_mb - reserved_mb) * 2**20
     batch = max(1, int(batch))
     while batch > 1 and batch_bytes(batch) > budget / 3:

@@ -109,22 +109,28 @@ def check_model(model):
                             ". Use the bundled model or one exported with the same contract (models/README.md)")
 
 
-def full_scene_tile(model, info, *, budget_mb, batch=1):
-    """The one tile covering the whole (padded) scene, or None when it does not fit ``budget_mb``; and the
-    budget it would need (MiB)."""
+def full_scene_budget_mb(model, xsize, ysize):
+    """The memory budget (MiB) a full-scene run of an ``xsize``×``ysize`` scene needs: one tile of the padded scene
+    may take at most half the budget (:func:`io.tiles.plan_tiles`), GDAL's share aside."""
     c = model.contract
-    xpad = _tiles.padded_size(info.xsize, c.tile_size, c.size_multiple, model.fixed_size)
-    ypad = _tiles.padded_size(info.ysize, c.tile_size, c.size_multiple, model.fixed_size)
-    side = max(xpad, ypad)
-    need = _tiles._tile_bytes(xpad, ypad, 1, c.n_inputs, c.n_outputs, c.memory_per_pixel) / 2**20
+    xpad = _tiles.padded_size(xsize, c.tile_size, c.size_multiple, model.fixed_size)
+    ypad = _tiles.padded_size(ysize, c.tile_size, c.size_multiple, model.fixed_size)
+    one = _tiles.tile_bytes(xpad, ypad, 1, c.n_inputs, c.n_outputs, c.memory_per_pixel) / 2**20
+    return 2 * one + _blocks.RUN_CACHE_MB + 32
+
+
+def full_scene_tile(model, info, *, budget_mb, batch=1):
+    """The one tile side covering the whole (padded) scene, or None when it does not fit ``budget_mb``."""
+    c = model.contract
+    side = max(_tiles.padded_size(n, c.tile_size, c.size_multiple, model.fixed_size) for n in (info.xsize, info.ysize))
     try:
         _tiles.plan_tiles(info.xsize, info.ysize, tile=side, margin=0, blend=0, multiple=c.size_multiple,
                           fixed_size=model.fixed_size, in_bands=c.n_inputs, out_bands=c.n_outputs, batch=batch,
                           budget_mb=budget_mb, reserved_mb=_blocks.gdal_cache_share(budget_mb),
                           predict_bytes_per_pixel=c.memory_per_pixel)
     except ValueError:
-        return None, need
-    return side, need
+        return None
+    return side
 
 
 def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512, batch=4,
@@ -146,12 +152,13 @@ def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512
     tiling = {"halo": max(c.halo, math.ceil(c.receptive_field / 5))}
     used = "tiled"
     if mode == "full":
-        side, need = full_scene_tile(model, info, budget_mb=budget_mb)
+        side = full_scene_tile(model, info, budget_mb=budget_mb)
         if side is None:
             if log:
-                log(f"The whole {info.xsize}×{info.ysize} scene needs about {need:.0f} MiB of network memory at once, "
-                    f"more than the memory budget ({budget_mb} MiB) allows: running in tiles instead. Raise the "
-                    f"budget to at least {2 * need + 64:.0f} MiB for a full-scene run.")
+                need = full_scene_budget_mb(model, info.xsize, info.ysize)
+                log(f"The whole {info.xsize}×{info.ysize} scene does not fit the memory budget ({budget_mb} MiB) in one "
+                    f"piece: running in tiles instead. Raise the budget to at least {math.ceil(need)} MiB for a "
+                    "full-scene run.")
         else:
             tiling, used = {"tile": side, "halo": 0, "blend": 0}, "full"
     res = rt.apply_model(model, prepared, output, expectation=expected, budget_mb=budget_mb, batch=batch,

@@ -462,7 +462,7 @@ def sea_ice(tmp):
     os.symlink(REPO, os.path.join(pkg, "sarsense"))
     sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
     from sarsense.algorithms import onnx_runtime as rt
-    from sarsense.algorithms.io import tiles
+    from sarsense.algorithms.sea_ice import pipeline
     from simulators import sea_ice_scenes as sim
 
     rows, cols = SIC_SHAPE
@@ -481,10 +481,9 @@ def sea_ice(tmp):
     ds = None
     model = rt.Model(os.path.join(REPO, "models", "sea_ice_concentration.onnx"))
     c = model.contract
-    # the budget a whole scene needs: one tile of the padded scene is at most half of it (io.tiles.plan_tiles)
-    def need_mb(r, q):
-        xp, yp = (tiles.padded_size(n, c.tile_size, c.size_multiple, False) for n in (q, r))
-        return 2 * tiles._tile_bytes(xp, yp, 1, 2, c.n_outputs, c.memory_per_pixel) / 2**20 + 64
+
+    def need_mb(r, q):     # the budget a full-scene run of r × q px needs (what the algorithm's log says)
+        return pipeline.full_scene_budget_mb(model, q, r)
     full_side = None
     if need_mb(rows, cols) > 0.8 * _memory_mb():
         full_side = max(n for n in range(c.size_multiple, min(rows, cols) + 1, c.size_multiple)

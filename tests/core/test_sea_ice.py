@@ -1,6 +1,7 @@
 """Sea-ice suite core: receptive fields, SIGRID-3 classes, class weights, skill against scikit-learn, preparation."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from osgeo import gdal
 from sklearn.metrics import f1_score, r2_score
 
 from sarsense.algorithms import metrics
+from sarsense.algorithms.io import read_info as rt_info
 from sarsense.algorithms import receptive_field as rf
 from sarsense.algorithms.sea_ice import classes, pipeline, sigrid
 
@@ -180,6 +182,10 @@ def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
     said = []
     small = pipeline.chart(model, prep, str(tmp_path / "small.tif"), mode="full", budget_mb=512, log=said.append)
     assert small["mode"] == "tiled" and "Raise the budget to at least" in said[0]
+    named = int(said[0].split("at least ")[1].split(" MiB")[0])       # the budget the message names is enough
+    assert named == math.ceil(pipeline.full_scene_budget_mb(model, 1024, 1024))
+    assert pipeline.full_scene_tile(model, rt_info(prep), budget_mb=named) == 1024
+    assert pipeline.full_scene_tile(model, rt_info(prep), budget_mb=named - 40) is None
 
 
 def test_tiled_overlap_is_at_least_half_the_receptive_field_for_any_model(tmp_path):

@@ -72,7 +72,7 @@ class Report:
 
     def confusion_table(self, matrix, names, acc):
         """A confusion matrix (rows map, columns reference) with totals, UA per row, PA per column and OA;
-        ``acc`` is :func:`algorithms.rice.accuracy.sample_accuracy`'s result for it."""
+        ``acc`` is :func:`algorithms.metrics.sample_accuracy`'s result for it."""
         m = np.asarray(matrix)
         nan = float("nan")
         self.table(["map \\ reference"] + list(names) + ["total", "UA"],

@@ -160,9 +160,14 @@ class RampPostProcessor(GreyStretchPostProcessor):
         return inst
 
 
-def style_on_load(context, output_path, processor_cls=GreyStretchPostProcessor, ramp=None):
-    """Attach ``processor_cls`` (or, given ``ramp``, a :class:`RampPostProcessor`) to ``output_path``
-    if Processing will load it into the project."""
+def style_on_load(context, output_path, processor_cls=GreyStretchPostProcessor, ramp=None, classes=None):
+    """Attach ``processor_cls`` (or, given ``ramp``, a :class:`RampPostProcessor`; given ``classes``, a
+    :class:`FixedClassesPostProcessor`) to ``output_path`` if Processing will load it into the project."""
     if context.willLoadLayerOnCompletion(output_path):
-        proc = RampPostProcessor.create(ramp) if ramp is not None else processor_cls.create()
+        if ramp is not None:
+            proc = RampPostProcessor.create(ramp)
+        elif classes is not None:
+            proc = FixedClassesPostProcessor.create(classes)
+        else:
+            proc = processor_cls.create()
         context.layerToLoadOnCompletionDetails(output_path).setPostProcessor(proc)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import confusion_matrix, sample_accuracy  # noqa: F401  (the shared definitions, used here)
-
 Z95 = 1.96
 
 

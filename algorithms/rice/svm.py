@@ -30,7 +30,7 @@ import json
 
 import numpy as np
 
-from . import accuracy
+from .. import metrics
 
 KERNELS = ("rbf", "linear", "poly")
 NODATA = 255
@@ -104,12 +104,12 @@ def fit(x, y, **params):
 
 
 def evaluate(model, x, y, classes):
-    """Confusion matrix (rows = prediction, columns = reference) and :func:`.accuracy.sample_accuracy` of
+    """Confusion matrix (rows = prediction, columns = reference) and :func:`algorithms.metrics.sample_accuracy` of
     ``model`` on held-out samples; None when there are none."""
     if len(y) == 0:
         return None
-    m = accuracy.confusion_matrix(y, model.predict(np.asarray(x, dtype=np.float64)), classes)
-    return {"matrix": m, **accuracy.sample_accuracy(m)}
+    m = metrics.confusion_matrix(y, model.predict(np.asarray(x, dtype=np.float64)), classes)
+    return {"matrix": m, **metrics.sample_accuracy(m)}
 
 
 class Predictor:

@@ -27,9 +27,6 @@ NODATA = 255
 SIC_PERCENT = tuple(10 * k for k in range(N_SIC_CLASSES))
 #: WMO/TD-No. 1215 total-concentration colours, by class (0–10).
 WMO_COLOURS = ("#0064ff",) + ("#8cffa0",) * 3 + ("#ffff00",) * 3 + ("#ff7d07",) * 2 + ("#ff0000",) * 2
-WMO_GROUPS = (("ice free / < 1/10", "#0064ff"), ("1–3/10 very open drift", "#8cffa0"),
-              ("4–6/10 open drift", "#ffff00"), ("7–8/10 close pack", "#ff7d07"),
-              ("9–10/10 very close pack", "#ff0000"))
 
 
 def class_name(k):

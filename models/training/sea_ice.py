@@ -44,6 +44,7 @@ import numpy as np
 try:
     from ...algorithms import metrics
     from ...algorithms import onnx_runtime as rt
+    from ...algorithms.io.blocks import run_whole
     from ...algorithms.io.tiles import fitting_tile
     from ...algorithms.receptive_field import unet_receptive_field
     from ...algorithms.sea_ice import classes as sic_classes
@@ -51,6 +52,7 @@ try:
 except ImportError:
     from algorithms import metrics
     from algorithms import onnx_runtime as rt
+    from algorithms.io.blocks import run_whole
     from algorithms.io.tiles import fitting_tile
     from algorithms.receptive_field import unet_receptive_field
     from algorithms.sea_ice import classes as sic_classes
@@ -126,26 +128,12 @@ def read_ai4arctic(path, *, variables=None, factor=2):
 
 
 def read_geotiff_pair(sar, chart, *, hv=None, factor=2):
-    """A :class:`Scene` from an HH/HV GeoTIFF (two bands, or ``sar`` = HH and ``hv``) in dB and a chart raster."""
-    from osgeo import gdal
-
-    def bands(path):
-        ds = gdal.Open(str(path))
-        out = []
-        for i in range(1, ds.RasterCount + 1):
-            band = ds.GetRasterBand(i)
-            a = band.ReadAsArray().astype(np.float32)
-            nd = band.GetNoDataValue()
-            band = None
-            if nd is not None:
-                a[a == np.float32(nd)] = np.nan
-            out.append(a)
-        ds = None
-        return out
-    sar_bands = bands(sar) + (bands(hv) if hv else [])
+    """A :class:`Scene` from an HH/HV GeoTIFF (two bands, or ``sar`` = HH and ``hv``) in dB and a chart raster,
+    read whole by the plugin's engine (nodata as NaN; HH and HV must share a grid)."""
+    sar_bands = run_whole([str(sar)] + ([str(hv)] if hv else []), lambda block: block)
     if len(sar_bands) != 2:
         raise ValueError(f"need HH and HV (2 bands), got {len(sar_bands)}")
-    chart_band = bands(chart)[0]
+    chart_band = run_whole(str(chart), lambda block: block)[0]
     return to_network(sar_bands[0], sar_bands[1], np.nan_to_num(chart_band, nan=255), factor=factor,
                       name=Path(sar).stem, source=f"GeoTIFF {Path(sar).name}")
 

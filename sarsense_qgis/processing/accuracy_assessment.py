@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ...algorithms import metrics
 from ...algorithms import report as _report
 from ...algorithms.io import read_info
 from ...algorithms.io import vector as _vector
@@ -86,8 +87,8 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
         mapped = s.x[:, 0].astype(np.int64)
         classes = sorted(set(np.flatnonzero(counts).tolist()) | set(np.unique(s.y).tolist()))
         label = {c: names.get(c, s.names.get(c, str(c))) for c in classes}
-        m = _acc.confusion_matrix(s.y, mapped, classes)
-        acc = _acc.sample_accuracy(m)
+        m = metrics.confusion_matrix(s.y, mapped, classes)
+        acc = metrics.sample_accuracy(m)
         ha = counts[classes] * info.pixel_area_m2 / 1e4
         try:
             est = _acc.stratified_area(m, ha)

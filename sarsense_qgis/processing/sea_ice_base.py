@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...algorithms.sea_ice import classes as sic_classes
-from ..styles import FixedClassesPostProcessor, RampPostProcessor, SIC_RAMP
+from ..styles import SIC_RAMP, style_on_load
 from .stack_base import StackAlgorithm
 
 
@@ -13,12 +13,9 @@ class SeaIceAlgorithm(StackAlgorithm):
     @staticmethod
     def style_sic(context, path):
         """Style a SIC class map on load with the WMO total-concentration colours and a legend."""
-        if context.willLoadLayerOnCompletion(path):
-            context.layerToLoadOnCompletionDetails(path).setPostProcessor(
-                FixedClassesPostProcessor.create(sic_classes.class_table()))
+        style_on_load(context, path, classes=sic_classes.class_table())
 
     @staticmethod
     def style_expected(context, path):
         """Style an expected-SIC raster (%) on load with a 0–100 % ramp in WMO colours."""
-        if context.willLoadLayerOnCompletion(path):
-            context.layerToLoadOnCompletionDetails(path).setPostProcessor(RampPostProcessor.create(SIC_RAMP))
+        style_on_load(context, path, ramp=SIC_RAMP)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from sarsense.algorithms import metrics
 from sarsense.algorithms.rice import accuracy, separability, threshold, water_index
 
 
@@ -146,7 +147,7 @@ def test_threshold_rule_refuses_bad_options():
 # -- accuracy and area -----------------------------------------------------------------------------
 def test_oa_kappa_pa_ua_against_a_hand_computed_matrix():
     m = np.array([[45, 5], [10, 40]])          # rows map, columns reference
-    acc = accuracy.sample_accuracy(m)
+    acc = metrics.sample_accuracy(m)
     assert acc["oa"] == pytest.approx(0.85)
     assert acc["kappa"] == pytest.approx(0.7)  # p_e = (50·55 + 50·45)/100² = 0.5
     np.testing.assert_allclose(acc["ua"], [0.9, 0.8])
@@ -155,7 +156,7 @@ def test_oa_kappa_pa_ua_against_a_hand_computed_matrix():
 
 
 def test_confusion_matrix_rows_are_the_map():
-    m = accuracy.confusion_matrix(reference=[1, 1, 0, 0, 0, 7], predicted=[1, 0, 0, 0, 1, 1], classes=[0, 1])
+    m = metrics.confusion_matrix(reference=[1, 1, 0, 0, 0, 7], predicted=[1, 0, 0, 0, 1, 1], classes=[0, 1])
     np.testing.assert_array_equal(m, [[2, 1], [1, 1]])
 
 

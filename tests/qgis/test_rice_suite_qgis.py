@@ -17,6 +17,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from simulators import rice_landscape as rl  # noqa: E402
 
 from sarsense.algorithms.io import stack as _stack  # noqa: E402
+from sarsense.algorithms import metrics  # noqa: E402
 from sarsense.algorithms.rice import accuracy, separability, svm, threshold  # noqa: E402
 
 
@@ -172,8 +173,8 @@ def test_accuracy_assessment_equals_the_core_and_estimates_area(scene, ndvh, tmp
         col, row = int((x - rl.ORIGIN[0]) / rl.PIXEL), int((rl.ORIGIN[1] - y) / rl.PIXEL)
         r.append(f.GetField("rice"))
         m.append(int(mapped[row, col]))
-    cm = accuracy.confusion_matrix(r, m, [0, 1])
-    want = accuracy.sample_accuracy(cm)
+    cm = metrics.confusion_matrix(r, m, [0, 1])
+    want = metrics.sample_accuracy(cm)
     assert res["OA"] == pytest.approx(want["oa"]) and res["KAPPA"] == pytest.approx(want["kappa"])
     rows = {int(row["code"]): row for row in _csv_rows(res["OUTPUT_TABLE"])}
     areas = np.array([(mapped == 0).sum(), (mapped == 1).sum()]) * 100 / 1e4

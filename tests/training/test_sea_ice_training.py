@@ -117,3 +117,33 @@ def test_simulated_scenes_and_the_training_loop_keep_the_best_validation_r2():
     assert len(history) == 3 and weights[sea_ice.MASKED] == 0
     r2, per_scene, _ = sea_ice.scenes_r2(net, scenes[2:])
     assert r2 == pytest.approx(max(h["val_r2"] for h in history)) and len(per_scene) == 1
+
+
+def test_geotiff_pair_reader_equals_the_arrays(tmp_path):
+    from osgeo import gdal
+
+    rng = np.random.default_rng(4)
+    hh = rng.normal(-18, 2, (40, 36)).astype(np.float32)
+    hv = rng.normal(-27, 2, (40, 36)).astype(np.float32)
+    hv[:6] = np.nan
+    chart = rng.integers(0, 11, (40, 36)).astype(np.uint8)
+    chart[30:] = 255
+
+    def write(path, arrays, dtype, nodata):
+        ds = gdal.GetDriverByName("GTiff").Create(str(path), 36, 40, len(arrays), dtype)
+        ds.SetGeoTransform((0, 40, 0, 0, 0, -40))
+        for i, a in enumerate(arrays, start=1):
+            ds.GetRasterBand(i).SetNoDataValue(nodata)
+            ds.GetRasterBand(i).WriteArray(a)
+        ds = None
+        return str(path)
+    sar = write(tmp_path / "s_sar.tif", [hh, hv], gdal.GDT_Float32, float("nan"))
+    lab = write(tmp_path / "s_chart.tif", [chart], gdal.GDT_Byte, 255)
+    got = sea_ice.read_geotiff_pair(sar, lab)
+    want = sea_ice.to_network(hh, hv, chart)
+    np.testing.assert_array_equal(got.x, want.x)
+    np.testing.assert_array_equal(got.y, want.y)
+    assert np.all(got.y[:3] == sea_ice.MASKED) and np.all(got.y[15:] == sea_ice.MASKED)
+    two = sea_ice.read_geotiff_pair(write(tmp_path / "hh.tif", [hh], gdal.GDT_Float32, float("nan")), lab,
+                                    hv=write(tmp_path / "hv.tif", [hv], gdal.GDT_Float32, float("nan")))
+    np.testing.assert_array_equal(two.x, want.x)

@@ -8,7 +8,11 @@
   eq. 7: sea-ice concentration classes as percentages), computed exactly from the confusion matrix:
   every pixel of cell ``(map i, reference j)`` contributes ``(v_j − v_i)²`` to the residual sum.
 
-Everything works on a count matrix, so a scene of any size is scored block by block
+- Held-out splits by sample or by group (polygon, station) for every suite's assessment
+  (:func:`split_samples`), and the continuous scores of retrievals against in-situ references
+  (:func:`continuous_scores`: bias, RMSE, ubRMSE, Pearson R with its confidence interval).
+
+Everything for class maps works on a count matrix, so a scene of any size is scored block by block
 (:func:`confusion_counts` per block, summed) at bounded memory.
 """
 
@@ -106,3 +110,74 @@ def r2_from_confusion(matrix, values):
     mean = float((support * v).sum() / n)
     total = float((support * (v - mean) ** 2).sum())
     return 1.0 - residual / total if total > 0 else float("nan")
+
+
+def split_samples(y, groups, *, fraction=0.6, by="polygon", seed=0):
+    """Boolean mask of the training samples; the rest is held out. Stratified by class.
+
+    ``by="polygon"``: for each class, ``round(fraction × polygons)`` of its polygons (``groups``)
+    go to training, at least one, and at least one stays out when the class has two or more. A
+    class with a single polygon is all training (it cannot be validated; the caller reports it).
+    ``by="pixel"``: the same per pixel. The draw uses ``numpy.random.default_rng(seed)``.
+    """
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"the training fraction must lie strictly between 0 and 1, got {fraction}")
+    if by not in ("polygon", "pixel"):
+        raise ValueError(f"split must be 'polygon' or 'pixel', got {by!r}")
+    rng = np.random.default_rng(seed)
+    train = np.zeros(len(y), dtype=bool)
+    for cls in np.unique(y):
+        idx = np.flatnonzero(y == cls)
+        units = np.unique(groups[idx]) if by == "polygon" else idx
+        n = len(units)
+        k = int(round(fraction * n))
+        k = min(max(k, 1), n - 1) if n >= 2 else n
+        chosen = rng.permutation(units)[:k]
+        train[idx[np.isin(groups[idx], chosen)] if by == "polygon" else chosen] = True
+    return train
+
+
+def continuous_scores(estimate, reference, *, confidence=0.95):
+    """Scores of estimates against a reference (soil moisture against in-situ values), NaN pairs left out.
+
+    The definitions of pytesmo's ``pytesmo.metrics`` (Gruber et al. 2020, RSE 244:111806, which the
+    soil-moisture community validates with), checked against it in the tests:
+
+    - ``bias = mean(estimate) − mean(reference)`` (Fayad et al. 2022, eq. 8, averaged);
+    - ``RMSE = √(mean((estimate − reference)²))`` (eq. 9);
+    - ``ubRMSE = √(RMSE² − bias²)``, the RMSE left once the bias is removed (Entekhabi et al. 2010,
+      J. Hydrometeorol. 11:832);
+    - Pearson's ``R`` (eq. 10) with its two-sided p-value (Student's t with n − 2 degrees of freedom, as
+      ``scipy.stats.pearsonr``) and its ``confidence`` interval by Fisher's z: ``tanh(atanh R ± z_c/√(n − 3))``.
+
+    Returns a dict with ``n``, ``bias``, ``rmse``, ``ubrmse``, ``r``, ``r_low``, ``r_high``, ``p``; R and its
+    interval are NaN below 3 pairs or when either side is constant.
+    """
+    from scipy import stats
+
+    e = np.asarray(estimate, dtype=np.float64).ravel()
+    r = np.asarray(reference, dtype=np.float64).ravel()
+    if e.shape != r.shape:
+        raise ValueError(f"estimate and reference differ in length ({e.size} and {r.size})")
+    ok = np.isfinite(e) & np.isfinite(r)
+    e, r = e[ok], r[ok]
+    n = int(e.size)
+    nan = float("nan")
+    out = {"n": n, "bias": nan, "rmse": nan, "ubrmse": nan, "r": nan, "r_low": nan, "r_high": nan, "p": nan}
+    if n == 0:
+        return out
+    d = e - r
+    out["bias"] = float(e.mean() - r.mean())
+    out["rmse"] = float(np.sqrt(np.mean(d * d)))
+    out["ubrmse"] = float(np.sqrt(max(out["rmse"] ** 2 - out["bias"] ** 2, 0.0)))
+    if n >= 3 and np.ptp(e) > 0 and np.ptp(r) > 0:
+        res = stats.pearsonr(e, r)
+        rr = float(np.clip(res[0], -1.0, 1.0))
+        out["r"], out["p"] = rr, float(res[1])
+        if n > 3 and abs(rr) < 1.0:
+            half = stats.norm.ppf(0.5 + confidence / 2.0) / np.sqrt(n - 3)
+            z = np.arctanh(rr)
+            out["r_low"], out["r_high"] = float(np.tanh(z - half)), float(np.tanh(z + half))
+    return out

@@ -319,6 +319,40 @@ def _parse_expectation(value, classes, activation, problems):
 # --------------------------------------------------------------------------------------------
 # Files, hashes, cards
 # --------------------------------------------------------------------------------------------
+def attach_contract(onnx_path, contract):
+    """Validate ``contract`` (a dict) and store it in the model's ``metadata_props`` under ``sarsense``.
+
+    The graph is checked with ``onnx.checker`` and with the runtime's own
+    :func:`check_graph` before the file is rewritten. A halo below half the
+    receptive field is warned about (``UserWarning``), as at run time. Returns the
+    parsed :class:`Contract`.
+    """
+    import warnings
+
+    import onnx
+
+    text = json.dumps(contract, sort_keys=True)
+    model = onnx.load(str(onnx_path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim if len(model.graph.input) == 1 else []
+    parsed = parse_contract(text, graph_channels=dims[1].dim_value or None if len(dims) >= 2 else None)
+    for message in halo_warnings(parsed, parsed.halo):
+        warnings.warn(f"{os.path.basename(str(onnx_path))}: {message}", UserWarning, stacklevel=2)
+    onnx.checker.check_model(model)
+    def io(values):
+        float_type = onnx.TensorProto.FLOAT
+        return [("tensor(float)" if v.type.tensor_type.elem_type == float_type else "other",
+                 [d.dim_value or None for d in v.type.tensor_type.shape.dim]) for v in values]
+
+    check_graph(parsed, io(model.graph.input), io(model.graph.output), name=os.path.basename(str(onnx_path)))
+    kept = [p for p in model.metadata_props if p.key != CONTRACT_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = CONTRACT_KEY, text
+    onnx.save(model, str(onnx_path))
+    return parsed
+
+
 def file_sha256(path):
     """Hex sha256 of a file, read in 1 MiB pieces."""
     h = hashlib.sha256()

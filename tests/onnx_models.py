@@ -1,7 +1,7 @@
 """Small ONNX models built in the tests with onnx.helper (no torch), each carrying a SARSense contract.
 
 Every builder returns the path of a ``.onnx`` file written with
-``models/training/onnx_export.attach_contract``: the same writer the training
+``algorithms/onnx_runtime.attach_contract``: the same writer the training
 toolchain uses, so the tests exercise the real contract path.
 """
 
@@ -13,7 +13,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from sarsense.models.training.onnx_export import OPSET, attach_contract
+from sarsense.algorithms.onnx_runtime import attach_contract
+from sarsense.models.training.onnx_export import OPSET
 
 BASE_CONTRACT = {
     "format": "sarsense-model", "format_version": 1,

@@ -52,6 +52,43 @@ def parse_date(text):
     return None
 
 
+_TIME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})[T ](\d{2}):?(\d{2}):?(\d{2})")
+
+
+def parse_time(text):
+    """The first date *with a time of day* in ``text`` (``2016-01-05T17:30:17``, ``20160105T173017``,
+    ``2016-01-05 17:30:17``; fractions of a second dropped) as ``numpy.datetime64[s]``, read as UTC, or None."""
+    m = _TIME.search(str(text or ""))
+    if not m:
+        return None
+    try:
+        return np.datetime64(_dt.datetime(*(int(g) for g in m.groups())), "s")
+    except ValueError:
+        return None
+
+
+def band_times(path):
+    """Acquisition time of every band of a dated stack as ``(start, end)`` datetime64[s] pairs (UTC).
+
+    A band whose description or metadata (:data:`DATE_KEYS`) gives a time of day has ``start == end``;
+    one with a date only covers its whole day (``end`` = next midnight), so that whatever is matched to
+    it knows the time is unknown within the day.
+    """
+    ds = _raster.open_dataset(path)
+    dates = band_dates(path)
+    out = []
+    for i, day in enumerate(dates):
+        band = ds.GetRasterBand(i + 1)
+        meta = band.GetMetadata() or {}
+        texts = [band.GetDescription()] + [meta.get(k) for k in DATE_KEYS]
+        if ds.RasterCount == 1:
+            texts += [(ds.GetMetadata() or {}).get(k) for k in DATE_KEYS]
+        found = next((t for t in map(parse_time, texts) if t is not None and str(t)[:10] == day), None)
+        start = np.datetime64(day, "s")
+        out.append((found, found) if found is not None else (start, start + np.timedelta64(86400, "s")))
+    return out
+
+
 def band_dates(path):
     """ISO dates of every band of ``path``; raises ``ValueError`` naming a band without a date."""
     ds = _raster.open_dataset(path)

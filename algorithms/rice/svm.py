@@ -38,33 +38,6 @@ NODATA = 255
 MODEL_FORMAT = "sarsense-svm-1"
 
 
-def split_samples(y, groups, *, fraction=0.6, by="polygon", seed=0):
-    """Boolean mask of the training samples; the rest is held out. Stratified by class.
-
-    ``by="polygon"``: for each class, ``round(fraction × polygons)`` of its polygons (``groups``)
-    go to training, at least one, and at least one stays out when the class has two or more. A
-    class with a single polygon is all training (it cannot be validated; the caller reports it).
-    ``by="pixel"``: the same per pixel. The draw uses ``numpy.random.default_rng(seed)``.
-    """
-    y = np.asarray(y)
-    groups = np.asarray(groups)
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"the training fraction must lie strictly between 0 and 1, got {fraction}")
-    if by not in ("polygon", "pixel"):
-        raise ValueError(f"split must be 'polygon' or 'pixel', got {by!r}")
-    rng = np.random.default_rng(seed)
-    train = np.zeros(len(y), dtype=bool)
-    for cls in np.unique(y):
-        idx = np.flatnonzero(y == cls)
-        units = np.unique(groups[idx]) if by == "polygon" else idx
-        n = len(units)
-        k = int(round(fraction * n))
-        k = min(max(k, 1), n - 1) if n >= 2 else n
-        chosen = rng.permutation(units)[:k]
-        train[idx[np.isin(groups[idx], chosen)] if by == "polygon" else chosen] = True
-    return train
-
-
 def make_svm(*, kernel="rbf", gamma=0.125, c=100.0, degree=3, standardise=True):
     """An unfitted scikit-learn pipeline: optional ``StandardScaler`` then ``SVC``."""
     from sklearn.pipeline import make_pipeline

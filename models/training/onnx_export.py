@@ -1,7 +1,7 @@
 """Write a SARSense model: ONNX export from torch, the contract in ``metadata_props``, a parity check.
 
-:func:`attach_contract` needs only the ``onnx`` package (the tests build their
-models with it); :func:`export` and :func:`parity_check` also import torch.
+The contract is written by the runtime's :func:`algorithms.onnx_runtime.attach_contract` (the plugin's
+own trainers use it too); :func:`export` and :func:`parity_check` import torch.
 """
 
 from __future__ import annotations
@@ -18,40 +18,6 @@ except ImportError:  # python -m models.training.build, from the repository root
 
 #: ONNX opset of exported models; onnxruntime 1.31 runs it on every provider.
 OPSET = 17
-
-
-def attach_contract(onnx_path, contract):
-    """Validate ``contract`` (a dict) and store it in the model's ``metadata_props`` under ``sarsense``.
-
-    The graph is checked with ``onnx.checker`` and with the runtime's own
-    :func:`check_graph` before the file is rewritten. A halo below half the
-    receptive field is warned about (``UserWarning``), as at run time. Returns the
-    parsed :class:`Contract`.
-    """
-    import warnings
-
-    import onnx
-
-    text = json.dumps(contract, sort_keys=True)
-    model = onnx.load(str(onnx_path))
-    dims = model.graph.input[0].type.tensor_type.shape.dim if len(model.graph.input) == 1 else []
-    parsed = rt.parse_contract(text, graph_channels=dims[1].dim_value or None if len(dims) >= 2 else None)
-    for message in rt.halo_warnings(parsed, parsed.halo):
-        warnings.warn(f"{os.path.basename(str(onnx_path))}: {message}", UserWarning, stacklevel=2)
-    onnx.checker.check_model(model)
-    def io(values):
-        float_type = onnx.TensorProto.FLOAT
-        return [("tensor(float)" if v.type.tensor_type.elem_type == float_type else "other",
-                 [d.dim_value or None for d in v.type.tensor_type.shape.dim]) for v in values]
-
-    rt.check_graph(parsed, io(model.graph.input), io(model.graph.output), name=os.path.basename(str(onnx_path)))
-    kept = [p for p in model.metadata_props if p.key != rt.CONTRACT_KEY]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    entry = model.metadata_props.add()
-    entry.key, entry.value = rt.CONTRACT_KEY, text
-    onnx.save(model, str(onnx_path))
-    return parsed
 
 
 def export(net, onnx_path, contract, *, channels, tile=64):
@@ -75,7 +41,7 @@ def export(net, onnx_path, contract, *, channels, tile=64):
         contract = json.loads(json.dumps(contract))
         contract["tiling"]["memory_per_pixel"] = measure_memory_per_pixel(
             onnx_path, channels, contract["tiling"]["tile_size"])
-    return attach_contract(onnx_path, contract)
+    return rt.attach_contract(onnx_path, contract)
 
 
 _MEASURE = """

@@ -21,6 +21,8 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
+    QgsGeometry,
+    QgsPointXY,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
@@ -158,19 +160,23 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
 
     _FIELD_TYPES = {int: QVariant.LongLong, float: QVariant.Double, str: QVariant.String, bool: QVariant.Bool}
 
-    def write_table(self, parameters, name, context, columns, rows):
+    def write_table(self, parameters, name, context, columns, rows, *, points=None, crs=None):
         """Write ``rows`` (sequences) to table output ``name`` with ``columns`` ``[(field, int|float|str|bool)]``;
-        NaN becomes NULL. Returns the output's id."""
+        NaN becomes NULL. With ``points`` (one ``(x, y)`` per row, in ``crs``) the output is a point layer.
+        Returns the output's id."""
         fields = QgsFields()
         for col, kind in columns:
             fields.append(QgsField(col, self._FIELD_TYPES[kind]))
-        sink, dest = self.parameterAsSink(parameters, name, context, fields, QgsWkbTypes.NoGeometry,
-                                          QgsCoordinateReferenceSystem())
+        geometry = QgsWkbTypes.Point if points is not None else QgsWkbTypes.NoGeometry
+        sink, dest = self.parameterAsSink(parameters, name, context, fields, geometry,
+                                          crs if crs is not None else QgsCoordinateReferenceSystem())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
-        for row in rows:
+        for i, row in enumerate(rows):
             feature = QgsFeature(fields)
             feature.setAttributes([_plain(v, kind) for v, (_, kind) in zip(row, columns)])
+            if points is not None:
+                feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(*points[i])))
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return dest
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from qgis.core import QgsProcessingException, QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer
 
 from .base import as_number
@@ -47,3 +49,80 @@ class SoilMoistureAlgorithm(StackAlgorithm):
                 f"{self.displayName()}: {self.label(name)} must be between 0 and 90 degrees (exclusive); got "
                 f"{number:g}. Give the angle in degrees."))
         return None, number
+
+
+class StationSamples:
+    """Station-date samples read from a layer (as 'Extract raster values at stations' writes): the station
+    ids, dates, point coordinates and numeric fields as NumPy arrays (NULL as NaN)."""
+
+    def __init__(self, station, date, fields, values, points, crs, field_names):
+        self.station, self.date, self.fields, self.values = station, date, fields, values
+        self.points, self.crs, self.field_names = points, crs, field_names
+
+    def __len__(self):
+        return len(self.station)
+
+    def __getitem__(self, field):
+        return self.values[field]
+
+
+class SampleAlgorithm(SoilMoistureAlgorithm):
+    """Algorithms on station samples: reads the station and date fields and any numeric field."""
+
+    STATION_FIELDS = ("station", "station_id", "id")
+    DATE_FIELDS = ("date", "time", "datetime")
+
+    def _find(self, names, candidates):
+        lower = {n.lower(): n for n in names}
+        return next((lower[c] for c in candidates if c in lower), None)
+
+    def read_samples(self, parameters, name, context, numeric, *, need_date=True):
+        """Read layer ``name``: ``numeric`` = field names to read as floats (None entries skipped)."""
+        source = self.parameterAsSource(parameters, name, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, name))
+        names = [f.name() for f in source.fields()]
+        station = self._find(names, self.STATION_FIELDS)
+        date = self._find(names, self.DATE_FIELDS)
+        if station is None or (need_date and date is None):
+            raise self.error(f"{self.label(name)} needs a 'station' and a 'date' field (one feature per station and "
+                             f"date, as 'Extract raster values at stations' writes); it has {', '.join(names)}.")
+        wanted = [f for f in numeric if f]
+        missing = [f for f in wanted if f not in names]
+        if missing:
+            raise self.error(f"{self.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}.")
+        rows, points = [], []
+        for feature in source.getFeatures():
+            rows.append([feature[station], feature[date] if date else None] + [feature[f] for f in wanted])
+            geom = feature.geometry()
+            pt = geom.asPoint() if geom is not None and not geom.isEmpty() else None
+            points.append((pt.x(), pt.y()) if pt is not None else (np.nan, np.nan))
+        if not rows:
+            raise self.error(f"{self.label(name)} has no feature.")
+
+        def number(v):
+            try:
+                return float(v) if v is not None and not (hasattr(v, "isNull") and v.isNull()) else np.nan
+            except (TypeError, ValueError):
+                return np.nan
+
+        values = {f: np.array([number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
+        return StationSamples(np.array([str(r[0]) for r in rows]),
+                              np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]
+                                        for r in rows]),
+                              wanted, values, np.array(points), source.sourceCrs(), names)
+
+    def add_field(self, name, label, default, help_text, *, parent="SAMPLES", numeric=True):
+        """A field of the samples layer with a default name, used when left empty (qgis_process 3.22 does not
+        apply a field parameter's default itself)."""
+        from qgis.core import QgsProcessingParameterField
+
+        self.add(QgsProcessingParameterField(name, self.tr(label), defaultValue=default, parentLayerParameterName=parent,
+                                             type=QgsProcessingParameterField.Numeric if numeric else
+                                             QgsProcessingParameterField.Any, optional=True),
+                 f"{help_text} Empty: the field '{default}'." if default else help_text)
+
+    def field(self, parameters, name, context):
+        """The chosen field name, or the parameter's default when none was given."""
+        value = self.parameterAsString(parameters, name, context)
+        return value or (self.parameterDefinition(name).defaultValue() or "")

@@ -13,6 +13,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ...algorithms import metrics as _metrics
 from ...algorithms import report as _report
 from ...algorithms.io import Cancelled, run_blockwise
 from ...algorithms.rice import svm as _svm
@@ -130,7 +131,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
         classes = sorted(s.names)
         runs = {}
         for how in (split, "polygon" if split == "pixel" else "pixel"):
-            split_train = _svm.split_samples(s.y, s.group, fraction=fraction, by=how, seed=seed)
+            split_train = _metrics.split_samples(s.y, s.group, fraction=fraction, by=how, seed=seed)
             held = ~split_train
             train = _subsample(split_train, s.y, cap, seed)
             feedback.pushInfo(self.tr(f"Training the SVM on {int(train.sum())} pixels (split by {how}) …"))

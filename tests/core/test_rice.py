@@ -201,20 +201,20 @@ def _blobs(seed=0, n_groups=6, per_group=30, bands=4):
 def test_split_by_polygon_keeps_each_polygon_on_one_side_and_is_stratified():
     from sarsense.algorithms.rice import svm
     x, y, g = _blobs()
-    train = svm.split_samples(y, g, fraction=0.6, by="polygon", seed=3)
+    train = metrics.split_samples(y, g, fraction=0.6, by="polygon", seed=3)
     for group in np.unique(g):
         assert len(set(train[g == group])) == 1
     for c in (1, 2, 3):
         n_train = len(np.unique(g[(y == c) & train]))
         assert n_train == 4                          # round(0.6 × 6)
-    assert (svm.split_samples(y, g, fraction=0.6, by="polygon", seed=3) == train).all()
-    by_pixel = svm.split_samples(y, g, fraction=0.6, by="pixel", seed=3)
+    assert (metrics.split_samples(y, g, fraction=0.6, by="polygon", seed=3) == train).all()
+    by_pixel = metrics.split_samples(y, g, fraction=0.6, by="pixel", seed=3)
     assert by_pixel.sum() == 3 * round(0.6 * 180)
     # a class with one polygon is all training; with two, one of each
-    one = svm.split_samples(np.array([1, 1, 2, 2]), np.array([1, 1, 2, 3]), fraction=0.9, seed=0)
+    one = metrics.split_samples(np.array([1, 1, 2, 2]), np.array([1, 1, 2, 3]), fraction=0.9, seed=0)
     assert one[:2].all() and one[2:].sum() == 1
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
-        svm.split_samples(y, g, fraction=1.0)
+        metrics.split_samples(y, g, fraction=1.0)
 
 
 def test_svm_equals_a_direct_scikit_learn_fit_and_the_model_file_round_trips(tmp_path):

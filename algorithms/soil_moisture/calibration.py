@@ -1,0 +1,105 @@
+"""Change detection calibrated on station samples (Fayad et al. 2022, "000", §2.2.1-2.2.2, §3.1).
+
+The samples are station-dates (one per station and acquisition) with VV in dB, a vegetation variable V1
+(NDVI or the VH/VV ratio) and the in-situ soil moisture. Per station:
+
+- the classic change-detection index (eq. 2) ``I_SSM = (σVV − σVV_min)/(σVV_max − σVV_min)`` over the
+  station's radar series, turned into soil moisture with the station's in-situ extremes (eq. 3);
+- ``ΔSSM = SSM_t − SSM_min`` (eq. 5) and ``ΔVV = σVV − σVV_min`` (eq. 6);
+- the corrected model ``ΔVV = (α − β·V1)·ΔSSM`` (eq. 7), linear in (α, β), fitted by least squares
+  over the training samples of all stations, and inverted as ``SSM_t = SSM_min + ΔVV/(α − β·V1)``.
+
+The radar extremes come from the station's whole series (no in-situ value needed); the in-situ extremes
+only from its training samples, so the held-out figures never see the values they are scored on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY
+
+
+def station_extremes(station, values, mask=None):
+    """Per station id, ``(min, max)`` of ``values`` over the samples where ``mask`` is true (finite only)."""
+    station = np.asarray(station)
+    values = np.asarray(values, dtype=np.float64)
+    use = np.isfinite(values) if mask is None else (np.asarray(mask) & np.isfinite(values))
+    out = {}
+    for s in np.unique(station):
+        v = values[use & (station == s)]
+        out[s] = (float(v.min()), float(v.max())) if v.size else (float("nan"), float("nan"))
+    return out
+
+
+def _per_sample(station, table, which):
+    return np.array([table.get(s, (np.nan, np.nan))[which] for s in np.asarray(station)], dtype=np.float64)
+
+
+def classic_cd(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB, pooled_fallback=False):
+    """Soil moisture by the classic change detection (000 eq. 2-3), per sample.
+
+    σVV extremes per station from all its samples, SSM extremes from its training samples. A station whose
+    radar dynamic is below ``min_range_db`` dB, or without two distinct training values, gives NaN; with
+    ``pooled_fallback`` such a station (one held out whole) takes the extremes of all training samples, as a
+    map made with one SSM_min/SSM_max pair does. Returns ``(ssm_estimate, index)``.
+    """
+    ext = station_extremes(station, vv_db)
+    vv = _per_sample(station, ext, 0), _per_sample(station, ext, 1)
+    sm = station_extremes(station, ssm, train)
+    lo, hi = _per_sample(station, sm, 0), _per_sample(station, sm, 1)
+    if pooled_fallback:
+        pool = np.asarray(ssm, np.float64)[np.asarray(train) & np.isfinite(ssm)]
+        none = ~(hi > lo)
+        if pool.size and none.any():
+            lo[none], hi[none] = pool.min(), pool.max()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dyn = vv[1] - vv[0]
+        index = np.where(dyn >= min_range_db, (np.asarray(vv_db, np.float64) - vv[0]) / dyn, np.nan)
+        est = np.where(hi > lo, index * (hi - lo) + lo, np.nan)
+    return est, index
+
+
+def deltas(station, vv_db, ssm, train):
+    """``(ΔVV, ΔSSM, SSM_min)`` per sample (000 eq. 5-6): radar minimum over the station's series, in-situ
+    minimum over its training samples."""
+    vv_min = _per_sample(station, station_extremes(station, vv_db), 0)
+    ssm_min = _per_sample(station, station_extremes(station, ssm, train), 0)
+    return np.asarray(vv_db, np.float64) - vv_min, np.asarray(ssm, np.float64) - ssm_min, ssm_min
+
+
+def fit_alpha_beta(dvv, dssm, v1):
+    """Least-squares ``(α, β)`` of ``ΔVV = (α − β·V1)·ΔSSM`` (000 eq. 7), and the residual RMSE (dB).
+
+    The model is linear in its parameters: ``ΔVV = α·ΔSSM + β·(−V1·ΔSSM)``, no intercept; samples with a
+    NaN are left out. Raises ``ValueError`` when fewer than 3 samples remain, or when ΔSSM and V1·ΔSSM are
+    collinear (V1 constant, or every ΔSSM zero).
+    """
+    dvv, dssm, v1 = (np.asarray(a, np.float64).ravel() for a in (dvv, dssm, v1))
+    ok = np.isfinite(dvv) & np.isfinite(dssm) & np.isfinite(v1)
+    if ok.sum() < 3:
+        raise ValueError(f"only {int(ok.sum())} training samples have VV, V1 and in-situ values: at least 3 are "
+                         "needed to fit α and β")
+    a = np.column_stack([dssm[ok], -v1[ok] * dssm[ok]])
+    coef, _, rank, _ = np.linalg.lstsq(a, dvv[ok], rcond=None)
+    if rank < 2:
+        raise ValueError("α and β cannot be told apart: V1 is constant or every in-situ value equals its station's "
+                         "minimum. Use samples with varying vegetation and moisture")
+    resid = dvv[ok] - a @ coef
+    return float(coef[0]), float(coef[1]), float(np.sqrt(np.mean(resid ** 2)))
+
+
+def corrected_cd(dvv, v1, ssm_min, alpha, beta, *, min_sensitivity=MIN_SENSITIVITY):
+    """``SSM_t = SSM_min + ΔVV/(α − β·V1)`` (000 eq. 7 inverted); NaN where ``α − β·V1 ≤ min_sensitivity``."""
+    sens = alpha - beta * np.asarray(v1, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.asarray(ssm_min, np.float64) + np.asarray(dvv, np.float64) / sens
+    return np.where(sens > min_sensitivity, out, np.nan)
+
+
+def index_and_ssm_t(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB):
+    """The change-detection predictors of the hybrid (000 §2.2.3): ``ΔVV``, ``I_SSM`` and ``SSM_t`` (eq. 2-3,
+    5-6) per sample, in-situ extremes from the station's training samples, else from all training samples."""
+    ssm_t, index = classic_cd(station, vv_db, ssm, train, min_range_db=min_range_db, pooled_fallback=True)
+    dvv, _, _ = deltas(station, vv_db, ssm, train)
+    return dvv, index, ssm_t

@@ -1,0 +1,124 @@
+"""sarsense:validatemoisture — bias, RMSE, ubRMSE and R (with its 95 % interval) of estimates against in situ."""
+
+from __future__ import annotations
+
+import numpy as np
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSource,
+)
+
+from ...algorithms import report as _report
+from ...algorithms.metrics import continuous_scores
+from ...algorithms.soil_moisture import hybrid
+from ...algorithms.soil_moisture import validation as val
+from .soil_moisture_base import SampleAlgorithm
+
+COLUMNS = [("group", str), ("n", int), ("bias", float), ("rmse", float), ("ubrmse", float), ("r", float),
+           ("r_ci95_low", float), ("r_ci95_high", float), ("p_value", float)]
+#: Stations drawn as time series in the report (the ones with most samples).
+MAX_SERIES = 8
+
+
+class ValidateMoistureAlgorithm(SampleAlgorithm):
+    SAMPLES, ESTIMATE_FIELD, REFERENCE_FIELD, GROUP_FIELD = "SAMPLES", "ESTIMATE_FIELD", "REFERENCE_FIELD", "GROUP_FIELD"
+    OUTPUT_TABLE, OUTPUT_HTML = "OUTPUT_TABLE", "OUTPUT_HTML"
+    BIAS, RMSE, UBRMSE, R, N = "BIAS", "RMSE", "UBRMSE", "R", "N"
+
+    def name(self):
+        return "validatemoisture"
+
+    def displayName(self):  # noqa: N802
+        return self.tr("Validate soil moisture against in situ")
+
+    def tags(self):
+        return self.tr("validation,rmse,ubrmse,bias,pearson,correlation,in situ,ismn,soil moisture,report").split(",")
+
+    def shortHelpString(self):  # noqa: N802
+        return self.tr(
+            "Scores soil-moisture estimates against in-situ values, overall and per group (station or network): bias "
+            "(mean estimate − mean in situ), RMSE, ubRMSE (√(RMSE² − bias²)), Pearson's R with its 95 % confidence "
+            "interval (Fisher z) and p-value, and N, with pytesmo's definitions (Fayad et al. 2022 eq. 8-10). "
+            "The HTML report shows, as the paper's figures: estimated against in-situ values coloured by NDVI (fig. "
+            "2), box plots of the stations' R and RMSE per network (fig. 4), time series of in-situ values and "
+            "estimates with VV and NDVI (fig. 6), and RMSE and bias by NDVI class (fig. 7). NDVI and VV are taken "
+            "from fields of those names when the layer has them.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add(QgsProcessingParameterFeatureSource(self.SAMPLES, self.tr("Samples"), types=[QgsProcessing.TypeVector]),
+                 "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
+        self.add_field(self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
+        self.add_field(self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
+        self.add_field(self.GROUP_FIELD, "Group field", "station", "Scores per value of this field (station or "
+                       "network).", numeric=False)
+        self.add_table_output(self.OUTPUT_TABLE, "Scores",
+                              "One row for all samples, then one per group: N, bias, RMSE, ubRMSE, R, its 95 % "
+                              "interval, p-value.")
+        self.add_html_output(self.OUTPUT_HTML, "Validation report", "HTML with the paper's figures 2, 4, 6, 7.")
+        for name, label in ((self.BIAS, "Bias"), (self.RMSE, "RMSE"), (self.UBRMSE, "ubRMSE"), (self.R, "Pearson R"),
+                            (self.N, "Samples")):
+            self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
+
+    def process(self, parameters, context, feedback):
+        f_e = self.field(parameters, self.ESTIMATE_FIELD, context)
+        f_r = self.field(parameters, self.REFERENCE_FIELD, context)
+        f_g = self.field(parameters, self.GROUP_FIELD, context)
+        source = self.parameterAsSource(parameters, self.SAMPLES, context)
+        if source is None:
+            raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
+        names = [f.name() for f in source.fields()]
+        extra = [n for n in (hybrid.find_field("NDVI", names), hybrid.find_field("VV", names)) if n]
+        s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)])
+        est, ref = s[f_e], s[f_r]
+        overall = continuous_scores(est, ref)
+        if overall["n"] < 2:
+            raise self.error(f"{overall['n']} sample(s) have both an estimate ('{f_e}') and an in-situ value ('{f_r}'): "
+                             "at least 2 are needed.")
+        groups = self._groups(parameters, context, f_g, s) if f_g else None
+        per = val.scores_by_group(est, ref, groups) if groups is not None else []
+        rows = [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per]
+        table = self.write_table(parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
+        feedback.pushInfo(self.tr(f"N {overall['n']}: bias {overall['bias']:+.4f}, RMSE {overall['rmse']:.4f}, ubRMSE "
+                                  f"{overall['ubrmse']:.4f}, R {overall['r']:.3f} [{overall['r_low']:.3f}, "
+                                  f"{overall['r_high']:.3f}]"))
+        html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
+        self._report(html, s, est, ref, groups, per, overall, f_e, f_r, f_g)
+        return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.BIAS: overall["bias"],
+                self.RMSE: overall["rmse"], self.UBRMSE: overall["ubrmse"], self.R: overall["r"], self.N: overall["n"]}
+
+    @staticmethod
+    def _row(sc):
+        return [sc["n"], sc["bias"], sc["rmse"], sc["ubrmse"], sc["r"], sc["r_low"], sc["r_high"], sc["p"]]
+
+    def _groups(self, parameters, context, field, s):
+        source = self.parameterAsSource(parameters, self.SAMPLES, context)
+        return np.array([str(f[field]) for f in source.getFeatures()])
+
+    def _report(self, path, s, est, ref, groups, per, overall, f_e, f_r, f_g):
+        rep = _report.Report("Soil moisture validation against in-situ values",
+                             source=f"{len(s)} samples; estimate '{f_e}', in situ '{f_r}'"
+                                    f"{', grouped by ' + repr(f_g) if f_g else ''}.")
+        head = ["group", "N", "bias", "RMSE", "ubRMSE", "R", "R 95 % low", "R 95 % high", "p"]
+        rep.table(head, [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per],
+                  caption="Scores (m³/m³; pytesmo's definitions)", digits=4)
+        ndvi = hybrid.find_field("NDVI", s.values)
+        vv = hybrid.find_field("VV", s.values)
+        rep.image(val.scatter_figure(est, ref, s[ndvi] if ndvi else None), "Estimated against in situ (fig. 2)")
+        if per and "station" in (f_g or "").lower():
+            net_of = {st: st.split("/")[0] if "/" in st else "all" for st in set(s.station)}
+            station_scores = [(g, sc) for g, sc in per]
+            rep.image(val.boxplot_figure(station_scores, {g: net_of.get(g, "all") for g, _ in per}),
+                      "Stations' R and RMSE per network (fig. 4)")
+        counts = sorted(((int(np.sum((s.station == st) & np.isfinite(est) & np.isfinite(ref))), st)
+                         for st in set(s.station)), reverse=True)
+        times = s.date.astype("datetime64[D]")
+        for _, st in counts[:MAX_SERIES]:
+            sel = s.station == st
+            rep.image(val.timeseries_figure(st, times[sel], est[sel], ref[sel], s[vv][sel] if vv else None,
+                                            s[ndvi][sel] if ndvi else None), f"Time series at {st} (fig. 6)")
+        if ndvi:
+            classes = val.ndvi_class_scores(est, ref, s[ndvi])
+            if classes:
+                rep.image(val.ndvi_figure(classes), "RMSE and bias by NDVI class (fig. 7)")
+        rep.write(path)

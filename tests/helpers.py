@@ -62,3 +62,35 @@ def speckled(shape, *, looks=1, seed=0, mean=None):
         mean = np.exp(rng.normal(-3.0, 1.0, (shape[0] // 8 + 1, shape[1] // 8 + 1))).repeat(8, 0).repeat(8, 1)
         mean = mean[: shape[0], : shape[1]]
     return (mean * rng.gamma(looks, 1.0 / looks, shape)).astype(np.float32)
+
+
+#: Downloads the tests fetch at run time (never committed), cached between runs.
+CACHE = pathlib.Path(os.environ.get("SARSENSE_TEST_CACHE", pathlib.Path.home() / ".cache" / "sarsense-tests"))
+ISMN_VERSION = "1.5.4"
+
+
+def ismn_test_data():
+    """The real ISMN sample files inside the ismn source distribution, downloaded from PyPI at test time (ISMN
+    forbids redistributing them); None when they cannot be had (offline)."""
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+
+    root = CACHE / f"ismn-{ISMN_VERSION}" / "test_data"
+    if root.is_dir():
+        return root
+    dl = CACHE / "download"
+    dl.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                          f"ismn=={ISMN_VERSION}", "-d", str(dl), "--disable-pip-version-check", "-q"],
+                         capture_output=True, text=True, timeout=300)
+    tars = list(dl.glob(f"ismn-{ISMN_VERSION}.tar.gz"))
+    if res.returncode != 0 or not tars:
+        return None
+    with tarfile.open(tars[0]) as tf:
+        tf.extractall(CACHE / "extract", members=[m for m in tf.getmembers() if "/tests/test_data/" in m.name])
+    src = next((CACHE / "extract").glob("ismn-*/tests/test_data"))
+    root.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(src), str(root))
+    return root

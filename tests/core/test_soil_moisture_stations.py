@@ -2,25 +2,20 @@
 validation scores (against pytesmo's numbers) and the per-date regression."""
 
 import io
-import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, write_raster
+from helpers import CACHE, ISMN_VERSION, REPO, ismn_test_data, write_raster
 
 from sarsense.algorithms import metrics
 from sarsense.algorithms.io import read_info
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.soil_moisture import calibration, hybrid, insitu, regression, stations
 
-CACHE = Path(os.environ.get("SARSENSE_TEST_CACHE", Path.home() / ".cache" / "sarsense-tests"))
-ISMN_VERSION = "1.5.4"
 #: G-flagged and total readings per sensor, as ismn 1.5.4's own reader counts them (measured with it; the
 #: cross-check test below recounts with the package itself where it installs).
 ISMN_COUNTS = {
@@ -35,24 +30,9 @@ ISMN_COUNTS = {
 
 @pytest.fixture(scope="session")
 def ismn_data():
-    """The real ISMN sample files inside the ismn source distribution, downloaded from PyPI (never committed:
-    ISMN forbids redistribution). Skips when offline."""
-    root = CACHE / f"ismn-{ISMN_VERSION}" / "test_data"
-    if not root.is_dir():
-        dl = CACHE / "download"
-        dl.mkdir(parents=True, exist_ok=True)
-        res = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                              f"ismn=={ISMN_VERSION}", "-d", str(dl), "--disable-pip-version-check", "-q"],
-                             capture_output=True, text=True, timeout=300)
-        tars = list(dl.glob(f"ismn-{ISMN_VERSION}.tar.gz"))
-        if res.returncode != 0 or not tars:
-            pytest.skip(f"cannot download the ismn {ISMN_VERSION} source distribution (offline?)")
-        with tarfile.open(tars[0]) as tf:
-            members = [m for m in tf.getmembers() if "/tests/test_data/" in m.name]
-            tf.extractall(CACHE / "extract", members=members)
-        src = next((CACHE / "extract").glob("ismn-*/tests/test_data"))
-        root.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(src), str(root))
+    root = ismn_test_data()
+    if root is None:
+        pytest.skip(f"cannot download the ismn {ISMN_VERSION} source distribution (offline?)")
     return root
 
 

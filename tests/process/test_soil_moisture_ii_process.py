@@ -1,0 +1,186 @@
+"""Soil moisture II headless: every algorithm through qgis_process.bin --json on the Raam stations and a small scene
+made from the change-detection model itself (tests/simulators/station_scenes.py), and the bad inputs."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from helpers import REPO, ismn_test_data, read_raster
+from simulators import station_scenes
+from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+
+pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+RAAM = REPO / "resources" / "sample_data" / "soil_moisture_raam"
+
+
+def run(env, alg, *args):  # noqa: F811
+    return qp(env, "run", f"sarsense:{alg}", "--json", *args)
+
+
+def ok(env, alg, *args):  # noqa: F811
+    res = run(env, alg, *args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return json.loads(res.stdout[res.stdout.index("{"):])["results"]
+
+
+def refused(env, alg, *args, match):  # noqa: F811
+    res = run(env, alg, *args)
+    text = res.stdout + res.stderr
+    assert res.returncode != 0 and match in text and "Traceback" not in text, text[-2000:]
+    return text
+
+
+@pytest.fixture(scope="module")
+def chain(env, tmp_path_factory):  # noqa: F811
+    tmp = tmp_path_factory.mktemp("sm2")
+    scene = station_scenes.scene(tmp)
+    imp = ok(env, "importismn", f"--INPUT={RAAM}", f"--OUTPUT_STATIONS={tmp / 'st.gpkg'}",
+             f"--OUTPUT_VALUES={tmp / 'values.csv'}")
+    p = scene["paths"]
+    ext = ok(env, "extractstations", f"--STATIONS={imp['OUTPUT_STATIONS']}", f"--VALUES={imp['OUTPUT_VALUES']}",
+             f"--RASTERS={p['VV']}", f"--RASTERS={p['NDVI']}", f"--RASTERS={p['theta']}", f"--OUTPUT={tmp / 's.gpkg'}")
+    return {"tmp": tmp, "scene": scene, "imp": imp, "samples": ext["OUTPUT"], "n": ext["N_SAMPLES"]}
+
+
+def test_import_and_extract(chain):
+    assert chain["imp"]["N_STATIONS"] == 14 and chain["imp"]["N_VALUES"] == 4338
+    from osgeo import ogr
+    ds = ogr.Open(chain["samples"])
+    lyr = ds.GetLayer(0)
+    names = [lyr.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(lyr.GetLayerDefn().GetFieldCount())]
+    assert {"station", "date", "VV", "NDVI", "theta", "ssm_insitu", "n_insitu"} <= set(names)
+    feats = list(lyr)
+    assert len(feats) == chain["n"] > 100
+    # the scene's VV follows eq. 7 of each station's own series: in-situ values come back with the dates
+    f = next(x for x in feats if x["station"] == "Raam/RM_SM_04" and x["date"] == "2016-05-14")
+    assert f["ssm_insitu"] == pytest.approx(_raam("RM_SM_04", "2016-05-14")) and f["n_insitu"] == 1
+    assert f["acq_time"] == "2016-05-14 06:00:00" and 31 <= f["theta"] <= 44
+
+
+def _raam(station, day):
+    import csv
+    with open(RAAM / "raam_daily_5cm.csv") as fh:
+        return next(float(r["vwc_5cm_m3m3"]) for r in csv.DictReader(fh) if r["station"] == station and r["date"] == day)
+
+
+def test_calibrate_recovers_alpha_beta(env, chain):  # noqa: F811
+    t = chain["tmp"]
+    res = ok(env, "calibratevegetationcd", f"--SAMPLES={chain['samples']}", f"--OUTPUT_PARAMS={t / 'p.json'}",
+             f"--OUTPUT_HTML={t / 'cal.html'}")
+    assert res["ALPHA"] == pytest.approx(station_scenes.ALPHA, rel=0.1)
+    assert res["BETA"] == pytest.approx(station_scenes.BETA, rel=0.15)
+    params = json.loads((t / "p.json").read_text())
+    assert params["alpha"] == res["ALPHA"] and "Raam/RM_SM_01" in params["stations"]
+    assert res["RMSE_CORRECTED"] < res["RMSE_CLASSIC"]
+    assert "base64" in (t / "cal.html").read_text()
+
+
+def test_train_map_extract_validate(env, chain):  # noqa: F811
+    t, p = chain["tmp"], chain["scene"]["paths"]
+    tr = ok(env, "trainannmoisture", f"--SAMPLES={chain['samples']}", "--INPUTS=0", "--INPUTS=2", "--INPUTS=3",
+            "--ENSEMBLE=3", f"--OUTPUT_MODEL={t / 'm.onnx'}", f"--OUTPUT_HTML={t / 'train.html'}")
+    assert 0 < tr["RMSE"] < 0.1 and tr["R"] > 0.5
+    html = (t / "train.html").read_text()
+    assert "split by station (this model)" in html and "split by random" in html
+    mp = ok(env, "annmoisture", f"--INPUTS={p['VV']}", f"--INPUTS={p['theta']}", f"--INPUTS={p['NDVI']}",
+            f"--MODEL={t / 'm.onnx'}", f"--OUTPUT={t / 'ssm.tif'}", f"--OUTPUT_SPREAD={t / 'spread.tif'}")
+    ssm, spread = read_raster(mp["OUTPUT"]), read_raster(mp["OUTPUT_SPREAD"])
+    assert ssm.shape[0] == len(chain["scene"]["dates"]) and 0.0 < np.nanmean(ssm) < 0.6
+    assert np.nanmin(spread) >= 0 and np.nanmean(spread) < 0.1
+    # the map, extracted at the stations and validated: a retrieval round trip on simulated truth
+    ext = ok(env, "extractstations", f"--STATIONS={chain['imp']['OUTPUT_STATIONS']}",
+             f"--VALUES={chain['imp']['OUTPUT_VALUES']}", f"--RASTERS={p['NDVI']}", f"--RASTERS={mp['OUTPUT']}",
+             f"--OUTPUT={t / 'v.gpkg'}")
+    val = ok(env, "validatemoisture", f"--SAMPLES={ext['OUTPUT']}", "--ESTIMATE_FIELD=ssm",
+             f"--OUTPUT_TABLE={t / 'scores.csv'}", f"--OUTPUT_HTML={t / 'val.html'}")
+    assert val["N"] > 100 and val["RMSE"] < 0.06 and val["R"] > 0.8
+    assert val["RMSE"] ** 2 == pytest.approx(val["BIAS"] ** 2 + val["UBRMSE"] ** 2)
+    rows = (t / "scores.csv").read_text().splitlines()
+    assert rows[1].startswith("all,") and len(rows) == 2 + 14
+    assert (t / "val.html").read_text().count("<img") >= 4
+
+
+def test_regression_per_date_and_map(env, chain):  # noqa: F811
+    t, p = chain["tmp"], chain["scene"]["paths"]
+    res = ok(env, "regressmoisture", f"--SAMPLES={chain['samples']}", f"--OUTPUT_PARAMS={t / 'r.json'}",
+             f"--OUTPUT_TABLE={t / 'r.csv'}", f"--RASTER={p['VV']}", f"--OUTPUT={t / 'rm.tif'}")
+    lines = json.loads((t / "r.json").read_text())["lines"]
+    assert len(lines) == len(chain["scene"]["dates"])
+    d0 = chain["scene"]["dates"][0]
+    vv = read_raster(p["VV"])[0]
+    assert np.allclose(read_raster(res["OUTPUT"])[0], lines[d0]["slope"] * vv + lines[d0]["intercept"], atol=1e-5,
+                       equal_nan=True)
+
+
+# -- bad inputs ------------------------------------------------------------------------------------
+def test_stations_all_outside_and_no_insitu_within_tolerance(env, chain, tmp_path):  # noqa: F811
+    p = chain["scene"]["paths"]
+    far = tmp_path / "far.csv"
+    far.write_text("id,x,y\nfar,10.0,40.0\n")
+    from osgeo import ogr, osr
+    drv = ogr.GetDriverByName("GPKG")
+    ds = drv.CreateDataSource(str(tmp_path / "far.gpkg"))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    lyr = ds.CreateLayer("far", srs, ogr.wkbPoint)
+    lyr.CreateField(ogr.FieldDefn("id", ogr.OFTString))
+    f = ogr.Feature(lyr.GetLayerDefn())
+    f["id"] = "far"
+    f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (10 40)"))
+    lyr.CreateFeature(f)
+    ds = None
+    refused(env, "extractstations", f"--STATIONS={tmp_path / 'far.gpkg'}", f"--RASTERS={p['VV']}",
+            f"--OUTPUT={tmp_path / 'o.gpkg'}", match="every station lies outside the rasters (far)")
+    assert not (tmp_path / "o.gpkg").exists()
+    late = tmp_path / "late.csv"
+    late.write_text("station,time_utc,soil_moisture,period_h\nRaam/RM_SM_01,2019-01-01 06:00:00,0.3,0\n")
+    refused(env, "extractstations", f"--STATIONS={chain['imp']['OUTPUT_STATIONS']}", f"--VALUES={late}",
+            f"--RASTERS={p['VV']}", f"--OUTPUT={tmp_path / 'o2.gpkg'}", match="no in-situ value lies within")
+
+
+def test_one_station_split_and_too_few_samples(env, chain, tmp_path):  # noqa: F811
+    from osgeo import ogr
+    src = ogr.Open(chain["samples"])
+    drv = ogr.GetDriverByName("GPKG")
+    for name, where in (("one", "station = 'Raam/RM_SM_01'"), ("few", "station = 'Raam/RM_SM_01' AND date < '2016-05-20'")):
+        out = drv.CreateDataSource(str(tmp_path / f"{name}.gpkg"))
+        lyr = src.GetLayer(0)
+        lyr.SetAttributeFilter(where)
+        out.CopyLayer(lyr, name)
+        out = None
+    refused(env, "trainannmoisture", f"--SAMPLES={tmp_path / 'one.gpkg'}", "--INPUTS=0", "--INPUTS=3",
+            f"--OUTPUT_MODEL={tmp_path / 'm.onnx'}", f"--OUTPUT_HTML={tmp_path / 'r.html'}",
+            match="one station only")
+    refused(env, "trainannmoisture", f"--SAMPLES={tmp_path / 'few.gpkg'}", "--SPLIT=1", "--INPUTS=0", "--INPUTS=3",
+            "--INPUTS=2", f"--OUTPUT_MODEL={tmp_path / 'm2.onnx'}", f"--OUTPUT_HTML={tmp_path / 'r2.html'}",
+            match="predictors")
+    assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m2.onnx").exists()
+
+
+def test_model_inputs_must_match_the_rasters(env, chain, tmp_path):  # noqa: F811
+    t, p = chain["tmp"], chain["scene"]["paths"]
+    ok(env, "trainannmoisture", f"--SAMPLES={chain['samples']}", "--INPUTS=0", "--INPUTS=3", "--ENSEMBLE=1",
+       f"--OUTPUT_MODEL={tmp_path / 'm.onnx'}", f"--OUTPUT_HTML={tmp_path / 'r.html'}")
+    refused(env, "annmoisture", f"--INPUTS={p['VV']}", f"--MODEL={tmp_path / 'm.onnx'}",
+            f"--OUTPUT={tmp_path / 'x.tif'}", match="needs 2 predictor rasters in this order: VV (dB), NDVI")
+    refused(env, "annmoisture", f"--INPUTS={p['NDVI']}", f"--INPUTS={p['VV']}", f"--MODEL={tmp_path / 'm.onnx'}",
+            f"--OUTPUT={tmp_path / 'y.tif'}", match="which is input 2 of model")
+    assert not (tmp_path / "x.tif").exists() and not (tmp_path / "y.tif").exists()
+
+
+def test_ismn_without_sensor_at_depth_and_corrupt_file(env, tmp_path):  # noqa: F811
+    root = ismn_test_data()
+    if root is None:
+        pytest.skip("the ISMN sample cannot be downloaded (offline?)")
+    refused(env, "importismn", f"--INPUT={root / 'Data_seperate_files_header_20170810_20180809'}",
+            f"--OUTPUT_STATIONS={tmp_path / 's.gpkg'}", f"--OUTPUT_VALUES={tmp_path / 'v.csv'}",
+            match="Raise the maximum depth")
+    dst = tmp_path / "ismn"
+    shutil.copytree(root / "Data_seperate_files_20170810_20180809", dst)
+    bad = next(dst.glob("FR_Aqui/fraye/*.stm"))
+    bad.write_bytes(b"2013/08/13 10:00 broken\r\n2013/08/13 11:00 broken\r\n")
+    res = run(env, "importismn", f"--INPUT={dst}", "--DEPTH_MAX_M=0.3", f"--OUTPUT_STATIONS={tmp_path / 's2.gpkg'}",
+              f"--OUTPUT_VALUES={tmp_path / 'v2.csv'}")
+    assert res.returncode == 0 and f"Not imported: FR_Aqui/fraye/{bad.name}" in res.stdout + res.stderr
+    assert json.loads(res.stdout[res.stdout.index("{"):])["results"]["N_STATIONS"] == 2

@@ -56,7 +56,9 @@ $(STAMP): resources/requirements-runtime.txt tests/requirements-test.txt sarsens
 	@deps=$$($(PY) sarsense_qgis/setup_tools.py deps-dir); mkdir -p "$$deps"; \
 	  echo "$$deps" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_deps.pth
 	@# runtime packages first, into the folder QGIS's Python sees (numpy/scipy pinned to QGIS's)
-	$(SYS_PYTHON) sarsense_qgis/setup_tools.py install-deps
+	@# resolved against what QGIS's own Python sees (a .venv may hold test-only packages QGIS lacks)
+	if $(SYS_PYTHON) -m pip --version >/dev/null 2>&1; then $(SYS_PYTHON) sarsense_qgis/setup_tools.py install-deps; \
+	else $(PY) sarsense_qgis/setup_tools.py install-deps; fi
 	@$(PY) -c 'import numpy, sys; sys.exit(0 if numpy.__file__.startswith("/usr/") else "numpy was replaced: " + numpy.__file__)'
 	$(PY) -m pip install --quiet --disable-pip-version-check -c $(NUMPY_PIN) -r tests/requirements-test.txt
 	@touch $@

@@ -7,7 +7,6 @@ own trainers use it too); :func:`export` and :func:`parity_check` import torch.
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 

@@ -206,7 +206,9 @@ def test_dem_not_covering_and_bad_incidence_are_refused(sarsense, stacks, tmp_pa
 def test_soil_moisture_group_and_help(sarsense):
     ids = {a.id() for a in sarsense.algorithms() if a.groupId() == "soilmoisture"}
     assert ids == {f"sarsense:{n}" for n in ("ndvi", "interpolatetime", "changedetection", "vegetationcd",
-                                              "terrainflatten", "watercloud")}
+                                              "terrainflatten", "watercloud", "importismn", "extractstations",
+                                              "calibratevegetationcd", "trainannmoisture", "annmoisture",
+                                              "regressmoisture", "validatemoisture")}
 
 
 def test_shipped_soil_moisture_chains_run(sarsense, stacks, tmp_path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY
+from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 
 
 def station_extremes(station, values, mask=None):
@@ -56,8 +56,7 @@ def classic_cd(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB, pooled_
     with np.errstate(invalid="ignore", divide="ignore"):
         dyn = vv[1] - vv[0]
         index = np.where(dyn >= min_range_db, (np.asarray(vv_db, np.float64) - vv[0]) / dyn, np.nan)
-        est = np.where(hi > lo, index * (hi - lo) + lo, np.nan)
-    return est, index
+    return ssm_from_index(index, lo, hi), index
 
 
 def deltas(station, vv_db, ssm, train):

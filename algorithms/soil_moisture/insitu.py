@@ -200,32 +200,37 @@ def read_ismn(source, *, depth_max=0.1, flags=frozenset({"G"})):
     """
     files = _Files(source)
     try:
-        stm = [n for n in files.names if n.lower().endswith(".stm")]
-        if not stm:
-            raise ValueError(f"'{source}' holds no ISMN data file (*.stm): give the zip or folder ISMN's download "
-                             "page made, in the 'header + values' or 'CEOP separate' layout")
-        sensors, problems, too_deep, layouts = [], [], [], set()
-        for name in stm:
-            try:
-                network, station, variable, d_from, d_to, instrument = _name_parts(name)
-                if variable.lower() not in SOIL_MOISTURE_VARIABLES:
-                    continue
-                header, times, values, layout, n_read = read_stm(files.read(name), name, flags)
-            except ValueError as err:
-                problems.append((name, str(err)))
-                continue
-            layouts.add(layout)
-            d_from, d_to = header.get("depth_from", d_from), header.get("depth_to", d_to)
-            # the folder names the network where the file name spells it differently (FR_Aqui / FR-Aqui), as ISMN does
-            folders = [p for p in name.split("/")[:-1] if _same_name(p, network)]
-            network = folders[-1] if folders else network
-            if d_to > depth_max + 1e-9:
-                too_deep.append((f"{network}/{station}", d_from, d_to))
-                continue
-            sensors.append(Sensor(network, station, instrument, d_from, d_to, header["lon"], header["lat"],
-                                  name, times, values, 0, n_read))
+        return _read_ismn_files(files, source, depth_max, flags)
     finally:
         files.close()
+
+
+def _read_ismn_files(files, source, depth_max, flags):
+    """:func:`read_ismn` on the opened files of ``source``."""
+    stm = [n for n in files.names if n.lower().endswith(".stm")]
+    if not stm:
+        raise ValueError(f"'{source}' holds no ISMN data file (*.stm): give the zip or folder ISMN's download "
+                         "page made, in the 'header + values' or 'CEOP separate' layout")
+    sensors, problems, too_deep, layouts = [], [], [], set()
+    for name in stm:
+        try:
+            network, station, variable, d_from, d_to, instrument = _name_parts(name)
+            if variable.lower() not in SOIL_MOISTURE_VARIABLES:
+                continue
+            header, times, values, layout, n_read = read_stm(files.read(name), name, flags)
+        except ValueError as err:
+            problems.append((name, str(err)))
+            continue
+        layouts.add(layout)
+        d_from, d_to = header.get("depth_from", d_from), header.get("depth_to", d_to)
+        # the folder names the network where the file name spells it differently (FR_Aqui / FR-Aqui), as ISMN does
+        folders = [p for p in name.split("/")[:-1] if _same_name(p, network)]
+        network = folders[-1] if folders else network
+        if d_to > depth_max + 1e-9:
+            too_deep.append((f"{network}/{station}", d_from, d_to))
+            continue
+        sensors.append(Sensor(network, station, instrument, d_from, d_to, header["lon"], header["lat"],
+                              name, times, values, 0, n_read))
     if not sensors:
         if too_deep:
             depths = sorted({f"{a:g}-{b:g} m" for _, a, b in too_deep})
@@ -297,9 +302,9 @@ def read_insitu(source, *, depth_max=0.1, flags=frozenset({"G"})):
         raam = _raam_names(files.names)
         if raam:
             return read_raam(files, *raam, depth_max=depth_max)
+        return _read_ismn_files(files, source, depth_max, flags)
     finally:
         files.close()
-    return read_ismn(source, depth_max=depth_max, flags=flags)
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,13 +314,13 @@ def match_readings(times, values, period_s, start, end, tolerance_s):
     """Mean of the readings whose period meets ``[start − tolerance, end + tolerance]``, and their count.
 
     A reading at ``t`` covers ``[t, t + period_s]`` (``period_s`` = 0: an instantaneous reading; one day:
-    a daily mean). An acquisition known to the second has ``start == end``; one known only by its date
-    covers its whole UTC day. ``times``, ``start`` and ``end`` are datetime64[s]. Returns ``(mean, n)``,
-    NaN and 0 when no reading falls in the window.
+    a daily mean; one number for all readings or one per reading). An acquisition known to the second has
+    ``start == end``; one known only by its date covers its whole UTC day. ``times``, ``start`` and ``end``
+    are datetime64[s]. Returns ``(mean, n)``, NaN and 0 when no reading falls in the window.
     """
     t = np.asarray(times, dtype="datetime64[s]").astype(np.int64)
     lo = np.datetime64(start, "s").astype(np.int64) - int(tolerance_s)
     hi = np.datetime64(end, "s").astype(np.int64) + int(tolerance_s)
-    sel = (t + int(period_s) >= lo) & (t <= hi)
+    sel = (t + np.asarray(period_s, dtype=np.int64) >= lo) & (t <= hi)
     n = int(sel.sum())
     return (float(np.mean(np.asarray(values)[sel])) if n else float("nan")), n

@@ -98,10 +98,12 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                 raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first.")
         feedback.pushInfo(self.tr(f"model: {model.describe()}"))
         ref = layers[0].source()
+        ref_info = read_info(ref)
         paths, dated = [], []
         for i, (lyr, (cname, units)) in enumerate(zip(layers, c.channels)):
             path = lyr.source()
-            if not read_info(path).same_grid(read_info(ref)):
+            info = read_info(path)
+            if not info.same_grid(ref_info):
                 path = self.on_grid(path, ref, self.INPUTS, feedback)
             if units.lower() in rt.UNITS_DB and sar.guess_units(sample_values(path, max_side=128)) == "linear":
                 raise self.error(f"'{lyr.name()}' (input {cname}) looks like linear power but the model expects dB: "
@@ -109,7 +111,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             try:
                 dates = _stack.band_dates(path)
             except ValueError:
-                if read_info(path).band_count != 1:
+                if info.band_count != 1:
                     raise self.error(f"'{lyr.name()}' has several bands without dates: give dated stacks.") from None
                 dates = None
             paths.append(path)

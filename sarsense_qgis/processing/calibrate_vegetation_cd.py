@@ -8,10 +8,7 @@ import numpy as np
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
-    QgsProcessing,
 )
 
 from ...algorithms import metrics
@@ -49,9 +46,7 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             "scores) feed 'Vegetation-corrected change detection' (α, β) to map soil moisture.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.add(QgsProcessingParameterFeatureSource(self.SAMPLES, self.tr("Station samples"),
-                                                     types=[QgsProcessing.TypeVector]),
-                 "One feature per station and date (from 'Extract raster values at stations').")
+        self.add_samples()
         for name, label, default, text in (
                 (self.VV_FIELD, "VV field (dB)", "VV", "σ°VV in dB."),
                 (self.V1_FIELD, "Vegetation field V1", "NDVI", "NDVI, or the VH/VV ratio in dB."),
@@ -59,13 +54,8 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             self.add_field(name, label, default, text)
         self.add(QgsProcessingParameterEnum(self.V1_KIND, self.tr("V1 is"), options=list(V1_KINDS), defaultValue=0),
                  "What the vegetation field holds (reported; the fit is the same).")
-        self.add(QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"),
-                                              type=QgsProcessingParameterNumber.Integer, defaultValue=0),
-                 "Seed of the training/validation split: the same seed gives the same split.")
-        self.add(QgsProcessingParameterNumber(self.TRAIN_FRACTION, self.tr("Training fraction"),
-                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.7,
-                                              minValue=0.05, maxValue=0.95),
-                 "Share of the samples used to fit (the paper: 70 %).", decimals=2)
+        self.add_split("Seed of the training/validation split: the same seed gives the same split.",
+                       "Share of the samples used to fit (the paper: 70 %).")
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Parameters (JSON)"),
                                                        fileFilter="JSON (*.json)"),
                  "α, β, SSM_min/SSM_max per station, the split and the held-out scores.")

@@ -20,7 +20,7 @@ from ...algorithms import sar
 from ...algorithms.io import read_info, sample_values
 from ...algorithms.io import stack as _stack
 from ...algorithms.soil_moisture import insitu, stations
-from .soil_moisture_base import SoilMoistureAlgorithm
+from .soil_moisture_base import SoilMoistureAlgorithm, first_field
 
 _FIELD = re.compile(r"[^0-9A-Za-z_/]+")
 
@@ -97,11 +97,11 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.STATIONS))
         names = [f.name() for f in source.fields()]
-        id_field = self._first(names, ("id", "station", "station_id", "name"))
+        id_field = first_field(names, ("id", "station", "station_id", "name"))
         if id_field is None:
             raise self.error(f"{self.label(self.STATIONS)} needs an id field ('id' or 'station'); it has "
                              f"{', '.join(names)}.")
-        net_field = self._first(names, ("network",))
+        net_field = first_field(names, ("network",))
         out = {}
         for f in source.getFeatures():
             geom = f.geometry()
@@ -115,20 +115,15 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
             raise self.error(f"{self.label(self.STATIONS)} has no station with a geometry.")
         return out, source.sourceCrs()
 
-    @staticmethod
-    def _first(names, candidates):
-        lower = {n.lower(): n for n in names}
-        return next((lower[c] for c in candidates if c in lower), None)
-
     def _values(self, parameters, context):
         source = self.parameterAsSource(parameters, self.VALUES, context)
         if source is None:
             return None
         names = [f.name() for f in source.fields()]
-        st = self._first(names, ("station", "station_id", "id"))
-        tm = self._first(names, ("time_utc", "time", "datetime", "date"))
-        sm = self._first(names, ("soil_moisture", "ssm", "sm", "value"))
-        per = self._first(names, ("period_h",))
+        st = first_field(names, ("station", "station_id", "id"))
+        tm = first_field(names, ("time_utc", "time", "datetime", "date"))
+        sm = first_field(names, ("soil_moisture", "ssm", "sm", "value"))
+        per = first_field(names, ("period_h",))
         if not (st and tm and sm):
             raise self.error(f"{self.label(self.VALUES)} needs station, time_utc and soil_moisture fields; it has "
                              f"{', '.join(names)}.")
@@ -180,8 +175,7 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
                     if d not in times or t[0] == t[1]:
                         times[d] = t
             name = field_name(lyr.name(), taken)
-            sample = sample_values(path, max_side=128)
-            db = stations.is_backscatter(lyr.name()) and sar.guess_units(sample) == "db"
+            db = stations.is_backscatter(lyr.name()) and sar.guess_units(sample_values(path, max_side=128)) == "db"
             rasters.append((name, path, dates, db, info))
         if not all_dates:
             raise self.error("no raster has a date: at least one must be a dated stack or a dated raster.")
@@ -231,7 +225,7 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
                 ssm, k = np.nan, 0
                 if values is not None and sid in values:
                     t, v, per = values[sid]
-                    ssm, k = _match(t, v, per, start, end, tol)
+                    ssm, k = insitu.match_readings(t, v, per, start, end, tol)
                 if values is not None:
                     matched += k > 0
                     no_insitu += k == 0
@@ -258,14 +252,3 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
                                   f"date(s); {matched} with an in-situ value."))
         return {self.OUTPUT: out, self.N_SAMPLES: len(rows)}
 
-
-def _match(times, values, periods, start, end, tolerance_s):
-    """Mean of the readings matched to one acquisition (readings of several periods handled one period at a time)."""
-    total, count = 0.0, 0
-    for p in np.unique(periods):
-        sel = periods == p
-        mean, k = insitu.match_readings(times[sel], values[sel], p, start, end, tolerance_s)
-        if k:
-            total += mean * k
-            count += k
-    return (total / count if count else float("nan")), count

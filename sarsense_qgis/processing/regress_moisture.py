@@ -6,9 +6,7 @@ import json
 
 import numpy as np
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -49,9 +47,7 @@ class RegressMoistureAlgorithm(SampleAlgorithm):
             "moisture'.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.add(QgsProcessingParameterFeatureSource(self.SAMPLES, self.tr("Station samples"),
-                                                     types=[QgsProcessing.TypeVector]),
-                 "One feature per station and date (from 'Extract raster values at stations').")
+        self.add_samples()
         self.add_field(self.PREDICTOR_FIELD, "σ° field (dB)", "VV", "Backscatter in dB.")
         self.add_field(self.SSM_FIELD, "In-situ soil moisture field", "ssm_insitu", "m³/m³ (or %: the map follows).")
         self.add(QgsProcessingParameterBoolean(self.PER_DATE, self.tr("One regression per date"), defaultValue=True),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from qgis.core import QgsProcessingException, QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer
+from qgis.core import (
+    QgsFeatureRequest,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+)
 
 from .base import as_number
 from .stack_base import StackAlgorithm
@@ -53,11 +60,10 @@ class SoilMoistureAlgorithm(StackAlgorithm):
 
 class StationSamples:
     """Station-date samples read from a layer (as 'Extract raster values at stations' writes): the station
-    ids, dates, point coordinates and numeric fields as NumPy arrays (NULL as NaN)."""
+    ids, dates, numeric fields as float arrays (NULL as NaN) and text fields as strings."""
 
-    def __init__(self, station, date, fields, values, points, crs, field_names):
-        self.station, self.date, self.fields, self.values = station, date, fields, values
-        self.points, self.crs, self.field_names = points, crs, field_names
+    def __init__(self, station, date, values):
+        self.station, self.date, self.values = station, date, values
 
     def __len__(self):
         return len(self.station)
@@ -66,51 +72,64 @@ class StationSamples:
         return self.values[field]
 
 
+def first_field(names, candidates):
+    """The first of ``candidates`` (lower case) among the field ``names`` (any case), or None."""
+    lower = {n.lower(): n for n in names}
+    return next((lower[c] for c in candidates if c in lower), None)
+
+
+def _number(v):
+    try:
+        return float(v) if v is not None and not (hasattr(v, "isNull") and v.isNull()) else np.nan
+    except (TypeError, ValueError):
+        return np.nan
+
+
 class SampleAlgorithm(SoilMoistureAlgorithm):
     """Algorithms on station samples: reads the station and date fields and any numeric field."""
 
+    SAMPLES = "SAMPLES"
     STATION_FIELDS = ("station", "station_id", "id")
     DATE_FIELDS = ("date", "time", "datetime")
 
-    def _find(self, names, candidates):
-        lower = {n.lower(): n for n in names}
-        return next((lower[c] for c in candidates if c in lower), None)
+    def add_samples(self, label="Station samples",
+                    help_text="One feature per station and date (from 'Extract raster values at stations')."):
+        self.add(QgsProcessingParameterFeatureSource(self.SAMPLES, self.tr(label), types=[QgsProcessing.TypeVector]),
+                 help_text)
 
-    def read_samples(self, parameters, name, context, numeric, *, need_date=True):
-        """Read layer ``name``: ``numeric`` = field names to read as floats (None entries skipped)."""
+    def add_split(self, seed_help, fraction_help):
+        """``SEED`` and ``TRAIN_FRACTION`` (the paper's 70 %)."""
+        self.add(QgsProcessingParameterNumber("SEED", self.tr("Random seed"),
+                                              type=QgsProcessingParameterNumber.Integer, defaultValue=0), seed_help)
+        self.add(QgsProcessingParameterNumber("TRAIN_FRACTION", self.tr("Training fraction"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.7,
+                                              minValue=0.05, maxValue=0.95), fraction_help, decimals=2)
+
+    def read_samples(self, parameters, name, context, numeric, *, text=()):
+        """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings."""
         source = self.parameterAsSource(parameters, name, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
         names = [f.name() for f in source.fields()]
-        station = self._find(names, self.STATION_FIELDS)
-        date = self._find(names, self.DATE_FIELDS)
-        if station is None or (need_date and date is None):
+        station = first_field(names, self.STATION_FIELDS)
+        date = first_field(names, self.DATE_FIELDS)
+        if station is None or date is None:
             raise self.error(f"{self.label(name)} needs a 'station' and a 'date' field (one feature per station and "
                              f"date, as 'Extract raster values at stations' writes); it has {', '.join(names)}.")
         wanted = [f for f in numeric if f]
-        missing = [f for f in wanted if f not in names]
+        texts = [f for f in text if f and f not in wanted]
+        missing = [f for f in wanted + texts if f not in names]
         if missing:
             raise self.error(f"{self.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}.")
-        rows, points = [], []
-        for feature in source.getFeatures():
-            rows.append([feature[station], feature[date] if date else None] + [feature[f] for f in wanted])
-            geom = feature.geometry()
-            pt = geom.asPoint() if geom is not None and not geom.isEmpty() else None
-            points.append((pt.x(), pt.y()) if pt is not None else (np.nan, np.nan))
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        rows = [[f[station], f[date]] + [f[x] for x in wanted + texts] for f in source.getFeatures(request)]
         if not rows:
             raise self.error(f"{self.label(name)} has no feature.")
-
-        def number(v):
-            try:
-                return float(v) if v is not None and not (hasattr(v, "isNull") and v.isNull()) else np.nan
-            except (TypeError, ValueError):
-                return np.nan
-
-        values = {f: np.array([number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
+        values = {f: np.array([_number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
+        values.update({f: np.array([str(r[2 + len(wanted) + i]) for r in rows]) for i, f in enumerate(texts)})
         return StationSamples(np.array([str(r[0]) for r in rows]),
                               np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]
-                                        for r in rows]),
-                              wanted, values, np.array(points), source.sourceCrs(), names)
+                                        for r in rows]), values)
 
     def add_field(self, name, label, default, help_text, *, parent="SAMPLES", numeric=True):
         """A field of the samples layer with a default name, used when left empty (qgis_process 3.22 does not

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
@@ -53,21 +51,14 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
             "assesses.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.add(QgsProcessingParameterFeatureSource(self.SAMPLES, self.tr("Station samples"),
-                                                     types=[QgsProcessing.TypeVector]),
-                 "One feature per station and date (from 'Extract raster values at stations').")
+        self.add_samples()
         self.add(QgsProcessingParameterEnum(self.INPUTS, self.tr("Predictors"),
                                             options=[p[1] for p in hybrid.PREDICTORS], allowMultiple=True,
                                             defaultValue=[hybrid.KEYS.index(k) for k in hybrid.BEST_SET]),
                  "The network's inputs, in this order (default: the paper's set (i)).")
         self.add_field(self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The target.")
-        self.add(QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"),
-                                              type=QgsProcessingParameterNumber.Integer, defaultValue=0),
-                 "Seed of the split and of the networks' initialisation: the same seed gives the same model.")
-        self.add(QgsProcessingParameterNumber(self.TRAIN_FRACTION, self.tr("Training fraction"),
-                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.7,
-                                              minValue=0.05, maxValue=0.95),
-                 "Share of the stations (or samples) used for training (the paper: 70 %).", decimals=2)
+        self.add_split("Seed of the split and of the networks' initialisation: the same seed gives the same model.",
+                       "Share of the stations (or samples) used for training (the paper: 70 %).")
         self.add(QgsProcessingParameterEnum(self.SPLIT, self.tr("Split"),
                                             options=["By station (whole stations held out)",
                                                      "Random samples (the paper)"], defaultValue=0),

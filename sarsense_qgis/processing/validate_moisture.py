@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFeatureSource,
 )
 
 from ...algorithms import report as _report
@@ -46,8 +44,7 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
             "from fields of those names when the layer has them.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.add(QgsProcessingParameterFeatureSource(self.SAMPLES, self.tr("Samples"), types=[QgsProcessing.TypeVector]),
-                 "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
+        self.add_samples("Samples", "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
         self.add_field(self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
         self.add_field(self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
         self.add_field(self.GROUP_FIELD, "Group field", "station", "Scores per value of this field (station or "
@@ -69,13 +66,14 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
         names = [f.name() for f in source.fields()]
         extra = [n for n in (hybrid.find_field("NDVI", names), hybrid.find_field("VV", names)) if n]
-        s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)])
+        s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
+                              text=[f_g])
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)
         if overall["n"] < 2:
             raise self.error(f"{overall['n']} sample(s) have both an estimate ('{f_e}') and an in-situ value ('{f_r}'): "
                              "at least 2 are needed.")
-        groups = self._groups(parameters, context, f_g, s) if f_g else None
+        groups = s[f_g] if f_g else None
         per = val.scores_by_group(est, ref, groups) if groups is not None else []
         rows = [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per]
         table = self.write_table(parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
@@ -90,10 +88,6 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
     @staticmethod
     def _row(sc):
         return [sc["n"], sc["bias"], sc["rmse"], sc["ubrmse"], sc["r"], sc["r_low"], sc["r_high"], sc["p"]]
-
-    def _groups(self, parameters, context, field, s):
-        source = self.parameterAsSource(parameters, self.SAMPLES, context)
-        return np.array([str(f[field]) for f in source.getFeatures()])
 
     def _report(self, path, s, est, ref, groups, per, overall, f_e, f_r, f_g):
         rep = _report.Report("Soil moisture validation against in-situ values",

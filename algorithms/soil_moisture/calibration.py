@@ -59,11 +59,16 @@ def classic_cd(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB, pooled_
     return ssm_from_index(index, lo, hi), index
 
 
-def deltas(station, vv_db, ssm, train):
+def deltas(station, vv_db, ssm, train, *, pooled_fallback=False):
     """``(ΔVV, ΔSSM, SSM_min)`` per sample (000 eq. 5-6): radar minimum over the station's series, in-situ
-    minimum over its training samples."""
+    minimum over its training samples (with ``pooled_fallback``, a station without any: the minimum of all
+    training samples, as in :func:`classic_cd`)."""
     vv_min = _per_sample(station, station_extremes(station, vv_db), 0)
     ssm_min = _per_sample(station, station_extremes(station, ssm, train), 0)
+    if pooled_fallback:
+        pool = np.asarray(ssm, np.float64)[np.asarray(train) & np.isfinite(ssm)]
+        if pool.size:
+            ssm_min = np.where(np.isfinite(ssm_min), ssm_min, pool.min())
     return np.asarray(vv_db, np.float64) - vv_min, np.asarray(ssm, np.float64) - ssm_min, ssm_min
 
 

@@ -81,6 +81,16 @@ def change_index(stack_db, *, reference="minmax", low_pct=5.0, high_pct=95.0, mi
     return index.astype(np.float32), int(few.sum()), int(flat.sum())
 
 
+def delta_vv(stack_db, *, min_dates=2):
+    """``ΔVV = σVV − σVV_min`` (000 eq. 6, dB), the minimum per pixel over the series; pixels with fewer than
+    ``min_dates`` valid dates are NaN on every date. Float32 (dates, rows, cols)."""
+    arr = np.asarray(stack_db, dtype=np.float32)
+    with np.errstate(invalid="ignore"), _all_nan_ok():
+        out = arr - np.nanmin(arr, axis=0)
+    out[:, _valid_count(arr) < min_dates] = np.nan
+    return out
+
+
 def ssm_from_index(index, ssm_min, ssm_max):
     """Soil moisture from the index (000 eq. 3): ``SSM_t = I_SSM·(SSM_max − SSM_min) + SSM_min`` (m³/m³).
 
@@ -124,7 +134,7 @@ def vegetation_cd(vv_db, v1, *, alpha, beta, ssm_min, min_sensitivity=MIN_SENSIT
         if not np.isfinite(x):
             raise ValueError(f"{name} must be a finite number, got {x!r}")
     with np.errstate(invalid="ignore", divide="ignore"), _all_nan_ok():
-        dvv = vv - np.nanmin(vv, axis=0)
+        dvv = delta_vv(vv)
         sens = np.float32(alpha) - np.float32(beta) * v
         weak = sens <= min_sensitivity
         out = np.float32(ssm_min) + dvv / sens

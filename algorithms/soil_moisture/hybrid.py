@@ -13,6 +13,7 @@ output, the mean and the spread.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -40,11 +41,32 @@ def units_of(key):
     return next(p[2] for p in PREDICTORS if p[0] == key)
 
 
+def _names(key):
+    return next(p[3] for p in PREDICTORS if p[0] == key) + (key.lower(),)
+
+
+def _token_keys(field):
+    """The predictors a field name points at through its words ('S1_VV_db' → VV; 'VH_VV_2016' → VH/VV)."""
+    tokens = set(re.split(r"[^0-9a-zθδ]+", field.lower())) - {""}
+    keys = {k for k in KEYS if k not in ("VV", "VH", "VH/VV") and tokens & {n for n in _names(k) if "_" not in n}}
+    pol = tokens & {"vv", "vh"}
+    if pol == {"vv", "vh"} or tokens & {"ratio", "cr", "vhvv"}:
+        keys.add("VH/VV")
+    elif pol:
+        keys.add(pol.pop().upper())
+    return keys
+
+
 def find_field(key, fields):
-    """The field of ``fields`` that holds predictor ``key`` (case-insensitive, its usual names), or None."""
-    names = next(p[3] for p in PREDICTORS if p[0] == key) + (key.lower(),)
+    """The field of ``fields`` that holds predictor ``key``, or None: a field named as one of its usual names
+    (case-insensitive), else the only field whose words name it and nothing else ('S1_VV_db', 'NDVI_2016')."""
+    names = _names(key)
     lower = {f.lower(): f for f in fields}
-    return next((lower[n] for n in names if n in lower), None)
+    exact = next((lower[n] for n in names if n in lower), None)
+    if exact is not None:
+        return exact
+    hits = [f for f in fields if _token_keys(f) == {key}]
+    return hits[0] if len(hits) == 1 else None
 
 
 @dataclass
@@ -202,6 +224,66 @@ def assemble(keys, columns, station, ssm, train):
     return np.column_stack(x), how
 
 
+SPLITS = ("station", "random")
+
+
+def split_training(groups, have, *, by="station", fraction=0.7, seed=0):
+    """Boolean mask of the training samples among those with a target (``have``); the rest is held out.
+
+    ``by="station"`` keeps each group of ``groups`` (a station, or the real station behind simulated ones)
+    whole on one side; ``"random"`` draws samples (the paper's split, which lets a station's own series leak
+    into its test set).
+    """
+    from .. import metrics
+
+    groups, have = np.asarray(groups), np.asarray(have, dtype=bool)
+    train = np.zeros(have.size, dtype=bool)
+    idx = np.flatnonzero(have)
+    train[idx[metrics.split_samples(np.zeros(idx.size), groups[idx] if by == "station" else idx,
+                                    fraction=fraction, by="polygon" if by == "station" else "pixel",
+                                    seed=seed)]] = True
+    return train
+
+
+def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_iter=2000):
+    """Train the hybrid on the ``train`` samples and score it on the rest, beside both change detections.
+
+    All three methods see the same information: in-situ values of training samples only (a station held out
+    whole takes the training samples' extremes). Returns a dict: ``ens`` (the :class:`Ensemble`), ``train``
+    and ``test`` (masks of the complete samples used), ``est``/``spread`` per sample, ``how`` (where each
+    predictor came from), and held-out :func:`metrics.continuous_scores` under ``hybrid``, ``classic``
+    (eq. 2-3) and, where VV and NDVI are at hand, ``corrected`` (eq. 7 fitted on the training samples, with
+    its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete training samples.
+    """
+    from .. import metrics
+    from . import calibration
+
+    ssm = np.asarray(ssm, np.float64)
+    have = np.isfinite(ssm)
+    x, how = assemble(keys, columns, station, ssm, train)
+    ok = np.all(np.isfinite(x), axis=1) & have
+    tr, te = ok & train, ok & ~train
+    if tr.sum() <= len(keys):
+        raise ValueError(f"{int(tr.sum())} complete training samples for {len(keys)} predictors: the network needs "
+                         "many more samples than predictors. Add stations or dates, or choose fewer predictors")
+    ens = train_ensemble(x[tr], ssm[tr], members=members, seed=seed, max_iter=max_iter)
+    est, spread = np.full(ssm.size, np.nan), np.full(ssm.size, np.nan)
+    est[ok], spread[ok] = ens.predict(x[ok])
+    classic = x[:, keys.index("SSM_t")] if "SSM_t" in keys else assemble(["SSM_t"], columns, station, ssm, train)[0][:, 0]
+    out = {"ens": ens, "train": tr, "test": te, "est": est, "spread": spread, "how": how, "x": x,
+           "classic_est": classic, "hybrid": metrics.continuous_scores(est[te], ssm[te]),
+           "classic": metrics.continuous_scores(classic[te], ssm[te])}
+    vv, nd = find_field("VV", columns), find_field("NDVI", columns)
+    if vv and nd:
+        v1 = np.asarray(columns[nd], np.float64)
+        dvv, dssm, ssm_min = calibration.deltas(station, columns[vv], ssm, train, pooled_fallback=True)
+        alpha, beta, _ = calibration.fit_alpha_beta(dvv[tr], dssm[tr], v1[tr])
+        corr = calibration.corrected_cd(dvv, v1, ssm_min, alpha, beta)
+        out.update(corrected=metrics.continuous_scores(corr[te], ssm[te]), corrected_est=corr, alpha=alpha,
+                   beta=beta)
+    return out
+
+
 def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, compression=None, workers=1,
                       progress=None, is_canceled=None, budget_mb=None):
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
@@ -218,11 +300,22 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
     n_in, n_dates = c.n_inputs, len(dates)
     if any(len(d) != n_in for d in date_inputs):
         raise ValueError(f"model '{c.name}' takes {n_in} inputs per date")
-    paths = [(p, [b]) for d in date_inputs for p, b in d]
+    # one read per file with all its bands (a pixel-interleaved stack's tiles decoded once per block), then
+    # the bands put back in (date, input) order
+    files, where = {}, []
+    for d in date_inputs:
+        for p, b in d:
+            bands = files.setdefault(p, [])
+            if b not in bands:
+                bands.append(b)
+            where.append((list(files).index(p), bands.index(b)))
+    paths = list(files.items())
+    offsets = np.cumsum([0] + [len(b) for b in files.values()])
+    order = np.array([offsets[f] + k for f, k in where])
 
     def kernel(block):
         _, rows, cols = block.shape
-        x = block.reshape(n_dates, n_in, rows * cols)
+        x = block[order].reshape(n_dates, n_in, rows * cols)
         mean = np.full((n_dates, rows * cols), np.nan, np.float32)
         spread = np.full_like(mean, np.nan)
         for k in range(n_dates):
@@ -244,5 +337,5 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
         descriptions=[list(dates), list(dates)] if spread_output else list(dates),
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256},
-        compression=compression or _raster.DEFAULT_COMPRESSION, bytes_per_pixel=4 * (n_dates * n_in + 4 * n_dates) + 64,
+        compression=compression or _raster.DEFAULT_COMPRESSION, bytes_per_pixel=4 * (2 * n_dates * n_in + 4 * n_dates) + 64,
         workers=workers, progress=progress, is_canceled=is_canceled, **kwargs)

@@ -21,6 +21,19 @@ def lai_from_ndvi(ndvi):
     return 0.57 * np.exp(2.33 * np.asarray(ndvi, dtype=np.float64))
 
 
+def _canopy(ndvi, incidence_deg, a, b):
+    """``(τ², σ°_veg)`` of the canopy (004 eq. 1, 5, 6), float64; ``a`` and ``b`` numbers or per-pixel arrays."""
+    for name, v in (("A", a), ("B", b)):
+        if not (np.all(np.isfinite(v)) and np.all(np.asarray(v) >= 0)):
+            raise ValueError(f"the Water Cloud Model parameter {name} must be a number >= 0, got {v!r}")
+    lai = lai_from_ndvi(ndvi)
+    cos_t = np.cos(np.radians(np.asarray(incidence_deg, dtype=np.float64)))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        tau2 = np.exp(-2.0 * b * lai / cos_t)
+        veg = a * lai * cos_t * (1.0 - tau2)
+    return tau2, veg
+
+
 def water_cloud(sigma_lin, ndvi, incidence_deg, *, a=DEFAULT_A, b=DEFAULT_B):
     """Soil and vegetation backscatter in linear power.
 
@@ -32,17 +45,17 @@ def water_cloud(sigma_lin, ndvi, incidence_deg, *, a=DEFAULT_A, b=DEFAULT_B):
     Where σ° ≤ σ°_veg (the vegetation alone explains the signal) σ°_soil is NaN.
     Returns ``(soil, veg, n_nonpositive)``; float32, inputs broadcast.
     """
-    for name, v in (("A", a), ("B", b)):
-        if not np.isfinite(v) or v < 0:
-            raise ValueError(f"the Water Cloud Model parameter {name} must be a number >= 0, got {v!r}")
+    tau2, veg = _canopy(ndvi, incidence_deg, a, b)
     sigma = np.asarray(sigma_lin, dtype=np.float64)
-    theta = np.radians(np.asarray(incidence_deg, dtype=np.float64))
-    lai = lai_from_ndvi(ndvi)
-    cos_t = np.cos(theta)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        tau2 = np.exp(-2.0 * b * lai / cos_t)
-        veg = a * lai * cos_t * (1.0 - tau2)
         soil = (sigma - veg) / tau2
     none_left = sigma <= veg
     soil = np.where(none_left, np.nan, soil)
     return soil.astype(np.float32), veg.astype(np.float32), int(none_left.sum())
+
+
+def backscatter(soil_lin, ndvi, incidence_deg, *, a=DEFAULT_A, b=DEFAULT_B):
+    """The forward Water Cloud Model, the inverse of :func:`water_cloud`: ``σ° = σ°_veg + τ²·σ°_soil``
+    (Attema & Ulaby 1978; 004 eq. 4-6 with the two-way τ²), linear power, float64, inputs broadcast."""
+    tau2, veg = _canopy(ndvi, incidence_deg, a, b)
+    return veg + tau2 * np.asarray(soil_lin, dtype=np.float64)

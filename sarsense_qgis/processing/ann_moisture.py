@@ -105,7 +105,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             info = read_info(path)
             if not info.same_grid(ref_info):
                 path = self.on_grid(path, ref, self.INPUTS, feedback)
-            if units.lower() in rt.UNITS_DB and sar.guess_units(sample_values(path, max_side=128)) == "linear":
+            backscatter = predictor_key(cname) in ("VV", "VH")  # ΔVV and VH/VV are dB differences, not levels
+            if backscatter and units.lower() in rt.UNITS_DB and \
+                    sar.guess_units(sample_values(path, max_side=128)) == "linear":
                 raise self.error(f"'{lyr.name()}' (input {cname}) looks like linear power but the model expects dB: "
                                  "convert it with 'Convert SAR units' first.")
             try:

@@ -21,7 +21,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     INPUT, INPUT_UNITS = "INPUT", "INPUT_UNITS"
     SSM_MIN, SSM_MAX, SSM_MIN_RASTER, SSM_MAX_RASTER = "SSM_MIN", "SSM_MAX", "SSM_MIN_RASTER", "SSM_MAX_RASTER"
     REFERENCE, LOW_PCT, HIGH_PCT, MIN_DATES = "REFERENCE", "LOW_PCT", "HIGH_PCT", "MIN_DATES"
-    OUTPUT_INDEX, OUTPUT_SSM = "OUTPUT_INDEX", "OUTPUT_SSM"
+    OUTPUT_INDEX, OUTPUT_SSM, OUTPUT_DVV = "OUTPUT_INDEX", "OUTPUT_SSM", "OUTPUT_DVV"
 
     def name(self):
         return "changedetection"
@@ -79,6 +79,10 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                  "Float32 stack, 0 (driest) to 1 (wettest), one band per date.")
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_SSM, self.tr("Soil moisture SSM (m³/m³)")),
                  "Float32 stack in m³/m³, one band per date.")
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_DVV, self.tr("Backscatter change ΔVV (dB)"),
+                                                         optional=True, createByDefault=False),
+                 "Optional float32 stack, σVV − its minimum over the series (eq. 6), one band per date: a predictor "
+                 "of 'Map soil moisture with the neural network'.")
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
@@ -117,6 +121,8 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             if parameters.get(key):
                 slots[key] = n + len(extra)
                 extra.append(self.on_grid(self.raster_path(parameters, key, context), src, key, feedback))
+        out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
+            if parameters.get(self.OUTPUT_DVV) else None
         counts = Counts("few", "flat")
 
         def kernel(block):
@@ -126,12 +132,14 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             counts.add(few=few, flat=flat)
             smin = block[slots[self.SSM_MIN_RASTER]] if self.SSM_MIN_RASTER in slots else lo
             smax = block[slots[self.SSM_MAX_RASTER]] if self.SSM_MAX_RASTER in slots else hi
-            return index, cd.ssm_from_index(index, smin, smax)
+            out = [index, cd.ssm_from_index(index, smin, smax)]
+            return out + [cd.delta_vv(vv, min_dates=min_dates)] if out_dvv else out
 
-        res = run_blockwise([src] + [(p, [1]) for p in extra], [out_index, out_ssm], kernel, out_bands=[n, n],
-                            descriptions=[dates, dates],
-                            band_metadata=[[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n],
-                            bytes_per_pixel=48, compression=self.compression(parameters, context),
+        outs = [out_index, out_ssm] + ([out_dvv] if out_dvv else [])
+        meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
+        res = run_blockwise([src] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
+                            descriptions=[dates] * len(outs), band_metadata=meta,
+                            bytes_per_pixel=48 + (16 if out_dvv else 0), compression=self.compression(parameters, context),
                             workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
         self.report(feedback, res)
         self.report_counts(feedback, counts, {
@@ -140,4 +148,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                     "are NaN."})
         style_on_load(context, out_index, ramp=INDEX_RAMP)
         style_on_load(context, out_ssm, ramp=SSM_RAMP)
-        return {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
+        result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
+        if out_dvv:
+            result[self.OUTPUT_DVV] = out_dvv
+        return result

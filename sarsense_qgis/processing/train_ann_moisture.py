@@ -10,14 +10,17 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ...algorithms import metrics
 from ...algorithms import report as _report
 from ...algorithms.io import Cancelled
 from ...algorithms.soil_moisture import hybrid
 from ...algorithms.soil_moisture import validation as val
 from .soil_moisture_base import SampleAlgorithm
 
-SPLITS = ("station", "random")
+SPLITS = hybrid.SPLITS
+
+
+#: Methods scored on the held-out samples: key of :func:`hybrid.fit_and_score`, label.
+METHODS = (("classic", "classic CD (eq. 2-3)"), ("corrected", "corrected CD (eq. 7, NDVI)"), ("hybrid", "ANN hybrid"))
 
 
 class TrainAnnMoistureAlgorithm(SampleAlgorithm):
@@ -73,39 +76,27 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
                              "HTML: held-out RMSE/ubRMSE/R/bias of the hybrid and classic CD, both splits, scatter.")
         self.addOutput(QgsProcessingOutputNumber(self.RMSE, self.tr("Held-out RMSE (m³/m³)")))
         self.addOutput(QgsProcessingOutputNumber(self.R, self.tr("Held-out R")))
+        for m, label in METHODS[:2]:
+            self.addOutput(QgsProcessingOutputNumber(f"RMSE_{m.upper()}", self.tr(f"Held-out RMSE, {label} (m³/m³)")))
+            self.addOutput(QgsProcessingOutputNumber(f"R_{m.upper()}", self.tr(f"Held-out R, {label}")))
 
     def _run(self, s, keys, ssm, split, fraction, seed, members, feedback):
-        """Split, assemble the predictors, train; the held-out scores of the hybrid and of classic CD."""
+        """Split, assemble the predictors, train; the held-out scores of the hybrid and both change detections."""
         have = np.isfinite(ssm)
         if split == "station" and len(set(s.station[have])) < 2:
             raise self.error(f"the samples hold one station only ({s.station[have][0]}): a split by station needs at "
                              "least two (one to train, one to test). Add stations, or choose the random split.")
-        train = np.zeros(len(s), dtype=bool)
-        idx = np.flatnonzero(have)
-        train[idx[metrics.split_samples(np.zeros(idx.size), s.station[idx] if split == "station" else idx,
-                                        fraction=fraction, by="polygon" if split == "station" else "pixel",
-                                        seed=seed)]] = True
-        x, how = hybrid.assemble(keys, s.values, s.station, ssm, train)
-        ok = np.all(np.isfinite(x), axis=1) & have
-        tr, te = ok & train, ok & ~train
-        if tr.sum() <= len(keys):
-            raise self.error(f"{int(tr.sum())} complete training samples for {len(keys)} predictors: the network "
-                             "needs many more samples than predictors. Add stations or dates, or choose fewer "
-                             "predictors.")
-        feedback.pushInfo(self.tr(f"split by {split}: training on {int(tr.sum())} samples "
-                                  f"({len(set(s.station[tr]))} stations), testing on {int(te.sum())} "
-                                  f"({len(set(s.station[te]))} stations)"))
+        train = hybrid.split_training(s.station, have, by=split, fraction=fraction, seed=seed)
         if feedback.isCanceled():
             raise Cancelled()
-        ens = hybrid.train_ensemble(x[tr], ssm[tr], members=members, seed=seed)
-        est, spread = np.full(len(s), np.nan), np.full(len(s), np.nan)
-        if ok.any():
-            est[ok], spread[ok] = ens.predict(x[ok])
-        classic = x[:, keys.index("SSM_t")] if "SSM_t" in keys else \
-            hybrid.assemble(["SSM_t"], s.values, s.station, ssm, train)[0][:, 0]
-        return {"ens": ens, "train": tr, "test": te, "est": est, "spread": spread, "how": how, "x": x,
-                "hybrid": metrics.continuous_scores(est[te], ssm[te]),
-                "classic": metrics.continuous_scores(classic[te], ssm[te])}
+        try:
+            r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed)
+        except ValueError as err:
+            raise self.error(f"{err}.") from None
+        feedback.pushInfo(self.tr(f"split by {split}: trained on {int(r['train'].sum())} samples "
+                                  f"({len(set(s.station[r['train']]))} stations), tested on {int(r['test'].sum())} "
+                                  f"({len(set(s.station[r['test']]))} stations)"))
+        return r
 
     def process(self, parameters, context, feedback):
         f_ssm = self.field(parameters, self.SSM_FIELD, context)
@@ -135,8 +126,8 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         feedback.setProgress(90)
         main = runs[split]
         for how, r in runs.items():
-            feedback.pushInfo(self.tr(f"held out (split by {how}): hybrid RMSE {r['hybrid']['rmse']:.4f} m³/m³, R "
-                                      f"{r['hybrid']['r']:.3f}; classic CD RMSE {r['classic']['rmse']:.4f}"))
+            feedback.pushInfo(self.tr(f"held out (split by {how}): " + "; ".join(
+                f"{label} RMSE {r[m]['rmse']:.4f} m³/m³, R {r[m]['r']:.3f}" for m, label in METHODS if m in r)))
         model_path = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
         stations = sorted(set(s.station[main["train"]]))
         summary = (f"{int(main['train'].sum())} samples at {len(stations)} stations; split by {split}, seed {seed}; "
@@ -147,8 +138,12 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         hybrid.to_onnx(main["ens"], model_path, c)
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         self._report(html, s, keys, runs, split, ssm, seed, fraction, members)
-        return {self.OUTPUT_MODEL: model_path, self.OUTPUT_HTML: html, self.RMSE: main["hybrid"]["rmse"],
-                self.R: main["hybrid"]["r"]}
+        out = {self.OUTPUT_MODEL: model_path, self.OUTPUT_HTML: html, self.RMSE: main["hybrid"]["rmse"],
+               self.R: main["hybrid"]["r"]}
+        for m, _ in METHODS[:2]:
+            if m in main:
+                out[f"RMSE_{m.upper()}"], out[f"R_{m.upper()}"] = main[m]["rmse"], main[m]["r"]
+        return out
 
     def _report(self, path, s, keys, runs, split, ssm, seed, fraction, members):
         names = {p[0]: p[1] for p in hybrid.PREDICTORS}
@@ -161,12 +156,15 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         rep.table(["predictor", "source"], [[names[k], main["how"][k]] for k in keys], caption="Predictors, in order")
         rows = []
         for how, r in runs.items():
-            for m in ("hybrid", "classic"):
-                sc = r[m]
-                rows.append([f"{'ANN hybrid' if m == 'hybrid' else 'classic CD (SSM_t)'}, split by {how}"
-                             f"{' (this model)' if how == split else ''}", sc["n"], sc["rmse"], sc["ubrmse"], sc["r"],
-                             sc["bias"]])
+            for m, label in METHODS:
+                if m in r:
+                    sc = r[m]
+                    rows.append([f"{label}, split by {how}{' (this model)' if how == split and m == 'hybrid' else ''}",
+                                 sc["n"], sc["rmse"], sc["ubrmse"], sc["r"], sc["bias"]])
         rep.table(["method", "N", "RMSE", "ubRMSE", "R", "bias"], rows, caption="Held-out scores (m³/m³)", digits=4)
+        if "alpha" in main:
+            rep.paragraph(f"Corrected CD: α = {main['alpha']:.4g}, β = {main['beta']:.4g} (ΔVV = (α − β·NDVI)·ΔSSM), "
+                          "fitted on the same training samples.")
         if "random" in runs:
             rep.paragraph("A random split puts days of each test station's own series into training: its scores are "
                           "optimistic for new stations.", note=True)

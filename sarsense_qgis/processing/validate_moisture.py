@@ -57,6 +57,23 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
                             (self.N, "Samples")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
+    def _estimate_field(self, wanted, fields, others, feedback):
+        """The estimate field: ``wanted`` (any case), else the samples' only numeric field that is neither the
+        reference, the group, a count nor a known predictor (a map extracted at the stations under its layer
+        name, as a model's temporary output gives it)."""
+        names = [f.name() for f in fields]
+        same = [n for n in names if n.lower() == wanted.lower()]
+        if same:
+            return same[0]
+        known = {hybrid.find_field(k, names) for k in hybrid.KEYS}
+        rest = [f.name() for f in fields if f.isNumeric() and f.name() not in others and f.name() not in known
+                and f.name().lower() not in ("n_insitu", "fid", "lon", "lat")]
+        if len(rest) == 1:
+            feedback.pushInfo(self.tr(f"no field '{wanted}': the estimates are read from '{rest[0]}', the only other "
+                                      "numeric field."))
+            return rest[0]
+        return wanted
+
     def process(self, parameters, context, feedback):
         f_e = self.field(parameters, self.ESTIMATE_FIELD, context)
         f_r = self.field(parameters, self.REFERENCE_FIELD, context)
@@ -65,6 +82,7 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
         names = [f.name() for f in source.fields()]
+        f_e = self._estimate_field(f_e, source.fields(), (f_r, f_g), feedback)
         extra = [n for n in (hybrid.find_field("NDVI", names), hybrid.find_field("VV", names)) if n]
         s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
                               text=[f_g])

@@ -269,3 +269,86 @@ def test_zip_reader_names_a_broken_archive(tmp_path):
         z.writestr("readme.txt", io.BytesIO(b"x").getvalue())
     with pytest.raises(ValueError, match=r"no ISMN data file \(\*\.stm\)"):
         insitu.read_insitu(empty)
+
+
+# --- the physical simulator and the bundled model ----------------------------------------------------------
+
+def _sim():
+    sys.path.insert(0, str(REPO / "tests"))
+    from simulators import soil_moisture_s1
+    return soil_moisture_s1
+
+
+def test_oh2004_by_hand():
+    # mv 0.25, θ 40°, ks 0.5: σvh = 0.11·0.378929·0.556374·0.087801 = 0.00203618;
+    # q = 0.095·0.996025^1.4·(1 − e^(−1.3·0.535887)) = 0.0474020; σvv = σvh/q = 0.0429556
+    vv, vh = _sim().oh2004(0.25, 40.0, 0.5)
+    assert vh == pytest.approx(0.00203618, rel=1e-4) and vv == pytest.approx(0.0429556, rel=1e-4)
+    vv2, vh2 = _sim().oh2004(0.35, 40.0, 0.5)
+    assert vv2 > vv and vh2 > vh                       # wetter soil, brighter
+
+
+def test_water_cloud_forward_is_the_inverse_of_the_soil_retrieval():
+    from sarsense.algorithms.soil_moisture import water_cloud
+    soil, nd, th = np.array([0.01, 0.05, 0.1]), np.array([0.2, 0.5, 0.8]), np.array([30.0, 38.0, 45.0])
+    total = water_cloud.backscatter(soil, nd, th, a=0.04, b=0.1)
+    back, veg, n = water_cloud.water_cloud(total, nd, th, a=0.04, b=0.1)
+    assert n == 0 and np.allclose(back, soil, rtol=1e-5)
+    lai = 0.57 * np.exp(2.33 * 0.5)                    # by hand for the middle sample (004 eq. 1, 5, 6)
+    tau2 = np.exp(-2 * 0.1 * lai / np.cos(np.radians(38.0)))
+    assert total[1] == pytest.approx(0.04 * lai * np.cos(np.radians(38.0)) * (1 - tau2) + tau2 * 0.05, rel=1e-12)
+
+
+def test_simulator_is_seeded_and_stays_in_its_documented_ranges():
+    sim = _sim()
+    a, b = sim.station_samples(variants=2, seed=3), sim.station_samples(variants=2, seed=3)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert len(set(a["site"])) == 14 and len(set(a["station"])) == 28
+    assert sim.RANGES["theta"][0] <= a["theta"].min() and a["theta"].max() <= sim.RANGES["theta"][1]
+    assert -25 < np.percentile(a["VV"], 1) and np.percentile(a["VV"], 99) < -3
+    assert np.percentile(a["VH"] - a["VV"], 50) < -5   # cross-pol below co-pol
+    # the canopy damps the soil signal: VV follows moisture less where NDVI is high
+    lo, hi = a["NDVI"] < 0.4, a["NDVI"] > 0.75
+    r = [np.corrcoef(a["VV"][m], a["ssm_insitu"][m])[0, 1] for m in (lo, hi)]
+    assert r[0] > r[1]
+
+
+def test_predictor_fields_found_by_their_words():
+    fs = ["station", "date", "S1_VV_db", "S1_VH_db", "NDVI_2016", "incidence_angle", "ssm_insitu", "vh_vv"]
+    assert [hybrid.find_field(k, fs) for k in ("VV", "VH", "NDVI", "theta", "VH/VV", "SSM_t")] == \
+        ["S1_VV_db", "S1_VH_db", "NDVI_2016", "incidence_angle", "vh_vv", None]
+    assert hybrid.find_field("VV", ["VV_a", "VV_b"]) is None          # ambiguous: none rather than a guess
+    assert hybrid.find_field("VV", ["vv", "VH_VV"]) == "vv"
+
+
+def test_fit_and_score_holds_whole_sites_out_and_scores_three_methods():
+    s = _sim().station_samples(variants=3, seed=1)
+    have = np.isfinite(s["ssm_insitu"])
+    train = hybrid.split_training(s["site"], have, by="station", fraction=0.7, seed=0)
+    assert not set(s["site"][train]) & set(s["site"][~train])
+    cols = {k: s[k] for k in ("VV", "VH", "NDVI", "theta")}
+    r = hybrid.fit_and_score(list(hybrid.BEST_SET), cols, s["station"], s["ssm_insitu"], train, members=2, seed=0,
+                             max_iter=300)
+    assert {"classic", "corrected", "hybrid"} <= set(r) and r["hybrid"]["n"] == int((~train & have).sum())
+    assert r["hybrid"]["rmse"] < r["classic"]["rmse"]
+
+
+def test_bundled_hybrid_model_and_its_card():
+    from sarsense.algorithms import onnx_runtime as rt
+    path = REPO / "models" / "soil_moisture_hybrid.onnx"
+    model = rt.Model(path)                             # checks the sha256 of the card
+    names = {p[0]: p[1] for p in hybrid.PREDICTORS}
+    assert [n for n, _ in model.contract.channels] == [names[k] for k in hybrid.BEST_SET]
+    card = (REPO / "models" / "soil_moisture_hybrid.md").read_text(encoding="utf-8")
+    assert "simulation-based" in card and "0.074" in card and "0.068" in card and "0.062" in card
+    x = np.array([[-12.0, 0.5, 38.0, 2.0, 0.5, -7.0, 0.25]], np.float32)   # VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t
+    y = model.predict_pixels(x)
+    assert y.shape == (1, 2) and 0.0 < y[0, 0] < 0.6 and y[0, 1] >= 0
+
+
+def test_delta_vv_map_by_hand():
+    from sarsense.algorithms.soil_moisture import change_detection as cd
+    stack = np.array([[[-10.0, -9.0]], [[-12.0, np.nan]], [[-8.0, np.nan]]], np.float32)   # 3 dates, 1×2 px
+    d = cd.delta_vv(stack, min_dates=2)
+    assert np.allclose(d[:, 0, 0], [2.0, 0.0, 4.0]) and np.isnan(d[:, 0, 1]).all()   # px 2: one valid date
+    assert np.allclose(cd.delta_vv(stack, min_dates=1)[0, 0, 1], 0.0)

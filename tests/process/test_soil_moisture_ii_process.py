@@ -184,3 +184,35 @@ def test_ismn_without_sensor_at_depth_and_corrupt_file(env, tmp_path):  # noqa: 
               f"--OUTPUT_VALUES={tmp_path / 'v2.csv'}")
     assert res.returncode == 0 and f"Not imported: FR_Aqui/fraye/{bad.name}" in res.stdout + res.stderr
     assert json.loads(res.stdout[res.stdout.index("{"):])["results"]["N_STATIONS"] == 2
+
+
+def test_hybrid_chain_model3_runs_headless(env, chain, tmp_path):  # noqa: F811
+    """soil_moisture_hybrid.model3 on the physical simulator's scene: change detection (with the ΔVV output),
+    samples, training, maps, the maps at the stations, validation."""
+    from simulators import soil_moisture_s1
+    p = soil_moisture_s1.scene(tmp_path / "scene", pixel=200.0, step_days=18)["paths"]
+    imp = chain["imp"]
+    res = qp(env, "run", "sarsense:soil_moisture_hybrid", "--json", f"--stations={imp['OUTPUT_STATIONS']}",
+             f"--values={imp['OUTPUT_VALUES']}", f"--vv={p['VV']}", f"--ndvi={p['NDVI']}", f"--incidence={p['theta']}",
+             "--ssm_min=0.02", "--ssm_max=0.5", f"--train:Trained model (ONNX)={tmp_path / 'm.onnx'}",
+             f"--train:Training report={tmp_path / 'train.html'}", "--map:Soil moisture (m³/m³)=TEMPORARY_OUTPUT",
+             f"--map:Ensemble spread (m³/m³)={tmp_path / 'spread.tif'}",
+             f"--validate:Scores per station={tmp_path / 'scores.csv'}",
+             f"--validate:Validation report={tmp_path / 'val.html'}")
+    assert (REPO / "resources" / "models" / "soil_moisture_hybrid.model3").exists()
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    rows = {r.split(",")[0]: r.split(",") for r in (tmp_path / "scores.csv").read_text().splitlines()[1:]}
+    assert "all" in rows and len(rows) >= 10 and float(rows["all"][5]) > 0.3   # R of the maps at the stations
+    assert "ANN hybrid" in (tmp_path / "train.html").read_text() and (tmp_path / "m.onnx").stat().st_size > 1000
+    spread = read_raster(str(tmp_path / "spread.tif"))
+    assert np.isfinite(spread).any() and np.nanmin(spread) >= 0
+
+
+def test_change_detection_writes_the_delta_vv_stack(env, chain, tmp_path):  # noqa: F811
+    vv = chain["scene"]["paths"]["VV"]
+    out = ok(env, "changedetection", f"--INPUT={vv}", "--INPUT_UNITS=1", f"--OUTPUT_INDEX={tmp_path / 'i.tif'}",
+             f"--OUTPUT_SSM={tmp_path / 's.tif'}", f"--OUTPUT_DVV={tmp_path / 'dvv.tif'}")
+    v, d = read_raster(vv), read_raster(out["OUTPUT_DVV"])
+    want = v - np.nanmin(v, axis=0)                                            # eq. 6 per pixel
+    want[:, np.isfinite(v).sum(axis=0) < 5] = np.nan                           # MIN_DATES (5), as the index
+    assert np.isfinite(d).any() and np.allclose(d, want, equal_nan=True, atol=1e-5)

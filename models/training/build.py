@@ -785,7 +785,7 @@ not its skill on real Sentinel-1 data. No real Sentinel-1 series co-located with
 hand. Retrain on your own station samples with `sarsense:trainannmoisture` (extract them with
 `sarsense:extractstations`) before relying on the maps.
 
-- **Method**: the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3): three hidden layers of
+- **Architecture**: the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3): three hidden layers of
   20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn `MLPRegressor`), an ensemble of
   {contract['training']['members']} members (random states {seed}…{seed + contract['training']['members'] - 1}); the graph (skl2onnx per member, merged) returns the members' mean and standard deviation (the spread
   `sarsense:annmoisture` writes as OUTPUT_SPREAD).

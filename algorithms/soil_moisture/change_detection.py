@@ -134,7 +134,7 @@ def vegetation_cd(vv_db, v1, *, alpha, beta, ssm_min, min_sensitivity=MIN_SENSIT
         if not np.isfinite(x):
             raise ValueError(f"{name} must be a finite number, got {x!r}")
     with np.errstate(invalid="ignore", divide="ignore"), _all_nan_ok():
-        dvv = delta_vv(vv)
+        dvv = delta_vv(vv, min_dates=1)
         sens = np.float32(alpha) - np.float32(beta) * v
         weak = sens <= min_sensitivity
         out = np.float32(ssm_min) + dvv / sens

@@ -252,8 +252,8 @@ def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_
     whole takes the training samples' extremes). Returns a dict: ``ens`` (the :class:`Ensemble`), ``train``
     and ``test`` (masks of the complete samples used), ``est``/``spread`` per sample, ``how`` (where each
     predictor came from), and held-out :func:`metrics.continuous_scores` under ``hybrid``, ``classic``
-    (eq. 2-3) and, where VV and NDVI are at hand, ``corrected`` (eq. 7 fitted on the training samples, with
-    its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete training samples.
+    (eq. 2-3) and, where VV and NDVI are at hand and α, β can be fitted, ``corrected`` (eq. 7 fitted on the
+    training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete training samples.
     """
     from .. import metrics
     from . import calibration
@@ -271,16 +271,18 @@ def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_
     est[ok], spread[ok] = ens.predict(x[ok])
     classic = x[:, keys.index("SSM_t")] if "SSM_t" in keys else assemble(["SSM_t"], columns, station, ssm, train)[0][:, 0]
     out = {"ens": ens, "train": tr, "test": te, "est": est, "spread": spread, "how": how, "x": x,
-           "classic_est": classic, "hybrid": metrics.continuous_scores(est[te], ssm[te]),
+           "hybrid": metrics.continuous_scores(est[te], ssm[te]),
            "classic": metrics.continuous_scores(classic[te], ssm[te])}
     vv, nd = find_field("VV", columns), find_field("NDVI", columns)
     if vv and nd:
         v1 = np.asarray(columns[nd], np.float64)
         dvv, dssm, ssm_min = calibration.deltas(station, columns[vv], ssm, train, pooled_fallback=True)
-        alpha, beta, _ = calibration.fit_alpha_beta(dvv[tr], dssm[tr], v1[tr])
+        try:
+            alpha, beta, _ = calibration.fit_alpha_beta(dvv[tr], dssm[tr], v1[tr])
+        except ValueError:      # NDVI constant or no moisture change: the comparison is left out, not the training
+            return out
         corr = calibration.corrected_cd(dvv, v1, ssm_min, alpha, beta)
-        out.update(corrected=metrics.continuous_scores(corr[te], ssm[te]), corrected_est=corr, alpha=alpha,
-                   beta=beta)
+        out.update(corrected=metrics.continuous_scores(corr[te], ssm[te]), alpha=alpha, beta=beta)
     return out
 
 

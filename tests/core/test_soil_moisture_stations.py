@@ -352,3 +352,11 @@ def test_delta_vv_map_by_hand():
     d = cd.delta_vv(stack, min_dates=2)
     assert np.allclose(d[:, 0, 0], [2.0, 0.0, 4.0]) and np.isnan(d[:, 0, 1]).all()   # px 2: one valid date
     assert np.allclose(cd.delta_vv(stack, min_dates=1)[0, 0, 1], 0.0)
+
+
+def test_constant_ndvi_leaves_the_corrected_comparison_out_not_the_training():
+    s = _sim().station_samples(variants=2, seed=2)
+    train = hybrid.split_training(s["site"], np.isfinite(s["ssm_insitu"]), by="station", seed=0)
+    cols = {"VV": s["VV"], "NDVI": np.full(s["VV"].size, 0.5)}       # α and β cannot be told apart
+    r = hybrid.fit_and_score(["VV", "dVV"], cols, s["station"], s["ssm_insitu"], train, members=1, max_iter=100)
+    assert "corrected" not in r and np.isfinite(r["hybrid"]["rmse"])

@@ -377,7 +377,8 @@ class OutputRaster:
     """
 
     def __init__(self, output, inputs, *, xsize, ysize, bands, geotransform, projection, dtype=np.float32,
-                 descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION):
+                 descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION,
+                 tile=None):
         _check_output_path(output, inputs)
         self.output = output
         self.bands = bands
@@ -388,7 +389,7 @@ class OutputRaster:
         self._tmp = _partial_name(output)
         self._args = dict(xsize=xsize, ysize=ysize, bands=bands, geotransform=geotransform, projection=projection,
                           dtype=self.dtype, descriptions=descriptions, band_metadata=band_metadata,
-                          metadata=metadata, compression=compression)
+                          metadata=metadata, compression=compression, tile=tile)
         self._ds = None
 
     def __enter__(self):
@@ -525,9 +526,12 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         raise ValueError("give one output dtype per output")
     n_out = sum(counts)
     cache_mb = gdal_cache_share(budget_mb)
+    # one tile side for every output (the deepest one's), and windows aligned to it: each window fills
+    # whole tiles of every output
+    side = min(_raster.tile_size(n, t) for n, t in zip(counts, dtypes))
     windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=max(stack.band_count, n_out),
                            bytes_per_pixel=bytes_per_pixel, budget_mb=(budget_mb - cache_mb) / max(1, workers),
-                           block_size=block_size)
+                           align=side, block_size=block_size)
     call = kernel
     if several:
         call = lambda *a: np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*a)])  # noqa: E731
@@ -537,7 +541,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         outs = [opened.enter_context(OutputRaster(
             path, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n, geotransform=info.geotransform,
             projection=info.projection, dtype=t, descriptions=d, band_metadata=m, metadata=metadata,
-            compression=compression))
+            compression=compression, tile=side))
             for path, n, t, d, m in zip(outputs, counts, dtypes, descriptions, band_metadata)]
         opened.enter_context(stack)
         splits = np.cumsum(counts)[:-1]
@@ -624,7 +628,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
         raise ValueError(f"'{info.path}' ({info.xsize}×{info.ysize} px) is smaller than one {f}×{f} block")
     cache_mb = gdal_cache_share(budget_mb)
     windows = plan_windows(ox, oy, bands=max(stack.band_count, out_bands), bytes_per_pixel=bytes_per_pixel * f * f,
-                           budget_mb=budget_mb - cache_mb, block_size=block_size)
+                           budget_mb=budget_mb - cache_mb, align=_raster.tile_size(out_bands, out_dtype),
+                           block_size=block_size)
     gt = info.geotransform
     coarse_gt = (gt[0], gt[1] * f, gt[2] * f, gt[3], gt[4] * f, gt[5] * f)
     held = None if output is not None else np.empty((out_bands, oy, ox), out_dtype)

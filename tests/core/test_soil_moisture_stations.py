@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from helpers import CACHE, ISMN_VERSION, REPO, ismn_test_data, write_raster
+from helpers import CACHE, ISMN_VERSION, REPO, ismn_test_data, read_raster, write_raster
 
 from sarsense.algorithms import metrics
 from sarsense.algorithms.io import read_info
@@ -198,7 +198,7 @@ def test_per_station_deltas_and_classic_cd_by_hand():
 
 
 # -- the hybrid network and its ONNX ---------------------------------------------------------------
-def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path):
+def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path, monkeypatch):
     from sarsense.algorithms import onnx_runtime as rt
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3)) * [3, 0.2, 5] + [-12, 0.5, 38]
@@ -211,6 +211,8 @@ def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path):
     mean, spread = ens.predict(x)
     assert np.abs(got[:, 0] - mean).max() < 1e-5 and np.abs(got[:, 1] - spread).max() < 1e-5
     assert [n for n, _ in model.contract.channels] == ["VV", "NDVI", "θ"] and model.contract.task == "per_pixel_regression"
+    monkeypatch.setattr(rt, "PIXEL_CHUNK", 7)      # pieces of 7 pixels give what one call gives
+    np.testing.assert_array_equal(model.predict_pixels(x.astype(np.float32)), got)
     with pytest.raises(ValueError, match="many more samples than predictors"):
         hybrid.train_ensemble(x[:3], y[:3])
 
@@ -344,6 +346,27 @@ def test_bundled_hybrid_model_and_its_card():
     x = np.array([[-12.0, 0.5, 38.0, 2.0, 0.5, -7.0, 0.25]], np.float32)   # VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t
     y = model.predict_pixels(x)
     assert y.shape == (1, 2) and 0.0 < y[0, 0] < 0.6 and y[0, 1] >= 0
+
+
+def test_a_long_series_is_mapped_in_blocks_of_its_budget_not_slivers(tmp_path):
+    """61 dates × 7 predictors on 64 × 64 px fit one block of the default budget. The working memory used to be
+    given per pixel where the engine takes it per pixel and band: 16 × 16 slivers, each re-reading its tiles."""
+    from sarsense.algorithms import onnx_runtime as rt
+    model = rt.Model(REPO / "models" / "soil_moisture_hybrid.onnx", threads=1)
+    rng = np.random.default_rng(1)
+    dates = [f"2016-{4 + d // 30:02d}-{1 + d % 30:02d}" for d in range(61)]
+    level = [-12, 0.5, 38, 2, 0.5, -7, 0.25]
+    paths = [write_raster(tmp_path / f"p{i}.tif", (v + 0.1 * rng.normal(size=(61, 64, 64))).astype(np.float32),
+                          descriptions=dates) for i, v in enumerate(level)]
+    paths[2] = write_raster(tmp_path / "theta.tif", np.full((64, 64), 38.0, np.float32))
+    date_inputs = [[(p, 1 if i == 2 else d + 1) for i, p in enumerate(paths)] for d in range(61)]
+    res = hybrid.map_soil_moisture(model, date_inputs, dates, str(tmp_path / "ssm.tif"), workers=1)
+    assert res["blocks"] == 1
+    got = read_info(str(tmp_path / "ssm.tif"))
+    assert got.band_count == 61 and got.descriptions[0] == dates[0]
+    x = np.stack([read_raster(p)[0 if i == 2 else 4, 10, 20] for i, p in enumerate(paths)])[None]
+    assert read_raster(tmp_path / "ssm.tif")[4, 10, 20] == \
+        pytest.approx(float(model.predict_pixels(x.astype(np.float32))[0, 0]), abs=1e-6)
 
 
 def test_delta_vv_map_by_hand():

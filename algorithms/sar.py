@@ -25,6 +25,20 @@ def linear_to_db(linear):
     return out, int(bad.sum())
 
 
+def cross_ratio_db(cross, co, *, in_db=True):
+    """Cross- over co-polarised backscatter in dB: ``10·log10(σ⁰VH / σ⁰VV)`` (or HV/HH).
+
+    The VH/VV ratio of Fayad et al. (2022, "000") §2.2.2 and §2.2.3 (a vegetation descriptor V1 of eq. 4-7 and a predictor
+    of the hybrid network's set (i)), as SARSense carries it: in dB, where it is the difference
+    ``σ⁰VH[dB] − σ⁰VV[dB]``. Linear power is converted with :func:`linear_to_db` first (zero or negative power:
+    NaN). A NaN on either side gives NaN. float32 out, float64 for float64 dB in.
+    """
+    if not in_db:
+        cross, co = linear_to_db(cross)[0], linear_to_db(co)[0]
+    cross, co = np.asarray(cross), np.asarray(co)
+    return np.subtract(cross, co, dtype=np.result_type(cross, co, np.float32))
+
+
 #: Largest dB value whose linear power float32 holds (10^(385/10) ≈ 3e38); above it the power overflows.
 MAX_DB_FLOAT32 = 385.0
 

@@ -178,7 +178,7 @@ def soil_moisture_stations(out):
     where = dict(STATIONS=imp["OUTPUT_STATIONS"], VALUES=imp["OUTPUT_VALUES"])
     ext = _run_multi("sarsense:extractstations", [p["VV"], p["VH"], p["NDVI"], p["theta"]], key="RASTERS", **where,
                      OUTPUT=os.path.join(d, "samples.gpkg"))
-    keys = [0, 3, 2, 5, 6, 7]   # VV, NDVI, θ, ΔVV, I_SSM, SSM_t: the paper's set (i) without VH/VV
+    keys = [0, 3, 2, 5, 6, 4, 7]   # the paper's set (i): VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t
     train = _run_multi("sarsense:trainannmoisture", keys, key="INPUTS", SAMPLES=ext["OUTPUT"], SPLIT=0, SEED=0,
                        OUTPUT_MODEL=os.path.join(d, "hybrid.onnx"), OUTPUT_HTML=os.path.join(d, "training_report.html"))
     import csv
@@ -187,8 +187,9 @@ def soil_moisture_stations(out):
     cd = step("sarsense:changedetection", INPUT=p["VV"], INPUT_UNITS=1, SSM_MIN=round(min(insitu), 3),
               SSM_MAX=round(max(insitu), 3), OUTPUT_INDEX=os.path.join(d, "i_ssm.tif"),
               OUTPUT_SSM=os.path.join(d, "ssm_cd.tif"), OUTPUT_DVV=os.path.join(d, "dvv.tif"))
+    ratio = step("sarsense:polratio", CROSS=p["VH"], CO=p["VV"], INPUT_UNITS=1, OUTPUT=os.path.join(d, "vh_vv.tif"))
     ann = _run_multi("sarsense:annmoisture", [p["VV"], p["NDVI"], p["theta"], cd["OUTPUT_DVV"], cd["OUTPUT_INDEX"],
-                                              cd["OUTPUT_SSM"]], MODEL=train["OUTPUT_MODEL"],
+                                              ratio["OUTPUT"], cd["OUTPUT_SSM"]], MODEL=train["OUTPUT_MODEL"],
                      OUTPUT=os.path.join(d, "ssm_hybrid.tif"), OUTPUT_SPREAD=os.path.join(d, "ssm_hybrid_spread.tif"))
     at = _run_multi("sarsense:extractstations", [ann["OUTPUT"]], key="RASTERS", **where,
                     OUTPUT=os.path.join(d, "ssm_hybrid_at_stations.gpkg"))

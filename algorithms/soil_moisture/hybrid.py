@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import sar
+
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
     ("VV", "VV", "dB", ("vv", "sigma0_vv", "s0_vv")),
@@ -207,7 +209,8 @@ def assemble(keys, columns, station, ssm, train):
             continue
         vv = find_field("VV", fields)
         if key == "VH/VV" and vv and find_field("VH", fields):
-            x.append(np.asarray(columns[find_field("VH", fields)], np.float64) - np.asarray(columns[vv], np.float64))
+            x.append(sar.cross_ratio_db(np.asarray(columns[find_field("VH", fields)], np.float64),
+                                        np.asarray(columns[vv], np.float64)))
             how[key] = "VH − VV (dB)"
         elif key in ("dVV", "I_SSM", "SSM_t") and vv:
             if derived is None:

@@ -17,6 +17,7 @@ from .interpolate_time import InterpolateTimeAlgorithm
 from .lst_superresolution import LstSuperResolutionAlgorithm
 from .multitemporal_despeckle import MultitemporalDespeckleAlgorithm
 from .ndvi import NdviAlgorithm
+from .polarisation_ratio import PolarisationRatioAlgorithm
 from .regress_moisture import RegressMoistureAlgorithm
 from .rice_threshold import RiceThresholdAlgorithm
 from .sea_ice_concentration import SeaIceConcentrationAlgorithm
@@ -33,6 +34,7 @@ from .water_cloud import WaterCloudAlgorithm
 from .water_normalized import WaterNormalizedAlgorithm
 
 ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleAlgorithm, BuildStackAlgorithm,
+              PolarisationRatioAlgorithm,
               ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
               VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm,
               SeparabilityAlgorithm, SvmClassifyAlgorithm, SvmApplyAlgorithm, RiceThresholdAlgorithm,

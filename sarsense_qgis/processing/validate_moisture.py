@@ -11,7 +11,7 @@ from ...algorithms import report as _report
 from ...algorithms.metrics import continuous_scores
 from ...algorithms.soil_moisture import hybrid
 from ...algorithms.soil_moisture import validation as val
-from .soil_moisture_base import SampleAlgorithm
+from .soil_moisture_base import SampleAlgorithm, first_field
 
 COLUMNS = [("group", str), ("n", int), ("bias", float), ("rmse", float), ("ubrmse", float), ("r", float),
            ("r_ci95_low", float), ("r_ci95_high", float), ("p_value", float)]
@@ -84,8 +84,9 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         names = [f.name() for f in source.fields()]
         f_e = self._estimate_field(f_e, source.fields(), (f_r, f_g), feedback)
         extra = [n for n in (hybrid.find_field("NDVI", names), hybrid.find_field("VV", names)) if n]
+        net = first_field(names, ("network",))   # extractstations carries the stations' network
         s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
-                              text=[f_g])
+                              text=[f_g] + ([net] if net and net != f_g else []))
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)
         if overall["n"] < 2:
@@ -99,7 +100,7 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
                                   f"{overall['ubrmse']:.4f}, R {overall['r']:.3f} [{overall['r_low']:.3f}, "
                                   f"{overall['r_high']:.3f}]"))
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        self._report(html, s, est, ref, groups, per, overall, f_e, f_r, f_g)
+        self._report(html, s, est, ref, groups, per, overall, f_e, f_r, f_g, net)
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.BIAS: overall["bias"],
                 self.RMSE: overall["rmse"], self.UBRMSE: overall["ubrmse"], self.R: overall["r"], self.N: overall["n"]}
 
@@ -107,7 +108,7 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
     def _row(sc):
         return [sc["n"], sc["bias"], sc["rmse"], sc["ubrmse"], sc["r"], sc["r_low"], sc["r_high"], sc["p"]]
 
-    def _report(self, path, s, est, ref, groups, per, overall, f_e, f_r, f_g):
+    def _report(self, path, s, est, ref, groups, per, overall, f_e, f_r, f_g, net):
         rep = _report.Report("Soil moisture validation against in-situ values",
                              source=f"{len(s)} samples; estimate '{f_e}', in situ '{f_r}'"
                                     f"{', grouped by ' + repr(f_g) if f_g else ''}.")
@@ -118,10 +119,12 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         vv = hybrid.find_field("VV", s.values)
         rep.image(val.scatter_figure(est, ref, s[ndvi] if ndvi else None), "Estimated against in situ (fig. 2)")
         if per and "station" in (f_g or "").lower():
-            net_of = {st: st.split("/")[0] if "/" in st else "all" for st in set(s.station)}
-            station_scores = [(g, sc) for g, sc in per]
-            rep.image(val.boxplot_figure(station_scores, {g: net_of.get(g, "all") for g, _ in per}),
-                      "Stations' R and RMSE per network (fig. 4)")
+            # a station's network: the samples' network field, else the "network/station" form of its id
+            net_of = dict(zip(s.station, s[net])) if net else \
+                {st: st.split("/")[0] if "/" in st else "all" for st in set(s.station)}
+            per_net = {g: net_of.get(g, "all") for g, _ in per}
+            rep.image(val.boxplot_figure(per, per_net),
+                      f"Stations' R and RMSE per network (fig. 4): {', '.join(sorted(set(per_net.values())))}")
         counts = sorted(((int(np.sum((s.station == st) & np.isfinite(est) & np.isfinite(ref))), st)
                          for st in set(s.station)), reverse=True)
         times = s.date.astype("datetime64[D]")

@@ -26,6 +26,10 @@
    budget and in full-scene mode with the budget a whole scene needs (or, where this machine's memory cannot
    hold that, the largest square part of the scene that fits, said so), time and peak RSS; and the
    agreement of full-scene and tiled charts of the same raster.
+8. Soil moisture II: `sarsense:annmoisture` with the bundled CD + ANN ensemble through qgis_process on seven
+   4096² predictor rasters of one date (VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t), output Mpx/s with QGIS's start-up
+   included and without it, and peak RSS above start-up; then the same number of output pixels as a 512² ×
+   61-date series (predictor stacks written as changedetection writes them), which must not be slower per pixel.
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (README,
 "Performance").
@@ -59,6 +63,11 @@ LST_EXTRA_MB = 300          # LST: peak RSS above qgis_process start-up, every m
 SIC_TILED_EXTRA_MB = 512    # sea ice: tiled mode within its default 512 MiB budget (above qgis_process start-up)
 SIC_SHAPE = (5200, 5000)    # rows, columns at 80 m: one AI4Arctic scene
 SIC_AGREEMENT = 0.999       # full-scene and tiled charts agree on this share of pixels
+ANN_MPX_S = 5.0             # soil moisture II: annmoisture output Mpx/s through qgis_process (start-up included)
+ANN_EXTRA_MB = 300          # soil moisture II: annmoisture peak RSS above qgis_process start-up
+#: soil moisture II predictors (bundled model order): level and spread of the simulated values, dB or unitless
+ANN_PREDICTORS = (("VV", -12, 3), ("NDVI", 0.5, 0.15), ("theta", 37, 4), ("dVV", 2.5, 1.5), ("ISSM", 0.5, 0.2),
+                  ("VHVV", -7, 1.5), ("SSMt", 0.25, 0.07))
 MODIS_HDF = os.path.join("resources", "sample_data", "modis_lst", "MOD11A1.A2019305.h14v09.006.2019306084028.hdf")
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 FILTER_IDS = {"lee": 1, "gammamap": 4, "kuan": 5}
@@ -109,11 +118,13 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
     ap.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     ap.add_argument("--compression", default="NONE", help="SARSense output compression (OTB writes uncompressed)")
-    ap.add_argument("--only", choices=["soil-moisture", "rice", "lst", "sea-ice"], help="run one section only")
+    ap.add_argument("--only", choices=["soil-moisture", "rice", "lst", "sea-ice", "ann-moisture"],
+                    help="run one section only")
     args = ap.parse_args()
     if args.only:
         with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
-            failed = {"soil-moisture": soil_moisture, "rice": rice, "lst": lst, "sea-ice": sea_ice}[args.only](tmp)
+            failed = {"soil-moisture": soil_moisture, "rice": rice, "lst": lst, "sea-ice": sea_ice,
+                      "ann-moisture": ann_moisture}[args.only](tmp)
         print("targets missed: " + (", ".join(failed) if failed else "none"))
         return
     otb = "/usr/bin/otbcli_Despeckle"
@@ -158,6 +169,8 @@ def main():
             failed += lst(tmp)
         with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
             failed += sea_ice(tmp)
+        with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
+            failed += ann_moisture(tmp)
     print("\nmodels (the shipped model chain, LST- and sea-ice-size U-Nets): tests/bench/bench_onnx.py, next")
     print("targets missed: " + (", ".join(failed) if failed else "none"))
 
@@ -524,6 +537,80 @@ def sea_ice(tmp):
     print(f"full-scene and tiled charts agree on {100 * agree:.3f} % of the {r_n}x{c_n} px both cover "
           f"(target >= {100 * SIC_AGREEMENT:.1f} %): {'met' if ok else 'MISSED'}")
     return failed
+
+
+def ann_moisture(tmp, n=4096, series=(512, 61)):
+    """Section 8: annmoisture with the bundled model through qgis_process, one date at n² and a series."""
+    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
+    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    sys.path.insert(0, pkg)
+    from sarsense.algorithms.io import raster as _raster
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    start_s, base = timed([QGIS_PROCESS, "list"], env=env)
+    rng = np.random.default_rng(11)
+
+    def predictors(folder, side, dates, options):
+        os.makedirs(folder)
+        paths = []
+        for key, level, spread in ANN_PREDICTORS:
+            bands = 1 if key == "theta" else len(dates)
+            path = os.path.join(folder, f"{key}.tif")
+            ds = gdal.GetDriverByName("GTiff").Create(path, side, side, bands, gdal.GDT_Float32,
+                                                      options=options(bands))
+            ds.SetGeoTransform((500000, 10, 0, 5000000, 0, -10))
+            for b in range(bands):
+                band = ds.GetRasterBand(b + 1)
+                if key != "theta":     # one incidence map for every date: no date of its own
+                    band.SetDescription(dates[b])
+                band.SetNoDataValue(float("nan"))
+            for y in range(0, side, 1024):
+                h = min(1024, side - y)
+                field = rng.normal(level, spread, (bands, -(-h // 64), side // 64)).repeat(64, 1).repeat(64, 2)[:, :h]
+                ds.WriteArray((field + rng.normal(0, spread / 4, field.shape)).astype(np.float32), 0, y)
+            ds = None
+            paths.append(path)
+        return paths
+
+    print(f"\nsoil moisture II: annmoisture, bundled CD + ANN ensemble (5 members x 3 x 20 ReLU), 7 predictors, through "
+          f"qgis_process (qgis_process.bin list: {start_s:.2f} s, {base:.0f} MB), default parameters; inputs and output "
+          "ZSTD")
+    failed = []
+    # predictors as SARSense writes them (ZSTD, tiles of its size for the band count), as a chain gives them
+    def as_written(bands):
+        return _raster.creation_options("ZSTD", tile=_raster.tile_size(bands)) + ["BIGTIFF=YES"]
+    one = predictors(os.path.join(tmp, "one"), n, ["2021-05-01"], as_written)
+    first = _annmoisture(one, os.path.join(tmp, "one.tif"), env)
+    runs = [_annmoisture(one, os.path.join(tmp, "one.tif"), env) for _ in range(3)]
+    t = statistics.median(r[0] for r in runs)
+    peak = max([first[1]] + [r[1] for r in runs])
+    mpx = n * n / 1e6
+    ok_t, ok_m = mpx / t >= ANN_MPX_S, peak - base <= ANN_EXTRA_MB
+    failed += ([] if ok_t else ["annmoisture@mpx"]) + ([] if ok_m else ["annmoisture@rss"])
+    print(f"  {n}x{n} x 1 date (median of 3): {t:.2f} s = {mpx / t:.2f} Mpx/s with start-up (target >= {ANN_MPX_S}): "
+          f"{'met' if ok_t else 'MISSED'}; {mpx / (t - start_s):.2f} Mpx/s without it; {os.cpu_count()} cores")
+    print(f"  peak RSS {peak:.0f} MB = {peak - base:.0f} MB above start-up (target <= {ANN_EXTRA_MB} MB): "
+          f"{'met' if ok_m else 'MISSED'}; first run over the new files {first[0]:.2f} s, {first[1]:.0f} MB")
+    side, count = series
+    dates = [str(np.datetime64("2021-01-01") + 6 * d) for d in range(count)]
+    many = predictors(os.path.join(tmp, "series"), side, dates, as_written)
+    first2 = _annmoisture(many, os.path.join(tmp, "series.tif"), env)
+    runs = [_annmoisture(many, os.path.join(tmp, "series.tif"), env) for _ in range(3)]
+    t2 = statistics.median(r[0] for r in runs)
+    peak2 = max(r[1] for r in runs)
+    mpx2 = side * side * count / 1e6
+    ok = mpx2 / (t2 - start_s) >= 0.8 * mpx / (t - start_s) and peak2 - base <= ANN_EXTRA_MB
+    failed += [] if ok else ["annmoisture@series"]
+    print(f"  {side}x{side} x {count} dates (the same output pixels, median of 3): {t2:.2f} s = "
+          f"{mpx2 / (t2 - start_s):.2f} Mpx/s without start-up, {peak2 - base:.0f} MB above start-up; per pixel at "
+          f">= 0.8x one date's speed, <= {ANN_EXTRA_MB} MB: {'met' if ok else 'MISSED'}")
+    print(f"    first run over the new stacks {first2[0]:.2f} s, {first2[1] - base:.0f} MB above start-up (QGIS computes "
+          "the new layers' histograms before the algorithm starts, section 4)")
+    return failed
+
+
+def _annmoisture(paths, out, env):
+    return timed([QGIS_PROCESS, "run", "sarsense:annmoisture", *[f"--INPUTS={p}" for p in paths], f"--OUTPUT={out}"],
+                 env=env)
 
 
 if __name__ == "__main__":

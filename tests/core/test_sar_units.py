@@ -24,6 +24,16 @@ def test_nonpositive_linear_becomes_nan_not_inf():
     assert not np.isinf(out).any()
 
 
+def test_cross_polarisation_ratio_by_hand():
+    """VH/VV in dB: σ⁰VH[dB] − σ⁰VV[dB] = 10·log10(σ⁰VH/σ⁰VV); linear power converted first, ≤ 0 and NaN give NaN."""
+    vh, vv = np.array([-20.0, -18.0, np.nan], np.float32), np.array([-12.0, -8.0, -10.0], np.float32)
+    got = sar.cross_ratio_db(vh, vv)
+    assert got.dtype == np.float32 and np.allclose(got[:2], [-8.0, -10.0]) and np.isnan(got[2])
+    lin = sar.cross_ratio_db(np.array([0.01, 0.02, 0.0]), np.array([0.1, 0.02, 0.1]), in_db=False)
+    assert np.allclose(lin[:2], [-10.0, 0.0], atol=1e-5) and np.isnan(lin[2])
+    assert sar.cross_ratio_db(np.array([-20.0]), np.array([-12.5])).dtype == np.float64
+
+
 def test_amplitude_intensity():
     inten, _ = sar.amplitude_to_intensity(np.array([2.0, 0.5], dtype=np.float32))
     np.testing.assert_allclose(inten, [4.0, 0.25])

@@ -98,7 +98,9 @@ def test_train_map_extract_validate(env, chain):  # noqa: F811
     assert val["RMSE"] ** 2 == pytest.approx(val["BIAS"] ** 2 + val["UBRMSE"] ** 2)
     rows = (t / "scores.csv").read_text().splitlines()
     assert rows[1].startswith("all,") and len(rows) == 2 + 14
-    assert (t / "val.html").read_text().count("<img") >= 4
+    report = (t / "val.html").read_text()
+    assert report.count("<img") >= 4
+    assert "per network (fig. 4): Raam" in report      # the samples' network field, not a guess from the ids
 
 
 def test_regression_per_date_and_map(env, chain):  # noqa: F811
@@ -216,3 +218,44 @@ def test_change_detection_writes_the_delta_vv_stack(env, chain, tmp_path):  # no
     want = v - np.nanmin(v, axis=0)                                            # eq. 6 per pixel
     want[:, np.isfinite(v).sum(axis=0) < 5] = np.nan                           # MIN_DATES (5), as the index
     assert np.isfinite(d).any() and np.allclose(d, want, equal_nan=True, atol=1e-5)
+
+
+def test_polratio_pairs_dates_and_feeds_the_bundled_model(env, tmp_path):  # noqa: F811
+    """polratio: VH − VV in dB date by date (stacks in different band orders; a date one lacks is refused and
+    named); the paper's set (i) then maps soil moisture with the bundled model, close to the simulator's truth."""
+    from simulators import soil_moisture_s1
+    from sarsense.algorithms.io import read_info
+    sc = soil_moisture_s1.scene(tmp_path / "scene", pixel=400.0, step_days=24)
+    p = sc["paths"]
+    vh = read_raster(p["VH"])
+    from helpers import write_raster
+    info = read_info(p["VH"])
+    backwards = write_raster(tmp_path / "vh_backwards.tif", vh[::-1], gt=info.geotransform, epsg=32631,
+                             descriptions=info.descriptions[::-1])
+    done = ok(env, "polratio", f"--CROSS={backwards}", f"--CO={p['VV']}", "--INPUT_UNITS=1",
+              f"--OUTPUT={tmp_path / 'r.tif'}")
+    ratio, vv = read_raster(done["OUTPUT"]), read_raster(p["VV"])
+    assert read_info(done["OUTPUT"]).descriptions == info.descriptions       # VV's order, times kept
+    np.testing.assert_allclose(ratio, vh - vv, atol=1e-5)
+    short = write_raster(tmp_path / "vh_short.tif", vh[1:], gt=info.geotransform, epsg=32631,
+                         descriptions=info.descriptions[1:])
+    refused(env, "polratio", f"--CROSS={short}", f"--CO={p['VV']}", f"--OUTPUT={tmp_path / 'x.tif'}",
+            match=f"lacks {sc['dates'][0]}")
+    refused(env, "polratio", f"--CROSS={p['theta']}", f"--CO={p['VV']}", f"--OUTPUT={tmp_path / 'x.tif'}",
+            match="has no dates in its band descriptions")
+    refused(env, "polratio", f"--CROSS={p['VH']}", f"--CO={p['VV']}", "--INPUT_UNITS=0", f"--OUTPUT={tmp_path / 'x.tif'}",
+            match="looks like dB")
+    assert not (tmp_path / "x.tif").exists()
+    # the bundled model (no MODEL) on set (i): VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t
+    full = ok(env, "polratio", f"--CROSS={p['VH']}", f"--CO={p['VV']}", f"--OUTPUT={tmp_path / 'vhvv.tif'}")
+    cd = ok(env, "changedetection", f"--INPUT={p['VV']}", "--INPUT_UNITS=1", "--SSM_MIN=0.05", "--SSM_MAX=0.45",
+            f"--OUTPUT_INDEX={tmp_path / 'i.tif'}", f"--OUTPUT_SSM={tmp_path / 's.tif'}",
+            f"--OUTPUT_DVV={tmp_path / 'dvv.tif'}")
+    mp = ok(env, "annmoisture", f"--INPUTS={p['VV']}", f"--INPUTS={p['NDVI']}", f"--INPUTS={p['theta']}",
+            f"--INPUTS={cd['OUTPUT_DVV']}", f"--INPUTS={cd['OUTPUT_INDEX']}", f"--INPUTS={full['OUTPUT']}",
+            f"--INPUTS={cd['OUTPUT_SSM']}", f"--OUTPUT={tmp_path / 'ssm.tif'}")
+    est, truth = read_raster(mp["OUTPUT"]), sc["ssm"]
+    both = np.isfinite(est) & np.isfinite(truth)
+    rmse = float(np.sqrt(np.mean((est[both] - truth[both]) ** 2)))
+    r = float(np.corrcoef(est[both], truth[both])[0, 1])
+    assert both.sum() > 1000 and rmse < 0.12 and r > 0.3, (rmse, r)

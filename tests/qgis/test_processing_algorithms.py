@@ -17,7 +17,7 @@ from qgis.core import (
 
 from sarsense.algorithms import sar, speckle
 
-EXPECTED = {"convertunits", "despeckle", "multitemporaldespeckle", "buildstack"}  # SAR preparation
+EXPECTED = {"convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio"}  # SAR preparation
 
 
 def run(alg, params, **kw):

@@ -1,0 +1,166 @@
+"""Sentinel-1 import: LUT parsing and interpolation on real calibration, noise and annotation XML."""
+
+import gzip
+import re
+
+import numpy as np
+import pytest
+from helpers import REPO
+
+from sarsense.algorithms.sentinel1 import luts
+
+IW = REPO / "resources" / "sample_data" / "s1_iw_annotation"
+
+
+def _xml(prefix):
+    return gzip.decompress(next(IW.glob(prefix + "*.xml.gz")).read_bytes()).decode()
+
+
+def _vectors(text, vector, *tags):
+    """The k-th vector's numbers under each tag, read with a regular expression (independent of luts)."""
+    blocks = re.findall(rf"<{vector}>(.*?)</{vector}>", text, re.S)
+    return [[np.array(re.search(rf"<{t}[^>]*>([^<]*)</{t}>", b).group(1).split(), float) for t in tags]
+            for b in blocks]
+
+
+def test_calibration_lut_at_nodes_between_them_and_beyond():
+    text = _xml("calibration-s1b-iw1-slc-vv")
+    vec = _vectors(text, "calibrationVector", "line", "pixel", "sigmaNought", "gamma")
+    lut = luts.calibration_lut(text, "sigma0")
+    (l2, p2, s2, _), (l3, p3, s3, _) = vec[2], vec[3]
+    assert l2[0] == 91 and l3[0] == 577 and p2[1] == 40 and p2[2] == 80
+    # at a node: the vector's own value
+    assert lut.block([91], [80])[0, 0] == s2[2]
+    # half way between two vectors and two pixels: the mean of the four nodes (bilinear)
+    mid = lut.block([(91 + 577) / 2], [60])[0, 0]
+    assert mid == pytest.approx((s2[1] + s2[2] + s3[1] + s3[2]) / 4, rel=1e-12)
+    # a quarter of the way in line, exactly at a pixel node
+    q = lut.block([91 + (577 - 91) / 4], [40])[0, 0]
+    assert q == pytest.approx(0.75 * s2[1] + 0.25 * s3[1], rel=1e-12)
+    # before the first vector and after the last pixel: edge values
+    first = vec[0]
+    assert lut.block([-5000], [1e9])[0, 0] == first[2][-1]
+    gamma = luts.calibration_lut(text, "gamma0").block([91], [0])[0, 0]
+    assert gamma == vec[2][3][0] and gamma != s2[0]
+    with pytest.raises(ValueError, match="calibration must be one of"):
+        luts.calibration_lut(text, "sigma")
+
+
+def test_noise_range_times_azimuth_in_the_ipf_3_layout():
+    text = _xml("noise-s1b-iw1-slc-vv")
+    rng = _vectors(text, "noiseRangeVector", "line", "pixel", "noiseRangeLut")
+    az = _vectors(text, "noiseAzimuthVector", "line", "noiseAzimuthLut")[0]
+    noise = luts.noise_luts(text)
+    assert len(noise.azimuth) == 1 and noise.azimuth[0].swath == "IW1" and noise.azimuth[0].last_sample == 21631
+    (l1, p1, r1) = rng[1]
+    assert l1[0] == 0 and p1[1] == 40
+    assert noise.block([0], [40])[0, 0] == pytest.approx(r1[1] * az[1][0], rel=1e-12)
+    # line 5: the range LUT a third of the way from line 0 to 1501; the azimuth LUT half way from 0 to 10
+    (l2, _, r2) = rng[2]
+    want_range = r1[0] + (r2[0] - r1[0]) * 5 / (l2[0] - l1[0])
+    want_az = (az[1][0] + az[1][1]) / 2
+    assert noise.block([5], [0])[0, 0] == pytest.approx(want_range * want_az, rel=1e-12)
+    # outside the azimuth block (beyond its last sample): the range LUT alone
+    assert noise.block([0], [30000])[0, 0] == pytest.approx(r1[-1], rel=1e-12)
+
+
+def test_legacy_noise_layout_and_bad_files():
+    legacy = ("<noise><noiseVectorList count='2'>"
+              "<noiseVector><line>0</line><pixel count='2'>0 100</pixel><noiseLut count='2'>10 20</noiseLut></noiseVector>"
+              "<noiseVector><line>10</line><pixel count='2'>0 100</pixel><noiseLut count='2'>30 40</noiseLut></noiseVector>"
+              "</noiseVectorList></noise>")
+    noise = luts.noise_luts(legacy)
+    assert noise.azimuth == () and noise.block([5], [50])[0, 0] == pytest.approx(25.0)
+    with pytest.raises(luts.LutError, match="not a Sentinel-1 noise annotation"):
+        luts.noise_luts("<noise/>")
+    with pytest.raises(luts.LutError, match="not a Sentinel-1 calibration annotation"):
+        luts.calibration_lut("<calibration/>")
+    with pytest.raises(luts.LutError, match="not readable XML"):
+        luts.calibration_lut("<calibration><calibrationVectorList>")
+    broken = legacy.replace("30 40", "30")
+    with pytest.raises(luts.LutError, match="2 pixels and 1 values"):
+        luts.noise_luts(broken)
+
+
+# -- a synthetic GRD product in the SAFE layout -----------------------------------------------------------
+def _calibrated(product, pol, kind="sigma0", remove_noise=True):
+    from osgeo import gdal
+
+    from sarsense.algorithms.sentinel1 import radiometry
+    ds = gdal.Open(product.path(pol, "measurement"))
+    dn = ds.ReadAsArray()
+    rows, cols = np.arange(dn.shape[0]), np.arange(dn.shape[1])
+    cal = luts.calibration_lut(product.read(pol, "calibration"), kind)
+    noise = luts.noise_luts(product.read(pol, "noise")) if remove_noise else None
+    return dn, radiometry.calibrate(dn, rows, cols, cal, noise)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_synthetic_grd_calibrated_against_the_closed_form(tmp_path, legacy):
+    from simulators import s1_safe
+
+    from sarsense.algorithms.sentinel1 import product as s1p
+    made = s1_safe.write_grd(tmp_path, legacy_noise=legacy, ipf="002.72" if legacy else "003.31")
+    prod = s1p.open_product(made["safe"])
+    assert prod.polarisations == ("VV", "VH") and prod.mode == "IW" and prod.product_type == "GRD"
+    assert prod.ipf == ("002.72" if legacy else "003.31") and prod.start.startswith("2021-04-01T05:26:23")
+    rows, cols = made["rows"], made["cols"]
+    line, pixel = np.mgrid[0:rows, 0:cols].astype(float)
+    for pol in ("VV", "VH"):
+        dn, (sigma0, nodata, below) = _calibrated(prod, pol)
+        eta = s1_safe.noise(line, pixel, cols, legacy)
+        want = (dn.astype(float) ** 2 - eta) / s1_safe.calib("sigma0", line, pixel) ** 2
+        want[(dn == 0) | (want <= 0)] = np.nan
+        np.testing.assert_allclose(sigma0, want, rtol=2e-6, equal_nan=True)
+        assert nodata == int((dn == 0).sum()) == 5 * (rows - 3) + 3 * cols
+        assert below == int(((dn > 0) & (dn.astype(float) ** 2 <= eta)).sum())
+        # against the truth the DN were made from: within uint16 rounding where the signal is above the noise
+        truth = made["truth"][pol]
+        strong = np.isfinite(sigma0) & (truth > 0.01)
+        assert np.median(np.abs(sigma0[strong] / truth[strong] - 1)) < 0.01
+    # gamma0 uses its own LUT
+    _, (gamma0, _, _) = _calibrated(prod, "VV", "gamma0")
+    ok = np.isfinite(gamma0) & np.isfinite(sigma0)
+    assert not np.allclose(gamma0[ok], sigma0[ok])
+
+
+def test_zip_folder_and_manifest_give_the_same_product(tmp_path):
+    from simulators import s1_safe
+
+    from sarsense.algorithms.sentinel1 import product as s1p
+    made = s1_safe.write_grd(tmp_path, zip_it=True)
+    results = []
+    for where in (made["safe"], made["safe"] + "/manifest.safe", made["zip"]):
+        prod = s1p.open_product(where)
+        results.append(_calibrated(prod, "VH")[1][0])
+    assert s1p.open_product(made["zip"]).root.startswith("/vsizip/")
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+
+
+def test_products_that_are_not_imported_say_why(tmp_path):
+    from simulators import s1_safe
+
+    from sarsense.algorithms.sentinel1 import product as s1p
+    slc = s1_safe.write_grd(tmp_path / "slc", product_type="SLC", rows=20, cols=30)
+    with pytest.raises(s1p.ProductError, match="single-look complex"):
+        s1p.open_product(slc["safe"])
+    other = s1_safe.write_grd(tmp_path / "s2", family="SENTINEL-2", rows=20, cols=30)
+    with pytest.raises(s1p.ProductError, match="not Sentinel-1"):
+        s1p.open_product(other["safe"])
+    with pytest.raises(s1p.ProductError, match="without manifest.safe"):
+        s1p.open_product(tmp_path)
+    made = s1_safe.write_grd(tmp_path / "zip", zip_it=True, rows=60, cols=80)
+    data = open(made["zip"], "rb").read()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(s1p.ProductError, match="truncated or damaged"):
+        prod = s1p.open_product(cut)
+        prod.read("VV", "noise")
+    import os
+    os.remove(s1p.open_product(made["safe"]).path("VH", "noise"))
+    with pytest.raises(s1p.ProductError, match="cannot read the noise file of VH"):
+        s1p.open_product(made["safe"]).read("VH", "noise")
+    prod = s1p.open_product(made["safe"])
+    with pytest.raises(s1p.ProductError, match="has no calibration file for HH"):
+        prod.path("HH", "calibration")

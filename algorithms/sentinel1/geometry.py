@@ -1,0 +1,124 @@
+"""Sentinel-1 image geometry from the product annotation: image size and timing, the geolocation grid, the
+incidence angle at every pixel, and the accuracy of geocoding from the grid alone.
+
+The geolocation grid (*Sentinel-1 Product Specification* S1-RS-MDA-52-7441, §6.2.9, ``geolocationGridPoint``)
+gives, on a coarse rectilinear grid of lines × pixels, the latitude, longitude and height of the pixel and its
+incidence and elevation angles. Between grid points the angles are interpolated bilinearly (:class:`.luts.
+VectorLut`); lon/lat become GDAL ground control points, from which GDAL warps the image (no DEM). Such a grid
+knows the terrain only at its own points: a pixel's position shifts by about h / tan θ with its height h
+(foreshortening), which interpolation from points kilometres apart cannot follow. :func:`leave_one_out` measures
+that, and the import says so.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal, osr
+
+from .luts import LutError, VectorLut
+
+gdal.UseExceptions()
+
+#: GDAL transformer options of the geocoding methods compared by :func:`leave_one_out`.
+GCP_METHODS = {"polynomial 1": ["MAX_GCP_ORDER=1"], "polynomial 2": ["MAX_GCP_ORDER=2"],
+               "polynomial 3": ["MAX_GCP_ORDER=3"], "thin-plate spline": ["METHOD=GCP_TPS"]}
+_FIELDS = ("line", "pixel", "latitude", "longitude", "height", "incidenceAngle", "elevationAngle")
+
+
+@dataclass(frozen=True)
+class Image:
+    """Size and timing of a product image (``imageAnnotation/imageInformation``)."""
+
+    lines: int
+    samples: int
+    first_line_time: str
+    line_interval_s: float
+    range_spacing_m: float
+    azimuth_spacing_m: float
+
+
+@dataclass(frozen=True)
+class GeolocationGrid:
+    """The grid points, one array per field of :data:`_FIELDS` (line, pixel, latitude, …)."""
+
+    points: dict
+
+    def lut(self, field):
+        """A field on the grid as a :class:`.luts.VectorLut` over (line, pixel), for block interpolation."""
+        line, pixel, value = self.points["line"], self.points["pixel"], self.points[field]
+        rows = np.unique(line)
+        order = [np.flatnonzero(line == r) for r in rows]
+        order = [o[np.argsort(pixel[o])] for o in order]
+        return VectorLut(rows.astype(np.float64), tuple(pixel[o] for o in order), tuple(value[o] for o in order))
+
+    def gcps(self):
+        """The grid as GDAL ground control points (lon, lat, height at pixel, line; WGS 84)."""
+        p = self.points
+        return [gdal.GCP(float(lo), float(la), float(h), float(px), float(ln))
+                for lo, la, h, px, ln in zip(p["longitude"], p["latitude"], p["height"], p["pixel"], p["line"])]
+
+
+def _root(xml):
+    try:
+        return xml if isinstance(xml, ET.Element) else ET.fromstring(xml)
+    except ET.ParseError as err:
+        raise LutError(f"the product annotation is not readable XML ({err})") from None
+
+
+def image_info(xml):
+    """The :class:`Image` of a product annotation."""
+    info = _root(xml).find("imageAnnotation/imageInformation")
+    if info is None:
+        raise LutError("no imageAnnotation/imageInformation: not a Sentinel-1 product annotation")
+    try:
+        return Image(int(info.findtext("numberOfLines")), int(info.findtext("numberOfSamples")),
+                     info.findtext("productFirstLineUtcTime"), float(info.findtext("azimuthTimeInterval")),
+                     float(info.findtext("rangePixelSpacing")), float(info.findtext("azimuthPixelSpacing")))
+    except (TypeError, ValueError):
+        raise LutError("the image information lacks its size, timing or pixel spacing") from None
+
+
+def geolocation_grid(xml):
+    """The :class:`GeolocationGrid` of a product annotation."""
+    pts = _root(xml).findall("geolocationGrid/geolocationGridPointList/geolocationGridPoint")
+    if len(pts) < 4:
+        raise LutError(f"the geolocation grid has {len(pts)} point(s); at least 4 are needed")
+    try:
+        return GeolocationGrid({f: np.array([float(p.findtext(f)) for p in pts]) for f in _FIELDS})
+    except (TypeError, ValueError):
+        raise LutError("a geolocation grid point lacks one of " + ", ".join(_FIELDS)) from None
+
+
+def _distance_m(lon1, lat1, lon2, lat2):
+    """Geodesic distance on the WGS 84 ellipsoid (pyproj, which python3-qgis depends on)."""
+    from pyproj import Geod
+    return float(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+
+
+def _transformer(gcps, samples, lines, options):
+    ds = gdal.GetDriverByName("MEM").Create("", samples, lines, 1, gdal.GDT_Byte)
+    wgs = osr.SpatialReference()
+    wgs.ImportFromEPSG(4326)
+    ds.SetGCPs(gcps, wgs.ExportToWkt())
+    return gdal.Transformer(ds, None, list(options)), ds
+
+
+def leave_one_out(grid, samples, lines, method="thin-plate spline"):
+    """Geocoding error of ``method`` (:data:`GCP_METHODS`) at the grid's inner points: each point left out in
+    turn, its (pixel, line) geocoded from the others and compared with its own lon/lat. Edge points are not
+    scored (leaving one out there extrapolates). Returns the errors in metres."""
+    gcps = grid.gcps()
+    p = grid.points
+    inner = [i for i in range(len(gcps))
+             if p["pixel"][i] not in (p["pixel"].min(), p["pixel"].max())
+             and p["line"][i] not in (p["line"].min(), p["line"].max())]
+    errors = []
+    for i in inner:
+        tr, _ds = _transformer(gcps[:i] + gcps[i + 1:], samples, lines, GCP_METHODS[method])
+        ok, (lon, lat, _) = tr.TransformPoint(0, gcps[i].GCPPixel, gcps[i].GCPLine)
+        if ok:
+            errors.append(_distance_m(lon, lat, gcps[i].GCPX, gcps[i].GCPY))
+    return np.array(errors)

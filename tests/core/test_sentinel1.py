@@ -211,3 +211,58 @@ def test_geocoding_from_the_grid_alone_by_leave_one_out_on_the_real_iw_grdh():
     assert len(geometry.leave_one_out(grid, info.samples, info.lines)) == 8 * 19
     assert rms["thin-plate spline"] == min(rms.values()) and 300 < rms["thin-plate spline"] < 700
     assert rms["polynomial 1"] > rms["polynomial 3"]
+
+
+# -- the two passes: image geometry, then geocoded -------------------------------------------------------
+def test_image_geometry_then_geocoded_onto_utm_block_wise(tmp_path):
+    """σ0 and incidence in image geometry equal the closed forms; geocoded onto UTM 31N at 10 m, the incidence of
+    each output pixel is the closed form at the (line, pixel) its centre maps back to; the block-wise run with
+    tiny blocks equals the default one."""
+    from osgeo import gdal
+    from pyproj import Transformer
+    from simulators import s1_safe
+
+    from sarsense.algorithms.sentinel1 import geometry, importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    made = s1_safe.write_grd(tmp_path)
+    prod = s1p.open_product(made["safe"])
+    img = str(tmp_path / "image.tif")
+    counts = importer.to_image_geometry(prod, ["VV", "VH"], img)
+    rows, cols = made["rows"], made["cols"]
+    arr = gdal.Open(img).ReadAsArray()
+    line, pixel = np.mgrid[0:rows, 0:cols].astype(float)
+    _, _, inc = s1_safe.geolocation(rows, cols, line, pixel)
+    border = made["dn"]["VV"] == 0
+    np.testing.assert_allclose(arr[2][~border], inc[~border], atol=1e-4)
+    assert np.isnan(arr[2][border]).all() and counts["nodata"] == int(border.sum())
+    assert gdal.Open(img).GetGCPCount() == 54
+    grid = geometry.geolocation_grid(prod.read("VV", "annotation"))
+    lon, lat = importer.scene_centre(grid)
+    epsg = importer.utm_epsg(lon, lat)
+    assert epsg == 32631
+    out = str(tmp_path / "geo.tif")
+    importer.geocode(img, out, epsg=epsg, pixel_size=10.0, db_bands=(0, 1))
+    small = str(tmp_path / "geo_small.tif")
+    importer.geocode(img, small, epsg=epsg, pixel_size=10.0, db_bands=(0, 1), budget_mb=2)
+    ds = gdal.Open(out)
+    geo = ds.ReadAsArray()
+    np.testing.assert_array_equal(geo, gdal.Open(small).ReadAsArray())
+    gt = ds.GetGeoTransform()
+    assert gt[1] == 10.0 and gt[0] % 10 == 0
+    # back from map to image: invert the simulator's linear lon/lat of (line, pixel)
+    to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
+    a = np.array([[-1.5e-5, 1.24e-4], [-9.0e-5, -1.0e-5]])          # d(lon, lat) / d(line, pixel)
+    checked = 0
+    for r in range(5, geo.shape[1] - 5, 17):
+        for c in range(5, geo.shape[2] - 5, 19):
+            if not np.isfinite(geo[2, r, c]):
+                continue
+            x, y = gt[0] + (c + 0.5) * gt[1], gt[3] + (r + 0.5) * gt[5]
+            lo, la = to_ll.transform(x, y)
+            ln, px = np.linalg.solve(a, [lo - 4.55, la - 43.60])
+            if 2 <= ln <= rows - 5 and 7 <= px <= cols - 3:
+                assert geo[2, r, c] == pytest.approx(30.5 + 15.4 * px / (cols - 1), abs=0.02)
+                checked += 1
+    assert checked > 50
+    # dB bands: 10 log10 of the linear image values that were warped
+    assert np.nanmax(geo[0]) < 5 and np.nanmin(geo[0]) > -40

@@ -43,10 +43,21 @@ def _wgs84():
     return srs.ExportToWkt()
 
 
+def needs_border_rule(ipf):
+    """True for products of IPF before 2.90, whose border noise is not yet DN 0 (ESA changed it in 2.90)."""
+    try:
+        return tuple(int(x) for x in str(ipf).split(".")[:2]) < (2, 90)
+    except ValueError:
+        return True
+
+
 def to_image_geometry(product, polarisations, output, *, calibration="sigma0", thermal_noise=True,
-                      compression="ZSTD", workers=1, budget_mb=None, progress=None, is_canceled=None):
+                      border_noise=True, compression="ZSTD", workers=1, budget_mb=None, progress=None,
+                      is_canceled=None):
     """Write one band per polarisation (linear ``calibration``) and the incidence angle (°) in image geometry,
-    with the geolocation grid as GCPs. Returns ``{"nodata": n, "below_noise": {pol: n}}`` (pixels)."""
+    with the geolocation grid as GCPs. DN 0 is no-data; with ``border_noise`` on a product of IPF < 2.90
+    also gets :func:`.radiometry.border_noise` masked. Returns ``{"nodata": n, "below_noise": {pol: n},
+    "border": {pol: n}, "border_rule": bool}`` (pixels)."""
     if calibration not in QUANTITIES:
         raise ValueError(f"calibration must be one of {', '.join(QUANTITIES)}, got {calibration!r}")
     pols = [p.upper() for p in polarisations]
@@ -55,7 +66,9 @@ def to_image_geometry(product, polarisations, output, *, calibration="sigma0", t
     noises = [luts.noise_luts(product.read(p, "noise")) if thermal_noise else None for p in pols]
     grid = geometry.geolocation_grid(product.read(pols[0], "annotation"))
     incidence = grid.lut("incidenceAngle")
-    counts = {"nodata": 0, "below_noise": dict.fromkeys(pols, 0)}
+    rule = border_noise and needs_border_rule(product.ipf)
+    counts = {"nodata": 0, "below_noise": dict.fromkeys(pols, 0), "border": dict.fromkeys(pols, 0),
+              "border_rule": rule}
     lock = threading.Lock()
 
     def kernel(block, where):
@@ -63,14 +76,18 @@ def to_image_geometry(product, polarisations, output, *, calibration="sigma0", t
         out = np.empty((len(pols) + 1,) + block.shape[1:], np.float32)
         nodata = np.ones(block.shape[1:], bool)
         for k, pol in enumerate(pols):
-            out[k], _, below = radiometry.calibrate(block[k], rows, cols, cals[k], noises[k])
+            out[k], _, _ = radiometry.calibrate(block[k], rows, cols, cals[k], noises[k])
+            below = (block[k] != 0) & np.isnan(out[k])
+            border = radiometry.border_noise(block[k], out[k]) if rule else np.zeros_like(below)
+            out[k][border] = np.nan
             nodata &= block[k] == 0
-            with lock:
-                counts["below_noise"][pol] += below
+            with lock:   # counted on the block's core (its halo is another block's core)
+                counts["below_noise"][pol] += int(where.core_of(below & ~border).sum())
+                counts["border"][pol] += int(where.core_of(border).sum())
         out[-1] = incidence.block(rows, cols)
         out[-1][nodata] = np.nan                     # outside the image (every polarisation at DN 0)
         with lock:
-            counts["nodata"] += int(nodata.sum())
+            counts["nodata"] += int(where.core_of(nodata).sum())
         return out
 
     names = [f"{p} {calibration}" for p in pols] + ["incidence angle"]
@@ -78,7 +95,9 @@ def to_image_geometry(product, polarisations, output, *, calibration="sigma0", t
         [{"QUANTITY": "incidence angle (ellipsoid)", "units": "degrees"}]
     kwargs = {} if budget_mb is None else {"budget_mb": budget_mb}
     _blocks.run_blockwise(paths, output, kernel, out_bands=len(pols) + 1, descriptions=names, band_metadata=meta,
-                          with_position=True, bytes_per_pixel=48, compression=compression, workers=workers,
+                          halo=radiometry.BORDER_LIMIT_PX if rule else 0, kernel_columns=None if rule else
+                          _blocks.KERNEL_COLUMNS, with_position=True, bytes_per_pixel=48, compression=compression,
+                          workers=workers,
                           progress=progress, is_canceled=is_canceled, **kwargs)
     ds = gdal.Open(output, gdal.GA_Update)
     gdal.PushErrorHandler("CPLQuietErrorHandler")   # "the geotransform … cleared": the identity one, meant
@@ -95,14 +114,19 @@ def scene_centre(grid):
     return float(np.mean(grid.points["longitude"])), float(np.mean(grid.points["latitude"]))
 
 
-def geocode(image, output, *, epsg, pixel_size, extent=None, db_bands=(), descriptions=None, band_metadata=None,
+def image_path(output):
+    """Where the image-geometry pass of ``output`` is written (beside it; removed by the caller)."""
+    return f"{output}.image-{os.getpid()}.tif"
+
+
+def geocode(image, output, *, crs, pixel_size, extent=None, db_bands=(), descriptions=None, band_metadata=None,
             metadata=None, compression="ZSTD", workers=1, budget_mb=None, progress=None, is_canceled=None):
-    """Warp an image-geometry raster with GCPs onto EPSG ``epsg`` at ``pixel_size`` m (thin-plate spline,
-    bilinear; ``extent`` (xmin, ymin, xmax, ymax) in that CRS, else the whole scene) and write it block by block,
-    the bands of ``db_bands`` (0-based) converted to dB."""
+    """Warp an image-geometry raster with GCPs onto ``crs`` ("EPSG:32631" or WKT) at ``pixel_size`` (thin-plate
+    spline, bilinear; ``extent`` (xmin, ymin, xmax, ymax) in that CRS, else the whole scene) and write it block
+    by block, the bands of ``db_bands`` (0-based) converted to dB."""
     vrt = output + ".warp.vrt"
     try:
-        gdal.Warp(vrt, image, format="VRT", dstSRS=f"EPSG:{int(epsg)}", xRes=pixel_size, yRes=pixel_size,
+        gdal.Warp(vrt, image, format="VRT", dstSRS=crs, xRes=pixel_size, yRes=pixel_size,
                   targetAlignedPixels=True, outputBounds=extent, tps=True, resampleAlg="bilinear",
                   srcNodata="nan", dstNodata="nan", outputType=gdal.GDT_Float32)
         db = set(db_bands)

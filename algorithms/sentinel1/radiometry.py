@@ -33,3 +33,36 @@ def calibrate(dn, rows, cols, calibration, noise=None):
     below = (out <= 0) & ~nodata
     out[nodata | below | ~np.isfinite(out)] = np.nan
     return out.astype(np.float32), int(nodata.sum()), int(below.sum())
+
+
+#: Border noise (products of IPF before 2.90, which left low-value strips along the image edges; later ones set
+#: them to DN 0 themselves): samples within this many pixels in range of the no-data edge …
+BORDER_LIMIT_PX = 500
+#: … whose calibrated, noise-removed value is below this (dB) are masked. SNAP's GRD border noise removal uses
+#: the same idea (a search limit of 500 samples from the edge); the threshold here is on σ0, not on DN.
+BORDER_THRESHOLD_DB = -30.0
+
+
+def distance_to_nodata(dn, axis=1):
+    """For every sample, how many samples separate it from the nearest DN 0 along ``axis`` (the edge of the
+    image's valid part); a large number where a row has none."""
+    dn = np.moveaxis(np.asarray(dn), axis, -1)
+    n = dn.shape[-1]
+    idx = np.arange(n)
+    big = np.iinfo(np.int64).max // 4
+    zero = dn == 0
+    last = np.where(zero, idx, -big)
+    last = np.maximum.accumulate(last, axis=-1)                      # nearest zero at or before
+    nxt = np.where(zero, idx, big)
+    nxt = np.minimum.accumulate(nxt[..., ::-1], axis=-1)[..., ::-1]  # nearest zero at or after
+    return np.moveaxis(np.minimum(idx - last, nxt - idx), -1, axis)
+
+
+def border_noise(dn, values, *, limit_px=BORDER_LIMIT_PX, threshold_db=BORDER_THRESHOLD_DB):
+    """The mask of border noise in a block (a halo of ``limit_px`` columns around it makes it exact): samples
+    at most ``limit_px`` from DN 0 in range (columns) whose value is below ``threshold_db`` (linear compared
+    with 10^(t/10)), and NaN. DN 0 itself is no-data, not counted here."""
+    near = (distance_to_nodata(dn, axis=1) <= limit_px) & (np.asarray(dn) != 0)
+    with np.errstate(invalid="ignore"):
+        low = ~(np.asarray(values) >= 10.0 ** (threshold_db / 10.0))
+    return near & low

@@ -13,6 +13,7 @@ from .extract_stations import ExtractStationsAlgorithm
 from .ice_chart_classes import IceChartClassesAlgorithm
 from .image_quality import ImageQualityAlgorithm
 from .import_ismn import ImportIsmnAlgorithm
+from .import_sentinel1 import ImportSentinel1Algorithm
 from .interpolate_time import InterpolateTimeAlgorithm
 from .lst_superresolution import LstSuperResolutionAlgorithm
 from .multitemporal_despeckle import MultitemporalDespeckleAlgorithm
@@ -34,7 +35,7 @@ from .water_cloud import WaterCloudAlgorithm
 from .water_normalized import WaterNormalizedAlgorithm
 
 ALGORITHMS = (ConvertUnitsAlgorithm, DespeckleAlgorithm, MultitemporalDespeckleAlgorithm, BuildStackAlgorithm,
-              PolarisationRatioAlgorithm,
+              PolarisationRatioAlgorithm, ImportSentinel1Algorithm,
               ApplyModelAlgorithm, NdviAlgorithm, InterpolateTimeAlgorithm, ChangeDetectionAlgorithm,
               VegetationCdAlgorithm, TerrainFlattenAlgorithm, WaterCloudAlgorithm, WaterNormalizedAlgorithm,
               SeparabilityAlgorithm, SvmClassifyAlgorithm, SvmApplyAlgorithm, RiceThresholdAlgorithm,

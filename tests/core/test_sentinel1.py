@@ -241,9 +241,9 @@ def test_image_geometry_then_geocoded_onto_utm_block_wise(tmp_path):
     epsg = importer.utm_epsg(lon, lat)
     assert epsg == 32631
     out = str(tmp_path / "geo.tif")
-    importer.geocode(img, out, epsg=epsg, pixel_size=10.0, db_bands=(0, 1))
+    importer.geocode(img, out, crs=f"EPSG:{epsg}", pixel_size=10.0, db_bands=(0, 1))
     small = str(tmp_path / "geo_small.tif")
-    importer.geocode(img, small, epsg=epsg, pixel_size=10.0, db_bands=(0, 1), budget_mb=2)
+    importer.geocode(img, small, crs=f"EPSG:{epsg}", pixel_size=10.0, db_bands=(0, 1), budget_mb=2)
     ds = gdal.Open(out)
     geo = ds.ReadAsArray()
     np.testing.assert_array_equal(geo, gdal.Open(small).ReadAsArray())
@@ -266,3 +266,42 @@ def test_image_geometry_then_geocoded_onto_utm_block_wise(tmp_path):
     assert checked > 50
     # dB bands: 10 log10 of the linear image values that were warped
     assert np.nanmax(geo[0]) < 5 and np.nanmin(geo[0]) > -40
+
+
+def test_border_noise_rule_by_hand():
+    from sarsense.algorithms.sentinel1 import radiometry as rad
+    dn = np.array([[0, 0, 5, 6, 7, 8, 9, 0],
+                   [1, 2, 3, 4, 5, 6, 7, 8]])
+    d = rad.distance_to_nodata(dn)
+    assert d[0].tolist() == [0, 0, 1, 2, 3, 2, 1, 0] and (d[1] > 1000).all()
+    values = np.array([[np.nan, np.nan, 1e-4, 1e-4, 0.1, 1e-4, 0.1, np.nan],
+                       [1e-4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 1e-4]])   # -40 dB and -10 dB
+    mask = rad.border_noise(dn, values, limit_px=2, threshold_db=-30.0)
+    # row 0: within 2 samples of the zeros and below -30 dB: columns 2, 3 and 5; column 4 is 3 away
+    assert mask[0].tolist() == [False, False, True, True, False, True, False, False]
+    assert not mask[1].any()                                            # no no-data edge in that row
+
+
+def test_border_noise_masked_for_old_products_only(tmp_path):
+    from osgeo import gdal
+    from simulators import s1_safe
+
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    old = s1p.open_product(s1_safe.write_grd(tmp_path / "old", ipf="002.72", legacy_noise=True,
+                                             border_strip=True)["safe"])
+    for border, masked in ((True, True), (False, False)):
+        out = str(tmp_path / f"old_{border}.tif")
+        counts = importer.to_image_geometry(old, ["VV"], out, border_noise=border, budget_mb=4)
+        vv = gdal.Open(out).ReadAsArray()[0]
+        strip = vv[:-3, 5:15]
+        assert counts["border_rule"] is border
+        if masked:
+            assert np.isnan(strip).mean() > 0.99 and counts["border"]["VV"] == int(np.isnan(strip).sum())
+            assert np.isfinite(vv[:-3, 20:40]).all()                      # the scene beyond is kept
+        else:
+            assert np.isfinite(strip).mean() > 0.5 and counts["border"]["VV"] == 0
+    new = s1p.open_product(s1_safe.write_grd(tmp_path / "new", border_strip=True)["safe"])
+    counts = importer.to_image_geometry(new, ["VV"], str(tmp_path / "new.tif"))
+    assert counts["border_rule"] is False and importer.needs_border_rule("002.72") and \
+        not importer.needs_border_rule("003.31")

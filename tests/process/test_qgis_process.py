@@ -42,7 +42,7 @@ def run_json(env, alg, **params):
 def test_list_shows_provider(env):
     res = qp(env, "list")
     assert res.returncode == 0
-    for alg in ("convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio"):
+    for alg in ("convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio", "importsentinel1"):
         assert f"sarsense:{alg}" in res.stdout
 
 

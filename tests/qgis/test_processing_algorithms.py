@@ -17,7 +17,8 @@ from qgis.core import (
 
 from sarsense.algorithms import sar, speckle
 
-EXPECTED = {"convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio"}  # SAR preparation
+EXPECTED = {"convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio",
+            "importsentinel1"}  # SAR preparation
 
 
 def run(alg, params, **kw):

@@ -220,20 +220,23 @@ def _manifest(name, units, stop, *, ipf, product_type, family):
 """
 
 
-def sigma0_truth(rows, cols, pol, seed=0):
-    """The product's σ0 (linear power): smooth fields, VH about 7 dB below VV, a dark band (water) and zeros
-    of the GRD's no-data border (the first 5 columns and last 3 lines)."""
+def sigma0_truth(rows, cols, pol, seed=0, border_strip=False):
+    """The product's σ0 (linear power): smooth fields, VH about 7 dB below VV, a dark band (water); with
+    ``border_strip`` the 10 columns after the no-data edge at −45 dB, as the border noise of IPF < 2.90 left it
+    (the no-data edge itself, DN 0, is the first 5 columns and last 3 lines: :func:`write_grd`)."""
     rng = np.random.default_rng(seed + (0 if pol in ("VV", "HH") else 1))
     y, x = np.mgrid[0:rows, 0:cols]
     db = -9.0 + 3.0 * np.sin(x / 37.0) * np.cos(y / 23.0) + rng.normal(0, 0.5, (rows, cols))
     db[:, cols // 2 - 8: cols // 2 + 8] = -24.0
     if pol in ("VH", "HV"):
         db -= 7.0
+    if border_strip:
+        db[:, 5:15] = -45.0
     return (10.0 ** (db / 10.0)).astype(np.float64)
 
 
 def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", legacy_noise=False,
-              product_type="GRD", family="SENTINEL-1", zip_it=False, seed=0):
+              product_type="GRD", family="SENTINEL-1", zip_it=False, seed=0, border_strip=False):
     """Write the product; returns ``{"safe": folder, "zip": path or None, "dn": {pol: uint16},
     "truth": {pol: σ0}}``. The no-data border (the first 5 columns, the last 3 lines) is DN 0, as in GRDs."""
     stop = START + _dt.timedelta(seconds=(rows - 1) * LINE_TIME)
@@ -245,7 +248,7 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
     line, pixel = np.mgrid[0:rows, 0:cols].astype(float)
     for k, pol in enumerate(pols, start=1):
         stem = f"s1b-iw-grd-{pol.lower()}-{START:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-{k:03d}"
-        truth = sigma0_truth(rows, cols, pol, seed)
+        truth = sigma0_truth(rows, cols, pol, seed, border_strip)
         power = truth * calib("sigma0", line, pixel) ** 2 + noise(line, pixel, cols, legacy_noise)
         dn = np.clip(np.round(np.sqrt(power)), 0, 65535).astype(np.uint16)
         dn[:, :5] = 0

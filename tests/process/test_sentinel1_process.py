@@ -1,0 +1,72 @@
+"""Sentinel-1 import headless: sarsense:importsentinel1 through qgis_process.bin --json on a synthetic GRD in the
+real SAFE layout (tests/simulators/s1_safe.py), zip and folder, and the bad inputs."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from helpers import read_raster
+from osgeo import gdal
+from simulators import s1_safe
+from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+
+pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+
+
+def run(env, *args):  # noqa: F811
+    return qp(env, "run", "sarsense:importsentinel1", "--json", *args)
+
+
+def test_zip_to_geocoded_sigma0_db_with_incidence(env, tmp_path):  # noqa: F811
+    made = s1_safe.write_grd(tmp_path, zip_it=True)
+    out = tmp_path / "s1.tif"
+    res = run(env, f"--INPUT={made['zip']}", f"--OUTPUT={out}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    doc = json.loads(res.stdout[res.stdout.index("{"):])
+    assert doc["results"]["OUTPUT"] == str(out)
+    ds = gdal.Open(str(out))
+    assert ds.RasterCount == 3 and "32631" in ds.GetSpatialRef().GetAuthorityCode(None)
+    assert ds.GetGeoTransform()[1] == 10.0
+    bands = [ds.GetRasterBand(i + 1) for i in range(3)]
+    assert [b.GetDescription() for b in bands] == ["VV sigma0", "VH sigma0", "incidence angle"]
+    assert bands[0].GetMetadata()["units"] == "dB" and bands[2].GetMetadata()["units"] == "degrees"
+    assert ds.GetMetadata()["DATE"].startswith("2021-04-01T05:26:23")
+    arr = read_raster(out)
+    vv, vh, inc = arr
+    ok = np.isfinite(vv) & np.isfinite(vh)
+    assert ok.sum() > 0.5 * vv.size
+    assert -14 < np.nanmedian(vv) < -5 and np.nanmedian(vv - vh) == pytest.approx(7.0, abs=1.0)
+    assert 30 < np.nanmin(inc) < np.nanmax(inc) < 46.5
+    # the folder, VH only, linear: the same VH values in linear power
+    lin = tmp_path / "vh.tif"
+    res = run(env, f"--INPUT={made['safe']}", "--POLARISATIONS=1", "--OUTPUT_UNITS=0", f"--OUTPUT={lin}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    vh_lin = read_raster(lin)[0]
+    both = np.isfinite(vh_lin) & np.isfinite(vh)
+    np.testing.assert_allclose(10 * np.log10(vh_lin[both]), vh[both], atol=1e-4)
+
+
+def refused(env, tmp_path, *args, match):  # noqa: F811
+    out = tmp_path / "x.tif"
+    res = run(env, *args, f"--OUTPUT={out}")
+    text = res.stdout + res.stderr
+    assert res.returncode != 0 and match in text and "Traceback" not in text, text[-2000:]
+    assert not out.exists() and not list(tmp_path.glob("x.tif*"))
+
+
+def test_bad_products_are_refused_with_the_reason(env, tmp_path):  # noqa: F811
+    made = s1_safe.write_grd(tmp_path / "ok", zip_it=True, rows=60, cols=80)
+    cut = tmp_path / "cut.zip"
+    data = open(made["zip"], "rb").read()
+    cut.write_bytes(data[: len(data) // 2])
+    refused(env, tmp_path, f"--INPUT={cut}", match="truncated or damaged")
+    refused(env, tmp_path, f"--INPUT={made['safe']}", "--POLARISATIONS=2", match="HH not in")
+    slc = s1_safe.write_grd(tmp_path / "slc", product_type="SLC", rows=20, cols=30)
+    refused(env, tmp_path, f"--INPUT={slc['safe']}", match="single-look complex")
+    other = s1_safe.write_grd(tmp_path / "s2", family="SENTINEL-2", rows=20, cols=30)
+    refused(env, tmp_path, f"--INPUT={other['safe']}", match="not Sentinel-1")
+    gone = s1_safe.write_grd(tmp_path / "gone", rows=60, cols=80)
+    cal = next((tmp_path / "gone").glob("*.SAFE/annotation/calibration/calibration-*-vv-*.xml"))
+    cal.unlink()
+    refused(env, tmp_path, f"--INPUT={gone['safe']}", match="cannot read the calibration file of VV")

@@ -70,3 +70,24 @@ def test_bad_products_are_refused_with_the_reason(env, tmp_path):  # noqa: F811
     cal = next((tmp_path / "gone").glob("*.SAFE/annotation/calibration/calibration-*-vv-*.xml"))
     cal.unlink()
     refused(env, tmp_path, f"--INPUT={gone['safe']}", match="cannot read the calibration file of VV")
+
+
+def test_model3_import_despeckle_to_db(env, tmp_path):  # noqa: F811
+    """resources/models/sentinel1_grd_db.model3: import (linear) → the polarisation's band → Gamma-MAP → dB, and
+    the incidence band as a second output."""
+    made = s1_safe.write_grd(tmp_path, zip_it=True)
+    db, inc = tmp_path / "db.tif", tmp_path / "inc.tif"
+    res = qp(env, "run", "sarsense:sentinel1_grd_db", "--json", f"--product={made['zip']}", "--polarisation=0",
+             "--window=5", "--looks=4.4", f"--todb:Despeckled backscatter (dB)={db}",
+             f"--incidence:Incidence angle (degrees)={inc}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    vv, angle = read_raster(db), read_raster(inc)
+    assert vv.shape[0] == 1 and angle.shape == vv.shape
+    plain = tmp_path / "plain.tif"
+    assert run(env, f"--INPUT={made['zip']}", "--POLARISATIONS=0", f"--OUTPUT={plain}").returncode == 0
+    raw = read_raster(plain)[0]
+    both = np.isfinite(vv[0]) & np.isfinite(raw)
+    assert both.sum() > 0.5 * raw.size
+    assert abs(np.nanmedian(vv[0][both]) - np.nanmedian(raw[both])) < 1.0     # same level, speckle smoothed
+    assert np.nanstd(vv[0][both]) < np.nanstd(raw[both])
+    assert 30 < np.nanmin(angle) < np.nanmax(angle) < 46.5

@@ -100,11 +100,16 @@ def _distance_m(lon1, lat1, lon2, lat2):
     return float(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
 
 
+def wgs84_wkt():
+    """The CRS of the geolocation grid's GCPs (WGS 84 longitude/latitude), as WKT."""
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    return srs.ExportToWkt()
+
+
 def _transformer(gcps, samples, lines, options):
     ds = gdal.GetDriverByName("MEM").Create("", samples, lines, 1, gdal.GDT_Byte)
-    wgs = osr.SpatialReference()
-    wgs.ImportFromEPSG(4326)
-    ds.SetGCPs(gcps, wgs.ExportToWkt())
+    ds.SetGCPs(gcps, wgs84_wkt())
     return gdal.Transformer(ds, None, list(options)), ds
 
 

@@ -17,11 +17,10 @@ import os
 import threading
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from .. import sar
 from ..io import blocks as _blocks
-from ..io import raster as _raster
 from . import geometry, luts, radiometry
 
 gdal.UseExceptions()
@@ -37,12 +36,6 @@ def utm_epsg(lon, lat):
     return (32600 if lat >= 0 else 32700) + zone
 
 
-def _wgs84():
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    return srs.ExportToWkt()
-
-
 def needs_border_rule(ipf):
     """True for products of IPF before 2.90, whose border noise is not yet DN 0 (ESA changed it in 2.90)."""
     try:
@@ -52,7 +45,8 @@ def needs_border_rule(ipf):
 
 
 def to_image_geometry(product, polarisations, output, *, calibration="sigma0", thermal_noise=True,
-                      border_noise=True, compression="ZSTD", workers=1, budget_mb=None, progress=None,
+                      border_noise=True, compression="ZSTD", workers=1, budget_mb=_blocks.DEFAULT_BUDGET_MB,
+                      progress=None,
                       is_canceled=None):
     """Write one band per polarisation (linear ``calibration``) and the incidence angle (°) in image geometry,
     with the geolocation grid as GCPs. DN 0 is no-data; with ``border_noise`` on a product of IPF < 2.90
@@ -76,8 +70,7 @@ def to_image_geometry(product, polarisations, output, *, calibration="sigma0", t
         out = np.empty((len(pols) + 1,) + block.shape[1:], np.float32)
         nodata = np.ones(block.shape[1:], bool)
         for k, pol in enumerate(pols):
-            out[k], _, _ = radiometry.calibrate(block[k], rows, cols, cals[k], noises[k])
-            below = (block[k] != 0) & np.isnan(out[k])
+            out[k], below = radiometry.calibrate(block[k], rows, cols, cals[k], noises[k])
             border = radiometry.border_noise(block[k], out[k]) if rule else np.zeros_like(below)
             out[k][border] = np.nan
             nodata &= block[k] == 0
@@ -93,16 +86,14 @@ def to_image_geometry(product, polarisations, output, *, calibration="sigma0", t
     names = [f"{p} {calibration}" for p in pols] + ["incidence angle"]
     meta = [{"POLARISATION": p, "QUANTITY": calibration, "units": "linear"} for p in pols] + \
         [{"QUANTITY": "incidence angle (ellipsoid)", "units": "degrees"}]
-    kwargs = {} if budget_mb is None else {"budget_mb": budget_mb}
     _blocks.run_blockwise(paths, output, kernel, out_bands=len(pols) + 1, descriptions=names, band_metadata=meta,
-                          halo=radiometry.BORDER_LIMIT_PX if rule else 0, kernel_columns=None if rule else
-                          _blocks.KERNEL_COLUMNS, with_position=True, bytes_per_pixel=48, compression=compression,
-                          workers=workers,
-                          progress=progress, is_canceled=is_canceled, **kwargs)
+                          halo=radiometry.BORDER_LIMIT_PX if rule else 0, with_position=True, bytes_per_pixel=48,
+                          compression=compression, workers=workers, budget_mb=budget_mb, progress=progress,
+                          is_canceled=is_canceled)
     ds = gdal.Open(output, gdal.GA_Update)
     gdal.PushErrorHandler("CPLQuietErrorHandler")   # "the geotransform … cleared": the identity one, meant
     try:
-        ds.SetGCPs(grid.gcps(), _wgs84())
+        ds.SetGCPs(grid.gcps(), geometry.wgs84_wkt())
     finally:
         gdal.PopErrorHandler()
     ds = None
@@ -120,7 +111,8 @@ def image_path(output):
 
 
 def geocode(image, output, *, crs, pixel_size, extent=None, db_bands=(), descriptions=None, band_metadata=None,
-            metadata=None, compression="ZSTD", workers=1, budget_mb=None, progress=None, is_canceled=None):
+            metadata=None, compression="ZSTD", workers=1, budget_mb=_blocks.DEFAULT_BUDGET_MB, progress=None,
+            is_canceled=None):
     """Warp an image-geometry raster with GCPs onto ``crs`` ("EPSG:32631" or WKT) at ``pixel_size`` (thin-plate
     spline, bilinear; ``extent`` (xmin, ymin, xmax, ymax) in that CRS, else the whole scene) and write it block
     by block, the bands of ``db_bands`` (0-based) converted to dB."""
@@ -137,10 +129,10 @@ def geocode(image, output, *, crs, pixel_size, extent=None, db_bands=(), descrip
                 out[b] = sar.linear_to_db(block[b])[0]
             return out
 
-        kwargs = {} if budget_mb is None else {"budget_mb": budget_mb}
         return _blocks.run_blockwise(vrt, output, kernel, descriptions=descriptions, band_metadata=band_metadata,
                                      metadata=metadata, compression=compression, workers=workers,
-                                     bytes_per_pixel=32, progress=progress, is_canceled=is_canceled, **kwargs)
+                                     bytes_per_pixel=32, budget_mb=budget_mb, progress=progress,
+                                     is_canceled=is_canceled)
     finally:
         if os.path.exists(vrt):
             os.remove(vrt)

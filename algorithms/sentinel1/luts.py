@@ -112,8 +112,7 @@ class NoiseLuts:
             r = (rows >= b.first_line) & (rows <= b.last_line)
             c = (cols >= b.first_sample) & (cols <= b.last_sample)
             if r.any() and c.any():
-                scale = np.interp(rows[r], b.lines, b.lut) if len(b.lines) > 1 else np.full(r.sum(), b.lut[0])
-                eta[np.ix_(r, c)] *= scale[:, None]
+                eta[np.ix_(r, c)] *= np.interp(rows[r], b.lines, b.lut)[:, None]
         return eta
 
 

@@ -20,7 +20,7 @@ def calibrate(dn, rows, cols, calibration, noise=None):
     and gives NaN; so does a value that noise removal leaves at or below zero (the signal is below the
     noise floor there).
 
-    Returns ``(values float32, n_nodata, n_below_noise)``.
+    Returns ``(values float32, below)``: ``below`` marks the pixels (DN > 0) noise removal left at or below zero.
     """
     dn = np.asarray(dn)
     a = calibration.block(rows, cols)
@@ -32,7 +32,7 @@ def calibrate(dn, rows, cols, calibration, noise=None):
     nodata = dn == 0
     below = (out <= 0) & ~nodata
     out[nodata | below | ~np.isfinite(out)] = np.nan
-    return out.astype(np.float32), int(nodata.sum()), int(below.sum())
+    return out.astype(np.float32), below
 
 
 #: Border noise (products of IPF before 2.90, which left low-value strips along the image edges; later ones set

@@ -342,11 +342,10 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
     n_read, n_out = int(offsets[-1]), n_dates * (2 if spread_output else 1)
     per_pixel = 4 * (n_read + 3 * n_dates * n_in + 2 * n_dates) + 16 * n_in
     bands = max(n_read, n_out)
-    kwargs = {} if budget_mb is None else {"budget_mb": budget_mb}
     return _blocks.run_blockwise(
         paths, outs, kernel, out_bands=[n_dates, n_dates] if spread_output else n_dates,
         descriptions=[list(dates), list(dates)] if spread_output else list(dates),
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256},
         compression=compression or _raster.DEFAULT_COMPRESSION, bytes_per_pixel=-(-per_pixel // bands),
-        workers=workers, progress=progress, is_canceled=is_canceled, **kwargs)
+        workers=workers, budget_mb=budget_mb or _blocks.DEFAULT_BUDGET_MB, progress=progress, is_canceled=is_canceled)

@@ -60,7 +60,8 @@ class PolarisationRatioAlgorithm(StackAlgorithm):
         for path, name in ((co, self.CO), (cross, self.CROSS)):
             self.check_units(path, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=name)
         co_dates, cross_dates = self._dates(co), self._dates(cross)
-        n_co, n_cross = read_info(co).band_count, read_info(cross).band_count
+        co_info, cross_info = read_info(co), read_info(cross)
+        n_co, n_cross = co_info.band_count, cross_info.band_count
         if (co_dates is None) != (cross_dates is None):
             dated, undated = (self.CO, self.CROSS) if co_dates is not None else (self.CROSS, self.CO)
             raise self.error(f"{self.label(dated)} is a dated stack but {self.label(undated)} has no dates in its band "
@@ -77,9 +78,9 @@ class PolarisationRatioAlgorithm(StackAlgorithm):
             except ValueError as err:
                 raise self.error(str(err)) from None
             pairs = [(i + 1, cross_dates.index(d) + 1) for i, d in enumerate(co_dates)]
-            full = read_info(co).descriptions        # the date with its time, as the VV stack gives it
-            descriptions = [full[c - 1] or co_dates[c - 1] for c, _ in pairs]
-        if not read_info(cross).same_grid(read_info(co)):
+            # the date with its time, as the VV stack gives it
+            descriptions = [co_info.descriptions[c - 1] or co_dates[c - 1] for c, _ in pairs]
+        if not cross_info.same_grid(co_info):
             cross = self.on_grid(cross, co, self.CROSS, feedback)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         n = len(pairs)

@@ -92,6 +92,14 @@ run_blockwise(sys.argv[2], sys.argv[3], speckle.band_kernel(name, size=5, looks=
 """
 
 
+def package_dir(tmp=None):
+    """A folder in which the repository is importable as the package ``sarsense`` (a symlink), for the
+    processes the bench starts and for its own imports."""
+    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
+    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    return pkg
+
+
 def timed(cmd, env=None):
     """(seconds, peak RSS MB) of a command run under /usr/bin/time."""
     res = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], capture_output=True, text=True, env=env)
@@ -129,8 +137,7 @@ def main():
         return
     otb = "/usr/bin/otbcli_Despeckle"
     py = sys.executable
-    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-")
-    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    pkg = package_dir()
     print(f"machine: {os.cpu_count()} cores; SARSense workers={args.workers}; OTB uses all cores (ITK threads)")
     rows, failed = [], []
     with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
@@ -417,8 +424,7 @@ def lst(tmp):
     sub = f'HDF4_EOS:EOS_GRID:"{hdf}":MODIS_Grid_Daily_1km_LST:LST_Day_1km'
     # the tile in kelvin (scale, fill, valid range, QC as the algorithm reads it), for the file-to-file part
     kelvin = os.path.join(tmp, "lst_k.tif")
-    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
-    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    pkg = package_dir(tmp)
     sys.path.insert(0, pkg)
     from sarsense.algorithms.lst import pipeline  # the repository as the package, as QGIS loads the plugin
 
@@ -471,8 +477,7 @@ def sea_ice(tmp):
     """Section 7: a 5000 × 5200 scene at 80 m charted through qgis_process, tiled (default budget) and full scene."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     _, base = timed([QGIS_PROCESS, "list"], env=env)
-    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
-    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    pkg = package_dir(tmp)
     sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
     from sarsense.algorithms import onnx_runtime as rt
     from sarsense.algorithms.sea_ice import pipeline
@@ -541,8 +546,7 @@ def sea_ice(tmp):
 
 def ann_moisture(tmp, n=4096, series=(512, 61)):
     """Section 8: annmoisture with the bundled model through qgis_process, one date at n² and a series."""
-    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
-    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    pkg = package_dir(tmp)
     sys.path.insert(0, pkg)
     from sarsense.algorithms.io import raster as _raster
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 import numpy as np
-from bench import timed  # tests/bench/bench.py: (seconds, peak RSS MB) under /usr/bin/time
+from bench import package_dir, timed  # tests/bench/bench.py: importable package; (seconds, peak RSS MB)
 from osgeo import gdal
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -131,8 +131,7 @@ def main():
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-")
-    os.symlink(REPO, os.path.join(pkg, "sarsense"))
+    pkg = package_dir()
     sys.path.insert(0, pkg)
     import torch  # noqa: F401 (fail early without .venv-train)
     print(f"\nONNX (onnxruntime) vs torch {__import__('torch').__version__} CPU eager, {args.threads} threads, "

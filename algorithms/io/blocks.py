@@ -567,6 +567,42 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs)}
 
 
+def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projection, out_bands, out_dtype=np.float32,
+                descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION,
+                budget_mb=DEFAULT_BUDGET_MB, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, block_size=None, workers=1,
+                progress=None, is_canceled=None):
+    """Write ``output`` on a grid no input raster gives (a map grid data are resampled onto), block by block.
+
+    ``kernel(window)`` gets each :class:`Window` of the new grid (``x, y, w, h``; no halo) and returns its
+    ``(out_bands, h, w)`` values; it reads what it needs itself, within the memory budget it was planned
+    with (``bytes_per_pixel`` per output pixel and band, its reads included). Temporary output, cancel,
+    progress, workers and GDAL's cache as in :func:`run_blockwise`; ``inputs`` (the files the kernel reads) are
+    only checked not to be the output.
+    """
+    cache_mb = gdal_cache_share(budget_mb)
+    side = _raster.tile_size(out_bands, out_dtype)
+    windows = plan_windows(int(xsize), int(ysize), bands=out_bands, bytes_per_pixel=bytes_per_pixel,
+                           budget_mb=(budget_mb - cache_mb) / max(1, workers), align=side, block_size=block_size)
+
+    def compute(win):
+        res = np.asarray(kernel(win))
+        res = res[np.newaxis] if res.ndim == 2 else res
+        if res.shape != (out_bands, win.h, win.w):
+            raise ValueError(f"kernel returned shape {res.shape}, expected {(out_bands, win.h, win.w)}")
+        return res
+
+    with contextlib.ExitStack() as opened:
+        opened.enter_context(gdal_cache_limit(cache_mb))
+        opened.enter_context(reuse_freed_memory(budget_mb))
+        out = opened.enter_context(OutputRaster(
+            output, [str(p) for p in inputs], xsize=int(xsize), ysize=int(ysize), bands=out_bands,
+            geotransform=geotransform, projection=projection, dtype=out_dtype, descriptions=descriptions,
+            band_metadata=band_metadata, metadata=metadata, compression=compression, tile=side))
+        _walk(windows, compute, lambda win, res: out.write(res, win.x, win.y), workers=workers, progress=progress,
+              is_canceled=is_canceled)
+    return {"output": output, "blocks": len(windows), "infinite": out.n_infinite}
+
+
 def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, budget_mb=DEFAULT_BUDGET_MB,
                      bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, block_size=None, workers=1, complex_as=None,
                      with_position=False, progress=None, is_canceled=None):

@@ -12,26 +12,32 @@ from __future__ import annotations
 import numpy as np
 
 
-def calibrate(dn, rows, cols, calibration, noise=None):
-    """Calibrated linear power of a block of DN at image ``rows`` × ``cols`` (line and pixel numbers).
+def power(dn, rows, cols, calibration, noise=None):
+    """``(|DN|² − η) / A²`` of a block of DN at image ``rows`` × ``cols`` (line and pixel numbers), float64,
+    negative where the signal is below the noise floor (kept, so that averages over several samples stay
+    unbiased) and NaN at DN 0, the product's no-data (the GRD border).
 
     ``calibration`` is a :class:`.luts.VectorLut` (the A of the wanted quantity), ``noise`` a
-    :class:`.luts.NoiseLuts` or None (no noise removal). DN 0 is the product's no-data (the GRD border)
-    and gives NaN; so does a value that noise removal leaves at or below zero (the signal is below the
-    noise floor there).
+    :class:`.luts.NoiseLuts` or None (no noise removal)."""
+    dn = np.asarray(dn)
+    a = calibration.block(rows, cols)
+    out = np.square(dn, dtype=np.float64)
+    if noise is not None:
+        out -= noise.block(rows, cols)
+    out /= a * a
+    out[(dn == 0) | ~np.isfinite(out)] = np.nan
+    return out
+
+
+def calibrate(dn, rows, cols, calibration, noise=None):
+    """Calibrated linear power of a block of DN (:func:`power`), with the values noise removal left at or below
+    zero set to NaN (the signal is below the noise floor there).
 
     Returns ``(values float32, below)``: ``below`` marks the pixels (DN > 0) noise removal left at or below zero.
     """
-    dn = np.asarray(dn)
-    a = calibration.block(rows, cols)
-    power = np.square(dn, dtype=np.float64)
-    if noise is not None:
-        power -= noise.block(rows, cols)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = power / (a * a)
-    nodata = dn == 0
-    below = (out <= 0) & ~nodata
-    out[nodata | below | ~np.isfinite(out)] = np.nan
+    out = power(dn, rows, cols, calibration, noise)
+    below = out <= 0
+    out[below] = np.nan
     return out.astype(np.float32), below
 
 

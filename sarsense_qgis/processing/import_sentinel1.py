@@ -13,9 +13,9 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
 )
 
-from ...algorithms.io import blocks as _blocks
 from ...algorithms.sentinel1 import geometry, importer
 from ...algorithms.sentinel1 import product as s1p
 from ..styles import style_on_load
@@ -29,7 +29,7 @@ OUTPUT_UNITS = ("Linear power", "dB")
 class ImportSentinel1Algorithm(SarsenseAlgorithm):
     INPUT, POLARISATIONS, CALIBRATION, THERMAL_NOISE, BORDER_NOISE, OUTPUT_UNITS = (
         "INPUT", "POLARISATIONS", "CALIBRATION", "THERMAL_NOISE", "BORDER_NOISE", "OUTPUT_UNITS")
-    TARGET_CRS, PIXEL_SIZE, EXTENT, OUTPUT = "TARGET_CRS", "PIXEL_SIZE", "EXTENT", "OUTPUT"
+    DEM, TARGET_CRS, PIXEL_SIZE, EXTENT, OUTPUT = "DEM", "TARGET_CRS", "PIXEL_SIZE", "EXTENT", "OUTPUT"
 
     def name(self):
         return "importsentinel1"
@@ -39,7 +39,7 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
 
     def tags(self):
         return self.tr("sentinel-1,grd,safe,zip,import,calibration,sigma0,gamma0,beta0,thermal noise,border noise,"
-                       "geocode,incidence,snap").split(",")
+                       "geocode,terrain correction,range doppler,dem,local incidence,incidence,snap").split(",")
 
     def shortHelpString(self):  # noqa: N802
         return self.tr(
@@ -52,11 +52,21 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
             "floor) the pixel is NaN, counted in the log. DN 0 is the product's no-data. Border noise: products of "
             "IPF 2.90 and later have their border noise set to DN 0 by ESA; for older ones, samples within 500 "
             "pixels of the no-data edge in range whose value is below −30 dB are masked.\n\n"
-            "Geocoding uses the product's geolocation grid (its points as ground control points, a thin-plate "
-            "spline, bilinear resampling of linear power) onto the target CRS (default: the UTM zone of the scene "
+            "Without a DEM, geocoding uses the product's geolocation grid (its points as ground control points, "
+            "GDAL's thin-plate spline, as gdalwarp -tps) onto the target CRS (default: the UTM zone of the scene "
             "centre) at the pixel size (default 10 m IW, 40 m EW). The grid knows the terrain only at its points: in "
             "relief the position is off by up to about h/tan θ (hundreds of metres in mountains; see the README). "
-            "The incidence angle is the ellipsoid one, interpolated from the grid.\n\n"
+            "The incidence angle is then the ellipsoid one, interpolated from the grid.\n\n"
+            "With a DEM (heights above mean sea level, as SRTM or Copernicus DEM; any CRS), each map pixel is placed "
+            "by range-Doppler terrain correction: its DEM height (made ellipsoidal with the EGM96 geoid), its "
+            "zero-Doppler time on the orbit of the annotation's state vectors and its slant range, turned into a "
+            "ground-range pixel by the annotation's slant/ground range polynomials. The incidence band is then the "
+            "local incidence angle between the DEM's surface normal and the line of sight. The DEM must cover the "
+            "scene (or the extent); no layover or shadow mask is made, and the backscatter is not flattened for "
+            "terrain (sigma0 stays ellipsoid-referenced).\n\n"
+            "Resampling: bilinear in linear power; when the pixel size is at least twice the product's (e.g. 20 m or "
+            "more for IW), k × k samples are averaged first (k = pixel size / 10 m), which multilooks instead of "
+            "dropping samples.\n\n"
             "Output bands: '<pol> <quantity>' per polarisation, then 'incidence angle'; each band's metadata holds "
             "the polarisation, quantity, units and the acquisition start time (UTC), which is also the file's DATE. "
             "SLC, OCN and RAW products are refused with the reason.")
@@ -81,6 +91,11 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterEnum(self.OUTPUT_UNITS, self.tr("Output units"), options=list(OUTPUT_UNITS),
                                             defaultValue=1),
                  "0 linear power, 1 dB (10·log10), for the backscatter bands; the incidence is in degrees.")
+        self.add(QgsProcessingParameterRasterLayer(self.DEM, self.tr("DEM for terrain correction (optional)"),
+                                                   optional=True),
+                 "Heights in metres above mean sea level (EGM96/EGM2008 geoid: SRTM, Copernicus DEM, ASTER), any CRS, "
+                 "covering the scene or the extent. Given: range-Doppler terrain correction and the local incidence "
+                 "angle. Empty: geocoding from the product's geolocation grid and the ellipsoid incidence angle.")
         self.add(QgsProcessingParameterCrs(self.TARGET_CRS, self.tr("Target CRS (empty: UTM zone of the scene)"),
                                            optional=True),
                  "The map grid's CRS; empty: the WGS 84 UTM zone of the scene centre.")
@@ -125,38 +140,36 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
             extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        image = importer.image_path(out)
-        try:
-            counts = importer.to_image_geometry(
-                product, wanted, image, calibration=quantity,
-                thermal_noise=self.parameterAsBoolean(parameters, self.THERMAL_NOISE, context),
-                border_noise=self.parameterAsBoolean(parameters, self.BORDER_NOISE, context), compression="ZSTD",
-                workers=WORKERS, **self.callbacks(feedback, 0.0, 0.5))
-            start = product.start.split(".")[0]
-            units = "dB" if in_db else "linear"
-            names = [f"{p} {quantity}" for p in wanted] + ["incidence angle"]
-            meta = [{"POLARISATION": p, "QUANTITY": quantity, "units": units, "ACQUISITION_START_TIME": start}
-                    for p in wanted] + [{"QUANTITY": "incidence angle (ellipsoid)", "units": "degrees",
-                                         "ACQUISITION_START_TIME": start}]
-            importer.geocode(image, out, crs=crs.toWkt(), pixel_size=size, extent=extent,
-                             db_bands=range(len(wanted)) if in_db else (), descriptions=names, band_metadata=meta,
-                             metadata={"DATE": start, "MISSION": product.mission, "MODE": product.mode,
-                                       "PRODUCT": product.name, "IPF": product.ipf, "CALIBRATION": quantity},
-                             compression=self.compression(parameters, context), workers=WORKERS,
-                             **self.callbacks(feedback, 0.5, 1.0))
-        finally:
-            _blocks.remove_dataset_files(image)
+        dem = self.raster_path(parameters, self.DEM, context) if parameters.get(self.DEM) else None
+        start = product.start.split(".")[0]
+        counts = importer.import_grd(
+            product, wanted, out, calibration=quantity,
+            thermal_noise=self.parameterAsBoolean(parameters, self.THERMAL_NOISE, context),
+            border_noise=self.parameterAsBoolean(parameters, self.BORDER_NOISE, context), crs=crs.toWkt(),
+            pixel_size=size, extent=extent, dem=dem, db=in_db,
+            metadata={"DATE": start, "MISSION": product.mission, "MODE": product.mode, "PRODUCT": product.name,
+                      "IPF": product.ipf, "CALIBRATION": quantity,
+                      "GEOCODING": "range-Doppler with DEM" if dem else "geolocation grid (thin-plate spline)"},
+            band_metadata={"ACQUISITION_START_TIME": start}, compression=self.compression(parameters, context),
+            workers=WORKERS, **self.callbacks(feedback))
         for pol in wanted:
             if counts["below_noise"][pol]:
-                feedback.pushWarning(self.tr(f"{pol}: {counts['below_noise'][pol]} pixel(s) at or below the noise "
-                                             "floor after thermal noise removal are NaN."))
+                feedback.pushWarning(self.tr(f"{pol}: {counts['below_noise'][pol]} output pixel(s) at or below the "
+                                             "noise floor after thermal noise removal are NaN."))
             if counts["border"][pol]:
-                feedback.pushInfo(self.tr(f"{pol}: {counts['border'][pol]} border-noise pixel(s) masked."))
+                feedback.pushInfo(self.tr(f"{pol}: {counts['border'][pol]} output pixel(s) of border noise masked."))
         if not counts["border_rule"]:
             feedback.pushInfo(self.tr(f"IPF {product.ipf}: border noise is DN 0 in the product already."
                                       if self.parameterAsBoolean(parameters, self.BORDER_NOISE, context)
                                       else "border noise not masked (off)."))
-        feedback.pushInfo(self.tr(f"{crs.authid()} at {size:g}: {os.path.basename(out)}"))
+        if counts["dem_nodata"]:
+            feedback.pushWarning(self.tr(f"{counts['dem_nodata']} output pixel(s) in the scene have no DEM height "
+                                         "(DEM nodata) and are NaN."))
+        grid_out, looks = counts["grid"], counts["looks"]
+        how = f"terrain-corrected with {os.path.basename(dem)}" if dem else "geocoded from the geolocation grid"
+        averaged = f", {looks}×{looks} samples averaged per cell" if looks > 1 else ""
+        feedback.pushInfo(self.tr(f"{crs.authid()} at {size:g} ({grid_out.xsize} × {grid_out.ysize} px{averaged}), "
+                                  f"{how}: {os.path.basename(out)}"))
         if in_db:
             style_on_load(context, out)
         return {self.OUTPUT: out}

@@ -384,3 +384,28 @@ def test_read_class_table_reads_what_set_class_table_wrote_and_plain_category_na
     assert raster.read_class_table(str(tmp_path / "o.tif")) == [{"value": 0, "name": "water", "color": "#808080"},
                                                                  {"value": 2, "name": "forest", "color": "#808080"}]
     assert raster.read_class_table(str(tmp_path / "missing.tif")) == []
+
+
+def test_run_on_grid_writes_each_window_once_and_cancels_cleanly(tmp_path):
+    """A grid no input gives: every pixel written once by the window that holds it (any block size and threads),
+    the georeferencing as given, a wrong kernel shape refused, a cancel leaving nothing."""
+    gt, wkt = (500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0), raster.read_info(_image(tmp_path)).projection
+
+    def kernel(win):
+        rows, cols = np.mgrid[win.y:win.y + win.h, win.x:win.x + win.w]
+        return np.stack([rows * 1000.0 + cols, np.full(rows.shape, win.w * win.h, float)])
+    whole, small = tmp_path / "whole.tif", tmp_path / "small.tif"
+    blocks.run_on_grid(str(whole), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2)
+    res = blocks.run_on_grid(str(small), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2,
+                             block_size=16, workers=2)
+    a, b = read_raster(whole), read_raster(small)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[0], np.mgrid[0:53, 0:77][0] * 1000.0 + np.mgrid[0:53, 0:77][1])
+    assert res["blocks"] == 20 and b[1].max() == 256 and gdal.Open(str(small)).GetGeoTransform() == gt
+    with pytest.raises(ValueError, match="kernel returned shape"):
+        blocks.run_on_grid(str(tmp_path / "bad.tif"), lambda w: np.zeros((3, w.h, w.w)), xsize=9, ysize=9,
+                           geotransform=gt, projection=wkt, out_bands=2)
+    with pytest.raises(blocks.Cancelled):
+        blocks.run_on_grid(str(tmp_path / "cancelled.tif"), kernel, xsize=77, ysize=53, geotransform=gt,
+                           projection=wkt, out_bands=2, block_size=16, is_canceled=lambda: True)
+    assert sorted(os.listdir(tmp_path)) == ["in.tif", "small.tif", "whole.tif"]

@@ -1,5 +1,5 @@
 """Sentinel-1 import headless: sarsense:importsentinel1 through qgis_process.bin --json on a synthetic GRD in the
-real SAFE layout (tests/simulators/s1_safe.py), zip and folder, and the bad inputs."""
+real SAFE layout (tests/simulators/s1_safe.py), zip and folder, with and without DEM, and the bad inputs."""
 
 import json
 import os
@@ -26,12 +26,12 @@ def test_zip_to_geocoded_sigma0_db_with_incidence(env, tmp_path):  # noqa: F811
     doc = json.loads(res.stdout[res.stdout.index("{"):])
     assert doc["results"]["OUTPUT"] == str(out)
     ds = gdal.Open(str(out))
-    assert ds.RasterCount == 3 and "32631" in ds.GetSpatialRef().GetAuthorityCode(None)
+    assert ds.RasterCount == 3 and "32632" in ds.GetSpatialRef().GetAuthorityCode(None)
     assert ds.GetGeoTransform()[1] == 10.0
     bands = [ds.GetRasterBand(i + 1) for i in range(3)]
     assert [b.GetDescription() for b in bands] == ["VV sigma0", "VH sigma0", "incidence angle"]
     assert bands[0].GetMetadata()["units"] == "dB" and bands[2].GetMetadata()["units"] == "degrees"
-    assert ds.GetMetadata()["DATE"].startswith("2021-04-01T05:26:23")
+    assert ds.GetMetadata()["DATE"].startswith("2021-04-01T05:26:41")
     arr = read_raster(out)
     vv, vh, inc = arr
     ok = np.isfinite(vv) & np.isfinite(vh)
@@ -45,6 +45,42 @@ def test_zip_to_geocoded_sigma0_db_with_incidence(env, tmp_path):  # noqa: F811
     vh_lin = read_raster(lin)[0]
     both = np.isfinite(vh_lin) & np.isfinite(vh)
     np.testing.assert_allclose(10 * np.log10(vh_lin[both]), vh[both], atol=1e-4)
+
+
+def _dem(path, bounds=(10.9, 46.0, 11.3, 46.3), height=0.0):
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), 100, 100, 1, gdal.GDT_Float32)
+    ds.SetGeoTransform((bounds[0], (bounds[2] - bounds[0]) / 100, 0, bounds[3], 0, -(bounds[3] - bounds[1]) / 100))
+    ds.SetProjection('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+                     'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]')
+    ds.GetRasterBand(1).Fill(height)
+    ds = None
+    return path
+
+
+def test_terrain_corrected_with_a_dem(env, tmp_path):  # noqa: F811
+    """With a flat DEM at sea level the terrain-corrected σ0 equals the grid-geocoded one (the synthetic grid is
+    at sea level); the incidence band is the local one; an extent in another CRS cuts the output."""
+    made = s1_safe.write_grd(tmp_path)
+    plain, dem_out = tmp_path / "plain.tif", tmp_path / "dem.tif"
+    dem = _dem(tmp_path / "flat.tif")
+    assert run(env, f"--INPUT={made['safe']}", "--POLARISATIONS=0", f"--OUTPUT={plain}").returncode == 0
+    res = run(env, f"--INPUT={made['safe']}", "--POLARISATIONS=0", f"--DEM={dem}", f"--OUTPUT={dem_out}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "terrain-corrected with flat.tif" in res.stdout + res.stderr
+    a, b = read_raster(plain), read_raster(dem_out)
+    both = np.isfinite(a[0]) & np.isfinite(b[0])
+    assert both.sum() > 0.99 * np.isfinite(a[0]).sum()
+    np.testing.assert_allclose(b[0][both], a[0][both], atol=0.01)            # dB
+    np.testing.assert_allclose(b[1][both], a[1][both], atol=0.01)
+    ds = gdal.Open(str(dem_out))
+    assert ds.GetRasterBand(2).GetMetadata()["QUANTITY"] == "local incidence angle (DEM)"
+    assert ds.GetMetadata()["GEOCODING"] == "range-Doppler with DEM"
+    cut = tmp_path / "cut.tif"
+    res = run(env, f"--INPUT={made['safe']}", "--POLARISATIONS=0", "--EXTENT=11.12,11.14,46.15,46.16 [EPSG:4326]",
+              f"--OUTPUT={cut}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    small = gdal.Open(str(cut))
+    assert small.RasterXSize < 0.6 * ds.RasterXSize and small.RasterYSize < 0.6 * ds.RasterYSize
 
 
 def refused(env, tmp_path, *args, match):  # noqa: F811
@@ -70,6 +106,10 @@ def test_bad_products_are_refused_with_the_reason(env, tmp_path):  # noqa: F811
     cal = next((tmp_path / "gone").glob("*.SAFE/annotation/calibration/calibration-*-vv-*.xml"))
     cal.unlink()
     refused(env, tmp_path, f"--INPUT={gone['safe']}", match="cannot read the calibration file of VV")
+    ok = made["safe"]
+    refused(env, tmp_path, f"--INPUT={ok}", "--EXTENT=0,1,0,1 [EPSG:4326]", match="does not overlap the scene")
+    small_dem = _dem(tmp_path / "small_dem.tif", bounds=(11.12, 46.17, 11.13, 46.18))
+    refused(env, tmp_path, f"--INPUT={ok}", f"--DEM={small_dem}", match="the DEM covers")
 
 
 def test_model3_import_despeckle_to_db(env, tmp_path):  # noqa: F811

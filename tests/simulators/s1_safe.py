@@ -1,29 +1,54 @@
-"""A small synthetic Sentinel-1 GRD product in the real SAFE layout, with DN of known σ0.
+"""A synthetic Sentinel-1 GRD product in the real SAFE layout, with DN of known σ0, in a real orbit's geometry.
 
 No GRD measurement with its calibration can be shipped (the sample products in ``resources/sample_data`` are
 annotation only, with placeholder pixels), so the tests write one: ``manifest.safe`` with the elements and
 namespaces of a real one (``s1_iw_annotation/*.manifest.safe.gz``), per polarisation a product annotation
-(image information, geolocation grid), a calibration and a noise annotation in the layouts of IPF 3.x (range +
-azimuth noise vectors) or, with ``legacy_noise``, of IPF < 2.9 (``noiseVector``), and a uint16 measurement
-GeoTIFF.
+(image information, orbit, slant/ground range conversion, geolocation grid), a calibration and a noise
+annotation in the layouts of IPF 3.x (range + azimuth noise vectors) or, with ``legacy_noise``, of IPF < 2.9
+(``noiseVector``), and a uint16 measurement GeoTIFF.
 
-The LUTs are chosen so that the ESA interpolation is exact: the calibration LUT ``A`` and the range noise are
-linear in line and pixel, the azimuth noise linear in line within each of three sub-swath blocks. So the
-closed-form σ0 of a pixel is ``(DN² − η(l, p)) / A(l, p)²`` with the functions below, independent of the
-code under test. DN = round(√(σ0·A² + η)) of a smooth σ0 field (linear power, seeded).
+**Geometry.** The image is a window of the real Sentinel-1B IW GRDH product of 2021-04-01 (orbit 26269,
+``s1_iw_annotation``): its orbit state vectors, line time and pixel spacing, its slant/ground range polynomials
+shifted to the window's first sample, lines from :data:`LINE0` and samples from :data:`PIXEL0` of the real
+image (or the whole real image). The geolocation grid is what the IPF computes for such an image over the sea:
+each grid point is the point at mean sea level (EGM96 geoid, so its ellipsoidal height is the geoid undulation)
+that images at the point's line and pixel, found by Newton's method on the range-Doppler equations of
+:mod:`sarsense.algorithms.sentinel1.rangedoppler` (which put the real product's own grid points on their lines
+and pixels within 0.05 pixel and 0.3 line: ``test_sentinel1.py``). The incidence angle is the ellipsoid one at
+the point.
+
+**Radiometry.** The LUTs are chosen so that the ESA interpolation is exact: the calibration LUT ``A`` and the
+range noise are linear in line and pixel, the azimuth noise linear in line within each of three sub-swath
+blocks. So the closed-form σ0 of a pixel is ``(DN² − η(l, p)) / A(l, p)²`` with the functions below, independent
+of the code under test. DN = round(√(σ0·A² + η)) of a smooth σ0 field (linear power, seeded), written strip by
+strip, so that a full-size product (25 788 × 16 685 samples, for the bench) takes little memory.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import gzip
 import os
+import re
 import zipfile
 
 import numpy as np
-from osgeo import gdal
+from helpers import REPO
+from osgeo import gdal, osr
 
-START = _dt.datetime(2021, 4, 1, 5, 26, 23, 794457)
-LINE_TIME = 1.5e-3           # s between lines (IW GRD: 1.5 ms)
+from sarsense.algorithms.sentinel1 import geometry as _geometry
+from sarsense.algorithms.sentinel1 import rangedoppler as _rd
+
+REAL_IW = REPO / "resources" / "sample_data" / "s1_iw_annotation"
+#: The real product's first line time and line interval.
+REAL_START = _dt.datetime(2021, 4, 1, 5, 26, 23, 794457)
+LINE_TIME = 1.498376640333055e-03
+#: Where the synthetic window starts in the real image (line, sample): lowlands of the real scene's geometry.
+LINE0, PIXEL0 = 12000, 8000
+RANGE_SPACING = 10.0
+#: Rows of DN computed at once.
+STRIP = 1024
 CALIB = {"sigma0": (500.0, 0.02, 0.05), "beta0": (470.0, 0.0, 0.0), "gamma0": (480.0, 0.01, 0.04),
          "dn": (400.0, 0.0, 0.0)}  # A = a0 + a1·line + a2·pixel
 RANGE_NOISE = (60.0, 0.01, 0.02)    # η_range = b0 + b1·line + b2·pixel (DN²)
@@ -46,22 +71,31 @@ def swaths(cols):
     return [(f"IW{i + 1}", edges[i], edges[i + 1] - 1, 0.05 * i) for i in range(3)]
 
 
-def azimuth_noise(line, pixel, cols):
+def _az_slope(rows):
+    """η_az's slope per line: AZ_NOISE's for products up to 240 lines, less for longer ones (stays > 0)."""
+    return AZ_NOISE[1] * 240 / max(rows, 240)
+
+
+def azimuth_noise(line, pixel, cols, rows=240):
     line, pixel = np.broadcast_arrays(np.asarray(line, float), np.asarray(pixel, float))
     out = np.ones(line.shape)
     for _, first, last, off in swaths(cols):
         inside = (pixel >= first) & (pixel <= last)
-        out[inside] = AZ_NOISE[0] + off + AZ_NOISE[1] * line[inside]
+        out[inside] = AZ_NOISE[0] + off + _az_slope(rows) * line[inside]
     return out
 
 
-def noise(line, pixel, cols, legacy=False):
+def noise(line, pixel, cols, legacy=False, rows=240):
     """η (DN²) at (line, pixel): the range noise, times the azimuth noise from IPF 2.9 on."""
-    return range_noise(line, pixel) * (1.0 if legacy else azimuth_noise(line, pixel, cols))
+    return range_noise(line, pixel) * (1.0 if legacy else azimuth_noise(line, pixel, cols, rows))
 
 
 def _iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _at(start, line):
+    return _iso(start + _dt.timedelta(seconds=float(line) * LINE_TIME))
 
 
 def _nums(values, fmt="{:.6e}"):
@@ -74,16 +108,20 @@ def _vector_grid(rows, cols, line_step, pixel_step):
     return lines, pixels
 
 
-def _calibration_xml(pol, rows, cols):
-    lines, pixels = _vector_grid(rows, cols, 37, 23)
+def _steps(rows, cols):
+    """LUT spacing (lines, pixels): the small products' own, about as sparse as a real product's when large."""
+    return max(37, rows // 30), max(23, cols // 400)
+
+
+def _calibration_xml(pol, rows, cols, start):
+    lines, pixels = _vector_grid(rows, cols, *_steps(rows, cols))
     vecs = []
     for ln in lines:
         body = "".join(f"<{tag}>{_nums(calib(kind, ln, np.array(pixels)))}</{tag}>"
                        for kind, tag in (("sigma0", "sigmaNought"), ("beta0", "betaNought"), ("gamma0", "gamma"),
                                          ("dn", "dn")))
-        vecs.append(f"<calibrationVector><azimuthTime>{_iso(START + _dt.timedelta(seconds=ln * LINE_TIME))}"
-                    f"</azimuthTime><line>{ln}</line><pixel count=\"{len(pixels)}\">{_nums(pixels, '{:d}')}</pixel>"
-                    f"{body}</calibrationVector>")
+        vecs.append(f"<calibrationVector><azimuthTime>{_at(start, ln)}</azimuthTime><line>{ln}</line>"
+                    f"<pixel count=\"{len(pixels)}\">{_nums(pixels, '{:d}')}</pixel>{body}</calibrationVector>")
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<calibration><adsHeader><missionId>S1B</missionId>"
             f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>IW</mode><swath>IW</swath>"
             f"</adsHeader><calibrationInformation><absoluteCalibrationConstant>1.0</absoluteCalibrationConstant>"
@@ -91,24 +129,26 @@ def _calibration_xml(pol, rows, cols):
             "</calibrationVectorList></calibration>")
 
 
-def _noise_xml(pol, rows, cols, legacy):
-    lines, _ = _vector_grid(rows, cols, 53, 1)
+def _noise_xml(pol, rows, cols, legacy, start):
+    line_step, pixel_step = _steps(rows, cols)
+    lines, _ = _vector_grid(rows, cols, line_step + 16, 1)
     vecs = []
     for k, ln in enumerate(lines):
         # GRD noise vectors of IPF 3 have pixel lists of their own: alternate two spacings
-        step = 29 if k % 2 else 31
+        step = pixel_step + (6 if k % 2 else 8)
         pixels = list(range(0, cols, step)) + ([cols - 1] if (cols - 1) % step else [])
         tag, lut = ("noiseVector", "noiseLut") if legacy else ("noiseRangeVector", "noiseRangeLut")
-        vecs.append(f"<{tag}><azimuthTime>{_iso(START + _dt.timedelta(seconds=ln * LINE_TIME))}</azimuthTime>"
+        vecs.append(f"<{tag}><azimuthTime>{_at(start, ln)}</azimuthTime>"
                     f"<line>{ln}</line><pixel count=\"{len(pixels)}\">{_nums(pixels, '{:d}')}</pixel>"
                     f"<{lut} count=\"{len(pixels)}\">{_nums(range_noise(ln, np.array(pixels)))}</{lut}></{tag}>")
     if legacy:
         return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<noise><noiseVectorList count=\"{len(vecs)}\">"
                 f"{''.join(vecs)}</noiseVectorList></noise>")
     az = []
+    az_step = max(11, rows // 200)
     for name, first, last, off in swaths(cols):
-        az_lines = list(range(0, rows, 11)) + ([rows - 1] if (rows - 1) % 11 else [])
-        values = [AZ_NOISE[0] + off + AZ_NOISE[1] * ln for ln in az_lines]
+        az_lines = list(range(0, rows, az_step)) + ([rows - 1] if (rows - 1) % az_step else [])
+        values = [AZ_NOISE[0] + off + _az_slope(rows) * ln for ln in az_lines]
         az.append(f"<noiseAzimuthVector><swath>{name}</swath><firstAzimuthLine>0</firstAzimuthLine>"
                   f"<firstRangeSample>{first}</firstRangeSample><lastAzimuthLine>{rows - 1}</lastAzimuthLine>"
                   f"<lastRangeSample>{last}</lastRangeSample><line count=\"{len(az_lines)}\">"
@@ -119,49 +159,121 @@ def _noise_xml(pol, rows, cols, legacy):
             "</noiseAzimuthVectorList></noise>")
 
 
-#: Scene corners (lon, lat) of the synthetic product: a descending pass over the Camargue, 10 m pixels.
-CORNERS = ((4.60, 43.60), (4.55, 43.57))
+# -- geometry: a window of the real IW GRDH product ---------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _real():
+    text = gzip.decompress(next(REAL_IW.glob("s1b-iw-grd-vv-*.xml.gz")).read_bytes()).decode()
+    return text, _rd.range_geometry(text), _geometry.geolocation_grid(text)
 
 
-def geolocation(rows, cols, lines, pixels):
-    """lon, lat, incidence (°) of (line, pixel): lon/lat linear in both (10 m pixels, a slight skew),
-    incidence 30.5° → 45.9° across the columns."""
-    line, pixel = np.asarray(lines, float), np.asarray(pixels, float)
-    lat = 43.60 - line * 9.0e-5 - pixel * 1.0e-5
-    lon = 4.55 + pixel * 1.24e-4 - line * 1.5e-5
-    inc = 30.5 + 15.4 * pixel / max(1, cols - 1)
-    return lon, lat, inc
+def window_geometry(line0=LINE0, pixel0=PIXEL0):
+    """The real product's :class:`RangeGeometry` for an image whose first line and sample are the real
+    image's ``line0`` and ``pixel0``."""
+    _, rg, _ = _real()
+    srgr = rg.srgr.copy()
+    srgr[:, 0] -= pixel0 * rg.range_spacing_m
+    return _rd.RangeGeometry(rg.orbit, rg.first_line_s + line0 * rg.line_interval_s, rg.line_interval_s,
+                             rg.range_spacing_m, rg.srgr_t, rg.sr0, srgr)
 
 
-def _annotation_xml(pol, rows, cols, stop):
-    grid_lines = np.linspace(0, rows - 1, 6).round().astype(int)
-    grid_pixels = np.linspace(0, cols - 1, 9).round().astype(int)
-    pts = []
-    for ln in grid_lines:
-        for px in grid_pixels:
-            lon, lat, inc = geolocation(rows, cols, ln, px)
-            pts.append(f"<geolocationGridPoint><azimuthTime>{_iso(START + _dt.timedelta(seconds=ln * LINE_TIME))}"
-                       f"</azimuthTime><slantRangeTime>{5.3e-3 + px * 6.7e-8:.9e}</slantRangeTime><line>{ln}</line>"
-                       f"<pixel>{px}</pixel><latitude>{lat:.9f}</latitude><longitude>{lon:.9f}</longitude>"
-                       f"<height>0.0</height><incidenceAngle>{inc:.9f}</incidenceAngle>"
-                       f"<elevationAngle>{inc - 3.5:.9f}</elevationAngle></geolocationGridPoint>")
+def undulation(lon, lat):
+    """EGM96 geoid height above the WGS 84 ellipsoid (m), from PROJ's grid."""
+    from pyproj import Transformer
+    tr = Transformer.from_crs("EPSG:4326+5773", "EPSG:4979", always_xy=True)
+    return np.asarray(tr.transform(lon, lat, np.zeros_like(np.asarray(lon, float)))[2])
+
+
+def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None):
+    """lon, lat (°), ellipsoidal height (m), incidence (°), zero-Doppler time (s since the orbit's epoch) and slant
+    range (m) of the ground points imaged at (line, pixel) of the window: at mean sea level (``height`` None), or
+    at ``height`` m above the ellipsoid. 2-D Newton's method on the range-Doppler line and pixel, from the real
+    grid's interpolated lon/lat, with a finite-difference Jacobian."""
+    _, _, real = _real()
+    rg = window_geometry(line0, pixel0)
+    lines, pixels = np.broadcast_arrays(np.asarray(lines, float), np.asarray(pixels, float))
+    rl, rp = (lines + line0).ravel(), (pixels + pixel0).ravel()
+    lon = np.array([real.lut("longitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
+    lat = np.array([real.lut("latitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
+    want = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
+
+    def h_of(lo, la):
+        return undulation(lo, la) if height is None else np.full(lo.shape, float(height))
+
+    def lp(lo, la):
+        return np.stack(rg.line_pixel(_rd.geodetic_to_ecef(lo, la, h_of(lo, la))), axis=-1)
+    d = 1e-6
+    for _ in range(5):
+        f = lp(lon, lat)
+        jac = np.stack([(lp(lon + d, lat) - f) / d, (lp(lon, lat + d) - f) / d], axis=-1)
+        step = np.linalg.solve(jac, (want - f)[..., None])[..., 0]
+        lon, lat = lon + step[:, 0], lat + step[:, 1]
+    h = h_of(lon, lat)
+    xyz = _rd.geodetic_to_ecef(lon, lat, h)
+    t, r = rg.zero_doppler(xyz)
+    pos, _ = rg.orbit.at(t)
+    look = (pos - xyz) / r[:, None]
+    up = np.stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)), np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
+                   np.sin(np.radians(lat))], axis=-1)
+    inc = np.degrees(np.arccos(np.sum(up * look, axis=-1)))
+    shape = lines.shape
+    return tuple(a.reshape(shape) for a in (lon, lat, h, inc, t, r))
+
+
+def _orbit_xml():
+    text, _, _ = _real()
+    return re.search(r"<orbitList.*?</orbitList>", text, re.S).group(0)
+
+
+def _conversion_xml(pixel0):
+    text, rg, _ = _real()
+    out = []
+    listed = re.search(r"<coordinateConversionList[^>]*>(.*?)</coordinateConversionList>", text, re.S).group(1)
+    for block in re.findall(r"<coordinateConversion>.*?</coordinateConversion>", listed, re.S):
+        srgr = np.array(re.search(r"<srgrCoefficients[^>]*>([^<]*)<", block).group(1).split(), float)
+        srgr[0] -= pixel0 * rg.range_spacing_m
+        gr0 = float(re.search(r"<gr0>([^<]*)<", block).group(1)) - pixel0 * rg.range_spacing_m
+        block = re.sub(r"(<srgrCoefficients[^>]*>)[^<]*<", lambda m: m.group(1) + _nums(srgr, "{:.15e}") + "<", block)
+        out.append(re.sub(r"<gr0>[^<]*<", f"<gr0>{gr0:.15e}<", block))
+    return f"<coordinateConversion><coordinateConversionList count=\"{len(out)}\">{''.join(out)}" \
+           "</coordinateConversionList></coordinateConversion>"
+
+
+def grid_points(rows, cols, line0=LINE0, pixel0=PIXEL0):
+    """The geolocation grid: 6 × 9 points for small images, 10 × 21 (the real product's) for large ones."""
+    n_l, n_p = (6, 9) if rows * cols < 4_000_000 else (10, 21)
+    lines = np.linspace(0, rows - 1, n_l).round()
+    pixels = np.linspace(0, cols - 1, n_p).round()
+    ln, px = np.meshgrid(lines, pixels, indexing="ij")
+    return ln.ravel(), px.ravel(), geolocation(ln.ravel(), px.ravel(), line0, pixel0)
+
+
+def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0):
+    lines, pixels, (lon, lat, h, inc, t, r) = pts
+    items = []
+    for ln, px, lo, la, hh, ic, rr in zip(lines, pixels, lon, lat, h, inc, r):
+        items.append(f"<geolocationGridPoint><azimuthTime>{_at(start, ln)}</azimuthTime>"
+                     f"<slantRangeTime>{2 * rr / 299792458.0:.12e}</slantRangeTime><line>{int(ln)}</line>"
+                     f"<pixel>{int(px)}</pixel><latitude>{la:.12f}</latitude><longitude>{lo:.12f}</longitude>"
+                     f"<height>{hh:.6f}</height><incidenceAngle>{ic:.9f}</incidenceAngle>"
+                     f"<elevationAngle>{ic - 3.5:.9f}</elevationAngle></geolocationGridPoint>")
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<product><adsHeader><missionId>S1B</missionId>"
             f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>IW</mode><swath>IW</swath>"
-            f"<startTime>{_iso(START)}</startTime><stopTime>{_iso(stop)}</stopTime></adsHeader>"
+            f"<startTime>{_iso(start)}</startTime><stopTime>{_iso(stop)}</stopTime></adsHeader>"
+            f"<generalAnnotation>{_orbit_xml()}</generalAnnotation>"
             "<imageAnnotation><imageInformation>"
-            f"<productFirstLineUtcTime>{_iso(START)}</productFirstLineUtcTime>"
+            f"<productFirstLineUtcTime>{_iso(start)}</productFirstLineUtcTime>"
             f"<productLastLineUtcTime>{_iso(stop)}</productLastLineUtcTime>"
             "<slantRangeTime>5.300000e-03</slantRangeTime><pixelValue>Detected</pixelValue>"
             "<outputPixels>16 bit Unsigned Integer</outputPixels>"
-            f"<azimuthTimeInterval>{LINE_TIME:.6e}</azimuthTimeInterval><rangePixelSpacing>1.000000e+01"
+            f"<azimuthTimeInterval>{LINE_TIME:.15e}</azimuthTimeInterval><rangePixelSpacing>{RANGE_SPACING:.6e}"
             "</rangePixelSpacing><azimuthPixelSpacing>1.000000e+01</azimuthPixelSpacing>"
             f"<numberOfSamples>{cols}</numberOfSamples><numberOfLines>{rows}</numberOfLines>"
-            "</imageInformation></imageAnnotation>"
-            f"<geolocationGrid><geolocationGridPointList count=\"{len(pts)}\">{''.join(pts)}"
+            f"</imageInformation></imageAnnotation>{_conversion_xml(pixel0)}"
+            f"<geolocationGrid><geolocationGridPointList count=\"{len(items)}\">{''.join(items)}"
             "</geolocationGridPointList></geolocationGrid></product>")
 
 
-def _manifest(name, units, stop, *, ipf, product_type, family):
+def _manifest(name, units, start, stop, *, ipf, product_type, family):
     """``units``: per polarisation (pol, measurement, annotation, calibration, noise) relative paths. The package
     map, metadata objects and data objects are linked as in a real manifest (GDAL's SAFE driver follows them)."""
     pols = [u[0] for u in units]
@@ -212,7 +324,7 @@ def _manifest(name, units, stop, *, ipf, product_type, family):
 <s1sarl1:standAloneProductInformation>{pol_el}<s1sarl1:productType>{product_type}</s1sarl1:productType>
 </s1sarl1:standAloneProductInformation></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="acquisitionPeriod" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
-<safe:acquisitionPeriod><safe:startTime>{_iso(START)}</safe:startTime><safe:stopTime>{_iso(stop)}</safe:stopTime>
+<safe:acquisitionPeriod><safe:startTime>{_iso(start)}</safe:startTime><safe:stopTime>{_iso(stop)}</safe:stopTime>
 </safe:acquisitionPeriod></xmlData></metadataWrap></metadataObject>
 </metadataSection>
 <dataObjectSection>{''.join(objs)}</dataObjectSection>
@@ -220,63 +332,78 @@ def _manifest(name, units, stop, *, ipf, product_type, family):
 """
 
 
-def sigma0_truth(rows, cols, pol, seed=0, border_strip=False):
-    """The product's σ0 (linear power): smooth fields, VH about 7 dB below VV, a dark band (water); with
-    ``border_strip`` the 10 columns after the no-data edge at −45 dB, as the border noise of IPF < 2.90 left it
-    (the no-data edge itself, DN 0, is the first 5 columns and last 3 lines: :func:`write_grd`)."""
-    rng = np.random.default_rng(seed + (0 if pol in ("VV", "HH") else 1))
-    y, x = np.mgrid[0:rows, 0:cols]
-    db = -9.0 + 3.0 * np.sin(x / 37.0) * np.cos(y / 23.0) + rng.normal(0, 0.5, (rows, cols))
+def sigma0_truth(rows, cols, pol, seed=0, border_strip=False, first_row=0, n_rows=None):
+    """The product's σ0 (linear power) on rows ``first_row`` … (+ ``n_rows``): smooth fields, VH about 7 dB below
+    VV, a dark band (water); with ``border_strip`` the 10 columns after the no-data edge at −45 dB, as the border
+    noise of IPF < 2.90 left it (the no-data edge itself, DN 0, is the first 5 columns and last 3 lines:
+    :func:`write_grd`). The noise of each strip of :data:`STRIP` rows has its own seed."""
+    n_rows = rows if n_rows is None else n_rows
+    y, x = np.mgrid[first_row:first_row + n_rows, 0:cols]
+    db = -9.0 + 3.0 * np.sin(x / 37.0) * np.cos(y / 23.0)
+    for s0 in range(first_row - first_row % STRIP, first_row + n_rows, STRIP):
+        rng = np.random.default_rng([seed + (0 if pol in ("VV", "HH") else 1), s0])
+        strip = rng.normal(0, 0.5, (STRIP, cols))
+        a, b = max(s0, first_row), min(s0 + STRIP, first_row + n_rows)
+        db[a - first_row:b - first_row] += strip[a - s0:b - s0]
     db[:, cols // 2 - 8: cols // 2 + 8] = -24.0
     if pol in ("VH", "HV"):
         db -= 7.0
     if border_strip:
         db[:, 5:15] = -45.0
-    return (10.0 ** (db / 10.0)).astype(np.float64)
+    return 10.0 ** (db / 10.0)
 
 
 def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", legacy_noise=False,
-              product_type="GRD", family="SENTINEL-1", zip_it=False, seed=0, border_strip=False):
-    """Write the product; returns ``{"safe": folder, "zip": path or None, "dn": {pol: uint16},
-    "truth": {pol: σ0}}``. The no-data border (the first 5 columns, the last 3 lines) is DN 0, as in GRDs."""
-    stop = START + _dt.timedelta(seconds=(rows - 1) * LINE_TIME)
-    name = f"S1B_IW_{product_type}H_1SDV_{START:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_026269_032297_TEST.SAFE"
+              product_type="GRD", family="SENTINEL-1", zip_it=False, seed=0, border_strip=False, line0=LINE0,
+              pixel0=PIXEL0, keep_arrays=True):
+    """Write the product (lines ``line0``… and samples ``pixel0``… of the real product's geometry); returns
+    ``{"safe": folder, "zip": path or None, "dn": {pol: uint16}, "truth": {pol: σ0}, "grid": (lines, pixels,
+    (lon, lat, h, inc, t, r))}`` (``dn`` and ``truth`` empty unless ``keep_arrays``). The no-data border (the
+    first 5 columns, the last 3 lines) is DN 0, as in GRDs."""
+    start = REAL_START + _dt.timedelta(seconds=line0 * LINE_TIME)
+    stop = start + _dt.timedelta(seconds=(rows - 1) * LINE_TIME)
+    name = f"S1B_IW_{product_type}H_1SDV_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_026269_032297_TEST.SAFE"
     safe = os.path.join(str(out_dir), name)
     os.makedirs(os.path.join(safe, "measurement"), exist_ok=True)
     os.makedirs(os.path.join(safe, "annotation", "calibration"), exist_ok=True)
+    pts = grid_points(rows, cols, line0, pixel0)
+    lines, pixels, (lon, lat, h, _, _, _) = pts
+    wgs = osr.SpatialReference()
+    wgs.ImportFromEPSG(4326)
+    gcps = [gdal.GCP(float(lo), float(la), float(hh), float(px), float(ln))
+            for lo, la, hh, px, ln in zip(lon, lat, h, pixels, lines)]
     units, dns, truths = [], {}, {}
-    line, pixel = np.mgrid[0:rows, 0:cols].astype(float)
     for k, pol in enumerate(pols, start=1):
-        stem = f"s1b-iw-grd-{pol.lower()}-{START:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-{k:03d}"
-        truth = sigma0_truth(rows, cols, pol, seed, border_strip)
-        power = truth * calib("sigma0", line, pixel) ** 2 + noise(line, pixel, cols, legacy_noise)
-        dn = np.clip(np.round(np.sqrt(power)), 0, 65535).astype(np.uint16)
-        dn[:, :5] = 0
-        dn[-3:, :] = 0
-        dns[pol], truths[pol] = dn, truth
+        stem = f"s1b-iw-grd-{pol.lower()}-{start:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-{k:03d}"
         meas = f"measurement/{stem}.tiff"
-        ds = gdal.GetDriverByName("GTiff").Create(os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16)
-        gcps = []
-        for ln in np.linspace(0, rows - 1, 6):
-            for px in np.linspace(0, cols - 1, 9):
-                lon, lat, _ = geolocation(rows, cols, ln, px)
-                gcps.append(gdal.GCP(float(lon), float(lat), 0.0, float(px), float(ln)))
-        from osgeo import osr
-        wgs = osr.SpatialReference()
-        wgs.ImportFromEPSG(4326)
+        ds = gdal.GetDriverByName("GTiff").Create(os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16,
+                                                  ["TILED=YES"] if rows * cols > 4_000_000 else [])
         ds.SetGCPs(gcps, wgs.ExportToWkt())
-        ds.GetRasterBand(1).WriteArray(dn)
+        band = ds.GetRasterBand(1)
+        for r0 in range(0, rows, STRIP):
+            n = min(STRIP, rows - r0)
+            line, pixel = np.mgrid[r0:r0 + n, 0:cols].astype(float)
+            truth = sigma0_truth(rows, cols, pol, seed, border_strip, r0, n)
+            power = truth * calib("sigma0", line, pixel) ** 2 + noise(line, pixel, cols, legacy_noise, rows)
+            dn = np.clip(np.round(np.sqrt(power)), 0, 65535).astype(np.uint16)
+            dn[:, :5] = 0
+            dn[max(0, rows - 3 - r0):, :] = 0
+            band.WriteArray(dn, 0, r0)
+            if keep_arrays:
+                dns.setdefault(pol, []).append(dn)
+                truths.setdefault(pol, []).append(truth)
         ds = None
         rels = []
-        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, stop)),
-                          (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols)),
-                          (f"annotation/calibration/noise-{stem}.xml", _noise_xml(pol, rows, cols, legacy_noise))):
+        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0)),
+                          (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols, start)),
+                          (f"annotation/calibration/noise-{stem}.xml",
+                           _noise_xml(pol, rows, cols, legacy_noise, start))):
             with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:
                 fh.write(text)
             rels.append(rel)
         units.append((pol, meas, *rels))
     with open(os.path.join(safe, "manifest.safe"), "w", encoding="utf-8") as fh:
-        fh.write(_manifest(name, units, stop, ipf=ipf, product_type=product_type, family=family))
+        fh.write(_manifest(name, units, start, stop, ipf=ipf, product_type=product_type, family=family))
     zipped = None
     if zip_it:
         zipped = safe[:-5] + ".zip"
@@ -285,4 +412,6 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
                 for n in names:
                     full = os.path.join(base, n)
                     zf.write(full, os.path.relpath(full, str(out_dir)))
-    return {"safe": safe, "zip": zipped, "dn": dns, "truth": truths, "rows": rows, "cols": cols}
+    return {"safe": safe, "zip": zipped, "dn": {p: np.concatenate(v) for p, v in dns.items()},
+            "truth": {p: np.concatenate(v) for p, v in truths.items()}, "rows": rows, "cols": cols, "grid": pts,
+            "line0": line0, "pixel0": pixel0}

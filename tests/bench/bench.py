@@ -30,12 +30,17 @@
    4096² predictor rasters of one date (VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t), output Mpx/s with QGIS's start-up
    included and without it, and peak RSS above start-up; then the same number of output pixels as a 512² ×
    61-date series (predictor stacks written as changedetection writes them), which must not be slower per pixel.
+9. Sentinel-1 import: a full-size IW GRDH product (25 788 × 16 685 samples, VV; tests/simulators/s1_safe.py in the
+   real product's geometry) through `qgis_process run sarsense:importsentinel1` (start-up included) against
+   `gdalwarp -tps -r bilinear` of the same measurement TIFF to the same grid (the floor: GDAL's warp of the raw
+   DN, no calibration), and its peak RSS above start-up; then the same with a 3" DEM (range-Doppler).
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (README,
 "Performance").
 """
 
 import argparse
+import glob
 import os
 import re
 import statistics
@@ -65,6 +70,8 @@ SIC_SHAPE = (5200, 5000)    # rows, columns at 80 m: one AI4Arctic scene
 SIC_AGREEMENT = 0.999       # full-scene and tiled charts agree on this share of pixels
 ANN_MPX_S = 5.0             # soil moisture II: annmoisture output Mpx/s through qgis_process (start-up included)
 ANN_EXTRA_MB = 300          # soil moisture II: annmoisture peak RSS above qgis_process start-up
+S1_FLOOR_RATIO = 3.0        # Sentinel-1 import: time <= 3x gdalwarp of the same measurement TIFF to the same grid
+S1_EXTRA_MB = 300           # Sentinel-1 import: peak RSS above qgis_process start-up (full IW band)
 #: soil moisture II predictors (bundled model order): level and spread of the simulated values, dB or unitless
 ANN_PREDICTORS = (("VV", -12, 3), ("NDVI", 0.5, 0.15), ("theta", 37, 4), ("dVV", 2.5, 1.5), ("ISSM", 0.5, 0.2),
                   ("VHVV", -7, 1.5), ("SSMt", 0.25, 0.07))
@@ -126,13 +133,14 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[4096, 8192])
     ap.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     ap.add_argument("--compression", default="NONE", help="SARSense output compression (OTB writes uncompressed)")
-    ap.add_argument("--only", choices=["soil-moisture", "rice", "lst", "sea-ice", "ann-moisture"],
+    ap.add_argument("--only", choices=["soil-moisture", "rice", "lst", "sea-ice", "ann-moisture",
+                                                        "sentinel1"],
                     help="run one section only")
     args = ap.parse_args()
     if args.only:
         with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
             failed = {"soil-moisture": soil_moisture, "rice": rice, "lst": lst, "sea-ice": sea_ice,
-                      "ann-moisture": ann_moisture}[args.only](tmp)
+                      "ann-moisture": ann_moisture, "sentinel1": sentinel1}[args.only](tmp)
         print("targets missed: " + (", ".join(failed) if failed else "none"))
         return
     otb = "/usr/bin/otbcli_Despeckle"
@@ -178,6 +186,8 @@ def main():
             failed += sea_ice(tmp)
         with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
             failed += ann_moisture(tmp)
+        with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as tmp:
+            failed += sentinel1(tmp)
     print("\nmodels (the shipped model chain, LST- and sea-ice-size U-Nets): tests/bench/bench_onnx.py, next")
     print("targets missed: " + (", ".join(failed) if failed else "none"))
 
@@ -615,6 +625,62 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
 def _annmoisture(paths, out, env):
     return timed([QGIS_PROCESS, "run", "sarsense:annmoisture", *[f"--INPUTS={p}" for p in paths], f"--OUTPUT={out}"],
                  env=env)
+
+
+def sentinel1(tmp):
+    """Section 9: importsentinel1 of a full IW GRDH band through qgis_process against gdalwarp to the same grid."""
+    pkg = package_dir(tmp)
+    sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
+    from simulators import s1_safe
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    start_s, base = timed([QGIS_PROCESS, "list"], env=env)
+    made = s1_safe.write_grd(tmp, rows=16685, cols=25788, pols=("VV",), line0=0, pixel0=0, keep_arrays=False)
+    measurement = next(iter(glob.glob(os.path.join(made["safe"], "measurement", "*.tiff"))))
+    print(f"\nSentinel-1 import: full IW GRDH band {made['cols']} x {made['rows']} (VV, uint16, "
+          f"{os.path.getsize(measurement) / 2**20:.0f} MiB; simulated DN in the real product's geometry) through "
+          f"qgis_process (qgis_process.bin list: {start_s:.2f} s, {base:.0f} MB), default parameters (10 m UTM, dB, "
+          "ZSTD)")
+    ours = os.path.join(tmp, "s1.tif")
+    t, peak = timed([QGIS_PROCESS, "run", "sarsense:importsentinel1", f"--INPUT={made['safe']}", f"--OUTPUT={ours}"],
+                    env=env)
+    ds = gdal.Open(ours)
+    gt, nx, ny = ds.GetGeoTransform(), ds.RasterXSize, ds.RasterYSize
+    ds = None
+    te = [str(v) for v in (gt[0], gt[3] + ny * gt[5], gt[0] + nx * gt[1], gt[3])]
+    t_warp, m_warp = timed(["gdalwarp", "-q", "-overwrite", "-t_srs", "EPSG:32632", "-tr", "10", "10", "-te", *te,
+                            "-tps", "-r", "bilinear", "-ot", "Float32", "-co", "TILED=YES", "-co", "COMPRESS=ZSTD",
+                            "-co", "BIGTIFF=YES", measurement, os.path.join(tmp, "warp.tif")])
+    os.remove(os.path.join(tmp, "warp.tif"))
+    ok_t, ok_m = t / t_warp <= S1_FLOOR_RATIO, peak - base <= S1_EXTRA_MB
+    failed = ([] if ok_t else ["sentinel1@floor"]) + ([] if ok_m else ["sentinel1@rss"])
+    print(f"  map grid {nx} x {ny} px ({nx * ny / 1e6:.0f} Mpx): importsentinel1 {t:.1f} s, gdalwarp {t_warp:.1f} s "
+          f"({m_warp:.0f} MB): {t / t_warp:.2f}x the floor (target <= {S1_FLOOR_RATIO}x): {'met' if ok_t else 'MISSED'}")
+    print(f"  peak RSS {peak:.0f} MB = {peak - base:.0f} MB above start-up (target <= {S1_EXTRA_MB} MB): "
+          f"{'met' if ok_m else 'MISSED'}")
+    # a 3" DEM over the scene (smooth random relief, 0-2 500 m): range-Doppler terrain correction
+    dem = os.path.join(tmp, "dem.tif")
+    rng = np.random.default_rng(3)
+    w, h = 4800, 2640
+    ds = gdal.GetDriverByName("GTiff").Create(dem, w, h, 1, gdal.GDT_Float32, ["TILED=YES", "COMPRESS=DEFLATE"])
+    ds.SetGeoTransform((8.6, 1 / 1200, 0, 47.7, 0, -1 / 1200))
+    ds.SetProjection('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+                     'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]')
+    from scipy.ndimage import zoom
+    ds.GetRasterBand(1).WriteArray(zoom(rng.random((h // 60 + 2, w // 60 + 2)) * 2500, 60, order=3)[:h, :w]
+                                   .clip(0).astype(np.float32))
+    ds = None
+    os.remove(ours)
+    t_dem, peak_dem = timed([QGIS_PROCESS, "run", "sarsense:importsentinel1", f"--INPUT={made['safe']}",
+                             f"--DEM={dem}", f"--OUTPUT={ours}"], env=env)
+    ds = gdal.Open(ours)
+    px = ds.RasterXSize * ds.RasterYSize / 1e6
+    ds = None
+    ok = peak_dem - base <= S1_EXTRA_MB
+    failed += [] if ok else ["sentinel1-dem@rss"]
+    print(f"  with a 3\" DEM (range-Doppler, {px:.0f} Mpx: the grid grows by the relief's displacement): {t_dem:.1f} s "
+          f"= {t_dem / t_warp:.2f}x the floor (no target), peak RSS {peak_dem - base:.0f} MB above start-up (target "
+          f"<= {S1_EXTRA_MB} MB): {'met' if ok else 'MISSED'}")
+    return failed
 
 
 if __name__ == "__main__":

@@ -280,9 +280,12 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
 
 def test_import_in_db_multilooked_and_refusals(tmp_path):
     """dB bands are 10·log10 of the linear ones; at 40 m, 4 × 4 samples are averaged before interpolation
-    (block-wise the same); an extent off the scene and a DEM that does not cover it are refused."""
+    (block-wise the same); progress per block, and a cancel leaves nothing; an extent off the scene and a DEM
+    that does not cover it are refused."""
     from osgeo import gdal, osr
     from simulators import s1_safe
+
+    from sarsense.algorithms.io import blocks
 
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
@@ -306,6 +309,11 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     rough = [np.nanstd(10 * np.log10(v) - median_filter(10 * np.log10(v), 3)) for v in (c[0], d[0])]
     assert rough[0] < 0.6 * rough[1]       # 0.25 against 0.47 dB: what is left is the smooth field itself
     assert importer.looks_for(15, geometry.image_info(prod.read("VV", "annotation"))) == 1
+    calls = []
+    with pytest.raises(blocks.Cancelled):
+        importer.import_grd(prod, ["VV"], str(tmp_path / "cancel.tif"), block_size=32,
+                            progress=calls.append, is_canceled=lambda: len(calls) >= 2)
+    assert len(calls) == 2 and calls[0] < calls[1] < 1 and not list(tmp_path.glob("cancel.tif*"))
     with pytest.raises(importer.SceneError, match="does not overlap the scene"):
         importer.import_grd(prod, ["VV"], str(tmp_path / "off.tif"), extent=(0, 0, 1000, 1000))
     assert not (tmp_path / "off.tif").exists()

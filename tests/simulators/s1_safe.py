@@ -48,7 +48,7 @@ LINE_TIME = 1.498376640333055e-03
 LINE0, PIXEL0 = 12000, 8000
 RANGE_SPACING = 10.0
 #: Rows of DN computed at once.
-STRIP = 1024
+STRIP = 256
 CALIB = {"sigma0": (500.0, 0.02, 0.05), "beta0": (470.0, 0.0, 0.0), "gamma0": (480.0, 0.01, 0.04),
          "dn": (400.0, 0.0, 0.0)}  # A = a0 + a1·line + a2·pixel
 RANGE_NOISE = (60.0, 0.01, 0.02)    # η_range = b0 + b1·line + b2·pixel (DN²)

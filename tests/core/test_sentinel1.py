@@ -420,6 +420,26 @@ def test_terrain_shifts_pixels_by_h_over_tan_theta_and_tilts_the_incidence(tmp_p
     assert np.all(east > west)      # ground rising eastwards faces away from a sensor east of the scene
 
 
+def test_ew_grdm_product_imported_at_40_m(tmp_path):
+    """An EW GRDM product (HH + HV, 40 m pixels; the simulator keeps the IW orbit's geometry): mode read from the
+    manifest, 40 m by default with no averaging (its own pixels are 40 m), σ0 at the simulated level."""
+    from osgeo import gdal
+    from simulators import s1_safe
+
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    made = s1_safe.write_grd(tmp_path, mode="EW", pols=("HH", "HV"), rows=120, cols=150, pixel0=1000)
+    prod = s1p.open_product(made["safe"])
+    assert prod.mode == "EW" and prod.polarisations == ("HH", "HV") and "_EW_GRDM_1SDH_" in prod.name
+    out = str(tmp_path / "ew.tif")
+    counts = importer.import_grd(prod, ["HH", "HV"], out, db=True)
+    ds = gdal.Open(out)
+    assert ds.GetGeoTransform()[1] == 40.0 and counts["looks"] == 1
+    hh, hv, inc = ds.ReadAsArray()
+    assert -13 < np.nanmedian(hh) < -7 and np.nanmedian(hh - hv) == pytest.approx(7.0, abs=1.0)
+    assert 30 < np.nanmin(inc) < np.nanmax(inc) < 46.5 and np.isfinite(hh).sum() > 0.5 * 120 * 150
+
+
 def test_border_noise_rule_by_hand():
     from sarsense.algorithms.sentinel1 import radiometry as rad
     dn = np.array([[0, 0, 5, 6, 7, 8, 9, 0],

@@ -47,6 +47,9 @@ LINE_TIME = 1.498376640333055e-03
 #: Where the synthetic window starts in the real image (line, sample): lowlands of the real scene's geometry.
 LINE0, PIXEL0 = 12000, 8000
 RANGE_SPACING = 10.0
+#: Per mode: (pixel spacing factor over the IW GRDH's 10 m, resolution letter, polarisation pair). EW is written as
+#: GRDM (40 m pixels) in the same orbit's geometry.
+MODES = {"IW": (1, "H", "DV"), "EW": (4, "M", "DH")}
 #: Rows of DN computed at once.
 STRIP = 256
 CALIB = {"sigma0": (500.0, 0.02, 0.05), "beta0": (470.0, 0.0, 0.0), "gamma0": (480.0, 0.01, 0.04),
@@ -65,10 +68,10 @@ def range_noise(line, pixel):
     return b0 + b1 * np.asarray(line, float) + b2 * np.asarray(pixel, float)
 
 
-def swaths(cols):
+def swaths(cols, mode="IW"):
     """Three sub-swath blocks across the columns: (name, first sample, last sample, offset of η_az)."""
     edges = [0, cols // 3, 2 * cols // 3, cols]
-    return [(f"IW{i + 1}", edges[i], edges[i + 1] - 1, 0.05 * i) for i in range(3)]
+    return [(f"{mode}{i + 1}", edges[i], edges[i + 1] - 1, 0.05 * i) for i in range(3)]
 
 
 def _az_slope(rows):
@@ -94,8 +97,8 @@ def _iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _at(start, line):
-    return _iso(start + _dt.timedelta(seconds=float(line) * LINE_TIME))
+def _at(start, line, factor=1):
+    return _iso(start + _dt.timedelta(seconds=float(line) * LINE_TIME * factor))
 
 
 def _nums(values, fmt="{:.6e}"):
@@ -113,7 +116,7 @@ def _steps(rows, cols):
     return max(37, rows // 30), max(23, cols // 400)
 
 
-def _calibration_xml(pol, rows, cols, start):
+def _calibration_xml(pol, rows, cols, start, mode="IW"):
     lines, pixels = _vector_grid(rows, cols, *_steps(rows, cols))
     vecs = []
     for ln in lines:
@@ -123,13 +126,13 @@ def _calibration_xml(pol, rows, cols, start):
         vecs.append(f"<calibrationVector><azimuthTime>{_at(start, ln)}</azimuthTime><line>{ln}</line>"
                     f"<pixel count=\"{len(pixels)}\">{_nums(pixels, '{:d}')}</pixel>{body}</calibrationVector>")
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<calibration><adsHeader><missionId>S1B</missionId>"
-            f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>IW</mode><swath>IW</swath>"
+            f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>{mode}</mode><swath>{mode}</swath>"
             f"</adsHeader><calibrationInformation><absoluteCalibrationConstant>1.0</absoluteCalibrationConstant>"
             f"</calibrationInformation><calibrationVectorList count=\"{len(vecs)}\">{''.join(vecs)}"
             "</calibrationVectorList></calibration>")
 
 
-def _noise_xml(pol, rows, cols, legacy, start):
+def _noise_xml(pol, rows, cols, legacy, start, mode="IW"):
     line_step, pixel_step = _steps(rows, cols)
     lines, _ = _vector_grid(rows, cols, line_step + 16, 1)
     vecs = []
@@ -146,7 +149,7 @@ def _noise_xml(pol, rows, cols, legacy, start):
                 f"{''.join(vecs)}</noiseVectorList></noise>")
     az = []
     az_step = max(11, rows // 200)
-    for name, first, last, off in swaths(cols):
+    for name, first, last, off in swaths(cols, mode):
         az_lines = list(range(0, rows, az_step)) + ([rows - 1] if (rows - 1) % az_step else [])
         values = [AZ_NOISE[0] + off + _az_slope(rows) * ln for ln in az_lines]
         az.append(f"<noiseAzimuthVector><swath>{name}</swath><firstAzimuthLine>0</firstAzimuthLine>"
@@ -166,14 +169,15 @@ def _real():
     return text, _rd.range_geometry(text), _geometry.geolocation_grid(text)
 
 
-def window_geometry(line0=LINE0, pixel0=PIXEL0):
-    """The real product's :class:`RangeGeometry` for an image whose first line and sample are the real
-    image's ``line0`` and ``pixel0``."""
+def window_geometry(line0=LINE0, pixel0=PIXEL0, factor=1):
+    """The real product's :class:`RangeGeometry` for an image whose first line and sample are ``line0`` and
+    ``pixel0``, with lines and samples ``factor`` times the real ones' spacing."""
     _, rg, _ = _real()
+    spacing, interval = rg.range_spacing_m * factor, rg.line_interval_s * factor
     srgr = rg.srgr.copy()
-    srgr[:, 0] -= pixel0 * rg.range_spacing_m
-    return _rd.RangeGeometry(rg.orbit, rg.first_line_s + line0 * rg.line_interval_s, rg.line_interval_s,
-                             rg.range_spacing_m, rg.srgr_t, rg.sr0, srgr)
+    srgr[:, 0] -= pixel0 * spacing
+    return _rd.RangeGeometry(rg.orbit, rg.first_line_s + line0 * interval, interval, spacing, rg.srgr_t, rg.sr0,
+                             srgr)
 
 
 def undulation(lon, lat):
@@ -183,15 +187,15 @@ def undulation(lon, lat):
     return np.asarray(tr.transform(lon, lat, np.zeros_like(np.asarray(lon, float)))[2])
 
 
-def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None):
+def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1):
     """lon, lat (°), ellipsoidal height (m), incidence (°), zero-Doppler time (s since the orbit's epoch) and slant
     range (m) of the ground points imaged at (line, pixel) of the window: at mean sea level (``height`` None), or
     at ``height`` m above the ellipsoid. 2-D Newton's method on the range-Doppler line and pixel, from the real
     grid's interpolated lon/lat, with a finite-difference Jacobian."""
     _, _, real = _real()
-    rg = window_geometry(line0, pixel0)
+    rg = window_geometry(line0, pixel0, factor)
     lines, pixels = np.broadcast_arrays(np.asarray(lines, float), np.asarray(pixels, float))
-    rl, rp = (lines + line0).ravel(), (pixels + pixel0).ravel()
+    rl, rp = ((lines + line0) * factor).ravel(), ((pixels + pixel0) * factor).ravel()
     lon = np.array([real.lut("longitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
     lat = np.array([real.lut("latitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
     want = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
@@ -224,40 +228,42 @@ def _orbit_xml():
     return re.search(r"<orbitList.*?</orbitList>", text, re.S).group(0)
 
 
-def _conversion_xml(pixel0):
+def _conversion_xml(pixel0, factor=1):
     text, rg, _ = _real()
+    spacing = rg.range_spacing_m * factor
     out = []
     listed = re.search(r"<coordinateConversionList[^>]*>(.*?)</coordinateConversionList>", text, re.S).group(1)
     for block in re.findall(r"<coordinateConversion>.*?</coordinateConversion>", listed, re.S):
         srgr = np.array(re.search(r"<srgrCoefficients[^>]*>([^<]*)<", block).group(1).split(), float)
-        srgr[0] -= pixel0 * rg.range_spacing_m
-        gr0 = float(re.search(r"<gr0>([^<]*)<", block).group(1)) - pixel0 * rg.range_spacing_m
+        srgr[0] -= pixel0 * spacing
+        gr0 = float(re.search(r"<gr0>([^<]*)<", block).group(1)) - pixel0 * spacing
         block = re.sub(r"(<srgrCoefficients[^>]*>)[^<]*<", lambda m: m.group(1) + _nums(srgr, "{:.15e}") + "<", block)
         out.append(re.sub(r"<gr0>[^<]*<", f"<gr0>{gr0:.15e}<", block))
     return f"<coordinateConversion><coordinateConversionList count=\"{len(out)}\">{''.join(out)}" \
            "</coordinateConversionList></coordinateConversion>"
 
 
-def grid_points(rows, cols, line0=LINE0, pixel0=PIXEL0):
+def grid_points(rows, cols, line0=LINE0, pixel0=PIXEL0, factor=1):
     """The geolocation grid: 6 × 9 points for small images, 10 × 21 (the real product's) for large ones."""
     n_l, n_p = (6, 9) if rows * cols < 4_000_000 else (10, 21)
     lines = np.linspace(0, rows - 1, n_l).round()
     pixels = np.linspace(0, cols - 1, n_p).round()
     ln, px = np.meshgrid(lines, pixels, indexing="ij")
-    return ln.ravel(), px.ravel(), geolocation(ln.ravel(), px.ravel(), line0, pixel0)
+    return ln.ravel(), px.ravel(), geolocation(ln.ravel(), px.ravel(), line0, pixel0, factor=factor)
 
 
-def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0):
+def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW"):
+    factor = MODES[mode][0]
     lines, pixels, (lon, lat, h, inc, t, r) = pts
     items = []
     for ln, px, lo, la, hh, ic, rr in zip(lines, pixels, lon, lat, h, inc, r):
-        items.append(f"<geolocationGridPoint><azimuthTime>{_at(start, ln)}</azimuthTime>"
+        items.append(f"<geolocationGridPoint><azimuthTime>{_at(start, ln, factor)}</azimuthTime>"
                      f"<slantRangeTime>{2 * rr / 299792458.0:.12e}</slantRangeTime><line>{int(ln)}</line>"
                      f"<pixel>{int(px)}</pixel><latitude>{la:.12f}</latitude><longitude>{lo:.12f}</longitude>"
                      f"<height>{hh:.6f}</height><incidenceAngle>{ic:.9f}</incidenceAngle>"
                      f"<elevationAngle>{ic - 3.5:.9f}</elevationAngle></geolocationGridPoint>")
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<product><adsHeader><missionId>S1B</missionId>"
-            f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>IW</mode><swath>IW</swath>"
+            f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>{mode}</mode><swath>{mode}</swath>"
             f"<startTime>{_iso(start)}</startTime><stopTime>{_iso(stop)}</stopTime></adsHeader>"
             f"<generalAnnotation>{_orbit_xml()}</generalAnnotation>"
             "<imageAnnotation><imageInformation>"
@@ -265,15 +271,16 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0):
             f"<productLastLineUtcTime>{_iso(stop)}</productLastLineUtcTime>"
             "<slantRangeTime>5.300000e-03</slantRangeTime><pixelValue>Detected</pixelValue>"
             "<outputPixels>16 bit Unsigned Integer</outputPixels>"
-            f"<azimuthTimeInterval>{LINE_TIME:.15e}</azimuthTimeInterval><rangePixelSpacing>{RANGE_SPACING:.6e}"
-            "</rangePixelSpacing><azimuthPixelSpacing>1.000000e+01</azimuthPixelSpacing>"
+            f"<azimuthTimeInterval>{LINE_TIME * factor:.15e}</azimuthTimeInterval><rangePixelSpacing>"
+            f"{RANGE_SPACING * factor:.6e}</rangePixelSpacing><azimuthPixelSpacing>{RANGE_SPACING * factor:.6e}"
+            "</azimuthPixelSpacing>"
             f"<numberOfSamples>{cols}</numberOfSamples><numberOfLines>{rows}</numberOfLines>"
-            f"</imageInformation></imageAnnotation>{_conversion_xml(pixel0)}"
+            f"</imageInformation></imageAnnotation>{_conversion_xml(pixel0, factor)}"
             f"<geolocationGrid><geolocationGridPointList count=\"{len(items)}\">{''.join(items)}"
             "</geolocationGridPointList></geolocationGrid></product>")
 
 
-def _manifest(name, units, start, stop, *, ipf, product_type, family):
+def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW"):
     """``units``: per polarisation (pol, measurement, annotation, calibration, noise) relative paths. The package
     map, metadata objects and data objects are linked as in a real manifest (GDAL's SAFE driver follows them)."""
     pols = [u[0] for u in units]
@@ -302,7 +309,7 @@ def _manifest(name, units, start, stop, *, ipf, product_type, family):
 <xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1" xmlns:safe="http://www.esa.int/safe/sentinel-1.0"
  xmlns:s1="http://www.esa.int/safe/sentinel-1.0/sentinel-1"
  xmlns:s1sarl1="http://www.esa.int/safe/sentinel-1.0/sentinel-1/sar/level-1" version="esa/safe/sentinel-1.0/sentinel-1/sar/level-1/standard/iwdp">
-<informationPackageMap><xfdu:contentUnit unitType="SAFE Archive Information Package" textInfo="Sentinel-1 IW Level-1 \
+<informationPackageMap><xfdu:contentUnit unitType="SAFE Archive Information Package" textInfo="Sentinel-1 {mode} Level-1 \
 {product_type} Product" dmdID="acquisitionPeriod platform generalProductInformation measurementOrbitReference" pdiID="processing">
 {''.join(content)}</xfdu:contentUnit></informationPackageMap>
 <metadataSection>
@@ -314,7 +321,7 @@ def _manifest(name, units, start, stop, *, ipf, product_type, family):
 <metadataObject ID="platform" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData><safe:platform>
 <safe:nssdcIdentifier>2016-025A</safe:nssdcIdentifier><safe:familyName>{family}</safe:familyName>
 <safe:number>B</safe:number><safe:instrument><safe:familyName abbreviation="SAR">Synthetic Aperture Radar</safe:familyName>
-<safe:extension><s1sarl1:instrumentMode><s1sarl1:mode>IW</s1sarl1:mode><s1sarl1:swath>IW</s1sarl1:swath>
+<safe:extension><s1sarl1:instrumentMode><s1sarl1:mode>{mode}</s1sarl1:mode><s1sarl1:swath>{mode}</s1sarl1:swath>
 </s1sarl1:instrumentMode></safe:extension></safe:instrument></safe:platform></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="measurementOrbitReference" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
 <safe:orbitReference><safe:orbitNumber type="start">26269</safe:orbitNumber><safe:orbitNumber type="stop">26269</safe:orbitNumber>
@@ -355,18 +362,21 @@ def sigma0_truth(rows, cols, pol, seed=0, border_strip=False, first_row=0, n_row
 
 def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", legacy_noise=False,
               product_type="GRD", family="SENTINEL-1", zip_it=False, seed=0, border_strip=False, line0=LINE0,
-              pixel0=PIXEL0, keep_arrays=True):
-    """Write the product (lines ``line0``… and samples ``pixel0``… of the real product's geometry); returns
+              pixel0=PIXEL0, keep_arrays=True, mode="IW"):
+    """Write the product (lines ``line0``… and samples ``pixel0``… of the real product's geometry; ``mode`` "EW":
+    an EW GRDM product, 40 m pixels, in the same geometry); returns
     ``{"safe": folder, "zip": path or None, "dn": {pol: uint16}, "truth": {pol: σ0}, "grid": (lines, pixels,
     (lon, lat, h, inc, t, r))}`` (``dn`` and ``truth`` empty unless ``keep_arrays``). The no-data border (the
     first 5 columns, the last 3 lines) is DN 0, as in GRDs."""
-    start = REAL_START + _dt.timedelta(seconds=line0 * LINE_TIME)
-    stop = start + _dt.timedelta(seconds=(rows - 1) * LINE_TIME)
-    name = f"S1B_IW_{product_type}H_1SDV_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_026269_032297_TEST.SAFE"
+    factor, res, pair = MODES[mode]
+    start = REAL_START + _dt.timedelta(seconds=line0 * LINE_TIME * factor)
+    stop = start + _dt.timedelta(seconds=(rows - 1) * LINE_TIME * factor)
+    name = (f"S1B_{mode}_{product_type}{res}_1S{pair}_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_026269_032297_"
+            "TEST.SAFE")
     safe = os.path.join(str(out_dir), name)
     os.makedirs(os.path.join(safe, "measurement"), exist_ok=True)
     os.makedirs(os.path.join(safe, "annotation", "calibration"), exist_ok=True)
-    pts = grid_points(rows, cols, line0, pixel0)
+    pts = grid_points(rows, cols, line0, pixel0, factor)
     lines, pixels, (lon, lat, h, _, _, _) = pts
     wgs = osr.SpatialReference()
     wgs.ImportFromEPSG(4326)
@@ -374,7 +384,7 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
             for lo, la, hh, px, ln in zip(lon, lat, h, pixels, lines)]
     units, dns, truths = [], {}, {}
     for k, pol in enumerate(pols, start=1):
-        stem = f"s1b-iw-grd-{pol.lower()}-{start:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-{k:03d}"
+        stem = f"s1b-{mode.lower()}-grd-{pol.lower()}-{start:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-{k:03d}"
         meas = f"measurement/{stem}.tiff"
         ds = gdal.GetDriverByName("GTiff").Create(os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16,
                                                   ["TILED=YES"] if rows * cols > 4_000_000 else [])
@@ -394,16 +404,17 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
                 truths.setdefault(pol, []).append(truth)
         ds = None
         rels = []
-        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0)),
-                          (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols, start)),
+        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode)),
+                          (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols, start, mode)),
                           (f"annotation/calibration/noise-{stem}.xml",
-                           _noise_xml(pol, rows, cols, legacy_noise, start))):
+                           _noise_xml(pol, rows, cols, legacy_noise, start, mode))):
             with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:
                 fh.write(text)
             rels.append(rel)
         units.append((pol, meas, *rels))
     with open(os.path.join(safe, "manifest.safe"), "w", encoding="utf-8") as fh:
-        fh.write(_manifest(name, units, start, stop, ipf=ipf, product_type=product_type, family=family))
+        fh.write(_manifest(name, units, start, stop, ipf=ipf, product_type=product_type, family=family,
+                           mode=mode))
     zipped = None
     if zip_it:
         zipped = safe[:-5] + ".zip"

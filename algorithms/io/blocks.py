@@ -585,11 +585,7 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
                            budget_mb=(budget_mb - cache_mb) / max(1, workers), align=side, block_size=block_size)
 
     def compute(win):
-        res = np.asarray(kernel(win))
-        res = res[np.newaxis] if res.ndim == 2 else res
-        if res.shape != (out_bands, win.h, win.w):
-            raise ValueError(f"kernel returned shape {res.shape}, expected {(out_bands, win.h, win.w)}")
-        return res
+        return _window_result(kernel(win), out_bands, win)
 
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))
@@ -672,11 +668,7 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
 
     def compute(win):
         block = stack.read(Window(win.x * f, win.y * f, win.w * f, win.h * f, win.x * f, win.y * f, win.w * f, win.h * f))
-        res = np.asarray(kernel(block))
-        res = res[np.newaxis] if res.ndim == 2 else res
-        if res.shape != (out_bands, win.h, win.w):
-            raise ValueError(f"kernel returned shape {res.shape}, expected {(out_bands, win.h, win.w)}")
-        return res
+        return _window_result(kernel(block), out_bands, win)
 
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))
@@ -694,6 +686,15 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
         _walk(windows, compute, write, workers=1, progress=progress, is_canceled=is_canceled)
     return {"output": output, "blocks": len(windows), "xsize": ox, "ysize": oy, "array": held,
             "infinite": out.n_infinite if output is not None else 0}
+
+
+def _window_result(res, n_out, win):
+    """A kernel's result for window ``win`` as ``(n_out, win.h, win.w)``; any other shape is an error."""
+    res = np.asarray(res)
+    res = res[np.newaxis] if res.ndim == 2 else res
+    if res.shape != (n_out, win.h, win.w):
+        raise ValueError(f"kernel returned shape {res.shape}, expected {(n_out, win.h, win.w)}")
+    return res
 
 
 def _kernel_result(kernel, block, n_out):

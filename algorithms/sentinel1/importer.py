@@ -217,10 +217,20 @@ class RangeDopplerLocator:
         self._dem_size = (ds.RasterYSize, ds.RasterXSize)
         self._dem_inv = gdal.InvGeoTransform(ds.GetGeoTransform())
         self._dem_nodata = ds.GetRasterBand(1).GetNoDataValue()
+        gt, srs = ds.GetGeoTransform(), _srs(ds.GetProjection())
+        metres = abs(gt[1]) * (111320.0 * math.cos(math.radians(float(np.mean(self._lat_range(mgrid)))))
+                               if srs.IsGeographic() else srs.GetLinearUnits())
+        #: DEM samples per map pixel (area), for the memory plan: a DEM finer than the map is read in larger windows
+        self.samples_per_pixel = max(1.0, (mgrid.geotransform[1] / metres) ** 2)
         self._to_ll = _transformer(mgrid.wkt, "EPSG:4326")
         self._to_dem = _transformer(mgrid.wkt, ds.GetProjection())
         self._geoid = _transformer("EPSG:4326+5773", "EPSG:4979")
         self._local = threading.local()
+
+    @staticmethod
+    def _lat_range(mgrid):
+        xmin, ymin, xmax, ymax = mgrid.bounds
+        return _transformer(mgrid.wkt, "EPSG:4326").transform([xmin, xmax], [ymin, ymax])[1]
 
     def _dem_band(self):
         band = getattr(self._local, "band", None)
@@ -448,12 +458,31 @@ def looks_for(pixel_size, image):
     return max(1, int(float(pixel_size) // max(image.range_spacing_m, image.azimuth_spacing_m)))
 
 
-def dem_margin_m(grid, dem):
+def dem_margin_m(grid, dem, side=512):
     """How far (m) terrain above the grid's heights can move the scene's edge outwards (foreshortening, h/tan θ):
-    the DEM's highest point above the lowest grid point, over the tangent of the smallest incidence angle."""
+    the DEM's highest point over the scene (read decimated to at most ``side``² samples; nothing is written
+    beside the DEM; made ellipsoidal with the geoid at the scene centre) above the lowest grid point, over the
+    tangent of the smallest incidence angle."""
     ds = gdal.Open(dem)
-    stats = ds.GetRasterBand(1).ComputeStatistics(True)
-    rise = stats[1] - float(np.min(grid.points["height"]))
+    if not ds.GetProjection():
+        return 0.0          # refused with its reason by check_dem_covers
+    x, y = _transformer("EPSG:4326", ds.GetProjection()).transform(grid.points["longitude"], grid.points["latitude"])
+    inv = gdal.InvGeoTransform(ds.GetGeoTransform())
+    px, py = inv[0] + inv[1] * x + inv[2] * y, inv[3] + inv[4] * x + inv[5] * y
+    c0, c1 = max(0, int(np.floor(np.min(px)))), min(ds.RasterXSize, int(np.ceil(np.max(px))))
+    r0, r1 = max(0, int(np.floor(np.min(py)))), min(ds.RasterYSize, int(np.ceil(np.max(py))))
+    if c1 <= c0 or r1 <= r0:
+        return 0.0
+    band = ds.GetRasterBand(1)
+    arr = band.ReadAsArray(c0, r0, c1 - c0, r1 - r0, buf_xsize=min(side, c1 - c0),
+                           buf_ysize=min(side, r1 - r0)).astype(np.float64)
+    if band.GetNoDataValue() is not None:
+        arr[arr == band.GetNoDataValue()] = np.nan
+    if not np.isfinite(arr).any():
+        return 0.0
+    lon, lat = scene_centre(grid)
+    undulation = _transformer("EPSG:4326+5773", "EPSG:4979").transform(lon, lat, 0.0)[2]   # geoid → ellipsoid
+    rise = float(np.nanmax(arr)) + undulation - float(np.min(grid.points["height"]))
     theta = np.radians(float(np.min(grid.points["incidenceAngle"])))
     return max(0.0, rise) / math.tan(theta)
 
@@ -545,8 +574,11 @@ def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_
     extra = dict(band_metadata or {})
     meta = [{"POLARISATION": p, "QUANTITY": calibration, "units": units, **extra} for p in pols] + \
         [{"QUANTITY": locator.incidence_kind, "units": "degrees", **extra}]
-    ratio = (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2
-    per_pixel = (_BYTES_PER_SAMPLE * len(pols) * max(1.0, ratio) * 2 + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
+    # working memory per map pixel: the image samples it needs (its area in samples, twice for the rotation of
+    # the window; three times as wide with the border rule's context), the DEM samples, the positions
+    ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2 * (3 if rule else 1)
+    dem_bytes = 16 * locator.samples_per_pixel if dem else 0.0
+    per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
     res = _blocks.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
                               geotransform=mgrid.geotransform, projection=mgrid.wkt, out_bands=len(pols) + 1,
                               descriptions=names, band_metadata=meta, metadata=metadata, compression=compression,

@@ -366,6 +366,11 @@ def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path)
     a, b = gdal.Open(gcp_out).ReadAsArray(), gdal.Open(rd_out).ReadAsArray()
     np.testing.assert_array_equal(b, gdal.Open(rd_small).ReadAsArray())
     assert c_gcp["grid"] == c_rd["grid"] and c_rd["dem_nodata"] == 0
+    assert sorted(p.name for p in tmp_path.glob("flat.tif*")) == ["flat.tif"]      # nothing written beside the DEM
+    # a DEM 1 000 m up widens the grid by the foreshortening of its highest point (1 000 m / tan 35.9° ≈ 1.4 km)
+    grid = geometry.geolocation_grid(prod.read("VV", "annotation"))
+    margin = importer.dem_margin_m(grid, _dem(tmp_path / "high.tif", height=1000.0))
+    assert 1000 / np.tan(np.radians(36.2)) < margin < 1000 / np.tan(np.radians(35.8))
     rd_ds = gdal.Open(rd_out)
     assert rd_ds.GetRasterBand(3).GetMetadata()["QUANTITY"] == "local incidence angle (DEM)"
     both = np.isfinite(a[0]) & np.isfinite(b[0])

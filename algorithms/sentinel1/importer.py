@@ -14,9 +14,11 @@ file. For each block of map pixels:
      sight (terrain correction as in ESA SNAP's *Range-Doppler Terrain Correction*; Small & Schubert 2008,
      *Guide to ASAR Geocoding*, §4).
 
-   Map coordinates, geoid heights and the orbit start of the zero-Doppler search are computed exactly every
-   :data:`NODE_STEP` map pixels and interpolated bilinearly between (they change smoothly; the error is
-   measured in the tests); the DEM and the range-Doppler solution are exact at every pixel.
+   Longitude and latitude, the position in the DEM, the geoid height and the start of the zero-Doppler search
+   (or, without DEM, the thin-plate spline's line and pixel) are computed exactly every :data:`NODE_STEP` map
+   pixels and interpolated bilinearly between: they change smoothly (on the synthetic product the result
+   equals gdalwarp's exact transformer within 10⁻³, and range-Doppler the spline within a centimetre). The DEM
+   height and the range-Doppler solution are computed at every pixel.
 2. **the image window** those positions need is read (the DN of each polarisation), calibrated with thermal
    noise removed (:mod:`.radiometry`), border noise masked, and averaged over ``looks`` × ``looks`` samples when
    the map pixel is at least twice the image's (multilooking: decimating 10 m samples to 40 m would keep one

@@ -12,13 +12,12 @@ that, and the import says so.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal, osr
 
-from .luts import LutError, VectorLut
+from .luts import LutError, VectorLut, parse_xml
 
 gdal.UseExceptions()
 
@@ -63,16 +62,9 @@ class GeolocationGrid:
                 for lo, la, h, px, ln in zip(p["longitude"], p["latitude"], p["height"], p["pixel"], p["line"])]
 
 
-def _root(xml):
-    try:
-        return xml if isinstance(xml, ET.Element) else ET.fromstring(xml)
-    except ET.ParseError as err:
-        raise LutError(f"the product annotation is not readable XML ({err})") from None
-
-
 def image_info(xml):
     """The :class:`Image` of a product annotation."""
-    info = _root(xml).find("imageAnnotation/imageInformation")
+    info = parse_xml(xml, "the product annotation").find("imageAnnotation/imageInformation")
     if info is None:
         raise LutError("no imageAnnotation/imageInformation: not a Sentinel-1 product annotation")
     try:
@@ -85,7 +77,8 @@ def image_info(xml):
 
 def geolocation_grid(xml):
     """The :class:`GeolocationGrid` of a product annotation."""
-    pts = _root(xml).findall("geolocationGrid/geolocationGridPointList/geolocationGridPoint")
+    root = parse_xml(xml, "the product annotation")
+    pts = root.findall("geolocationGrid/geolocationGridPointList/geolocationGridPoint")
     if len(pts) < 4:
         raise LutError(f"the geolocation grid has {len(pts)} point(s); at least 4 are needed")
     try:
@@ -107,7 +100,10 @@ def wgs84_wkt():
     return srs.ExportToWkt()
 
 
-def _transformer(gcps, samples, lines, options):
+def gcp_transformer(gcps, samples, lines, options):
+    """GDAL's transformer between an image of ``samples`` × ``lines`` with ``gcps`` (WGS 84) and the map
+    (``options``: the method, and ``DST_SRS`` for a map CRS other than WGS 84), and the in-memory dataset it
+    needs alive."""
     ds = gdal.GetDriverByName("MEM").Create("", samples, lines, 1, gdal.GDT_Byte)
     ds.SetGCPs(gcps, wgs84_wkt())
     return gdal.Transformer(ds, None, list(options)), ds
@@ -124,7 +120,7 @@ def leave_one_out(grid, samples, lines, method="thin-plate spline"):
              and p["line"][i] not in (p["line"].min(), p["line"].max())]
     errors = []
     for i in inner:
-        tr, _ds = _transformer(gcps[:i] + gcps[i + 1:], samples, lines, GCP_METHODS[method])
+        tr, _ds = gcp_transformer(gcps[:i] + gcps[i + 1:], samples, lines, GCP_METHODS[method])
         ok, (lon, lat, _) = tr.TransformPoint(0, gcps[i].GCPPixel, gcps[i].GCPLine)
         if ok:
             errors.append(_distance_m(lon, lat, gcps[i].GCPX, gcps[i].GCPY))

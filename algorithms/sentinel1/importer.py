@@ -99,6 +99,12 @@ def _transformer(src, dst):
     return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
 
+def _raster_coords(geotransform, x, y):
+    """GDAL pixel and line coordinates ((0, 0) the corner of the first sample) of CRS coordinates ``x``, ``y``."""
+    inv = gdal.InvGeoTransform(geotransform)
+    return inv[0] + inv[1] * x + inv[2] * y, inv[3] + inv[4] * x + inv[5] * y
+
+
 # -- the map grid ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MapGrid:
@@ -180,9 +186,8 @@ class GcpLocator:
 
     def __init__(self, grid, image, mgrid):
         self.mgrid, self.image = mgrid, image
-        self._ds = gdal.GetDriverByName("MEM").Create("", image.samples, image.lines, 1, gdal.GDT_Byte)
-        self._ds.SetGCPs(grid.gcps(), geometry.wgs84_wkt())
-        self._tr = gdal.Transformer(self._ds, None, ["METHOD=GCP_TPS", f"DST_SRS={mgrid.wkt}"])
+        options = geometry.GCP_METHODS["thin-plate spline"] + [f"DST_SRS={mgrid.wkt}"]
+        self._tr, self._ds = geometry.gcp_transformer(grid.gcps(), image.samples, image.lines, options)
         self._lock = threading.Lock()
 
     def image_coords(self, x, y):
@@ -217,7 +222,7 @@ class RangeDopplerLocator:
         self.rg, self.image, self.mgrid, self.dem = rgeom, image, mgrid, dem
         ds = gdal.Open(dem)
         self._dem_size = (ds.RasterYSize, ds.RasterXSize)
-        self._dem_inv = gdal.InvGeoTransform(ds.GetGeoTransform())
+        self._dem_gt = ds.GetGeoTransform()
         self._dem_nodata = ds.GetRasterBand(1).GetNoDataValue()
         gt, srs = ds.GetGeoTransform(), _srs(ds.GetProjection())
         metres = abs(gt[1]) * (111320.0 * math.cos(math.radians(float(np.mean(self._lat_range(mgrid)))))
@@ -226,7 +231,6 @@ class RangeDopplerLocator:
         self.samples_per_pixel = max(1.0, (mgrid.geotransform[1] / metres) ** 2)
         self._to_ll = _transformer(mgrid.wkt, "EPSG:4326")
         self._to_dem = _transformer(mgrid.wkt, ds.GetProjection())
-        self._geoid = _transformer("EPSG:4326+5773", "EPSG:4979")
         self._local = threading.local()
 
     @staticmethod
@@ -257,14 +261,12 @@ class RangeDopplerLocator:
 
     def _nodes(self, x, y):
         lon, lat = self._to_ll.transform(x, y)
-        _, _, undulation = self._geoid.transform(lon, lat, np.zeros_like(lon))
+        undulation = rd.geoid_undulation(lon, lat)
         dx, dy = self._to_dem.transform(x, y)
-        inv = self._dem_inv
-        u = inv[0] + inv[1] * dx + inv[2] * dy - 0.5          # DEM sample centres at integers
-        v = inv[3] + inv[4] * dx + inv[5] * dy - 0.5
+        u, v = _raster_coords(self._dem_gt, dx, dy)
+        u, v = u - 0.5, v - 0.5                               # DEM sample centres at integers
         t, slant = self.rg.zero_doppler(rd.geodetic_to_ecef(lon, lat, undulation))
-        pixel = self.rg.ground_range(t, slant) / self.rg.range_spacing_m
-        return lon, lat, undulation, v, u, t, pixel
+        return lon, lat, undulation, v, u, t, self.rg.pixel_of(t, slant)
 
     def locate(self, win):
         """(line, pixel, local incidence (°), DEM nodata mask) of the window's pixels; the mask holds the pixels
@@ -282,7 +284,7 @@ class RangeDopplerLocator:
         t0, pixel0 = t0[core], pixel0[core]
         heights = self._heights(dem_v, dem_u)
         nodata = ~np.isfinite(heights[core])
-        line0 = (t0 - self.rg.first_line_s) / self.rg.line_interval_s
+        line0 = self.rg.line_of(t0)
         img = self.image
         in_scene = (line0 >= -0.5) & (line0 < img.lines - 0.5) & (pixel0 >= -0.5) & (pixel0 < img.samples - 0.5)
         xyz = rd.geodetic_to_ecef(lon, lat, heights + undulation)
@@ -293,8 +295,7 @@ class RangeDopplerLocator:
         slant = np.linalg.norm(look, axis=-1)
         cos = np.einsum("...i,...i->...", normal, look) / slant
         incidence = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-        line = (t - self.rg.first_line_s) / self.rg.line_interval_s
-        pixel = self.rg.ground_range(t, slant) / self.rg.range_spacing_m
+        line, pixel = self.rg.line_of(t), self.rg.pixel_of(t, slant)
         for a in (line, pixel, incidence):
             a[nodata] = np.nan
         return line, pixel, incidence, nodata & in_scene
@@ -378,8 +379,7 @@ class ImageSampler:
             cells, counts = _multilook(raw[crop], k)
             valid = counts > 0
             valid_any = valid if valid_any is None else valid_any | valid
-            low = valid & ~(cells > 0)
-            cells[low] = np.nan
+            low = radiometry.mask_below_noise(cells)
             values[b][inside] = stencil(cells)
             below[b][inside] = low[nearest]
             if masked is not None:
@@ -469,8 +469,7 @@ def dem_margin_m(grid, dem, side=512):
     if not ds.GetProjection():
         return 0.0          # refused with its reason by check_dem_covers
     x, y = _transformer("EPSG:4326", ds.GetProjection()).transform(grid.points["longitude"], grid.points["latitude"])
-    inv = gdal.InvGeoTransform(ds.GetGeoTransform())
-    px, py = inv[0] + inv[1] * x + inv[2] * y, inv[3] + inv[4] * x + inv[5] * y
+    px, py = _raster_coords(ds.GetGeoTransform(), x, y)
     c0, c1 = max(0, int(np.floor(np.min(px)))), min(ds.RasterXSize, int(np.ceil(np.max(px))))
     r0, r1 = max(0, int(np.floor(np.min(py)))), min(ds.RasterYSize, int(np.ceil(np.max(py))))
     if c1 <= c0 or r1 <= r0:
@@ -483,8 +482,7 @@ def dem_margin_m(grid, dem, side=512):
     if not np.isfinite(arr).any():
         return 0.0
     lon, lat = scene_centre(grid)
-    undulation = _transformer("EPSG:4326+5773", "EPSG:4979").transform(lon, lat, 0.0)[2]   # geoid → ellipsoid
-    rise = float(np.nanmax(arr)) + undulation - float(np.min(grid.points["height"]))
+    rise = float(np.nanmax(arr)) + float(rd.geoid_undulation(lon, lat)) - float(np.min(grid.points["height"]))
     theta = np.radians(float(np.min(grid.points["incidenceAngle"])))
     return max(0.0, rise) / math.tan(theta)
 
@@ -507,10 +505,7 @@ def check_dem_covers(gcp, dem, samples=48):
     if not dem_wkt:
         raise SceneError(f"the DEM '{dem}' has no CRS: give it one (gdal_edit.py -a_srs) so it can be placed")
     dx, dy = _transformer(mgrid.wkt, dem_wkt).transform(x[inside], y[inside])
-    gt = ds.GetGeoTransform()
-    inv = gdal.InvGeoTransform(gt)
-    px = inv[0] + inv[1] * dx + inv[2] * dy
-    py = inv[3] + inv[4] * dx + inv[5] * dy
+    px, py = _raster_coords(ds.GetGeoTransform(), dx, dy)
     covered = (px >= 0) & (px <= ds.RasterXSize) & (py >= 0) & (py <= ds.RasterYSize)
     if not covered.all():
         lon, lat = _transformer(mgrid.wkt, "EPSG:4326").transform(x[inside], y[inside])
@@ -536,7 +531,8 @@ def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_
     if calibration not in QUANTITIES:
         raise ValueError(f"calibration must be one of {', '.join(QUANTITIES)}, got {calibration!r}")
     pols = [p.upper() for p in polarisations]
-    annotation = product.read(pols[0], "annotation")
+    # parsed once for the three readers of it
+    annotation = luts.parse_xml(product.read(pols[0], "annotation"), "the product annotation")
     grid, image = geometry.geolocation_grid(annotation), geometry.image_info(annotation)
     if crs is None:
         crs = f"EPSG:{utm_epsg(*scene_centre(grid))}"

@@ -32,13 +32,16 @@ class LutError(ValueError):
     """A calibration or noise file that does not hold what the product specification says."""
 
 
-def _root(xml):
+def parse_xml(xml, what="the file"):
+    """An annotation (text, bytes, or an element already parsed) as an XML element; unreadable XML is a
+    :class:`LutError` naming ``what`` it is. The readers of this package take either, so a caller that reads
+    one file several ways parses it once."""
     if isinstance(xml, ET.Element):
         return xml
     try:
         return ET.fromstring(xml)
     except ET.ParseError as err:
-        raise LutError(f"not readable XML ({err})") from None
+        raise LutError(f"{what} is not readable XML ({err})") from None
 
 
 def _numbers(element, tag, dtype=np.float64):
@@ -120,7 +123,7 @@ def calibration_lut(xml, kind="sigma0"):
     """The ``kind`` LUT (:data:`CALIBRATION_LUTS`) of a calibration XML (text, bytes or element)."""
     if kind not in CALIBRATION_LUTS:
         raise ValueError(f"calibration must be one of {', '.join(CALIBRATION_LUTS)}, got {kind!r}")
-    root = _root(xml)
+    root = parse_xml(xml, "the calibration annotation")
     vectors = root.findall("calibrationVectorList/calibrationVector")
     if not vectors:
         raise LutError("no calibrationVector: not a Sentinel-1 calibration annotation")
@@ -131,7 +134,7 @@ def calibration_lut(xml, kind="sigma0"):
 
 def noise_luts(xml):
     """The thermal-noise LUTs of a noise XML, in both layouts (IPF ≥ 2.9 range + azimuth; earlier ``noiseLut``)."""
-    root = _root(xml)
+    root = parse_xml(xml, "the noise annotation")
     ranges = root.findall("noiseRangeVectorList/noiseRangeVector")
     if ranges:
         lut = VectorLut(np.array([int(v.findtext("line")) for v in ranges], np.float64),

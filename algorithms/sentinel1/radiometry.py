@@ -29,16 +29,12 @@ def power(dn, rows, cols, calibration, noise=None):
     return out
 
 
-def calibrate(dn, rows, cols, calibration, noise=None):
-    """Calibrated linear power of a block of DN (:func:`power`), with the values noise removal left at or below
-    zero set to NaN (the signal is below the noise floor there).
-
-    Returns ``(values float32, below)``: ``below`` marks the pixels (DN > 0) noise removal left at or below zero.
-    """
-    out = power(dn, rows, cols, calibration, noise)
-    below = out <= 0
-    out[below] = np.nan
-    return out.astype(np.float32), below
+def mask_below_noise(values):
+    """Set to NaN, in place, the calibrated values noise removal left at or below zero (the signal is below the
+    noise floor there) and return where they were; NaN (no-data) is not counted."""
+    below = values <= 0
+    values[below] = np.nan
+    return below
 
 
 #: Border noise (products of IPF before 2.90, which left low-value strips along the image edges; later ones set

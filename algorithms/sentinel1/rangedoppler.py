@@ -19,12 +19,11 @@ specification's ``orbit`` and ``coordinateConversion`` records.)
 from __future__ import annotations
 
 import functools
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import numpy as np
 
-from .luts import LutError
+from .luts import LutError, parse_xml
 
 #: Newton steps for the zero-Doppler time from the first line: the convergence is quadratic, so from a start up to
 #: a scene length (25 s) away eight steps leave far less than a nanosecond (tested).
@@ -128,11 +127,18 @@ class RangeGeometry:
         dt = dt[..., None]
         return t, pos + vel * dt + 0.5 * acc * dt * dt
 
+    def line_of(self, t):
+        """Image line (floating; sample centres at integers) of zero-Doppler time ``t``."""
+        return (t - self.first_line_s) / self.line_interval_s
+
+    def pixel_of(self, t, r):
+        """Image pixel (floating; sample centres at integers) of slant range ``r`` at time ``t``."""
+        return self.ground_range(t, r) / self.range_spacing_m
+
     def line_pixel(self, xyz):
-        """Image line and pixel (floating; sample centres at integers) of Earth-fixed points."""
+        """Image line and pixel of Earth-fixed points."""
         t, r = self.zero_doppler(xyz)
-        line = (t - self.first_line_s) / self.line_interval_s
-        return line, self.ground_range(t, r) / self.range_spacing_m
+        return self.line_of(t), self.pixel_of(t, r)
 
 
 def _polyval_rows(x, coeffs):
@@ -141,6 +147,18 @@ def _polyval_rows(x, coeffs):
     for i in range(coeffs.shape[-1] - 1, -1, -1):
         out = out * x + coeffs[..., i]
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _geoid():
+    from pyproj import Transformer        # thread-safe since pyproj 3.1 (Debian 12: 3.4)
+    return Transformer.from_crs("EPSG:4326+5773", "EPSG:4979", always_xy=True)
+
+
+def geoid_undulation(lon, lat):
+    """Height (m) of the EGM96 geoid above the WGS 84 ellipsoid, from PROJ's ``egm96_15.gtx`` (Debian's
+    proj-data, which libproj depends on): what turns heights above mean sea level into ellipsoidal ones."""
+    return _geoid().transform(lon, lat, np.zeros_like(np.asarray(lon, np.float64)))[2]
 
 
 #: WGS 84 semi-major axis (m) and first eccentricity squared.
@@ -160,7 +178,7 @@ def geodetic_to_ecef(lon, lat, h):
 
 def range_geometry(xml):
     """The :class:`RangeGeometry` of a GRD product annotation (orbit, timing, pixel spacing, SRGR)."""
-    root = xml if isinstance(xml, ET.Element) else ET.fromstring(xml)
+    root = parse_xml(xml, "the product annotation")
     orbits = root.findall("generalAnnotation/orbitList/orbit")
     if len(orbits) < 2:
         raise LutError(f"the annotation has {len(orbits)} orbit state vector(s); at least 2 are needed")

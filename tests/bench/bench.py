@@ -661,15 +661,9 @@ def sentinel1(tmp):
     dem = os.path.join(tmp, "dem.tif")
     rng = np.random.default_rng(3)
     w, h = 4800, 2640
-    ds = gdal.GetDriverByName("GTiff").Create(dem, w, h, 1, gdal.GDT_Float32, ["TILED=YES", "COMPRESS=DEFLATE"])
-    ds.SetGeoTransform((8.6, 1 / 1200, 0, 47.7, 0, -1 / 1200))
-    ds.SetProjection('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
-                     'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]')
     from scipy.ndimage import zoom
-    ds.GetRasterBand(1).WriteArray(zoom(rng.random((h // 60 + 2, w // 60 + 2)) * 2500, 60, order=3)[:h, :w]
-                                   .clip(0).astype(np.float32))
-    ds = None
-    os.remove(ours)
+    s1_safe.write_dem(dem, zoom(rng.random((h // 60 + 2, w // 60 + 2)) * 2500, 60, order=3)[:h, :w].clip(0),
+                      bounds=(8.6, 47.7 - h / 1200, 8.6 + w / 1200, 47.7))    os.remove(ours)
     t_dem, peak_dem = timed([QGIS_PROCESS, "run", "sarsense:importsentinel1", f"--INPUT={made['safe']}",
                              f"--DEM={dem}", f"--OUTPUT={ours}"], env=env)
     ds = gdal.Open(ours)

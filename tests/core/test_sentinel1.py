@@ -92,7 +92,9 @@ def _calibrated(product, pol, kind="sigma0", remove_noise=True):
     rows, cols = np.arange(dn.shape[0]), np.arange(dn.shape[1])
     cal = luts.calibration_lut(product.read(pol, "calibration"), kind)
     noise = luts.noise_luts(product.read(pol, "noise")) if remove_noise else None
-    return dn, radiometry.calibrate(dn, rows, cols, cal, noise)
+    values = radiometry.power(dn, rows, cols, cal, noise)
+    below = radiometry.mask_below_noise(values)
+    return dn, (values.astype(np.float32), below)
 
 
 @pytest.mark.parametrize("legacy", [False, True])
@@ -270,7 +272,7 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     rows, cols = np.mgrid[5:geo.shape[1] - 5:13, 5:geo.shape[2] - 5:11]
     x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
     lon, lat = to_ll.transform(x, y)
-    line, pixel = rg.line_pixel(rd.geodetic_to_ecef(lon, lat, s1_safe.undulation(lon, lat)))
+    line, pixel = rg.line_pixel(rd.geodetic_to_ecef(lon, lat, rd.geoid_undulation(lon, lat)))
     keep = (line > 2) & (line < made["rows"] - 5) & (pixel > 7) & (pixel < made["cols"] - 3)
     assert keep.sum() > 300
     _, _, _, inc, _, _ = s1_safe.geolocation(line[keep], pixel[keep])
@@ -282,7 +284,7 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     """dB bands are 10·log10 of the linear ones; at 40 m, 4 × 4 samples are averaged before interpolation
     (block-wise the same); progress per block, and a cancel leaves nothing; an extent off the scene and a DEM
     that does not cover it are refused."""
-    from osgeo import gdal, osr
+    from osgeo import gdal
     from simulators import s1_safe
 
     from sarsense.algorithms.io import blocks
@@ -317,32 +319,19 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     with pytest.raises(importer.SceneError, match="does not overlap the scene"):
         importer.import_grd(prod, ["VV"], str(tmp_path / "off.tif"), extent=(0, 0, 1000, 1000))
     assert not (tmp_path / "off.tif").exists()
-    dem = str(tmp_path / "dem_small.tif")
-    ds = gdal.GetDriverByName("GTiff").Create(dem, 10, 10, 1, gdal.GDT_Float32)
-    ds.SetGeoTransform((11.12, 0.001, 0, 46.18, 0, -0.001))          # the scene's eastern part only
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    ds.SetProjection(srs.ExportToWkt())
-    ds = None
+    # the scene's eastern part only
+    dem = s1_safe.write_dem(tmp_path / "dem_small.tif", bounds=(11.12, 46.17, 11.13, 46.18), size=10)
     with pytest.raises(importer.SceneError, match=r"the DEM covers \d+\.\d % of the scene.*longitude 11\.10"):
         importer.import_grd(prod, ["VV"], str(tmp_path / "nodem.tif"), dem=dem)
     assert not (tmp_path / "nodem.tif").exists()
 
 
-def _dem(path, bounds=(10.9, 46.0, 11.3, 46.3), height=0.0, east_slope=0.0, size=400):
-    """A DEM in EPSG:4326 over the synthetic scene: ``height`` m above the geoid plus ``east_slope`` (m per m)
-    eastwards."""
-    from osgeo import gdal, osr
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), size, size, 1, gdal.GDT_Float32)
-    dx, dy = (bounds[2] - bounds[0]) / size, (bounds[3] - bounds[1]) / size
-    ds.SetGeoTransform((bounds[0], dx, 0, bounds[3], 0, -dy))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    ds.SetProjection(srs.ExportToWkt())
-    metres_east = (np.arange(size) + 0.5) * dx * 111320.0 * np.cos(np.radians(46.15))
-    ds.GetRasterBand(1).WriteArray(np.broadcast_to(height + east_slope * metres_east, (size, size)).astype(np.float32))
-    ds = None
-    return str(path)
+def _dem(path, height=0.0, east_slope=0.0, size=400):
+    """A DEM over the synthetic scene: ``height`` m above the geoid plus ``east_slope`` (m per m) eastwards."""
+    from simulators import s1_safe
+    bounds = s1_safe.SCENE_BOUNDS
+    metres_east = (np.arange(size) + 0.5) * (bounds[2] - bounds[0]) / size * 111320.0 * np.cos(np.radians(46.15))
+    return s1_safe.write_dem(path, np.broadcast_to(height + east_slope * metres_east, (size, size)), bounds)
 
 
 def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path):

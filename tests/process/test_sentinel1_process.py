@@ -47,22 +47,12 @@ def test_zip_to_geocoded_sigma0_db_with_incidence(env, tmp_path):  # noqa: F811
     np.testing.assert_allclose(10 * np.log10(vh_lin[both]), vh[both], atol=1e-4)
 
 
-def _dem(path, bounds=(10.9, 46.0, 11.3, 46.3), height=0.0):
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), 100, 100, 1, gdal.GDT_Float32)
-    ds.SetGeoTransform((bounds[0], (bounds[2] - bounds[0]) / 100, 0, bounds[3], 0, -(bounds[3] - bounds[1]) / 100))
-    ds.SetProjection('GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
-                     'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]')
-    ds.GetRasterBand(1).Fill(height)
-    ds = None
-    return path
-
-
 def test_terrain_corrected_with_a_dem(env, tmp_path):  # noqa: F811
     """With a flat DEM at sea level the terrain-corrected σ0 equals the grid-geocoded one (the synthetic grid is
     at sea level); the incidence band is the local one; an extent in another CRS cuts the output."""
     made = s1_safe.write_grd(tmp_path)
     plain, dem_out = tmp_path / "plain.tif", tmp_path / "dem.tif"
-    dem = _dem(tmp_path / "flat.tif")
+    dem = s1_safe.write_dem(tmp_path / "flat.tif")
     assert run(env, f"--INPUT={made['safe']}", "--POLARISATIONS=0", f"--OUTPUT={plain}").returncode == 0
     res = run(env, f"--INPUT={made['safe']}", "--POLARISATIONS=0", f"--DEM={dem}", f"--OUTPUT={dem_out}")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -108,7 +98,7 @@ def test_bad_products_are_refused_with_the_reason(env, tmp_path):  # noqa: F811
     refused(env, tmp_path, f"--INPUT={gone['safe']}", match="cannot read the calibration file of VV")
     ok = made["safe"]
     refused(env, tmp_path, f"--INPUT={ok}", "--EXTENT=0,1,0,1 [EPSG:4326]", match="does not overlap the scene")
-    small_dem = _dem(tmp_path / "small_dem.tif", bounds=(11.12, 46.17, 11.13, 46.18))
+    small_dem = s1_safe.write_dem(tmp_path / "small_dem.tif", bounds=(11.12, 46.17, 11.13, 46.18))
     refused(env, tmp_path, f"--INPUT={ok}", f"--DEM={small_dem}", match="the DEM covers")
 
 

@@ -35,7 +35,7 @@ import zipfile
 
 import numpy as np
 from helpers import REPO
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from sarsense.algorithms.sentinel1 import geometry as _geometry
 from sarsense.algorithms.sentinel1 import rangedoppler as _rd
@@ -180,11 +180,24 @@ def window_geometry(line0=LINE0, pixel0=PIXEL0, factor=1):
                              srgr)
 
 
-def undulation(lon, lat):
-    """EGM96 geoid height above the WGS 84 ellipsoid (m), from PROJ's grid."""
-    from pyproj import Transformer
-    tr = Transformer.from_crs("EPSG:4326+5773", "EPSG:4979", always_xy=True)
-    return np.asarray(tr.transform(lon, lat, np.zeros_like(np.asarray(lon, float)))[2])
+#: Longitudes and latitudes around the default window, for DEMs over it.
+SCENE_BOUNDS = (10.9, 46.0, 11.3, 46.3)
+
+
+def write_dem(path, heights=0.0, bounds=SCENE_BOUNDS, size=100):
+    """A DEM in EPSG:4326 over ``bounds`` (lon/lat min, max): ``heights`` in metres above the geoid, a number
+    (``size`` × ``size`` samples) or a 2-D array (its shape gives the size)."""
+    heights = np.asarray(heights, np.float32)
+    if heights.ndim == 0:
+        heights = np.full((size, size), heights, np.float32)
+    rows, cols = heights.shape
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), cols, rows, 1, gdal.GDT_Float32,
+                                              ["TILED=YES", "COMPRESS=DEFLATE"])
+    ds.SetGeoTransform((bounds[0], (bounds[2] - bounds[0]) / cols, 0, bounds[3], 0, -(bounds[3] - bounds[1]) / rows))
+    ds.SetProjection(_geometry.wgs84_wkt())
+    ds.GetRasterBand(1).WriteArray(heights)
+    ds = None
+    return str(path)
 
 
 def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1):
@@ -201,7 +214,7 @@ def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1
     want = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
 
     def h_of(lo, la):
-        return undulation(lo, la) if height is None else np.full(lo.shape, float(height))
+        return _rd.geoid_undulation(lo, la) if height is None else np.full(lo.shape, float(height))
 
     def lp(lo, la):
         return np.stack(rg.line_pixel(_rd.geodetic_to_ecef(lo, la, h_of(lo, la))), axis=-1)
@@ -378,8 +391,6 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
     os.makedirs(os.path.join(safe, "annotation", "calibration"), exist_ok=True)
     pts = grid_points(rows, cols, line0, pixel0, factor)
     lines, pixels, (lon, lat, h, _, _, _) = pts
-    wgs = osr.SpatialReference()
-    wgs.ImportFromEPSG(4326)
     gcps = [gdal.GCP(float(lo), float(la), float(hh), float(px), float(ln))
             for lo, la, hh, px, ln in zip(lon, lat, h, pixels, lines)]
     units, dns, truths = [], {}, {}
@@ -388,7 +399,7 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
         meas = f"measurement/{stem}.tiff"
         ds = gdal.GetDriverByName("GTiff").Create(os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16,
                                                   ["TILED=YES"] if rows * cols > 4_000_000 else [])
-        ds.SetGCPs(gcps, wgs.ExportToWkt())
+        ds.SetGCPs(gcps, _geometry.wgs84_wkt())
         band = ds.GetRasterBand(1)
         for r0 in range(0, rows, STRIP):
             n = min(STRIP, rows - r0)
@@ -405,7 +416,8 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
         ds = None
         rels = []
         for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode)),
-                          (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols, start, mode)),
+                          (f"annotation/calibration/calibration-{stem}.xml",
+                           _calibration_xml(pol, rows, cols, start, mode)),
                           (f"annotation/calibration/noise-{stem}.xml",
                            _noise_xml(pol, rows, cols, legacy_noise, start, mode))):
             with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:

@@ -1,7 +1,7 @@
 """SARSense QGIS plugin entry point: nothing heavy is imported when QGIS scans plugins."""
 
 
-def classFactory(iface):  # noqa: N802 (QGIS API name)
+def classFactory(iface):
     """Return the plugin instance (called by QGIS desktop and qgis_process)."""
     from .sarsense_qgis.plugin import SarsensePlugin
 

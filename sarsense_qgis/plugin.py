@@ -33,14 +33,14 @@ class SarsensePlugin:
         self.actions = {}
         setup_tools.add_to_path(deps_dir())
 
-    def initProcessing(self):  # noqa: N802 (QGIS API)
+    def initProcessing(self):
         from .provider import SarsenseProvider
 
         if self.provider is None:
             self.provider = SarsenseProvider()
             QgsApplication.processingRegistry().addProvider(self.provider)
 
-    def initGui(self):  # noqa: N802 (QGIS API)
+    def initGui(self):
         self.initProcessing()
         if self.iface is None:
             return

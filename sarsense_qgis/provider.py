@@ -25,13 +25,13 @@ class SarsenseProvider(QgsProcessingProvider):
     def name(self):
         return "SARSense"
 
-    def longName(self):  # noqa: N802
+    def longName(self):
         return "SARSense: SAR and thermal remote sensing"
 
     def icon(self):
         return QIcon(icon_path())
 
-    def svgIconPath(self):  # noqa: N802
+    def svgIconPath(self):
         return icon_path()
 
     def __init__(self):
@@ -45,17 +45,17 @@ class SarsenseProvider(QgsProcessingProvider):
             QgsApplication.processingRegistry().providerAdded.disconnect(self._registered)
             self.refreshAlgorithms()
 
-    def loadAlgorithms(self):  # noqa: N802
+    def loadAlgorithms(self):
         for cls in ALGORITHMS:
             self.addAlgorithm(cls())
         if QgsApplication.processingRegistry().providerById(self.id()) is not None:
             for model in load_workflows():
                 self.addAlgorithm(model)
 
-    def supportedOutputRasterLayerExtensions(self):  # noqa: N802
+    def supportedOutputRasterLayerExtensions(self):
         return ["tif"]
 
-    def defaultRasterFileExtension(self):  # noqa: N802
+    def defaultRasterFileExtension(self):
         return "tif"
 
 
@@ -73,10 +73,10 @@ class Workflow(QgsProcessingModelAlgorithm):
     def name(self):
         return os.path.splitext(os.path.basename(self.path))[0]
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return super().name()
 
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         return Workflow(self.path)
 
 

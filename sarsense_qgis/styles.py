@@ -93,7 +93,7 @@ class GreyStretchPostProcessor(QgsProcessingLayerPostProcessorInterface):
 
     _alive = []
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             apply_grey_stretch(layer)
 
@@ -110,7 +110,7 @@ class ClassMapPostProcessor(GreyStretchPostProcessor):
 
     _alive = []
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             classes = band_classes(layer)
             if classes:
@@ -129,7 +129,7 @@ class FixedClassesPostProcessor(GreyStretchPostProcessor):
         super().__init__()
         self.classes = list(classes)
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             apply_classes(layer, self.classes)
 
@@ -149,7 +149,7 @@ class RampPostProcessor(GreyStretchPostProcessor):
         super().__init__()
         self.ramp = ramp
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
             apply_ramp(layer, self.ramp)
 

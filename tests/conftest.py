@@ -1,6 +1,5 @@
 """Shared fixtures: sample data and, for tests/qgis, a real QGIS with the SARSense provider."""
 
-import numpy as np
 import pytest
 from helpers import SAMPLE_DB, STACK_DIR, read_raster, write_raster
 from osgeo import gdal

@@ -384,8 +384,9 @@ def sea_ice(out):
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
-    from algorithms.sea_ice import classes as sic
     from simulators import sea_ice_scenes as sim
+
+    from algorithms.sea_ice import classes as sic
 
     d = os.path.join(out, "sea_ice_simulated")
     scene = sim.simulate((SEA_ICE_SIDE, SEA_ICE_SIDE), seed=SEA_ICE_SEED)

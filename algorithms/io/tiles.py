@@ -41,8 +41,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import raster as _raster
-from .blocks import (DEFAULT_BUDGET_MB, OutputRaster, RasterStack, Window, gdal_cache_limit, gdal_cache_share,
-                     raise_if_canceled, reuse_freed_memory)
+from .blocks import (
+    DEFAULT_BUDGET_MB,
+    OutputRaster,
+    RasterStack,
+    Window,
+    gdal_cache_limit,
+    gdal_cache_share,
+    raise_if_canceled,
+    reuse_freed_memory,
+)
 
 #: Output rows are written in chunks of whole GeoTIFF tiles.
 _ROW_CHUNK = _raster.TILE_SIZE

@@ -151,7 +151,7 @@ def _polyval_rows(x, coeffs):
 
 @functools.lru_cache(maxsize=1)
 def _geoid():
-    from pyproj import Transformer        # thread-safe since pyproj 3.1 (Debian 12: 3.4)
+    from pyproj import Transformer  # thread-safe since pyproj 3.1 (Debian 12: 3.4)
     return Transformer.from_crs("EPSG:4326+5773", "EPSG:4979", always_xy=True)
 
 

@@ -22,16 +22,16 @@ import numpy as np
 try:
     from ...algorithms import onnx_runtime as rt
     from ...algorithms import sar, speckle
-    from ...algorithms.lst import modis, pipeline, quality, resample, temperature
     from ...algorithms.io.tiles import fitting_tile
+    from ...algorithms.lst import modis, pipeline, quality, resample, temperature
     from ...algorithms.receptive_field import chain_receptive_field, unet_receptive_field
     from ...algorithms.sea_ice import pipeline as sic_pipeline
     from ...algorithms.soil_moisture import hybrid
 except ImportError:
     from algorithms import onnx_runtime as rt
     from algorithms import sar, speckle
-    from algorithms.lst import modis, pipeline, quality, resample, temperature
     from algorithms.io.tiles import fitting_tile
+    from algorithms.lst import modis, pipeline, quality, resample, temperature
     from algorithms.receptive_field import chain_receptive_field, unet_receptive_field
     from algorithms.sea_ice import pipeline as sic_pipeline
     from algorithms.soil_moisture import hybrid

@@ -33,13 +33,13 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
     def name(self):
         return "accuracyassessment"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Accuracy assessment and area estimate")
 
     def tags(self):
         return self.tr("accuracy,confusion,kappa,overall,producer,user,f1,area,olofsson,validation,rice").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Assesses a class map against reference points or polygons: the confusion matrix (rows map, columns "
             "reference), overall accuracy, Cohen's kappa, and per class producer's and user's accuracy and F1, as in "
@@ -52,7 +52,7 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
             "hold, points the pixel under them. The estimator assumes a random sample stratified by map class; "
             "pixels of one reference polygon are not independent, which the report says.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.CLASSIFIED, self.tr("Class map")),
                  "An integer class map (e.g. from 'SVM classification' or 'Paddy rice by phenology thresholds'), "
                  "in a projected CRS.")

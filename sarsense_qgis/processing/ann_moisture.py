@@ -38,13 +38,13 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "annmoisture"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Map soil moisture with the neural network (CD + ANN hybrid)")
 
     def tags(self):
         return self.tr("ann,neural network,hybrid,soil moisture,map,onnx,ensemble,uncertainty").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Maps surface soil moisture (m³/m³) with a network trained by 'Train soil moisture neural network' (or "
             "the bundled one, trained on simulated backscatter: see its card). Give one raster per predictor, in the "
@@ -56,7 +56,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             "the estimate is less certain (a lower bound of the error, not a calibrated one). Block by block, at "
             "bounded memory; a NaN predictor gives a NaN pixel.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Predictor rasters (in the model's order)"),
                                                       layerType=QgsProcessing.TypeRaster),
                  "One raster per model input, in order (bundled model: VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t).")

@@ -16,7 +16,6 @@ from ...algorithms import onnx_runtime as rt
 from ..styles import ClassMapPostProcessor, style_on_load
 from .base import SarsenseAlgorithm
 
-
 #: The default of Apply ONNX model: the general SAR example (suite models have their own algorithms).
 DEFAULT_MODEL = "s1_despeckle_example.onnx"
 
@@ -39,14 +38,14 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
     def name(self):
         return "applymodel"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Apply ONNX model")
 
     def tags(self):
         return self.tr("onnx,model,neural network,cnn,u-net,deep learning,inference,segmentation,"
                        "super-resolution,regression").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Runs a neural network saved as ONNX over a raster, in overlapping tiles, and writes a GeoTIFF.\n\n"
             "The model must carry a SARSense contract in its metadata (models/README.md explains how to add "
@@ -64,7 +63,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             "Output: float32 values in the units the model declares, on the input grid (or a finer grid for "
             "super-resolution models); segmentation models write a class map styled with their colours.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")),
                  "Raster whose bands are the model's input channels, in the order its contract lists them.")
         bundled = bundled_models()

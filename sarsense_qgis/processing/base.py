@@ -86,26 +86,26 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def tr(self, text):
         return QCoreApplication.translate("SARSense", text)
 
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         return type(self)()
 
     def group(self):
         return self.tr(self._group[0])
 
-    def groupId(self):  # noqa: N802
+    def groupId(self):
         return self._group[1]
 
     def icon(self):
         return QIcon(icon_path())
 
-    def svgIconPath(self):  # noqa: N802
+    def svgIconPath(self):
         return icon_path()
 
-    def helpUrl(self):  # noqa: N802
+    def helpUrl(self):
         """The algorithm's help page shipped with the plugin (resources/help/<name>.html)."""
         return _help.help_url(self.name())
 
-    def canExecute(self):  # noqa: N802
+    def canExecute(self):
         """False, with what to install and how, when a package this algorithm needs is missing."""
         missing = [m for m in self.requires if m in setup_tools.missing_modules()]
         if not missing:
@@ -188,7 +188,7 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         size = self.parameterAsInt(parameters, name, context)
         return None if size % 2 else self.tr(f"{self.label(name)} must be odd (3, 5, 7, …); got {size}.")
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         """Refuse what cannot run, with a sentence that says why, before anything is read or written.
 
         A missing package (qgis_process 3.22 never asks ``canExecute``), a number that is NaN or
@@ -295,7 +295,7 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         return layer.source()
 
     # -- running ---------------------------------------------------------------------
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         """Run :meth:`process` with GDAL's cache bounded, turning input problems into messages."""
         try:
             with gdal_cache_limit(RUN_CACHE_MB):

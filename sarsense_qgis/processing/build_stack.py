@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingParameterBoolean,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterRasterDestination,
@@ -26,13 +26,13 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
     def name(self):
         return "buildstack"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Build dated stack")
 
     def tags(self):
         return self.tr("sar,stack,time series,multitemporal,dates,align,warp,sentinel-1").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Stacks several rasters into one multiband GeoTIFF, one band per date, sorted by date; each band's "
             "description is its ISO date (YYYY-MM-DD), the convention every SARSense time-series tool reads.\n\n"
@@ -46,7 +46,7 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
             "all nodata there) are named in a warning and listed in the Empty dates output; tick 'Leave out "
             "empty dates' to drop them from the stack.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Input rasters"),
                                                       layerType=QgsProcessing.TypeRaster),
                  "Rasters to stack; every band needs a date (description, DATE metadata or file name).")

@@ -29,13 +29,13 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
     def name(self):
         return "calibratevegetationcd"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Calibrate vegetation-corrected change detection")
 
     def tags(self):
         return self.tr("change detection,alpha,beta,vegetation,ndvi,calibration,soil moisture,station").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Fits α and β of ΔVV = (α − β·V1)·ΔSSM (Fayad et al. 2022, eq. 4-7) by least squares on the training "
             "part of station samples, and compares, on the held-out part, the classic change detection (eq. 2-3) "
@@ -45,7 +45,7 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             "paper's 70/30), seeded. The parameters (JSON: α, β, SSM_min and SSM_max per station, the split and the "
             "scores) feed 'Vegetation-corrected change detection' (α, β) to map soil moisture.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add_samples()
         for name, label, default, text in (
                 (self.VV_FIELD, "VV field (dB)", "VV", "σ°VV in dB."),

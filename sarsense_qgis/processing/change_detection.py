@@ -26,13 +26,13 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "changedetection"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Soil moisture by change detection")
 
     def tags(self):
         return self.tr("soil moisture,ssm,change detection,sentinel-1,vv,time series,index").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Surface soil moisture from a VV backscatter time series by change detection (Fayad et al. 2022, "
             "eq. 2-3): per pixel, I_SSM = (σVV − σVV_min)/(σVV_max − σVV_min) on dB values, min and max over "
@@ -47,7 +47,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             "do not change over the series; with growing vegetation use 'Soil moisture by vegetation-corrected "
             "change detection'.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("VV time stack")),
                  "Dated VV stack, one band per date.")
         self.add_units(what="the VV stack")
@@ -84,7 +84,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                  "Optional float32 stack, σVV − its minimum over the series (eq. 6), one band per date: a predictor "
                  "of 'Map soil moisture with the neural network'.")
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
         if lo >= hi:

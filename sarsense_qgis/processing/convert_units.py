@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer
+from qgis.core import (
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
 
 from ...algorithms import sar
 from ...algorithms.io import read_info, run_blockwise
@@ -24,13 +28,13 @@ class ConvertUnitsAlgorithm(SarsenseAlgorithm):
     def name(self):
         return "convertunits"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Convert SAR units")
 
     def tags(self):
         return self.tr("sar,db,decibel,linear,sigma0,amplitude,intensity,backscatter,units").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Converts SAR backscatter between dB and linear power (10·log10 / 10^(x/10)) and between "
             "amplitude and intensity (A² / √I), band by band, block by block.\n\n"
@@ -42,7 +46,7 @@ class ConvertUnitsAlgorithm(SarsenseAlgorithm):
             "writes the intensity |z|²; the other conversions refuse complex input.\n\n"
             "Output: float32 GeoTIFF, NaN nodata, same grid and band descriptions as the input.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input SAR raster")),
                  "Backscatter raster (any band count). Nodata becomes NaN.")
         self.add(QgsProcessingParameterEnum(self.CONVERSION, self.tr("Conversion"), options=list(OPTIONS),

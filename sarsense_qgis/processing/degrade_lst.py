@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer
+from qgis.core import (
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
 
 from ...algorithms.lst import pipeline
 from .lst_base import LstAlgorithm
@@ -14,20 +18,20 @@ class DegradeLstAlgorithm(LstAlgorithm):
     def name(self):
         return "degradelst"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Degrade LST (Norm-L4)")
 
     def tags(self):
         return self.tr("lst,land surface temperature,degrade,aggregate,norm-l4,stefan-boltzmann,upscale").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Aggregates LST to a grid FACTOR times coarser the way a sensor sees it: T_c = (mean T⁴)^(1/4) in "
             "kelvin (Stefan–Boltzmann; Nguyen et al. 2022, §III.B.3). A coarse pixel with any NaN input is NaN. "
             "Rows and columns at the bottom/right that do not fill a whole coarse pixel are left out. Use it to "
             "build test pairs: degrade 1 km LST to 4 km, super-resolve back, and score with Image quality.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Land-surface temperature")),
                  "Single-band LST (GeoTIFF or a MODIS LST HDF subdataset).")
         self.add_lst_units()

@@ -25,13 +25,13 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
     def name(self):
         return "despeckle"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Despeckle SAR image")
 
     def tags(self):
         return self.tr("sar,speckle,despeckle,filter,lee,refined lee,frost,gamma map,kuan,median,boxcar").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Reduces speckle in SAR backscatter with a moving window, band by band.\n\n"
             "Input: backscatter in dB (the default Input units, as the bundled scenes and most Sentinel-1 "
@@ -45,7 +45,7 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
             "Equivalent number of looks (ENL): the speckle strength of the input (1 for single-look intensity, "
             "about 4.4 for Sentinel-1 IW GRDH). Damping factor: Frost only.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input SAR raster")),
                  "Backscatter raster (dB or linear power); each band is filtered on its own.")
         self.add_units(what="the input SAR raster")
@@ -69,7 +69,7 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Despeckled")),
                  "Float32 GeoTIFF in the input's units, NaN nodata.")
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         problem = self.odd_size_problem(parameters, context)
         if problem:
             return False, problem

@@ -43,13 +43,13 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "extractstations"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Extract raster values at stations")
 
     def tags(self):
         return self.tr("station,in situ,ismn,extract,radius,sample,soil moisture,calibration,validation").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "For every station and date, the mean of each raster over the pixels within the radius (Fayad et al. "
             "2022 §2.1.4: 500 m), and the in-situ soil moisture matched to the acquisition time. One output feature "
@@ -63,7 +63,7 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
             "date has no time of day covers its whole UTC day; a daily mean covers its day. Stations outside every "
             "raster are named in the log; stations and rasters may be in different CRSs.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFeatureSource(self.STATIONS, self.tr("Stations"),
                                                      types=[QgsProcessing.TypeVectorPoint]),
                  "Points with an id field ('id' or 'station'), e.g. from 'Import in-situ soil moisture (ISMN)'.")

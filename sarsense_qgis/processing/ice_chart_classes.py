@@ -22,6 +22,7 @@ from ...algorithms.sea_ice import classes as sic_classes
 from ...algorithms.sea_ice import sigrid
 from .sea_ice_base import SeaIceAlgorithm
 
+
 def _value(v):
     """A feature attribute as Python: None for NULL."""
     return None if v is None or (isinstance(v, QVariant) and v.isNull()) else v
@@ -37,13 +38,13 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
     def name(self):
         return "icechartclasses"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Ice chart to SIC classes")
 
     def tags(self):
         return self.tr("sea ice,ice chart,sigrid,sigrid-3,ct,total concentration,egg code,rasterize,sic").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         rows = ", ".join(f"{k:02d}→{v}" for k, v in sigrid.CT_CLASSES.items() if v != sic_classes.NODATA and k < 10 or
                          k in (91, 92))
         return self.tr(
@@ -57,7 +58,7 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
             "code 08 in FA, FB, FC or FP) → 10. A concentration in percent maps to the nearest 10 % (below 10 %: 0).\n\n"
             "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFeatureSource(self.CHART, self.tr("Ice chart (polygons)"),
                                                      types=[QgsProcessing.TypeVectorPolygon]),
                  "SIGRID-3 polygons (e.g. a DMI, CIS or NIC chart) with total concentration CT, or any polygons with a "

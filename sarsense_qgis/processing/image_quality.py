@@ -21,13 +21,13 @@ class ImageQualityAlgorithm(LstAlgorithm):
     def name(self):
         return "imagequality"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Image quality (RMSE, PSNR, SSIM)")
 
     def tags(self):
         return self.tr("lst,quality,rmse,psnr,ssim,metrics,validation,super-resolution").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Scores an estimate against a reference over the pixels valid in both, in kelvin: RMSE, bias "
             "(estimate − reference), PSNR = 20·log10(DR/RMSE) with DR the reference's max − min (Nguyen et al. "
@@ -37,7 +37,7 @@ class ImageQualityAlgorithm(LstAlgorithm):
             "for patches valid throughout, and their mean. An ESTIMATE on another grid is resampled "
             "(bilinear) onto the reference's first, as the log says.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference LST")),
                  "The truth, e.g. the original 1 km LST (GeoTIFF or MODIS HDF subdataset).")
         self.add(QgsProcessingParameterRasterLayer(self.ESTIMATE, self.tr("Estimated LST")),

@@ -29,13 +29,13 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "importismn"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Import in-situ soil moisture (ISMN)")
 
     def tags(self):
         return self.tr("ismn,in situ,station,soil moisture,ground truth,raam,stm,ceop,validation").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Reads an ISMN download (International Soil Moisture Network; the zip or the unpacked folder) in either "
             "of ISMN's layouts, 'header + values' or 'CEOP separate', and writes its soil-moisture sensors as points "
@@ -47,7 +47,7 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
             "acquisition of that day.\n\nA file that cannot be read is named in the log with the reason, and the rest "
             "is imported. ISMN's terms forbid redistributing its data: keep the download for your own use.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFile(self.INPUT, self.tr("ISMN download (zip or folder)"),
                                             behavior=QgsProcessingParameterFile.File, fileFilter="Zip (*.zip);;All (*)"),
                  "The zip ISMN's download page made, or the folder it unpacks to (…/network/station/*.stm). A folder "

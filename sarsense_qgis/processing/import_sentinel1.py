@@ -34,14 +34,14 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
     def name(self):
         return "importsentinel1"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Import Sentinel-1 GRD (calibrate, remove noise, geocode)")
 
     def tags(self):
         return self.tr("sentinel-1,grd,safe,zip,import,calibration,sigma0,gamma0,beta0,thermal noise,border noise,"
                        "geocode,terrain correction,range doppler,dem,local incidence,incidence,snap").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Turns a Sentinel-1 Level-1 GRD product (IW or EW; the .zip as downloaded, read in place, or the "
             ".SAFE folder or its manifest.safe) into one GeoTIFF ready for the other tools: one band per "
@@ -71,7 +71,7 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
             "the polarisation, quantity, units and the acquisition start time (UTC), which is also the file's DATE. "
             "SLC, OCN and RAW products are refused with the reason.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFile(self.INPUT, self.tr("Sentinel-1 GRD product (.zip, .SAFE or manifest.safe)"),
                                             behavior=QgsProcessingParameterFile.File,
                                             fileFilter="Sentinel-1 (*.zip manifest.safe);;All (*)"),

@@ -26,13 +26,13 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "interpolatetime"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Interpolate stack in time")
 
     def tags(self):
         return self.tr("time,interpolation,ndvi,dates,stack,resample,soil moisture").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Puts a dated stack (e.g. NDVI from optical images) on other dates (e.g. the radar dates) by linear "
             "interpolation in time, pixel by pixel, as Fayad et al. (2022, §2.1.4) do for NDVI at each radar "
@@ -43,7 +43,7 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
             "loaded layer's name; its band dates are used) or a comma-separated list of ISO dates "
             "(2016-01-05, 2016-01-17). Output: one band per target date, described by its date.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack to interpolate")),
                  "One band per date, ISO dates in the band descriptions (as 'Build dated stack' writes).")
         self.add(QgsProcessingParameterString(self.TARGET, self.tr("Target dates (dated stack or ISO dates)")),

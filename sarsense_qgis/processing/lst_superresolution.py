@@ -29,14 +29,14 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
     def name(self):
         return "lstsuperresolution"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("LST super-resolution")
 
     def tags(self):
         return self.tr("lst,land surface temperature,thermal,modis,super-resolution,downscaling,sharpening,unet,"
                        "tsharp,atprk,bicubic").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Land-surface temperature on a grid SCALE times finer (same CRS and extent), by one of four methods:\n"
             "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real MODIS LST (the bundled "
@@ -49,7 +49,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
             "methods see a fill from the gap's edge, and the output is masked again. To work in UTM as the paper "
             "did, warp MODIS sinusoidal first (Raster ▸ Projections ▸ Warp, or the lst_superresolution workflow).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Land-surface temperature")),
                  "Single-band LST, e.g. MODIS LST_Day_1km (a GeoTIFF, or the HDF subdataset itself).")
         self.add_lst_units()

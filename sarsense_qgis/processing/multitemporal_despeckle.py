@@ -20,13 +20,13 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
     def name(self):
         return "multitemporaldespeckle"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Multi-temporal despeckle (Quegan)")
 
     def tags(self):
         return self.tr("sar,speckle,multitemporal,time series,stack,quegan,despeckle").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Quegan & Yu (2001) multi-temporal speckle filter for a stack of co-registered dates (one band per "
             "date): J_k = E[I_k]/N · Σ_i I_i/E[I_i], with E[·] the local mean over a SIZE×SIZE window. It "
@@ -35,7 +35,7 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
             "e.g. the output of 'Build dated stack'. The filter works on linear power; dB input is converted and "
             "written back in dB. Output: same band count and band descriptions (dates).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Time stack (one band per date)")),
                  "Co-registered stack, at least 2 bands; band descriptions (ISO dates) are kept.")
         self.add_units(what="the stack")
@@ -47,7 +47,7 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filtered stack")),
                  "Float32 GeoTIFF, one band per date, NaN nodata.")
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         problem = self.odd_size_problem(parameters, context)
         if problem:
             return False, problem

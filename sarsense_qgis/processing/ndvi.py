@@ -24,13 +24,13 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "ndvi"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("NDVI (vegetation index)")
 
     def tags(self):
         return self.tr("ndvi,vegetation,red,nir,landsat,sentinel-2,soil moisture").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         lo, hi = _ndvi.VALID_RANGE
         return self.tr(
             "NDVI = (NIR − red)/(NIR + red) (Fayad et al. 2022, eq. 1), from surface reflectance.\n\n"
@@ -42,7 +42,7 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
             f"change NDVI, an offset does. With 'Keep only {lo}–{hi}' (default, the paper's §2.1.4) water, built-up "
             "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.RED, self.tr("Red raster")),
                  "Raster holding the red band (or both bands, or a dated stack of red bands).")
         self.add(QgsProcessingParameterNumber(self.RED_BAND, self.tr("Red band number (0 = every band)"),

@@ -18,13 +18,13 @@ class PolarisationRatioAlgorithm(StackAlgorithm):
     def name(self):
         return "polratio"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Cross-polarisation ratio (VH/VV, HV/HH)")
 
     def tags(self):
         return self.tr("vh/vv,hv/hh,ratio,cross-polarisation,polarisation,sentinel-1,vegetation,dB,stack").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "The cross- over co-polarised backscatter ratio, in dB: 10·log10(σ⁰VH/σ⁰VV) = σ⁰VH[dB] − σ⁰VV[dB] (or "
             "HV/HH). Fayad et al. (2022) use VH/VV as a vegetation descriptor in the corrected change detection and "
@@ -36,7 +36,7 @@ class PolarisationRatioAlgorithm(StackAlgorithm):
             "co-polarised one's grid if it is on another. Zero or negative linear power gives NaN (counted in the "
             "log). Output: float32, one band per date, dB, NaN nodata.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.CROSS, self.tr("Cross-polarised stack (VH or HV)")),
                  "Dated stack or single raster of σ⁰VH (or σ⁰HV).")
         self.add(QgsProcessingParameterRasterLayer(self.CO, self.tr("Co-polarised stack (VV or HH)")),

@@ -29,13 +29,13 @@ class RegressMoistureAlgorithm(SampleAlgorithm):
     def name(self):
         return "regressmoisture"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Soil moisture regression on backscatter")
 
     def tags(self):
         return self.tr("regression,linear,soil moisture,backscatter,sigma0,r2,rmse,per date").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Fits in-situ soil moisture = slope·σ° + intercept by least squares, one line per date (as the Miyankale "
             "study's table 1: R² 0.72-0.82) or one for all dates, and reports slope, intercept, R², RMSE and N per "
@@ -46,7 +46,7 @@ class RegressMoistureAlgorithm(SampleAlgorithm):
             "figure. For an independent assessment, validate the map on other stations with 'Validate soil "
             "moisture'.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add_samples()
         self.add_field(self.PREDICTOR_FIELD, "σ° field (dB)", "VV", "Backscatter in dB.")
         self.add_field(self.SSM_FIELD, "In-situ soil moisture field", "ssm_insitu", "m³/m³ (or %: the map follows).")

@@ -35,13 +35,13 @@ class RiceThresholdAlgorithm(CropAlgorithm):
     def name(self):
         return "ricethreshold"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Paddy rice by phenology thresholds")
 
     def tags(self):
         return self.tr("rice,paddy,transplanting,flooding,threshold,phenology,ndvh,ndvv,crop").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Maps early paddy rice from the water-normalised index of a dated VH stack (NDVH, from "
             "'Water-normalised backscatter index'), as Liu et al. (2020, §3.3) did: paddies are flooded at "
@@ -55,7 +55,7 @@ class RiceThresholdAlgorithm(CropAlgorithm):
             "(1 rice, 0 not rice, 255 nodata) and the transplanting date of each rice pixel as day of year (the "
             "first date of the flooding pair).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.NDVH, self.tr("NDVH stack")),
                  "σA of VH per date (dates in time order, ISO dates in the band descriptions).")
         self.add(QgsProcessingParameterRasterLayer(self.NDVV, self.tr("NDVV stack"), optional=True),

@@ -35,14 +35,14 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
     def name(self):
         return "seaiceconcentration"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Sea-ice concentration chart (U-Net)")
 
     def tags(self):
         return self.tr("sea ice,ice chart,concentration,sic,sentinel-1,ew,hh,hv,u-net,ai4arctic,autoice,"
                        "wmo,sigrid").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Charts sea-ice concentration (SIC) from a Sentinel-1 EW (or IW) scene's HH and HV backscatter with the "
             "N-level U-Net of Stokholm et al. (2022, AI4SeaIce): classes 0–100 % in 10 % steps, in WMO "
@@ -60,7 +60,7 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
             "OUTPUT_EXPECTED (optional): the expected SIC in %, Σ p(class) × its %, a smooth field beside the "
             "class chart.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.HH, self.tr("HH backscatter"), optional=True),
                  "Sentinel-1 HH, calibrated (σ⁰), noise-corrected, in dB or linear power. Leave empty when HV holds "
                  "both bands.")

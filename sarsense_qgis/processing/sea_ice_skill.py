@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterRasterLayer
 
 from ...algorithms import report as _report
@@ -24,13 +23,13 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
     def name(self):
         return "seaiceskill"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Sea-ice chart skill (R², F1)")
 
     def tags(self):
         return self.tr("sea ice,skill,r2,r-squared,f1,weighted f1,accuracy,confusion,autoice,validation").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Scores a SIC class chart (e.g. from 'Sea-ice concentration chart') against a reference chart (e.g. from "
             "'Ice chart to SIC classes'), over the pixels that hold a class 0–10 in both:\n"
@@ -43,7 +42,7 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
             "the chart's grid first (majority of the reference pixels in each chart pixel). The scene is read block "
             "by block: any size fits in memory.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.PREDICTED, self.tr("Predicted SIC chart")),
                  "SIC classes 0–10 (255 = no data), e.g. the output of 'Sea-ice concentration chart'.")
         self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference SIC chart")),

@@ -24,13 +24,13 @@ class SeparabilityAlgorithm(CropAlgorithm):
     def name(self):
         return "separability"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Class separability (Jeffries-Matusita)")
 
     def tags(self):
         return self.tr("jeffries,matusita,jm,bhattacharyya,separability,training,rice,classes,stack").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "How well training classes separate in a dated stack, before classifying it (Liu et al. 2020, §3.1, "
             "tables 1-2). Each class is modelled as a Gaussian; B is the Bhattacharyya distance between two "
@@ -40,7 +40,7 @@ class SeparabilityAlgorithm(CropAlgorithm):
             "pair or for the target class against each other class. The table lists B and JM; the HTML report "
             "has a date × class-pair heat map and each class's mean profile with ±1σ bands.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack")),
                  "One band per date (NDVH, NDVV, backscatter …), ISO dates in the band descriptions.")
         self.add_labelled_layer(self.TRAINING, "Training areas", self.CLASS_FIELD, "Class field",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from qgis.core import (
     QgsFeatureRequest,
     QgsProcessing,
@@ -22,7 +21,7 @@ class SoilMoistureAlgorithm(StackAlgorithm):
     #: Raster parameters that also take a number (qgis_process ``--INCIDENCE=39.5``): a constant angle.
     NUMBER_OR_RASTER = ()
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         params = dict(parameters)
         for name in self.NUMBER_OR_RASTER:
             if as_number(params.get(name)) is not None:

@@ -97,7 +97,7 @@ class StackAlgorithm(SarsenseAlgorithm):
         self._virtual.append(path)
         return path
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         """The shared run, then every virtual raster :meth:`on_grid` made is freed, whatever happened."""
         self._virtual = []
         try:

@@ -18,13 +18,13 @@ class SvmApplyAlgorithm(SvmClassifyAlgorithm):
     def name(self):
         return "svmapply"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Apply saved SVM model")
 
     def tags(self):
         return self.tr("svm,apply,model,classification,rice,crop,reuse").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Classifies a dated stack with a model file written by 'SVM classification' (its SVM model file "
             "output), e.g. the next scene or a neighbouring area prepared the same way. The stack must have the "
@@ -32,7 +32,7 @@ class SvmApplyAlgorithm(SvmClassifyAlgorithm):
             "with what differs. The file holds the training samples, not code; loading it refits the same SVM "
             "(deterministic, seconds), so the map equals what the original model would give.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack")),
                  "Same dates, bands and preparation as the stack the model was trained on.")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("SVM model file"), extension="npz"),

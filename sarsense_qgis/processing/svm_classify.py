@@ -34,13 +34,13 @@ class SvmClassifyAlgorithm(CropAlgorithm):
     def name(self):
         return "svmclassify"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("SVM classification")
 
     def tags(self):
         return self.tr("svm,support vector machine,classification,supervised,rice,crop,rbf,scikit-learn").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Classifies a dated stack with a support vector machine trained on polygons or points (Liu et al. 2020, "
             "§3.2: RBF kernel, γ = 0.125, C = 100, 60 % of the samples for training, 40 % for validation). "
@@ -53,7 +53,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
             "block. The model file (.npz: training samples, parameters, dates; no code) classifies another "
             "stack of the same dates with 'Apply saved SVM model'.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack")),
                  "One band per date (e.g. NDVH and NDVV stacked), ISO dates in the band descriptions.")
         self.add_labelled_layer(self.TRAINING, "Training areas", self.CLASS_FIELD, "Class field",

@@ -30,13 +30,13 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "terrainflatten"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Terrain normalisation of backscatter")
 
     def tags(self):
         return self.tr("terrain,slope,dem,local incidence angle,normalisation,sigma0,sentinel-1").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Normalises σ° for the terrain (Sadeghi et al., eq. 3): σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell, "
             "with θ_ell the ellipsoid incidence angle and θ_DEM the local incidence angle between the radar look "
@@ -47,7 +47,7 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
             "bilinearly onto the input's grid. Radar shadow (θ_DEM ≥ 90°) and layover (slope facing the radar "
             "steeper than θ_ell; θ_DEM written ≤ 0°) are NaN and counted. Grid north is taken as north.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Backscatter σ° (ellipsoid)")),
                  "σ° on a map grid (one or more bands, e.g. a dated stack); every band is normalised.")
         self.add_units(what="σ°")

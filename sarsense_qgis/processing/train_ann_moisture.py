@@ -32,13 +32,13 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
     def name(self):
         return "trainannmoisture"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Train soil moisture neural network (CD + ANN hybrid)")
 
     def tags(self):
         return self.tr("ann,neural network,mlp,hybrid,change detection,soil moisture,train,onnx,ensemble").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
             "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
@@ -53,7 +53,7 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
             "standardisation, outputs soil moisture and spread) is trained on the training part, the one the report "
             "assesses.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add_samples()
         self.add(QgsProcessingParameterEnum(self.INPUTS, self.tr("Predictors"),
                                             options=[p[1] for p in hybrid.PREDICTORS], allowMultiple=True,

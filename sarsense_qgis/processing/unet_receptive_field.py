@@ -19,13 +19,13 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
     def name(self):
         return "unetreceptivefield"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("U-Net receptive field")
 
     def tags(self):
         return self.tr("u-net,receptive field,cnn,levels,tiling,halo,sea ice").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "The receptive field of a U-Net with LEVELS levels: how many input pixels one output pixel depends on, "
             "along each axis. Blocks of CONVS_PER_BLOCK KERNEL×KERNEL convolutions, 2×2 max-pooling, "
@@ -37,7 +37,7 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
             "contract uses that value. At 80 m pixels, 3068 px is about 245 km.\n\n"
             "Use it to choose the levels for the features to resolve, and a tile overlap (at least half the RF).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterNumber(self.LEVELS, self.tr("Levels"), defaultValue=8, minValue=2,
                                               maxValue=10),
                  "Encoder/decoder level pairs (the paper: 3–8; 8 is its best model).")
@@ -53,7 +53,7 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.ENCODER_RF, self.tr("Encoder receptive field (pixels)")))
         self.addOutput(QgsProcessingOutputNumber(self.RF, self.tr("U-Net receptive field (pixels)")))
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         ok, message = super().checkParameterValues(parameters, context)
         if ok and self.parameterAsInt(parameters, self.KERNEL, context) % 2 == 0:
             return False, self.tr(f"{self.label(self.KERNEL)} must be odd (1, 3, 5, …); got "

@@ -27,13 +27,13 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
     def name(self):
         return "validatemoisture"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Validate soil moisture against in situ")
 
     def tags(self):
         return self.tr("validation,rmse,ubrmse,bias,pearson,correlation,in situ,ismn,soil moisture,report").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Scores soil-moisture estimates against in-situ values, overall and per group (station or network): bias "
             "(mean estimate − mean in situ), RMSE, ubRMSE (√(RMSE² − bias²)), Pearson's R with its 95 % confidence "
@@ -43,7 +43,7 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
             "estimates with VV and NDVI (fig. 6), and RMSE and bias by NDVI class (fig. 7). NDVI and VV are taken "
             "from fields of those names when the layer has them.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add_samples("Samples", "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
         self.add_field(self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
         self.add_field(self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")

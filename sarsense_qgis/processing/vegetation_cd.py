@@ -39,13 +39,13 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "vegetationcd"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Soil moisture by vegetation-corrected change detection")
 
     def tags(self):
         return self.tr("soil moisture,ssm,change detection,vegetation,ndvi,vh/vv,sentinel-1").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Change detection with the vegetation's effect on the radar sensitivity (Fayad et al. 2022, eq. 4-7): "
             "ΔVV = σVV − σVV_min (dB, minimum per pixel over the series) and ΔVV = (α − β·V1)·(SSM_t − SSM_min), "
@@ -56,7 +56,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             "file ({\"alpha\": …, \"beta\": …}). Where α − β·V1 ≤ "
             f"{cd.MIN_SENSITIVITY} the radar has no usable sensitivity: NaN, counted in the log.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.VV, self.tr("VV time stack")),
                  "Dated VV stack, one band per date.")
         self.add_units(what="the VV stack")

@@ -28,13 +28,13 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
     def name(self):
         return "watercloud"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Water Cloud Model: soil and vegetation backscatter")
 
     def tags(self):
         return self.tr("water cloud model,wcm,vegetation,lai,ndvi,soil moisture,sigma0").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "Separates the vegetation's own backscatter from the soil's (Sadeghi et al., eq. 1, 4-6), in linear "
             "power: LAI = 0.57·exp(2.33·NDVI); τ² = exp(−2·B·LAI·sec θ); σ°_veg = A·LAI·cos θ·(1 − τ²); "
@@ -47,7 +47,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             "Where σ° ≤ σ°_veg the vegetation alone explains the signal: σ°_soil is NaN, counted. Outputs are in "
             "the input's units (dB stays dB).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Backscatter σ°")),
                  "σ° (one band or a dated stack).")
         self.add_units(what="σ°")

@@ -32,13 +32,13 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
     def name(self):
         return "waternormalized"
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr("Water-normalised backscatter index")
 
     def tags(self):
         return self.tr("rice,paddy,water,normalised,ndvh,ndvv,sentinel-1,crop,stack").split(",")
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.tr(
             "The water-normalised index of Liu et al. (2020, eq. 1) for each date of a VV or VH stack: "
             "σA = (P − T)/(P + T), with P a pixel's backscatter and T the mean backscatter of water on that date, "
@@ -50,7 +50,7 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
             "water pixels are logged and written into the band metadata (WATER_T_DB, WATER_T_LINEAR, "
             "WATER_PIXELS).")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated VV or VH stack")),
                  "One band per date, ISO dates in the band descriptions (as 'Build dated stack' writes).")
         self.add_units(what="the stack (dB is converted to linear power before the index is computed)")

@@ -202,7 +202,7 @@ def through_qgis_process(tmp, src, otb, pkg):
     failed = []
     _, base = timed([QGIS_PROCESS, "list"], env=env)
     out = os.path.join(tmp, "qp.tif")
-    print(f"\nend to end at 8192x8192: qgis_process.bin run sarsense:despeckle (start-up included, COMPRESSION=NONE "
+    print("\nend to end at 8192x8192: qgis_process.bin run sarsense:despeckle (start-up included, COMPRESSION=NONE "
           "like OTB) vs otbcli_Despeckle, median of 3")
     print(f"{'filter':9} {'OTB s':>7} {'qgis_process s':>15} {'ratio':>6}  target >= {E2E_TARGET}x")
     for f, fid in FILTER_IDS.items():
@@ -489,9 +489,10 @@ def sea_ice(tmp):
     _, base = timed([QGIS_PROCESS, "list"], env=env)
     pkg = package_dir(tmp)
     sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
+    from simulators import sea_ice_scenes as sim
+
     from sarsense.algorithms import onnx_runtime as rt
     from sarsense.algorithms.sea_ice import pipeline
-    from simulators import sea_ice_scenes as sim
 
     rows, cols = SIC_SHAPE
     part = sim.simulate((rows // 4, cols // 4), seed=77, pixel_m=80.0)
@@ -663,7 +664,8 @@ def sentinel1(tmp):
     w, h = 4800, 2640
     from scipy.ndimage import zoom
     s1_safe.write_dem(dem, zoom(rng.random((h // 60 + 2, w // 60 + 2)) * 2500, 60, order=3)[:h, :w].clip(0),
-                      bounds=(8.6, 47.7 - h / 1200, 8.6 + w / 1200, 47.7))    os.remove(ours)
+                      bounds=(8.6, 47.7 - h / 1200, 8.6 + w / 1200, 47.7))
+    os.remove(ours)
     t_dem, peak_dem = timed([QGIS_PROCESS, "run", "sarsense:importsentinel1", f"--INPUT={made['safe']}",
                              f"--DEM={dem}", f"--OUTPUT={ours}"], env=env)
     ds = gdal.Open(ours)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import PKG_ROOT, read_raster, speckled, write_raster
 from onnx_models import contract, conv_net, run_whole, unet
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from sarsense.algorithms import onnx_runtime as rt
 from sarsense.algorithms import sar, speckle

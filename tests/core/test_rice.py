@@ -199,7 +199,6 @@ def _blobs(seed=0, n_groups=6, per_group=30, bands=4):
 
 
 def test_split_by_polygon_keeps_each_polygon_on_one_side_and_is_stratified():
-    from sarsense.algorithms.rice import svm
     x, y, g = _blobs()
     train = metrics.split_samples(y, g, fraction=0.6, by="polygon", seed=3)
     for group in np.unique(g):

@@ -10,8 +10,8 @@ from osgeo import gdal
 from sklearn.metrics import f1_score, r2_score
 
 from sarsense.algorithms import metrics
-from sarsense.algorithms.io import read_info as rt_info
 from sarsense.algorithms import receptive_field as rf
+from sarsense.algorithms.io import read_info as rt_info
 from sarsense.algorithms.sea_ice import classes, pipeline, sigrid
 
 

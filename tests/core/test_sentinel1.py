@@ -288,7 +288,6 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     from simulators import s1_safe
 
     from sarsense.algorithms.io import blocks
-
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
     prod = s1p.open_product(s1_safe.write_grd(tmp_path)["safe"])

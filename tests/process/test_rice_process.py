@@ -6,16 +6,15 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import read_raster, write_raster
+from helpers import REPO, read_raster, write_raster
 from osgeo import gdal
-from helpers import REPO
 from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
 
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.rice import threshold
 
 sys.path.insert(0, str(REPO / "tests"))
-from simulators import rice_landscape as rl  # noqa: E402
+from simulators import rice_landscape as rl
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 DATES = ["2017-01-21", "2017-03-10", "2017-03-22"]

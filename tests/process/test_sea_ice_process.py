@@ -14,7 +14,7 @@ from sarsense.algorithms import metrics
 from sarsense.algorithms.sea_ice import pipeline
 
 sys.path.insert(0, str(REPO / "tests"))
-from simulators import sea_ice_scenes as sim  # noqa: E402
+from simulators import sea_ice_scenes as sim
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 

@@ -224,6 +224,7 @@ def test_polratio_pairs_dates_and_feeds_the_bundled_model(env, tmp_path):  # noq
     """polratio: VH − VV in dB date by date (stacks in different band orders; a date one lacks is refused and
     named); the paper's set (i) then maps soil moisture with the bundled model, close to the simulator's truth."""
     from simulators import soil_moisture_s1
+
     from sarsense.algorithms.io import read_info
     sc = soil_moisture_s1.scene(tmp_path / "scene", pixel=400.0, step_days=24)
     p = sc["paths"]

@@ -16,11 +16,11 @@ class Log(QgsProcessingFeedback):
         super().__init__()
         self.lines = []
 
-    def pushWarning(self, text):  # noqa: N802
+    def pushWarning(self, text):
         self.lines.append(text)
 
-    def pushInfo(self, text):  # noqa: N802
+    def pushInfo(self, text):
         self.lines.append(text)
 
-    def reportError(self, text, fatalError=False):  # noqa: N802, N803
+    def reportError(self, text, fatalError=False):  # noqa: N803
         self.lines.append(text)

@@ -103,7 +103,7 @@ def test_missing_onnxruntime_is_reported_by_can_execute(sarsense, monkeypatch):
 
 
 class CancelAfterFirstTile(QgsProcessingFeedback):
-    def setProgress(self, progress):  # noqa: N802
+    def setProgress(self, progress):
         super().setProgress(progress)
         if progress > 0:
             self.cancel()

@@ -5,7 +5,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from helpers import REPO, STACK_DIR, read_raster, speckled, write_raster
+from helpers import REPO, STACK_DIR, read_raster, write_raster
 from qgis.core import QgsProcessingException, QgsProcessingModelAlgorithm
 
 

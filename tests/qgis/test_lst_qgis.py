@@ -68,7 +68,7 @@ def test_cancelled_unet_leaves_no_output(sarsense, tmp_path):
     path = write_raster(tmp_path / "k.tif", t, gt=UTM_GT, epsg=32725)   # many tiles: cancel lands mid-run
 
     class CancelEarly(QgsProcessingFeedback):
-        def setProgress(self, progress):  # noqa: N802
+        def setProgress(self, progress):
             super().setProgress(progress)
             if progress > 10:
                 self.cancel()

@@ -161,7 +161,7 @@ def test_nodata_stays_nan(sarsense, tmp_path):
 
 
 class CancelAfterFirstBlock(QgsProcessingFeedback):
-    def setProgress(self, progress):  # noqa: N802
+    def setProgress(self, progress):
         super().setProgress(progress)
         if progress > 0:
             self.cancel()

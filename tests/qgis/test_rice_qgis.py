@@ -4,9 +4,9 @@ polygons, a mask or the threshold, and bad inputs are refused with a message and
 import numpy as np
 import pytest
 from helpers import read_raster, write_raster
-from qgis_helpers import Log, run
 from osgeo import gdal
 from qgis.core import QgsFeature, QgsGeometry, QgsProcessingException, QgsRectangle, QgsVectorLayer
+from qgis_helpers import Log, run
 
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.rice import water_index

@@ -14,11 +14,11 @@ from qgis.core import QgsProcessingException, QgsVectorLayer
 from qgis_helpers import Log, run
 
 sys.path.insert(0, str(REPO / "tests"))
-from simulators import rice_landscape as rl  # noqa: E402
+from simulators import rice_landscape as rl
 
-from sarsense.algorithms.io import stack as _stack  # noqa: E402
-from sarsense.algorithms import metrics  # noqa: E402
-from sarsense.algorithms.rice import accuracy, separability, svm, threshold  # noqa: E402
+from sarsense.algorithms import metrics
+from sarsense.algorithms.io import stack as _stack
+from sarsense.algorithms.rice import accuracy, separability, svm, threshold
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +288,7 @@ def test_svm_cancel_during_prediction_leaves_no_output(scene, ndvh, tmp_path):
     from qgis.core import QgsProcessingFeedback
 
     class CancelMidway(QgsProcessingFeedback):
-        def setProgress(self, p):  # noqa: N802
+        def setProgress(self, p):
             super().setProgress(p)
             if p >= 30:            # the map pass starts at 30 %
                 self.cancel()

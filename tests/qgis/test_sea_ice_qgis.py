@@ -16,7 +16,7 @@ from qgis_helpers import run
 from sarsense.algorithms.sea_ice import classes
 
 sys.path.insert(0, str(REPO / "tests"))
-from simulators import sea_ice_scenes as sim  # noqa: E402
+from simulators import sea_ice_scenes as sim
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_cancel_leaves_no_output_and_no_temporary(sarsense, scene, tmp_path):
     _, p = scene
 
     class CancelEarly(QgsProcessingFeedback):
-        def setProgress(self, progress):  # noqa: N802
+        def setProgress(self, progress):
             super().setProgress(progress)
             if progress > 5:
                 self.cancel()

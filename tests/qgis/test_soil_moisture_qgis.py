@@ -7,21 +7,22 @@ import math
 import numpy as np
 import pytest
 from helpers import REPO, STACK_DIR, read_raster, write_raster
-from qgis_helpers import Log, run
 from osgeo import gdal
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis_helpers import Log, run
 
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.soil_moisture import change_detection as cd
-from sarsense.algorithms.soil_moisture import terrain, timeinterp, water_cloud
+from sarsense.algorithms.soil_moisture import timeinterp, water_cloud
 
 NDVI_DIR = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
 
 
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory, qgis_app, qgis_processing):
-    from sarsense.sarsense_qgis.provider import SarsenseProvider
     from qgis.core import QgsApplication
+
+    from sarsense.sarsense_qgis.provider import SarsenseProvider
     reg = QgsApplication.processingRegistry()
     if reg.providerById("sarsense") is None:
         reg.addProvider(SarsenseProvider())
@@ -252,7 +253,7 @@ def test_cancel_leaves_no_output(sarsense, tmp_path):
     src = write_raster(tmp_path / "st.tif", arr, descriptions=[f"2016-01-{d:02d}" for d in range(1, n + 1)])
 
     class CancelAfterFirstBlock(QgsProcessingFeedback):
-        def setProgress(self, progress):  # noqa: N802
+        def setProgress(self, progress):
             super().setProgress(progress)
             if progress > 0:
                 self.cancel()

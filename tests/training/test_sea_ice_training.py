@@ -90,9 +90,9 @@ def test_crops_have_valid_pixels_and_augmentation_moves_sar_and_chart_together()
 
 
 def test_export_contract_is_accepted_by_the_plugin(tmp_path):
-    from sarsense.models.training.nets import UNet
     from sarsense.algorithms import onnx_runtime as rt
     from sarsense.algorithms.sea_ice import pipeline
+    from sarsense.models.training.nets import UNet
 
     torch.manual_seed(0)
     net = UNet(2, sea_ice.N_OUT, levels=3)

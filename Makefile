@@ -17,7 +17,8 @@ TRAIN_PY     := $(TRAIN_VENV)/bin/python
 TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
 NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
 
-.PHONY: help help-pages screenshots setup setup-train system install-plugin test test-core test-training demo bench models package clean
+.PHONY: help help-pages screenshots setup setup-train link-checkout system install-plugin lint test test-fast test-core \
+        test-training demo bench models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
@@ -55,6 +56,7 @@ $(STAMP): resources/requirements-runtime.txt tests/requirements-test.txt sarsens
 	@[ -x $(PY) ] || $(SYS_PYTHON) -m venv --system-site-packages $(VENV)
 	@deps=$$($(PY) sarsense_qgis/setup_tools.py deps-dir); mkdir -p "$$deps"; \
 	  echo "$$deps" > $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_deps.pth
+	@$(MAKE) --no-print-directory link-checkout LINK_VENV=$(VENV)
 	@# runtime packages first, into the folder QGIS's Python sees (numpy/scipy pinned to QGIS's)
 	@# resolved against what QGIS's own Python sees (a .venv may hold test-only packages QGIS lacks)
 	if $(SYS_PYTHON) -m pip --version >/dev/null 2>&1; then $(SYS_PYTHON) sarsense_qgis/setup_tools.py install-deps; \
@@ -67,11 +69,19 @@ $(STAMP): resources/requirements-runtime.txt tests/requirements-test.txt sarsens
 $(TRAIN_STAMP): models/training/requirements.txt $(STAMP)
 	@[ -x $(TRAIN_PY) ] || $(SYS_PYTHON) -m venv --system-site-packages $(TRAIN_VENV)
 	@$(PY) sarsense_qgis/setup_tools.py deps-dir > $$($(TRAIN_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_deps.pth
+	@$(MAKE) --no-print-directory link-checkout LINK_VENV=$(TRAIN_VENV)
 	$(TRAIN_PY) -m pip install --quiet --disable-pip-version-check -c $(NUMPY_PIN) -r models/training/requirements.txt
 	@$(TRAIN_PY) -c 'import numpy, sys; sys.exit(0 if numpy.__file__.startswith("/usr/") else "numpy was replaced: " + numpy.__file__)'
 	@touch $@
 
 setup-train: $(TRAIN_STAMP)
+
+# The checkout is the package `sarsense` (QGIS imports the plugin folder under that name): a venv sees it through
+# <venv>/sarsense-src/sarsense -> this folder, named by a .pth file, as an editable install would.
+link-checkout:
+	@mkdir -p $(LINK_VENV)/sarsense-src && ln -sfn $(CURDIR) $(LINK_VENV)/sarsense-src/sarsense
+	@echo $(abspath $(LINK_VENV))/sarsense-src > \
+	  $$($(LINK_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_checkout.pth
 
 setup: $(STAMP)
 	@$(SYS_PYTHON) -c 'import sys; sys.path.append("sarsense_qgis"); import setup_tools as s; s.add_to_path(); import onnxruntime, sklearn; print("QGIS Python sees onnxruntime", onnxruntime.__version__, "and scikit-learn", sklearn.__version__)'
@@ -84,7 +94,9 @@ install-plugin: setup
 	@echo "plugin linked at $(PLUGIN_LINK) and enabled in $(QGIS_PROFILE)/QGIS/QGIS3.ini"
 
 # --- use -------------------------------------------------------------------------------
-test: install-plugin setup-train
+# Tests never touch the user's QGIS profile: pytest-qgis keeps its settings in tests/.qgis-settings and the
+# qgis_process tests run with a fresh HOME (`make install-plugin` links the plugin into the real profile, on purpose).
+test: lint setup setup-train
 	@# pytest exit 5 means no test was collected: say so and fail.
 	@$(PY) -m pytest -p no:cacheprovider tests/core tests/qgis tests/process || { rc=$$?; \
 	  [ $$rc -eq 5 ] && echo "no tests were collected: failing"; exit $$rc; }
@@ -96,6 +108,11 @@ test-training: setup-train
 
 test-core: setup
 	$(PY) -m pytest -p no:cacheprovider tests/core
+
+# The gate, first in `make test`: every tracked .py compiles with QGIS's Python and passes ruff (pyproject.toml).
+lint: setup
+	@git ls-files -z '*.py' | xargs -0 $(PY) -m py_compile
+	$(PY) -m ruff check --no-cache .
 
 demo: install-plugin
 	$(PY) tests/demo.py --out $(CURDIR)/demo_output

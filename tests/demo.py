@@ -163,10 +163,9 @@ def soil_moisture(out):
 
 
 def soil_moisture_stations(out):
-    """Raam stations, a Sentinel-1 stack simulated over them (tests/simulators/soil_moisture_s1.py) → station
+    """Raam stations, a Sentinel-1 stack simulated over them (simulators/soil_moisture_s1.py) → station
     samples → the CD + ANN hybrid trained with whole stations held out → maps → validated at the stations."""
-    sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
-    from simulators import soil_moisture_s1 as sim
+    from sarsense.simulators import soil_moisture_s1 as sim
 
     d = os.path.join(out, "soil_moisture_stations")
     raam = os.path.join(REPO, "resources", "sample_data", "soil_moisture_raam")
@@ -228,8 +227,7 @@ def rice(out):
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    sys.path.insert(0, os.path.join(REPO, "tests"))
-    from simulators import rice_landscape as rl
+    from sarsense.simulators import rice_landscape as rl
     sim_dir = os.path.join(out, "rice_simulated")
     sc = rl.write_scene(sim_dir, rows=400, cols=400, seed=0, reference_points=800)
     true_ha = float((sc["classes"] == rl.RICE).sum() * rl.PIXEL ** 2 / 1e4)
@@ -263,7 +261,7 @@ def rice(out):
         ax.set_axis_off()
     fig.colorbar(im, ax=axes[2], shrink=0.8, label="day of year 2019 (69 = 10 March)")
     fig.suptitle("Paddy rice after Liu et al. (2020) on a SIMULATED Sentinel-1 VH landscape "
-                 "(tests/simulators/rice_landscape.py) — simulated skill, not real skill", fontsize=10)
+                 "(simulators/rice_landscape.py) — simulated skill, not real skill", fontsize=10)
     png = os.path.join(out, "quicklook_rice.png")
     fig.savefig(png, dpi=110)
     plt.close(fig)
@@ -383,10 +381,8 @@ def sea_ice(out):
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
-    from simulators import sea_ice_scenes as sim
-
-    from algorithms.sea_ice import classes as sic
+    from sarsense.algorithms.sea_ice import classes as sic
+    from sarsense.simulators import sea_ice_scenes as sim
 
     d = os.path.join(out, "sea_ice_simulated")
     scene = sim.simulate((SEA_ICE_SIDE, SEA_ICE_SIDE), seed=SEA_ICE_SEED)
@@ -418,7 +414,7 @@ def sea_ice(out):
     bar.set_ticklabels([f"{10 * k} %" for k in range(11)])
     bar.set_label("sea-ice concentration (WMO colours); land: blank")
     fig.suptitle("Sea-ice concentration (Stokholm et al. 2022) on a SIMULATED Sentinel-1 EW scene "
-                 "(tests/simulators/sea_ice_scenes.py) with the demonstration model — simulated skill, not real skill",
+                 "(simulators/sea_ice_scenes.py) with the demonstration model — simulated skill, not real skill",
                  fontsize=10)
     png = os.path.join(out, "quicklook_sea_ice.png")
     fig.savefig(png, dpi=100)

@@ -2,13 +2,20 @@
 
 import os
 import pathlib
-import sys
-import tempfile
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal
+
+import sarsense
+from sarsense.simulators import write_raster  # noqa: F401 (the tests' raster writer, shared with the simulators)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# The repo root *is* the plugin folder, imported as `sarsense`: `make setup` links the checkout into the venv as
+# .venv/sarsense-src/sarsense (a .pth names that folder), as QGIS does from its plugin folder.
+PKG_ROOT = pathlib.Path(sarsense.__file__).parent.parent
+if pathlib.Path(sarsense.__file__).resolve().parent != REPO:
+    raise ImportError(f"the package 'sarsense' is {pathlib.Path(sarsense.__file__).resolve().parent}, not this checkout "
+                      f"({REPO}): run 'make setup' here, or put a folder holding a link 'sarsense' to it on PYTHONPATH")
 SAMPLE_DB = REPO / "resources" / "sample_data" / "S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
 STACK_DIR = REPO / "resources" / "sample_data" / "s1_vv_stack_bolivia"
 MODIS_H14V09 = REPO / "resources" / "sample_data" / "modis_lst" / "MOD11A1.A2019305.h14v09.006.2019306084028.hdf"
@@ -18,34 +25,8 @@ def modis_subdataset(layer="LST_Day_1km", path=MODIS_H14V09):
     """GDAL's name of a layer of the bundled MOD11A1 tile."""
     return f'HDF4_EOS:EOS_GRID:"{path}":MODIS_Grid_Daily_1km_LST:{layer}'
 
-# The repo root *is* the plugin folder; QGIS imports it as `sarsense`. Tests do the same through a link.
-PKG_ROOT = pathlib.Path(tempfile.mkdtemp(prefix="sarsense-pkg-"))
-(PKG_ROOT / "sarsense").symlink_to(REPO)
-sys.path.insert(0, str(PKG_ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 gdal.UseExceptions()
-
-
-def write_raster(path, arr, *, epsg=32631, gt=(600000.0, 20.0, 0.0, 4800000.0, 0.0, -20.0), nodata=None,
-                 descriptions=None, dtype=gdal.GDT_Float32):
-    """Write ``arr`` (2-D or bands×rows×cols) as a GeoTIFF and return its path as str."""
-    arr = np.asarray(arr)
-    if arr.ndim == 2:
-        arr = arr[np.newaxis]
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[2], arr.shape[1], arr.shape[0], dtype)
-    ds.SetGeoTransform(gt)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    ds.SetProjection(srs.ExportToWkt())
-    for i in range(arr.shape[0]):
-        b = ds.GetRasterBand(i + 1)
-        if nodata is not None:
-            b.SetNoDataValue(nodata)
-        if descriptions:
-            b.SetDescription(descriptions[i])
-        b.WriteArray(arr[i])
-    ds = None
-    return str(path)
 
 
 def read_raster(path):

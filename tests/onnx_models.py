@@ -1,7 +1,7 @@
 """Small ONNX models built in the tests with onnx.helper (no torch), each carrying a SARSense contract.
 
 Every builder returns the path of a ``.onnx`` file written with
-``algorithms/onnx_runtime.attach_contract``: the same writer the training
+``algorithms.onnx.attach_contract``: the same writer the training
 toolchain uses, so the tests exercise the real contract path.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from sarsense.algorithms.onnx_runtime import attach_contract
+from sarsense.algorithms.onnx import attach_contract
 from sarsense.models.training.onnx_export import OPSET
 
 BASE_CONTRACT = {
@@ -132,7 +132,7 @@ def unet(path, *, channels=2, outputs=1, filters=4, levels=3, seed=0, contract_d
     as torch's ``align_corners=False``), skip concatenation and one 3×3 conv per decoder level; 1×1 conv out.
 
     Its pooling makes it translation-equivariant only on a grid of ``2**levels`` pixels: the case
-    that needs the canonical padded tiling (algorithms/io/tiles.py). Receptive field (bilinear, 3 levels): 62.
+    that needs the canonical padded tiling (algorithms/io/engine/tiles.py). Receptive field (bilinear, 3 levels): 62.
     """
     rng = np.random.default_rng(seed)
     nodes, inits = [], []

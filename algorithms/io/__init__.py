@@ -1,16 +1,23 @@
-"""GDAL-only raster engine: block walker with halo, tiled overlap-add inference, writers, dated stacks (no QGIS)."""
+"""GDAL-only raster I/O (no QGIS): files (:mod:`.raster`), dated stacks (:mod:`.stack`), vectors
+(:mod:`.vector`), one run's options (:mod:`.options`) and the block engine (:mod:`.engine`)."""
 
-from .blocks import (  # noqa: F401
-                     Cancelled,
-                     OutputRaster,
-                     Position,
-                     RasterStack,
-                     Window,
-                     plan_windows,
-                     reduce_blockwise,
-                     run_blockwise,
-                     run_on_grid,
-                     run_whole,
+from .engine import (
+    Cancelled,
+    OutputRaster,
+    Position,
+    RasterStack,
+    Window,
+    plan_tiles,
+    plan_windows,
+    reduce_blockwise,
+    run_blockwise,
+    run_on_grid,
+    run_tiled,
+    run_whole,
 )
-from .raster import COMPRESSIONS, DEFAULT_COMPRESSION, RasterInfo, read_info, sample_values  # noqa: F401
-from .tiles import plan_tiles, run_tiled  # noqa: F401
+from .options import RunOptions
+from .raster import COMPRESSIONS, DEFAULT_COMPRESSION, RasterInfo, read_info, sample_values
+
+__all__ = ["COMPRESSIONS", "DEFAULT_COMPRESSION", "Cancelled", "OutputRaster", "Position", "RasterInfo", "RasterStack",
+           "RunOptions", "Window", "plan_tiles", "plan_windows", "read_info", "reduce_blockwise", "run_blockwise",
+           "run_on_grid", "run_tiled", "run_whole", "sample_values"]

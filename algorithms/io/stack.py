@@ -18,7 +18,7 @@ import uuid
 import numpy as np
 from osgeo import gdal, osr
 
-from . import blocks as _blocks
+from . import engine as _engine
 from . import raster as _raster
 
 DATE_KEYS = ("DATE", "ACQUISITION_DATE", "ACQUISITION_START_TIME", "TIFFTAG_DATETIME")
@@ -145,7 +145,7 @@ def _check_georeferencing(path, info, ref, ref_label):
 
 
 def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_empty=False,
-                compression=_raster.DEFAULT_COMPRESSION, budget_mb=_blocks.DEFAULT_BUDGET_MB,
+                compression=_raster.DEFAULT_COMPRESSION, budget_mb=_engine.DEFAULT_BUDGET_MB,
                 progress=None, is_canceled=None):
     """Stack every band of ``inputs`` onto one grid, sorted by date, each band described by its ISO date.
 
@@ -216,7 +216,7 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
         if drop_empty:
             first = f"{output}.all-dates-{uuid.uuid4().hex[:8]}.tif"
         try:
-            _blocks.run_blockwise(sources, first, kernel, out_bands=len(order), descriptions=dates,
+            _engine.run_blockwise(sources, first, kernel, out_bands=len(order), descriptions=dates,
                                   band_metadata=[{"DATE": d} for d in dates],
                                   progress=(lambda f: progress(f / 2 if drop_empty else f)) if progress else None,
                                   **common)
@@ -230,13 +230,13 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
                                      "inputs overlap the reference and that their nodata is declared correctly")
                 dropped = [dates[i] for i in empty_idx]
                 kept = [dates[i] for i in keep]
-                _blocks.run_blockwise(first, output, lambda block: block[keep], out_bands=len(keep),
+                _engine.run_blockwise(first, output, lambda block: block[keep], out_bands=len(keep),
                                       descriptions=kept, band_metadata=[{"DATE": d} for d in kept],
                                       progress=(lambda f: progress(0.5 + f / 2)) if progress else None, **common)
                 dates = kept
         finally:
             if drop_empty:
-                _blocks.remove_dataset_files(first)
+                _engine.remove_dataset_files(first)
     finally:
         for s in sources:
             release(s)

@@ -8,7 +8,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from . import raster as _raster
-from .blocks import RasterStack, reduce_blockwise
+from .engine import RasterStack, reduce_blockwise
 
 
 def rasterize(geometries_wkb, reference, output=None, *, burn=None, all_touched=False):

@@ -14,10 +14,10 @@ import tempfile
 
 import numpy as np
 
-from ..io import blocks as _blocks
+from ..io import engine as _engine
 from ..io import raster as _raster
 from ..io import stack as _stack
-from ..io import tiles as _tiles
+from ..io.engine import tiles as _tiles
 from . import modis, quality, resample, sharpen, temperature
 
 METHODS = ("unet", "bicubic", "tsharp", "atprk")
@@ -87,7 +87,7 @@ class LstSource:
 
     def write_kelvin(self, output, **engine):
         """The LST as a float32 kelvin GeoTIFF on its own grid (the coarse input of the super-resolution)."""
-        return _blocks.run_blockwise(self.inputs, output, lambda b: self.kelvin(b)[np.newaxis], out_bands=1,
+        return _engine.run_blockwise(self.inputs, output, lambda b: self.kelvin(b)[np.newaxis], out_bands=1,
                                      descriptions=["LST (K)"], band_metadata=[{"units": "K"}],
                                      compression="NONE", **engine)
 
@@ -113,7 +113,7 @@ def degrade(source, output, factor, *, compression=_raster.DEFAULT_COMPRESSION, 
     """Norm-L4 aggregation of an :class:`LstSource` by ``factor``, written in the source's units."""
     def kernel(block):
         return temperature.from_kelvin(temperature.norm_l4(source.kelvin(block), factor), source.units)[np.newaxis]
-    return _blocks.run_aggregate(source.inputs, output, kernel, factor=factor, out_bands=1,
+    return _engine.run_aggregate(source.inputs, output, kernel, factor=factor, out_bands=1,
                                  compression=compression, bytes_per_pixel=48,
                                  **_layout(source.units, f"Norm-L4 ×{factor}"), **engine)
 
@@ -130,13 +130,13 @@ def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW,
     def pair(block):
         return reference.kelvin(block[:nr]), estimate.kelvin(block[nr:])
 
-    moments = _blocks.reduce_blockwise(inputs, lambda b: quality.Moments().update(*pair(b)),
+    moments = _engine.reduce_blockwise(inputs, lambda b: quality.Moments().update(*pair(b)),
                                        initial=quality.Moments(), combine=lambda t, p: t.add(p), **_span(engine, 0, 0.5))
     whole = moments.figures()
     dr = whole["dynamic_range"]
     if math.isfinite(dr):
         # read with the window's radius as halo, each block's window centres are exactly its core pixels
-        sums = _blocks.reduce_blockwise(
+        sums = _engine.reduce_blockwise(
             inputs, lambda b: quality.ssim_map_sums(*pair(b), dr, window=window), halo=window // 2,
             initial=(0.0, 0), combine=lambda t, p: (t[0] + p[0], t[1] + p[1]), bytes_per_pixel=160,
             **_span(engine, 0.5, 1.0))
@@ -146,11 +146,11 @@ def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW,
     patches, skipped = [], 0
     if patch:
         info = reference.info
-        with _blocks.RasterStack(inputs) as stack:
+        with _engine.RasterStack(inputs) as stack:
             for y in range(0, info.ysize - patch + 1, patch):
                 for x in range(0, info.xsize - patch + 1, patch):
-                    _blocks.raise_if_canceled(engine.get("is_canceled"))
-                    r, e = pair(stack.read(_blocks.Window(x, y, patch, patch, x, y, patch, patch)))
+                    _engine.RunOptions(is_canceled=engine.get("is_canceled")).check_cancel()
+                    r, e = pair(stack.read(_engine.Window(x, y, patch, patch, x, y, patch, patch)))
                     if not (np.isfinite(r).all() and np.isfinite(e).all()):
                         skipped += 1
                         continue
@@ -208,7 +208,7 @@ def check_sr_model(model, scale):
 
 
 def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_raster.DEFAULT_COMPRESSION,
-         budget_mb=_blocks.DEFAULT_BUDGET_MB, **engine):
+         budget_mb=_engine.DEFAULT_BUDGET_MB, **engine):
     """The multi-residual U-Net through the shared runtime's tiled inference (super_resolution task).
 
     Cloud gaps are filled first, in one block-wise pass over the coarse grid: :data:`UNET_FILL`
@@ -233,7 +233,7 @@ def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_
                                   dir=os.path.dirname(os.path.abspath(output)))
     os.close(fd)
     try:
-        _blocks.run_blockwise(
+        _engine.run_blockwise(
             kelvin_path, filled,
             lambda blk: resample.fill_gaps(blk[0], iterations=UNET_FILL, fallback=fallback)[np.newaxis],
             halo=UNET_FILL, out_bands=1, bytes_per_pixel=64, compression="NONE", budget_mb=budget_mb,
@@ -245,7 +245,7 @@ def unet(kelvin_path, output, model, *, units="kelvin", tile=None, compression=_
                                finish=_finish(units), compression=compression, budget_mb=budget_mb,
                                **_fine_layout(units, "unet", c.scale_factor), **_span(engine, 0.05, 1.0))
     finally:
-        _blocks.remove_dataset_files(filled)
+        _engine.remove_dataset_files(filled)
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
     return res
 
@@ -286,9 +286,9 @@ def sharpen_raster(kelvin_path, ndvi_fine, output, scale, method, *, units="kelv
 
     Returns the engine summary plus ``trend`` (a, b, r, n) and, for ATPRK, ``variogram``.
     """
-    mom = _blocks.run_aggregate(ndvi_fine, None, lambda blk: sharpen.ndvi_moments(blk[0], scale), factor=scale,
+    mom = _engine.run_aggregate(ndvi_fine, None, lambda blk: sharpen.ndvi_moments(blk[0], scale), factor=scale,
                                 out_bands=5, out_dtype=np.float64, **_span(engine, 0.0, 0.3))["array"]
-    lst = _blocks.run_whole(kelvin_path, lambda b: b)[0].astype(np.float64)
+    lst = _engine.run_whole(kelvin_path, lambda b: b)[0].astype(np.float64)
     lst = lst[:mom.shape[1], :mom.shape[2]]
     trend = sharpen.fit_trend(lst, mom[1])
     t_ref = float(np.nanmean(lst))
@@ -312,7 +312,7 @@ def sharpen_raster(kelvin_path, ndvi_fine, output, scale, method, *, units="kelv
         fine = fine[rows[0] - cr0 * scale:rows[-1] - cr0 * scale + 1, cols[0] - cc0 * scale:cols[-1] - cc0 * scale + 1]
         # fine pixels past the last whole coarse pixel (none when the fine grid is exactly ×scale)
         return temperature.from_kelvin(sharpen.fine_lst(block[0], fine, a, b, t_ref), units)[np.newaxis]
-    res = _blocks.run_blockwise(ndvi_fine, output, kernel, out_bands=1, with_position=True, bytes_per_pixel=160,
+    res = _engine.run_blockwise(ndvi_fine, output, kernel, out_bands=1, with_position=True, bytes_per_pixel=160,
                                 compression=compression, **_fine_layout(units, method, scale), **_span(engine, 0.3, 1.0))
     res.update(result)
     return res

@@ -20,10 +20,10 @@ import math
 import numpy as np
 
 from .. import metrics
-from .. import onnx_runtime as rt
-from ..io import blocks as _blocks
+from .. import onnx as rt
+from ..io import engine as _engine
 from ..io import raster as _raster
-from ..io import tiles as _tiles
+from ..io.engine import tiles as _tiles
 from .classes import N_SIC_CLASSES, NODATA, SIC_PERCENT, class_table
 
 #: The dB range of the paper's normalisation (§II.A): clipped to it, then scaled to [−1, 1].
@@ -66,7 +66,7 @@ def downsample_kernel(*, units="db", factor=2, land_band=False, counter=None):
     return kernel
 
 
-def prepare(inputs, output, *, units="db", factor=2, land=None, budget_mb=_blocks.DEFAULT_BUDGET_MB,
+def prepare(inputs, output, *, units="db", factor=2, land=None, budget_mb=_engine.DEFAULT_BUDGET_MB,
             progress=None, is_canceled=None):
     """Write the network's input: HH and HV in dB, downsampled ``factor``× (§II.C), clipped, land masked.
 
@@ -75,18 +75,18 @@ def prepare(inputs, output, *, units="db", factor=2, land=None, budget_mb=_block
     when no pixel is left valid (an all-NaN or all-land scene). Returns the engine's summary with
     ``valid`` (coarse pixels valid in both bands).
     """
-    stack = _blocks.RasterStack(list(inputs) + ([land] if land else []))
+    stack = _engine.RasterStack(list(inputs) + ([land] if land else []))
     if stack.band_count != 2 + (1 if land else 0):
         raise ValueError(f"need HH and HV: two single-band rasters or one two-band raster, got "
                          f"{stack.band_count - (1 if land else 0)} band(s)")
     counter = [0]
-    res = _blocks.run_aggregate(stack.paths, output, downsample_kernel(units=units, factor=factor, land_band=bool(land),
+    res = _engine.run_aggregate(stack.paths, output, downsample_kernel(units=units, factor=factor, land_band=bool(land),
                                                                        counter=counter),
                                 factor=factor, out_bands=2, descriptions=["HH (dB, clipped)", "HV (dB, clipped)"],
                                 band_metadata=[{"units": "dB"}] * 2, bytes_per_pixel=48, budget_mb=budget_mb,
                                 progress=progress, is_canceled=is_canceled)
     if counter[0] == 0:
-        _blocks.remove_dataset_files(output)
+        _engine.remove_dataset_files(output)
         raise ValueError("the scene has no valid pixel: HH or HV is NaN/nodata (or land) everywhere")
     res["valid"] = counter[0]
     return res
@@ -116,7 +116,7 @@ def full_scene_budget_mb(model, xsize, ysize):
     xpad = _tiles.padded_size(xsize, c.tile_size, c.size_multiple, model.fixed_size)
     ypad = _tiles.padded_size(ysize, c.tile_size, c.size_multiple, model.fixed_size)
     one = _tiles.tile_bytes(xpad, ypad, 1, c.n_inputs, c.n_outputs, c.memory_per_pixel) / 2**20
-    return 2 * one + _blocks.RUN_CACHE_MB + 32
+    return 2 * one + _engine.RUN_CACHE_MB + 32
 
 
 def full_scene_tile(model, info, *, budget_mb, batch=1):
@@ -126,7 +126,7 @@ def full_scene_tile(model, info, *, budget_mb, batch=1):
     try:
         _tiles.plan_tiles(info.xsize, info.ysize, tile=side, margin=0, blend=0, multiple=c.size_multiple,
                           fixed_size=model.fixed_size, in_bands=c.n_inputs, out_bands=c.n_outputs, batch=batch,
-                          budget_mb=budget_mb, reserved_mb=_blocks.gdal_cache_share(budget_mb),
+                          budget_mb=budget_mb, reserved_mb=_engine.gdal_cache_share(budget_mb),
                           predict_bytes_per_pixel=c.memory_per_pixel)
     except ValueError:
         return None
@@ -167,13 +167,13 @@ def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512
     return res
 
 
-def skill_counts(predicted, reference, *, budget_mb=_blocks.DEFAULT_BUDGET_MB, progress=None, is_canceled=None):
+def skill_counts(predicted, reference, *, budget_mb=_engine.DEFAULT_BUDGET_MB, progress=None, is_canceled=None):
     """Confusion counts (rows predicted, columns reference) of two SIC class rasters on one grid, over the
     pixels valid (class 0–10) in both: block by block, so any scene size fits the budget."""
     def kernel(block):
         cls = np.where(np.isfinite(block), block, NODATA).astype(np.int64)
         return metrics.confusion_counts(cls[1], cls[0], N_SIC_CLASSES)
-    return _blocks.reduce_blockwise([predicted, reference], kernel, initial=np.zeros((N_SIC_CLASSES,) * 2, np.int64),
+    return _engine.reduce_blockwise([predicted, reference], kernel, initial=np.zeros((N_SIC_CLASSES,) * 2, np.int64),
                                     combine=lambda a, b: a + b, budget_mb=budget_mb, bytes_per_pixel=24,
                                     progress=progress, is_canceled=is_canceled)
 

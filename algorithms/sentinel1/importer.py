@@ -41,7 +41,7 @@ import numpy as np
 from osgeo import gdal, osr
 
 from .. import sar
-from ..io import blocks as _blocks
+from ..io import engine as _engine
 from . import geometry, luts, radiometry
 from . import rangedoppler as rd
 
@@ -278,7 +278,7 @@ class RangeDopplerLocator:
         # one pixel of context around the window for the surface normal (edge pixels: one-sided differences)
         x0, y0 = max(0, win.x - 1), max(0, win.y - 1)
         x1, y1 = min(self.mgrid.xsize, win.x + win.w + 1), min(self.mgrid.ysize, win.y + win.h + 1)
-        ctx = _blocks.Window(x0, y0, x1 - x0, y1 - y0, x0, y0, x1 - x0, y1 - y0)
+        ctx = _engine.Window(x0, y0, x1 - x0, y1 - y0, x0, y0, x1 - x0, y1 - y0)
         core = (slice(win.y - y0, win.y - y0 + win.h), slice(win.x - x0, win.x - x0 + win.w))
         lon, lat, undulation, dem_v, dem_u, t0, pixel0 = on_nodes(self.mgrid, ctx, self._nodes)
         t0, pixel0 = t0[core], pixel0[core]
@@ -518,7 +518,7 @@ def check_dem_covers(gcp, dem, samples=48):
 
 def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_noise=True, border_noise=True,
                crs=None, pixel_size=None, extent=None, dem=None, db=False, looks=None, compression="ZSTD",
-               metadata=None, band_metadata=None, workers=1, budget_mb=_blocks.DEFAULT_BUDGET_MB, block_size=None,
+               metadata=None, band_metadata=None, workers=1, budget_mb=_engine.DEFAULT_BUDGET_MB, block_size=None,
                progress=None, is_canceled=None):
     """Write ``output``: one band per polarisation (``calibration`` in linear power, or dB with ``db``) and the
     incidence angle (°; the local one with a ``dem``), on a map grid of ``crs`` (WKT or "EPSG:n"; default the
@@ -577,7 +577,7 @@ def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_
     ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2 * (3 if rule else 1)
     dem_bytes = 16 * locator.samples_per_pixel if dem else 0.0
     per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
-    res = _blocks.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
+    res = _engine.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
                               geotransform=mgrid.geotransform, projection=mgrid.wkt, out_bands=len(pols) + 1,
                               descriptions=names, band_metadata=meta, metadata=metadata, compression=compression,
                               budget_mb=budget_mb, bytes_per_pixel=per_pixel, block_size=block_size, workers=workers,

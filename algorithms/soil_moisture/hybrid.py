@@ -130,7 +130,7 @@ def train_ensemble(x, y, *, members=5, seed=0, max_iter=2000):
 
 def contract(ens, keys, *, name, training_data, summary, description="", version="1.0.0"):
     """The SARSense contract of an ensemble: per-pixel regression, inputs = the predictors in order."""
-    from .. import onnx_runtime as rt
+    from .. import onnx as rt
 
     names = {p[0]: p[1] for p in PREDICTORS}
     return {
@@ -158,7 +158,7 @@ def to_onnx(ens, path, contract_dict):
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
 
-    from .. import onnx_runtime as rt
+    from .. import onnx as rt
 
     k = len(ens.x_mean)
     nodes, inits, outs = [], [], []
@@ -293,12 +293,12 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
                       progress=None, is_canceled=None, budget_mb=None):
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
 
-    ``model`` is an :class:`algorithms.onnx_runtime.Model` of task ``per_pixel_regression`` returning the
+    ``model`` is an :class:`algorithms.onnx.Model` of task ``per_pixel_regression`` returning the
     mean and the spread (:func:`to_onnx`); ``date_inputs[d]`` lists, for date ``d``, one ``(path, band)`` per
     model input, all on one grid. A pixel with a NaN predictor is NaN. ``output`` gets one band per date
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
     """
-    from ..io import blocks as _blocks
+    from ..io import engine as _engine
     from ..io import raster as _raster
 
     c = model.contract
@@ -342,10 +342,10 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
     n_read, n_out = int(offsets[-1]), n_dates * (2 if spread_output else 1)
     per_pixel = 4 * (n_read + 3 * n_dates * n_in + 2 * n_dates) + 16 * n_in
     bands = max(n_read, n_out)
-    return _blocks.run_blockwise(
+    return _engine.run_blockwise(
         paths, outs, kernel, out_bands=[n_dates, n_dates] if spread_output else n_dates,
         descriptions=[list(dates), list(dates)] if spread_output else list(dates),
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256},
         compression=compression or _raster.DEFAULT_COMPRESSION, bytes_per_pixel=-(-per_pixel // bands),
-        workers=workers, budget_mb=budget_mb or _blocks.DEFAULT_BUDGET_MB, progress=progress, is_canceled=is_canceled)
+        workers=workers, budget_mb=budget_mb or _engine.DEFAULT_BUDGET_MB, progress=progress, is_canceled=is_canceled)

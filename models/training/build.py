@@ -19,22 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-try:
-    from ...algorithms import onnx_runtime as rt
-    from ...algorithms import sar, speckle
-    from ...algorithms.io.tiles import fitting_tile
-    from ...algorithms.lst import modis, pipeline, quality, resample, temperature
-    from ...algorithms.receptive_field import chain_receptive_field, unet_receptive_field
-    from ...algorithms.sea_ice import pipeline as sic_pipeline
-    from ...algorithms.soil_moisture import hybrid
-except ImportError:
-    from algorithms import onnx_runtime as rt
-    from algorithms import sar, speckle
-    from algorithms.io.tiles import fitting_tile
-    from algorithms.lst import modis, pipeline, quality, resample, temperature
-    from algorithms.receptive_field import chain_receptive_field, unet_receptive_field
-    from algorithms.sea_ice import pipeline as sic_pipeline
-    from algorithms.soil_moisture import hybrid
+from sarsense.algorithms import onnx as rt
+from sarsense.algorithms import sar
+from sarsense.algorithms.io.engine.tiles import fitting_tile
+from sarsense.algorithms.lst import modis, pipeline, quality, resample, temperature
+from sarsense.algorithms.onnx.receptive_field import chain_receptive_field, unet_receptive_field
+from sarsense.algorithms.sar import speckle
+from sarsense.algorithms.sea_ice import pipeline as sic_pipeline
+from sarsense.algorithms.soil_moisture import hybrid
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
@@ -618,7 +610,7 @@ def build_sea_ice_concentration(*, epochs=SIC_EPOCHS, seed=20261121, workdir=Non
     name = "sea_ice_concentration"
     scenes = _sic_scenes(log)
     net, result = train_sic(SIC_NET_LEVELS, scenes, seed=seed, workdir=workdir, log=log, epochs=epochs)
-    source = (f"simulated Sentinel-1 EW scenes only (tests/simulators/sea_ice_scenes.py): {SIC_SPLITS['train'][1]} "
+    source = (f"simulated Sentinel-1 EW scenes only (simulators/sea_ice_scenes.py): {SIC_SPLITS['train'][1]} "
               f"training, {SIC_SPLITS['validation'][1]} validation and {SIC_SPLITS['test'][1]} held-out test scenes of "
               f"{SIC_SCENE_SIDE // 2}² px at 80 m; no real SAR")
     summary = (f"{epochs} epochs × {SIC_STEPS} batches of {SIC_BATCH} {SIC_CROP}² crops (scenes ∝ valid pixels, "
@@ -667,7 +659,7 @@ it has never seen real Sentinel-1 pixels and must not be used for ice charting. 
   12 outputs (classes 0–10 and the masked class 11, weight 0); the exported graph returns the 11 SIC classes'
   logits, which the contract's softmax turns into probabilities.
 - **Receptive field**: {t['receptive_field']} px with bilinear upsampling
-  (`algorithms/receptive_field.py`; the paper's eq. 8 with nearest upsampling gives
+  (`algorithms/onnx/receptive_field.py`; the paper's eq. 8 with nearest upsampling gives
   {unet_receptive_field(SIC_NET_LEVELS)} px).
   Tiles of {t['tile_size']} px with a halo of {t['halo']} px (neighbouring tiles overlap by
   {2 * t['halo'] + t['halo'] // 2} px ≥ half the receptive field), measured working memory {t['memory_per_pixel']} B/px:
@@ -720,8 +712,7 @@ SSM_LABELS = {"classic": "classic CD (eq. 2-3)", "corrected": "corrected CD (eq.
 
 
 def _ssm_simulator():
-    sys.path.insert(0, str(REPO))
-    from tests.simulators import soil_moisture_s1
+    from sarsense.simulators import soil_moisture_s1
 
     return soil_moisture_s1
 
@@ -745,7 +736,7 @@ def build_soil_moisture_hybrid(*, seed=20261121, workdir=None, log=print, **_):
     main = runs["station"]
     held = sorted(set(s["site"][main["test"]]))
     trained = sorted(set(s["site"][main["train"]]))
-    data = (f"simulated Sentinel-1 VV/VH only (tests/simulators/soil_moisture_s1.py: Oh 2004 soil under the Water "
+    data = (f"simulated Sentinel-1 VV/VH only (simulators/soil_moisture_s1.py: Oh 2004 soil under the Water "
             f"Cloud Model, speckle ENL {sim.ENL:g}), driven by the real Raam in-situ daily series (Benninga et al. "
             f"2018) and real MODIS MOD13A1 NDVI of 2016; {SSM_VARIANTS} simulated fields per Raam station, "
             f"acquisitions every {sim.REPEAT_DAYS} days {sim.FIRST} … {sim.LAST}")

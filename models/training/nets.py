@@ -6,10 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-try:
-    from ...algorithms.lst import resample
-except ImportError:
-    from algorithms.lst import resample
+from sarsense.algorithms.lst import resample
 
 
 def _block(c_in, c_out, convs=2):

@@ -1,6 +1,6 @@
 """Write a SARSense model: ONNX export from torch, the contract in ``metadata_props``, a parity check.
 
-The contract is written by the runtime's :func:`algorithms.onnx_runtime.attach_contract` (the plugin's
+The contract is written by the runtime's :func:`algorithms.onnx.attach_contract` (the plugin's
 own trainers use it too); :func:`export` and :func:`parity_check` import torch.
 """
 
@@ -10,10 +10,7 @@ import json
 
 import numpy as np
 
-try:  # inside the plugin package (tests import it as sarsense.models.training)
-    from ...algorithms import onnx_runtime as rt
-except ImportError:  # python -m models.training.build, from the repository root
-    from algorithms import onnx_runtime as rt
+from sarsense.algorithms import onnx as rt
 
 #: ONNX opset of exported models; onnxruntime 1.31 runs it on every provider.
 OPSET = 17

@@ -8,7 +8,7 @@ Scenes come from three readers, all giving the network's 80 m input (HH, HV in d
   255 masked; other names with ``variables=``), read through GDAL's netCDF driver;
 - :func:`read_geotiff_pair`: an HH/HV GeoTIFF (2 bands, or two files) and a chart raster of SIC
   classes (e.g. from ``sarsense:icechartclasses``);
-- :func:`simulated_scenes`: the documented simulator (``tests/simulators/sea_ice_scenes.py``).
+- :func:`simulated_scenes`: the documented simulator (``simulators/sea_ice_scenes.py``).
 
 All of them downsample 40 m → 80 m as the plugin does (``algorithms.sea_ice.pipeline``: 2×2 mean in
 linear power; the chart by a 2×2 maximum, §II.C, land and no-chart winning), so a model sees at
@@ -41,22 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
-try:
-    from ...algorithms import metrics
-    from ...algorithms import onnx_runtime as rt
-    from ...algorithms.io.blocks import run_whole
-    from ...algorithms.io.tiles import fitting_tile
-    from ...algorithms.receptive_field import unet_receptive_field
-    from ...algorithms.sea_ice import classes as sic_classes
-    from ...algorithms.sea_ice.pipeline import DB_MAX, DB_MIN, downsample_kernel
-except ImportError:
-    from algorithms import metrics
-    from algorithms import onnx_runtime as rt
-    from algorithms.io.blocks import run_whole
-    from algorithms.io.tiles import fitting_tile
-    from algorithms.receptive_field import unet_receptive_field
-    from algorithms.sea_ice import classes as sic_classes
-    from algorithms.sea_ice.pipeline import DB_MAX, DB_MIN, downsample_kernel
+from sarsense.algorithms import metrics
+from sarsense.algorithms import onnx as rt
+from sarsense.algorithms.io.engine import run_whole
+from sarsense.algorithms.io.engine.tiles import fitting_tile
+from sarsense.algorithms.onnx.receptive_field import unet_receptive_field
+from sarsense.algorithms.sea_ice import classes as sic_classes
+from sarsense.algorithms.sea_ice.pipeline import DB_MAX, DB_MIN, downsample_kernel
 
 MASKED = sic_classes.MASKED_CLASS
 N_OUT = sic_classes.N_SIC_CLASSES + 1          # 0–10 and the masked class 11 (weight 0)
@@ -140,14 +131,13 @@ def read_geotiff_pair(sar, chart, *, hv=None, factor=2):
 
 def simulated_scenes(n, *, seed, shape=(1280, 1280)):
     """``n`` scenes of the documented simulator (40 m, downsampled to 80 m as the plugin does)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.simulators import sea_ice_scenes
+    from sarsense.simulators import sea_ice_scenes
 
     out = []
     for i in range(n):
         s = sea_ice_scenes.simulate(shape, seed=seed + i)
         out.append(to_network(s["hh_db"], s["hv_db"], s["chart"], name=f"sim{seed + i}",
-                              source="SARSense sea-ice scene simulator (tests/simulators/sea_ice_scenes.py)"))
+                              source="SARSense sea-ice scene simulator (simulators/sea_ice_scenes.py)"))
     return out
 
 

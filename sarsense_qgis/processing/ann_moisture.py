@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
 )
 
-from ...algorithms import onnx_runtime as rt
+from ...algorithms import onnx as rt
 from ...algorithms import sar
 from ...algorithms.io import read_info, sample_values
 from ...algorithms.io import stack as _stack
@@ -20,7 +20,7 @@ from ..styles import SSM_RAMP, style_on_load
 from .base import WORKERS
 from .soil_moisture_base import SoilMoistureAlgorithm
 
-BUNDLED = os.path.join(str(rt.MODELS_DIR), "soil_moisture_hybrid.onnx")
+BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 
 
 def predictor_key(name):

@@ -12,7 +12,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ...algorithms import onnx_runtime as rt
+from ...algorithms import onnx as rt
 from ..styles import ClassMapPostProcessor, style_on_load
 from .base import SarsenseAlgorithm
 
@@ -22,7 +22,7 @@ DEFAULT_MODEL = "s1_despeckle_example.onnx"
 
 def bundled_models():
     """Paths of the models shipped in the plugin's ``models/`` folder (those with a card), the default first."""
-    found = sorted(str(p) for p in rt.MODELS_DIR.glob("*.onnx") if rt.card_path(p).exists())
+    found = sorted(str(p) for p in rt.BUNDLED_MODELS_DIR.glob("*.onnx") if rt.card_path(p).exists())
     return sorted(found, key=lambda p: os.path.basename(p) != DEFAULT_MODEL)
 
 DEVICE_LABELS = ("Auto (CUDA when onnxruntime-gpu provides it, else CPU)", "CPU")
@@ -53,7 +53,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             "size and halo. INPUT must have exactly those bands, in that order. Bundled models are checked "
             "against the sha256 in their model card before they are loaded.\n\n"
             "Bundled models (the Model field starts with the first): " +
-            (", ".join(os.path.basename(p) for p in bundled_models()) or "none") + f", in {rt.MODELS_DIR}.\n\n"
+            (", ".join(os.path.basename(p) for p in bundled_models()) or "none") + f", in {rt.BUNDLED_MODELS_DIR}.\n\n"
             "Tiles overlap by the model's halo and are blended with a smooth weight, so no seams appear at "
             "tile edges; when the halo covers the network's receptive field the result equals a whole-image "
             "run (the image padded at its bottom and right edges to the network's size multiple), whatever the "
@@ -70,7 +70,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (.onnx)"), extension="onnx",
                                             defaultValue=bundled[0] if bundled else None),
                  "ONNX file with a SARSense contract in its metadata (see models/README.md). Bundled models are in "
-                 f"{rt.MODELS_DIR}.")
+                 f"{rt.BUNDLED_MODELS_DIR}.")
         self.add(QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Tile size (pixels, 0 = the model's)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=0,
                                               minValue=0, maxValue=8192),

@@ -42,7 +42,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms import sar
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, read_info, sample_values
-from ...algorithms.io.blocks import RUN_CACHE_MB, gdal_cache_limit
+from ...algorithms.io.engine import RUN_CACHE_MB, gdal_cache_limit
 from .. import help as _help
 from .. import setup_tools
 from ..plugin import INSTALL_ACTION, icon_path

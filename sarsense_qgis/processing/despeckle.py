@@ -9,8 +9,8 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ...algorithms import speckle
 from ...algorithms.io import run_blockwise
+from ...algorithms.sar import speckle
 from ..styles import style_on_load
 from .base import WORKERS, SarsenseAlgorithm
 

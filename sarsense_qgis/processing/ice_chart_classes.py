@@ -15,7 +15,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ...algorithms.io import blocks as _blocks
+from ...algorithms.io import engine as _engine
 from ...algorithms.io import stack as _stack
 from ...algorithms.io import vector as _vector
 from ...algorithms.sea_ice import classes as sic_classes
@@ -116,7 +116,7 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
             v = np.nan_to_num(block[0], nan=0).astype(np.int64)
             return np.where((v >= 1) & (v <= 11), v - 1, sic_classes.NODATA).astype(np.uint8)[np.newaxis]
         try:
-            res = _blocks.run_blockwise(burned, out, kernel, out_bands=1, out_dtype=np.uint8,
+            res = _engine.run_blockwise(burned, out, kernel, out_bands=1, out_dtype=np.uint8,
                                         descriptions=["SIC class (ice chart)"], band_metadata=[meta],
                                         metadata={"SARSENSE_CHART_FIELD": field,
                                                   "SARSENSE_CHART_CODING": "percent" if percent else "SIGRID-3 CT"},

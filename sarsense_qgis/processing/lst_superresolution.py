@@ -11,14 +11,14 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from ...algorithms import onnx_runtime as rt
-from ...algorithms.io.blocks import remove_dataset_files
+from ...algorithms import onnx as rt
+from ...algorithms.io.engine import remove_dataset_files
 from ...algorithms.lst import pipeline
 from .lst_base import LstAlgorithm
 
 METHOD_LABELS = ("Multi-residual U-Net (bundled or MODEL)", "Bicubic (Keys)", "TsHARP (needs NDVI)",
                  "ATPRK (needs NDVI)")
-BUNDLED = rt.MODELS_DIR / "lst_superresolution.onnx"
+BUNDLED = rt.BUNDLED_MODELS_DIR / "lst_superresolution.onnx"
 
 
 class LstSuperResolutionAlgorithm(LstAlgorithm):

@@ -8,8 +8,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ...algorithms import sar, speckle
+from ...algorithms import sar
 from ...algorithms.io import run_blockwise
+from ...algorithms.sar import speckle
 from ..styles import style_on_load
 from .base import WORKERS, SarsenseAlgorithm
 

@@ -15,15 +15,15 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ...algorithms import onnx_runtime as rt
+from ...algorithms import onnx as rt
 from ...algorithms.io import read_info
 from ...algorithms.io import stack as _stack
-from ...algorithms.io.blocks import remove_dataset_files
+from ...algorithms.io.engine import remove_dataset_files
 from ...algorithms.sea_ice import pipeline
 from ...algorithms.sea_ice.classes import SIC_PERCENT
 from .sea_ice_base import SeaIceAlgorithm
 
-BUNDLED = rt.MODELS_DIR / "sea_ice_concentration.onnx"
+BUNDLED = rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx"
 MODE_LABELS = ("Full scene when it fits the memory budget", "Tiled")
 
 

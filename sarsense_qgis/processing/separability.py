@@ -10,7 +10,7 @@ from qgis.core import (
 )
 
 from ...algorithms import report as _report
-from ...algorithms.rice import separability as _sep
+from ...algorithms.crop import separability as _sep
 from .crop_base import CropAlgorithm
 
 COLUMNS = [("class_a", str), ("class_b", str), ("date", str), ("n_a", int), ("n_b", int), ("B", float),

@@ -8,7 +8,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ...algorithms.rice import svm as _svm
+from ...algorithms.crop import svm as _svm
 from .svm_classify import SvmClassifyAlgorithm
 
 

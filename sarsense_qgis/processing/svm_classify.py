@@ -16,7 +16,7 @@ from qgis.core import (
 from ...algorithms import metrics as _metrics
 from ...algorithms import report as _report
 from ...algorithms.io import Cancelled, run_blockwise
-from ...algorithms.rice import svm as _svm
+from ...algorithms.crop import svm as _svm
 from ..styles import ClassMapPostProcessor, style_on_load
 from .base import WORKERS
 from .crop_base import CropAlgorithm, classes_json

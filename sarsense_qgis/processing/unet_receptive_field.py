@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
-from ...algorithms import receptive_field as rf
+from ...algorithms.onnx import receptive_field as rf
 from .sea_ice_base import SeaIceAlgorithm
 
 UPSAMPLING = ("nearest", "bilinear")

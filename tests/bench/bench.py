@@ -10,7 +10,7 @@
    (QGIS's start-up), with QGIS's and GDAL's own caches counted.
 4. Soil moisture: `sarsense:changedetection` through qgis_process on a 4096² × 30-date stack
    against gdal_translate copying the same stack (the I/O floor), and its peak RSS.
-5. Rice: on a 4096² × 20-date VH stack of the simulated landscape (tests/simulators/rice_landscape.py),
+5. Rice: on a 4096² × 20-date VH stack of the simulated landscape (simulators/rice_landscape.py),
    `sarsense:svmapply` through qgis_process against otbcli_ImageClassifier, both with an RBF SVM
    (γ 0.125, C 100) trained on the same 480 samples (ours: the model file; OTB:
    otbcli_TrainVectorClassifier on those samples as vector features), throughput ratio, agreement
@@ -21,7 +21,7 @@
    counts), time, output Mpx/s and peak RSS; then Keys bicubic ×4 of the same tile, file to file, against
    `gdalwarp -r cubic` (GDAL's Keys kernel) to the same grid.
 7. Sea ice: a 5000 × 5200 scene at 80 m (one AI4Arctic scene's size after downsampling; simulated HH/HV,
-   tests/simulators/sea_ice_scenes.py, tiled from a 1250 × 1300 simulated scene) charted by
+   simulators/sea_ice_scenes.py, tiled from a 1250 × 1300 simulated scene) charted by
    `sarsense:seaiceconcentration` through qgis_process (DOWNSAMPLE 1) in tiled mode at its default 512 MiB
    budget and in full-scene mode with the budget a whole scene needs (or, where this machine's memory cannot
    hold that, the largest square part of the scene that fits, said so), time and peak RSS; and the
@@ -30,7 +30,7 @@
    4096² predictor rasters of one date (VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t), output Mpx/s with QGIS's start-up
    included and without it, and peak RSS above start-up; then the same number of output pixels as a 512² ×
    61-date series (predictor stacks written as changedetection writes them), which must not be slower per pixel.
-9. Sentinel-1 import: a full-size IW GRDH product (25 788 × 16 685 samples, VV; tests/simulators/s1_safe.py in the
+9. Sentinel-1 import: a full-size IW GRDH product (25 788 × 16 685 samples, VV; simulators/s1_safe.py in the
    real product's geometry) through `qgis_process run sarsense:importsentinel1` (start-up included) against
    `gdalwarp -tps -r bilinear` of the same measurement TIFF to the same grid (the floor: GDAL's warp of the raw
    DN, no calibration), and its peak RSS above start-up; then the same with a 3" DEM (range-Doppler).
@@ -42,6 +42,7 @@ test: timings vary between machines; only ratios measured in the same run are qu
 import argparse
 import glob
 import os
+import pathlib
 import re
 import statistics
 import subprocess
@@ -50,6 +51,8 @@ import tempfile
 
 import numpy as np
 from osgeo import gdal
+
+import sarsense
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FILTERS = ("lee", "gammamap", "frost", "kuan")
@@ -82,7 +85,6 @@ FILTER_IDS = {"lee": 1, "gammamap": 4, "kuan": 5}
 # Keys bicubic ×4 of a kelvin GeoTIFF exactly as sarsense:lstsuperresolution runs it (METHOD bicubic).
 LST_BICUBIC = """
 import sys
-sys.path.insert(0, sys.argv[1])
 from sarsense.algorithms.lst import pipeline
 pipeline.bicubic(sys.argv[2], sys.argv[3], 4, compression="NONE")
 """
@@ -90,8 +92,7 @@ pipeline.bicubic(sys.argv[2], sys.argv[3], 4, compression="NONE")
 # Runs SARSense's engine exactly as sarsense:despeckle does (same kernel, workers, block sizing).
 OURS = """
 import sys
-sys.path.insert(0, sys.argv[1])
-from sarsense.algorithms import speckle
+from sarsense.algorithms.sar import speckle
 from sarsense.algorithms.io import run_blockwise
 name = sys.argv[4]
 run_blockwise(sys.argv[2], sys.argv[3], speckle.band_kernel(name, size=5, looks=1.0, damping=2.0), halo=2,
@@ -100,11 +101,8 @@ run_blockwise(sys.argv[2], sys.argv[3], speckle.band_kernel(name, size=5, looks=
 
 
 def package_dir(tmp=None):
-    """A folder in which the repository is importable as the package ``sarsense`` (a symlink), for the
-    processes the bench starts and for its own imports."""
-    pkg = tempfile.mkdtemp(prefix="sarsense-bench-pkg-", dir=tmp)
-    os.symlink(REPO, os.path.join(pkg, "sarsense"))
-    return pkg
+    """The folder that holds the checkout as the package ``sarsense`` (``make setup`` links it into the venv)."""
+    return str(pathlib.Path(sarsense.__file__).parent.parent)
 
 
 def timed(cmd, env=None):
@@ -240,8 +238,7 @@ def through_qgis_process(tmp, src, otb, pkg):
         print(f"{label:34} {t:6.1f} {peak:8.0f} {peak - base:15.0f}  <= {QP_EXTRA_MB} MB: {'met' if ok else 'MISSED'}")
 
     # applymodel: a 2-band 8000x8000 raster and a small 2-channel CNN (tests/onnx_models.py), default budget
-    sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
-    from onnx_models import contract, conv_net
+    from sarsense.tests.onnx_models import contract, conv_net
     model = conv_net(os.path.join(tmp, "bench_net.onnx"), filters=16, layers=4,
                      contract_dict=contract(tiling={"tile_size": 512, "halo": 8, "receptive_field": 9,
                                                     "memory_per_pixel": 256}))
@@ -323,12 +320,10 @@ def soil_moisture(tmp, n=4096, dates=30):
 
 def rice(tmp, n=4096, dates=20, per_class=60):
     """Section 5: SVM prediction against OTB, and the rice index and rule against the copy floor."""
-    sys.path.insert(0, os.path.join(REPO, "tests"))
-    import helpers  # noqa: F401  (the repo importable as the package sarsense)
     from osgeo import ogr, osr
-    from simulators import rice_landscape as rl
 
-    from sarsense.algorithms.rice import svm
+    from sarsense.algorithms.crop import svm
+    from sarsense.simulators import rice_landscape as rl
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     _, base = timed([QGIS_PROCESS, "list"], env=env)
     stack = os.path.join(tmp, "vh_stack.tif")
@@ -435,7 +430,6 @@ def lst(tmp):
     # the tile in kelvin (scale, fill, valid range, QC as the algorithm reads it), for the file-to-file part
     kelvin = os.path.join(tmp, "lst_k.tif")
     pkg = package_dir(tmp)
-    sys.path.insert(0, pkg)
     from sarsense.algorithms.lst import pipeline  # the repository as the package, as QGIS loads the plugin
 
     pipeline.LstSource(sub).write_kelvin(kelvin)   # what lstsuperresolution writes before it super-resolves
@@ -487,12 +481,9 @@ def sea_ice(tmp):
     """Section 7: a 5000 × 5200 scene at 80 m charted through qgis_process, tiled (default budget) and full scene."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     _, base = timed([QGIS_PROCESS, "list"], env=env)
-    pkg = package_dir(tmp)
-    sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
-    from simulators import sea_ice_scenes as sim
-
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
     from sarsense.algorithms.sea_ice import pipeline
+    from sarsense.simulators import sea_ice_scenes as sim
 
     rows, cols = SIC_SHAPE
     part = sim.simulate((rows // 4, cols // 4), seed=77, pixel_m=80.0)
@@ -557,8 +548,6 @@ def sea_ice(tmp):
 
 def ann_moisture(tmp, n=4096, series=(512, 61)):
     """Section 8: annmoisture with the bundled model through qgis_process, one date at n² and a series."""
-    pkg = package_dir(tmp)
-    sys.path.insert(0, pkg)
     from sarsense.algorithms.io import raster as _raster
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     start_s, base = timed([QGIS_PROCESS, "list"], env=env)
@@ -630,9 +619,7 @@ def _annmoisture(paths, out, env):
 
 def sentinel1(tmp):
     """Section 9: importsentinel1 of a full IW GRDH band through qgis_process against gdalwarp to the same grid."""
-    pkg = package_dir(tmp)
-    sys.path[:0] = [pkg, os.path.join(REPO, "tests")]
-    from simulators import s1_safe
+    from sarsense.simulators import s1_safe
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     start_s, base = timed([QGIS_PROCESS, "list"], env=env)
     made = s1_safe.write_grd(tmp, rows=16685, cols=25788, pols=("VV",), line0=0, pixel0=0, keep_arrays=False)

@@ -10,8 +10,8 @@ Two networks of the sizes the suites ship:
 * shipped: the bundled models/s1_despeckle_example.onnx (its trained weights, loaded into the same
   torch module for the peer) on a 4096² dB raster.
 
-Both sides run the same tile plan through the same engine (algorithms/io/tiles.run_tiled): the
-ONNX side is ``onnx_runtime.apply_model`` exactly as sarsense:applymodel calls it; the torch side
+Both sides run the same tile plan through the same engine (algorithms/io/engine/tiles.run_tiled): the
+ONNX side is ``onnx.apply_model`` exactly as sarsense:applymodel calls it; the torch side
 swaps in the torch module's forward (eval, no_grad). Same thread count. Each side is its own
 process under /usr/bin/time (wall time, peak RSS). Outputs are compared, so the ratio is for the
 same result. Weights are random: this measures speed, not skill. Needs .venv-train (torch).
@@ -40,9 +40,8 @@ SIC_CLASSES = [{"value": 10 * i, "name": f"SIC {10 * i} %", "color": "#%02x%02x%
 
 SIDE = """
 import sys
-sys.path.insert(0, sys.argv[1])
 import numpy as np
-from sarsense.algorithms import onnx_runtime as rt
+from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.io import run_tiled
 side, onnx_path, weights, src, out, threads = sys.argv[2:8]
 threads = int(threads)
@@ -72,7 +71,7 @@ def build(name, tmp):
     """Random-weight network, its ONNX export with a contract, the pickled torch module, an input raster."""
     import torch
 
-    from sarsense.algorithms.receptive_field import unet_receptive_field
+    from sarsense.algorithms.onnx.receptive_field import unet_receptive_field
     from sarsense.models.training.nets import MultiResidualUNet, UNet
     from sarsense.models.training.onnx_export import export
 
@@ -96,9 +95,9 @@ def build(name, tmp):
         import onnx
         from onnx import numpy_helper
 
-        from sarsense.algorithms import onnx_runtime as rt
+        from sarsense.algorithms import onnx as rt
         from sarsense.models.training.nets import SmallCNN
-        onnx_path = str(rt.MODELS_DIR / "s1_despeckle_example.onnx")
+        onnx_path = str(rt.BUNDLED_MODELS_DIR / "s1_despeckle_example.onnx")
         net = SmallCNN(1, 1, filters=16, layers=5)
         state = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(onnx_path).graph.initializer}
         net.load_state_dict(state)
@@ -132,7 +131,6 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     pkg = package_dir()
-    sys.path.insert(0, pkg)
     import torch  # noqa: F401 (fail early without .venv-train)
     print(f"\nONNX (onnxruntime) vs torch {__import__('torch').__version__} CPU eager, {args.threads} threads, "
           "same weights, raster and tile plan")

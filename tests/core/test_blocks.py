@@ -8,8 +8,9 @@ import pytest
 from helpers import read_raster, speckled, write_raster
 from osgeo import gdal
 
-from sarsense.algorithms import sar, speckle
-from sarsense.algorithms.io import blocks, raster
+from sarsense.algorithms import sar
+from sarsense.algorithms.io import engine, raster
+from sarsense.algorithms.sar import speckle
 
 
 def _image(tmp_path, bands=1):
@@ -31,9 +32,9 @@ def test_blockwise_equals_whole_array(tmp_path, key, block_size):
     kernel, halo = KERNELS[key]
     src = _image(tmp_path, bands=3)
     out = str(tmp_path / "out.tif")
-    res = blocks.run_blockwise(src, out, kernel, halo=halo, block_size=block_size)
+    res = engine.run_blockwise(src, out, kernel, halo=halo, block_size=block_size)
     assert res["blocks"] > 4
-    whole = blocks.run_whole(src, kernel).astype(np.float32)
+    whole = engine.run_whole(src, kernel).astype(np.float32)
     got = read_raster(out)
     assert np.array_equal(got, whole, equal_nan=True), f"max diff {np.nanmax(np.abs(got - whole))}"
 
@@ -41,8 +42,8 @@ def test_blockwise_equals_whole_array(tmp_path, key, block_size):
 def test_threads_equal_single_thread(tmp_path):
     src = _image(tmp_path)
     k = KERNELS["gammamap-5"][0]
-    blocks.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=2, block_size=32, workers=1)
-    blocks.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=2, block_size=32, workers=3)
+    engine.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=2, block_size=32, workers=1)
+    engine.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=2, block_size=32, workers=3)
     assert np.array_equal(read_raster(tmp_path / "a.tif"), read_raster(tmp_path / "b.tif"), equal_nan=True)
 
 
@@ -50,7 +51,7 @@ def test_threads_equal_single_thread(tmp_path):
 def test_windows_tile_the_grid_once_within_budget(shape, halo, budget):
     ysize, xsize = shape
     bpp = 160
-    wins = blocks.plan_windows(xsize, ysize, halo=halo, bytes_per_pixel=bpp, budget_mb=budget)
+    wins = engine.plan_windows(xsize, ysize, halo=halo, bytes_per_pixel=bpp, budget_mb=budget)
     cover = np.zeros(shape, dtype=np.uint8)
     for w in wins:
         cover[w.y:w.y + w.h, w.x:w.x + w.w] += 1
@@ -64,13 +65,13 @@ def test_float32_nodata_is_matched_in_float32(tmp_path):
     arr = np.ones((4, 4), dtype=np.float32)
     arr[0, 0] = np.float32(-3.4e38)
     src = write_raster(tmp_path / "f.tif", arr, nodata=-3.4e38)
-    assert np.isnan(read_raster(blocks.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b)["output"])[0, 0, 0])
+    assert np.isnan(read_raster(engine.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b)["output"])[0, 0, 0])
 
 
 def test_nodata_becomes_nan_and_metadata_is_kept(tmp_path):
     src = _image(tmp_path, bands=2)
     out = str(tmp_path / "o.tif")
-    blocks.run_blockwise(src, out, lambda b: b, compression="DEFLATE")
+    engine.run_blockwise(src, out, lambda b: b, compression="DEFLATE")
     a, b = gdal.Open(src), gdal.Open(out)
     assert b.GetGeoTransform() == a.GetGeoTransform()
     assert b.GetSpatialRef().IsSame(a.GetSpatialRef())
@@ -85,7 +86,7 @@ def test_nodata_becomes_nan_and_metadata_is_kept(tmp_path):
 def test_default_compression_and_uint8_class_maps(tmp_path):
     src = _image(tmp_path)
     out = str(tmp_path / "classes.tif")
-    blocks.run_blockwise(src, out, lambda b: np.where(np.isnan(b), 255, b > 0.05).astype(np.uint8),
+    engine.run_blockwise(src, out, lambda b: np.where(np.isnan(b), 255, b > 0.05).astype(np.uint8),
                          out_dtype=np.uint8)
     ds = gdal.Open(out)
     assert ds.GetRasterBand(1).DataType == gdal.GDT_Byte and ds.GetRasterBand(1).GetNoDataValue() == 255
@@ -102,8 +103,8 @@ def test_cancel_leaves_no_output(tmp_path):
         calls.append(1)
         return len(calls) > 2
 
-    with pytest.raises(blocks.Cancelled):
-        blocks.run_blockwise(src, str(out), lambda b: b, block_size=16, is_canceled=cancel)
+    with pytest.raises(engine.Cancelled):
+        engine.run_blockwise(src, str(out), lambda b: b, block_size=16, is_canceled=cancel)
     assert len(calls) == 3, "cancel is checked before every block and stops at once"
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
@@ -115,14 +116,14 @@ def test_error_in_kernel_leaves_no_output(tmp_path):
         raise ValueError("bad block")
 
     with pytest.raises(ValueError, match="bad block"):
-        blocks.run_blockwise(src, str(tmp_path / "o.tif"), boom)
+        engine.run_blockwise(src, str(tmp_path / "o.tif"), boom)
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
 
 def test_progress_reaches_one(tmp_path):
     src = _image(tmp_path)
     seen = []
-    blocks.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b, block_size=32, progress=seen.append)
+    engine.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b, block_size=32, progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 4 * 3  # 101×83 in 32-px tiles
 
 
@@ -130,12 +131,12 @@ def test_bad_paths_are_refused(tmp_path):
     src = _image(tmp_path)
     before = open(src, "rb").read()
     with pytest.raises(ValueError, match="same file as an input"):
-        blocks.run_blockwise(src, src, lambda b: b)
+        engine.run_blockwise(src, src, lambda b: b)
     assert open(src, "rb").read() == before, "the input must never be modified"
     with pytest.raises(ValueError, match="does not exist"):
-        blocks.run_blockwise(str(tmp_path / "missing.tif"), str(tmp_path / "o.tif"), lambda b: b)
+        engine.run_blockwise(str(tmp_path / "missing.tif"), str(tmp_path / "o.tif"), lambda b: b)
     with pytest.raises(ValueError, match="output folder"):
-        blocks.run_blockwise(src, str(tmp_path / "nowhere" / "o.tif"), lambda b: b)
+        engine.run_blockwise(src, str(tmp_path / "nowhere" / "o.tif"), lambda b: b)
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
@@ -143,7 +144,7 @@ def test_bad_paths_are_refused(tmp_path):
         if os.access(ro, os.W_OK):
             pytest.skip("running as a user who can write anywhere (root): permission bits are not enforced")
         with pytest.raises(ValueError, match="not writable"):
-            blocks.run_blockwise(src, str(ro / "o.tif"), lambda b: b)
+            engine.run_blockwise(src, str(ro / "o.tif"), lambda b: b)
     finally:
         ro.chmod(0o700)
 
@@ -152,20 +153,20 @@ def test_stack_of_files_on_different_grids_is_refused(tmp_path):
     a = write_raster(tmp_path / "a.tif", np.ones((10, 10)))
     b = write_raster(tmp_path / "b.tif", np.ones((10, 10)), epsg=4326, gt=(0, 0.1, 0, 0, 0, -0.1))
     with pytest.raises(ValueError, match="not on the grid"):
-        blocks.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
+        engine.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
 
 
 def test_multi_file_stack_concatenates_bands(tmp_path):
     a = write_raster(tmp_path / "a.tif", np.full((2, 10, 10), 1.0))
     b = write_raster(tmp_path / "b.tif", np.full((10, 10), 2.0))
-    blocks.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
+    engine.run_blockwise([a, b], str(tmp_path / "o.tif"), lambda x: x)
     np.testing.assert_array_equal(read_raster(tmp_path / "o.tif")[:, 0, 0], [1, 1, 2])
 
 
 def test_small_budget_windows_fill_one_output_tile_at_a_time():
     """30 bands under the default budget: sub-tiles that never straddle a 256-pixel output tile, grouped
     by tile, so GDAL never flushes a half-written tile (measured: 7.5× → 2× the copy floor)."""
-    from sarsense.algorithms.io.blocks import plan_windows
+    from sarsense.algorithms.io.engine import plan_windows
     wins = plan_windows(1000, 700, bands=30, bytes_per_pixel=48, budget_mb=64)
     assert max(w.w for w in wins) < 256
     tiles = [(w.x // 256, w.y // 256) for w in wins]
@@ -197,12 +198,12 @@ def test_deep_stacks_get_tiles_of_bounded_bytes_and_windows_that_fill_them(tmp_p
     def kernel(block):
         seen.append(block.shape)
         return block * 2
-    res = blocks.run_blockwise(src, str(tmp_path / "o.tif"), kernel, budget_mb=24, kernel_columns=None)
+    res = engine.run_blockwise(src, str(tmp_path / "o.tif"), kernel, budget_mb=24, kernel_columns=None)
     ds = gdal.Open(str(tmp_path / "o.tif"))
     assert ds.GetRasterBand(1).GetBlockSize() == [128, 128]
     np.testing.assert_array_equal(ds.ReadAsArray(), arr * 2)
     assert res["blocks"] == len(seen) > 1 and all(s[1] <= 128 and s[2] <= 128 for s in seen)
-    for w in blocks.plan_windows(200, 300, bands=61, budget_mb=18, align=128):
+    for w in engine.plan_windows(200, 300, bands=61, budget_mb=18, align=128):
         assert (w.x + w.w - 1) // 128 == w.x // 128 and (w.y + w.h - 1) // 128 == w.y // 128
 
 
@@ -227,7 +228,7 @@ def test_several_outputs_band_selection_and_positions(tmp_path):
     np.testing.assert_array_equal(o2[1], np.repeat(np.arange(50)[:, None], 70, 1))
 
 
-@pytest.mark.skipif(blocks._glibc() is None, reason="the allocator settings exist in glibc only")
+@pytest.mark.skipif(engine.memory._glibc() is None, reason="the allocator settings exist in glibc only")
 def test_reuse_freed_memory_keeps_pages_for_the_next_block_and_restores_after():
     def page_faults(rounds=20):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -242,11 +243,11 @@ def test_reuse_freed_memory_keeps_pages_for_the_next_block_and_restores_after():
     # on 4 KiB pages only.
     hugepages = np.core.multiarray._set_madvise_hugepage(False)
     try:
-        with blocks.reuse_freed_memory(64):
+        with engine.reuse_freed_memory(64):
             pass
         outside = page_faults()          # glibc's default thresholds, as after every run
-        with blocks.reuse_freed_memory(64):
-            with blocks.reuse_freed_memory(64):  # nested: the outer one restores
+        with engine.reuse_freed_memory(64):
+            with engine.reuse_freed_memory(64):  # nested: the outer one restores
                 pass
             inside = page_faults()
         after = page_faults()
@@ -261,7 +262,7 @@ def test_run_blockwise_result_is_the_same_with_memory_reuse(tmp_path):
     img = speckled((300, 500), looks=1, seed=3)
     src = write_raster(tmp_path / "in.tif", img)
     out = str(tmp_path / "out.tif")
-    blocks.run_blockwise(src, out, speckle.band_kernel("gammamap", size=5), halo=2, block_size=64)
+    engine.run_blockwise(src, out, speckle.band_kernel("gammamap", size=5), halo=2, block_size=64)
     np.testing.assert_array_equal(read_raster(out)[0], speckle.gamma_map(img, size=5))
 
 
@@ -280,8 +281,8 @@ def test_reduce_blockwise_equals_the_whole_array_and_does_not_depend_on_workers(
     src = write_raster(tmp_path / "stack.tif", arr)
     zero = (np.zeros(3), np.zeros(3, dtype=np.int64))
     ticks = []
-    one = blocks.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, progress=ticks.append)
-    two = blocks.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, workers=2)
+    one = engine.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, progress=ticks.append)
+    two = engine.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, workers=2)
     np.testing.assert_allclose(one[0], np.nansum(arr.astype(np.float64), axis=(1, 2)), rtol=1e-12)
     np.testing.assert_array_equal(one[1], np.isfinite(arr).sum(axis=(1, 2)))
     assert one[0].tolist() == two[0].tolist()               # combined in window order: bit-identical
@@ -296,13 +297,13 @@ def test_reduce_blockwise_gives_positions_and_cancels(tmp_path):
         r, c = np.unravel_index(np.argmax(block[0]), block[0].shape)
         return [(float(block[0, r, c]), int(where.rows[r]), int(where.cols[c]))]
 
-    found = blocks.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
+    found = engine.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
                                     with_position=True)
     assert max(found) == (float(arr[0].max()), 69, 89)
     for value, row, col in found:
         assert arr[0, row, col] == value
-    with pytest.raises(blocks.Cancelled):
-        blocks.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
+    with pytest.raises(engine.Cancelled):
+        engine.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
                                 with_position=True, is_canceled=lambda: True)
 
 
@@ -395,17 +396,17 @@ def test_run_on_grid_writes_each_window_once_and_cancels_cleanly(tmp_path):
         rows, cols = np.mgrid[win.y:win.y + win.h, win.x:win.x + win.w]
         return np.stack([rows * 1000.0 + cols, np.full(rows.shape, win.w * win.h, float)])
     whole, small = tmp_path / "whole.tif", tmp_path / "small.tif"
-    blocks.run_on_grid(str(whole), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2)
-    res = blocks.run_on_grid(str(small), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2,
+    engine.run_on_grid(str(whole), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2)
+    res = engine.run_on_grid(str(small), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2,
                              block_size=16, workers=2)
     a, b = read_raster(whole), read_raster(small)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[0], np.mgrid[0:53, 0:77][0] * 1000.0 + np.mgrid[0:53, 0:77][1])
     assert res["blocks"] == 20 and b[1].max() == 256 and gdal.Open(str(small)).GetGeoTransform() == gt
     with pytest.raises(ValueError, match="kernel returned shape"):
-        blocks.run_on_grid(str(tmp_path / "bad.tif"), lambda w: np.zeros((3, w.h, w.w)), xsize=9, ysize=9,
+        engine.run_on_grid(str(tmp_path / "bad.tif"), lambda w: np.zeros((3, w.h, w.w)), xsize=9, ysize=9,
                            geotransform=gt, projection=wkt, out_bands=2)
-    with pytest.raises(blocks.Cancelled):
-        blocks.run_on_grid(str(tmp_path / "cancelled.tif"), kernel, xsize=77, ysize=53, geotransform=gt,
+    with pytest.raises(engine.Cancelled):
+        engine.run_on_grid(str(tmp_path / "cancelled.tif"), kernel, xsize=77, ysize=53, geotransform=gt,
                            projection=wkt, out_bands=2, block_size=16, is_canceled=lambda: True)
     assert sorted(os.listdir(tmp_path)) == ["in.tif", "small.tif", "whole.tif"]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from helpers import SAMPLE_DB, read_raster
 
-from sarsense.algorithms import onnx_runtime as rt
+from sarsense.algorithms import onnx as rt
 
-BUNDLED = sorted(rt.MODELS_DIR.glob("*.onnx"))
+BUNDLED = sorted(rt.BUNDLED_MODELS_DIR.glob("*.onnx"))
 SECTIONS = ("Architecture", "Input contract", "Training data", "Held-out metrics", "Retrain", "sha256")
 
 
@@ -37,7 +37,7 @@ def test_example_despeckler_runs_and_reduces_speckle(tmp_path):
     lin = sar.db_to_linear(db)[0]
     noisy = sar.linear_to_db(lin * np.random.default_rng(0).gamma(1.0, 1.0, lin.shape).astype(np.float32))[0]
     src = write_raster(tmp_path / "noisy.tif", noisy, gt=ds.GetGeoTransform(), epsg=32631)
-    model = rt.Model(rt.MODELS_DIR / "s1_despeckle_example.onnx")
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "s1_despeckle_example.onnx")
     rt.apply_model(model, src, str(tmp_path / "out.tif"))
     out = read_raster(tmp_path / "out.tif")[0]
     ok = np.isfinite(db)

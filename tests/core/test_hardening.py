@@ -10,13 +10,14 @@ import time
 
 import numpy as np
 import pytest
-from helpers import PKG_ROOT, read_raster, speckled, write_raster
+from helpers import read_raster, speckled, write_raster
 from onnx_models import contract, conv_net, run_whole, unet
 from osgeo import gdal
 
-from sarsense.algorithms import onnx_runtime as rt
-from sarsense.algorithms import sar, speckle
-from sarsense.algorithms.io import blocks, stack
+from sarsense.algorithms import onnx as rt
+from sarsense.algorithms import sar
+from sarsense.algorithms.io import engine, stack
+from sarsense.algorithms.sar import speckle
 
 
 # --- engine -----------------------------------------------------------------------------------
@@ -24,8 +25,8 @@ def test_kernel_pieces_equal_the_whole_block(tmp_path):
     src = write_raster(tmp_path / "in.tif", np.stack([speckled((70, 333), seed=s) for s in range(2)]))
     for name in ("lee", "refinedlee", "frost", "median"):
         k = speckle.band_kernel(name, size=7, looks=2)
-        a = blocks.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=3, kernel_columns=None)
-        b = blocks.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=3, kernel_columns=10)
+        a = engine.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=3, kernel_columns=None)
+        b = engine.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=3, kernel_columns=10)
         assert a["blocks"] == b["blocks"] == 1
         assert np.array_equal(read_raster(a["output"]), read_raster(b["output"]), equal_nan=True), name
 
@@ -49,8 +50,8 @@ def _complex(tmp_path):
 def test_complex_input_is_refused_or_read_as_amplitude(tmp_path):
     path, z = _complex(tmp_path)
     with pytest.raises(ValueError, match=r"complex \(SLC\) values in band\(s\) 1.*Amplitude → intensity"):
-        blocks.run_blockwise(path, str(tmp_path / "o.tif"), lambda b: b)
-    out = blocks.run_blockwise(path, str(tmp_path / "i.tif"), lambda b: sar.amplitude_to_intensity(b)[0],
+        engine.run_blockwise(path, str(tmp_path / "o.tif"), lambda b: b)
+    out = engine.run_blockwise(path, str(tmp_path / "i.tif"), lambda b: sar.amplitude_to_intensity(b)[0],
                                complex_as="amplitude")["output"]
     np.testing.assert_allclose(read_raster(out)[0], np.abs(z) ** 2, rtol=1e-6)
 
@@ -61,7 +62,7 @@ def test_damaged_file_is_a_message_naming_it(tmp_path):
     cut = tmp_path / "cut.tif"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"cannot read '.*cut.tif'.*damaged or incomplete"):
-        blocks.run_blockwise(str(cut), str(tmp_path / "o.tif"), lambda b: b)
+        engine.run_blockwise(str(cut), str(tmp_path / "o.tif"), lambda b: b)
     assert not list(tmp_path.glob("o.tif*"))
 
 
@@ -70,7 +71,7 @@ def test_damaged_file_is_a_message_naming_it(tmp_path):
 def test_output_formats_other_than_geotiff_are_refused(tmp_path, name, message):
     src = write_raster(tmp_path / "in.tif", speckled((20, 20)))
     with pytest.raises(ValueError, match=message):
-        blocks.run_blockwise(src, str(tmp_path / name), lambda b: b)
+        engine.run_blockwise(src, str(tmp_path / name), lambda b: b)
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
 
@@ -78,19 +79,19 @@ def test_output_folder_problems_are_named(tmp_path):
     src = write_raster(tmp_path / "in.tif", speckled((20, 20)))
     (tmp_path / "dir.tif").mkdir()
     with pytest.raises(ValueError, match="is an existing folder"):
-        blocks.run_blockwise(src, str(tmp_path / "dir.tif"), lambda b: b)
+        engine.run_blockwise(src, str(tmp_path / "dir.tif"), lambda b: b)
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ValueError, match="is not a folder: '.*afile' is a file"):
-        blocks.run_blockwise(src, str(tmp_path / "afile" / "o.tif"), lambda b: b)
+        engine.run_blockwise(src, str(tmp_path / "afile" / "o.tif"), lambda b: b)
     with pytest.raises(ValueError, match="does not exist"):
-        blocks.run_blockwise(src, str(tmp_path / "missing" / "o.tif"), lambda b: b)
+        engine.run_blockwise(src, str(tmp_path / "missing" / "o.tif"), lambda b: b)
 
 
 def test_infinite_values_are_written_as_nan_and_counted(tmp_path):
     src = write_raster(tmp_path / "in.tif", np.array([[1.0, 500.0], [-20.0, np.nan]], np.float32))
     lin, bad = sar.db_to_linear(np.array([500.0, 10.0], np.float32))
     assert bad == 1 and np.isnan(lin[0]) and lin[1] == pytest.approx(10.0)
-    res = blocks.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: np.where(b > 100, np.inf, b))
+    res = engine.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: np.where(b > 100, np.inf, b))
     assert res["infinite"] == 1
     got = read_raster(res["output"])[0]
     assert np.isnan(got[0, 1]) and not np.isinf(got).any()
@@ -104,21 +105,20 @@ def test_stale_partials_of_dead_processes_are_removed(tmp_path):
     stale.write_text("left by a killed run")
     alive = tmp_path / f"o.tif.partial-{os.getppid()}-0badcafe.tif"  # a live process: not ours to remove
     alive.write_text("being written")
-    blocks.run_blockwise(src, str(out), lambda b: b)
+    engine.run_blockwise(src, str(out), lambda b: b)
     assert out.exists() and not stale.exists() and alive.exists()
 
 
 def test_sigterm_mid_run_leaves_no_partial_file(tmp_path):
     src = write_raster(tmp_path / "in.tif", speckled((400, 300)))
     script = textwrap.dedent(f"""
-        import sys, time
-        sys.path.insert(0, {str(PKG_ROOT)!r})
-        from sarsense.algorithms.io import blocks
+        import time
+        from sarsense.algorithms.io import engine
         def slow(b):
             print("block", flush=True)
             time.sleep(0.3)
             return b
-        blocks.run_blockwise({src!r}, {str(tmp_path / 'o.tif')!r}, slow, block_size=64)
+        engine.run_blockwise({src!r}, {str(tmp_path / 'o.tif')!r}, slow, block_size=64)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "block"

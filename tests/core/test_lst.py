@@ -7,7 +7,7 @@ import pytest
 from helpers import MODIS_H14V09, modis_subdataset, read_raster, write_raster
 from osgeo import gdal
 
-from sarsense.algorithms.io import blocks
+from sarsense.algorithms.io import engine
 from sarsense.algorithms.lst import modis, pipeline, quality, resample, sharpen, temperature
 
 UTM_GT = (500000.0, 1000.0, 0.0, 9100000.0, 0.0, -1000.0)
@@ -304,8 +304,8 @@ def test_gap_fill_in_blocks_with_its_depth_as_halo_equals_the_whole_array():
 @pytest.mark.parametrize("stride", [8, 24])
 def test_unet_tiles_equal_the_whole_array_and_gaps_stay_gaps(tmp_path, stride):
     """The bundled U-Net on a real cloudy window: two tile sizes give the one-piece result, masked."""
-    from sarsense.algorithms import onnx_runtime as rt
-    model = rt.Model(rt.MODELS_DIR / "lst_superresolution.onnx", threads=1)
+    from sarsense.algorithms import onnx as rt
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "lst_superresolution.onnx", threads=1)
     c = model.contract
     tile = -(-(2 * c.halo + c.halo // 2 + stride) // c.size_multiple) * c.size_multiple
     t = modis.read_kelvin(modis_subdataset("LST_Day_1km"), qc_filter=False)[480:560, 176:264]
@@ -355,7 +355,7 @@ def test_run_aggregate_in_memory_equals_written(tmp_path):
     t = rng.normal(300, 5, (64, 72)).astype(np.float32)
     path = write_raster(tmp_path / "t.tif", t, gt=UTM_GT, epsg=32725)
     k = lambda b: temperature.norm_l4(b[0], 8)[None]  # noqa: E731
-    held = blocks.run_aggregate(path, None, k, factor=8, out_bands=1, block_size=3)["array"]
+    held = engine.run_aggregate(path, None, k, factor=8, out_bands=1, block_size=3)["array"]
     np.testing.assert_array_equal(held[0], temperature.norm_l4(t, 8))
 
 

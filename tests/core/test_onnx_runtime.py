@@ -8,11 +8,11 @@ import textwrap
 
 import numpy as np
 import pytest
-from helpers import PKG_ROOT, read_raster, write_raster
+from helpers import read_raster, write_raster
 from onnx_models import contract, conv_net, mlp, run_whole
 from osgeo import gdal
 
-from sarsense.algorithms import onnx_runtime as rt
+from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.io import Cancelled
 
 
@@ -240,7 +240,7 @@ def test_sha256_is_checked_against_the_card(tmp_path, monkeypatch):
     with pytest.raises(rt.ModelError, match="does not match its card"):
         rt.Model(model_path)
     # a bundled model must have a card with its hash
-    monkeypatch.setattr(rt, "MODELS_DIR", tmp_path.resolve())
+    monkeypatch.setattr(rt.cards, "BUNDLED_MODELS_DIR", tmp_path.resolve())
     card.unlink()
     with pytest.raises(rt.ModelError, match="bundled model 'net.onnx' has no sha256"):
         rt.Model(model_path)
@@ -277,8 +277,7 @@ def test_cancel_stops_and_leaves_nothing(tmp_path, two_band):
 # --- memory -----------------------------------------------------------------------------------------
 MEMORY_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
-    sys.path.insert(0, sys.argv[4])
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
 
     def status(key):
         with open("/proc/self/status") as fh:
@@ -298,7 +297,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
 
 def _rss_growth(model_path, raster, budget):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QGIS_")}
-    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, model_path, raster, str(budget), str(PKG_ROOT)],
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, model_path, raster, str(budget)],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     base_kb, peak_kb, panels = (int(v) for v in out.stdout.split())

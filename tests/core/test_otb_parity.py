@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import read_raster
 
-from sarsense.algorithms import speckle
+from sarsense.algorithms.sar import speckle
 
 OTB = shutil.which("otbcli_Despeckle")
 pytestmark = [pytest.mark.otb, pytest.mark.skipif(OTB is None, reason="OTB (Debian otb-bin) is not installed")]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sarsense.algorithms.receptive_field import chain_receptive_field, unet_encoder_layers, unet_receptive_field
+from sarsense.algorithms.onnx.receptive_field import chain_receptive_field, unet_encoder_layers, unet_receptive_field
 
 
 def test_unet_series_of_the_paper():

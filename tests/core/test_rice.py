@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sarsense.algorithms import metrics
-from sarsense.algorithms.rice import accuracy, separability, threshold, water_index
+from sarsense.algorithms.crop import accuracy, separability, threshold, water_index
 
 
 # -- water-normalised index (Liu et al. 2020, eq. 1) -------------------------------------------------
@@ -221,7 +221,7 @@ def test_svm_equals_a_direct_scikit_learn_fit_and_the_model_file_round_trips(tmp
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from sarsense.algorithms.rice import svm
+    from sarsense.algorithms.crop import svm
     x, y, g = _blobs(seed=1)
     model = svm.fit(x, y, kernel="rbf", gamma=0.125, c=100.0)
     direct = make_pipeline(StandardScaler(), SVC(kernel="rbf", gamma=0.125, C=100.0)).fit(x.astype(np.float64), y)
@@ -244,7 +244,7 @@ def test_svm_prediction_block_wise_equals_whole_and_nan_is_nodata(tmp_path):
     from helpers import read_raster, write_raster
 
     from sarsense.algorithms.io import run_blockwise
-    from sarsense.algorithms.rice import svm
+    from sarsense.algorithms.crop import svm
     x, y, g = _blobs(seed=2)
     model = svm.fit(x, y)
     img = np.random.default_rng(5).normal(1.5, 1.5, (4, 50, 70)).astype(np.float32)
@@ -259,7 +259,7 @@ def test_svm_prediction_block_wise_equals_whole_and_nan_is_nodata(tmp_path):
 
 
 def test_svm_refuses_one_class_and_classes_with_fewer_samples_than_bands():
-    from sarsense.algorithms.rice import svm
+    from sarsense.algorithms.crop import svm
     x, y, g = _blobs()
     with pytest.raises(ValueError, match="one class only"):
         svm.check_samples(x[y == 1], y[y == 1])
@@ -270,13 +270,9 @@ def test_svm_refuses_one_class_and_classes_with_fewer_samples_than_bands():
         svm.make_svm(kernel="sigmoid")
 
 
-# -- the simulator (tests/simulators/rice_landscape.py) follows MANIFEST.md's statistics ---------------
+# -- the simulator (simulators/rice_landscape.py) follows MANIFEST.md's statistics ---------------
 def test_rice_simulator_has_the_stated_temporal_spread_and_flooding_dip():
-    import sys
-
-    from helpers import REPO
-    sys.path.insert(0, str(REPO / "tests"))
-    from simulators import rice_landscape as rl
+    from sarsense.simulators import rice_landscape as rl
     sc = rl.simulate(200, 200, seed=1)
     cls, clean = sc["classes"], sc["vh_clean"]
     spread = {c: clean[:, cls == c].std(axis=0).mean() for c in rl.CLASSES if c != rl.WATER}
@@ -305,7 +301,7 @@ def test_report_is_one_self_contained_html_file(tmp_path):
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("standardise", [True, False])
 def test_fast_predictor_gives_scikit_learns_predictions(kernel, n_classes, standardise):
-    from sarsense.algorithms.rice import svm
+    from sarsense.algorithms.crop import svm
     x, y, g = _blobs(seed=4)
     keep = y <= n_classes
     model = svm.fit(x[keep], y[keep], kernel=kernel, gamma=0.125 if kernel != "poly" else 0.05, c=100.0,
@@ -321,7 +317,7 @@ def test_fast_predictor_gives_scikit_learns_predictions(kernel, n_classes, stand
 def test_predictor_falls_back_to_scikit_learn_for_a_model_it_does_not_know():
     from sklearn.svm import SVC
 
-    from sarsense.algorithms.rice import svm
+    from sarsense.algorithms.crop import svm
     x, y, g = _blobs(seed=5)
     model = SVC(kernel="sigmoid", gamma="scale").fit(x, y)
     pred = svm.Predictor(model, x)

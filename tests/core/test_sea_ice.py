@@ -10,8 +10,8 @@ from osgeo import gdal
 from sklearn.metrics import f1_score, r2_score
 
 from sarsense.algorithms import metrics
-from sarsense.algorithms import receptive_field as rf
 from sarsense.algorithms.io import read_info as rt_info
+from sarsense.algorithms.onnx import receptive_field as rf
 from sarsense.algorithms.sea_ice import classes, pipeline, sigrid
 
 
@@ -143,9 +143,9 @@ def test_prepare_writes_the_network_input_and_refuses_an_empty_scene(tmp_path):
 
 
 def test_contract_of_the_bundled_model_is_a_sea_ice_model():
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
 
-    model = rt.Model(rt.MODELS_DIR / "sea_ice_concentration.onnx")
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx")
     pipeline.check_model(model)
     c = model.contract
     assert c.receptive_field == rf.unet_receptive_field(int(np.log2(c.size_multiple)), upsampling="bilinear")
@@ -158,20 +158,16 @@ def test_contract_of_the_bundled_model_is_a_sea_ice_model():
 
 def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
     """The issue's bar: ≥ 99.9 % of pixels equal, on a simulated scene large enough for 3×3 tiles."""
-    import sys
 
-    from helpers import REPO
 
-    from sarsense.algorithms import onnx_runtime as rt
-
-    sys.path.insert(0, str(REPO / "tests"))
-    from simulators import sea_ice_scenes as sim
+    from sarsense.algorithms import onnx as rt
+    from sarsense.simulators import sea_ice_scenes as sim
 
     s = sim.simulate((2048, 2048), seed=11)
     paths = sim.write_scene(tmp_path, s, name="big")
     prep = str(tmp_path / "prep.tif")
     pipeline.prepare([paths["hh"], paths["hv"]], prep)
-    model = rt.Model(rt.MODELS_DIR / "sea_ice_concentration.onnx")
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx")
     full = pipeline.chart(model, prep, str(tmp_path / "full.tif"), mode="full", budget_mb=4096)
     tiled = pipeline.chart(model, prep, str(tmp_path / "tiled.tif"), mode="tiled", expected=str(tmp_path / "e.tif"))
     assert full["mode"] == "full" and tiled["mode"] == "tiled" and tiled["tiles"] >= 9
@@ -191,7 +187,7 @@ def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
 def test_tiled_overlap_is_at_least_half_the_receptive_field_for_any_model(tmp_path):
     from onnx_models import contract, conv_net
 
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
 
     c = contract(task="segmentation", output={"activation": "softmax"},
                  classes=[{"value": v, "name": str(v), "color": "#000000"} for v in range(11)],

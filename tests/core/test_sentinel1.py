@@ -99,9 +99,8 @@ def _calibrated(product, pol, kind="sigma0", remove_noise=True):
 
 @pytest.mark.parametrize("legacy", [False, True])
 def test_synthetic_grd_calibrated_against_the_closed_form(tmp_path, legacy):
-    from simulators import s1_safe
-
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
     made = s1_safe.write_grd(tmp_path, legacy_noise=legacy, ipf="002.72" if legacy else "003.31")
     prod = s1p.open_product(made["safe"])
     assert prod.polarisations == ("VV", "VH") and prod.mode == "IW" and prod.product_type == "GRD"
@@ -127,9 +126,8 @@ def test_synthetic_grd_calibrated_against_the_closed_form(tmp_path, legacy):
 
 
 def test_zip_folder_and_manifest_give_the_same_product(tmp_path):
-    from simulators import s1_safe
-
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
     made = s1_safe.write_grd(tmp_path, zip_it=True)
     results = []
     for where in (made["safe"], made["safe"] + "/manifest.safe", made["zip"]):
@@ -141,9 +139,8 @@ def test_zip_folder_and_manifest_give_the_same_product(tmp_path):
 
 
 def test_products_that_are_not_imported_say_why(tmp_path):
-    from simulators import s1_safe
-
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
     slc = s1_safe.write_grd(tmp_path / "slc", product_type="SLC", rows=20, cols=30)
     with pytest.raises(s1p.ProductError, match="single-look complex"):
         s1p.open_product(slc["safe"])
@@ -238,11 +235,11 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     file as the default run."""
     from osgeo import gdal
     from pyproj import Transformer
-    from simulators import s1_safe
 
     from sarsense.algorithms.sentinel1 import importer
     from sarsense.algorithms.sentinel1 import product as s1p
     from sarsense.algorithms.sentinel1 import rangedoppler as rd
+    from sarsense.simulators import s1_safe
     made = s1_safe.write_grd(tmp_path)
     prod = s1p.open_product(made["safe"])
     out, small = str(tmp_path / "geo.tif"), str(tmp_path / "geo_small.tif")
@@ -285,11 +282,11 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     (block-wise the same); progress per block, and a cancel leaves nothing; an extent off the scene and a DEM
     that does not cover it are refused."""
     from osgeo import gdal
-    from simulators import s1_safe
 
-    from sarsense.algorithms.io import blocks
+    from sarsense.algorithms.io import engine
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
     prod = s1p.open_product(s1_safe.write_grd(tmp_path)["safe"])
     lin, db = str(tmp_path / "lin.tif"), str(tmp_path / "db.tif")
     importer.import_grd(prod, ["VV"], lin)
@@ -311,7 +308,7 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     assert rough[0] < 0.6 * rough[1]       # 0.25 against 0.47 dB: what is left is the smooth field itself
     assert importer.looks_for(15, geometry.image_info(prod.read("VV", "annotation"))) == 1
     calls = []
-    with pytest.raises(blocks.Cancelled):
+    with pytest.raises(engine.Cancelled):
         importer.import_grd(prod, ["VV"], str(tmp_path / "cancel.tif"), block_size=32,
                             progress=calls.append, is_canceled=lambda: len(calls) >= 2)
     assert len(calls) == 2 and calls[0] < calls[1] < 1 and not list(tmp_path.glob("cancel.tif*"))
@@ -327,7 +324,7 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
 
 def _dem(path, height=0.0, east_slope=0.0, size=400):
     """A DEM over the synthetic scene: ``height`` m above the geoid plus ``east_slope`` (m per m) eastwards."""
-    from simulators import s1_safe
+    from sarsense.simulators import s1_safe
     bounds = s1_safe.SCENE_BOUNDS
     metres_east = (np.arange(size) + 0.5) * (bounds[2] - bounds[0]) / size * 111320.0 * np.cos(np.radians(46.15))
     return s1_safe.write_dem(path, np.broadcast_to(height + east_slope * metres_east, (size, size)), bounds)
@@ -339,12 +336,12 @@ def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path)
     (README: the figure reported). The output values agree likewise, the local incidence equals the ellipsoid
     one within 0.01°, and block-wise equals whole."""
     from osgeo import gdal
-    from simulators import s1_safe
 
-    from sarsense.algorithms.io import blocks
+    from sarsense.algorithms.io import engine
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
     from sarsense.algorithms.sentinel1 import rangedoppler as rd
+    from sarsense.simulators import s1_safe
     prod = s1p.open_product(s1_safe.write_grd(tmp_path)["safe"])
     dem = _dem(tmp_path / "flat.tif")
     gcp_out, rd_out, rd_small = (str(tmp_path / n) for n in ("gcp.tif", "rd.tif", "rd_small.tif"))
@@ -368,7 +365,7 @@ def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path)
     # the positions themselves, in metres (10 m lines and pixels)
     ann = prod.read("VV", "annotation")
     grid, image, mgrid = geometry.geolocation_grid(ann), geometry.image_info(ann), c_gcp["grid"]
-    win = blocks.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize)
+    win = engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize)
     l1, p1, _, _ = importer.GcpLocator(grid, image, mgrid).locate(win)
     l2, p2, _, _ = importer.RangeDopplerLocator(rd.range_geometry(ann), image, mgrid, dem).locate(win)
     inside = (l1 > 0) & (l1 < image.lines - 1) & (p1 > 0) & (p1 < image.samples - 1)
@@ -382,17 +379,16 @@ def test_terrain_shifts_pixels_by_h_over_tan_theta_and_tilts_the_incidence(tmp_p
     ± atan(0.1)·cos φ (φ the angle between the look and the east-west line; this descending pass's sensor is
     east of the scene, looking west, so ground rising eastwards faces away from it), and their mean is the
     ellipsoid incidence."""
-    from simulators import s1_safe
-
-    from sarsense.algorithms.io import blocks
+    from sarsense.algorithms.io import engine
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
     from sarsense.algorithms.sentinel1 import rangedoppler as rd
+    from sarsense.simulators import s1_safe
     prod = s1p.open_product(s1_safe.write_grd(tmp_path)["safe"])
     ann = prod.read("VV", "annotation")
     grid, image = geometry.geolocation_grid(ann), geometry.image_info(ann)
     mgrid = importer.map_grid(grid, "EPSG:32632", 10.0)
-    win = blocks.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize)
+    win = engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize)
     rg = rd.range_geometry(ann)
     located = {}
     for name, kw in (("sea", {}), ("up", {"height": 1000.0}), ("east", {"east_slope": 0.1}),
@@ -417,10 +413,10 @@ def test_ew_grdm_product_imported_at_40_m(tmp_path):
     """An EW GRDM product (HH + HV, 40 m pixels; the simulator keeps the IW orbit's geometry): mode read from the
     manifest, 40 m by default with no averaging (its own pixels are 40 m), σ0 at the simulated level."""
     from osgeo import gdal
-    from simulators import s1_safe
 
     from sarsense.algorithms.sentinel1 import importer
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
     made = s1_safe.write_grd(tmp_path, mode="EW", pols=("HH", "HV"), rows=120, cols=150, pixel0=1000)
     prod = s1p.open_product(made["safe"])
     assert prod.mode == "EW" and prod.polarisations == ("HH", "HV") and "_EW_GRDM_1SDH_" in prod.name
@@ -451,11 +447,11 @@ def test_border_noise_masked_for_old_products_only(tmp_path):
     """The −45 dB strip after the no-data edge (image columns 5-14) of an IPF 2.72 product is masked with
     BORDER_NOISE and kept without; products of IPF ≥ 2.90 need no rule."""
     from osgeo import gdal
-    from simulators import s1_safe
 
-    from sarsense.algorithms.io import blocks
+    from sarsense.algorithms.io import engine
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
     old = s1p.open_product(s1_safe.write_grd(tmp_path / "old", ipf="002.72", legacy_noise=True,
                                              border_strip=True)["safe"])
     ann = old.read("VV", "annotation")
@@ -468,7 +464,7 @@ def test_border_noise_masked_for_old_products_only(tmp_path):
         if strip is None:       # map pixels whose nearest image sample is in the strip, or well inside
             mgrid = counts["grid"]
             line, pixel, _, _ = importer.GcpLocator(geometry.geolocation_grid(ann), image, mgrid).locate(
-                blocks.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize))
+                engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize))
             rows_ok = (line > 1) & (line < image.lines - 5)
             strip = rows_ok & (np.rint(pixel) >= 6) & (np.rint(pixel) <= 13)
             scene = rows_ok & (pixel > 25) & (pixel < 60)

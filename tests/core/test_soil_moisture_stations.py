@@ -199,7 +199,7 @@ def test_per_station_deltas_and_classic_cd_by_hand():
 
 # -- the hybrid network and its ONNX ---------------------------------------------------------------
 def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path, monkeypatch):
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3)) * [3, 0.2, 5] + [-12, 0.5, 38]
     y = 0.2 + 0.02 * (x[:, 0] + 12) + 0.1 * x[:, 1] + rng.normal(0, 0.01, 400)
@@ -211,7 +211,7 @@ def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path, monkeypatch):
     mean, spread = ens.predict(x)
     assert np.abs(got[:, 0] - mean).max() < 1e-5 and np.abs(got[:, 1] - spread).max() < 1e-5
     assert [n for n, _ in model.contract.channels] == ["VV", "NDVI", "θ"] and model.contract.task == "per_pixel_regression"
-    monkeypatch.setattr(rt, "PIXEL_CHUNK", 7)      # pieces of 7 pixels give what one call gives
+    monkeypatch.setattr(rt.session, "PIXEL_CHUNK", 7)      # pieces of 7 pixels give what one call gives
     np.testing.assert_array_equal(model.predict_pixels(x.astype(np.float32)), got)
     with pytest.raises(ValueError, match="many more samples than predictors"):
         hybrid.train_ensemble(x[:3], y[:3])
@@ -276,8 +276,7 @@ def test_zip_reader_names_a_broken_archive(tmp_path):
 # --- the physical simulator and the bundled model ----------------------------------------------------------
 
 def _sim():
-    sys.path.insert(0, str(REPO / "tests"))
-    from simulators import soil_moisture_s1
+    from sarsense.simulators import soil_moisture_s1
     return soil_moisture_s1
 
 
@@ -336,7 +335,7 @@ def test_fit_and_score_holds_whole_sites_out_and_scores_three_methods():
 
 
 def test_bundled_hybrid_model_and_its_card():
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
     path = REPO / "models" / "soil_moisture_hybrid.onnx"
     model = rt.Model(path)                             # checks the sha256 of the card
     names = {p[0]: p[1] for p in hybrid.PREDICTORS}
@@ -351,7 +350,7 @@ def test_bundled_hybrid_model_and_its_card():
 def test_a_long_series_is_mapped_in_blocks_of_its_budget_not_slivers(tmp_path):
     """61 dates × 7 predictors on 64 × 64 px fit one block of the default budget. The working memory used to be
     given per pixel where the engine takes it per pixel and band: 16 × 16 slivers, each re-reading its tiles."""
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
     model = rt.Model(REPO / "models" / "soil_moisture_hybrid.onnx", threads=1)
     rng = np.random.default_rng(1)
     dates = [f"2016-{4 + d // 30:02d}-{1 + d % 30:02d}" for d in range(61)]

@@ -1,10 +1,10 @@
-"""Closed-form and reference checks of the speckle filters (algorithms/speckle.py)."""
+"""Closed-form and reference checks of the speckle filters (algorithms/sar/speckle.py)."""
 
 import numpy as np
 import pytest
 from helpers import speckled
 
-from sarsense.algorithms import speckle
+from sarsense.algorithms.sar import speckle
 
 FILTERS = speckle.FILTERS
 MEAN_PRESERVING = ("boxcar", "lee", "refinedlee", "frost", "gammamap", "kuan")

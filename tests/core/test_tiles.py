@@ -1,4 +1,4 @@
-"""The overlap-add tile engine (algorithms/io/tiles.py) with numpy predictors: exactness, seams, plans, cancel."""
+"""The overlap-add tile engine (algorithms/io/engine/tiles.py) with numpy predictors: exactness, seams, plans, cancel."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from helpers import read_raster, write_raster
 from scipy.ndimage import gaussian_filter, uniform_filter
 
 from sarsense.algorithms.io import Cancelled, plan_tiles, run_tiled, run_whole
-from sarsense.algorithms.io.tiles import fitting_tile, taper, tile_positions
+from sarsense.algorithms.io.engine.tiles import fitting_tile, taper, tile_positions
 
 
 def box(radius, scale=1):

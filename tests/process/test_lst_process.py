@@ -9,13 +9,13 @@ from helpers import modis_subdataset, read_raster, write_raster
 from osgeo import gdal
 from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
 
-from sarsense.algorithms import onnx_runtime as rt
+from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.lst import modis, quality, resample, temperature
 
 pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 SINU_GT = (-4447802.079066, 926.625433138333, 0.0, -463312.716569, 0.0, -926.625433139167)
 UTM_GT = (280000.0, 1000.0, 0.0, 9120000.0, 0.0, -1000.0)
-MODEL = rt.MODELS_DIR / "lst_superresolution.onnx"
+MODEL = rt.BUNDLED_MODELS_DIR / "lst_superresolution.onnx"
 
 
 def _wkt_sinusoidal():
@@ -129,7 +129,7 @@ def test_refusals_are_messages_and_leave_no_output(env, window, tmp_path):  # no
                                            "--METHOD=3", f"--NDVI={half}")
     assert "needs an NDVI" in _fail(env, "lstsuperresolution", tmp_path / "o4.tif", f"--INPUT={lst}", "--METHOD=2")
     assert "not ×2" in _fail(env, "lstsuperresolution", tmp_path / "o5.tif", f"--INPUT={lst}", "--SCALE=2")
-    other = rt.MODELS_DIR / "s1_despeckle_example.onnx"
+    other = rt.BUNDLED_MODELS_DIR / "s1_despeckle_example.onnx"
     assert "not a super-resolution model" in _fail(env, "lstsuperresolution", tmp_path / "o6.tif", f"--INPUT={lst}",
                                                    f"--MODEL={other}")
     assert "looks like °C" in _fail(env, "degradelst", tmp_path / "o7.tif", f"--INPUT={cel}")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from helpers import PKG_ROOT, REPO, read_raster
 
-from sarsense.algorithms import sar, speckle
+from sarsense.algorithms import sar
+from sarsense.algorithms.sar import speckle
 
 QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin not installed")
@@ -96,7 +97,7 @@ def test_applymodel_json(env, tmp_path):
     src = write_raster(tmp_path / "in.tif", arr)
     model = conv_net(tmp_path / "m.onnx", layers=3, contract_dict=contract())
     doc = run_json(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif")
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
     rt.apply_model(rt.Model(model), src, str(tmp_path / "core.tif"))
     np.testing.assert_array_equal(read_raster(doc["results"]["OUTPUT"]), read_raster(tmp_path / "core.tif"))
 

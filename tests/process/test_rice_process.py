@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -11,10 +10,8 @@ from osgeo import gdal
 from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
 
 from sarsense.algorithms.io import stack as _stack
-from sarsense.algorithms.rice import threshold
-
-sys.path.insert(0, str(REPO / "tests"))
-from simulators import rice_landscape as rl
+from sarsense.algorithms.crop import threshold
+from sarsense.simulators import rice_landscape as rl
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 DATES = ["2017-01-21", "2017-03-10", "2017-03-22"]

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -12,9 +11,7 @@ from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (en
 
 from sarsense.algorithms import metrics
 from sarsense.algorithms.sea_ice import pipeline
-
-sys.path.insert(0, str(REPO / "tests"))
-from simulators import sea_ice_scenes as sim
+from sarsense.simulators import sea_ice_scenes as sim
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 

@@ -1,5 +1,5 @@
 """Sentinel-1 import headless: sarsense:importsentinel1 through qgis_process.bin --json on a synthetic GRD in the
-real SAFE layout (tests/simulators/s1_safe.py), zip and folder, with and without DEM, and the bad inputs."""
+real SAFE layout (simulators/s1_safe.py), zip and folder, with and without DEM, and the bad inputs."""
 
 import json
 import os
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from helpers import read_raster
 from osgeo import gdal
-from simulators import s1_safe
 from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+
+from sarsense.simulators import s1_safe
 
 pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 

@@ -1,5 +1,5 @@
 """Soil moisture II headless: every algorithm through qgis_process.bin --json on the Raam stations and a small scene
-made from the change-detection model itself (tests/simulators/station_scenes.py), and the bad inputs."""
+made from the change-detection model itself (simulators/station_scenes.py), and the bad inputs."""
 
 import json
 import shutil
@@ -7,8 +7,9 @@ import shutil
 import numpy as np
 import pytest
 from helpers import REPO, ismn_test_data, read_raster
-from simulators import station_scenes
 from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+
+from sarsense.simulators import station_scenes
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
 RAAM = REPO / "resources" / "sample_data" / "soil_moisture_raam"
@@ -191,7 +192,7 @@ def test_ismn_without_sensor_at_depth_and_corrupt_file(env, tmp_path):  # noqa: 
 def test_hybrid_chain_model3_runs_headless(env, chain, tmp_path):  # noqa: F811
     """soil_moisture_hybrid.model3 on the physical simulator's scene: change detection (with the ΔVV output),
     samples, training, maps, the maps at the stations, validation."""
-    from simulators import soil_moisture_s1
+    from sarsense.simulators import soil_moisture_s1
     p = soil_moisture_s1.scene(tmp_path / "scene", pixel=200.0, step_days=18)["paths"]
     imp = chain["imp"]
     res = qp(env, "run", "sarsense:soil_moisture_hybrid", "--json", f"--stations={imp['OUTPUT_STATIONS']}",
@@ -223,9 +224,8 @@ def test_change_detection_writes_the_delta_vv_stack(env, chain, tmp_path):  # no
 def test_polratio_pairs_dates_and_feeds_the_bundled_model(env, tmp_path):  # noqa: F811
     """polratio: VH − VV in dB date by date (stacks in different band orders; a date one lacks is refused and
     named); the paper's set (i) then maps soil moisture with the bundled model, close to the simulator's truth."""
-    from simulators import soil_moisture_s1
-
     from sarsense.algorithms.io import read_info
+    from sarsense.simulators import soil_moisture_s1
     sc = soil_moisture_s1.scene(tmp_path / "scene", pixel=400.0, step_days=24)
     p = sc["paths"]
     vh = read_raster(p["VH"])

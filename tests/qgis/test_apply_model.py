@@ -16,7 +16,7 @@ from qgis.core import (
     QgsSingleBandGrayRenderer,
 )
 
-from sarsense.algorithms import onnx_runtime as rt
+from sarsense.algorithms import onnx as rt
 
 CLASSES = [{"value": 0, "name": "open water", "color": "#0a2f6b"},
            {"value": 50, "name": "SIC 50 %", "color": "#8fd14f"},

@@ -15,7 +15,8 @@ from qgis.core import (
     QgsSingleBandGrayRenderer,
 )
 
-from sarsense.algorithms import sar, speckle
+from sarsense.algorithms import sar
+from sarsense.algorithms.sar import speckle
 
 EXPECTED = {"convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio",
             "importsentinel1"}  # SAR preparation

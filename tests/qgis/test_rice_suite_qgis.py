@@ -1,24 +1,21 @@
 """The rice suite end to end in real QGIS (processing.run) on the simulated landscape
-(tests/simulators/rice_landscape.py): separability, SVM (split by polygon, reuse of the saved model),
+(simulators/rice_landscape.py): separability, SVM (split by polygon, reuse of the saved model),
 the threshold rule and the accuracy assessment, each against a direct computation, and the bad inputs
 the issue lists."""
 
 import json
-import sys
 
 import numpy as np
 import pytest
-from helpers import REPO, read_raster, write_raster
+from helpers import read_raster, write_raster
 from osgeo import gdal, ogr
 from qgis.core import QgsProcessingException, QgsVectorLayer
 from qgis_helpers import Log, run
 
-sys.path.insert(0, str(REPO / "tests"))
-from simulators import rice_landscape as rl
-
 from sarsense.algorithms import metrics
 from sarsense.algorithms.io import stack as _stack
-from sarsense.algorithms.rice import accuracy, separability, svm, threshold
+from sarsense.algorithms.crop import accuracy, separability, svm, threshold
+from sarsense.simulators import rice_landscape as rl
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ refusal the issue lists (one band, two grids, an all-NaN scene, a model of the w
 
 import glob
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -14,9 +13,7 @@ from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessin
 from qgis_helpers import run
 
 from sarsense.algorithms.sea_ice import classes
-
-sys.path.insert(0, str(REPO / "tests"))
-from simulators import sea_ice_scenes as sim
+from sarsense.simulators import sea_ice_scenes as sim
 
 
 @pytest.fixture(scope="module")

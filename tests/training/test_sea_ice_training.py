@@ -90,7 +90,7 @@ def test_crops_have_valid_pixels_and_augmentation_moves_sar_and_chart_together()
 
 
 def test_export_contract_is_accepted_by_the_plugin(tmp_path):
-    from sarsense.algorithms import onnx_runtime as rt
+    from sarsense.algorithms import onnx as rt
     from sarsense.algorithms.sea_ice import pipeline
     from sarsense.models.training.nets import UNet
 

@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the training tests run in .venv-train (make test-training)")
 
-from sarsense.algorithms import onnx_runtime as rt  # noqa: E402
-from sarsense.algorithms.receptive_field import unet_receptive_field  # noqa: E402
+from sarsense.algorithms import onnx as rt  # noqa: E402
+from sarsense.algorithms.onnx.receptive_field import unet_receptive_field  # noqa: E402
 from sarsense.models.training import build  # noqa: E402
 from sarsense.models.training.data import ArrayPatches, split  # noqa: E402
 from sarsense.models.training.loop import train  # noqa: E402
@@ -128,5 +128,5 @@ def test_mlp_exports_as_a_pixel_model(tmp_path):
 
 
 def test_every_bundled_model_has_a_recipe():
-    bundled = {p.stem for p in rt.MODELS_DIR.glob("*.onnx")}
+    bundled = {p.stem for p in rt.BUNDLED_MODELS_DIR.glob("*.onnx")}
     assert bundled == set(build.RECIPES), "make models must rebuild exactly the bundled models"

@@ -186,8 +186,9 @@ def _srs():
 
 def write_tif(path, arr, *, descriptions=None, nodata=float("nan")):
     """A GeoTIFF on the scene's grid (float32, or uint8 for class rasters), with the tests' writer."""
-    from helpers import write_raster
     from osgeo import gdal
+
+    from . import write_raster
     arr = np.asarray(arr)
     return write_raster(path, arr, epsg=EPSG, gt=geotransform(), nodata=nodata, descriptions=descriptions,
                         dtype=gdal.GDT_Byte if arr.dtype == np.uint8 else gdal.GDT_Float32)

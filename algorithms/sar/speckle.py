@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
-from . import sar
+from . import units as sar
 
 FILTERS = ("boxcar", "lee", "refinedlee", "frost", "gammamap", "kuan", "median")
 _EPS = 1e-10  # OTB's epsilon for "mean or variance is zero"

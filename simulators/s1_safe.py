@@ -34,13 +34,14 @@ import re
 import zipfile
 
 import numpy as np
-from helpers import REPO
 from osgeo import gdal
 
 from sarsense.algorithms.sentinel1 import geometry as _geometry
 from sarsense.algorithms.sentinel1 import rangedoppler as _rd
 
-REAL_IW = REPO / "resources" / "sample_data" / "s1_iw_annotation"
+from . import SAMPLE_DATA
+
+REAL_IW = SAMPLE_DATA / "s1_iw_annotation"
 #: The real product's first line time and line interval.
 REAL_START = _dt.datetime(2021, 4, 1, 5, 26, 23, 794457)
 LINE_TIME = 1.498376640333055e-03

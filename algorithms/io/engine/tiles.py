@@ -40,17 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import raster as _raster
-from .blocks import (
-    DEFAULT_BUDGET_MB,
-    OutputRaster,
-    RasterStack,
-    Window,
-    gdal_cache_limit,
-    gdal_cache_share,
-    raise_if_canceled,
-    reuse_freed_memory,
-)
+from .. import raster as _raster
+from ..options import DEFAULT_BUDGET_MB, RunOptions, resolve
+from .inputs import RasterStack
+from .memory import gdal_cache_limit, gdal_cache_share, reuse_freed_memory
+from .outputs import OutputRaster
+from .windows import Window
 
 #: Output rows are written in chunks of whole GeoTIFF tiles.
 _ROW_CHUNK = _raster.TILE_SIZE
@@ -271,9 +266,7 @@ class ExtraOutput:
 def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, scale=1, multiple=1,
               fixed_size=False, batch=4, predict_bytes_per_pixel=0, finish=None, final_bands=None,
               out_dtype=np.float32, extra_outputs=(),
-              descriptions=None, band_metadata=None, metadata=None,
-              compression=_raster.DEFAULT_COMPRESSION, budget_mb=DEFAULT_BUDGET_MB,
-              progress=None, is_canceled=None):
+              descriptions=None, band_metadata=None, metadata=None, options: RunOptions | None = None, **keywords):
     """Run ``predict`` over ``inputs`` in overlapping tiles and write the blended result to ``output``.
 
     Parameters
@@ -309,11 +302,10 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
     extra_outputs : sequence of ExtraOutput
         Further rasters on the output grid written from the same blended values (same
         metadata, compression and all-or-nothing rule: a failed or cancelled run leaves none).
-    budget_mb : float
-        Memory of the run: GDAL's cache (:func:`gdal_cache_share`) and the
-        engine's arrays (strip, accumulator, batch), which set the panel width.
-    progress, is_canceled : callable, optional
-        As for :func:`run_blockwise`; cancel is checked before every batch.
+    options : RunOptions, optional
+        As for :func:`run_blockwise`. The budget is the memory of the run: GDAL's cache
+        (:func:`gdal_cache_share`) and the engine's arrays (strip, accumulator, batch), which set
+        the panel width; cancel is checked before every batch.
 
     Returns
     -------
@@ -323,6 +315,8 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
     stack = RasterStack(inputs)
     info = stack.info
     scale = int(scale)
+    opts = resolve(options, **keywords)
+    budget_mb, progress = opts.budget_mb, opts.progress
     cache_mb = gdal_cache_share(budget_mb)
     plan = plan_tiles(info.xsize, info.ysize, tile=tile, margin=margin, blend=blend, scale=scale,
                       multiple=multiple, fixed_size=fixed_size, in_bands=stack.band_count,
@@ -341,7 +335,7 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
             progress(min(1.0, done[0] / total))
 
     grid = dict(xsize=info.xsize * scale, ysize=info.ysize * scale, geotransform=out_gt, projection=info.projection,
-                metadata=metadata, compression=compression)
+                metadata=metadata, compression=opts.compression)
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))
         out = opened.enter_context(OutputRaster(output, stack.paths, bands=final_bands, dtype=out_dtype,
@@ -354,13 +348,13 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
         opened.enter_context(stack)
         opened.enter_context(reuse_freed_memory(budget_mb))
         for c0, c1 in plan.panels:
-            _run_panel(stack, plan, c0, c1, predict, writers, out_bands, tick, is_canceled)
+            _run_panel(stack, plan, c0, c1, predict, writers, out_bands, tick, opts)
     return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch,
             "tile": (plan.tile_x, plan.tile_y), "halo": plan.margin, "blend": plan.blend,
             "infinite": out.n_infinite}
 
 
-def _run_panel(stack, plan, c0, c1, predict, writers, n_out, tick, is_canceled):
+def _run_panel(stack, plan, c0, c1, predict, writers, n_out, tick, options):
     """Stream the tile rows of input columns [c0, c1) through a rolling accumulator, writing finished rows."""
     info = stack.info
     s, tx, ty, m, blend = plan.scale, plan.tile_x, plan.tile_y, plan.margin, plan.blend
@@ -399,7 +393,7 @@ def _run_panel(stack, plan, c0, c1, predict, writers, n_out, tick, is_canceled):
         valid[r0:r0 + nrows] = ok[skip:skip + nrows]
         wy = taper(ty * s, margin=m * s, blend=blend * s, start=py > 0, end=py + ty < plan.ypad)[skip:]
         for b in range(0, len(xs), plan.batch):
-            raise_if_canceled(is_canceled)
+            options.check_cancel()
             group = xs[b:b + plan.batch]
             tiles = np.stack([strip[:, :, p - rx0:p - rx0 + tx] for p in group])
             pred = np.asarray(predict(tiles), dtype=np.float32)

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, osr
 
-RAAM = Path(__file__).resolve().parents[2] / "resources" / "sample_data" / "soil_moisture_raam"
+from . import SAMPLE_DATA
+
+RAAM = SAMPLE_DATA / "soil_moisture_raam"
 EPSG = 32631
 ALPHA, BETA = 30.0, 20.0
 

@@ -1,4 +1,4 @@
-"""SARSense model runtime: the model contract, its checks, and tiled inference with onnxruntime.
+"""The SARSense model contract: what a network expects and returns, parsed, checked and attached to the file.
 
 A SARSense model is one ``.onnx`` file. Its ``metadata_props`` hold, under the
 key ``sarsense``, a JSON *contract* (models/README.md documents every field)
@@ -15,19 +15,13 @@ its other algorithms run) in a QGIS whose Python lacks it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-
-from .io import blocks as _blocks
-from .io import raster as _raster
-from .io import tiles as _tiles
+from ..io import raster as _raster
 
 #: Key of the contract in the ONNX model's ``metadata_props``.
 CONTRACT_KEY = "sarsense"
@@ -46,18 +40,10 @@ UNITS_LINEAR = ("linear", "linear power", "power", "intensity", "m2/m2", "m²/m�
 ACTIVATIONS = ("none", "softmax")
 NORMALISATIONS = ("offset_scale", "min_max")
 #: Bundled models live here, each with its card ``<name>.md`` giving its sha256.
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEVICES = ("auto", "cpu")
-#: Pixels per network call in :meth:`Model.predict_pixels`. Measured on the bundled soil-moisture ensemble
-#: (5 × three hidden layers of 20, 1 thread): 0.35 s per million pixels in calls of 4 096–65 536 pixels,
-#: 0.59 s in one call of a million; a call's buffers grow with its pixels (calls of 131 072 pixels raised
-#: annmoisture's peak memory by 80 MB).
-PIXEL_CHUNK = 16384
 #: Network working memory per tile pixel assumed when a contract does not give ``tiling.memory_per_pixel``
 #: (bytes: 64 float32 feature maps alive at once).
 DEFAULT_MEMORY_PER_PIXEL = 256
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_SHA_LINE = re.compile(r"sha256\W{0,6}([0-9a-f]{64})", re.IGNORECASE)
 
 
 class ModelError(ValueError):
@@ -358,72 +344,6 @@ def attach_contract(onnx_path, contract):
     return parsed
 
 
-def file_sha256(path):
-    """Hex sha256 of a file, read in 1 MiB pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for piece in iter(lambda: fh.read(2**20), b""):
-            h.update(piece)
-    return h.hexdigest()
-
-
-def card_path(model_path):
-    """The model card that goes with a model: ``<name>.md`` beside ``<name>.onnx``."""
-    return Path(model_path).with_suffix(".md")
-
-
-def card_sha256(card):
-    """The sha256 a model card gives (a line such as ``sha256: <64 hex>``), or None."""
-    try:
-        match = _SHA_LINE.search(Path(card).read_text(encoding="utf-8"))
-    except OSError:
-        return None
-    return match.group(1).lower() if match else None
-
-
-def is_bundled(model_path):
-    """True for a model shipped in the plugin's ``models/`` folder."""
-    try:
-        return Path(model_path).resolve().parent == MODELS_DIR
-    except OSError:
-        return False
-
-
-def verify_hash(model_path):
-    """Check the model file against its card; return its sha256.
-
-    A bundled model must have a card with a sha256 and match it. A user model is
-    checked only when a card with a sha256 sits beside it.
-    """
-    digest = file_sha256(model_path)
-    card = card_path(model_path)
-    expected = card_sha256(card)
-    if expected is None:
-        if is_bundled(model_path):
-            raise ModelError(f"bundled model '{Path(model_path).name}' has no sha256 in its card '{card.name}'; "
-                             "the plugin installation is incomplete: reinstall it")
-        return digest
-    if digest != expected:
-        raise ModelError(f"'{Path(model_path).name}' does not match its card '{card.name}' (sha256 {digest[:12]}… "
-                         f"instead of {expected[:12]}…): the file was changed or damaged. Reinstall the plugin, "
-                         "or rebuild the model (make models) and update the card")
-    return digest
-
-
-# --------------------------------------------------------------------------------------------
-# onnxruntime
-# --------------------------------------------------------------------------------------------
-def import_onnxruntime():
-    """Import onnxruntime, or raise :class:`ModelError` saying how to install it."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise ModelError("onnxruntime is not installed in QGIS's Python. Install it from the SARSense plugin "
-                         "menu (Plugins ▸ SARSense ▸ Install missing Python packages…; no restart needed) or run "
-                         "'make setup'") from None
-    return onnxruntime
-
-
 def _static(dim):
     return dim if isinstance(dim, int) and dim > 0 else None
 
@@ -465,179 +385,6 @@ def check_graph(contract, inputs, outputs, *, name="the model"):
     return _static(in_shape[0]), fixed_size
 
 
-class Model:
-    """An ONNX model with a checked contract and one onnxruntime session (reused for a whole run).
-
-    Parameters
-    ----------
-    path : str
-        The ``.onnx`` file.
-    threads : int
-        onnxruntime intra-op threads; 0 lets onnxruntime choose (one per core).
-    device : {'auto', 'cpu'}
-        'auto' uses the CUDA provider when onnxruntime-gpu provides it, else the CPU.
-    """
-
-    def __init__(self, path, *, threads=0, device="auto"):
-        path = str(path)
-        if not os.path.isfile(path):
-            raise ModelError(f"model file '{path}' does not exist")
-        if device not in DEVICES:
-            raise ModelError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-        if threads < 0:
-            raise ModelError(f"threads must be >= 0 (0: one per core), got {threads}")
-        self.path = path
-        self.sha256 = verify_hash(path)
-        ort = import_onnxruntime()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # No per-shape memory plans: with the last batch of a tile row smaller than the others,
-        # each batch size got its own plan (measured +3 MiB per shape on a small net). The arena
-        # stays on: without it glibc's per-thread heaps fragmented (+70 MiB on the same run).
-        options.enable_mem_pattern = False
-        providers = ["CPUExecutionProvider"]
-        if device == "auto" and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        try:
-            self.session = ort.InferenceSession(path, options, providers=providers)
-        except Exception as err:  # onnxruntime raises its own exception types for unreadable graphs
-            raise ModelError(f"'{os.path.basename(path)}' is not a model onnxruntime can load: "
-                             f"{str(err).strip()[:300]}") from None
-        meta = self.session.get_modelmeta().custom_metadata_map
-        if CONTRACT_KEY not in meta:
-            raise ModelError(f"'{os.path.basename(path)}' has no SARSense contract (metadata_props key "
-                             f"'{CONTRACT_KEY}'); add one as models/README.md explains")
-        ins, outs = self.session.get_inputs(), self.session.get_outputs()
-        graph_channels = _static(ins[0].shape[1]) if len(ins) == 1 and len(ins[0].shape) >= 2 else None
-        self.contract = parse_contract(meta[CONTRACT_KEY], graph_channels=graph_channels)
-        self.provider = self.session.get_providers()[0]
-        self.input_name = ins[0].name
-        self.fixed_batch, self.fixed_size = check_graph(
-            self.contract, [(i.type, i.shape) for i in ins], [(o.type, o.shape) for o in outs],
-            name=os.path.basename(path))
-
-    def check_units(self, path, label="INPUT"):
-        """Refuse input bands whose values contradict the units the contract gives them (dB vs linear).
-
-        Only channels whose units are dB or linear power are checked (:data:`UNITS_DB`,
-        :data:`UNITS_LINEAR`), each on a decimated sample of its own band (the bands sampled together,
-        each block read once).
-        """
-        from . import sar
-
-        checks = []
-        for band, (name, units) in enumerate(self.contract.channels, start=1):
-            expected = "db" if units.lower() in UNITS_DB else "linear" if units.lower() in UNITS_LINEAR else None
-            if expected is not None:
-                checks.append((band, name, units, expected))
-        if not checks:
-            return
-        samples = _raster.sample_values(path, band=[c[0] for c in checks], max_side=256)
-        for (band, name, units, expected), sample in zip(checks, samples):
-            found = sar.guess_units(sample)
-            if found in ("unknown", expected):
-                continue
-            have = "dB" if found == "db" else "linear power"
-            raise ModelError(f"{label} band {band} ({name}) looks like {have} (values {sar.describe_range(sample)}) "
-                             f"but model '{self.contract.name}' expects {units}: convert it with 'Convert SAR units' "
-                             "first, or choose a model made for these units")
-
-    def check_input(self, band_count, label="INPUT"):
-        """Refuse an input whose band count is not the model's channel count."""
-        c = self.contract
-        if band_count != c.n_inputs:
-            wanted = ", ".join(f"{n} ({u})" if u else n for n, u in c.channels)
-            raise ModelError(f"model '{c.name}' needs {c.n_inputs} input band(s) in this order: {wanted}; "
-                             f"{label} has {band_count}. Build a stack with the right bands first "
-                             "(sarsense:buildstack)")
-
-    # -- running -----------------------------------------------------------------------------
-    def normalise(self, x, axis):
-        """Network input from values in the contract's units: ``(x - offset) / scale``, nodata filled."""
-        c = self.contract
-        shape = [1] * x.ndim
-        shape[axis] = c.n_inputs
-        off = np.asarray(c.norm_offset, np.float32).reshape(shape)
-        sc = np.asarray(c.norm_scale, np.float32).reshape(shape)
-        x = (x - off) / sc
-        x[~np.isfinite(x)] = c.nodata_fill
-        return x.astype(np.float32, copy=False)
-
-    def to_values(self, y, axis):
-        """Turn raw network outputs into the contract's values (scaled units, or class probabilities)."""
-        c = self.contract
-        if c.task == "segmentation":
-            if c.activation == "softmax":
-                y = y - y.max(axis=axis, keepdims=True)
-                np.exp(y, out=y)
-                y /= y.sum(axis=axis, keepdims=True)
-            return y
-        shape = [1] * y.ndim
-        shape[axis] = c.n_outputs
-        return y * np.asarray(c.output_scale, np.float32).reshape(shape) + \
-            np.asarray(c.output_offset, np.float32).reshape(shape)
-
-    def _run(self, x):
-        """Run the session on a batch, one piece at a time if the graph has a fixed batch size."""
-        n = x.shape[0]
-        step = self.fixed_batch or n
-        parts = []
-        for i in range(0, n, step):
-            part = x[i:i + step]
-            if self.fixed_batch and part.shape[0] < step:  # pad the last piece to the fixed batch
-                part = np.concatenate([part, np.repeat(part[-1:], step - part.shape[0], axis=0)])
-            try:
-                y = self.session.run(None, {self.input_name: np.ascontiguousarray(part)})[0]
-            except Exception as err:  # onnxruntime's own exception types (Fail, InvalidArgument, …)
-                raise ModelError(f"model '{self.contract.name}' failed on a batch of shape {part.shape}: "
-                                 f"{str(err).strip()[:300]}. Check its tile size and size multiple "
-                                 "against the contract") from None
-            parts.append(y[:min(step, n - i)])
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-    def predict_tiles(self, tiles):
-        """``(n, channels, rows, cols)`` float32 with NaN nodata → contract values ``(n, outputs, R, C)``."""
-        return self.to_values(np.asarray(self._run(self.normalise(np.array(tiles, np.float32), 1)),
-                                           np.float32), 1)
-
-    def predict_pixels(self, features):
-        """``(n, channels)`` float32 with NaN nodata → contract values ``(n, outputs)``.
-
-        The pixels go to the network :data:`PIXEL_CHUNK` at a time: onnxruntime's buffers (every hidden
-        layer of every pixel of a call) stay small, and the calls are no slower.
-        """
-        features = np.asarray(features)
-        parts = [self.to_values(np.asarray(self._run(self.normalise(np.array(features[i:i + PIXEL_CHUNK], np.float32),
-                                                                    1)), np.float32), 1)
-                 for i in range(0, max(1, len(features)), PIXEL_CHUNK)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-    def describe(self):
-        """A short text for logs: name, version, task, channels, tiling, provider, sha256."""
-        c = self.contract
-        chans = ", ".join(f"{n} [{u}]" if u else n for n, u in c.channels)
-        text = f"{c.name} {c.version} ({c.task}); inputs: {chans}; provider {self.provider}; sha256 {self.sha256}"
-        if c.spatial:
-            text += f"; contract tiling: tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
-        return text
-
-
-# --------------------------------------------------------------------------------------------
-# Applying a model to a raster
-# --------------------------------------------------------------------------------------------
-def _classify(classes):
-    values = np.asarray([c.value for c in classes], np.uint8)
-
-    def finish(probabilities, valid):
-        out = values[np.argmax(probabilities, axis=0)]
-        out[~valid] = _raster.CLASS_NODATA
-        return out[np.newaxis]
-    return finish
-
-
 def halo_warnings(contract, halo):
     """Warnings for a halo below half the receptive field (shared by export and run time)."""
     need = math.ceil((contract.receptive_field - 1) / 2)  # the receptive field's radius
@@ -646,112 +393,3 @@ def halo_warnings(contract, halo):
                 f"pixels near tile edges lack context, so results there depend on the tiling (blended, not exact). "
                 f"Use a halo of at least {need} px for a result that does not depend on the tiling"]
     return []
-
-
-def output_layout(contract):
-    """Band descriptions, per-band metadata and data type of a model's output raster."""
-    c = contract
-    if c.task == "segmentation":
-        meta = {"classes": json.dumps([{"value": k.value, "name": k.name, "color": k.color} for k in c.classes])}
-        return [f"{c.name} class"], [meta], np.uint8
-    return list(c.output_names), [{"units": c.output_units}] * len(c.output_names), np.float32
-
-
-def _probabilities(values, valid):
-    return np.where(valid[np.newaxis], values, np.float32(np.nan)).astype(np.float32, copy=False)
-
-
-def _expectation(classes):
-    quantities = np.asarray([c.quantity for c in classes], np.float32)
-
-    def finish(probabilities, valid):
-        out = np.tensordot(quantities, probabilities, axes=(0, 0)).astype(np.float32)
-        out /= probabilities.sum(axis=0)        # blended probabilities sum to one; exactly so after this
-        out[~valid] = np.nan
-        return out[np.newaxis]
-    return finish
-
-
-def extra_outputs(contract, *, probabilities=None, expectation=None):
-    """The optional outputs of a segmentation model beside its class map (:class:`io.tiles.ExtraOutput`):
-    one float32 band per class with its probability, and/or the probability-weighted mean of the classes'
-    quantities (``Σ p_k q_k``; the contract's ``output.expectation`` names it and its units)."""
-    c = contract
-    extras = []
-    if (probabilities or expectation) and c.task != "segmentation":
-        raise ModelError(f"model '{c.name}' is a {c.task} model: class probabilities and their expectation "
-                         "exist only for segmentation models")
-    if (probabilities or expectation) and c.activation != "softmax":
-        raise ModelError(f"model '{c.name}' returns class scores, not probabilities (output.activation is "
-                         f"'{c.activation}'): probabilities and their expectation need 'softmax'")
-    if probabilities:
-        extras.append(_tiles.ExtraOutput(
-            probabilities, _probabilities, len(c.classes), np.float32,
-            tuple(f"probability of {k.name}" for k in c.classes), tuple({"units": "probability"} for _ in c.classes)))
-    if expectation:
-        if not c.expectation:
-            raise ModelError(f"model '{c.name}' gives its classes no quantities (contract output.expectation), "
-                             "so no expected value can be computed; write the class map only")
-        extras.append(_tiles.ExtraOutput(expectation, _expectation(c.classes), 1, np.float32,
-                                         (c.expectation[0],), ({"units": c.expectation[1]},)))
-    return extras
-
-
-def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batch=4,
-                budget_mb=_blocks.DEFAULT_BUDGET_MB, compression=_raster.DEFAULT_COMPRESSION,
-                probabilities=None, expectation=None, progress=None, is_canceled=None):
-    """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
-
-    Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`
-    (tile and halo default to the contract's); pixel models (``regression``) run
-    on blocks of pixels. NaN/nodata inputs are filled for the network
-    (``nodata_fill``) and masked again in the output: NaN for values, 255 for classes.
-
-    A segmentation model can also write, beside its class map, its class ``probabilities`` (one
-    float32 band per class) and their ``expectation`` (:func:`extra_outputs`), both from the same
-    blended probabilities as the class map.
-
-    Returns the engine's summary dict plus ``model`` (name, version, sha256) and, for image
-    models, the tiling actually used (``tile``, ``halo``, ``blend``) and ``warnings``.
-    """
-    c = model.contract
-    extras = extra_outputs(c, probabilities=probabilities, expectation=expectation)
-    stack = _blocks.RasterStack(inputs)
-    model.check_input(stack.band_count)
-    if len(stack.paths) == 1:
-        model.check_units(stack.paths[0])
-    descriptions, band_meta, dtype = output_layout(c)
-    metadata = {"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_VERSION": c.version, "SARSENSE_MODEL_SHA256": model.sha256,
-                "SARSENSE_MODEL_TASK": c.task}
-    common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata, compression=compression,
-                  budget_mb=budget_mb, progress=progress, is_canceled=is_canceled)
-    if not c.spatial:
-        def kernel(block):
-            bands, rows, cols = block.shape
-            pixels = block.reshape(bands, -1).T
-            valid = np.all(np.isfinite(pixels), axis=1)
-            out = np.full((rows * cols, c.n_outputs), np.nan, np.float32)
-            step = max(1, int(batch) * 65536)
-            idx = np.flatnonzero(valid)
-            for i in range(0, idx.size, step):
-                sel = idx[i:i + step]
-                out[sel] = model.predict_pixels(pixels[sel])
-            return out.T.reshape(c.n_outputs, rows, cols)
-        res = _blocks.run_blockwise(stack.paths, output, kernel, out_bands=c.n_outputs, out_dtype=dtype,
-                                    bytes_per_pixel=16 + 8 * c.n_outputs, **common)
-    else:
-        tile = c.tile_size if tile is None else int(tile)
-        if model.fixed_size and tile != c.tile_size:
-            raise ModelError(f"model '{c.name}' only takes {c.tile_size}×{c.tile_size} tiles; tile size {tile} "
-                             "cannot be used")
-        halo = c.halo if halo is None else int(halo)
-        warnings = halo_warnings(c, halo)
-        finish = _classify(c.classes) if c.task == "segmentation" else None
-        res = _tiles.run_tiled(stack.paths, output, model.predict_tiles, tile=tile, margin=halo, blend=blend,
-                               out_bands=c.n_outputs, scale=c.scale_factor, multiple=c.size_multiple,
-                               fixed_size=model.fixed_size, batch=batch, finish=finish,
-                               predict_bytes_per_pixel=c.memory_per_pixel, extra_outputs=extras,
-                               final_bands=len(descriptions), out_dtype=dtype, **common)
-        res["warnings"] = warnings
-    res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
-    return res

@@ -42,14 +42,11 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
-from . import station_scenes
+from sarsense.algorithms.soil_moisture import water_cloud
 
-try:  # as the plugin package (tests) or from the repository root (make models, make demo)
-    from sarsense.algorithms.soil_moisture import water_cloud
-except ImportError:
-    from algorithms.soil_moisture import water_cloud
+from . import SAMPLE_DATA, station_scenes
 
-NDVI_DIR = Path(__file__).resolve().parents[2] / "resources" / "sample_data" / "modis_ndvi_2016"
+NDVI_DIR = SAMPLE_DATA / "modis_ndvi_2016"
 WAVELENGTH_M = 0.05547
 K = 2 * np.pi / WAVELENGTH_M
 #: Per-field parameter ranges (uniform): incidence (°), ks, Water Cloud A for VV and VH, B (both), per LAI.

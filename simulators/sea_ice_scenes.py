@@ -53,12 +53,11 @@ from pathlib import Path
 
 import numpy as np
 
-try:
-    from sarsense.algorithms.sea_ice import sigrid
-except ImportError:
-    from algorithms.sea_ice import sigrid
+from sarsense.algorithms.sea_ice import sigrid
 
-DATA = Path(__file__).resolve().parents[2] / "resources" / "sample_data" / "sea_ice"
+from . import SAMPLE_DATA
+
+DATA = SAMPLE_DATA / "sea_ice"
 SIC_TEXTURE = DATA / "nansat_arctic_sic_19781101.nc"
 PIXEL_M = 40.0
 EARTH_RADIUS_M = 6371000.0

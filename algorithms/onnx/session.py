@@ -1,0 +1,198 @@
+"""A model loaded for inference: contract, graph checks and an onnxruntime session (imported lazily, on first use,
+so that the plugin loads, and its other algorithms run, in a QGIS whose Python lacks it)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..io import raster as _raster
+from .cards import verify_hash
+from .contract import CONTRACT_KEY, UNITS_DB, UNITS_LINEAR, ModelError, _static, check_graph, parse_contract
+
+DEVICES = ("auto", "cpu")
+#: Pixels per network call in :meth:`Model.predict_pixels`. Measured on the bundled soil-moisture ensemble
+#: (5 × three hidden layers of 20, 1 thread): 0.35 s per million pixels in calls of 4 096–65 536 pixels,
+#: 0.59 s in one call of a million; a call's buffers grow with its pixels (calls of 131 072 pixels raised
+#: annmoisture's peak memory by 80 MB).
+PIXEL_CHUNK = 16384
+
+
+# --------------------------------------------------------------------------------------------
+# onnxruntime
+# --------------------------------------------------------------------------------------------
+def import_onnxruntime():
+    """Import onnxruntime, or raise :class:`ModelError` saying how to install it."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ModelError("onnxruntime is not installed in QGIS's Python. Install it from the SARSense plugin "
+                         "menu (Plugins ▸ SARSense ▸ Install missing Python packages…; no restart needed) or run "
+                         "'make setup'") from None
+    return onnxruntime
+
+
+class Model:
+    """An ONNX model with a checked contract and one onnxruntime session (reused for a whole run).
+
+    Parameters
+    ----------
+    path : str
+        The ``.onnx`` file.
+    threads : int
+        onnxruntime intra-op threads; 0 lets onnxruntime choose (one per core).
+    device : {'auto', 'cpu'}
+        'auto' uses the CUDA provider when onnxruntime-gpu provides it, else the CPU.
+    """
+
+    def __init__(self, path, *, threads=0, device="auto"):
+        path = str(path)
+        if not os.path.isfile(path):
+            raise ModelError(f"model file '{path}' does not exist")
+        if device not in DEVICES:
+            raise ModelError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+        if threads < 0:
+            raise ModelError(f"threads must be >= 0 (0: one per core), got {threads}")
+        self.path = path
+        self.sha256 = verify_hash(path)
+        ort = import_onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        # No per-shape memory plans: with the last batch of a tile row smaller than the others,
+        # each batch size got its own plan (measured +3 MiB per shape on a small net). The arena
+        # stays on: without it glibc's per-thread heaps fragmented (+70 MiB on the same run).
+        options.enable_mem_pattern = False
+        providers = ["CPUExecutionProvider"]
+        if device == "auto" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = ort.InferenceSession(path, options, providers=providers)
+        except Exception as err:  # onnxruntime raises its own exception types for unreadable graphs
+            raise ModelError(f"'{os.path.basename(path)}' is not a model onnxruntime can load: "
+                             f"{str(err).strip()[:300]}") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if CONTRACT_KEY not in meta:
+            raise ModelError(f"'{os.path.basename(path)}' has no SARSense contract (metadata_props key "
+                             f"'{CONTRACT_KEY}'); add one as models/README.md explains")
+        ins, outs = self.session.get_inputs(), self.session.get_outputs()
+        graph_channels = _static(ins[0].shape[1]) if len(ins) == 1 and len(ins[0].shape) >= 2 else None
+        self.contract = parse_contract(meta[CONTRACT_KEY], graph_channels=graph_channels)
+        self.provider = self.session.get_providers()[0]
+        self.input_name = ins[0].name
+        self.fixed_batch, self.fixed_size = check_graph(
+            self.contract, [(i.type, i.shape) for i in ins], [(o.type, o.shape) for o in outs],
+            name=os.path.basename(path))
+
+    def check_units(self, path, label="INPUT"):
+        """Refuse input bands whose values contradict the units the contract gives them (dB vs linear).
+
+        Only channels whose units are dB or linear power are checked (:data:`UNITS_DB`,
+        :data:`UNITS_LINEAR`), each on a decimated sample of its own band (the bands sampled together,
+        each block read once).
+        """
+        from .. import sar
+
+        checks = []
+        for band, (name, units) in enumerate(self.contract.channels, start=1):
+            expected = "db" if units.lower() in UNITS_DB else "linear" if units.lower() in UNITS_LINEAR else None
+            if expected is not None:
+                checks.append((band, name, units, expected))
+        if not checks:
+            return
+        samples = _raster.sample_values(path, band=[c[0] for c in checks], max_side=256)
+        for (band, name, units, expected), sample in zip(checks, samples):
+            found = sar.guess_units(sample)
+            if found in ("unknown", expected):
+                continue
+            have = "dB" if found == "db" else "linear power"
+            raise ModelError(f"{label} band {band} ({name}) looks like {have} (values {sar.describe_range(sample)}) "
+                             f"but model '{self.contract.name}' expects {units}: convert it with 'Convert SAR units' "
+                             "first, or choose a model made for these units")
+
+    def check_input(self, band_count, label="INPUT"):
+        """Refuse an input whose band count is not the model's channel count."""
+        c = self.contract
+        if band_count != c.n_inputs:
+            wanted = ", ".join(f"{n} ({u})" if u else n for n, u in c.channels)
+            raise ModelError(f"model '{c.name}' needs {c.n_inputs} input band(s) in this order: {wanted}; "
+                             f"{label} has {band_count}. Build a stack with the right bands first "
+                             "(sarsense:buildstack)")
+
+    # -- running -----------------------------------------------------------------------------
+    def normalise(self, x, axis):
+        """Network input from values in the contract's units: ``(x - offset) / scale``, nodata filled."""
+        c = self.contract
+        shape = [1] * x.ndim
+        shape[axis] = c.n_inputs
+        off = np.asarray(c.norm_offset, np.float32).reshape(shape)
+        sc = np.asarray(c.norm_scale, np.float32).reshape(shape)
+        x = (x - off) / sc
+        x[~np.isfinite(x)] = c.nodata_fill
+        return x.astype(np.float32, copy=False)
+
+    def to_values(self, y, axis):
+        """Turn raw network outputs into the contract's values (scaled units, or class probabilities)."""
+        c = self.contract
+        if c.task == "segmentation":
+            if c.activation == "softmax":
+                y = y - y.max(axis=axis, keepdims=True)
+                np.exp(y, out=y)
+                y /= y.sum(axis=axis, keepdims=True)
+            return y
+        shape = [1] * y.ndim
+        shape[axis] = c.n_outputs
+        return y * np.asarray(c.output_scale, np.float32).reshape(shape) + \
+            np.asarray(c.output_offset, np.float32).reshape(shape)
+
+    def _run(self, x):
+        """Run the session on a batch, one piece at a time if the graph has a fixed batch size."""
+        n = x.shape[0]
+        step = self.fixed_batch or n
+        parts = []
+        for i in range(0, n, step):
+            part = x[i:i + step]
+            if self.fixed_batch and part.shape[0] < step:  # pad the last piece to the fixed batch
+                part = np.concatenate([part, np.repeat(part[-1:], step - part.shape[0], axis=0)])
+            try:
+                y = self.session.run(None, {self.input_name: np.ascontiguousarray(part)})[0]
+            except Exception as err:  # onnxruntime's own exception types (Fail, InvalidArgument, …)
+                raise ModelError(f"model '{self.contract.name}' failed on a batch of shape {part.shape}: "
+                                 f"{str(err).strip()[:300]}. Check its tile size and size multiple "
+                                 "against the contract") from None
+            parts.append(y[:min(step, n - i)])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def predict_tiles(self, tiles):
+        """``(n, channels, rows, cols)`` float32 with NaN nodata → contract values ``(n, outputs, R, C)``."""
+        return self.to_values(np.asarray(self._run(self.normalise(np.array(tiles, np.float32), 1)),
+                                           np.float32), 1)
+
+    def predict_pixels(self, features):
+        """``(n, channels)`` float32 with NaN nodata → contract values ``(n, outputs)``.
+
+        The pixels go to the network :data:`PIXEL_CHUNK` at a time: onnxruntime's buffers (every hidden
+        layer of every pixel of a call) stay small, and the calls are no slower.
+        """
+        features = np.asarray(features)
+        parts = [self.to_values(np.asarray(self._run(self.normalise(np.array(features[i:i + PIXEL_CHUNK], np.float32),
+                                                                    1)), np.float32), 1)
+                 for i in range(0, max(1, len(features)), PIXEL_CHUNK)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def describe(self):
+        """A short text for logs: name, version, task, channels, tiling, provider, sha256."""
+        c = self.contract
+        chans = ", ".join(f"{n} [{u}]" if u else n for n, u in c.channels)
+        text = f"{c.name} {c.version} ({c.task}); inputs: {chans}; provider {self.provider}; sha256 {self.sha256}"
+        if c.spatial:
+            text += f"; contract tiling: tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+# Applying a model to a raster
+# --------------------------------------------------------------------------------------------

@@ -1,1 +1,0 @@
-"""Documented simulators of data that cannot be had here (see each module and ../shared/data/MANIFEST.md)."""

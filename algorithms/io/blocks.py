@@ -109,7 +109,7 @@ def reuse_freed_memory(keep_mb):
                 libc.malloc_trim(0)
 
 
-class Cancelled(Exception):
+class Cancelled(Exception):  # noqa: N818 (public name used by every suite, the plugin and the tests; not renamed)
     """Raised when the caller's cancel callback returns True; no output is left behind."""
 
 
@@ -667,7 +667,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
     held = None if output is not None else np.empty((out_bands, oy, ox), out_dtype)
 
     def compute(win):
-        block = stack.read(Window(win.x * f, win.y * f, win.w * f, win.h * f, win.x * f, win.y * f, win.w * f, win.h * f))
+        block = stack.read(Window(win.x * f, win.y * f, win.w * f, win.h * f,
+                                  win.x * f, win.y * f, win.w * f, win.h * f))
         return _window_result(kernel(block), out_bands, win)
 
     with contextlib.ExitStack() as opened:

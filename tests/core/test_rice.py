@@ -79,7 +79,8 @@ def test_bhattacharyya_multivariate_against_a_direct_evaluation():
     c2 = np.array([[0.02, 0.0, 0.005], [0.0, 0.03, 0.0], [0.005, 0.0, 0.08]])
     c = (c1 + c2) / 2
     d = m1 - m2
-    direct = d @ np.linalg.inv(c) @ d / 8 + 0.5 * np.log(np.linalg.det(c) / np.sqrt(np.linalg.det(c1) * np.linalg.det(c2)))
+    direct = (d @ np.linalg.inv(c) @ d / 8
+              + 0.5 * np.log(np.linalg.det(c) / np.sqrt(np.linalg.det(c1) * np.linalg.det(c2))))
     assert separability.bhattacharyya(m1, c1, m2, c2) == pytest.approx(direct, rel=1e-10)
 
 

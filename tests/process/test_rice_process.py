@@ -79,8 +79,8 @@ def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):  # 
     assert 0.8 < acc["results"]["OA"] <= 1 and 0 < acc["results"]["KAPPA"] <= 1
     # text reference classes ('early rice', 'water' …) that the rice map does not hold: a message, no traceback
     bad = qp(env, "run", "sarsense:accuracyassessment", f"--CLASSIFIED={rice['OUTPUT']}",
-             f"--REFERENCE={scene['paths']['reference']}", "--CLASS_FIELD=class", f"--OUTPUT_TABLE={tmp_path / 'b.csv'}",
-             f"--OUTPUT_HTML={tmp_path / 'b.html'}")
+             f"--REFERENCE={scene['paths']['reference']}", "--CLASS_FIELD=class",
+             f"--OUTPUT_TABLE={tmp_path / 'b.csv'}", f"--OUTPUT_HTML={tmp_path / 'b.html'}")
     text = bad.stdout + bad.stderr
     assert bad.returncode != 0 and "are not among the map's classes" in text and "Traceback" not in text
     assert not (tmp_path / "b.csv").exists()

@@ -251,7 +251,8 @@ def _conversion_xml(pixel0, factor=1):
         srgr = np.array(re.search(r"<srgrCoefficients[^>]*>([^<]*)<", block).group(1).split(), float)
         srgr[0] -= pixel0 * spacing
         gr0 = float(re.search(r"<gr0>([^<]*)<", block).group(1)) - pixel0 * spacing
-        block = re.sub(r"(<srgrCoefficients[^>]*>)[^<]*<", lambda m: m.group(1) + _nums(srgr, "{:.15e}") + "<", block)
+        block = re.sub(r"(<srgrCoefficients[^>]*>)[^<]*<",
+                       lambda m, srgr=srgr: m.group(1) + _nums(srgr, "{:.15e}") + "<", block)
         out.append(re.sub(r"<gr0>[^<]*<", f"<gr0>{gr0:.15e}<", block))
     return f"<coordinateConversion><coordinateConversionList count=\"{len(out)}\">{''.join(out)}" \
            "</coordinateConversionList></coordinateConversion>"
@@ -299,7 +300,7 @@ def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW")
     map, metadata objects and data objects are linked as in a real manifest (GDAL's SAFE driver follows them)."""
     pols = [u[0] for u in units]
     content, meta, objs = [], [], []
-    for pol, meas, ann, cal, noi in units:
+    for _pol, meas, ann, cal, noi in units:
         ids = {}
         for kind, rel, rep in (("product", ann, "s1Level1ProductSchema"), ("noise", noi, "s1Level1NoiseSchema"),
                                ("calibration", cal, "s1Level1CalibrationSchema")):
@@ -322,9 +323,12 @@ def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1" xmlns:safe="http://www.esa.int/safe/sentinel-1.0"
  xmlns:s1="http://www.esa.int/safe/sentinel-1.0/sentinel-1"
- xmlns:s1sarl1="http://www.esa.int/safe/sentinel-1.0/sentinel-1/sar/level-1" version="esa/safe/sentinel-1.0/sentinel-1/sar/level-1/standard/iwdp">
-<informationPackageMap><xfdu:contentUnit unitType="SAFE Archive Information Package" textInfo="Sentinel-1 {mode} Level-1 \
-{product_type} Product" dmdID="acquisitionPeriod platform generalProductInformation measurementOrbitReference" pdiID="processing">
+ xmlns:s1sarl1="http://www.esa.int/safe/sentinel-1.0/sentinel-1/sar/level-1" \
+version="esa/safe/sentinel-1.0/sentinel-1/sar/level-1/standard/iwdp">
+<informationPackageMap><xfdu:contentUnit unitType="SAFE Archive Information Package" \
+textInfo="Sentinel-1 {mode} Level-1 \
+{product_type} Product" dmdID="acquisitionPeriod platform generalProductInformation measurementOrbitReference" \
+pdiID="processing">
 {''.join(content)}</xfdu:contentUnit></informationPackageMap>
 <metadataSection>
 {''.join(meta)}
@@ -334,11 +338,13 @@ def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW")
 </metadataObject>
 <metadataObject ID="platform" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData><safe:platform>
 <safe:nssdcIdentifier>2016-025A</safe:nssdcIdentifier><safe:familyName>{family}</safe:familyName>
-<safe:number>B</safe:number><safe:instrument><safe:familyName abbreviation="SAR">Synthetic Aperture Radar</safe:familyName>
+<safe:number>B</safe:number><safe:instrument>\
+<safe:familyName abbreviation="SAR">Synthetic Aperture Radar</safe:familyName>
 <safe:extension><s1sarl1:instrumentMode><s1sarl1:mode>{mode}</s1sarl1:mode><s1sarl1:swath>{mode}</s1sarl1:swath>
 </s1sarl1:instrumentMode></safe:extension></safe:instrument></safe:platform></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="measurementOrbitReference" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
-<safe:orbitReference><safe:orbitNumber type="start">26269</safe:orbitNumber><safe:orbitNumber type="stop">26269</safe:orbitNumber>
+<safe:orbitReference><safe:orbitNumber type="start">26269</safe:orbitNumber>\
+<safe:orbitNumber type="stop">26269</safe:orbitNumber>
 <safe:extension><s1:orbitProperties><s1:pass>DESCENDING</s1:pass></s1:orbitProperties></safe:extension>
 </safe:orbitReference></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="generalProductInformation" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>

@@ -27,9 +27,9 @@ soil-moisture hybrid is trained and demonstrated on backscatter computed from ph
 What is *not* from a paper, and is stated as an assumption: the ranges of the Water Cloud coefficients
 (:data:`RANGES`), drawn uniformly per field. No calibrated A, B for NDVI at C band was at hand to cite; the
 ranges were chosen so that the simulated samples' VV spans about −20 … −5 dB (median −11) and VH about
-−31 … −10 dB (median −19), the range Sentinel-1 shows over crops and grassland, with the canopy dominating VH and damping the soil's
-moisture signal as NDVI rises (the effect the vegetation-corrected change detection models). Roughness
-(ks) and incidence are drawn per field in the ranges the issue names (θ 29–46°, Sentinel-1 IW).
+−31 … −10 dB (median −19), the range Sentinel-1 shows over crops and grassland, with the canopy dominating VH and
+damping the soil's moisture signal as NDVI rises (the effect the vegetation-corrected change detection models).
+Roughness (ks) and incidence are drawn per field in the ranges the issue names (θ 29–46°, Sentinel-1 IW).
 
 Everything trained or scored on this data is *simulated skill*.
 """

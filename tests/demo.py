@@ -314,8 +314,10 @@ def lst(out):
         rows.append((name, q))
         estimates[name] = sr["OUTPUT"]
     png = os.path.join(out, "quicklook_lst_heldout.png")
-    quicklook([("MODIS LST 1 km (truth)", read_celsius_modis(truth)), ("Norm-L4 4 km (input)", read_celsius(coarse["OUTPUT"])),
-               ("bicubic ×4", read_celsius(estimates["bicubic"])), ("multi-residual U-Net ×4", read_celsius(estimates["U-Net"]))],
+    quicklook([("MODIS LST 1 km (truth)", read_celsius_modis(truth)),
+               ("Norm-L4 4 km (input)", read_celsius(coarse["OUTPUT"])),
+               ("bicubic ×4", read_celsius(estimates["bicubic"])),
+               ("multi-residual U-Net ×4", read_celsius(estimates["U-Net"]))],
               png, cmap="inferno", label="LST (°C)", size=(3.3, 3.9),
               suptitle="MOD11A1 day LST 2019-11-01, h14v09 rows 600–800, cols 200–400 (a held-out block): "
                        "1 km → 4 km → 1 km, the paper's protocol")
@@ -348,7 +350,8 @@ def lst(out):
           "against the truth (whole window; PSNR with its dynamic range, eq. 2)")
     print(f"  {'method':9} {'RMSE K':>7} {'bias K':>7} {'PSNR dB':>8} {'SSIM eq.3':>9} {'SSIM 7x7':>8}")
     for name, q in rows:
-        print(f"  {name:9} {q['RMSE']:7.3f} {q['BIAS']:+7.3f} {q['PSNR']:8.2f} {q['SSIM']:9.3f} {q['SSIM_WINDOWED']:8.3f}")
+        print(f"  {name:9} {q['RMSE']:7.3f} {q['BIAS']:+7.3f} {q['PSNR']:8.2f} {q['SSIM']:9.3f} "
+              f"{q['SSIM_WINDOWED']:8.3f}")
     print("  2) Olinda, 9x9 km: 1 km -> 250 m. No 250 m LST exists here, so no skill is scored: 'coherence' is the "
           "RMSE between the 250 m result aggregated back (Norm-L4) and the 1 km input (TsHARP and ATPRK keep it "
           "by construction); 'detail' is the spatial std of the 250 m result.")
@@ -357,7 +360,8 @@ def lst(out):
         print(f"  {name:9} {q['RMSE']:16.3f} {std:12.2f}")
     print("  The Landsat image (stars sample, DN, no calibration) is from another date than the LST: TsHARP/ATPRK "
           "here show the methods run, not their accuracy.")
-    for p in (truth, coarse["OUTPUT"], *estimates.values(), png, olinda, ndvi["OUTPUT"], *(p for p, _ in fine.values()), png2):
+    for p in (truth, coarse["OUTPUT"], *estimates.values(), png, olinda, ndvi["OUTPUT"],
+              *(p for p, _ in fine.values()), png2):
         print(f"  wrote {p}")
 
 
@@ -391,11 +395,13 @@ def sea_ice(out):
     land = os.path.join(d, "land.gpkg")        # the chart's land polygons as the land mask, as an analyst would
     gdal.VectorTranslate(land, polygons, where="POLY_TYPE = 'L'")
     chart = step("sarsense:seaiceconcentration", HH=paths["hh"], HV=paths["hv"], LAND=land, MODE=0, BUDGET_MB=2048,
-                 OUTPUT=os.path.join(out, "sea_ice_sic.tif"), OUTPUT_EXPECTED=os.path.join(out, "sea_ice_sic_expected.tif"))
+                 OUTPUT=os.path.join(out, "sea_ice_sic.tif"),
+                 OUTPUT_EXPECTED=os.path.join(out, "sea_ice_sic_expected.tif"))
     ref = step("sarsense:icechartclasses", CHART=polygons, REFERENCE=chart["OUTPUT"],
                OUTPUT=os.path.join(out, "sea_ice_chart_classes.tif"))
     skill = step("sarsense:seaiceskill", PREDICTED=chart["OUTPUT"], REFERENCE=ref["OUTPUT"],
-                 OUTPUT_TABLE=os.path.join(out, "sea_ice_skill.csv"), OUTPUT_HTML=os.path.join(out, "sea_ice_skill.html"))
+                 OUTPUT_TABLE=os.path.join(out, "sea_ice_skill.csv"),
+                 OUTPUT_HTML=os.path.join(out, "sea_ice_skill.html"))
     pred = gdal.Open(chart["OUTPUT"]).ReadAsArray().astype(np.float32)
     truth = gdal.Open(ref["OUTPUT"]).ReadAsArray().astype(np.float32)
     cmap = ListedColormap(sic.WMO_COLOURS)
@@ -405,8 +411,8 @@ def sea_ice(out):
             ("HH (dB), 40 m", scene["hh_db"], dict(cmap="gray", vmin=-30, vmax=-5)),
             ("HV (dB), 40 m", scene["hv_db"], dict(cmap="gray", vmin=-35, vmax=-15)),
             ("ice chart (SIGRID-3 → classes), 80 m", np.where(truth == 255, np.nan, truth), dict(cmap=cmap, norm=norm)),
-            (f"U-Net: R² {skill['R2']:.3f}, weighted F1 {skill['F1_WEIGHTED']:.3f}", np.where(pred == 255, np.nan, pred),
-             dict(cmap=cmap, norm=norm)))):
+            (f"U-Net: R² {skill['R2']:.3f}, weighted F1 {skill['F1_WEIGHTED']:.3f}",
+             np.where(pred == 255, np.nan, pred), dict(cmap=cmap, norm=norm)))):
         im = ax.imshow(arr, interpolation="nearest", **kw)
         ax.set_title(title, fontsize=10)
         ax.set_axis_off()

@@ -14,8 +14,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 # .venv/sarsense-src/sarsense (a .pth names that folder), as QGIS does from its plugin folder.
 PKG_ROOT = pathlib.Path(sarsense.__file__).parent.parent
 if pathlib.Path(sarsense.__file__).resolve().parent != REPO:
-    raise ImportError(f"the package 'sarsense' is {pathlib.Path(sarsense.__file__).resolve().parent}, not this checkout "
-                      f"({REPO}): run 'make setup' here, or put a folder holding a link 'sarsense' to it on PYTHONPATH")
+    raise ImportError(f"the package 'sarsense' is {pathlib.Path(sarsense.__file__).resolve().parent}, not this "
+                      f"checkout ({REPO}): run 'make setup' here, or put a folder holding a link 'sarsense' to it "
+                      "on PYTHONPATH")
 SAMPLE_DB = REPO / "resources" / "sample_data" / "S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
 STACK_DIR = REPO / "resources" / "sample_data" / "s1_vv_stack_bolivia"
 MODIS_H14V09 = REPO / "resources" / "sample_data" / "modis_lst" / "MOD11A1.A2019305.h14v09.006.2019306084028.hdf"

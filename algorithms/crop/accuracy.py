@@ -38,8 +38,8 @@ def stratified_area(matrix, mapped_area, z=Z95):
     n_i = m.sum(axis=1)
     missing = np.flatnonzero((n_i == 0) & (a > 0))
     if len(missing):
-        raise ValueError(f"map class(es) {', '.join(str(i) for i in missing)} have mapped area but no reference sample: "
-                         "their errors cannot be estimated; add samples in every mapped class")
+        raise ValueError(f"map class(es) {', '.join(str(i) for i in missing)} have mapped area but no reference "
+                         "sample: their errors cannot be estimated; add samples in every mapped class")
     w = a / total
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(n_i[:, None] > 0, m / n_i[:, None], 0.0)      # n_ij / n_i·

@@ -92,7 +92,8 @@ class Predictor:
     at a time. A map needs it for millions of pixels, so here a chunk of pixels meets all support
     vectors in one matrix product: for the RBF kernel ``K = exp(−γ(‖x‖² + ‖s‖² − 2 x·s))``, then
     every pairwise decision value ``d_ij = Σ_{s∈i} α_s^{(j)} K_s + Σ_{s∈j} α_s^{(i)} K_s + b_ij`` from
-    one product per class (its vectors' kernel values times their coefficients), and libsvm's vote: ``d_ij > 0`` votes for class i, else j, the first class
+    one product per class (its vectors' kernel values times their coefficients), and libsvm's vote:
+    ``d_ij > 0`` votes for class i, else j, the first class
     with most votes wins (libsvm's ``svm_predict_values``; scikit-learn's ``dual_coef_`` and
     ``intercept_`` hold the α and b in libsvm's layout). This is scikit-learn's prediction, only
     faster; it is checked against ``model.predict`` on the training samples when built, and where

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from .raster import DEFAULT_COMPRESSION
 
@@ -44,9 +44,9 @@ class RunOptions:
     budget_mb: float = DEFAULT_BUDGET_MB
     workers: int = 1
     compression: str = DEFAULT_COMPRESSION
-    block_size: Optional[int] = None
-    progress: Optional[Callable[[float], None]] = None
-    is_canceled: Optional[Callable[[], bool]] = None
+    block_size: int | None = None
+    progress: Callable[[float], None] | None = None
+    is_canceled: Callable[[], bool] | None = None
 
     def __post_init__(self):
         if not self.budget_mb > 0:
@@ -83,7 +83,7 @@ class RunOptions:
 _KEYWORDS = ("budget_mb", "workers", "compression", "block_size", "progress", "is_canceled")
 
 
-def resolve(options: Optional[RunOptions] = None, **keywords) -> RunOptions:
+def resolve(options: RunOptions | None = None, **keywords) -> RunOptions:
     """``options`` (default options when None), with any of the one-by-one keywords that are not None applied."""
     unknown = set(keywords) - set(_KEYWORDS)
     if unknown:

@@ -89,7 +89,8 @@ class RasterInfo:
         """True when ``other`` has the same size, geotransform and CRS."""
         if (self.xsize, self.ysize) != (other.xsize, other.ysize):
             return False
-        if not np.allclose(self.geotransform, other.geotransform, rtol=0, atol=tol * max(1.0, abs(self.geotransform[1]))):
+        if not np.allclose(self.geotransform, other.geotransform, rtol=0,
+                           atol=tol * max(1.0, abs(self.geotransform[1]))):
             return False
         return same_crs(self.projection, other.projection)
 

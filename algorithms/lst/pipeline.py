@@ -131,7 +131,8 @@ def quality_figures(reference, estimate, *, patch=0, window=quality.SSIM_WINDOW,
         return reference.kelvin(block[:nr]), estimate.kelvin(block[nr:])
 
     moments = _engine.reduce_blockwise(inputs, lambda b: quality.Moments().update(*pair(b)),
-                                       initial=quality.Moments(), combine=lambda t, p: t.add(p), **_span(engine, 0, 0.5))
+                                       initial=quality.Moments(), combine=lambda t, p: t.add(p),
+                                       **_span(engine, 0, 0.5))
     whole = moments.figures()
     dr = whole["dynamic_range"]
     if math.isfinite(dr):
@@ -270,7 +271,8 @@ def fine_ndvi(ndvi_path, coarse_info, scale):
     fine = _raster.RasterInfo(path=f"{coarse_info.path} (×{scale} grid)", xsize=coarse_info.xsize * scale,
                               ysize=coarse_info.ysize * scale, band_count=1,
                               geotransform=(gt[0], gt[1] / scale, gt[2] / scale, gt[3], gt[4] / scale, gt[5] / scale),
-                              projection=coarse_info.projection, nodata=(None,), descriptions=("",), dtypes=("Float32",))
+                              projection=coarse_info.projection, nodata=(None,), descriptions=("",),
+                              dtypes=("Float32",))
     path, covered = _stack.on_grid(ndvi_path, fine, resampling=resampling, label="the NDVI", ref_label="the LST")
     if covered < 0.999:
         _stack.release(path)
@@ -313,6 +315,7 @@ def sharpen_raster(kelvin_path, ndvi_fine, output, scale, method, *, units="kelv
         # fine pixels past the last whole coarse pixel (none when the fine grid is exactly ×scale)
         return temperature.from_kelvin(sharpen.fine_lst(block[0], fine, a, b, t_ref), units)[np.newaxis]
     res = _engine.run_blockwise(ndvi_fine, output, kernel, out_bands=1, with_position=True, bytes_per_pixel=160,
-                                compression=compression, **_fine_layout(units, method, scale), **_span(engine, 0.3, 1.0))
+                                compression=compression, **_fine_layout(units, method, scale),
+                                **_span(engine, 0.3, 1.0))
     res.update(result)
     return res

@@ -176,7 +176,8 @@ class ATPK:
         def resid(p):
             return wts * (self.regularised_semivariogram(lags, math.exp(p[0]), math.exp(p[1])) - gam) / gam.max()
 
-        start = [math.log(max(gam.max(), 1e-12) * 1.2), math.log(s * max(1.0, lags[np.argmax(gam >= 0.63 * gam.max())]))]
+        start = [math.log(max(gam.max(), 1e-12) * 1.2),
+                 math.log(s * max(1.0, lags[np.argmax(gam >= 0.63 * gam.max())]))]
         fit = least_squares(resid, start, bounds=([start[0] - 12, math.log(0.1)], [start[0] + 6, math.log(s * 1e3)]))
         self.sill, self.range_ = math.exp(fit.x[0]), math.exp(fit.x[1])
         self._cache = {}
@@ -192,7 +193,8 @@ class ATPK:
         if "tables" not in self._cache:
             s, w = self.scale, self.w
             offs = self._offsets()
-            bb = {(dy, dx): self.block_block(dy, dx) for dy in range(-2 * w, 2 * w + 1) for dx in range(-2 * w, 2 * w + 1)}
+            bb = {(dy, dx): self.block_block(dy, dx)
+                  for dy in range(-2 * w, 2 * w + 1) for dx in range(-2 * w, 2 * w + 1)}
             aa = np.array([[bb[(y2 - y1, x2 - x1)] for (y2, x2) in offs] for (y1, x1) in offs])
             # block-to-point covariances (eq. 5): fine pixel (p, q) of block (0, 0) against each window block
             fine = np.arange(s)
@@ -205,7 +207,8 @@ class ATPK:
         return self._cache["tables"]
 
     def weights(self, valid=None):
-        """(scale², K) ordinary-kriging weights (eq. 4) of the K window blocks (``valid`` selects them) per sub-pixel."""
+        """(scale², K) ordinary-kriging weights (eq. 4) of the K window blocks (``valid`` selects them) per
+        sub-pixel."""
         key = b"all" if valid is None else np.packbits(valid).tobytes()
         if key in self._cache:
             return self._cache[key]

@@ -143,7 +143,8 @@ def local_stats(intensity, size):
 
 
 def _finish(out, img):
-    """The filter's own result array as float32 (converted in place of a copy when it already is), NaN where the input was."""
+    """The filter's own result array as float32 (converted in place of a copy when it already is), NaN where the
+    input was."""
     out = out.astype(np.float32, copy=False)
     out[~np.isfinite(img)] = np.nan
     return out
@@ -209,7 +210,8 @@ def gamma_map(intensity, *, size=5, looks=1.0):
     """Gamma-MAP filter (Lopes, Touzi & Nezry 1990, IEEE TGRS 28(6):992-1000, Eq. 11), in OTB 8.1's form.
 
     With ``Ci² = var/mean²``, ``Cu² = 1/L`` and ``Cmax = √2·Cu``:
-    ``Ci² ≤ Cu²`` → mean (at equality α is infinite and the MAP estimate's limit is the mean); ``Ci ≥ Cmax`` → the pixel itself; otherwise
+    ``Ci² ≤ Cu²`` → mean (at equality α is infinite and the MAP estimate's limit is the mean); ``Ci ≥ Cmax`` → the
+    pixel itself; otherwise
     ``α = (1 + Cu²)/(Ci² − Cu²)``, ``b = α − L − 1``,
     ``out = (b·E + √(E²b² + 4αL·E·I)) / (2α)``.
     """

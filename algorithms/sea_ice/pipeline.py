@@ -156,9 +156,9 @@ def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512
         if side is None:
             if log:
                 need = full_scene_budget_mb(model, info.xsize, info.ysize)
-                log(f"The whole {info.xsize}×{info.ysize} scene does not fit the memory budget ({budget_mb} MiB) in one "
-                    f"piece: running in tiles instead. Raise the budget to at least {math.ceil(need)} MiB for a "
-                    "full-scene run.")
+                log(f"The whole {info.xsize}×{info.ysize} scene does not fit the memory budget ({budget_mb} MiB) "
+                    f"in one piece: running in tiles instead. Raise the budget to at least {math.ceil(need)} MiB "
+                    "for a full-scene run.")
         else:
             tiling, used = {"tile": side, "halo": 0, "blend": 0}, "full"
     res = rt.apply_model(model, prepared, output, expectation=expected, budget_mb=budget_mb, batch=batch,

@@ -138,7 +138,8 @@ def noise_luts(xml):
     ranges = root.findall("noiseRangeVectorList/noiseRangeVector")
     if ranges:
         lut = VectorLut(np.array([int(v.findtext("line")) for v in ranges], np.float64),
-                        tuple(_numbers(v, "pixel") for v in ranges), tuple(_numbers(v, "noiseRangeLut") for v in ranges))
+                        tuple(_numbers(v, "pixel") for v in ranges),
+                        tuple(_numbers(v, "noiseRangeLut") for v in ranges))
         blocks = []
         for v in root.findall("noiseAzimuthVectorList/noiseAzimuthVector"):
             try:

@@ -217,7 +217,8 @@ def assemble(keys, columns, station, ssm, train):
                 derived = dict(zip(("dVV", "I_SSM", "SSM_t"),
                                    calibration.index_and_ssm_t(station, columns[vv], ssm, train)))
             x.append(derived[key])
-            how[key] = f"from the station's VV series ('{vv}', eq. {'6' if key == 'dVV' else '2' if key == 'I_SSM' else '3'})"
+            how[key] = (f"from the station's VV series ('{vv}', "
+                        f"eq. {'6' if key == 'dVV' else '2' if key == 'I_SSM' else '3'})")
         else:
             name = next(p[1] for p in PREDICTORS if p[0] == key)
             raise ValueError(f"the samples have no field for predictor {name} (tried "
@@ -256,7 +257,8 @@ def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_
     and ``test`` (masks of the complete samples used), ``est``/``spread`` per sample, ``how`` (where each
     predictor came from), and held-out :func:`metrics.continuous_scores` under ``hybrid``, ``classic``
     (eq. 2-3) and, where VV and NDVI are at hand and α, β can be fitted, ``corrected`` (eq. 7 fitted on the
-    training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete training samples.
+    training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete
+    training samples.
     """
     from .. import metrics
     from . import calibration
@@ -272,7 +274,8 @@ def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_
     ens = train_ensemble(x[tr], ssm[tr], members=members, seed=seed, max_iter=max_iter)
     est, spread = np.full(ssm.size, np.nan), np.full(ssm.size, np.nan)
     est[ok], spread[ok] = ens.predict(x[ok])
-    classic = x[:, keys.index("SSM_t")] if "SSM_t" in keys else assemble(["SSM_t"], columns, station, ssm, train)[0][:, 0]
+    classic = (x[:, keys.index("SSM_t")] if "SSM_t" in keys
+               else assemble(["SSM_t"], columns, station, ssm, train)[0][:, 0])
     out = {"ens": ens, "train": tr, "test": te, "est": est, "spread": spread, "how": how, "x": x,
            "hybrid": metrics.continuous_scores(est[te], ssm[te]),
            "classic": metrics.continuous_scores(classic[te], ssm[te])}

@@ -58,7 +58,7 @@ def _camargue_pairs(seed, *, size=40, stride=8, realisations=4):
     for part, rows in (("train", slice(0, 160)), ("val", slice(160, None))):
         ref = lin[rows]
         xs, ys = [], []
-        for r in range(realisations):
+        for _ in range(realisations):
             noisy = ref * rng.gamma(1.0, 1.0, ref.shape).astype(np.float32)
             for y in range(0, ref.shape[0] - size + 1, stride):
                 for x in range(0, ref.shape[1] - size + 1, stride):
@@ -190,7 +190,8 @@ def lst_patches(fields, *, seed, test_fraction=0.25, val_fraction=0.15, train_si
                         for x in range(bx + lo, bx + hi + 1, stride):
                             n = c[y + size, x + size] - c[y, x + size] - c[y + size, x] + c[y, x]
                             if n == size * size:
-                                found.setdefault((tile, by, bx), []).append((name, y, x, kelvin[y:y + size, x:x + size]))
+                                found.setdefault((tile, by, bx), []).append((name, y, x,
+                                                                             kelvin[y:y + size, x:x + size]))
         return found
     per_block = windows(PATCH, PATCH_STRIDE)
     per_block_train = per_block if train_size == PATCH else windows(train_size, train_size // 4)
@@ -264,7 +265,8 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
         offset, scale = 0.0, t_max
     else:
         offset, scale = float(np.round(t_mean)), float(np.ceil(np.std(tt)))
-    data = ArrayPatches((np.concatenate([ct, cw])[:, None] - offset) / scale, (np.concatenate([tt, tw])[:, None] - offset) / scale,
+    data = ArrayPatches((np.concatenate([ct, cw])[:, None] - offset) / scale,
+                        (np.concatenate([tt, tw])[:, None] - offset) / scale,
                         source="MODIS Terra MOD11A1 v006 daily LST (LST_Day_1km and LST_Night_1km, all produced "
                                "pixels) of tiles h14v09 2019-11-01 and h11v05 2021-08-15 "
                                "(resources/sample_data/modis_lst, NASA LP DAAC)")
@@ -277,8 +279,8 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
     # 200 000 steps on 21 650 patches. Here ~5 steps per epoch: that schedule moved the held-out RMSE by
     # 0.001 K in 50 epochs, so lr 1e-3, divided by 10 at 2/3 and 5/6 of the epochs.
     history = train(net, data, train_idx, val_idx, loss_fn=torch.nn.functional.mse_loss, epochs=epochs,
-                    batch_size=32, lr=lr, lr_steps=(epochs * 2 // 3, epochs * 5 // 6), seed=seed, workdir=workdir, augment="dihedral",
-                    keep="best", metrics={"rmse_k": rmse_k}, log=log)
+                    batch_size=32, lr=lr, lr_steps=(epochs * 2 // 3, epochs * 5 // 6), seed=seed, workdir=workdir,
+                    augment="dihedral", keep="best", metrics={"rmse_k": rmse_k}, log=log)
     rf = _lst_receptive_field(net_kwargs, seed)
     multiple = max(1, 2 ** net_kwargs["levels"] // SR_SCALE)
     contract = {
@@ -294,12 +296,12 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
         "tiling": {"tile_size": 128, "halo": -(-(rf - 1) // 2), "receptive_field": rf, "size_multiple": multiple},
         "training": {"data": data.source,
                      "summary": f"{len(train_idx)} training and {len(val_idx)} validation {train_size}×{train_size} "
-                                f"cloud-free windows (overlapping, stride {max(1, train_size // 4)}), {len(cv)} held-out "
-                                f"cloud-free 64×64 test patches (no overlap); test, validation and training in separate "
-                                f"spatial blocks ({parts['blocks'][0]}, {parts['blocks'][1]} and the rest of "
-                                f"{parts['blocks'][2]}); {epochs} epochs, Adam lr {lr:g} divided by 10 at 2/3 and 5/6 of "
-                                f"them, MSE, batch 32, dihedral augmentation, seed {seed}; normalised as "
-                                f"(T − {offset:g}) / {scale:g}"},
+                                f"cloud-free windows (overlapping, stride {max(1, train_size // 4)}), {len(cv)} "
+                                f"held-out cloud-free 64×64 test patches (no overlap); test, validation and training "
+                                f"in separate spatial blocks ({parts['blocks'][0]}, {parts['blocks'][1]} and the "
+                                f"rest of {parts['blocks'][2]}); {epochs} epochs, Adam lr {lr:g} divided by 10 at "
+                                f"2/3 and 5/6 of them, MSE, batch 32, dihedral augmentation, seed {seed}; normalised "
+                                f"as (T − {offset:g}) / {scale:g}"},
     }
     onnx_path = (MODELS if write else Path(workdir)) / f"{name}.onnx"
     # memory_per_pixel is measured on a first export; the tile is then the largest that fits the default
@@ -315,8 +317,8 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
     export(net, onnx_path, contract, channels=1, tile=32)
     parity = parity_check(net, onnx_path, [(cv[:8, None] - offset) / scale])
     result = {"net": net_kwargs, "parameters": int(sum(p.numel() for p in net.parameters())), "scores": {},
-              "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(cv), "blocks": parts["blocks"], "t_max": t_max,
-              "parity": parity, "history": history[-1] if history else {}, "epochs": epochs,
+              "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(cv), "blocks": parts["blocks"],
+              "t_max": t_max, "parity": parity, "history": history[-1] if history else {}, "epochs": epochs,
               "best_val_loss": min((h["val_loss"] for h in history), default=float("nan")),
               "tiling": dict(contract["tiling"])}
     if write:
@@ -389,7 +391,8 @@ def score_lst(onnx_path, coarse, truth):
     ``models/`` (an experiment's workdir) runs without a card; a bundled one is checked against its card.
     """
     net = rt.Model(onnx_path).predict_tiles(coarse[:, None])[:, 0]
-    methods = {"bicubic (Keys)": np.stack([resample.upsample(c, SR_SCALE) for c in coarse]), "multi-residual U-Net": net}
+    methods = {"bicubic (Keys)": np.stack([resample.upsample(c, SR_SCALE) for c in coarse]),
+               "multi-residual U-Net": net}
     out = {}
     for label, est in methods.items():
         rows = []
@@ -397,7 +400,8 @@ def score_lst(onnx_path, coarse, truth):
             f = quality.figures(t, e)
             f["ssim_windowed"] = quality.ssim_windowed(t, e, f["dynamic_range"])
             rows.append(f)
-        out[label] = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "ssim_windowed", "rmse", "bias")}
+        out[label] = {k: float(np.mean([r[k] for r in rows]))
+                      for k in ("psnr", "ssim", "ssim_windowed", "rmse", "bias")}
         out[label]["n"] = len(rows)
     return out
 
@@ -456,16 +460,17 @@ def _lst_size_table():
         raise RuntimeError(f"the size study picks {pick['levels']} x {pick['base']}, LST_NET is {LST_NET}: update one")
     lowest = min(study["sizes"], key=lambda r: r["best_val_loss"])
     ref = study["sizes"][0]
-    lines[0:0] = [f"Lowest validation loss: {lowest['levels']} × {lowest['base']}; bundled: {pick['levels']} × "
-                  f"{pick['base']} ({100 * (pick['best_val_loss'] / best - 1):.1f} % above it, "
-                  f"{pick['scores']['multi-residual U-Net']['psnr'] - lowest['scores']['multi-residual U-Net']['psnr']:+.2f} dB "
-                  f"on the held-out patches, {ref['window_s'] / pick['window_s']:.0f}× faster than "
-                  f"{ref['levels']} × {ref['base']}).", ""]
+    lines[0:0] = [
+        f"Lowest validation loss: {lowest['levels']} × {lowest['base']}; bundled: {pick['levels']} × "
+        f"{pick['base']} ({100 * (pick['best_val_loss'] / best - 1):.1f} % above it, "
+        f"{pick['scores']['multi-residual U-Net']['psnr'] - lowest['scores']['multi-residual U-Net']['psnr']:+.2f} dB "
+        f"on the held-out patches, {ref['window_s'] / pick['window_s']:.0f}× faster than "
+        f"{ref['levels']} × {ref['base']}).", ""]
     for r in study["sizes"]:
         t, u, b = r["tiling"], r["scores"]["multi-residual U-Net"], r["scores"]["bicubic (Keys)"]
-        lines.append(f"| {r['levels']} × {r['base']} | {r['parameters']:,} | {t['receptive_field']} | {t['tile_size']} / "
-                     f"{t['halo']} | {t['memory_per_pixel']} | {r['best_val_loss']:.5f} | {u['psnr']:.2f} | "
-                     f"{u['psnr'] - b['psnr']:+.2f} | {u['rmse']:.3f} | {r['window_s']:.1f} |")
+        lines.append(f"| {r['levels']} × {r['base']} | {r['parameters']:,} | {t['receptive_field']} | "
+                     f"{t['tile_size']} / {t['halo']} | {t['memory_per_pixel']} | {r['best_val_loss']:.5f} | "
+                     f"{u['psnr']:.2f} | {u['psnr'] - b['psnr']:+.2f} | {u['rmse']:.3f} | {r['window_s']:.1f} |")
     return "\n\n" + "\n".join("  " + line if line else "" for line in lines) + "\n"
 
 
@@ -481,7 +486,8 @@ Multi-residual U-Net ×{c['scale_factor']} for MODIS land-surface temperature (N
 run by `sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime.
 
 - **Architecture**: Keys bicubic ×4 inside the graph (the ILR image; a fixed 5×5 convolution and a pixel
-  shuffle, the same weights as the plugin's bicubic), then a U-Net on the fine grid: input conv, {result['net']['levels']}
+  shuffle, the same weights as the plugin's bicubic), then a U-Net on the fine grid: input conv, \
+{result['net']['levels']}
   encoder levels of a residual unit plus a conv block, stride-2 convolution downsampling, a one-residual-block
   bridge, 2×2 transposed-convolution upsampling with concatenated skips, a 1×1 output conv whose result is
   added to the ILR. {result['net']['base']} filters at the first level, doubling per level; {result['parameters']:,}
@@ -586,7 +592,7 @@ def study_sic_levels(*, workdir=None, log=print, levels=SIC_LEVELS):
     scenes = _sic_scenes(log)
     rows = []
     for n in levels:
-        _, row = train_sic(n, scenes, log=lambda m: log(f"levels {n}: {m}"))
+        _, row = train_sic(n, scenes, log=lambda m, n=n: log(f"levels {n}: {m}"))
         rows.append({k: v for k, v in row.items() if k not in ("history", "matrix")})
         log(f"levels {n}: {rows[-1]}")
         SIC_STUDY.write_text(json.dumps({"machine_cores": os.cpu_count(), "levels": rows}, indent=1) + "\n",
@@ -634,7 +640,8 @@ def _sic_level_table():
     rows = json.loads(SIC_STUDY.read_text(encoding="utf-8"))["levels"]
     pick = sic_pick(rows)
     if pick["levels"] != SIC_NET_LEVELS:
-        raise RuntimeError(f"the level study picks {pick['levels']} levels, SIC_NET_LEVELS is {SIC_NET_LEVELS}: update one")
+        raise RuntimeError(f"the level study picks {pick['levels']} levels, SIC_NET_LEVELS is {SIC_NET_LEVELS}: "
+                           "update one")
     lines = ["| levels | parameters | receptive field (px, bilinear) | best validation R² | held-out test R² | "
              "test weighted F1 | test accuracy | training (s, 2 CPU cores) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -671,25 +678,29 @@ it has never seen real Sentinel-1 pixels and must not be used for ice charting. 
   training pixels (eq. 1–2): [{w}].
 - **Level study** (the paper's table I on simulated scenes; `python -m models.training.build sea_ice_levels`, same
   recipe and seed per level; R² on whole scenes, eq. 7). The bundled level count is the fewest whose validation R²
-  is within {SIC_R2_TOLERANCE} of the best among those up to {SIC_MAX_BUNDLED_LEVELS} levels (7 and 8 levels need tiles of
+  is within {SIC_R2_TOLERANCE} of the best among those up to {SIC_MAX_BUNDLED_LEVELS} levels (7 and 8 levels need \
+tiles of
   1024 and 2048 px, 0.7 and 2.7 GiB each, beyond the default 512 MiB budget); the held-out test figures are shown,
   never used to choose.
 
 {_sic_level_table()}
 
   The paper, on 23 real test scenes: R² 76.7 % (3 levels) to 86.3 % (8 levels), rising with the levels. Here no
-  trend shows: each net saw {SIC_EPOCHS * SIC_STEPS} batches of {SIC_BATCH} crops ({SIC_EPOCHS * SIC_STEPS * SIC_BATCH} crops
+  trend shows: each net saw {SIC_EPOCHS * SIC_STEPS} batches of {SIC_BATCH} crops \
+({SIC_EPOCHS * SIC_STEPS * SIC_BATCH} crops
   in all, on 2 CPU cores, against the paper's ~3 million), so the differences between level counts are mostly
   training noise (validation R² moves by ±0.3 from one epoch to the next), and the simulated scenes are small
   ({SIC_SCENE_SIDE // 2}² px at 80 m) with the simulator's ambiguity scale. Whole-scene R² pools every scene's pixels;
   per scene it can be far below 0 where a scene's chart barely varies (nearly all 100 %), so that any error
   outweighs its variance.
-- **Held-out metrics** (simulated skill: 6 simulated test scenes never used in training or selection): R² {result['test_r2']:.4f}, class-weighted
+- **Held-out metrics** (simulated skill: 6 simulated test scenes never used in training or selection): \
+R² {result['test_r2']:.4f}, class-weighted
   F1 {result['test_f1_weighted']:.4f}, accuracy {result['test_accuracy']:.4f}; per scene R²
   {', '.join(f'{v:.3f}' for v in result['test_r2_per_scene'])}.
 - onnxruntime vs torch: max |Δ| = {result['parity']:.1e} (logits).
 - **Retrain**: `make models` (`python -m models.training.build sea_ice_concentration`; seeded, CPU; the level
-  study's training times above are this recipe's). On the AI4Arctic / AutoICE ready-to-train NetCDF scenes, on a GPU where
+  study's training times above are this recipe's). On the AI4Arctic / AutoICE ready-to-train NetCDF scenes, \
+on a GPU where
   there is one: `.venv-train/bin/python -m models.training.sea_ice --train 'train/*.nc' --validation 'test/*.nc'
   --levels 8 --crop 768 --batch 32 --epochs 90 --out sic_unet8.onnx`.
 - **Licence**: {c['licence']}. Simulator inputs: nansat test SIC map (GPL-3.0) and the S1A EW1 annotation
@@ -764,7 +775,8 @@ def build_soil_moisture_hybrid(*, seed=20261121, workdir=None, log=print, **_):
 def _write_ssm_card(name, onnx_path, contract, runs, held, trained, parity, sim, seed):
     main = runs["station"]
     rows = "\n".join(f"| {SSM_LABELS[m]} | {main[m]['n']} | {main[m]['rmse']:.4f} | {main[m]['ubrmse']:.4f} | "
-                     f"{main[m]['r']:.3f} | {main[m]['bias']:+.4f} | {runs['random'][m]['rmse']:.4f} | {SSM_PAPER[m]:.3f} |"
+                     f"{main[m]['r']:.3f} | {main[m]['bias']:+.4f} | {runs['random'][m]['rmse']:.4f} | "
+                     f"{SSM_PAPER[m]:.3f} |"
                      for m in SSM_PAPER)
     names = ", ".join(f"{i['name']} ({i['units'] or 'unitless'})" for i in contract["inputs"])
     ranges = ", ".join(f"{k} {lo:g}–{hi:g}" for k, (lo, hi) in sim.RANGES.items())
@@ -778,7 +790,8 @@ hand. Retrain on your own station samples with `sarsense:trainannmoisture` (extr
 
 - **Architecture**: the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3): three hidden layers of
   20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn `MLPRegressor`), an ensemble of
-  {contract['training']['members']} members (random states {seed}…{seed + contract['training']['members'] - 1}); the graph (skl2onnx per member, merged) returns the members' mean and standard deviation (the spread
+  {contract['training']['members']} members (random states {seed}…{seed + contract['training']['members'] - 1}); \
+the graph (skl2onnx per member, merged) returns the members' mean and standard deviation (the spread
   `sarsense:annmoisture` writes as OUTPUT_SPREAD).
 - **Input contract** (the paper's best set (i), in this order): {names}; standardised with the training mean and
   standard deviation stored in the contract. ΔVV, I_SSM and SSM_t as `sarsense:changedetection` maps them (ΔVV =
@@ -790,7 +803,9 @@ hand. Retrain on your own station samples with `sarsense:trainannmoisture` (extr
   fields), trained on {', '.join(trained)}. In-situ extremes (classic CD, SSM_t, corrected CD's SSM_min) come from
   training samples only, so a held-out station takes the training stations' pooled extremes. α and β of the
   corrected CD (eq. 7) are fitted on the training samples: α = {main['alpha']:.3g}, β = {main['beta']:.3g}.
-  {'β < 0 here: the sensitivity fitted by eq. 7 grows with NDVI although the simulated soil term is damped by the canopy, because the canopy term itself rises with NDVI and ΔVV folds that rise into ΔSSM (the Raam soils are driest when the canopy peaks).' if main['beta'] < 0 else ''}
+  {'β < 0 here: the sensitivity fitted by eq. 7 grows with NDVI although the simulated soil term is damped by the '
+   'canopy, because the canopy term itself rises with NDVI and ΔVV folds that rise into ΔSSM (the Raam soils are '
+   'driest when the canopy peaks).' if main['beta'] < 0 else ''}
 
 | method | N held out | RMSE | ubRMSE | R | bias | RMSE, random split | paper RMSE |
 |---|---|---|---|---|---|---|---|

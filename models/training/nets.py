@@ -119,13 +119,13 @@ class MultiResidualUNet(nn.Module):
         self.inp = nn.Sequential(*_conv(in_channels, base, bn), nn.ReLU(inplace=True))
         self.enc, self.downs = nn.ModuleList(), nn.ModuleList()
         c = base
-        for i in range(levels):
+        for _ in range(levels):
             self.enc.append(nn.Sequential(_ResidualUnit(c, bn), *_conv(c, c, bn), nn.ReLU(inplace=True)))
             self.downs.append(nn.Sequential(*_conv(c, 2 * c, bn, stride=2), nn.ReLU(inplace=True)))
             c *= 2
         self.bridge = _ResidualUnit(c, bn)
         self.ups, self.dec = nn.ModuleList(), nn.ModuleList()
-        for i in range(levels):
+        for _ in range(levels):
             self.ups.append(nn.ConvTranspose2d(c, c // 2, 2, stride=2))
             self.dec.append(nn.Sequential(*_conv(c, c // 2, bn), nn.ReLU(inplace=True),
                                           *_conv(c // 2, c // 2, bn), nn.ReLU(inplace=True)))

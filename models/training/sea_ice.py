@@ -403,7 +403,8 @@ def _load(pattern, factor):
         else:
             chart = f.replace("_sar", "_chart")
             if chart == f or not os.path.exists(chart):
-                raise SystemExit(f"GeoTIFF pairs are '<name>_sar.tif' (HH, HV in dB) and '<name>_chart.tif'; no chart for {f}")
+                raise SystemExit(f"GeoTIFF pairs are '<name>_sar.tif' (HH, HV in dB) and '<name>_chart.tif'; "
+                                 f"no chart for {f}")
             out.append(read_geotiff_pair(f, chart, factor=factor))
     return out
 

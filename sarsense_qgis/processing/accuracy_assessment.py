@@ -13,10 +13,10 @@ from qgis.core import (
 
 from ...algorithms import metrics
 from ...algorithms import report as _report
+from ...algorithms.crop import accuracy as _acc
 from ...algorithms.io import read_info
 from ...algorithms.io import vector as _vector
 from ...algorithms.io.raster import read_class_table
-from ...algorithms.crop import accuracy as _acc
 from .base import WORKERS
 from .crop_base import CropAlgorithm
 

@@ -103,7 +103,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         ref = layers[0].source()
         ref_info = read_info(ref)
         paths, dated = [], []
-        for i, (lyr, (cname, units)) in enumerate(zip(layers, c.channels)):
+        for lyr, (cname, units) in zip(layers, c.channels):
             path = lyr.source()
             info = read_info(path)
             if not info.same_grid(ref_info):

@@ -290,8 +290,9 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         if layer is None or not layer.isValid():
             raise QgsProcessingException(self.invalidRasterError(parameters, name))
         if layer.providerType() != "gdal":
-            raise QgsProcessingException(self.tr(f"{self.label(name)}: '{layer.name()}' is a {layer.providerType()} "
-                                                 "layer; SARSense reads files through GDAL. Export it to GeoTIFF first."))
+            raise QgsProcessingException(self.tr(
+                f"{self.label(name)}: '{layer.name()}' is a {layer.providerType()} layer; SARSense reads files "
+                "through GDAL. Export it to GeoTIFF first."))
         return layer.source()
 
     # -- running ---------------------------------------------------------------------

@@ -73,17 +73,18 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
         ref = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         drop = self.parameterAsBoolean(parameters, self.DROP_EMPTY, context)
-        res = stack.build_stack([lyr.source() for lyr in layers], out, reference=ref.source() if ref else None,
-                                resampling=stack.RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
-                                drop_empty=drop, compression=self.compression(parameters, context),
-                                **self.callbacks(feedback))
+        res = stack.build_stack(
+            [lyr.source() for lyr in layers], out, reference=ref.source() if ref else None,
+            resampling=stack.RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
+            drop_empty=drop, compression=self.compression(parameters, context), **self.callbacks(feedback))
         for path in res["warped"]:
             feedback.pushInfo(self.tr(f"warped onto the reference grid: {path}"))
         for msg in res["warnings"]:
             feedback.reportError(msg, fatalError=False)
         if res["empty"]:
             listed = "; ".join(f"{d} ({path})" for d, path in res["empty"])
-            what = "left out" if drop else f"kept as all-NaN bands (tick '{self.label(self.DROP_EMPTY)}' to leave them out)"
+            what = ("left out" if drop
+                    else f"kept as all-NaN bands (tick '{self.label(self.DROP_EMPTY)}' to leave them out)")
             feedback.reportError(self.tr(f"{len(res['empty'])} date(s) have no valid pixel on the reference grid, "
                                          f"{what}: {listed}"), fatalError=False)
         feedback.pushInfo(self.tr(f"{len(res['dates'])} dates: {res['dates'][0]} … {res['dates'][-1]}"))

@@ -111,7 +111,8 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
                              source=f"{len(s)} station samples, {len(set(s.station))} stations; fields VV '{f_vv}', "
                                     f"V1 '{f_v1}' ({kind}), in situ '{f_ssm}'.")
         rep.paragraph(f"α = {alpha:.4g} dB per m³/m³, β = {beta:.4g} (ΔVV = (α − β·V1)·ΔSSM), fitted on "
-                      f"{int(train.sum())} samples (random {100 * fraction:g} %, seed {seed}); residual {resid:.3f} dB.")
+                      f"{int(train.sum())} samples (random {100 * fraction:g} %, seed {seed}); residual "
+                      f"{resid:.3f} dB.")
         rep.table(["method", "N", "RMSE", "ubRMSE", "R", "bias"],
                   [[m, sc["n"], sc["rmse"], sc["ubrmse"], sc["r"], sc["bias"]]
                    for m, sc in (("classic CD (eq. 2-3)", sc_classic), ("corrected CD (eq. 7)", sc_corr))],

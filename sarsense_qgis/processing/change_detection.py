@@ -139,7 +139,8 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
         res = run_blockwise([src] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
                             descriptions=[dates] * len(outs), band_metadata=meta,
-                            bytes_per_pixel=48 + (16 if out_dvv else 0), compression=self.compression(parameters, context),
+                            bytes_per_pixel=48 + (16 if out_dvv else 0),
+                            compression=self.compression(parameters, context),
                             workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
         self.report(feedback, res)
         self.report_counts(feedback, counts, {

@@ -106,7 +106,8 @@ class CropAlgorithm(StackAlgorithm):
             wkbs.append(wkb)
             values.append(value)
         if not wkbs:
-            raise self.error(f"{self.label(name)} has no {('point' if gtype == QgsWkbTypes.PointGeometry else 'polygon')}"
+            raise self.error(f"{self.label(name)} has no "
+                             f"{('point' if gtype == QgsWkbTypes.PointGeometry else 'polygon')}"
                              f" with a value in '{field_name}'.")
         if len(wkbs) > MAX_GEOMETRIES:
             raise self.error(f"{self.label(name)} has {len(wkbs)} features; at most {MAX_GEOMETRIES} can be used at "

@@ -209,7 +209,7 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
                 continue
             for d in dates:
                 row_vals, skip = [], None
-                for name, path, rdates, db, info in rasters:
+                for name, _path, rdates, _db, _info in rasters:
                     band = rdates.index(d) if d in rdates else (0 if rdates == [None] else None)
                     if band is None:
                         row_vals.append(np.nan)
@@ -241,7 +241,8 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
         if values is not None:
             if matched == 0:
                 raise self.error(f"no in-situ value lies within ± {tol / 3600:g} h of any acquisition: check the "
-                                 f"in-situ period and the rasters' dates, or raise {self.label(self.TIME_TOLERANCE_H)}.")
+                                 f"in-situ period and the rasters' dates, or raise "
+                                 f"{self.label(self.TIME_TOLERANCE_H)}.")
             if no_insitu:
                 feedback.pushWarning(self.tr(f"{no_insitu} of {len(rows)} samples have no in-situ value within "
                                              f"± {tol / 3600:g} h (ssm_insitu left empty)."))

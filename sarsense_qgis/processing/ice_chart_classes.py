@@ -55,7 +55,8 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
             f"water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({rows}); range codes XY (e.g. 35, 46, 79) → their "
             "midpoint class, halves rounded up (35→4, 46→5, 79→8, 12→2); 98 (glacier) and 99 (unknown) → 255. "
             "Where the chart has them, POLY_TYPE L (land) and N (no data) → 255, W (water) → 0, and fast ice (form "
-            "code 08 in FA, FB, FC or FP) → 10. A concentration in percent maps to the nearest 10 % (below 10 %: 0).\n\n"
+            "code 08 in FA, FB, FC or FP) → 10. A concentration in percent maps to the nearest 10 % "
+            "(below 10 %: 0).\n\n"
             "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.")
 
     def initAlgorithm(self, config=None):
@@ -83,7 +84,8 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
         names = source.fields().names()
         field = self.parameterAsString(parameters, self.CT_FIELD, context) or "CT"
         if field not in names:
-            raise self.error(f"{self.label(self.CHART)} has no field '{field}' (its fields: {', '.join(names) or 'none'}): "
+            raise self.error(f"{self.label(self.CHART)} has no field '{field}' "
+                             f"(its fields: {', '.join(names) or 'none'}): "
                              f"a SIGRID-3 chart has CT; otherwise choose the concentration field in "
                              f"{self.label(self.CT_FIELD)}.")
         coding = self.parameterAsEnum(parameters, self.CODING, context)
@@ -103,8 +105,8 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
             burn.append(cls + 1 if cls != sic_classes.NODATA else 256)
         if bad:
             raise self.error(f"{len(bad)} polygon(s) of {self.label(self.CHART)} have a concentration that cannot be "
-                             f"read ({'; '.join(bad[:3])}{' …' if len(bad) > 3 else ''}). Check {self.label(self.CT_FIELD)} "
-                             "and the Field coding.")
+                             f"read ({'; '.join(bad[:3])}{' …' if len(bad) > 3 else ''}). "
+                             f"Check {self.label(self.CT_FIELD)} and the Field coding.")
         if not wkbs:
             raise self.error(f"{self.label(self.CHART)} has no polygon.")
         burned = _vector.rasterize(wkbs, reference, burn=burn)
@@ -124,7 +126,8 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
         finally:
             _stack.release(burned)
         counts = np.bincount(np.asarray(burn), minlength=257)
-        feedback.pushInfo(self.tr(f"{len(wkbs)} polygons ({'percent' if percent else 'SIGRID-3 CT codes'} in '{field}'): "
+        feedback.pushInfo(self.tr(f"{len(wkbs)} polygons ({'percent' if percent else 'SIGRID-3 CT codes'} "
+                                  f"in '{field}'): "
                                   + ", ".join(f"{n} × class {k - 1}" for k, n in enumerate(counts[1:12], start=1) if n)
                                   + (f", {counts[256]} masked (land, no data, unknown)" if counts[256] else "")))
         self.report(feedback, res)

@@ -49,7 +49,8 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFile(self.INPUT, self.tr("ISMN download (zip or folder)"),
-                                            behavior=QgsProcessingParameterFile.File, fileFilter="Zip (*.zip);;All (*)"),
+                                            behavior=QgsProcessingParameterFile.File,
+                                            fileFilter="Zip (*.zip);;All (*)"),
                  "The zip ISMN's download page made, or the folder it unpacks to (…/network/station/*.stm). A folder "
                  "can be typed or pasted in the dialog; qgis_process takes either path.")
         self.add(QgsProcessingParameterNumber(self.DEPTH_MAX_M, self.tr("Maximum sensor depth (m)"),
@@ -63,7 +64,8 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
                               "Points (WGS 84): id (network/station), network, station, sensor, depths, lon, lat, "
                               "number of kept values, first and last reading.")
         self.add_table_output(self.OUTPUT_VALUES, "In-situ values",
-                              "Table: station id, UTC time, soil moisture (m³/m³), period the value covers (h), sensor.")
+                              "Table: station id, UTC time, soil moisture (m³/m³), period the value covers (h), "
+                              "sensor.")
         self.addOutput(QgsProcessingOutputNumber(self.N_STATIONS, self.tr("Stations")))
         self.addOutput(QgsProcessingOutputNumber(self.N_VALUES, self.tr("Values")))
 

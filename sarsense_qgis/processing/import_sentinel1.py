@@ -72,7 +72,8 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
             "SLC, OCN and RAW products are refused with the reason.")
 
     def initAlgorithm(self, config=None):
-        self.add(QgsProcessingParameterFile(self.INPUT, self.tr("Sentinel-1 GRD product (.zip, .SAFE or manifest.safe)"),
+        self.add(QgsProcessingParameterFile(self.INPUT,
+                                            self.tr("Sentinel-1 GRD product (.zip, .SAFE or manifest.safe)"),
                                             behavior=QgsProcessingParameterFile.File,
                                             fileFilter="Sentinel-1 (*.zip manifest.safe);;All (*)"),
                  "The product's .zip as downloaded (read in place), its .SAFE folder (type or paste the path) or the "
@@ -135,7 +136,8 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         if crs.isGeographic():
             raise self.error(f"{self.label(self.TARGET_CRS)} {crs.authid()} is geographic: give a projected CRS "
                              "(metres), e.g. the scene's UTM zone (leave it empty).")
-        size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context) or importer.PIXEL_SIZE.get(product.mode, 10.0)
+        size = (self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)
+                or importer.PIXEL_SIZE.get(product.mode, 10.0))
         extent = None
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, crs)

@@ -102,8 +102,9 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
                 feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
                 res = pipeline.unet(coarse, out, model, units=units, **engine, **cb)
                 feedback.pushInfo(self.tr(
-                    f"Tiles of {res['tile'][0]} px with {res['halo']} px halo ({res['tiles']} tiles); cloud gaps filled "
-                    f"{pipeline.UNET_FILL} px deep from their edges, then {model.contract.nodata_fill:g} (normalised), "
+                    f"Tiles of {res['tile'][0]} px with {res['halo']} px halo ({res['tiles']} tiles); cloud gaps "
+                    f"filled {pipeline.UNET_FILL} px deep from their edges, then "
+                    f"{model.contract.nodata_fill:g} (normalised), "
                     "and masked again."))
             elif method == "bicubic":
                 res = pipeline.bicubic(coarse, out, scale, units=units, **engine, **cb)

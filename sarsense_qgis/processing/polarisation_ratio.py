@@ -32,9 +32,9 @@ class PolarisationRatioAlgorithm(StackAlgorithm):
             "stack as its VH/VV input.\n\n"
             "Give two dated stacks on the same dates (ISO dates in the band descriptions, as 'Build dated stack' "
             "writes): bands are paired by date, in the co-polarised stack's order; dates one stack lacks are named "
-            "and refused. Two single rasters without dates are paired band by band. The cross-polarised raster is resampled onto the "
-            "co-polarised one's grid if it is on another. Zero or negative linear power gives NaN (counted in the "
-            "log). Output: float32, one band per date, dB, NaN nodata.")
+            "and refused. Two single rasters without dates are paired band by band. The cross-polarised raster is "
+            "resampled onto the co-polarised one's grid if it is on another. Zero or negative linear power gives NaN "
+            "(counted in the log). Output: float32, one band per date, dB, NaN nodata.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.CROSS, self.tr("Cross-polarised stack (VH or HV)")),
@@ -65,7 +65,8 @@ class PolarisationRatioAlgorithm(StackAlgorithm):
         if (co_dates is None) != (cross_dates is None):
             dated, undated = (self.CO, self.CROSS) if co_dates is not None else (self.CROSS, self.CO)
             raise self.error(f"{self.label(dated)} is a dated stack but {self.label(undated)} has no dates in its band "
-                             "descriptions: give both as dated stacks ('Build dated stack'), or both as single rasters.")
+                             "descriptions: give both as dated stacks ('Build dated stack'), or both as single "
+                             "rasters.")
         if co_dates is None:
             if n_co != n_cross:
                 raise self.error(f"{self.label(self.CO)} has {n_co} band(s) and {self.label(self.CROSS)} {n_cross}, "

@@ -23,7 +23,8 @@ COLUMNS = [("date", str), ("slope", float), ("intercept", float), ("r2", float),
 
 
 class RegressMoistureAlgorithm(SampleAlgorithm):
-    SAMPLES, PREDICTOR_FIELD, SSM_FIELD, PER_DATE, RASTER = "SAMPLES", "PREDICTOR_FIELD", "SSM_FIELD", "PER_DATE", "RASTER"
+    SAMPLES, PREDICTOR_FIELD, SSM_FIELD, PER_DATE, RASTER = ("SAMPLES", "PREDICTOR_FIELD", "SSM_FIELD", "PER_DATE",
+                                                             "RASTER")
     OUTPUT_PARAMS, OUTPUT_TABLE, OUTPUT = "OUTPUT_PARAMS", "OUTPUT_TABLE", "OUTPUT"
 
     def name(self):

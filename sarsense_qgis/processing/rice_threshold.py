@@ -13,9 +13,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ...algorithms.crop import threshold as _rule
 from ...algorithms.io import read_info, run_blockwise
 from ...algorithms.io import stack as _stack
-from ...algorithms.crop import threshold as _rule
 from ..styles import ClassMapPostProcessor, style_on_load
 from .base import WORKERS
 from .crop_base import CropAlgorithm, classes_json

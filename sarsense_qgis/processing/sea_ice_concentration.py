@@ -68,7 +68,8 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
                  "Sentinel-1 HV on the same grid as HH; or one raster with band 1 = HH and band 2 = HV (then leave "
                  "HH empty).")
         self.add_units(what="HH and HV")
-        self.add(QgsProcessingParameterNumber(self.DOWNSAMPLE, self.tr("Downsampling factor (pixels averaged per side)"),
+        self.add(QgsProcessingParameterNumber(self.DOWNSAMPLE,
+                                              self.tr("Downsampling factor (pixels averaged per side)"),
                                               defaultValue=2, minValue=1, maxValue=8),
                  "2 (the paper): 40 m EW GRDM pixels → 80 m, the pixel size the model was trained at; 1 when the "
                  "scene is at 80 m already.")
@@ -153,7 +154,8 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
             info = read_info(prepared)
             feedback.pushInfo(self.tr(f"Network input: {info.xsize}×{info.ysize} px at "
                                       f"{abs(info.geotransform[1]):g} m ({factor}×{factor} mean in linear power), dB "
-                                      f"clipped to {pipeline.DB_MIN:g}…{pipeline.DB_MAX:g}; {prep['valid']} valid pixels."))
+                                      f"clipped to {pipeline.DB_MIN:g}…{pipeline.DB_MAX:g}; {prep['valid']} valid "
+                                      "pixels."))
             res = pipeline.chart(model, prepared, out, mode=mode, expected=expected, budget_mb=budget,
                                  compression=self.compression(parameters, context),
                                  log=lambda m: feedback.reportError(self.tr(m), fatalError=False),
@@ -165,8 +167,8 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
                                       f"model's multiple of {model.contract.size_multiple})."))
         else:
             feedback.pushInfo(self.tr(f"Tiled: {res['tiles']} tiles of {res['tile'][0]} px, halo {res['halo']} px, "
-                                      f"blend {res['blend']} px (overlap {2 * res['halo'] + res['blend']} px; receptive "
-                                      f"field {model.contract.receptive_field} px)."))
+                                      f"blend {res['blend']} px (overlap {2 * res['halo'] + res['blend']} px; "
+                                      f"receptive field {model.contract.receptive_field} px)."))
         self.report(feedback, res)
         self.style_sic(context, out)
         outputs = {self.OUTPUT: out}

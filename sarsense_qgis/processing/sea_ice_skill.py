@@ -1,4 +1,5 @@
-"""sarsense:seaiceskill — R², class-weighted F1, accuracy and the confusion matrix of a SIC chart against a reference."""
+"""sarsense:seaiceskill — R², class-weighted F1, accuracy and the confusion matrix of a SIC chart against a
+reference."""
 
 from __future__ import annotations
 
@@ -84,8 +85,8 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
                 self.ACCURACY: s["accuracy"]}
 
     def _report(self, path, pred, ref, s):
-        rep = _report.Report("Sea-ice chart skill", source=f"Predicted: {pred}. Reference: {ref}. {s['n']} pixels hold a "
-                                                            "SIC class in both.")
+        rep = _report.Report("Sea-ice chart skill",
+                             source=f"Predicted: {pred}. Reference: {ref}. {s['n']} pixels hold a SIC class in both.")
         rep.paragraph(f"R² of SIC (Stokholm et al. 2022, eq. 7) {s['r2']:.4f}; class-weighted F1 (AutoICE) "
                       f"{s['f1_weighted']:.4f}; accuracy {s['accuracy']:.4f}.")
         rep.heading("Confusion matrix (rows: predicted, columns: reference)")

@@ -1,4 +1,5 @@
-"""What the Soil moisture algorithms share: the group and angles given as raster or number (dated stacks: :mod:`.stack_base`)."""
+"""What the Soil moisture algorithms share: the group and angles given as raster or number (dated stacks:
+:mod:`.stack_base`)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class SoilMoistureAlgorithm(StackAlgorithm):
         return super().checkParameterValues(params, context)
 
     def add_angle(self, name, const_name, label, help_text, *, default=None):
-        """A raster-or-constant angle: raster ``name`` (optional; a number is accepted too) and number ``const_name``."""
+        """A raster-or-constant angle: raster ``name`` (optional; a number is accepted too) and number
+        ``const_name``."""
         self.add(QgsProcessingParameterRasterLayer(name, self.tr(f"{label} raster (degrees)"), optional=True),
                  help_text + f" A raster on any grid (resampled onto the input's), or a number here or in "
                  f"{label} (constant).")
@@ -119,7 +121,8 @@ class SampleAlgorithm(SoilMoistureAlgorithm):
         texts = [f for f in text if f and f not in wanted]
         missing = [f for f in wanted + texts if f not in names]
         if missing:
-            raise self.error(f"{self.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}.")
+            raise self.error(f"{self.label(name)} has no field {', '.join(missing)}; "
+                             f"its fields are {', '.join(names)}.")
         request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
         rows = [[f[station], f[date]] + [f[x] for x in wanted + texts] for f in source.getFeatures(request)]
         if not rows:
@@ -135,7 +138,8 @@ class SampleAlgorithm(SoilMoistureAlgorithm):
         apply a field parameter's default itself)."""
         from qgis.core import QgsProcessingParameterField
 
-        self.add(QgsProcessingParameterField(name, self.tr(label), defaultValue=default, parentLayerParameterName=parent,
+        self.add(QgsProcessingParameterField(name, self.tr(label), defaultValue=default,
+                                             parentLayerParameterName=parent,
                                              type=QgsProcessingParameterField.Numeric if numeric else
                                              QgsProcessingParameterField.Any, optional=True),
                  f"{help_text} Empty: the field '{default}'." if default else help_text)

@@ -15,8 +15,8 @@ from qgis.core import (
 
 from ...algorithms import metrics as _metrics
 from ...algorithms import report as _report
-from ...algorithms.io import Cancelled, run_blockwise
 from ...algorithms.crop import svm as _svm
+from ...algorithms.io import Cancelled, run_blockwise
 from ..styles import ClassMapPostProcessor, style_on_load
 from .base import WORKERS
 from .crop_base import CropAlgorithm, classes_json

@@ -49,7 +49,8 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
                  "Side of the convolution kernels (odd; the U-Net: 3).")
         self.add(QgsProcessingParameterEnum(self.UPSAMPLING, self.tr("Upsampling"), options=list(UPSAMPLING_LABELS),
                                             defaultValue=0),
-                 "0: the paper's eq. 8 count; 1: bilinear upsampling (align_corners false), as the U-Net implements it.")
+                 "0: the paper's eq. 8 count; "
+                 "1: bilinear upsampling (align_corners false), as the U-Net implements it.")
         self.addOutput(QgsProcessingOutputNumber(self.ENCODER_RF, self.tr("Encoder receptive field (pixels)")))
         self.addOutput(QgsProcessingOutputNumber(self.RF, self.tr("U-Net receptive field (pixels)")))
 

@@ -20,7 +20,8 @@ MAX_SERIES = 8
 
 
 class ValidateMoistureAlgorithm(SampleAlgorithm):
-    SAMPLES, ESTIMATE_FIELD, REFERENCE_FIELD, GROUP_FIELD = "SAMPLES", "ESTIMATE_FIELD", "REFERENCE_FIELD", "GROUP_FIELD"
+    SAMPLES, ESTIMATE_FIELD, REFERENCE_FIELD, GROUP_FIELD = ("SAMPLES", "ESTIMATE_FIELD", "REFERENCE_FIELD",
+                                                             "GROUP_FIELD")
     OUTPUT_TABLE, OUTPUT_HTML = "OUTPUT_TABLE", "OUTPUT_HTML"
     BIAS, RMSE, UBRMSE, R, N = "BIAS", "RMSE", "UBRMSE", "R", "N"
 
@@ -44,7 +45,8 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
             "from fields of those names when the layer has them.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples("Samples", "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
+        self.add_samples("Samples",
+                         "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
         self.add_field(self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
         self.add_field(self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
         self.add_field(self.GROUP_FIELD, "Group field", "station", "Scores per value of this field (station or "
@@ -90,8 +92,8 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)
         if overall["n"] < 2:
-            raise self.error(f"{overall['n']} sample(s) have both an estimate ('{f_e}') and an in-situ value ('{f_r}'): "
-                             "at least 2 are needed.")
+            raise self.error(f"{overall['n']} sample(s) have both an estimate ('{f_e}') and an in-situ value "
+                             f"('{f_r}'): at least 2 are needed.")
         groups = s[f_g] if f_g else None
         per = val.scores_by_group(est, ref, groups) if groups is not None else []
         rows = [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per]

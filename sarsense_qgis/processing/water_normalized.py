@@ -14,8 +14,8 @@ from qgis.core import (
 )
 
 from ...algorithms import sar
-from ...algorithms.io import reduce_blockwise, run_blockwise
 from ...algorithms.crop import water_index
+from ...algorithms.io import reduce_blockwise, run_blockwise
 from ..styles import style_on_load
 from .base import WORKERS
 from .crop_base import CropAlgorithm

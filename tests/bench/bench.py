@@ -313,8 +313,8 @@ def soil_moisture(tmp, n=4096, dates=30):
           f"the floor (target <= {SM_FLOOR_RATIO}x): {'met' if ok_t else 'MISSED'}")
     print(f"  peak RSS {peak:.0f} MB (qgis_process.bin list: {base:.0f} MB, so {peak - base:.0f} MB above start-up; "
           f"target <= {SM_RSS_MB} MB): {'met' if ok_m else 'MISSED'}")
-    print(f"    first run over the new file {first_t:.1f} s, {first_peak:.0f} MB (QGIS computes the new layer's histogram before the "
-          f"algorithm starts), later runs {later:.0f} MB ({later - base:.0f} MB above start-up)")
+    print(f"    first run over the new file {first_t:.1f} s, {first_peak:.0f} MB (QGIS computes the new layer's "
+          f"histogram before the algorithm starts), later runs {later:.0f} MB ({later - base:.0f} MB above start-up)")
     return ([] if ok_t else ["changedetection@floor"]) + ([] if ok_m else ["changedetection@rss"])
 
 
@@ -467,8 +467,8 @@ def lst(tmp):
                                     kelvin, os.path.join(tmp, "warp.tif")])[0] for _ in range(3))
     ok = warp / ours >= LST_BICUBIC_TARGET
     failed += [] if ok else ["lst-bicubic@gdalwarp"]
-    print(f"bicubic x4 file to file (median of 3): gdalwarp -r cubic {warp:.2f} s, ours {ours:.2f} s = {warp / ours:.2f}x "
-          f"(target >= {LST_BICUBIC_TARGET}x): {'met' if ok else 'MISSED'}")
+    print(f"bicubic x4 file to file (median of 3): gdalwarp -r cubic {warp:.2f} s, ours {ours:.2f} s = "
+          f"{warp / ours:.2f}x (target >= {LST_BICUBIC_TARGET}x): {'met' if ok else 'MISSED'}")
     return failed
 
 
@@ -517,8 +517,8 @@ def sea_ice(tmp):
                            OUTPUT=os.path.join(tmp, "tiled.tif"))
     ok = peak - base <= SIC_TILED_EXTRA_MB
     failed += [] if ok else ["sea-ice-tiled@rss"]
-    print(f"{'tiled, default 512 MiB budget':34} {t:7.1f} {rows * cols / 1e6 / t:6.2f} {peak:8.0f} {peak - base:15.0f}  "
-          f"<= {SIC_TILED_EXTRA_MB} MB: {'met' if ok else 'MISSED'}")
+    print(f"{'tiled, default 512 MiB budget':34} {t:7.1f} {rows * cols / 1e6 / t:6.2f} {peak:8.0f} "
+          f"{peak - base:15.0f}  <= {SIC_TILED_EXTRA_MB} MB: {'met' if ok else 'MISSED'}")
     full_src, label = src, "full scene"
     if full_side:
         full_src = os.path.join(tmp, "part.tif")
@@ -530,7 +530,8 @@ def sea_ice(tmp):
     budget = int(need_mb(r_n, c_n)) + 1
     t2, peak2 = qgis_process("sarsense:seaiceconcentration", env, HV=full_src, DOWNSAMPLE=1, MODE=0, COMPRESSION=0,
                              BUDGET_MB=budget, OUTPUT=os.path.join(tmp, "full.tif"))
-    print(f"{label + f', {budget} MiB budget':34} {t2:7.1f} {r_n * c_n / 1e6 / t2:6.2f} {peak2:8.0f} {peak2 - base:15.0f}")
+    print(f"{label + f', {budget} MiB budget':34} {t2:7.1f} {r_n * c_n / 1e6 / t2:6.2f} {peak2:8.0f} "
+          f"{peak2 - base:15.0f}")
     tiled_same = os.path.join(tmp, "tiled.tif")
     if full_side:   # the part's right and bottom edges are image edges for it: compare with a tiled run of the part
         tiled_same = os.path.join(tmp, "tiled_part.tif")
@@ -575,9 +576,9 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
             paths.append(path)
         return paths
 
-    print(f"\nsoil moisture II: annmoisture, bundled CD + ANN ensemble (5 members x 3 x 20 ReLU), 7 predictors, through "
-          f"qgis_process (qgis_process.bin list: {start_s:.2f} s, {base:.0f} MB), default parameters; inputs and output "
-          "ZSTD")
+    print(f"\nsoil moisture II: annmoisture, bundled CD + ANN ensemble (5 members x 3 x 20 ReLU), 7 predictors, "
+          f"through qgis_process (qgis_process.bin list: {start_s:.2f} s, {base:.0f} MB), default parameters; inputs "
+          "and output ZSTD")
     failed = []
     # predictors as SARSense writes them (ZSTD, tiles of its size for the band count), as a chain gives them
     def as_written(bands):
@@ -607,8 +608,8 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
     print(f"  {side}x{side} x {count} dates (the same output pixels, median of 3): {t2:.2f} s = "
           f"{mpx2 / (t2 - start_s):.2f} Mpx/s without start-up, {peak2 - base:.0f} MB above start-up; per pixel at "
           f">= 0.8x one date's speed, <= {ANN_EXTRA_MB} MB: {'met' if ok else 'MISSED'}")
-    print(f"    first run over the new stacks {first2[0]:.2f} s, {first2[1] - base:.0f} MB above start-up (QGIS computes "
-          "the new layers' histograms before the algorithm starts, section 4)")
+    print(f"    first run over the new stacks {first2[0]:.2f} s, {first2[1] - base:.0f} MB above start-up "
+          "(QGIS computes the new layers' histograms before the algorithm starts, section 4)")
     return failed
 
 
@@ -642,7 +643,8 @@ def sentinel1(tmp):
     ok_t, ok_m = t / t_warp <= S1_FLOOR_RATIO, peak - base <= S1_EXTRA_MB
     failed = ([] if ok_t else ["sentinel1@floor"]) + ([] if ok_m else ["sentinel1@rss"])
     print(f"  map grid {nx} x {ny} px ({nx * ny / 1e6:.0f} Mpx): importsentinel1 {t:.1f} s, gdalwarp {t_warp:.1f} s "
-          f"({m_warp:.0f} MB): {t / t_warp:.2f}x the floor (target <= {S1_FLOOR_RATIO}x): {'met' if ok_t else 'MISSED'}")
+          f"({m_warp:.0f} MB): {t / t_warp:.2f}x the floor (target <= {S1_FLOOR_RATIO}x): "
+          f"{'met' if ok_t else 'MISSED'}")
     print(f"  peak RSS {peak:.0f} MB = {peak - base:.0f} MB above start-up (target <= {S1_EXTRA_MB} MB): "
           f"{'met' if ok_m else 'MISSED'}")
     # a 3" DEM over the scene (smooth random relief, 0-2 500 m): range-Doppler terrain correction

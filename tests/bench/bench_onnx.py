@@ -35,7 +35,7 @@ NETS = {
     # the shipped model chain: the bundled example model, its own weights, a 4096² dB scene
     "shipped": dict(channels=1, size=4096, batch=4, budget=512),
 }
-SIC_CLASSES = [{"value": 10 * i, "name": f"SIC {10 * i} %", "color": "#%02x%02x%02x" % (20 * i, 40 + 20 * i, 255)}
+SIC_CLASSES = [{"value": 10 * i, "name": f"SIC {10 * i} %", "color": f"#{20 * i:02x}{40 + 20 * i:02x}{255:02x}"}
                for i in range(11)]
 
 SIDE = """
@@ -99,7 +99,8 @@ def build(name, tmp):
         from sarsense.models.training.nets import SmallCNN
         onnx_path = str(rt.BUNDLED_MODELS_DIR / "s1_despeckle_example.onnx")
         net = SmallCNN(1, 1, filters=16, layers=5)
-        state = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(onnx_path).graph.initializer}
+        state = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+                 for i in onnx.load(onnx_path).graph.initializer}
         net.load_state_dict(state)
         torch.save(net.eval(), weights)
         return onnx_path, weights, src

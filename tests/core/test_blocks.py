@@ -17,7 +17,8 @@ def _image(tmp_path, bands=1):
     arr = np.stack([speckled((101, 83), seed=b) for b in range(bands)])
     arr[:, 10:14, 40:45] = -999.0  # nodata patch across a block edge
     arr[:, 70, :] = -999.0
-    return write_raster(tmp_path / "in.tif", arr, nodata=-999.0, descriptions=[f"2020-01-{b + 1:02d}" for b in range(bands)])
+    return write_raster(tmp_path / "in.tif", arr, nodata=-999.0,
+                        descriptions=[f"2020-01-{b + 1:02d}" for b in range(bands)])
 
 
 KERNELS = {f"{name}-{size}": (speckle.band_kernel(name, size=size, looks=2), size // 2)
@@ -374,8 +375,9 @@ def test_read_class_table_reads_what_set_class_table_wrote_and_plain_category_na
     from sarsense.algorithms.io import raster
     classes = [{"value": 0, "name": "not rice", "color": "#d9d9d9"}, {"value": 1, "name": "rice", "color": "#33a02c"}]
     ds = raster.create_geotiff(str(tmp_path / "c.tif"), xsize=4, ysize=4, bands=1, geotransform=(0, 1, 0, 0, 0, -1),
-                               projection="", dtype=np.uint8, band_metadata=[{"classes": __import__("json").dumps(classes)}])
-    ds = None
+                               projection="", dtype=np.uint8,
+                               band_metadata=[{"classes": __import__("json").dumps(classes)}])
+    del ds
     assert raster.read_class_table(str(tmp_path / "c.tif")) == classes
     other = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "o.tif"), 4, 4, 1, gdal.GDT_Byte)
     band = other.GetRasterBand(1)

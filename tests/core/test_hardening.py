@@ -166,7 +166,7 @@ def test_input_without_georeferencing_is_refused(tmp_path):
     a = _dated(tmp_path, "2020-01-01.tif", np.ones((10, 10)))
     bare = tmp_path / "2020-01-02.tif"
     ds = gdal.GetDriverByName("GTiff").Create(str(bare), 12, 12, 1, gdal.GDT_Float32)
-    ds = None
+    del ds
     with pytest.raises(ValueError, match="has no georeferencing"):
         stack.build_stack([a, str(bare)], str(tmp_path / "s.tif"))
 
@@ -278,6 +278,7 @@ def test_class_maps_carry_a_colour_table_and_class_names(tmp_path):
     ds = gdal.Open(out)
     band = ds.GetRasterBand(1)
     table = band.GetRasterColorTable()
-    assert table is not None and table.GetColorEntry(0)[:3] == (0, 100, 255) and table.GetColorEntry(7)[:3] == (255,) * 3
+    assert (table is not None and table.GetColorEntry(0)[:3] == (0, 100, 255)
+            and table.GetColorEntry(7)[:3] == (255,) * 3)
     names = band.GetRasterCategoryNames()
     assert names[0] == "water" and names[7] == "ice" and names[255] == "nodata"

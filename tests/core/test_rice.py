@@ -79,7 +79,8 @@ def test_bhattacharyya_multivariate_against_a_direct_evaluation():
     c2 = np.array([[0.02, 0.0, 0.005], [0.0, 0.03, 0.0], [0.005, 0.0, 0.08]])
     c = (c1 + c2) / 2
     d = m1 - m2
-    direct = d @ np.linalg.inv(c) @ d / 8 + 0.5 * np.log(np.linalg.det(c) / np.sqrt(np.linalg.det(c1) * np.linalg.det(c2)))
+    direct = (d @ np.linalg.inv(c) @ d / 8
+              + 0.5 * np.log(np.linalg.det(c) / np.sqrt(np.linalg.det(c1) * np.linalg.det(c2))))
     assert separability.bhattacharyya(m1, c1, m2, c2) == pytest.approx(direct, rel=1e-10)
 
 
@@ -243,8 +244,8 @@ def test_svm_equals_a_direct_scikit_learn_fit_and_the_model_file_round_trips(tmp
 def test_svm_prediction_block_wise_equals_whole_and_nan_is_nodata(tmp_path):
     from helpers import read_raster, write_raster
 
-    from sarsense.algorithms.io import run_blockwise
     from sarsense.algorithms.crop import svm
+    from sarsense.algorithms.io import run_blockwise
     x, y, g = _blobs(seed=2)
     model = svm.fit(x, y)
     img = np.random.default_rng(5).normal(1.5, 1.5, (4, 50, 70)).astype(np.float32)

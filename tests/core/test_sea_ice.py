@@ -89,7 +89,8 @@ def test_r2_and_weighted_f1_equal_scikit_learn():
     assert s["f1_weighted"] == pytest.approx(f1_score(ref[ok], pred[ok], average="weighted"), abs=1e-12)
     assert s["accuracy"] == pytest.approx((ref[ok] == pred[ok]).mean(), abs=1e-12)
     # a class present in the reference but never predicted: F1 0 as in scikit-learn (zero_division)
-    r2 = np.array([0, 0, 5, 5, 10]); p2 = np.array([0, 0, 0, 0, 10])
+    r2 = np.array([0, 0, 5, 5, 10])
+    p2 = np.array([0, 0, 0, 0, 10])
     m2 = metrics.confusion_counts(r2, p2, 11)
     assert metrics.weighted_f1(m2) == pytest.approx(f1_score(r2, p2, average="weighted", zero_division=0))
 

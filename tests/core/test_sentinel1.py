@@ -27,7 +27,7 @@ def test_calibration_lut_at_nodes_between_them_and_beyond():
     text = _xml("calibration-s1b-iw1-slc-vv")
     vec = _vectors(text, "calibrationVector", "line", "pixel", "sigmaNought", "gamma")
     lut = luts.calibration_lut(text, "sigma0")
-    (l2, p2, s2, _), (l3, p3, s3, _) = vec[2], vec[3]
+    (l2, p2, s2, _), (l3, _, s3, _) = vec[2], vec[3]
     assert l2[0] == 91 and l3[0] == 577 and p2[1] == 40 and p2[2] == 80
     # at a node: the vector's own value
     assert lut.block([91], [80])[0, 0] == s2[2]
@@ -66,8 +66,10 @@ def test_noise_range_times_azimuth_in_the_ipf_3_layout():
 
 def test_legacy_noise_layout_and_bad_files():
     legacy = ("<noise><noiseVectorList count='2'>"
-              "<noiseVector><line>0</line><pixel count='2'>0 100</pixel><noiseLut count='2'>10 20</noiseLut></noiseVector>"
-              "<noiseVector><line>10</line><pixel count='2'>0 100</pixel><noiseLut count='2'>30 40</noiseLut></noiseVector>"
+              "<noiseVector><line>0</line><pixel count='2'>0 100</pixel>"
+              "<noiseLut count='2'>10 20</noiseLut></noiseVector>"
+              "<noiseVector><line>10</line><pixel count='2'>0 100</pixel>"
+              "<noiseLut count='2'>30 40</noiseLut></noiseVector>"
               "</noiseVectorList></noise>")
     noise = luts.noise_luts(legacy)
     assert noise.azimuth == () and noise.block([5], [50])[0, 0] == pytest.approx(25.0)

@@ -60,7 +60,8 @@ def test_interpolation_equals_numpy_interp_per_pixel_with_nan_dates_and_gaps():
                 if before.size and after.size and after.min() - before.max() > 32:
                     ref[k] = NAN
             np.testing.assert_allclose(got[:, r, c], ref, rtol=1e-6, atol=1e-7)
-    # 01-21 → 03-15 is 54 days: 02-10 is NaN everywhere; 01-06 at the pixel without 01-11 is the mean of 01-01 and 01-11's neighbours
+    # 01-21 → 03-15 is 54 days: 02-10 is NaN everywhere; 01-06 at the pixel without 01-11 is the mean of 01-01 and
+    # 01-11's neighbours
     assert np.isnan(got[4]).all()
     assert got[2, 0, 0] == pytest.approx(stack[0, 0, 0] + 0.25 * (stack[2, 0, 0] - stack[0, 0, 0]), rel=1e-6)
 

@@ -210,7 +210,8 @@ def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path, monkeypatch):
     got = model.predict_pixels(x.astype(np.float32))
     mean, spread = ens.predict(x)
     assert np.abs(got[:, 0] - mean).max() < 1e-5 and np.abs(got[:, 1] - spread).max() < 1e-5
-    assert [n for n, _ in model.contract.channels] == ["VV", "NDVI", "θ"] and model.contract.task == "per_pixel_regression"
+    assert ([n for n, _ in model.contract.channels] == ["VV", "NDVI", "θ"]
+            and model.contract.task == "per_pixel_regression")
     monkeypatch.setattr(rt.session, "PIXEL_CHUNK", 7)      # pieces of 7 pixels give what one call gives
     np.testing.assert_array_equal(model.predict_pixels(x.astype(np.float32)), got)
     with pytest.raises(ValueError, match="many more samples than predictors"):
@@ -219,8 +220,8 @@ def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path, monkeypatch):
 
 def test_predictors_derived_when_the_samples_lack_them():
     st = np.array(["a"] * 4 + ["b"] * 4)
-    cols = {"VV": np.array([-15, -12, -9, -10, -20, -18, -16, -17.0]), "VH": np.array([-22, -20, -18, -19, -27, -26, -25,
-                                                                                        -24.0])}
+    cols = {"VV": np.array([-15, -12, -9, -10, -20, -18, -16, -17.0]),
+            "VH": np.array([-22, -20, -18, -19, -27, -26, -25, -24.0])}
     ssm = np.array([0.1, 0.2, 0.3, 0.25, 0.15, 0.25, 0.35, 0.3])
     x, how = hybrid.assemble(["VH/VV", "dVV", "I_SSM", "SSM_t"], cols, st, ssm, np.ones(8, bool))
     assert np.allclose(x[:, 0], cols["VH"] - cols["VV"]) and x[:4, 1].tolist() == [0, 3, 6, 5]

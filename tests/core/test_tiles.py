@@ -1,4 +1,5 @@
-"""The overlap-add tile engine (algorithms/io/engine/tiles.py) with numpy predictors: exactness, seams, plans, cancel."""
+"""The overlap-add tile engine (algorithms/io/engine/tiles.py) with numpy predictors: exactness, seams, plans,
+cancel."""
 
 import numpy as np
 import pytest

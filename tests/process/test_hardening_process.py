@@ -24,7 +24,7 @@ def refused(res, *needles):
 
 @pytest.mark.parametrize("name,needle", [("out.png", "extension '.png'"), ("out.asc", "extension '.asc'"),
                                          ("out", "has no extension")])
-def test_output_extensions_other_than_tif(env, sample_db, tmp_path, name, needle):
+def test_output_extensions_other_than_tif(env, sample_db, tmp_path, name, needle):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
     res = qp(env, "run", "sarsense:convertunits", f"--INPUT={sample_db}", "--CONVERSION=1",
              f"--OUTPUT={tmp_path / name}")
     text = refused(res, needle, str(tmp_path / name))
@@ -32,7 +32,7 @@ def test_output_extensions_other_than_tif(env, sample_db, tmp_path, name, needle
     assert sorted(os.listdir(tmp_path)) == []
 
 
-def test_nan_looks_damaged_file_and_folder_output(env, sample_db, tmp_path):
+def test_nan_looks_damaged_file_and_folder_output(env, sample_db, tmp_path):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
     refused(qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--LOOKS=nan",
                f"--OUTPUT={tmp_path / 'o.tif'}"), "Equivalent number of looks (ENL) (LOOKS) must be a finite number")
     data = open(sample_db, "rb").read()
@@ -46,7 +46,7 @@ def test_nan_looks_damaged_file_and_folder_output(env, sample_db, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["cut.tif", "folder.tif"]
 
 
-def test_db_above_385_is_not_written_as_inf(env, tmp_path):
+def test_db_above_385_is_not_written_as_inf(env, tmp_path):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
     arr = np.random.default_rng(0).normal(-12, 3, (50, 50)).astype(np.float32)
     arr[:5, :5] = 500.0
     src = write_raster(tmp_path / "db.tif", arr)
@@ -58,7 +58,7 @@ def test_db_above_385_is_not_written_as_inf(env, tmp_path):
     assert not np.isinf(got).any() and np.isnan(got[:5, :5]).all()
 
 
-def test_sigterm_leaves_nothing_behind(env, tmp_path):
+def test_sigterm_leaves_nothing_behind(env, tmp_path):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
     big = write_raster(tmp_path / "big.tif", speckled((3000, 3000)))
     out = tmp_path / "out.tif"
     proc = subprocess.Popen([QGIS_PROCESS, "run", "sarsense:despeckle", f"--INPUT={big}", "--FILTER=6", "--SIZE=9",
@@ -74,6 +74,6 @@ def test_sigterm_leaves_nothing_behind(env, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["big.tif"]
 
 
-def test_help_names_labels(env):
+def test_help_names_labels(env):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
     res = qp(env, "help", "sarsense:despeckle")
     assert "Equivalent number of looks (ENL)" in res.stdout and "Input units" in res.stdout

@@ -66,7 +66,8 @@ def test_every_method_headless(env, window, tmp_path):  # noqa: F811
     ds = gdal.Open(bic["results"]["OUTPUT"])
     assert (ds.RasterXSize, ds.RasterYSize) == (384, 384) and ds.GetGeoTransform()[1] == pytest.approx(SINU_GT[1] / 4)
     # the U-Net keeps the gaps and starts from bicubic: close to it, not equal
-    net = read_raster(run_json(env, "lstsuperresolution", INPUT=path, OUTPUT=tmp_path / "u.tif")["results"]["OUTPUT"])[0]
+    net = read_raster(run_json(env, "lstsuperresolution", INPUT=path,
+                               OUTPUT=tmp_path / "u.tif")["results"]["OUTPUT"])[0]
     np.testing.assert_array_equal(np.isnan(net), np.isnan(expected))
     d = np.abs(net - expected)[np.isfinite(expected)]
     assert 0 < np.median(d) < 1.0

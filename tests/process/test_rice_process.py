@@ -9,8 +9,8 @@ from helpers import REPO, read_raster, write_raster
 from osgeo import gdal
 from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
 
-from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.crop import threshold
+from sarsense.algorithms.io import stack as _stack
 from sarsense.simulators import rice_landscape as rl
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
@@ -76,8 +76,8 @@ def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):  # 
     assert 0.8 < acc["results"]["OA"] <= 1 and 0 < acc["results"]["KAPPA"] <= 1
     # text reference classes ('early rice', 'water' …) that the rice map does not hold: a message, no traceback
     bad = qp(env, "run", "sarsense:accuracyassessment", f"--CLASSIFIED={rice['OUTPUT']}",
-             f"--REFERENCE={scene['paths']['reference']}", "--CLASS_FIELD=class", f"--OUTPUT_TABLE={tmp_path / 'b.csv'}",
-             f"--OUTPUT_HTML={tmp_path / 'b.html'}")
+             f"--REFERENCE={scene['paths']['reference']}", "--CLASS_FIELD=class",
+             f"--OUTPUT_TABLE={tmp_path / 'b.csv'}", f"--OUTPUT_HTML={tmp_path / 'b.html'}")
     text = bad.stdout + bad.stderr
     assert bad.returncode != 0 and "are not among the map's classes" in text and "Traceback" not in text
     assert not (tmp_path / "b.csv").exists()

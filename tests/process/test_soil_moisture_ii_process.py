@@ -62,7 +62,8 @@ def test_import_and_extract(chain):
 def _raam(station, day):
     import csv
     with open(RAAM / "raam_daily_5cm.csv") as fh:
-        return next(float(r["vwc_5cm_m3m3"]) for r in csv.DictReader(fh) if r["station"] == station and r["date"] == day)
+        return next(float(r["vwc_5cm_m3m3"]) for r in csv.DictReader(fh)
+                    if r["station"] == station and r["date"] == day)
 
 
 def test_calibrate_recovers_alpha_beta(env, chain):  # noqa: F811
@@ -146,7 +147,8 @@ def test_one_station_split_and_too_few_samples(env, chain, tmp_path):  # noqa: F
     from osgeo import ogr
     src = ogr.Open(chain["samples"])
     drv = ogr.GetDriverByName("GPKG")
-    for name, where in (("one", "station = 'Raam/RM_SM_01'"), ("few", "station = 'Raam/RM_SM_01' AND date < '2016-05-20'")):
+    for name, where in (("one", "station = 'Raam/RM_SM_01'"),
+                        ("few", "station = 'Raam/RM_SM_01' AND date < '2016-05-20'")):
         out = drv.CreateDataSource(str(tmp_path / f"{name}.gpkg"))
         lyr = src.GetLayer(0)
         lyr.SetAttributeFilter(where)
@@ -162,7 +164,7 @@ def test_one_station_split_and_too_few_samples(env, chain, tmp_path):  # noqa: F
 
 
 def test_model_inputs_must_match_the_rasters(env, chain, tmp_path):  # noqa: F811
-    t, p = chain["tmp"], chain["scene"]["paths"]
+    p = chain["scene"]["paths"]
     ok(env, "trainannmoisture", f"--SAMPLES={chain['samples']}", "--INPUTS=0", "--INPUTS=3", "--ENSEMBLE=1",
        f"--OUTPUT_MODEL={tmp_path / 'm.onnx'}", f"--OUTPUT_HTML={tmp_path / 'r.html'}")
     refused(env, "annmoisture", f"--INPUTS={p['VV']}", f"--MODEL={tmp_path / 'm.onnx'}",
@@ -244,8 +246,8 @@ def test_polratio_pairs_dates_and_feeds_the_bundled_model(env, tmp_path):  # noq
             match=f"lacks {sc['dates'][0]}")
     refused(env, "polratio", f"--CROSS={p['theta']}", f"--CO={p['VV']}", f"--OUTPUT={tmp_path / 'x.tif'}",
             match="has no dates in its band descriptions")
-    refused(env, "polratio", f"--CROSS={p['VH']}", f"--CO={p['VV']}", "--INPUT_UNITS=0", f"--OUTPUT={tmp_path / 'x.tif'}",
-            match="looks like dB")
+    refused(env, "polratio", f"--CROSS={p['VH']}", f"--CO={p['VV']}", "--INPUT_UNITS=0",
+            f"--OUTPUT={tmp_path / 'x.tif'}", match="looks like dB")
     assert not (tmp_path / "x.tif").exists()
     # the bundled model (no MODEL) on set (i): VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t
     full = ok(env, "polratio", f"--CROSS={p['VH']}", f"--CO={p['VV']}", f"--OUTPUT={tmp_path / 'vhvv.tif'}")

@@ -98,7 +98,8 @@ def test_missing_onnxruntime_is_reported_by_can_execute(sarsense, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     ok, message = sarsense.algorithm("applymodel").canExecute()
     assert not ok
-    assert "needs onnxruntime" in message and "Plugins ▸ SARSense ▸ Install missing Python packages…" in message and "restart" not in message.replace("no restart needed", "")
+    assert ("needs onnxruntime" in message and "Plugins ▸ SARSense ▸ Install missing Python packages…" in message
+            and "restart" not in message.replace("no restart needed", ""))
     assert sarsense.algorithm("despeckle").canExecute()[0]  # the rest of the plugin still works
 
 

@@ -26,7 +26,8 @@ def test_hdf_subdataset_layer_is_an_input_with_its_qc(sarsense, qgis_iface, tmp_
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)
     try:
-        res = processing.run("sarsense:degradelst", {"INPUT": layer.id(), "FACTOR": 4, "OUTPUT": str(tmp_path / "d.tif")})
+        res = processing.run("sarsense:degradelst",
+                             {"INPUT": layer.id(), "FACTOR": 4, "OUTPUT": str(tmp_path / "d.tif")})
     finally:
         QgsProject.instance().removeAllMapLayers()
     expected = temperature.norm_l4(modis.read_kelvin(modis_subdataset("LST_Night_1km"), qc_filter=True), 4)
@@ -57,7 +58,8 @@ def test_celsius_in_celsius_out(sarsense, window, tmp_path):
     import processing
     path, t = window
     c = write_raster(tmp_path / "c.tif", t - 273.15, gt=UTM_GT, epsg=32725)
-    k_out = processing.run("sarsense:lstsuperresolution", {"INPUT": path, "METHOD": 1, "OUTPUT": str(tmp_path / "k.tif")})
+    k_out = processing.run("sarsense:lstsuperresolution", {"INPUT": path, "METHOD": 1,
+                                                           "OUTPUT": str(tmp_path / "k.tif")})
     c_out = processing.run("sarsense:lstsuperresolution", {"INPUT": c, "INPUT_UNITS": 1, "METHOD": 1,
                                                            "OUTPUT": str(tmp_path / "co.tif")})
     np.testing.assert_allclose(read_raster(c_out["OUTPUT"]), read_raster(k_out["OUTPUT"]) - 273.15, atol=2e-3)

@@ -196,7 +196,8 @@ def test_model3_chain_runs(sarsense, sample_db, tmp_path):
     assert ok, errors
     out = str(tmp_path / "model_out.tif")
     # as the toolbox runs it: by its provider id
-    res = processing.run("sarsense:sar_chain_db_gammamap", {"input_db": sample_db, "window": 5, "to_db:Despeckled backscatter (dB)": out})
+    res = processing.run("sarsense:sar_chain_db_gammamap", {"input_db": sample_db, "window": 5,
+                                                            "to_db:Despeckled backscatter (dB)": out})
     got = read_raster(res["to_db:Despeckled backscatter (dB)"])[0]
     expected = sar.linear_to_db(speckle.gamma_map(sar.db_to_linear(read_raster(sample_db)[0])[0], size=5))[0]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)

@@ -8,8 +8,8 @@ from osgeo import gdal
 from qgis.core import QgsFeature, QgsGeometry, QgsProcessingException, QgsRectangle, QgsVectorLayer
 from qgis_helpers import Log, run
 
-from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.crop import water_index
+from sarsense.algorithms.io import stack as _stack
 
 DATES = ["2017-03-10", "2017-03-22", "2017-04-03"]
 GT = (600000.0, 20.0, 0.0, 4800000.0, 0.0, -20.0)   # EPSG:32631, 20 m

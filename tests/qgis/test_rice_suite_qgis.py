@@ -13,8 +13,8 @@ from qgis.core import QgsProcessingException, QgsVectorLayer
 from qgis_helpers import Log, run
 
 from sarsense.algorithms import metrics
-from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.crop import accuracy, separability, svm, threshold
+from sarsense.algorithms.io import stack as _stack
 from sarsense.simulators import rice_landscape as rl
 
 
@@ -160,7 +160,8 @@ def test_accuracy_assessment_equals_the_core_and_estimates_area(scene, ndvh, tmp
                                  "OUTPUT": str(tmp_path / "rice.tif")})["OUTPUT"]
     res = run("accuracyassessment", {"CLASSIFIED": rice, "REFERENCE": scene["paths"]["reference"],
                                      "CLASS_FIELD": "rice", "REPORTED_AREA_HA": "rice=30",
-                                     "OUTPUT_TABLE": str(tmp_path / "acc.csv"), "OUTPUT_HTML": str(tmp_path / "a.html")})
+                                     "OUTPUT_TABLE": str(tmp_path / "acc.csv"),
+                                     "OUTPUT_HTML": str(tmp_path / "a.html")})
     mapped = read_raster(rice)[0]
     ref_ds = ogr.Open(scene["paths"]["reference"])      # kept alive while its layer is read
     ref = ref_ds.GetLayer(0)
@@ -240,7 +241,8 @@ def test_bad_dates_and_stacks_are_refused_by_the_threshold_rule(scene, ndvh, tmp
         run("ricethreshold", {"NDVH": twice, **season})
     other = write_raster(tmp_path / "ndvv.tif", x[:-1], gt=rl.geotransform(), epsg=rl.EPSG,
                          descriptions=dates[:-1], nodata=float("nan"))
-    with pytest.raises(QgsProcessingException, match="must be on the same dates: NDVV stack \\(NDVV\\) lacks 2019-07-20"):
+    with pytest.raises(QgsProcessingException,
+                       match="must be on the same dates: NDVV stack \\(NDVV\\) lacks 2019-07-20"):
         run("ricethreshold", {"NDVH": ndvh, "NDVV": other, **season})
     with pytest.raises(QgsProcessingException, match="no date of NDVH stack \\(NDVH\\) lies in the season"):
         run("ricethreshold", {"NDVH": ndvh, **season, "SEASON_START": "2020-03-01", "SEASON_END": "2020-04-01"})

@@ -18,7 +18,8 @@ from sarsense.simulators import sea_ice_scenes as sim
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
-    """A simulated 512² EW scene at 40 m with land and ice (seed 10), written as HH, HV, chart raster and SIGRID-3 polygons."""
+    """A simulated 512² EW scene at 40 m with land and ice (seed 10), written as HH, HV, chart raster and SIGRID-3
+    polygons."""
     d = tmp_path_factory.mktemp("sic")
     s = sim.simulate((512, 512), seed=10)
     assert s["land"].any() and (~s["land"]).any()
@@ -37,14 +38,16 @@ def test_chart_loads_in_wmo_colours_with_a_legend(sarsense, qgis_iface, scene, t
     QgsProject.instance().removeAllMapLayers()
     processing.runAndLoadResults("sarsense:seaiceconcentration", {
         "HH": p["hh"], "HV": p["hv"], "OUTPUT": str(tmp_path / "sic.tif"), "OUTPUT_EXPECTED": str(tmp_path / "e.tif")})
-    layers = {lyr.source(): lyr for lyr in QgsProject.instance().mapLayers().values() if isinstance(lyr, QgsRasterLayer)}
+    layers = {lyr.source(): lyr for lyr in QgsProject.instance().mapLayers().values()
+              if isinstance(lyr, QgsRasterLayer)}
     r = layers[str(tmp_path / "sic.tif")].renderer()
     assert isinstance(r, QgsPalettedRasterRenderer)
     got = {c.value: (c.color.name(), c.label) for c in r.classes()}
     assert got[0] == (classes.WMO_COLOURS[0], classes.class_name(0)) and got[10][0] == "#ff0000"
     assert [got[k][1] for k in (3, 7)] == ["30 %", "70 %"]
     e = layers[str(tmp_path / "e.tif")].renderer()
-    assert isinstance(e, QgsSingleBandPseudoColorRenderer) and (e.classificationMin(), e.classificationMax()) == (0, 100)
+    assert (isinstance(e, QgsSingleBandPseudoColorRenderer)
+            and (e.classificationMin(), e.classificationMax()) == (0, 100))
     assert "%" in e.legendSymbologyItems()[0][0]
     QgsProject.instance().removeAllMapLayers()
 
@@ -113,7 +116,8 @@ def test_bad_inputs_are_refused_with_a_message_and_no_output(sarsense, scene, tm
     one_in = conv_net(tmp_path / "onein.onnx", channels=3, outputs=11, layers=2, contract_dict=contract(
         **seg, classes=eleven, inputs=[{"name": n, "units": "dB"} for n in ("HH", "HV", "x")],
         normalisation={"method": "offset_scale", "offset": 0.0, "scale": 1.0}))
-    _refused("seaiceconcentration", {"HH": p["hh"], "HV": p["hv"], "MODEL": one_in, "OUTPUT": out}, "3 input band(s), not 2")
+    _refused("seaiceconcentration", {"HH": p["hh"], "HV": p["hv"], "MODEL": one_in, "OUTPUT": out},
+             "3 input band(s), not 2")
     linear = write_raster(tmp_path / "lin.tif", 10 ** (np.stack([s["hh_db"], s["hv_db"]]) / 10), epsg=sim.EPSG,
                           gt=sim.geotransform(s["hh_db"].shape))
     _refused("seaiceconcentration", {"HV": linear, "OUTPUT": out}, "looks like linear power", "Input units")

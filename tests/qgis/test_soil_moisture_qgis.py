@@ -90,8 +90,8 @@ def test_vegetation_cd_with_ndvi_on_radar_dates_and_params_file(sarsense, stacks
 def test_water_cloud_equals_core_in_db(sarsense, stacks, tmp_path):
     vv, nd, _ = stacks
     v1 = run("interpolatetime", {"INPUT": nd, "TARGET": vv, "MAX_GAP_DAYS": 60, "OUTPUT": str(tmp_path / "v1.tif")})
-    res = run("watercloud", {"INPUT": vv, "NDVI": v1["OUTPUT"], "INCIDENCE": "39", "OUTPUT_SOIL": str(tmp_path / "s.tif"),
-                             "OUTPUT_VEG": str(tmp_path / "v.tif")})
+    res = run("watercloud", {"INPUT": vv, "NDVI": v1["OUTPUT"], "INCIDENCE": "39",
+                             "OUTPUT_SOIL": str(tmp_path / "s.tif"), "OUTPUT_VEG": str(tmp_path / "v.tif")})
     soil, veg, _ = water_cloud.water_cloud(10 ** (read_raster(vv) / 10), read_raster(v1["OUTPUT"]), 39.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.testing.assert_allclose(read_raster(res["OUTPUT_SOIL"]), 10 * np.log10(soil), rtol=1e-5, atol=1e-4)

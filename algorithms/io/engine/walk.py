@@ -242,7 +242,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
     held = None if output is not None else np.empty((out_bands, oy, ox), out_dtype)
 
     def compute(win):
-        block = stack.read(Window(win.x * f, win.y * f, win.w * f, win.h * f, win.x * f, win.y * f, win.w * f, win.h * f))
+        block = stack.read(Window(win.x * f, win.y * f, win.w * f, win.h * f,
+                                  win.x * f, win.y * f, win.w * f, win.h * f))
         return _window_result(kernel(block), out_bands, win)
 
     with contextlib.ExitStack() as opened:

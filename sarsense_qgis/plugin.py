@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 from qgis.core import QgsApplication
 
 from . import setup_tools
+from .resources import HELP_ACTION, INSTALL_ACTION, INSTALLED_ACTION, icon_path
 
 
 def deps_dir():
     """SARSense's private package folder inside the active QGIS profile (or ``$SARSENSE_DEPS_DIR``)."""
     return setup_tools.deps_dir(QgsApplication.qgisSettingsDirPath().rstrip("/\\"))
-
-
-#: Menu entries (Plugins ▸ SARSense ▸ …). Messages name them exactly as shown here.
-INSTALL_ACTION = "Install missing Python packages…"
-INSTALLED_ACTION = "Python packages: all installed"
-HELP_ACTION = "SARSense help"
 
 
 class SarsensePlugin:
@@ -109,6 +102,3 @@ class SarsensePlugin:
                 self.iface.removePluginMenu("SARSense", action)
         self.actions = {}
 
-
-def icon_path():
-    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icons", "sarsense.svg")

@@ -8,11 +8,9 @@ import os
 from qgis.core import QgsApplication, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from .plugin import icon_path
-from .processing import ALGORITHMS
+from .processing.registry import ALGORITHMS
+from .resources import WORKFLOWS_DIR, icon_path
 
-#: Graphical Modeler chains shipped with the plugin, registered as algorithms of the group Workflows.
-MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "models")
 WORKFLOWS_GROUP = "Workflows"
 
 
@@ -80,7 +78,7 @@ class Workflow(QgsProcessingModelAlgorithm):
         return Workflow(self.path)
 
 
-def load_workflows(folder=MODELS_DIR):
+def load_workflows(folder=WORKFLOWS_DIR):
     """Every ``*.model3`` of ``folder`` as a model algorithm in the group Workflows (``sarsense:<file name>``)."""
     models = []
     for path in sorted(glob.glob(os.path.join(folder, "*.model3"))):

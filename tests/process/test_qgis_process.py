@@ -82,7 +82,7 @@ def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
 
 @pytest.mark.parametrize("how", ["file", "id"])
 def test_model3_runs_headless(env, sample_db, tmp_path, how):
-    model = REPO / "resources" / "models" / "sar_chain_db_gammamap.model3"
+    model = REPO / "resources" / "workflows" / "sar_chain_db_gammamap.model3"
     out = tmp_path / "m.tif"
     res = qp(env, "run", str(model) if how == "file" else "sarsense:sar_chain_db_gammamap", "--json",
              f"--input_db={sample_db}", "--window=5", f"--to_db:Despeckled backscatter (dB)={out}")

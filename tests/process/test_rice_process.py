@@ -84,7 +84,7 @@ def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):  # 
 
 
 def test_rice_chain_model3_runs_headless(env, scene, tmp_path):  # noqa: F811
-    model = REPO / "resources" / "models" / "rice_mapping.model3"
+    model = REPO / "resources" / "workflows" / "rice_mapping.model3"
     args = [f"--vh_scenes={p}" for p in scene["paths"]["vh"]]
     res = qp(env, "run", "sarsense:rice_mapping", "--json", *args, f"--water={scene['paths']['water']}",
              "--season_start=2019-03-10", "--season_end=2019-04-27", "--water_date=2019-01-21", "--min_field_px=10",

@@ -78,7 +78,7 @@ def test_tiled_mode_and_a_refusal_headless(env, scene, tmp_path):  # noqa: F811
 
 def test_sea_ice_chain_model3_runs_headless(env, scene, tmp_path):  # noqa: F811
     _, p = scene
-    model = REPO / "resources" / "models" / "sea_ice_chart.model3"
+    model = REPO / "resources" / "workflows" / "sea_ice_chart.model3"
     res = qp(env, "run", "sarsense:sea_ice_chart", "--json", f"--hh={p['hh']}", f"--hv={p['hv']}",
              f"--ice_chart={p['polygons']}", "--mode=1", f"--chart:SIC chart (U-Net)={tmp_path / 'sic.tif'}",
              f"--reference:SIC chart (analyst)={tmp_path / 'ref.tif'}", f"--skill:Skill per class={tmp_path / 's.csv'}",

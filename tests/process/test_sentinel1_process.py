@@ -104,7 +104,7 @@ def test_bad_products_are_refused_with_the_reason(env, tmp_path):  # noqa: F811
 
 
 def test_model3_import_despeckle_to_db(env, tmp_path):  # noqa: F811
-    """resources/models/sentinel1_grd_db.model3: import (linear) → the polarisation's band → Gamma-MAP → dB, and
+    """resources/workflows/sentinel1_grd_db.model3: import (linear) → the polarisation's band → Gamma-MAP → dB, and
     the incidence band as a second output."""
     made = s1_safe.write_grd(tmp_path, zip_it=True)
     db, inc = tmp_path / "db.tif", tmp_path / "inc.tif"

@@ -204,7 +204,7 @@ def test_hybrid_chain_model3_runs_headless(env, chain, tmp_path):  # noqa: F811
              f"--map:Ensemble spread (m³/m³)={tmp_path / 'spread.tif'}",
              f"--validate:Scores per station={tmp_path / 'scores.csv'}",
              f"--validate:Validation report={tmp_path / 'val.html'}")
-    assert (REPO / "resources" / "models" / "soil_moisture_hybrid.model3").exists()
+    assert (REPO / "resources" / "workflows" / "soil_moisture_hybrid.model3").exists()
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     rows = {r.split(",")[0]: r.split(",") for r in (tmp_path / "scores.csv").read_text().splitlines()[1:]}
     assert "all" in rows and len(rows) >= 10 and float(rows["all"][5]) > 0.3   # R of the maps at the stations

@@ -81,7 +81,7 @@ def test_help_is_shipped_and_matches_the_readme(sarsense):
 
 def test_workflows_are_in_the_toolbox(sarsense):
     models = [a for a in sarsense.algorithms() if isinstance(a, QgsProcessingModelAlgorithm)]
-    shipped = sorted((REPO / "resources" / "models").glob("*.model3"))
+    shipped = sorted((REPO / "resources" / "workflows").glob("*.model3"))
     assert len(models) == len(shipped) >= 1
     assert sorted(m.id() for m in models) == sorted(f"sarsense:{p.stem}" for p in shipped), "ids from file names"
     for model in models:
@@ -147,7 +147,7 @@ def test_class_map_reopened_in_qgis_shows_its_classes(sarsense, tmp_path):
 
 
 def test_plugin_menu_is_one_consistent_menu(qgis_iface, monkeypatch):
-    from sarsense.sarsense_qgis import plugin, setup_tools
+    from sarsense.sarsense_qgis import plugin, resources, setup_tools
     monkeypatch.setattr(qgis_iface, "addPluginToMenu", lambda menu, action: added.append((menu, action)),
                         raising=False)
     monkeypatch.setattr(qgis_iface, "removePluginMenu", lambda menu, action: removed.append((menu, action)),
@@ -159,10 +159,10 @@ def test_plugin_menu_is_one_consistent_menu(qgis_iface, monkeypatch):
     p.initGui()
     texts = [a.text() for _, a in added]
     assert {m for m, _ in added} == {"SARSense"}
-    assert texts == [plugin.INSTALLED_ACTION, plugin.HELP_ACTION] and not added[0][1].isEnabled()
+    assert texts == [resources.INSTALLED_ACTION, resources.HELP_ACTION] and not added[0][1].isEnabled()
     monkeypatch.setattr(setup_tools, "missing_modules", lambda: ["onnxruntime"])
     p.update_install_action()
-    assert added[0][1].text() == plugin.INSTALL_ACTION and added[0][1].isEnabled()
+    assert added[0][1].text() == resources.INSTALL_ACTION and added[0][1].isEnabled()
     assert "no restart needed" in added[0][1].toolTip()
     p.unload()
     assert len(removed) == 2

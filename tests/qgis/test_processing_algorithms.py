@@ -191,7 +191,7 @@ def test_cancel_reports_no_output(sarsense, tmp_path):
 def test_model3_chain_runs(sarsense, sample_db, tmp_path):
     import processing
     model = QgsProcessingModelAlgorithm()
-    assert model.fromFile(str(REPO / "resources" / "models" / "sar_chain_db_gammamap.model3"))
+    assert model.fromFile(str(REPO / "resources" / "workflows" / "sar_chain_db_gammamap.model3"))
     ok, errors = model.validate()
     assert ok, errors
     out = str(tmp_path / "model_out.tif")

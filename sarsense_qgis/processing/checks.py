@@ -1,0 +1,224 @@
+"""Refusals before and during a run, with a sentence a person can act on.
+
+Functions of the running algorithm (``alg``: a :class:`~.base.SarsenseAlgorithm`, which gives the
+parameters' labels and raises its own errors): QGIS's parameter check made to say *why*, the units of
+backscatter, dated stacks, rasters with no valid pixel, odd window sizes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import numpy as np
+from osgeo import gdal
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ...algorithms import sar
+from ...algorithms.io import read_info, sample_values
+from ...algorithms.io import stack as _stack
+from ...algorithms.io.raster import open_dataset
+
+#: A GDAL subdataset name: DRIVER:… (not a Windows drive letter).
+SUBDATASET = re.compile(r"^[A-Z][A-Z0-9_]+:")
+
+
+def as_number(value):
+    """``value`` as a float when it is a number or a numeric text, else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def subdataset(alg, parameters, name):
+    """The value of raster parameter ``name`` when it is a GDAL subdataset name given as text, else None.
+
+    QGIS 3.22 loads a raster layer from text only when the text is an existing file, so a
+    MODIS HDF subdataset (``HDF4_EOS:EOS_GRID:"file.hdf":grid:layer``) passed to ``qgis_process``
+    would be refused; SARSense reads it through GDAL itself. (In the QGIS window the layer
+    loaded from the HDF file is used as any other layer.)
+    """
+    value = parameters.get(name)
+    param = alg.parameterDefinition(name)
+    if not isinstance(value, str) or not isinstance(param, QgsProcessingParameterRasterLayer) \
+            or not SUBDATASET.match(value) or os.path.exists(value):
+        return None
+    return value
+
+
+def parameter_values(alg, parameters, context):
+    """``(ok, message)`` for ``checkParameterValues``: what cannot run is refused, before anything is read or
+    written, with a sentence that says why.
+
+    A missing package (qgis_process 3.22 never asks ``canExecute``), a number that is NaN or
+    infinite, a raster file GDAL cannot open, a file of the wrong type: QGIS's own check would
+    only say "Incorrect parameter value".
+    """
+    ok, message = alg.canExecute()
+    if not ok:
+        return False, message
+    for param in alg.parameterDefinitions():
+        problem = _parameter_problem(alg, param, parameters, context)
+        if problem:
+            return False, problem
+    # QGIS's own check, parameter by parameter as QgsProcessingAlgorithm does, except for a GDAL
+    # subdataset name given as text (QGIS 3.22 loads only existing files from text; GDAL reads it)
+    for param in alg.parameterDefinitions():
+        name = param.name()
+        if subdataset(alg, parameters, name) is not None:
+            continue
+        if not param.checkValueIsAcceptable(parameters.get(name), context):
+            if isinstance(param, QgsProcessingParameterRasterLayer):
+                return False, alg.invalidRasterError(parameters, name)
+            if isinstance(param, QgsProcessingParameterFeatureSource):
+                return False, alg.invalidSourceError(parameters, name)
+            if isinstance(param, QgsProcessingParameterFeatureSink):
+                return False, alg.invalidSinkError(parameters, name)
+            return False, alg.tr("Incorrect parameter value for {0}").format(name)
+    return True, ""
+
+
+def _parameter_problem(alg, param, parameters, context):
+    name = param.name()
+    value = parameters.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(param, QgsProcessingParameterNumber):
+        number = alg.parameterAsDouble(parameters, name, context)
+        if not math.isfinite(number):
+            return alg.tr("{0} must be a finite number; got {1}.").format(alg.label(name), value)
+    elif isinstance(param, QgsProcessingParameterRasterLayer) and isinstance(value, str):
+        return raster_file_problem(alg, name, value)
+    elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):
+        for item in value:
+            problem = raster_file_problem(alg, name, item) if isinstance(item, str) else None
+            if problem:
+                return problem
+    elif isinstance(param, QgsProcessingParameterFile) and isinstance(value, str) and param.extension():
+        ext = "." + param.extension().lower()
+        if not value.lower().endswith(ext):
+            return alg.tr("{0}: '{1}' is not a {2} file; choose a {2} file.").format(alg.label(name), value, ext)
+        if not os.path.isfile(value):
+            return alg.tr("{0}: the file '{1}' does not exist.").format(alg.label(name), value)
+    return None
+
+
+def raster_file_problem(alg, name, value):
+    """A message when ``value`` names a file that is missing or not a raster GDAL reads, else None."""
+    path = value.split("|", 1)[0]
+    if SUBDATASET.match(path):     # a GDAL subdataset (HDF4_EOS:EOS_GRID:"file.hdf":grid:layer, NETCDF:…)
+        try:
+            ds = gdal.Open(path)
+        except RuntimeError as err:
+            return alg.tr("{0}: GDAL cannot open the subdataset '{1}' ({2}).").format(
+                alg.label(name), path, str(err).strip())
+        return None if ds is not None else alg.tr("{0}: GDAL cannot open '{1}'.").format(alg.label(name), path)
+    if not (os.sep in path or "." in os.path.basename(path)) or path.startswith("/vsi"):
+        return None  # a layer name or id in a project: QGIS resolves it
+    if not os.path.exists(path):
+        return alg.tr("{0}: the file '{1}' does not exist.").format(alg.label(name), path)
+    try:
+        ds = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+    except RuntimeError as err:
+        ds, reason = None, str(err).strip()
+    else:
+        reason = ""
+    if ds is None or ds.RasterCount == 0:
+        return alg.tr("{0}: '{1}' is not a raster GDAL can read{2}; choose a GeoTIFF or another raster "
+                      "file.").format(alg.label(name), path, f" ({reason})" if reason else "")
+    return None
+
+
+def odd_size_problem(alg, parameters, context, name="SIZE"):
+    """A message when window parameter ``name`` is even, else None (for ``checkParameterValues``)."""
+    size = alg.parameterAsInt(parameters, name, context)
+    return None if size % 2 else alg.tr("{0} must be odd (3, 5, 7, …); got {1}.").format(alg.label(name), size)
+
+
+def units(alg, path, expected, *, units_param=None, name="INPUT"):
+    """Refuse an input whose bands do not look like ``expected`` ('db' or 'linear'), or hold fill values.
+
+    Every band is sampled (a stack may mix units); a value ≤ −100, which no backscatter has,
+    is an undeclared nodata value and is refused with how to declare it.
+    """
+    info = read_info(path)
+    rows = 512 if info.band_count <= 4 else 128
+    samples = sample_values(path, band=range(1, info.band_count + 1), max_side=rows)
+    for band, sample in enumerate(samples, start=1):
+        where = f"{alg.label(name)}" + (f", band {band}" if info.band_count > 1 else "")
+        fill = sar.undeclared_nodata(sample)
+        if fill is not None:
+            value, count = fill
+            raise QgsProcessingException(alg.tr(
+                "{0} holds values of {1:g} ({2} in a sample of {3}) that no backscatter has: it looks like a "
+                "nodata value the file does not declare. Declare it (layer Properties ▸ Transparency, or "
+                "gdal_edit.py -a_nodata {1:g} '{4}') and run again.").format(where, value, count, sample.size, path))
+        found = sar.guess_units(sample)
+        if found == "unknown" or found == expected:
+            continue
+        rng = sar.describe_range(sample)
+        if units_param:
+            fix = alg.tr("set {0} to {1}, or convert it with 'Convert SAR units' first").format(
+                alg.label(units_param), "dB" if found == "db" else "Linear power")
+        else:
+            fix = alg.tr("pick the conversion that matches the data")
+        if expected == "linear":
+            raise QgsProcessingException(alg.tr(
+                "{0} looks like dB (values {1}, some negative) but linear power is expected: {2}.").format(
+                where, rng, fix))
+        raise QgsProcessingException(alg.tr(
+            "{0} looks like linear power (values {1}, none negative) but dB is expected: {2}.").format(
+            where, rng, fix))
+
+
+def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
+    """The ISO dates of a dated stack parameter; refuses a stack without dates or with too few, and with
+    ``in_order`` one whose dates repeat or are not in time order (rules that look at "the next date")."""
+    try:
+        dates = _stack.band_dates(path)
+    except ValueError as err:
+        raise alg.error(f"{alg.label(name)} must be a dated stack (one band per date, ISO dates in the "
+                        f"band descriptions, as 'Build dated stack' writes): {err}") from None
+    if len(dates) < min_dates:
+        raise alg.error(f"{alg.label(name)} has {len(dates)} date(s) ({', '.join(dates)}); this needs at "
+                        f"least {min_dates}. Build a longer stack with 'Build dated stack'.")
+    if in_order:
+        twice = sorted({d for d in dates if dates.count(d) > 1})
+        if twice:
+            raise alg.error(f"{alg.label(name)} has the same date twice ({', '.join(twice)}): keep one band per "
+                            "date (average the acquisitions of a day first).")
+        back = [f"band {i + 2} ({b}) after band {i + 1} ({a})" for i, (a, b) in enumerate(zip(dates, dates[1:]))
+                if b < a]
+        if back:
+            raise alg.error(f"{alg.label(name)} is not in time order: {'; '.join(back[:3])}. Rebuild it with "
+                            "'Build dated stack', which sorts the bands by date.")
+    return dates
+
+
+def require_valid(alg, path, name):
+    """Refuse a raster with no valid pixel in any band (all NaN or nodata): nothing could come out."""
+    n = read_info(path).band_count
+    if np.isfinite(sample_values(path, band=range(1, n + 1))).any():
+        return
+    ds = open_dataset(path)
+    for b in range(1, n + 1):       # the sample missed them? GDAL's exact min/max reads every pixel
+        try:
+            lo, hi = ds.GetRasterBand(b).ComputeRasterMinMax(False)
+        except RuntimeError:
+            continue
+        if np.isfinite(lo) or np.isfinite(hi):
+            return
+    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
+                    "with data, or check its nodata value.")

@@ -1,0 +1,1 @@
+"""Crop mapping (paddy rice): water-normalised index, separability, SVM, phenology threshold, accuracy."""

@@ -1,0 +1,122 @@
+"""sarsense:waternormalized — the water-normalised index σA = (P − T)/(P + T) of a dated VV or VH stack."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorLayer,
+)
+
+from ....algorithms import sar
+from ....algorithms.crop import water_index
+from ....algorithms.io import reduce_blockwise, run_blockwise
+from ...styles import style_on_load
+from .. import checks, inputs, outputs
+from ..base import WORKERS
+from .base import CropAlgorithm
+
+
+def _add_sums(total, part):
+    return total[0] + part[0], total[1] + part[1]
+
+
+class WaterNormalizedAlgorithm(CropAlgorithm):
+    INPUT, INPUT_UNITS, WATER, WATER_MASK, AUTO_WATER_DB, OUTPUT = (
+        "INPUT", "INPUT_UNITS", "WATER", "WATER_MASK", "AUTO_WATER_DB", "OUTPUT")
+
+    def name(self):
+        return "waternormalized"
+
+    def displayName(self):
+        return self.tr("Water-normalised backscatter index")
+
+    def tags(self):
+        return self.tr("rice,paddy,water,normalised,ndvh,ndvv,sentinel-1,crop,stack").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "The water-normalised index of Liu et al. (2020, eq. 1) for each date of a VV or VH stack: "
+            "σA = (P − T)/(P + T), with P a pixel's backscatter and T the mean backscatter of water on that date, "
+            "both in linear power (dB input is converted first). σA lies in [−1, 1]: water is near or below 0, "
+            "vegetation approaches 1. Computed on VH it is the paper's NDVH, on VV its NDVV, the input of the rice "
+            "threshold rule.\n\nWater comes from the polygons (Water polygons), else the mask (Water mask, 1 = "
+            "water), else the pixels darker than the automatic threshold on every date (open water is dark all "
+            "year; a paddy is dark only around transplanting). Each date's T (dB and linear) and its number of "
+            "water pixels are logged and written into the band metadata (WATER_T_DB, WATER_T_LINEAR, "
+            "WATER_PIXELS).")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated VV or VH stack")),
+                 "One band per date, ISO dates in the band descriptions (as 'Build dated stack' writes).")
+        self.add_units(what="the stack (dB is converted to linear power before the index is computed)")
+        self.add(QgsProcessingParameterVectorLayer(self.WATER, self.tr("Water polygons"),
+                                                   types=[QgsProcessing.TypeVectorPolygon], optional=True),
+                 "Lakes, reservoirs or rivers: the water reference T of each date is the mean over them.")
+        self.add(QgsProcessingParameterRasterLayer(self.WATER_MASK, self.tr("Water mask (1 = water)"),
+                                                   optional=True),
+                 "Used when no polygons are given; any grid (resampled onto the stack's by nearest neighbour).")
+        self.add(QgsProcessingParameterNumber(self.AUTO_WATER_DB, self.tr("Automatic water threshold (dB)"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=-20.0),
+                 "Without polygons or mask, water is where the backscatter is below this on every date.",
+                 decimals=1)
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Water-normalised index")),
+                 "Float32 GeoTIFF, one band per date (σA, −1 to 1), NaN nodata.")
+
+    def process(self, parameters, context, feedback):
+        src = inputs.raster_path(self, parameters, self.INPUT, context)
+        dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+        in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
+        threshold = self.parameterAsDouble(parameters, self.AUTO_WATER_DB, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        n = len(dates)
+        polygons = self.parameterAsVectorLayer(parameters, self.WATER, context) if parameters.get(self.WATER) else None
+        if polygons is not None:
+            extra, source = [inputs.burn_polygons(self, polygons, src, self.WATER, context)], "the water polygons"
+        elif parameters.get(self.WATER_MASK):
+            mask = inputs.raster_path(self, parameters, self.WATER_MASK, context)
+            extra = [inputs.on_grid(self, mask, src, self.WATER_MASK, feedback, resampling="near")]
+            source = "the water mask"
+        else:
+            extra, source = [], f"pixels below {threshold:g} dB on every date"
+
+        def linear(block):
+            return sar.db_to_linear(block)[0] if in_db else block
+
+        def water_kernel(block):
+            if extra:
+                water = block[n] == 1
+            else:
+                db = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
+                water = water_index.auto_water(db, threshold)
+            return water_index.water_sums(linear(block[:n]), water)
+
+        sums, counts = reduce_blockwise([src] + [(p, [1]) for p in extra], water_kernel,
+                                        initial=(np.zeros(n), np.zeros(n, dtype=np.int64)), combine=_add_sums,
+                                        workers=WORKERS, **self.callbacks(feedback, 0.0, 0.4))
+        try:
+            t = water_index.water_reference(sums, counts, dates)
+        except ValueError as err:
+            raise self.error(f"{err} (water from {source}). Draw polygons over open water in "
+                             f"{self.label(self.WATER)}, give {self.label(self.WATER_MASK)}, or raise "
+                             f"{self.label(self.AUTO_WATER_DB)}.") from None
+        metadata = []
+        for date, value, count in zip(dates, t, counts):
+            t_db = 10.0 * math.log10(value)
+            feedback.pushInfo(self.tr(f"{date}: water T = {t_db:.2f} dB ({value:.5g} linear) over {count} pixels"))
+            metadata.append({"WATER_T_DB": f"{t_db:.4f}", "WATER_T_LINEAR": f"{value:.6g}",
+                             "WATER_PIXELS": int(count), "UNITS": "sigma_A (-1 to 1)"})
+        res = run_blockwise(src, out, lambda block: water_index.normalized_index(linear(block), t),
+                            descriptions=dates, band_metadata=metadata, bytes_per_pixel=16,
+                            compression=self.compression(parameters, context), workers=WORKERS,
+                            **self.callbacks(feedback, 0.4, 1.0))
+        outputs.report_infinite(self, feedback, res)
+        style_on_load(context, out)
+        return {self.OUTPUT: out}

@@ -1,0 +1,71 @@
+"""Inputs as a run reads them: raster layers as GDAL paths, and rasters or polygons put on a reference grid.
+
+Functions of the running algorithm (``alg``, a :class:`~.base.SarsenseAlgorithm`). What they put on a
+grid is virtual (a VRT or an in-memory raster) and freed when the run ends, whatever happened
+(:meth:`~.base.SarsenseAlgorithm.processAlgorithm` frees ``alg.virtual``).
+"""
+
+from __future__ import annotations
+
+from qgis.core import QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsProcessingException, QgsWkbTypes
+
+from ...algorithms.io import read_info
+from ...algorithms.io import stack as _stack
+from ...algorithms.io import vector as _vector
+from .checks import subdataset
+
+
+def raster_path(alg, parameters, name, context):
+    """File path of a raster parameter, with a clear error when it cannot be used."""
+    sub = subdataset(alg, parameters, name)
+    if sub is not None:
+        return sub
+    layer = alg.parameterAsRasterLayer(parameters, name, context)
+    if layer is None or not layer.isValid():
+        raise QgsProcessingException(alg.invalidRasterError(parameters, name))
+    if layer.providerType() != "gdal":
+        raise QgsProcessingException(alg.tr(
+            "{0}: '{1}' is a {2} layer; SARSense reads files through GDAL. Export it to GeoTIFF first.").format(
+            alg.label(name), layer.name(), layer.providerType()))
+    return layer.source()
+
+
+def on_grid_crs(source, reference, context):
+    """``(feature, WKB in the CRS of raster reference)`` for each feature of ``source`` with a geometry."""
+    request = QgsFeatureRequest().setDestinationCrs(
+        QgsCoordinateReferenceSystem.fromWkt(read_info(reference).projection), context.transformContext())
+    for feature in source.getFeatures(request):
+        geom = feature.geometry()
+        if geom is not None and not geom.isEmpty():
+            yield feature, bytes(geom.asWkb())
+
+
+def burn_polygons(alg, layer, reference, name, context):
+    """The polygons of ``layer`` burned onto ``reference``'s grid (1 inside, 0 outside; virtual, freed at the
+    end of the run). Geometries are transformed to the grid's CRS; a layer without polygons is refused."""
+    if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+        raise alg.error(f"{alg.label(name)} must be a polygon layer; '{layer.name()}' has "
+                        f"{QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()} geometries.")
+    wkbs = [wkb for _, wkb in on_grid_crs(layer, reference, context)]
+    if not wkbs:
+        raise alg.error(f"{alg.label(name)} ('{layer.name()}') has no polygon to use.")
+    path = _vector.rasterize(wkbs, reference)
+    alg.virtual.append(path)
+    return path
+
+
+def on_grid(alg, path, reference, name, feedback, *, resampling="bilinear"):
+    """``path`` resampled onto ``reference``'s grid (virtual, freed when the run ends), with a warning
+    when it covers only part."""
+    on, covered = _stack.on_grid(path, reference, resampling=resampling, label=alg.label(name))
+    alg.virtual.append(on)
+    if covered < 0.999 and feedback is not None:
+        feedback.reportError(alg.tr("{0} covers {1:.0f} % of the input's extent: outside it the output is "
+                                    "NaN.").format(alg.label(name), 100 * covered), fatalError=False)
+    return on
+
+
+def release(paths):
+    """Free the virtual rasters of a run."""
+    for path in paths:
+        _stack.release(path)

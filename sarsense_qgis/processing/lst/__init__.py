@@ -1,0 +1,1 @@
+"""Land surface temperature: super-resolution, degradation for training, image quality."""

@@ -1,0 +1,63 @@
+"""What the Land surface temperature algorithms share: the group, LST units, MODIS HDF input, styling."""
+
+from __future__ import annotations
+
+import numpy as np
+from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
+
+from ....algorithms.lst import pipeline, temperature
+from ...styles import THERMAL_COLOURS, style_on_load
+from .. import inputs
+from ..base import SarsenseAlgorithm
+
+#: Order of the LST INPUT_UNITS enum.
+LST_UNITS = ("Kelvin (K)", "Celsius (°C)")
+
+
+class LstAlgorithm(SarsenseAlgorithm):
+    _group = ("Land surface temperature", "landsurfacetemperature")
+    QC_FILTER = "QC_FILTER"
+
+    def add_lst_units(self, name="INPUT_UNITS", what="the input LST"):
+        self.add(QgsProcessingParameterEnum(name, self.tr("Input units"), options=list(LST_UNITS), defaultValue=0),
+                 f"Units of {what}: kelvin (MODIS, ASTER, Landsat Collection 2 surface temperature) or °C. "
+                 "Computations run in kelvin; outputs keep these units. Values are checked against this choice "
+                 "(below 150 K is °C; above 150 °C is kelvin). A MODIS HDF subdataset is always kelvin.")
+
+    def add_qc_filter(self):
+        self.add(QgsProcessingParameterBoolean(self.QC_FILTER, self.tr("MODIS: keep only good-quality LST"),
+                                               defaultValue=True),
+                 "For a MOD11A1/MYD11A1 HDF subdataset (LST_Day_1km or LST_Night_1km): keep only pixels whose QC "
+                 "mandatory flag (bits 0–1) is 00, 'LST produced, good quality'. Off: every produced LST value is "
+                 "kept (also 'other quality', whose error can reach 2–3 K). Ignored for other rasters.")
+
+    def lst_units(self, parameters, context, name="INPUT_UNITS"):
+        return temperature.UNITS[self.parameterAsEnum(parameters, name, context)]
+
+    def lst_source(self, parameters, name, context, *, units_name="INPUT_UNITS", feedback=None):
+        """The LST input as a :class:`pipeline.LstSource`, checked (not all NaN, values matching the units)."""
+        path = inputs.raster_path(self, parameters, name, context)
+        qc = self.parameterAsBool(parameters, self.QC_FILTER, context) if self.parameterDefinition(self.QC_FILTER) \
+            else True
+        src = pipeline.LstSource(path, self.lst_units(parameters, context, units_name), qc_filter=qc)
+        src.check(label=self.label(name))
+        if src.modis and feedback is not None:
+            scale, offset, fill, lo, hi = src.decoding
+            feedback.pushInfo(self.tr(
+                f"{self.label(name)} is a MODIS LST subdataset: value = raw × {scale:g} + {offset:g} K, fill {fill:g}, "
+                f"valid raw range {lo:g}–{hi:g}; QC filter {'on (good quality only)' if qc else 'off'}."))
+        return src
+
+    @staticmethod
+    def thermal_ramp(kelvin_sample, units):
+        """The output's colour ramp: 2–98 % of the input's values, in the output units, with a legend."""
+        lo, hi = (float(v) for v in np.percentile(kelvin_sample, [2, 98]))
+        if hi - lo < 1.0:
+            lo, hi = lo - 0.5, hi + 0.5
+        if units == "celsius":
+            lo, hi = lo - temperature.KELVIN_OFFSET, hi - temperature.KELVIN_OFFSET
+        return (round(lo, 1), round(hi, 1), THERMAL_COLOURS, "K" if units == "kelvin" else "°C")
+
+    def style_thermal(self, context, path, source):
+        """Style ``path`` with the thermal ramp of the LST it was made from (:class:`pipeline.LstSource`)."""
+        style_on_load(context, path, ramp=self.thermal_ramp(source.sample, source.units))

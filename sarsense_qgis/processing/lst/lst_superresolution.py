@@ -1,0 +1,127 @@
+"""sarsense:lstsuperresolution — LST ×SCALE by the multi-residual U-Net, bicubic, TsHARP or ATPRK."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingUtils,
+)
+
+from ....algorithms import onnx as rt
+from ....algorithms.io.engine import remove_dataset_files
+from ....algorithms.lst import pipeline
+from .. import inputs, outputs
+from .base import LstAlgorithm
+
+METHOD_LABELS = ("Multi-residual U-Net (bundled or MODEL)", "Bicubic (Keys)", "TsHARP (needs NDVI)",
+                 "ATPRK (needs NDVI)")
+BUNDLED = rt.BUNDLED_MODELS_DIR / "lst_superresolution.onnx"
+
+
+class LstSuperResolutionAlgorithm(LstAlgorithm):
+    INPUT, INPUT_UNITS, METHOD, SCALE, NDVI, MODEL, OUTPUT = (
+        "INPUT", "INPUT_UNITS", "METHOD", "SCALE", "NDVI", "MODEL", "OUTPUT")
+    requires = ("onnxruntime",)
+
+    def name(self):
+        return "lstsuperresolution"
+
+    def displayName(self):
+        return self.tr("LST super-resolution")
+
+    def tags(self):
+        return self.tr("lst,land surface temperature,thermal,modis,super-resolution,downscaling,sharpening,unet,"
+                       "tsharp,atprk,bicubic").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Land-surface temperature on a grid SCALE times finer (same CRS and extent), by one of four methods:\n"
+            "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real MODIS LST (the bundled "
+            "model's card says on what and how well), or your own super-resolution ONNX model;\n"
+            "• Bicubic: Keys' cubic convolution (a = −0.5), the U-Net's own starting point;\n"
+            "• TsHARP (Agam et al. 2007) and ATPRK (Wang et al. 2016): LST–NDVI regression plus the coarse residual "
+            "(TsHARP) or its area-to-point kriging (ATPRK); both need an NDVI covering the LST and return LST that "
+            "aggregates back (Norm-L4) to the input.\n"
+            "INPUT may be a MOD11A1/MYD11A1 HDF subdataset (scale, fill and QC applied). Cloud gaps stay gaps: "
+            "methods see a fill from the gap's edge, and the output is masked again. To work in UTM as the paper "
+            "did, warp MODIS sinusoidal first (Raster ▸ Projections ▸ Warp, or the lst_superresolution workflow).")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Land-surface temperature")),
+                 "Single-band LST, e.g. MODIS LST_Day_1km (a GeoTIFF, or the HDF subdataset itself).")
+        self.add_lst_units()
+        self.add(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"), options=list(METHOD_LABELS),
+                                            defaultValue=0),
+                 "U-Net: single-image, no other data needed. TsHARP and ATPRK: need NDVI at the fine scale.")
+        self.add(QgsProcessingParameterNumber(self.SCALE, self.tr("Scale factor"), defaultValue=4, minValue=2,
+                                              maxValue=16),
+                 "Output pixels per input pixel along each axis. The U-Net supports its model's factor (4 for the "
+                 "bundled one); bicubic, TsHARP and ATPRK any factor from 2 to 16.")
+        self.add(QgsProcessingParameterRasterLayer(self.NDVI, self.tr("NDVI at the fine scale"), optional=True),
+                 "Required by TsHARP and ATPRK: NDVI (−1 to 1) covering the whole LST extent, any CRS and pixel "
+                 "size (averaged onto the output grid when finer, bilinear when coarser), acquired close in time.")
+        self.add(QgsProcessingParameterFile(self.MODEL, self.tr("U-Net model (.onnx)"), extension="onnx",
+                                            optional=True),
+                 f"A super-resolution model with a SARSense contract (task super_resolution, one input in K). Empty: "
+                 f"the bundled {BUNDLED.name}.", advanced=True)
+        self.add_qc_filter()
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Super-resolved LST")),
+                 "Float32 GeoTIFF in the input's units, NaN nodata, SCALE× finer; styled with a thermal ramp.")
+
+    def process(self, parameters, context, feedback):
+        method = pipeline.METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+        scale = self.parameterAsInt(parameters, self.SCALE, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        model = ndvi = None
+        # every refusal before anything is written
+        if method == "unet":
+            path = self.parameterAsFile(parameters, self.MODEL, context) or str(BUNDLED)
+            model = rt.Model(path)
+            pipeline.check_sr_model(model, scale)
+        elif method in ("tsharp", "atprk") and not parameters.get(self.NDVI):
+            raise self.error(f"{METHOD_LABELS[2 if method == 'tsharp' else 3]} needs an NDVI raster at the fine scale: "
+                             f"give {self.label(self.NDVI)}, or choose the U-Net or bicubic, which need none.")
+        src = self.lst_source(parameters, self.INPUT, context, feedback=feedback)
+        units = src.units
+        info = src.info
+        if method in ("tsharp", "atprk"):
+            ndvi, resampling = pipeline.fine_ndvi(inputs.raster_path(self, parameters, self.NDVI, context), info, scale)
+            self.virtual.append(ndvi)
+            feedback.pushInfo(self.tr(f"NDVI put on the {info.xsize * scale}×{info.ysize * scale} output grid "
+                                      f"({resampling} resampling)."))
+        engine = dict(compression=self.compression(parameters, context))
+        coarse = QgsProcessingUtils.generateTempFilename("lst_kelvin.tif")
+        try:
+            src.write_kelvin(coarse, **self.callbacks(feedback, 0.0, 0.05))
+            cb = self.callbacks(feedback, 0.05, 1.0)
+            if method == "unet":
+                feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
+                res = pipeline.unet(coarse, out, model, units=units, **engine, **cb)
+                feedback.pushInfo(self.tr(
+                    f"Tiles of {res['tile'][0]} px with {res['halo']} px halo ({res['tiles']} tiles); cloud gaps "
+                    f"filled {pipeline.UNET_FILL} px deep from their edges, then "
+                    f"{model.contract.nodata_fill:g} (normalised), "
+                    "and masked again."))
+            elif method == "bicubic":
+                res = pipeline.bicubic(coarse, out, scale, units=units, **engine, **cb)
+            else:
+                res = pipeline.sharpen_raster(coarse, ndvi, out, scale, method, units=units, **engine, **cb)
+                t = res["trend"]
+                feedback.pushInfo(self.tr(f"LST–NDVI regression on {t['n']} coarse pixels: LST = {t['a']:.2f} "
+                                          f"{t['b']:+.2f}·NDVI K (r = {t['r']:.2f})."))
+                if "variogram" in res:
+                    v = res["variogram"]
+                    feedback.pushInfo(self.tr(f"ATPRK point covariance (deconvolved, exponential): sill "
+                                              f"{v['sill']:.3g} K², range {v['range_px']:.1f} fine px."))
+        finally:
+            remove_dataset_files(coarse)
+        outputs.report_infinite(self, feedback, res)
+        feedback.pushInfo(self.tr(f"{method} ×{scale}: {info.xsize}×{info.ysize} → {info.xsize * scale}×"
+                                  f"{info.ysize * scale} px, in {'K' if units == 'kelvin' else '°C'}."))
+        self.style_thermal(context, out, src)
+        return {self.OUTPUT: out}

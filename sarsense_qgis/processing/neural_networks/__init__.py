@@ -1,0 +1,1 @@
+"""Neural networks: a SARSense ONNX model applied to rasters."""

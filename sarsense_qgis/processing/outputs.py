@@ -1,0 +1,83 @@
+"""Outputs beside the rasters the core writes: tables (feature sinks), and what a run counted, in the log."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingException,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+_FIELD_TYPES = {int: QVariant.LongLong, float: QVariant.Double, str: QVariant.String, bool: QVariant.Bool}
+
+
+def _plain(value, kind):
+    """A table cell as QGIS stores it: Python scalars, NULL for None and NaN."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return kind(value.item() if isinstance(value, np.generic) else value)
+
+
+def write_table(alg, parameters, name, context, columns, rows, *, points=None, crs=None):
+    """Write ``rows`` (sequences) to table output ``name`` with ``columns`` ``[(field, int|float|str|bool)]``;
+    NaN becomes NULL. With ``points`` (one ``(x, y)`` per row, in ``crs``) the output is a point layer.
+    Returns the output's id."""
+    fields = QgsFields()
+    for col, kind in columns:
+        fields.append(QgsField(col, _FIELD_TYPES[kind]))
+    geometry = QgsWkbTypes.Point if points is not None else QgsWkbTypes.NoGeometry
+    sink, dest = alg.parameterAsSink(parameters, name, context, fields, geometry,
+                                     crs if crs is not None else QgsCoordinateReferenceSystem())
+    if sink is None:
+        raise QgsProcessingException(alg.invalidSinkError(parameters, name))
+    for i, row in enumerate(rows):
+        feature = QgsFeature(fields)
+        feature.setAttributes([_plain(v, kind) for v, (_, kind) in zip(row, columns)])
+        if points is not None:
+            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(*points[i])))
+        sink.addFeature(feature, QgsFeatureSink.FastInsert)
+    return dest
+
+
+def report_infinite(alg, feedback, result):
+    """Warn about what the engine replaced: ±inf values the computation gave, written as NaN."""
+    n = result.get("infinite", 0) if isinstance(result, dict) else 0
+    if n and feedback is not None:
+        feedback.reportError(alg.tr("{0} pixels had no finite result (±inf) and were written as NaN "
+                                    "(nodata).").format(n), fatalError=False)
+
+
+class Counts:
+    """Thread-safe counters the block kernels add to (workers run blocks in threads)."""
+
+    def __init__(self, *names):
+        self._lock = threading.Lock()
+        self.values = dict.fromkeys(names, 0)
+
+    def add(self, **counts):
+        with self._lock:
+            for k, v in counts.items():
+                self.values[k] += int(v)
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+
+def report_counts(alg, feedback, counts, messages):
+    """Log each non-zero count with its sentence (``messages[name]`` has ``{n}``)."""
+    for key, text in messages.items():
+        n = counts[key]
+        if n and feedback is not None:
+            feedback.pushWarning(alg.tr(text).format(n=n))

@@ -1,0 +1,1 @@
+"""SAR preparation: units, speckle filters, dated stacks, polarisation ratio."""

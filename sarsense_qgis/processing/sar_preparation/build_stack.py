@@ -1,0 +1,93 @@
+"""sarsense:buildstack — one dated multiband GeoTIFF from several rasters."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms.io import stack
+from ...styles import style_on_load
+from ..base import SarsenseAlgorithm
+
+RESAMPLING_LABELS = ("Nearest neighbour", "Bilinear", "Cubic", "Average")
+
+
+class BuildStackAlgorithm(SarsenseAlgorithm):
+    INPUTS, REFERENCE, RESAMPLING, DROP_EMPTY, OUTPUT, DATES, EMPTY_DATES = (
+        "INPUTS", "REFERENCE", "RESAMPLING", "DROP_EMPTY", "OUTPUT", "DATES", "EMPTY_DATES")
+
+    def name(self):
+        return "buildstack"
+
+    def displayName(self):
+        return self.tr("Build dated stack")
+
+    def tags(self):
+        return self.tr("sar,stack,time series,multitemporal,dates,align,warp,sentinel-1").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Stacks several rasters into one multiband GeoTIFF, one band per date, sorted by date; each band's "
+            "description is its ISO date (YYYY-MM-DD), the convention every SARSense time-series tool reads.\n\n"
+            "Dates come from the band description or DATE metadata, or (single-band files) from a date in the "
+            "file name: 2016-01-05, 20160105, 20160105T173017 or MODIS A2016005. A file without a date is "
+            "refused with a message.\n\n"
+            "All bands are put on the grid of the Reference grid raster (default: the first input); inputs in "
+            "another CRS or grid are warped with the chosen Resampling. Areas an input does not cover are NaN. "
+            "Inputs and reference must be georeferenced (geotransform and CRS); one that is not is refused.\n\n"
+            "Dates without a single valid pixel on the reference grid (an input that does not overlap it, or is "
+            "all nodata there) are named in a warning and listed in the Empty dates output; tick 'Leave out "
+            "empty dates' to drop them from the stack.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Input rasters"),
+                                                      layerType=QgsProcessing.TypeRaster),
+                 "Rasters to stack; every band needs a date (description, DATE metadata or file name).")
+        self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference grid"), optional=True),
+                 "Raster whose CRS, extent and pixel size the stack takes. Default: the first input.")
+        self.add(QgsProcessingParameterEnum(self.RESAMPLING, self.tr("Resampling"), options=list(RESAMPLING_LABELS),
+                                            defaultValue=1),
+                 "How inputs on another grid are resampled: nearest, bilinear (default), cubic or average.")
+        self.add(QgsProcessingParameterBoolean(self.DROP_EMPTY, self.tr("Leave out empty dates"), defaultValue=False),
+                 "Drop dates that have no valid pixel on the reference grid (they are reported either way).")
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Dated stack")),
+                 "Float32 GeoTIFF, one band per date (ISO date as band description), NaN nodata.")
+        self.addOutput(QgsProcessingOutputString(self.DATES, self.tr("Dates (comma-separated)")))
+        self.addOutput(QgsProcessingOutputString(self.EMPTY_DATES, self.tr("Empty dates (comma-separated)")))
+
+    def process(self, parameters, context, feedback):
+        layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
+        if not layers:
+            raise self.error(f"no input rasters given; add at least one dated raster to {self.label(self.INPUTS)}")
+        for lyr in layers:
+            if lyr.providerType() != "gdal":
+                raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first")
+        ref = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        drop = self.parameterAsBoolean(parameters, self.DROP_EMPTY, context)
+        res = stack.build_stack(
+            [lyr.source() for lyr in layers], out, reference=ref.source() if ref else None,
+            resampling=stack.RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
+            drop_empty=drop, compression=self.compression(parameters, context), **self.callbacks(feedback))
+        for path in res["warped"]:
+            feedback.pushInfo(self.tr(f"warped onto the reference grid: {path}"))
+        for msg in res["warnings"]:
+            feedback.reportError(msg, fatalError=False)
+        if res["empty"]:
+            listed = "; ".join(f"{d} ({path})" for d, path in res["empty"])
+            what = ("left out" if drop
+                    else f"kept as all-NaN bands (tick '{self.label(self.DROP_EMPTY)}' to leave them out)")
+            feedback.reportError(self.tr(f"{len(res['empty'])} date(s) have no valid pixel on the reference grid, "
+                                         f"{what}: {listed}"), fatalError=False)
+        feedback.pushInfo(self.tr(f"{len(res['dates'])} dates: {res['dates'][0]} … {res['dates'][-1]}"))
+        style_on_load(context, out)
+        return {self.OUTPUT: out, self.DATES: ",".join(res["dates"]),
+                self.EMPTY_DATES: ",".join(d for d, _ in res["empty"])}

@@ -1,0 +1,78 @@
+"""sarsense:multitemporaldespeckle — Quegan & Yu (2001) filter over a dated stack."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms import sar
+from ....algorithms.io import read_info, run_blockwise
+from ....algorithms.sar import speckle
+from ...styles import style_on_load
+from .. import checks, inputs, outputs
+from ..base import WORKERS, SarsenseAlgorithm
+
+
+class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
+    INPUT, SIZE, INPUT_UNITS, OUTPUT = "INPUT", "SIZE", "INPUT_UNITS", "OUTPUT"
+
+    def name(self):
+        return "multitemporaldespeckle"
+
+    def displayName(self):
+        return self.tr("Multi-temporal despeckle (Quegan)")
+
+    def tags(self):
+        return self.tr("sar,speckle,multitemporal,time series,stack,quegan,despeckle").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Quegan & Yu (2001) multi-temporal speckle filter for a stack of co-registered dates (one band per "
+            "date): J_k = E[I_k]/N · Σ_i I_i/E[I_i], with E[·] the local mean over a SIZE×SIZE window. It "
+            "reduces speckle while keeping each date's own mean level and spatial detail.\n\n"
+            "Input: a multiband raster with at least 2 dates, in dB (the default Input units) or linear power, "
+            "e.g. the output of 'Build dated stack'. The filter works on linear power; dB input is converted and "
+            "written back in dB. Output: same band count and band descriptions (dates).")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Time stack (one band per date)")),
+                 "Co-registered stack, at least 2 bands; band descriptions (ISO dates) are kept.")
+        self.add_units(what="the stack")
+        self.add(QgsProcessingParameterNumber(self.SIZE, self.tr("Window size (pixels, odd)"),
+                                              type=QgsProcessingParameterNumber.Integer, defaultValue=7,
+                                              minValue=3, maxValue=21),
+                 "Side of the window for the local means E[I]: odd, 3 to 21.")
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Filtered stack")),
+                 "Float32 GeoTIFF, one band per date, NaN nodata.")
+
+    def checkParameterValues(self, parameters, context):
+        problem = checks.odd_size_problem(self, parameters, context)
+        if problem:
+            return False, problem
+        return super().checkParameterValues(parameters, context)
+
+    def process(self, parameters, context, feedback):
+        src = inputs.raster_path(self, parameters, self.INPUT, context)
+        size = self.parameterAsInt(parameters, self.SIZE, context)
+        in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        n = read_info(src).band_count
+        if n < 2:
+            raise self.error("the input has a single band (one date); the multi-temporal filter needs at least 2 "
+                             "dates. Build a stack with 'Build dated stack', or use 'Despeckle SAR image'.")
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
+
+        def kernel(block):
+            lin = sar.db_to_linear(block)[0] if in_db else block
+            res = speckle.quegan_yu(lin, size=size)
+            return sar.linear_to_db(res)[0] if in_db else res
+
+        res = run_blockwise(src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
+                            bytes_per_pixel=speckle.QUEGAN_BYTES, workers=WORKERS, **self.callbacks(feedback))
+        outputs.report_infinite(self, feedback, res)
+        style_on_load(context, out)
+        return {self.OUTPUT: out}

@@ -1,0 +1,1 @@
+"""Sea ice: concentration from a U-Net, receptive field, ice-chart classes, skill."""

@@ -1,0 +1,136 @@
+"""sarsense:icechartclasses — SIGRID-3 ice-chart polygons → SIC classes 0–10 on a raster grid."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from ....algorithms.io import engine as _engine
+from ....algorithms.io import stack as _stack
+from ....algorithms.io import vector as _vector
+from ....algorithms.sea_ice import classes as sic_classes
+from ....algorithms.sea_ice import sigrid
+from .. import inputs, outputs
+from .base import SeaIceAlgorithm
+
+
+def _value(v):
+    """A feature attribute as Python: None for NULL."""
+    return None if v is None or (isinstance(v, QVariant) and v.isNull()) else v
+
+
+CODING_LABELS = ("Auto: SIGRID-3 codes in a field named CT, percent in any other field",
+                 "SIGRID-3 CT codes (00, 01, 02, 10–92, ranges such as 35)", "Concentration in percent (0–100)")
+
+
+class IceChartClassesAlgorithm(SeaIceAlgorithm):
+    CHART, CT_FIELD, CODING, REFERENCE, OUTPUT = "CHART", "CT_FIELD", "CODING", "REFERENCE", "OUTPUT"
+
+    def name(self):
+        return "icechartclasses"
+
+    def displayName(self):
+        return self.tr("Ice chart to SIC classes")
+
+    def tags(self):
+        return self.tr("sea ice,ice chart,sigrid,sigrid-3,ct,total concentration,egg code,rasterize,sic").split(",")
+
+    def shortHelpString(self):
+        rows = ", ".join(f"{k:02d}→{v}" for k, v in sigrid.CT_CLASSES.items() if v != sic_classes.NODATA and k < 10 or
+                         k in (91, 92))
+        return self.tr(
+            "Turns an ice chart's polygons into the SIC classes the sea-ice U-Net predicts (0–10 = 0–100 % in 10 % "
+            "steps, 255 = land or unknown), on the grid of REFERENCE: a reference chart for 'Sea-ice skill' or "
+            "for training.\n\n"
+            "SIGRID-3 total concentration (CT) as in Stokholm et al. (2022, §II.B): ice free, < 1/10 and bergy "
+            f"water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({rows}); range codes XY (e.g. 35, 46, 79) → their "
+            "midpoint class, halves rounded up (35→4, 46→5, 79→8, 12→2); 98 (glacier) and 99 (unknown) → 255. "
+            "Where the chart has them, POLY_TYPE L (land) and N (no data) → 255, W (water) → 0, and fast ice (form "
+            "code 08 in FA, FB, FC or FP) → 10. A concentration in percent maps to the nearest 10 % "
+            "(below 10 %: 0).\n\n"
+            "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterFeatureSource(self.CHART, self.tr("Ice chart (polygons)"),
+                                                     types=[QgsProcessing.TypeVectorPolygon]),
+                 "SIGRID-3 polygons (e.g. a DMI, CIS or NIC chart) with total concentration CT, or any polygons with a "
+                 "concentration field.")
+        self.add(QgsProcessingParameterField(self.CT_FIELD, self.tr("Concentration field (empty: CT)"),
+                                             parentLayerParameterName=self.CHART, optional=True),
+                 "Empty: the SIGRID-3 field CT. Another field: a concentration in percent (or SIGRID-3 codes, "
+                 "with Field coding).")
+        self.add(QgsProcessingParameterEnum(self.CODING, self.tr("Field coding"), options=list(CODING_LABELS),
+                                            defaultValue=0),
+                 "What the concentration field holds.", advanced=True)
+        self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference grid")),
+                 "The chart is drawn on this raster's grid (e.g. the SIC chart to score, or the SAR scene).")
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("SIC classes from the chart")),
+                 "uint8 GeoTIFF: SIC class 0–10, 255 = land, no data or outside the chart; WMO colours.")
+
+    def process(self, parameters, context, feedback):
+        source = self.parameterAsSource(parameters, self.CHART, context)
+        if source is None:
+            raise self.error(self.invalidSourceError(parameters, self.CHART))
+        names = source.fields().names()
+        field = self.parameterAsString(parameters, self.CT_FIELD, context) or "CT"
+        if field not in names:
+            raise self.error(f"{self.label(self.CHART)} has no field '{field}' "
+                             f"(its fields: {', '.join(names) or 'none'}): "
+                             f"a SIGRID-3 chart has CT; otherwise choose the concentration field in "
+                             f"{self.label(self.CT_FIELD)}.")
+        coding = self.parameterAsEnum(parameters, self.CODING, context)
+        percent = coding == 2 or (coding == 0 and field != "CT")
+        reference = inputs.raster_path(self, parameters, self.REFERENCE, context)
+        forms = [f for f in sigrid.FORM_FIELDS if f in names]
+        wkbs, burn, bad = [], [], []
+        for feature, wkb in inputs.on_grid_crs(source, reference, context):
+            try:
+                cls = sigrid.polygon_class(_value(feature[field]),
+                                           poly_type=_value(feature["POLY_TYPE"]) if "POLY_TYPE" in names else None,
+                                           forms=[_value(feature[f]) for f in forms], percent=percent)
+            except (ValueError, TypeError) as err:
+                bad.append(f"feature {feature.id()}: {err}")
+                continue
+            wkbs.append(wkb)
+            burn.append(cls + 1 if cls != sic_classes.NODATA else 256)
+        if bad:
+            raise self.error(f"{len(bad)} polygon(s) of {self.label(self.CHART)} have a concentration that cannot be "
+                             f"read ({'; '.join(bad[:3])}{' …' if len(bad) > 3 else ''}). "
+                             f"Check {self.label(self.CT_FIELD)} and the Field coding.")
+        if not wkbs:
+            raise self.error(f"{self.label(self.CHART)} has no polygon.")
+        burned = _vector.rasterize(wkbs, reference, burn=burn)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        table = sic_classes.class_table()
+        meta = {"classes": json.dumps([{k: c[k] for k in ("value", "name", "color")} for c in table])}
+
+        def kernel(block):
+            v = np.nan_to_num(block[0], nan=0).astype(np.int64)
+            return np.where((v >= 1) & (v <= 11), v - 1, sic_classes.NODATA).astype(np.uint8)[np.newaxis]
+        try:
+            res = _engine.run_blockwise(burned, out, kernel, out_bands=1, out_dtype=np.uint8,
+                                        descriptions=["SIC class (ice chart)"], band_metadata=[meta],
+                                        metadata={"SARSENSE_CHART_FIELD": field,
+                                                  "SARSENSE_CHART_CODING": "percent" if percent else "SIGRID-3 CT"},
+                                        compression=self.compression(parameters, context), **self.callbacks(feedback))
+        finally:
+            _stack.release(burned)
+        counts = np.bincount(np.asarray(burn), minlength=257)
+        feedback.pushInfo(self.tr(f"{len(wkbs)} polygons ({'percent' if percent else 'SIGRID-3 CT codes'} "
+                                  f"in '{field}'): "
+                                  + ", ".join(f"{n} × class {k - 1}" for k, n in enumerate(counts[1:12], start=1) if n)
+                                  + (f", {counts[256]} masked (land, no data, unknown)" if counts[256] else "")))
+        outputs.report_infinite(self, feedback, res)
+        self.style_sic(context, out)
+        return {self.OUTPUT: out}

@@ -1,0 +1,180 @@
+"""sarsense:seaiceconcentration — a sea-ice concentration chart from Sentinel-1 HH/HV by the N-level U-Net."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingUtils,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from ....algorithms import onnx as rt
+from ....algorithms.io import read_info
+from ....algorithms.io import stack as _stack
+from ....algorithms.io.engine import remove_dataset_files
+from ....algorithms.sea_ice import pipeline
+from ....algorithms.sea_ice.classes import SIC_PERCENT
+from .. import checks, inputs, outputs
+from .base import SeaIceAlgorithm
+
+BUNDLED = rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx"
+MODE_LABELS = ("Full scene when it fits the memory budget", "Tiled")
+
+
+class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
+    HH, HV, INPUT_UNITS, DOWNSAMPLE, LAND, MODEL, MODE, BUDGET_MB, OUTPUT, OUTPUT_EXPECTED = (
+        "HH", "HV", "INPUT_UNITS", "DOWNSAMPLE", "LAND", "MODEL", "MODE", "BUDGET_MB", "OUTPUT", "OUTPUT_EXPECTED")
+    requires = ("onnxruntime",)
+
+    def name(self):
+        return "seaiceconcentration"
+
+    def displayName(self):
+        return self.tr("Sea-ice concentration chart (U-Net)")
+
+    def tags(self):
+        return self.tr("sea ice,ice chart,concentration,sic,sentinel-1,ew,hh,hv,u-net,ai4arctic,autoice,"
+                       "wmo,sigrid").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Charts sea-ice concentration (SIC) from a Sentinel-1 EW (or IW) scene's HH and HV backscatter with the "
+            "N-level U-Net of Stokholm et al. (2022, AI4SeaIce): classes 0–100 % in 10 % steps, in WMO "
+            "colours.\n\n"
+            "Steps, as in the paper: the scene is downsampled (DOWNSAMPLE×DOWNSAMPLE mean in linear power; 2 takes "
+            "EW GRDM's 40 m to 80 m), turned to dB and clipped to −30…+10 dB, which the model scales to −1…1; NaN "
+            "and land pixels are given 0 and masked (255) in the chart. Full-scene mode runs the whole scene at "
+            "once, as the paper does, when it fits the memory budget (else it runs tiled and says what budget "
+            "would be needed); tiled mode runs overlapping tiles blended by the shared runtime, whose overlap is "
+            "at least half the model's receptive field.\n\n"
+            "The bundled model is a DEMONSTRATION trained on simulated scenes only (its card gives its simulated "
+            "skill); for real charts, retrain it on the AI4Arctic data (one command, in the model card) and give "
+            "that model in MODEL. A user model must have the same contract: inputs HH and HV in dB, segmentation "
+            "into classes 0–10.\n\n"
+            "OUTPUT_EXPECTED (optional): the expected SIC in %, Σ p(class) × its %, a smooth field beside the "
+            "class chart.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.HH, self.tr("HH backscatter"), optional=True),
+                 "Sentinel-1 HH, calibrated (σ⁰), noise-corrected, in dB or linear power. Leave empty when HV holds "
+                 "both bands.")
+        self.add(QgsProcessingParameterRasterLayer(self.HV, self.tr("HV backscatter (or a 2-band HH, HV raster)")),
+                 "Sentinel-1 HV on the same grid as HH; or one raster with band 1 = HH and band 2 = HV (then leave "
+                 "HH empty).")
+        self.add_units(what="HH and HV")
+        self.add(QgsProcessingParameterNumber(self.DOWNSAMPLE,
+                                              self.tr("Downsampling factor (pixels averaged per side)"),
+                                              defaultValue=2, minValue=1, maxValue=8),
+                 "2 (the paper): 40 m EW GRDM pixels → 80 m, the pixel size the model was trained at; 1 when the "
+                 "scene is at 80 m already.")
+        self.add(QgsProcessingParameterMapLayer(self.LAND, self.tr("Land mask (polygons or raster)"), optional=True,
+                                                types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeRaster]),
+                 "Land polygons, or a raster non-zero on land (any grid; nearest neighbour onto the scene's). Land "
+                 "is charted 255; a coarse pixel touching land counts as land.")
+        self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (.onnx)"), extension="onnx", optional=True),
+                 f"A sea-ice U-Net with a SARSense contract (inputs HH, HV in dB; classes 0–10). Empty: the bundled "
+                 f"{BUNDLED.name} (a demonstration trained on simulated scenes).")
+        self.add(QgsProcessingParameterEnum(self.MODE, self.tr("Mode"), options=list(MODE_LABELS), defaultValue=0),
+                 "0: the whole scene at once when it fits the memory budget (else tiled); 1: overlapping tiles "
+                 "(bounded memory for any scene size).")
+        self.add(QgsProcessingParameterNumber(self.BUDGET_MB, self.tr("Memory budget (MiB)"),
+                                              type=QgsProcessingParameterNumber.Integer, defaultValue=512,
+                                              minValue=64),
+                 "Memory the run may use beyond QGIS and the loaded model: GDAL's cache, the tile accumulator and the "
+                 "network's working memory. A full-scene run of a large scene needs several GiB.", advanced=True)
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Sea-ice concentration chart")),
+                 "uint8 GeoTIFF: SIC class 0–10 (0–100 % in 10 % steps), 255 = no data or land; WMO colours.")
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_EXPECTED, self.tr("Expected SIC (%)"),
+                                                         optional=True, createByDefault=False),
+                 "float32 GeoTIFF: the probability-weighted mean concentration (%), NaN = no data or land.")
+
+    def _inputs(self, parameters, context):
+        """``[hh, hv]`` or ``[hh_hv]``: refused when a band is missing or the grids differ."""
+        hv = inputs.raster_path(self, parameters, self.HV, context)
+        hh = inputs.raster_path(self, parameters, self.HH, context) if parameters.get(self.HH) else None
+        n_hv = read_info(hv).band_count
+        if hh is None:
+            if n_hv != 2:
+                raise self.error(f"{self.label(self.HV)} has {n_hv} band(s) and {self.label(self.HH)} is empty: the "
+                                 "model needs both polarisations. Give HH as well, or one raster with band 1 = HH and "
+                                 "band 2 = HV in HV.")
+            return [hv]
+        n_hh = read_info(hh).band_count
+        if n_hh != 1 or n_hv != 1:
+            raise self.error(f"with both {self.label(self.HH)} ({n_hh} band(s)) and {self.label(self.HV)} ({n_hv}) "
+                             "given, each must have one band; a 2-band HH+HV raster goes in HV alone.")
+        a, b = read_info(hh), read_info(hv)
+        if not a.same_grid(b):
+            raise self.error(f"HH ({a.xsize}×{a.ysize} px) and HV ({b.xsize}×{b.ysize} px) are not on the same grid "
+                             "(size, geotransform or CRS differ): they must be the two polarisations of one product. "
+                             "Warp HV onto HH first (Raster ▸ Projections ▸ Warp, 'Reference layer' = HH).")
+        return [hh, hv]
+
+    def _land(self, parameters, context, reference):
+        """The land mask on the scene's input grid (a virtual raster freed after the run), or None."""
+        if not parameters.get(self.LAND):
+            return None
+        layer = self.parameterAsLayer(parameters, self.LAND, context)
+        if isinstance(layer, QgsVectorLayer):
+            return inputs.burn_polygons(self, layer, reference, self.LAND, context)
+        if isinstance(layer, QgsRasterLayer) and layer.isValid():
+            path, _ = _stack.on_grid(layer.source(), reference, resampling="near", label=self.label(self.LAND),
+                                     ref_label="the scene")
+            self.virtual.append(path)
+            return path
+        raise self.error(f"{self.label(self.LAND)} must be a polygon layer or a raster.")
+
+    def process(self, parameters, context, feedback):
+        path = self.parameterAsFile(parameters, self.MODEL, context) or str(BUNDLED)
+        model = rt.Model(path)
+        pipeline.check_model(model)
+        inputs = self._inputs(parameters, context)
+        units = "db" if self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1 else "linear"
+        for p, name in zip(inputs, (self.HH, self.HV) if len(inputs) == 2 else (self.HV,)):
+            checks.units(self, p, units, units_param=self.INPUT_UNITS, name=name)
+        land = self._land(parameters, context, inputs[0])
+        factor = self.parameterAsInt(parameters, self.DOWNSAMPLE, context)
+        mode = pipeline.MODES[self.parameterAsEnum(parameters, self.MODE, context)]
+        budget = self.parameterAsInt(parameters, self.BUDGET_MB, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        expected = self.parameterAsOutputLayer(parameters, self.OUTPUT_EXPECTED, context) \
+            if parameters.get(self.OUTPUT_EXPECTED) else None
+        feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
+        prepared = QgsProcessingUtils.generateTempFilename("sic_input.tif")
+        try:
+            prep = pipeline.prepare(inputs, prepared, units=units, factor=factor, land=land,
+                                    **self.callbacks(feedback, 0.0, 0.1))
+            info = read_info(prepared)
+            feedback.pushInfo(self.tr(f"Network input: {info.xsize}×{info.ysize} px at "
+                                      f"{abs(info.geotransform[1]):g} m ({factor}×{factor} mean in linear power), dB "
+                                      f"clipped to {pipeline.DB_MIN:g}…{pipeline.DB_MAX:g}; {prep['valid']} valid "
+                                      "pixels."))
+            res = pipeline.chart(model, prepared, out, mode=mode, expected=expected, budget_mb=budget,
+                                 compression=self.compression(parameters, context),
+                                 log=lambda m: feedback.reportError(self.tr(m), fatalError=False),
+                                 **self.callbacks(feedback, 0.1, 1.0))
+        finally:
+            remove_dataset_files(prepared)
+        if res["mode"] == "full":
+            feedback.pushInfo(self.tr(f"Full scene in one piece ({res['tile'][0]}×{res['tile'][1]} px, padded to the "
+                                      f"model's multiple of {model.contract.size_multiple})."))
+        else:
+            feedback.pushInfo(self.tr(f"Tiled: {res['tiles']} tiles of {res['tile'][0]} px, halo {res['halo']} px, "
+                                      f"blend {res['blend']} px (overlap {2 * res['halo'] + res['blend']} px; "
+                                      f"receptive field {model.contract.receptive_field} px)."))
+        outputs.report_infinite(self, feedback, res)
+        self.style_sic(context, out)
+        results = {self.OUTPUT: out}
+        if expected:
+            self.style_expected(context, expected)
+            results[self.OUTPUT_EXPECTED] = expected
+        feedback.pushInfo(self.tr(f"Classes are {', '.join(f'{p} %' for p in SIC_PERCENT)}; 255 = no data or land."))
+        return results

@@ -1,0 +1,1 @@
+"""Sentinel-1: the GRD importer (calibration, noise removal, geocoding)."""

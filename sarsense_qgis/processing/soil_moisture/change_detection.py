@@ -1,0 +1,156 @@
+"""sarsense:changedetection — change-detection soil moisture index and SSM (Fayad et al. 2022, eq. 2-3)."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms import sar
+from ....algorithms.io import run_blockwise
+from ....algorithms.soil_moisture import change_detection as cd
+from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
+from .. import checks, inputs, outputs
+from .base import SoilMoistureAlgorithm
+
+
+class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
+    INPUT, INPUT_UNITS = "INPUT", "INPUT_UNITS"
+    SSM_MIN, SSM_MAX, SSM_MIN_RASTER, SSM_MAX_RASTER = "SSM_MIN", "SSM_MAX", "SSM_MIN_RASTER", "SSM_MAX_RASTER"
+    REFERENCE, LOW_PCT, HIGH_PCT, MIN_DATES = "REFERENCE", "LOW_PCT", "HIGH_PCT", "MIN_DATES"
+    OUTPUT_INDEX, OUTPUT_SSM, OUTPUT_DVV = "OUTPUT_INDEX", "OUTPUT_SSM", "OUTPUT_DVV"
+
+    def name(self):
+        return "changedetection"
+
+    def displayName(self):
+        return self.tr("Soil moisture by change detection")
+
+    def tags(self):
+        return self.tr("soil moisture,ssm,change detection,sentinel-1,vv,time series,index").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Surface soil moisture from a VV backscatter time series by change detection (Fayad et al. 2022, "
+            "eq. 2-3): per pixel, I_SSM = (σVV − σVV_min)/(σVV_max − σVV_min) on dB values, min and max over "
+            "the series (or the chosen percentiles, the index then clipped to 0-1), and SSM_t = I_SSM·(SSM_max − "
+            "SSM_min) + SSM_min in m³/m³.\n\n"
+            "SSM_min and SSM_max are the driest and wettest soil moisture of the site (in situ, or a soil map's "
+            "wilting point and porosity); the defaults are placeholders for a mineral soil. Rasters override them "
+            "per pixel. Pixels with fewer valid dates than the minimum, or a dynamic below "
+            f"{cd.MIN_RANGE_DB} dB (flat series: noise only), are NaN and counted in the log.\n\n"
+            "Input: a dated VV stack (one band per date, 'Build dated stack'), ideally speckle-filtered "
+            "('Multi-temporal despeckle'). Outputs keep the dates. The method assumes roughness and vegetation "
+            "do not change over the series; with growing vegetation use 'Soil moisture by vegetation-corrected "
+            "change detection'.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("VV time stack")),
+                 "Dated VV stack, one band per date.")
+        self.add_units(what="the VV stack")
+        for key, label, default in ((self.SSM_MIN, "Driest soil moisture SSM_min (m³/m³)", 0.05),
+                                    (self.SSM_MAX, "Wettest soil moisture SSM_max (m³/m³)", 0.40)):
+            self.add(QgsProcessingParameterNumber(key, self.tr(label), type=QgsProcessingParameterNumber.Double,
+                                                  defaultValue=default, minValue=0.0, maxValue=1.0),
+                     "Volumetric water content; a site value (in situ minimum/maximum over the series).", decimals=3)
+        for key, label in ((self.SSM_MIN_RASTER, "SSM_min raster (m³/m³)"),
+                           (self.SSM_MAX_RASTER, "SSM_max raster (m³/m³)")):
+            self.add(QgsProcessingParameterRasterLayer(key, self.tr(label), optional=True),
+                     "Per-pixel value overriding the number (e.g. from a soil map); resampled onto the stack's grid.",
+                     advanced=True)
+        self.add(QgsProcessingParameterEnum(self.REFERENCE, self.tr("Dry/wet reference"),
+                                            options=[self.tr("Minimum/maximum over the series (paper)"),
+                                                     self.tr("Percentiles")], defaultValue=0),
+                 "Min/max is the paper's; percentiles are robust to one outlying date (index clipped to 0-1).")
+        self.add(QgsProcessingParameterNumber(self.LOW_PCT, self.tr("Low percentile (%)"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=5.0,
+                                              minValue=0.0, maxValue=100.0), "Dry reference with Percentiles.")
+        self.add(QgsProcessingParameterNumber(self.HIGH_PCT, self.tr("High percentile (%)"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=95.0,
+                                              minValue=0.0, maxValue=100.0), "Wet reference with Percentiles.")
+        self.add(QgsProcessingParameterNumber(self.MIN_DATES, self.tr("Minimum valid dates per pixel"),
+                                              type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=2),
+                 "Pixels with fewer valid (non-NaN) dates are NaN.")
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_INDEX, self.tr("Soil moisture index I_SSM")),
+                 "Float32 stack, 0 (driest) to 1 (wettest), one band per date.")
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_SSM, self.tr("Soil moisture SSM (m³/m³)")),
+                 "Float32 stack in m³/m³, one band per date.")
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_DVV, self.tr("Backscatter change ΔVV (dB)"),
+                                                         optional=True, createByDefault=False),
+                 "Optional float32 stack, σVV − its minimum over the series (eq. 6), one band per date: a predictor "
+                 "of 'Map soil moisture with the neural network'.")
+
+    def checkParameterValues(self, parameters, context):
+        lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
+        if lo >= hi:
+            return False, self.tr(f"{self.label(self.SSM_MIN)} ({lo:g}) must be below {self.label(self.SSM_MAX)} "
+                                  f"({hi:g}).")
+        if self.parameterAsEnum(parameters, self.REFERENCE, context) == 1:
+            p0 = self.parameterAsDouble(parameters, self.LOW_PCT, context)
+            p1 = self.parameterAsDouble(parameters, self.HIGH_PCT, context)
+            if p0 >= p1:
+                return False, self.tr(f"{self.label(self.LOW_PCT)} ({p0:g}) must be below "
+                                      f"{self.label(self.HIGH_PCT)} ({p1:g}).")
+        return super().checkParameterValues(parameters, context)
+
+    def process(self, parameters, context, feedback):
+        src = inputs.raster_path(self, parameters, self.INPUT, context)
+        dates = checks.stack_dates(self, src, self.INPUT, min_dates=2)
+        in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
+        reference = cd.REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)]
+        low = self.parameterAsDouble(parameters, self.LOW_PCT, context)
+        high = self.parameterAsDouble(parameters, self.HIGH_PCT, context)
+        min_dates = self.parameterAsInt(parameters, self.MIN_DATES, context)
+        if min_dates > len(dates):
+            raise self.error(f"{self.label(self.MIN_DATES)} is {min_dates} but the stack has {len(dates)} dates: "
+                             "lower it, or use a longer stack.")
+        lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
+        cd.check_ssm_bounds(lo, hi)
+        out_index = self.parameterAsOutputLayer(parameters, self.OUTPUT_INDEX, context)
+        out_ssm = self.parameterAsOutputLayer(parameters, self.OUTPUT_SSM, context)
+        n = len(dates)
+        extra, slots = [], {}
+        for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER):
+            if parameters.get(key):
+                slots[key] = n + len(extra)
+                path = inputs.raster_path(self, parameters, key, context)
+                extra.append(inputs.on_grid(self, path, src, key, feedback))
+        out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
+            if parameters.get(self.OUTPUT_DVV) else None
+        counts = outputs.Counts("few", "flat")
+
+        def kernel(block):
+            vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
+            index, few, flat = cd.change_index(vv, reference=reference, low_pct=low, high_pct=high,
+                                               min_dates=min_dates)
+            counts.add(few=few, flat=flat)
+            smin = block[slots[self.SSM_MIN_RASTER]] if self.SSM_MIN_RASTER in slots else lo
+            smax = block[slots[self.SSM_MAX_RASTER]] if self.SSM_MAX_RASTER in slots else hi
+            out = [index, cd.ssm_from_index(index, smin, smax)]
+            return out + [cd.delta_vv(vv, min_dates=min_dates)] if out_dvv else out
+
+        outs = [out_index, out_ssm] + ([out_dvv] if out_dvv else [])
+        meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
+        res = run_blockwise([src] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
+                            descriptions=[dates] * len(outs), band_metadata=meta,
+                            bytes_per_pixel=48 + (16 if out_dvv else 0),
+                            compression=self.compression(parameters, context),
+                            workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
+        outputs.report_infinite(self, feedback, res)
+        outputs.report_counts(self, feedback, counts, {
+            "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",
+            "flat": f"{{n}} pixels vary by less than {cd.MIN_RANGE_DB} dB over the series (no usable change) and "
+                    "are NaN."})
+        style_on_load(context, out_index, ramp=INDEX_RAMP)
+        style_on_load(context, out_ssm, ramp=SSM_RAMP)
+        result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
+        if out_dvv:
+            result[self.OUTPUT_DVV] = out_dvv
+        return result

@@ -1,0 +1,109 @@
+"""sarsense:importismn — in-situ soil moisture from an ISMN download (or the Raam CSV files): stations and values."""
+
+from __future__ import annotations
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ....algorithms.io import Cancelled
+from ....algorithms.soil_moisture import insitu
+from .. import outputs
+from .base import SoilMoistureAlgorithm
+
+STATION_COLUMNS = [("id", str), ("network", str), ("station", str), ("sensor", str), ("depth_from", float),
+                   ("depth_to", float), ("lon", float), ("lat", float), ("n_values", int), ("first", str),
+                   ("last", str)]
+VALUE_COLUMNS = [("station", str), ("time_utc", str), ("soil_moisture", float), ("period_h", float),
+                 ("sensor", str), ("depth_to", float)]
+
+
+class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
+    INPUT, DEPTH_MAX_M, FLAGS = "INPUT", "DEPTH_MAX_M", "FLAGS"
+    OUTPUT_STATIONS, OUTPUT_VALUES, N_STATIONS, N_VALUES = "OUTPUT_STATIONS", "OUTPUT_VALUES", "N_STATIONS", "N_VALUES"
+
+    def name(self):
+        return "importismn"
+
+    def displayName(self):
+        return self.tr("Import in-situ soil moisture (ISMN)")
+
+    def tags(self):
+        return self.tr("ismn,in situ,station,soil moisture,ground truth,raam,stm,ceop,validation").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Reads an ISMN download (International Soil Moisture Network; the zip or the unpacked folder) in either "
+            "of ISMN's layouts, 'header + values' or 'CEOP separate', and writes its soil-moisture sensors as points "
+            "and their readings as a table. Only sensors whose lower depth is at most the maximum depth are kept "
+            "(0.1 m: the few centimetres C-band sees), and only readings whose ISMN quality flags are all accepted "
+            "(G: good). Times are UTC.\n\nIt also reads the Raam network's daily CSV files (raam_daily_5cm.csv and "
+            "Raam_station_locations_WGS84.csv in one folder or zip, Benninga et al. 2018): a daily mean stands for "
+            "its whole UTC day (period_h = 24), so that 'Extract raster values at stations' matches it to any "
+            "acquisition of that day.\n\nA file that cannot be read is named in the log with the reason, and the rest "
+            "is imported. ISMN's terms forbid redistributing its data: keep the download for your own use.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterFile(self.INPUT, self.tr("ISMN download (zip or folder)"),
+                                            behavior=QgsProcessingParameterFile.File,
+                                            fileFilter="Zip (*.zip);;All (*)"),
+                 "The zip ISMN's download page made, or the folder it unpacks to (…/network/station/*.stm). A folder "
+                 "can be typed or pasted in the dialog; qgis_process takes either path.")
+        self.add(QgsProcessingParameterNumber(self.DEPTH_MAX_M, self.tr("Maximum sensor depth (m)"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.1, minValue=0.0,
+                                              maxValue=10.0),
+                 "Sensors whose lower depth is at most this are kept (0.1 m: surface soil moisture).", decimals=3)
+        self.add(QgsProcessingParameterString(self.FLAGS, self.tr("Accepted ISMN quality flags"), defaultValue="G"),
+                 "Comma-separated ISMN flags a reading may carry (G good; D01…D10 dubious; C01…C03 out of range). A "
+                 "reading is kept when all its flags are listed.")
+        self.add_table_output(self.OUTPUT_STATIONS, "Stations",
+                              "Points (WGS 84): id (network/station), network, station, sensor, depths, lon, lat, "
+                              "number of kept values, first and last reading.")
+        self.add_table_output(self.OUTPUT_VALUES, "In-situ values",
+                              "Table: station id, UTC time, soil moisture (m³/m³), period the value covers (h), "
+                              "sensor.")
+        self.addOutput(QgsProcessingOutputNumber(self.N_STATIONS, self.tr("Stations")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_VALUES, self.tr("Values")))
+
+    def process(self, parameters, context, feedback):
+        src = self.parameterAsFile(parameters, self.INPUT, context)
+        depth = self.parameterAsDouble(parameters, self.DEPTH_MAX_M, context)
+        flags = insitu.parse_flags(self.parameterAsString(parameters, self.FLAGS, context))
+        res = insitu.read_insitu(src, depth_max=depth, flags=flags)
+        for name, why in res.problems:
+            feedback.reportError(self.tr(f"Not imported: {name}: {why}"), fatalError=False)
+        if res.too_deep:
+            feedback.pushInfo(self.tr(f"{len(res.too_deep)} sensor(s) deeper than {depth:g} m left out."))
+        sensors = res.sensors
+        feedback.pushInfo(self.tr(f"{res.layout}: {len(sensors)} sensor(s) at {len({s.station_id for s in sensors})} "
+                                  f"station(s), {sum(len(s.values) for s in sensors)} values kept (flags "
+                                  f"{', '.join(sorted(flags))}) of {sum(s.n_read for s in sensors)} read."))
+        empty = [s.station_id for s in sensors if not len(s.values)]
+        if empty:
+            feedback.pushWarning(self.tr(f"No reading passed the flag filter at {', '.join(empty[:5])}"
+                                         f"{' …' if len(empty) > 5 else ''}."))
+        if feedback.isCanceled():
+            raise Cancelled()
+
+        def day(t):
+            return str(t)[:19].replace("T", " ") if t is not None else None
+
+        rows = [[s.station_id, s.network, s.station, s.sensor, s.depth_from, s.depth_to, s.lon, s.lat, len(s.values),
+                 day(s.times.min()) if len(s.values) else None, day(s.times.max()) if len(s.values) else None]
+                for s in sensors]
+        stations = outputs.write_table(self, parameters, self.OUTPUT_STATIONS, context, STATION_COLUMNS, rows,
+                                    points=[(s.lon, s.lat) for s in sensors],
+                                    crs=QgsCoordinateReferenceSystem("EPSG:4326"))
+        values = []
+        for s in sensors:
+            times = np.datetime_as_string(s.times, unit="s")
+            values.extend([s.station_id, t.replace("T", " "), float(v), s.period_s / 3600.0, s.sensor, s.depth_to]
+                          for t, v in zip(times, s.values))
+        table = outputs.write_table(self, parameters, self.OUTPUT_VALUES, context, VALUE_COLUMNS, values)
+        return {self.OUTPUT_STATIONS: stations, self.OUTPUT_VALUES: table, self.N_STATIONS: len(rows),
+                self.N_VALUES: len(values)}

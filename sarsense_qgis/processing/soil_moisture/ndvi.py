@@ -1,0 +1,124 @@
+"""sarsense:ndvi — NDVI from red and near-infrared reflectance, with the paper's validity range."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms.io import read_info, run_blockwise, sample_values
+from ....algorithms.io import stack as _stack
+from ....algorithms.soil_moisture import ndvi as _ndvi
+from ...styles import NDVI_RAMP, style_on_load
+from .. import checks, inputs, outputs
+from ..base import WORKERS
+from .base import SoilMoistureAlgorithm
+
+
+class NdviAlgorithm(SoilMoistureAlgorithm):
+    RED, RED_BAND, NIR, NIR_BAND = "RED", "RED_BAND", "NIR", "NIR_BAND"
+    SCALE, OFFSET, MASK_OUTSIDE, OUTPUT = "SCALE", "OFFSET", "MASK_OUTSIDE", "OUTPUT"
+
+    def name(self):
+        return "ndvi"
+
+    def displayName(self):
+        return self.tr("NDVI (vegetation index)")
+
+    def tags(self):
+        return self.tr("ndvi,vegetation,red,nir,landsat,sentinel-2,soil moisture").split(",")
+
+    def shortHelpString(self):
+        lo, hi = _ndvi.VALID_RANGE
+        return self.tr(
+            "NDVI = (NIR − red)/(NIR + red) (Fayad et al. 2022, eq. 1), from surface reflectance.\n\n"
+            "Bands: one multiband raster (Red raster with Red band and NIR band numbers), or two rasters. Band "
+            "number 0 takes every band: two dated stacks (one band per date, e.g. from 'Build dated stack') give "
+            "one NDVI band per date, the dates matched between them. A dated input keeps its dates.\n\n"
+            "Reflectance = DN × Reflectance scale + Reflectance offset (Sentinel-2 L2A: 0.0001 and −0.1 from "
+            "processing baseline 04.00; Landsat Collection 2 Level 2: 0.0000275 and −0.2). A scale alone does not "
+            f"change NDVI, an offset does. With 'Keep only {lo}–{hi}' (default, the paper's §2.1.4) water, built-up "
+            "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.RED, self.tr("Red raster")),
+                 "Raster holding the red band (or both bands, or a dated stack of red bands).")
+        self.add(QgsProcessingParameterNumber(self.RED_BAND, self.tr("Red band number (0 = every band)"),
+                                              type=QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0),
+                 "Band of the red raster; 0 for a dated stack (one band per date).")
+        self.add(QgsProcessingParameterRasterLayer(self.NIR, self.tr("Near-infrared raster [optional]"),
+                                                   optional=True),
+                 "Raster holding the NIR band; leave empty when the red raster holds both bands.")
+        self.add(QgsProcessingParameterNumber(self.NIR_BAND, self.tr("NIR band number (0 = every band)"),
+                                              type=QgsProcessingParameterNumber.Integer, defaultValue=2, minValue=0),
+                 "Band of the NIR raster (or of the red raster when no NIR raster is given); 0 for a dated stack.")
+        self.add(QgsProcessingParameterNumber(self.SCALE, self.tr("Reflectance scale factor"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=1.0,
+                                              minValue=1e-9),
+                 "Multiplies the digital numbers to give reflectance (1 for reflectance already).", decimals=7)
+        self.add(QgsProcessingParameterNumber(self.OFFSET, self.tr("Reflectance offset"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.0),
+                 "Added after scaling (Sentinel-2 L2A baseline ≥ 04.00: −0.1; Landsat C2 L2: −0.2).", advanced=True,
+                 decimals=4)
+        lo, hi = _ndvi.VALID_RANGE
+        self.add(QgsProcessingParameterBoolean(self.MASK_OUTSIDE, self.tr(f"Keep only NDVI {lo}–{hi} (others NaN)"),
+                                               defaultValue=True),
+                 "The change-detection paper's filter (§2.1.4): NDVI below 0.15 (water, urban) or above 0.8 (dense "
+                 "forest) is set to NaN.")
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("NDVI")),
+                 "Float32 GeoTIFF, NaN nodata; one band per date for stacks.")
+
+    def _bands(self, path, band, name):
+        n = read_info(path).band_count
+        if band > n:
+            raise self.error(f"{self.label(name)} is {band} but the raster has {n} band(s).")
+        return list(range(1, n + 1)) if band == 0 else [band]
+
+    def process(self, parameters, context, feedback):
+        red = inputs.raster_path(self, parameters, self.RED, context)
+        nir = inputs.raster_path(self, parameters, self.NIR, context) if parameters.get(self.NIR) else red
+        rb = self.parameterAsInt(parameters, self.RED_BAND, context)
+        nb = self.parameterAsInt(parameters, self.NIR_BAND, context)
+        scale = self.parameterAsDouble(parameters, self.SCALE, context)
+        offset = self.parameterAsDouble(parameters, self.OFFSET, context)
+        mask = self.parameterAsBool(parameters, self.MASK_OUTSIDE, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        red_bands, nir_bands = self._bands(red, rb, self.RED_BAND), self._bands(nir, nb, self.NIR_BAND)
+        if nir == red and red_bands == nir_bands:
+            raise self.error(f"{self.label(self.RED_BAND)} and {self.label(self.NIR_BAND)} are the same band of the "
+                             "same raster; give the near-infrared band's number, or a separate NIR raster.")
+        if len(red_bands) != len(nir_bands):
+            raise self.error(f"the red input has {len(red_bands)} band(s) and the NIR input {len(nir_bands)}: give "
+                             "one band of each, or two dated stacks with the same dates (band numbers 0).")
+        dates = None
+        if len(red_bands) > 1 or (rb == 0 and nb == 0):
+            dates = checks.stack_dates(self, red, self.RED, min_dates=1)
+            nir_dates = checks.stack_dates(self, nir, self.NIR if nir != red else self.RED, min_dates=1)
+            order = _stack.match_dates(dates, nir_dates, self.label(self.RED), self.label(self.NIR))
+            nir_bands = [nir_bands[nir_dates.index(d)] for d in order]
+        else:
+            try:
+                dates = [_stack.band_dates(red)[red_bands[0] - 1]] if read_info(red).band_count == 1 else None
+            except ValueError:
+                dates = None
+        sample = sample_values(red, band=red_bands[0]) * scale + offset
+        finite = sample[sample == sample]
+        if finite.size and (finite > 1.5).mean() > 0.01:
+            feedback.reportError(self.tr(
+                f"{self.label(self.RED)}: scaled values reach {finite.max():g}, above any reflectance: they look like "
+                f"digital numbers. Set {self.label(self.SCALE)} (and the offset) of your product to get reflectance; "
+                "NDVI is computed anyway."), fatalError=False)
+        n = len(red_bands)
+        nir_on = nir if nir == red else inputs.on_grid(self, nir, red, self.NIR, feedback)
+        sources = [(red, red_bands), (nir_on, nir_bands)]
+        res = run_blockwise(
+            sources, out, lambda b: _ndvi.ndvi(b[:n], b[n:], scale=scale, offset=offset, mask_outside=mask),
+            out_bands=n, descriptions=dates, band_metadata=[{"UNITS": "NDVI"}] * n,
+            compression=self.compression(parameters, context), workers=WORKERS, **self.callbacks(feedback))
+        outputs.report_infinite(self, feedback, res)
+        style_on_load(context, out, ramp=NDVI_RAMP)
+        return {self.OUTPUT: out}

@@ -1,0 +1,112 @@
+"""sarsense:regressmoisture — linear regression of in-situ soil moisture on σ° (dB), per date or for all dates."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from qgis.core import (
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms.io import run_blockwise
+from ....algorithms.soil_moisture import regression
+from ...styles import SSM_RAMP, style_on_load
+from .. import checks, inputs, outputs
+from ..base import WORKERS
+from .base import SampleAlgorithm
+
+COLUMNS = [("date", str), ("slope", float), ("intercept", float), ("r2", float), ("rmse", float), ("n", int),
+           ("note", str)]
+
+
+class RegressMoistureAlgorithm(SampleAlgorithm):
+    SAMPLES, PREDICTOR_FIELD, SSM_FIELD, PER_DATE, RASTER = ("SAMPLES", "PREDICTOR_FIELD", "SSM_FIELD", "PER_DATE",
+                                                             "RASTER")
+    OUTPUT_PARAMS, OUTPUT_TABLE, OUTPUT = "OUTPUT_PARAMS", "OUTPUT_TABLE", "OUTPUT"
+
+    def name(self):
+        return "regressmoisture"
+
+    def displayName(self):
+        return self.tr("Soil moisture regression on backscatter")
+
+    def tags(self):
+        return self.tr("regression,linear,soil moisture,backscatter,sigma0,r2,rmse,per date").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Fits in-situ soil moisture = slope·σ° + intercept by least squares, one line per date (as the Miyankale "
+            "study's table 1: R² 0.72-0.82) or one for all dates, and reports slope, intercept, R², RMSE and N per "
+            "line. σ° is in dB, e.g. terrain-normalised and vegetation-corrected by the Soil moisture I algorithms. "
+            "Given a raster (a dated stack of the same σ°), it maps soil moisture from the fitted lines: per date, the "
+            "line of that date (dates without a line are NaN); otherwise the one line on every band.\n\n"
+            "The RMSE is the fit's own residual on the samples that made it, as the paper reports it: an optimistic "
+            "figure. For an independent assessment, validate the map on other stations with 'Validate soil "
+            "moisture'.")
+
+    def initAlgorithm(self, config=None):
+        self.add_samples()
+        self.add_field(self.PREDICTOR_FIELD, "σ° field (dB)", "VV", "Backscatter in dB.")
+        self.add_field(self.SSM_FIELD, "In-situ soil moisture field", "ssm_insitu", "m³/m³ (or %: the map follows).")
+        self.add(QgsProcessingParameterBoolean(self.PER_DATE, self.tr("One regression per date"), defaultValue=True),
+                 "On: one line per acquisition date (the paper). Off: one line for all samples.")
+        self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Regression parameters (JSON)"),
+                                                       fileFilter="JSON (*.json)"), "The fitted lines.")
+        self.add_table_output(self.OUTPUT_TABLE, "Regression table", "date, slope, intercept, R², RMSE, N.")
+        self.add(QgsProcessingParameterRasterLayer(self.RASTER, self.tr("σ° raster to map (dB)"), optional=True),
+                 "A dated stack of the same σ°; mapped with the fitted lines.")
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture map"), optional=True,
+                                                         createByDefault=False),
+                 "Float32, one band per date, NaN nodata.")
+
+    def process(self, parameters, context, feedback):
+        f_x = self.field(parameters, self.PREDICTOR_FIELD, context)
+        f_y = self.field(parameters, self.SSM_FIELD, context)
+        per_date = self.parameterAsBool(parameters, self.PER_DATE, context)
+        s = self.read_samples(parameters, self.SAMPLES, context, [f_x, f_y])
+        fits = regression.regress(s.date, s[f_x], s[f_y], per_date=per_date)
+        rows = []
+        for d, f in fits:
+            if isinstance(f, dict):
+                rows.append([d, f["slope"], f["intercept"], f["r2"], f["rmse"], f["n"], ""])
+                feedback.pushInfo(self.tr(f"{d}: SM = {f['slope']:.4g}·σ° + {f['intercept']:.4g}; R² {f['r2']:.3f}, "
+                                          f"RMSE {f['rmse']:.4f}, N {f['n']}"))
+            else:
+                rows.append([d, np.nan, np.nan, np.nan, np.nan, 0, f])
+                feedback.pushWarning(self.tr(f"{d}: no line ({f})."))
+        table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT_PARAMS, context)
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({"model": "SM = slope·σ° + intercept (ordinary least squares)", "predictor_field": f_x,
+                       "ssm_field": f_y, "per_date": per_date,
+                       "lines": {d: f for d, f in fits if isinstance(f, dict)}}, fh, indent=1)
+        results = {self.OUTPUT_PARAMS: path, self.OUTPUT_TABLE: table}
+        if parameters.get(self.RASTER) and parameters.get(self.OUTPUT):
+            results[self.OUTPUT] = self._map(parameters, context, feedback, dict(fits), per_date)
+        elif parameters.get(self.OUTPUT) and not parameters.get(self.RASTER):
+            raise self.error(f"a soil moisture map needs {self.label(self.RASTER)}.")
+        return results
+
+    def _map(self, parameters, context, feedback, fits, per_date):
+        src = inputs.raster_path(self, parameters, self.RASTER, context)
+        dates = checks.stack_dates(self, src, self.RASTER, min_dates=1)
+        checks.units(self, src, "db", name=self.RASTER)
+        lines = [fits.get(d if per_date else "all") for d in dates]
+        lines = [f if isinstance(f, dict) else None for f in lines]
+        if not any(lines):
+            raise self.error(f"no date of {self.label(self.RASTER)} ({', '.join(dates[:5])}) has a fitted line: the "
+                             "samples' dates differ from the raster's. Switch off the per-date regression or give the "
+                             "matching stack.")
+        slope = np.array([f["slope"] if f else np.nan for f in lines], np.float32)[:, None, None]
+        icpt = np.array([f["intercept"] if f else np.nan for f in lines], np.float32)[:, None, None]
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        run_blockwise(src, out, lambda b: (b * slope + icpt).astype(np.float32), out_bands=len(dates),
+                      descriptions=dates, compression=self.compression(parameters, context), workers=WORKERS,
+                      **self.callbacks(feedback))
+        style_on_load(context, out, ramp=SSM_RAMP)
+        return out

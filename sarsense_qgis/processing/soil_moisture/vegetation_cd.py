@@ -1,0 +1,126 @@
+"""sarsense:vegetationcd — vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7)."""
+
+from __future__ import annotations
+
+import json
+
+from qgis.core import (
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms import sar
+from ....algorithms.io import run_blockwise
+from ....algorithms.io import stack as _stack
+from ....algorithms.soil_moisture import change_detection as cd
+from ...styles import SSM_RAMP, style_on_load
+from .. import checks, inputs, outputs
+from ..base import WORKERS
+from .base import SoilMoistureAlgorithm
+
+
+def read_params(path):
+    """α and β from a parameters JSON (``{"alpha": …, "beta": …}``, what 'Soil moisture II' fits)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return float(data["alpha"]), float(data["beta"]), data
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"the parameters file '{path}' must be JSON with numbers 'alpha' and 'beta' "
+                         f"({type(err).__name__}: {err})") from None
+
+
+class VegetationCdAlgorithm(SoilMoistureAlgorithm):
+    VV, V1, INPUT_UNITS, ALPHA, BETA, PARAMS = "VV", "V1", "INPUT_UNITS", "ALPHA", "BETA", "PARAMS"
+    SSM_MIN, OUTPUT = "SSM_MIN", "OUTPUT"
+
+    def name(self):
+        return "vegetationcd"
+
+    def displayName(self):
+        return self.tr("Soil moisture by vegetation-corrected change detection")
+
+    def tags(self):
+        return self.tr("soil moisture,ssm,change detection,vegetation,ndvi,vh/vv,sentinel-1").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Change detection with the vegetation's effect on the radar sensitivity (Fayad et al. 2022, eq. 4-7): "
+            "ΔVV = σVV − σVV_min (dB, minimum per pixel over the series) and ΔVV = (α − β·V1)·(SSM_t − SSM_min), "
+            "so SSM_t = SSM_min + ΔVV/(α − β·V1), in m³/m³.\n\n"
+            "V1 is a vegetation variable on the same dates as VV: NDVI (e.g. 'NDVI' then 'Interpolate stack in "
+            "time' onto the radar dates) or the VH/VV ratio. α (dB per m³/m³) and β are fitted to in situ data; "
+            "the paper does not publish its values, so there are no defaults: give them, or the parameters JSON "
+            "file ({\"alpha\": …, \"beta\": …}). Where α − β·V1 ≤ "
+            f"{cd.MIN_SENSITIVITY} the radar has no usable sensitivity: NaN, counted in the log.")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.VV, self.tr("VV time stack")),
+                 "Dated VV stack, one band per date.")
+        self.add_units(what="the VV stack")
+        self.add(QgsProcessingParameterRasterLayer(self.V1, self.tr("Vegetation variable V1 stack (NDVI or VH/VV)")),
+                 "Dated stack on the same dates as VV (matched by date; resampled onto VV's grid).")
+        for key, label in ((self.ALPHA, "α, sensitivity of VV to soil moisture (dB per m³/m³)"),
+                           (self.BETA, "β, loss of sensitivity per unit of V1")):
+            self.add(QgsProcessingParameterNumber(key, self.tr(label), type=QgsProcessingParameterNumber.Double,
+                                                  optional=True),
+                     "Fitted value; no default (the paper does not publish its own). Or use the parameters file.",
+                     decimals=4)
+        self.add(QgsProcessingParameterFile(self.PARAMS, self.tr("Parameters file (JSON with alpha, beta)"),
+                                            extension="json", optional=True),
+                 "Overrides α and β when given.")
+        self.add(QgsProcessingParameterNumber(self.SSM_MIN, self.tr("Driest soil moisture SSM_min (m³/m³)"),
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.05,
+                                              minValue=0.0, maxValue=1.0),
+                 "Soil moisture at the date of σVV_min (site value).", decimals=3)
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture SSM (m³/m³)")),
+                 "Float32 stack in m³/m³, one band per date.")
+
+    def coefficients(self, parameters, context):
+        if parameters.get(self.PARAMS):
+            alpha, beta, _ = read_params(self.parameterAsFile(parameters, self.PARAMS, context))
+            return alpha, beta
+        if parameters.get(self.ALPHA) in (None, "") or parameters.get(self.BETA) in (None, ""):
+            raise self.error(f"give {self.label(self.ALPHA)} and {self.label(self.BETA)}, or "
+                             f"{self.label(self.PARAMS)}: the paper does not publish fitted values, so there are "
+                             "no defaults (fit them to in situ data of your site).")
+        return self.parameterAsDouble(parameters, self.ALPHA, context), \
+            self.parameterAsDouble(parameters, self.BETA, context)
+
+    def process(self, parameters, context, feedback):
+        vv = inputs.raster_path(self, parameters, self.VV, context)
+        v1 = inputs.raster_path(self, parameters, self.V1, context)
+        alpha, beta = self.coefficients(parameters, context)
+        dates = checks.stack_dates(self, vv, self.VV, min_dates=2)
+        v1_dates = checks.stack_dates(self, v1, self.V1, min_dates=1)
+        checks.require_valid(self, v1, self.V1)
+        _stack.match_dates(dates, v1_dates, self.label(self.VV), self.label(self.V1))
+        in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
+        ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        n = len(dates)
+        v1_on = inputs.on_grid(self, v1, vv, self.V1, feedback)
+        v1_bands = [v1_dates.index(d) + 1 for d in dates]
+        counts = outputs.Counts("weak")
+
+        def kernel(block):
+            sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
+            ssm, weak = cd.vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
+            counts.add(weak=weak)
+            return ssm
+
+        res = run_blockwise([vv, (v1_on, v1_bands)], out, kernel, out_bands=n, descriptions=dates,
+                            band_metadata=[{"UNITS": "m3/m3", "ALPHA": alpha, "BETA": beta}] * n,
+                            bytes_per_pixel=40, compression=self.compression(parameters, context),
+                            workers=WORKERS, **self.callbacks(feedback))
+        feedback.pushInfo(self.tr(f"α = {alpha:g}, β = {beta:g}, SSM_min = {ssm_min:g} m³/m³, {n} dates."))
+        outputs.report_infinite(self, feedback, res)
+        outputs.report_counts(self, feedback, counts, {
+            "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
+                    "vegetation) and are NaN."})
+        style_on_load(context, out, ramp=SSM_RAMP)
+        return {self.OUTPUT: out}

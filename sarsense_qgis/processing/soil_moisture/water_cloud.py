@@ -1,0 +1,135 @@
+"""sarsense:watercloud — soil and vegetation terms of σ° by the Water Cloud Model (004 eq. 1, 4-6)."""
+
+from __future__ import annotations
+
+import numpy as np
+from qgis.core import (
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ....algorithms import sar
+from ....algorithms.io import read_info, run_blockwise
+from ....algorithms.io import stack as _stack
+from ....algorithms.soil_moisture import terrain, water_cloud
+from ...styles import style_on_load
+from .. import checks, inputs, outputs
+from ..base import WORKERS
+from .base import SoilMoistureAlgorithm
+
+
+class WaterCloudAlgorithm(SoilMoistureAlgorithm):
+    INPUT, INPUT_UNITS, NDVI, INCIDENCE, INCIDENCE_ANGLE = "INPUT", "INPUT_UNITS", "NDVI", "INCIDENCE", \
+        "INCIDENCE_ANGLE"
+    A, B, OUTPUT_SOIL, OUTPUT_VEG = "A", "B", "OUTPUT_SOIL", "OUTPUT_VEG"
+    NUMBER_OR_RASTER = ("INCIDENCE",)
+
+    def name(self):
+        return "watercloud"
+
+    def displayName(self):
+        return self.tr("Water Cloud Model: soil and vegetation backscatter")
+
+    def tags(self):
+        return self.tr("water cloud model,wcm,vegetation,lai,ndvi,soil moisture,sigma0").split(",")
+
+    def shortHelpString(self):
+        return self.tr(
+            "Separates the vegetation's own backscatter from the soil's (Sadeghi et al., eq. 1, 4-6), in linear "
+            "power: LAI = 0.57·exp(2.33·NDVI); τ² = exp(−2·B·LAI·sec θ); σ°_veg = A·LAI·cos θ·(1 − τ²); "
+            "σ°_soil = (σ° − σ°_veg)/τ². A = B = 1 reproduce the paper's equations as printed; fit them for your "
+            "crop.\n\n"
+            "τ²: the paper's eq. 4 multiplies σ°_soil by τ, its eq. 5 defines τ²; we follow the Water Cloud Model "
+            "(Attema & Ulaby 1978): the soil term is attenuated on the way in and out, τ². The one-way reading "
+            "would give soil terms lower by 10·log10 τ dB (see the README for the bundled data).\n\n"
+            "NDVI: one band (all dates) or a dated stack on the input's dates; resampled onto the input's grid. "
+            "Where σ° ≤ σ°_veg the vegetation alone explains the signal: σ°_soil is NaN, counted. Outputs are in "
+            "the input's units (dB stays dB).")
+
+    def initAlgorithm(self, config=None):
+        self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Backscatter σ°")),
+                 "σ° (one band or a dated stack).")
+        self.add_units(what="σ°")
+        self.add(QgsProcessingParameterRasterLayer(self.NDVI, self.tr("NDVI")),
+                 "One band, or a dated stack on the same dates as the input (e.g. 'Interpolate stack in time').")
+        self.add_angle(self.INCIDENCE, self.INCIDENCE_ANGLE, "Incidence angle",
+                       "Incidence angle θ in degrees (local incidence after 'Terrain normalisation', or ellipsoid).")
+        self.add(QgsProcessingParameterNumber(self.A, self.tr("A (vegetation backscatter scale)"),
+                                              type=QgsProcessingParameterNumber.Double,
+                                              defaultValue=water_cloud.DEFAULT_A, minValue=0.0),
+                 "Multiplies LAI·cos θ·(1 − τ²) in σ°_veg; 1 as printed in the paper.", decimals=4)
+        self.add(QgsProcessingParameterNumber(self.B, self.tr("B (vegetation attenuation)"),
+                                              type=QgsProcessingParameterNumber.Double,
+                                              defaultValue=water_cloud.DEFAULT_B, minValue=0.0),
+                 "Multiplies LAI in τ² = exp(−2·B·LAI·sec θ); 1 as printed in the paper.", decimals=4)
+        self.add_compression()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_SOIL, self.tr("Soil backscatter σ°_soil")),
+                 "Float32, input units, NaN where the vegetation explains all the signal.")
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_VEG, self.tr("Vegetation backscatter σ°_veg"),
+                                                         optional=True, createByDefault=True),
+                 "Float32, input units.")
+
+    def process(self, parameters, context, feedback):
+        src = inputs.raster_path(self, parameters, self.INPUT, context)
+        in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
+        ndvi = inputs.raster_path(self, parameters, self.NDVI, context)
+        inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
+        a = self.parameterAsDouble(parameters, self.A, context)
+        b = self.parameterAsDouble(parameters, self.B, context)
+        out_soil = self.parameterAsOutputLayer(parameters, self.OUTPUT_SOIL, context)
+        out_veg = self.parameterAsOutputLayer(parameters, self.OUTPUT_VEG, context) \
+            if parameters.get(self.OUTPUT_VEG) else None
+        info = read_info(src)
+        n = info.band_count
+        n_ndvi = read_info(ndvi).band_count
+        checks.require_valid(self, ndvi, self.NDVI)
+        if n_ndvi == 1:
+            ndvi_bands = [1] * n
+        else:
+            dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+            ndvi_dates = checks.stack_dates(self, ndvi, self.NDVI, min_dates=1)
+            _stack.match_dates(dates, ndvi_dates, self.label(self.INPUT), self.label(self.NDVI))
+            ndvi_bands = [ndvi_dates.index(d) + 1 for d in dates]
+        sources = [src, (inputs.on_grid(self, ndvi, src, self.NDVI, feedback), ndvi_bands)]
+        if inc_path:
+            sources.append((inputs.on_grid(self, inc_path, src, self.INCIDENCE, feedback), [1]))
+        counts = outputs.Counts("no_soil", "valid")
+
+        def kernel(block):
+            sigma = sar.db_to_linear(block[:n])[0] if in_db else block[:n]
+            inc = block[2 * n] if inc_path else inc_const
+            if inc_path:
+                terrain.check_incidence(inc, self.label(self.INCIDENCE))
+            soil, veg, none_left = water_cloud.water_cloud(sigma, block[n:2 * n], inc, a=a, b=b)
+            counts.add(no_soil=none_left, valid=int((np.isfinite(sigma) & np.isfinite(veg)).sum()))
+            if in_db:
+                soil, veg = sar.linear_to_db(soil)[0], sar.linear_to_db(veg)[0]
+            return (soil, veg) if out_veg else soil
+
+        units = "dB" if in_db else "linear power"
+        res = run_blockwise(sources, [out_soil, out_veg] if out_veg else out_soil, kernel,
+                            out_bands=[n, n] if out_veg else n,
+                            descriptions=[info.descriptions, info.descriptions] if out_veg else info.descriptions,
+                            band_metadata=([[{"UNITS": units, "TERM": "soil"}] * n,
+                                            [{"UNITS": units, "TERM": "vegetation"}] * n] if out_veg
+                                           else [{"UNITS": units, "TERM": "soil"}] * n),
+                            bytes_per_pixel=96, compression=self.compression(parameters, context),
+                            workers=WORKERS, **self.callbacks(feedback))
+        feedback.pushInfo(self.tr(f"A = {a:g}, B = {b:g}; two-way attenuation τ² (see the help)."))
+        outputs.report_infinite(self, feedback, res)
+        outputs.report_counts(self, feedback, counts, {
+            "no_soil": "{n} pixels have σ° ≤ σ°_veg (the vegetation term explains all the signal): σ°_soil is NaN."})
+        if counts["valid"] and counts["no_soil"] > 0.5 * counts["valid"]:
+            feedback.reportError(self.tr(
+                f"σ° ≤ σ°_veg on {100 * counts['no_soil'] / counts['valid']:.0f} % of the pixel-dates: with A = {a:g} "
+                f"and B = {b:g} the vegetation term alone exceeds the measured backscatter. A = B = 1 (the paper's "
+                "equations as printed) are far too high for C-band; fit A and B to your crop and sensor."),
+                fatalError=False)
+        style_on_load(context, out_soil)
+        result = {self.OUTPUT_SOIL: out_soil}
+        if out_veg:
+            style_on_load(context, out_veg)
+            result[self.OUTPUT_VEG] = out_veg
+        return result

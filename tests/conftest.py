@@ -1,4 +1,5 @@
-"""Shared fixtures: sample data and, for tests/qgis, a real QGIS with the SARSense provider."""
+"""Shared fixtures: sample data (tests/qgis/conftest.py adds the provider, tests/process/conftest.py the
+qgis_process environment)."""
 
 import pytest
 from helpers import SAMPLE_DB, STACK_DIR, read_raster, write_raster
@@ -21,18 +22,3 @@ def sample_linear(tmp_path):
 @pytest.fixture
 def stack_files():
     return sorted(str(p) for p in STACK_DIR.glob("*.tif"))
-
-
-@pytest.fixture(scope="session")
-def sarsense(qgis_app, qgis_processing):
-    """The SARSense provider registered in the session's QgsApplication."""
-    from qgis.core import QgsApplication
-
-    from sarsense.sarsense_qgis.provider import SarsenseProvider
-
-    reg = QgsApplication.processingRegistry()
-    provider = reg.providerById("sarsense")
-    if provider is None:
-        provider = SarsenseProvider()
-        assert reg.addProvider(provider)
-    return provider

@@ -10,6 +10,7 @@ import numpy as np
 from ..io import engine as _engine
 from ..io import raster as _raster
 from ..io.engine import tiles as _tiles
+from ..io.options import RunOptions, resolve
 from .contract import ModelError, halo_warnings
 
 
@@ -72,9 +73,8 @@ def extra_outputs(contract, *, probabilities=None, expectation=None):
     return extras
 
 
-def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batch=4,
-                budget_mb=_engine.DEFAULT_BUDGET_MB, compression=_raster.DEFAULT_COMPRESSION,
-                probabilities=None, expectation=None, progress=None, is_canceled=None):
+def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batch=4, probabilities=None,
+                expectation=None, options: RunOptions | None = None, **keywords):
     """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
 
     Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`
@@ -85,6 +85,8 @@ def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batc
     A segmentation model can also write, beside its class map, its class ``probabilities`` (one
     float32 band per class) and their ``expectation`` (:func:`extra_outputs`), both from the same
     blended probabilities as the class map.
+
+    ``options`` (:class:`RunOptions`: budget, compression, progress, cancel) go to the engine.
 
     Returns the engine's summary dict plus ``model`` (name, version, sha256) and, for image
     models, the tiling actually used (``tile``, ``halo``, ``blend``) and ``warnings``.
@@ -98,8 +100,9 @@ def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batc
     descriptions, band_meta, dtype = output_layout(c)
     metadata = {"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_VERSION": c.version, "SARSENSE_MODEL_SHA256": model.sha256,
                 "SARSENSE_MODEL_TASK": c.task}
-    common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata, compression=compression,
-                  budget_mb=budget_mb, progress=progress, is_canceled=is_canceled)
+    # one block at a time: onnxruntime's session already uses the cores (threads in Model)
+    common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata,
+                  options=resolve(options, **keywords).replace(workers=1))
     if not c.spatial:
         def kernel(block):
             bands, rows, cols = block.shape

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -17,6 +15,8 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
+
+from ...algorithms.io.engine import Counts  # noqa: F401 (re-exported until every suite counts in its core job)
 
 _FIELD_TYPES = {int: QVariant.LongLong, float: QVariant.Double, str: QVariant.String, bool: QVariant.Bool}
 
@@ -59,24 +59,9 @@ def report_infinite(alg, feedback, result):
                                     "(nodata).").format(n), fatalError=False)
 
 
-class Counts:
-    """Thread-safe counters the block kernels add to (workers run blocks in threads)."""
-
-    def __init__(self, *names):
-        self._lock = threading.Lock()
-        self.values = dict.fromkeys(names, 0)
-
-    def add(self, **counts):
-        with self._lock:
-            for k, v in counts.items():
-                self.values[k] += int(v)
-
-    def __getitem__(self, name):
-        return self.values[name]
-
-
 def report_counts(alg, feedback, counts, messages):
-    """Log each non-zero count with its sentence (``messages[name]`` has ``{n}``)."""
+    """Log each non-zero count (a :class:`~sarsense.algorithms.io.engine.Counts` or the ``dict`` a job returns)
+    with its sentence (``messages[name]`` has ``{n}``)."""
     for key, text in messages.items():
         n = counts[key]
         if n and feedback is not None:

@@ -6,14 +6,13 @@ import subprocess
 
 import pytest
 from helpers import REPO
-from test_qgis_process import env  # noqa: F401  (a fixture: fresh HOME, plugin enabled)
 
 pytestmark = pytest.mark.skipif(not (shutil.which("xvfb-run") and shutil.which("qgis")),
                                 reason="needs the QGIS desktop and xvfb-run (Debian: apt install qgis xvfb)")
 
 
 @pytest.fixture(scope="module")
-def looked(env, tmp_path_factory):  # noqa: F811
+def looked(env, tmp_path_factory):
     out = tmp_path_factory.mktemp("look")
     e = dict(env, SARSENSE_LOOK_DIR=str(out))
     e.pop("QT_QPA_PLATFORM")  # a real X display (Xvfb), not offscreen

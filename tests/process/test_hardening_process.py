@@ -8,45 +8,36 @@ import time
 import numpy as np
 import pytest
 from helpers import speckled, write_raster
-from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+from process_helpers import QGIS_PROCESS, needs_qgis_process, qp, refusal
 
-pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin not installed")
-
-
-def refused(res, *needles):
-    text = res.stdout + res.stderr
-    assert res.returncode != 0, text
-    assert "Traceback" not in text, text
-    for needle in needles:
-        assert needle in text, text
-    return text
+pytestmark = needs_qgis_process
 
 
 @pytest.mark.parametrize("name,needle", [("out.png", "extension '.png'"), ("out.asc", "extension '.asc'"),
                                          ("out", "has no extension")])
-def test_output_extensions_other_than_tif(env, sample_db, tmp_path, name, needle):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
+def test_output_extensions_other_than_tif(env, sample_db, tmp_path, name, needle):
     res = qp(env, "run", "sarsense:convertunits", f"--INPUT={sample_db}", "--CONVERSION=1",
              f"--OUTPUT={tmp_path / name}")
-    text = refused(res, needle, str(tmp_path / name))
+    text = refusal(res, needle, str(tmp_path / name))
     assert ".partial-" not in text
     assert sorted(os.listdir(tmp_path)) == []
 
 
-def test_nan_looks_damaged_file_and_folder_output(env, sample_db, tmp_path):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
-    refused(qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--LOOKS=nan",
+def test_nan_looks_damaged_file_and_folder_output(env, sample_db, tmp_path):
+    refusal(qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--LOOKS=nan",
                f"--OUTPUT={tmp_path / 'o.tif'}"), "Equivalent number of looks (ENL) (LOOKS) must be a finite number")
     data = open(sample_db, "rb").read()
     cut = tmp_path / "cut.tif"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    refused(qp(env, "run", "sarsense:despeckle", f"--INPUT={cut}", f"--OUTPUT={tmp_path / 'o.tif'}"),
+    refusal(qp(env, "run", "sarsense:despeckle", f"--INPUT={cut}", f"--OUTPUT={tmp_path / 'o.tif'}"),
             "damaged or incomplete")
     (tmp_path / "folder.tif").mkdir()
-    refused(qp(env, "run", "sarsense:convertunits", f"--INPUT={sample_db}", "--CONVERSION=1",
+    refusal(qp(env, "run", "sarsense:convertunits", f"--INPUT={sample_db}", "--CONVERSION=1",
                f"--OUTPUT={tmp_path / 'folder.tif'}"), "is an existing folder")
     assert sorted(os.listdir(tmp_path)) == ["cut.tif", "folder.tif"]
 
 
-def test_db_above_385_is_not_written_as_inf(env, tmp_path):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
+def test_db_above_385_is_not_written_as_inf(env, tmp_path):
     arr = np.random.default_rng(0).normal(-12, 3, (50, 50)).astype(np.float32)
     arr[:5, :5] = 500.0
     src = write_raster(tmp_path / "db.tif", arr)
@@ -58,7 +49,7 @@ def test_db_above_385_is_not_written_as_inf(env, tmp_path):  # noqa: F811 (env: 
     assert not np.isinf(got).any() and np.isnan(got[:5, :5]).all()
 
 
-def test_sigterm_leaves_nothing_behind(env, tmp_path):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
+def test_sigterm_leaves_nothing_behind(env, tmp_path):
     big = write_raster(tmp_path / "big.tif", speckled((3000, 3000)))
     out = tmp_path / "out.tif"
     proc = subprocess.Popen([QGIS_PROCESS, "run", "sarsense:despeckle", f"--INPUT={big}", "--FILTER=6", "--SIZE=9",
@@ -74,6 +65,6 @@ def test_sigterm_leaves_nothing_behind(env, tmp_path):  # noqa: F811 (env: the p
     assert sorted(os.listdir(tmp_path)) == ["big.tif"]
 
 
-def test_help_names_labels(env):  # noqa: F811 (env: the pytest fixture imported from test_qgis_process)
+def test_help_names_labels(env):
     res = qp(env, "help", "sarsense:despeckle")
     assert "Equivalent number of looks (ENL)" in res.stdout and "Input units" in res.stdout

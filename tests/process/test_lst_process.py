@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from helpers import modis_subdataset, read_raster, write_raster
 from osgeo import gdal
-from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
+from process_helpers import needs_qgis_process, qp, refusal, run_json
 
 from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.lst import modis, quality, resample, temperature
 
-pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+pytestmark = needs_qgis_process
 SINU_GT = (-4447802.079066, 926.625433138333, 0.0, -463312.716569, 0.0, -926.625433139167)
 UTM_GT = (280000.0, 1000.0, 0.0, 9120000.0, 0.0, -1000.0)
 MODEL = rt.BUNDLED_MODELS_DIR / "lst_superresolution.onnx"
@@ -40,15 +40,13 @@ def window(tmp_path_factory):
     return path, k
 
 
-def _fail(env, alg, out, *args):  # noqa: F811
-    res = qp(env, "run", f"sarsense:{alg}", *args, f"--OUTPUT={out}")
-    text = res.stdout + res.stderr
-    assert res.returncode != 0 and "Traceback" not in text, text[-2000:]
+def _fail(env, alg, out, *args):
+    text = refusal(qp(env, "run", f"sarsense:{alg}", *args, f"--OUTPUT={out}"))
     assert not os.path.exists(out)
     return text
 
 
-def test_degradelst_reads_the_modis_subdataset(env, tmp_path):  # noqa: F811
+def test_degradelst_reads_the_modis_subdataset(env, tmp_path):
     doc = run_json(env, "degradelst", INPUT=modis_subdataset(), FACTOR=4, OUTPUT=tmp_path / "d.tif")
     got = read_raster(doc["results"]["OUTPUT"])[0]
     assert got.shape == (300, 300)
@@ -57,7 +55,7 @@ def test_degradelst_reads_the_modis_subdataset(env, tmp_path):  # noqa: F811
     np.testing.assert_allclose(got, expected, atol=1e-3)
 
 
-def test_every_method_headless(env, window, tmp_path):  # noqa: F811
+def test_every_method_headless(env, window, tmp_path):
     path, k = window
     bic = run_json(env, "lstsuperresolution", INPUT=path, METHOD=1, SCALE=4, OUTPUT=tmp_path / "b.tif")
     got = read_raster(bic["results"]["OUTPUT"])[0]
@@ -79,7 +77,7 @@ def test_every_method_headless(env, window, tmp_path):  # noqa: F811
 
 
 @pytest.mark.parametrize("method", [2, 3])
-def test_tsharp_and_atprk_headless_are_coherent(env, tmp_path, method):  # noqa: F811
+def test_tsharp_and_atprk_headless_are_coherent(env, tmp_path, method):
     rng = np.random.default_rng(3)
     ndvi = np.clip(rng.normal(0.5, 0.2, (120, 120)), -0.1, 0.9).astype(np.float32)
     from scipy.ndimage import gaussian_filter
@@ -94,7 +92,7 @@ def test_tsharp_and_atprk_headless_are_coherent(env, tmp_path, method):  # noqa:
     assert quality.figures(truth, fine)["rmse"] < 0.6
 
 
-def test_imagequality_number_outputs_and_table(env, window, tmp_path):  # noqa: F811
+def test_imagequality_number_outputs_and_table(env, window, tmp_path):
     path, k = window
     rng = np.random.default_rng(9)
     est = k + rng.normal(0, 0.5, k.shape).astype(np.float32)
@@ -116,7 +114,7 @@ def test_imagequality_number_outputs_and_table(env, window, tmp_path):  # noqa: 
     assert rows[0]["scope"] == "whole" and any(row["scope"] == "patch" for row in rows)
 
 
-def test_refusals_are_messages_and_leave_no_output(env, window, tmp_path):  # noqa: F811
+def test_refusals_are_messages_and_leave_no_output(env, window, tmp_path):
     path, k = window
     nan = write_raster(tmp_path / "nan.tif", np.full((20, 20), np.nan, np.float32), gt=UTM_GT, epsg=32725,
                        nodata=float("nan"))
@@ -136,7 +134,7 @@ def test_refusals_are_messages_and_leave_no_output(env, window, tmp_path):  # no
     assert "looks like °C" in _fail(env, "degradelst", tmp_path / "o7.tif", f"--INPUT={cel}")
 
 
-def test_lst_chain_model3_runs_headless(env, window, tmp_path):  # noqa: F811
+def test_lst_chain_model3_runs_headless(env, window, tmp_path):
     path, k = window
     res = qp(env, "run", "sarsense:lst_superresolution", "--json", f"--lst={path}", "--utm=EPSG:32725", "--method=0",
              f"--sr:Super-resolved LST={tmp_path / 'sr.tif'}", f"--quality:Quality figures={tmp_path / 'q.csv'}")

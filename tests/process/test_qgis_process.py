@@ -1,43 +1,16 @@
 """SARSense as a user runs it headless: qgis_process.bin with the plugin on QGIS_PLUGINPATH and enabled."""
 
-import json
 import os
-import subprocess
 
 import numpy as np
 import pytest
-from helpers import PKG_ROOT, REPO, read_raster
+from helpers import REPO, read_raster
+from process_helpers import needs_qgis_process, qp, run_json
 
 from sarsense.algorithms import sar
 from sarsense.algorithms.sar import speckle
 
-QGIS_PROCESS = "/usr/bin/qgis_process.bin"
-pytestmark = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin not installed")
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """A fresh HOME whose default profile enables the plugin, found through QGIS_PLUGINPATH."""
-    home = tmp_path_factory.mktemp("home")
-    profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
-    from sarsense.sarsense_qgis import setup_tools
-    deps = setup_tools.deps_dir()  # the folder `make setup` filled, before HOME changes
-    setup_tools.enable_plugin(str(profile))
-    e = dict(os.environ, HOME=str(home), QGIS_PLUGINPATH=str(PKG_ROOT), QT_QPA_PLATFORM="offscreen",
-             SARSENSE_DEPS_DIR=deps, XDG_RUNTIME_DIR=str(home))
-    for var in ("XDG_DATA_HOME", "QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH"):  # pytest-qgis sets the last two
-        e.pop(var, None)
-    return e
-
-
-def qp(env, *args):
-    return subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=300)
-
-
-def run_json(env, alg, **params):
-    res = qp(env, "run", f"sarsense:{alg}", "--json", *[f"--{k}={v}" for k, v in params.items()])
-    assert res.returncode == 0, res.stdout + res.stderr
-    return json.loads(res.stdout[res.stdout.index("{"):])
+pytestmark = needs_qgis_process
 
 
 def test_list_shows_provider(env):

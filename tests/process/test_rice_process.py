@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 from helpers import REPO, read_raster, write_raster
 from osgeo import gdal
-from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
+from process_helpers import needs_qgis_process, qp, run_json
 
 from sarsense.algorithms.crop import threshold
 from sarsense.algorithms.io import stack as _stack
 from sarsense.simulators import rice_landscape as rl
 
-pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+pytestmark = needs_qgis_process
 DATES = ["2017-01-21", "2017-03-10", "2017-03-22"]
 
 
-def test_water_normalized_headless_and_its_refusal(env, tmp_path):  # noqa: F811
+def test_water_normalized_headless_and_its_refusal(env, tmp_path):
     rng = np.random.default_rng(12)
     db = rng.normal(-15, 1.0, (3, 40, 50)).astype(np.float32)
     db[:, 30:, :] = rng.normal(-26, 0.5, (3, 10, 50))
@@ -47,7 +47,7 @@ def scene(tmp_path_factory):
     return sc
 
 
-def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):  # noqa: F811
+def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):
     d = scene["dir"]
     vh = qp(env, "run", "sarsense:buildstack", "--json", *[f"--INPUTS={p}" for p in scene["paths"]["vh"]],
             f"--OUTPUT={d / 'vh.tif'}")
@@ -83,7 +83,7 @@ def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):  # 
     assert not (tmp_path / "b.csv").exists()
 
 
-def test_rice_chain_model3_runs_headless(env, scene, tmp_path):  # noqa: F811
+def test_rice_chain_model3_runs_headless(env, scene, tmp_path):
     model = REPO / "resources" / "workflows" / "rice_mapping.model3"
     args = [f"--vh_scenes={p}" for p in scene["paths"]["vh"]]
     res = qp(env, "run", "sarsense:rice_mapping", "--json", *args, f"--water={scene['paths']['water']}",

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from helpers import REPO
 from osgeo import gdal
-from test_qgis_process import QGIS_PROCESS, env, qp, run_json  # noqa: F401  (env is a fixture)
+from process_helpers import needs_qgis_process, qp, run_json
 
 from sarsense.algorithms import metrics
 from sarsense.algorithms.sea_ice import pipeline
 from sarsense.simulators import sea_ice_scenes as sim
 
-pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+pytestmark = needs_qgis_process
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def scene(tmp_path_factory):
     return s, paths
 
 
-def test_receptive_field_headless_in_both_modes(env):  # noqa: F811
+def test_receptive_field_headless_in_both_modes(env):
     paper = [run_json(env, "unetreceptivefield", LEVELS=n, UPSAMPLING=0)["results"] for n in range(2, 9)]
     assert [r["RF"] for r in paper] == [44, 92, 188, 380, 764, 1532, 3068]
     assert [r["ENCODER_RF"] for r in paper] == [32, 68, 140, 284, 572, 1148, 2300]
@@ -34,7 +34,7 @@ def test_receptive_field_headless_in_both_modes(env):  # noqa: F811
     assert bad.returncode != 0 and "must be odd" in bad.stdout + bad.stderr
 
 
-def test_chart_classes_and_skill_headless(env, scene, tmp_path):  # noqa: F811
+def test_chart_classes_and_skill_headless(env, scene, tmp_path):
     s, p = scene
     res = run_json(env, "seaiceconcentration", HH=p["hh"], HV=p["hv"], OUTPUT=tmp_path / "sic.tif",
                    OUTPUT_EXPECTED=tmp_path / "exp.tif")
@@ -63,7 +63,7 @@ def test_chart_classes_and_skill_headless(env, scene, tmp_path):  # noqa: F811
     assert any("another grid" in line for line in fine["log"]["info"])
 
 
-def test_tiled_mode_and_a_refusal_headless(env, scene, tmp_path):  # noqa: F811
+def test_tiled_mode_and_a_refusal_headless(env, scene, tmp_path):
     _, p = scene
     full = run_json(env, "seaiceconcentration", HH=p["hh"], HV=p["hv"], MODE=0, OUTPUT=tmp_path / "f.tif")
     tiled = run_json(env, "seaiceconcentration", HH=p["hh"], HV=p["hv"], MODE=1, OUTPUT=tmp_path / "t.tif")
@@ -76,7 +76,7 @@ def test_tiled_mode_and_a_refusal_headless(env, scene, tmp_path):  # noqa: F811
     assert not (tmp_path / "x.tif").exists()
 
 
-def test_sea_ice_chain_model3_runs_headless(env, scene, tmp_path):  # noqa: F811
+def test_sea_ice_chain_model3_runs_headless(env, scene, tmp_path):
     _, p = scene
     model = REPO / "resources" / "workflows" / "sea_ice_chart.model3"
     res = qp(env, "run", "sarsense:sea_ice_chart", "--json", f"--hh={p['hh']}", f"--hv={p['hv']}",

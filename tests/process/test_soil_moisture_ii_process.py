@@ -7,33 +7,16 @@ import shutil
 import numpy as np
 import pytest
 from helpers import REPO, ismn_test_data, read_raster
-from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+from process_helpers import needs_qgis_process, ok, qp, refused, run
 
 from sarsense.simulators import station_scenes
 
-pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+pytestmark = needs_qgis_process
 RAAM = REPO / "resources" / "sample_data" / "soil_moisture_raam"
 
 
-def run(env, alg, *args):  # noqa: F811
-    return qp(env, "run", f"sarsense:{alg}", "--json", *args)
-
-
-def ok(env, alg, *args):  # noqa: F811
-    res = run(env, alg, *args)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return json.loads(res.stdout[res.stdout.index("{"):])["results"]
-
-
-def refused(env, alg, *args, match):  # noqa: F811
-    res = run(env, alg, *args)
-    text = res.stdout + res.stderr
-    assert res.returncode != 0 and match in text and "Traceback" not in text, text[-2000:]
-    return text
-
-
 @pytest.fixture(scope="module")
-def chain(env, tmp_path_factory):  # noqa: F811
+def chain(env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sm2")
     scene = station_scenes.scene(tmp)
     imp = ok(env, "importismn", f"--INPUT={RAAM}", f"--OUTPUT_STATIONS={tmp / 'st.gpkg'}",
@@ -66,7 +49,7 @@ def _raam(station, day):
                     if r["station"] == station and r["date"] == day)
 
 
-def test_calibrate_recovers_alpha_beta(env, chain):  # noqa: F811
+def test_calibrate_recovers_alpha_beta(env, chain):
     t = chain["tmp"]
     res = ok(env, "calibratevegetationcd", f"--SAMPLES={chain['samples']}", f"--OUTPUT_PARAMS={t / 'p.json'}",
              f"--OUTPUT_HTML={t / 'cal.html'}")
@@ -78,7 +61,7 @@ def test_calibrate_recovers_alpha_beta(env, chain):  # noqa: F811
     assert "base64" in (t / "cal.html").read_text()
 
 
-def test_train_map_extract_validate(env, chain):  # noqa: F811
+def test_train_map_extract_validate(env, chain):
     t, p = chain["tmp"], chain["scene"]["paths"]
     tr = ok(env, "trainannmoisture", f"--SAMPLES={chain['samples']}", "--INPUTS=0", "--INPUTS=2", "--INPUTS=3",
             "--ENSEMBLE=3", f"--OUTPUT_MODEL={t / 'm.onnx'}", f"--OUTPUT_HTML={t / 'train.html'}")
@@ -105,7 +88,7 @@ def test_train_map_extract_validate(env, chain):  # noqa: F811
     assert "per network (fig. 4): Raam" in report      # the samples' network field, not a guess from the ids
 
 
-def test_regression_per_date_and_map(env, chain):  # noqa: F811
+def test_regression_per_date_and_map(env, chain):
     t, p = chain["tmp"], chain["scene"]["paths"]
     res = ok(env, "regressmoisture", f"--SAMPLES={chain['samples']}", f"--OUTPUT_PARAMS={t / 'r.json'}",
              f"--OUTPUT_TABLE={t / 'r.csv'}", f"--RASTER={p['VV']}", f"--OUTPUT={t / 'rm.tif'}")
@@ -118,7 +101,7 @@ def test_regression_per_date_and_map(env, chain):  # noqa: F811
 
 
 # -- bad inputs ------------------------------------------------------------------------------------
-def test_stations_all_outside_and_no_insitu_within_tolerance(env, chain, tmp_path):  # noqa: F811
+def test_stations_all_outside_and_no_insitu_within_tolerance(env, chain, tmp_path):
     p = chain["scene"]["paths"]
     far = tmp_path / "far.csv"
     far.write_text("id,x,y\nfar,10.0,40.0\n")
@@ -143,7 +126,7 @@ def test_stations_all_outside_and_no_insitu_within_tolerance(env, chain, tmp_pat
             f"--RASTERS={p['VV']}", f"--OUTPUT={tmp_path / 'o2.gpkg'}", match="no in-situ value lies within")
 
 
-def test_one_station_split_and_too_few_samples(env, chain, tmp_path):  # noqa: F811
+def test_one_station_split_and_too_few_samples(env, chain, tmp_path):
     from osgeo import ogr
     src = ogr.Open(chain["samples"])
     drv = ogr.GetDriverByName("GPKG")
@@ -163,7 +146,7 @@ def test_one_station_split_and_too_few_samples(env, chain, tmp_path):  # noqa: F
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m2.onnx").exists()
 
 
-def test_model_inputs_must_match_the_rasters(env, chain, tmp_path):  # noqa: F811
+def test_model_inputs_must_match_the_rasters(env, chain, tmp_path):
     p = chain["scene"]["paths"]
     ok(env, "trainannmoisture", f"--SAMPLES={chain['samples']}", "--INPUTS=0", "--INPUTS=3", "--ENSEMBLE=1",
        f"--OUTPUT_MODEL={tmp_path / 'm.onnx'}", f"--OUTPUT_HTML={tmp_path / 'r.html'}")
@@ -174,7 +157,7 @@ def test_model_inputs_must_match_the_rasters(env, chain, tmp_path):  # noqa: F81
     assert not (tmp_path / "x.tif").exists() and not (tmp_path / "y.tif").exists()
 
 
-def test_ismn_without_sensor_at_depth_and_corrupt_file(env, tmp_path):  # noqa: F811
+def test_ismn_without_sensor_at_depth_and_corrupt_file(env, tmp_path):
     root = ismn_test_data()
     if root is None:
         pytest.skip("the ISMN sample cannot be downloaded (offline?)")
@@ -191,7 +174,7 @@ def test_ismn_without_sensor_at_depth_and_corrupt_file(env, tmp_path):  # noqa: 
     assert json.loads(res.stdout[res.stdout.index("{"):])["results"]["N_STATIONS"] == 2
 
 
-def test_hybrid_chain_model3_runs_headless(env, chain, tmp_path):  # noqa: F811
+def test_hybrid_chain_model3_runs_headless(env, chain, tmp_path):
     """soil_moisture_hybrid.model3 on the physical simulator's scene: change detection (with the ΔVV output),
     samples, training, maps, the maps at the stations, validation."""
     from sarsense.simulators import soil_moisture_s1
@@ -213,7 +196,7 @@ def test_hybrid_chain_model3_runs_headless(env, chain, tmp_path):  # noqa: F811
     assert np.isfinite(spread).any() and np.nanmin(spread) >= 0
 
 
-def test_change_detection_writes_the_delta_vv_stack(env, chain, tmp_path):  # noqa: F811
+def test_change_detection_writes_the_delta_vv_stack(env, chain, tmp_path):
     vv = chain["scene"]["paths"]["VV"]
     out = ok(env, "changedetection", f"--INPUT={vv}", "--INPUT_UNITS=1", f"--OUTPUT_INDEX={tmp_path / 'i.tif'}",
              f"--OUTPUT_SSM={tmp_path / 's.tif'}", f"--OUTPUT_DVV={tmp_path / 'dvv.tif'}")
@@ -223,7 +206,7 @@ def test_change_detection_writes_the_delta_vv_stack(env, chain, tmp_path):  # no
     assert np.isfinite(d).any() and np.allclose(d, want, equal_nan=True, atol=1e-5)
 
 
-def test_polratio_pairs_dates_and_feeds_the_bundled_model(env, tmp_path):  # noqa: F811
+def test_polratio_pairs_dates_and_feeds_the_bundled_model(env, tmp_path):
     """polratio: VH − VV in dB date by date (stacks in different band orders; a date one lacks is refused and
     named); the paper's set (i) then maps soil moisture with the bundled model, close to the simulator's truth."""
     from sarsense.algorithms.io import read_info

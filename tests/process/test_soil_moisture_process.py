@@ -6,22 +6,16 @@ import numpy as np
 import pytest
 from helpers import REPO, STACK_DIR, read_raster, write_raster
 from osgeo import gdal
-from test_qgis_process import QGIS_PROCESS, env, qp  # noqa: F401  (env is a fixture)
+from process_helpers import needs_qgis_process, qp, run_json
 
 from sarsense.algorithms.io import stack as _stack
 
-pytestmark = pytest.mark.skipif(not __import__("os").path.exists(QGIS_PROCESS), reason="qgis_process.bin missing")
+pytestmark = needs_qgis_process
 NDVI_DIR = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
 
 
-def run_json(env, alg, *args):  # noqa: F811
-    res = qp(env, "run", f"sarsense:{alg}", "--json", *args)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return json.loads(res.stdout[res.stdout.index("{"):])
-
-
 @pytest.fixture(scope="module")
-def stacks(env, tmp_path_factory):  # noqa: F811
+def stacks(env, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("smp")
     vv = run_json(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(STACK_DIR.glob("*.tif"))],
                   "--DROP_EMPTY=true", f"--OUTPUT={tmp / 'vv.tif'}")["results"]["OUTPUT"]
@@ -30,7 +24,7 @@ def stacks(env, tmp_path_factory):  # noqa: F811
     return vv, nd
 
 
-def test_the_soil_moisture_chain_headless(env, stacks, tmp_path):  # noqa: F811
+def test_the_soil_moisture_chain_headless(env, stacks, tmp_path):
     vv, nd = stacks
     n1 = run_json(env, "interpolatetime", f"--INPUT={nd}", f"--TARGET={vv}", "--MAX_GAP_DAYS=60",
                   f"--OUTPUT={tmp_path / 'n.tif'}")["results"]["OUTPUT"]
@@ -52,7 +46,7 @@ def test_the_soil_moisture_chain_headless(env, stacks, tmp_path):  # noqa: F811
     assert np.isfinite(soil).mean() > 0.3
 
 
-def test_ndvi_and_terrain_headless(env, stacks, tmp_path):  # noqa: F811
+def test_ndvi_and_terrain_headless(env, stacks, tmp_path):
     vv, _ = stacks
     gt = gdal.Open(vv).GetGeoTransform()
     bands = write_raster(tmp_path / "rn.tif", np.stack([np.full((100, 100), 0.1), np.full((100, 100), 0.3)]),
@@ -65,7 +59,7 @@ def test_ndvi_and_terrain_headless(env, stacks, tmp_path):  # noqa: F811
     np.testing.assert_allclose(read_raster(res["results"]["OUTPUT"]), read_raster(vv), rtol=1e-5, atol=1e-5)
 
 
-def test_bad_input_headless_is_a_message_not_a_traceback(env, stacks, tmp_path):  # noqa: F811
+def test_bad_input_headless_is_a_message_not_a_traceback(env, stacks, tmp_path):
     vv, nd = stacks
     res = qp(env, "run", "sarsense:vegetationcd", f"--VV={vv}", f"--V1={nd}", "--ALPHA=18", "--BETA=12",
              f"--OUTPUT={tmp_path / 'v.tif'}")
@@ -74,7 +68,7 @@ def test_bad_input_headless_is_a_message_not_a_traceback(env, stacks, tmp_path):
     assert not (tmp_path / "v.tif").exists()
 
 
-def test_change_detection_chain_headless(env, tmp_path):  # noqa: F811
+def test_change_detection_chain_headless(env, tmp_path):
     files = [f"--vv_files={p}" for p in sorted(STACK_DIR.glob("*.tif"))]
     out = run_json(env, "soil_moisture_cd", *files, "--ssm_min=0.05", "--ssm_max=0.35",
                    f"--cd:Soil moisture index={tmp_path / 'i.tif'}",

@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProject,
     QgsSingleBandGrayRenderer,
 )
+from qgis_helpers import run
 
 from sarsense.algorithms import onnx as rt
 
@@ -23,9 +24,8 @@ CLASSES = [{"value": 0, "name": "open water", "color": "#0a2f6b"},
            {"value": 100, "name": "SIC 100 %", "color": "#ffffff"}]
 
 
-def run(params, **kw):
-    import processing
-    return processing.run("sarsense:applymodel", params, **kw)
+def apply_model(params, **kw):
+    return run("applymodel", params, **kw)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_algorithm_is_listed_in_neural_networks_group(sarsense):
 def test_result_equals_core_run(sarsense, scene, tmp_path):
     model = conv_net(tmp_path / "m.onnx", layers=4, contract_dict=contract(
         tiling={"tile_size": 64, "halo": 4, "receptive_field": 9}))
-    out = run({"INPUT": scene, "MODEL": model, "BUDGET_MB": 16, "OUTPUT": str(tmp_path / "q.tif")})["OUTPUT"]
+    out = apply_model({"INPUT": scene, "MODEL": model, "BUDGET_MB": 16, "OUTPUT": str(tmp_path / "q.tif")})["OUTPUT"]
     core = str(tmp_path / "core.tif")
     rt.apply_model(rt.Model(model), scene, core)
     np.testing.assert_array_equal(read_raster(out), read_raster(core))
@@ -84,14 +84,14 @@ def test_wrong_band_count_is_a_clear_message(sarsense, scene, tmp_path):
                      normalisation={"method": "offset_scale", "offset": 0, "scale": 1})
     model = conv_net(tmp_path / "m3.onnx", channels=3, contract_dict=three)
     with pytest.raises(QgsProcessingException, match=r"needs 3 input band\(s\).*INPUT has 2"):
-        run({"INPUT": scene, "MODEL": model, "OUTPUT": str(tmp_path / "o.tif")})
+        apply_model({"INPUT": scene, "MODEL": model, "OUTPUT": str(tmp_path / "o.tif")})
     assert not os.path.exists(tmp_path / "o.tif")
 
 
 def test_model_without_contract_is_refused(sarsense, scene, tmp_path):
     model = conv_net(tmp_path / "plain.onnx", contract_dict=None)
     with pytest.raises(QgsProcessingException, match="has no SARSense contract"):
-        run({"INPUT": scene, "MODEL": model, "OUTPUT": str(tmp_path / "o.tif")})
+        apply_model({"INPUT": scene, "MODEL": model, "OUTPUT": str(tmp_path / "o.tif")})
 
 
 def test_missing_onnxruntime_is_reported_by_can_execute(sarsense, monkeypatch):

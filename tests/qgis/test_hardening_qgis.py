@@ -7,11 +7,7 @@ import numpy as np
 import pytest
 from helpers import REPO, STACK_DIR, read_raster, write_raster
 from qgis.core import QgsProcessingException, QgsProcessingModelAlgorithm
-
-
-def run(alg, params, **kw):
-    import processing
-    return processing.run(f"sarsense:{alg}", params, **kw)
+from qgis_helpers import run
 
 
 @pytest.mark.parametrize("param,value", [("LOOKS", "nan"), ("DAMPING", float("nan")), ("LOOKS", float("inf"))])

@@ -14,17 +14,13 @@ from qgis.core import (
     QgsRasterLayer,
     QgsSingleBandGrayRenderer,
 )
+from qgis_helpers import run
 
 from sarsense.algorithms import sar
 from sarsense.algorithms.sar import speckle
 
 EXPECTED = {"convertunits", "despeckle", "multitemporaldespeckle", "buildstack", "polratio",
             "importsentinel1"}  # SAR preparation
-
-
-def run(alg, params, **kw):
-    import processing
-    return processing.run(f"sarsense:{alg}", params, **kw)
 
 
 def test_provider_lists_the_algorithms(sarsense):

@@ -1,0 +1,48 @@
+"""What the qgis_process tests share: run qgis_process.bin as a user does, read its JSON, check a refusal."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # Debian's qgis_process wrapper passes a flag 3.22 rejects
+#: Every test module here: skipped where QGIS's qgis_process.bin is missing.
+needs_qgis_process = pytest.mark.skipif(not os.path.exists(QGIS_PROCESS), reason="qgis_process.bin not installed")
+
+
+def qp(env, *args):
+    """``qgis_process.bin *args`` in ``env`` (the ``env`` fixture: fresh HOME, plugin enabled)."""
+    return subprocess.run([QGIS_PROCESS, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def run(env, alg, *args, **params):
+    """``qgis_process run sarsense:<alg> --json`` with ``--KEY=value`` arguments (given as text or keywords)."""
+    return qp(env, "run", f"sarsense:{alg}", "--json", *args, *[f"--{k}={v}" for k, v in params.items()])
+
+
+def run_json(env, alg, *args, **params):
+    """The JSON document of a run that must succeed."""
+    res = run(env, alg, *args, **params)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return json.loads(res.stdout[res.stdout.index("{"):])
+
+
+def ok(env, alg, *args, **params):
+    """The results of a run that must succeed."""
+    return run_json(env, alg, *args, **params)["results"]
+
+
+def refusal(res, *needles):
+    """The text of a finished run that must have been refused with a message (no traceback) naming ``needles``."""
+    text = res.stdout + res.stderr
+    assert res.returncode != 0, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    for needle in needles:
+        assert needle in text, text[-3000:]
+    return text
+
+
+def refused(env, alg, *args, match, **params):
+    """Run ``alg``, which must be refused with a message containing ``match`` (text or a tuple of texts)."""
+    return refusal(run(env, alg, *args, **params), *((match,) if isinstance(match, str) else match))

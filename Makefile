@@ -17,13 +17,13 @@ TRAIN_PY     := $(TRAIN_VENV)/bin/python
 TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
 NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
 
-.PHONY: help help-pages screenshots setup setup-train link-checkout system install-plugin lint test test-fast test-core \
+.PHONY: help help-pages screenshots setup setup-train link-checkout system install-plugin lint test test-fast \
         test-training demo bench models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | setup-train | install-plugin | test-core | test-training | bench | models | help-pages | screenshots | package | clean"
+	@echo "make setup | setup-train | install-plugin | lint | test-fast | test-training | bench | models | help-pages | screenshots | package | clean"
 
 help-pages:
 	@# one HTML help page per algorithm, from the README (the algorithms' Help button opens them)
@@ -106,8 +106,9 @@ test: lint setup setup-train
 test-training: setup-train
 	$(TRAIN_PY) -m pytest -p no:cacheprovider tests/training
 
-test-core: setup
-	$(PY) -m pytest -p no:cacheprovider tests/core
+# The fast loop while editing: the core's tests only (no QGIS application, no qgis_process).
+test-fast: lint
+	$(PY) -m pytest -p no:cacheprovider -q tests/core
 
 # The gate, first in `make test`: every tracked .py compiles with QGIS's Python and passes ruff (pyproject.toml).
 lint: setup

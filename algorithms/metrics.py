@@ -18,10 +18,12 @@ Everything for class maps works on a count matrix, so a scene of any size is sco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
-def confusion_counts(reference, predicted, n_classes):
+def confusion_counts(reference: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts ``m[i, j]`` of pixels mapped as class ``i`` whose reference is ``j``, for classes ``0..n_classes-1``.
 
     Integer arrays of any shape; pairs where either value is outside ``0..n_classes-1`` (nodata, 255)
@@ -36,7 +38,7 @@ def confusion_counts(reference, predicted, n_classes):
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def confusion_matrix(reference, predicted, classes):
+def confusion_matrix(reference: Sequence, predicted: Sequence, classes: Sequence) -> np.ndarray:
     """Counts ``m[i, j]`` of samples mapped as ``classes[i]`` whose reference is ``classes[j]``.
 
     Rows are the map, columns the reference (Olofsson et al. 2014, table 4). Samples whose map or
@@ -53,7 +55,7 @@ def confusion_matrix(reference, predicted, classes):
     return confusion_counts(index(reference), index(predicted), len(classes))
 
 
-def sample_accuracy(matrix):
+def sample_accuracy(matrix: np.ndarray) -> dict:
     """OA, kappa and per-class PA, UA and F1 from a count matrix (rows map, columns reference).
 
     ``OA = Σ m_ii / n``; ``κ = (OA − p_e)/(1 − p_e)`` with ``p_e = Σ m_i· m_·i / n²``;
@@ -76,7 +78,7 @@ def sample_accuracy(matrix):
     return {"n": int(n), "oa": float(oa), "kappa": float(kappa), "ua": ua, "pa": pa, "f1": f1}
 
 
-def weighted_f1(matrix):
+def weighted_f1(matrix: np.ndarray) -> float:
     """Class-weighted F1: ``Σ_j n_·j F1_j / n`` with ``n_·j`` the reference count of class ``j``.
 
     A class with reference pixels but none mapped correctly scores F1 = 0 (scikit-learn's
@@ -91,7 +93,7 @@ def weighted_f1(matrix):
     return float((f1 * support).sum() / support.sum())
 
 
-def r2_from_confusion(matrix, values):
+def r2_from_confusion(matrix: np.ndarray, values: Sequence[float]) -> float:
     """R² of the quantities ``values[k]`` of the classes (Stokholm et al. 2022, eq. 7), from counts.
 
     ``R² = 1 − Σ (y_true − y_pred)² / Σ (y_true − ȳ_true)²`` over the counted pixels, with
@@ -112,7 +114,8 @@ def r2_from_confusion(matrix, values):
     return 1.0 - residual / total if total > 0 else float("nan")
 
 
-def split_samples(y, groups, *, fraction=0.6, by="polygon", seed=0):
+def split_samples(y: np.ndarray, groups: np.ndarray, *, fraction: float = 0.6, by: str = "polygon",
+                  seed: int = 0) -> np.ndarray:
     """Boolean mask of the training samples; the rest is held out. Stratified by class.
 
     ``by="polygon"``: for each class, ``round(fraction × polygons)`` of its polygons (``groups``)
@@ -139,7 +142,7 @@ def split_samples(y, groups, *, fraction=0.6, by="polygon", seed=0):
     return train
 
 
-def continuous_scores(estimate, reference, *, confidence=0.95):
+def continuous_scores(estimate: np.ndarray, reference: np.ndarray, *, confidence: float = 0.95) -> dict:
     """Scores of estimates against a reference (soil moisture against in-situ values), NaN pairs left out.
 
     The definitions of pytesmo's ``pytesmo.metrics`` (Gruber et al. 2020, RSE 244:111806, which the

@@ -10,9 +10,11 @@ Conventions (README, "Raster conventions"):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import DTypeLike
 from osgeo import gdal, osr
 
 gdal.UseExceptions()
@@ -95,7 +97,7 @@ class RasterInfo:
         return same_crs(self.projection, other.projection)
 
 
-def same_crs(wkt_a, wkt_b):
+def same_crs(wkt_a: str, wkt_b: str) -> bool:
     """True when two WKT strings describe the same CRS (or both are empty)."""
     if not wkt_a and not wkt_b:
         return True
@@ -107,7 +109,7 @@ def same_crs(wkt_a, wkt_b):
     return bool(a.IsSame(b))
 
 
-def open_dataset(path):
+def open_dataset(path: str | os.PathLike) -> gdal.Dataset:
     """Open ``path`` read-only, raising ``ValueError`` with the path when GDAL cannot."""
     if not path:
         raise ValueError("no input raster given")
@@ -122,7 +124,7 @@ def open_dataset(path):
     return ds
 
 
-def read_info(path):
+def read_info(path: str | os.PathLike) -> RasterInfo:
     """Return the :class:`RasterInfo` of ``path``."""
     ds = open_dataset(path)
     bands = [ds.GetRasterBand(i + 1) for i in range(ds.RasterCount)]
@@ -142,7 +144,7 @@ def read_info(path):
     )
 
 
-def nodata_mask(arr, nodata):
+def nodata_mask(arr: np.ndarray, nodata: float | None) -> np.ndarray | None:
     """Pixels of ``arr`` equal to ``nodata``, compared in the array's own type (None if no nodata).
 
     A float32 band's nodata (e.g. -3.4e38) is stored as a double; comparing in float64 would miss it.
@@ -159,7 +161,7 @@ def nodata_mask(arr, nodata):
 COMPLEX_MODES = (None, "amplitude")
 
 
-def complex_refusal(path, bands):
+def complex_refusal(path: str, bands: Sequence[int]) -> str:
     """The message refusing complex (SLC) bands ``bands`` of ``path``."""
     return (f"'{path}' holds complex (SLC) values in band(s) {', '.join(map(str, bands))}; this tool needs "
             "detected backscatter (intensity or amplitude). Convert it first with 'Convert SAR units' "
@@ -185,7 +187,8 @@ def _read_band(band, xoff, yoff, xsize, ysize, complex_as):
     return arr, nodata_mask(arr, band.GetNoDataValue())
 
 
-def read_window(ds, band_numbers, xoff, yoff, xsize, ysize, *, complex_as=None):
+def read_window(ds: gdal.Dataset, band_numbers: Sequence[int], xoff: int, yoff: int, xsize: int, ysize: int, *,
+                complex_as: str | None = None) -> np.ndarray:
     """Read a window of several bands as float32 (bands, rows, cols), nodata as NaN.
 
     A complex band is refused (``ValueError``) unless ``complex_as="amplitude"``, which reads it as |z|.
@@ -216,7 +219,8 @@ def read_window(ds, band_numbers, xoff, yoff, xsize, ysize, *, complex_as=None):
     return out
 
 
-def sample_values(path, *, band=1, max_side=512, max_blocks=64):
+def sample_values(path: str, *, band: int | Iterable[int] = 1, max_side: int = 512,
+                  max_blocks: int = 64) -> np.ndarray | list[np.ndarray]:
     """Return a float32 sample of one band, or of several, (nodata as NaN) of at most about ``max_side``² values each.
 
     Used for unit checks and statistics without reading the whole scene: up to ``max_blocks`` of
@@ -262,7 +266,7 @@ def sample_values(path, *, band=1, max_side=512, max_blocks=64):
     return np.concatenate(parts, axis=1)
 
 
-def tile_size(bands=1, dtype=np.float32):
+def tile_size(bands: int = 1, dtype: DTypeLike = np.float32) -> int:
     """Tile side of an output with ``bands`` bands: :data:`TILE_SIZE`, halved until a tile of all bands
     holds at most :data:`MAX_TILE_BYTES` (never below :data:`MIN_TILE_SIZE`)."""
     side, item = TILE_SIZE, np.dtype(dtype).itemsize
@@ -271,7 +275,8 @@ def tile_size(bands=1, dtype=np.float32):
     return side
 
 
-def creation_options(compression=DEFAULT_COMPRESSION, *, dtype=np.float32, tile=TILE_SIZE):
+def creation_options(compression: str = DEFAULT_COMPRESSION, *, dtype: DTypeLike = np.float32,
+                     tile: int = TILE_SIZE) -> list[str]:
     """GeoTIFF creation options for SARSense outputs (tiles of ``tile`` pixels, pixel-interleaved)."""
     compression = (compression or "NONE").upper()
     if compression not in COMPRESSIONS:
@@ -309,7 +314,7 @@ def set_class_table(band, classes):
     band.SetRasterCategoryNames(names)
 
 
-def read_class_table(path, band=1):
+def read_class_table(path: str, band: int = 1) -> list[dict]:
     """The classes a class map declares, as :func:`set_class_table` stored them: ``[{"value", "name", "color"}]``.
 
     SARSense's band metadata ``classes`` first; else GDAL's category names (a class map from other
@@ -342,8 +347,10 @@ def read_class_table(path, band=1):
 _GDAL_TYPES = {np.dtype(np.float32): gdal.GDT_Float32, np.dtype(np.uint8): gdal.GDT_Byte}
 
 
-def create_geotiff(path, *, xsize, ysize, bands, geotransform, projection, dtype=np.float32,
-                   descriptions=None, compression=DEFAULT_COMPRESSION, band_metadata=None, metadata=None, tile=None):
+def create_geotiff(path: str, *, xsize: int, ysize: int, bands: int, geotransform: Sequence[float], projection: str,
+                   dtype: DTypeLike = np.float32, descriptions: Sequence[str] | None = None,
+                   compression: str = DEFAULT_COMPRESSION, band_metadata: Sequence[dict] | None = None,
+                   metadata: dict | None = None, tile: int | None = None) -> gdal.Dataset:
     """Create a tiled GeoTIFF for block-wise writing; float32 gets NaN nodata, uint8 gets 255.
 
     ``tile``: the tile side; None takes :func:`tile_size` of the band count."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import numpy as np
 from osgeo import gdal, ogr, osr
@@ -11,7 +12,8 @@ from . import raster as _raster
 from .engine import RasterStack, reduce_blockwise
 
 
-def rasterize(geometries_wkb, reference, output=None, *, burn=None, all_touched=False):
+def rasterize(geometries_wkb: Sequence[bytes], reference: str, output: str | None = None, *,
+              burn: Sequence[int] | None = None, all_touched: bool = False) -> str:
     """Burn polygons or points onto ``reference``'s grid: a uint16 GeoTIFF, 0 where nothing was burned.
 
     ``geometries_wkb`` are WKB geometries already in the reference's CRS (the QGIS side transforms
@@ -61,7 +63,7 @@ def _append(total, part):
     return total
 
 
-def labelled_pixels(inputs, labels, **walk):
+def labelled_pixels(inputs, labels: str, **walk) -> tuple[np.ndarray, np.ndarray]:
     """The pixels of ``inputs`` (one path or a list on one grid) where the ``labels`` raster is > 0.
 
     ``labels`` is a raster on the same grid, usually from :func:`rasterize` with one burn value per
@@ -82,7 +84,7 @@ def labelled_pixels(inputs, labels, **walk):
     return np.concatenate(parts[0]), np.concatenate(parts[1])
 
 
-def value_counts(path, *, band=1, **walk):
+def value_counts(path: str, *, band: int = 1, **walk) -> np.ndarray:
     """Pixels per integer value 0..255 of one band of a class map (nodata and NaN not counted), one block-wise pass."""
     def kernel(block):
         v = block[0]

@@ -12,6 +12,7 @@ from ..io import raster as _raster
 from ..io.engine import tiles as _tiles
 from ..io.options import RunOptions, resolve
 from .contract import ModelError, halo_warnings
+from .session import Model
 
 
 def _classify(classes):
@@ -73,8 +74,9 @@ def extra_outputs(contract, *, probabilities=None, expectation=None):
     return extras
 
 
-def apply_model(model, inputs, output, *, tile=None, halo=None, blend=None, batch=4, probabilities=None,
-                expectation=None, options: RunOptions | None = None, **keywords):
+def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, halo: int | None = None,
+                blend: int | None = None, batch: int = 4, probabilities: str | None = None,
+                expectation: str | None = None, options: RunOptions | None = None, **keywords) -> dict:
     """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
 
     Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`

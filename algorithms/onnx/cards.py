@@ -13,7 +13,7 @@ BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 _SHA_LINE = re.compile(r"sha256\W{0,6}([0-9a-f]{64})", re.IGNORECASE)
 
 
-def file_sha256(path):
+def file_sha256(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB pieces."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -22,12 +22,12 @@ def file_sha256(path):
     return h.hexdigest()
 
 
-def card_path(model_path):
+def card_path(model_path: str | Path) -> Path:
     """The model card that goes with a model: ``<name>.md`` beside ``<name>.onnx``."""
     return Path(model_path).with_suffix(".md")
 
 
-def card_sha256(card):
+def card_sha256(card: str | Path) -> str | None:
     """The sha256 a model card gives (a line such as ``sha256: <64 hex>``), or None."""
     try:
         match = _SHA_LINE.search(Path(card).read_text(encoding="utf-8"))
@@ -36,7 +36,7 @@ def card_sha256(card):
     return match.group(1).lower() if match else None
 
 
-def is_bundled(model_path):
+def is_bundled(model_path: str | Path) -> bool:
     """True for a model shipped in the plugin's ``models/`` folder."""
     try:
         return Path(model_path).resolve().parent == BUNDLED_MODELS_DIR
@@ -44,7 +44,7 @@ def is_bundled(model_path):
         return False
 
 
-def verify_hash(model_path):
+def verify_hash(model_path: str | Path) -> str:
     """Check the model file against its card; return its sha256.
 
     A bundled model must have a card with a sha256 and match it. A user model is

@@ -133,7 +133,7 @@ def _int(obj, key, problems, *, minimum, default=None, where="tiling"):
     return value
 
 
-def parse_contract(text, *, graph_channels=None):
+def parse_contract(text: str, *, graph_channels: int | None = None) -> Contract:
     """Parse and validate a contract JSON text; raise :class:`ModelError` listing every problem found.
 
     ``graph_channels`` (the graph's fixed input channel count, when known) lets a contract that
@@ -310,7 +310,7 @@ def _parse_expectation(value, classes, activation, problems):
 # --------------------------------------------------------------------------------------------
 # Files, hashes, cards
 # --------------------------------------------------------------------------------------------
-def attach_contract(onnx_path, contract):
+def attach_contract(onnx_path: str, contract: dict) -> Contract:
     """Validate ``contract`` (a dict) and store it in the model's ``metadata_props`` under ``sarsense``.
 
     The graph is checked with ``onnx.checker`` and with the runtime's own
@@ -385,7 +385,7 @@ def check_graph(contract, inputs, outputs, *, name="the model"):
     return _static(in_shape[0]), fixed_size
 
 
-def halo_warnings(contract, halo):
+def halo_warnings(contract: Contract, halo: int) -> list[str]:
     """Warnings for a halo below half the receptive field (shared by export and run time)."""
     need = math.ceil((contract.receptive_field - 1) / 2)  # the receptive field's radius
     if contract.spatial and halo < need:

@@ -44,6 +44,23 @@ def test_compliance_every_algorithm(sarsense):
             assert p.name() == p.name().upper()
 
 
+def test_algorithms_are_shallow_and_independent(sarsense):
+    """At most three levels below QgsProcessingAlgorithm (SarsenseAlgorithm, the suite's base, the algorithm),
+    each algorithm in its suite's package, and none inherits from another concrete algorithm."""
+    from qgis.core import QgsProcessingAlgorithm
+
+    from sarsense.sarsense_qgis.processing.registry import ALGORITHMS
+    concrete = set(ALGORITHMS)
+    for cls in ALGORITHMS:
+        mro = cls.__mro__
+        assert mro.index(QgsProcessingAlgorithm) <= 3, f"{cls.__name__}: {[c.__name__ for c in mro]}"
+        assert not concrete & set(mro[1:]), f"{cls.__name__} inherits from {concrete & set(mro[1:])}"
+        suite = cls.__module__.split(".")[-2]
+        assert suite in ("sar_preparation", "sentinel1", "neural_networks", "soil_moisture", "crop", "lst",
+                         "sea_ice"), cls.__module__
+    assert {type(a) for a in sarsense.algorithms() if not isinstance(a, QgsProcessingModelAlgorithm)} == concrete
+
+
 def test_sar_preparation_group(sarsense):
     for name in EXPECTED:
         assert sarsense.algorithm(name).group() == "SAR preparation"

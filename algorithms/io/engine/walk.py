@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -351,7 +352,7 @@ def _walk(windows, compute, write, *, options):
                     raise
 
 
-def run_whole(inputs, kernel):
+def run_whole(inputs, kernel: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Read every band of ``inputs`` at once and apply ``kernel``: the reference the block run must equal.
 
     For tests and small rasters only: it holds the whole scene in memory.

@@ -2,7 +2,6 @@
 circle among them, the core never imports QGIS, thin algorithms, no ``sys.path`` games."""
 
 import ast
-import pathlib
 import subprocess
 
 import pytest

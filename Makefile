@@ -116,7 +116,7 @@ lint: setup
 	$(PY) -m ruff check --no-cache .
 
 demo: install-plugin
-	$(PY) tests/demo.py --out $(CURDIR)/demo_output
+	$(PY) tests/demo/run.py --out $(CURDIR)/demo_output
 
 bench: install-plugin setup-train
 	@command -v otbcli_Despeckle >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq otb-bin >/dev/null; } \

@@ -26,7 +26,7 @@ help:
 	@echo "make setup | setup-train | install-plugin | lint | test-fast | test-training | bench | models | help-pages | screenshots | package | clean"
 
 help-pages:
-	@# one HTML help page per algorithm, from the README (the algorithms' Help button opens them)
+	@# one HTML help page per algorithm, from the pages in docs/ (the algorithms' Help button opens them)
 	$(SYS_PYTHON) sarsense_qgis/help.py
 
 screenshots: install-plugin

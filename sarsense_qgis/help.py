@@ -1,13 +1,16 @@
-"""The help shipped with the plugin: one HTML page per algorithm, generated from the README.
+"""The help shipped with the plugin: one HTML page per algorithm, generated from the pages in ``docs/``.
 
-Each algorithm's section of README.md starts with ``<a id="<name>"></a>`` and runs
-to the next anchor or heading of the same or a higher level. ``python3
-sarsense_qgis/help.py`` (``make help``) writes ``resources/help/<name>.html`` and
-``index.html``; a test checks that the shipped pages equal a fresh build, so the
-README and the help never drift apart. ``helpUrl()`` of every algorithm points
-to its page, which QGIS opens from the toolbox dialog's Help button.
+Each algorithm's section of a ``docs/*.md`` page starts with ``<a id="<name>"></a>`` and runs
+to the next anchor or heading of the same or a higher level. The section anchored
+``workflows`` (docs/getting_started.md) and every section anchored ``workflow-<suite>``
+(each suite's page) make ``workflows.html``; the README's opening (what SARSense is)
+makes ``index.html`` with the list of pages. ``python3 sarsense_qgis/help.py``
+(``make help-pages``) writes them to ``resources/help/``; a test checks that the
+shipped pages equal a fresh build, so the docs and the help never drift apart.
+``helpUrl()`` of every algorithm points to its page, which QGIS opens from the
+toolbox dialog's Help button.
 
-Why by hand: the README uses a small subset of Markdown (headings, paragraphs,
+Why by hand: the docs use a small subset of Markdown (headings, paragraphs,
 lists, code, bold, links, tables); Python-Markdown is not part of QGIS's Python
 on Debian, and a plugin should not need a package just for its help. No QGIS import.
 """
@@ -22,8 +25,13 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+#: The suites' pages in the order of the help index; every other ``docs/*.md`` page is read after them.
+SUITE_PAGES = ("sar_preparation", "sentinel1", "neural_networks", "soil_moisture", "crop", "lst", "sea_ice")
 HELP_DIR = ROOT / "resources" / "help"
-_ANCHOR = re.compile(r'^<a id="([a-z0-9_]+)"></a>\s*$')
+WORKFLOWS = "workflows"
+_WORKFLOW_PREFIX = "workflow-"
+_ANCHOR = re.compile(r'^<a id="([a-z0-9_-]+)"></a>\s*$')
 _STYLE = ("body{font-family:sans-serif;max-width:52em;margin:1em auto;padding:0 1em;line-height:1.45}"
           "code,pre{background:#f4f4f4;border-radius:3px}pre{padding:.6em;overflow-x:auto}"
           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}")
@@ -40,7 +48,8 @@ def help_url(name):
     return help_path(name).as_uri()
 
 
-def _inline(text):
+def _inline(text, base=ROOT):
+    """HTML of one line of Markdown; relative links are resolved from ``base``, the folder of the page."""
     text = html.escape(text, quote=False)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
@@ -48,27 +57,30 @@ def _inline(text):
 
     def link(m):
         target = m.group(2)
-        if not re.match(r"^[a-z]+://", target):  # a file of the plugin: relative, so it works wherever installed
-            target = os.path.relpath(ROOT / target.split("#")[0], HELP_DIR)
+        if not re.match(r"^([a-z]+://|#)", target):  # a file of the plugin: relative, so it works wherever installed
+            target = os.path.relpath(os.path.normpath(base / target.split("#")[0]), HELP_DIR)
         return f'<a href="{target}">{m.group(1)}</a>'
     return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", link, text)
 
 
-def markdown_to_html(lines):
-    """HTML of README-style Markdown lines (the subset the README uses)."""
+def markdown_to_html(lines, base=ROOT):
+    """HTML of Markdown lines (the subset the docs use); relative links are resolved from ``base``."""
     out, para, in_list, in_code, table = [], [], False, False, []
+
+    def inline(text):
+        return _inline(text, base)
 
     def flush():
         nonlocal in_list
         if para:
-            out.append("<p>" + _inline(" ".join(para)) + "</p>")
+            out.append("<p>" + inline(" ".join(para)) + "</p>")
             para.clear()
         if in_list:
             out.append("</ul>")
             in_list = False
         if table:
             rows = [r for r in table if not re.match(r"^\|[\s\-|:]+\|$", r)]
-            cells = [[_inline(c.strip()) for c in r.strip().strip("|").split("|")] for r in rows]
+            cells = [[inline(c.strip()) for c in r.strip().strip("|").split("|")] for r in rows]
             body = "".join("<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{c}</{'th' if i == 0 else 'td'}>"
                                             for c in row) + "</tr>" for i, row in enumerate(cells))
             out.append(f"<table>{body}</table>")
@@ -90,23 +102,23 @@ def markdown_to_html(lines):
         if heading:
             flush()
             level = len(heading.group(1))
-            out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
+            out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
         elif line.startswith("|"):
             if para:
                 flush()
             table.append(line)
         elif re.match(r"^\s*[-*]\s+", line):
             if para:
-                out.append("<p>" + _inline(" ".join(para)) + "</p>")
+                out.append("<p>" + inline(" ".join(para)) + "</p>")
                 para.clear()
             if not in_list:
                 out.append("<ul>")
                 in_list = True
-            out.append("<li>" + _inline(re.sub(r"^\s*[-*]\s+", "", line)) + "</li>")
+            out.append("<li>" + inline(re.sub(r"^\s*[-*]\s+", "", line)) + "</li>")
         elif not line.strip():
             flush()
         elif in_list and line.startswith("  "):
-            out[-1] = out[-1][:-5] + " " + _inline(line.strip()) + "</li>"
+            out[-1] = out[-1][:-5] + " " + inline(line.strip()) + "</li>"
         else:
             if in_list or table:
                 flush()
@@ -115,10 +127,10 @@ def markdown_to_html(lines):
     return "\n".join(out)
 
 
-def sections(readme_text):
-    """``{name: [lines]}`` of every algorithm section of the README (anchor to the next anchor or heading)."""
+def sections(text):
+    """``{name: [lines]}`` of every anchored section of a page (anchor to the next anchor or heading)."""
     found, name, level = {}, None, 0
-    for line in readme_text.splitlines():
+    for line in text.splitlines():
         m = _ANCHOR.match(line)
         heading = re.match(r"^(#{1,6})\s", line)
         if m:
@@ -144,17 +156,39 @@ def page(title, body):
             f'<hr><p><a href="index.html">All SARSense help</a></p></body></html>\n')
 
 
-def build(readme=README):
-    """``{file name: HTML}`` of every help page, from the README."""
-    text = pathlib.Path(readme).read_text(encoding="utf-8")
-    pages = {}
-    items = []
-    for name, lines in sections(text).items():
-        body = markdown_to_html(lines)
+def pages_in_order(docs=DOCS):
+    """The ``docs/*.md`` pages the help is built from: the suites' pages first, in index order, then the rest."""
+    docs = pathlib.Path(docs)
+    suites = [docs / f"{name}.md" for name in SUITE_PAGES if (docs / f"{name}.md").exists()]
+    return suites + sorted(p for p in docs.glob("*.md") if p not in suites)
+
+
+def build(docs=DOCS, readme=README):
+    """``{file name: HTML}`` of every help page, from the pages in ``docs`` and the README's opening."""
+    pages, items, seen = {}, [], {}
+    workflows, workflow_parts = None, []
+    for source in pages_in_order(docs):
+        for name, lines in sections(source.read_text(encoding="utf-8")).items():
+            if name in seen:
+                raise ValueError(f"help anchor '{name}' is in both {seen[name].name} and {source.name}")
+            seen[name] = source
+            body = markdown_to_html(lines, base=source.parent)
+            if name == WORKFLOWS:
+                workflows = body
+            elif name.startswith(_WORKFLOW_PREFIX):
+                workflow_parts.append(body)
+            else:
+                title = re.search(r"<h\d>(.*?)</h\d>", body)
+                plain = re.sub(r"<[^>]+>", "", title.group(1)) if title else name
+                pages[f"{name}.html"] = page(f"SARSense: {plain}", body)
+                items.append(f'<li><a href="{name}.html">{title.group(1) if title else name}</a></li>')
+    if workflows is not None or workflow_parts:
+        body = "\n".join(([workflows] if workflows is not None else []) + workflow_parts)
         title = re.search(r"<h\d>(.*?)</h\d>", body)
-        plain = re.sub(r"<[^>]+>", "", title.group(1)) if title else name
-        pages[f"{name}.html"] = page(f"SARSense: {plain}", body)
-        items.append(f'<li><a href="{name}.html">{title.group(1) if title else name}</a></li>')
+        plain = re.sub(r"<[^>]+>", "", title.group(1)) if title else "Workflows"
+        pages[f"{WORKFLOWS}.html"] = page(f"SARSense: {plain}", body)
+        items.append(f'<li><a href="{WORKFLOWS}.html">{title.group(1) if title else "Workflows"}</a></li>')
+    text = pathlib.Path(readme).read_text(encoding="utf-8")
     intro = text.split("\n## ", 1)[0].split("\n", 1)[1]
     pages["index.html"] = page("SARSense help", "<h1>SARSense</h1>\n" + markdown_to_html(intro.splitlines()) +
                                "\n<h2>Algorithms and workflows</h2>\n<ul>" + "".join(items) + "</ul>")
@@ -163,9 +197,10 @@ def build(readme=README):
 
 def write(folder=HELP_DIR):
     os.makedirs(folder, exist_ok=True)
-    for name, text in build().items():
+    built = build()
+    for name, text in built.items():
         pathlib.Path(folder, name).write_text(text, encoding="utf-8")
-    return sorted(build())
+    return sorted(built)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,22 @@ near or below 0 and vegetation approaches 1. The paper calls the VV and VH versi
 
 Computed in two passes over a stack (block by block): :func:`water_sums` accumulates, per date,
 the sum and count of the water pixels' linear backscatter; :func:`water_reference` turns the
-totals into ``T``; :func:`normalized_index` maps each block.
+totals into ``T``; :func:`normalized_index` maps each block. :func:`water_normalized_file` is the
+file-to-file job (both passes, band descriptions and metadata).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from .. import sar
+from ..io import RunOptions, reduce_blockwise, run_blockwise
+
+
+class WaterReferenceError(ValueError):
+    """The water reference T cannot be computed (no water pixel on some date, or T not positive)."""
 
 
 def auto_water(stack_db, threshold_db=-20.0):
@@ -46,20 +56,21 @@ def water_reference(sums, counts, dates=None):
     """``T`` per date: the mean linear backscatter of water, from :func:`water_sums` totals.
 
     Refuses a date without any valid water pixel (``T`` undefined) or with ``T ≤ 0`` (not linear
-    power), naming the dates.
+    power), naming the dates (:class:`WaterReferenceError`, a ``ValueError``).
     """
     sums = np.asarray(sums, dtype=np.float64)
     counts = np.asarray(counts)
     names = list(dates) if dates is not None else [f"band {i + 1}" for i in range(len(sums))]
     empty = [names[i] for i in np.flatnonzero(counts == 0)]
     if len(empty) == len(names):
-        raise ValueError("no water pixels were found")
+        raise WaterReferenceError("no water pixels were found")
     if empty:
-        raise ValueError(f"no valid water pixel on {', '.join(empty)}: the water reference T is undefined there")
+        raise WaterReferenceError(f"no valid water pixel on {', '.join(empty)}: the water reference T is "
+                                  "undefined there")
     t = sums / counts
     bad = [names[i] for i in np.flatnonzero(~(t > 0))]
     if bad:
-        raise ValueError(f"the mean water backscatter is not positive on {', '.join(bad)}: "
+        raise WaterReferenceError(f"the mean water backscatter is not positive on {', '.join(bad)}: "
                          "the input is not linear power")
     return t
 
@@ -77,3 +88,69 @@ def normalized_index(stack_linear, t):
         out = ((arr - t) / (arr + t)).astype(np.float32)
         out[~(arr >= 0)] = np.nan
     return out
+
+
+def _add_sums(total, part):
+    return total[0] + part[0], total[1] + part[1]
+
+
+def water_normalized_file(stack: str, output: str, *, dates, in_db: bool = False, water: str | None = None,
+                          threshold_db: float = -20.0, options: RunOptions | None = None) -> dict:
+    """σA (eq. 1) of every date of a stack, file to file, in two block-wise passes.
+
+    Parameters
+    ----------
+    stack : str
+        Dated VV or VH stack (one band per date), linear power, or dB with ``in_db``.
+    output : str
+        Float32 GeoTIFF written: one band per date (σA, −1 to 1, NaN nodata), described by ``dates``, with
+        the band metadata WATER_T_DB, WATER_T_LINEAR, WATER_PIXELS and UNITS.
+    dates : sequence of str
+        The stack's ISO dates (band descriptions of the output, and named in errors).
+    in_db : bool
+        The stack is in dB (converted to linear power before the index).
+    water : str, optional
+        A water raster on the stack's grid (1 = water; burned polygons or a resampled mask). Without it
+        water is :func:`auto_water` below ``threshold_db`` on every date.
+    options : RunOptions, optional
+        Workers, budget, compression, progress (first pass 0-40 %, second 40-100 %) and cancel.
+
+    Returns
+    -------
+    dict
+        ``t`` (linear T per date), ``t_db``, ``water_pixels`` (per date) and ``infinite`` (pixels the
+        engine wrote as NaN).
+
+    Raises
+    ------
+    WaterReferenceError
+        From :func:`water_reference` (a ``ValueError``): no water pixel on some date, or T not positive.
+    """
+    dates = list(dates)
+    n = len(dates)
+    options = options if options is not None else RunOptions()
+
+    def linear(block):
+        return sar.db_to_linear(block)[0] if in_db else block
+
+    def water_kernel(block):
+        if water is not None:
+            mask = block[n] == 1
+        else:
+            db = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
+            mask = auto_water(db, threshold_db)
+        return water_sums(linear(block[:n]), mask)
+
+    def index_kernel(block):
+        return normalized_index(linear(block), t)
+
+    inputs = [stack] + ([(water, [1])] if water is not None else [])
+    sums, counts = reduce_blockwise(inputs, water_kernel, initial=(np.zeros(n), np.zeros(n, dtype=np.int64)),
+                                    combine=_add_sums, options=options.part(0.0, 0.4))
+    t = water_reference(sums, counts, dates)
+    t_db = [10.0 * math.log10(value) for value in t]
+    metadata = [{"WATER_T_DB": f"{v_db:.4f}", "WATER_T_LINEAR": f"{value:.6g}", "WATER_PIXELS": int(count),
+                 "UNITS": "sigma_A (-1 to 1)"} for v_db, value, count in zip(t_db, t, counts)]
+    res = run_blockwise(stack, output, index_kernel, descriptions=dates, band_metadata=metadata, bytes_per_pixel=16,
+                        options=options.part(0.4, 1.0))
+    return {"t": t, "t_db": t_db, "water_pixels": counts, "infinite": res["infinite"]}

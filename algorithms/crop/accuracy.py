@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import metrics
 from .. import report as _report
@@ -35,7 +36,7 @@ COLUMNS = [("code", int), ("class", str), ("mapped_px", int), ("mapped_ha", floa
            ("rel_error_mapped", float), ("rel_error_estimated", float)]
 
 
-def stratified_area(matrix, mapped_area, z=Z95):
+def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -> dict:
     """Olofsson et al. (2014) area estimate per class with its standard error and confidence interval.
 
     ``matrix`` are sample counts (rows = map strata, columns = reference), ``mapped_area`` the

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import report as _report
 from .samples import Samples
@@ -30,12 +31,13 @@ SEPARABLE_JM = 1.8
 DEFAULT_REGULARISATION = 1e-6
 
 
-def jeffries_matusita(b):
+def jeffries_matusita(b: ArrayLike) -> np.ndarray:
     """JM = 2 (1 − e^(−B)) for a Bhattacharyya distance ``B`` (0 for identical classes, → 2 far apart)."""
     return 2.0 * (1.0 - np.exp(-np.asarray(b, dtype=np.float64)))
 
 
-def class_model(samples, regularisation=DEFAULT_REGULARISATION):
+def class_model(samples: ArrayLike,
+                regularisation: float = DEFAULT_REGULARISATION) -> tuple[np.ndarray, np.ndarray, float]:
     """Mean, covariance (divisor n − 1) and the ridge added, of ``samples`` (n, p) — one row per pixel.
 
     The ridge is ``regularisation × trace(Σ)/p`` on the diagonal (absolute ``regularisation`` when
@@ -54,7 +56,7 @@ def class_model(samples, regularisation=DEFAULT_REGULARISATION):
     return mean, cov + ridge * np.eye(p), ridge
 
 
-def bhattacharyya(mean1, cov1, mean2, cov2):
+def bhattacharyya(mean1: ArrayLike, cov1: ArrayLike, mean2: ArrayLike, cov2: ArrayLike) -> float:
     """Bhattacharyya distance between two Gaussians (module docstring), with log-determinants.
 
     Covariances must be positive definite (use :func:`class_model`'s regularised ones).
@@ -72,7 +74,8 @@ def bhattacharyya(mean1, cov1, mean2, cov2):
     return term1 + term2
 
 
-def separability_table(samples, dates, *, target=None, regularisation=DEFAULT_REGULARISATION):
+def separability_table(samples: dict, dates, *, target=None,
+                       regularisation: float = DEFAULT_REGULARISATION) -> list[dict]:
     """B and JM for class pairs, per date (1-D) and over all dates together (full covariance).
 
     ``samples`` maps a class name to an (n, dates) array of its pixels' values (rows with NaN are

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import metrics
 from .. import report as _report
@@ -46,7 +47,8 @@ NODATA = 255
 MODEL_FORMAT = "sarsense-svm-1"
 
 
-def make_svm(*, kernel="rbf", gamma=0.125, c=100.0, degree=3, standardise=True):
+def make_svm(*, kernel: str = "rbf", gamma: float = 0.125, c: float = 100.0, degree: int = 3,
+             standardise: bool = True):
     """An unfitted scikit-learn pipeline: optional ``StandardScaler`` then ``SVC``."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -60,7 +62,7 @@ def make_svm(*, kernel="rbf", gamma=0.125, c=100.0, degree=3, standardise=True):
     return make_pipeline(StandardScaler(), svc) if standardise else make_pipeline(svc)
 
 
-def check_samples(x, y, names=None):
+def check_samples(x: ArrayLike, y: ArrayLike, names: dict | None = None) -> None:
     """Refuse training samples an SVM cannot learn from: one class, or a class with fewer complete
     samples than bands (its spread over the dates is undetermined)."""
     x = np.asarray(x)
@@ -76,7 +78,7 @@ def check_samples(x, y, names=None):
                          f"({x.shape[1]}): draw larger or more training areas for them")
 
 
-def fit(x, y, **params):
+def fit(x: ArrayLike, y: ArrayLike, **params):
     """Fit :func:`make_svm` on samples ``x`` (n, bands) with labels ``y``; returns the fitted pipeline."""
     check_samples(x, y)
     model = make_svm(**params)
@@ -84,7 +86,7 @@ def fit(x, y, **params):
     return model
 
 
-def evaluate(model, x, y, classes):
+def evaluate(model, x: ArrayLike, y: ArrayLike, classes) -> dict | None:
     """Confusion matrix (rows = prediction, columns = reference) and :func:`algorithms.metrics.sample_accuracy` of
     ``model`` on held-out samples; None when there are none."""
     if len(y) == 0:
@@ -169,7 +171,7 @@ class Predictor:
         return int(max(256, budget_bytes // (8 * n_sv)))
 
 
-def predict_block(model, block, *, chunk=None):
+def predict_block(model, block: np.ndarray, *, chunk: int | None = None) -> np.ndarray:
     """Class of every pixel of a ``(bands, rows, cols)`` block: uint8, :data:`NODATA` where a band is NaN.
 
     ``model`` is a fitted pipeline or a :class:`Predictor`; pixels are predicted in chunks (``chunk``,
@@ -188,7 +190,7 @@ def predict_block(model, block, *, chunk=None):
     return out.reshape(rows, cols)
 
 
-def save_model(path, x, y, params, meta):
+def save_model(path: str, x: ArrayLike, y: ArrayLike, params: dict, meta: dict) -> str:
     """Write the model file: training samples, parameters and metadata (dates, classes …); no pickle.
 
     ``params`` are :func:`make_svm`'s keyword arguments; ``meta`` any JSON-serialisable dict.
@@ -200,7 +202,7 @@ def save_model(path, x, y, params, meta):
     return path
 
 
-def load_model(path):
+def load_model(path: str) -> tuple:
     """Read a :func:`save_model` file and refit it: returns ``(fitted pipeline, params, meta)``.
 
     Refuses a file that is not a SARSense SVM model, naming what it found.

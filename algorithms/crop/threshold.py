@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..io import RunOptions, read_info, run_blockwise
 from ..io.engine import Counts
@@ -50,7 +51,9 @@ def day_of_year(dates) -> np.ndarray:
     return np.array([_dt.date.fromisoformat(d).timetuple().tm_yday for d in dates] + [np.nan], dtype=np.float32)
 
 
-def rice_rule(ndvh, season, *, ndvv=None, t_flood=T_FLOOD, t_next=T_NEXT, water_date=None, t_water=T_WATER):
+def rice_rule(ndvh: ArrayLike, season, *, ndvv: ArrayLike | None = None, t_flood: float = T_FLOOD,
+              t_next: float = T_NEXT, water_date: int | None = None,
+              t_water: float = T_WATER) -> tuple[np.ndarray, np.ndarray]:
     """Apply the §3.3 rule; returns ``(classes uint8, flood_index int16)``.
 
     Parameters

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import sar
 from ..io import RunOptions, reduce_blockwise, run_blockwise
@@ -24,7 +25,7 @@ class WaterReferenceError(ValueError):
     """The water reference T cannot be computed (no water pixel on some date, or T not positive)."""
 
 
-def auto_water(stack_db, threshold_db=-20.0):
+def auto_water(stack_db: ArrayLike, threshold_db: float = -20.0) -> np.ndarray:
     """Water where the backscatter is below ``threshold_db`` (dB) on **every** date (a NaN date is not water).
 
     Open water is dark on every date, whereas a flooded paddy is dark only around transplanting:
@@ -37,7 +38,7 @@ def auto_water(stack_db, threshold_db=-20.0):
         return np.all(arr < threshold_db, axis=0)
 
 
-def water_sums(stack_linear, water):
+def water_sums(stack_linear: ArrayLike, water: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Per-date sum (float64) and count of the finite linear backscatter of the ``water`` pixels.
 
     ``stack_linear`` is (dates, rows, cols) and ``water`` a boolean (rows, cols) mask. Sums of
@@ -52,7 +53,7 @@ def water_sums(stack_linear, water):
     return np.where(ok, values, 0.0).sum(axis=1), ok.sum(axis=1).astype(np.int64)
 
 
-def water_reference(sums, counts, dates=None):
+def water_reference(sums: ArrayLike, counts: ArrayLike, dates=None) -> np.ndarray:
     """``T`` per date: the mean linear backscatter of water, from :func:`water_sums` totals.
 
     Refuses a date without any valid water pixel (``T`` undefined) or with ``T ≤ 0`` (not linear
@@ -75,7 +76,7 @@ def water_reference(sums, counts, dates=None):
     return t
 
 
-def normalized_index(stack_linear, t):
+def normalized_index(stack_linear: ArrayLike, t: ArrayLike) -> np.ndarray:
     """σA = (P − T)/(P + T) per date (eq. 1): float32 (dates, rows, cols), NaN where P is NaN or negative.
 
     ``t`` is the per-date water mean (:func:`water_reference`), linear power.

@@ -10,16 +10,33 @@
   area share ``p̂_·k = Σ_i p̂_ik`` (eq. 9) with standard error
   ``S(p̂_·k) = √(Σ_i W_i² (n_ik/n_i·)(1 − n_ik/n_i·)/(n_i· − 1))`` (eq. 10); the 95 % interval is
   ``±1.96 S`` (eq. 11). Area-weighted OA, UA and PA follow eq. 1-3 on the ``p̂_ij``.
+
+:func:`accuracy_assessment` is the job the algorithm runs: a class map against labelled reference
+samples, one row per class (:data:`COLUMNS`) and an HTML report.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import metrics
+from .. import report as _report
+from ..io import RunOptions
+from ..io import vector as _vector
+from .samples import Samples
 
 Z95 = 1.96
+#: The per-class table of :func:`accuracy_assessment`: ``(column, type)``.
+COLUMNS = [("code", int), ("class", str), ("mapped_px", int), ("mapped_ha", float), ("reference_n", int),
+           ("PA", float), ("UA", float), ("F1", float), ("estimated_ha", float), ("se_ha", float),
+           ("ci95_ha", float), ("ci95_low_ha", float), ("ci95_high_ha", float), ("reported_ha", float),
+           ("rel_error_mapped", float), ("rel_error_estimated", float)]
 
 
-def stratified_area(matrix, mapped_area, z=Z95):
+def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -> dict:
     """Olofsson et al. (2014) area estimate per class with its standard error and confidence interval.
 
     ``matrix`` are sample counts (rows = map strata, columns = reference), ``mapped_area`` the
@@ -51,3 +68,109 @@ def stratified_area(matrix, mapped_area, z=Z95):
         pa = np.diag(p) / share
     return {"area": share * total, "se": se * total, "ci": z * se * total, "share": share,
             "oa": float(np.trace(p)), "ua": ua, "pa": pa}
+
+
+def percent(v) -> str:
+    """A fraction as '12.34 %', 'n/a' when not finite."""
+    return f"{100 * v:.2f} %" if np.isfinite(v) else "n/a"
+
+
+def parse_reported(text: str, label: dict, *, what: str = "reported areas") -> dict:
+    """``{code: ha}`` from 'class=ha, …' (class by code or by a name of ``label``, ``{code: name}``).
+
+    Refuses a malformed entry, a class not in ``label`` and an area that is not positive (``what`` names
+    the input in the message).
+    """
+    out = {}
+    text = text.strip()
+    if not text:
+        return out
+    by_name = {str(n).lower(): c for c, n in label.items()}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        m = re.fullmatch(r"(.+?)\s*=\s*([0-9.eE+]+)", part)
+        if not m:
+            raise ValueError(f"{what}: '{part}' is not 'class=hectares' (e.g. rice=11500).")
+        key, value = m.group(1).strip(), float(m.group(2))
+        code = int(key) if key.isdigit() else by_name.get(key.lower())
+        if code not in label:
+            raise ValueError(f"{what}: '{key}' is not a class of the map "
+                             f"({', '.join(f'{c}={n}' for c, n in label.items())}).")
+        if not value > 0:
+            raise ValueError(f"{what}: the area of '{key}' must be positive.")
+        out[code] = value
+    return out
+
+
+def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: float, class_names: dict | None = None,
+                        reported: str = "", reported_label: str = "reported areas", report_path: str | None = None,
+                        options: RunOptions | None = None) -> dict:
+    """Accuracy of a class map against reference samples, and each class's area (:func:`stratified_area`).
+
+    Parameters
+    ----------
+    classified : str
+        Integer class map (one band, values 0..255), in a projected CRS of ``pixel_area_m2`` m² pixels.
+    samples : Samples
+        Reference pixels of the map (:func:`.samples.labelled_pixels` on ``classified``): ``x[:, 0]`` the
+        mapped class, ``y`` the reference class.
+    class_names : dict, optional
+        ``{code: name}`` the map stores.
+    reported : str
+        Official areas 'class=ha, …' (:func:`parse_reported`; ``reported_label`` names them in refusals).
+    report_path : str, optional
+        HTML report written: confusion matrix, accuracies and areas.
+    options : RunOptions, optional
+        Workers, progress and cancel of the pass counting the mapped pixels.
+
+    Returns
+    -------
+    dict
+        ``rows`` (one per class, :data:`COLUMNS`), ``oa``, ``kappa``, ``n`` (reference pixels),
+        ``no_estimate`` (why the area estimate failed, else None).
+    """
+    names = class_names or {}
+    counts = _vector.value_counts(classified, options=options)
+    s = samples
+    mapped = s.x[:, 0].astype(np.int64)
+    classes = sorted(set(np.flatnonzero(counts).tolist()) | set(np.unique(s.y).tolist()))
+    label = {c: names.get(c, s.names.get(c, str(c))) for c in classes}
+    m = metrics.confusion_matrix(s.y, mapped, classes)
+    acc = metrics.sample_accuracy(m)
+    ha = counts[classes] * pixel_area_m2 / 1e4
+    no_estimate = None
+    try:
+        est = stratified_area(m, ha)
+    except ValueError as err:
+        no_estimate = str(err)
+        nan = np.full(len(classes), np.nan)
+        est = {"area": nan, "se": nan, "ci": nan, "oa": float("nan"), "ua": nan, "pa": nan}
+    areas = parse_reported(reported, label, what=reported_label)
+    rows = []
+    for i, c in enumerate(classes):
+        rep = areas.get(c, float("nan"))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows.append([c, label[c], int(counts[c]), ha[i], int(m[:, i].sum()), acc["pa"][i], acc["ua"][i],
+                         acc["f1"][i], est["area"][i], est["se"][i], est["ci"][i], est["area"][i] - est["ci"][i],
+                         est["area"][i] + est["ci"][i], rep, (ha[i] - rep) / rep, (est["area"][i] - rep) / rep])
+    if report_path:
+        write_report(report_path, classified, s, m, acc, est, rows, [label[c] for c in classes])
+    return {"rows": rows, "oa": acc["oa"], "kappa": acc["kappa"], "n": acc["n"], "no_estimate": no_estimate}
+
+
+def write_report(path: str, source: str, s: Samples, m, acc: dict, est: dict, rows, names) -> str:
+    """The HTML report of :func:`accuracy_assessment`."""
+    rep = _report.Report("Accuracy assessment and area estimate",
+                         source=f"Map: {source}. Reference: {s.n_geometries} features, {acc['n']} pixels.")
+    rep.paragraph(f"Overall accuracy {100 * acc['oa']:.2f} %, kappa {acc['kappa']:.4f}. Area-weighted overall "
+                  f"accuracy (Olofsson et al. 2014, eq. 1) {percent(est['oa'])}.")
+    rep.heading("Confusion matrix")
+    rep.confusion_table(m, names, acc)
+    rep.image(_report.confusion_figure(m, names), "Confusion matrix (reference pixels)")
+    rep.heading("Accuracy and area per class")
+    rep.table([c for c, _ in COLUMNS[1:]], [r[1:] for r in rows], digits=3)
+    rep.paragraph("Estimated area: stratified estimator of Olofsson et al. (2014, eq. 9-11) with the map classes "
+                  "as strata; ± is the 95 % confidence interval (1.96 standard errors). It assumes the reference "
+                  "is a random sample stratified by map class: pixels of one reference polygon are correlated, so "
+                  "with polygons the interval is too narrow. Relative error = (area − reported)/reported.",
+                  note=True)
+    return rep.write(path)

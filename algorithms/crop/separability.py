@@ -10,6 +10,8 @@ Analysis*, 4th ed., §10.9, eq. 10.8-10.9; Bhattacharyya 1943):
 ``JM = 2 (1 − e^(−B))``
 
 In one dimension ``B = (μ1 − μ2)² / (4(σ1² + σ2²)) + ½ ln((σ1² + σ2²) / (2 σ1 σ2))``.
+
+:func:`class_separability` is the job the algorithm runs: the table of labelled samples and its report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import report as _report
+from .samples import Samples
 
 #: J-M above this separates two classes well (the paper, §3.1).
 SEPARABLE_JM = 1.8
@@ -25,12 +31,13 @@ SEPARABLE_JM = 1.8
 DEFAULT_REGULARISATION = 1e-6
 
 
-def jeffries_matusita(b):
+def jeffries_matusita(b: ArrayLike) -> np.ndarray:
     """JM = 2 (1 − e^(−B)) for a Bhattacharyya distance ``B`` (0 for identical classes, → 2 far apart)."""
     return 2.0 * (1.0 - np.exp(-np.asarray(b, dtype=np.float64)))
 
 
-def class_model(samples, regularisation=DEFAULT_REGULARISATION):
+def class_model(samples: ArrayLike,
+                regularisation: float = DEFAULT_REGULARISATION) -> tuple[np.ndarray, np.ndarray, float]:
     """Mean, covariance (divisor n − 1) and the ridge added, of ``samples`` (n, p) — one row per pixel.
 
     The ridge is ``regularisation × trace(Σ)/p`` on the diagonal (absolute ``regularisation`` when
@@ -49,7 +56,7 @@ def class_model(samples, regularisation=DEFAULT_REGULARISATION):
     return mean, cov + ridge * np.eye(p), ridge
 
 
-def bhattacharyya(mean1, cov1, mean2, cov2):
+def bhattacharyya(mean1: ArrayLike, cov1: ArrayLike, mean2: ArrayLike, cov2: ArrayLike) -> float:
     """Bhattacharyya distance between two Gaussians (module docstring), with log-determinants.
 
     Covariances must be positive definite (use :func:`class_model`'s regularised ones).
@@ -67,7 +74,8 @@ def bhattacharyya(mean1, cov1, mean2, cov2):
     return term1 + term2
 
 
-def separability_table(samples, dates, *, target=None, regularisation=DEFAULT_REGULARISATION):
+def separability_table(samples: dict, dates, *, target=None,
+                       regularisation: float = DEFAULT_REGULARISATION) -> list[dict]:
     """B and JM for class pairs, per date (1-D) and over all dates together (full covariance).
 
     ``samples`` maps a class name to an (n, dates) array of its pixels' values (rows with NaN are
@@ -108,3 +116,70 @@ def separability_table(samples, dates, *, target=None, regularisation=DEFAULT_RE
             rows.append({"class_a": a, "class_b": b, "date": date, "n_a": len(xa), "n_b": len(xb),
                          "B": dist, "JM": jm, "separable": jm > SEPARABLE_JM, "ridge": max(ra, rb)})
     return rows
+
+
+def match_class(target: str, names, *, what: str = "the target class") -> str:
+    """The name among ``names`` equal to ``target`` ignoring case; refuses another (``what`` names the input)."""
+    match = [n for n in names if n.lower() == target.lower()]
+    if not match:
+        raise ValueError(f"{what} '{target}' is not a class of the training data ({', '.join(sorted(names))}).")
+    return match[0]
+
+
+def class_separability(samples: Samples, dates, *, target: str | None = None,
+                       regularisation: float = DEFAULT_REGULARISATION, report_path: str | None = None,
+                       source: str = "", target_label: str = "the target class") -> list[dict]:
+    """:func:`separability_table` of labelled samples (classes by name), and its HTML report.
+
+    ``target`` (any case; ``target_label`` names it in the refusal) compares that class with each other
+    one. The report (``report_path``) has a date × class-pair heat map of JM and each class's mean
+    profile with ±1σ bands; ``source`` names the stack in it. Returns the table's rows.
+    """
+    dates = list(dates)
+    by_class = samples.by_class()
+    if target is not None:
+        target = match_class(target, by_class, what=target_label)
+    rows = separability_table(by_class, dates, target=target, regularisation=regularisation)
+    if report_path:
+        write_report(report_path, rows, by_class, dates, source=source, samples=samples, ridge=regularisation)
+    return rows
+
+
+def write_report(path: str, rows, by_class: dict, dates, *, source: str, samples: Samples, ridge: float) -> str:
+    """The HTML report of :func:`class_separability`."""
+    rep = _report.Report("Class separability (Jeffries-Matusita)",
+                         source=f"Stack: {source} ({len(dates)} dates). Training: {samples.n_geometries} features, "
+                                f"{len(samples.y)} complete pixels.")
+    pairs = list(dict.fromkeys((r["class_a"], r["class_b"]) for r in rows))
+    columns = dates + ["all dates"]
+    jm = np.array([[next(r["JM"] for r in rows if (r["class_a"], r["class_b"]) == p and r["date"] == d)
+                    for d in columns] for p in pairs])
+    rep.heading("Jeffries-Matusita distance")
+    rep.paragraph(f"JM = 2(1 − e^−B), 0 to 2; above {SEPARABLE_JM} the classes separate well (Liu et al. "
+                  f"2020, §3.1). Covariance ridge: {ridge:g} × mean variance (largest added: "
+                  f"{max(r['ridge'] for r in rows):.3g}).")
+    fig = _report.figure(max(6.0, 0.55 * len(columns) + 3), max(2.5, 0.4 * len(pairs) + 1.5))
+    ax = fig.add_subplot()
+    im = ax.imshow(jm, cmap="RdYlGn", vmin=0, vmax=2, aspect="auto")
+    ax.set_xticks(range(len(columns)), labels=columns, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(pairs)), labels=[f"{a} / {b}" for a, b in pairs], fontsize=8)
+    for (i, j), v in np.ndenumerate(jm):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                fontweight="bold" if v > SEPARABLE_JM else "normal")
+    fig.colorbar(im, ax=ax, label="JM")
+    rep.image(fig, "JM per date and over all dates (bold: separable)")
+    rep.table(["class pair"] + columns, [[f"{a} / {b}"] + list(v) for (a, b), v in zip(pairs, jm)], digits=3)
+    rep.heading("Class profiles")
+    fig = _report.figure(8, 4.5)
+    ax = fig.add_subplot()
+    t = np.arange(len(dates))
+    for name, x in sorted(by_class.items()):
+        x = x[np.isfinite(x).all(axis=1)]
+        m, s = x.mean(axis=0), x.std(axis=0, ddof=1)
+        line, = ax.plot(t, m, marker="o", ms=3, label=f"{name} (n={len(x)})")
+        ax.fill_between(t, m - s, m + s, color=line.get_color(), alpha=0.15)
+    ax.set_xticks(t, labels=dates, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("value")
+    ax.legend(fontsize=8, ncol=2)
+    rep.image(fig, "Class mean per date with ±1σ bands")
+    return rep.write(path)

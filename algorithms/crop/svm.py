@@ -20,6 +20,9 @@ one-against-one) does the fitting; this module adds what a map needs around it:
   it refits the SVM, which is deterministic (libsvm uses no randomness without probability
   estimates), so the reloaded model predicts exactly what the saved one did.
 
+The jobs the algorithms run: :func:`svm_classify_file` (train with a held-out split, map, model file,
+report) and :func:`classify_file` (a fitted or reloaded model over a stack, block by block).
+
 scikit-learn is imported inside the functions: QGIS's Python may not have it until the plugin's
 one-click install (the algorithms say so through ``requires``).
 """
@@ -29,16 +32,23 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import metrics
+from .. import report as _report
+from ..io import RunOptions, run_blockwise
+from .samples import Samples, classes_json
 
 KERNELS = ("rbf", "linear", "poly")
+#: How the samples are split into training and held-out parts (the SPLIT enum's order).
+SPLITS = ("polygon", "pixel")
 NODATA = 255
 #: Format tag of the model file; bumped when its content changes.
 MODEL_FORMAT = "sarsense-svm-1"
 
 
-def make_svm(*, kernel="rbf", gamma=0.125, c=100.0, degree=3, standardise=True):
+def make_svm(*, kernel: str = "rbf", gamma: float = 0.125, c: float = 100.0, degree: int = 3,
+             standardise: bool = True):
     """An unfitted scikit-learn pipeline: optional ``StandardScaler`` then ``SVC``."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -52,7 +62,7 @@ def make_svm(*, kernel="rbf", gamma=0.125, c=100.0, degree=3, standardise=True):
     return make_pipeline(StandardScaler(), svc) if standardise else make_pipeline(svc)
 
 
-def check_samples(x, y, names=None):
+def check_samples(x: ArrayLike, y: ArrayLike, names: dict | None = None) -> None:
     """Refuse training samples an SVM cannot learn from: one class, or a class with fewer complete
     samples than bands (its spread over the dates is undetermined)."""
     x = np.asarray(x)
@@ -68,7 +78,7 @@ def check_samples(x, y, names=None):
                          f"({x.shape[1]}): draw larger or more training areas for them")
 
 
-def fit(x, y, **params):
+def fit(x: ArrayLike, y: ArrayLike, **params):
     """Fit :func:`make_svm` on samples ``x`` (n, bands) with labels ``y``; returns the fitted pipeline."""
     check_samples(x, y)
     model = make_svm(**params)
@@ -76,7 +86,7 @@ def fit(x, y, **params):
     return model
 
 
-def evaluate(model, x, y, classes):
+def evaluate(model, x: ArrayLike, y: ArrayLike, classes) -> dict | None:
     """Confusion matrix (rows = prediction, columns = reference) and :func:`algorithms.metrics.sample_accuracy` of
     ``model`` on held-out samples; None when there are none."""
     if len(y) == 0:
@@ -161,7 +171,7 @@ class Predictor:
         return int(max(256, budget_bytes // (8 * n_sv)))
 
 
-def predict_block(model, block, *, chunk=None):
+def predict_block(model, block: np.ndarray, *, chunk: int | None = None) -> np.ndarray:
     """Class of every pixel of a ``(bands, rows, cols)`` block: uint8, :data:`NODATA` where a band is NaN.
 
     ``model`` is a fitted pipeline or a :class:`Predictor`; pixels are predicted in chunks (``chunk``,
@@ -180,7 +190,7 @@ def predict_block(model, block, *, chunk=None):
     return out.reshape(rows, cols)
 
 
-def save_model(path, x, y, params, meta):
+def save_model(path: str, x: ArrayLike, y: ArrayLike, params: dict, meta: dict) -> str:
     """Write the model file: training samples, parameters and metadata (dates, classes …); no pickle.
 
     ``params`` are :func:`make_svm`'s keyword arguments; ``meta`` any JSON-serialisable dict.
@@ -192,7 +202,7 @@ def save_model(path, x, y, params, meta):
     return path
 
 
-def load_model(path):
+def load_model(path: str) -> tuple:
     """Read a :func:`save_model` file and refit it: returns ``(fitted pipeline, params, meta)``.
 
     Refuses a file that is not a SARSense SVM model, naming what it found.
@@ -208,3 +218,178 @@ def load_model(path):
         raise ValueError(f"'{path}' has format {header.get('format')!r}, not {MODEL_FORMAT!r}: retrain it with this "
                          "version of SARSense")
     return fit(x, y, **header["params"]), header["params"], header["meta"]
+
+
+def check_model_dates(dates, model_dates, *, what: str = "the stack") -> None:
+    """Refuse a stack whose dates are not the model's (``what`` names the stack in the message)."""
+    dates, want = list(dates), list(model_dates)
+    if len(dates) != len(want):
+        raise ValueError(f"{what} has {len(dates)} bands but the model was trained on "
+                         f"{len(want)} ({', '.join(want)}): apply it to a stack of the same dates.")
+    if dates != want:
+        diff = [f"band {i + 1}: {a} ≠ {b}" for i, (a, b) in enumerate(zip(dates, want)) if a != b]
+        raise ValueError(f"{what} has other dates than the model ({'; '.join(diff[:5])}"
+                         f"{' …' if len(diff) > 5 else ''}; stack ≠ model): build a stack of the model's dates.")
+
+
+def classify_file(model, stack: str, output: str, *, names: dict, metadata: dict | None = None, check_x=None,
+                  options: RunOptions | None = None) -> str:
+    """The class map of ``stack`` by ``model``, block by block (:func:`predict_block`): uint8, :data:`NODATA`
+    where a band is NaN, band "class" with the classes ``names`` (``{code: name}``) and their colours.
+
+    ``check_x`` are samples on which the fast :class:`Predictor` is checked against scikit-learn's
+    prediction; ``metadata`` goes into the dataset's metadata. Returns ``output``.
+    """
+    predictor = Predictor(model, check_x)
+
+    def kernel(block):
+        return predict_block(predictor, block)
+
+    run_blockwise(stack, output, kernel, out_bands=1, out_dtype=np.uint8, descriptions=["class"],
+                  band_metadata=[{"classes": classes_json(names)}], metadata=metadata, bytes_per_pixel=24,
+                  options=options)
+    return output
+
+
+def subsample(train, y, cap: int, seed: int) -> np.ndarray:
+    """At most ``cap`` training pixels per class (0: all), drawn with ``seed``."""
+    if cap <= 0:
+        return train
+    rng = np.random.default_rng(seed + 1)
+    out = train.copy()
+    for c in np.unique(y):
+        idx = np.flatnonzero(train & (y == c))
+        if len(idx) > cap:
+            out[rng.choice(idx, len(idx) - cap, replace=False)] = False
+    return out
+
+
+def _other(split):
+    return "pixel" if split == "polygon" else "polygon"
+
+
+def train_and_evaluate(samples: Samples, *, params: dict, fraction: float = 0.6, split: str = "polygon",
+                       seed: int = 0, max_training: int = 0, options: RunOptions | None = None) -> dict:
+    """Fit on a training part and assess on the held-out rest, for ``split`` and, for comparison, the other split.
+
+    Returns ``{split: {"train", "held" (masks), "model", "eval" (:func:`evaluate`)}}`` for both
+    splits (:func:`algorithms.metrics.split_samples`, training capped by :func:`subsample`).
+    Cancel (``options``) is checked before each fit.
+    """
+    options = options if options is not None else RunOptions()
+    classes = sorted(samples.names)
+    runs = {}
+    for how in (split, _other(split)):
+        split_train = metrics.split_samples(samples.y, samples.group, fraction=fraction, by=how, seed=seed)
+        held = ~split_train
+        train = subsample(split_train, samples.y, max_training, seed)
+        options.check_cancel()
+        model = fit(samples.x[train], samples.y[train], **params)
+        runs[how] = {"train": train, "held": held, "model": model,
+                     "eval": evaluate(model, samples.x[held], samples.y[held], classes)}
+    return runs
+
+
+def svm_classify_file(stack: str, output: str, samples: Samples, *, dates, params: dict, fraction: float = 0.6,
+                      split: str = "polygon", seed: int = 0, max_training: int = 0, model_path: str | None = None,
+                      report_path: str | None = None, options: RunOptions | None = None) -> dict:
+    """Train an SVM on labelled samples with a held-out split (Liu et al. 2020, §3.2) and map a stack with it.
+
+    Parameters
+    ----------
+    stack : str
+        Dated stack, one band per date (``dates``, ISO).
+    output : str
+        The class map (:func:`classify_file`), made by the model of ``split``'s training part; its
+        metadata holds the SVM parameters, the training pixels and the held-out OA and kappa.
+    samples : Samples
+        Training pixels (:func:`.samples.labelled_pixels`) on the stack's bands.
+    params : dict
+        :func:`make_svm`'s keyword arguments.
+    fraction, split, seed, max_training
+        Training share, split by ``"polygon"`` or ``"pixel"`` (:data:`SPLITS`), seed of split and
+        subsample, training pixels per class (0: all).
+    model_path : str, optional
+        Model file written (:func:`save_model`: the training part's samples, ``params``, dates and names).
+    report_path : str, optional
+        HTML report written (:func:`write_report`).
+    options : RunOptions, optional
+        Workers, budget, compression, cancel, and progress: training up to 30 %, the map 30-100 %.
+
+    Returns
+    -------
+    dict
+        ``oa``, ``kappa`` (held out, NaN without held-out pixels), ``training`` (``{split: pixels}``),
+        ``other`` (the comparison split's evaluation or None), ``unassessed`` (names of classes without a
+        held-out pixel), ``model`` (the model file or None).
+
+    Raises
+    ------
+    ValueError
+        Samples an SVM cannot learn from (:func:`check_samples`), bad parameters (:func:`make_svm`).
+    """
+    options = options if options is not None else RunOptions()
+    check_samples(samples.x, samples.y, samples.names)
+    classes = sorted(samples.names)
+    runs = train_and_evaluate(samples, params=params, fraction=fraction, split=split, seed=seed,
+                              max_training=max_training, options=options)
+    main = runs[split]
+    unassessed = [samples.label(c) for c in classes if not (main["held"] & (samples.y == c)).any()]
+    ev = main["eval"]
+    oa, kappa = (ev["oa"], ev["kappa"]) if ev else (float("nan"), float("nan"))
+    options.report(0.3)
+    train = main["train"]
+    classify_file(main["model"], stack, output, names=samples.names, check_x=samples.x[train],
+                  metadata={"SVM": f"{params}", "TRAINING_PIXELS": int(train.sum()),
+                            "HELD_OUT_OA": f"{oa:.4f}", "HELD_OUT_KAPPA": f"{kappa:.4f}"},
+                  options=options.part(0.3, 1.0))
+    if model_path:
+        meta = {"dates": list(dates), "bands": len(dates), "names": {str(k): v for k, v in samples.names.items()},
+                "split": split, "seed": seed, "held_out_oa": oa, "held_out_kappa": kappa, "source": stack}
+        save_model(model_path, samples.x[train], samples.y[train], params, meta)
+    if report_path:
+        write_report(report_path, samples, runs, split=split, params=params, fraction=fraction, seed=seed,
+                     source=stack, dates=dates)
+    return {"oa": oa, "kappa": kappa, "training": {how: int(r["train"].sum()) for how, r in runs.items()},
+            "other": runs[_other(split)]["eval"], "unassessed": unassessed, "model": model_path or None}
+
+
+def write_report(path: str, samples: Samples, runs: dict, *, split: str, params: dict, fraction: float, seed: int,
+                 source: str, dates) -> str:
+    """The HTML report of :func:`svm_classify_file`: samples per class, and per split the held-out confusion
+    matrix, OA, kappa, PA, UA and F1."""
+    s = samples
+    rep = _report.Report("SVM classification: accuracy on held-out samples",
+                         source=f"Stack: {source} ({len(dates)} dates). Training data: {s.n_geometries} features, "
+                                f"{len(s.y)} complete pixels.")
+    classes = sorted(s.names)
+    names = [s.label(c) for c in classes]
+    rep.paragraph(f"SVC kernel {params['kernel']}, γ = {params['gamma']:g}, C = {params['c']:g}"
+                  f"{', degree ' + str(params['degree']) if params['kernel'] == 'poly' else ''}, bands "
+                  f"{'standardised' if params['standardise'] else 'not standardised'}; training fraction "
+                  f"{fraction:g}, seed {seed}.")
+    rows = []
+    for c, n in zip(classes, names):
+        sel = s.y == c
+        rows.append([n, c, len(np.unique(s.group[sel])), int(sel.sum()), int((runs[split]["train"] & sel).sum()),
+                     int((runs[split]["held"] & sel).sum())])
+    rep.table(["class", "code", "features", "pixels", "training", "held out"], rows,
+              caption=f"Samples (split by {split})")
+    for how in (split, _other(split)):
+        ev = runs[how]["eval"]
+        rep.heading(f"Split by {how}" + (" (this map)" if how == split else " (for comparison)"))
+        if how == "pixel":
+            rep.paragraph("Pixels of one field fall into both training and validation: these figures are "
+                          "optimistic and only show how much a pixel split inflates accuracy.", note=True)
+        if ev is None:
+            rep.paragraph("No held-out sample: nothing to assess.", note=True)
+            continue
+        rep.paragraph(f"Overall accuracy {100 * ev['oa']:.2f} %, kappa {ev['kappa']:.4f}, "
+                      f"{ev['n']} held-out pixels.")
+        m = ev["matrix"]
+        rep.confusion_table(m, names, ev)
+        rep.table(["class", "PA", "UA", "F1"],
+                  [[n, ev["pa"][i], ev["ua"][i], ev["f1"][i]] for i, n in enumerate(names)], digits=3)
+        if how == split:
+            rep.image(_report.confusion_figure(m, names), "Held-out confusion matrix (counts)")
+    return rep.write(path)

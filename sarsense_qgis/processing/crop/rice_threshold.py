@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-
 import numpy as np
 from qgis.core import (
     QgsProcessingOutputNumber,
@@ -14,16 +12,13 @@ from qgis.core import (
 )
 
 from ....algorithms.crop import threshold as _rule
-from ....algorithms.io import read_info, run_blockwise
 from ....algorithms.io import stack as _stack
 from ...styles import ClassMapPostProcessor, style_on_load
-from .. import checks, inputs, outputs
-from ..base import WORKERS
-from .base import CropAlgorithm, classes_json
+from .. import checks, inputs
+from .base import CropAlgorithm
 
 #: Transplanting date ramp, early to late (viridis stops).
 DOY_COLOURS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
-CLASSES = {_rule.NOT_RICE: "not rice", _rule.RICE: "rice"}
 
 
 class RiceThresholdAlgorithm(CropAlgorithm):
@@ -106,73 +101,48 @@ class RiceThresholdAlgorithm(CropAlgorithm):
         if end < start:
             raise self.error(f"{self.label(self.SEASON_END)} ({end}) is before {self.label(self.SEASON_START)} "
                              f"({start}).")
-        season = [k for k, d in enumerate(dates) if start <= d <= end]
+        season = _rule.season_indices(dates, start, end)
         if not season:
             raise self.error(f"no date of {self.label(self.NDVH)} lies in the season {start} … {end} (the stack has "
                              f"{dates[0]} … {dates[-1]}).")
         if season[-1] + 1 >= len(dates):
-            feedback.pushWarning(self.tr(f"The last season date {dates[season[-1]]} is the stack's last: it has no "
-                                         "next date, so flooding on it cannot be confirmed."))
-        feedback.pushInfo(self.tr(f"Season dates: {', '.join(dates[k] for k in season)}"))
-        sources = [ndvh]
-        has_v = bool(parameters.get(self.NDVV))
-        if has_v:
+            feedback.pushWarning(self.tr("The last season date {0} is the stack's last: it has no next date, so "
+                                         "flooding on it cannot be confirmed.").format(dates[season[-1]]))
+        feedback.pushInfo(self.tr("Season dates: {0}").format(", ".join(dates[k] for k in season)))
+        ndvv = None
+        if parameters.get(self.NDVV):
             ndvv = inputs.raster_path(self, parameters, self.NDVV, context)
             v_dates = checks.stack_dates(self, ndvv, self.NDVV, min_dates=2, in_order=True)
             _stack.match_dates(dates, v_dates, self.label(self.NDVH), self.label(self.NDVV))
-            sources.append(inputs.on_grid(self, ndvv, ndvh, self.NDVV, feedback))
+            ndvv = inputs.on_grid(self, ndvv, ndvh, self.NDVV, feedback)
         water = self._date(parameters, self.WATER_DATE, context)
-        water_idx = None
         if water is not None:
-            gaps = [abs((_dt.date.fromisoformat(d) - _dt.date.fromisoformat(water)).days) for d in dates]
-            water_idx = int(np.argmin(gaps))
-            feedback.pushInfo(self.tr(f"Water date {water}: using the stack date {dates[water_idx]} "
-                                      f"({gaps[water_idx]} days away)."))
+            water_idx, gap = _rule.nearest_date(dates, water)
+            feedback.pushInfo(self.tr("Water date {0}: using the stack date {1} ({2} days away).").format(
+                water, dates[water_idx], gap))
             if water_idx in season:
-                feedback.pushWarning(self.tr(f"The water date {dates[water_idx]} lies in the season: flooded paddies "
-                                             "are dark on it too and will be removed as water. Choose a date before "
-                                             "transplanting."))
+                feedback.pushWarning(self.tr("The water date {0} lies in the season: flooded paddies are dark on it "
+                                             "too and will be removed as water. Choose a date before "
+                                             "transplanting.").format(dates[water_idx]))
         t = {k: self.parameterAsDouble(parameters, k, context) for k in (self.T_FLOOD, self.T_NEXT, self.T_WATER)}
         if t[self.T_FLOOD] > t[self.T_NEXT]:
             raise self.error(f"{self.label(self.T_FLOOD)} ({t[self.T_FLOOD]}) must not exceed "
                              f"{self.label(self.T_NEXT)} ({t[self.T_NEXT]}).")
-        doy = np.array([_dt.date.fromisoformat(d).timetuple().tm_yday for d in dates] + [np.nan], dtype=np.float32)
-        n = len(dates)
-        counts = outputs.Counts("rice")
-
-        def kernel(block):
-            classes, flood = _rule.rice_rule(block[:n], season, ndvv=block[n:] if has_v else None,
-                                             t_flood=t[self.T_FLOOD], t_next=t[self.T_NEXT], water_date=water_idx,
-                                             t_water=t[self.T_WATER])
-            counts.add(rice=np.count_nonzero(classes == _rule.RICE))
-            return classes, doy[flood]          # flood −1 → the NaN appended to doy
-
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         out_date = self.parameterAsOutputLayer(parameters, self.OUTPUT_DATE, context) \
             if parameters.get(self.OUTPUT_DATE) else None
-        meta = {"SEASON": f"{start}/{end}", "T_FLOOD": t[self.T_FLOOD], "T_NEXT": t[self.T_NEXT],
-                "WATER_DATE": dates[water_idx] if water_idx is not None else "", "T_WATER": t[self.T_WATER]}
-        class_meta = {"classes": classes_json(CLASSES), **meta}
-        if out_date:
-            run_blockwise(sources, [out, out_date], kernel, out_bands=[1, 1], out_dtype=[np.uint8, np.float32],
-                          descriptions=[["rice"], ["transplanting day of year"]],
-                          band_metadata=[[class_meta], [{"UNITS": "day of year", "YEAR": dates[season[0]][:4]}]],
-                          bytes_per_pixel=24, compression=self.compression(parameters, context), workers=WORKERS,
-                          **self.callbacks(feedback))
-        else:
-            run_blockwise(sources, out, lambda b: kernel(b)[0], out_bands=1, out_dtype=np.uint8,
-                          descriptions=["rice"], band_metadata=[class_meta], bytes_per_pixel=24,
-                          compression=self.compression(parameters, context), workers=WORKERS,
-                          **self.callbacks(feedback))
-        info = read_info(ndvh)
-        ha = counts["rice"] * info.pixel_area_m2 / 1e4 if info.pixel_area_m2 else float("nan")
-        feedback.pushInfo(self.tr(f"Rice: {counts['rice']} pixels" + (f", {ha:.1f} ha" if np.isfinite(ha) else
-                                                                       " (area not computed: geographic CRS)")))
+        res = _rule.rice_threshold_file(ndvh, out, dates=dates, season_start=start, season_end=end, ndvv=ndvv,
+                                        output_date=out_date, t_flood=t[self.T_FLOOD], t_next=t[self.T_NEXT],
+                                        water_date=water, t_water=t[self.T_WATER],
+                                        options=self.run_options(parameters, context, feedback))
+        ha = res["rice_ha"]
+        feedback.pushInfo(self.tr("Rice: {0} pixels{1}").format(
+            res["rice"], f", {ha:.1f} ha" if np.isfinite(ha) else " (area not computed: geographic CRS)"))
         style_on_load(context, out, ClassMapPostProcessor)
-        results = {self.OUTPUT: out, self.RICE_PIXELS: counts["rice"], self.RICE_AREA_HA: ha}
+        results = {self.OUTPUT: out, self.RICE_PIXELS: res["rice"], self.RICE_AREA_HA: ha}
         if out_date:
+            doy = _rule.day_of_year(dates)
             ramp = (float(doy[season[0]]), float(doy[season[-1]]) + 1.0, DOY_COLOURS, "day of year")
             style_on_load(context, out_date, ramp=ramp)
             results[self.OUTPUT_DATE] = out_date
         return results
-

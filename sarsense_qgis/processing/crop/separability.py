@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
 
-from ....algorithms import report as _report
 from ....algorithms.crop import separability as _sep
 from .. import checks, inputs, outputs
 from .base import CropAlgorithm
@@ -59,63 +57,19 @@ class SeparabilityAlgorithm(CropAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+        options = self.run_options(parameters, context, feedback)
         samples = self.labelled_samples(parameters, self.TRAINING, self.CLASS_FIELD, src, context, feedback,
-                                        end=0.8)
-        by_class = {samples.label(c): samples.x[samples.y == c] for c in np.unique(samples.y)}
-        target = self.parameterAsString(parameters, self.TARGET_CLASS, context).strip() or None
-        if target is not None:
-            match = [n for n in by_class if n.lower() == target.lower()]
-            if not match:
-                raise self.error(f"{self.label(self.TARGET_CLASS)} '{target}' is not a class of the training data "
-                                 f"({', '.join(sorted(by_class))}).")
-            target = match[0]
-        ridge = self.parameterAsDouble(parameters, self.REGULARISATION, context)
-        rows = _sep.separability_table(by_class, dates, target=target, regularisation=ridge)
+                                        options=options.part(0.0, 0.8))
+        html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
+        rows = _sep.class_separability(
+            samples, dates, target=self.parameterAsString(parameters, self.TARGET_CLASS, context).strip() or None,
+            regularisation=self.parameterAsDouble(parameters, self.REGULARISATION, context), report_path=html,
+            source=src, target_label=self.label(self.TARGET_CLASS))
         for r in rows:
             if r["date"] == "all dates":
-                feedback.pushInfo(self.tr(f"{r['class_a']} / {r['class_b']}, all dates: JM = {r['JM']:.3f} "
-                                          f"(B = {r['B']:.3f}) {'separable' if r['separable'] else 'NOT separable'}"))
+                feedback.pushInfo(self.tr("{0} / {1}, all dates: JM = {2:.3f} (B = {3:.3f}) {4}").format(
+                    r["class_a"], r["class_b"], r["JM"], r["B"], "separable" if r["separable"] else "NOT separable"))
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS,
-                                 [[r[c] for c, _ in COLUMNS] for r in rows])
-        html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        self._report(html, rows, by_class, dates, src, samples, ridge)
+                                    [[r[c] for c, _ in COLUMNS] for r in rows])
         feedback.setProgress(100)
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html}
-
-    def _report(self, path, rows, by_class, dates, src, samples, ridge):
-        rep = _report.Report("Class separability (Jeffries-Matusita)",
-                             source=f"Stack: {src} ({len(dates)} dates). Training: {samples.n_geometries} features, "
-                                    f"{len(samples.y)} complete pixels.")
-        pairs = list(dict.fromkeys((r["class_a"], r["class_b"]) for r in rows))
-        columns = dates + ["all dates"]
-        jm = np.array([[next(r["JM"] for r in rows if (r["class_a"], r["class_b"]) == p and r["date"] == d)
-                        for d in columns] for p in pairs])
-        rep.heading("Jeffries-Matusita distance")
-        rep.paragraph(f"JM = 2(1 − e^−B), 0 to 2; above {_sep.SEPARABLE_JM} the classes separate well (Liu et al. "
-                      f"2020, §3.1). Covariance ridge: {ridge:g} × mean variance (largest added: "
-                      f"{max(r['ridge'] for r in rows):.3g}).")
-        fig = _report.figure(max(6.0, 0.55 * len(columns) + 3), max(2.5, 0.4 * len(pairs) + 1.5))
-        ax = fig.add_subplot()
-        im = ax.imshow(jm, cmap="RdYlGn", vmin=0, vmax=2, aspect="auto")
-        ax.set_xticks(range(len(columns)), labels=columns, rotation=60, ha="right", fontsize=8)
-        ax.set_yticks(range(len(pairs)), labels=[f"{a} / {b}" for a, b in pairs], fontsize=8)
-        for (i, j), v in np.ndenumerate(jm):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                    fontweight="bold" if v > _sep.SEPARABLE_JM else "normal")
-        fig.colorbar(im, ax=ax, label="JM")
-        rep.image(fig, "JM per date and over all dates (bold: separable)")
-        rep.table(["class pair"] + columns, [[f"{a} / {b}"] + list(v) for (a, b), v in zip(pairs, jm)], digits=3)
-        rep.heading("Class profiles")
-        fig = _report.figure(8, 4.5)
-        ax = fig.add_subplot()
-        t = np.arange(len(dates))
-        for name, x in sorted(by_class.items()):
-            x = x[np.isfinite(x).all(axis=1)]
-            m, s = x.mean(axis=0), x.std(axis=0, ddof=1)
-            line, = ax.plot(t, m, marker="o", ms=3, label=f"{name} (n={len(x)})")
-            ax.fill_between(t, m - s, m + s, color=line.get_color(), alpha=0.15)
-        ax.set_xticks(t, labels=dates, rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel("value")
-        ax.legend(fontsize=8, ncol=2)
-        rep.image(fig, "Class mean per date with ±1σ bands")
-        rep.write(path)

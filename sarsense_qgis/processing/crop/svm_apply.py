@@ -9,12 +9,14 @@ from qgis.core import (
 )
 
 from ....algorithms.crop import svm as _svm
+from ...styles import ClassMapPostProcessor, style_on_load
 from .. import checks, inputs
-from .svm_classify import SvmClassifyAlgorithm
+from .base import CropAlgorithm
 
 
-class SvmApplyAlgorithm(SvmClassifyAlgorithm):
+class SvmApplyAlgorithm(CropAlgorithm):
     INPUT, MODEL, OUTPUT = "INPUT", "MODEL", "OUTPUT"
+    requires = ("sklearn",)
 
     def name(self):
         return "svmapply"
@@ -46,19 +48,15 @@ class SvmApplyAlgorithm(SvmClassifyAlgorithm):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         path = self.parameterAsFile(parameters, self.MODEL, context)
         model, params, meta = _svm.load_model(path)
-        want = list(meta.get("dates", []))
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
-        if len(dates) != len(want):
-            raise self.error(f"{self.label(self.INPUT)} has {len(dates)} bands but the model was trained on "
-                             f"{len(want)} ({', '.join(want)}): apply it to a stack of the same dates.")
-        if dates != want:
-            diff = [f"band {i + 1}: {a} ≠ {b}" for i, (a, b) in enumerate(zip(dates, want)) if a != b]
-            raise self.error(f"{self.label(self.INPUT)} has other dates than the model ({'; '.join(diff[:5])}"
-                             f"{' …' if len(diff) > 5 else ''}; stack ≠ model): build a stack of the model's dates.")
+        _svm.check_model_dates(dates, meta.get("dates", []), what=self.label(self.INPUT))
         names = {int(k): v for k, v in meta["names"].items()}
-        feedback.pushInfo(self.tr(f"Model: SVC {params['kernel']}, γ {params['gamma']:g}, C {params['c']:g}; "
-                                  f"classes {', '.join(names.values())}; held-out OA when trained "
-                                  f"{100 * meta.get('held_out_oa', float('nan')):.2f} %."))
-        out = self.classify(model, names, src, parameters, context, feedback, start=0.05,
-                            metadata={"SVM_MODEL": path})
+        feedback.pushInfo(self.tr("Model: SVC {0}, γ {1:g}, C {2:g}; classes {3}; held-out OA when trained "
+                                  "{4:.2f} %.").format(params["kernel"], params["gamma"], params["c"],
+                                                       ", ".join(names.values()),
+                                                       100 * meta.get("held_out_oa", float("nan"))))
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        _svm.classify_file(model, src, out, names=names, metadata={"SVM_MODEL": path},
+                           options=self.run_options(parameters, context, feedback).part(0.05, 1.0))
+        style_on_load(context, out, ClassMapPostProcessor)
         return {self.OUTPUT: out}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
@@ -13,16 +12,10 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms import metrics as _metrics
-from ....algorithms import report as _report
 from ....algorithms.crop import svm as _svm
-from ....algorithms.io import Cancelled, run_blockwise
 from ...styles import ClassMapPostProcessor, style_on_load
 from .. import checks, inputs
-from ..base import WORKERS
-from .base import CropAlgorithm, classes_json
-
-SPLITS = ("polygon", "pixel")
+from .base import CropAlgorithm
 
 
 class SvmClassifyAlgorithm(CropAlgorithm):
@@ -99,20 +92,6 @@ class SvmClassifyAlgorithm(CropAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.OA, self.tr("Overall accuracy (held out)")))
         self.addOutput(QgsProcessingOutputNumber(self.KAPPA, self.tr("Kappa (held out)")))
 
-    # -- shared with svmapply ------------------------------------------------------------
-    def classify(self, model, names, src, parameters, context, feedback, *, start, metadata=None, check_x=None):
-        """Write the class map of ``src`` by ``model`` to OUTPUT, block by block, styled with ``names``
-        (``check_x``: samples on which the fast predictor is checked against scikit-learn's)."""
-        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        predictor = _svm.Predictor(model, check_x)
-        run_blockwise(src, out, lambda block: _svm.predict_block(predictor, block), out_bands=1, out_dtype=np.uint8,
-                      descriptions=["class"], band_metadata=[{"classes": classes_json(names)}], metadata=metadata,
-                      bytes_per_pixel=24, compression=self.compression(parameters, context), workers=WORKERS,
-                      **self.callbacks(feedback, start, 1.0))
-        style_on_load(context, out, ClassMapPostProcessor)
-        return out
-
-    # -- run ---------------------------------------------------------------------------
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
@@ -121,101 +100,39 @@ class SvmClassifyAlgorithm(CropAlgorithm):
                   "c": self.parameterAsDouble(parameters, self.C, context),
                   "degree": self.parameterAsInt(parameters, self.DEGREE, context),
                   "standardise": self.parameterAsBool(parameters, self.STANDARDISE, context)}
-        fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
-        split = SPLITS[self.parameterAsEnum(parameters, self.SPLIT, context)]
-        seed = self.parameterAsInt(parameters, self.SEED, context)
-        cap = self.parameterAsInt(parameters, self.MAX_TRAINING, context)
-        s = self.labelled_samples(parameters, self.TRAINING, self.CLASS_FIELD, src, context, feedback, end=0.25)
+        split = _svm.SPLITS[self.parameterAsEnum(parameters, self.SPLIT, context)]
+        options = self.run_options(parameters, context, feedback)
+        s = self.labelled_samples(parameters, self.TRAINING, self.CLASS_FIELD, src, context, feedback,
+                                  options=options.part(0.0, 0.25))
         if s.incomplete:
-            feedback.pushWarning(self.tr(f"{s.incomplete} training pixels have NaN on some date and were left out."))
-        _svm.check_samples(s.x, s.y, s.names)
-        classes = sorted(s.names)
-        runs = {}
-        for how in (split, "polygon" if split == "pixel" else "pixel"):
-            split_train = _metrics.split_samples(s.y, s.group, fraction=fraction, by=how, seed=seed)
-            held = ~split_train
-            train = _subsample(split_train, s.y, cap, seed)
-            feedback.pushInfo(self.tr(f"Training the SVM on {int(train.sum())} pixels (split by {how}) …"))
-            if feedback.isCanceled():
-                raise Cancelled()
-            model = _svm.fit(s.x[train], s.y[train], **params)
-            runs[how] = {"train": train, "held": held, "model": model,
-                         "eval": _svm.evaluate(model, s.x[held], s.y[held], classes)}
-        main = runs[split]
-        single = [s.label(c) for c in classes if not (main["held"] & (s.y == c)).any()]
-        if single:
-            feedback.pushWarning(self.tr(f"No held-out pixel for class(es) {', '.join(single)} (one polygon only, "
-                                         "all used for training): their accuracy is not assessed. Add polygons."))
-        ev = main["eval"]
-        oa, kappa = (ev["oa"], ev["kappa"]) if ev else (float("nan"), float("nan"))
-        feedback.pushInfo(self.tr(f"Held-out accuracy (split by {split}): OA {100 * oa:.2f} %, kappa {kappa:.4f}"))
-        other = runs["pixel" if split == "polygon" else "polygon"]["eval"]
-        if other:
-            feedback.pushInfo(self.tr(f"For comparison, split by {'pixel' if split == 'polygon' else 'polygon'}: "
-                                      f"OA {100 * other['oa']:.2f} %, kappa {other['kappa']:.4f}"))
-        feedback.setProgress(30)
-        out = self.classify(main["model"], s.names, src, parameters, context, feedback, start=0.3,
-                            check_x=s.x[main["train"]],
-                            metadata={"SVM": f"{params}", "TRAINING_PIXELS": int(main["train"].sum()),
-                                      "HELD_OUT_OA": f"{oa:.4f}", "HELD_OUT_KAPPA": f"{kappa:.4f}"})
-        results = {self.OUTPUT: out, self.OA: oa, self.KAPPA: kappa}
-        model_path = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
-        if model_path:
-            meta = {"dates": dates, "bands": len(dates), "names": {str(k): v for k, v in s.names.items()},
-                    "split": split, "seed": seed, "held_out_oa": oa, "held_out_kappa": kappa, "source": src}
-            train = main["train"]
-            results[self.OUTPUT_MODEL] = _svm.save_model(model_path, s.x[train], s.y[train], params, meta)
+            feedback.pushWarning(self.tr("{0} training pixels have NaN on some date and were left out.").format(
+                s.incomplete))
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
-        self._report(report, s, runs, split, params, fraction, seed, src, dates)
-        results[self.OUTPUT_REPORT] = report
+        res = _svm.svm_classify_file(
+            src, out, s, dates=dates, params=params,
+            fraction=self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context), split=split,
+            seed=self.parameterAsInt(parameters, self.SEED, context),
+            max_training=self.parameterAsInt(parameters, self.MAX_TRAINING, context),
+            model_path=self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context) or None,
+            report_path=report, options=options)
+        self._log(feedback, res, split)
+        style_on_load(context, out, ClassMapPostProcessor)
+        results = {self.OUTPUT: out, self.OA: res["oa"], self.KAPPA: res["kappa"], self.OUTPUT_REPORT: report}
+        if res["model"]:
+            results[self.OUTPUT_MODEL] = res["model"]
         return results
 
-    def _report(self, path, s, runs, split, params, fraction, seed, src, dates):
-        rep = _report.Report("SVM classification: accuracy on held-out samples",
-                             source=f"Stack: {src} ({len(dates)} dates). Training data: {s.n_geometries} features, "
-                                    f"{len(s.y)} complete pixels.")
-        classes = sorted(s.names)
-        names = [s.label(c) for c in classes]
-        rep.paragraph(f"SVC kernel {params['kernel']}, γ = {params['gamma']:g}, C = {params['c']:g}"
-                      f"{', degree ' + str(params['degree']) if params['kernel'] == 'poly' else ''}, bands "
-                      f"{'standardised' if params['standardise'] else 'not standardised'}; training fraction "
-                      f"{fraction:g}, seed {seed}.")
-        rows = []
-        for c, n in zip(classes, names):
-            sel = s.y == c
-            rows.append([n, c, len(np.unique(s.group[sel])), int(sel.sum()), int((runs[split]["train"] & sel).sum()),
-                         int((runs[split]["held"] & sel).sum())])
-        rep.table(["class", "code", "features", "pixels", "training", "held out"], rows,
-                  caption=f"Samples (split by {split})")
-        for how in (split, "pixel" if split == "polygon" else "polygon"):
-            ev = runs[how]["eval"]
-            rep.heading(f"Split by {how}" + (" (this map)" if how == split else " (for comparison)"))
-            if how == "pixel":
-                rep.paragraph("Pixels of one field fall into both training and validation: these figures are "
-                              "optimistic and only show how much a pixel split inflates accuracy.", note=True)
-            if ev is None:
-                rep.paragraph("No held-out sample: nothing to assess.", note=True)
-                continue
-            rep.paragraph(f"Overall accuracy {100 * ev['oa']:.2f} %, kappa {ev['kappa']:.4f}, "
-                          f"{ev['n']} held-out pixels.")
-            m = ev["matrix"]
-            rep.confusion_table(m, names, ev)
-            rep.table(["class", "PA", "UA", "F1"],
-                      [[n, ev["pa"][i], ev["ua"][i], ev["f1"][i]] for i, n in enumerate(names)], digits=3)
-            if how == split:
-                rep.image(_report.confusion_figure(m, names), "Held-out confusion matrix (counts)")
-        rep.write(path)
-
-
-def _subsample(train, y, cap, seed):
-    """At most ``cap`` training pixels per class (0: all), drawn with ``seed``."""
-    if cap <= 0:
-        return train
-    rng = np.random.default_rng(seed + 1)
-    out = train.copy()
-    for c in np.unique(y):
-        idx = np.flatnonzero(train & (y == c))
-        if len(idx) > cap:
-            out[rng.choice(idx, len(idx) - cap, replace=False)] = False
-    return out
-
+    def _log(self, feedback, res, split):
+        for how, n in res["training"].items():
+            feedback.pushInfo(self.tr("Training the SVM on {0} pixels (split by {1}) …").format(n, how))
+        if res["unassessed"]:
+            feedback.pushWarning(self.tr("No held-out pixel for class(es) {0} (one polygon only, all used for "
+                                         "training): their accuracy is not assessed. Add polygons.").format(
+                ", ".join(res["unassessed"])))
+        feedback.pushInfo(self.tr("Held-out accuracy (split by {0}): OA {1:.2f} %, kappa {2:.4f}").format(
+            split, 100 * res["oa"], res["kappa"]))
+        other = res["other"]
+        if other:
+            feedback.pushInfo(self.tr("For comparison, split by {0}: OA {1:.2f} %, kappa {2:.4f}").format(
+                "pixel" if split == "polygon" else "polygon", 100 * other["oa"], other["kappa"]))

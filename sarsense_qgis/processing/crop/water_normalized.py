@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from qgis.core import (
     QgsProcessing,
     QgsProcessingParameterNumber,
@@ -13,17 +10,10 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
-from ....algorithms import sar
 from ....algorithms.crop import water_index
-from ....algorithms.io import reduce_blockwise, run_blockwise
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
 from .base import CropAlgorithm
-
-
-def _add_sums(total, part):
-    return total[0] + part[0], total[1] + part[1]
 
 
 class WaterNormalizedAlgorithm(CropAlgorithm):
@@ -76,47 +66,26 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         threshold = self.parameterAsDouble(parameters, self.AUTO_WATER_DB, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        n = len(dates)
         polygons = self.parameterAsVectorLayer(parameters, self.WATER, context) if parameters.get(self.WATER) else None
         if polygons is not None:
-            extra, source = [inputs.burn_polygons(self, polygons, src, self.WATER, context)], "the water polygons"
+            water, source = inputs.burn_polygons(self, polygons, src, self.WATER, context), "the water polygons"
         elif parameters.get(self.WATER_MASK):
             mask = inputs.raster_path(self, parameters, self.WATER_MASK, context)
-            extra = [inputs.on_grid(self, mask, src, self.WATER_MASK, feedback, resampling="near")]
+            water = inputs.on_grid(self, mask, src, self.WATER_MASK, feedback, resampling="near")
             source = "the water mask"
         else:
-            extra, source = [], f"pixels below {threshold:g} dB on every date"
-
-        def linear(block):
-            return sar.db_to_linear(block)[0] if in_db else block
-
-        def water_kernel(block):
-            if extra:
-                water = block[n] == 1
-            else:
-                db = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
-                water = water_index.auto_water(db, threshold)
-            return water_index.water_sums(linear(block[:n]), water)
-
-        sums, counts = reduce_blockwise([src] + [(p, [1]) for p in extra], water_kernel,
-                                        initial=(np.zeros(n), np.zeros(n, dtype=np.int64)), combine=_add_sums,
-                                        workers=WORKERS, **self.callbacks(feedback, 0.0, 0.4))
+            water, source = None, f"pixels below {threshold:g} dB on every date"
         try:
-            t = water_index.water_reference(sums, counts, dates)
-        except ValueError as err:
+            res = water_index.water_normalized_file(src, out, dates=dates, in_db=in_db, water=water,
+                                                    threshold_db=threshold,
+                                                    options=self.run_options(parameters, context, feedback))
+        except water_index.WaterReferenceError as err:
             raise self.error(f"{err} (water from {source}). Draw polygons over open water in "
                              f"{self.label(self.WATER)}, give {self.label(self.WATER_MASK)}, or raise "
                              f"{self.label(self.AUTO_WATER_DB)}.") from None
-        metadata = []
-        for date, value, count in zip(dates, t, counts):
-            t_db = 10.0 * math.log10(value)
-            feedback.pushInfo(self.tr(f"{date}: water T = {t_db:.2f} dB ({value:.5g} linear) over {count} pixels"))
-            metadata.append({"WATER_T_DB": f"{t_db:.4f}", "WATER_T_LINEAR": f"{value:.6g}",
-                             "WATER_PIXELS": int(count), "UNITS": "sigma_A (-1 to 1)"})
-        res = run_blockwise(src, out, lambda block: water_index.normalized_index(linear(block), t),
-                            descriptions=dates, band_metadata=metadata, bytes_per_pixel=16,
-                            compression=self.compression(parameters, context), workers=WORKERS,
-                            **self.callbacks(feedback, 0.4, 1.0))
+        for date, value, t_db, count in zip(dates, res["t"], res["t_db"], res["water_pixels"]):
+            feedback.pushInfo(self.tr("{0}: water T = {1:.2f} dB ({2:.5g} linear) over {3} pixels").format(
+                date, t_db, value, count))
         outputs.report_infinite(self, feedback, res)
         style_on_load(context, out)
         return {self.OUTPUT: out}

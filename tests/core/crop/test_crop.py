@@ -241,22 +241,31 @@ def test_svm_equals_a_direct_scikit_learn_fit_and_the_model_file_round_trips(tmp
         svm.load_model(str(bad))
 
 
-def test_svm_prediction_block_wise_equals_whole_and_nan_is_nodata(tmp_path):
+def test_svm_classify_file_block_wise_equals_whole_and_nan_is_nodata(tmp_path):
+    import json
+
     from helpers import read_raster, write_raster
+    from osgeo import gdal
 
     from sarsense.algorithms.crop import svm
-    from sarsense.algorithms.io import run_blockwise
+    from sarsense.algorithms.io import RunOptions
     x, y, g = _blobs(seed=2)
     model = svm.fit(x, y)
     img = np.random.default_rng(5).normal(1.5, 1.5, (4, 50, 70)).astype(np.float32)
     img[2, 10, 10] = np.nan
     whole = svm.predict_block(model, img)
     assert whole[10, 10] == svm.NODATA and set(np.unique(whole)) <= {1, 2, 3, svm.NODATA}
+    np.testing.assert_array_equal(svm.predict_block(model, img, chunk=100), whole)
     src = write_raster(tmp_path / "s.tif", img, nodata=float("nan"))
     out = str(tmp_path / "c.tif")
-    run_blockwise(src, out, lambda b: svm.predict_block(model, b, chunk=100), out_bands=1, out_dtype=np.uint8,
-                  block_size=16, workers=2)
+    names = {1: "rice", 2: "water", 3: "forest"}
+    assert svm.classify_file(model, src, out, names=names, metadata={"SVM_MODEL": "m.npz"}, check_x=x,
+                             options=RunOptions(block_size=16, workers=2)) == out
     np.testing.assert_array_equal(read_raster(out)[0], whole)
+    ds = gdal.Open(out)
+    band = ds.GetRasterBand(1)
+    assert band.GetDescription() == "class" and ds.GetMetadataItem("SVM_MODEL") == "m.npz"
+    assert [c["name"] for c in json.loads(band.GetMetadataItem("classes"))] == ["rice", "water", "forest"]
 
 
 def test_svm_refuses_one_class_and_classes_with_fewer_samples_than_bands():

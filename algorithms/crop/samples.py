@@ -68,14 +68,6 @@ class Samples:
         return {self.label(c): self.x[self.y == c] for c in np.unique(self.y)}
 
 
-def _as_number(value):
-    """``value`` as a float when it is a number or a numeric text, else None."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def class_codes(values, *, class_names: dict | None = None, match_names: bool = False, layer: str = "the layer",
@@ -93,7 +85,7 @@ def class_codes(values, *, class_names: dict | None = None, match_names: bool = 
         Text classes with nothing to match them to, classes not among ``class_names``, more than 254
         text classes.
     """
-    numbers = [_as_number(v) for v in values]
+    numbers = [_vector.as_number(v) for v in values]
     ints = [int(f) if f is not None and f.is_integer() else None for f in numbers]
     if all(i is not None and 0 <= i <= 254 for i in ints):
         given = class_names or {}

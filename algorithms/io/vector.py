@@ -12,6 +12,17 @@ from . import raster as _raster
 from .engine import RasterStack, reduce_blockwise
 
 
+def as_number(value):
+    """``value`` (an attribute, a metadata item or a parameter given as text) as a float when it is a number or
+    a numeric text, else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
 def rasterize(geometries_wkb: Sequence[bytes], reference: str, output: str | None = None, *,
               burn: Sequence[int] | None = None, all_touched: bool = False) -> str:
     """Burn polygons or points onto ``reference``'s grid: a uint16 GeoTIFF, 0 where nothing was burned.

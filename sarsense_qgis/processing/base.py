@@ -84,12 +84,13 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         param = self.parameterDefinition(name)
         return f"{param.description()} ({name})" if param is not None else name
 
-    def add(self, param, help_text, *, advanced=False, decimals=None):
+    def add(self, param, help_text, *, advanced=False, decimals=None, help_args=()):
         """Add ``param`` with its help text (shown in the dialog and by ``qgis_process help``).
 
-        ``decimals`` sets how many decimals the dialog's number box shows.
+        The help text is translated, then ``help_args`` fill its ``{0}``, ``{1}``, … (so that the text a
+        translator sees is fixed). ``decimals`` sets how many decimals the dialog's number box shows.
         """
-        param.setHelp(self.tr(help_text))
+        param.setHelp(self.tr(help_text).format(*help_args) if help_args else self.tr(help_text))
         if advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         if decimals is not None:
@@ -111,8 +112,8 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def add_units(self, name="INPUT_UNITS", default=1, what="the input"):
         """The shared INPUT_UNITS enum [0 linear power, 1 dB]."""
         self.add(QgsProcessingParameterEnum(name, self.tr("Input units"), options=list(UNITS), defaultValue=default),
-                 f"Units of {what}: linear power or dB (the bundled scenes and most Sentinel-1 products from "
-                 "GEE or ASF are dB). The values are checked against this choice.")
+                 "Units of {0}: linear power or dB (the bundled scenes and most Sentinel-1 products from "
+                 "GEE or ASF are dB). The values are checked against this choice.", help_args=(what,))
 
     def add_table_output(self, name, label, help_text):
         """A table output (no geometry): a CSV, a GeoPackage table or a temporary layer, as the user picks."""

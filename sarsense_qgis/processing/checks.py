@@ -27,19 +27,10 @@ from ...algorithms import sar
 from ...algorithms.io import read_info, sample_values
 from ...algorithms.io import stack as _stack
 from ...algorithms.io.raster import open_dataset
+from ...algorithms.io.vector import as_number  # noqa: F401 (the algorithms' one way to read a number given as text)
 
 #: A GDAL subdataset name: DRIVER:… (not a Windows drive letter).
 SUBDATASET = re.compile(r"^[A-Z][A-Z0-9_]+:")
-
-
-def as_number(value):
-    """``value`` as a float when it is a number or a numeric text, else None."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def subdataset(alg, parameters, name):

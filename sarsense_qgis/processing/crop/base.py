@@ -22,7 +22,8 @@ class CropAlgorithm(SarsenseAlgorithm):
         """A points-or-polygons parameter and its class field (training or reference samples)."""
         self.add(QgsProcessingParameterFeatureSource(
             name, self.tr(label), types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
-                 f"Polygons (every pixel whose centre is inside) or points (the pixel under each) {what}.")
+                 "Polygons (every pixel whose centre is inside) or points (the pixel under each) {0}.",
+                 help_args=(what,))
         self.add(QgsProcessingParameterField(field, self.tr(field_label), parentLayerParameterName=name), field_help)
 
     def labelled_samples(self, parameters, name, field_param, raster, context, feedback, *, options,

@@ -10,7 +10,7 @@ result exactly with ``halo = size // 2``.
 Lee, Kuan, Gamma-MAP and Frost follow the definitions in OTB 8.1
 (``otb::LeeImageFilter`` etc.): local mean, *unbiased* local variance
 (divisor n − 1), ``Cu² = 1 / looks``, the same branch rules. Where the input
-has no NaN our result equals OTB's to float precision (tests/core/test_otb_parity.py).
+has no NaN our result equals OTB's to float precision (tests/core/sar_preparation/test_otb_parity.py).
 """
 
 from __future__ import annotations

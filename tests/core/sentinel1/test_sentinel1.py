@@ -255,6 +255,12 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     assert counts["grid"].wkt and "32632" in ds.GetProjection() and counts["looks"] == 1
     assert gt[1] == 10.0 and gt[0] % 10 == 0 and gt[3] % 10 == 0
     assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2, 3)] == ["VV sigma0", "VH sigma0", "incidence angle"]
+    # the product's metadata travels (STYLE §8): start time in the file's DATE and every band's metadata
+    meta = ds.GetMetadata()
+    assert meta["DATE"] == prod.start.split(".")[0] and meta["DATE"].startswith("2021-04-01T05:26:41")
+    assert meta["GEOCODING"] == "geolocation grid (thin-plate spline)" and meta["CALIBRATION"] == "sigma0"
+    assert ds.GetRasterBand(2).GetMetadata() == {"POLARISATION": "VH", "QUANTITY": "sigma0", "units": "linear",
+                                                 "ACQUISITION_START_TIME": meta["DATE"]}
     # the peer: gdalwarp of the calibrated image onto the same grid, exact transformer
     peer = str(tmp_path / "warp.tif")
     xmin, ymin, xmax, ymax = counts["grid"].bounds
@@ -278,6 +284,23 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     _, _, _, inc, _, _ = s1_safe.geolocation(line[keep], pixel[keep])
     np.testing.assert_allclose(geo[2][rows[keep], cols[keep]], inc, atol=0.01)
     assert np.nanmax(np.abs(np.diff(geo[2], axis=1))) < 0.01                  # smooth, 36° → 36.1° across
+
+
+def test_polarisations_default_crs_and_metadata_of_a_product(tmp_path):
+    """All polarisations when none is asked, a missing one refused with what the product has; the scene's UTM
+    zone; the metadata the import writes."""
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
+    prod = s1p.open_product(s1_safe.write_grd(tmp_path)["safe"])
+    assert importer.select_polarisations(prod) == ["VV", "VH"] == importer.select_polarisations(prod, [])
+    assert importer.select_polarisations(prod, ["vh"]) == ["VH"]
+    with pytest.raises(ValueError, match=r"^Polarisations \(POLARISATIONS\): HH not in .*, which has VV, VH\.$"):
+        importer.select_polarisations(prod, ["VV", "HH"], label="Polarisations (POLARISATIONS)")
+    assert importer.scene_crs(prod, "VV") == "EPSG:32632"
+    meta, band = importer.product_metadata(prod, "gamma0", dem="dem.tif")
+    assert meta["CALIBRATION"] == "gamma0" and meta["GEOCODING"] == "range-Doppler with DEM"
+    assert meta["MODE"] == prod.mode and meta["IPF"] == prod.ipf and band == {"ACQUISITION_START_TIME": meta["DATE"]}
 
 
 def test_import_in_db_multilooked_and_refusals(tmp_path):

@@ -145,8 +145,8 @@ def _check_georeferencing(path, info, ref, ref_label):
                          "gdal_edit.py -a_srs EPSG:…)")
 
 
-def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_empty=False,
-                options: RunOptions | None = None) -> dict:
+def build_stack(inputs: list, output: str, *, reference: str | None = None, resampling: str = "bilinear",
+                drop_empty: bool = False, options: RunOptions | None = None) -> dict:
     """Stack every band of ``inputs`` onto one grid, sorted by date, each band described by its ISO date.
 
     Parameters

@@ -45,6 +45,7 @@ from ..io import engine as _engine
 from ..io.options import RunOptions
 from . import geometry, luts, radiometry
 from . import rangedoppler as rd
+from .product import Product
 
 gdal.UseExceptions()
 
@@ -517,7 +518,7 @@ def check_dem_covers(gcp, dem, samples=48):
             "narrow the extent to what the DEM covers")
 
 
-def select_polarisations(product, wanted=None, *, label="POLARISATIONS"):
+def select_polarisations(product: Product, wanted: list | None = None, *, label: str = "POLARISATIONS") -> list:
     """The polarisations to import: ``wanted`` (upper case), or all the product has when it is empty; a
     polarisation the product lacks raises ``ValueError`` naming it (``label`` names the parameter)."""
     if not wanted:
@@ -530,14 +531,14 @@ def select_polarisations(product, wanted=None, *, label="POLARISATIONS"):
     return wanted
 
 
-def scene_crs(product, polarisation):
+def scene_crs(product: Product, polarisation: str) -> str:
     """The default map CRS of the import: ``"EPSG:n"`` of the WGS 84 UTM zone of the scene centre (from the
     geolocation grid of ``polarisation``'s annotation)."""
     grid = geometry.geolocation_grid(product.read(polarisation, "annotation"))
     return f"EPSG:{utm_epsg(*scene_centre(grid))}"
 
 
-def product_metadata(product, calibration, dem=None):
+def product_metadata(product: Product, calibration: str, dem: str | None = None) -> tuple:
     """``(dataset metadata, metadata of every band)`` the import writes: the acquisition start (UTC, to the
     second; the file's DATE and each band's ACQUISITION_START_TIME), mission, mode, product name, IPF,
     calibration and the geocoding used."""
@@ -548,10 +549,10 @@ def product_metadata(product, calibration, dem=None):
             {"ACQUISITION_START_TIME": start})
 
 
-def import_grd(product, polarisations, output, *, calibration: str = "sigma0", thermal_noise: bool = True,
-               border_noise: bool = True, crs: str | None = None, pixel_size: float | None = None,
-               extent: tuple | None = None, dem: str | None = None, db: bool = False, looks: int | None = None,
-               options: RunOptions | None = None) -> dict:
+def import_grd(product: Product, polarisations: list, output: str, *, calibration: str = "sigma0",
+               thermal_noise: bool = True, border_noise: bool = True, crs: str | None = None,
+               pixel_size: float | None = None, extent: tuple | None = None, dem: str | None = None, db: bool = False,
+               looks: int | None = None, options: RunOptions | None = None) -> dict:
     """Write ``output``: one band per polarisation (``calibration`` in linear power, or dB with ``db``) and the
     incidence angle (°; the local one with a ``dem``), on a map grid of ``crs`` (WKT or "EPSG:n"; default the
     UTM zone of the scene centre) at ``pixel_size`` (default :data:`PIXEL_SIZE` of the mode), cut to ``extent``

@@ -20,6 +20,7 @@ from osgeo import gdal, osr
 
 from . import engine as _engine
 from . import raster as _raster
+from .options import RunOptions
 
 DATE_KEYS = ("DATE", "ACQUISITION_DATE", "ACQUISITION_START_TIME", "TIFFTAG_DATETIME")
 RESAMPLINGS = ("nearest", "bilinear", "cubic", "average")
@@ -144,9 +145,8 @@ def _check_georeferencing(path, info, ref, ref_label):
                          "gdal_edit.py -a_srs EPSG:…)")
 
 
-def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_empty=False,
-                compression=_raster.DEFAULT_COMPRESSION, budget_mb=_engine.DEFAULT_BUDGET_MB,
-                progress=None, is_canceled=None):
+def build_stack(inputs: list, output: str, *, reference: str | None = None, resampling: str = "bilinear",
+                drop_empty: bool = False, options: RunOptions | None = None) -> dict:
     """Stack every band of ``inputs`` onto one grid, sorted by date, each band described by its ISO date.
 
     Parameters
@@ -160,6 +160,9 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
     drop_empty : bool
         Leave out dates without a single valid pixel on the reference grid (they are always
         reported in ``empty``).
+    options : RunOptions, optional
+        Budget, compression, progress and cancel of the run; the stack is written on one thread
+        (``workers`` is not used). With ``drop_empty`` the two passes share the progress.
 
     Returns
     -------
@@ -210,16 +213,15 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
                 counts[:] += n
             return out
 
-        common = dict(compression=compression, budget_mb=budget_mb, bytes_per_pixel=16, is_canceled=is_canceled)
+        opts = (options if options is not None else RunOptions()).replace(workers=1)
         empty_idx = []
         first = output
         if drop_empty:
             first = f"{output}.all-dates-{uuid.uuid4().hex[:8]}.tif"
         try:
             _engine.run_blockwise(sources, first, kernel, out_bands=len(order), descriptions=dates,
-                                  band_metadata=[{"DATE": d} for d in dates],
-                                  progress=(lambda f: progress(f / 2 if drop_empty else f)) if progress else None,
-                                  **common)
+                                  band_metadata=[{"DATE": d} for d in dates], bytes_per_pixel=16,
+                                  options=opts.part(0.0, 0.5) if drop_empty else opts)
             empty_idx = [i for i, n in enumerate(counts) if n == 0]
             empty = [(dates[i], dated[i][2]) for i in empty_idx]
             dropped = []
@@ -232,7 +234,7 @@ def build_stack(inputs, output, *, reference=None, resampling="bilinear", drop_e
                 kept = [dates[i] for i in keep]
                 _engine.run_blockwise(first, output, lambda block: block[keep], out_bands=len(keep),
                                       descriptions=kept, band_metadata=[{"DATE": d} for d in kept],
-                                      progress=(lambda f: progress(0.5 + f / 2)) if progress else None, **common)
+                                      bytes_per_pixel=16, options=opts.part(0.5, 1.0))
                 dates = kept
         finally:
             if drop_empty:

@@ -10,7 +10,7 @@ result exactly with ``halo = size // 2``.
 Lee, Kuan, Gamma-MAP and Frost follow the definitions in OTB 8.1
 (``otb::LeeImageFilter`` etc.): local mean, *unbiased* local variance
 (divisor n − 1), ``Cu² = 1 / looks``, the same branch rules. Where the input
-has no NaN our result equals OTB's to float precision (tests/core/test_otb_parity.py).
+has no NaN our result equals OTB's to float precision (tests/core/sar_preparation/test_otb_parity.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
+from ..io import engine as _engine
+from ..io import raster as _raster
+from ..io.options import RunOptions
 from . import units as sar
 
 FILTERS = ("boxcar", "lee", "refinedlee", "frost", "gammamap", "kuan", "median")
@@ -437,6 +440,42 @@ def band_kernel(name, *, size=5, looks=1.0, damping=2.0, in_db=False):
     return kernel
 
 
+def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int = 5, looks: float = 1.0,
+                   damping: float = 2.0, in_db: bool = False, options: RunOptions | None = None) -> dict:
+    """Filter every band of raster ``src`` with speckle filter ``filter`` and write ``output``, block by block.
+
+    The job of ``sarsense:despeckle``: :func:`band_kernel` through the block engine with a halo of
+    ``size // 2`` (so the block-wise result equals :func:`apply` on the whole band), blocks sized by
+    :func:`working_bytes`.
+
+    Parameters
+    ----------
+    src, output : str
+        Input raster (linear power, or dB with ``in_db``) and the float32 GeoTIFF to write (NaN nodata,
+        the input's units, grid and band descriptions).
+    filter : str
+        One of :data:`FILTERS`; ``size``, ``looks`` and ``damping`` as :func:`apply` takes them.
+    in_db : bool
+        The input is dB: each block is converted to linear power, filtered and converted back.
+    options : RunOptions, optional
+        Budget, workers, compression, progress and cancel of the run.
+
+    Returns
+    -------
+    dict
+        ``{"infinite": n}``: ±inf results written as NaN.
+
+    Raises
+    ------
+    ValueError
+        An unknown filter, or looks or damping out of range (before anything is read).
+    """
+    kernel = band_kernel(filter, size=size, looks=looks, damping=damping, in_db=in_db)
+    res = _engine.run_blockwise(src, output, kernel, halo=size // 2, bytes_per_pixel=working_bytes(filter),
+                                options=options)
+    return {"infinite": res["infinite"]}
+
+
 #: Bytes per pixel and date the block engine plans for the multi-temporal filter: the block read and
 #: written (float32), the float64 local means of every date, and the ratio sums (measured through
 #: qgis_process at 8192² × 3 dates: 48 gave 110 and 133 MiB above start-up in two runs, 96 gave 110 in one).
@@ -482,3 +521,47 @@ def quegan_yu(stack, *, size=7):
             est[np.abs(means[k]) < _EPS] = 0.0
             out[k] = _finish(est, arr[k])
     return out
+
+
+def check_stack(src: str) -> int:
+    """The band count (dates) of raster ``src``; ``ValueError`` when it has a single band, which the
+    multi-temporal filter cannot use."""
+    n = _raster.read_info(src).band_count
+    if n < 2:
+        raise ValueError("the input has a single band (one date); the multi-temporal filter needs at least 2 "
+                         "dates. Build a stack with 'Build dated stack', or use 'Despeckle SAR image'.")
+    return n
+
+
+def _quegan_kernel(size, in_db):
+    def kernel(block):
+        lin = sar.db_to_linear(block)[0] if in_db else block
+        res = quegan_yu(lin, size=size)
+        return sar.linear_to_db(res)[0] if in_db else res
+    return kernel
+
+
+def multitemporal_despeckle_file(src: str, output: str, *, size: int = 7, in_db: bool = False,
+                                 options: RunOptions | None = None) -> dict:
+    """Quegan & Yu (2001) multi-temporal filter (:func:`quegan_yu`) of the dated stack ``src``, written to
+    ``output`` block by block.
+
+    The job of ``sarsense:multitemporaldespeckle``: a halo of ``size // 2`` makes the block-wise result
+    equal to :func:`quegan_yu` on the whole stack. With ``in_db`` the stack is dB: converted to linear power,
+    filtered and converted back. Band descriptions (dates) are kept.
+
+    Returns
+    -------
+    dict
+        ``{"infinite": n}``: ±inf results written as NaN.
+
+    Raises
+    ------
+    ValueError
+        A single-band input (:func:`check_stack`), or a bad window size.
+    """
+    check_stack(src)
+    _check(np.zeros((1, 1), np.float32), size)
+    res = _engine.run_blockwise(src, output, _quegan_kernel(size, in_db), halo=size // 2,
+                                bytes_per_pixel=QUEGAN_BYTES, options=options)
+    return {"infinite": res["infinite"]}

@@ -1,8 +1,17 @@
-"""SAR radiometric units: dB ↔ linear power, amplitude ↔ intensity, and a check of what units a raster holds."""
+"""SAR radiometric units: dB ↔ linear power, amplitude ↔ intensity, the cross-polarisation ratio, and a check of
+what units a raster holds; with the file-to-file jobs of ``sarsense:convertunits`` (:func:`convert_file`) and
+``sarsense:polratio`` (:func:`cross_ratio_file`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from ..io import engine as _engine
+from ..io import raster as _raster
+from ..io import stack as _stack
+from ..io.options import RunOptions
 
 CONVERSIONS = ("linear_to_db", "db_to_linear", "amplitude_to_intensity", "intensity_to_amplitude")
 
@@ -81,6 +90,119 @@ def convert(name, values):
     if name not in funcs:
         raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, got '{name}'")
     return funcs[name](values)
+
+
+def convertible_complex_bands(src: str, conversion: str) -> list:
+    """The complex (SLC) bands of raster ``src`` (1-based), which conversion ``conversion`` reads as their
+    amplitude |z|; ``ValueError`` (naming the bands) when the conversion is not ``amplitude_to_intensity``,
+    the only one that takes complex input."""
+    complex_bands = list(_raster.read_info(src).complex_bands)
+    if complex_bands and conversion != "amplitude_to_intensity":
+        raise ValueError(_raster.complex_refusal(src, complex_bands))
+    return complex_bands
+
+
+def convert_file(src: str, output: str, *, conversion: str, options: RunOptions | None = None) -> dict:
+    """Apply conversion ``conversion`` (one of :data:`CONVERSIONS`, :func:`convert`) to every band of raster
+    ``src`` and write ``output`` (float32, NaN nodata, the input's grid and band descriptions), block by block.
+
+    Complex bands are read as their amplitude |z| (``amplitude_to_intensity`` only: the others refuse them,
+    :func:`convertible_complex_bands`).
+
+    Returns
+    -------
+    dict
+        ``{"invalid": n, "infinite": n, "complex_bands": [...]}``: values without a result (:func:`convert`'s
+        count, NaN in the output), ±inf results written as NaN, and the bands read as |z|.
+    """
+    if conversion not in CONVERSIONS:
+        raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, got '{conversion}'")
+    complex_bands = convertible_complex_bands(src, conversion)
+    counts = _engine.Counts("invalid")
+
+    def kernel(block):
+        res, n_bad = convert(conversion, block)
+        counts.add(invalid=n_bad)
+        return res
+
+    res = _engine.run_blockwise(src, output, kernel, bytes_per_pixel=16,
+                                complex_as="amplitude" if complex_bands else None, options=options)
+    return {**counts.values, "infinite": res["infinite"], "complex_bands": complex_bands}
+
+
+def _band_dates(path):
+    try:
+        return _stack.band_dates(path)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class BandPairs:
+    """Which bands of a cross- and a co-polarised raster make each band of their ratio (:func:`pair_bands`)."""
+
+    #: 1-based ``(co band, cross band)``, one per output band, in the co-polarised raster's order.
+    pairs: list
+    #: The output's band descriptions, the date (and time) as the co-polarised raster gives it; None without dates.
+    descriptions: list | None
+    #: The two rasters are on one grid (else the cross-polarised one must be put on the other's first).
+    same_grid: bool
+
+
+def pair_bands(co: str, cross: str, *, co_label: str = "CO", cross_label: str = "CROSS") -> BandPairs:
+    """Pair the bands of ``co`` and ``cross`` for their ratio (:func:`cross_ratio_file`).
+
+    Two dated stacks are paired by date, in ``co``'s band order; dates one of them lacks are refused with
+    the dates named (STYLE §8: the VH and VV of the same acquisitions). Two rasters without dates are
+    paired band by band and need as many bands. ``co_label`` and ``cross_label`` name them in messages.
+
+    Raises
+    ------
+    ValueError
+        One dated and one undated input, band counts that differ without dates, or dates that differ.
+    """
+    co_dates, cross_dates = _band_dates(co), _band_dates(cross)
+    co_info, cross_info = _raster.read_info(co), _raster.read_info(cross)
+    n_co, n_cross = co_info.band_count, cross_info.band_count
+    same_grid = cross_info.same_grid(co_info)
+    if (co_dates is None) != (cross_dates is None):
+        dated, undated = (co_label, cross_label) if co_dates is not None else (cross_label, co_label)
+        raise ValueError(f"{dated} is a dated stack but {undated} has no dates in its band descriptions: give both "
+                         "as dated stacks ('Build dated stack'), or both as single rasters.")
+    if co_dates is None:
+        if n_co != n_cross:
+            raise ValueError(f"{co_label} has {n_co} band(s) and {cross_label} {n_cross}, without dates to pair "
+                             "them: give dated stacks, or rasters with as many bands.")
+        return BandPairs([(b, b) for b in range(1, n_co + 1)], None, same_grid)
+    _stack.match_dates(co_dates, cross_dates, co_label, cross_label)
+    pairs = [(i + 1, cross_dates.index(d) + 1) for i, d in enumerate(co_dates)]
+    return BandPairs(pairs, [co_info.descriptions[c - 1] or co_dates[c - 1] for c, _ in pairs], same_grid)
+
+
+def cross_ratio_file(co: str, cross: str, output: str, *, pairs: BandPairs, in_db: bool = True,
+                     options: RunOptions | None = None) -> dict:
+    """The cross- over co-polarised ratio in dB (:func:`cross_ratio_db`) of the band ``pairs`` of ``co`` and
+    ``cross`` (:func:`pair_bands`; ``cross`` on ``co``'s grid), written to ``output`` block by block: float32,
+    one band per pair, ``units`` dB, NaN nodata, the pairs' descriptions (dates) as band descriptions.
+
+    Returns
+    -------
+    dict
+        ``{"nonpositive": n, "infinite": n}``: zero or negative linear power values (no dB value, NaN; counted
+        with ``in_db`` False only) and ±inf results written as NaN.
+    """
+    n = len(pairs.pairs)
+    counts = _engine.Counts("nonpositive")
+
+    def kernel(block):
+        if not in_db:
+            counts.add(nonpositive=(block[:n] <= 0).sum() + (block[n:] <= 0).sum())
+        return cross_ratio_db(block[n:], block[:n], in_db=in_db)
+
+    res = _engine.run_blockwise([(co, [c for c, _ in pairs.pairs]), (cross, [x for _, x in pairs.pairs])], output,
+                                kernel, out_bands=n, descriptions=pairs.descriptions,
+                                band_metadata=[{"units": "dB"}] * n, bytes_per_pixel=16, options=options)
+    return {**counts.values, "infinite": res["infinite"]}
 
 
 #: Backscatter is never below −100 dB and linear power never negative: values at or below this are not data.

@@ -42,8 +42,10 @@ from osgeo import gdal, osr
 
 from .. import sar
 from ..io import engine as _engine
+from ..io.options import RunOptions
 from . import geometry, luts, radiometry
 from . import rangedoppler as rd
+from .product import Product
 
 gdal.UseExceptions()
 
@@ -516,15 +518,48 @@ def check_dem_covers(gcp, dem, samples=48):
             "narrow the extent to what the DEM covers")
 
 
-def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_noise=True, border_noise=True,
-               crs=None, pixel_size=None, extent=None, dem=None, db=False, looks=None, compression="ZSTD",
-               metadata=None, band_metadata=None, workers=1, budget_mb=_engine.DEFAULT_BUDGET_MB, block_size=None,
-               progress=None, is_canceled=None):
+def select_polarisations(product: Product, wanted: list | None = None, *, label: str = "POLARISATIONS") -> list:
+    """The polarisations to import: ``wanted`` (upper case), or all the product has when it is empty; a
+    polarisation the product lacks raises ``ValueError`` naming it (``label`` names the parameter)."""
+    if not wanted:
+        return list(product.polarisations)
+    wanted = [p.upper() for p in wanted]
+    missing = [p for p in wanted if p not in product.polarisations]
+    if missing:
+        raise ValueError(f"{label}: {', '.join(missing)} not in {product.name}, which has "
+                         f"{', '.join(product.polarisations)}.")
+    return wanted
+
+
+def scene_crs(product: Product, polarisation: str) -> str:
+    """The default map CRS of the import: ``"EPSG:n"`` of the WGS 84 UTM zone of the scene centre (from the
+    geolocation grid of ``polarisation``'s annotation)."""
+    grid = geometry.geolocation_grid(product.read(polarisation, "annotation"))
+    return f"EPSG:{utm_epsg(*scene_centre(grid))}"
+
+
+def product_metadata(product: Product, calibration: str, dem: str | None = None) -> tuple:
+    """``(dataset metadata, metadata of every band)`` the import writes: the acquisition start (UTC, to the
+    second; the file's DATE and each band's ACQUISITION_START_TIME), mission, mode, product name, IPF,
+    calibration and the geocoding used."""
+    start = product.start.split(".")[0]
+    return ({"DATE": start, "MISSION": product.mission, "MODE": product.mode, "PRODUCT": product.name,
+             "IPF": product.ipf, "CALIBRATION": calibration,
+             "GEOCODING": "range-Doppler with DEM" if dem else "geolocation grid (thin-plate spline)"},
+            {"ACQUISITION_START_TIME": start})
+
+
+def import_grd(product: Product, polarisations: list, output: str, *, calibration: str = "sigma0",
+               thermal_noise: bool = True, border_noise: bool = True, crs: str | None = None,
+               pixel_size: float | None = None, extent: tuple | None = None, dem: str | None = None, db: bool = False,
+               looks: int | None = None, options: RunOptions | None = None) -> dict:
     """Write ``output``: one band per polarisation (``calibration`` in linear power, or dB with ``db``) and the
     incidence angle (°; the local one with a ``dem``), on a map grid of ``crs`` (WKT or "EPSG:n"; default the
     UTM zone of the scene centre) at ``pixel_size`` (default :data:`PIXEL_SIZE` of the mode), cut to ``extent``
     (in that CRS) if given. ``looks``: samples averaged per side before interpolation (default
-    :func:`looks_for` the pixel size; 1 interpolates the samples themselves).
+    :func:`looks_for` the pixel size; 1 interpolates the samples themselves). The file and its bands carry
+    :func:`product_metadata`. ``options`` (:class:`RunOptions`: budget, workers, compression, block size,
+    progress, cancel) go to the engine.
 
     Returns ``{"grid": MapGrid, "looks": k, "below_noise": {pol: n}, "border": {pol: n}, "border_rule": bool,
     "dem_nodata": n, "blocks": n}`` (counts in output pixels)."""
@@ -548,9 +583,7 @@ def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_
     rule = border_noise and needs_border_rule(product.ipf)
     sampler = ImageSampler(product, pols, image, calibration=calibration, thermal_noise=thermal_noise,
                            border_rule=rule, looks=looks, incidence=None if dem else grid.lut("incidenceAngle"))
-    counts = {"grid": mgrid, "looks": looks, "below_noise": dict.fromkeys(pols, 0), "border": dict.fromkeys(pols, 0),
-              "border_rule": rule, "dem_nodata": 0}
-    lock = threading.Lock()
+    tally = _engine.Counts(*(f"below_noise {p}" for p in pols), *(f"border {p}" for p in pols), "dem_nodata")
 
     def kernel(win):
         line, pixel, incidence, dem_nodata = locator.locate(win)
@@ -559,17 +592,16 @@ def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_
         for b in range(len(pols)):
             out[b] = sar.linear_to_db(values[b])[0] if db else values[b]
         out[-1] = inc if incidence is None else np.where(np.isfinite(values).any(axis=0), incidence, np.nan)
-        with lock:
-            for b, pol in enumerate(pols):
-                counts["below_noise"][pol] += int((below[b] & np.isnan(values[b])).sum())
-                counts["border"][pol] += int((border[b] & np.isnan(values[b])).sum())
-            if dem_nodata is not None:
-                counts["dem_nodata"] += int(dem_nodata.sum())
+        found = {}
+        for b, pol in enumerate(pols):
+            found[f"below_noise {pol}"] = (below[b] & np.isnan(values[b])).sum()
+            found[f"border {pol}"] = (border[b] & np.isnan(values[b])).sum()
+        tally.add(**found, dem_nodata=0 if dem_nodata is None else dem_nodata.sum())
         return out
 
     names = [f"{p} {calibration}" for p in pols] + ["incidence angle"]
     units = "dB" if db else "linear"
-    extra = dict(band_metadata or {})
+    metadata, extra = product_metadata(product, calibration, dem)
     meta = [{"POLARISATION": p, "QUANTITY": calibration, "units": units, **extra} for p in pols] + \
         [{"QUANTITY": locator.incidence_kind, "units": "degrees", **extra}]
     # working memory per map pixel: the image samples it needs (its area in samples, twice for the rotation of
@@ -579,8 +611,8 @@ def import_grd(product, polarisations, output, *, calibration="sigma0", thermal_
     per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
     res = _engine.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
                               geotransform=mgrid.geotransform, projection=mgrid.wkt, out_bands=len(pols) + 1,
-                              descriptions=names, band_metadata=meta, metadata=metadata, compression=compression,
-                              budget_mb=budget_mb, bytes_per_pixel=per_pixel, block_size=block_size, workers=workers,
-                              progress=progress, is_canceled=is_canceled)
-    counts["blocks"] = res["blocks"]
-    return counts
+                              descriptions=names, band_metadata=meta, metadata=metadata, bytes_per_pixel=per_pixel,
+                              options=options)
+    return {"grid": mgrid, "looks": looks, "below_noise": {p: tally[f"below_noise {p}"] for p in pols},
+            "border": {p: tally[f"border {p}"] for p in pols}, "border_rule": rule, "dem_nodata": tally["dem_nodata"],
+            "blocks": res["blocks"]}

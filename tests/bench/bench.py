@@ -89,14 +89,13 @@ from sarsense.algorithms.lst import pipeline
 pipeline.bicubic(sys.argv[2], sys.argv[3], 4, compression="NONE")
 """
 
-# Runs SARSense's engine exactly as sarsense:despeckle does (same kernel, workers, block sizing).
+# Runs SARSense's despeckle job exactly as sarsense:despeckle does (same kernel, workers, block sizing).
 OURS = """
 import sys
 from sarsense.algorithms.sar import speckle
-from sarsense.algorithms.io import run_blockwise
-name = sys.argv[4]
-run_blockwise(sys.argv[2], sys.argv[3], speckle.band_kernel(name, size=5, looks=1.0, damping=2.0), halo=2,
-              bytes_per_pixel=speckle.working_bytes(name), workers=int(sys.argv[5]), compression=sys.argv[6])
+from sarsense.algorithms.io import RunOptions
+speckle.despeckle_file(sys.argv[2], sys.argv[3], filter=sys.argv[4], size=5, looks=1.0, damping=2.0,
+                       options=RunOptions(workers=int(sys.argv[5]), compression=sys.argv[6]))
 """
 
 

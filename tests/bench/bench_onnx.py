@@ -42,12 +42,12 @@ SIDE = """
 import sys
 import numpy as np
 from sarsense.algorithms import onnx as rt
-from sarsense.algorithms.io import run_tiled
+from sarsense.algorithms.io import RunOptions, run_tiled
 side, onnx_path, weights, src, out, threads = sys.argv[2:8]
 threads = int(threads)
 model = rt.Model(onnx_path, threads=threads, device="cpu")
 c = model.contract
-kw = dict(tile=c.tile_size, halo=c.halo, batch=int(sys.argv[8]), budget_mb=int(sys.argv[9]))
+kw = dict(tile=c.tile_size, halo=c.halo, batch=int(sys.argv[8]), options=RunOptions(budget_mb=int(sys.argv[9])))
 if side == "onnx":
     rt.apply_model(model, src, out, **kw)
 else:
@@ -62,7 +62,7 @@ else:
     finish = rt._classify(c.classes) if c.task == "segmentation" else None
     layout = rt.output_layout(c)
     run_tiled(src, out, predict, tile=kw["tile"], margin=kw["halo"], out_bands=c.n_outputs, scale=c.scale_factor,
-              multiple=c.size_multiple, batch=kw["batch"], budget_mb=kw["budget_mb"], finish=finish,
+              multiple=c.size_multiple, batch=kw["batch"], options=kw["options"], finish=finish,
               final_bands=len(layout[0]), out_dtype=layout[2], predict_bytes_per_pixel=c.memory_per_pixel)
 """
 

@@ -53,8 +53,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             "one when exporting): the input bands it expects, their normalisation, what it returns, its tile "
             "size and halo. INPUT must have exactly those bands, in that order. Bundled models are checked "
             "against the sha256 in their model card before they are loaded.\n\n"
-            "Bundled models (the Model field starts with the first): " +
-            (", ".join(os.path.basename(p) for p in bundled_models()) or "none") + f", in {rt.BUNDLED_MODELS_DIR}.\n\n"
+            "Bundled models (the Model field starts with the first): {0}, in {1}.\n\n"
             "Tiles overlap by the model's halo and are blended with a smooth weight, so no seams appear at "
             "tile edges; when the halo covers the network's receptive field the result equals a whole-image "
             "run (the image padded at its bottom and right edges to the network's size multiple), whatever the "
@@ -62,7 +61,8 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             "units the model declares as dB or linear are checked against the data. NaN/nodata pixels are "
             "filled for the network and masked again in the output (NaN, or 255 in class maps).\n\n"
             "Output: float32 values in the units the model declares, on the input grid (or a finer grid for "
-            "super-resolution models); segmentation models write a class map styled with their colours.")
+            "super-resolution models); segmentation models write a class map styled with their colours.").format(
+            ", ".join(os.path.basename(p) for p in bundled_models()) or "none", rt.BUNDLED_MODELS_DIR)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")),
@@ -118,21 +118,20 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         model = self._open(parameters, context)
-        feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
-        tile = self.parameterAsInt(parameters, self.TILE_SIZE, context) or None
+        feedback.pushInfo(self.tr("Model: {0}").format(model.describe()))
         halo = self.parameterAsInt(parameters, self.HALO, context)
         blend = self.parameterAsInt(parameters, self.BLEND, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        res = rt.apply_model(model, src, out, tile=tile, halo=None if halo < 0 else halo,
-                             blend=None if blend < 0 else blend,
+        res = rt.apply_model(model, src, out, tile=self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
+                             halo=None if halo < 0 else halo, blend=None if blend < 0 else blend,
                              batch=self.parameterAsInt(parameters, self.BATCH, context),
-                             budget_mb=self.parameterAsInt(parameters, self.BUDGET_MB, context),
-                             compression=self.compression(parameters, context), **self.callbacks(feedback))
+                             options=self.run_options(parameters, context, feedback, budget_mb=self.parameterAsInt(
+                                 parameters, self.BUDGET_MB, context)))
         if "tiles" in res:
             (tx, ty), used_halo, used_blend = res["tile"], res["halo"], res["blend"]
             feedback.pushInfo(self.tr(
-                f"Tiling used: tile {tx}×{ty} px, halo {used_halo} px, blend {used_blend} px; {res['tiles']} tiles in "
-                f"{res['panels']} panel(s), {res['batch']} per batch"))
+                "Tiling used: tile {0}×{1} px, halo {2} px, blend {3} px; {4} tiles in {5} panel(s), {6} per "
+                "batch").format(tx, ty, used_halo, used_blend, res["tiles"], res["panels"], res["batch"]))
             for msg in res.get("warnings", []):
                 feedback.reportError(self.tr(msg), fatalError=False)
         outputs.report_infinite(self, feedback, res)

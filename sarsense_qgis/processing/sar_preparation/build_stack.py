@@ -76,18 +76,18 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
         res = stack.build_stack(
             [lyr.source() for lyr in layers], out, reference=ref.source() if ref else None,
             resampling=stack.RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
-            drop_empty=drop, compression=self.compression(parameters, context), **self.callbacks(feedback))
+            drop_empty=drop, options=self.run_options(parameters, context, feedback))
         for path in res["warped"]:
-            feedback.pushInfo(self.tr(f"warped onto the reference grid: {path}"))
+            feedback.pushInfo(self.tr("warped onto the reference grid: {0}").format(path))
         for msg in res["warnings"]:
             feedback.reportError(msg, fatalError=False)
         if res["empty"]:
             listed = "; ".join(f"{d} ({path})" for d, path in res["empty"])
             what = ("left out" if drop
                     else f"kept as all-NaN bands (tick '{self.label(self.DROP_EMPTY)}' to leave them out)")
-            feedback.reportError(self.tr(f"{len(res['empty'])} date(s) have no valid pixel on the reference grid, "
-                                         f"{what}: {listed}"), fatalError=False)
-        feedback.pushInfo(self.tr(f"{len(res['dates'])} dates: {res['dates'][0]} … {res['dates'][-1]}"))
+            feedback.reportError(self.tr("{0} date(s) have no valid pixel on the reference grid, {1}: {2}").format(
+                len(res["empty"]), what, listed), fatalError=False)
+        feedback.pushInfo(self.tr("{0} dates: {1} … {2}").format(len(res["dates"]), res["dates"][0], res["dates"][-1]))
         style_on_load(context, out)
         return {self.OUTPUT: out, self.DATES: ",".join(res["dates"]),
                 self.EMPTY_DATES: ",".join(d for d, _ in res["empty"])}

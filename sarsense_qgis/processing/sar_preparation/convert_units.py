@@ -9,11 +9,9 @@ from qgis.core import (
 )
 
 from ....algorithms import sar
-from ....algorithms.io import read_info, run_blockwise
-from ....algorithms.io.raster import complex_refusal
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS, SarsenseAlgorithm
+from ..base import SarsenseAlgorithm
 
 # Enum order is fixed (issue #2): 0 linear→dB, 1 dB→linear, 2 amplitude→intensity, 3 intensity→amplitude.
 OPTIONS = ("Linear power → dB", "dB → linear power", "Amplitude → intensity", "Intensity → amplitude")
@@ -61,28 +59,16 @@ class ConvertUnitsAlgorithm(SarsenseAlgorithm):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         idx = self.parameterAsEnum(parameters, self.CONVERSION, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        name = sar.CONVERSIONS[idx]
-        complex_bands = read_info(src).complex_bands
-        if complex_bands and name != "amplitude_to_intensity":
-            raise self.error(complex_refusal(src, complex_bands))
-        if not complex_bands:
+        if not sar.convertible_complex_bands(src, sar.CONVERSIONS[idx]):
             checks.units(self, src, EXPECTS[idx])
-        invalid = []
-
-        def kernel(block):
-            res, n_bad = sar.convert(name, block)
-            invalid.append(n_bad)
-            return res
-
-        res = run_blockwise(src, out, kernel, compression=self.compression(parameters, context),
-                            bytes_per_pixel=16, workers=WORKERS,
-                            complex_as="amplitude" if complex_bands else None, **self.callbacks(feedback))
-        if complex_bands:
-            feedback.pushInfo(self.tr(f"complex band(s) {', '.join(map(str, complex_bands))} read as |z|: the "
-                                      "output is the intensity |z|²"))
-        if sum(invalid):
-            feedback.reportError(self.tr(f"{sum(invalid)} pixels had no {OPTIONS[idx].split(' → ')[1]} value "
-                                         f"({INVALID[idx]}) and were set to NaN."), fatalError=False)
+        res = sar.convert_file(src, out, conversion=sar.CONVERSIONS[idx],
+                               options=self.run_options(parameters, context, feedback))
+        if res["complex_bands"]:
+            feedback.pushInfo(self.tr("complex band(s) {0} read as |z|: the output is the intensity |z|²").format(
+                ", ".join(map(str, res["complex_bands"]))))
+        if res["invalid"]:
+            feedback.reportError(self.tr("{0} pixels had no {1} value ({2}) and were set to NaN.").format(
+                res["invalid"], OPTIONS[idx].split(" → ")[1], INVALID[idx]), fatalError=False)
         outputs.report_infinite(self, feedback, res)
         style_on_load(context, out)
         return {self.OUTPUT: out}

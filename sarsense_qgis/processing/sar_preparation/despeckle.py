@@ -9,11 +9,10 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms.io import run_blockwise
 from ....algorithms.sar import speckle
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS, SarsenseAlgorithm
+from ..base import SarsenseAlgorithm
 
 # Enum order is fixed (issue #2).
 FILTER_LABELS = ("Boxcar (mean)", "Lee", "Refined Lee (edge-aligned)", "Frost", "Gamma-MAP", "Kuan", "Median")
@@ -76,22 +75,20 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
             return False, problem
         filt = speckle.FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)]
         if filt == "refinedlee" and self.parameterAsInt(parameters, self.SIZE, context) < 5:
-            return False, self.tr(f"Refined Lee needs a {self.label(self.SIZE)} of at least 5.")
+            return False, self.tr("Refined Lee needs a {0} of at least 5.").format(self.label(self.SIZE))
         return super().checkParameterValues(parameters, context)
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
-        filt = speckle.FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)]
-        size = self.parameterAsInt(parameters, self.SIZE, context)
-        looks = self.parameterAsDouble(parameters, self.LOOKS, context)
-        damping = self.parameterAsDouble(parameters, self.DAMPING, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
-
-        kernel = speckle.band_kernel(filt, size=size, looks=looks, damping=damping, in_db=in_db)
-        res = run_blockwise(src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
-                            bytes_per_pixel=speckle.working_bytes(filt), workers=WORKERS, **self.callbacks(feedback))
+        res = speckle.despeckle_file(
+            src, out, filter=speckle.FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)],
+            size=self.parameterAsInt(parameters, self.SIZE, context),
+            looks=self.parameterAsDouble(parameters, self.LOOKS, context),
+            damping=self.parameterAsDouble(parameters, self.DAMPING, context), in_db=in_db,
+            options=self.run_options(parameters, context, feedback))
         outputs.report_infinite(self, feedback, res)
         style_on_load(context, out)
         return {self.OUTPUT: out}

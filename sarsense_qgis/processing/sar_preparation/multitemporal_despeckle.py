@@ -8,12 +8,10 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms import sar
-from ....algorithms.io import read_info, run_blockwise
 from ....algorithms.sar import speckle
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS, SarsenseAlgorithm
+from ..base import SarsenseAlgorithm
 
 
 class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
@@ -57,22 +55,12 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
-        size = self.parameterAsInt(parameters, self.SIZE, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        n = read_info(src).band_count
-        if n < 2:
-            raise self.error("the input has a single band (one date); the multi-temporal filter needs at least 2 "
-                             "dates. Build a stack with 'Build dated stack', or use 'Despeckle SAR image'.")
+        speckle.check_stack(src)
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
-
-        def kernel(block):
-            lin = sar.db_to_linear(block)[0] if in_db else block
-            res = speckle.quegan_yu(lin, size=size)
-            return sar.linear_to_db(res)[0] if in_db else res
-
-        res = run_blockwise(src, out, kernel, halo=size // 2, compression=self.compression(parameters, context),
-                            bytes_per_pixel=speckle.QUEGAN_BYTES, workers=WORKERS, **self.callbacks(feedback))
+        res = speckle.multitemporal_despeckle_file(src, out, size=self.parameterAsInt(parameters, self.SIZE, context),
+                                                   in_db=in_db, options=self.run_options(parameters, context, feedback))
         outputs.report_infinite(self, feedback, res)
         style_on_load(context, out)
         return {self.OUTPUT: out}

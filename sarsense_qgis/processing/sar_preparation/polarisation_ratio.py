@@ -5,11 +5,9 @@ from __future__ import annotations
 from qgis.core import QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer
 
 from ....algorithms import sar
-from ....algorithms.io import read_info, run_blockwise
-from ....algorithms.io import stack as _stack
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS, SarsenseAlgorithm
+from ..base import SarsenseAlgorithm
 
 
 class PolarisationRatioAlgorithm(SarsenseAlgorithm):
@@ -46,60 +44,23 @@ class PolarisationRatioAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Cross-polarisation ratio (dB)")),
                  "Float32 GeoTIFF, one band per shared date (dB), NaN nodata.")
 
-    @staticmethod
-    def _dates(path):
-        try:
-            return _stack.band_dates(path)
-        except ValueError:
-            return None
-
     def process(self, parameters, context, feedback):
         co = inputs.raster_path(self, parameters, self.CO, context)
         cross = inputs.raster_path(self, parameters, self.CROSS, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         for path, name in ((co, self.CO), (cross, self.CROSS)):
             checks.units(self, path, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=name)
-        co_dates, cross_dates = self._dates(co), self._dates(cross)
-        co_info, cross_info = read_info(co), read_info(cross)
-        n_co, n_cross = co_info.band_count, cross_info.band_count
-        if (co_dates is None) != (cross_dates is None):
-            dated, undated = (self.CO, self.CROSS) if co_dates is not None else (self.CROSS, self.CO)
-            raise self.error(f"{self.label(dated)} is a dated stack but {self.label(undated)} has no dates in its band "
-                             "descriptions: give both as dated stacks ('Build dated stack'), or both as single "
-                             "rasters.")
-        if co_dates is None:
-            if n_co != n_cross:
-                raise self.error(f"{self.label(self.CO)} has {n_co} band(s) and {self.label(self.CROSS)} {n_cross}, "
-                                 "without dates to pair them: give dated stacks, or rasters with as many bands.")
-            pairs = [(b, b) for b in range(1, n_co + 1)]
-            descriptions = None
-        else:
-            try:   # the VH and VV of the same acquisitions (STYLE §8: a mismatch is refused, dates named)
-                _stack.match_dates(co_dates, cross_dates, self.label(self.CO), self.label(self.CROSS))
-            except ValueError as err:
-                raise self.error(str(err)) from None
-            pairs = [(i + 1, cross_dates.index(d) + 1) for i, d in enumerate(co_dates)]
-            # the date with its time, as the VV stack gives it
-            descriptions = [co_info.descriptions[c - 1] or co_dates[c - 1] for c, _ in pairs]
-        if not cross_info.same_grid(co_info):
+        pairs = sar.pair_bands(co, cross, co_label=self.label(self.CO), cross_label=self.label(self.CROSS))
+        if not pairs.same_grid:
             cross = inputs.on_grid(self, cross, co, self.CROSS, feedback)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        n = len(pairs)
-        bad = []
-
-        def kernel(block):
-            if not in_db:
-                bad.append(int((block[:n] <= 0).sum() + (block[n:] <= 0).sum()))
-            return sar.cross_ratio_db(block[n:], block[:n], in_db=in_db)
-
-        res = run_blockwise([(co, [c for c, _ in pairs]), (cross, [x for _, x in pairs])], out, kernel, out_bands=n,
-                            descriptions=descriptions, band_metadata=[{"units": "dB"}] * n, bytes_per_pixel=16,
-                            compression=self.compression(parameters, context), workers=WORKERS,
-                            **self.callbacks(feedback))
-        if sum(bad):
-            feedback.pushWarning(self.tr(f"{sum(bad)} zero or negative power value(s) have no dB value: NaN there."))
+        res = sar.cross_ratio_file(co, cross, out, pairs=pairs, in_db=in_db,
+                                   options=self.run_options(parameters, context, feedback))
+        outputs.report_counts(self, feedback, res, {
+            "nonpositive": "{n} zero or negative power value(s) have no dB value: NaN there."})
         outputs.report_infinite(self, feedback, res)
-        feedback.pushInfo(self.tr(f"{n} band(s) written" + (f": {descriptions[0]} … {descriptions[-1]}"
-                                                           if descriptions else "")))
+        described = pairs.descriptions
+        feedback.pushInfo(self.tr("{0} band(s) written{1}").format(
+            len(pairs.pairs), f": {described[0]} … {described[-1]}" if described else ""))
         style_on_load(context, out)
         return {self.OUTPUT: out}

@@ -16,15 +16,44 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms.sentinel1 import geometry, importer
+from ....algorithms.sentinel1 import importer
 from ....algorithms.sentinel1 import product as s1p
 from ...styles import style_on_load
 from .. import inputs
-from ..base import WORKERS, SarsenseAlgorithm
+from ..base import SarsenseAlgorithm
 
 POLARISATIONS = ("VV", "VH", "HH", "HV")
 CALIBRATIONS = ("sigma0", "gamma0", "beta0")
 OUTPUT_UNITS = ("Linear power", "dB")
+
+HELP = (
+    "Turns a Sentinel-1 Level-1 GRD product (IW or EW; the .zip as downloaded, read in place, or the "
+    ".SAFE folder or its manifest.safe) into one GeoTIFF ready for the other tools: one band per "
+    "polarisation and the incidence angle, on a map grid, without ESA SNAP.\n\n"
+    "Calibration follows ESA's definition: (|DN|² − noise)/A², with A the sigma0, gamma0 or beta0 look-up "
+    "table of the product, interpolated bilinearly over line and pixel. Thermal noise is the product's "
+    "range noise times, from IPF 2.9 on, its azimuth noise; where it leaves nothing (signal below the noise "
+    "floor) the pixel is NaN, counted in the log. DN 0 is the product's no-data. Border noise: products of "
+    "IPF 2.90 and later have their border noise set to DN 0 by ESA; for older ones, samples within 500 "
+    "pixels of the no-data edge in range whose value is below −30 dB are masked.\n\n"
+    "Without a DEM, geocoding uses the product's geolocation grid (its points as ground control points, "
+    "GDAL's thin-plate spline, as gdalwarp -tps) onto the target CRS (default: the UTM zone of the scene "
+    "centre) at the pixel size (default 10 m IW, 40 m EW). The grid knows the terrain only at its points: in "
+    "relief the position is off by up to about h/tan θ (hundreds of metres in mountains; see the README). "
+    "The incidence angle is then the ellipsoid one, interpolated from the grid.\n\n"
+    "With a DEM (heights above mean sea level, as SRTM or Copernicus DEM; any CRS), each map pixel is placed "
+    "by range-Doppler terrain correction: its DEM height (made ellipsoidal with the EGM96 geoid), its "
+    "zero-Doppler time on the orbit of the annotation's state vectors and its slant range, turned into a "
+    "ground-range pixel by the annotation's slant/ground range polynomials. The incidence band is then the "
+    "local incidence angle between the DEM's surface normal and the line of sight. The DEM must cover the "
+    "scene (or the extent); no layover or shadow mask is made, and the backscatter is not flattened for "
+    "terrain (sigma0 stays ellipsoid-referenced).\n\n"
+    "Resampling: bilinear in linear power; when the pixel size is at least twice the product's (e.g. 20 m or "
+    "more for IW), k × k samples are averaged first (k = pixel size / 10 m), which multilooks instead of "
+    "dropping samples.\n\n"
+    "Output bands: '<pol> <quantity>' per polarisation, then 'incidence angle'; each band's metadata holds "
+    "the polarisation, quantity, units and the acquisition start time (UTC), which is also the file's DATE. "
+    "SLC, OCN and RAW products are refused with the reason.")
 
 
 class ImportSentinel1Algorithm(SarsenseAlgorithm):
@@ -43,34 +72,7 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
                        "geocode,terrain correction,range doppler,dem,local incidence,incidence,snap").split(",")
 
     def shortHelpString(self):
-        return self.tr(
-            "Turns a Sentinel-1 Level-1 GRD product (IW or EW; the .zip as downloaded, read in place, or the "
-            ".SAFE folder or its manifest.safe) into one GeoTIFF ready for the other tools: one band per "
-            "polarisation and the incidence angle, on a map grid, without ESA SNAP.\n\n"
-            "Calibration follows ESA's definition: (|DN|² − noise)/A², with A the sigma0, gamma0 or beta0 look-up "
-            "table of the product, interpolated bilinearly over line and pixel. Thermal noise is the product's "
-            "range noise times, from IPF 2.9 on, its azimuth noise; where it leaves nothing (signal below the noise "
-            "floor) the pixel is NaN, counted in the log. DN 0 is the product's no-data. Border noise: products of "
-            "IPF 2.90 and later have their border noise set to DN 0 by ESA; for older ones, samples within 500 "
-            "pixels of the no-data edge in range whose value is below −30 dB are masked.\n\n"
-            "Without a DEM, geocoding uses the product's geolocation grid (its points as ground control points, "
-            "GDAL's thin-plate spline, as gdalwarp -tps) onto the target CRS (default: the UTM zone of the scene "
-            "centre) at the pixel size (default 10 m IW, 40 m EW). The grid knows the terrain only at its points: in "
-            "relief the position is off by up to about h/tan θ (hundreds of metres in mountains; see the README). "
-            "The incidence angle is then the ellipsoid one, interpolated from the grid.\n\n"
-            "With a DEM (heights above mean sea level, as SRTM or Copernicus DEM; any CRS), each map pixel is placed "
-            "by range-Doppler terrain correction: its DEM height (made ellipsoidal with the EGM96 geoid), its "
-            "zero-Doppler time on the orbit of the annotation's state vectors and its slant range, turned into a "
-            "ground-range pixel by the annotation's slant/ground range polynomials. The incidence band is then the "
-            "local incidence angle between the DEM's surface normal and the line of sight. The DEM must cover the "
-            "scene (or the extent); no layover or shadow mask is made, and the backscatter is not flattened for "
-            "terrain (sigma0 stays ellipsoid-referenced).\n\n"
-            "Resampling: bilinear in linear power; when the pixel size is at least twice the product's (e.g. 20 m or "
-            "more for IW), k × k samples are averaged first (k = pixel size / 10 m), which multilooks instead of "
-            "dropping samples.\n\n"
-            "Output bands: '<pol> <quantity>' per polarisation, then 'incidence angle'; each band's metadata holds "
-            "the polarisation, quantity, units and the acquisition start time (UTC), which is also the file's DATE. "
-            "SLC, OCN and RAW products are refused with the reason.")
+        return self.tr(HELP)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFile(self.INPUT,
@@ -118,22 +120,18 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
             product = s1p.open_product(path)
         except s1p.ProductError as err:
             raise self.error(str(err)) from None
-        wanted = [POLARISATIONS[i] for i in self.parameterAsEnums(parameters, self.POLARISATIONS, context)] \
-            if parameters.get(self.POLARISATIONS) not in (None, "", []) else list(product.polarisations)
-        missing = [p for p in wanted if p not in product.polarisations]
-        if missing:
-            raise self.error(f"{self.label(self.POLARISATIONS)}: {', '.join(missing)} not in {product.name}, which has "
-                             f"{', '.join(product.polarisations)}.")
+        wanted = importer.select_polarisations(
+            product, [POLARISATIONS[i] for i in self.parameterAsEnums(parameters, self.POLARISATIONS, context)]
+            if parameters.get(self.POLARISATIONS) not in (None, "", []) else None, label=self.label(self.POLARISATIONS))
         quantity = CALIBRATIONS[self.parameterAsEnum(parameters, self.CALIBRATION, context)]
         in_db = self.parameterAsEnum(parameters, self.OUTPUT_UNITS, context) == 1
-        feedback.pushInfo(self.tr(f"{product.name}: {product.mission} {product.mode} GRD, IPF {product.ipf}, "
-                                  f"{product.orbit_pass.lower()}, {product.start} UTC; {', '.join(wanted)} → "
-                                  f"{quantity}{' dB' if in_db else ''}"))
+        feedback.pushInfo(self.tr("{0}: {1} {2} GRD, IPF {3}, {4}, {5} UTC; {6} → {7}{8}").format(
+            product.name, product.mission, product.mode, product.ipf, product.orbit_pass.lower(), product.start,
+            ", ".join(wanted), quantity, " dB" if in_db else ""))
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        grid = geometry.geolocation_grid(product.read(wanted[0], "annotation"))
         crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
         if not crs.isValid():
-            crs = QgsCoordinateReferenceSystem(f"EPSG:{importer.utm_epsg(*importer.scene_centre(grid))}")
+            crs = QgsCoordinateReferenceSystem(importer.scene_crs(product, wanted[0]))
         if crs.isGeographic():
             raise self.error(f"{self.label(self.TARGET_CRS)} {crs.authid()} is geographic: give a projected CRS "
                              "(metres), e.g. the scene's UTM zone (leave it empty).")
@@ -144,35 +142,34 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
             extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
         dem = inputs.raster_path(self, parameters, self.DEM, context) if parameters.get(self.DEM) else None
-        start = product.start.split(".")[0]
+        border_noise = self.parameterAsBoolean(parameters, self.BORDER_NOISE, context)
         counts = importer.import_grd(
             product, wanted, out, calibration=quantity,
-            thermal_noise=self.parameterAsBoolean(parameters, self.THERMAL_NOISE, context),
-            border_noise=self.parameterAsBoolean(parameters, self.BORDER_NOISE, context), crs=crs.toWkt(),
-            pixel_size=size, extent=extent, dem=dem, db=in_db,
-            metadata={"DATE": start, "MISSION": product.mission, "MODE": product.mode, "PRODUCT": product.name,
-                      "IPF": product.ipf, "CALIBRATION": quantity,
-                      "GEOCODING": "range-Doppler with DEM" if dem else "geolocation grid (thin-plate spline)"},
-            band_metadata={"ACQUISITION_START_TIME": start}, compression=self.compression(parameters, context),
-            workers=WORKERS, **self.callbacks(feedback))
-        for pol in wanted:
-            if counts["below_noise"][pol]:
-                feedback.pushWarning(self.tr(f"{pol}: {counts['below_noise'][pol]} output pixel(s) at or below the "
-                                             "noise floor after thermal noise removal are NaN."))
-            if counts["border"][pol]:
-                feedback.pushInfo(self.tr(f"{pol}: {counts['border'][pol]} output pixel(s) of border noise masked."))
-        if not counts["border_rule"]:
-            feedback.pushInfo(self.tr(f"IPF {product.ipf}: border noise is DN 0 in the product already."
-                                      if self.parameterAsBoolean(parameters, self.BORDER_NOISE, context)
-                                      else "border noise not masked (off)."))
-        if counts["dem_nodata"]:
-            feedback.pushWarning(self.tr(f"{counts['dem_nodata']} output pixel(s) in the scene have no DEM height "
-                                         "(DEM nodata) and are NaN."))
+            thermal_noise=self.parameterAsBoolean(parameters, self.THERMAL_NOISE, context), border_noise=border_noise,
+            crs=crs.toWkt(), pixel_size=size, extent=extent, dem=dem, db=in_db,
+            options=self.run_options(parameters, context, feedback))
+        self._report(feedback, product, counts, border_noise)
         grid_out, looks = counts["grid"], counts["looks"]
         how = f"terrain-corrected with {os.path.basename(dem)}" if dem else "geocoded from the geolocation grid"
         averaged = f", {looks}×{looks} samples averaged per cell" if looks > 1 else ""
-        feedback.pushInfo(self.tr(f"{crs.authid()} at {size:g} ({grid_out.xsize} × {grid_out.ysize} px{averaged}), "
-                                  f"{how}: {os.path.basename(out)}"))
+        feedback.pushInfo(self.tr("{0} at {1:g} ({2} × {3} px{4}), {5}: {6}").format(
+            crs.authid(), size, grid_out.xsize, grid_out.ysize, averaged, how, os.path.basename(out)))
         if in_db:
             style_on_load(context, out)
         return {self.OUTPUT: out}
+
+    def _report(self, feedback, product, counts, border_noise):
+        """What the import counted, in the log: pixels below the noise floor, border noise, DEM nodata."""
+        for pol in counts["below_noise"]:
+            if counts["below_noise"][pol]:
+                feedback.pushWarning(self.tr("{0}: {1} output pixel(s) at or below the noise floor after thermal "
+                                             "noise removal are NaN.").format(pol, counts["below_noise"][pol]))
+            if counts["border"][pol]:
+                feedback.pushInfo(self.tr("{0}: {1} output pixel(s) of border noise masked.").format(
+                    pol, counts["border"][pol]))
+        if not counts["border_rule"]:
+            feedback.pushInfo(self.tr("IPF {0}: border noise is DN 0 in the product already.").format(product.ipf)
+                              if border_noise else self.tr("border noise not masked (off)."))
+        if counts["dem_nodata"]:
+            feedback.pushWarning(self.tr("{0} output pixel(s) in the scene have no DEM height (DEM nodata) and are "
+                                         "NaN.").format(counts["dem_nodata"]))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from helpers import REPO
 
+from sarsense.algorithms.io import RunOptions
 from sarsense.algorithms.sentinel1 import luts
 
 IW = REPO / "resources" / "sample_data" / "s1_iw_annotation"
@@ -246,7 +247,7 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     prod = s1p.open_product(made["safe"])
     out, small = str(tmp_path / "geo.tif"), str(tmp_path / "geo_small.tif")
     counts = importer.import_grd(prod, ["VV", "VH"], out)
-    importer.import_grd(prod, ["VV", "VH"], small, block_size=37, workers=2)
+    importer.import_grd(prod, ["VV", "VH"], small, options=RunOptions(block_size=37, workers=2))
     ds = gdal.Open(out)
     geo = ds.ReadAsArray()
     np.testing.assert_array_equal(geo, gdal.Open(small).ReadAsArray())
@@ -254,6 +255,12 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     assert counts["grid"].wkt and "32632" in ds.GetProjection() and counts["looks"] == 1
     assert gt[1] == 10.0 and gt[0] % 10 == 0 and gt[3] % 10 == 0
     assert [ds.GetRasterBand(b).GetDescription() for b in (1, 2, 3)] == ["VV sigma0", "VH sigma0", "incidence angle"]
+    # the product's metadata travels (STYLE §8): start time in the file's DATE and every band's metadata
+    meta = ds.GetMetadata()
+    assert meta["DATE"] == prod.start.split(".")[0] and meta["DATE"].startswith("2021-04-01T05:26:41")
+    assert meta["GEOCODING"] == "geolocation grid (thin-plate spline)" and meta["CALIBRATION"] == "sigma0"
+    assert ds.GetRasterBand(2).GetMetadata() == {"POLARISATION": "VH", "QUANTITY": "sigma0", "units": "linear",
+                                                 "ACQUISITION_START_TIME": meta["DATE"]}
     # the peer: gdalwarp of the calibrated image onto the same grid, exact transformer
     peer = str(tmp_path / "warp.tif")
     xmin, ymin, xmax, ymax = counts["grid"].bounds
@@ -279,6 +286,23 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     assert np.nanmax(np.abs(np.diff(geo[2], axis=1))) < 0.01                  # smooth, 36° → 36.1° across
 
 
+def test_polarisations_default_crs_and_metadata_of_a_product(tmp_path):
+    """All polarisations when none is asked, a missing one refused with what the product has; the scene's UTM
+    zone; the metadata the import writes."""
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
+    prod = s1p.open_product(s1_safe.write_grd(tmp_path)["safe"])
+    assert importer.select_polarisations(prod) == ["VV", "VH"] == importer.select_polarisations(prod, [])
+    assert importer.select_polarisations(prod, ["vh"]) == ["VH"]
+    with pytest.raises(ValueError, match=r"^Polarisations \(POLARISATIONS\): HH not in .*, which has VV, VH\.$"):
+        importer.select_polarisations(prod, ["VV", "HH"], label="Polarisations (POLARISATIONS)")
+    assert importer.scene_crs(prod, "VV") == "EPSG:32632"
+    meta, band = importer.product_metadata(prod, "gamma0", dem="dem.tif")
+    assert meta["CALIBRATION"] == "gamma0" and meta["GEOCODING"] == "range-Doppler with DEM"
+    assert meta["MODE"] == prod.mode and meta["IPF"] == prod.ipf and band == {"ACQUISITION_START_TIME": meta["DATE"]}
+
+
 def test_import_in_db_multilooked_and_refusals(tmp_path):
     """dB bands are 10·log10 of the linear ones; at 40 m, 4 × 4 samples are averaged before interpolation
     (block-wise the same); progress per block, and a cancel leaves nothing; an extent off the scene and a DEM
@@ -298,7 +322,7 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     np.testing.assert_array_equal(a[1], b[1])
     coarse, coarse_small, decimated = (str(tmp_path / n) for n in ("c40.tif", "c40s.tif", "d40.tif"))
     counts = importer.import_grd(prod, ["VV"], coarse, pixel_size=40)
-    importer.import_grd(prod, ["VV"], coarse_small, pixel_size=40, block_size=16, workers=2)
+    importer.import_grd(prod, ["VV"], coarse_small, pixel_size=40, options=RunOptions(block_size=16, workers=2))
     importer.import_grd(prod, ["VV"], decimated, pixel_size=40, looks=1)
     c, d = gdal.Open(coarse).ReadAsArray(), gdal.Open(decimated).ReadAsArray()
     np.testing.assert_array_equal(c, gdal.Open(coarse_small).ReadAsArray())
@@ -311,8 +335,8 @@ def test_import_in_db_multilooked_and_refusals(tmp_path):
     assert importer.looks_for(15, geometry.image_info(prod.read("VV", "annotation"))) == 1
     calls = []
     with pytest.raises(engine.Cancelled):
-        importer.import_grd(prod, ["VV"], str(tmp_path / "cancel.tif"), block_size=32,
-                            progress=calls.append, is_canceled=lambda: len(calls) >= 2)
+        importer.import_grd(prod, ["VV"], str(tmp_path / "cancel.tif"), options=RunOptions(
+            block_size=32, progress=calls.append, is_canceled=lambda: len(calls) >= 2))
     assert len(calls) == 2 and calls[0] < calls[1] < 1 and not list(tmp_path.glob("cancel.tif*"))
     with pytest.raises(importer.SceneError, match="does not overlap the scene"):
         importer.import_grd(prod, ["VV"], str(tmp_path / "off.tif"), extent=(0, 0, 1000, 1000))
@@ -349,7 +373,7 @@ def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path)
     gcp_out, rd_out, rd_small = (str(tmp_path / n) for n in ("gcp.tif", "rd.tif", "rd_small.tif"))
     c_gcp = importer.import_grd(prod, ["VV", "VH"], gcp_out)
     c_rd = importer.import_grd(prod, ["VV", "VH"], rd_out, dem=dem)
-    importer.import_grd(prod, ["VV", "VH"], rd_small, dem=dem, block_size=33, workers=2)
+    importer.import_grd(prod, ["VV", "VH"], rd_small, dem=dem, options=RunOptions(block_size=33, workers=2))
     a, b = gdal.Open(gcp_out).ReadAsArray(), gdal.Open(rd_out).ReadAsArray()
     np.testing.assert_array_equal(b, gdal.Open(rd_small).ReadAsArray())
     assert c_gcp["grid"] == c_rd["grid"] and c_rd["dem_nodata"] == 0
@@ -461,7 +485,7 @@ def test_border_noise_masked_for_old_products_only(tmp_path):
     strip = scene = None
     for border, masked in ((True, True), (False, False)):
         out = str(tmp_path / f"old_{border}.tif")
-        counts = importer.import_grd(old, ["VV"], out, border_noise=border, block_size=64)
+        counts = importer.import_grd(old, ["VV"], out, border_noise=border, options=RunOptions(block_size=64))
         vv = gdal.Open(out).ReadAsArray()[0]
         if strip is None:       # map pixels whose nearest image sample is in the strip, or well inside
             mgrid = counts["grid"]

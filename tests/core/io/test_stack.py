@@ -5,7 +5,7 @@ import pytest
 from helpers import read_raster, write_raster
 from osgeo import gdal
 
-from sarsense.algorithms.io import stack
+from sarsense.algorithms.io import Cancelled, RunOptions, stack
 
 
 @pytest.mark.parametrize("text,iso", [
@@ -71,3 +71,18 @@ def test_duplicate_dates_warn(tmp_path):
     b = write_raster(tmp_path / "y_2020-01-01.tif", np.ones((8, 8)))
     res = stack.build_stack([a, b], str(tmp_path / "s.tif"))
     assert res["warnings"] and "2020-01-01" in res["warnings"][0]
+
+
+def test_options_drop_empty_splits_progress_and_cancel_leaves_nothing(tmp_path):
+    """With drop_empty the two passes fill the progress in halves (one block each at block size 8); a cancel
+    stops the run and leaves no file."""
+    a = write_raster(tmp_path / "a_2020-01-01.tif", np.ones((8, 8)))
+    b = write_raster(tmp_path / "b_2020-01-02.tif", np.full((8, 8), np.nan))
+    calls = []
+    res = stack.build_stack([a, b], str(tmp_path / "s.tif"), drop_empty=True,
+                            options=RunOptions(block_size=8, workers=2, progress=calls.append))
+    assert res["dropped"] == ["2020-01-02"] and res["dates"] == ["2020-01-01"]
+    assert calls == [0.5, 1.0]
+    with pytest.raises(Cancelled):
+        stack.build_stack([a, b], str(tmp_path / "c.tif"), options=RunOptions(is_canceled=lambda: True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_2020-01-01.tif", "b_2020-01-02.tif", "s.tif"]

@@ -1,9 +1,12 @@
-"""Closed-form and reference checks of the speckle filters (algorithms/sar/speckle.py)."""
+"""Closed-form and reference checks of the speckle filters (algorithms/sar/speckle.py), and their file jobs."""
 
 import numpy as np
 import pytest
-from helpers import speckled
+from helpers import read_raster, speckled, write_raster
+from osgeo import gdal
 
+from sarsense.algorithms import sar
+from sarsense.algorithms.io import RunOptions
 from sarsense.algorithms.sar import speckle
 
 FILTERS = speckle.FILTERS
@@ -183,3 +186,62 @@ def test_quegan_needs_two_dates_and_keeps_nan():
     stack[1, 5, 5] = np.nan
     out = speckle.quegan_yu(stack, size=3)
     assert np.isnan(out[1, 5, 5]) and np.isfinite(out[0, 5, 5]) and np.isfinite(out[2, 5, 5])
+
+
+# -- the jobs of sarsense:despeckle and sarsense:multitemporaldespeckle ---------------------------------------
+BLOCKS = RunOptions(block_size=7, workers=2)
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_despeckle_file_block_wise_equals_the_whole_array(tmp_path, name):
+    """The job's block-wise run (7-pixel blocks, two threads) equals the filter on each whole band, in linear power
+    and in dB (converted, filtered, converted back), NaN kept; band descriptions are kept."""
+    img = np.stack([speckled((41, 37), seed=8), speckled((41, 37), seed=9, looks=4)])
+    img[0, 10:12, 20:23] = np.nan
+    src = write_raster(tmp_path / "lin.tif", img, descriptions=["2020-01-01", "2020-01-13"])
+    out = str(tmp_path / "out.tif")
+    res = speckle.despeckle_file(src, out, filter=name, size=5, looks=2.0, damping=1.5, options=BLOCKS)
+    whole = np.stack([speckle.apply(name, band, size=5, looks=2.0, damping=1.5) for band in img])
+    np.testing.assert_array_equal(read_raster(out), whole)
+    assert res == {"infinite": 0}
+    ds = gdal.Open(out)
+    assert [ds.GetRasterBand(b + 1).GetDescription() for b in range(2)] == ["2020-01-01", "2020-01-13"]
+    db = sar.linear_to_db(img)[0]
+    src_db = write_raster(tmp_path / "db.tif", db)
+    speckle.despeckle_file(src_db, str(tmp_path / "out_db.tif"), filter=name, size=5, looks=2.0, damping=1.5,
+                           in_db=True, options=BLOCKS)
+    want = np.stack([sar.linear_to_db(speckle.apply(name, sar.db_to_linear(band)[0], size=5, looks=2.0,
+                                                    damping=1.5))[0] for band in db])
+    np.testing.assert_array_equal(read_raster(tmp_path / "out_db.tif"), want)
+
+
+def test_despeckle_file_refuses_bad_options_before_writing(tmp_path):
+    src = write_raster(tmp_path / "lin.tif", speckled((20, 20), seed=1))
+    with pytest.raises(ValueError, match="filter must be one of"):
+        speckle.despeckle_file(src, str(tmp_path / "o.tif"), filter="wiener")
+    with pytest.raises(ValueError, match="looks"):
+        speckle.despeckle_file(src, str(tmp_path / "o.tif"), filter="lee", looks=0)
+    assert not list(tmp_path.glob("o.tif*"))
+
+
+def test_multitemporal_despeckle_file_block_wise_equals_the_whole_stack(tmp_path):
+    stack = np.stack([speckled((33, 29), seed=s, mean=np.full((33, 29), 0.1 * (s + 1))) for s in range(3)])
+    stack[1, 4, 4] = np.nan
+    src = write_raster(tmp_path / "stack.tif", stack, descriptions=["2020-01-01", "2020-01-13", "2020-01-25"])
+    out = str(tmp_path / "q.tif")
+    assert speckle.multitemporal_despeckle_file(src, out, size=5, options=BLOCKS) == {"infinite": 0}
+    np.testing.assert_array_equal(read_raster(out), speckle.quegan_yu(stack, size=5))
+    assert gdal.Open(out).GetRasterBand(3).GetDescription() == "2020-01-25"
+    db = sar.linear_to_db(stack)[0]
+    speckle.multitemporal_despeckle_file(write_raster(tmp_path / "db.tif", db), str(tmp_path / "qdb.tif"), size=5,
+                                         in_db=True, options=BLOCKS)
+    want = sar.linear_to_db(speckle.quegan_yu(sar.db_to_linear(db)[0], size=5))[0]
+    np.testing.assert_array_equal(read_raster(tmp_path / "qdb.tif"), want)
+
+
+def test_multitemporal_despeckle_file_needs_two_dates(tmp_path):
+    one = write_raster(tmp_path / "one.tif", speckled((12, 12), seed=2))
+    assert speckle.check_stack(write_raster(tmp_path / "two.tif", np.ones((2, 4, 4)))) == 2
+    with pytest.raises(ValueError, match=r"single band \(one date\).*'Build dated stack'"):
+        speckle.multitemporal_despeckle_file(one, str(tmp_path / "o.tif"))
+    assert not list(tmp_path.glob("o.tif*"))

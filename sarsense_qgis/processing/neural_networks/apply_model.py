@@ -71,7 +71,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (.onnx)"), extension="onnx",
                                             defaultValue=bundled[0] if bundled else None),
                  "ONNX file with a SARSense contract in its metadata (see models/README.md). Bundled models are in "
-                 f"{rt.BUNDLED_MODELS_DIR}.")
+                 "{0}.", help_args=(rt.BUNDLED_MODELS_DIR,))
         self.add(QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Tile size (pixels, 0 = the model's)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=0,
                                               minValue=0, maxValue=8192),

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import sar
+from ..io import RunOptions
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -292,17 +294,18 @@ def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_
     return out
 
 
-def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, compression=None, workers=1,
-                      progress=None, is_canceled=None, budget_mb=None):
+def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], dates: Sequence[str], output: str,
+                      spread_output: str | None = None, *, options: RunOptions | None = None) -> dict:
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
 
     ``model`` is an :class:`algorithms.onnx.Model` of task ``per_pixel_regression`` returning the
     mean and the spread (:func:`to_onnx`); ``date_inputs[d]`` lists, for date ``d``, one ``(path, band)`` per
     model input, all on one grid. A pixel with a NaN predictor is NaN. ``output`` gets one band per date
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
+    ``options``: budget, workers (blocks at once), compression, progress and cancel. Returns the engine's
+    dict (``blocks``, ``infinite``).
     """
     from ..io import engine as _engine
-    from ..io import raster as _raster
 
     c = model.contract
     n_in, n_dates = c.n_inputs, len(dates)
@@ -350,5 +353,4 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
         descriptions=[list(dates), list(dates)] if spread_output else list(dates),
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256},
-        compression=compression or _raster.DEFAULT_COMPRESSION, bytes_per_pixel=-(-per_pixel // bands),
-        workers=workers, budget_mb=budget_mb or _engine.DEFAULT_BUDGET_MB, progress=progress, is_canceled=is_canceled)
+        bytes_per_pixel=-(-per_pixel // bands), options=options)

@@ -12,7 +12,7 @@ import pytest
 from helpers import CACHE, ISMN_VERSION, REPO, ismn_test_data, read_raster, write_raster
 
 from sarsense.algorithms import metrics
-from sarsense.algorithms.io import read_info
+from sarsense.algorithms.io import RunOptions, read_info
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.soil_moisture import calibration, hybrid, insitu, regression, stations
 
@@ -360,7 +360,8 @@ def test_a_long_series_is_mapped_in_blocks_of_its_budget_not_slivers(tmp_path):
                           descriptions=dates) for i, v in enumerate(level)]
     paths[2] = write_raster(tmp_path / "theta.tif", np.full((64, 64), 38.0, np.float32))
     date_inputs = [[(p, 1 if i == 2 else d + 1) for i, p in enumerate(paths)] for d in range(61)]
-    res = hybrid.map_soil_moisture(model, date_inputs, dates, str(tmp_path / "ssm.tif"), workers=1)
+    res = hybrid.map_soil_moisture(model, date_inputs, dates, str(tmp_path / "ssm.tif"),
+                                   options=RunOptions(workers=1))
     assert res["blocks"] == 1
     got = read_info(str(tmp_path / "ssm.tif"))
     assert got.band_count == 61 and got.descriptions[0] == dates[0]

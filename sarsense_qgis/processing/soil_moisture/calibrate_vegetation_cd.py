@@ -15,12 +15,13 @@ from ....algorithms import metrics
 from ....algorithms import report as _report
 from ....algorithms.soil_moisture import calibration as cal
 from ....algorithms.soil_moisture import validation as val
-from .base import SampleAlgorithm
+from . import samples
+from .base import SoilMoistureAlgorithm
 
 V1_KINDS = ("NDVI", "VH/VV")
 
 
-class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
+class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, VV_FIELD, V1_FIELD, SSM_FIELD, V1_KIND, SEED, TRAIN_FRACTION = (
         "SAMPLES", "VV_FIELD", "V1_FIELD", "SSM_FIELD", "V1_KIND", "SEED", "TRAIN_FRACTION")
     OUTPUT_PARAMS, OUTPUT_HTML, ALPHA, BETA, RMSE_CLASSIC, RMSE_CORRECTED = (
@@ -46,16 +47,16 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             "scores) feed 'Vegetation-corrected change detection' (α, β) to map soil moisture.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples()
+        samples.add_samples(self)
         for name, label, default, text in (
                 (self.VV_FIELD, "VV field (dB)", "VV", "σ°VV in dB."),
                 (self.V1_FIELD, "Vegetation field V1", "NDVI", "NDVI, or the VH/VV ratio in dB."),
                 (self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The matched in-situ value.")):
-            self.add_field(name, label, default, text)
+            samples.add_field(self, name, label, default, text)
         self.add(QgsProcessingParameterEnum(self.V1_KIND, self.tr("V1 is"), options=list(V1_KINDS), defaultValue=0),
                  "What the vegetation field holds (reported; the fit is the same).")
-        self.add_split("Seed of the training/validation split: the same seed gives the same split.",
-                       "Share of the samples used to fit (the paper: 70 %).")
+        samples.add_split(self, "Seed of the training/validation split: the same seed gives the same split.",
+                          "Share of the samples used to fit (the paper: 70 %).")
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Parameters (JSON)"),
                                                        fileFilter="JSON (*.json)"),
                  "α, β, SSM_min/SSM_max per station, the split and the held-out scores.")
@@ -67,8 +68,9 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
     def process(self, parameters, context, feedback):
-        f_vv, f_v1, f_ssm = (self.field(parameters, n, context) for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
-        s = self.read_samples(parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
+        f_vv, f_v1, f_ssm = (samples.field(self, parameters, n, context)
+                             for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)

@@ -14,7 +14,8 @@ from ....algorithms import report as _report
 from ....algorithms.io import Cancelled
 from ....algorithms.soil_moisture import hybrid
 from ....algorithms.soil_moisture import validation as val
-from .base import SampleAlgorithm
+from . import samples
+from .base import SoilMoistureAlgorithm
 
 SPLITS = hybrid.SPLITS
 
@@ -23,7 +24,7 @@ SPLITS = hybrid.SPLITS
 METHODS = (("classic", "classic CD (eq. 2-3)"), ("corrected", "corrected CD (eq. 7, NDVI)"), ("hybrid", "ANN hybrid"))
 
 
-class TrainAnnMoistureAlgorithm(SampleAlgorithm):
+class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, INPUTS, SSM_FIELD, SEED, TRAIN_FRACTION, SPLIT, ENSEMBLE = (
         "SAMPLES", "INPUTS", "SSM_FIELD", "SEED", "TRAIN_FRACTION", "SPLIT", "ENSEMBLE")
     OUTPUT_MODEL, OUTPUT_HTML, RMSE, R = "OUTPUT_MODEL", "OUTPUT_HTML", "RMSE", "R"
@@ -54,14 +55,15 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
             "assesses.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples()
+        samples.add_samples(self)
         self.add(QgsProcessingParameterEnum(self.INPUTS, self.tr("Predictors"),
                                             options=[p[1] for p in hybrid.PREDICTORS], allowMultiple=True,
                                             defaultValue=[hybrid.KEYS.index(k) for k in hybrid.BEST_SET]),
                  "The network's inputs, in this order (default: the paper's set (i)).")
-        self.add_field(self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The target.")
-        self.add_split("Seed of the split and of the networks' initialisation: the same seed gives the same model.",
-                       "Share of the stations (or samples) used for training (the paper: 70 %).")
+        samples.add_field(self, self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The target.")
+        samples.add_split(self,
+                          "Seed of the split and of the networks' initialisation: the same seed gives the same model.",
+                          "Share of the stations (or samples) used for training (the paper: 70 %).")
         self.add(QgsProcessingParameterEnum(self.SPLIT, self.tr("Split"),
                                             options=["By station (whole stations held out)",
                                                      "Random samples (the paper)"], defaultValue=0),
@@ -99,7 +101,7 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         return r
 
     def process(self, parameters, context, feedback):
-        f_ssm = self.field(parameters, self.SSM_FIELD, context)
+        f_ssm = samples.field(self, parameters, self.SSM_FIELD, context)
         chosen = self.parameterAsEnums(parameters, self.INPUTS, context)
         if not chosen:
             raise self.error(f"choose at least one predictor in {self.label(self.INPUTS)}.")
@@ -108,7 +110,7 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
         numeric = [f.name() for f in source.fields() if f.isNumeric() and f.name() != f_ssm]
-        s = self.read_samples(parameters, self.SAMPLES, context, numeric + [f_ssm])
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, numeric + [f_ssm])
         ssm = s[f_ssm]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)

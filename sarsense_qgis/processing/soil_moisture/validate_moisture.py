@@ -12,7 +12,9 @@ from ....algorithms.metrics import continuous_scores
 from ....algorithms.soil_moisture import hybrid
 from ....algorithms.soil_moisture import validation as val
 from .. import outputs
-from .base import SampleAlgorithm, first_field
+from . import samples
+from .base import SoilMoistureAlgorithm
+from .samples import first_field
 
 COLUMNS = [("group", str), ("n", int), ("bias", float), ("rmse", float), ("ubrmse", float), ("r", float),
            ("r_ci95_low", float), ("r_ci95_high", float), ("p_value", float)]
@@ -20,7 +22,7 @@ COLUMNS = [("group", str), ("n", int), ("bias", float), ("rmse", float), ("ubrms
 MAX_SERIES = 8
 
 
-class ValidateMoistureAlgorithm(SampleAlgorithm):
+class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, ESTIMATE_FIELD, REFERENCE_FIELD, GROUP_FIELD = ("SAMPLES", "ESTIMATE_FIELD", "REFERENCE_FIELD",
                                                              "GROUP_FIELD")
     OUTPUT_TABLE, OUTPUT_HTML = "OUTPUT_TABLE", "OUTPUT_HTML"
@@ -46,12 +48,12 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
             "from fields of those names when the layer has them.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples("Samples",
-                         "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
-        self.add_field(self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
-        self.add_field(self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
-        self.add_field(self.GROUP_FIELD, "Group field", "station", "Scores per value of this field (station or "
-                       "network).", numeric=False)
+        samples.add_samples(self, "Samples",
+                            "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
+        samples.add_field(self, self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
+        samples.add_field(self, self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
+        samples.add_field(self, self.GROUP_FIELD, "Group field", "station",
+                          "Scores per value of this field (station or network).", numeric=False)
         self.add_table_output(self.OUTPUT_TABLE, "Scores",
                               "One row for all samples, then one per group: N, bias, RMSE, ubRMSE, R, its 95 % "
                               "interval, p-value.")
@@ -78,9 +80,9 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         return wanted
 
     def process(self, parameters, context, feedback):
-        f_e = self.field(parameters, self.ESTIMATE_FIELD, context)
-        f_r = self.field(parameters, self.REFERENCE_FIELD, context)
-        f_g = self.field(parameters, self.GROUP_FIELD, context)
+        f_e = samples.field(self, parameters, self.ESTIMATE_FIELD, context)
+        f_r = samples.field(self, parameters, self.REFERENCE_FIELD, context)
+        f_g = samples.field(self, parameters, self.GROUP_FIELD, context)
         source = self.parameterAsSource(parameters, self.SAMPLES, context)
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
@@ -88,8 +90,9 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         f_e = self._estimate_field(f_e, source.fields(), (f_r, f_g), feedback)
         extra = [n for n in (hybrid.find_field("NDVI", names), hybrid.find_field("VV", names)) if n]
         net = first_field(names, ("network",))   # extractstations carries the stations' network
-        s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
-                              text=[f_g] + ([net] if net and net != f_g else []))
+        s = samples.read_samples(self, parameters, self.SAMPLES, context,
+                                 [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
+                                 text=[f_g] + ([net] if net and net != f_g else []))
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)
         if overall["n"] < 2:

@@ -89,14 +89,14 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         classic, _ = cal.classic_cd(s.station, vv, ssm, train)
         sc_classic = metrics.continuous_scores(classic[held], ssm[held])
         sc_corr = metrics.continuous_scores(corrected[held], ssm[held])
-        feedback.pushInfo(self.tr(f"α = {alpha:.4g}, β = {beta:.4g} (V1 = {kind}); fit residual {resid:.3f} dB on "
-                                  f"{int(train.sum())} samples."))
+        feedback.pushInfo(self.tr("α = {0:.4g}, β = {1:.4g} (V1 = {2}); fit residual {3:.3f} dB on {4} "
+                                  "samples.").format(alpha, beta, kind, resid, int(train.sum())))
         for label, sc in (("classic CD", sc_classic), ("corrected CD", sc_corr)):
-            feedback.pushInfo(self.tr(f"held out ({sc['n']} samples), {label}: RMSE {sc['rmse']:.4f} m³/m³, "
-                                      f"R {sc['r']:.3f}, bias {sc['bias']:+.4f}"))
+            feedback.pushInfo(self.tr("held out ({0} samples), {1}: RMSE {2:.4f} m³/m³, R {3:.3f}, bias "
+                                      "{4:+.4f}").format(sc["n"], label, sc["rmse"], sc["r"], sc["bias"]))
         if alpha - beta * np.nanmax(v1) <= 0:
-            feedback.pushWarning(self.tr(f"α − β·V1 falls to zero or below at V1 = {np.nanmax(v1):.3g}: the corrected "
-                                         "model has no sensitivity to moisture there (such samples are NaN)."))
+            feedback.pushWarning(self.tr("α − β·V1 falls to zero or below at V1 = {0:.3g}: the corrected model has no "
+                                         "sensitivity to moisture there (such samples are NaN).").format(np.nanmax(v1)))
         ext = cal.station_extremes(s.station, ssm, train)
         params = {"model": "ΔVV = (α − β·V1)·ΔSSM (Fayad et al. 2022, eq. 7)", "alpha": alpha, "beta": beta,
                   "v1": kind, "v1_field": f_v1, "vv_field": f_vv, "ssm_field": f_ssm, "seed": seed,

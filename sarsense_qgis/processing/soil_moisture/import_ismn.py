@@ -76,17 +76,18 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
         flags = insitu.parse_flags(self.parameterAsString(parameters, self.FLAGS, context))
         res = insitu.read_insitu(src, depth_max=depth, flags=flags)
         for name, why in res.problems:
-            feedback.reportError(self.tr(f"Not imported: {name}: {why}"), fatalError=False)
+            feedback.reportError(self.tr("Not imported: {0}: {1}").format(name, why), fatalError=False)
         if res.too_deep:
-            feedback.pushInfo(self.tr(f"{len(res.too_deep)} sensor(s) deeper than {depth:g} m left out."))
+            feedback.pushInfo(self.tr("{0} sensor(s) deeper than {1:g} m left out.").format(len(res.too_deep), depth))
         sensors = res.sensors
-        feedback.pushInfo(self.tr(f"{res.layout}: {len(sensors)} sensor(s) at {len({s.station_id for s in sensors})} "
-                                  f"station(s), {sum(len(s.values) for s in sensors)} values kept (flags "
-                                  f"{', '.join(sorted(flags))}) of {sum(s.n_read for s in sensors)} read."))
+        feedback.pushInfo(self.tr("{0}: {1} sensor(s) at {2} station(s), {3} values kept (flags {4}) of {5} "
+                                  "read.").format(
+            res.layout, len(sensors), len({s.station_id for s in sensors}), sum(len(s.values) for s in sensors),
+            ", ".join(sorted(flags)), sum(s.n_read for s in sensors)))
         empty = [s.station_id for s in sensors if not len(s.values)]
         if empty:
-            feedback.pushWarning(self.tr(f"No reading passed the flag filter at {', '.join(empty[:5])}"
-                                         f"{' …' if len(empty) > 5 else ''}."))
+            feedback.pushWarning(self.tr("No reading passed the flag filter at {0}{1}.").format(
+                ", ".join(empty[:5]), " …" if len(empty) > 5 else ""))
         if feedback.isCanceled():
             raise Cancelled()
 

@@ -18,10 +18,24 @@ from . import samples
 from .base import SoilMoistureAlgorithm
 
 SPLITS = hybrid.SPLITS
-
-
 #: Methods scored on the held-out samples: key of :func:`hybrid.fit_and_score`, label.
 METHODS = (("classic", "classic CD (eq. 2-3)"), ("corrected", "corrected CD (eq. 7, NDVI)"), ("hybrid", "ANN hybrid"))
+
+
+#: The help text (shortHelpString), translated when shown.
+HELP = (
+    "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
+    "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
+    "MLPRegressor). Several members from different random starts are averaged; their spread is written by "
+    "'Map soil moisture with the neural network' as a per-pixel uncertainty.\n\n"
+    "Predictors (default: the paper's best set, VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t) are read from fields "
+    "of the same name; VH/VV, ΔVV, I_SSM and SSM_t are derived from the stations' VV (and VH) series when "
+    "absent (eq. 2-3, 5-6; in-situ extremes from training samples only).\n\n"
+    "The split is by station by default: whole stations are held out, because a random split puts days of "
+    "a station's own series in its test set and flatters the score. The report gives both figures (the "
+    "paper's random split: RMSE 0.062 m³/m³). The model (.onnx, SARSense contract: inputs in order, "
+    "standardisation, outputs soil moisture and spread) is trained on the training part, the one the report "
+    "assesses.")
 
 
 class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
@@ -40,19 +54,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         return self.tr("ann,neural network,mlp,hybrid,change detection,soil moisture,train,onnx,ensemble").split(",")
 
     def shortHelpString(self):
-        return self.tr(
-            "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
-            "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
-            "MLPRegressor). Several members from different random starts are averaged; their spread is written by "
-            "'Map soil moisture with the neural network' as a per-pixel uncertainty.\n\n"
-            "Predictors (default: the paper's best set, VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t) are read from fields "
-            "of the same name; VH/VV, ΔVV, I_SSM and SSM_t are derived from the stations' VV (and VH) series when "
-            "absent (eq. 2-3, 5-6; in-situ extremes from training samples only).\n\n"
-            "The split is by station by default: whole stations are held out, because a random split puts days of "
-            "a station's own series in its test set and flatters the score. The report gives both figures (the "
-            "paper's random split: RMSE 0.062 m³/m³). The model (.onnx, SARSense contract: inputs in order, "
-            "standardisation, outputs soil moisture and spread) is trained on the training part, the one the report "
-            "assesses.")
+        return self.tr(HELP)
 
     def initAlgorithm(self, config=None):
         samples.add_samples(self)
@@ -79,8 +81,9 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.RMSE, self.tr("Held-out RMSE (m³/m³)")))
         self.addOutput(QgsProcessingOutputNumber(self.R, self.tr("Held-out R")))
         for m, label in METHODS[:2]:
-            self.addOutput(QgsProcessingOutputNumber(f"RMSE_{m.upper()}", self.tr(f"Held-out RMSE, {label} (m³/m³)")))
-            self.addOutput(QgsProcessingOutputNumber(f"R_{m.upper()}", self.tr(f"Held-out R, {label}")))
+            self.addOutput(QgsProcessingOutputNumber(f"RMSE_{m.upper()}",
+                                                     self.tr("Held-out RMSE, {0} (m³/m³)").format(label)))
+            self.addOutput(QgsProcessingOutputNumber(f"R_{m.upper()}", self.tr("Held-out R, {0}").format(label)))
 
     def _run(self, s, keys, ssm, split, fraction, seed, members, feedback):
         """Split, assemble the predictors, train; the held-out scores of the hybrid and both change detections."""
@@ -95,9 +98,9 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
             r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed)
         except ValueError as err:
             raise self.error(f"{err}.") from None
-        feedback.pushInfo(self.tr(f"split by {split}: trained on {int(r['train'].sum())} samples "
-                                  f"({len(set(s.station[r['train']]))} stations), tested on {int(r['test'].sum())} "
-                                  f"({len(set(s.station[r['test']]))} stations)"))
+        feedback.pushInfo(self.tr("split by {0}: trained on {1} samples ({2} stations), tested on {3} ({4} "
+                                  "stations)").format(split, int(r["train"].sum()), len(set(s.station[r["train"]])),
+                                                      int(r["test"].sum()), len(set(s.station[r["test"]]))))
         return r
 
     def process(self, parameters, context, feedback):
@@ -124,11 +127,11 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         try:
             runs[other] = self._run(s, keys, ssm, other, fraction, seed, members, feedback)
         except Exception as err:  # the comparison split may be impossible (one station): reported, not fatal
-            feedback.pushWarning(self.tr(f"no comparison with the split by {other}: {err}"))
+            feedback.pushWarning(self.tr("no comparison with the split by {0}: {1}").format(other, err))
         feedback.setProgress(90)
         main = runs[split]
         for how, r in runs.items():
-            feedback.pushInfo(self.tr(f"held out (split by {how}): " + "; ".join(
+            feedback.pushInfo(self.tr("held out (split by {0}): {1}").format(how, "; ".join(
                 f"{label} RMSE {r[m]['rmse']:.4f} m³/m³, R {r[m]['r']:.3f}" for m, label in METHODS if m in r)))
         model_path = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
         stations = sorted(set(s.station[main["train"]]))

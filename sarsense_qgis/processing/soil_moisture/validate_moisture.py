@@ -74,8 +74,8 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
         rest = [f.name() for f in fields if f.isNumeric() and f.name() not in others and f.name() not in known
                 and f.name().lower() not in ("n_insitu", "fid", "lon", "lat")]
         if len(rest) == 1:
-            feedback.pushInfo(self.tr(f"no field '{wanted}': the estimates are read from '{rest[0]}', the only other "
-                                      "numeric field."))
+            feedback.pushInfo(self.tr("no field '{0}': the estimates are read from '{1}', the only other numeric "
+                                      "field.").format(wanted, rest[0]))
             return rest[0]
         return wanted
 
@@ -102,9 +102,9 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
         per = val.scores_by_group(est, ref, groups) if groups is not None else []
         rows = [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per]
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
-        feedback.pushInfo(self.tr(f"N {overall['n']}: bias {overall['bias']:+.4f}, RMSE {overall['rmse']:.4f}, ubRMSE "
-                                  f"{overall['ubrmse']:.4f}, R {overall['r']:.3f} [{overall['r_low']:.3f}, "
-                                  f"{overall['r_high']:.3f}]"))
+        feedback.pushInfo(self.tr("N {0}: bias {1:+.4f}, RMSE {2:.4f}, ubRMSE {3:.4f}, R {4:.3f} [{5:.3f}, "
+                                  "{6:.3f}]").format(overall["n"], overall["bias"], overall["rmse"], overall["ubrmse"],
+                                                     overall["r"], overall["r_low"], overall["r_high"]))
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         self._report(html, s, est, ref, groups, per, overall, f_e, f_r, f_g, net)
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.BIAS: overall["bias"],

@@ -162,6 +162,43 @@ def test_radius_mean_by_hand_with_the_invalid_rule(tmp_path):
     assert m[0, 0] == arr[5, 5] and inv[0, 0] == 0
 
 
+def test_samples_at_stations_by_hand(tmp_path):
+    """Two dated VV bands (dB) and an undated angle map at three stations: one outside, one whose circle is half
+    NaN on the second date (left out), in-situ readings matched within the tolerance or not."""
+    vv = np.full((2, 10, 10), -10.0, np.float32)
+    vv[1, :, :5] = np.nan                                 # the west half is NaN on the second date
+    vv[0, 5, 7] = -20.0
+    dates = ["2016-05-01T06:00:00", "2016-05-13"]
+    p_vv = write_raster(tmp_path / "vv.tif", vv, descriptions=dates, gt=(0.0, 20.0, 0.0, 200.0, 0.0, -20.0))
+    p_inc = write_raster(tmp_path / "inc.tif", np.full((10, 10), 38.0, np.float32),
+                         gt=(0.0, 20.0, 0.0, 200.0, 0.0, -20.0))
+    rasters, days, times = stations.station_rasters([("VV", p_vv), ("theta", p_inc), ("VV", p_vv)])
+    assert [r.field for r in rasters] == ["VV", "theta", "VV_2"] and [r.db for r in rasters] == [True, False, True]
+    assert days == ["2016-05-01", "2016-05-13"] and rasters[1].dates == [None]
+    st = {"east": ("net", 150.0, 90.0), "west": ("net", 50.0, 90.0), "far": ("net", 1e6, 1e6)}
+    t0 = np.datetime64("2016-05-01T06:30:00", "s")
+    values = {"east": (np.array([t0, np.datetime64("2016-05-13T12:00:00", "s")]), np.array([0.2, 0.3]),
+                       np.array([0.0, 0.0])),
+              "west": (np.array([t0 + 7200]), np.array([0.25]), np.array([0.0]))}
+    res = stations.extract_at_stations(st, rasters, days, times, values, radius_m=30.0, max_invalid=0.5,
+                                       tolerance_s=3600.0)
+    assert res.ids == ["east", "far", "west"] and res.outside == {"far"} and res.inside == [2, 2, 2]
+    assert res.left_out == {"VV": 1}                      # west on 05-13: its whole circle is NaN
+    by = {(r[0], r[2]): r for r in res.rows}
+    assert sorted(by) == [("east", "2016-05-01"), ("east", "2016-05-13"), ("west", "2016-05-01")]
+    east = by[("east", "2016-05-01")]
+    # 3×3 pixels around (row 5, col 7), one of them −20 dB: averaged in linear power
+    assert east[3] == "2016-05-01 06:00:00" and east[4] == pytest.approx(10 * np.log10((8 * 0.1 + 0.01) / 9))
+    assert east[5] == 38.0 and east[7:] == [0.2, 1]
+    assert by[("east", "2016-05-13")][3] == "" and by[("east", "2016-05-13")][7:] == [0.3, 1]
+    assert np.isnan(by[("west", "2016-05-01")][7]) and by[("west", "2016-05-01")][8] == 0   # 2 h off: no match
+    assert (res.matched, res.no_insitu) == (2, 1) and res.points[0] == (150.0, 90.0)
+    assert [c for c, _ in res.columns] == ["station", "network", "date", "acq_time", "VV", "theta", "VV_2",
+                                          "ssm_insitu", "n_insitu"]
+    with pytest.raises(ValueError, match="no raster has a date"):
+        stations.station_rasters([("theta", p_inc)])
+
+
 def test_db_backscatter_is_averaged_in_linear_power():
     arr = np.array([[[-10.0, -20.0]]], np.float32)
     win = stations.Window(0, 0, np.ones((1, 2), bool), 2)

@@ -324,3 +324,37 @@ def match_readings(times, values, period_s, start, end, tolerance_s):
     sel = (t + np.asarray(period_s, dtype=np.int64) >= lo) & (t <= hi)
     n = int(sel.sum())
     return (float(np.mean(np.asarray(values)[sel])) if n else float("nan")), n
+
+
+# --------------------------------------------------------------------------------------------
+# Tables of an import
+# --------------------------------------------------------------------------------------------
+#: Columns of the stations table (one row per sensor, a point at lon/lat) and of the readings table.
+STATION_COLUMNS = [("id", str), ("network", str), ("station", str), ("sensor", str), ("depth_from", float),
+                   ("depth_to", float), ("lon", float), ("lat", float), ("n_values", int), ("first", str),
+                   ("last", str)]
+VALUE_COLUMNS = [("station", str), ("time_utc", str), ("soil_moisture", float), ("period_h", float),
+                 ("sensor", str), ("depth_to", float)]
+
+
+def _utc_text(t):
+    return str(t)[:19].replace("T", " ") if t is not None else None
+
+
+def sensor_rows(sensors) -> list[list]:
+    """One row of :data:`STATION_COLUMNS` per sensor: its id, place, depths, kept readings and first and last
+    reading time (UTC text; None without readings)."""
+    return [[s.station_id, s.network, s.station, s.sensor, s.depth_from, s.depth_to, s.lon, s.lat, len(s.values),
+             _utc_text(s.times.min()) if len(s.values) else None, _utc_text(s.times.max()) if len(s.values) else None]
+            for s in sensors]
+
+
+def reading_rows(sensors) -> list[list]:
+    """One row of :data:`VALUE_COLUMNS` per kept reading: station id, UTC time, soil moisture (m³/m³), the period
+    it covers (h), sensor and depth."""
+    rows = []
+    for s in sensors:
+        times = np.datetime_as_string(s.times, unit="s")
+        rows.extend([s.station_id, t.replace("T", " "), float(v), s.period_s / 3600.0, s.sensor, s.depth_to]
+                    for t, v in zip(times, s.values))
+    return rows

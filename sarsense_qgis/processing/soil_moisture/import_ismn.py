@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessingOutputNumber,
@@ -16,11 +15,7 @@ from ....algorithms.soil_moisture import insitu
 from .. import outputs
 from .base import SoilMoistureAlgorithm
 
-STATION_COLUMNS = [("id", str), ("network", str), ("station", str), ("sensor", str), ("depth_from", float),
-                   ("depth_to", float), ("lon", float), ("lat", float), ("n_values", int), ("first", str),
-                   ("last", str)]
-VALUE_COLUMNS = [("station", str), ("time_utc", str), ("soil_moisture", float), ("period_h", float),
-                 ("sensor", str), ("depth_to", float)]
+STATION_COLUMNS, VALUE_COLUMNS = insitu.STATION_COLUMNS, insitu.VALUE_COLUMNS
 
 
 class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
@@ -91,20 +86,11 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
         if feedback.isCanceled():
             raise Cancelled()
 
-        def day(t):
-            return str(t)[:19].replace("T", " ") if t is not None else None
-
-        rows = [[s.station_id, s.network, s.station, s.sensor, s.depth_from, s.depth_to, s.lon, s.lat, len(s.values),
-                 day(s.times.min()) if len(s.values) else None, day(s.times.max()) if len(s.values) else None]
-                for s in sensors]
+        rows = insitu.sensor_rows(sensors)
         stations = outputs.write_table(self, parameters, self.OUTPUT_STATIONS, context, STATION_COLUMNS, rows,
-                                    points=[(s.lon, s.lat) for s in sensors],
-                                    crs=QgsCoordinateReferenceSystem("EPSG:4326"))
-        values = []
-        for s in sensors:
-            times = np.datetime_as_string(s.times, unit="s")
-            values.extend([s.station_id, t.replace("T", " "), float(v), s.period_s / 3600.0, s.sensor, s.depth_to]
-                          for t, v in zip(times, s.values))
+                                       points=[(s.lon, s.lat) for s in sensors],
+                                       crs=QgsCoordinateReferenceSystem("EPSG:4326"))
+        values = insitu.reading_rows(sensors)
         table = outputs.write_table(self, parameters, self.OUTPUT_VALUES, context, VALUE_COLUMNS, values)
         return {self.OUTPUT_STATIONS: stations, self.OUTPUT_VALUES: table, self.N_STATIONS: len(rows),
                 self.N_VALUES: len(values)}

@@ -113,6 +113,11 @@ def test_raam_daily_csv_reader():
     s = next(x for x in res.sensors if x.station == "RM_SM_01")
     assert s.period_s == 86400 and s.values[0] == 0.3306 and s.times[0] == np.datetime64("2016-04-05T00:00:00")
     assert (s.lon, s.lat) == (5.730944, 51.732938)
+    rows, readings = insitu.sensor_rows(res.sensors), insitu.reading_rows(res.sensors)
+    row = rows[res.sensors.index(s)]
+    assert len(row) == len(insitu.STATION_COLUMNS) and row[8] == len(s.values) and row[9] == "2016-04-05 00:00:00"
+    assert len(readings) == sum(len(x.values) for x in res.sensors)
+    assert next(r for r in readings if r[0] == s.station_id)[1:4] == ["2016-04-05 00:00:00", 0.3306, 24.0]
 
 
 def test_reading_matched_to_an_acquisition():

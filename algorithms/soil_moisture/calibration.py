@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import metrics
 from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 
 
@@ -107,3 +108,33 @@ def index_and_ssm_t(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB):
     ssm_t, index = classic_cd(station, vv_db, ssm, train, min_range_db=min_range_db, pooled_fallback=True)
     dvv, _, _ = deltas(station, vv_db, ssm, train)
     return dvv, index, ssm_t
+
+
+def calibrate(station, vv_db, v1, ssm, *, fraction: float = 0.7, seed: int = 0) -> dict:
+    """α and β of the corrected change detection (000 eq. 7) fitted on a random, seeded ``fraction`` of the
+    complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
+    and corrected estimates of every sample, scored on the held-out ones (000 §3.1).
+
+    Returns a dict: ``train`` and ``held`` (boolean masks), ``alpha``, ``beta``, ``residual_db`` (of the fit),
+    ``classic`` and ``corrected`` (estimates, m³/m³, per sample), ``scores_classic`` and ``scores_corrected``
+    (:func:`~sarsense.algorithms.metrics.continuous_scores` on the held-out samples) and ``extremes`` (each
+    station's in-situ minimum and maximum over its training samples). Fewer than 6 complete samples: ValueError.
+    """
+    station = np.asarray(station)
+    vv_db, v1, ssm = (np.asarray(x, np.float64) for x in (vv_db, v1, ssm))
+    complete = np.isfinite(vv_db) & np.isfinite(v1) & np.isfinite(ssm)
+    if complete.sum() < 6:
+        raise ValueError(f"{int(complete.sum())} samples have VV, V1 and an in-situ value: at least 6 are needed "
+                         "(half for fitting, the rest for validation).")
+    idx = np.flatnonzero(complete)
+    train = np.zeros(station.size, dtype=bool)
+    train[idx[metrics.split_samples(np.zeros(idx.size), idx, fraction=fraction, by="pixel", seed=seed)]] = True
+    held = complete & ~train
+    dvv, dssm, ssm_min = deltas(station, vv_db, ssm, train)
+    alpha, beta, resid = fit_alpha_beta(dvv[train], dssm[train], v1[train])
+    corrected = corrected_cd(dvv, v1, ssm_min, alpha, beta)
+    classic, _ = classic_cd(station, vv_db, ssm, train)
+    return {"train": train, "held": held, "alpha": alpha, "beta": beta, "residual_db": resid, "classic": classic,
+            "corrected": corrected, "scores_classic": metrics.continuous_scores(classic[held], ssm[held]),
+            "scores_corrected": metrics.continuous_scores(corrected[held], ssm[held]),
+            "extremes": station_extremes(station, ssm, train)}

@@ -11,7 +11,6 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
-from ....algorithms import metrics
 from ....algorithms import report as _report
 from ....algorithms.soil_moisture import calibration as cal
 from ....algorithms.soil_moisture import validation as val
@@ -75,20 +74,10 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]
-        complete = np.isfinite(vv) & np.isfinite(v1) & np.isfinite(ssm)
-        if complete.sum() < 6:
-            raise self.error(f"{int(complete.sum())} samples have VV, V1 and an in-situ value: at least 6 are needed "
-                             "(half for fitting, the rest for validation).")
-        idx = np.flatnonzero(complete)
-        train = np.zeros(len(s), dtype=bool)
-        train[idx[metrics.split_samples(np.zeros(idx.size), idx, fraction=fraction, by="pixel", seed=seed)]] = True
-        held = complete & ~train
-        dvv, dssm, ssm_min = cal.deltas(s.station, vv, ssm, train)
-        alpha, beta, resid = cal.fit_alpha_beta(dvv[train], dssm[train], v1[train])
-        corrected = cal.corrected_cd(dvv, v1, ssm_min, alpha, beta)
-        classic, _ = cal.classic_cd(s.station, vv, ssm, train)
-        sc_classic = metrics.continuous_scores(classic[held], ssm[held])
-        sc_corr = metrics.continuous_scores(corrected[held], ssm[held])
+        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed)
+        train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
+        classic, corrected = fit["classic"], fit["corrected"]
+        sc_classic, sc_corr = fit["scores_classic"], fit["scores_corrected"]
         feedback.pushInfo(self.tr("α = {0:.4g}, β = {1:.4g} (V1 = {2}); fit residual {3:.3f} dB on {4} "
                                   "samples.").format(alpha, beta, kind, resid, int(train.sum())))
         for label, sc in (("classic CD", sc_classic), ("corrected CD", sc_corr)):
@@ -97,7 +86,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         if alpha - beta * np.nanmax(v1) <= 0:
             feedback.pushWarning(self.tr("α − β·V1 falls to zero or below at V1 = {0:.3g}: the corrected model has no "
                                          "sensitivity to moisture there (such samples are NaN).").format(np.nanmax(v1)))
-        ext = cal.station_extremes(s.station, ssm, train)
+        ext = fit["extremes"]
         params = {"model": "ΔVV = (α − β·V1)·ΔSSM (Fayad et al. 2022, eq. 7)", "alpha": alpha, "beta": beta,
                   "v1": kind, "v1_field": f_v1, "vv_field": f_vv, "ssm_field": f_ssm, "seed": seed,
                   "train_fraction": fraction, "fit_residual_db": resid,

@@ -227,6 +227,26 @@ def test_alpha_beta_recovered_exactly_without_noise_and_inverted():
         calibration.fit_alpha_beta(dvv, dssm, np.full(n, 0.5))
 
 
+def test_calibration_splits_the_complete_samples_and_recovers_alpha_beta():
+    rng = np.random.default_rng(2)
+    st = np.repeat(np.array(["a", "b", "c", "d"]), 30)
+    ssm = rng.uniform(0.05, 0.35, st.size)
+    v1 = rng.uniform(0.2, 0.8, st.size)
+    smin = {k: ssm[st == k].min() for k in "abcd"}
+    vv = np.array([-18.0 + (25.0 - 15.0 * v) * (m - smin[k]) for k, m, v in zip(st, ssm, v1)])
+    ssm[:3] = np.nan                                   # incomplete: neither trained on nor scored
+    fit = calibration.calibrate(st, vv, v1, ssm, fraction=0.7, seed=4)
+    train, held = fit["train"], fit["held"]
+    assert not (train & held).any() and not (train | held)[:3].any() and (train | held)[3:].all()
+    assert int(train.sum()) == round(0.7 * (st.size - 3))
+    assert fit["alpha"] == pytest.approx(25.0, rel=0.05) and fit["beta"] == pytest.approx(15.0, rel=0.1)
+    assert fit["scores_corrected"]["n"] == int(held.sum()) and fit["scores_corrected"]["rmse"] < 0.02
+    again = calibration.calibrate(st, vv, v1, ssm, fraction=0.7, seed=4)
+    assert (again["train"] == train).all() and set(fit["extremes"]) == set("abcd")
+    with pytest.raises(ValueError, match="5 samples have VV, V1 and an in-situ value: at least 6"):
+        calibration.calibrate(st[:8], vv[:8], v1[:8], ssm[:8])
+
+
 def test_per_station_deltas_and_classic_cd_by_hand():
     st = np.array(["a", "a", "a", "b", "b", "b"])
     vv = np.array([-15.0, -12.0, -9.0, -20.0, -18.0, -16.0])

@@ -73,6 +73,14 @@ def find_field(key, fields):
     return hits[0] if len(hits) == 1 else None
 
 
+def predictor_key(name: str) -> str | None:
+    """The predictor a raster or channel name stands for (VV, θ/theta/incidence, NDVI …), or None."""
+    by_display = {p[1]: p[0] for p in PREDICTORS}
+    if name in by_display:
+        return by_display[name]
+    return next((k for k in KEYS if find_field(k, [str(name)])), None)
+
+
 @dataclass
 class Ensemble:
     """Trained members and the standardisation of their inputs and target."""

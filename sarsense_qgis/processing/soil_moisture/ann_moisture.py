@@ -23,12 +23,7 @@ from .base import SoilMoistureAlgorithm
 BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 
 
-def predictor_key(name):
-    """The predictor a raster or channel name stands for (VV, θ/theta/incidence, NDVI …), or None."""
-    by_display = {p[1]: p[0] for p in hybrid.PREDICTORS}
-    if name in by_display:
-        return by_display[name]
-    return next((k for k in hybrid.KEYS if hybrid.find_field(k, [str(name)])), None)
+predictor_key = hybrid.predictor_key
 
 
 class AnnMoistureAlgorithm(SoilMoistureAlgorithm):

@@ -446,3 +446,9 @@ def test_constant_ndvi_leaves_the_corrected_comparison_out_not_the_training():
     cols = {"VV": s["VV"], "NDVI": np.full(s["VV"].size, 0.5)}       # α and β cannot be told apart
     r = hybrid.fit_and_score(["VV", "dVV"], cols, s["station"], s["ssm_insitu"], train, members=1, max_iter=100)
     assert "corrected" not in r and np.isfinite(r["hybrid"]["rmse"])
+
+
+def test_predictor_key_of_raster_and_channel_names():
+    assert hybrid.predictor_key("θ") == "theta" and hybrid.predictor_key("ΔVV") == "dVV"
+    assert hybrid.predictor_key("incidence") == "theta" and hybrid.predictor_key("NDVI") == "NDVI"
+    assert hybrid.predictor_key("elevation") is None

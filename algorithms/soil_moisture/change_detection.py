@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import sar
 from ..io import RunOptions
@@ -25,7 +26,7 @@ def _valid_count(stack):
     return np.isfinite(stack).sum(axis=0)
 
 
-def nan_percentiles(stack, percents, n_valid=None):
+def nan_percentiles(stack: ArrayLike, percents: Sequence[float], n_valid: np.ndarray | None = None) -> list[np.ndarray]:
     """Per-pixel percentiles over axis 0 leaving NaN out: numpy's default ("linear") definition.
 
     Equal to ``np.nanpercentile(stack, percents, axis=0)`` (tested), which numpy computes pixel by
@@ -47,8 +48,8 @@ def nan_percentiles(stack, percents, n_valid=None):
     return out
 
 
-def change_index(stack_db, *, reference="minmax", low_pct=5.0, high_pct=95.0, min_dates=5,
-                 min_range_db=MIN_RANGE_DB):
+def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0, high_pct: float = 95.0,
+                 min_dates: int = 5, min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, int, int]:
     """Change-detection soil-moisture index (000 eq. 2), per pixel over a dB time series.
 
     ``I_SSM = (σVV − σVV_min) / (σVV_max − σVV_min)`` with σ in dB and the minimum and maximum taken
@@ -87,7 +88,7 @@ def change_index(stack_db, *, reference="minmax", low_pct=5.0, high_pct=95.0, mi
     return index.astype(np.float32), int(few.sum()), int(flat.sum())
 
 
-def delta_vv(stack_db, *, min_dates=2):
+def delta_vv(stack_db: ArrayLike, *, min_dates: int = 2) -> np.ndarray:
     """``ΔVV = σVV − σVV_min`` (000 eq. 6, dB), the minimum per pixel over the series; pixels with fewer than
     ``min_dates`` valid dates are NaN on every date. Float32 (dates, rows, cols)."""
     arr = np.asarray(stack_db, dtype=np.float32)
@@ -97,7 +98,7 @@ def delta_vv(stack_db, *, min_dates=2):
     return out
 
 
-def ssm_from_index(index, ssm_min, ssm_max):
+def ssm_from_index(index: ArrayLike, ssm_min: ArrayLike, ssm_max: ArrayLike) -> np.ndarray:
     """Soil moisture from the index (000 eq. 3): ``SSM_t = I_SSM·(SSM_max − SSM_min) + SSM_min`` (m³/m³).
 
     ``ssm_min`` and ``ssm_max`` are numbers or per-pixel arrays (broadcast); where
@@ -111,7 +112,7 @@ def ssm_from_index(index, ssm_min, ssm_max):
     return out.astype(np.float32)
 
 
-def check_ssm_bounds(ssm_min, ssm_max):
+def check_ssm_bounds(ssm_min: float, ssm_max: float) -> None:
     """Refuse SSM bounds that are not volumetric water contents with min < max."""
     for name, v in (("SSM_min", ssm_min), ("SSM_max", ssm_max)):
         if not np.isfinite(v) or not 0.0 <= v <= 1.0:
@@ -120,7 +121,8 @@ def check_ssm_bounds(ssm_min, ssm_max):
         raise ValueError(f"SSM_min ({ssm_min}) must be below SSM_max ({ssm_max})")
 
 
-def vegetation_cd(vv_db, v1, *, alpha, beta, ssm_min, min_sensitivity=MIN_SENSITIVITY):
+def vegetation_cd(vv_db: ArrayLike, v1: ArrayLike, *, alpha: float, beta: float, ssm_min: float,
+                  min_sensitivity: float = MIN_SENSITIVITY) -> tuple[np.ndarray, int]:
     """Vegetation-corrected change detection (000 eq. 4-7).
 
     ``ΔVV = σVV − σVV_min`` (eq. 6, dB, the minimum per pixel over the series) and

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..io import RunOptions, run_blockwise, sample_values
 
@@ -13,7 +14,8 @@ from ..io import RunOptions, run_blockwise, sample_values
 VALID_RANGE = (0.15, 0.8)
 
 
-def ndvi(red, nir, *, scale=1.0, offset=0.0, mask_outside=True, valid_range=VALID_RANGE):
+def ndvi(red: ArrayLike, nir: ArrayLike, *, scale: float = 1.0, offset: float = 0.0, mask_outside: bool = True,
+         valid_range: tuple[float, float] = VALID_RANGE) -> np.ndarray:
     """NDVI = (R_NIR − R_red) / (R_NIR + R_red) (Fayad et al. 2022, eq. 1).
 
     ``red`` and ``nir`` are digital numbers or reflectances; reflectance = DN·scale + offset

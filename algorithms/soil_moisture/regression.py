@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..io import RunOptions, run_blockwise
 
 
-def fit_line(x, y):
+def fit_line(x: ArrayLike, y: ArrayLike) -> dict:
     """Ordinary least squares ``y = slope·x + intercept`` over the finite pairs.
 
     Returns dict ``slope``, ``intercept``, ``r2`` (``1 − SS_res/SS_tot``), ``rmse`` (of the residuals, divided
@@ -34,7 +35,7 @@ def fit_line(x, y):
     return {"slope": slope, "intercept": intercept, "r2": r2, "rmse": float(np.sqrt(np.mean(resid ** 2))), "n": n}
 
 
-def regress(dates, x, y, *, per_date=True):
+def regress(dates: ArrayLike, x: ArrayLike, y: ArrayLike, *, per_date: bool = True) -> list[tuple[str, dict | str]]:
     """One line per date (``per_date``) or one for all samples: ``[(date or 'all', fit)]``, dates in order.
 
     Dates with fewer than 3 complete samples are returned with ``fit`` = None and the reason.

@@ -44,12 +44,12 @@ class Window:
     n_circle: int           # pixels of the circle, those outside the raster included
 
 
-def is_backscatter(name):
+def is_backscatter(name: str) -> bool:
     """True when a raster's name says it is backscatter (VV, VH, HH, HV, σ°, γ°, their ratio)."""
     return bool(_BACKSCATTER.search(str(name)))
 
 
-def station_window(info, x, y, radius_m):
+def station_window(info: RasterInfo, x: float, y: float, radius_m: float) -> Window | None:
     """The pixels of ``info``'s grid around ``(x, y)`` (in the raster's CRS), or None when the station is
     outside the raster."""
     gt = info.geotransform
@@ -80,7 +80,7 @@ def station_window(info, x, y, radius_m):
     return Window(max(c0, 0), max(r0, 0), circle, n_circle)
 
 
-def radius_means(arr, window, *, db_power=False):
+def radius_means(arr: np.ndarray, window: Window, *, db_power: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per band, the mean over the circle's valid pixels and the fraction of the circle that is invalid.
 
     ``arr`` is the window read (bands, rows, cols) with NaN nodata. With ``db_power`` the values are dB

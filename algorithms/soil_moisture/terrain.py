@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..io import RasterInfo, RunOptions, read_info, run_blockwise
 from ..io.engine import Counts
@@ -14,7 +15,7 @@ HEADING_KEYS = ("HEADING", "PLATFORM_HEADING", "platformHeading", "SATELLITE_HEA
 _A, _E2 = 6378137.0, 6.69437999014e-3
 
 
-def metres_per_degree(lat_deg):
+def metres_per_degree(lat_deg: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(east, north) metres per degree of longitude and latitude at ``lat_deg`` on the WGS 84 ellipsoid.
 
     From the radii of curvature: prime vertical N = a/√(1 − e² sin²φ) and meridian
@@ -25,7 +26,7 @@ def metres_per_degree(lat_deg):
     return np.pi / 180 * _A * np.cos(phi) / np.sqrt(w), np.pi / 180 * _A * (1 - _E2) / w ** 1.5
 
 
-def gradient(dem, *, dx_m, dy_m):
+def gradient(dem: ArrayLike, *, dx_m: ArrayLike, dy_m: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(∂z/∂east, ∂z/∂north) by Horn's (1981) 3×3 weighted differences, edges replicated.
 
     Horn, B.K.P. (1981), Hill shading and the reflectance map, Proc. IEEE 69(1):14-47 (the
@@ -42,7 +43,8 @@ def gradient(dem, *, dx_m, dy_m):
     return dzdx, dzdy
 
 
-def local_incidence(dem, *, dx_m, dy_m, incidence_deg, heading_deg, look="right"):
+def local_incidence(dem: ArrayLike, *, dx_m: ArrayLike, dy_m: ArrayLike, incidence_deg: ArrayLike, heading_deg: float,
+                    look: str = "right") -> np.ndarray:
     """Local incidence angle θ_DEM (degrees) between the radar look vector and the DEM's normal.
 
     The sensor flies along ``heading_deg`` (clockwise from north) and looks ``look`` of its track at
@@ -66,7 +68,7 @@ def local_incidence(dem, *, dx_m, dy_m, incidence_deg, heading_deg, look="right"
     return np.where(layover, -theta, theta).astype(np.float32)
 
 
-def check_incidence(incidence_deg, what="the incidence angle"):
+def check_incidence(incidence_deg: ArrayLike, what: str = "the incidence angle") -> None:
     """Refuse incidence angles outside (0°, 90°) (NaN is nodata and allowed)."""
     inc = np.asarray(incidence_deg, dtype=np.float64)
     bad = np.isfinite(inc) & ((inc <= 0) | (inc >= 90))
@@ -76,7 +78,8 @@ def check_incidence(incidence_deg, what="the incidence angle"):
                          "or cosines")
 
 
-def flatten(sigma, theta_dem_deg, incidence_deg, *, in_db=False):
+def flatten(sigma: ArrayLike, theta_dem_deg: ArrayLike, incidence_deg: ArrayLike, *,
+            in_db: bool = False) -> tuple[np.ndarray, int, int]:
     """Terrain-normalised σ° (004 eq. 3): ``σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell``.
 
     In dB the same ratio is added: ``+ 10·log10(sin θ_DEM / sin θ_ell)``. Where θ_DEM ≥ 90°

@@ -6,11 +6,12 @@ import datetime as _dt
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..io import RunOptions, run_blockwise
 
 
-def day_numbers(dates):
+def day_numbers(dates: Sequence[str]) -> np.ndarray:
     """ISO dates → days since 1970-01-01 (float64)."""
     try:
         return np.array([(_dt.date.fromisoformat(str(d)) - _dt.date(1970, 1, 1)).days for d in dates], dtype=float)
@@ -18,7 +19,8 @@ def day_numbers(dates):
         raise ValueError(f"dates must be ISO dates (YYYY-MM-DD): {err}") from None
 
 
-def interpolate_time(stack, dates, targets, *, max_gap_days=32.0):
+def interpolate_time(stack: ArrayLike, dates: Sequence[str], targets: Sequence[str], *,
+                     max_gap_days: float = 32.0) -> np.ndarray:
     """Values of ``stack`` at ``targets`` by linear interpolation between each pixel's valid dates.
 
     The paper interpolates NDVI linearly to every radar date (000 §2.1.4); per pixel, NaN dates are

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import sar
 from ..io import RunOptions, read_info, run_blockwise
@@ -23,7 +24,7 @@ from .terrain import check_incidence
 DEFAULT_A, DEFAULT_B = 1.0, 1.0
 
 
-def lai_from_ndvi(ndvi):
+def lai_from_ndvi(ndvi: ArrayLike) -> np.ndarray:
     """Leaf area index from NDVI (004 eq. 1): ``LAI = 0.57·exp(2.33·NDVI)``."""
     return 0.57 * np.exp(2.33 * np.asarray(ndvi, dtype=np.float64))
 
@@ -41,7 +42,8 @@ def _canopy(ndvi, incidence_deg, a, b):
     return tau2, veg
 
 
-def water_cloud(sigma_lin, ndvi, incidence_deg, *, a=DEFAULT_A, b=DEFAULT_B):
+def water_cloud(sigma_lin: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike, *, a: ArrayLike = DEFAULT_A,
+                b: ArrayLike = DEFAULT_B) -> tuple[np.ndarray, np.ndarray, int]:
     """Soil and vegetation backscatter in linear power.
 
     - ``LAI = 0.57·exp(2.33·NDVI)`` (004 eq. 1);
@@ -61,7 +63,8 @@ def water_cloud(sigma_lin, ndvi, incidence_deg, *, a=DEFAULT_A, b=DEFAULT_B):
     return soil.astype(np.float32), veg.astype(np.float32), int(none_left.sum())
 
 
-def backscatter(soil_lin, ndvi, incidence_deg, *, a=DEFAULT_A, b=DEFAULT_B):
+def backscatter(soil_lin: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike, *, a: ArrayLike = DEFAULT_A,
+                b: ArrayLike = DEFAULT_B) -> np.ndarray:
     """The forward Water Cloud Model, the inverse of :func:`water_cloud`: ``σ° = σ°_veg + τ²·σ°_soil``
     (Attema & Ulaby 1978; 004 eq. 4-6 with the two-way τ²), linear power, float64, inputs broadcast."""
     tau2, veg = _canopy(ndvi, incidence_deg, a, b)

@@ -16,11 +16,13 @@ only from its training samples, so the held-out figures never see the values the
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .. import metrics
 from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 
 
-def station_extremes(station, values, mask=None):
+def station_extremes(station: ArrayLike, values: ArrayLike, mask: ArrayLike | None = None) -> dict:
     """Per station id, ``(min, max)`` of ``values`` over the samples where ``mask`` is true (finite only)."""
     station = np.asarray(station)
     values = np.asarray(values, dtype=np.float64)
@@ -36,7 +38,8 @@ def _per_sample(station, table, which):
     return np.array([table.get(s, (np.nan, np.nan))[which] for s in np.asarray(station)], dtype=np.float64)
 
 
-def classic_cd(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB, pooled_fallback=False):
+def classic_cd(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
+               min_range_db: float = MIN_RANGE_DB, pooled_fallback: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Soil moisture by the classic change detection (000 eq. 2-3), per sample.
 
     σVV extremes per station from all its samples, SSM extremes from its training samples. A station whose
@@ -59,7 +62,8 @@ def classic_cd(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB, pooled_
     return ssm_from_index(index, lo, hi), index
 
 
-def deltas(station, vv_db, ssm, train, *, pooled_fallback=False):
+def deltas(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
+           pooled_fallback: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ΔVV, ΔSSM, SSM_min)`` per sample (000 eq. 5-6): radar minimum over the station's series, in-situ
     minimum over its training samples (with ``pooled_fallback``, a station without any: the minimum of all
     training samples, as in :func:`classic_cd`)."""
@@ -72,7 +76,7 @@ def deltas(station, vv_db, ssm, train, *, pooled_fallback=False):
     return np.asarray(vv_db, np.float64) - vv_min, np.asarray(ssm, np.float64) - ssm_min, ssm_min
 
 
-def fit_alpha_beta(dvv, dssm, v1):
+def fit_alpha_beta(dvv: ArrayLike, dssm: ArrayLike, v1: ArrayLike) -> tuple[float, float, float]:
     """Least-squares ``(α, β)`` of ``ΔVV = (α − β·V1)·ΔSSM`` (000 eq. 7), and the residual RMSE (dB).
 
     The model is linear in its parameters: ``ΔVV = α·ΔSSM + β·(−V1·ΔSSM)``, no intercept; samples with a
@@ -93,7 +97,8 @@ def fit_alpha_beta(dvv, dssm, v1):
     return float(coef[0]), float(coef[1]), float(np.sqrt(np.mean(resid ** 2)))
 
 
-def corrected_cd(dvv, v1, ssm_min, alpha, beta, *, min_sensitivity=MIN_SENSITIVITY):
+def corrected_cd(dvv: ArrayLike, v1: ArrayLike, ssm_min: ArrayLike, alpha: float, beta: float, *,
+                 min_sensitivity: float = MIN_SENSITIVITY) -> np.ndarray:
     """``SSM_t = SSM_min + ΔVV/(α − β·V1)`` (000 eq. 7 inverted); NaN where ``α − β·V1 ≤ min_sensitivity``."""
     sens = alpha - beta * np.asarray(v1, np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -101,9 +106,41 @@ def corrected_cd(dvv, v1, ssm_min, alpha, beta, *, min_sensitivity=MIN_SENSITIVI
     return np.where(sens > min_sensitivity, out, np.nan)
 
 
-def index_and_ssm_t(station, vv_db, ssm, train, *, min_range_db=MIN_RANGE_DB):
+def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
+                    min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The change-detection predictors of the hybrid (000 §2.2.3): ``ΔVV``, ``I_SSM`` and ``SSM_t`` (eq. 2-3,
     5-6) per sample, in-situ extremes from the station's training samples, else from all training samples."""
     ssm_t, index = classic_cd(station, vv_db, ssm, train, min_range_db=min_range_db, pooled_fallback=True)
     dvv, _, _ = deltas(station, vv_db, ssm, train)
     return dvv, index, ssm_t
+
+
+def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLike, *, fraction: float = 0.7,
+              seed: int = 0) -> dict:
+    """α and β of the corrected change detection (000 eq. 7) fitted on a random, seeded ``fraction`` of the
+    complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
+    and corrected estimates of every sample, scored on the held-out ones (000 §3.1).
+
+    Returns a dict: ``train`` and ``held`` (boolean masks), ``alpha``, ``beta``, ``residual_db`` (of the fit),
+    ``classic`` and ``corrected`` (estimates, m³/m³, per sample), ``scores_classic`` and ``scores_corrected``
+    (:func:`~sarsense.algorithms.metrics.continuous_scores` on the held-out samples) and ``extremes`` (each
+    station's in-situ minimum and maximum over its training samples). Fewer than 6 complete samples: ValueError.
+    """
+    station = np.asarray(station)
+    vv_db, v1, ssm = (np.asarray(x, np.float64) for x in (vv_db, v1, ssm))
+    complete = np.isfinite(vv_db) & np.isfinite(v1) & np.isfinite(ssm)
+    if complete.sum() < 6:
+        raise ValueError(f"{int(complete.sum())} samples have VV, V1 and an in-situ value: at least 6 are needed "
+                         "(half for fitting, the rest for validation).")
+    idx = np.flatnonzero(complete)
+    train = np.zeros(station.size, dtype=bool)
+    train[idx[metrics.split_samples(np.zeros(idx.size), idx, fraction=fraction, by="pixel", seed=seed)]] = True
+    held = complete & ~train
+    dvv, dssm, ssm_min = deltas(station, vv_db, ssm, train)
+    alpha, beta, resid = fit_alpha_beta(dvv[train], dssm[train], v1[train])
+    corrected = corrected_cd(dvv, v1, ssm_min, alpha, beta)
+    classic, _ = classic_cd(station, vv_db, ssm, train)
+    return {"train": train, "held": held, "alpha": alpha, "beta": beta, "residual_db": resid, "classic": classic,
+            "corrected": corrected, "scores_classic": metrics.continuous_scores(classic[held], ssm[held]),
+            "scores_corrected": metrics.continuous_scores(corrected[held], ssm[held]),
+            "extremes": station_extremes(station, ssm, train)}

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .. import sar
+from ..io import RunOptions
+from ..io.engine import Counts, run_blockwise
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
 #: series is flat to within speckle and calibration noise and the index would amplify noise.
@@ -19,7 +26,7 @@ def _valid_count(stack):
     return np.isfinite(stack).sum(axis=0)
 
 
-def nan_percentiles(stack, percents, n_valid=None):
+def nan_percentiles(stack: ArrayLike, percents: Sequence[float], n_valid: np.ndarray | None = None) -> list[np.ndarray]:
     """Per-pixel percentiles over axis 0 leaving NaN out: numpy's default ("linear") definition.
 
     Equal to ``np.nanpercentile(stack, percents, axis=0)`` (tested), which numpy computes pixel by
@@ -41,8 +48,8 @@ def nan_percentiles(stack, percents, n_valid=None):
     return out
 
 
-def change_index(stack_db, *, reference="minmax", low_pct=5.0, high_pct=95.0, min_dates=5,
-                 min_range_db=MIN_RANGE_DB):
+def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0, high_pct: float = 95.0,
+                 min_dates: int = 5, min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, int, int]:
     """Change-detection soil-moisture index (000 eq. 2), per pixel over a dB time series.
 
     ``I_SSM = (σVV − σVV_min) / (σVV_max − σVV_min)`` with σ in dB and the minimum and maximum taken
@@ -81,7 +88,7 @@ def change_index(stack_db, *, reference="minmax", low_pct=5.0, high_pct=95.0, mi
     return index.astype(np.float32), int(few.sum()), int(flat.sum())
 
 
-def delta_vv(stack_db, *, min_dates=2):
+def delta_vv(stack_db: ArrayLike, *, min_dates: int = 2) -> np.ndarray:
     """``ΔVV = σVV − σVV_min`` (000 eq. 6, dB), the minimum per pixel over the series; pixels with fewer than
     ``min_dates`` valid dates are NaN on every date. Float32 (dates, rows, cols)."""
     arr = np.asarray(stack_db, dtype=np.float32)
@@ -91,7 +98,7 @@ def delta_vv(stack_db, *, min_dates=2):
     return out
 
 
-def ssm_from_index(index, ssm_min, ssm_max):
+def ssm_from_index(index: ArrayLike, ssm_min: ArrayLike, ssm_max: ArrayLike) -> np.ndarray:
     """Soil moisture from the index (000 eq. 3): ``SSM_t = I_SSM·(SSM_max − SSM_min) + SSM_min`` (m³/m³).
 
     ``ssm_min`` and ``ssm_max`` are numbers or per-pixel arrays (broadcast); where
@@ -105,7 +112,7 @@ def ssm_from_index(index, ssm_min, ssm_max):
     return out.astype(np.float32)
 
 
-def check_ssm_bounds(ssm_min, ssm_max):
+def check_ssm_bounds(ssm_min: float, ssm_max: float) -> None:
     """Refuse SSM bounds that are not volumetric water contents with min < max."""
     for name, v in (("SSM_min", ssm_min), ("SSM_max", ssm_max)):
         if not np.isfinite(v) or not 0.0 <= v <= 1.0:
@@ -114,7 +121,8 @@ def check_ssm_bounds(ssm_min, ssm_max):
         raise ValueError(f"SSM_min ({ssm_min}) must be below SSM_max ({ssm_max})")
 
 
-def vegetation_cd(vv_db, v1, *, alpha, beta, ssm_min, min_sensitivity=MIN_SENSITIVITY):
+def vegetation_cd(vv_db: ArrayLike, v1: ArrayLike, *, alpha: float, beta: float, ssm_min: float,
+                  min_sensitivity: float = MIN_SENSITIVITY) -> tuple[np.ndarray, int]:
     """Vegetation-corrected change detection (000 eq. 4-7).
 
     ``ΔVV = σVV − σVV_min`` (eq. 6, dB, the minimum per pixel over the series) and
@@ -149,3 +157,116 @@ def _all_nan_ok():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="All-NaN slice", category=RuntimeWarning)
         yield
+
+
+def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dates: Sequence[str],
+                          output_dvv: str | None = None, in_db: bool = True, reference: str = "minmax",
+                          low_pct: float = 5.0, high_pct: float = 95.0, min_dates: int = 5, ssm_min: float = 0.05,
+                          ssm_max: float = 0.40, ssm_min_raster: str | None = None, ssm_max_raster: str | None = None,
+                          options: RunOptions | None = None) -> dict:
+    """Change-detection index and soil moisture (000 eq. 2-3) of a dated VV stack, file to file, block by block.
+
+    Parameters
+    ----------
+    stack : str
+        Dated VV stack, one band per date (``dates``), linear power or dB (``in_db``).
+    output_index, output_ssm : str
+        GeoTIFFs written: I_SSM (0-1, :func:`change_index`) and SSM_t in m³/m³ (:func:`ssm_from_index`), one
+        band per date, described by its date.
+    dates : sequence of str
+        The stack's ISO dates, in band order.
+    output_dvv : str, optional
+        Also write ΔVV = σVV − σVV_min (eq. 6, dB, :func:`delta_vv`).
+    in_db : bool
+        The stack is in dB (else linear power, converted to dB first).
+    reference, low_pct, high_pct, min_dates
+        As :func:`change_index`.
+    ssm_min, ssm_max : float
+        Driest and wettest soil moisture of the site (m³/m³), checked by :func:`check_ssm_bounds`.
+    ssm_min_raster, ssm_max_raster : str, optional
+        One-band rasters on the stack's grid overriding ``ssm_min`` and ``ssm_max`` per pixel.
+    options : RunOptions, optional
+        Budget, compression, progress and cancel; the pass runs on one thread (it is I/O-bound: a second
+        worker only adds memory).
+
+    Returns
+    -------
+    dict
+        ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
+        too small a dynamic, as :func:`change_index` counts them).
+    """
+    check_ssm_bounds(ssm_min, ssm_max)
+    n = len(dates)
+    extra = [p for p in (ssm_min_raster, ssm_max_raster) if p]
+    slot_min = n if ssm_min_raster else None
+    slot_max = n + (1 if ssm_min_raster else 0) if ssm_max_raster else None
+    counts = Counts("few", "flat")
+
+    def kernel(block):
+        vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
+        index, few, flat = change_index(vv, reference=reference, low_pct=low_pct, high_pct=high_pct,
+                                        min_dates=min_dates)
+        counts.add(few=few, flat=flat)
+        smin = block[slot_min] if slot_min is not None else ssm_min
+        smax = block[slot_max] if slot_max is not None else ssm_max
+        out = [index, ssm_from_index(index, smin, smax)]
+        return out + [delta_vv(vv, min_dates=min_dates)] if output_dvv else out
+
+    outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
+    meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
+    opts = (options or RunOptions()).replace(workers=1)   # I/O-bound: a 2nd worker only adds memory
+    res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
+                        descriptions=[list(dates)] * len(outs), band_metadata=meta,
+                        bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
+    return {"infinite": res["infinite"], **counts.values}
+
+
+def read_params(path: str) -> tuple[float, float, dict]:
+    """α and β from a parameters JSON (``{"alpha": …, "beta": …}``, what 'Soil moisture II' fits)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return float(data["alpha"]), float(data["beta"]), data
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"the parameters file '{path}' must be JSON with numbers 'alpha' and 'beta' "
+                         f"({type(err).__name__}: {err})") from None
+
+
+def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
+                       alpha: float, beta: float, ssm_min: float, in_db: bool = True,
+                       options: RunOptions | None = None) -> dict:
+    """Vegetation-corrected change detection (000 eq. 4-7, :func:`vegetation_cd`), file to file, block by block.
+
+    Parameters
+    ----------
+    vv : str
+        Dated VV stack, one band per date (``dates``), linear power or dB (``in_db``).
+    v1 : str
+        The vegetation variable (NDVI or VH/VV) on ``vv``'s grid; ``v1_bands`` are its bands (1-based) on
+        ``dates``, in order.
+    output : str
+        GeoTIFF of SSM_t (m³/m³), one band per date, described by its date, with α and β in its metadata.
+    alpha, beta, ssm_min : float
+        α (dB per m³/m³), β and SSM_min (m³/m³) of eq. 7.
+    options : RunOptions, optional
+        Budget, workers, compression, progress and cancel.
+
+    Returns
+    -------
+    dict
+        ``infinite`` (±inf written as NaN) and ``weak`` (pixel-dates NaN because α − β·V1 ≤
+        :data:`MIN_SENSITIVITY`).
+    """
+    n = len(dates)
+    counts = Counts("weak")
+
+    def kernel(block):
+        sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
+        ssm, weak = vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
+        counts.add(weak=weak)
+        return ssm
+
+    res = run_blockwise([vv, (v1, list(v1_bands))], output, kernel, out_bands=n, descriptions=list(dates),
+                        band_metadata=[{"UNITS": "m3/m3", "ALPHA": alpha, "BETA": beta}] * n,
+                        bytes_per_pixel=40, options=options)
+    return {"infinite": res["infinite"], **counts.values}

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import sar
+from ..io import RunOptions
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -39,7 +42,7 @@ HIDDEN = (20, 20, 20)
 SSM_UNITS = "m³/m³"
 
 
-def units_of(key):
+def units_of(key: str) -> str:
     return next(p[2] for p in PREDICTORS if p[0] == key)
 
 
@@ -59,7 +62,7 @@ def _token_keys(field):
     return keys
 
 
-def find_field(key, fields):
+def find_field(key: str, fields: Iterable[str]) -> str | None:
     """The field of ``fields`` that holds predictor ``key``, or None: a field named as one of its usual names
     (case-insensitive), else the only field whose words name it and nothing else ('S1_VV_db', 'NDVI_2016')."""
     names = _names(key)
@@ -69,6 +72,14 @@ def find_field(key, fields):
         return exact
     hits = [f for f in fields if _token_keys(f) == {key}]
     return hits[0] if len(hits) == 1 else None
+
+
+def predictor_key(name: str) -> str | None:
+    """The predictor a raster or channel name stands for (VV, θ/theta/incidence, NDVI …), or None."""
+    by_display = {p[1]: p[0] for p in PREDICTORS}
+    if name in by_display:
+        return by_display[name]
+    return next((k for k in KEYS if find_field(k, [str(name)])), None)
 
 
 @dataclass
@@ -93,7 +104,7 @@ class Ensemble:
         return p.mean(axis=0), p.std(axis=0)
 
 
-def train_ensemble(x, y, *, members=5, seed=0, max_iter=2000):
+def train_ensemble(x: ArrayLike, y: ArrayLike, *, members: int = 5, seed: int = 0, max_iter: int = 2000) -> Ensemble:
     """Train ``members`` networks of the paper's architecture on ``(x, y)`` (samples with NaN refused).
 
     Member ``k`` starts from ``random_state = seed + k``: the same seed gives the same networks.
@@ -128,7 +139,8 @@ def train_ensemble(x, y, *, members=5, seed=0, max_iter=2000):
     return Ensemble(nets, x_mean, x_scale, y_mean, y_scale, iters)
 
 
-def contract(ens, keys, *, name, training_data, summary, description="", version="1.0.0"):
+def contract(ens: Ensemble, keys: Sequence[str], *, name: str, training_data: str, summary: str, description: str = "",
+             version: str = "1.0.0") -> dict:
     """The SARSense contract of an ensemble: per-pixel regression, inputs = the predictors in order."""
     from .. import onnx as rt
 
@@ -150,7 +162,7 @@ def contract(ens, keys, *, name, training_data, summary, description="", version
     }
 
 
-def to_onnx(ens, path, contract_dict):
+def to_onnx(ens: Ensemble, path: str, contract_dict: dict):
     """Write the ensemble as one ONNX graph (skl2onnx converts each member; the graph averages them) and
     attach ``contract_dict``. Returns the parsed contract."""
     import onnx
@@ -187,7 +199,8 @@ def to_onnx(ens, path, contract_dict):
     return rt.attach_contract(path, contract_dict)
 
 
-def assemble(keys, columns, station, ssm, train):
+def assemble(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayLike,
+             train: ArrayLike) -> tuple[np.ndarray, dict]:
     """The predictor matrix (samples, len(keys)) from sample ``columns`` (field name → array).
 
     A predictor is read from its field (:func:`find_field`) or, when the samples lack it, derived as the
@@ -231,7 +244,8 @@ def assemble(keys, columns, station, ssm, train):
 SPLITS = ("station", "random")
 
 
-def split_training(groups, have, *, by="station", fraction=0.7, seed=0):
+def split_training(groups: ArrayLike, have: ArrayLike, *, by: str = "station", fraction: float = 0.7,
+                   seed: int = 0) -> np.ndarray:
     """Boolean mask of the training samples among those with a target (``have``); the rest is held out.
 
     ``by="station"`` keeps each group of ``groups`` (a station, or the real station behind simulated ones)
@@ -249,7 +263,8 @@ def split_training(groups, have, *, by="station", fraction=0.7, seed=0):
     return train
 
 
-def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_iter=2000):
+def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
+                  members: int = 5, seed: int = 0, max_iter: int = 2000) -> dict:
     """Train the hybrid on the ``train`` samples and score it on the rest, beside both change detections.
 
     All three methods see the same information: in-situ values of training samples only (a station held out
@@ -292,17 +307,18 @@ def fit_and_score(keys, columns, station, ssm, train, *, members=5, seed=0, max_
     return out
 
 
-def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, compression=None, workers=1,
-                      progress=None, is_canceled=None, budget_mb=None):
+def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], dates: Sequence[str], output: str,
+                      spread_output: str | None = None, *, options: RunOptions | None = None) -> dict:
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
 
     ``model`` is an :class:`algorithms.onnx.Model` of task ``per_pixel_regression`` returning the
     mean and the spread (:func:`to_onnx`); ``date_inputs[d]`` lists, for date ``d``, one ``(path, band)`` per
     model input, all on one grid. A pixel with a NaN predictor is NaN. ``output`` gets one band per date
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
+    ``options``: budget, workers (blocks at once), compression, progress and cancel. Returns the engine's
+    dict (``blocks``, ``infinite``).
     """
     from ..io import engine as _engine
-    from ..io import raster as _raster
 
     c = model.contract
     n_in, n_dates = c.n_inputs, len(dates)
@@ -350,5 +366,4 @@ def map_soil_moisture(model, date_inputs, dates, output, spread_output=None, *, 
         descriptions=[list(dates), list(dates)] if spread_output else list(dates),
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256},
-        compression=compression or _raster.DEFAULT_COMPRESSION, bytes_per_pixel=-(-per_pixel // bands),
-        workers=workers, budget_mb=budget_mb or _engine.DEFAULT_BUDGET_MB, progress=progress, is_canceled=is_canceled)
+        bytes_per_pixel=-(-per_pixel // bands), options=options)

@@ -26,9 +26,11 @@ import csv
 import io
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: Variables of ISMN files that are soil moisture (m³/m³).
 SOIL_MOISTURE_VARIABLES = ("sm", "soil_moisture")
@@ -105,7 +107,7 @@ class _Files:
 # --------------------------------------------------------------------------------------------
 # ISMN
 # --------------------------------------------------------------------------------------------
-def parse_flags(text):
+def parse_flags(text: str) -> frozenset:
     """Accepted ISMN flags from a text such as ``"G"`` or ``"G, D01"`` (upper case, a set)."""
     flags = {f.strip().upper() for f in str(text).replace(";", ",").replace(" ", ",").split(",") if f.strip()}
     if not flags:
@@ -143,7 +145,7 @@ def _keep(flags, accepted):
     return np.array([all(f in accepted for f in str(x).split(",")) for x in flags], dtype=bool)
 
 
-def read_stm(data, name, flags=frozenset({"G"})):
+def read_stm(data: bytes, name: str, flags: frozenset = frozenset({"G"})) -> tuple:
     """Parse one ISMN ``.stm`` file (bytes) in either layout.
 
     Returns ``(header, times, values, layout, n_read)``: header = dict(lat, lon, depth_from, depth_to),
@@ -191,7 +193,7 @@ def read_stm(data, name, flags=frozenset({"G"})):
     return header, times[keep], values[keep], layout, len(rows)
 
 
-def read_ismn(source, *, depth_max=0.1, flags=frozenset({"G"})):
+def read_ismn(source: str | os.PathLike, *, depth_max: float = 0.1, flags: frozenset = frozenset({"G"})) -> Import:
     """Soil-moisture sensors of an ISMN download (zip or folder) whose lower depth is ≤ ``depth_max`` (m).
 
     Files that cannot be read are named in ``problems`` (with the reason) and the rest is still read.
@@ -257,7 +259,7 @@ def _decimal(text):
     return float(str(text).strip().replace(",", "."))
 
 
-def read_raam(files, values_name, locations_name, *, depth_max=0.1):
+def read_raam(files: _Files, values_name: str, locations_name: str, *, depth_max: float = 0.1) -> Import:
     """The Raam daily 5 cm series (``raam_daily_5cm.csv`` + ``Raam_station_locations_WGS84.csv``).
 
     Each reading is the mean of a UTC day (``period_s`` = one day, timestamp at 00:00 UTC).
@@ -295,7 +297,7 @@ def read_raam(files, values_name, locations_name, *, depth_max=0.1):
     return Import(sensors, problems, [], "Raam daily CSV")
 
 
-def read_insitu(source, *, depth_max=0.1, flags=frozenset({"G"})):
+def read_insitu(source: str | os.PathLike, *, depth_max: float = 0.1, flags: frozenset = frozenset({"G"})) -> Import:
     """In-situ soil moisture from ``source``: an ISMN download (zip or folder) or the Raam CSV files."""
     files = _Files(source)
     try:
@@ -310,7 +312,8 @@ def read_insitu(source, *, depth_max=0.1, flags=frozenset({"G"})):
 # --------------------------------------------------------------------------------------------
 # Matching readings to acquisition times
 # --------------------------------------------------------------------------------------------
-def match_readings(times, values, period_s, start, end, tolerance_s):
+def match_readings(times: ArrayLike, values: ArrayLike, period_s: ArrayLike, start: np.datetime64, end: np.datetime64,
+                   tolerance_s: float) -> tuple[float, int]:
     """Mean of the readings whose period meets ``[start − tolerance, end + tolerance]``, and their count.
 
     A reading at ``t`` covers ``[t, t + period_s]`` (``period_s`` = 0: an instantaneous reading; one day:
@@ -324,3 +327,37 @@ def match_readings(times, values, period_s, start, end, tolerance_s):
     sel = (t + np.asarray(period_s, dtype=np.int64) >= lo) & (t <= hi)
     n = int(sel.sum())
     return (float(np.mean(np.asarray(values)[sel])) if n else float("nan")), n
+
+
+# --------------------------------------------------------------------------------------------
+# Tables of an import
+# --------------------------------------------------------------------------------------------
+#: Columns of the stations table (one row per sensor, a point at lon/lat) and of the readings table.
+STATION_COLUMNS = [("id", str), ("network", str), ("station", str), ("sensor", str), ("depth_from", float),
+                   ("depth_to", float), ("lon", float), ("lat", float), ("n_values", int), ("first", str),
+                   ("last", str)]
+VALUE_COLUMNS = [("station", str), ("time_utc", str), ("soil_moisture", float), ("period_h", float),
+                 ("sensor", str), ("depth_to", float)]
+
+
+def _utc_text(t):
+    return str(t)[:19].replace("T", " ") if t is not None else None
+
+
+def sensor_rows(sensors: Sequence[Sensor]) -> list[list]:
+    """One row of :data:`STATION_COLUMNS` per sensor: its id, place, depths, kept readings and first and last
+    reading time (UTC text; None without readings)."""
+    return [[s.station_id, s.network, s.station, s.sensor, s.depth_from, s.depth_to, s.lon, s.lat, len(s.values),
+             _utc_text(s.times.min()) if len(s.values) else None, _utc_text(s.times.max()) if len(s.values) else None]
+            for s in sensors]
+
+
+def reading_rows(sensors: Sequence[Sensor]) -> list[list]:
+    """One row of :data:`VALUE_COLUMNS` per kept reading: station id, UTC time, soil moisture (m³/m³), the period
+    it covers (h), sensor and depth."""
+    rows = []
+    for s in sensors:
+        times = np.datetime_as_string(s.times, unit="s")
+        rows.extend([s.station_id, t.replace("T", " "), float(v), s.period_s / 3600.0, s.sensor, s.depth_to]
+                    for t, v in zip(times, s.values))
+    return rows

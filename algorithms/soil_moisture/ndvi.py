@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ..io import RunOptions, run_blockwise, sample_values
 
 #: NDVI range the change-detection paper keeps (Fayad et al. 2022 §2.1.4): below it water and
 #: built-up surfaces, above it dense forest.
 VALID_RANGE = (0.15, 0.8)
 
 
-def ndvi(red, nir, *, scale=1.0, offset=0.0, mask_outside=True, valid_range=VALID_RANGE):
+def ndvi(red: ArrayLike, nir: ArrayLike, *, scale: float = 1.0, offset: float = 0.0, mask_outside: bool = True,
+         valid_range: tuple[float, float] = VALID_RANGE) -> np.ndarray:
     """NDVI = (R_NIR − R_red) / (R_NIR + R_red) (Fayad et al. 2022, eq. 1).
 
     ``red`` and ``nir`` are digital numbers or reflectances; reflectance = DN·scale + offset
@@ -35,3 +41,50 @@ def ndvi(red, nir, *, scale=1.0, offset=0.0, mask_outside=True, valid_range=VALI
         if mask_outside:
             out[(out < lo) | (out > hi)] = np.nan
     return out.astype(np.float32)
+
+
+def digital_number_max(path: str, *, band: int = 1, scale: float = 1.0, offset: float = 0.0) -> float | None:
+    """The largest scaled value of ``band`` of ``path`` (read on a sample grid) when more than 1 % of them exceed
+    1.5, above any reflectance: the values look like digital numbers. None when they look like reflectance."""
+    sample = sample_values(path, band=band) * scale + offset
+    finite = sample[sample == sample]
+    if finite.size and (finite > 1.5).mean() > 0.01:
+        return float(finite.max())
+    return None
+
+
+def ndvi_file(red: str, nir: str, output: str, *, red_bands: Sequence[int], nir_bands: Sequence[int],
+              dates: Sequence[str] | None = None, scale: float = 1.0, offset: float = 0.0, mask_outside: bool = True,
+              options: RunOptions | None = None) -> dict:
+    """NDVI (Fayad et al. 2022, eq. 1, :func:`ndvi`) of bands of two rasters on one grid, file to file.
+
+    Parameters
+    ----------
+    red, nir : str
+        Rasters on one grid (may be the same file); ``red_bands`` and ``nir_bands`` (1-based, as many of
+        each) are paired in order, one output band per pair.
+    output : str
+        Float32 GeoTIFF, NaN nodata, band unit ``NDVI``.
+    dates : sequence of str, optional
+        Band descriptions of the output (the pairs' dates).
+    scale, offset, mask_outside
+        As :func:`ndvi`.
+    options : RunOptions, optional
+        Budget, workers, compression, progress and cancel.
+
+    Returns
+    -------
+    dict
+        ``infinite``: values written as NaN because they were ±inf.
+    """
+    n = len(red_bands)
+    if len(nir_bands) != n:
+        raise ValueError(f"{n} red band(s) and {len(nir_bands)} near-infrared band(s): give as many of each")
+
+    def kernel(block):
+        return ndvi(block[:n], block[n:], scale=scale, offset=offset, mask_outside=mask_outside)
+
+    res = run_blockwise([(red, list(red_bands)), (nir, list(nir_bands))], output, kernel, out_bands=n,
+                        descriptions=list(dates) if dates is not None else None,
+                        band_metadata=[{"UNITS": "NDVI"}] * n, options=options)
+    return {"infinite": res["infinite"]}

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ..io import RunOptions, run_blockwise
 
 
-def fit_line(x, y):
+def fit_line(x: ArrayLike, y: ArrayLike) -> dict:
     """Ordinary least squares ``y = slope·x + intercept`` over the finite pairs.
 
     Returns dict ``slope``, ``intercept``, ``r2`` (``1 − SS_res/SS_tot``), ``rmse`` (of the residuals, divided
@@ -30,7 +35,7 @@ def fit_line(x, y):
     return {"slope": slope, "intercept": intercept, "r2": r2, "rmse": float(np.sqrt(np.mean(resid ** 2))), "n": n}
 
 
-def regress(dates, x, y, *, per_date=True):
+def regress(dates: ArrayLike, x: ArrayLike, y: ArrayLike, *, per_date: bool = True) -> list[tuple[str, dict | str]]:
     """One line per date (``per_date``) or one for all samples: ``[(date or 'all', fit)]``, dates in order.
 
     Dates with fewer than 3 complete samples are returned with ``fit`` = None and the reason.
@@ -50,3 +55,43 @@ def regress(dates, x, y, *, per_date=True):
         raise ValueError("no date has 3 complete samples with a varying predictor: switch off the per-date "
                          "regression to fit one line over all dates")
     return out
+
+
+def lines_for_dates(fits: dict, dates: Sequence[str], *, per_date: bool = True) -> list[dict | None]:
+    """The fitted line of each of ``dates`` (``fits`` as :func:`regress` gives them, as a dict): the date's own
+    with ``per_date``, else the one line over all dates; None where a date has no line."""
+    lines = [fits.get(d if per_date else "all") for d in dates]
+    return [f if isinstance(f, dict) else None for f in lines]
+
+
+def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *, dates: Sequence[str],
+                        options: RunOptions | None = None) -> dict:
+    """Soil moisture ``SM = slope·σ° + intercept`` (004 §3.1, table 1) from a dated σ° stack, one fitted line per
+    band (:func:`lines_for_dates`; a band without a line is NaN), file to file.
+
+    Parameters
+    ----------
+    stack : str
+        σ° in dB, one band per date of ``dates``.
+    output : str
+        Float32 GeoTIFF, one band per date, described by its date.
+    lines : sequence of dict or None
+        ``slope`` and ``intercept`` of each band's line (:func:`fit_line`), or None.
+    options : RunOptions, optional
+        Budget, workers, compression, progress and cancel.
+
+    Returns
+    -------
+    dict
+        ``infinite``: values written as NaN because they were ±inf.
+    """
+    if len(lines) != len(dates):
+        raise ValueError(f"one line (or None) per date is needed ({len(dates)}), got {len(lines)}")
+    slope = np.array([f["slope"] if f else np.nan for f in lines], np.float32)[:, None, None]
+    icpt = np.array([f["intercept"] if f else np.nan for f in lines], np.float32)[:, None, None]
+
+    def kernel(block):
+        return (block * slope + icpt).astype(np.float32)
+
+    res = run_blockwise(stack, output, kernel, out_bands=len(dates), descriptions=list(dates), options=options)
+    return {"infinite": res["infinite"]}

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ..io import RasterInfo, RunOptions, read_info, run_blockwise
+from ..io.engine import Counts
+from ..io.raster import open_dataset
+
+#: Metadata keys read for the satellite heading when none is given.
+HEADING_KEYS = ("HEADING", "PLATFORM_HEADING", "platformHeading", "SATELLITE_HEADING", "heading")
 #: WGS 84 semi-major axis (m) and first eccentricity squared, for metres per degree on geographic grids.
 _A, _E2 = 6378137.0, 6.69437999014e-3
 
 
-def metres_per_degree(lat_deg):
+def metres_per_degree(lat_deg: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(east, north) metres per degree of longitude and latitude at ``lat_deg`` on the WGS 84 ellipsoid.
 
     From the radii of curvature: prime vertical N = a/√(1 − e² sin²φ) and meridian
@@ -19,7 +26,7 @@ def metres_per_degree(lat_deg):
     return np.pi / 180 * _A * np.cos(phi) / np.sqrt(w), np.pi / 180 * _A * (1 - _E2) / w ** 1.5
 
 
-def gradient(dem, *, dx_m, dy_m):
+def gradient(dem: ArrayLike, *, dx_m: ArrayLike, dy_m: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(∂z/∂east, ∂z/∂north) by Horn's (1981) 3×3 weighted differences, edges replicated.
 
     Horn, B.K.P. (1981), Hill shading and the reflectance map, Proc. IEEE 69(1):14-47 (the
@@ -36,7 +43,8 @@ def gradient(dem, *, dx_m, dy_m):
     return dzdx, dzdy
 
 
-def local_incidence(dem, *, dx_m, dy_m, incidence_deg, heading_deg, look="right"):
+def local_incidence(dem: ArrayLike, *, dx_m: ArrayLike, dy_m: ArrayLike, incidence_deg: ArrayLike, heading_deg: float,
+                    look: str = "right") -> np.ndarray:
     """Local incidence angle θ_DEM (degrees) between the radar look vector and the DEM's normal.
 
     The sensor flies along ``heading_deg`` (clockwise from north) and looks ``look`` of its track at
@@ -60,7 +68,7 @@ def local_incidence(dem, *, dx_m, dy_m, incidence_deg, heading_deg, look="right"
     return np.where(layover, -theta, theta).astype(np.float32)
 
 
-def check_incidence(incidence_deg, what="the incidence angle"):
+def check_incidence(incidence_deg: ArrayLike, what: str = "the incidence angle") -> None:
     """Refuse incidence angles outside (0°, 90°) (NaN is nodata and allowed)."""
     inc = np.asarray(incidence_deg, dtype=np.float64)
     bad = np.isfinite(inc) & ((inc <= 0) | (inc >= 90))
@@ -70,7 +78,8 @@ def check_incidence(incidence_deg, what="the incidence angle"):
                          "or cosines")
 
 
-def flatten(sigma, theta_dem_deg, incidence_deg, *, in_db=False):
+def flatten(sigma: ArrayLike, theta_dem_deg: ArrayLike, incidence_deg: ArrayLike, *,
+            in_db: bool = False) -> tuple[np.ndarray, int, int]:
     """Terrain-normalised σ° (004 eq. 3): ``σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell``.
 
     In dB the same ratio is added: ``+ 10·log10(sin θ_DEM / sin θ_ell)``. Where θ_DEM ≥ 90°
@@ -86,3 +95,94 @@ def flatten(sigma, theta_dem_deg, incidence_deg, *, in_db=False):
     out = np.where(bad, np.nan, out)
     valid = np.isfinite(s)
     return out.astype(np.float32), int((shadow & valid).sum()), int((layover & valid).sum())
+
+
+def _number(value):
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def heading_from_metadata(path: str) -> float | None:
+    """The satellite heading (degrees from north) in the dataset's or its first band's metadata
+    (:data:`HEADING_KEYS`, in that order), or None."""
+    ds = open_dataset(path)
+    metas = [ds.GetMetadata() or {}] + [ds.GetRasterBand(1).GetMetadata() or {}]
+    for meta in metas:
+        for key in HEADING_KEYS:
+            value = _number(meta.get(key))
+            if value is not None:
+                return value
+    return None
+
+
+def north_up_info(path: str) -> RasterInfo:
+    """The raster's :class:`~sarsense.algorithms.io.RasterInfo`; a rotated grid is refused."""
+    info = read_info(path)
+    gt = info.geotransform
+    if gt[2] or gt[4]:
+        raise ValueError("the input grid is rotated; warp it to a north-up grid first (gdalwarp).")
+    return info
+
+
+def terrain_flatten_file(sigma: str, dem: str, output: str, *, heading_deg: float, incidence: str | None = None,
+                         incidence_deg: float | None = None, look: str = "right", in_db: bool = False,
+                         output_local_incidence: str | None = None, incidence_name: str = "the incidence angle",
+                         options: RunOptions | None = None) -> dict:
+    """Terrain-normalised σ° (004 eq. 3, :func:`flatten`) with the local incidence angle from a DEM
+    (:func:`local_incidence`), file to file, block by block with a one-pixel halo (Horn's 3×3 slope).
+
+    Parameters
+    ----------
+    sigma : str
+        σ° on a north-up map grid (any number of bands, all normalised), linear power or dB (``in_db``).
+    dem : str
+        Heights in metres on ``sigma``'s grid. On a geographic grid the pixel sizes are turned into metres
+        per row (:func:`metres_per_degree`).
+    output : str
+        Float32 GeoTIFF, ``sigma``'s bands and units, NaN in shadow and layover.
+    heading_deg, look
+        Satellite heading (degrees clockwise from north) and look side, as :func:`local_incidence`.
+    incidence, incidence_deg
+        Ellipsoid incidence angle: a one-band raster on ``sigma``'s grid, or one number (degrees).
+        Raster values are checked by :func:`check_incidence`, whose message names ``incidence_name``.
+    output_local_incidence : str, optional
+        Also write θ_DEM (degrees; ≥ 90 shadow, ≤ 0 layover).
+    options : RunOptions, optional
+        Budget, workers, compression, progress and cancel.
+
+    Returns
+    -------
+    dict
+        ``infinite`` (±inf written as NaN), ``shadow`` and ``layover`` (valid pixels made NaN).
+    """
+    if (incidence is None) == (incidence_deg is None):
+        raise ValueError("give the incidence angle as a raster or as a number, not both or neither")
+    info = north_up_info(sigma)
+    gt, geographic, n = info.geotransform, info.geographic, info.band_count
+    sources = [sigma, (dem, [1])] + ([(incidence, [1])] if incidence else [])
+    counts = Counts("shadow", "layover")
+
+    def kernel(block, where):
+        if geographic:
+            lat = gt[3] + gt[5] * (where.rows + 0.5)
+            mx, my = metres_per_degree(lat)
+            dx, dy = (abs(gt[1]) * mx)[:, None], abs(gt[5]) * my[:, None]
+        else:
+            dx, dy = abs(gt[1]), abs(gt[5])
+        inc = block[n + 1] if incidence else incidence_deg
+        if incidence:
+            check_incidence(inc, incidence_name)
+        theta = local_incidence(block[n], dx_m=dx, dy_m=dy, incidence_deg=inc, heading_deg=heading_deg, look=look)
+        flat, _, _ = flatten(block[:n], theta, inc, in_db=in_db)
+        t, valid = where.core_of(theta), where.core_of(np.isfinite(block[0]))
+        counts.add(shadow=int(((t >= 90) & valid).sum()), layover=int(((t <= 0) & valid).sum()))
+        return (flat, theta) if output_local_incidence else flat
+
+    results = [output, output_local_incidence] if output_local_incidence else output
+    layout = dict(out_bands=[n, 1], descriptions=[info.descriptions, ["local incidence angle (degrees)"]]) \
+        if output_local_incidence else dict(out_bands=n)
+    res = run_blockwise(sources, results, kernel, halo=1, with_position=True, bytes_per_pixel=96, options=options,
+                        **layout)
+    return {"infinite": res["infinite"], **counts.values}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ..io import RunOptions, run_blockwise
 
 
-def day_numbers(dates):
+def day_numbers(dates: Sequence[str]) -> np.ndarray:
     """ISO dates → days since 1970-01-01 (float64)."""
     try:
         return np.array([(_dt.date.fromisoformat(str(d)) - _dt.date(1970, 1, 1)).days for d in dates], dtype=float)
@@ -15,7 +19,8 @@ def day_numbers(dates):
         raise ValueError(f"dates must be ISO dates (YYYY-MM-DD): {err}") from None
 
 
-def interpolate_time(stack, dates, targets, *, max_gap_days=32.0):
+def interpolate_time(stack: ArrayLike, dates: Sequence[str], targets: Sequence[str], *,
+                     max_gap_days: float = 32.0) -> np.ndarray:
     """Values of ``stack`` at ``targets`` by linear interpolation between each pixel's valid dates.
 
     The paper interpolates NDVI linearly to every radar date (000 §2.1.4); per pixel, NaN dates are
@@ -75,3 +80,42 @@ def interpolate_time(stack, dates, targets, *, max_gap_days=32.0):
             val[exact] = pv[exact]
             out[k] = val
     return out
+
+
+def outside_dates(dates: Sequence[str], targets: Sequence[str]) -> list[str]:
+    """The ``targets`` before the first or after the last of ``dates`` (NaN everywhere: no extrapolation)."""
+    days, tdays = day_numbers(dates), day_numbers(targets)
+    return [t for t, d in zip(targets, tdays) if d < days.min() or d > days.max()]
+
+
+def interpolate_time_file(stack: str, output: str, *, dates: Sequence[str], targets: Sequence[str],
+                          max_gap_days: float = 32.0, options: RunOptions | None = None) -> dict:
+    """A dated stack linearly interpolated in time onto ``targets`` (:func:`interpolate_time`), file to file.
+
+    Parameters
+    ----------
+    stack : str
+        Dated stack, one band per date of ``dates`` (ISO), NaN nodata.
+    output : str
+        Float32 GeoTIFF, one band per target date, described by its date.
+    dates, targets : sequences of str
+        The stack's ISO dates in band order, and the dates to interpolate onto.
+    max_gap_days : float
+        Valid dates further apart are not bridged (:func:`interpolate_time`).
+    options : RunOptions, optional
+        Budget, workers, compression, progress and cancel.
+
+    Returns
+    -------
+    dict
+        ``infinite``: values written as NaN because they were ±inf.
+    """
+    dates, targets = list(dates), list(targets)
+
+    def kernel(block):
+        return interpolate_time(block, dates, targets, max_gap_days=max_gap_days)
+
+    res = run_blockwise(stack, output, kernel, out_bands=len(targets), descriptions=targets,
+                        bytes_per_pixel=64,  # per band of max(dates, targets): block, sweeps, result
+                        options=options)
+    return {"infinite": res["infinite"]}

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import report as _report
 from ..metrics import continuous_scores
@@ -12,14 +15,15 @@ from ..metrics import continuous_scores
 NDVI_EDGES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
 
 
-def scores_by_group(estimate, reference, groups):
+def scores_by_group(estimate: ArrayLike, reference: ArrayLike, groups: ArrayLike) -> list[tuple[str, dict]]:
     """``[(group, scores)]`` for every group (sorted), scores from :func:`continuous_scores`."""
     groups = np.asarray(groups).astype(str)
     e, r = np.asarray(estimate, np.float64), np.asarray(reference, np.float64)
     return [(g, continuous_scores(e[groups == g], r[groups == g])) for g in sorted(set(groups))]
 
 
-def scatter_figure(estimate, reference, ndvi=None, *, title="Estimated against in-situ soil moisture"):
+def scatter_figure(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike | None = None, *,
+                   title: str = "Estimated against in-situ soil moisture"):
     """000 fig. 2: estimate against in situ, the 1:1 line, coloured by NDVI when given."""
     fig = _report.figure(5.5, 5.0)
     ax = fig.add_subplot()
@@ -38,7 +42,7 @@ def scatter_figure(estimate, reference, ndvi=None, *, title="Estimated against i
     return fig
 
 
-def boxplot_figure(per_station, network_of):
+def boxplot_figure(per_station: Sequence[tuple[str, dict]], network_of: dict):
     """000 fig. 4: per network, box plots of the stations' R and RMSE."""
     nets = sorted({network_of[s] for s, _ in per_station})
     r = [[sc["r"] for s, sc in per_station if network_of[s] == n and np.isfinite(sc["r"])] for n in nets]
@@ -56,7 +60,8 @@ def boxplot_figure(per_station, network_of):
     return fig
 
 
-def timeseries_figure(station, times, estimate, reference, vv=None, ndvi=None):
+def timeseries_figure(station: str, times: ArrayLike, estimate: ArrayLike, reference: ArrayLike,
+                      vv: ArrayLike | None = None, ndvi: ArrayLike | None = None):
     """000 fig. 6: one station's in-situ and estimated series, VV and NDVI on a second axis."""
     fig = _report.figure(8.0, 3.2)
     ax = fig.add_subplot()
@@ -83,7 +88,8 @@ def timeseries_figure(station, times, estimate, reference, vv=None, ndvi=None):
     return fig
 
 
-def ndvi_class_scores(estimate, reference, ndvi, edges=NDVI_EDGES):
+def ndvi_class_scores(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike,
+                      edges: Sequence[float] = NDVI_EDGES) -> list[tuple[str, dict]]:
     """``[(label, scores)]`` per NDVI class (000 fig. 7)."""
     v = np.asarray(ndvi, np.float64)
     e, r = np.asarray(estimate, np.float64), np.asarray(reference, np.float64)
@@ -95,7 +101,7 @@ def ndvi_class_scores(estimate, reference, ndvi, edges=NDVI_EDGES):
     return out
 
 
-def ndvi_figure(classes):
+def ndvi_figure(classes: Sequence[tuple[str, dict]]):
     """000 fig. 7: RMSE and bias against NDVI classes."""
     fig = _report.figure(6.0, 3.5)
     ax = fig.add_subplot()

@@ -18,18 +18,12 @@ from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import hybrid
 from ...styles import SSM_RAMP, style_on_load
 from .. import inputs
-from ..base import WORKERS
 from .base import SoilMoistureAlgorithm
 
 BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 
 
-def predictor_key(name):
-    """The predictor a raster or channel name stands for (VV, θ/theta/incidence, NDVI …), or None."""
-    by_display = {p[1]: p[0] for p in hybrid.PREDICTORS}
-    if name in by_display:
-        return by_display[name]
-    return next((k for k in hybrid.KEYS if hybrid.find_field(k, [str(name)])), None)
+predictor_key = hybrid.predictor_key
 
 
 class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
@@ -100,7 +94,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                                  f"'{c.name}': give the rasters in the model's order ({wanted}).")
             if lyr.providerType() != "gdal":
                 raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first.")
-        feedback.pushInfo(self.tr(f"model: {model.describe()}"))
+        feedback.pushInfo(self.tr("model: {0}").format(model.describe()))
         ref = layers[0].source()
         ref_info = read_info(ref)
         paths, dated = [], []
@@ -133,16 +127,15 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                              "first ('Interpolate a dated stack in time').")
         dropped = sorted(set().union(*map(set, stacks)) - set(common))
         if dropped:
-            feedback.pushWarning(self.tr(f"{len(dropped)} date(s) not in every stack are left out: "
-                                         f"{', '.join(dropped[:8])}{' …' if len(dropped) > 8 else ''}."))
+            feedback.pushWarning(self.tr("{0} date(s) not in every stack are left out: {1}{2}.").format(
+                len(dropped), ", ".join(dropped[:8]), " …" if len(dropped) > 8 else ""))
         date_inputs = [[(p, d.index(day) + 1 if d is not None else 1) for p, d in zip(paths, dated)] for day in common]
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
         hybrid.map_soil_moisture(model, date_inputs, common, out, spread,
-                                 compression=self.compression(parameters, context), workers=WORKERS,
-                                 **self.callbacks(feedback))
-        feedback.pushInfo(self.tr(f"{len(common)} date(s) mapped: {common[0]} … {common[-1]}"))
+                                 options=self.run_options(parameters, context, feedback))
+        feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
         style_on_load(context, out, ramp=SSM_RAMP)
         results = {self.OUTPUT: out}
         if spread:

@@ -11,16 +11,16 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
-from ....algorithms import metrics
 from ....algorithms import report as _report
 from ....algorithms.soil_moisture import calibration as cal
 from ....algorithms.soil_moisture import validation as val
-from .base import SampleAlgorithm
+from . import samples
+from .base import SoilMoistureAlgorithm
 
 V1_KINDS = ("NDVI", "VH/VV")
 
 
-class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
+class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, VV_FIELD, V1_FIELD, SSM_FIELD, V1_KIND, SEED, TRAIN_FRACTION = (
         "SAMPLES", "VV_FIELD", "V1_FIELD", "SSM_FIELD", "V1_KIND", "SEED", "TRAIN_FRACTION")
     OUTPUT_PARAMS, OUTPUT_HTML, ALPHA, BETA, RMSE_CLASSIC, RMSE_CORRECTED = (
@@ -46,16 +46,16 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             "scores) feed 'Vegetation-corrected change detection' (α, β) to map soil moisture.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples()
+        samples.add_samples(self)
         for name, label, default, text in (
                 (self.VV_FIELD, "VV field (dB)", "VV", "σ°VV in dB."),
                 (self.V1_FIELD, "Vegetation field V1", "NDVI", "NDVI, or the VH/VV ratio in dB."),
                 (self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The matched in-situ value.")):
-            self.add_field(name, label, default, text)
+            samples.add_field(self, name, label, default, text)
         self.add(QgsProcessingParameterEnum(self.V1_KIND, self.tr("V1 is"), options=list(V1_KINDS), defaultValue=0),
                  "What the vegetation field holds (reported; the fit is the same).")
-        self.add_split("Seed of the training/validation split: the same seed gives the same split.",
-                       "Share of the samples used to fit (the paper: 70 %).")
+        samples.add_split(self, "Seed of the training/validation split: the same seed gives the same split.",
+                          "Share of the samples used to fit (the paper: 70 %).")
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Parameters (JSON)"),
                                                        fileFilter="JSON (*.json)"),
                  "α, β, SSM_min/SSM_max per station, the split and the held-out scores.")
@@ -67,35 +67,26 @@ class CalibrateVegetationCdAlgorithm(SampleAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
     def process(self, parameters, context, feedback):
-        f_vv, f_v1, f_ssm = (self.field(parameters, n, context) for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
-        s = self.read_samples(parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
+        f_vv, f_v1, f_ssm = (samples.field(self, parameters, n, context)
+                             for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]
-        complete = np.isfinite(vv) & np.isfinite(v1) & np.isfinite(ssm)
-        if complete.sum() < 6:
-            raise self.error(f"{int(complete.sum())} samples have VV, V1 and an in-situ value: at least 6 are needed "
-                             "(half for fitting, the rest for validation).")
-        idx = np.flatnonzero(complete)
-        train = np.zeros(len(s), dtype=bool)
-        train[idx[metrics.split_samples(np.zeros(idx.size), idx, fraction=fraction, by="pixel", seed=seed)]] = True
-        held = complete & ~train
-        dvv, dssm, ssm_min = cal.deltas(s.station, vv, ssm, train)
-        alpha, beta, resid = cal.fit_alpha_beta(dvv[train], dssm[train], v1[train])
-        corrected = cal.corrected_cd(dvv, v1, ssm_min, alpha, beta)
-        classic, _ = cal.classic_cd(s.station, vv, ssm, train)
-        sc_classic = metrics.continuous_scores(classic[held], ssm[held])
-        sc_corr = metrics.continuous_scores(corrected[held], ssm[held])
-        feedback.pushInfo(self.tr(f"α = {alpha:.4g}, β = {beta:.4g} (V1 = {kind}); fit residual {resid:.3f} dB on "
-                                  f"{int(train.sum())} samples."))
+        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed)
+        train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
+        classic, corrected = fit["classic"], fit["corrected"]
+        sc_classic, sc_corr = fit["scores_classic"], fit["scores_corrected"]
+        feedback.pushInfo(self.tr("α = {0:.4g}, β = {1:.4g} (V1 = {2}); fit residual {3:.3f} dB on {4} "
+                                  "samples.").format(alpha, beta, kind, resid, int(train.sum())))
         for label, sc in (("classic CD", sc_classic), ("corrected CD", sc_corr)):
-            feedback.pushInfo(self.tr(f"held out ({sc['n']} samples), {label}: RMSE {sc['rmse']:.4f} m³/m³, "
-                                      f"R {sc['r']:.3f}, bias {sc['bias']:+.4f}"))
+            feedback.pushInfo(self.tr("held out ({0} samples), {1}: RMSE {2:.4f} m³/m³, R {3:.3f}, bias "
+                                      "{4:+.4f}").format(sc["n"], label, sc["rmse"], sc["r"], sc["bias"]))
         if alpha - beta * np.nanmax(v1) <= 0:
-            feedback.pushWarning(self.tr(f"α − β·V1 falls to zero or below at V1 = {np.nanmax(v1):.3g}: the corrected "
-                                         "model has no sensitivity to moisture there (such samples are NaN)."))
-        ext = cal.station_extremes(s.station, ssm, train)
+            feedback.pushWarning(self.tr("α − β·V1 falls to zero or below at V1 = {0:.3g}: the corrected model has no "
+                                         "sensitivity to moisture there (such samples are NaN).").format(np.nanmax(v1)))
+        ext = fit["extremes"]
         params = {"model": "ΔVV = (α − β·V1)·ΔSSM (Fayad et al. 2022, eq. 7)", "alpha": alpha, "beta": beta,
                   "v1": kind, "v1_field": f_v1, "vv_field": f_vv, "ssm_field": f_ssm, "seed": seed,
                   "train_fraction": fraction, "fit_residual_db": resid,

@@ -9,8 +9,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms import sar
-from ....algorithms.io import run_blockwise
 from ....algorithms.soil_moisture import change_detection as cd
 from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
@@ -41,11 +39,11 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             "SSM_min and SSM_max are the driest and wettest soil moisture of the site (in situ, or a soil map's "
             "wilting point and porosity); the defaults are placeholders for a mineral soil. Rasters override them "
             "per pixel. Pixels with fewer valid dates than the minimum, or a dynamic below "
-            f"{cd.MIN_RANGE_DB} dB (flat series: noise only), are NaN and counted in the log.\n\n"
+            "{0} dB (flat series: noise only), are NaN and counted in the log.\n\n"
             "Input: a dated VV stack (one band per date, 'Build dated stack'), ideally speckle-filtered "
             "('Multi-temporal despeckle'). Outputs keep the dates. The method assumes roughness and vegetation "
             "do not change over the series; with growing vegetation use 'Soil moisture by vegetation-corrected "
-            "change detection'.")
+            "change detection'.").format(cd.MIN_RANGE_DB)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("VV time stack")),
@@ -88,14 +86,14 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
         if lo >= hi:
-            return False, self.tr(f"{self.label(self.SSM_MIN)} ({lo:g}) must be below {self.label(self.SSM_MAX)} "
-                                  f"({hi:g}).")
+            return False, self.tr("{0} ({1:g}) must be below {2} ({3:g}).").format(
+                self.label(self.SSM_MIN), lo, self.label(self.SSM_MAX), hi)
         if self.parameterAsEnum(parameters, self.REFERENCE, context) == 1:
             p0 = self.parameterAsDouble(parameters, self.LOW_PCT, context)
             p1 = self.parameterAsDouble(parameters, self.HIGH_PCT, context)
             if p0 >= p1:
-                return False, self.tr(f"{self.label(self.LOW_PCT)} ({p0:g}) must be below "
-                                      f"{self.label(self.HIGH_PCT)} ({p1:g}).")
+                return False, self.tr("{0} ({1:g}) must be below {2} ({3:g}).").format(
+                    self.label(self.LOW_PCT), p0, self.label(self.HIGH_PCT), p1)
         return super().checkParameterValues(parameters, context)
 
     def process(self, parameters, context, feedback):
@@ -103,9 +101,6 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=2)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
-        reference = cd.REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)]
-        low = self.parameterAsDouble(parameters, self.LOW_PCT, context)
-        high = self.parameterAsDouble(parameters, self.HIGH_PCT, context)
         min_dates = self.parameterAsInt(parameters, self.MIN_DATES, context)
         if min_dates > len(dates):
             raise self.error(f"{self.label(self.MIN_DATES)} is {min_dates} but the stack has {len(dates)} dates: "
@@ -115,35 +110,18 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         cd.check_ssm_bounds(lo, hi)
         out_index = self.parameterAsOutputLayer(parameters, self.OUTPUT_INDEX, context)
         out_ssm = self.parameterAsOutputLayer(parameters, self.OUTPUT_SSM, context)
-        n = len(dates)
-        extra, slots = [], {}
-        for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER):
-            if parameters.get(key):
-                slots[key] = n + len(extra)
-                path = inputs.raster_path(self, parameters, key, context)
-                extra.append(inputs.on_grid(self, path, src, key, feedback))
+        rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)
+                   for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER) if parameters.get(key)}
         out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
             if parameters.get(self.OUTPUT_DVV) else None
-        counts = outputs.Counts("few", "flat")
-
-        def kernel(block):
-            vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
-            index, few, flat = cd.change_index(vv, reference=reference, low_pct=low, high_pct=high,
-                                               min_dates=min_dates)
-            counts.add(few=few, flat=flat)
-            smin = block[slots[self.SSM_MIN_RASTER]] if self.SSM_MIN_RASTER in slots else lo
-            smax = block[slots[self.SSM_MAX_RASTER]] if self.SSM_MAX_RASTER in slots else hi
-            out = [index, cd.ssm_from_index(index, smin, smax)]
-            return out + [cd.delta_vv(vv, min_dates=min_dates)] if out_dvv else out
-
-        outs = [out_index, out_ssm] + ([out_dvv] if out_dvv else [])
-        meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
-        res = run_blockwise([src] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
-                            descriptions=[dates] * len(outs), band_metadata=meta,
-                            bytes_per_pixel=48 + (16 if out_dvv else 0),
-                            compression=self.compression(parameters, context),
-                            workers=1, **self.callbacks(feedback))  # I/O-bound: a 2nd worker only adds memory
-        outputs.report_infinite(self, feedback, res)
+        counts = cd.change_detection_file(
+            src, out_index, out_ssm, dates=dates, output_dvv=out_dvv, in_db=in_db,
+            reference=cd.REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)],
+            low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
+            high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
+            ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),
+            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), options=self.run_options(parameters, context, feedback))
+        outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",
             "flat": f"{{n}} pixels vary by less than {cd.MIN_RANGE_DB} dB over the series (no usable change) and "

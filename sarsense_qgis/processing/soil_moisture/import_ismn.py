@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessingOutputNumber,
@@ -16,11 +15,7 @@ from ....algorithms.soil_moisture import insitu
 from .. import outputs
 from .base import SoilMoistureAlgorithm
 
-STATION_COLUMNS = [("id", str), ("network", str), ("station", str), ("sensor", str), ("depth_from", float),
-                   ("depth_to", float), ("lon", float), ("lat", float), ("n_values", int), ("first", str),
-                   ("last", str)]
-VALUE_COLUMNS = [("station", str), ("time_utc", str), ("soil_moisture", float), ("period_h", float),
-                 ("sensor", str), ("depth_to", float)]
+STATION_COLUMNS, VALUE_COLUMNS = insitu.STATION_COLUMNS, insitu.VALUE_COLUMNS
 
 
 class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
@@ -76,34 +71,26 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
         flags = insitu.parse_flags(self.parameterAsString(parameters, self.FLAGS, context))
         res = insitu.read_insitu(src, depth_max=depth, flags=flags)
         for name, why in res.problems:
-            feedback.reportError(self.tr(f"Not imported: {name}: {why}"), fatalError=False)
+            feedback.reportError(self.tr("Not imported: {0}: {1}").format(name, why), fatalError=False)
         if res.too_deep:
-            feedback.pushInfo(self.tr(f"{len(res.too_deep)} sensor(s) deeper than {depth:g} m left out."))
+            feedback.pushInfo(self.tr("{0} sensor(s) deeper than {1:g} m left out.").format(len(res.too_deep), depth))
         sensors = res.sensors
-        feedback.pushInfo(self.tr(f"{res.layout}: {len(sensors)} sensor(s) at {len({s.station_id for s in sensors})} "
-                                  f"station(s), {sum(len(s.values) for s in sensors)} values kept (flags "
-                                  f"{', '.join(sorted(flags))}) of {sum(s.n_read for s in sensors)} read."))
+        feedback.pushInfo(self.tr("{0}: {1} sensor(s) at {2} station(s), {3} values kept (flags {4}) of {5} "
+                                  "read.").format(
+            res.layout, len(sensors), len({s.station_id for s in sensors}), sum(len(s.values) for s in sensors),
+            ", ".join(sorted(flags)), sum(s.n_read for s in sensors)))
         empty = [s.station_id for s in sensors if not len(s.values)]
         if empty:
-            feedback.pushWarning(self.tr(f"No reading passed the flag filter at {', '.join(empty[:5])}"
-                                         f"{' …' if len(empty) > 5 else ''}."))
+            feedback.pushWarning(self.tr("No reading passed the flag filter at {0}{1}.").format(
+                ", ".join(empty[:5]), " …" if len(empty) > 5 else ""))
         if feedback.isCanceled():
             raise Cancelled()
 
-        def day(t):
-            return str(t)[:19].replace("T", " ") if t is not None else None
-
-        rows = [[s.station_id, s.network, s.station, s.sensor, s.depth_from, s.depth_to, s.lon, s.lat, len(s.values),
-                 day(s.times.min()) if len(s.values) else None, day(s.times.max()) if len(s.values) else None]
-                for s in sensors]
+        rows = insitu.sensor_rows(sensors)
         stations = outputs.write_table(self, parameters, self.OUTPUT_STATIONS, context, STATION_COLUMNS, rows,
-                                    points=[(s.lon, s.lat) for s in sensors],
-                                    crs=QgsCoordinateReferenceSystem("EPSG:4326"))
-        values = []
-        for s in sensors:
-            times = np.datetime_as_string(s.times, unit="s")
-            values.extend([s.station_id, t.replace("T", " "), float(v), s.period_s / 3600.0, s.sensor, s.depth_to]
-                          for t, v in zip(times, s.values))
+                                       points=[(s.lon, s.lat) for s in sensors],
+                                       crs=QgsCoordinateReferenceSystem("EPSG:4326"))
+        values = insitu.reading_rows(sensors)
         table = outputs.write_table(self, parameters, self.OUTPUT_VALUES, context, VALUE_COLUMNS, values)
         return {self.OUTPUT_STATIONS: stations, self.OUTPUT_VALUES: table, self.N_STATIONS: len(rows),
                 self.N_VALUES: len(values)}

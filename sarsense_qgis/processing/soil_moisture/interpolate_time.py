@@ -12,12 +12,10 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from ....algorithms.io import run_blockwise
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import timeinterp
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
 from .base import SoilMoistureAlgorithm
 
 
@@ -83,19 +81,15 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
         targets = self.target_dates(parameters, context)
         gap = self.parameterAsDouble(parameters, self.MAX_GAP_DAYS, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        days, tdays = timeinterp.day_numbers(dates), timeinterp.day_numbers(targets)
-        outside = [t for t, d in zip(targets, tdays) if d < days.min() or d > days.max()]
+        outside = timeinterp.outside_dates(dates, targets)
         if outside:
-            feedback.reportError(self.tr(f"{len(outside)} target date(s) lie outside the input's dates "
-                                         f"({min(dates)} to {max(dates)}) and are NaN: {', '.join(outside)}."),
+            feedback.reportError(self.tr("{0} target date(s) lie outside the input's dates ({1} to {2}) and are NaN: "
+                                         "{3}.").format(len(outside), min(dates), max(dates), ", ".join(outside)),
                                  fatalError=False)
-        res = run_blockwise(src, out, lambda b: timeinterp.interpolate_time(b, dates, targets, max_gap_days=gap),
-                            out_bands=len(targets), descriptions=targets,
-                            bytes_per_pixel=64,  # per band of max(dates, targets): block, sweeps, result
-                            compression=self.compression(parameters, context), workers=WORKERS,
-                            **self.callbacks(feedback))
-        feedback.pushInfo(self.tr(f"{len(dates)} input dates → {len(targets)} target dates, gaps > {gap:g} days "
-                                  "not bridged."))
-        outputs.report_infinite(self, feedback, res)
+        counts = timeinterp.interpolate_time_file(src, out, dates=dates, targets=targets, max_gap_days=gap,
+                                                  options=self.run_options(parameters, context, feedback))
+        feedback.pushInfo(self.tr("{0} input dates → {1} target dates, gaps > {2:g} days not bridged.").format(
+            len(dates), len(targets), gap))
+        outputs.report_infinite(self, feedback, counts)
         style_on_load(context, out)
         return {self.OUTPUT: out}

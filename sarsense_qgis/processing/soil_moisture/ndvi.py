@@ -9,12 +9,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms.io import read_info, run_blockwise, sample_values
+from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import ndvi as _ndvi
 from ...styles import NDVI_RAMP, style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
 from .base import SoilMoistureAlgorithm
 
 
@@ -40,8 +39,8 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
             "one NDVI band per date, the dates matched between them. A dated input keeps its dates.\n\n"
             "Reflectance = DN × Reflectance scale + Reflectance offset (Sentinel-2 L2A: 0.0001 and −0.1 from "
             "processing baseline 04.00; Landsat Collection 2 Level 2: 0.0000275 and −0.2). A scale alone does not "
-            f"change NDVI, an offset does. With 'Keep only {lo}–{hi}' (default, the paper's §2.1.4) water, built-up "
-            "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN.")
+            "change NDVI, an offset does. With 'Keep only {0}–{1}' (default, the paper's §2.1.4) water, built-up "
+            "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN.").format(lo, hi)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.RED, self.tr("Red raster")),
@@ -64,7 +63,8 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
                  "Added after scaling (Sentinel-2 L2A baseline ≥ 04.00: −0.1; Landsat C2 L2: −0.2).", advanced=True,
                  decimals=4)
         lo, hi = _ndvi.VALID_RANGE
-        self.add(QgsProcessingParameterBoolean(self.MASK_OUTSIDE, self.tr(f"Keep only NDVI {lo}–{hi} (others NaN)"),
+        self.add(QgsProcessingParameterBoolean(self.MASK_OUTSIDE,
+                                               self.tr("Keep only NDVI {0}–{1} (others NaN)").format(lo, hi),
                                                defaultValue=True),
                  "The change-detection paper's filter (§2.1.4): NDVI below 0.15 (water, urban) or above 0.8 (dense "
                  "forest) is set to NaN.")
@@ -105,20 +105,16 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
                 dates = [_stack.band_dates(red)[red_bands[0] - 1]] if read_info(red).band_count == 1 else None
             except ValueError:
                 dates = None
-        sample = sample_values(red, band=red_bands[0]) * scale + offset
-        finite = sample[sample == sample]
-        if finite.size and (finite > 1.5).mean() > 0.01:
+        dn_max = _ndvi.digital_number_max(red, band=red_bands[0], scale=scale, offset=offset)
+        if dn_max is not None:
             feedback.reportError(self.tr(
-                f"{self.label(self.RED)}: scaled values reach {finite.max():g}, above any reflectance: they look like "
-                f"digital numbers. Set {self.label(self.SCALE)} (and the offset) of your product to get reflectance; "
-                "NDVI is computed anyway."), fatalError=False)
-        n = len(red_bands)
+                "{0}: scaled values reach {1:g}, above any reflectance: they look like digital numbers. Set {2} (and "
+                "the offset) of your product to get reflectance; NDVI is computed anyway.").format(
+                self.label(self.RED), dn_max, self.label(self.SCALE)), fatalError=False)
         nir_on = nir if nir == red else inputs.on_grid(self, nir, red, self.NIR, feedback)
-        sources = [(red, red_bands), (nir_on, nir_bands)]
-        res = run_blockwise(
-            sources, out, lambda b: _ndvi.ndvi(b[:n], b[n:], scale=scale, offset=offset, mask_outside=mask),
-            out_bands=n, descriptions=dates, band_metadata=[{"UNITS": "NDVI"}] * n,
-            compression=self.compression(parameters, context), workers=WORKERS, **self.callbacks(feedback))
-        outputs.report_infinite(self, feedback, res)
+        counts = _ndvi.ndvi_file(red, nir_on, out, red_bands=red_bands, nir_bands=nir_bands, dates=dates, scale=scale,
+                                 offset=offset, mask_outside=mask,
+                                 options=self.run_options(parameters, context, feedback))
+        outputs.report_infinite(self, feedback, counts)
         style_on_load(context, out, ramp=NDVI_RAMP)
         return {self.OUTPUT: out}

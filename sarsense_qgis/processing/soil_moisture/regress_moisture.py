@@ -12,18 +12,17 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms.io import run_blockwise
 from ....algorithms.soil_moisture import regression
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
-from .base import SampleAlgorithm
+from . import samples
+from .base import SoilMoistureAlgorithm
 
 COLUMNS = [("date", str), ("slope", float), ("intercept", float), ("r2", float), ("rmse", float), ("n", int),
            ("note", str)]
 
 
-class RegressMoistureAlgorithm(SampleAlgorithm):
+class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, PREDICTOR_FIELD, SSM_FIELD, PER_DATE, RASTER = ("SAMPLES", "PREDICTOR_FIELD", "SSM_FIELD", "PER_DATE",
                                                              "RASTER")
     OUTPUT_PARAMS, OUTPUT_TABLE, OUTPUT = "OUTPUT_PARAMS", "OUTPUT_TABLE", "OUTPUT"
@@ -49,9 +48,10 @@ class RegressMoistureAlgorithm(SampleAlgorithm):
             "moisture'.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples()
-        self.add_field(self.PREDICTOR_FIELD, "σ° field (dB)", "VV", "Backscatter in dB.")
-        self.add_field(self.SSM_FIELD, "In-situ soil moisture field", "ssm_insitu", "m³/m³ (or %: the map follows).")
+        samples.add_samples(self)
+        samples.add_field(self, self.PREDICTOR_FIELD, "σ° field (dB)", "VV", "Backscatter in dB.")
+        samples.add_field(self, self.SSM_FIELD, "In-situ soil moisture field", "ssm_insitu",
+                          "m³/m³ (or %: the map follows).")
         self.add(QgsProcessingParameterBoolean(self.PER_DATE, self.tr("One regression per date"), defaultValue=True),
                  "On: one line per acquisition date (the paper). Off: one line for all samples.")
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Regression parameters (JSON)"),
@@ -65,20 +65,20 @@ class RegressMoistureAlgorithm(SampleAlgorithm):
                  "Float32, one band per date, NaN nodata.")
 
     def process(self, parameters, context, feedback):
-        f_x = self.field(parameters, self.PREDICTOR_FIELD, context)
-        f_y = self.field(parameters, self.SSM_FIELD, context)
+        f_x = samples.field(self, parameters, self.PREDICTOR_FIELD, context)
+        f_y = samples.field(self, parameters, self.SSM_FIELD, context)
         per_date = self.parameterAsBool(parameters, self.PER_DATE, context)
-        s = self.read_samples(parameters, self.SAMPLES, context, [f_x, f_y])
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_x, f_y])
         fits = regression.regress(s.date, s[f_x], s[f_y], per_date=per_date)
         rows = []
         for d, f in fits:
             if isinstance(f, dict):
                 rows.append([d, f["slope"], f["intercept"], f["r2"], f["rmse"], f["n"], ""])
-                feedback.pushInfo(self.tr(f"{d}: SM = {f['slope']:.4g}·σ° + {f['intercept']:.4g}; R² {f['r2']:.3f}, "
-                                          f"RMSE {f['rmse']:.4f}, N {f['n']}"))
+                feedback.pushInfo(self.tr("{0}: SM = {1:.4g}·σ° + {2:.4g}; R² {3:.3f}, RMSE {4:.4f}, N {5}").format(
+                    d, f["slope"], f["intercept"], f["r2"], f["rmse"], f["n"]))
             else:
                 rows.append([d, np.nan, np.nan, np.nan, np.nan, 0, f])
-                feedback.pushWarning(self.tr(f"{d}: no line ({f})."))
+                feedback.pushWarning(self.tr("{0}: no line ({1}).").format(d, f))
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_PARAMS, context)
         with open(path, "w", encoding="utf-8") as fh:
@@ -96,17 +96,13 @@ class RegressMoistureAlgorithm(SampleAlgorithm):
         src = inputs.raster_path(self, parameters, self.RASTER, context)
         dates = checks.stack_dates(self, src, self.RASTER, min_dates=1)
         checks.units(self, src, "db", name=self.RASTER)
-        lines = [fits.get(d if per_date else "all") for d in dates]
-        lines = [f if isinstance(f, dict) else None for f in lines]
+        lines = regression.lines_for_dates(fits, dates, per_date=per_date)
         if not any(lines):
             raise self.error(f"no date of {self.label(self.RASTER)} ({', '.join(dates[:5])}) has a fitted line: the "
                              "samples' dates differ from the raster's. Switch off the per-date regression or give the "
                              "matching stack.")
-        slope = np.array([f["slope"] if f else np.nan for f in lines], np.float32)[:, None, None]
-        icpt = np.array([f["intercept"] if f else np.nan for f in lines], np.float32)[:, None, None]
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        run_blockwise(src, out, lambda b: (b * slope + icpt).astype(np.float32), out_bands=len(dates),
-                      descriptions=dates, compression=self.compression(parameters, context), workers=WORKERS,
-                      **self.callbacks(feedback))
+        regression.regression_map_file(src, out, lines, dates=dates,
+                                       options=self.run_options(parameters, context, feedback))
         style_on_load(context, out, ramp=SSM_RAMP)
         return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
@@ -10,16 +9,13 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms.io import read_info, run_blockwise
-from ....algorithms.io.raster import open_dataset
 from ....algorithms.soil_moisture import terrain
 from ...styles import INCIDENCE_RAMP, style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
 from .base import SoilMoistureAlgorithm
 
 #: Metadata keys read for the satellite heading when HEADING is not given.
-HEADING_KEYS = ("HEADING", "PLATFORM_HEADING", "platformHeading", "SATELLITE_HEADING", "heading")
+HEADING_KEYS = terrain.HEADING_KEYS
 
 
 class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
@@ -74,15 +70,11 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
     def heading(self, parameters, context, src):
         if parameters.get(self.HEADING) not in (None, ""):
             return self.parameterAsDouble(parameters, self.HEADING, context)
-        ds = open_dataset(src)
-        metas = [ds.GetMetadata() or {}] + [ds.GetRasterBand(1).GetMetadata() or {}]
-        for meta in metas:
-            for key in HEADING_KEYS:
-                value = checks.as_number(meta.get(key))
-                if value is not None:
-                    return value
-        raise self.error(f"give {self.label(self.HEADING)}: the input's metadata has no heading "
-                         f"({', '.join(HEADING_KEYS)}). Sentinel-1: about 348° ascending, 192° descending.")
+        heading = terrain.heading_from_metadata(src)
+        if heading is None:
+            raise self.error(f"give {self.label(self.HEADING)}: the input's metadata has no heading "
+                             f"({', '.join(HEADING_KEYS)}). Sentinel-1: about 348° ascending, 192° descending.")
+        return heading
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
@@ -95,50 +87,23 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         out_inc = self.parameterAsOutputLayer(parameters, self.OUTPUT_LOCAL_INCIDENCE, context) \
             if parameters.get(self.OUTPUT_LOCAL_INCIDENCE) else None
-        info = read_info(src)
-        gt = info.geotransform
-        if gt[2] or gt[4]:
-            raise self.error("the input grid is rotated; warp it to a north-up grid first (gdalwarp).")
-        geographic = info.geographic
-        n = info.band_count
-        sources = [src, (inputs.on_grid(self, dem, src, self.DEM, feedback), [1])]
-        if inc_path:
-            sources.append((inputs.on_grid(self, inc_path, src, self.INCIDENCE, feedback), [1]))
-        counts = outputs.Counts("shadow", "layover")
-
-        def kernel(block, where):
-            if geographic:
-                lat = gt[3] + gt[5] * (where.rows + 0.5)
-                mx, my = terrain.metres_per_degree(lat)
-                dx, dy = (abs(gt[1]) * mx)[:, None], abs(gt[5]) * my[:, None]
-            else:
-                dx, dy = abs(gt[1]), abs(gt[5])
-            inc = block[n + 1] if inc_path else inc_const
-            if inc_path:
-                terrain.check_incidence(inc, f"{self.label(self.INCIDENCE)}")
-            theta = terrain.local_incidence(block[n], dx_m=dx, dy_m=dy, incidence_deg=inc, heading_deg=heading,
-                                            look=look)
-            flat, _, _ = terrain.flatten(block[:n], theta, inc, in_db=in_db)
-            t, valid = where.core_of(theta), where.core_of(np.isfinite(block[0]))
-            counts.add(shadow=int(((t >= 90) & valid).sum()), layover=int(((t <= 0) & valid).sum()))
-            return (flat, theta) if out_inc else flat
-
-        results = [out, out_inc] if out_inc else out
-        kw = dict(out_bands=[n, 1], descriptions=[info.descriptions, ["local incidence angle (degrees)"]]) \
-            if out_inc else dict(out_bands=n)
-        res = run_blockwise(sources, results, kernel, halo=1, with_position=True, bytes_per_pixel=96,
-                            compression=self.compression(parameters, context), workers=WORKERS,
-                            **kw, **self.callbacks(feedback))
-        feedback.pushInfo(self.tr(f"heading {heading:g}°, {look}-looking, incidence "
-                                  f"{'from raster' if inc_path else f'{inc_const:g}°'}"
-                                  f"{', geographic grid (metres per degree by row)' if geographic else ''}."))
-        outputs.report_infinite(self, feedback, res)
+        geographic = terrain.north_up_info(src).geographic
+        dem_on = inputs.on_grid(self, dem, src, self.DEM, feedback)
+        inc_on = inputs.on_grid(self, inc_path, src, self.INCIDENCE, feedback) if inc_path else None
+        counts = terrain.terrain_flatten_file(
+            src, dem_on, out, heading_deg=heading, incidence=inc_on, incidence_deg=None if inc_path else inc_const,
+            look=look, in_db=in_db, output_local_incidence=out_inc, incidence_name=self.label(self.INCIDENCE),
+            options=self.run_options(parameters, context, feedback))
+        incidence = "from raster" if inc_path else f"{inc_const:g}°"
+        grid = ", geographic grid (metres per degree by row)" if geographic else ""
+        feedback.pushInfo(self.tr("heading {0:g}°, {1}-looking, incidence {2}{3}.").format(heading, look, incidence,
+                                                                                         grid))
+        outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {"shadow": "{n} pixels are in radar shadow (θ_DEM ≥ 90°): NaN.",
-                                              "layover": "{n} pixels are in layover (θ_DEM ≤ 0°): NaN."})
+                                                       "layover": "{n} pixels are in layover (θ_DEM ≤ 0°): NaN."})
         style_on_load(context, out)
         result = {self.OUTPUT: out}
         if out_inc:
             style_on_load(context, out_inc, ramp=INCIDENCE_RAMP)
             result[self.OUTPUT_LOCAL_INCIDENCE] = out_inc
         return result
-

@@ -14,16 +14,31 @@ from ....algorithms import report as _report
 from ....algorithms.io import Cancelled
 from ....algorithms.soil_moisture import hybrid
 from ....algorithms.soil_moisture import validation as val
-from .base import SampleAlgorithm
+from . import samples
+from .base import SoilMoistureAlgorithm
 
 SPLITS = hybrid.SPLITS
-
-
 #: Methods scored on the held-out samples: key of :func:`hybrid.fit_and_score`, label.
 METHODS = (("classic", "classic CD (eq. 2-3)"), ("corrected", "corrected CD (eq. 7, NDVI)"), ("hybrid", "ANN hybrid"))
 
 
-class TrainAnnMoistureAlgorithm(SampleAlgorithm):
+#: The help text (shortHelpString), translated when shown.
+HELP = (
+    "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
+    "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
+    "MLPRegressor). Several members from different random starts are averaged; their spread is written by "
+    "'Map soil moisture with the neural network' as a per-pixel uncertainty.\n\n"
+    "Predictors (default: the paper's best set, VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t) are read from fields "
+    "of the same name; VH/VV, ΔVV, I_SSM and SSM_t are derived from the stations' VV (and VH) series when "
+    "absent (eq. 2-3, 5-6; in-situ extremes from training samples only).\n\n"
+    "The split is by station by default: whole stations are held out, because a random split puts days of "
+    "a station's own series in its test set and flatters the score. The report gives both figures (the "
+    "paper's random split: RMSE 0.062 m³/m³). The model (.onnx, SARSense contract: inputs in order, "
+    "standardisation, outputs soil moisture and spread) is trained on the training part, the one the report "
+    "assesses.")
+
+
+class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, INPUTS, SSM_FIELD, SEED, TRAIN_FRACTION, SPLIT, ENSEMBLE = (
         "SAMPLES", "INPUTS", "SSM_FIELD", "SEED", "TRAIN_FRACTION", "SPLIT", "ENSEMBLE")
     OUTPUT_MODEL, OUTPUT_HTML, RMSE, R = "OUTPUT_MODEL", "OUTPUT_HTML", "RMSE", "R"
@@ -39,29 +54,18 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         return self.tr("ann,neural network,mlp,hybrid,change detection,soil moisture,train,onnx,ensemble").split(",")
 
     def shortHelpString(self):
-        return self.tr(
-            "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
-            "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
-            "MLPRegressor). Several members from different random starts are averaged; their spread is written by "
-            "'Map soil moisture with the neural network' as a per-pixel uncertainty.\n\n"
-            "Predictors (default: the paper's best set, VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t) are read from fields "
-            "of the same name; VH/VV, ΔVV, I_SSM and SSM_t are derived from the stations' VV (and VH) series when "
-            "absent (eq. 2-3, 5-6; in-situ extremes from training samples only).\n\n"
-            "The split is by station by default: whole stations are held out, because a random split puts days of "
-            "a station's own series in its test set and flatters the score. The report gives both figures (the "
-            "paper's random split: RMSE 0.062 m³/m³). The model (.onnx, SARSense contract: inputs in order, "
-            "standardisation, outputs soil moisture and spread) is trained on the training part, the one the report "
-            "assesses.")
+        return self.tr(HELP)
 
     def initAlgorithm(self, config=None):
-        self.add_samples()
+        samples.add_samples(self)
         self.add(QgsProcessingParameterEnum(self.INPUTS, self.tr("Predictors"),
                                             options=[p[1] for p in hybrid.PREDICTORS], allowMultiple=True,
                                             defaultValue=[hybrid.KEYS.index(k) for k in hybrid.BEST_SET]),
                  "The network's inputs, in this order (default: the paper's set (i)).")
-        self.add_field(self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The target.")
-        self.add_split("Seed of the split and of the networks' initialisation: the same seed gives the same model.",
-                       "Share of the stations (or samples) used for training (the paper: 70 %).")
+        samples.add_field(self, self.SSM_FIELD, "In-situ soil moisture field (m³/m³)", "ssm_insitu", "The target.")
+        samples.add_split(self,
+                          "Seed of the split and of the networks' initialisation: the same seed gives the same model.",
+                          "Share of the stations (or samples) used for training (the paper: 70 %).")
         self.add(QgsProcessingParameterEnum(self.SPLIT, self.tr("Split"),
                                             options=["By station (whole stations held out)",
                                                      "Random samples (the paper)"], defaultValue=0),
@@ -77,8 +81,9 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.RMSE, self.tr("Held-out RMSE (m³/m³)")))
         self.addOutput(QgsProcessingOutputNumber(self.R, self.tr("Held-out R")))
         for m, label in METHODS[:2]:
-            self.addOutput(QgsProcessingOutputNumber(f"RMSE_{m.upper()}", self.tr(f"Held-out RMSE, {label} (m³/m³)")))
-            self.addOutput(QgsProcessingOutputNumber(f"R_{m.upper()}", self.tr(f"Held-out R, {label}")))
+            self.addOutput(QgsProcessingOutputNumber(f"RMSE_{m.upper()}",
+                                                     self.tr("Held-out RMSE, {0} (m³/m³)").format(label)))
+            self.addOutput(QgsProcessingOutputNumber(f"R_{m.upper()}", self.tr("Held-out R, {0}").format(label)))
 
     def _run(self, s, keys, ssm, split, fraction, seed, members, feedback):
         """Split, assemble the predictors, train; the held-out scores of the hybrid and both change detections."""
@@ -93,13 +98,13 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
             r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed)
         except ValueError as err:
             raise self.error(f"{err}.") from None
-        feedback.pushInfo(self.tr(f"split by {split}: trained on {int(r['train'].sum())} samples "
-                                  f"({len(set(s.station[r['train']]))} stations), tested on {int(r['test'].sum())} "
-                                  f"({len(set(s.station[r['test']]))} stations)"))
+        feedback.pushInfo(self.tr("split by {0}: trained on {1} samples ({2} stations), tested on {3} ({4} "
+                                  "stations)").format(split, int(r["train"].sum()), len(set(s.station[r["train"]])),
+                                                      int(r["test"].sum()), len(set(s.station[r["test"]]))))
         return r
 
     def process(self, parameters, context, feedback):
-        f_ssm = self.field(parameters, self.SSM_FIELD, context)
+        f_ssm = samples.field(self, parameters, self.SSM_FIELD, context)
         chosen = self.parameterAsEnums(parameters, self.INPUTS, context)
         if not chosen:
             raise self.error(f"choose at least one predictor in {self.label(self.INPUTS)}.")
@@ -108,7 +113,7 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
         numeric = [f.name() for f in source.fields() if f.isNumeric() and f.name() != f_ssm]
-        s = self.read_samples(parameters, self.SAMPLES, context, numeric + [f_ssm])
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, numeric + [f_ssm])
         ssm = s[f_ssm]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
@@ -122,11 +127,11 @@ class TrainAnnMoistureAlgorithm(SampleAlgorithm):
         try:
             runs[other] = self._run(s, keys, ssm, other, fraction, seed, members, feedback)
         except Exception as err:  # the comparison split may be impossible (one station): reported, not fatal
-            feedback.pushWarning(self.tr(f"no comparison with the split by {other}: {err}"))
+            feedback.pushWarning(self.tr("no comparison with the split by {0}: {1}").format(other, err))
         feedback.setProgress(90)
         main = runs[split]
         for how, r in runs.items():
-            feedback.pushInfo(self.tr(f"held out (split by {how}): " + "; ".join(
+            feedback.pushInfo(self.tr("held out (split by {0}): {1}").format(how, "; ".join(
                 f"{label} RMSE {r[m]['rmse']:.4f} m³/m³, R {r[m]['r']:.3f}" for m, label in METHODS if m in r)))
         model_path = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
         stations = sorted(set(s.station[main["train"]]))

@@ -12,7 +12,9 @@ from ....algorithms.metrics import continuous_scores
 from ....algorithms.soil_moisture import hybrid
 from ....algorithms.soil_moisture import validation as val
 from .. import outputs
-from .base import SampleAlgorithm, first_field
+from . import samples
+from .base import SoilMoistureAlgorithm
+from .samples import first_field
 
 COLUMNS = [("group", str), ("n", int), ("bias", float), ("rmse", float), ("ubrmse", float), ("r", float),
            ("r_ci95_low", float), ("r_ci95_high", float), ("p_value", float)]
@@ -20,7 +22,7 @@ COLUMNS = [("group", str), ("n", int), ("bias", float), ("rmse", float), ("ubrms
 MAX_SERIES = 8
 
 
-class ValidateMoistureAlgorithm(SampleAlgorithm):
+class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, ESTIMATE_FIELD, REFERENCE_FIELD, GROUP_FIELD = ("SAMPLES", "ESTIMATE_FIELD", "REFERENCE_FIELD",
                                                              "GROUP_FIELD")
     OUTPUT_TABLE, OUTPUT_HTML = "OUTPUT_TABLE", "OUTPUT_HTML"
@@ -46,12 +48,12 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
             "from fields of those names when the layer has them.")
 
     def initAlgorithm(self, config=None):
-        self.add_samples("Samples",
-                         "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
-        self.add_field(self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
-        self.add_field(self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
-        self.add_field(self.GROUP_FIELD, "Group field", "station", "Scores per value of this field (station or "
-                       "network).", numeric=False)
+        samples.add_samples(self, "Samples",
+                            "A layer with estimated and in-situ values (e.g. extracted at stations after mapping).")
+        samples.add_field(self, self.ESTIMATE_FIELD, "Estimate field", "SSM", "Estimated soil moisture.")
+        samples.add_field(self, self.REFERENCE_FIELD, "In-situ field", "ssm_insitu", "In-situ soil moisture.")
+        samples.add_field(self, self.GROUP_FIELD, "Group field", "station",
+                          "Scores per value of this field (station or network).", numeric=False)
         self.add_table_output(self.OUTPUT_TABLE, "Scores",
                               "One row for all samples, then one per group: N, bias, RMSE, ubRMSE, R, its 95 % "
                               "interval, p-value.")
@@ -72,15 +74,15 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         rest = [f.name() for f in fields if f.isNumeric() and f.name() not in others and f.name() not in known
                 and f.name().lower() not in ("n_insitu", "fid", "lon", "lat")]
         if len(rest) == 1:
-            feedback.pushInfo(self.tr(f"no field '{wanted}': the estimates are read from '{rest[0]}', the only other "
-                                      "numeric field."))
+            feedback.pushInfo(self.tr("no field '{0}': the estimates are read from '{1}', the only other numeric "
+                                      "field.").format(wanted, rest[0]))
             return rest[0]
         return wanted
 
     def process(self, parameters, context, feedback):
-        f_e = self.field(parameters, self.ESTIMATE_FIELD, context)
-        f_r = self.field(parameters, self.REFERENCE_FIELD, context)
-        f_g = self.field(parameters, self.GROUP_FIELD, context)
+        f_e = samples.field(self, parameters, self.ESTIMATE_FIELD, context)
+        f_r = samples.field(self, parameters, self.REFERENCE_FIELD, context)
+        f_g = samples.field(self, parameters, self.GROUP_FIELD, context)
         source = self.parameterAsSource(parameters, self.SAMPLES, context)
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
@@ -88,8 +90,9 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         f_e = self._estimate_field(f_e, source.fields(), (f_r, f_g), feedback)
         extra = [n for n in (hybrid.find_field("NDVI", names), hybrid.find_field("VV", names)) if n]
         net = first_field(names, ("network",))   # extractstations carries the stations' network
-        s = self.read_samples(parameters, self.SAMPLES, context, [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
-                              text=[f_g] + ([net] if net and net != f_g else []))
+        s = samples.read_samples(self, parameters, self.SAMPLES, context,
+                                 [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
+                                 text=[f_g] + ([net] if net and net != f_g else []))
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)
         if overall["n"] < 2:
@@ -99,9 +102,9 @@ class ValidateMoistureAlgorithm(SampleAlgorithm):
         per = val.scores_by_group(est, ref, groups) if groups is not None else []
         rows = [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per]
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
-        feedback.pushInfo(self.tr(f"N {overall['n']}: bias {overall['bias']:+.4f}, RMSE {overall['rmse']:.4f}, ubRMSE "
-                                  f"{overall['ubrmse']:.4f}, R {overall['r']:.3f} [{overall['r_low']:.3f}, "
-                                  f"{overall['r_high']:.3f}]"))
+        feedback.pushInfo(self.tr("N {0}: bias {1:+.4f}, RMSE {2:.4f}, ubRMSE {3:.4f}, R {4:.3f} [{5:.3f}, "
+                                  "{6:.3f}]").format(overall["n"], overall["bias"], overall["rmse"], overall["ubrmse"],
+                                                     overall["r"], overall["r_low"], overall["r_high"]))
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         self._report(html, s, est, ref, groups, per, overall, f_e, f_r, f_g, net)
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.BIAS: overall["bias"],

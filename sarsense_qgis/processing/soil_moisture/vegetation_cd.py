@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
@@ -11,25 +9,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms import sar
-from ....algorithms.io import run_blockwise
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import change_detection as cd
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
 from .base import SoilMoistureAlgorithm
-
-
-def read_params(path):
-    """α and β from a parameters JSON (``{"alpha": …, "beta": …}``, what 'Soil moisture II' fits)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return float(data["alpha"]), float(data["beta"]), data
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"the parameters file '{path}' must be JSON with numbers 'alpha' and 'beta' "
-                         f"({type(err).__name__}: {err})") from None
 
 
 class VegetationCdAlgorithm(SoilMoistureAlgorithm):
@@ -53,8 +37,8 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             "V1 is a vegetation variable on the same dates as VV: NDVI (e.g. 'NDVI' then 'Interpolate stack in "
             "time' onto the radar dates) or the VH/VV ratio. α (dB per m³/m³) and β are fitted to in situ data; "
             "the paper does not publish its values, so there are no defaults: give them, or the parameters JSON "
-            "file ({\"alpha\": …, \"beta\": …}). Where α − β·V1 ≤ "
-            f"{cd.MIN_SENSITIVITY} the radar has no usable sensitivity: NaN, counted in the log.")
+            "file ({{\"alpha\": …, \"beta\": …}}). Where α − β·V1 ≤ "
+            "{0} the radar has no usable sensitivity: NaN, counted in the log.").format(cd.MIN_SENSITIVITY)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.VV, self.tr("VV time stack")),
@@ -81,7 +65,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
 
     def coefficients(self, parameters, context):
         if parameters.get(self.PARAMS):
-            alpha, beta, _ = read_params(self.parameterAsFile(parameters, self.PARAMS, context))
+            alpha, beta, _ = cd.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
             return alpha, beta
         if parameters.get(self.ALPHA) in (None, "") or parameters.get(self.BETA) in (None, ""):
             raise self.error(f"give {self.label(self.ALPHA)} and {self.label(self.BETA)}, or "
@@ -102,23 +86,13 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
         ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        n = len(dates)
-        v1_on = inputs.on_grid(self, v1, vv, self.V1, feedback)
-        v1_bands = [v1_dates.index(d) + 1 for d in dates]
-        counts = outputs.Counts("weak")
-
-        def kernel(block):
-            sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
-            ssm, weak = cd.vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
-            counts.add(weak=weak)
-            return ssm
-
-        res = run_blockwise([vv, (v1_on, v1_bands)], out, kernel, out_bands=n, descriptions=dates,
-                            band_metadata=[{"UNITS": "m3/m3", "ALPHA": alpha, "BETA": beta}] * n,
-                            bytes_per_pixel=40, compression=self.compression(parameters, context),
-                            workers=WORKERS, **self.callbacks(feedback))
-        feedback.pushInfo(self.tr(f"α = {alpha:g}, β = {beta:g}, SSM_min = {ssm_min:g} m³/m³, {n} dates."))
-        outputs.report_infinite(self, feedback, res)
+        counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,
+                                       v1_bands=[v1_dates.index(d) + 1 for d in dates], alpha=alpha, beta=beta,
+                                       ssm_min=ssm_min, in_db=in_db,
+                                       options=self.run_options(parameters, context, feedback))
+        feedback.pushInfo(self.tr("α = {0:g}, β = {1:g}, SSM_min = {2:g} m³/m³, {3} dates.").format(
+            alpha, beta, ssm_min, len(dates)))
+        outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
                     "vegetation) and are NaN."})

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms import sar
-from ....algorithms.io import read_info, run_blockwise
+from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
-from ....algorithms.soil_moisture import terrain, water_cloud
+from ....algorithms.soil_moisture import water_cloud
 from ...styles import style_on_load
 from .. import checks, inputs, outputs
-from ..base import WORKERS
 from .base import SoilMoistureAlgorithm
 
 
@@ -81,51 +78,30 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         out_soil = self.parameterAsOutputLayer(parameters, self.OUTPUT_SOIL, context)
         out_veg = self.parameterAsOutputLayer(parameters, self.OUTPUT_VEG, context) \
             if parameters.get(self.OUTPUT_VEG) else None
-        info = read_info(src)
-        n = info.band_count
-        n_ndvi = read_info(ndvi).band_count
+        n = read_info(src).band_count
         checks.require_valid(self, ndvi, self.NDVI)
-        if n_ndvi == 1:
+        if read_info(ndvi).band_count == 1:
             ndvi_bands = [1] * n
         else:
             dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
             ndvi_dates = checks.stack_dates(self, ndvi, self.NDVI, min_dates=1)
             _stack.match_dates(dates, ndvi_dates, self.label(self.INPUT), self.label(self.NDVI))
             ndvi_bands = [ndvi_dates.index(d) + 1 for d in dates]
-        sources = [src, (inputs.on_grid(self, ndvi, src, self.NDVI, feedback), ndvi_bands)]
-        if inc_path:
-            sources.append((inputs.on_grid(self, inc_path, src, self.INCIDENCE, feedback), [1]))
-        counts = outputs.Counts("no_soil", "valid")
-
-        def kernel(block):
-            sigma = sar.db_to_linear(block[:n])[0] if in_db else block[:n]
-            inc = block[2 * n] if inc_path else inc_const
-            if inc_path:
-                terrain.check_incidence(inc, self.label(self.INCIDENCE))
-            soil, veg, none_left = water_cloud.water_cloud(sigma, block[n:2 * n], inc, a=a, b=b)
-            counts.add(no_soil=none_left, valid=int((np.isfinite(sigma) & np.isfinite(veg)).sum()))
-            if in_db:
-                soil, veg = sar.linear_to_db(soil)[0], sar.linear_to_db(veg)[0]
-            return (soil, veg) if out_veg else soil
-
-        units = "dB" if in_db else "linear power"
-        res = run_blockwise(sources, [out_soil, out_veg] if out_veg else out_soil, kernel,
-                            out_bands=[n, n] if out_veg else n,
-                            descriptions=[info.descriptions, info.descriptions] if out_veg else info.descriptions,
-                            band_metadata=([[{"UNITS": units, "TERM": "soil"}] * n,
-                                            [{"UNITS": units, "TERM": "vegetation"}] * n] if out_veg
-                                           else [{"UNITS": units, "TERM": "soil"}] * n),
-                            bytes_per_pixel=96, compression=self.compression(parameters, context),
-                            workers=WORKERS, **self.callbacks(feedback))
-        feedback.pushInfo(self.tr(f"A = {a:g}, B = {b:g}; two-way attenuation τ² (see the help)."))
-        outputs.report_infinite(self, feedback, res)
+        ndvi_on = inputs.on_grid(self, ndvi, src, self.NDVI, feedback)
+        inc_on = inputs.on_grid(self, inc_path, src, self.INCIDENCE, feedback) if inc_path else None
+        counts = water_cloud.water_cloud_file(
+            src, ndvi_on, out_soil, ndvi_bands=ndvi_bands, incidence=inc_on,
+            incidence_deg=None if inc_path else inc_const, a=a, b=b, in_db=in_db, output_veg=out_veg,
+            incidence_name=self.label(self.INCIDENCE), options=self.run_options(parameters, context, feedback))
+        feedback.pushInfo(self.tr("A = {0:g}, B = {1:g}; two-way attenuation τ² (see the help).").format(a, b))
+        outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "no_soil": "{n} pixels have σ° ≤ σ°_veg (the vegetation term explains all the signal): σ°_soil is NaN."})
         if counts["valid"] and counts["no_soil"] > 0.5 * counts["valid"]:
             feedback.reportError(self.tr(
-                f"σ° ≤ σ°_veg on {100 * counts['no_soil'] / counts['valid']:.0f} % of the pixel-dates: with A = {a:g} "
-                f"and B = {b:g} the vegetation term alone exceeds the measured backscatter. A = B = 1 (the paper's "
-                "equations as printed) are far too high for C-band; fit A and B to your crop and sensor."),
+                "σ° ≤ σ°_veg on {0:.0f} % of the pixel-dates: with A = {1:g} and B = {2:g} the vegetation term alone "
+                "exceeds the measured backscatter. A = B = 1 (the paper's equations as printed) are far too high for "
+                "C-band; fit A and B to your crop and sensor.").format(100 * counts["no_soil"] / counts["valid"], a, b),
                 fatalError=False)
         style_on_load(context, out_soil)
         result = {self.OUTPUT_SOIL: out_soil}

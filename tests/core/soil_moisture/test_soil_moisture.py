@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from helpers import read_raster, write_raster
 
-from sarsense.algorithms.io import run_blockwise
+from sarsense.algorithms.io import RunOptions, read_info
 from sarsense.algorithms.soil_moisture import change_detection as cd
-from sarsense.algorithms.soil_moisture import ndvi, terrain, timeinterp, water_cloud
+from sarsense.algorithms.soil_moisture import ndvi, regression, terrain, timeinterp, water_cloud
 
 NAN = np.nan
 
@@ -211,8 +211,11 @@ def test_water_cloud_a_b_and_bare_soil():
         water_cloud.water_cloud(np.array([0.1]), np.array([0.5]), 30.0, b=-1)
 
 
-# -- block-wise = whole-array ----------------------------------------------------------------------------
-def test_blockwise_equals_whole_array_for_every_kernel(tmp_path):
+# -- the jobs: block-wise = whole-array, and the whole-array run = the kernels on the arrays ---------------
+GEOGRAPHIC = dict(epsg=4326, gt=(-60.0, 0.0002, 0.0, -17.0, 0.0, -0.0002))
+
+
+def _scene(tmp_path, **grid):
     rng = np.random.default_rng(5)
     n, h, w = 7, 70, 90
     vv = rng.normal(-12, 2, (n, h, w)).astype(np.float32)
@@ -220,21 +223,84 @@ def test_blockwise_equals_whole_array_for_every_kernel(tmp_path):
     v1 = rng.uniform(0.2, 0.8, (n, h, w)).astype(np.float32)
     yy, xx = np.mgrid[0:h, 0:w]
     dem = (200 + 30 * np.sin(xx / 7.0) + 20 * np.cos(yy / 5.0)).astype(np.float32)
-    src = write_raster(tmp_path / "s.tif", np.concatenate([vv, v1, dem[None]]))
     dates = [f"2016-01-{d:02d}" for d in range(1, 15, 2)]
-    kernels = {
-        "cd": (lambda b: np.concatenate(cd.change_index(b[:n], min_dates=4)[:1]), 0, n),
-        "pct": (lambda b: cd.change_index(b[:n], reference="percentile", min_dates=4)[0], 0, n),
-        "veg": (lambda b: cd.vegetation_cd(b[:n], b[n:2 * n], alpha=20, beta=15, ssm_min=0.05)[0], 0, n),
-        "interp": (lambda b: timeinterp.interpolate_time(b[:n], dates, ["2016-01-04", "2016-01-12"]), 0, 2),
-        "terrain": (lambda b: terrain.local_incidence(b[2 * n], dx_m=20, dy_m=20, incidence_deg=38,
-                                                      heading_deg=190), 1, 1),
-        "wcm": (lambda b: water_cloud.water_cloud(10 ** (b[:n] / 10), b[n:2 * n], 35.0)[0], 0, n),
-        "ndvi": (lambda b: ndvi.ndvi(b[n], b[n + 1]), 0, 1),
+    paths = {"vv": write_raster(tmp_path / "vv.tif", vv, descriptions=dates, **grid),
+             "v1": write_raster(tmp_path / "v1.tif", v1, descriptions=dates, **grid),
+             "dem": write_raster(tmp_path / "dem.tif", dem, **grid),
+             "ssm_min": write_raster(tmp_path / "smin.tif", np.full((h, w), 0.1, np.float32), **grid)}
+    return paths, dates, {"vv": vv, "v1": v1, "dem": dem}
+
+
+def _jobs(p, dates):
+    """name → (job(outputs, options) writing the outputs, number of outputs)."""
+    n = len(dates)
+    lines = [{"slope": 0.01 * (k + 1), "intercept": 0.3} if k % 3 else None for k in range(n)]
+    return {
+        "cd": (lambda o, opts: cd.change_detection_file(p["vv"], o[0], o[1], output_dvv=o[2], dates=dates,
+                                                        min_dates=4, ssm_min_raster=p["ssm_min"], options=opts), 3),
+        "pct": (lambda o, opts: cd.change_detection_file(p["vv"], o[0], o[1], dates=dates, reference="percentile",
+                                                         min_dates=4, options=opts), 2),
+        "veg": (lambda o, opts: cd.vegetation_cd_file(p["vv"], p["v1"], o[0], dates=dates, v1_bands=range(1, n + 1),
+                                                      alpha=20, beta=15, ssm_min=0.05, options=opts), 1),
+        "interp": (lambda o, opts: timeinterp.interpolate_time_file(p["v1"], o[0], dates=dates,
+                                                                    targets=["2016-01-04", "2016-01-12"],
+                                                                    options=opts), 1),
+        "terrain": (lambda o, opts: terrain.terrain_flatten_file(p["vv"], p["dem"], o[0], heading_deg=190,
+                                                                 incidence_deg=38, in_db=True,
+                                                                 output_local_incidence=o[1], options=opts), 2),
+        "wcm": (lambda o, opts: water_cloud.water_cloud_file(p["vv"], p["v1"], o[0], ndvi_bands=range(1, n + 1),
+                                                             incidence_deg=35.0, in_db=True, output_veg=o[1],
+                                                             options=opts), 2),
+        "ndvi": (lambda o, opts: ndvi.ndvi_file(p["v1"], p["v1"], o[0], red_bands=[1, 2], nir_bands=[3, 4],
+                                                options=opts), 1),
+        "regress": (lambda o, opts: regression.regression_map_file(p["vv"], o[0], lines, dates=dates, options=opts),
+                    1),
     }
-    whole = read_raster(src)
-    for name, (kernel, halo, bands) in kernels.items():
-        out = tmp_path / f"{name}.tif"
-        run_blockwise(src, str(out), kernel, halo=halo, out_bands=bands, block_size=32, kernel_columns=16)
-        ref = np.asarray(kernel(whole), dtype=np.float32).reshape(bands, h, w)
-        np.testing.assert_array_equal(read_raster(out), ref, err_msg=name)
+
+
+@pytest.mark.parametrize("grid", [{}, GEOGRAPHIC], ids=["projected", "geographic"])
+def test_every_job_blockwise_equals_whole_array(tmp_path, grid):
+    p, dates, _ = _scene(tmp_path, **grid)
+    for name, (job, n_out) in _jobs(p, dates).items():
+        whole = [str(tmp_path / f"{name}_whole_{k}.tif") for k in range(n_out)]
+        blocks = [str(tmp_path / f"{name}_blocks_{k}.tif") for k in range(n_out)]
+        counted_whole = job(whole, RunOptions())
+        counted_blocks = job(blocks, RunOptions(block_size=32, workers=2))
+        assert counted_whole == counted_blocks, name
+        for a, b in zip(whole, blocks):
+            np.testing.assert_array_equal(read_raster(b), read_raster(a), err_msg=name)
+
+
+def test_the_jobs_write_what_the_kernels_give_with_dates_and_counts(tmp_path):
+    p, dates, arr = _scene(tmp_path)
+    n = len(dates)
+    out = [str(tmp_path / f"o{k}.tif") for k in range(3)]
+    counted = cd.change_detection_file(p["vv"], out[0], out[1], output_dvv=out[2], dates=dates, min_dates=4,
+                                       ssm_min_raster=p["ssm_min"], options=RunOptions(block_size=32))
+    index, few, flat = cd.change_index(arr["vv"], min_dates=4)
+    np.testing.assert_array_equal(read_raster(out[0]), index)
+    np.testing.assert_array_equal(read_raster(out[1]), cd.ssm_from_index(index, np.float32(0.1), 0.40))
+    np.testing.assert_array_equal(read_raster(out[2]), cd.delta_vv(arr["vv"], min_dates=4))
+    assert counted == {"infinite": 0, "few": few, "flat": flat} and few > 0
+    assert list(read_info(out[1]).descriptions) == dates
+    veg, weak = cd.vegetation_cd(arr["vv"], arr["v1"], alpha=20, beta=30, ssm_min=0.05)
+    counted = cd.vegetation_cd_file(p["vv"], p["v1"], out[0], dates=dates, v1_bands=range(1, n + 1), alpha=20,
+                                    beta=30, ssm_min=0.05, options=RunOptions(block_size=32))
+    np.testing.assert_array_equal(read_raster(out[0]), veg)
+    assert counted["weak"] == weak > 0
+    soil, _, none_left = water_cloud.water_cloud(10 ** (arr["vv"] / 10), arr["v1"], 35.0)
+    counted = water_cloud.water_cloud_file(p["vv"], p["v1"], out[0], ndvi_bands=range(1, n + 1), incidence_deg=35.0,
+                                           in_db=True, options=RunOptions(block_size=32))
+    np.testing.assert_allclose(read_raster(out[0]), 10 * np.log10(soil), rtol=1e-5)
+    assert counted["no_soil"] == none_left
+    theta = terrain.local_incidence(arr["dem"], dx_m=20, dy_m=20, incidence_deg=38, heading_deg=190)
+    counted = terrain.terrain_flatten_file(p["vv"], p["dem"], out[0], heading_deg=190, incidence_deg=38, in_db=True,
+                                           output_local_incidence=out[1], options=RunOptions(block_size=32))
+    np.testing.assert_array_equal(read_raster(out[1])[0], theta)
+    np.testing.assert_array_equal(read_raster(out[0]), terrain.flatten(arr["vv"], theta, 38, in_db=True)[0])
+    assert read_raster(out[0]).shape == (n, 70, 90) and counted["shadow"] + counted["layover"] == 0
+    ndvi.ndvi_file(p["v1"], p["v1"], out[0], red_bands=[1], nir_bands=[2], dates=dates[:1])
+    np.testing.assert_array_equal(read_raster(out[0])[0], ndvi.ndvi(arr["v1"][0], arr["v1"][1]))
+    assert list(read_info(out[0]).descriptions) == dates[:1]
+    timeinterp.interpolate_time_file(p["v1"], out[0], dates=dates, targets=["2016-01-04"])
+    np.testing.assert_array_equal(read_raster(out[0]), timeinterp.interpolate_time(arr["v1"], dates, ["2016-01-04"]))

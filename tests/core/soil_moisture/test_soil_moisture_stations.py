@@ -12,7 +12,7 @@ import pytest
 from helpers import CACHE, ISMN_VERSION, REPO, ismn_test_data, read_raster, write_raster
 
 from sarsense.algorithms import metrics
-from sarsense.algorithms.io import read_info
+from sarsense.algorithms.io import RunOptions, read_info
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.soil_moisture import calibration, hybrid, insitu, regression, stations
 
@@ -113,6 +113,11 @@ def test_raam_daily_csv_reader():
     s = next(x for x in res.sensors if x.station == "RM_SM_01")
     assert s.period_s == 86400 and s.values[0] == 0.3306 and s.times[0] == np.datetime64("2016-04-05T00:00:00")
     assert (s.lon, s.lat) == (5.730944, 51.732938)
+    rows, readings = insitu.sensor_rows(res.sensors), insitu.reading_rows(res.sensors)
+    row = rows[res.sensors.index(s)]
+    assert len(row) == len(insitu.STATION_COLUMNS) and row[8] == len(s.values) and row[9] == "2016-04-05 00:00:00"
+    assert len(readings) == sum(len(x.values) for x in res.sensors)
+    assert next(r for r in readings if r[0] == s.station_id)[1:4] == ["2016-04-05 00:00:00", 0.3306, 24.0]
 
 
 def test_reading_matched_to_an_acquisition():
@@ -162,6 +167,43 @@ def test_radius_mean_by_hand_with_the_invalid_rule(tmp_path):
     assert m[0, 0] == arr[5, 5] and inv[0, 0] == 0
 
 
+def test_samples_at_stations_by_hand(tmp_path):
+    """Two dated VV bands (dB) and an undated angle map at three stations: one outside, one whose circle is half
+    NaN on the second date (left out), in-situ readings matched within the tolerance or not."""
+    vv = np.full((2, 10, 10), -10.0, np.float32)
+    vv[1, :, :5] = np.nan                                 # the west half is NaN on the second date
+    vv[0, 5, 7] = -20.0
+    dates = ["2016-05-01T06:00:00", "2016-05-13"]
+    p_vv = write_raster(tmp_path / "vv.tif", vv, descriptions=dates, gt=(0.0, 20.0, 0.0, 200.0, 0.0, -20.0))
+    p_inc = write_raster(tmp_path / "inc.tif", np.full((10, 10), 38.0, np.float32),
+                         gt=(0.0, 20.0, 0.0, 200.0, 0.0, -20.0))
+    rasters, days, times = stations.station_rasters([("VV", p_vv), ("theta", p_inc), ("VV", p_vv)])
+    assert [r.field for r in rasters] == ["VV", "theta", "VV_2"] and [r.db for r in rasters] == [True, False, True]
+    assert days == ["2016-05-01", "2016-05-13"] and rasters[1].dates == [None]
+    st = {"east": ("net", 150.0, 90.0), "west": ("net", 50.0, 90.0), "far": ("net", 1e6, 1e6)}
+    t0 = np.datetime64("2016-05-01T06:30:00", "s")
+    values = {"east": (np.array([t0, np.datetime64("2016-05-13T12:00:00", "s")]), np.array([0.2, 0.3]),
+                       np.array([0.0, 0.0])),
+              "west": (np.array([t0 + 7200]), np.array([0.25]), np.array([0.0]))}
+    res = stations.extract_at_stations(st, rasters, days, times, values, radius_m=30.0, max_invalid=0.5,
+                                       tolerance_s=3600.0)
+    assert res.ids == ["east", "far", "west"] and res.outside == {"far"} and res.inside == [2, 2, 2]
+    assert res.left_out == {"VV": 1}                      # west on 05-13: its whole circle is NaN
+    by = {(r[0], r[2]): r for r in res.rows}
+    assert sorted(by) == [("east", "2016-05-01"), ("east", "2016-05-13"), ("west", "2016-05-01")]
+    east = by[("east", "2016-05-01")]
+    # 3×3 pixels around (row 5, col 7), one of them −20 dB: averaged in linear power
+    assert east[3] == "2016-05-01 06:00:00" and east[4] == pytest.approx(10 * np.log10((8 * 0.1 + 0.01) / 9))
+    assert east[5] == 38.0 and east[7:] == [0.2, 1]
+    assert by[("east", "2016-05-13")][3] == "" and by[("east", "2016-05-13")][7:] == [0.3, 1]
+    assert np.isnan(by[("west", "2016-05-01")][7]) and by[("west", "2016-05-01")][8] == 0   # 2 h off: no match
+    assert (res.matched, res.no_insitu) == (2, 1) and res.points[0] == (150.0, 90.0)
+    assert [c for c, _ in res.columns] == ["station", "network", "date", "acq_time", "VV", "theta", "VV_2",
+                                          "ssm_insitu", "n_insitu"]
+    with pytest.raises(ValueError, match="no raster has a date"):
+        stations.station_rasters([("theta", p_inc)])
+
+
 def test_db_backscatter_is_averaged_in_linear_power():
     arr = np.array([[[-10.0, -20.0]]], np.float32)
     win = stations.Window(0, 0, np.ones((1, 2), bool), 2)
@@ -183,6 +225,26 @@ def test_alpha_beta_recovered_exactly_without_noise_and_inverted():
     assert np.allclose(back, 0.05 + dssm)
     with pytest.raises(ValueError, match="cannot be told apart"):
         calibration.fit_alpha_beta(dvv, dssm, np.full(n, 0.5))
+
+
+def test_calibration_splits_the_complete_samples_and_recovers_alpha_beta():
+    rng = np.random.default_rng(2)
+    st = np.repeat(np.array(["a", "b", "c", "d"]), 30)
+    ssm = rng.uniform(0.05, 0.35, st.size)
+    v1 = rng.uniform(0.2, 0.8, st.size)
+    smin = {k: ssm[st == k].min() for k in "abcd"}
+    vv = np.array([-18.0 + (25.0 - 15.0 * v) * (m - smin[k]) for k, m, v in zip(st, ssm, v1)])
+    ssm[:3] = np.nan                                   # incomplete: neither trained on nor scored
+    fit = calibration.calibrate(st, vv, v1, ssm, fraction=0.7, seed=4)
+    train, held = fit["train"], fit["held"]
+    assert not (train & held).any() and not (train | held)[:3].any() and (train | held)[3:].all()
+    assert int(train.sum()) == round(0.7 * (st.size - 3))
+    assert fit["alpha"] == pytest.approx(25.0, rel=0.05) and fit["beta"] == pytest.approx(15.0, rel=0.1)
+    assert fit["scores_corrected"]["n"] == int(held.sum()) and fit["scores_corrected"]["rmse"] < 0.02
+    again = calibration.calibrate(st, vv, v1, ssm, fraction=0.7, seed=4)
+    assert (again["train"] == train).all() and set(fit["extremes"]) == set("abcd")
+    with pytest.raises(ValueError, match="5 samples have VV, V1 and an in-situ value: at least 6"):
+        calibration.calibrate(st[:8], vv[:8], v1[:8], ssm[:8])
 
 
 def test_per_station_deltas_and_classic_cd_by_hand():
@@ -360,7 +422,8 @@ def test_a_long_series_is_mapped_in_blocks_of_its_budget_not_slivers(tmp_path):
                           descriptions=dates) for i, v in enumerate(level)]
     paths[2] = write_raster(tmp_path / "theta.tif", np.full((64, 64), 38.0, np.float32))
     date_inputs = [[(p, 1 if i == 2 else d + 1) for i, p in enumerate(paths)] for d in range(61)]
-    res = hybrid.map_soil_moisture(model, date_inputs, dates, str(tmp_path / "ssm.tif"), workers=1)
+    res = hybrid.map_soil_moisture(model, date_inputs, dates, str(tmp_path / "ssm.tif"),
+                                   options=RunOptions(workers=1))
     assert res["blocks"] == 1
     got = read_info(str(tmp_path / "ssm.tif"))
     assert got.band_count == 61 and got.descriptions[0] == dates[0]
@@ -383,3 +446,9 @@ def test_constant_ndvi_leaves_the_corrected_comparison_out_not_the_training():
     cols = {"VV": s["VV"], "NDVI": np.full(s["VV"].size, 0.5)}       # α and β cannot be told apart
     r = hybrid.fit_and_score(["VV", "dVV"], cols, s["station"], s["ssm_insitu"], train, members=1, max_iter=100)
     assert "corrected" not in r and np.isfinite(r["hybrid"]["rmse"])
+
+
+def test_predictor_key_of_raster_and_channel_names():
+    assert hybrid.predictor_key("θ") == "theta" and hybrid.predictor_key("ΔVV") == "dVV"
+    assert hybrid.predictor_key("incidence") == "theta" and hybrid.predictor_key("NDVI") == "NDVI"
+    assert hybrid.predictor_key("elevation") is None

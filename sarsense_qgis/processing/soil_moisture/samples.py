@@ -1,0 +1,186 @@
+"""Station samples on the QGIS side: the parameters of the algorithms that read them, and reading them.
+
+Functions of the running algorithm (``alg``, a :class:`~.base.SoilMoistureAlgorithm`, which gives the
+parameters' labels and raises its own errors). A samples layer holds one feature per station and date, as
+'Extract raster values at stations' writes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeatureRequest,
+    QgsPointXY,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
+)
+
+#: Parameter of the samples layer.
+SAMPLES = "SAMPLES"
+#: Field names taken as the station id and the date (lower case, first found wins).
+STATION_FIELDS = ("station", "station_id", "id")
+DATE_FIELDS = ("date", "time", "datetime")
+
+
+class StationSamples:
+    """Station-date samples read from a layer (as 'Extract raster values at stations' writes): the station
+    ids, dates, numeric fields as float arrays (NULL as NaN) and text fields as strings."""
+
+    def __init__(self, station, date, values):
+        self.station, self.date, self.values = station, date, values
+
+    def __len__(self):
+        return len(self.station)
+
+    def __getitem__(self, field):
+        return self.values[field]
+
+
+def first_field(names, candidates):
+    """The first of ``candidates`` (lower case) among the field ``names`` (any case), or None."""
+    lower = {n.lower(): n for n in names}
+    return next((lower[c] for c in candidates if c in lower), None)
+
+
+def _number(v):
+    try:
+        return float(v) if v is not None and not (hasattr(v, "isNull") and v.isNull()) else np.nan
+    except (TypeError, ValueError):
+        return np.nan
+
+
+# -- parameters ---------------------------------------------------------------------------------------
+def add_samples(alg, label="Station samples",
+                help_text="One feature per station and date (from 'Extract raster values at stations')."):
+    """The samples layer parameter, :data:`SAMPLES`."""
+    alg.add(QgsProcessingParameterFeatureSource(SAMPLES, alg.tr(label), types=[QgsProcessing.TypeVector]), help_text)
+
+
+def add_split(alg, seed_help, fraction_help):
+    """``SEED`` and ``TRAIN_FRACTION`` (the paper's 70 %)."""
+    alg.add(QgsProcessingParameterNumber("SEED", alg.tr("Random seed"), type=QgsProcessingParameterNumber.Integer,
+                                         defaultValue=0), seed_help)
+    alg.add(QgsProcessingParameterNumber("TRAIN_FRACTION", alg.tr("Training fraction"),
+                                         type=QgsProcessingParameterNumber.Double, defaultValue=0.7, minValue=0.05,
+                                         maxValue=0.95), fraction_help, decimals=2)
+
+
+def add_field(alg, name, label, default, help_text, *, parent=SAMPLES, numeric=True):
+    """A field of the samples layer with a default name, used when left empty (qgis_process 3.22 does not
+    apply a field parameter's default itself)."""
+    alg.add(QgsProcessingParameterField(name, alg.tr(label), defaultValue=default, parentLayerParameterName=parent,
+                                        type=QgsProcessingParameterField.Numeric if numeric else
+                                        QgsProcessingParameterField.Any, optional=True),
+            f"{help_text} Empty: the field '{default}'." if default else help_text)
+
+
+def field(alg, parameters, name, context):
+    """The chosen field name, or the parameter's default when none was given."""
+    value = alg.parameterAsString(parameters, name, context)
+    return value or (alg.parameterDefinition(name).defaultValue() or "")
+
+
+# -- reading ------------------------------------------------------------------------------------------
+def read_samples(alg, parameters, name, context, numeric, *, text=()):
+    """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings."""
+    source = alg.parameterAsSource(parameters, name, context)
+    if source is None:
+        raise QgsProcessingException(alg.invalidSourceError(parameters, name))
+    names = [f.name() for f in source.fields()]
+    station = first_field(names, STATION_FIELDS)
+    date = first_field(names, DATE_FIELDS)
+    if station is None or date is None:
+        raise alg.error(f"{alg.label(name)} needs a 'station' and a 'date' field (one feature per station and "
+                        f"date, as 'Extract raster values at stations' writes); it has {', '.join(names)}.")
+    wanted = [f for f in numeric if f]
+    texts = [f for f in text if f and f not in wanted]
+    missing = [f for f in wanted + texts if f not in names]
+    if missing:
+        raise alg.error(f"{alg.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}.")
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+    rows = [[f[station], f[date]] + [f[x] for x in wanted + texts] for f in source.getFeatures(request)]
+    if not rows:
+        raise alg.error(f"{alg.label(name)} has no feature.")
+    values = {f: np.array([_number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
+    values.update({f: np.array([str(r[2 + len(wanted) + i]) for r in rows]) for i, f in enumerate(texts)})
+    return StationSamples(np.array([str(r[0]) for r in rows]),
+                          np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]
+                                    for r in rows]), values)
+
+
+def read_stations(alg, parameters, name, context):
+    """``({id: (network, x, y)}, crs)`` of the station points of layer ``name`` (several sensors of one station:
+    its first point)."""
+    source = alg.parameterAsSource(parameters, name, context)
+    if source is None:
+        raise alg.error(alg.invalidSourceError(parameters, name))
+    names = [f.name() for f in source.fields()]
+    id_field = first_field(names, ("id", "station", "station_id", "name"))
+    if id_field is None:
+        raise alg.error(f"{alg.label(name)} needs an id field ('id' or 'station'); it has {', '.join(names)}.")
+    net_field = first_field(names, ("network",))
+    out = {}
+    for f in source.getFeatures():
+        geom = f.geometry()
+        if geom is None or geom.isEmpty():
+            continue
+        sid = str(f[id_field])
+        if sid not in out:   # several sensors of one station: one point
+            pt = geom.centroid().asPoint()
+            out[sid] = (str(f[net_field]) if net_field else "", pt.x(), pt.y())
+    if not out:
+        raise alg.error(f"{alg.label(name)} has no station with a geometry.")
+    return out, source.sourceCrs()
+
+
+def read_values(alg, parameters, name, context):
+    """In-situ readings of table ``name`` as ``{station: (times datetime64[s], values, period_s)}``, or None
+    when no table is given."""
+    source = alg.parameterAsSource(parameters, name, context)
+    if source is None:
+        return None
+    names = [f.name() for f in source.fields()]
+    st = first_field(names, ("station", "station_id", "id"))
+    tm = first_field(names, ("time_utc", "time", "datetime", "date"))
+    sm = first_field(names, ("soil_moisture", "ssm", "sm", "value"))
+    per = first_field(names, ("period_h",))
+    if not (st and tm and sm):
+        raise alg.error(f"{alg.label(name)} needs station, time_utc and soil_moisture fields; it has "
+                        f"{', '.join(names)}.")
+    by = {}
+    for f in source.getFeatures():
+        t, v = f[tm], f[sm]
+        if t is None or v is None:
+            continue
+        text = t.toString("yyyy-MM-ddTHH:mm:ss") if hasattr(t, "toString") else str(t).replace(" ", "T")
+        try:
+            when = np.datetime64(text[:19], "s")
+            value = float(v)
+        except (TypeError, ValueError):
+            continue
+        period = float(f[per]) * 3600.0 if per and f[per] is not None else 0.0
+        by.setdefault(str(f[st]), []).append((when, value, period))
+    return {k: (np.array([w for w, _, _ in v], dtype="datetime64[s]"), np.array([x for _, x, _ in v]),
+                np.array([p for _, _, p in v])) for k, v in by.items()}
+
+
+class Locator:
+    """Station coordinates from their layer's CRS into a raster's (``locate`` of
+    :func:`~sarsense.algorithms.soil_moisture.stations.extract_at_stations`)."""
+
+    def __init__(self, crs, context):
+        self.crs, self.context = crs, context
+
+    def __call__(self, projection, points):
+        tr = QgsCoordinateTransform(self.crs, QgsCoordinateReferenceSystem.fromWkt(projection),
+                                    self.context.transformContext())
+        out = []
+        for x, y in points:
+            p = tr.transform(QgsPointXY(x, y))
+            out.append((p.x(), p.y()))
+        return out

@@ -60,12 +60,12 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
             "steps, 255 = land or unknown), on the grid of REFERENCE: a reference chart for 'Sea-ice skill' or "
             "for training.\n\n"
             "SIGRID-3 total concentration (CT) as in Stokholm et al. (2022, §II.B): ice free, < 1/10 and bergy "
-            f"water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({rows}); range codes XY (e.g. 35, 46, 79) → their "
+            "water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({0}); range codes XY (e.g. 35, 46, 79) → their "
             "midpoint class, halves rounded up (35→4, 46→5, 79→8, 12→2); 98 (glacier) and 99 (unknown) → 255. "
             "Where the chart has them, POLY_TYPE L (land) and N (no data) → 255, W (water) → 0, and fast ice (form "
             "code 08 in FA, FB, FC or FP) → 10. A concentration in percent maps to the nearest 10 % "
             "(below 10 %: 0).\n\n"
-            "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.")
+            "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.").format(rows)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFeatureSource(self.CHART, self.tr("Ice chart (polygons)"),

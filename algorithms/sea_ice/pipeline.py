@@ -11,34 +11,49 @@ Stokholm et al. (2022), IEEE TGRS 60, 4304013:
   masked where the SAR is NaN or land;
 - §III, eq. (7): skill as R² of SIC in percent; with the AutoICE challenge's class-weighted F1
   and the accuracy beside it (:mod:`algorithms.metrics`).
+
+Jobs (one per Processing algorithm, each taking one :class:`~sarsense.algorithms.io.options.RunOptions`):
+:func:`concentration_file` (``sarsense:seaiceconcentration``) and :func:`skill_file`
+(``sarsense:seaiceskill``); ``sarsense:icechartclasses`` runs :func:`.sigrid.chart_file`.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import tempfile
+from typing import Callable
 
 import numpy as np
 
 from .. import metrics
 from .. import onnx as rt
+from .. import report as _report
 from ..io import engine as _engine
 from ..io import raster as _raster
+from ..io import stack as _stack
+from ..io.engine import Counts
 from ..io.engine import tiles as _tiles
+from ..io.options import RunOptions, resolve
 from .classes import N_SIC_CLASSES, NODATA, SIC_PERCENT, class_table
 
 #: The dB range of the paper's normalisation (§II.A): clipped to it, then scaled to [−1, 1].
 DB_MIN, DB_MAX = -30.0, 10.0
 MODES = ("full", "tiled")
+#: The memory budget of :func:`chart` when the caller gives no options (the algorithm's BUDGET_MB default).
+CHART_BUDGET_MB = 512
 
 
-def downsample_kernel(*, units="db", factor=2, land_band=False, counter=None):
+def downsample_kernel(*, units: str = "db", factor: int = 2, land_band: bool = False,
+                      counter: Counts | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """Block kernel of :func:`prepare`: ``(2 or 3, h·f, w·f)`` → HH, HV in dB on the ``f``× coarser grid.
 
     Bands: HH, HV (in ``units``: 'db' or 'linear' power) and, with ``land_band``, a land mask
     (non-zero = land). Each ``f×f`` block's linear power is averaged over its valid pixels (NaN
     where none is valid), turned into dB and clipped to [``DB_MIN``, ``DB_MAX``]; power ≤ 0 (noise
     subtraction can leave it) becomes ``DB_MIN``. A coarse pixel touching land is NaN in both bands.
-    ``counter`` (a one-item list) accumulates the number of valid coarse pixels.
+    ``counter`` (a :class:`~sarsense.algorithms.io.engine.Counts` with ``valid``) adds up the coarse
+    pixels valid in both bands.
     """
     if units not in ("db", "linear"):
         raise ValueError(f"units must be 'db' or 'linear', got {units!r}")
@@ -61,38 +76,39 @@ def downsample_kernel(*, units="db", factor=2, land_band=False, counter=None):
             land = block[2, :h * f, :w * f].reshape(h, f, w, f)
             db[:, np.nan_to_num(land, nan=0.0).max(axis=(1, 3)) > 0] = np.nan
         if counter is not None:
-            counter[0] += int(np.count_nonzero(np.all(np.isfinite(db), axis=0)))
+            counter.add(valid=np.count_nonzero(np.all(np.isfinite(db), axis=0)))
         return db
     return kernel
 
 
-def prepare(inputs, output, *, units="db", factor=2, land=None, budget_mb=_engine.DEFAULT_BUDGET_MB,
-            progress=None, is_canceled=None):
+def prepare(inputs: list[str], output: str, *, units: str = "db", factor: int = 2, land: str | None = None,
+            options: RunOptions | None = None) -> dict:
     """Write the network's input: HH and HV in dB, downsampled ``factor``× (§II.C), clipped, land masked.
 
     ``inputs`` are the HH and HV rasters (two single-band files, or one two-band file) on one grid;
     ``land`` an optional raster on that grid, non-zero where there is land. Raises ``ValueError``
-    when no pixel is left valid (an all-NaN or all-land scene). Returns the engine's summary with
+    when no pixel is left valid (an all-NaN or all-land scene). ``options``: budget, compression,
+    progress and cancel (the engine aggregates on one thread). Returns the engine's summary with
     ``valid`` (coarse pixels valid in both bands).
     """
     stack = _engine.RasterStack(list(inputs) + ([land] if land else []))
     if stack.band_count != 2 + (1 if land else 0):
         raise ValueError(f"need HH and HV: two single-band rasters or one two-band raster, got "
                          f"{stack.band_count - (1 if land else 0)} band(s)")
-    counter = [0]
+    counter = Counts("valid")
     res = _engine.run_aggregate(stack.paths, output, downsample_kernel(units=units, factor=factor, land_band=bool(land),
                                                                        counter=counter),
                                 factor=factor, out_bands=2, descriptions=["HH (dB, clipped)", "HV (dB, clipped)"],
-                                band_metadata=[{"units": "dB"}] * 2, bytes_per_pixel=48, budget_mb=budget_mb,
-                                progress=progress, is_canceled=is_canceled)
-    if counter[0] == 0:
+                                band_metadata=[{"units": "dB"}] * 2, bytes_per_pixel=48,
+                                options=options)
+    if counter["valid"] == 0:
         _engine.remove_dataset_files(output)
         raise ValueError("the scene has no valid pixel: HH or HV is NaN/nodata (or land) everywhere")
-    res["valid"] = counter[0]
+    res["valid"] = counter["valid"]
     return res
 
 
-def check_model(model):
+def check_model(model) -> None:
     """Refuse a model that is not a sea-ice chart model: 2 inputs (HH, HV), segmentation into SIC classes 0–10."""
     c = model.contract
     problems = []
@@ -109,7 +125,7 @@ def check_model(model):
                             ". Use the bundled model or one exported with the same contract (models/README.md)")
 
 
-def full_scene_budget_mb(model, xsize, ysize):
+def full_scene_budget_mb(model, xsize: int, ysize: int) -> float:
     """The memory budget (MiB) a full-scene run of an ``xsize``×``ysize`` scene needs: one tile of the padded scene
     may take at most half the budget (:func:`io.tiles.plan_tiles`), GDAL's share aside."""
     c = model.contract
@@ -119,7 +135,7 @@ def full_scene_budget_mb(model, xsize, ysize):
     return 2 * one + _engine.RUN_CACHE_MB + 32
 
 
-def full_scene_tile(model, info, *, budget_mb, batch=1):
+def full_scene_tile(model, info: _raster.RasterInfo, *, budget_mb: float, batch: int = 1) -> int | None:
     """The one tile side covering the whole (padded) scene, or None when it does not fit ``budget_mb``."""
     c = model.contract
     side = max(_tiles.padded_size(n, c.tile_size, c.size_multiple, model.fixed_size) for n in (info.xsize, info.ysize))
@@ -133,20 +149,24 @@ def full_scene_tile(model, info, *, budget_mb, batch=1):
     return side
 
 
-def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512, batch=4,
-          compression=_raster.DEFAULT_COMPRESSION, log=None, progress=None, is_canceled=None):
+def chart(model, prepared: str, output: str, *, mode: str = "tiled", expected: str | None = None, batch: int = 4,
+          log: Callable[[str], None] | None = None, options: RunOptions | None = None) -> dict:
     """Run the SIC model over a prepared scene (:func:`prepare`): class map ``output`` and, optionally,
     the expected SIC in % (``expected``: the probability-weighted mean of the class concentrations).
 
     ``mode`` 'full' runs the scene as one piece (the paper tests on whole scenes, §III) when that fits
-    ``budget_mb``, else tiles it (``log`` says so, with the budget it would need); 'tiled' uses the
-    contract's tiles and halo, blended by the shared runtime, the halo raised where needed so that
-    neighbouring tiles overlap by at least half the receptive field (overlap = 2·halo + blend, blend =
-    halo/2: halo ≥ RF/5). Returns the runtime's summary plus ``mode`` (the mode used).
+    the budget of ``options`` (:data:`CHART_BUDGET_MB` without options), else tiles it (``log`` says so,
+    with the budget it would need); 'tiled' uses the contract's tiles and halo, blended by the shared
+    runtime, the halo raised where needed so that neighbouring tiles overlap by at least half the
+    receptive field (overlap = 2·halo + blend, blend = halo/2: halo ≥ RF/5). ``options`` also carry the
+    outputs' compression, progress and cancel (the runtime runs one block at a time). Returns the
+    runtime's summary plus ``mode`` (the mode used).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     check_model(model)
+    opts = options if options is not None else RunOptions(budget_mb=CHART_BUDGET_MB)
+    budget_mb = opts.budget_mb
     info = _raster.read_info(prepared)
     c = model.contract
     tiling = {"halo": max(c.halo, math.ceil(c.receptive_field / 5))}
@@ -161,24 +181,23 @@ def chart(model, prepared, output, *, mode="tiled", expected=None, budget_mb=512
                     "for a full-scene run.")
         else:
             tiling, used = {"tile": side, "halo": 0, "blend": 0}, "full"
-    res = rt.apply_model(model, prepared, output, expectation=expected, budget_mb=budget_mb, batch=batch,
-                         compression=compression, progress=progress, is_canceled=is_canceled, **tiling)
+    res = rt.apply_model(model, prepared, output, expectation=expected, batch=batch, options=opts, **tiling)
     res["mode"] = used
     return res
 
 
-def skill_counts(predicted, reference, *, budget_mb=_engine.DEFAULT_BUDGET_MB, progress=None, is_canceled=None):
+def skill_counts(predicted: str, reference: str, *, options: RunOptions | None = None) -> np.ndarray:
     """Confusion counts (rows predicted, columns reference) of two SIC class rasters on one grid, over the
-    pixels valid (class 0–10) in both: block by block, so any scene size fits the budget."""
+    pixels valid (class 0–10) in both: block by block (one thread), so any scene size fits the budget."""
     def kernel(block):
         cls = np.where(np.isfinite(block), block, NODATA).astype(np.int64)
         return metrics.confusion_counts(cls[1], cls[0], N_SIC_CLASSES)
     return _engine.reduce_blockwise([predicted, reference], kernel, initial=np.zeros((N_SIC_CLASSES,) * 2, np.int64),
-                                    combine=lambda a, b: a + b, budget_mb=budget_mb, bytes_per_pixel=24,
-                                    progress=progress, is_canceled=is_canceled)
+                                    combine=lambda a, b: a + b, bytes_per_pixel=24,
+                                    options=resolve(options).replace(workers=1))
 
 
-def skill(matrix):
+def skill(matrix: np.ndarray) -> dict:
     """R² of SIC % (eq. 7), class-weighted F1 and accuracy from confusion counts, with per-class F1 and support.
 
     Raises ``ValueError`` when no pixel is valid in both maps.
@@ -190,3 +209,165 @@ def skill(matrix):
     return {"r2": metrics.r2_from_confusion(m, SIC_PERCENT), "f1_weighted": metrics.weighted_f1(m),
             "accuracy": acc["oa"], "n": acc["n"], "f1": np.nan_to_num(acc["f1"], nan=0.0), "pa": acc["pa"],
             "ua": acc["ua"], "support": m.sum(axis=0), "matrix": m, "names": [c["name"] for c in class_table()]}
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+# --------------------------------------------------------------------------------------------
+def polarisation_inputs(hh: str | None, hv: str, *, hh_label: str = "HH", hv_label: str = "HV") -> list[str]:
+    """``[hh, hv]`` or ``[hh_hv]`` (one two-band raster given as ``hv``): the scene as :func:`prepare` reads it.
+
+    Raises ``ValueError`` naming the inputs (``hh_label``, ``hv_label``) when a polarisation is
+    missing, a file has the wrong number of bands, or HH and HV are not on one grid.
+    """
+    n_hv = _raster.read_info(hv).band_count
+    if hh is None:
+        if n_hv != 2:
+            raise ValueError(f"{hv_label} has {n_hv} band(s) and {hh_label} is empty: the model needs both "
+                             "polarisations. Give HH as well, or one raster with band 1 = HH and band 2 = HV in HV.")
+        return [hv]
+    n_hh = _raster.read_info(hh).band_count
+    if n_hh != 1 or n_hv != 1:
+        raise ValueError(f"with both {hh_label} ({n_hh} band(s)) and {hv_label} ({n_hv}) given, each must have one "
+                         "band; a 2-band HH+HV raster goes in HV alone.")
+    a, b = _raster.read_info(hh), _raster.read_info(hv)
+    if not a.same_grid(b):
+        raise ValueError(f"HH ({a.xsize}×{a.ysize} px) and HV ({b.xsize}×{b.ysize} px) are not on the same grid "
+                         "(size, geotransform or CRS differ): they must be the two polarisations of one product. "
+                         "Warp HV onto HH first (Raster ▸ Projections ▸ Warp, 'Reference layer' = HH).")
+    return [hh, hv]
+
+
+def concentration_file(inputs: list[str], output: str, model, *, units: str = "db", factor: int = 2,
+                       land: str | None = None, mode: str = "tiled", expected: str | None = None,
+                       options: RunOptions | None = None) -> dict:
+    """A SIC class chart (and optionally the expected SIC in %) from HH and HV: the job of
+    ``sarsense:seaiceconcentration``.
+
+    :func:`prepare` writes the network's input (Stokholm et al. 2022, §II.A and §II.C: ``factor``×
+    mean in linear power, dB clipped to [:data:`DB_MIN`, :data:`DB_MAX`], land masked) to a
+    temporary beside ``output``, removed whatever happens; :func:`chart` runs the model over it.
+
+    Parameters
+    ----------
+    inputs : list of str
+        HH and HV (two single-band rasters, or one two-band raster; :func:`polarisation_inputs`).
+    output : str
+        uint8 class map: SIC class 0–10, 255 = no data or land.
+    model : onnx.Model
+        A sea-ice concentration model (:func:`check_model`).
+    units : str
+        'db' or 'linear' power.
+    factor : int
+        Pixels averaged per side.
+    land : str, optional
+        A raster on the inputs' grid, non-zero on land.
+    mode : str
+        One of :data:`MODES`.
+    expected : str, optional
+        Float32 expected SIC (%) beside the class map.
+    options : RunOptions, optional
+        Budget (of the whole run), compression (of the outputs), progress (preparation 10 %, the
+        model the rest) and cancel. Without options the budget is :data:`CHART_BUDGET_MB`.
+
+    Returns
+    -------
+    dict
+        :func:`chart`'s summary (``mode``, ``tile``, ``tiles``, ``halo``, ``blend``, ``infinite``, …) plus
+        ``valid`` (coarse pixels valid in both bands), ``input`` (``xsize``, ``ysize``, ``pixel_size``
+        of the network's input) and ``notes``: what :func:`chart` said (a full scene that did not fit).
+    """
+    check_model(model)
+    opts = options if options is not None else RunOptions(budget_mb=CHART_BUDGET_MB)
+    fd, prepared = tempfile.mkstemp(prefix="sarsense_sic_input_", suffix=".tif",
+                                    dir=os.path.dirname(os.path.abspath(output)))
+    os.close(fd)
+    notes = []
+    try:
+        # the temporary keeps the default compression it always had, whatever the outputs' is
+        prep = prepare(inputs, prepared, units=units, factor=factor, land=land,
+                       options=opts.part(0.0, 0.1).replace(compression=_raster.DEFAULT_COMPRESSION))
+        info = _raster.read_info(prepared)
+        res = chart(model, prepared, output, mode=mode, expected=expected, log=notes.append,
+                    options=opts.part(0.1, 1.0))
+    finally:
+        _engine.remove_dataset_files(prepared)
+    res.update(valid=prep["valid"], notes=notes,
+               input={"xsize": info.xsize, "ysize": info.ysize, "pixel_size": abs(info.geotransform[1])})
+    return res
+
+
+def check_class_chart(path: str, label: str = "the chart") -> None:
+    """Refuse a raster that is not a one-band SIC class chart (``label`` names it in the message)."""
+    info = _raster.read_info(path)
+    if info.band_count != 1:
+        raise ValueError(f"{label} has {info.band_count} bands; a SIC chart has one (classes 0–10).")
+
+
+#: The per-class table of :func:`skill_file`: ``(column, type)``; ``ref_k`` are the confusion matrix's row.
+SKILL_COLUMNS = ([("code", int), ("class", str), ("sic_percent", int), ("reference_px", int), ("mapped_px", int),
+                  ("PA_recall", float), ("UA_precision", float), ("F1", float)] +
+                 [(f"ref_{k}", int) for k in range(N_SIC_CLASSES)])
+
+
+def skill_file(predicted: str, reference: str, html: str, *, predicted_label: str = "the predicted chart",
+               reference_label: str = "the reference chart", options: RunOptions | None = None) -> dict:
+    """Skill of a SIC class chart against a reference chart: the job of ``sarsense:seaiceskill``.
+
+    The reference is put on the prediction's grid first when it is on another (majority of the
+    reference pixels in each chart pixel); the confusion counts come block by block
+    (:func:`skill_counts`), the figures from :func:`skill`: R² of SIC % (Stokholm et al. 2022, eq. 7),
+    the AutoICE class-weighted F1 and accuracy. The HTML report ``html`` is written.
+
+    Parameters
+    ----------
+    predicted, reference : str
+        One-band SIC class rasters (0–10, 255 = no data).
+    html : str
+        The self-contained HTML report written.
+    predicted_label, reference_label : str
+        How messages name the two charts.
+    options : RunOptions, optional
+        Budget, progress and cancel (one thread).
+
+    Returns
+    -------
+    dict
+        :func:`skill`'s figures plus ``regridded`` (the reference was put on the chart's grid) and
+        ``rows``: one row per class, as :data:`SKILL_COLUMNS`.
+    """
+    on_grid, _ = _stack.on_grid(reference, predicted, resampling="mode", label=reference_label,
+                                ref_label=predicted_label)
+    try:
+        m = skill_counts(predicted, on_grid, options=options)
+    finally:
+        if on_grid != reference:
+            _stack.release(on_grid)
+    s = skill(m)
+    s["regridded"] = on_grid != reference
+    s["rows"] = [[k, s["names"][k], SIC_PERCENT[k], int(s["support"][k]), int(m[k].sum()), s["pa"][k], s["ua"][k],
+                  s["f1"][k]] + [int(v) for v in m[k]] for k in range(N_SIC_CLASSES)]
+    skill_report(html, predicted, reference, s)
+    return s
+
+
+def skill_report(path: str, predicted: str, reference: str, s: dict) -> None:
+    """The skill report: one self-contained HTML file with the figures of :func:`skill` (``s``), the confusion
+    matrix as a table and a plot, and the per-class figures."""
+    rep = _report.Report("Sea-ice chart skill",
+                         source=f"Predicted: {predicted}. Reference: {reference}. {s['n']} pixels hold a SIC class "
+                                "in both.")
+    rep.paragraph(f"R² of SIC (Stokholm et al. 2022, eq. 7) {s['r2']:.4f}; class-weighted F1 (AutoICE) "
+                  f"{s['f1_weighted']:.4f}; accuracy {s['accuracy']:.4f}.")
+    rep.heading("Confusion matrix (rows: predicted, columns: reference)")
+    short = [f"{p} %" for p in SIC_PERCENT]
+    acc = {"ua": s["ua"], "pa": s["pa"], "oa": s["accuracy"]}
+    rep.confusion_table(s["matrix"], short, acc)
+    rep.image(_report.confusion_figure(s["matrix"], short), "Confusion matrix (pixels)")
+    rep.heading("Per class")
+    rep.table(["class", "reference px", "mapped px", "recall (PA)", "precision (UA)", "F1"],
+              [[s["names"][k], int(s["support"][k]), int(s["matrix"][k].sum()), s["pa"][k], s["ua"][k], s["f1"][k]]
+               for k in range(N_SIC_CLASSES)], digits=3)
+    rep.paragraph("R² uses each class's concentration (0, 10, … 100 %); F1 of a class with reference pixels but no "
+                  "correct prediction is 0, and classes without reference pixels weigh nothing in the weighted F1.")
+    rep.write(path)

@@ -27,13 +27,23 @@ Polygons whose type marks land (``POLY_TYPE`` 'L') or no data ('N') are masked (
 
 A concentration field in percent (not a SIGRID code) maps to the nearest 10 % class, with
 everything below 10 % as open water: ``0`` for ``p < 10``, else ``round_half_up(p / 10)``.
+
+:func:`chart_file` is the job of ``sarsense:icechartclasses``: the classes of a chart's polygons
+(:func:`polygon_classes`) drawn on a raster grid.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
-from .classes import NODATA
+import numpy as np
+
+from ..io import engine as _engine
+from ..io import stack as _stack
+from ..io import vector as _vector
+from ..io.options import RunOptions, resolve
+from .classes import N_SIC_CLASSES, NODATA, class_table
 
 FAST_ICE_FORM = 8
 #: Form-of-ice fields that may carry the fast-ice code (08).
@@ -54,7 +64,7 @@ def _table():
 CT_CLASSES = _table()
 
 
-def ct_class(code):
+def ct_class(code) -> int:
     """SIC class (0–10) of a SIGRID-3 CT code, or 255 for glacier, unknown or an empty value.
 
     Accepts ints and texts ('35', '02', ' 91 '); raises ``ValueError`` for a code that is not
@@ -83,7 +93,7 @@ def ct_class(code):
     return CT_CLASSES[code]
 
 
-def percent_class(percent):
+def percent_class(percent) -> int:
     """SIC class of a concentration in percent: 0 below 10 %, else the nearest 10 % step (halves up).
 
     Raises ``ValueError`` outside 0–100; NaN and None give 255.
@@ -98,7 +108,7 @@ def percent_class(percent):
     return 0 if p < 10 else min(10, math.floor(p / 10 + 0.5))
 
 
-def polygon_class(ct, *, poly_type=None, forms=(), percent=False):
+def polygon_class(ct, *, poly_type: str | None = None, forms=(), percent: bool = False) -> int:
     """The class of one chart polygon: its CT (a SIGRID-3 code, or percent with ``percent=True``),
     refined by its polygon type (L land / N no data → 255, W water → 0) and fast ice (→ 10)."""
     kind = (poly_type or "").strip().upper() if isinstance(poly_type, str) else ""
@@ -113,3 +123,71 @@ def polygon_class(ct, *, poly_type=None, forms=(), percent=False):
         except ValueError:
             continue
     return percent_class(ct) if percent else ct_class(ct)
+
+
+def polygon_classes(polygons, *, percent: bool = False) -> tuple[list[int], list[str]]:
+    """The class of each chart polygon (:func:`polygon_class`) and what could not be read.
+
+    ``polygons`` yields ``(fid, ct, poly_type, forms)``. Returns ``(classes, problems)``: one class
+    per polygon that could be read, and ``"feature <fid>: <why>"`` for each one that could not.
+    """
+    classes, problems = [], []
+    for fid, ct, poly_type, forms in polygons:
+        try:
+            classes.append(polygon_class(ct, poly_type=poly_type, forms=forms, percent=percent))
+        except (ValueError, TypeError) as err:
+            problems.append(f"feature {fid}: {err}")
+    return classes, problems
+
+
+def _class_kernel(block):
+    """Burned values (class + 1; 256 masked; 0 no polygon) → SIC class 0–10, or 255."""
+    v = np.nan_to_num(block[0], nan=0).astype(np.int64)
+    return np.where((v >= 1) & (v <= N_SIC_CLASSES), v - 1, NODATA).astype(np.uint8)[np.newaxis]
+
+
+def chart_file(geometries_wkb, classes, reference: str, output: str, *, field: str = "CT", percent: bool = False,
+               options: RunOptions | None = None) -> dict:
+    """An ice chart's polygons as a SIC class raster on ``reference``'s grid (Stokholm et al. 2022, §II.B): the
+    job of ``sarsense:icechartclasses``.
+
+    A pixel takes the class of the polygon containing its centre (the later one where polygons
+    overlap); pixels in no polygon, and polygons of class 255, are 255.
+
+    Parameters
+    ----------
+    geometries_wkb : sequence of bytes
+        The polygons, in the reference's CRS.
+    classes : sequence of int
+        One SIC class (0–10, or 255 masked) per polygon (:func:`polygon_classes`).
+    reference : str
+        The raster whose grid the chart is drawn on.
+    output : str
+        uint8 GeoTIFF: SIC class 0–10, 255 = land, no data or outside the chart; the class table
+        in the band's metadata, ``field`` and the coding in the dataset's.
+    field, percent : str, bool
+        The concentration field and whether it holds percent (else SIGRID-3 CT codes), as metadata.
+    options : RunOptions, optional
+        Compression, budget, progress and cancel (one thread).
+
+    Returns
+    -------
+    dict
+        The engine's summary plus ``polygons``: how many polygons fell in each class 0–10, then
+        how many were masked (12 numbers).
+    """
+    burn = [c + 1 if c != NODATA else 256 for c in classes]
+    burned = _vector.rasterize(geometries_wkb, reference, burn=burn)
+    table = class_table()
+    meta = {"classes": json.dumps([{k: c[k] for k in ("value", "name", "color")} for c in table])}
+    try:
+        res = _engine.run_blockwise(burned, output, _class_kernel, out_bands=1, out_dtype=np.uint8,
+                                    descriptions=["SIC class (ice chart)"], band_metadata=[meta],
+                                    metadata={"SARSENSE_CHART_FIELD": field,
+                                              "SARSENSE_CHART_CODING": "percent" if percent else "SIGRID-3 CT"},
+                                    options=resolve(options).replace(workers=1))
+    finally:
+        _stack.release(burned)
+    counts = np.bincount(np.asarray(burn), minlength=257)
+    res["polygons"] = [int(n) for n in counts[1:N_SIC_CLASSES + 1]] + [int(counts[256])]
+    return res

@@ -85,8 +85,9 @@ FILTER_IDS = {"lee": 1, "gammamap": 4, "kuan": 5}
 # Keys bicubic ×4 of a kelvin GeoTIFF exactly as sarsense:lstsuperresolution runs it (METHOD bicubic).
 LST_BICUBIC = """
 import sys
+from sarsense.algorithms.io import RunOptions
 from sarsense.algorithms.lst import pipeline
-pipeline.bicubic(sys.argv[2], sys.argv[3], 4, compression="NONE")
+pipeline.bicubic(sys.argv[2], sys.argv[3], 4, options=RunOptions(compression="NONE"))
 """
 
 # Runs SARSense's despeckle job exactly as sarsense:despeckle does (same kernel, workers, block sizing).

@@ -44,8 +44,9 @@ class LstAlgorithm(SarsenseAlgorithm):
         if src.modis and feedback is not None:
             scale, offset, fill, lo, hi = src.decoding
             feedback.pushInfo(self.tr(
-                f"{self.label(name)} is a MODIS LST subdataset: value = raw × {scale:g} + {offset:g} K, fill {fill:g}, "
-                f"valid raw range {lo:g}–{hi:g}; QC filter {'on (good quality only)' if qc else 'off'}."))
+                "{0} is a MODIS LST subdataset: value = raw × {1:g} + {2:g} K, fill {3:g}, valid raw range "
+                "{4:g}–{5:g}; QC filter {6}.").format(self.label(name), scale, offset, fill, lo, hi,
+                                                      "on (good quality only)" if qc else "off"))
         return src
 
     @staticmethod

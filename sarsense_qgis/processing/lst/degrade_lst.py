@@ -52,13 +52,13 @@ class DegradeLstAlgorithm(LstAlgorithm):
             raise self.error(f"{self.label(self.INPUT)} ({info.xsize}×{info.ysize} px) is smaller than one "
                              f"{factor}×{factor} block: lower {self.label(self.FACTOR)}.")
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        res = pipeline.degrade(src, out, factor, compression=self.compression(parameters, context),
-                               **self.callbacks(feedback))
-        dropped = (info.xsize % factor, info.ysize % factor)
+        res = pipeline.degrade_file(src, out, factor, options=self.run_options(parameters, context, feedback))
+        dropped = res["dropped"]
         if any(dropped):
-            feedback.pushWarning(self.tr(f"The last {dropped[0]} column(s) and {dropped[1]} row(s) do not fill a "
-                                         f"whole {factor}×{factor} block and were left out."))
-        feedback.pushInfo(self.tr(f"{info.xsize}×{info.ysize} → {res['xsize']}×{res['ysize']} px (Norm-L4)."))
+            feedback.pushWarning(self.tr("The last {0} column(s) and {1} row(s) do not fill a whole {2}×{2} block "
+                                         "and were left out.").format(dropped[0], dropped[1], factor))
+        feedback.pushInfo(self.tr("{0}×{1} → {2}×{3} px (Norm-L4).").format(info.xsize, info.ysize, res["xsize"],
+                                                                           res["ysize"]))
         outputs.report_infinite(self, feedback, res)
         self.style_thermal(context, out, src)
         return {self.OUTPUT: out}

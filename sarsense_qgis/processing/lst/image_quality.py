@@ -11,7 +11,10 @@ from ....algorithms.lst import pipeline, quality
 from .. import inputs, outputs
 from .base import LstAlgorithm
 
-FIGURES = ("n", "rmse", "bias", "psnr", "ssim", "ssim_windowed", "dynamic_range")
+
+def _number(value):
+    """A figure as a number output: NaN where it is missing or infinite (PSNR of a perfect estimate)."""
+    return float(value) if value is not None and math.isfinite(value) else float("nan")
 
 
 class ImageQualityAlgorithm(LstAlgorithm):
@@ -60,32 +63,22 @@ class ImageQualityAlgorithm(LstAlgorithm):
         est_path = inputs.raster_path(self, parameters, self.ESTIMATE, context)
         if not read_info(est_path).same_grid(ref.info):
             est_path = inputs.on_grid(self, est_path, ref.path, self.ESTIMATE, feedback, resampling="bilinear")
-            feedback.pushInfo(self.tr(f"{self.label(self.ESTIMATE)} is on another grid: resampled (bilinear) onto "
-                                      "the reference's before scoring."))
+            feedback.pushInfo(self.tr("{0} is on another grid: resampled (bilinear) onto the reference's before "
+                                      "scoring.").format(self.label(self.ESTIMATE)))
         est = pipeline.LstSource(est_path, self.lst_units(parameters, context), qc_filter=ref.qc_filter)
         patch = self.parameterAsInt(parameters, self.PATCH, context)
-        res = pipeline.quality_figures(ref, est, patch=patch, **self.callbacks(feedback))
+        res = pipeline.quality_file(ref, est, patch=patch, options=self.run_options(parameters, context, feedback))
         whole = res["whole"]
-        if whole["n"] == 0:
-            raise self.error("the reference and the estimate have no valid pixel in common: nothing to score.")
-        rows = [("whole", None, None) + tuple(whole[k] for k in FIGURES)]
-        rows += [("patch", p["row"], p["col"]) + tuple(p[k] for k in FIGURES) for p in res["patches"]]
         if patch:
-            ps = res["patches"]
-            feedback.pushInfo(self.tr(f"{len(ps)} patches of {patch}×{patch} px scored; {res['skipped']} left out "
-                                      "(not valid throughout)."))
-            if ps:
-                mean = {k: sum(p[k] for p in ps) / len(ps) for k in FIGURES}
-                rows.append(("patch mean", None, None) + tuple(mean[k] for k in FIGURES))
-        columns = [("scope", str), ("row", int), ("col", int), ("n", int)] + [(k, float) for k in FIGURES[1:]]
-        table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, columns, rows)
+            feedback.pushInfo(self.tr("{0} patches of {1}×{1} px scored; {2} left out (not valid "
+                                      "throughout).").format(len(res["patches"]), patch, res["skipped"]))
+        table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, pipeline.QUALITY_COLUMNS,
+                                    res["rows"])
         feedback.pushInfo(self.tr(
-            f"Whole image, {whole['n']} px: RMSE {whole['rmse']:.3f} K, bias {whole['bias']:+.3f} K, PSNR "
-            f"{whole['psnr']:.2f} dB (DR {whole['dynamic_range']:.2f} K), SSIM {whole['ssim']:.4f} (global), "
-            f"{whole['ssim_windowed']:.4f} (windowed {quality.SSIM_WINDOWED_TEXT})."))
-
-        def num(v):
-            return float(v) if v is not None and math.isfinite(v) else float("nan")
-        return {self.OUTPUT_TABLE: table, self.RMSE: num(whole["rmse"]), self.BIAS: num(whole["bias"]),
-                self.PSNR: num(whole["psnr"]), self.SSIM: num(whole["ssim"]),
-                self.SSIM_WINDOWED: num(whole["ssim_windowed"])}
+            "Whole image, {0} px: RMSE {1:.3f} K, bias {2:+.3f} K, PSNR {3:.2f} dB (DR {4:.2f} K), SSIM {5:.4f} "
+            "(global), {6:.4f} (windowed {7}).").format(
+                whole["n"], whole["rmse"], whole["bias"], whole["psnr"], whole["dynamic_range"], whole["ssim"],
+                whole["ssim_windowed"], quality.SSIM_WINDOWED_TEXT))
+        return {self.OUTPUT_TABLE: table, self.RMSE: _number(whole["rmse"]), self.BIAS: _number(whole["bias"]),
+                self.PSNR: _number(whole["psnr"]), self.SSIM: _number(whole["ssim"]),
+                self.SSIM_WINDOWED: _number(whole["ssim_windowed"])}

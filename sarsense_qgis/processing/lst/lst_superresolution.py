@@ -8,11 +8,9 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingUtils,
 )
 
 from ....algorithms import onnx as rt
-from ....algorithms.io.engine import remove_dataset_files
 from ....algorithms.lst import pipeline
 from .. import inputs, outputs
 from .base import LstAlgorithm
@@ -87,41 +85,32 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
             raise self.error(f"{METHOD_LABELS[2 if method == 'tsharp' else 3]} needs an NDVI raster at the fine scale: "
                              f"give {self.label(self.NDVI)}, or choose the U-Net or bicubic, which need none.")
         src = self.lst_source(parameters, self.INPUT, context, feedback=feedback)
-        units = src.units
-        info = src.info
+        units, info = src.units, src.info
         if method in ("tsharp", "atprk"):
             ndvi, resampling = pipeline.fine_ndvi(inputs.raster_path(self, parameters, self.NDVI, context), info, scale)
             self.virtual.append(ndvi)
-            feedback.pushInfo(self.tr(f"NDVI put on the {info.xsize * scale}×{info.ysize * scale} output grid "
-                                      f"({resampling} resampling)."))
-        engine = dict(compression=self.compression(parameters, context))
-        coarse = QgsProcessingUtils.generateTempFilename("lst_kelvin.tif")
-        try:
-            src.write_kelvin(coarse, **self.callbacks(feedback, 0.0, 0.05))
-            cb = self.callbacks(feedback, 0.05, 1.0)
-            if method == "unet":
-                feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
-                res = pipeline.unet(coarse, out, model, units=units, **engine, **cb)
-                feedback.pushInfo(self.tr(
-                    f"Tiles of {res['tile'][0]} px with {res['halo']} px halo ({res['tiles']} tiles); cloud gaps "
-                    f"filled {pipeline.UNET_FILL} px deep from their edges, then "
-                    f"{model.contract.nodata_fill:g} (normalised), "
-                    "and masked again."))
-            elif method == "bicubic":
-                res = pipeline.bicubic(coarse, out, scale, units=units, **engine, **cb)
-            else:
-                res = pipeline.sharpen_raster(coarse, ndvi, out, scale, method, units=units, **engine, **cb)
-                t = res["trend"]
-                feedback.pushInfo(self.tr(f"LST–NDVI regression on {t['n']} coarse pixels: LST = {t['a']:.2f} "
-                                          f"{t['b']:+.2f}·NDVI K (r = {t['r']:.2f})."))
-                if "variogram" in res:
-                    v = res["variogram"]
-                    feedback.pushInfo(self.tr(f"ATPRK point covariance (deconvolved, exponential): sill "
-                                              f"{v['sill']:.3g} K², range {v['range_px']:.1f} fine px."))
-        finally:
-            remove_dataset_files(coarse)
+            feedback.pushInfo(self.tr("NDVI put on the {0}×{1} output grid ({2} resampling).").format(
+                info.xsize * scale, info.ysize * scale, resampling))
+        if method == "unet":
+            feedback.pushInfo(self.tr("Model: {0}").format(model.describe()))
+        res = pipeline.super_resolution_file(src, out, method, scale, model=model, ndvi=ndvi,
+                                             options=self.run_options(parameters, context, feedback))
+        if method == "unet":
+            feedback.pushInfo(self.tr(
+                "Tiles of {0} px with {1} px halo ({2} tiles); cloud gaps filled {3} px deep from their edges, then "
+                "{4:g} (normalised), and masked again.").format(res["tile"][0], res["halo"], res["tiles"],
+                                                                pipeline.UNET_FILL, model.contract.nodata_fill))
+        elif method != "bicubic":
+            t = res["trend"]
+            feedback.pushInfo(self.tr("LST–NDVI regression on {0} coarse pixels: LST = {1:.2f} {2:+.2f}·NDVI K "
+                                      "(r = {3:.2f}).").format(t["n"], t["a"], t["b"], t["r"]))
+            if "variogram" in res:
+                v = res["variogram"]
+                feedback.pushInfo(self.tr("ATPRK point covariance (deconvolved, exponential): sill {0:.3g} K², range "
+                                          "{1:.1f} fine px.").format(v["sill"], v["range_px"]))
         outputs.report_infinite(self, feedback, res)
-        feedback.pushInfo(self.tr(f"{method} ×{scale}: {info.xsize}×{info.ysize} → {info.xsize * scale}×"
-                                  f"{info.ysize * scale} px, in {'K' if units == 'kelvin' else '°C'}."))
+        feedback.pushInfo(self.tr("{0} ×{1}: {2}×{3} → {4}×{5} px, in {6}.").format(
+            method, scale, info.xsize, info.ysize, info.xsize * scale, info.ysize * scale,
+            "K" if units == "kelvin" else "°C"))
         self.style_thermal(context, out, src)
         return {self.OUTPUT: out}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 from qgis.core import (
     QgsProcessing,
     QgsProcessingParameterEnum,
@@ -15,9 +12,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ....algorithms.io import engine as _engine
-from ....algorithms.io import stack as _stack
-from ....algorithms.io import vector as _vector
 from ....algorithms.sea_ice import classes as sic_classes
 from ....algorithms.sea_ice import sigrid
 from .. import inputs, outputs
@@ -27,6 +21,19 @@ from .base import SeaIceAlgorithm
 def _value(v):
     """A feature attribute as Python: None for NULL."""
     return None if v is None or (isinstance(v, QVariant) and v.isNull()) else v
+
+
+def _polygons(source, reference, context, field, names):
+    """The chart's polygons in the CRS of ``reference``: ``(wkbs, records)``, a record ``(fid, ct, poly_type,
+    forms)`` per polygon as :func:`sigrid.polygon_classes` reads them."""
+    forms = [f for f in sigrid.FORM_FIELDS if f in names]
+    wkbs, records = [], []
+    for feature, wkb in inputs.on_grid_crs(source, reference, context):
+        wkbs.append(wkb)
+        records.append((feature.id(), _value(feature[field]),
+                        _value(feature["POLY_TYPE"]) if "POLY_TYPE" in names else None,
+                        [_value(feature[f]) for f in forms]))
+    return wkbs, records
 
 
 CODING_LABELS = ("Auto: SIGRID-3 codes in a field named CT, percent in any other field",
@@ -53,12 +60,12 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
             "steps, 255 = land or unknown), on the grid of REFERENCE: a reference chart for 'Sea-ice skill' or "
             "for training.\n\n"
             "SIGRID-3 total concentration (CT) as in Stokholm et al. (2022, §II.B): ice free, < 1/10 and bergy "
-            f"water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({rows}); range codes XY (e.g. 35, 46, 79) → their "
+            "water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({0}); range codes XY (e.g. 35, 46, 79) → their "
             "midpoint class, halves rounded up (35→4, 46→5, 79→8, 12→2); 98 (glacier) and 99 (unknown) → 255. "
             "Where the chart has them, POLY_TYPE L (land) and N (no data) → 255, W (water) → 0, and fast ice (form "
             "code 08 in FA, FB, FC or FP) → 10. A concentration in percent maps to the nearest 10 % "
             "(below 10 %: 0).\n\n"
-            "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.")
+            "A pixel takes the class of the polygon containing its centre; pixels in no polygon are 255.").format(rows)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFeatureSource(self.CHART, self.tr("Ice chart (polygons)"),
@@ -92,45 +99,22 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
         coding = self.parameterAsEnum(parameters, self.CODING, context)
         percent = coding == 2 or (coding == 0 and field != "CT")
         reference = inputs.raster_path(self, parameters, self.REFERENCE, context)
-        forms = [f for f in sigrid.FORM_FIELDS if f in names]
-        wkbs, burn, bad = [], [], []
-        for feature, wkb in inputs.on_grid_crs(source, reference, context):
-            try:
-                cls = sigrid.polygon_class(_value(feature[field]),
-                                           poly_type=_value(feature["POLY_TYPE"]) if "POLY_TYPE" in names else None,
-                                           forms=[_value(feature[f]) for f in forms], percent=percent)
-            except (ValueError, TypeError) as err:
-                bad.append(f"feature {feature.id()}: {err}")
-                continue
-            wkbs.append(wkb)
-            burn.append(cls + 1 if cls != sic_classes.NODATA else 256)
+        wkbs, records = _polygons(source, reference, context, field, names)
+        classes, bad = sigrid.polygon_classes(records, percent=percent)
         if bad:
             raise self.error(f"{len(bad)} polygon(s) of {self.label(self.CHART)} have a concentration that cannot be "
                              f"read ({'; '.join(bad[:3])}{' …' if len(bad) > 3 else ''}). "
                              f"Check {self.label(self.CT_FIELD)} and the Field coding.")
         if not wkbs:
             raise self.error(f"{self.label(self.CHART)} has no polygon.")
-        burned = _vector.rasterize(wkbs, reference, burn=burn)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        table = sic_classes.class_table()
-        meta = {"classes": json.dumps([{k: c[k] for k in ("value", "name", "color")} for c in table])}
-
-        def kernel(block):
-            v = np.nan_to_num(block[0], nan=0).astype(np.int64)
-            return np.where((v >= 1) & (v <= 11), v - 1, sic_classes.NODATA).astype(np.uint8)[np.newaxis]
-        try:
-            res = _engine.run_blockwise(burned, out, kernel, out_bands=1, out_dtype=np.uint8,
-                                        descriptions=["SIC class (ice chart)"], band_metadata=[meta],
-                                        metadata={"SARSENSE_CHART_FIELD": field,
-                                                  "SARSENSE_CHART_CODING": "percent" if percent else "SIGRID-3 CT"},
-                                        compression=self.compression(parameters, context), **self.callbacks(feedback))
-        finally:
-            _stack.release(burned)
-        counts = np.bincount(np.asarray(burn), minlength=257)
-        feedback.pushInfo(self.tr(f"{len(wkbs)} polygons ({'percent' if percent else 'SIGRID-3 CT codes'} "
-                                  f"in '{field}'): "
-                                  + ", ".join(f"{n} × class {k - 1}" for k, n in enumerate(counts[1:12], start=1) if n)
-                                  + (f", {counts[256]} masked (land, no data, unknown)" if counts[256] else "")))
+        res = sigrid.chart_file(wkbs, classes, reference, out, field=field, percent=percent,
+                                options=self.run_options(parameters, context, feedback))
+        counts = res["polygons"]
+        per_class = ", ".join(f"{n} × class {k}" for k, n in enumerate(counts[:-1]) if n)
+        masked = self.tr(", {0} masked (land, no data, unknown)").format(counts[-1]) if counts[-1] else ""
+        feedback.pushInfo(self.tr("{0} polygons ({1} in '{2}'): {3}{4}").format(
+            len(wkbs), "percent" if percent else "SIGRID-3 CT codes", field, per_class, masked))
         outputs.report_infinite(self, feedback, res)
         self.style_sic(context, out)
         return {self.OUTPUT: out}

@@ -10,15 +10,12 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingUtils,
     QgsRasterLayer,
     QgsVectorLayer,
 )
 
 from ....algorithms import onnx as rt
-from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
-from ....algorithms.io.engine import remove_dataset_files
 from ....algorithms.sea_ice import pipeline
 from ....algorithms.sea_ice.classes import SIC_PERCENT
 from .. import checks, inputs, outputs
@@ -100,23 +97,7 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
         """``[hh, hv]`` or ``[hh_hv]``: refused when a band is missing or the grids differ."""
         hv = inputs.raster_path(self, parameters, self.HV, context)
         hh = inputs.raster_path(self, parameters, self.HH, context) if parameters.get(self.HH) else None
-        n_hv = read_info(hv).band_count
-        if hh is None:
-            if n_hv != 2:
-                raise self.error(f"{self.label(self.HV)} has {n_hv} band(s) and {self.label(self.HH)} is empty: the "
-                                 "model needs both polarisations. Give HH as well, or one raster with band 1 = HH and "
-                                 "band 2 = HV in HV.")
-            return [hv]
-        n_hh = read_info(hh).band_count
-        if n_hh != 1 or n_hv != 1:
-            raise self.error(f"with both {self.label(self.HH)} ({n_hh} band(s)) and {self.label(self.HV)} ({n_hv}) "
-                             "given, each must have one band; a 2-band HH+HV raster goes in HV alone.")
-        a, b = read_info(hh), read_info(hv)
-        if not a.same_grid(b):
-            raise self.error(f"HH ({a.xsize}×{a.ysize} px) and HV ({b.xsize}×{b.ysize} px) are not on the same grid "
-                             "(size, geotransform or CRS differ): they must be the two polarisations of one product. "
-                             "Warp HV onto HH first (Raster ▸ Projections ▸ Warp, 'Reference layer' = HH).")
-        return [hh, hv]
+        return pipeline.polarisation_inputs(hh, hv, hh_label=self.label(self.HH), hv_label=self.label(self.HV))
 
     def _land(self, parameters, context, reference):
         """The land mask on the scene's input grid (a virtual raster freed after the run), or None."""
@@ -147,34 +128,30 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         expected = self.parameterAsOutputLayer(parameters, self.OUTPUT_EXPECTED, context) \
             if parameters.get(self.OUTPUT_EXPECTED) else None
-        feedback.pushInfo(self.tr(f"Model: {model.describe()}"))
-        prepared = QgsProcessingUtils.generateTempFilename("sic_input.tif")
-        try:
-            prep = pipeline.prepare(inputs, prepared, units=units, factor=factor, land=land,
-                                    **self.callbacks(feedback, 0.0, 0.1))
-            info = read_info(prepared)
-            feedback.pushInfo(self.tr(f"Network input: {info.xsize}×{info.ysize} px at "
-                                      f"{abs(info.geotransform[1]):g} m ({factor}×{factor} mean in linear power), dB "
-                                      f"clipped to {pipeline.DB_MIN:g}…{pipeline.DB_MAX:g}; {prep['valid']} valid "
-                                      "pixels."))
-            res = pipeline.chart(model, prepared, out, mode=mode, expected=expected, budget_mb=budget,
-                                 compression=self.compression(parameters, context),
-                                 log=lambda m: feedback.reportError(self.tr(m), fatalError=False),
-                                 **self.callbacks(feedback, 0.1, 1.0))
-        finally:
-            remove_dataset_files(prepared)
+        feedback.pushInfo(self.tr("Model: {0}").format(model.describe()))
+        res = pipeline.concentration_file(inputs, out, model, units=units, factor=factor, land=land, mode=mode,
+                                          expected=expected,
+                                          options=self.run_options(parameters, context, feedback, budget_mb=budget))
+        net = res["input"]
+        feedback.pushInfo(self.tr("Network input: {0}×{1} px at {2:g} m ({3}×{3} mean in linear power), dB clipped "
+                                  "to {4:g}…{5:g}; {6} valid pixels.").format(
+            net["xsize"], net["ysize"], net["pixel_size"], factor, pipeline.DB_MIN, pipeline.DB_MAX, res["valid"]))
+        for note in res["notes"]:
+            feedback.reportError(note, fatalError=False)
         if res["mode"] == "full":
-            feedback.pushInfo(self.tr(f"Full scene in one piece ({res['tile'][0]}×{res['tile'][1]} px, padded to the "
-                                      f"model's multiple of {model.contract.size_multiple})."))
+            feedback.pushInfo(self.tr("Full scene in one piece ({0}×{1} px, padded to the model's multiple of "
+                                      "{2}).").format(res["tile"][0], res["tile"][1], model.contract.size_multiple))
         else:
-            feedback.pushInfo(self.tr(f"Tiled: {res['tiles']} tiles of {res['tile'][0]} px, halo {res['halo']} px, "
-                                      f"blend {res['blend']} px (overlap {2 * res['halo'] + res['blend']} px; "
-                                      f"receptive field {model.contract.receptive_field} px)."))
+            feedback.pushInfo(self.tr("Tiled: {0} tiles of {1} px, halo {2} px, blend {3} px (overlap {4} px; "
+                                      "receptive field {5} px).").format(
+                res["tiles"], res["tile"][0], res["halo"], res["blend"], 2 * res["halo"] + res["blend"],
+                model.contract.receptive_field))
         outputs.report_infinite(self, feedback, res)
         self.style_sic(context, out)
         results = {self.OUTPUT: out}
         if expected:
             self.style_expected(context, expected)
             results[self.OUTPUT_EXPECTED] = expected
-        feedback.pushInfo(self.tr(f"Classes are {', '.join(f'{p} %' for p in SIC_PERCENT)}; 255 = no data or land."))
+        feedback.pushInfo(self.tr("Classes are {0}; 255 = no data or land.").format(
+            ", ".join(f"{p} %" for p in SIC_PERCENT)))
         return results

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterRasterLayer
 
-from ....algorithms import report as _report
-from ....algorithms.io import read_info
-from ....algorithms.io import stack as _stack
 from ....algorithms.sea_ice import pipeline
-from ....algorithms.sea_ice.classes import N_SIC_CLASSES, SIC_PERCENT
 from .. import inputs, outputs
 from .base import SeaIceAlgorithm
-
-COLUMNS = ([("code", int), ("class", str), ("sic_percent", int), ("reference_px", int), ("mapped_px", int),
-            ("PA_recall", float), ("UA_precision", float), ("F1", float)] +
-           [(f"ref_{k}", int) for k in range(N_SIC_CLASSES)])
 
 
 class SeaIceSkillAlgorithm(SeaIceAlgorithm):
@@ -58,47 +50,19 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.F1_WEIGHTED, self.tr("Class-weighted F1")))
         self.addOutput(QgsProcessingOutputNumber(self.ACCURACY, self.tr("Accuracy")))
 
-    def _classes_only(self, path, name):
-        info = read_info(path)
-        if info.band_count != 1:
-            raise self.error(f"{self.label(name)} has {info.band_count} bands; a SIC chart has one (classes 0–10).")
-
     def process(self, parameters, context, feedback):
         pred = inputs.raster_path(self, parameters, self.PREDICTED, context)
         ref = inputs.raster_path(self, parameters, self.REFERENCE, context)
         for path, name in ((pred, self.PREDICTED), (ref, self.REFERENCE)):
-            self._classes_only(path, name)
-        ref_grid, _ = _stack.on_grid(ref, pred, resampling="mode", label=self.label(self.REFERENCE),
-                                     ref_label=self.label(self.PREDICTED))
-        if ref_grid != ref:
-            self.virtual.append(ref_grid)
-            feedback.pushInfo(self.tr("The reference is on another grid: put on the chart's grid (majority)."))
-        m = pipeline.skill_counts(pred, ref_grid, **self.callbacks(feedback))
-        s = pipeline.skill(m)
-        feedback.pushInfo(self.tr(f"R² {s['r2']:.4f}, class-weighted F1 {s['f1_weighted']:.4f}, accuracy "
-                                  f"{s['accuracy']:.4f} over {s['n']} pixels valid in both charts."))
-        rows = [[k, s["names"][k], SIC_PERCENT[k], int(s["support"][k]), int(m[k].sum()), s["pa"][k], s["ua"][k],
-                 s["f1"][k]] + [int(v) for v in m[k]] for k in range(N_SIC_CLASSES)]
-        table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS, rows)
+            pipeline.check_class_chart(path, self.label(name))
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        self._report(html, pred, ref, s)
+        s = pipeline.skill_file(pred, ref, html, predicted_label=self.label(self.PREDICTED),
+                                reference_label=self.label(self.REFERENCE),
+                                options=self.run_options(parameters, context, feedback))
+        if s["regridded"]:
+            feedback.pushInfo(self.tr("The reference is on another grid: put on the chart's grid (majority)."))
+        feedback.pushInfo(self.tr("R² {0:.4f}, class-weighted F1 {1:.4f}, accuracy {2:.4f} over {3} pixels valid in "
+                                  "both charts.").format(s["r2"], s["f1_weighted"], s["accuracy"], s["n"]))
+        table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, pipeline.SKILL_COLUMNS, s["rows"])
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.R2: s["r2"], self.F1_WEIGHTED: s["f1_weighted"],
                 self.ACCURACY: s["accuracy"]}
-
-    def _report(self, path, pred, ref, s):
-        rep = _report.Report("Sea-ice chart skill",
-                             source=f"Predicted: {pred}. Reference: {ref}. {s['n']} pixels hold a SIC class in both.")
-        rep.paragraph(f"R² of SIC (Stokholm et al. 2022, eq. 7) {s['r2']:.4f}; class-weighted F1 (AutoICE) "
-                      f"{s['f1_weighted']:.4f}; accuracy {s['accuracy']:.4f}.")
-        rep.heading("Confusion matrix (rows: predicted, columns: reference)")
-        short = [f"{p} %" for p in SIC_PERCENT]
-        acc = {"ua": s["ua"], "pa": s["pa"], "oa": s["accuracy"]}
-        rep.confusion_table(s["matrix"], short, acc)
-        rep.image(_report.confusion_figure(s["matrix"], short), "Confusion matrix (pixels)")
-        rep.heading("Per class")
-        rep.table(["class", "reference px", "mapped px", "recall (PA)", "precision (UA)", "F1"],
-                  [[s["names"][k], int(s["support"][k]), int(s["matrix"][k].sum()), s["pa"][k], s["ua"][k], s["f1"][k]]
-                   for k in range(N_SIC_CLASSES)], digits=3)
-        rep.paragraph("R² uses each class's concentration (0, 10, … 100 %); F1 of a class with reference pixels but no "
-                      "correct prediction is 0, and classes without reference pixels weigh nothing in the weighted F1.")
-        rep.write(path)

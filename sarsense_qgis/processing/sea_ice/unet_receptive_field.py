@@ -57,8 +57,8 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
     def checkParameterValues(self, parameters, context):
         ok, message = super().checkParameterValues(parameters, context)
         if ok and self.parameterAsInt(parameters, self.KERNEL, context) % 2 == 0:
-            return False, self.tr(f"{self.label(self.KERNEL)} must be odd (1, 3, 5, …); got "
-                                  f"{self.parameterAsInt(parameters, self.KERNEL, context)}.")
+            return False, self.tr("{0} must be odd (1, 3, 5, …); got {1}.").format(
+                self.label(self.KERNEL), self.parameterAsInt(parameters, self.KERNEL, context))
         return ok, message
 
     def process(self, parameters, context, feedback):
@@ -68,7 +68,7 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
         up = UPSAMPLING[self.parameterAsEnum(parameters, self.UPSAMPLING, context)]
         enc = rf.unet_encoder_receptive_field(levels, convs_per_block=convs, kernel=kernel)
         full = rf.unet_receptive_field(levels, upsampling=up, convs_per_block=convs, kernel=kernel)
-        feedback.pushInfo(self.tr(f"{levels} levels, {convs} × {kernel}×{kernel} convolutions per block, {up} "
-                                  f"upsampling: encoder {enc} px, U-Net {full} px ({full * 0.08:.1f} km at 80 m); a "
-                                  f"tile overlap of at least {-(-full // 2)} px."))
+        feedback.pushInfo(self.tr("{0} levels, {1} × {2}×{2} convolutions per block, {3} upsampling: encoder {4} px, "
+                                  "U-Net {5} px ({6:.1f} km at 80 m); a tile overlap of at least {7} px.").format(
+            levels, convs, kernel, up, enc, full, full * 0.08, -(-full // 2)))
         return {self.ENCODER_RF: enc, self.RF: full}

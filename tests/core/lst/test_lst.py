@@ -1,13 +1,14 @@
 """LST core: Norm-L4, Keys bicubic, gap fill, quality figures, TsHARP/ATPRK, MODIS decoding, pipeline tiling."""
 
 import math
+import os
 
 import numpy as np
 import pytest
 from helpers import MODIS_H14V09, modis_subdataset, read_raster, write_raster
 from osgeo import gdal
 
-from sarsense.algorithms.io import engine
+from sarsense.algorithms.io import RunOptions, engine
 from sarsense.algorithms.lst import modis, pipeline, quality, resample, sharpen, temperature
 
 UTM_GT = (500000.0, 1000.0, 0.0, 9100000.0, 0.0, -1000.0)
@@ -258,7 +259,7 @@ def test_lst_source_reads_modis_blockwise_like_the_whole_tile(tmp_path):
     src = pipeline.LstSource(modis_subdataset("LST_Night_1km"))
     assert src.modis and src.units == "kelvin"
     out = str(tmp_path / "k.tif")
-    src.write_kelvin(out, block_size=300)
+    src.write_kelvin(out, options=RunOptions(block_size=300))
     np.testing.assert_array_equal(read_raster(out)[0], modis.read_kelvin(modis_subdataset("LST_Night_1km")))
 
 
@@ -269,8 +270,8 @@ def test_degrade_blockwise_equals_whole(tmp_path):
     t[10:20, 30:35] = np.nan
     src_path = write_raster(tmp_path / "t.tif", t, gt=UTM_GT, epsg=32725)
     out = str(tmp_path / "d.tif")
-    res = pipeline.degrade(pipeline.LstSource(src_path), out, 4, block_size=8)
-    assert res["blocks"] > 4
+    res = pipeline.degrade_file(pipeline.LstSource(src_path), out, 4, options=RunOptions(block_size=8))
+    assert res["blocks"] > 4 and res["dropped"] == (2, 3)     # 98 % 4 columns, 103 % 4 rows left out
     np.testing.assert_array_equal(read_raster(out)[0], temperature.norm_l4(t, 4))
     assert gdal.Open(out).GetGeoTransform()[1] == 4000.0
 
@@ -332,7 +333,7 @@ def test_sharpen_raster_blockwise_equals_in_memory(tmp_path, method):
     cpath = write_raster(tmp_path / "c.tif", coarse, gt=UTM_GT, epsg=32725)
     npath = write_raster(tmp_path / "n.tif", ndvi.astype(np.float32), gt=fine_gt, epsg=32725)
     out1, out2 = str(tmp_path / "a.tif"), str(tmp_path / "b.tif")
-    r1 = pipeline.sharpen_raster(cpath, npath, out1, scale, method, block_size=24)
+    r1 = pipeline.sharpen_raster(cpath, npath, out1, scale, method, options=RunOptions(block_size=24))
     r2 = pipeline.sharpen_raster(cpath, npath, out2, scale, method)
     a, b = read_raster(out1)[0], read_raster(out2)[0]
     np.testing.assert_array_equal(a, b)
@@ -355,7 +356,7 @@ def test_run_aggregate_in_memory_equals_written(tmp_path):
     t = rng.normal(300, 5, (64, 72)).astype(np.float32)
     path = write_raster(tmp_path / "t.tif", t, gt=UTM_GT, epsg=32725)
     k = lambda b: temperature.norm_l4(b[0], 8)[None]  # noqa: E731
-    held = engine.run_aggregate(path, None, k, factor=8, out_bands=1, block_size=3)["array"]
+    held = engine.run_aggregate(path, None, k, factor=8, out_bands=1, options=RunOptions(block_size=3))["array"]
     np.testing.assert_array_equal(held[0], temperature.norm_l4(t, 8))
 
 
@@ -366,9 +367,48 @@ def test_quality_figures_blockwise_equal_the_whole_array(tmp_path):
     est[30:34, 40:47] = np.nan
     r = pipeline.LstSource(write_raster(tmp_path / "r.tif", ref, gt=UTM_GT, epsg=32725, nodata=float("nan")))
     e = pipeline.LstSource(write_raster(tmp_path / "e.tif", est, gt=UTM_GT, epsg=32725, nodata=float("nan")))
-    blockwise = pipeline.quality_figures(r, e, patch=32, block_size=16)   # windows read with the SSIM halo
+    blockwise = pipeline.quality_file(r, e, patch=32, options=RunOptions(block_size=16))   # SSIM halo windows
     whole = quality.figures(ref, est)
     for k, v in whole.items():
         assert blockwise["whole"][k] == pytest.approx(v, rel=1e-9)
     assert blockwise["whole"]["ssim_windowed"] == pytest.approx(quality.ssim_windowed(ref, est), rel=1e-9)
     assert len(blockwise["patches"]) == 2 and blockwise["skipped"] == 2    # 2×2 patches, the gap spans two
+    rows = blockwise["rows"]
+    assert [r[0] for r in rows] == ["whole", "patch", "patch", "patch mean"]
+    assert [c for c, _ in pipeline.QUALITY_COLUMNS] == ["scope", "row", "col", *pipeline.QUALITY_FIGURES]
+    assert rows[0][3:] == tuple(blockwise["whole"][k] for k in pipeline.QUALITY_FIGURES)
+    for i in range(len(pipeline.QUALITY_FIGURES)):
+        assert rows[3][3 + i] == pytest.approx((rows[1][3 + i] + rows[2][3 + i]) / 2, rel=1e-12)
+    disjoint = est.copy()
+    disjoint[np.isfinite(ref)] = np.nan
+    none = pipeline.LstSource(write_raster(tmp_path / "n.tif", disjoint, gt=UTM_GT, epsg=32725, nodata=float("nan")))
+    with pytest.raises(ValueError, match="no valid pixel in common"):
+        pipeline.quality_file(r, none)
+
+
+@pytest.mark.parametrize("units", ["kelvin", "celsius"])
+def test_super_resolution_job_writes_the_method_in_the_source_units_and_leaves_no_temporary(tmp_path, units):
+    rng = np.random.default_rng(9)
+    t = rng.normal(300, 5, (60, 50)).astype(np.float32)
+    t[20:26, 10:14] = np.nan
+    values = t if units == "kelvin" else t - np.float32(temperature.KELVIN_OFFSET)
+    src = pipeline.LstSource(write_raster(tmp_path / "t.tif", values, gt=UTM_GT, epsg=32725), units)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    seen = []
+    res = pipeline.super_resolution_file(src, str(out_dir / "b.tif"), "bicubic", 3,
+                                         options=RunOptions(block_size=16, workers=2, progress=seen.append))
+    assert res["tiles"] >= 1 and sorted(os.listdir(out_dir)) == ["b.tif"]
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and min(seen) <= 0.05
+    expected = resample.upsample(t, 3, fill=resample.fill_gaps(t, iterations=pipeline.BICUBIC_FILL, fallback=0.0))
+    if units == "celsius":
+        expected = expected - np.float32(temperature.KELVIN_OFFSET)
+    got = read_raster(out_dir / "b.tif")[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+    assert gdal.Open(str(out_dir / "b.tif")).GetRasterBand(1).GetDescription() == \
+        f"LST ({'K' if units == 'kelvin' else '°C'}), bicubic ×3"
+    for method, missing in (("unet", "needs a model"), ("tsharp", "needs the NDVI"), ("nearest", "must be one of")):
+        with pytest.raises(ValueError, match=missing):
+            pipeline.super_resolution_file(src, str(out_dir / "x.tif"), method, 3)
+    assert sorted(os.listdir(out_dir)) == ["b.tif"]

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from osgeo import gdal
 from sklearn.metrics import f1_score, r2_score
 
 from sarsense.algorithms import metrics
+from sarsense.algorithms.io import RunOptions
 from sarsense.algorithms.io import read_info as rt_info
 from sarsense.algorithms.onnx import receptive_field as rf
 from sarsense.algorithms.sea_ice import classes, pipeline, sigrid
@@ -102,7 +104,7 @@ def test_skill_counts_block_by_block_equal_the_whole(tmp_path):
     ref[40:60] = 255
     a = write_raster(tmp_path / "p.tif", pred[None], nodata=255, dtype=gdal.GDT_Byte)
     b = write_raster(tmp_path / "r.tif", ref[None], nodata=255, dtype=gdal.GDT_Byte)
-    m = pipeline.skill_counts(a, b, budget_mb=1)
+    m = pipeline.skill_counts(a, b, options=RunOptions(budget_mb=1))
     np.testing.assert_array_equal(m, metrics.confusion_counts(ref, pred, 11))
     with pytest.raises(ValueError, match="no pixel holds a SIC class"):
         pipeline.skill(np.zeros((11, 11)))
@@ -130,7 +132,7 @@ def test_prepare_writes_the_network_input_and_refuses_an_empty_scene(tmp_path):
     rng = np.random.default_rng(2)
     db = rng.normal(-18, 3, (2, 90, 70)).astype(np.float32)
     src = write_raster(tmp_path / "hhhv.tif", db, nodata=float("nan"))
-    res = pipeline.prepare([src], str(tmp_path / "prep.tif"), factor=2, budget_mb=1)
+    res = pipeline.prepare([src], str(tmp_path / "prep.tif"), factor=2, options=RunOptions(budget_mb=1))
     got = read_raster(tmp_path / "prep.tif")
     assert got.shape == (2, 45, 35) and res["valid"] == 45 * 35
     np.testing.assert_allclose(got, pipeline.downsample_kernel(factor=2)(db), atol=1e-5)
@@ -169,7 +171,7 @@ def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
     prep = str(tmp_path / "prep.tif")
     pipeline.prepare([paths["hh"], paths["hv"]], prep)
     model = rt.Model(rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx")
-    full = pipeline.chart(model, prep, str(tmp_path / "full.tif"), mode="full", budget_mb=4096)
+    full = pipeline.chart(model, prep, str(tmp_path / "full.tif"), mode="full", options=RunOptions(budget_mb=4096))
     tiled = pipeline.chart(model, prep, str(tmp_path / "tiled.tif"), mode="tiled", expected=str(tmp_path / "e.tif"))
     assert full["mode"] == "full" and tiled["mode"] == "tiled" and tiled["tiles"] >= 9
     a = gdal.Open(str(tmp_path / "full.tif")).ReadAsArray()
@@ -177,7 +179,8 @@ def test_full_scene_and_tiled_charts_agree_for_the_bundled_model(tmp_path):
     assert a.shape == (1024, 1024) and np.mean(a == b) >= 0.999
     # full mode that does not fit the budget runs tiled and says what budget it would need
     said = []
-    small = pipeline.chart(model, prep, str(tmp_path / "small.tif"), mode="full", budget_mb=512, log=said.append)
+    small = pipeline.chart(model, prep, str(tmp_path / "small.tif"), mode="full", log=said.append,
+                           options=RunOptions(budget_mb=512))
     assert small["mode"] == "tiled" and "Raise the budget to at least" in said[0]
     named = int(said[0].split("at least ")[1].split(" MiB")[0])       # the budget the message names is enough
     assert named == math.ceil(pipeline.full_scene_budget_mb(model, 1024, 1024))
@@ -198,3 +201,119 @@ def test_tiled_overlap_is_at_least_half_the_receptive_field_for_any_model(tmp_pa
     prep = write_raster(tmp_path / "p.tif", rng.normal(-15, 3, (2, 150, 170)).astype(np.float32))
     res = pipeline.chart(model, prep, str(tmp_path / "o.tif"), mode="tiled")
     assert res["halo"] == 21 and 2 * res["halo"] + res["blend"] >= 101 / 2      # halo raised from the contract's 2
+
+
+# --- the jobs the algorithms run -----------------------------------------------------------------------------
+def test_downsample_kernel_counts_valid_pixels_in_blocks_like_the_whole():
+    from sarsense.algorithms.io.engine import Counts
+
+    rng = np.random.default_rng(4)
+    db = rng.normal(-18, 3, (2, 40, 36)).astype(np.float32)
+    db[0, 4:10, 6:12] = np.nan
+    whole, blocks = Counts("valid"), Counts("valid")
+    out = pipeline.downsample_kernel(factor=2, counter=whole)(db)
+    kernel = pipeline.downsample_kernel(factor=2, counter=blocks)
+    for y in range(0, 40, 8):
+        kernel(db[:, y:y + 8])
+    assert whole["valid"] == blocks["valid"] == np.count_nonzero(np.all(np.isfinite(out), axis=0)) == 20 * 18 - 9
+
+
+def test_polarisation_inputs_and_class_charts_are_refused_by_name(tmp_path):
+    rng = np.random.default_rng(1)
+    two = write_raster(tmp_path / "two.tif", rng.normal(-18, 3, (2, 20, 20)).astype(np.float32))
+    one = write_raster(tmp_path / "one.tif", rng.normal(-18, 3, (20, 20)).astype(np.float32))
+    small = write_raster(tmp_path / "small.tif", rng.normal(-18, 3, (10, 20)).astype(np.float32))
+    assert pipeline.polarisation_inputs(None, two) == [two]
+    assert pipeline.polarisation_inputs(one, one) == [one, one]
+    with pytest.raises(ValueError, match="HV band has 1 band.*HH band is empty"):
+        pipeline.polarisation_inputs(None, one, hh_label="HH band", hv_label="HV band")
+    with pytest.raises(ValueError, match=r"with both HH \(1 band\(s\)\) and HV \(2\) given"):
+        pipeline.polarisation_inputs(one, two)
+    with pytest.raises(ValueError, match="not on the same grid"):
+        pipeline.polarisation_inputs(one, small)
+    pipeline.check_class_chart(one)
+    with pytest.raises(ValueError, match="Chart X has 2 bands; a SIC chart has one"):
+        pipeline.check_class_chart(two, "Chart X")
+
+
+def test_concentration_job_is_prepare_then_chart_and_leaves_no_temporary(tmp_path, monkeypatch):
+    from sarsense.algorithms import onnx as rt
+    from sarsense.simulators import sea_ice_scenes as sim
+
+    s = sim.simulate((256, 256), seed=3)
+    paths = sim.write_scene(tmp_path, s, name="small")
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx")
+    prep = str(tmp_path / "prep.tif")
+    want = pipeline.prepare([paths["hh"], paths["hv"]], prep)
+    pipeline.chart(model, prep, str(tmp_path / "want.tif"), mode="tiled", expected=str(tmp_path / "want_e.tif"))
+    out = tmp_path / "out"
+    out.mkdir()
+    seen = []
+    res = pipeline.concentration_file([paths["hh"], paths["hv"]], str(out / "sic.tif"), model, mode="tiled",
+                                      expected=str(out / "e.tif"), options=RunOptions(progress=seen.append))
+    assert {"e.tif", "sic.tif"} <= set(os.listdir(out))
+    assert not [f for f in os.listdir(out) if "input" in f]                   # the network's input is gone
+    assert res["mode"] == "tiled" and res["valid"] == want["valid"] and res["notes"] == []
+    assert res["input"] == {"xsize": 128, "ysize": 128, "pixel_size": 2 * abs(sim.geotransform((256, 256))[1])}
+    np.testing.assert_array_equal(read_raster(out / "sic.tif"), read_raster(tmp_path / "want.tif"))
+    np.testing.assert_array_equal(read_raster(out / "e.tif"), read_raster(tmp_path / "want_e.tif"))
+    assert seen == sorted(seen) and seen[0] <= 0.1 and seen[-1] == pytest.approx(1.0)
+    # full mode that does not fit the budget: tiled, and the job returns chart's note naming the budget needed
+    monkeypatch.setattr(pipeline, "full_scene_tile", lambda *args, **kwargs: None)
+    small = pipeline.concentration_file([paths["hh"], paths["hv"]], str(out / "f.tif"), model, mode="full")
+    assert small["mode"] == "tiled" and len(small["notes"]) == 1
+    assert "(512 MiB)" in small["notes"][0] and "Raise the budget to at least" in small["notes"][0]
+
+
+def test_skill_job_regrids_the_reference_and_writes_rows_and_report(tmp_path):
+    rng = np.random.default_rng(8)
+    ref = rng.integers(0, 11, (30, 40)).astype(np.uint8)
+    pred = np.where(rng.random((60, 80)) < 0.8, ref.repeat(2, 0).repeat(2, 1), 3).astype(np.uint8)
+    gt = (-500000.0, 80.0, 0.0, -1488000.0, 0.0, -80.0)
+    p = write_raster(tmp_path / "p.tif", pred[None], nodata=255, dtype=gdal.GDT_Byte, epsg=3413, gt=gt)
+    coarse = (gt[0], 160.0, 0.0, gt[3], 0.0, -160.0)
+    r = write_raster(tmp_path / "r.tif", ref[None], nodata=255, dtype=gdal.GDT_Byte, epsg=3413, gt=coarse)
+    html = str(tmp_path / "skill.html")
+    s = pipeline.skill_file(p, r, html)
+    m = metrics.confusion_counts(ref.repeat(2, 0).repeat(2, 1), pred, 11)
+    assert s["regridded"] and s["n"] == pred.size
+    np.testing.assert_array_equal(s["matrix"], m)
+    assert [c for c, _ in pipeline.SKILL_COLUMNS][:8] == ["code", "class", "sic_percent", "reference_px",
+                                                           "mapped_px", "PA_recall", "UA_precision", "F1"]
+    assert s["rows"][3][:5] == [3, "30 %", 30, int(m[:, 3].sum()), int(m[3].sum())]
+    assert s["rows"][3][8:] == [int(v) for v in m[3]]
+    text = open(html, encoding="utf-8").read()
+    assert f"{s['r2']:.4f}" in text and "Confusion matrix" in text
+    same = pipeline.skill_file(p, p, str(tmp_path / "same.html"))
+    assert not same["regridded"] and same["accuracy"] == 1.0
+
+
+def test_ice_chart_job_burns_polygon_classes_with_its_layout(tmp_path):
+    from osgeo import ogr
+
+    gt = (0.0, 10.0, 0.0, 100.0, 0.0, -10.0)
+    grid = write_raster(tmp_path / "g.tif", np.zeros((10, 10), np.float32), epsg=3413, gt=gt)
+
+    def square(x0, y0, x1, y1):
+        return bytes(ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
+                     .ExportToWkb())
+    records = [(1, "35", "I", ["03"]), (2, "92", None, []), (3, None, "L", []), (4, "60", "I", ["08"])]
+    classes, bad = sigrid.polygon_classes(records)
+    assert classes == [4, 10, 255, 10] and bad == []
+    assert sigrid.polygon_classes([(7, "95", None, [])])[1] == [
+        "feature 7: CT code 95 is not a SIGRID-3 total-concentration code (00, 01, 02, 10–92, ranges such as 35, "
+        "98, 99)"]
+    wkbs = [square(0, 50, 50, 100), square(50, 50, 100, 100), square(0, 0, 50, 50), square(50, 0, 70, 30)]
+    out = str(tmp_path / "c.tif")
+    res = sigrid.chart_file(wkbs, classes, grid, out, field="CT", options=RunOptions(block_size=4, workers=2))
+    got = read_raster(out)[0]
+    want = np.full((10, 10), 255, np.uint8)
+    want[:5, :5], want[:5, 5:], want[7:, 5:7] = 4, 10, 10
+    np.testing.assert_array_equal(got, want)
+    assert res["polygons"] == [0] * 4 + [1] + [0] * 5 + [2, 1]
+    ds = gdal.Open(out)
+    band = ds.GetRasterBand(1)
+    assert band.GetDescription() == "SIC class (ice chart)" and band.DataType == gdal.GDT_Byte
+    assert [c["value"] for c in json.loads(band.GetMetadata()["classes"])] == list(range(11))
+    meta = ds.GetMetadata()
+    assert meta["SARSENSE_CHART_CODING"] == "SIGRID-3 CT" and meta["SARSENSE_CHART_FIELD"] == "CT"

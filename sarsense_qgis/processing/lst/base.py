@@ -20,9 +20,10 @@ class LstAlgorithm(SarsenseAlgorithm):
 
     def add_lst_units(self, name="INPUT_UNITS", what="the input LST"):
         self.add(QgsProcessingParameterEnum(name, self.tr("Input units"), options=list(LST_UNITS), defaultValue=0),
-                 f"Units of {what}: kelvin (MODIS, ASTER, Landsat Collection 2 surface temperature) or °C. "
+                 "Units of {0}: kelvin (MODIS, ASTER, Landsat Collection 2 surface temperature) or °C. "
                  "Computations run in kelvin; outputs keep these units. Values are checked against this choice "
-                 "(below 150 K is °C; above 150 °C is kelvin). A MODIS HDF subdataset is always kelvin.")
+                 "(below 150 K is °C; above 150 °C is kelvin). A MODIS HDF subdataset is always kelvin.",
+                 help_args=(what,))
 
     def add_qc_filter(self):
         self.add(QgsProcessingParameterBoolean(self.QC_FILTER, self.tr("MODIS: keep only good-quality LST"),

@@ -64,8 +64,8 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
                  "size (averaged onto the output grid when finer, bilinear when coarser), acquired close in time.")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("U-Net model (.onnx)"), extension="onnx",
                                             optional=True),
-                 f"A super-resolution model with a SARSense contract (task super_resolution, one input in K). Empty: "
-                 f"the bundled {BUNDLED.name}.", advanced=True)
+                 "A super-resolution model with a SARSense contract (task super_resolution, one input in K). Empty: "
+                 "the bundled {0}.", advanced=True, help_args=(BUNDLED.name,))
         self.add_qc_filter()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Super-resolved LST")),

@@ -76,8 +76,8 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
                  "Land polygons, or a raster non-zero on land (any grid; nearest neighbour onto the scene's). Land "
                  "is charted 255; a coarse pixel touching land counts as land.")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (.onnx)"), extension="onnx", optional=True),
-                 f"A sea-ice U-Net with a SARSense contract (inputs HH, HV in dB; classes 0–10). Empty: the bundled "
-                 f"{BUNDLED.name} (a demonstration trained on simulated scenes).")
+                 "A sea-ice U-Net with a SARSense contract (inputs HH, HV in dB; classes 0–10). Empty: the bundled "
+                 "{0} (a demonstration trained on simulated scenes).", help_args=(BUNDLED.name,))
         self.add(QgsProcessingParameterEnum(self.MODE, self.tr("Mode"), options=list(MODE_LABELS), defaultValue=0),
                  "0: the whole scene at once when it fits the memory budget (else tiled); 1: overlapping tiles "
                  "(bounded memory for any scene size).")

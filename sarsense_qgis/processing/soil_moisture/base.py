@@ -30,12 +30,13 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         """A raster-or-constant angle: raster ``name`` (optional; a number is accepted too) and number
         ``const_name``."""
         self.add(QgsProcessingParameterRasterLayer(name, self.tr("{0} raster (degrees)").format(label), optional=True),
-                 help_text + f" A raster on any grid (resampled onto the input's), or a number here or in "
-                 f"{label} (constant).")
+                 help_text + " A raster on any grid (resampled onto the input's), or a number here or in {0} "
+                 "(constant).", help_args=(label,))
         self.add(QgsProcessingParameterNumber(const_name, self.tr("{0}, constant (degrees)").format(label),
                                               type=QgsProcessingParameterNumber.Double, optional=True,
                                               defaultValue=default, minValue=0.0, maxValue=90.0),
-                 f"One {label.lower()} for the whole input, used when no raster is given.", decimals=2)
+                 "One {0} for the whole input, used when no raster is given.", decimals=2,
+                 help_args=(label.lower(),))
 
     def angle_source(self, parameters, name, const_name, context):
         """``(raster path, None)`` or ``(None, constant)`` for an angle given as raster or number."""

@@ -76,7 +76,7 @@ def add_field(alg, name, label, default, help_text, *, parent=SAMPLES, numeric=T
     alg.add(QgsProcessingParameterField(name, alg.tr(label), defaultValue=default, parentLayerParameterName=parent,
                                         type=QgsProcessingParameterField.Numeric if numeric else
                                         QgsProcessingParameterField.Any, optional=True),
-            f"{help_text} Empty: the field '{default}'." if default else help_text)
+            help_text + " Empty: the field '{0}'." if default else help_text, help_args=(default,) if default else ())
 
 
 def field(alg, parameters, name, context):

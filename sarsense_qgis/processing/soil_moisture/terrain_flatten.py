@@ -54,8 +54,8 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         self.add(QgsProcessingParameterNumber(self.HEADING, self.tr("Satellite heading (degrees from north)"),
                                               type=QgsProcessingParameterNumber.Double, optional=True,
                                               minValue=-360.0, maxValue=360.0),
-                 "Direction of flight, clockwise from north. Empty: read from the input's metadata "
-                 f"({', '.join(HEADING_KEYS[:3])}).", decimals=2)
+                 "Direction of flight, clockwise from north. Empty: read from the input's metadata ({0}).",
+                 decimals=2, help_args=(", ".join(HEADING_KEYS[:3]),))
         self.add(QgsProcessingParameterEnum(self.LOOK, self.tr("Look direction"),
                                             options=[self.tr("Right (Sentinel-1)"), self.tr("Left")], defaultValue=0),
                  "Side of the track the radar looks to.")

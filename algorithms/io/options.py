@@ -78,16 +78,6 @@ class RunOptions:
             self.progress(fraction)
 
 
-#: The keyword options engine functions took one by one before :class:`RunOptions` (still accepted while
-#: callers move to ``options=``; a name outside this list is an error).
-_KEYWORDS = ("budget_mb", "workers", "compression", "block_size", "progress", "is_canceled")
-
-
-def resolve(options: RunOptions | None = None, **keywords) -> RunOptions:
-    """``options`` (default options when None), with any of the one-by-one keywords that are not None applied."""
-    unknown = set(keywords) - set(_KEYWORDS)
-    if unknown:
-        raise TypeError(f"unknown run option(s): {', '.join(sorted(unknown))}")
-    given = {k: v for k, v in keywords.items() if v is not None}
-    base = options if options is not None else RunOptions()
-    return base.replace(**given) if given else base
+def resolve(options: RunOptions | None = None) -> RunOptions:
+    """``options``, or the default options when None (what every job and engine call does with its argument)."""
+    return options if options is not None else RunOptions()

@@ -76,7 +76,7 @@ def extra_outputs(contract, *, probabilities=None, expectation=None):
 
 def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, halo: int | None = None,
                 blend: int | None = None, batch: int = 4, probabilities: str | None = None,
-                expectation: str | None = None, options: RunOptions | None = None, **keywords) -> dict:
+                expectation: str | None = None, options: RunOptions | None = None) -> dict:
     """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
 
     Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`
@@ -104,7 +104,7 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
                 "SARSENSE_MODEL_TASK": c.task}
     # one block at a time: onnxruntime's session already uses the cores (threads in Model)
     common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata,
-                  options=resolve(options, **keywords).replace(workers=1))
+                  options=resolve(options).replace(workers=1))
     if not c.spatial:
         def kernel(block):
             bands, rows, cols = block.shape

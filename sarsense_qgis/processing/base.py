@@ -164,18 +164,6 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
             is_canceled=feedback.isCanceled if feedback is not None else None)
         return options.replace(**changes) if changes else options
 
-    @staticmethod
-    def callbacks(feedback, start=0.0, end=1.0):
-        """Progress and cancel callbacks of the block engine for a Processing feedback.
-
-        ``start`` and ``end`` (fractions) give the part of the progress bar one pass fills, for
-        algorithms that walk the raster more than once.
-        """
-        if feedback is None:
-            return {}
-        return {"progress": lambda f: feedback.setProgress(100.0 * (start + (end - start) * f)),
-                "is_canceled": feedback.isCanceled}
-
     def error(self, message):
         """A ``QgsProcessingException`` prefixed with the algorithm's name, ready to raise."""
         return QgsProcessingException(f"{self.displayName()}: {message}")

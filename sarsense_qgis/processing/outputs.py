@@ -16,8 +16,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ...algorithms.io.engine import Counts  # noqa: F401 (re-exported until every suite counts in its core job)
-
 _FIELD_TYPES = {int: QVariant.LongLong, float: QVariant.Double, str: QVariant.String, bool: QVariant.Bool}
 
 

@@ -9,7 +9,7 @@ from helpers import read_raster, speckled, write_raster
 from osgeo import gdal
 
 from sarsense.algorithms import sar
-from sarsense.algorithms.io import engine, raster
+from sarsense.algorithms.io import RunOptions, engine, raster
 from sarsense.algorithms.sar import speckle
 
 
@@ -33,7 +33,7 @@ def test_blockwise_equals_whole_array(tmp_path, key, block_size):
     kernel, halo = KERNELS[key]
     src = _image(tmp_path, bands=3)
     out = str(tmp_path / "out.tif")
-    res = engine.run_blockwise(src, out, kernel, halo=halo, block_size=block_size)
+    res = engine.run_blockwise(src, out, kernel, halo=halo, options=RunOptions(block_size=block_size))
     assert res["blocks"] > 4
     whole = engine.run_whole(src, kernel).astype(np.float32)
     got = read_raster(out)
@@ -43,8 +43,8 @@ def test_blockwise_equals_whole_array(tmp_path, key, block_size):
 def test_threads_equal_single_thread(tmp_path):
     src = _image(tmp_path)
     k = KERNELS["gammamap-5"][0]
-    engine.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=2, block_size=32, workers=1)
-    engine.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=2, block_size=32, workers=3)
+    engine.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=2, options=RunOptions(block_size=32, workers=1))
+    engine.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=2, options=RunOptions(block_size=32, workers=3))
     assert np.array_equal(read_raster(tmp_path / "a.tif"), read_raster(tmp_path / "b.tif"), equal_nan=True)
 
 
@@ -72,7 +72,7 @@ def test_float32_nodata_is_matched_in_float32(tmp_path):
 def test_nodata_becomes_nan_and_metadata_is_kept(tmp_path):
     src = _image(tmp_path, bands=2)
     out = str(tmp_path / "o.tif")
-    engine.run_blockwise(src, out, lambda b: b, compression="DEFLATE")
+    engine.run_blockwise(src, out, lambda b: b, options=RunOptions(compression="DEFLATE"))
     a, b = gdal.Open(src), gdal.Open(out)
     assert b.GetGeoTransform() == a.GetGeoTransform()
     assert b.GetSpatialRef().IsSame(a.GetSpatialRef())
@@ -105,7 +105,7 @@ def test_cancel_leaves_no_output(tmp_path):
         return len(calls) > 2
 
     with pytest.raises(engine.Cancelled):
-        engine.run_blockwise(src, str(out), lambda b: b, block_size=16, is_canceled=cancel)
+        engine.run_blockwise(src, str(out), lambda b: b, options=RunOptions(block_size=16, is_canceled=cancel))
     assert len(calls) == 3, "cancel is checked before every block and stops at once"
     assert sorted(os.listdir(tmp_path)) == ["in.tif"]
 
@@ -124,7 +124,8 @@ def test_error_in_kernel_leaves_no_output(tmp_path):
 def test_progress_reaches_one(tmp_path):
     src = _image(tmp_path)
     seen = []
-    engine.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b, block_size=32, progress=seen.append)
+    engine.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: b,
+                         options=RunOptions(block_size=32, progress=seen.append))
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 4 * 3  # 101×83 in 32-px tiles
 
 
@@ -199,7 +200,8 @@ def test_deep_stacks_get_tiles_of_bounded_bytes_and_windows_that_fill_them(tmp_p
     def kernel(block):
         seen.append(block.shape)
         return block * 2
-    res = engine.run_blockwise(src, str(tmp_path / "o.tif"), kernel, budget_mb=24, kernel_columns=None)
+    res = engine.run_blockwise(src, str(tmp_path / "o.tif"), kernel, kernel_columns=None,
+                               options=RunOptions(budget_mb=24))
     ds = gdal.Open(str(tmp_path / "o.tif"))
     assert ds.GetRasterBand(1).GetBlockSize() == [128, 128]
     np.testing.assert_array_equal(ds.ReadAsArray(), arr * 2)
@@ -220,8 +222,8 @@ def test_several_outputs_band_selection_and_positions(tmp_path):
         return block[0] + block[1], np.stack([block[1] * 2, where.rows[:, None] + 0 * block[0]])
 
     res = run_blockwise([(src, [3, 1])], [str(tmp_path / "o1.tif"), str(tmp_path / "o2.tif")], kernel, halo=2,
-                        out_bands=[1, 2], descriptions=[["sum"], ["twice", "row"]], block_size=16, kernel_columns=8,
-                        with_position=True)
+                        out_bands=[1, 2], descriptions=[["sum"], ["twice", "row"]], kernel_columns=8,
+                        with_position=True, options=RunOptions(block_size=16))
     assert res["blocks"] > 4 and sum(counted) == 50 * 70, "each pixel counted once: halos are not cores"
     np.testing.assert_allclose(read_raster(tmp_path / "o1.tif")[0], arr[2] + arr[0], rtol=1e-6)
     o2 = read_raster(tmp_path / "o2.tif")
@@ -263,7 +265,7 @@ def test_run_blockwise_result_is_the_same_with_memory_reuse(tmp_path):
     img = speckled((300, 500), looks=1, seed=3)
     src = write_raster(tmp_path / "in.tif", img)
     out = str(tmp_path / "out.tif")
-    engine.run_blockwise(src, out, speckle.band_kernel("gammamap", size=5), halo=2, block_size=64)
+    engine.run_blockwise(src, out, speckle.band_kernel("gammamap", size=5), halo=2, options=RunOptions(block_size=64))
     np.testing.assert_array_equal(read_raster(out)[0], speckle.gamma_map(img, size=5))
 
 
@@ -282,8 +284,10 @@ def test_reduce_blockwise_equals_the_whole_array_and_does_not_depend_on_workers(
     src = write_raster(tmp_path / "stack.tif", arr)
     zero = (np.zeros(3), np.zeros(3, dtype=np.int64))
     ticks = []
-    one = engine.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, progress=ticks.append)
-    two = engine.reduce_blockwise(src, _band_sums, initial=zero, combine=_add, block_size=64, workers=2)
+    one = engine.reduce_blockwise(src, _band_sums, initial=zero, combine=_add,
+                                  options=RunOptions(block_size=64, progress=ticks.append))
+    two = engine.reduce_blockwise(src, _band_sums, initial=zero, combine=_add,
+                                  options=RunOptions(block_size=64, workers=2))
     np.testing.assert_allclose(one[0], np.nansum(arr.astype(np.float64), axis=(1, 2)), rtol=1e-12)
     np.testing.assert_array_equal(one[1], np.isfinite(arr).sum(axis=(1, 2)))
     assert one[0].tolist() == two[0].tolist()               # combined in window order: bit-identical
@@ -298,14 +302,14 @@ def test_reduce_blockwise_gives_positions_and_cancels(tmp_path):
         r, c = np.unravel_index(np.argmax(block[0]), block[0].shape)
         return [(float(block[0, r, c]), int(where.rows[r]), int(where.cols[c]))]
 
-    found = engine.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
-                                    with_position=True)
+    found = engine.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p,
+                                    with_position=True, options=RunOptions(block_size=32))
     assert max(found) == (float(arr[0].max()), 69, 89)
     for value, row, col in found:
         assert arr[0, row, col] == value
     with pytest.raises(engine.Cancelled):
-        engine.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p, block_size=32,
-                                with_position=True, is_canceled=lambda: True)
+        engine.reduce_blockwise(src, where_max, initial=[], combine=lambda t, p: t + p,
+                                with_position=True, options=RunOptions(block_size=32, is_canceled=lambda: True))
 
 
 def test_rasterize_burns_pixel_centres_with_values_and_frees(tmp_path):
@@ -340,7 +344,7 @@ def test_labelled_pixels_and_value_counts_equal_a_direct_read(tmp_path):
     labels[2:9, 3:40] = 1
     labels[50:60, 60:90] = 2
     lab = write_raster(tmp_path / "l.tif", labels)
-    x, got = vector.labelled_pixels(src, lab, workers=2, block_size=32)
+    x, got = vector.labelled_pixels(src, lab, options=RunOptions(workers=2, block_size=32))
     sel = labels > 0
     np.testing.assert_array_equal(np.sort(got), np.sort(labels[sel].astype(int)))
     order = np.lexsort((x[:, 2], x[:, 1], x[:, 0]))
@@ -351,7 +355,7 @@ def test_labelled_pixels_and_value_counts_equal_a_direct_read(tmp_path):
     classes = rng.integers(0, 6, (70, 90)).astype(np.float32)
     classes[0, :10] = 255
     cmap = write_raster(tmp_path / "c.tif", classes, nodata=255, dtype=gdal.GDT_Byte)
-    counts = vector.value_counts(cmap, block_size=32)
+    counts = vector.value_counts(cmap, options=RunOptions(block_size=32))
     np.testing.assert_array_equal(counts[:6], np.bincount(classes[classes < 255].astype(int), minlength=6))
     assert counts[255] == 0 and counts.sum() == 70 * 90 - 10
 
@@ -362,7 +366,7 @@ def test_run_blockwise_writes_several_outputs_each_in_its_own_type(tmp_path):
     src = write_raster(tmp_path / "s.tif", data)
     a, b = str(tmp_path / "a.tif"), str(tmp_path / "b.tif")
     run_blockwise(src, [a, b], lambda blk: ((blk[0] > 10).astype(np.uint8), blk[1] * 2), out_bands=[1, 1],
-                  out_dtype=[np.uint8, np.float32], block_size=16)
+                  out_dtype=[np.uint8, np.float32], options=RunOptions(block_size=16))
     assert gdal.Open(a).GetRasterBand(1).DataType == gdal.GDT_Byte
     assert gdal.Open(b).GetRasterBand(1).DataType == gdal.GDT_Float32
     np.testing.assert_array_equal(read_raster(a)[0], (data[0] > 10))
@@ -400,7 +404,7 @@ def test_run_on_grid_writes_each_window_once_and_cancels_cleanly(tmp_path):
     whole, small = tmp_path / "whole.tif", tmp_path / "small.tif"
     engine.run_on_grid(str(whole), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2)
     res = engine.run_on_grid(str(small), kernel, xsize=77, ysize=53, geotransform=gt, projection=wkt, out_bands=2,
-                             block_size=16, workers=2)
+                             options=RunOptions(block_size=16, workers=2))
     a, b = read_raster(whole), read_raster(small)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[0], np.mgrid[0:53, 0:77][0] * 1000.0 + np.mgrid[0:53, 0:77][1])
@@ -410,5 +414,5 @@ def test_run_on_grid_writes_each_window_once_and_cancels_cleanly(tmp_path):
                            geotransform=gt, projection=wkt, out_bands=2)
     with pytest.raises(engine.Cancelled):
         engine.run_on_grid(str(tmp_path / "cancelled.tif"), kernel, xsize=77, ysize=53, geotransform=gt,
-                           projection=wkt, out_bands=2, block_size=16, is_canceled=lambda: True)
+                           projection=wkt, out_bands=2, options=RunOptions(block_size=16, is_canceled=lambda: True))
     assert sorted(os.listdir(tmp_path)) == ["in.tif", "small.tif", "whole.tif"]

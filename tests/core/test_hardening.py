@@ -16,7 +16,7 @@ from osgeo import gdal
 
 from sarsense.algorithms import onnx as rt
 from sarsense.algorithms import sar
-from sarsense.algorithms.io import engine, stack
+from sarsense.algorithms.io import RunOptions, engine, stack
 from sarsense.algorithms.sar import speckle
 
 
@@ -118,7 +118,7 @@ def test_sigterm_mid_run_leaves_no_partial_file(tmp_path):
             print("block", flush=True)
             time.sleep(0.3)
             return b
-        engine.run_blockwise({src!r}, {str(tmp_path / 'o.tif')!r}, slow, block_size=64)
+        engine.run_blockwise({src!r}, {str(tmp_path / 'o.tif')!r}, slow, options=engine.RunOptions(block_size=64))
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "block"
@@ -205,7 +205,7 @@ def test_a_pixel_does_not_depend_on_the_tiling(tmp_path):
             "tile 256": dict(tile=256, halo=40, blend=8), "tile 64": dict(tile=64, halo=24, blend=4)}
     for label, kw in runs.items():
         out = str(tmp_path / f"{label.replace(' ', '_').replace(',', '')}.tif")
-        res = rt.apply_model(model, src, out, budget_mb=6 if label == "tile 64" else 96, **kw)
+        res = rt.apply_model(model, src, out, **kw, options=RunOptions(budget_mb=6 if label == "tile 64" else 96))
         panels.append(res["panels"])
         diff = np.abs(read_raster(out)[0] - canonical)
         limit = 1e-5 if kw.get("halo", 32) >= 31 else 1e-2
@@ -233,9 +233,9 @@ def test_memory_refusal_reports_the_budget_given(tmp_path):
     model = rt.Model(conv_net(tmp_path / "m.onnx", contract_dict=heavy))
     with pytest.raises(ValueError, match=r"one 512×512 tile needs about 5\d MiB .*memory budget of 64 MiB.*GDAL's "
                                          r"block cache \(16 MiB\).*at least 1\d\d MiB") as err:
-        rt.apply_model(model, src, str(tmp_path / "o.tif"), budget_mb=64)
+        rt.apply_model(model, src, str(tmp_path / "o.tif"), options=RunOptions(budget_mb=64))
     need = int(str(err.value).split("at least ")[1].split(" MiB")[0])
-    rt.apply_model(model, src, str(tmp_path / "o.tif"), budget_mb=need)  # the advice works
+    rt.apply_model(model, src, str(tmp_path / "o.tif"), options=RunOptions(budget_mb=need))  # the advice works
 
 
 def test_contract_errors_name_the_real_problem(tmp_path):

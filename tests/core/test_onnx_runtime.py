@@ -13,7 +13,7 @@ from onnx_models import contract, conv_net, mlp, run_whole
 from osgeo import gdal
 
 from sarsense.algorithms import onnx as rt
-from sarsense.algorithms.io import Cancelled
+from sarsense.algorithms.io import Cancelled, RunOptions
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_tiled_equals_whole_image_on_every_pixel(tmp_path, two_band, tile, budge
         tiling={"tile_size": tile, "halo": 4, "receptive_field": 9}))
     model = rt.Model(model_path, threads=1)
     out = tmp_path / "out.tif"
-    res = rt.apply_model(model, path, str(out), budget_mb=budget, batch=3)
+    res = rt.apply_model(model, path, str(out), batch=3, options=RunOptions(budget_mb=budget))
     got = read_raster(out)[0]
     whole = run_whole(model_path, network_input(arr, model.contract))[0] * 0.5 + 0.2
     invalid = ~np.all(np.isfinite(arr), axis=0)
@@ -64,7 +64,7 @@ def test_super_resolution_tiled_equals_whole(tmp_path, two_band):
     model_path = conv_net(tmp_path / "sr.onnx", layers=3, depth_to_space=4, contract_dict=contract(
         task="super_resolution", scale_factor=4, tiling={"tile_size": 48, "halo": 3, "receptive_field": 7}))
     out = tmp_path / "sr.tif"
-    rt.apply_model(rt.Model(model_path), path, str(out), budget_mb=16)
+    rt.apply_model(rt.Model(model_path), path, str(out), options=RunOptions(budget_mb=16))
     got = read_raster(out)[0]
     assert got.shape == (173 * 4, 290 * 4)
     whole = run_whole(model_path, network_input(arr, rt.Model(model_path).contract))[0]
@@ -106,7 +106,8 @@ def test_segmentation_probabilities_and_expectation_beside_the_class_map(tmp_pat
     model = rt.Model(_sic_like(tmp_path, expectation={"name": "SIC", "units": "%"}))
     assert model.contract.expectation == ("SIC", "%")
     out, prob, exp = (tmp_path / n for n in ("c.tif", "p.tif", "e.tif"))
-    rt.apply_model(model, path, str(out), probabilities=str(prob), expectation=str(exp), budget_mb=4)
+    rt.apply_model(model, path, str(out), probabilities=str(prob), expectation=str(exp),
+                   options=RunOptions(budget_mb=4))
     scores = run_whole(model.path, network_input(arr, model.contract))
     p = np.exp(scores - scores.max(axis=0))
     p /= p.sum(axis=0)
@@ -149,7 +150,7 @@ def test_cancelled_run_leaves_no_extra_output(tmp_path, two_band):
         return len(calls) > 2
     with pytest.raises(Cancelled):
         rt.apply_model(model, path, str(tmp_path / "c.tif"), probabilities=str(tmp_path / "p.tif"),
-                       expectation=str(tmp_path / "e.tif"), budget_mb=4, is_canceled=cancel)
+                       expectation=str(tmp_path / "e.tif"), options=RunOptions(budget_mb=4, is_canceled=cancel))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "seg.onnx"]
 
 
@@ -164,7 +165,7 @@ def test_per_pixel_regression_model(tmp_path):
     model_path = mlp(tmp_path / "mlp.onnx", channels=3, outputs=2, contract_dict=c)
     model = rt.Model(model_path)
     out = tmp_path / "r.tif"
-    rt.apply_model(model, path, str(out), budget_mb=1)
+    rt.apply_model(model, path, str(out), options=RunOptions(budget_mb=1))
     got = read_raster(out)
     import onnxruntime
     sess = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
@@ -271,7 +272,7 @@ def test_cancel_stops_and_leaves_nothing(tmp_path, two_band):
     path, _ = two_band
     model = rt.Model(conv_net(tmp_path / "m.onnx", contract_dict=contract()))
     with pytest.raises(Cancelled):
-        rt.apply_model(model, path, str(tmp_path / "c.tif"), is_canceled=lambda: True)
+        rt.apply_model(model, path, str(tmp_path / "c.tif"), options=RunOptions(is_canceled=lambda: True))
     assert not list(tmp_path.glob("c.tif*"))
 
 

@@ -6,7 +6,7 @@ import pytest
 from helpers import read_raster, write_raster
 from scipy.ndimage import gaussian_filter, uniform_filter
 
-from sarsense.algorithms.io import Cancelled, plan_tiles, run_tiled, run_whole
+from sarsense.algorithms.io import Cancelled, RunOptions, plan_tiles, run_tiled, run_whole
 from sarsense.algorithms.io.engine.tiles import fitting_tile, taper, tile_positions
 
 
@@ -35,7 +35,8 @@ def image(tmp_path):
 def test_tiled_equals_whole_when_margin_covers_the_receptive_field(tmp_path, image, tile, margin, blend, budget):
     path, arr = image
     out = tmp_path / "out.tif"
-    res = run_tiled(path, str(out), box(3), tile=tile, margin=margin, blend=blend, out_bands=1, budget_mb=budget)
+    res = run_tiled(path, str(out), box(3), tile=tile, margin=margin, blend=blend, out_bands=1,
+                    options=RunOptions(budget_mb=budget))
     got = read_raster(out)[0]
     whole = box(3)(arr[np.newaxis])[0, 0]
     invalid = ~np.all(np.isfinite(arr), axis=0)
@@ -48,7 +49,7 @@ def test_tiled_equals_whole_when_margin_covers_the_receptive_field(tmp_path, ima
 def test_super_resolution_output_grid_and_values(tmp_path, image):
     path, arr = image
     out = tmp_path / "sr.tif"
-    run_tiled(path, str(out), box(2, scale=4), tile=64, margin=2, out_bands=1, scale=4, budget_mb=8)
+    run_tiled(path, str(out), box(2, scale=4), tile=64, margin=2, out_bands=1, scale=4, options=RunOptions(budget_mb=8))
     got = read_raster(out)[0]
     assert got.shape == (203 * 4, 331 * 4)
     whole = box(2, scale=4)(arr[np.newaxis])[0, 0]
@@ -164,7 +165,8 @@ def test_cancel_within_one_batch_leaves_no_output(tmp_path, image):
         return len(calls) > 1
 
     with pytest.raises(Cancelled):
-        run_tiled(path, str(out), box(1), tile=32, margin=1, out_bands=1, batch=2, is_canceled=is_canceled)
+        run_tiled(path, str(out), box(1), tile=32, margin=1, out_bands=1, batch=2,
+                  options=RunOptions(is_canceled=is_canceled))
     assert len(calls) == 2
     assert list(tmp_path.glob("c.tif*")) == []
 

@@ -266,7 +266,7 @@ class ExtraOutput:
 def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, scale=1, multiple=1,
               fixed_size=False, batch=4, predict_bytes_per_pixel=0, finish=None, final_bands=None,
               out_dtype=np.float32, extra_outputs=(),
-              descriptions=None, band_metadata=None, metadata=None, options: RunOptions | None = None, **keywords):
+              descriptions=None, band_metadata=None, metadata=None, options: RunOptions | None = None):
     """Run ``predict`` over ``inputs`` in overlapping tiles and write the blended result to ``output``.
 
     Parameters
@@ -315,7 +315,7 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
     stack = RasterStack(inputs)
     info = stack.info
     scale = int(scale)
-    opts = resolve(options, **keywords)
+    opts = resolve(options)
     budget_mb, progress = opts.budget_mb, opts.progress
     cache_mb = gdal_cache_share(budget_mb)
     plan = plan_tiles(info.xsize, info.ysize, tile=tile, margin=margin, blend=blend, scale=scale,

@@ -34,7 +34,7 @@ KERNEL_COLUMNS = 1024
 def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=np.float32,
                   descriptions=None, band_metadata=None, metadata=None,
                   bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, kernel_columns=KERNEL_COLUMNS, complex_as=None,
-                  with_position=False, options: RunOptions | None = None, **keywords):
+                  with_position=False, options: RunOptions | None = None):
     """Apply ``kernel`` block by block from ``inputs`` (one path or a list on one grid) to ``output``.
 
     Parameters
@@ -73,8 +73,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     options : RunOptions, optional
         Budget, workers (blocks computed at once: GDAL and numpy release the GIL), compression,
         block size, progress (the finished fraction after each block) and cancel (checked before
-        each block; True raises :class:`Cancelled`). ``**keywords`` takes the same one by one
-        (``budget_mb=``, ``workers=``, …) from callers not yet moved to ``options``.
+        each block; True raises :class:`Cancelled`). None: :class:`RunOptions`'s defaults.
 
     Returns
     -------
@@ -101,7 +100,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     if len(dtypes) != len(outputs):
         raise ValueError("give one output dtype per output")
     n_out = sum(counts)
-    opts = resolve(options, **keywords)
+    opts = resolve(options)
     cache_mb = gdal_cache_share(opts.budget_mb)
     # one tile side for every output (the deepest one's), and windows aligned to it: each window fills
     # whole tiles of every output
@@ -146,7 +145,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
 
 def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projection, out_bands, out_dtype=np.float32,
                 descriptions=None, band_metadata=None, metadata=None, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
-                options: RunOptions | None = None, **keywords):
+                options: RunOptions | None = None):
     """Write ``output`` on a grid no input raster gives (a map grid data are resampled onto), block by block.
 
     ``kernel(window)`` gets each :class:`Window` of the new grid (``x, y, w, h``; no halo) and returns its
@@ -155,7 +154,7 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
     progress, workers and GDAL's cache as in :func:`run_blockwise`; ``inputs`` (the files the kernel reads) are
     only checked not to be the output.
     """
-    opts = resolve(options, **keywords)
+    opts = resolve(options)
     cache_mb = gdal_cache_share(opts.budget_mb)
     side = _raster.tile_size(out_bands, out_dtype)
     windows = plan_windows(int(xsize), int(ysize), bands=out_bands, bytes_per_pixel=bytes_per_pixel,
@@ -176,7 +175,7 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
 
 
 def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
-                     complex_as=None, with_position=False, options: RunOptions | None = None, **keywords):
+                     complex_as=None, with_position=False, options: RunOptions | None = None):
     """Fold ``kernel(block)`` over the windows of ``inputs`` and write nothing: a statistics pass.
 
     The scene-wide figures a map needs before its per-pixel pass (the water mean of each date, the
@@ -190,7 +189,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixe
     """
     stack = RasterStack(inputs, complex_as=complex_as)
     info = stack.info
-    opts = resolve(options, **keywords)
+    opts = resolve(options)
     cache_mb = gdal_cache_share(opts.budget_mb)
     windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=stack.band_count, bytes_per_pixel=bytes_per_pixel,
                            budget_mb=(opts.budget_mb - cache_mb) / opts.workers, block_size=opts.block_size)
@@ -213,7 +212,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixe
 
 def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.float32, descriptions=None,
                   band_metadata=None, metadata=None, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
-                  options: RunOptions | None = None, **keywords):
+                  options: RunOptions | None = None):
     """Reduce ``inputs`` to a grid ``factor`` times coarser, block by block: ``kernel(block) -> coarse``.
 
     The kernel gets float32 ``(bands, h·factor, w·factor)`` blocks (NaN nodata) whose sides are
@@ -233,7 +232,7 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
     ox, oy = info.xsize // f, info.ysize // f
     if ox == 0 or oy == 0:
         raise ValueError(f"'{info.path}' ({info.xsize}×{info.ysize} px) is smaller than one {f}×{f} block")
-    opts = resolve(options, **keywords)
+    opts = resolve(options)
     cache_mb = gdal_cache_share(opts.budget_mb)
     windows = plan_windows(ox, oy, bands=max(stack.band_count, out_bands), bytes_per_pixel=bytes_per_pixel * f * f,
                            budget_mb=opts.budget_mb - cache_mb, align=_raster.tile_size(out_bands, out_dtype),

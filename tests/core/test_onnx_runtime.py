@@ -280,6 +280,7 @@ def test_cancel_stops_and_leaves_nothing(tmp_path, two_band):
 MEMORY_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     from sarsense.algorithms import onnx as rt
+    from sarsense.algorithms.io import RunOptions
 
     def status(key):
         with open("/proc/self/status") as fh:
@@ -292,7 +293,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset the peak (VmHWM) to the current RSS
     base = status("VmRSS")
-    res = rt.apply_model(model, sys.argv[2], sys.argv[2] + ".out.tif", budget_mb=budget, batch=4)
+    res = rt.apply_model(model, sys.argv[2], sys.argv[2] + ".out.tif", batch=4, options=RunOptions(budget_mb=budget))
     print(base, status("VmHWM"), res["panels"])
 """)
 

@@ -121,8 +121,8 @@ demo: install-plugin
 bench: install-plugin setup-train
 	@command -v otbcli_Despeckle >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq otb-bin >/dev/null; } \
 	  || { echo "bench needs OTB (Debian: apt install otb-bin)"; exit 1; }
-	$(PY) tests/bench/bench.py
-	$(TRAIN_PY) tests/bench/bench_onnx.py
+	$(PY) tests/bench/run.py
+	$(TRAIN_PY) tests/bench/neural_networks.py
 
 models: setup-train
 	@# retrains every bundled model from the data named in its card, rewrites models/*.onnx and *.md

@@ -1,4 +1,5 @@
-"""`make bench` (models): SARSense's ONNX tiled inference against torch CPU eager, same weights, same raster.
+"""`make bench`, neural networks: SARSense's ONNX tiled inference against torch CPU eager, same weights, same
+raster.
 
 Two networks of the sizes the suites ship:
 
@@ -23,7 +24,7 @@ import sys
 import tempfile
 
 import numpy as np
-from bench import package_dir, timed  # tests/bench/bench.py: importable package; (seconds, peak RSS MB)
+from common import timed  # (seconds, peak RSS MB)
 from osgeo import gdal
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,11 +44,11 @@ import sys
 import numpy as np
 from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.io import RunOptions, run_tiled
-side, onnx_path, weights, src, out, threads = sys.argv[2:8]
+side, onnx_path, weights, src, out, threads = sys.argv[1:7]
 threads = int(threads)
 model = rt.Model(onnx_path, threads=threads, device="cpu")
 c = model.contract
-kw = dict(tile=c.tile_size, halo=c.halo, batch=int(sys.argv[8]), options=RunOptions(budget_mb=int(sys.argv[9])))
+kw = dict(tile=c.tile_size, halo=c.halo, batch=int(sys.argv[7]), options=RunOptions(budget_mb=int(sys.argv[8])))
 if side == "onnx":
     rt.apply_model(model, src, out, **kw)
 else:
@@ -131,7 +132,6 @@ def main():
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    pkg = package_dir()
     import torch  # noqa: F401 (fail early without .venv-train)
     print(f"\nONNX (onnxruntime) vs torch {__import__('torch').__version__} CPU eager, {args.threads} threads, "
           "same weights, raster and tile plan")
@@ -144,7 +144,7 @@ def main():
             outs, res = {}, {}
             for side in ("torch", "onnx"):
                 outs[side] = os.path.join(tmp, f"{name}_{side}.tif")
-                res[side] = timed([sys.executable, "-c", SIDE, pkg, side, onnx_path, weights, src, outs[side],
+                res[side] = timed([sys.executable, "-c", SIDE, side, onnx_path, weights, src, outs[side],
                                    str(args.threads), str(NETS[name]["batch"]), str(NETS[name]["budget"])])
             a, b = (gdal.Open(outs[s]).ReadAsArray() for s in ("torch", "onnx"))
             same = np.mean(a == b) if a.dtype == np.uint8 else float(np.max(np.abs(a - b)))

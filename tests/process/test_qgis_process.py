@@ -1,14 +1,14 @@
-"""SARSense as a user runs it headless: qgis_process.bin with the plugin on QGIS_PLUGINPATH and enabled."""
+"""SARSense as a user runs it headless: qgis_process.bin with the plugin on QGIS_PLUGINPATH and enabled; bad inputs
+give a message and leave no output."""
 
 import os
+import signal
+import subprocess
+import time
 
-import numpy as np
 import pytest
-from helpers import REPO, read_raster
-from process_helpers import needs_qgis_process, qp, run_json
-
-from sarsense.algorithms import sar
-from sarsense.algorithms.sar import speckle
+from helpers import speckled, write_raster
+from process_helpers import QGIS_PROCESS, needs_qgis_process, qp, refusal, run_json
 
 pytestmark = needs_qgis_process
 
@@ -27,21 +27,8 @@ def test_help_documents_parameters(env):
         assert key in res.stdout
 
 
-def test_despeckle_json(env, sample_db, tmp_path):
-    out = tmp_path / "gm_db.tif"
-    doc = run_json(env, "despeckle", INPUT=sample_db, FILTER=4, SIZE=5, INPUT_UNITS=1, OUTPUT=out)
-    assert doc["algorithm_details"]["id"] == "sarsense:despeckle"
-    assert doc["results"]["OUTPUT"] == str(out)
-    expected = sar.linear_to_db(speckle.gamma_map(sar.db_to_linear(read_raster(sample_db)[0])[0], size=5))[0]
-    np.testing.assert_allclose(read_raster(out)[0], expected, rtol=1e-5, atol=1e-4)
 
 
-def test_chain_and_stack(env, sample_db, stack_files, tmp_path):
-    lin = run_json(env, "convertunits", INPUT=sample_db, CONVERSION=1, OUTPUT=tmp_path / "lin.tif")["results"]["OUTPUT"]
-    lee = run_json(env, "despeckle", INPUT=lin, FILTER=1, SIZE=7, LOOKS=4.4, INPUT_UNITS=0, OUTPUT=tmp_path / "lee.tif")
-    assert os.path.exists(lee["results"]["OUTPUT"])
-    doc = run_json(env, "buildstack", INPUTS=stack_files[0], RESAMPLING=0, OUTPUT=tmp_path / "one.tif")
-    assert doc["results"]["DATES"] == "2015-12-30"
 
 
 def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
@@ -53,26 +40,8 @@ def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
     assert not (tmp_path / "o.tif").exists()
 
 
-@pytest.mark.parametrize("how", ["file", "id"])
-def test_model3_runs_headless(env, sample_db, tmp_path, how):
-    model = REPO / "resources" / "workflows" / "sar_chain_db_gammamap.model3"
-    out = tmp_path / "m.tif"
-    res = qp(env, "run", str(model) if how == "file" else "sarsense:sar_chain_db_gammamap", "--json",
-             f"--input_db={sample_db}", "--window=5", f"--to_db:Despeckled backscatter (dB)={out}")
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert out.exists() and np.isfinite(read_raster(out)).mean() > 0.99
 
 
-def test_applymodel_json(env, tmp_path):
-    from helpers import write_raster
-    from onnx_models import contract, conv_net
-    arr = np.random.default_rng(2).normal(-13, 3, (2, 90, 120)).astype(np.float32)
-    src = write_raster(tmp_path / "in.tif", arr)
-    model = conv_net(tmp_path / "m.onnx", layers=3, contract_dict=contract())
-    doc = run_json(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif")
-    from sarsense.algorithms import onnx as rt
-    rt.apply_model(rt.Model(model), src, str(tmp_path / "core.tif"))
-    np.testing.assert_array_equal(read_raster(doc["results"]["OUTPUT"]), read_raster(tmp_path / "core.tif"))
 
 
 def test_without_onnxruntime_the_plugin_loads_and_says_what_to_install(env, sample_db, tmp_path):
@@ -87,3 +56,48 @@ def test_without_onnxruntime_the_plugin_loads_and_says_what_to_install(env, samp
     text = res.stdout + res.stderr
     assert res.returncode != 0 and "Traceback" not in text
     assert "needs onnxruntime" in text and "make setup" in text
+
+
+@pytest.mark.parametrize("name,needle", [("out.png", "extension '.png'"), ("out.asc", "extension '.asc'"),
+                                         ("out", "has no extension")])
+def test_output_extensions_other_than_tif(env, sample_db, tmp_path, name, needle):
+    res = qp(env, "run", "sarsense:convertunits", f"--INPUT={sample_db}", "--CONVERSION=1",
+             f"--OUTPUT={tmp_path / name}")
+    text = refusal(res, needle, str(tmp_path / name))
+    assert ".partial-" not in text
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_nan_looks_damaged_file_and_folder_output(env, sample_db, tmp_path):
+    refusal(qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--LOOKS=nan",
+               f"--OUTPUT={tmp_path / 'o.tif'}"), "Equivalent number of looks (ENL) (LOOKS) must be a finite number")
+    data = open(sample_db, "rb").read()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    refusal(qp(env, "run", "sarsense:despeckle", f"--INPUT={cut}", f"--OUTPUT={tmp_path / 'o.tif'}"),
+            "damaged or incomplete")
+    (tmp_path / "folder.tif").mkdir()
+    refusal(qp(env, "run", "sarsense:convertunits", f"--INPUT={sample_db}", "--CONVERSION=1",
+               f"--OUTPUT={tmp_path / 'folder.tif'}"), "is an existing folder")
+    assert sorted(os.listdir(tmp_path)) == ["cut.tif", "folder.tif"]
+
+
+def test_sigterm_leaves_nothing_behind(env, tmp_path):
+    big = write_raster(tmp_path / "big.tif", speckled((3000, 3000)))
+    out = tmp_path / "out.tif"
+    proc = subprocess.Popen([QGIS_PROCESS, "run", "sarsense:despeckle", f"--INPUT={big}", "--FILTER=6", "--SIZE=9",
+                             "--INPUT_UNITS=0", f"--OUTPUT={out}"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob("out.tif.partial-*")) and time.time() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.glob("out.tif.partial-*")), "the run had started writing"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert sorted(os.listdir(tmp_path)) == ["big.tif"]
+
+
+def test_help_names_labels(env):
+    res = qp(env, "help", "sarsense:despeckle")
+    assert "Equivalent number of looks (ENL)" in res.stdout and "Input units" in res.stdout

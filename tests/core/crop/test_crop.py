@@ -1,4 +1,4 @@
-"""Rice core: water-normalised index, J-M separability, threshold rule, accuracy and area."""
+"""Crop mapping core (rice): water-normalised index, J-M separability, threshold rule, accuracy and area."""
 
 import math
 

@@ -86,3 +86,43 @@ def test_options_drop_empty_splits_progress_and_cancel_leaves_nothing(tmp_path):
     with pytest.raises(Cancelled):
         stack.build_stack([a, b], str(tmp_path / "c.tif"), options=RunOptions(is_canceled=lambda: True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_2020-01-01.tif", "b_2020-01-02.tif", "s.tif"]
+
+
+def _dated(tmp_path, name, arr, *, gt=(600000.0, 20.0, 0.0, 4800000.0, 0.0, -20.0), epsg=32631):
+    return write_raster(tmp_path / name, arr, gt=gt, epsg=epsg)
+
+
+def test_reference_without_crs_is_refused(tmp_path):
+    a = _dated(tmp_path, "2020-01-01.tif", np.ones((10, 10)))
+    ref = tmp_path / "ref.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(str(ref), 10, 10, 1, gdal.GDT_Float32)
+    ds.SetGeoTransform((0, 1, 0, 0, 0, -1))
+    ds = None
+    with pytest.raises(ValueError, match="REFERENCE '.*ref.tif' has no coordinate reference system"):
+        stack.build_stack([a], str(tmp_path / "s.tif"), reference=str(ref))
+    assert not (tmp_path / "s.tif").exists()
+
+
+def test_input_without_georeferencing_is_refused(tmp_path):
+    a = _dated(tmp_path, "2020-01-01.tif", np.ones((10, 10)))
+    bare = tmp_path / "2020-01-02.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(str(bare), 12, 12, 1, gdal.GDT_Float32)
+    del ds
+    with pytest.raises(ValueError, match="has no georeferencing"):
+        stack.build_stack([a, str(bare)], str(tmp_path / "s.tif"))
+
+
+def test_empty_dates_are_named_and_can_be_left_out(tmp_path):
+    a = _dated(tmp_path, "2020-01-01.tif", np.ones((10, 10)))
+    far = _dated(tmp_path, "2020-01-02.tif", np.ones((10, 10)), gt=(900000.0, 20.0, 0.0, 4800000.0, 0.0, -20.0))
+    nod = write_raster(tmp_path / "2020-01-03.tif", np.full((10, 10), -1.0), nodata=-1.0)
+    res = stack.build_stack([a, far, nod], str(tmp_path / "s.tif"))
+    assert [d for d, _ in res["empty"]] == ["2020-01-02", "2020-01-03"]
+    assert any("does not overlap" in w and "2020-01-02.tif" in w for w in res["warnings"])
+    assert gdal.Open(res["output"]).RasterCount == 3
+    res = stack.build_stack([a, far, nod], str(tmp_path / "d.tif"), drop_empty=True)
+    assert res["dates"] == ["2020-01-01"] and res["dropped"] == ["2020-01-02", "2020-01-03"]
+    ds = gdal.Open(res["output"])
+    assert ds.RasterCount == 1 and ds.GetRasterBand(1).GetDescription() == "2020-01-01"
+    assert sorted(p.name for p in tmp_path.glob("*.tif*")) == sorted(
+        ["2020-01-01.tif", "2020-01-02.tif", "2020-01-03.tif", "s.tif", "d.tif"])

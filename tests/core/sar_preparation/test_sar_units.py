@@ -166,3 +166,9 @@ def test_pair_bands_refusals_name_what_differs(tmp_path):
         sar.pair_bands(plain, one)
     undated = sar.pair_bands(plain, write_raster(tmp_path / "p2.tif", np.ones((2, 9, 11))))
     assert undated.pairs == [(1, 1), (2, 2)] and undated.descriptions is None
+
+
+def test_undeclared_fill_values_are_found():
+    s = np.concatenate([np.full(100, -9999.0), np.random.default_rng(0).normal(-12, 3, 10000)])
+    assert sar.undeclared_nodata(s) == (-9999.0, 100)
+    assert sar.undeclared_nodata(np.array([-35.0, -12.0, 0.4])) is None

@@ -245,3 +245,20 @@ def test_multitemporal_despeckle_file_needs_two_dates(tmp_path):
     with pytest.raises(ValueError, match=r"single band \(one date\).*'Build dated stack'"):
         speckle.multitemporal_despeckle_file(one, str(tmp_path / "o.tif"))
     assert not list(tmp_path.glob("o.tif*"))
+
+
+@pytest.mark.parametrize("looks,damping", [(float("nan"), 2.0), (0.0, 2.0), (1.0, float("nan")), (1.0, -1.0),
+                                           (float("inf"), 2.0)])
+def test_nan_or_out_of_range_options_are_refused_before_reading(looks, damping):
+    with pytest.raises(ValueError, match="finite number"):
+        speckle.band_kernel("frost", looks=looks, damping=damping)
+
+
+def test_multitemporal_filter_of_zeros_is_zeros_like_the_single_image_filters():
+    zeros = np.zeros((3, 20, 20), np.float32)
+    assert np.array_equal(speckle.quegan_yu(zeros, size=5), zeros)
+    assert np.array_equal(speckle.lee(zeros[0], size=5), zeros[0])
+    part = speckled((3, 20, 20)[1:], seed=1)[np.newaxis].repeat(3, 0)
+    part[1] = 0.0  # one date without power
+    out = speckle.quegan_yu(part, size=5)
+    assert np.array_equal(out[1], part[1]) and np.isfinite(out).all()

@@ -119,3 +119,9 @@ def test_cancel_leaves_no_output(sarsense, scene, tmp_path):
         alg.run({"INPUT": scene, "MODEL": model, "BATCH": 1, "OUTPUT": str(out)}, QgsProcessingContext(),
                 CancelAfterFirstTile(), catchExceptions=False)
     assert not list(tmp_path.glob("c.tif*"))
+
+
+def test_applymodel_offers_the_bundled_model(sarsense):
+    default = sarsense.algorithm("applymodel").parameterDefinition("MODEL").defaultValue()
+    assert default and os.path.basename(default) == "s1_despeckle_example.onnx" and os.path.exists(default)
+    assert "s1_despeckle_example.onnx" in sarsense.algorithm("applymodel").shortHelpString()

@@ -1,4 +1,5 @@
-"""Soil moisture I headless: every algorithm through qgis_process.bin --json on the bundled Bolivia data."""
+"""Soil moisture maps headless (change detection, vegetation and terrain corrections, NDVI in time): every
+algorithm through qgis_process.bin --json on the bundled Bolivia data."""
 
 import json
 

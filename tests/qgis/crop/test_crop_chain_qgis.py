@@ -1,4 +1,4 @@
-"""The rice suite end to end in real QGIS (processing.run) on the simulated landscape
+"""The crop-mapping (rice) chain end to end in real QGIS (processing.run) on the simulated landscape
 (simulators/rice_landscape.py): separability, SVM (split by polygon, reuse of the saved model),
 the threshold rule and the accuracy assessment, each against a direct computation, and the bad inputs
 the issue lists."""

@@ -2,12 +2,19 @@
 
 import os
 import resource
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import numpy as np
 import pytest
 from helpers import read_raster, speckled, write_raster
+from onnx_models import contract, conv_net
 from osgeo import gdal
 
+from sarsense.algorithms import onnx as rt
 from sarsense.algorithms import sar
 from sarsense.algorithms.io import RunOptions, engine, raster
 from sarsense.algorithms.sar import speckle
@@ -416,3 +423,120 @@ def test_run_on_grid_writes_each_window_once_and_cancels_cleanly(tmp_path):
         engine.run_on_grid(str(tmp_path / "cancelled.tif"), kernel, xsize=77, ysize=53, geotransform=gt,
                            projection=wkt, out_bands=2, options=RunOptions(block_size=16, is_canceled=lambda: True))
     assert sorted(os.listdir(tmp_path)) == ["in.tif", "small.tif", "whole.tif"]
+
+
+def test_kernel_pieces_equal_the_whole_block(tmp_path):
+    src = write_raster(tmp_path / "in.tif", np.stack([speckled((70, 333), seed=s) for s in range(2)]))
+    for name in ("lee", "refinedlee", "frost", "median"):
+        k = speckle.band_kernel(name, size=7, looks=2)
+        a = engine.run_blockwise(src, str(tmp_path / "a.tif"), k, halo=3, kernel_columns=None)
+        b = engine.run_blockwise(src, str(tmp_path / "b.tif"), k, halo=3, kernel_columns=10)
+        assert a["blocks"] == b["blocks"] == 1
+        assert np.array_equal(read_raster(a["output"]), read_raster(b["output"]), equal_nan=True), name
+
+
+def _complex(tmp_path):
+    z = (np.arange(12, dtype=np.float32).reshape(3, 4) + 1j * np.ones((3, 4), np.float32)).astype(np.complex64)
+    ds = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "slc.tif"), 4, 3, 1, gdal.GDT_CFloat32)
+    ds.SetGeoTransform((0, 1, 0, 0, 0, -1))
+    ds.GetRasterBand(1).WriteArray(z)
+    ds = None
+    return str(tmp_path / "slc.tif"), z
+
+
+def test_complex_input_is_refused_or_read_as_amplitude(tmp_path):
+    path, z = _complex(tmp_path)
+    with pytest.raises(ValueError, match=r"complex \(SLC\) values in band\(s\) 1.*Amplitude → intensity"):
+        engine.run_blockwise(path, str(tmp_path / "o.tif"), lambda b: b)
+    out = engine.run_blockwise(path, str(tmp_path / "i.tif"), lambda b: sar.amplitude_to_intensity(b)[0],
+                               complex_as="amplitude")["output"]
+    np.testing.assert_allclose(read_raster(out)[0], np.abs(z) ** 2, rtol=1e-6)
+
+
+def test_damaged_file_is_a_message_naming_it(tmp_path):
+    src = write_raster(tmp_path / "full.tif", speckled((600, 600)))
+    data = open(src, "rb").read()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cannot read '.*cut.tif'.*damaged or incomplete"):
+        engine.run_blockwise(str(cut), str(tmp_path / "o.tif"), lambda b: b)
+    assert not list(tmp_path.glob("o.tif*"))
+
+
+@pytest.mark.parametrize("name,message", [("out.png", "has the extension '.png'.*name it '.*out.tif'"),
+                                          ("out.asc", "extension '.asc'"), ("out", "has no extension")])
+def test_output_formats_other_than_geotiff_are_refused(tmp_path, name, message):
+    src = write_raster(tmp_path / "in.tif", speckled((20, 20)))
+    with pytest.raises(ValueError, match=message):
+        engine.run_blockwise(src, str(tmp_path / name), lambda b: b)
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_output_folder_problems_are_named(tmp_path):
+    src = write_raster(tmp_path / "in.tif", speckled((20, 20)))
+    (tmp_path / "dir.tif").mkdir()
+    with pytest.raises(ValueError, match="is an existing folder"):
+        engine.run_blockwise(src, str(tmp_path / "dir.tif"), lambda b: b)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="is not a folder: '.*afile' is a file"):
+        engine.run_blockwise(src, str(tmp_path / "afile" / "o.tif"), lambda b: b)
+    with pytest.raises(ValueError, match="does not exist"):
+        engine.run_blockwise(src, str(tmp_path / "missing" / "o.tif"), lambda b: b)
+
+
+def test_infinite_values_are_written_as_nan_and_counted(tmp_path):
+    src = write_raster(tmp_path / "in.tif", np.array([[1.0, 500.0], [-20.0, np.nan]], np.float32))
+    lin, bad = sar.db_to_linear(np.array([500.0, 10.0], np.float32))
+    assert bad == 1 and np.isnan(lin[0]) and lin[1] == pytest.approx(10.0)
+    res = engine.run_blockwise(src, str(tmp_path / "o.tif"), lambda b: np.where(b > 100, np.inf, b))
+    assert res["infinite"] == 1
+    got = read_raster(res["output"])[0]
+    assert np.isnan(got[0, 1]) and not np.isinf(got).any()
+
+
+def test_stale_partials_of_dead_processes_are_removed(tmp_path):
+    src = write_raster(tmp_path / "in.tif", speckled((20, 20)))
+    out = tmp_path / "o.tif"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"o.tif.partial-{dead.stdout.strip()}-deadbeef.tif"
+    stale.write_text("left by a killed run")
+    alive = tmp_path / f"o.tif.partial-{os.getppid()}-0badcafe.tif"  # a live process: not ours to remove
+    alive.write_text("being written")
+    engine.run_blockwise(src, str(out), lambda b: b)
+    assert out.exists() and not stale.exists() and alive.exists()
+
+
+def test_sigterm_mid_run_leaves_no_partial_file(tmp_path):
+    src = write_raster(tmp_path / "in.tif", speckled((400, 300)))
+    script = textwrap.dedent(f"""
+        import time
+        from sarsense.algorithms.io import engine
+        def slow(b):
+            print("block", flush=True)
+            time.sleep(0.3)
+            return b
+        engine.run_blockwise({src!r}, {str(tmp_path / 'o.tif')!r}, slow, options=engine.RunOptions(block_size=64))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "block"
+    time.sleep(0.5)
+    assert list(tmp_path.glob("o.tif.partial-*")), "the run writes under a partial name"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert sorted(os.listdir(tmp_path)) == ["in.tif"]
+
+
+def test_class_maps_carry_a_colour_table_and_class_names(tmp_path):
+    classes = [{"value": 0, "name": "water", "color": "#0064ff"}, {"value": 7, "name": "ice", "color": "#ffffff"}]
+    seg = contract(task="segmentation", output={"activation": "softmax"}, classes=classes)
+    rng = np.random.default_rng(3)
+    src = write_raster(tmp_path / "in.tif", rng.normal(-15, 3, (2, 50, 60)).astype(np.float32))
+    model = rt.Model(conv_net(tmp_path / "s.onnx", outputs=2, contract_dict=seg))
+    out = rt.apply_model(model, src, str(tmp_path / "c.tif"))["output"]
+    ds = gdal.Open(out)
+    band = ds.GetRasterBand(1)
+    table = band.GetRasterColorTable()
+    assert (table is not None and table.GetColorEntry(0)[:3] == (0, 100, 255)
+            and table.GetColorEntry(7)[:3] == (255,) * 3)
+    names = band.GetRasterCategoryNames()
+    assert names[0] == "water" and names[7] == "ice" and names[255] == "nodata"

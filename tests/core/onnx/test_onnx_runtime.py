@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 from helpers import read_raster, write_raster
-from onnx_models import contract, conv_net, mlp, run_whole
+from onnx_models import contract, conv_net, mlp, run_whole, unet
 from osgeo import gdal
 
 from sarsense.algorithms import onnx as rt
@@ -370,3 +370,83 @@ def test_cuda_provider_is_asked_for_when_present_and_threads_are_passed(tmp_path
     assert seen == {"providers": ["CUDAExecutionProvider", "CPUExecutionProvider"], "threads": 3}
     rt.Model(path, device="cpu")
     assert seen["providers"] == ["CPUExecutionProvider"]
+
+
+UNET = contract(tiling={"tile_size": 128, "halo": 32, "receptive_field": 62, "size_multiple": 8})
+
+
+def test_a_pixel_does_not_depend_on_the_tiling(tmp_path):
+    """A 3-level U-Net on an image that is not a multiple of 8: every tiling equals the canonical result."""
+    rng = np.random.default_rng(5)
+    arr = rng.normal(0, 1, (2, 301, 285)).astype(np.float32)
+    src = write_raster(tmp_path / "in.tif", arr)
+    path = unet(tmp_path / "u.onnx", contract_dict=UNET)
+    model = rt.Model(path)
+    padded = np.pad(arr, ((0, 0), (0, 304 - 301), (0, 288 - 285)), mode="edge")
+    canonical = run_whole(path, padded)[0, :301, :285]
+    panels = []
+    runs = {"default": {}, "tile 96, blend 0": dict(tile=96, halo=32, blend=0),
+            "tile 256": dict(tile=256, halo=40, blend=8), "tile 64": dict(tile=64, halo=24, blend=4)}
+    for label, kw in runs.items():
+        out = str(tmp_path / f"{label.replace(' ', '_').replace(',', '')}.tif")
+        res = rt.apply_model(model, src, out, **kw, options=RunOptions(budget_mb=6 if label == "tile 64" else 96))
+        panels.append(res["panels"])
+        diff = np.abs(read_raster(out)[0] - canonical)
+        limit = 1e-5 if kw.get("halo", 32) >= 31 else 1e-2
+        assert diff.max() <= limit, f"{label}: max difference {diff.max():.2e}"
+    assert max(panels) > 1, "one run streams several panels"
+
+
+def test_halo_below_half_the_receptive_field_is_warned(tmp_path):
+    rng = np.random.default_rng(1)
+    src = write_raster(tmp_path / "in.tif", rng.normal(0, 1, (2, 80, 90)).astype(np.float32))
+    model = rt.Model(unet(tmp_path / "u.onnx", contract_dict=UNET))
+    res = rt.apply_model(model, src, str(tmp_path / "o.tif"), halo=8)
+    assert res["halo"] == 8 and res["tile"] == (96, 80) and res["blend"] == 4
+    assert any("below half the network's receptive field (62 px)" in w and "at least 31 px" in w
+               for w in res["warnings"])
+    with pytest.warns(UserWarning, match="below half the network's receptive field"):
+        unet(tmp_path / "w.onnx", contract_dict=contract(tiling={"tile_size": 64, "halo": 4, "receptive_field": 62,
+                                                                 "size_multiple": 8}))
+
+
+def test_memory_refusal_reports_the_budget_given(tmp_path):
+    rng = np.random.default_rng(1)
+    src = write_raster(tmp_path / "in.tif", rng.normal(0, 1, (2, 600, 600)).astype(np.float32))
+    heavy = contract(tiling={"tile_size": 512, "halo": 16, "receptive_field": 9, "memory_per_pixel": 200})
+    model = rt.Model(conv_net(tmp_path / "m.onnx", contract_dict=heavy))
+    with pytest.raises(ValueError, match=r"one 512×512 tile needs about 5\d MiB .*memory budget of 64 MiB.*GDAL's "
+                                         r"block cache \(16 MiB\).*at least 1\d\d MiB") as err:
+        rt.apply_model(model, src, str(tmp_path / "o.tif"), options=RunOptions(budget_mb=64))
+    need = int(str(err.value).split("at least ")[1].split(" MiB")[0])
+    rt.apply_model(model, src, str(tmp_path / "o.tif"), options=RunOptions(budget_mb=need))  # the advice works
+
+
+def test_contract_errors_name_the_real_problem(tmp_path):
+    three = contract(inputs=[{"name": n, "units": "dB"} for n in ("HH", "HV", "angle")],
+                     normalisation={"method": "min_max", "min": [-30, -35], "max": [0, -5]})
+    with pytest.raises(rt.ModelError) as err:
+        rt.Model(conv_net(tmp_path / "a.onnx", contract_dict=three, check=False))
+    text = str(err.value)
+    assert text.startswith("the model contract is invalid: the contract lists 3 inputs (HH, HV, angle) but the graph "
+                           "takes 2 channel(s)")
+    assert "min must be below" not in text
+    with pytest.raises(rt.ModelError) as err:
+        rt.Model(conv_net(tmp_path / "b.onnx", contract_dict=contract(task="denoise"), check=False))
+    assert "task must be one of" in str(err.value) and "pixel by pixel" not in str(err.value)
+
+
+def test_old_and_new_task_names_are_read():
+    for old, new in rt.TASK_ALIASES.items():
+        c = contract(task=old) if old != "regression" else contract(task=old, tiling=None)
+        assert rt.parse_contract(json.dumps(c)).task == new
+        assert rt.parse_contract(json.dumps(dict(c, task=new))).task == new
+
+
+def test_input_units_are_checked_against_the_contract(tmp_path):
+    rng = np.random.default_rng(2)
+    linear = write_raster(tmp_path / "lin.tif", rng.gamma(1.0, 0.05, (2, 40, 40)).astype(np.float32))
+    model = rt.Model(conv_net(tmp_path / "m.onnx", contract_dict=contract()))  # inputs VV, VH in dB
+    with pytest.raises(rt.ModelError, match=r"band 1 \(VV\) looks like linear power .* expects dB"):
+        rt.apply_model(model, linear, str(tmp_path / "o.tif"))
+    assert not (tmp_path / "o.tif").exists()

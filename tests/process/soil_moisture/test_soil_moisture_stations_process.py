@@ -1,5 +1,6 @@
-"""Soil moisture II headless: every algorithm through qgis_process.bin --json on the Raam stations and a small scene
-made from the change-detection model itself (simulators/station_scenes.py), and the bad inputs."""
+"""Soil moisture at stations headless (the CD + ANN hybrid, in-situ import, extraction, validation): every
+algorithm through qgis_process.bin --json on the Raam stations and a small scene made from the change-detection
+model itself (simulators/station_scenes.py), and the bad inputs."""
 
 import json
 import shutil

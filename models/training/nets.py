@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F  # noqa: N812 (torch's own alias, as its documentation writes it)
 
 from sarsense.algorithms.lst import resample
 

@@ -62,7 +62,10 @@ def build_despeckle_example(*, epochs=40, seed=20261121, workdir=None, log=print
 
     name = "s1_despeckle_example"
     pairs = _camargue_pairs(seed)
-    norm = lambda a: (a - DB_OFFSET) / DB_SCALE  # noqa: E731
+
+    def norm(a):
+        return (a - DB_OFFSET) / DB_SCALE
+
     (xt, yt), (xv, yv) = pairs["train"], pairs["val"]
     data = ArrayPatches(np.concatenate([norm(xt), norm(xv)]), np.concatenate([norm(yt), norm(yv)]),
                         source="Camargue S1A IW GRDH VV 2015-03-09 (resources/sample_data) with simulated "
@@ -70,7 +73,10 @@ def build_despeckle_example(*, epochs=40, seed=20261121, workdir=None, log=print
     train_idx, val_idx = np.arange(len(xt)), np.arange(len(xt), len(xt) + len(xv))
     seed_everything(seed)  # the initial weights too: make models gives the same file twice
     net = SmallCNN(1, 1, filters=16, layers=5)
-    mae_db = lambda p, t: torch.mean(torch.abs(p - t)) * DB_SCALE  # noqa: E731
+
+    def mae_db(p, t):
+        return torch.mean(torch.abs(p - t)) * DB_SCALE
+
     workdir = workdir or tempfile.mkdtemp(prefix=f"{name}-")
     history = train(net, data, train_idx, val_idx, loss_fn=torch.nn.functional.mse_loss, epochs=epochs,
                     batch_size=32, lr=1e-3, lr_steps=(int(epochs * 0.75),), seed=seed, workdir=workdir,
@@ -110,7 +116,10 @@ def _score_despeckle(onnx_path, xv, yv):
     lee = np.stack([sar.linear_to_db(speckle.lee(p, size=5, looks=1.0))[0] for p in lin])
     gm = np.stack([sar.linear_to_db(speckle.gamma_map(p, size=5, looks=1.0))[0] for p in lin])
     core = (slice(None), slice(5, -5), slice(5, -5))  # away from patch edges, where filters lack context
-    mae = lambda a: float(np.nanmean(np.abs(a[core] - ref[core])))  # noqa: E731
+
+    def mae(a):
+        return float(np.nanmean(np.abs(a[core] - ref[core])))
+
     return {"single-look input": mae(noisy), "this model": mae(pred), "Lee 5×5": mae(lee), "Gamma-MAP 5×5": mae(gm)}
 
 

@@ -234,7 +234,7 @@ def sample_batch(scenes, probs, *, crop, batch, rng, augment=True):
 def weighted_loss(weights):
     """Eq. (3)–(4): per-pixel cross-entropy times its class weight, summed, divided by the sum of the weights."""
     import torch
-    from torch.nn import functional as F  # noqa: N812
+    from torch.nn import functional as F  # noqa: N812 (torch's own alias, as its documentation writes it)
 
     w = torch.as_tensor(weights, dtype=torch.float32)
 

@@ -25,8 +25,8 @@ def soil_moisture(out):
         os.path.join(data, "s1_vv_stack_bolivia")) if f.endswith(".tif"))
     nd_files = sorted(os.path.join(data, "landsat_ndvi_bolivia", f) for f in os.listdir(
         os.path.join(data, "landsat_ndvi_bolivia")) if f.endswith(".tif"))
-    cmd_inputs = lambda files: " ".join(f"--INPUTS={f}" for f in files)  # noqa: E731
-    print(f"\n$ {QGIS_PROCESS} run sarsense:buildstack {cmd_inputs(vv_files[:2])} … --DROP_EMPTY=true", flush=True)
+    first_two = " ".join(f"--INPUTS={f}" for f in vv_files[:2])
+    print(f"\n$ {QGIS_PROCESS} run sarsense:buildstack {first_two} … --DROP_EMPTY=true", flush=True)
     vv = run_multi("sarsense:buildstack", vv_files, DROP_EMPTY="true", OUTPUT=os.path.join(out, "sm_vv_stack.tif"))
     nd = run_multi("sarsense:buildstack", nd_files, DROP_EMPTY="true", OUTPUT=os.path.join(out, "sm_ndvi_stack.tif"))
     nd_on_vv = step("sarsense:interpolatetime", INPUT=nd["OUTPUT"], TARGET=vv["OUTPUT"], MAX_GAP_DAYS=60,

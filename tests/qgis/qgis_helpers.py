@@ -22,5 +22,5 @@ class Log(QgsProcessingFeedback):
     def pushInfo(self, text):
         self.lines.append(text)
 
-    def reportError(self, text, fatalError=False):  # noqa: N803
+    def reportError(self, text, fatalError=False):
         self.lines.append(text)

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the training tests run in .venv-train (make test-training)")
 
-from sarsense.models.training import sea_ice  # noqa: E402
+from sarsense.models.training import sea_ice
 
 
 def _write_ai4arctic(path, hh, hv, sic):

@@ -7,13 +7,13 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the training tests run in .venv-train (make test-training)")
 
-from sarsense.algorithms import onnx as rt  # noqa: E402
-from sarsense.algorithms.onnx.receptive_field import unet_receptive_field  # noqa: E402
-from sarsense.models.training import build  # noqa: E402
-from sarsense.models.training.data import ArrayPatches, split  # noqa: E402
-from sarsense.models.training.loop import train  # noqa: E402
-from sarsense.models.training.nets import MLP, MultiResidualUNet, SmallCNN, UNet  # noqa: E402
-from sarsense.models.training.onnx_export import export, parity_check  # noqa: E402
+from sarsense.algorithms import onnx as rt
+from sarsense.algorithms.onnx.receptive_field import unet_receptive_field
+from sarsense.models.training import build
+from sarsense.models.training.data import ArrayPatches, split
+from sarsense.models.training.loop import train
+from sarsense.models.training.nets import MLP, MultiResidualUNet, SmallCNN, UNet
+from sarsense.models.training.onnx_export import export, parity_check
 
 
 def tiny_data(n=24, size=16, seed=0):

@@ -203,7 +203,10 @@ def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, f
     # normalisation temporaries; the input strip; the accumulator (values, weights, mask) of a
     # panel, preallocated at its largest height; and the temporaries of one written chunk.
     f32 = 4
-    batch_bytes = lambda n: n * tile_bytes(tx, ty, scale, in_bands, out_bands, predict_bytes_per_pixel)  # noqa: E731
+
+    def batch_bytes(n):
+        return n * tile_bytes(tx, ty, scale, in_bands, out_bands, predict_bytes_per_pixel)
+
     budget = (budget_mb - reserved_mb) * 2**20
     batch = max(1, int(batch))
     while batch > 1 and batch_bytes(batch) > budget / 3:

@@ -108,9 +108,11 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     windows = plan_windows(info.xsize, info.ysize, halo=halo, bands=max(stack.band_count, n_out),
                            bytes_per_pixel=bytes_per_pixel, budget_mb=(opts.budget_mb - cache_mb) / opts.workers,
                            align=side, block_size=opts.block_size)
-    call = kernel
-    if several:
-        call = lambda *a: np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*a)])  # noqa: E731
+    def call(*args):
+        if not several:
+            return kernel(*args)
+        return np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*args)])
+
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))   # entered first: still capped while outputs close
         opened.enter_context(reuse_freed_memory(opts.budget_mb))
@@ -254,7 +256,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
                 output, stack.paths, xsize=ox, ysize=oy, bands=out_bands, geotransform=coarse_gt,
                 projection=info.projection, dtype=out_dtype, descriptions=descriptions, band_metadata=band_metadata,
                 metadata=metadata, compression=opts.compression))
-            write = lambda win, res: out.write(res, win.x, win.y)  # noqa: E731
+            def write(win, res):
+                out.write(res, win.x, win.y)
         else:
             def write(win, res):
                 held[:, win.y:win.y + win.h, win.x:win.x + win.w] = res

@@ -355,7 +355,10 @@ def test_run_aggregate_in_memory_equals_written(tmp_path):
     rng = np.random.default_rng(6)
     t = rng.normal(300, 5, (64, 72)).astype(np.float32)
     path = write_raster(tmp_path / "t.tif", t, gt=UTM_GT, epsg=32725)
-    k = lambda b: temperature.norm_l4(b[0], 8)[None]  # noqa: E731
+
+    def k(b):
+        return temperature.norm_l4(b[0], 8)[None]
+
     held = engine.run_aggregate(path, None, k, factor=8, out_bands=1, options=RunOptions(block_size=3))["array"]
     np.testing.assert_array_equal(held[0], temperature.norm_l4(t, 8))
 

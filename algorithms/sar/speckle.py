@@ -463,7 +463,7 @@ def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int
     Returns
     -------
     dict
-        ``{"infinite": n}``: ±inf results written as NaN.
+        ``{"infinite": n}``: the filtered values that came out ±inf, written as NaN.
 
     Raises
     ------

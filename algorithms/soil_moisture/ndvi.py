@@ -70,12 +70,12 @@ def ndvi_file(red: str, nir: str, output: str, *, red_bands: Sequence[int], nir_
     scale, offset, mask_outside
         As :func:`ndvi`.
     options : RunOptions, optional
-        Budget, workers, compression, progress and cancel.
+        The run's budget, workers, compression, progress and cancel.
 
     Returns
     -------
     dict
-        ``infinite``: values written as NaN because they were ±inf.
+        ``infinite``: NDVI values that came out ±inf (NIR + red = 0 after scaling), written as NaN.
     """
     n = len(red_bands)
     if len(nir_bands) != n:

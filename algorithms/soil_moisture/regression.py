@@ -78,12 +78,12 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
     lines : sequence of dict or None
         ``slope`` and ``intercept`` of each band's line (:func:`fit_line`), or None.
     options : RunOptions, optional
-        Budget, workers, compression, progress and cancel.
+        How the map is run (budget, workers, compression, progress, cancel).
 
     Returns
     -------
     dict
-        ``infinite``: values written as NaN because they were ±inf.
+        ``infinite``: soil-moisture values that came out ±inf, written as NaN.
     """
     if len(lines) != len(dates):
         raise ValueError(f"one line (or None) per date is needed ({len(dates)}), got {len(lines)}")

@@ -103,12 +103,12 @@ def interpolate_time_file(stack: str, output: str, *, dates: Sequence[str], targ
     max_gap_days : float
         Valid dates further apart are not bridged (:func:`interpolate_time`).
     options : RunOptions, optional
-        Budget, workers, compression, progress and cancel.
+        Budget, workers, compression, progress and cancel of the interpolation pass.
 
     Returns
     -------
     dict
-        ``infinite``: values written as NaN because they were ±inf.
+        ``infinite``: interpolated values that came out ±inf, written as NaN.
     """
     dates, targets = list(dates), list(targets)
 

@@ -1,41 +1,16 @@
-"""`make bench`: SARSense speckle filters against OTB 8.1's otbcli_Despeckle, file to file, same run.
+"""`make bench`: every section, one file per suite, each timing SARSense against a peer measured in the same run.
 
-1. Engine: Lee, Gamma-MAP, Frost and Kuan at 5×5 on float32 GeoTIFFs of 4096² and 8192² pixels, wall
-   time and peak RSS of each side, the throughput ratio (OTB time / SARSense time) and, as the floor,
-   the time gdal_translate needs to copy the same file.
-2. End to end, as users run it: `qgis_process.bin run sarsense:despeckle` (start-up included, median
-   of 3) against otbcli_Despeckle (median of 3) at 8192².
-3. Memory through qgis_process: peak RSS of every SAR-preparation algorithm at 8192², and of
-   applymodel on 8000×8000×2 with its default 512 MiB budget, above `qgis_process.bin list`
-   (QGIS's start-up), with QGIS's and GDAL's own caches counted.
-4. Soil moisture: `sarsense:changedetection` through qgis_process on a 4096² × 30-date stack
-   against gdal_translate copying the same stack (the I/O floor), and its peak RSS.
-5. Rice: on a 4096² × 20-date VH stack of the simulated landscape (simulators/rice_landscape.py),
-   `sarsense:svmapply` through qgis_process against otbcli_ImageClassifier, both with an RBF SVM
-   (γ 0.125, C 100) trained on the same 480 samples (ours: the model file; OTB:
-   otbcli_TrainVectorClassifier on those samples as vector features), throughput ratio, agreement
-   and peak RSS; then waternormalized and ricethreshold through qgis_process against the
-   gdal_translate copy of the stack.
-6. LST: the full real MOD11A1 tile h14v09 (1200², LST_Day_1km, QC filter on) ×4 through qgis_process with
-   each method of `sarsense:lstsuperresolution` (TsHARP and ATPRK with a synthetic 250 m NDVI: only the time
-   counts), time, output Mpx/s and peak RSS; then Keys bicubic ×4 of the same tile, file to file, against
-   `gdalwarp -r cubic` (GDAL's Keys kernel) to the same grid.
-7. Sea ice: a 5000 × 5200 scene at 80 m (one AI4Arctic scene's size after downsampling; simulated HH/HV,
-   simulators/sea_ice_scenes.py, tiled from a 1250 × 1300 simulated scene) charted by
-   `sarsense:seaiceconcentration` through qgis_process (DOWNSAMPLE 1) in tiled mode at its default 512 MiB
-   budget and in full-scene mode with the budget a whole scene needs (or, where this machine's memory cannot
-   hold that, the largest square part of the scene that fits, said so), time and peak RSS; and the
-   agreement of full-scene and tiled charts of the same raster.
-8. Soil moisture II: `sarsense:annmoisture` with the bundled CD + ANN ensemble through qgis_process on seven
-   4096² predictor rasters of one date (VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t), output Mpx/s with QGIS's start-up
-   included and without it, and peak RSS above start-up; then the same number of output pixels as a 512² ×
-   61-date series (predictor stacks written as changedetection writes them), which must not be slower per pixel.
-9. Sentinel-1 import: a full-size IW GRDH product (25 788 × 16 685 samples, VV; simulators/s1_safe.py in the
-   real product's geometry) through `qgis_process run sarsense:importsentinel1` (start-up included) against
-   `gdalwarp -tps -r bilinear` of the same measurement TIFF to the same grid (the floor: GDAL's warp of the raw
-   DN, no calibration), and its peak RSS above start-up; then the same with a 3" DEM (range-Doppler).
-Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
-test: timings vary between machines; only ratios measured in the same run are quoted (docs/performance.md).
+- ``sar_preparation.py``: 1. speckle filters against OTB's otbcli_Despeckle, file to file; 2. end to end through
+  qgis_process; 3. peak RSS of every SAR-preparation algorithm and of applymodel through qgis_process;
+- ``soil_moisture.py``: 4. changedetection against the copy of its stack; 8. annmoisture with the bundled hybrid;
+- ``crop.py``: 5. svmapply against otbcli_ImageClassifier, waternormalized and ricethreshold against the copy;
+- ``lst.py``: 6. every super-resolution method on the full MODIS tile, Keys bicubic against gdalwarp -r cubic;
+- ``sea_ice.py``: 7. seaiceconcentration, tiled and full-scene, on one AI4Arctic-size scene;
+- ``sentinel1.py``: 9. importsentinel1 of a full IW GRDH band against gdalwarp -tps, without and with a DEM;
+- ``neural_networks.py`` (run after, in .venv-train): ONNX tiled inference against torch eager.
+
+Each section's file says exactly what it measures. Not a test: timings vary between machines; only ratios
+measured in the same run are quoted (docs/performance.md).
 """
 
 import argparse

@@ -1,1 +1,1 @@
-"""SARSense science core: numpy/scipy/GDAL only, never QGIS or Qt (see README, "Conventions")."""
+"""SARSense science core: numpy/scipy/GDAL only, never QGIS or Qt (docs/conventions.md)."""

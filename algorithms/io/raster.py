@@ -1,6 +1,6 @@
 """GDAL raster access for the block engine: metadata, windowed reads, tiled writers.
 
-Conventions (README, "Raster conventions"):
+Conventions (docs/conventions.md, "Outputs"):
 - every read returns float32 with nodata turned into NaN;
 - float outputs are float32 with NaN nodata, class maps uint8 with 255 nodata;
 - outputs are tiled GeoTIFF, ``BIGTIFF=IF_SAFER``, CRS, geotransform and band
@@ -19,16 +19,16 @@ from osgeo import gdal, osr
 
 gdal.UseExceptions()
 
-#: Compression choices offered to users, fastest first (measured in README, "Compression").
+#: Compression choices offered to users, fastest first (measured in docs/performance.md, "Compression default").
 COMPRESSIONS = ("NONE", "ZSTD", "LZW", "DEFLATE")
-#: Default compression: see the README's measurement. Fast and still smaller than NONE.
+#: Default compression: see docs/performance.md, "Compression default". Fast and still smaller than NONE.
 DEFAULT_COMPRESSION = "ZSTD"
 TILE_SIZE = 256
 #: Most bytes one output tile holds, all bands together. SARSense writes pixel-interleaved tiles: a deep
 #: stack keeps this bound with smaller tiles (61 float32 dates: 128²), so a reader decodes a tile for the
 #: window it needs and GDAL's capped cache still holds a tile of every file. 256² tiles of 61 dates (16 MB
 #: each) did not fit: a 64² window re-decoded its whole tile per band, and mapping 61 dates on a
-#: 199 × 237 scene took 252 s instead of 1.2 s (README, "Performance").
+#: 199 × 237 scene took 252 s instead of 1.2 s (docs/performance.md).
 MAX_TILE_BYTES = 4 * 2**20
 #: Smallest tile side (GeoTIFF tiles are multiples of 16 pixels).
 MIN_TILE_SIZE = 16

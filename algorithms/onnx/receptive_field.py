@@ -7,7 +7,7 @@ IEEE TGRS 60, Sec. IV, Eq. (8) (after Araujo et al. 2019):
 ``k_l`` and stride ``s_l``. For their U-Net (levels of two 3×3 convolutions, 2×2
 max-pooling, bilinear upsampling) the encoder gives 32, 68, 140, … pixels for 2, 3, 4, …
 levels, and the decoder adds ``3 · 2^levels``: 44, 92, 188, 380, 764, 1532, 3068
-for 2–8 levels (tests/core/test_receptive_field.py checks that series).
+for 2–8 levels (tests/core/onnx/test_receptive_field.py checks that series).
 """
 
 from __future__ import annotations

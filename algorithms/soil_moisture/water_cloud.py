@@ -4,7 +4,7 @@ Reading of τ: the paper writes σ° = τ·σ°_s + σ°_dv + σ°_int (eq. 4) b
 transmitted portion (eq. 5). We follow the Water Cloud Model as published by Attema & Ulaby (1978,
 Radio Science 13(2):357-364), where the soil term is attenuated twice, on the way in and out:
 σ° = σ°_veg + τ²·σ°_soil, σ°_int neglected. The one-way reading (σ°_soil = (σ° − σ°_veg)/τ) would
-give soil terms smaller by the factor τ (``10·log10 τ = −(10/ln 10)·B·LAI·sec θ`` dB); the README
+give soil terms smaller by the factor τ (``10·log10 τ = −(10/ln 10)·B·LAI·sec θ`` dB); docs/soil_moisture.md
 gives what that means on the bundled data.
 """
 

@@ -2,8 +2,8 @@
 
 Both change process-wide state, so both are context managers that restore it: :func:`gdal_cache_limit`
 caps GDAL's cache (never raises it) and :func:`reuse_freed_memory` sets glibc's ``mallopt`` thresholds
-(nested runs share one setting; the outermost restores glibc's defaults and trims). The README's
-"Memory" and "Performance" sections give the measurements behind them.
+(nested runs share one setting; the outermost restores glibc's defaults and trims). docs/conventions.md ("Budget and
+memory") and docs/performance.md give the measurements behind them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def gdal_cache_limit(mb):
     """Cap GDAL's block cache at ``mb`` MiB (never raise it) inside the ``with``; restore it after.
 
     GDAL's default cache is 5 % of RAM: without a cap, reading a large raster fills it and the process
-    holds hundreds of MiB after the run (README, "Memory").
+    holds hundreds of MiB after the run (docs/conventions.md, "Budget and memory").
     """
     old = gdal.GetCacheMax()
     gdal.SetCacheMax(min(old, int(mb * 2**20)))
@@ -64,7 +64,7 @@ def reuse_freed_memory(keep_mb):
     A kernel allocates the same few arrays block after block. glibc returns freed blocks of more
     than 128 KiB to the system and the next allocation touches fresh pages, which costs more than
     the arithmetic: Gamma-MAP 5×5 on 8192², kernel time 3.6 s → 1.3 s when memory is reused
-    (README, "Performance"). Inside the ``with``, arrays up to 32 MiB come from the heap and up to
+    (docs/performance.md). Inside the ``with``, arrays up to 32 MiB come from the heap and up to
     ``keep_mb`` MiB of freed memory stay in the process (its peak is unchanged: that memory was in
     use a block earlier). After the outermost ``with`` the thresholds are glibc's defaults again
     (fixed, no longer adaptive) and ``malloc_trim`` returns what is free.

@@ -16,7 +16,7 @@ edge that lies inside the image (the context the network lacks there), then a
 sin² ramp over ``blend`` pixels up to one. Overlapping tiles are summed with
 these weights and divided by the summed weights.
 
-Consequences, both tested (tests/core/test_tiles.py):
+Consequences, both tested (tests/core/io/test_tiles.py):
 
 * when ``margin`` covers the network's receptive-field radius, every tile that
   contributes to a pixel computes it exactly as a whole-image run would, and
@@ -199,7 +199,7 @@ def plan_tiles(xsize, ysize, *, tile, margin, blend=None, scale=1, multiple=1, f
     xs = tuple(tile_positions(xpad, tx, stride))
     ys = tuple(tile_positions(ypad, ty, stride))
 
-    # Bytes held at once (README, "Memory"): a batch of tiles in and out with the runtime's
+    # Bytes held at once (docs/conventions.md, "Budget and memory"): a batch of tiles in and out with the runtime's
     # normalisation temporaries; the input strip; the accumulator (values, weights, mask) of a
     # panel, preallocated at its largest height; and the temporaries of one written chunk.
     f32 = 4

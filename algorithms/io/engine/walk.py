@@ -6,7 +6,7 @@ A kernel is a pure function ``f(block) -> out`` where ``block`` is float32
 ``(out_bands, rows, cols)`` (or ``(rows, cols)`` for one band) over the same
 read window; the walker crops the halo away and writes the core. A kernel that
 only looks ``halo`` pixels away and treats the array edge as the image edge
-gives exactly the whole-array result (tests/core/test_blocks.py proves it).
+gives exactly the whole-array result (tests/core/io/test_engine.py proves it).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .windows import DEFAULT_BYTES_PER_PIXEL, Position, Window, plan_windows
 
 #: Columns a kernel sees at once (cache blocking): a strip read from the file is handed to the kernel in
 #: pieces this wide (plus the halo), so its float64 temporaries stay in the CPU cache. Measured on Lee 5×5:
-#: 1024-column pieces of a 256-row strip run 4× faster than the whole 8192-column strip (README, "Performance").
+#: 1024-column pieces of a 256-row strip run 4× faster than the whole 8192-column strip (docs/performance.md).
 KERNEL_COLUMNS = 1024
 
 

@@ -39,7 +39,7 @@ HELP = (
     "Without a DEM, geocoding uses the product's geolocation grid (its points as ground control points, "
     "GDAL's thin-plate spline, as gdalwarp -tps) onto the target CRS (default: the UTM zone of the scene "
     "centre) at the pixel size (default 10 m IW, 40 m EW). The grid knows the terrain only at its points: in "
-    "relief the position is off by up to about h/tan θ (hundreds of metres in mountains; see the README). "
+    "relief the position is off by up to about h/tan θ (hundreds of metres in mountains; see docs/sentinel1.md). "
     "The incidence angle is then the ellipsoid one, interpolated from the grid.\n\n"
     "With a DEM (heights above mean sea level, as SRTM or Copernicus DEM; any CRS), each map pixel is placed "
     "by range-Doppler terrain correction: its DEM height (made ellipsoidal with the EGM96 geoid), its "

@@ -39,7 +39,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             "crop.\n\n"
             "τ²: the paper's eq. 4 multiplies σ°_soil by τ, its eq. 5 defines τ²; we follow the Water Cloud Model "
             "(Attema & Ulaby 1978): the soil term is attenuated on the way in and out, τ². The one-way reading "
-            "would give soil terms lower by 10·log10 τ dB (see the README for the bundled data).\n\n"
+            "would give soil terms lower by 10·log10 τ dB (see docs/soil_moisture.md for the bundled data).\n\n"
             "NDVI: one band (all dates) or a dated stack on the input's dates; resampled onto the input's grid. "
             "Where σ° ≤ σ°_veg the vegetation alone explains the signal: σ°_soil is NaN, counted. Outputs are in "
             "the input's units (dB stays dB).")

@@ -32,7 +32,8 @@ def test_nan_stays_nan_and_does_not_spread(name):
     assert np.isfinite(out[finite]).all(), "a NaN pixel must not poison its neighbours"
 
 
-# Largest relative bias of the mean on homogeneous speckle, 7×7 window, by ENL (README, "Speckle filters").
+# Largest relative bias of the mean on homogeneous speckle, 7×7 window, by ENL
+# (docs/sar_preparation.md, "Speckle filters").
 # Gamma-MAP (OTB's definition) and refined Lee (edge-window choice) are biased low at ENL 1; that is the
 # published behaviour of those estimators, kept for OTB parity, not a bug of ours.
 MEAN_BIAS = {"gammamap": {1: 0.05, 4: 0.03}, "refinedlee": {1: 0.03, 4: 0.01}}
@@ -48,7 +49,7 @@ def test_mean_preserved_on_homogeneous_speckle(name, looks):
 
 
 def test_median_is_biased_low_on_exponential_speckle():
-    # Documented in README: the median of single-look intensity estimates ln(2)·mean, not the mean.
+    # Documented in docs/sar_preparation.md: the median of single-look intensity estimates ln(2)·mean, not the mean.
     img = speckled((300, 300), seed=3, mean=np.ones((300, 300)))
     assert abs(speckle.median(img, size=7).mean() - np.log(2)) < 0.05
 

@@ -204,7 +204,7 @@ def test_image_info_and_incidence_between_grid_points_real_iw_and_ew():
 
 def test_geocoding_from_the_grid_alone_by_leave_one_out_on_the_real_iw_grdh():
     """The real IW GRDH grid (heights 25-2 818 m): each inner point geocoded from the others. The thin-plate
-    spline does best, and is still hundreds of metres off in this relief (README, Sentinel-1 import)."""
+    spline does best, and is still hundreds of metres off in this relief (docs/sentinel1.md)."""
     from sarsense.algorithms.sentinel1 import geometry
     iw = _annotation(next(IW.glob("s1b-iw-grd-vv-*.xml.gz")))
     grid, info = geometry.geolocation_grid(iw), geometry.image_info(iw)
@@ -359,7 +359,7 @@ def _dem(path, height=0.0, east_slope=0.0, size=400):
 def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path):
     """The synthetic product's grid is at sea level, so on a flat DEM at 0 m range-Doppler and the grid's
     thin-plate spline must put every map pixel on the same line and pixel: they agree within a centimetre
-    (README: the figure reported). The output values agree likewise, the local incidence equals the ellipsoid
+    (docs/sentinel1.md: the figure reported). The output values agree likewise, the local incidence equals the ellipsoid
     one within 0.01°, and block-wise equals whole."""
     from osgeo import gdal
 

@@ -16,6 +16,11 @@ TRAIN_VENV   ?= .venv-train
 TRAIN_PY     := $(TRAIN_VENV)/bin/python
 TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
 NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
+# The packages QGIS's Python lacks (onnxruntime, scikit-learn) go into this folder for everything make runs (tests,
+# demo, bench, training): `make test` never writes into the user's QGIS profile. `make install-plugin` also
+# installs them into the profile's own folder, where QGIS desktop looks (setup_tools.deps_dir).
+DEPS_DIR     ?= $(abspath $(VENV))/sarsense-deps
+export SARSENSE_DEPS_DIR := $(DEPS_DIR)
 
 .PHONY: help help-pages screenshots setup setup-train link-checkout system install-plugin lint test test-fast \
         test-training demo bench models package clean
@@ -84,13 +89,16 @@ link-checkout:
 	  $$($(LINK_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sarsense_checkout.pth
 
 setup: $(STAMP)
-	@$(SYS_PYTHON) -c 'import sys; sys.path.append("sarsense_qgis"); import setup_tools as s; s.add_to_path(); import onnxruntime, sklearn; print("QGIS Python sees onnxruntime", onnxruntime.__version__, "and scikit-learn", sklearn.__version__)'
+	@$(SYS_PYTHON) sarsense_qgis/setup_tools.py check-deps
 
 install-plugin: setup
 	@mkdir -p $(dir $(PLUGIN_LINK))
 	@if [ -L $(PLUGIN_LINK) ] || [ ! -e $(PLUGIN_LINK) ]; then ln -sfn $(CURDIR) $(PLUGIN_LINK); \
 	  else echo "$(PLUGIN_LINK) exists and is not a link; remove it first"; exit 1; fi
 	@$(SYS_PYTHON) sarsense_qgis/setup_tools.py enable-plugin --profile $(QGIS_PROFILE) >/dev/null
+	@# the packages QGIS lacks, also where QGIS desktop finds them: the profile's private folder
+	@if $(SYS_PYTHON) -m pip --version >/dev/null 2>&1; then SARSENSE_DEPS_DIR= $(SYS_PYTHON) sarsense_qgis/setup_tools.py \
+	  install-deps; else SARSENSE_DEPS_DIR= $(PY) sarsense_qgis/setup_tools.py install-deps; fi
 	@echo "plugin linked at $(PLUGIN_LINK) and enabled in $(QGIS_PROFILE)/QGIS/QGIS3.ini"
 
 # --- use -------------------------------------------------------------------------------

@@ -139,12 +139,25 @@ def enable_plugin(profile_dir=None, name="sarsense"):
     return ini
 
 
+def check_deps():
+    """What this Python sees once the private folder is appended as the plugin appends it (raises when missing)."""
+    add_to_path()
+    missing = missing_modules()
+    if missing:
+        names = ", ".join(RUNTIME_MODULES[m] for m in missing)
+        raise RuntimeError(f"{names} not found in {deps_dir()}; run 'make setup'")
+    import onnxruntime
+    import sklearn
+    return f"QGIS Python sees onnxruntime {onnxruntime.__version__} and scikit-learn {sklearn.__version__}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("install-deps", help="install onnxruntime and scikit-learn for QGIS's Python")
     p.add_argument("--target", default=None)
     sub.add_parser("deps-dir", help="print the private package folder")
+    sub.add_parser("check-deps", help="which versions this Python sees (private folder appended, as the plugin does)")
     p = sub.add_parser("enable-plugin", help="enable the plugin in a QGIS profile")
     p.add_argument("--profile", default=None)
     args = parser.parse_args(argv)
@@ -153,6 +166,8 @@ def main(argv=None):
             install_deps(args.target)
         elif args.cmd == "deps-dir":
             print(deps_dir())
+        elif args.cmd == "check-deps":
+            print(check_deps())
         elif args.cmd == "enable-plugin":
             print(enable_plugin(args.profile))
     except RuntimeError as err:

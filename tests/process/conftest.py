@@ -12,7 +12,7 @@ def env(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
     from sarsense.sarsense_qgis import setup_tools
-    deps = setup_tools.deps_dir()  # the folder `make setup` filled, before HOME changes
+    deps = setup_tools.deps_dir()  # the folder `make setup` filled ($SARSENSE_DEPS_DIR under make), before HOME changes
     setup_tools.enable_plugin(str(profile))
     e = dict(os.environ, HOME=str(home), QGIS_PLUGINPATH=str(PKG_ROOT), QT_QPA_PLATFORM="offscreen",
              SARSENSE_DEPS_DIR=deps, XDG_RUNTIME_DIR=str(home))

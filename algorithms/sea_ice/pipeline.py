@@ -284,9 +284,11 @@ def concentration_file(inputs: list[str], output: str, model, *, units: str = "d
     os.close(fd)
     notes = []
     try:
-        # the temporary keeps the default compression it always had, whatever the outputs' is
+        # the temporary keeps the default compression and the engine's default budget it always had, whatever the
+        # outputs' compression and the network's budget are (a 512 MiB budget here raised the peak by 120 MB)
         prep = prepare(inputs, prepared, units=units, factor=factor, land=land,
-                       options=opts.part(0.0, 0.1).replace(compression=_raster.DEFAULT_COMPRESSION))
+                       options=opts.part(0.0, 0.1).replace(compression=_raster.DEFAULT_COMPRESSION,
+                                                          budget_mb=_engine.DEFAULT_BUDGET_MB))
         info = _raster.read_info(prepared)
         res = chart(model, prepared, output, mode=mode, expected=expected, log=notes.append,
                     options=opts.part(0.1, 1.0))

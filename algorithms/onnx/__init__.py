@@ -9,7 +9,7 @@ never executes anything taken from metadata. Rooms: :mod:`.contract` (parse, che
 (``from sarsense.algorithms import onnx as rt``) and use the names below.
 """
 
-from .apply import apply_model, extra_outputs, output_layout
+from .apply import apply_model, class_map_finish, extra_outputs, output_layout
 from .cards import BUNDLED_MODELS_DIR, card_path, card_sha256, file_sha256, is_bundled, verify_hash
 from .contract import (
     ACTIVATIONS,
@@ -33,8 +33,10 @@ from .contract import (
 )
 from .session import DEVICES, PIXEL_CHUNK, Model, import_onnxruntime
 
-__all__ = ["ACTIVATIONS", "BUNDLED_MODELS_DIR", "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
-           "DEFAULT_MEMORY_PER_PIXEL", "DEVICES", "NORMALISATIONS", "PIXEL_CHUNK", "SPATIAL_TASKS", "TASKS",
-           "TASK_ALIASES", "UNITS_DB", "UNITS_LINEAR", "Contract", "Model", "ModelClass", "ModelError", "apply_model",
-           "attach_contract", "card_path", "card_sha256", "check_graph", "extra_outputs", "file_sha256",
-           "halo_warnings", "import_onnxruntime", "is_bundled", "output_layout", "parse_contract", "verify_hash"]
+__all__ = [
+    "ACTIVATIONS", "BUNDLED_MODELS_DIR", "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
+    "DEFAULT_MEMORY_PER_PIXEL", "DEVICES", "NORMALISATIONS", "PIXEL_CHUNK", "SPATIAL_TASKS", "TASKS", "TASK_ALIASES",
+    "UNITS_DB", "UNITS_LINEAR", "Contract", "Model", "ModelClass", "ModelError", "apply_model", "attach_contract",
+    "card_path", "card_sha256", "check_graph", "class_map_finish", "extra_outputs", "file_sha256", "halo_warnings",
+    "import_onnxruntime", "is_bundled", "output_layout", "parse_contract", "verify_hash",
+]

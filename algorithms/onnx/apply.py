@@ -4,6 +4,7 @@ overlapping tiles (:func:`~sarsense.algorithms.io.engine.run_tiled`), class maps
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -11,11 +12,13 @@ from ..io import engine as _engine
 from ..io import raster as _raster
 from ..io.engine import tiles as _tiles
 from ..io.options import RunOptions, resolve
-from .contract import ModelError, halo_warnings
+from .contract import ModelClass, ModelError, halo_warnings
 from .session import Model
 
 
-def _classify(classes):
+def class_map_finish(classes: Sequence[ModelClass]) -> Callable:
+    """The tiled engine's ``finish`` for a segmentation model: blended scores to class values (argmax), 255
+    where the input was not valid. :func:`apply_model` uses it; the bench's torch peer uses the same."""
     values = np.asarray([c.value for c in classes], np.uint8)
 
     def finish(probabilities, valid):
@@ -126,7 +129,7 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
                              "cannot be used")
         halo = c.halo if halo is None else int(halo)
         warnings = halo_warnings(c, halo)
-        finish = _classify(c.classes) if c.task == "segmentation" else None
+        finish = class_map_finish(c.classes) if c.task == "segmentation" else None
         res = _tiles.run_tiled(stack.paths, output, model.predict_tiles, tile=tile, margin=halo, blend=blend,
                                out_bands=c.n_outputs, scale=c.scale_factor, multiple=c.size_multiple,
                                fixed_size=model.fixed_size, batch=batch, finish=finish,

@@ -60,7 +60,7 @@ else:
         with torch.no_grad():
             y = net(torch.from_numpy(np.ascontiguousarray(x))).numpy()
         return model.to_values(y, 1)
-    finish = rt._classify(c.classes) if c.task == "segmentation" else None
+    finish = rt.class_map_finish(c.classes) if c.task == "segmentation" else None
     layout = rt.output_layout(c)
     run_tiled(src, out, predict, tile=kw["tile"], margin=kw["halo"], out_bands=c.n_outputs, scale=c.scale_factor,
               multiple=c.size_multiple, batch=kw["batch"], options=kw["options"], finish=finish,

@@ -37,6 +37,7 @@ from numpy.typing import ArrayLike
 from .. import metrics
 from .. import report as _report
 from ..io import RunOptions, run_blockwise
+from ..io.options import resolve
 from .samples import Samples, classes_json
 
 KERNELS = ("rbf", "linear", "poly")
@@ -276,7 +277,7 @@ def train_and_evaluate(samples: Samples, *, params: dict, fraction: float = 0.6,
     splits (:func:`algorithms.metrics.split_samples`, training capped by :func:`subsample`).
     Cancel (``options``) is checked before each fit.
     """
-    options = options if options is not None else RunOptions()
+    options = resolve(options)
     classes = sorted(samples.names)
     runs = {}
     for how in (split, _other(split)):
@@ -328,7 +329,7 @@ def svm_classify_file(stack: str, output: str, samples: Samples, *, dates, param
     ValueError
         Samples an SVM cannot learn from (:func:`check_samples`), bad parameters (:func:`make_svm`).
     """
-    options = options if options is not None else RunOptions()
+    options = resolve(options)
     check_samples(samples.x, samples.y, samples.names)
     classes = sorted(samples.names)
     runs = train_and_evaluate(samples, params=params, fraction=fraction, split=split, seed=seed,

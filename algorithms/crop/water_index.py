@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from .. import sar
 from ..io import RunOptions, reduce_blockwise, run_blockwise
+from ..io.options import resolve
 
 
 class WaterReferenceError(ValueError):
@@ -129,7 +130,7 @@ def water_normalized_file(stack: str, output: str, *, dates, in_db: bool = False
     """
     dates = list(dates)
     n = len(dates)
-    options = options if options is not None else RunOptions()
+    options = resolve(options)
 
     def linear(block):
         return sar.db_to_linear(block)[0] if in_db else block

@@ -20,7 +20,7 @@ from osgeo import gdal, osr
 
 from . import engine as _engine
 from . import raster as _raster
-from .options import RunOptions
+from .options import RunOptions, resolve
 
 DATE_KEYS = ("DATE", "ACQUISITION_DATE", "ACQUISITION_START_TIME", "TIFFTAG_DATETIME")
 RESAMPLINGS = ("nearest", "bilinear", "cubic", "average")
@@ -213,7 +213,7 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
                 counts[:] += n
             return out
 
-        opts = (options if options is not None else RunOptions()).replace(workers=1)
+        opts = resolve(options).replace(workers=1)
         empty_idx = []
         first = output
         if drop_empty:

@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 from .. import sar
 from ..io import RunOptions
 from ..io.engine import Counts, run_blockwise
+from ..io.options import resolve
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
 #: series is flat to within speckle and calibration noise and the index would amplify noise.
@@ -214,7 +215,7 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
     meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
-    opts = (options or RunOptions()).replace(workers=1)   # I/O-bound: a 2nd worker only adds memory
+    opts = resolve(options).replace(workers=1)   # I/O-bound: a 2nd worker only adds memory
     res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
                         descriptions=[list(dates)] * len(outs), band_metadata=meta,
                         bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 
 import numpy as np
 
@@ -313,10 +312,7 @@ def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: i
         raise ValueError(f"the memory budget of {budget_mb:.0f} MiB cannot hold one tile of the U-Net "
                          f"'{c.name}' ({c.memory_per_pixel} B of working memory per input pixel, halo {margin} px): "
                          "raise the memory budget")
-    fd, filled = tempfile.mkstemp(prefix="sarsense_lst_filled_", suffix=".tif",
-                                  dir=os.path.dirname(os.path.abspath(output)))
-    os.close(fd)
-    try:
+    with _engine.temporary_raster(output, "sarsense_lst_filled_") as filled:
         _engine.run_blockwise(
             kelvin_path, filled,
             lambda blk: resample.fill_gaps(blk[0], iterations=UNET_FILL, fallback=fallback)[np.newaxis],
@@ -328,8 +324,6 @@ def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: i
                                fixed_size=model.fixed_size, batch=4, predict_bytes_per_pixel=c.memory_per_pixel,
                                finish=_finish(units), **_fine_layout(units, "unet", c.scale_factor),
                                options=opts.part(0.05, 1.0))
-    finally:
-        _engine.remove_dataset_files(filled)
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
     return res
 
@@ -446,10 +440,7 @@ def super_resolution_file(source: LstSource | str, output: str, method: str, sca
         raise ValueError(f"{method} needs the NDVI on the fine grid")
     source = _as_source(source)
     opts = _one_thread(options)
-    fd, coarse = tempfile.mkstemp(prefix="sarsense_lst_kelvin_", suffix=".tif",
-                                  dir=os.path.dirname(os.path.abspath(output)))
-    os.close(fd)
-    try:
+    with _engine.temporary_raster(output, "sarsense_lst_kelvin_") as coarse:
         source.write_kelvin(coarse, options=opts.part(0.0, 0.05))
         rest = opts.part(0.05, 1.0)
         if method == "unet":
@@ -457,5 +448,3 @@ def super_resolution_file(source: LstSource | str, output: str, method: str, sca
         if method == "bicubic":
             return bicubic(coarse, output, scale, units=source.units, options=rest)
         return sharpen_raster(coarse, ndvi, output, scale, method, units=source.units, options=rest)
-    finally:
-        _engine.remove_dataset_files(coarse)

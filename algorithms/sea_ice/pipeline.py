@@ -20,8 +20,6 @@ Jobs (one per Processing algorithm, each taking one :class:`~sarsense.algorithms
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from typing import Callable
 
 import numpy as np
@@ -279,11 +277,8 @@ def concentration_file(inputs: list[str], output: str, model, *, units: str = "d
     """
     check_model(model)
     opts = options if options is not None else RunOptions(budget_mb=CHART_BUDGET_MB)
-    fd, prepared = tempfile.mkstemp(prefix="sarsense_sic_input_", suffix=".tif",
-                                    dir=os.path.dirname(os.path.abspath(output)))
-    os.close(fd)
     notes = []
-    try:
+    with _engine.temporary_raster(output, "sarsense_sic_input_") as prepared:
         # the temporary keeps the default compression and the engine's default budget it always had, whatever the
         # outputs' compression and the network's budget are (a 512 MiB budget here raised the peak by 120 MB)
         prep = prepare(inputs, prepared, units=units, factor=factor, land=land,
@@ -292,8 +287,6 @@ def concentration_file(inputs: list[str], output: str, model, *, units: str = "d
         info = _raster.read_info(prepared)
         res = chart(model, prepared, output, mode=mode, expected=expected, log=notes.append,
                     options=opts.part(0.1, 1.0))
-    finally:
-        _engine.remove_dataset_files(prepared)
     res.update(valid=prep["valid"], notes=notes,
                input={"xsize": info.xsize, "ysize": info.ysize, "pixel_size": abs(info.geotransform[1])})
     return res

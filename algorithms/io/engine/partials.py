@@ -8,9 +8,11 @@ when the last partial file of the process is done).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import signal
+import tempfile
 import threading
 import uuid
 
@@ -22,6 +24,19 @@ def remove_dataset_files(path):
             os.remove(p)
         except FileNotFoundError:
             pass
+
+
+@contextlib.contextmanager
+def temporary_raster(beside, prefix):
+    """A GeoTIFF path for an intermediate raster of a job, in the folder of ``beside`` (the job's output: the
+    same disk, which must hold the output anyway), removed with its side files when the ``with`` ends, however
+    it ends."""
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".tif", dir=os.path.dirname(os.path.abspath(beside)))
+    os.close(fd)
+    try:
+        yield path
+    finally:
+        remove_dataset_files(path)
 
 
 _PARTIAL = ".partial-"

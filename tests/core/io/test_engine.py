@@ -540,3 +540,15 @@ def test_class_maps_carry_a_colour_table_and_class_names(tmp_path):
             and table.GetColorEntry(7)[:3] == (255,) * 3)
     names = band.GetRasterCategoryNames()
     assert names[0] == "water" and names[7] == "ice" and names[255] == "nodata"
+
+
+def test_a_temporary_raster_lies_beside_the_output_and_goes_whatever_happens(tmp_path):
+    out = tmp_path / "sub" / "result.tif"
+    out.parent.mkdir()
+    with engine.temporary_raster(out, "tmp_") as path:
+        assert os.path.dirname(path) == str(out.parent) and os.path.basename(path).startswith("tmp_")
+        open(path + ".aux.xml", "w").close()
+    assert list(out.parent.iterdir()) == []
+    with pytest.raises(RuntimeError), engine.temporary_raster(out, "tmp_") as path:
+        raise RuntimeError("a failed job")
+    assert list(out.parent.iterdir()) == []

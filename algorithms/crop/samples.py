@@ -68,8 +68,6 @@ class Samples:
         return {self.label(c): self.x[self.y == c] for c in np.unique(self.y)}
 
 
-
-
 def class_codes(values, *, class_names: dict | None = None, match_names: bool = False, layer: str = "the layer",
                 field_name: str = "class") -> tuple[list, dict]:
     """Codes (one per value) and ``{code: name}`` of the class values of labelled geometries.

@@ -286,8 +286,6 @@ def check_sr_model(model, scale: int) -> None:
         raise ValueError(f"MODEL '{name}' writes '{c.output_units}'; an LST model must return kelvin (K)")
 
 
-
-
 def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: int | None = None,
          options: RunOptions | None = None) -> dict:
     """The multi-residual U-Net through the shared runtime's tiled inference (super_resolution task).

@@ -27,10 +27,6 @@ def test_help_documents_parameters(env):
         assert key in res.stdout
 
 
-
-
-
-
 def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
     res = qp(env, "run", "sarsense:despeckle", f"--INPUT={sample_db}", "--FILTER=1", "--INPUT_UNITS=0",
              f"--OUTPUT={tmp_path / 'o.tif'}")
@@ -38,10 +34,6 @@ def test_bad_input_is_a_message_not_a_traceback(env, sample_db, tmp_path):
     assert res.returncode != 0
     assert "looks like dB" in text and "Traceback" not in text
     assert not (tmp_path / "o.tif").exists()
-
-
-
-
 
 
 def test_without_onnxruntime_the_plugin_loads_and_says_what_to_install(env, sample_db, tmp_path):

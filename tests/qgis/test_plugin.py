@@ -52,10 +52,6 @@ def test_workflows_are_in_the_toolbox(sarsense):
                 assert not overlap, f"boxes overlap in {model.name()}: {a} {b}"
 
 
-
-
-
-
 def test_class_map_reopened_in_qgis_shows_its_classes(sarsense, tmp_path):
     from onnx_models import contract, conv_net
     from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer

@@ -65,14 +65,6 @@ def test_algorithms_are_shallow_and_independent(sarsense):
     assert {type(a) for a in sarsense.algorithms() if not isinstance(a, QgsProcessingModelAlgorithm)} == concrete
 
 
-
-
-
-
-
-
-
-
 def test_outputs_load_styled_grey_2_98(sarsense, sample_db, tmp_path, qgis_iface):
     import processing
     QgsProject.instance().removeAllMapLayers()
@@ -87,8 +79,6 @@ def test_outputs_load_styled_grey_2_98(sarsense, sample_db, tmp_path, qgis_iface
     lo, hi = np.percentile(vals[np.isfinite(vals)], [2, 98])
     assert ce.minimumValue() == pytest.approx(lo, abs=0.3) and ce.maximumValue() == pytest.approx(hi, abs=0.3)
     QgsProject.instance().removeAllMapLayers()
-
-
 
 
 # --- bad input: a clear QgsProcessingException, no output, inputs untouched ------------------------------
@@ -122,10 +112,6 @@ def test_output_equal_to_input_is_refused(sarsense, sample_linear):
     with pytest.raises(QgsProcessingException, match="same file as an input"):
         run("despeckle", {"INPUT": sample_linear, "INPUT_UNITS": 0, "OUTPUT": sample_linear})
     assert open(sample_linear, "rb").read() == before
-
-
-
-
 
 
 def test_nodata_stays_nan(sarsense, tmp_path):

@@ -308,8 +308,6 @@ def _apply_in_columns(kernel, block, halo, columns, n_out):
     return out
 
 
-
-
 def _walk(windows, compute, write, *, options):
     """Run compute over windows (``options.workers`` at once), write results in order, cancel between blocks."""
     workers, progress = options.workers, options.progress

@@ -1,14 +1,15 @@
-"""The help shipped with the plugin: one HTML page per algorithm, generated from the pages in ``docs/``.
+"""The help shipped with the plugin: one HTML page per algorithm and per workflow, generated from the pages in ``docs/``.
 
 Each algorithm's section of a ``docs/*.md`` page starts with ``<a id="<name>"></a>`` and runs
 to the next anchor or heading of the same or a higher level. The section anchored
-``workflows`` (docs/getting_started.md) and every section anchored ``workflow-<suite>``
-(each suite's page) make ``workflows.html``; the README's opening (what SARSense is)
+``workflows`` (docs/getting_started.md) makes ``workflows.html``, with a link to every workflow; a section
+anchored ``workflow-<file name>`` (a suite's page, one per ``resources/workflows/<file name>.model3``) makes
+that workflow's page ``<file name>.html``; the README's opening (what SARSense is)
 makes ``index.html`` with the list of pages. ``python3 sarsense_qgis/help.py``
 (``make help-pages``) writes them to ``resources/help/``; a test checks that the
 shipped pages equal a fresh build, so the docs and the help never drift apart.
-``helpUrl()`` of every algorithm points to its page, which QGIS opens from the
-toolbox dialog's Help button.
+``helpUrl()`` of every algorithm and workflow points to its page, which QGIS opens
+from the toolbox dialog's Help button.
 
 Why by hand: the docs use a small subset of Markdown (headings, paragraphs,
 lists, code, bold, links, tables); Python-Markdown is not part of QGIS's Python
@@ -46,6 +47,13 @@ def help_path(name):
 def help_url(name):
     """``file://`` URL of the help page of algorithm ``name``."""
     return help_path(name).as_uri()
+
+
+def rich_text(text):
+    """Plain text as the rich text Qt shows (help panels, tooltips): ``&``, ``<`` and ``>`` escaped, nothing else
+    changed, so 'NDVH < 0.5' reads whole instead of starting a tag that hides the rest. Line breaks stay (QGIS
+    makes each line of an algorithm's help a paragraph)."""
+    return html.escape(text, quote=False)
 
 
 def _inline(text, base=ROOT):
@@ -163,10 +171,16 @@ def pages_in_order(docs=DOCS):
     return suites + sorted(p for p in docs.glob("*.md") if p not in suites)
 
 
+def _title(body, default):
+    """(HTML, plain text) of a page body's first heading."""
+    title = re.search(r"<h\d>(.*?)</h\d>", body)
+    return (title.group(1), html.unescape(re.sub(r"<[^>]+>", "", title.group(1)))) if title else (default, default)
+
+
 def build(docs=DOCS, readme=README):
     """``{file name: HTML}`` of every help page, from the pages in ``docs`` and the README's opening."""
     pages, items, seen = {}, [], {}
-    workflows, workflow_parts = None, []
+    workflows, workflow_items = None, []
     for source in pages_in_order(docs):
         for name, lines in sections(source.read_text(encoding="utf-8")).items():
             if name in seen:
@@ -175,19 +189,20 @@ def build(docs=DOCS, readme=README):
             body = markdown_to_html(lines, base=source.parent)
             if name == WORKFLOWS:
                 workflows = body
-            elif name.startswith(_WORKFLOW_PREFIX):
-                workflow_parts.append(body)
-            else:
-                title = re.search(r"<h\d>(.*?)</h\d>", body)
-                plain = re.sub(r"<[^>]+>", "", title.group(1)) if title else name
-                pages[f"{name}.html"] = page(f"SARSense: {plain}", body)
-                items.append(f'<li><a href="{name}.html">{title.group(1) if title else name}</a></li>')
-    if workflows is not None or workflow_parts:
-        body = "\n".join(([workflows] if workflows is not None else []) + workflow_parts)
-        title = re.search(r"<h\d>(.*?)</h\d>", body)
-        plain = re.sub(r"<[^>]+>", "", title.group(1)) if title else "Workflows"
+                continue
+            # a workflow's page is named as its algorithm is (sarsense:<file name>), like every algorithm's
+            file_name = f"{name[len(_WORKFLOW_PREFIX):] if name.startswith(_WORKFLOW_PREFIX) else name}.html"
+            if file_name in pages:
+                raise ValueError(f"two help sections make {file_name} (the second in {source.name})")
+            title, plain = _title(body, name)
+            pages[file_name] = page(f"SARSense: {plain}", body)
+            item = f'<li><a href="{file_name}">{title}</a></li>'
+            (workflow_items if name.startswith(_WORKFLOW_PREFIX) else items).append(item)
+    if workflows is not None or workflow_items:
+        body = (workflows or "<h2>Workflows</h2>") + "\n<ul>" + "".join(workflow_items) + "</ul>"
+        title, plain = _title(body, "Workflows")
         pages[f"{WORKFLOWS}.html"] = page(f"SARSense: {plain}", body)
-        items.append(f'<li><a href="{WORKFLOWS}.html">{title.group(1) if title else "Workflows"}</a></li>')
+        items.append(f'<li><a href="{WORKFLOWS}.html">{title}</a><ul>' + "".join(workflow_items) + "</ul></li>")
     text = pathlib.Path(readme).read_text(encoding="utf-8")
     intro = text.split("\n## ", 1)[0].split("\n", 1)[1]
     pages["index.html"] = page("SARSense help", "<h1>SARSense</h1>\n" + markdown_to_html(intro.splitlines()) +

@@ -8,6 +8,7 @@ import os
 from qgis.core import QgsApplication, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from . import help as _help
 from .processing.registry import ALGORITHMS
 from .resources import WORKFLOWS_DIR, icon_path
 
@@ -73,6 +74,15 @@ class Workflow(QgsProcessingModelAlgorithm):
 
     def displayName(self):
         return super().name()
+
+    def helpUrl(self):
+        """The workflow's help page (resources/help/<file name>.html, built from its section of the docs)."""
+        return _help.help_url(self.name())
+
+    def shortHelpString(self):
+        """The model's own description (plain text, as the Modeler's help editor keeps it), escaped as every
+        algorithm's help is, instead of QGIS's HTML page of it (which ``qgis_process help`` prints as tags)."""
+        return _help.rich_text(self.helpContent().get("ALG_DESC", ""))
 
     def createInstance(self):
         return Workflow(self.path)

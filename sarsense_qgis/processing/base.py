@@ -67,6 +67,15 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         """The algorithm's help page shipped with the plugin (resources/help/<name>.html)."""
         return _help.help_url(self.name())
 
+    def help_text(self):
+        """The help panel's text, plain (subclasses): '<' is a less-than sign, never markup; a blank line
+        starts a paragraph."""
+        return ""
+
+    def shortHelpString(self):
+        """:meth:`help_text` as the rich text QGIS's help panel reads (escaped here, for every algorithm)."""
+        return _help.rich_text(self.help_text())
+
     def canExecute(self):
         """False, with what to install and how, when a package this algorithm needs is missing."""
         missing = [m for m in self.requires if m in setup_tools.missing_modules()]
@@ -87,10 +96,11 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def add(self, param, help_text, *, advanced=False, decimals=None, help_args=()):
         """Add ``param`` with its help text (shown in the dialog and by ``qgis_process help``).
 
-        The help text is translated, then ``help_args`` fill its ``{0}``, ``{1}``, … (so that the text a
+        The help text is plain text, escaped for the dialog's rich-text tooltip. It is translated, then ``help_args`` fill its ``{0}``, ``{1}``, … (so that the text a
         translator sees is fixed). ``decimals`` sets how many decimals the dialog's number box shows.
         """
-        param.setHelp(self.tr(help_text).format(*help_args) if help_args else self.tr(help_text))
+        text = self.tr(help_text).format(*help_args) if help_args else self.tr(help_text)
+        param.setHelp(_help.rich_text(text))  # the dialog's tooltip is rich text: '<' must stay a sign
         if advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         if decimals is not None:

@@ -29,7 +29,7 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("accuracy,confusion,kappa,overall,producer,user,f1,area,olofsson,validation,rice").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Assesses a class map against reference points or polygons: the confusion matrix (rows map, columns "
             "reference), overall accuracy, Cohen's kappa, and per class producer's and user's accuracy and F1, as in "

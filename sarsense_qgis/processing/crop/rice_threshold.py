@@ -36,7 +36,7 @@ class RiceThresholdAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("rice,paddy,transplanting,flooding,threshold,phenology,ndvh,ndvv,crop").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Maps early paddy rice from the water-normalised index of a dated VH stack (NDVH, from "
             "'Water-normalised backscatter index'), as Liu et al. (2020, §3.3) did: paddies are flooded at "

@@ -29,7 +29,7 @@ class SeparabilityAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("jeffries,matusita,jm,bhattacharyya,separability,training,rice,classes,stack").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "How well training classes separate in a dated stack, before classifying it (Liu et al. 2020, §3.1, "
             "tables 1-2). Each class is modelled as a Gaussian; B is the Bhattacharyya distance between two "

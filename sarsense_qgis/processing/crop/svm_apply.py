@@ -27,7 +27,7 @@ class SvmApplyAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("svm,apply,model,classification,rice,crop,reuse").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Classifies a dated stack with a model file written by 'SVM classification' (its SVM model file "
             "output), e.g. the next scene or a neighbouring area prepared the same way. The stack must have the "

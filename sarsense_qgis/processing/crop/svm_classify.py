@@ -34,7 +34,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("svm,support vector machine,classification,supervised,rice,crop,rbf,scikit-learn").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Classifies a dated stack with a support vector machine trained on polygons or points (Liu et al. 2020, "
             "§3.2: RBF kernel, γ = 0.125, C = 100, 60 % of the samples for training, 40 % for validation). "

@@ -29,7 +29,7 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("rice,paddy,water,normalised,ndvh,ndvv,sentinel-1,crop,stack").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "The water-normalised index of Liu et al. (2020, eq. 1) for each date of a VV or VH stack: "
             "σA = (P − T)/(P + T), with P a pixel's backscatter and T the mean backscatter of water on that date, "

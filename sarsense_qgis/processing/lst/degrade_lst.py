@@ -25,7 +25,7 @@ class DegradeLstAlgorithm(LstAlgorithm):
     def tags(self):
         return self.tr("lst,land surface temperature,degrade,aggregate,norm-l4,stefan-boltzmann,upscale").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Aggregates LST to a grid FACTOR times coarser the way a sensor sees it: T_c = (mean T⁴)^(1/4) in "
             "kelvin (Stefan–Boltzmann; Nguyen et al. 2022, §III.B.3). A coarse pixel with any NaN input is NaN. "

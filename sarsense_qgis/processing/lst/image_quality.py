@@ -31,7 +31,7 @@ class ImageQualityAlgorithm(LstAlgorithm):
     def tags(self):
         return self.tr("lst,quality,rmse,psnr,ssim,metrics,validation,super-resolution").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Scores an estimate against a reference over the pixels valid in both, in kelvin: RMSE, bias "
             "(estimate − reference), PSNR = 20·log10(DR/RMSE) with DR the reference's max − min (Nguyen et al. "

@@ -35,7 +35,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         return self.tr("lst,land surface temperature,thermal,modis,super-resolution,downscaling,sharpening,unet,"
                        "tsharp,atprk,bicubic").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Land-surface temperature on a grid SCALE times finer (same CRS and extent), by one of four methods:\n"
             "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real MODIS LST (the bundled "

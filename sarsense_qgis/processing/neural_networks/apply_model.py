@@ -46,7 +46,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         return self.tr("onnx,model,neural network,cnn,u-net,deep learning,inference,segmentation,"
                        "super-resolution,regression").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Runs a neural network saved as ONNX over a raster, in overlapping tiles, and writes a GeoTIFF.\n\n"
             "The model must carry a SARSense contract in its metadata (models/README.md explains how to add "

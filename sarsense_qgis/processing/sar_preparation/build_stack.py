@@ -32,7 +32,7 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
     def tags(self):
         return self.tr("sar,stack,time series,multitemporal,dates,align,warp,sentinel-1").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Stacks several rasters into one multiband GeoTIFF, one band per date, sorted by date; each band's "
             "description is its ISO date (YYYY-MM-DD), the convention every SARSense time-series tool reads.\n\n"

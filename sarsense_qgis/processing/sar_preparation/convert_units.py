@@ -33,7 +33,7 @@ class ConvertUnitsAlgorithm(SarsenseAlgorithm):
     def tags(self):
         return self.tr("sar,db,decibel,linear,sigma0,amplitude,intensity,backscatter,units").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Converts SAR backscatter between dB and linear power (10·log10 / 10^(x/10)) and between "
             "amplitude and intensity (A² / √I), band by band, block by block.\n\n"

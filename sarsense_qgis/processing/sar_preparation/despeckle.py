@@ -31,7 +31,7 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
     def tags(self):
         return self.tr("sar,speckle,despeckle,filter,lee,refined lee,frost,gamma map,kuan,median,boxcar").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Reduces speckle in SAR backscatter with a moving window, band by band.\n\n"
             "Input: backscatter in dB (the default Input units, as the bundled scenes and most Sentinel-1 "

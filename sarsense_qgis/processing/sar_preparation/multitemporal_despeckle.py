@@ -26,7 +26,7 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
     def tags(self):
         return self.tr("sar,speckle,multitemporal,time series,stack,quegan,despeckle").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Quegan & Yu (2001) multi-temporal speckle filter for a stack of co-registered dates (one band per "
             "date): J_k = E[I_k]/N · Σ_i I_i/E[I_i], with E[·] the local mean over a SIZE×SIZE window. It "

@@ -22,7 +22,7 @@ class PolarisationRatioAlgorithm(SarsenseAlgorithm):
     def tags(self):
         return self.tr("vh/vv,hv/hh,ratio,cross-polarisation,polarisation,sentinel-1,vegetation,dB,stack").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "The cross- over co-polarised backscatter ratio, in dB: 10·log10(σ⁰VH/σ⁰VV) = σ⁰VH[dB] − σ⁰VV[dB] (or "
             "HV/HH). Fayad et al. (2022) use VH/VV as a vegetation descriptor in the corrected change detection and "

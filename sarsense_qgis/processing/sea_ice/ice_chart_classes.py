@@ -52,7 +52,7 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
     def tags(self):
         return self.tr("sea ice,ice chart,sigrid,sigrid-3,ct,total concentration,egg code,rasterize,sic").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         rows = ", ".join(f"{k:02d}→{v}" for k, v in sigrid.CT_CLASSES.items() if v != sic_classes.NODATA and k < 10 or
                          k in (91, 92))
         return self.tr(

@@ -40,7 +40,7 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
         return self.tr("sea ice,ice chart,concentration,sic,sentinel-1,ew,hh,hv,u-net,ai4arctic,autoice,"
                        "wmo,sigrid").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Charts sea-ice concentration (SIC) from a Sentinel-1 EW (or IW) scene's HH and HV backscatter with the "
             "N-level U-Net of Stokholm et al. (2022, AI4SeaIce): classes 0–100 % in 10 % steps, in WMO "

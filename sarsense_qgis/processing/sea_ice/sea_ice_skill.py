@@ -23,7 +23,7 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
     def tags(self):
         return self.tr("sea ice,skill,r2,r-squared,f1,weighted f1,accuracy,confusion,autoice,validation").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Scores a SIC class chart (e.g. from 'Sea-ice concentration chart') against a reference chart (e.g. from "
             "'Ice chart to SIC classes'), over the pixels that hold a class 0–10 in both:\n"

@@ -25,7 +25,7 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
     def tags(self):
         return self.tr("u-net,receptive field,cnn,levels,tiling,halo,sea ice").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "The receptive field of a U-Net with LEVELS levels: how many input pixels one output pixel depends on, "
             "along each axis. Blocks of CONVS_PER_BLOCK KERNEL×KERNEL convolutions, 2×2 max-pooling, "

@@ -71,7 +71,7 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         return self.tr("sentinel-1,grd,safe,zip,import,calibration,sigma0,gamma0,beta0,thermal noise,border noise,"
                        "geocode,terrain correction,range doppler,dem,local incidence,incidence,snap").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(HELP)
 
     def initAlgorithm(self, config=None):

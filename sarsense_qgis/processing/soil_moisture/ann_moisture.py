@@ -39,7 +39,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("ann,neural network,hybrid,soil moisture,map,onnx,ensemble,uncertainty").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Maps surface soil moisture (m³/m³) with a network trained by 'Train soil moisture neural network' (or "
             "the bundled one, trained on simulated backscatter: see its card). Give one raster per predictor, in the "

@@ -35,7 +35,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("change detection,alpha,beta,vegetation,ndvi,calibration,soil moisture,station").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Fits α and β of ΔVV = (α − β·V1)·ΔSSM (Fayad et al. 2022, eq. 4-7) by least squares on the training "
             "part of station samples, and compares, on the held-out part, the classic change detection (eq. 2-3) "

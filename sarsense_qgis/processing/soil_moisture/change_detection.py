@@ -30,7 +30,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("soil moisture,ssm,change detection,sentinel-1,vv,time series,index").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Surface soil moisture from a VV backscatter time series by change detection (Fayad et al. 2022, "
             "eq. 2-3): per pixel, I_SSM = (σVV − σVV_min)/(σVV_max − σVV_min) on dB values, min and max over "

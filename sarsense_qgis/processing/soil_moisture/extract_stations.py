@@ -30,7 +30,7 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("station,in situ,ismn,extract,radius,sample,soil moisture,calibration,validation").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "For every station and date, the mean of each raster over the pixels within the radius (Fayad et al. "
             "2022 §2.1.4: 500 m), and the in-situ soil moisture matched to the acquisition time. One output feature "

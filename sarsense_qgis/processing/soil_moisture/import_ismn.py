@@ -31,7 +31,7 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("ismn,in situ,station,soil moisture,ground truth,raam,stm,ceop,validation").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Reads an ISMN download (International Soil Moisture Network; the zip or the unpacked folder) in either "
             "of ISMN's layouts, 'header + values' or 'CEOP separate', and writes its soil-moisture sensors as points "

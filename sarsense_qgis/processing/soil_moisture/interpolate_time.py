@@ -31,7 +31,7 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("time,interpolation,ndvi,dates,stack,resample,soil moisture").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Puts a dated stack (e.g. NDVI from optical images) on other dates (e.g. the radar dates) by linear "
             "interpolation in time, pixel by pixel, as Fayad et al. (2022, §2.1.4) do for NDVI at each radar "

@@ -30,7 +30,7 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("ndvi,vegetation,red,nir,landsat,sentinel-2,soil moisture").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         lo, hi = _ndvi.VALID_RANGE
         return self.tr(
             "NDVI = (NIR − red)/(NIR + red) (Fayad et al. 2022, eq. 1), from surface reflectance.\n\n"

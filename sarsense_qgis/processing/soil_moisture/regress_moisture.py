@@ -36,7 +36,7 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("regression,linear,soil moisture,backscatter,sigma0,r2,rmse,per date").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Fits in-situ soil moisture = slope·σ° + intercept by least squares, one line per date (as the Miyankale "
             "study's table 1: R² 0.72-0.82) or one for all dates, and reports slope, intercept, R², RMSE and N per "

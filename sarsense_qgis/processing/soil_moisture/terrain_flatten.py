@@ -32,7 +32,7 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("terrain,slope,dem,local incidence angle,normalisation,sigma0,sentinel-1").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Normalises σ° for the terrain (Sadeghi et al., eq. 3): σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell, "
             "with θ_ell the ellipsoid incidence angle and θ_DEM the local incidence angle between the radar look "

@@ -22,7 +22,7 @@ SPLITS = hybrid.SPLITS
 METHODS = (("classic", "classic CD (eq. 2-3)"), ("corrected", "corrected CD (eq. 7, NDVI)"), ("hybrid", "ANN hybrid"))
 
 
-#: The help text (shortHelpString), translated when shown.
+#: The help text (help_text), translated when shown.
 HELP = (
     "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
     "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
@@ -53,7 +53,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("ann,neural network,mlp,hybrid,change detection,soil moisture,train,onnx,ensemble").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(HELP)
 
     def initAlgorithm(self, config=None):

@@ -37,7 +37,7 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("validation,rmse,ubrmse,bias,pearson,correlation,in situ,ismn,soil moisture,report").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Scores soil-moisture estimates against in-situ values, overall and per group (station or network): bias "
             "(mean estimate − mean in situ), RMSE, ubRMSE (√(RMSE² − bias²)), Pearson's R with its 95 % confidence "

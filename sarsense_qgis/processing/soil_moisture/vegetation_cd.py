@@ -29,7 +29,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("soil moisture,ssm,change detection,vegetation,ndvi,vh/vv,sentinel-1").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Change detection with the vegetation's effect on the radar sensitivity (Fayad et al. 2022, eq. 4-7): "
             "ΔVV = σVV − σVV_min (dB, minimum per pixel over the series) and ΔVV = (α − β·V1)·(SSM_t − SSM_min), "

@@ -31,7 +31,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("water cloud model,wcm,vegetation,lai,ndvi,soil moisture,sigma0").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Separates the vegetation's own backscatter from the soil's (Sadeghi et al., eq. 1, 4-6), in linear "
             "power: LAI = 0.57·exp(2.33·NDVI); τ² = exp(−2·B·LAI·sec θ); σ°_veg = A·LAI·cos θ·(1 − τ²); "

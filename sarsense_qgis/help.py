@@ -1,4 +1,4 @@
-"""The help shipped with the plugin: one HTML page per algorithm and per workflow, generated from the pages in ``docs/``.
+"""The help shipped with the plugin: one HTML page per algorithm and workflow, built from the pages in ``docs/``.
 
 Each algorithm's section of a ``docs/*.md`` page starts with ``<a id="<name>"></a>`` and runs
 to the next anchor or heading of the same or a higher level. The section anchored

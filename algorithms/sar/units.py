@@ -37,7 +37,7 @@ def linear_to_db(linear):
 def cross_ratio_db(cross, co, *, in_db=True):
     """Cross- over co-polarised backscatter in dB: ``10·log10(σ⁰VH / σ⁰VV)`` (or HV/HH).
 
-    The VH/VV ratio of Fayad et al. (2022, "000") §2.2.2 and §2.2.3 (a vegetation descriptor V1 of eq. 4-7 and a
+    The VH/VV ratio of Fayad et al. (2022) §2.2.2 and §2.2.3 (a vegetation descriptor V1 of eq. 4-7 and a
     predictor of the hybrid network's set (i)), as SARSense carries it: in dB, where it is the difference
     ``σ⁰VH[dB] − σ⁰VV[dB]``. Linear power is converted with :func:`linear_to_db` first (zero or negative power:
     NaN). A NaN on either side gives NaN. float32 out, float64 for float64 dB in.

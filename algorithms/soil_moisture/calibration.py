@@ -1,4 +1,4 @@
-"""Change detection calibrated on station samples (Fayad et al. 2022, "000", §2.2.1-2.2.2, §3.1).
+"""Change detection calibrated on station samples (Fayad et al. 2022, §2.2.1-2.2.2, §3.1).
 
 The samples are station-dates (one per station and acquisition) with VV in dB, a vegetation variable V1
 (NDVI or the VH/VV ratio) and the in-situ soil moisture. Per station:
@@ -40,7 +40,7 @@ def _per_sample(station, table, which):
 
 def classic_cd(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
                min_range_db: float = MIN_RANGE_DB, pooled_fallback: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Soil moisture by the classic change detection (000 eq. 2-3), per sample.
+    """Soil moisture by the classic change detection (Fayad et al. 2022, eq. 2-3), per sample.
 
     σVV extremes per station from all its samples, SSM extremes from its training samples. A station whose
     radar dynamic is below ``min_range_db`` dB, or without two distinct training values, gives NaN; with
@@ -64,7 +64,8 @@ def classic_cd(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: Arra
 
 def deltas(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
            pooled_fallback: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ΔVV, ΔSSM, SSM_min)`` per sample (000 eq. 5-6): radar minimum over the station's series, in-situ
+    """``(ΔVV, ΔSSM, SSM_min)`` per sample (Fayad et al. 2022, eq. 5-6): radar minimum over the station's series,
+    in-situ
     minimum over its training samples (with ``pooled_fallback``, a station without any: the minimum of all
     training samples, as in :func:`classic_cd`)."""
     vv_min = _per_sample(station, station_extremes(station, vv_db), 0)
@@ -77,7 +78,7 @@ def deltas(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLik
 
 
 def fit_alpha_beta(dvv: ArrayLike, dssm: ArrayLike, v1: ArrayLike) -> tuple[float, float, float]:
-    """Least-squares ``(α, β)`` of ``ΔVV = (α − β·V1)·ΔSSM`` (000 eq. 7), and the residual RMSE (dB).
+    """Least-squares ``(α, β)`` of ``ΔVV = (α − β·V1)·ΔSSM`` (Fayad et al. 2022, eq. 7), and the residual RMSE (dB).
 
     The model is linear in its parameters: ``ΔVV = α·ΔSSM + β·(−V1·ΔSSM)``, no intercept; samples with a
     NaN are left out. Raises ``ValueError`` when fewer than 3 samples remain, or when ΔSSM and V1·ΔSSM are
@@ -99,7 +100,8 @@ def fit_alpha_beta(dvv: ArrayLike, dssm: ArrayLike, v1: ArrayLike) -> tuple[floa
 
 def corrected_cd(dvv: ArrayLike, v1: ArrayLike, ssm_min: ArrayLike, alpha: float, beta: float, *,
                  min_sensitivity: float = MIN_SENSITIVITY) -> np.ndarray:
-    """``SSM_t = SSM_min + ΔVV/(α − β·V1)`` (000 eq. 7 inverted); NaN where ``α − β·V1 ≤ min_sensitivity``."""
+    """``SSM_t = SSM_min + ΔVV/(α − β·V1)`` (Fayad et al. 2022, eq. 7 inverted); NaN where ``α − β·V1 ≤
+    min_sensitivity``."""
     sens = alpha - beta * np.asarray(v1, np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.asarray(ssm_min, np.float64) + np.asarray(dvv, np.float64) / sens
@@ -108,7 +110,8 @@ def corrected_cd(dvv: ArrayLike, v1: ArrayLike, ssm_min: ArrayLike, alpha: float
 
 def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
                     min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The change-detection predictors of the hybrid (000 §2.2.3): ``ΔVV``, ``I_SSM`` and ``SSM_t`` (eq. 2-3,
+    """The change-detection predictors of the hybrid (Fayad et al. 2022, §2.2.3): ``ΔVV``, ``I_SSM`` and ``SSM_t``
+    (eq. 2-3,
     5-6) per sample, in-situ extremes from the station's training samples, else from all training samples."""
     ssm_t, index = classic_cd(station, vv_db, ssm, train, min_range_db=min_range_db, pooled_fallback=True)
     dvv, _, _ = deltas(station, vv_db, ssm, train)
@@ -117,9 +120,10 @@ def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train:
 
 def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLike, *, fraction: float = 0.7,
               seed: int = 0) -> dict:
-    """α and β of the corrected change detection (000 eq. 7) fitted on a random, seeded ``fraction`` of the
+    """α and β of the corrected change detection (Fayad et al. 2022, eq. 7) fitted on a random, seeded ``fraction`` of
+    the
     complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
-    and corrected estimates of every sample, scored on the held-out ones (000 §3.1).
+    and corrected estimates of every sample, scored on the held-out ones (Fayad et al. 2022, §3.1).
 
     Returns a dict: ``train`` and ``held`` (boolean masks), ``alpha``, ``beta``, ``residual_db`` (of the fit),
     ``classic`` and ``corrected`` (estimates, m³/m³, per sample), ``scores_classic`` and ``scores_corrected``

@@ -1,4 +1,4 @@
-"""Change-detection soil moisture (Fayad et al. 2022, "000", §2.2.1-2.2.2)."""
+"""Change-detection soil moisture (Fayad et al. 2022, §2.2.1-2.2.2)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def nan_percentiles(stack: ArrayLike, percents: Sequence[float], n_valid: np.nda
 
 def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0, high_pct: float = 95.0,
                  min_dates: int = 5, min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, int, int]:
-    """Change-detection soil-moisture index (000 eq. 2), per pixel over a dB time series.
+    """Change-detection soil-moisture index (Fayad et al. 2022, eq. 2), per pixel over a dB time series.
 
     ``I_SSM = (σVV − σVV_min) / (σVV_max − σVV_min)`` with σ in dB and the minimum and maximum taken
     per pixel over the series (``reference="minmax"``, the paper), or the ``low_pct`` and
@@ -90,7 +90,8 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
 
 
 def delta_vv(stack_db: ArrayLike, *, min_dates: int = 2) -> np.ndarray:
-    """``ΔVV = σVV − σVV_min`` (000 eq. 6, dB), the minimum per pixel over the series; pixels with fewer than
+    """``ΔVV = σVV − σVV_min`` (Fayad et al. 2022, eq. 6, dB), the minimum per pixel over the series; pixels with
+    fewer than
     ``min_dates`` valid dates are NaN on every date. Float32 (dates, rows, cols)."""
     arr = np.asarray(stack_db, dtype=np.float32)
     with np.errstate(invalid="ignore"), _all_nan_ok():
@@ -100,7 +101,7 @@ def delta_vv(stack_db: ArrayLike, *, min_dates: int = 2) -> np.ndarray:
 
 
 def ssm_from_index(index: ArrayLike, ssm_min: ArrayLike, ssm_max: ArrayLike) -> np.ndarray:
-    """Soil moisture from the index (000 eq. 3): ``SSM_t = I_SSM·(SSM_max − SSM_min) + SSM_min`` (m³/m³).
+    """Soil moisture from the index (Fayad et al. 2022, eq. 3): ``SSM_t = I_SSM·(SSM_max − SSM_min) + SSM_min`` (m³/m³).
 
     ``ssm_min`` and ``ssm_max`` are numbers or per-pixel arrays (broadcast); where
     ``ssm_min >= ssm_max`` (or either is NaN) the result is NaN.
@@ -124,7 +125,7 @@ def check_ssm_bounds(ssm_min: float, ssm_max: float) -> None:
 
 def vegetation_cd(vv_db: ArrayLike, v1: ArrayLike, *, alpha: float, beta: float, ssm_min: float,
                   min_sensitivity: float = MIN_SENSITIVITY) -> tuple[np.ndarray, int]:
-    """Vegetation-corrected change detection (000 eq. 4-7).
+    """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7).
 
     ``ΔVV = σVV − σVV_min`` (eq. 6, dB, the minimum per pixel over the series) and
     ``ΔVV = (α − β·V1)·ΔSSM`` (eq. 7) with ``ΔSSM = SSM_t − SSM_min`` (eq. 5) give
@@ -165,7 +166,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                           low_pct: float = 5.0, high_pct: float = 95.0, min_dates: int = 5, ssm_min: float = 0.05,
                           ssm_max: float = 0.40, ssm_min_raster: str | None = None, ssm_max_raster: str | None = None,
                           options: RunOptions | None = None) -> dict:
-    """Change-detection index and soil moisture (000 eq. 2-3) of a dated VV stack, file to file, block by block.
+    """Change-detection index and soil moisture (Fayad et al. 2022, eq. 2-3) of a dated VV stack, file to file, block
+    by block.
 
     Parameters
     ----------
@@ -236,7 +238,8 @@ def read_params(path: str) -> tuple[float, float, dict]:
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
                        alpha: float, beta: float, ssm_min: float, in_db: bool = True,
                        options: RunOptions | None = None) -> dict:
-    """Vegetation-corrected change detection (000 eq. 4-7, :func:`vegetation_cd`), file to file, block by block.
+    """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7, :func:`vegetation_cd`), file to file, block
+    by block.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The change detection + neural network hybrid (Fayad et al. 2022, "000", §2.2.3): predictors, an
+"""The change detection + neural network hybrid (Fayad et al. 2022, §2.2.3): predictors, an
 ensemble of the paper's network trained with scikit-learn, and its export as a SARSense ONNX model.
 
 The network is the paper's: three hidden layers of 20 neurons with ReLU, one linear output, mean
@@ -205,7 +205,7 @@ def assemble(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayL
 
     A predictor is read from its field (:func:`find_field`) or, when the samples lack it, derived as the
     paper does: ``VH/VV = VH − VV`` (dB); ``ΔVV``, ``I_SSM`` and ``SSM_t`` from the station's VV series
-    (000 eq. 2-3, 5-6; in-situ extremes from training samples only, see
+    (Fayad et al. 2022, eq. 2-3, 5-6; in-situ extremes from training samples only, see
     :func:`.calibration.index_and_ssm_t`). Returns ``(x, how)``: ``how[key]`` says where each came from.
     Raises ``ValueError`` naming a predictor that can be neither read nor derived.
     """

@@ -1,5 +1,5 @@
-"""Linear regression of soil moisture on backscatter, per date or for all dates (the Miyankale study, "004",
-§3.1 and table 1: one line per acquisition, scored by R² and RMSE)."""
+"""Linear regression of soil moisture on backscatter, per date or for all dates (Rahimabadi & Jamali 2019,
+the Miyankale study, §3.1 and table 1: one line per acquisition, scored by R² and RMSE)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def fit_line(x: ArrayLike, y: ArrayLike) -> dict:
     """Ordinary least squares ``y = slope·x + intercept`` over the finite pairs.
 
     Returns dict ``slope``, ``intercept``, ``r2`` (``1 − SS_res/SS_tot``), ``rmse`` (of the residuals, divided
-    by n as 004 table 1 reports the fit's own error) and ``n``. Fewer than 3 pairs, or x constant: ValueError.
+    by n as Rahimabadi & Jamali (2019), table 1 reports the fit's own error) and ``n``. Fewer than 3 pairs, or x
+    constant: ValueError.
     """
     x = np.asarray(x, np.float64).ravel()
     y = np.asarray(y, np.float64).ravel()
@@ -66,7 +67,8 @@ def lines_for_dates(fits: dict, dates: Sequence[str], *, per_date: bool = True) 
 
 def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *, dates: Sequence[str],
                         options: RunOptions | None = None) -> dict:
-    """Soil moisture ``SM = slope·σ° + intercept`` (004 §3.1, table 1) from a dated σ° stack, one fitted line per
+    """Soil moisture ``SM = slope·σ° + intercept`` (Rahimabadi & Jamali 2019, §3.1, table 1) from a dated σ° stack,
+    one fitted line per
     band (:func:`lines_for_dates`; a band without a line is NaN), file to file.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Raster values around in-situ stations (Fayad et al. 2022, "000", §2.1.4), GDAL only.
+"""Raster values around in-situ stations (Fayad et al. 2022, §2.1.4), GDAL only.
 
 The paper averages the radar signal over a 500 m radius around each station and leaves a station-date
 out when more than 50 % of the pixels there are excluded. Here:
@@ -218,7 +218,8 @@ def extract_at_stations(stations: dict, rasters: Sequence[StationRaster], dates:
                         tolerance_s: float = 3600.0,
                         locate: Callable[[str, list], list] | None = None,
                         options: RunOptions | None = None) -> StationExtraction:
-    """Every raster's radius mean at every station and date (000 §2.1.4), matched to the in-situ readings.
+    """Every raster's radius mean at every station and date (Fayad et al. 2022, §2.1.4), matched to the in-situ
+    readings.
 
     Parameters
     ----------

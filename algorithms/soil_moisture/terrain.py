@@ -1,4 +1,4 @@
-"""Local incidence angle from a DEM and terrain normalisation of σ° (Sadeghi et al., "004", eq. 3)."""
+"""Local incidence angle from a DEM and terrain normalisation of σ° (Rahimabadi & Jamali 2019, eq. 3)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def check_incidence(incidence_deg: ArrayLike, what: str = "the incidence angle")
 
 def flatten(sigma: ArrayLike, theta_dem_deg: ArrayLike, incidence_deg: ArrayLike, *,
             in_db: bool = False) -> tuple[np.ndarray, int, int]:
-    """Terrain-normalised σ° (004 eq. 3): ``σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell``.
+    """Terrain-normalised σ° (Rahimabadi & Jamali 2019, eq. 3): ``σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell``.
 
     In dB the same ratio is added: ``+ 10·log10(sin θ_DEM / sin θ_ell)``. Where θ_DEM ≥ 90°
     (shadow) or ≤ 0° (layover) the result is NaN. Returns ``(sigma_norm, n_shadow, n_layover)``.
@@ -130,7 +130,8 @@ def terrain_flatten_file(sigma: str, dem: str, output: str, *, heading_deg: floa
                          incidence_deg: float | None = None, look: str = "right", in_db: bool = False,
                          output_local_incidence: str | None = None, incidence_name: str = "the incidence angle",
                          options: RunOptions | None = None) -> dict:
-    """Terrain-normalised σ° (004 eq. 3, :func:`flatten`) with the local incidence angle from a DEM
+    """Terrain-normalised σ° (Rahimabadi & Jamali 2019, eq. 3, :func:`flatten`) with the local incidence angle from a
+    DEM
     (:func:`local_incidence`), file to file, block by block with a one-pixel halo (Horn's 3×3 slope).
 
     Parameters

@@ -23,7 +23,7 @@ def interpolate_time(stack: ArrayLike, dates: Sequence[str], targets: Sequence[s
                      max_gap_days: float = 32.0) -> np.ndarray:
     """Values of ``stack`` at ``targets`` by linear interpolation between each pixel's valid dates.
 
-    The paper interpolates NDVI linearly to every radar date (000 §2.1.4); per pixel, NaN dates are
+    The paper interpolates NDVI linearly to every radar date (Fayad et al. 2022, §2.1.4); per pixel, NaN dates are
     skipped, not read as zeros. A target date equal to a valid date takes that value. Outside the
     pixel's valid dates, or when the two valid dates around the target are more than
     ``max_gap_days`` apart, the result is NaN: no extrapolation, no bridging of long gaps.

@@ -1,5 +1,5 @@
 """Validation of soil-moisture estimates against in-situ values: scores per group and the report's figures
-(Fayad et al. 2022, "000", §2.3 and figures 2, 4, 6, 7). Scores: :func:`algorithms.metrics.continuous_scores`."""
+(Fayad et al. 2022, §2.3 and figures 2, 4, 6, 7). Scores: :func:`algorithms.metrics.continuous_scores`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from numpy.typing import ArrayLike
 from .. import report as _report
 from ..metrics import continuous_scores
 
-#: NDVI classes of the bias/RMSE figure (000 fig. 7 bins NDVI by 0.1; wider bins here keep enough samples).
+#: NDVI classes of the bias/RMSE figure (Fayad et al. 2022, fig. 7 bins NDVI by 0.1; wider bins here keep enough
+#: samples).
 NDVI_EDGES = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
 
 
@@ -24,7 +25,7 @@ def scores_by_group(estimate: ArrayLike, reference: ArrayLike, groups: ArrayLike
 
 def scatter_figure(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike | None = None, *,
                    title: str = "Estimated against in-situ soil moisture"):
-    """000 fig. 2: estimate against in situ, the 1:1 line, coloured by NDVI when given."""
+    """Fayad et al. (2022), fig. 2: estimate against in situ, the 1:1 line, coloured by NDVI when given."""
     fig = _report.figure(5.5, 5.0)
     ax = fig.add_subplot()
     e, r = np.asarray(estimate, np.float64), np.asarray(reference, np.float64)
@@ -43,7 +44,7 @@ def scatter_figure(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike | 
 
 
 def boxplot_figure(per_station: Sequence[tuple[str, dict]], network_of: dict):
-    """000 fig. 4: per network, box plots of the stations' R and RMSE."""
+    """Fayad et al. (2022), fig. 4: per network, box plots of the stations' R and RMSE."""
     nets = sorted({network_of[s] for s, _ in per_station})
     r = [[sc["r"] for s, sc in per_station if network_of[s] == n and np.isfinite(sc["r"])] for n in nets]
     e = [[sc["rmse"] for s, sc in per_station if network_of[s] == n and np.isfinite(sc["rmse"])] for n in nets]
@@ -62,7 +63,7 @@ def boxplot_figure(per_station: Sequence[tuple[str, dict]], network_of: dict):
 
 def timeseries_figure(station: str, times: ArrayLike, estimate: ArrayLike, reference: ArrayLike,
                       vv: ArrayLike | None = None, ndvi: ArrayLike | None = None):
-    """000 fig. 6: one station's in-situ and estimated series, VV and NDVI on a second axis."""
+    """Fayad et al. (2022), fig. 6: one station's in-situ and estimated series, VV and NDVI on a second axis."""
     fig = _report.figure(8.0, 3.2)
     ax = fig.add_subplot()
     t = np.asarray(times, dtype="datetime64[s]").astype("O")
@@ -90,7 +91,7 @@ def timeseries_figure(station: str, times: ArrayLike, estimate: ArrayLike, refer
 
 def ndvi_class_scores(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike,
                       edges: Sequence[float] = NDVI_EDGES) -> list[tuple[str, dict]]:
-    """``[(label, scores)]`` per NDVI class (000 fig. 7)."""
+    """``[(label, scores)]`` per NDVI class (Fayad et al. 2022, fig. 7)."""
     v = np.asarray(ndvi, np.float64)
     e, r = np.asarray(estimate, np.float64), np.asarray(reference, np.float64)
     out = []
@@ -102,7 +103,7 @@ def ndvi_class_scores(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike
 
 
 def ndvi_figure(classes: Sequence[tuple[str, dict]]):
-    """000 fig. 7: RMSE and bias against NDVI classes."""
+    """Fayad et al. (2022), fig. 7: RMSE and bias against NDVI classes."""
     fig = _report.figure(6.0, 3.5)
     ax = fig.add_subplot()
     x = np.arange(len(classes))

@@ -1,4 +1,4 @@
-"""Water Cloud Model: vegetation and soil contributions to σ° (Sadeghi et al., "004", eq. 1, 4-6).
+"""Water Cloud Model: vegetation and soil contributions to σ° (Rahimabadi & Jamali 2019, eq. 1, 4-6).
 
 Reading of τ: the paper writes σ° = τ·σ°_s + σ°_dv + σ°_int (eq. 4) but defines τ² as the
 transmitted portion (eq. 5). We follow the Water Cloud Model as published by Attema & Ulaby (1978,
@@ -20,17 +20,18 @@ from ..io import RunOptions, read_info, run_blockwise
 from ..io.engine import Counts
 from .terrain import check_incidence
 
-#: Defaults that reproduce 004's eq. 5-6 as printed (no A, B coefficients there, i.e. 1).
+#: Defaults that reproduce Rahimabadi & Jamali (2019)'s eq. 5-6 as printed (no A, B coefficients there, i.e. 1).
 DEFAULT_A, DEFAULT_B = 1.0, 1.0
 
 
 def lai_from_ndvi(ndvi: ArrayLike) -> np.ndarray:
-    """Leaf area index from NDVI (004 eq. 1): ``LAI = 0.57·exp(2.33·NDVI)``."""
+    """Leaf area index from NDVI (Rahimabadi & Jamali 2019, eq. 1): ``LAI = 0.57·exp(2.33·NDVI)``."""
     return 0.57 * np.exp(2.33 * np.asarray(ndvi, dtype=np.float64))
 
 
 def _canopy(ndvi, incidence_deg, a, b):
-    """``(τ², σ°_veg)`` of the canopy (004 eq. 1, 5, 6), float64; ``a`` and ``b`` numbers or per-pixel arrays."""
+    """``(τ², σ°_veg)`` of the canopy (Rahimabadi & Jamali 2019, eq. 1, 5, 6), float64; ``a`` and ``b`` numbers or
+    per-pixel arrays."""
     for name, v in (("A", a), ("B", b)):
         if not (np.all(np.isfinite(v)) and np.all(np.asarray(v) >= 0)):
             raise ValueError(f"the Water Cloud Model parameter {name} must be a number >= 0, got {v!r}")
@@ -46,7 +47,7 @@ def water_cloud(sigma_lin: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike,
                 b: ArrayLike = DEFAULT_B) -> tuple[np.ndarray, np.ndarray, int]:
     """Soil and vegetation backscatter in linear power.
 
-    - ``LAI = 0.57·exp(2.33·NDVI)`` (004 eq. 1);
+    - ``LAI = 0.57·exp(2.33·NDVI)`` (Rahimabadi & Jamali 2019, eq. 1);
     - ``τ² = exp(−2·B·LAI·sec θ)`` (eq. 5);
     - ``σ°_veg = A·LAI·cos θ·(1 − τ²)`` (eq. 6);
     - ``σ°_soil = (σ° − σ°_veg)/τ²`` (eq. 4 with the two-way τ², see the module note).
@@ -66,7 +67,8 @@ def water_cloud(sigma_lin: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike,
 def backscatter(soil_lin: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike, *, a: ArrayLike = DEFAULT_A,
                 b: ArrayLike = DEFAULT_B) -> np.ndarray:
     """The forward Water Cloud Model, the inverse of :func:`water_cloud`: ``σ° = σ°_veg + τ²·σ°_soil``
-    (Attema & Ulaby 1978; 004 eq. 4-6 with the two-way τ²), linear power, float64, inputs broadcast."""
+    (Attema & Ulaby 1978; Rahimabadi & Jamali (2019), eq. 4-6 with the two-way τ²), linear power, float64, inputs
+    broadcast."""
     tau2, veg = _canopy(ndvi, incidence_deg, a, b)
     return veg + tau2 * np.asarray(soil_lin, dtype=np.float64)
 
@@ -75,7 +77,8 @@ def water_cloud_file(sigma: str, ndvi: str, output_soil: str, *, ndvi_bands: Seq
                      incidence: str | None = None, incidence_deg: float | None = None, a: float = DEFAULT_A,
                      b: float = DEFAULT_B, in_db: bool = False, output_veg: str | None = None,
                      incidence_name: str = "the incidence angle", options: RunOptions | None = None) -> dict:
-    """Soil and vegetation terms of σ° by the Water Cloud Model (004 eq. 1, 4-6, :func:`water_cloud`), file to
+    """Soil and vegetation terms of σ° by the Water Cloud Model (Rahimabadi & Jamali 2019, eq. 1, 4-6,
+    :func:`water_cloud`), file to
     file, block by block.
 
     Parameters

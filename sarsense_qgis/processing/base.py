@@ -96,8 +96,9 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def add(self, param, help_text, *, advanced=False, decimals=None, help_args=()):
         """Add ``param`` with its help text (shown in the dialog and by ``qgis_process help``).
 
-        The help text is plain text, escaped for the dialog's rich-text tooltip. It is translated, then ``help_args`` fill its ``{0}``, ``{1}``, … (so that the text a
-        translator sees is fixed). ``decimals`` sets how many decimals the dialog's number box shows.
+        The help text is plain text, escaped for the dialog's rich-text tooltip. It is translated, then
+        ``help_args`` fill its ``{0}``, ``{1}``, … (so that the text a translator sees is fixed). ``decimals``
+        sets how many decimals the dialog's number box shows.
         """
         text = self.tr(help_text).format(*help_args) if help_args else self.tr(help_text)
         param.setHelp(_help.rich_text(text))  # the dialog's tooltip is rich text: '<' must stay a sign

@@ -27,7 +27,8 @@ class DegradeLstAlgorithm(LstAlgorithm):
 
     def help_text(self):
         return self.tr(
-            "Aggregates LST to a grid FACTOR times coarser the way a sensor sees it: T_c = (mean T⁴)^(1/4) in "
+            "Aggregates LST to a grid coarser by the Aggregation factor (FACTOR) the way a sensor sees it: T_c = "
+            "(mean T⁴)^(1/4) in "
             "kelvin (Stefan–Boltzmann; Nguyen et al. 2022, §III.B.3). A coarse pixel with any NaN input is NaN. "
             "Rows and columns at the bottom/right that do not fill a whole coarse pixel are left out. Use it to "
             "build test pairs: degrade 1 km LST to 4 km, super-resolve back, and score with Image quality.")
@@ -42,7 +43,8 @@ class DegradeLstAlgorithm(LstAlgorithm):
         self.add_qc_filter()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Degraded LST")),
-                 "Float32 GeoTIFF in the input's units, NaN nodata, FACTOR× coarser, same origin and CRS.")
+                 "Float32 GeoTIFF in the input's units, NaN nodata, coarser by the Aggregation factor (FACTOR), same "
+                 "origin and CRS.")
 
     def process(self, parameters, context, feedback):
         factor = self.parameterAsInt(parameters, self.FACTOR, context)

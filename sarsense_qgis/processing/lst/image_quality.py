@@ -37,8 +37,10 @@ class ImageQualityAlgorithm(LstAlgorithm):
             "(estimate − reference), PSNR = 20·log10(DR/RMSE) with DR the reference's max − min (Nguyen et al. "
             "2022, eq. 2), SSIM over the whole image (their eq. 3, c1 = (0.01·DR)², c2 = (0.03·DR)²) and the "
             "standard windowed SSIM (Wang et al. 2004; 7×7 Gaussian, σ 1.5, mean over windows wholly valid). "
-            "With PATCH > 0 the figures are also given per patch of that size (the paper's protocol: 64), "
-            "for patches valid throughout, and their mean. An ESTIMATE on another grid is resampled "
+            "With Patch size (px, 0 = whole image only) (PATCH) above 0 the figures are also given per patch of "
+            "that size (the paper's "
+            "protocol: 64), "
+            "for patches valid throughout, and their mean. An Estimated LST (ESTIMATE) on another grid is resampled "
             "(bilinear) onto the reference's first, as the log says.")
 
     def initAlgorithm(self, config=None):

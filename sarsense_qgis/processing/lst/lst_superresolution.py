@@ -37,14 +37,16 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
 
     def help_text(self):
         return self.tr(
-            "Land-surface temperature on a grid SCALE times finer (same CRS and extent), by one of four methods:\n"
+            "Land-surface temperature on a grid finer by the Scale factor (SCALE) (same CRS and extent), by one "
+            "of four methods:\n"
             "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real MODIS LST (the bundled "
             "model's card says on what and how well), or your own super-resolution ONNX model;\n"
             "• Bicubic: Keys' cubic convolution (a = −0.5), the U-Net's own starting point;\n"
             "• TsHARP (Agam et al. 2007) and ATPRK (Wang et al. 2016): LST–NDVI regression plus the coarse residual "
             "(TsHARP) or its area-to-point kriging (ATPRK); both need an NDVI covering the LST and return LST that "
             "aggregates back (Norm-L4) to the input.\n"
-            "INPUT may be a MOD11A1/MYD11A1 HDF subdataset (scale, fill and QC applied). Cloud gaps stay gaps: "
+            "The Land-surface temperature (INPUT) may be a MOD11A1/MYD11A1 HDF subdataset (scale, fill and QC "
+            "applied). Cloud gaps stay gaps: "
             "methods see a fill from the gap's edge, and the output is masked again. To work in UTM as the paper "
             "did, warp MODIS sinusoidal first (Raster ▸ Projections ▸ Warp, or the lst_superresolution workflow).")
 
@@ -69,7 +71,8 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         self.add_qc_filter()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Super-resolved LST")),
-                 "Float32 GeoTIFF in the input's units, NaN nodata, SCALE× finer; styled with a thermal ramp.")
+                 "Float32 GeoTIFF in the input's units, NaN nodata, finer by the Scale factor (SCALE); styled with a "
+                 "thermal ramp.")
 
     def process(self, parameters, context, feedback):
         method = pipeline.METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]

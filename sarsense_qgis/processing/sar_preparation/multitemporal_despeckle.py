@@ -29,7 +29,8 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
     def help_text(self):
         return self.tr(
             "Quegan & Yu (2001) multi-temporal speckle filter for a stack of co-registered dates (one band per "
-            "date): J_k = E[I_k]/N · Σ_i I_i/E[I_i], with E[·] the local mean over a SIZE×SIZE window. It "
+            "date): J_k = E[I_k]/N · Σ_i I_i/E[I_i], with E[·] the local mean over an n×n window, n the Window "
+            "size (pixels, odd) (SIZE). It "
             "reduces speckle while keeping each date's own mean level and spatial detail.\n\n"
             "Input: a multiband raster with at least 2 dates, in dB (the default Input units) or linear power, "
             "e.g. the output of 'Build dated stack'. The filter works on linear power; dB input is converted and "

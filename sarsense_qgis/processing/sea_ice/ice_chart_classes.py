@@ -57,7 +57,8 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
                          k in (91, 92))
         return self.tr(
             "Turns an ice chart's polygons into the SIC classes the sea-ice U-Net predicts (0–10 = 0–100 % in 10 % "
-            "steps, 255 = land or unknown), on the grid of REFERENCE: a reference chart for 'Sea-ice skill' or "
+            "steps, 255 = land or unknown), on the grid of the Reference grid (REFERENCE): a reference chart for "
+            "'Sea-ice skill' or "
             "for training.\n\n"
             "SIGRID-3 total concentration (CT) as in Stokholm et al. (2022, §II.B): ice free, < 1/10 and bergy "
             "water → 0; 1/10…9/10 → 1…9; 9+/10 and 10/10 → 10 ({0}); range codes XY (e.g. 35, 46, 79) → their "

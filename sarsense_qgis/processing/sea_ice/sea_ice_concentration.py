@@ -45,7 +45,8 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
             "Charts sea-ice concentration (SIC) from a Sentinel-1 EW (or IW) scene's HH and HV backscatter with the "
             "N-level U-Net of Stokholm et al. (2022, AI4SeaIce): classes 0–100 % in 10 % steps, in WMO "
             "colours.\n\n"
-            "Steps, as in the paper: the scene is downsampled (DOWNSAMPLE×DOWNSAMPLE mean in linear power; 2 takes "
+            "Steps, as in the paper: the scene is downsampled (an n×n mean in linear power, n the Downsampling "
+            "factor (pixels averaged per side) (DOWNSAMPLE); 2 takes "
             "EW GRDM's 40 m to 80 m), turned to dB and clipped to −30…+10 dB, which the model scales to −1…1; NaN "
             "and land pixels are given 0 and masked (255) in the chart. Full-scene mode runs the whole scene at "
             "once, as the paper does, when it fits the memory budget (else it runs tiled and says what budget "
@@ -53,9 +54,11 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
             "at least half the model's receptive field.\n\n"
             "The bundled model is a DEMONSTRATION trained on simulated scenes only (its card gives its simulated "
             "skill); for real charts, retrain it on the AI4Arctic data (one command, in the model card) and give "
-            "that model in MODEL. A user model must have the same contract: inputs HH and HV in dB, segmentation "
+            "that model as Model (.onnx) (MODEL). A user model must have the same contract: inputs HH and HV in "
+            "dB, segmentation "
             "into classes 0–10.\n\n"
-            "OUTPUT_EXPECTED (optional): the expected SIC in %, Σ p(class) × its %, a smooth field beside the "
+            "Expected SIC (%) (OUTPUT_EXPECTED, optional): the expected SIC in %, Σ p(class) × its %, a smooth "
+            "field beside the "
             "class chart.")
 
     def initAlgorithm(self, config=None):

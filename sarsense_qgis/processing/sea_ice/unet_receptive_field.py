@@ -27,11 +27,14 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
 
     def help_text(self):
         return self.tr(
-            "The receptive field of a U-Net with LEVELS levels: how many input pixels one output pixel depends on, "
-            "along each axis. Blocks of CONVS_PER_BLOCK KERNEL×KERNEL convolutions, 2×2 max-pooling, "
+            "The receptive field of a U-Net of a number of Levels (LEVELS): how many input pixels one output "
+            "pixel depends on, "
+            "along each axis. Blocks of Convolutions per block (CONVS_PER_BLOCK) k×k convolutions (k the Kernel "
+            "size (pixels) (KERNEL)), 2×2 max-pooling, "
             "upsampling before each decoder block (Stokholm et al. 2022, §IV, eq. 8).\n\n"
             "ENCODER_RF: the encoder and bridge alone (32, 68, 140 … 2300 px for 2–8 levels of two 3×3 "
-            "convolutions). RF: the whole U-Net: with UPSAMPLING 0 the paper's values, the encoder plus 3·2^levels "
+            "convolutions). RF: the whole U-Net: with Upsampling (UPSAMPLING) 0 the paper's values, the encoder "
+            "plus 3·2^levels "
             "(44, 92, 188, 380, 764, 1532, 3068 px for 2–8 levels); with 1, bilinear upsampling, which reads one "
             "more coarse pixel per level (52, 108, 220 … 3580 px), traced exactly; the bundled sea-ice model's "
             "contract uses that value. At 80 m pixels, 3068 px is about 245 km.\n\n"

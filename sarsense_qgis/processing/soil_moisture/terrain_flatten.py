@@ -1,4 +1,5 @@
-"""sarsense:terrainflatten — σ° normalised for the local incidence angle from a DEM (004 eq. 3)."""
+"""sarsense:terrainflatten — σ° normalised for the local incidence angle from a DEM (Rahimabadi & Jamali 2019,
+eq. 3)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
 
     def help_text(self):
         return self.tr(
-            "Normalises σ° for the terrain (Sadeghi et al., eq. 3): σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell, "
+            "Normalises σ° for the terrain (Rahimabadi & Jamali 2019, eq. 3): σ°_norm = σ°_ell · sin θ_DEM / "
+            "sin θ_ell, "
             "with θ_ell the ellipsoid incidence angle and θ_DEM the local incidence angle between the radar look "
             "vector and the DEM's surface normal (slope by Horn's method, in metres; a geographic DEM or input "
             "grid is handled with the WGS 84 metres per degree at each row).\n\n"
@@ -54,8 +56,9 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         self.add(QgsProcessingParameterNumber(self.HEADING, self.tr("Satellite heading (degrees from north)"),
                                               type=QgsProcessingParameterNumber.Double, optional=True,
                                               minValue=-360.0, maxValue=360.0),
-                 "Direction of flight, clockwise from north. Empty: read from the input's metadata ({0}).",
-                 decimals=2, help_args=(", ".join(HEADING_KEYS[:3]),))
+                 "Direction of flight, clockwise from north. Empty: read from the input's metadata (items such "
+                 "as {0}).",
+                 decimals=2, help_args=(" or ".join(HEADING_KEYS[1:3]),))
         self.add(QgsProcessingParameterEnum(self.LOOK, self.tr("Look direction"),
                                             options=[self.tr("Right (Sentinel-1)"), self.tr("Left")], defaultValue=0),
                  "Side of the track the radar looks to.")

@@ -1,4 +1,5 @@
-"""sarsense:watercloud — soil and vegetation terms of σ° by the Water Cloud Model (004 eq. 1, 4-6)."""
+"""sarsense:watercloud — soil and vegetation terms of σ° by the Water Cloud Model (Rahimabadi & Jamali 2019,
+eq. 1, 4-6)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
 
     def help_text(self):
         return self.tr(
-            "Separates the vegetation's own backscatter from the soil's (Sadeghi et al., eq. 1, 4-6), in linear "
+            "Separates the vegetation's own backscatter from the soil's (Rahimabadi & Jamali 2019, eq. 1, "
+            "4-6), in linear "
             "power: LAI = 0.57·exp(2.33·NDVI); τ² = exp(−2·B·LAI·sec θ); σ°_veg = A·LAI·cos θ·(1 − τ²); "
             "σ°_soil = (σ° − σ°_veg)/τ². A = B = 1 reproduce the paper's equations as printed; fit them for your "
             "crop.\n\n"

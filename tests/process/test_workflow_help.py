@@ -47,7 +47,8 @@ def test_sea_ice_workflow_takes_the_land_mask(env, tmp_path):
     land = None
     res = qp(env, "run", "sarsense:sea_ice_chart", "--json", f"--hh={paths['hh']}", f"--hv={paths['hv']}",
              f"--ice_chart={chart}", f"--land={tmp_path / 'land.tif'}", "--mode=1",
-             f"--chart:SIC chart (U-Net)={tmp_path / 'sic.tif'}", f"--reference:SIC chart (analyst)={tmp_path / 'r.tif'}",
+             f"--chart:SIC chart (U-Net)={tmp_path / 'sic.tif'}",
+             f"--reference:SIC chart (analyst)={tmp_path / 'r.tif'}",
              f"--skill:Skill per class={tmp_path / 's.csv'}", f"--skill:Skill report={tmp_path / 's.html'}")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert json.loads(res.stdout[res.stdout.index("{"):])["results"]["chart:SIC chart (U-Net)"]

@@ -31,6 +31,9 @@ DOCS = ROOT / "docs"
 SUITE_PAGES = ("sar_preparation", "sentinel1", "neural_networks", "soil_moisture", "crop", "lst", "sea_ice")
 HELP_DIR = ROOT / "resources" / "help"
 WORKFLOWS = "workflows"
+#: Pages of ``docs/`` shown whole in the help (``getting_started.md`` and any ``getting_started_<suite>.md``):
+#: the plugin's menu opens ``getting_started.html``.
+GETTING_STARTED = "getting_started"
 _WORKFLOW_PREFIX = "workflow-"
 _ANCHOR = re.compile(r'^<a id="([a-z0-9_-]+)"></a>\s*$')
 _STYLE = ("body{font-family:sans-serif;max-width:52em;margin:1em auto;padding:0 1em;line-height:1.45}"
@@ -56,8 +59,9 @@ def rich_text(text):
     return html.escape(text, quote=False)
 
 
-def _inline(text, base=ROOT):
-    """HTML of one line of Markdown; relative links are resolved from ``base``, the folder of the page."""
+def _inline(text, base=ROOT, targets=None):
+    """HTML of one line of Markdown; relative links are resolved from ``base``, the folder of the page, and
+    lead to a help page where ``targets`` has one (``{(docs page, anchor): help page}``)."""
     text = html.escape(text, quote=False)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
@@ -66,17 +70,21 @@ def _inline(text, base=ROOT):
     def link(m):
         target = m.group(2)
         if not re.match(r"^([a-z]+://|#)", target):  # a file of the plugin: relative, so it works wherever installed
-            target = os.path.relpath(os.path.normpath(base / target.split("#")[0]), HELP_DIR)
+            path, _, anchor = target.partition("#")
+            path = pathlib.Path(os.path.normpath(base / path))
+            found = (targets or {}).get((path, anchor)) or (targets or {}).get((path, ""))
+            target = found if found else os.path.relpath(path, HELP_DIR) + (f"#{anchor}" if anchor else "")
         return f'<a href="{target}">{m.group(1)}</a>'
     return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", link, text)
 
 
-def markdown_to_html(lines, base=ROOT):
-    """HTML of Markdown lines (the subset the docs use); relative links are resolved from ``base``."""
+def markdown_to_html(lines, base=ROOT, targets=None):
+    """HTML of Markdown lines (the subset the docs use); relative links are resolved from ``base`` (and lead to
+    the help pages in ``targets``, see :func:`_inline`); an anchor line stays an anchor."""
     out, para, in_list, in_code, table = [], [], False, False, []
 
     def inline(text):
-        return _inline(text, base)
+        return _inline(text, base, targets)
 
     def flush():
         nonlocal in_list
@@ -107,7 +115,10 @@ def markdown_to_html(lines, base=ROOT):
             out.append(html.escape(line, quote=False))
             continue
         heading = re.match(r"^(#{1,6})\s+(.*)$", line)
-        if heading:
+        if _ANCHOR.match(line):
+            flush()
+            out.append(line.strip())
+        elif heading:
             flush()
             level = len(heading.group(1))
             out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
@@ -177,16 +188,37 @@ def _title(body, default):
     return (title.group(1), html.unescape(re.sub(r"<[^>]+>", "", title.group(1)))) if title else (default, default)
 
 
+def _targets(docs=DOCS):
+    """``{(docs page, anchor): help page}``: where a link in the docs leads inside the help folder (a getting-started
+    page to its page, a section to the page built from it, the workflows section to ``workflows.html``)."""
+    targets = {}
+    for source in pages_in_order(docs):
+        path = pathlib.Path(os.path.normpath(source))
+        if source.stem.startswith(GETTING_STARTED):
+            targets[(path, "")] = f"{source.stem}.html"
+        for name in sections(source.read_text(encoding="utf-8")):
+            if source.stem.startswith(GETTING_STARTED) and name != WORKFLOWS:
+                continue  # a section of a page shown whole: the link stays on that page
+            stem = name[len(_WORKFLOW_PREFIX):] if name.startswith(_WORKFLOW_PREFIX) else name
+            targets[(path, name)] = f"{stem}.html"
+    return targets
+
+
 def build(docs=DOCS, readme=README):
     """``{file name: HTML}`` of every help page, from the pages in ``docs`` and the README's opening."""
     pages, items, seen = {}, [], {}
     workflows, workflow_items = None, []
+    targets = _targets(docs)
     for source in pages_in_order(docs):
+        if source.stem.startswith(GETTING_STARTED):
+            body = markdown_to_html(source.read_text(encoding="utf-8").splitlines(), base=source.parent,
+                                    targets=targets)
+            pages[f"{source.stem}.html"] = page(f"SARSense: {_title(body, source.stem)[1]}", body)
         for name, lines in sections(source.read_text(encoding="utf-8")).items():
             if name in seen:
                 raise ValueError(f"help anchor '{name}' is in both {seen[name].name} and {source.name}")
             seen[name] = source
-            body = markdown_to_html(lines, base=source.parent)
+            body = markdown_to_html(lines, base=source.parent, targets=targets)
             if name == WORKFLOWS:
                 workflows = body
                 continue
@@ -205,7 +237,10 @@ def build(docs=DOCS, readme=README):
         items.append(f'<li><a href="{WORKFLOWS}.html">{title}</a><ul>' + "".join(workflow_items) + "</ul></li>")
     text = pathlib.Path(readme).read_text(encoding="utf-8")
     intro = text.split("\n## ", 1)[0].split("\n", 1)[1]
+    start = "".join(f'<li><a href="{name}">{_title(pages[name], name)[0].replace("SARSense: ", "")}</a></li>'
+                    for name in sorted(pages) if name.startswith(GETTING_STARTED))
     pages["index.html"] = page("SARSense help", "<h1>SARSense</h1>\n" + markdown_to_html(intro.splitlines()) +
+                               (f"\n<h2>Getting started</h2>\n<ul>{start}</ul>" if start else "") +
                                "\n<h2>Algorithms and workflows</h2>\n<ul>" + "".join(items) + "</ul>")
     return pages
 

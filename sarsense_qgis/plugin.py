@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsApplication
 
 from . import setup_tools
-from .resources import HELP_ACTION, INSTALL_ACTION, INSTALLED_ACTION, icon_path
+from .resources import GETTING_STARTED_ACTION, HELP_ACTION, INSTALL_ACTION, INSTALLED_ACTION, icon_path
 
 
 def deps_dir():
@@ -17,7 +17,8 @@ class SarsensePlugin:
     """Plugin entry: ``initProcessing`` for qgis_process, ``initGui`` for QGIS desktop.
 
     The desktop gets one menu, Plugins ▸ SARSense, always: the package installer (enabled while a
-    package is missing, disabled and saying so once all are there) and the help pages.
+    package is missing, disabled and saying so once all are there), Getting started (what to click, suite by
+    suite) and the help pages.
     """
 
     def __init__(self, iface):
@@ -43,9 +44,13 @@ class SarsensePlugin:
         parent = self.iface.mainWindow()
         install = QAction(INSTALL_ACTION, parent)
         install.triggered.connect(self.install_dependencies)
+        getting_started = QAction(GETTING_STARTED_ACTION, parent)
+        getting_started.setToolTip("First runs in the desktop, suite by suite: the menu, the dialog, what to click "
+                                   "and what you get")
+        getting_started.triggered.connect(self.open_getting_started)
         show_help = QAction(QIcon(icon_path()), HELP_ACTION, parent)
         show_help.triggered.connect(self.open_help)
-        self.actions = {"install": install, "help": show_help}
+        self.actions = {"install": install, "getting_started": getting_started, "help": show_help}
         for action in self.actions.values():
             self.iface.addPluginToMenu("SARSense", action)
         self.update_install_action()
@@ -63,12 +68,24 @@ class SarsensePlugin:
                           if missing else "onnxruntime and scikit-learn are installed")
 
     def open_help(self):
+        """The help index (Plugins ▸ SARSense ▸ SARSense help)."""
+        self.open_page("index")
+
+    def open_getting_started(self):
+        """The Getting started page (Plugins ▸ SARSense ▸ Getting started)."""
+        from .help import GETTING_STARTED
+
+        self.open_page(GETTING_STARTED)
+
+    @staticmethod
+    def open_page(page):
+        """Open the shipped help page ``page`` (resources/help/<page>.html) in the system's browser."""
         from qgis.PyQt.QtCore import QUrl
         from qgis.PyQt.QtGui import QDesktopServices
 
         from .help import help_url
 
-        QDesktopServices.openUrl(QUrl(help_url("index")))
+        QDesktopServices.openUrl(QUrl(help_url(page)))
 
     def install_dependencies(self):
         """One-click install of the missing runtime packages into the private folder (numpy pinned)."""

@@ -17,6 +17,7 @@ WORKFLOWS_DIR = os.path.join(PLUGIN_DIR, "resources", "workflows")
 INSTALL_ACTION = "Install missing Python packages…"
 INSTALLED_ACTION = "Python packages: all installed"
 HELP_ACTION = "SARSense help"
+GETTING_STARTED_ACTION = "Getting started"
 
 
 def icon_path():

@@ -4,8 +4,8 @@ Run inside QGIS (``qgis --code tests/desktop/look.py``, under ``xvfb-run`` when 
 screenshots`` does both). It waits for the desktop, then saves PNGs of the main window, the
 SARSense menu, the Processing toolbox filtered on SARSense, every algorithm's dialog and every
 Workflows model in the Graphical Modeler, and writes ``facts.json`` (menu entries, toolbox groups,
-dialog labels, model component names) that ``tests/process/test_desktop.py`` checks. Output folder:
-``$SARSENSE_LOOK_DIR``. QGIS quits when done.
+dialog labels, help panels and Help buttons, model component names) that ``tests/process/test_desktop.py``
+checks. Output folder: ``$SARSENSE_LOOK_DIR``. QGIS quits when done.
 """
 
 import json
@@ -14,7 +14,7 @@ import traceback
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QApplication, QDockWidget, QLabel, QLineEdit
+from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox, QDockWidget, QLabel, QLineEdit, QTextBrowser
 from qgis.utils import iface
 
 OUT = os.environ.get("SARSENSE_LOOK_DIR", os.getcwd())
@@ -36,6 +36,13 @@ def menu_facts(main):
                 shot(entry.menu(), "menu")
                 entry.menu().hide()
     return found
+
+
+def help_facts(dialog):
+    """What an algorithm dialog's help panel shows (as plain text) and whether it has a Help button."""
+    panel = dialog.findChild(QTextBrowser, "textShortHelp")
+    button = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Help)
+    return {"panel": panel.toPlainText() if panel is not None else "", "button": button is not None}
 
 
 def look():
@@ -63,6 +70,9 @@ def look():
                     "outputs": [o.name() for c in model.childAlgorithms().values() for o in c.modelOutputs().values()],
                     "positions": [[c.position().x(), c.position().y(), c.size().width(), c.size().height()]
                                   for c in model.childAlgorithms().values()]}
+                run = processing.createAlgorithmDialog(alg.id())
+                facts.setdefault("help", {})[alg.id()] = help_facts(run)
+                run.close()
                 dialog = ModelerDialog.create(model)
                 dialog.resize(1400, 900)
                 dialog.show()
@@ -74,6 +84,7 @@ def look():
             dialog.show()
             shot(dialog, "dialog_" + alg.name())
             facts["dialogs"][alg.id()] = [w.text() for w in dialog.findChildren(QLabel) if w.text().strip()]
+            facts.setdefault("help", {})[alg.id()] = help_facts(dialog)
             dialog.close()
     except Exception:
         facts["errors"].append(traceback.format_exc())

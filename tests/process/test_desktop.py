@@ -37,6 +37,7 @@ def test_one_sarsense_menu_with_install_state_and_help(looked):
     assert list(facts["menus"]) == ["Plugins"]
     entries = facts["menus"]["Plugins"]
     assert any(e.startswith("Python packages") for e in entries) and "SARSense help" in entries
+    assert "Getting started" in entries
 
 
 def test_toolbox_groups_and_dialog_labels(looked):
@@ -54,3 +55,17 @@ def test_workflow_has_human_names_in_the_modeler(looked):
     _, facts = looked
     flow = facts["workflows"]["sarsense:sar_chain_db_gammamap"]
     assert all(" " in s for s in flow["steps"] + flow["inputs"] + flow["outputs"])
+
+
+def test_help_panels_read_whole_and_every_workflow_has_a_help_button(looked):
+    """The dialogs' own help panels (Qt's rich text) show the rules that '<' used to hide, and every algorithm
+    and workflow has a Help button (a help URL)."""
+    _, facts = looked
+    shown = facts["help"]
+    assert "NDVH < Flooding threshold on a date" in " ".join(shown["sarsense:ricethreshold"]["panel"].split())
+    assert "< 1/10 and bergy water → 0" in shown["sarsense:icechartclasses"]["panel"]
+    assert "Output bands: '<pol> <quantity>'" in shown["sarsense:importsentinel1"]["panel"]
+    assert [a for a, f in shown.items() if not f["button"]] == [], "no Help button"
+    workflows = [a for a in shown if a in facts.get("workflows", {})]
+    assert len(workflows) >= 8 and all(len(shown[a]["panel"].split()) > 25 for a in workflows)
+    assert "Land mask (polygons or raster)" in shown["sarsense:sea_ice_chart"]["panel"]

@@ -2,6 +2,7 @@
 the one SARSense menu and what the plugin manager shows."""
 
 import pathlib
+import re
 
 import numpy as np
 from helpers import REPO, write_raster
@@ -79,13 +80,14 @@ def test_plugin_menu_is_one_consistent_menu(qgis_iface, monkeypatch):
     p.initGui()
     texts = [a.text() for _, a in added]
     assert {m for m, _ in added} == {"SARSense"}
-    assert texts == [resources.INSTALLED_ACTION, resources.HELP_ACTION] and not added[0][1].isEnabled()
+    assert texts == [resources.INSTALLED_ACTION, resources.GETTING_STARTED_ACTION, resources.HELP_ACTION]
+    assert not added[0][1].isEnabled()
     monkeypatch.setattr(setup_tools, "missing_modules", lambda: ["onnxruntime"])
     p.update_install_action()
     assert added[0][1].text() == resources.INSTALL_ACTION and added[0][1].isEnabled()
     assert "no restart needed" in added[0][1].toolTip()
     p.unload()
-    assert len(removed) == 2
+    assert len(removed) == 3
 
 
 def test_plugin_manager_describes_what_this_version_contains(sarsense):
@@ -97,3 +99,37 @@ def test_plugin_manager_describes_what_this_version_contains(sarsense):
     for group, phrase in suites.items():
         assert (phrase in description) == (group in groups), f"{phrase!r}: described iff the suite is there"
     assert "speckle" in description and "onnx" in description
+
+
+def test_getting_started_menu_entry_opens_the_getting_started_page(qgis_iface, monkeypatch):
+    """Plugins ▸ SARSense ▸ Getting started opens the page built from docs/getting_started.md, which leads on to
+    the workflows' own pages inside the help folder; SARSense help opens the index, which lists it."""
+    from qgis.PyQt.QtGui import QDesktopServices
+
+    from sarsense.sarsense_qgis import help as shipped
+    from sarsense.sarsense_qgis import plugin, resources, setup_tools
+    added, opened = [], []
+    monkeypatch.setattr(qgis_iface, "addPluginToMenu", lambda menu, action: added.append(action), raising=False)
+    monkeypatch.setattr(qgis_iface, "removePluginMenu", lambda menu, action: None, raising=False)
+    monkeypatch.setattr(plugin.SarsensePlugin, "initProcessing", lambda self: None)
+    monkeypatch.setattr(setup_tools, "missing_modules", lambda: [])
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    p = plugin.SarsensePlugin(qgis_iface)
+    p.initGui()
+    entry = {a.text(): a for a in added}
+    entry[resources.GETTING_STARTED_ACTION].trigger()
+    entry[resources.HELP_ACTION].trigger()
+    p.unload()
+    start, index = map(pathlib.Path, opened)
+    assert start == shipped.HELP_DIR / "getting_started.html" and start.exists(), start
+    assert index.name == "index.html"
+    built = shipped.build()
+    assert "getting_started.html" in built["index.html"], "the help index lists Getting started"
+    page = built["getting_started.html"]
+    title = (REPO / "docs" / "getting_started.md").read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+    assert f"<h1>{title}</h1>" in page
+    links = re.findall(r'href="([^"]+)"', page)
+    workflows = sorted(p.stem for p in (REPO / "resources" / "workflows").glob("*.model3"))
+    assert [w for w in workflows if f"{w}.html" not in links] == [], "each workflow's help page is linked"
+    assert all((shipped.HELP_DIR / link.split("#")[0]).exists() for link in links if not link.startswith("#")
+               and "://" not in link), "every link leads to a file of the plugin"

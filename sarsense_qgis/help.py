@@ -82,15 +82,22 @@ def markdown_to_html(lines, base=ROOT, targets=None):
     """HTML of Markdown lines (the subset the docs use); relative links are resolved from ``base`` (and lead to
     the help pages in ``targets``, see :func:`_inline`); an anchor line stays an anchor."""
     out, para, in_list, in_code, table = [], [], False, False, []
+    item = []  # the list item being read: its lines, rendered together (bold or a link may span lines)
 
     def inline(text):
         return _inline(text, base, targets)
+
+    def close_item():
+        if item:
+            out.append("<li>" + inline(" ".join(item)) + "</li>")
+            item.clear()
 
     def flush():
         nonlocal in_list
         if para:
             out.append("<p>" + inline(" ".join(para)) + "</p>")
             para.clear()
+        close_item()
         if in_list:
             out.append("</ul>")
             in_list = False
@@ -133,11 +140,12 @@ def markdown_to_html(lines, base=ROOT, targets=None):
             if not in_list:
                 out.append("<ul>")
                 in_list = True
-            out.append("<li>" + inline(re.sub(r"^\s*[-*]\s+", "", line)) + "</li>")
+            close_item()
+            item.append(re.sub(r"^\s*[-*]\s+", "", line))
         elif not line.strip():
             flush()
         elif in_list and line.startswith("  "):
-            out[-1] = out[-1][:-5] + " " + inline(line.strip()) + "</li>"
+            item.append(line.strip())
         else:
             if in_list or table:
                 flush()

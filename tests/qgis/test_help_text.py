@@ -104,6 +104,7 @@ def test_every_help_page_reads_whole_in_qt():
         source = re.sub(r"\]\([^)]*\)", "]", source)  # a link shows its text, not its target
         source = re.sub(r'<a id="[^"]+"></a>|^```\w*$', "", source, flags=re.M)
         assert lost_words(source, text) == [], file_name
+        assert "**" not in qt_plain(text) and "`" not in qt_plain(text), f"{file_name}: Markdown left unread"
 
 
 def test_help_names_parameters_by_their_dialog_labels(sarsense):

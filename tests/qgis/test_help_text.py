@@ -45,10 +45,10 @@ def bare_ids(text, labels):
     text = re.sub(r"\s+", " ", re.sub(r"```.*?```", "", text, flags=re.S))
     found = []
     for name, label in labels.items():
-        if name in DOMAIN_TERMS or re.search(rf"\b{re.escape(name)}\b", label):
-            continue  # a word of its own label ('NDVH stack'): a quantity, not a reference to the parameter
-        # an upper-case id is an id wherever it stands; a workflow's lower-case id ('land') only as `land`
-        pattern = rf"(?<![\w-]){re.escape(name)}(?![\w=])" if name.isupper() else rf"(?<=`){re.escape(name)}(?=`)"
+        # an upper-case id is an id wherever it stands, unless it is a quantity or band as well ('NDVH', a word of
+        # its label 'NDVH stack'), which is an id only as `NDVH`; a workflow's lower-case id ('land') only as `land`
+        word = name in DOMAIN_TERMS or re.search(rf"\b{re.escape(name)}\b", label) or not name.isupper()
+        pattern = rf"(?<=`){re.escape(name)}(?=`)" if word else rf"(?<![\w-]){re.escape(name)}(?![\w=])"
         for m in re.finditer(pattern, text):
             before = text[:m.start()]
             if before.rstrip("`").endswith("--") or re.search(re.escape(label) + r"\*{0,2} ?\(`?$", before):
@@ -140,6 +140,7 @@ def test_the_checks_catch_what_they_look_for():
     assert bare_ids("rice where NDVH < Flooding threshold (T_FLOOD); `--T_FLOOD=0.5`", labels) == []
     assert bare_ids("**Flooding threshold** (`T_FLOOD`), the land mask (`land`)", labels) != []
     assert bare_ids("land is charted 255; Land mask (`land`)", labels) == []
+    assert bare_ids("`NDVH` (dated stack)", labels) != [] and bare_ids("NDVH stack (`NDVH`): NDVH < 0.5", labels) == []
     for code in ("(000 eq. 1)", "000 §2.1.4: NDVI", "004 table 1", "(Fayad et al. 2022, \"000\")", "004's eq. 5"):
         assert PAPER_CODE.search(code), code
     for fine in ("MOD11A1.006", "2 000 pixels", "IPF 003.31", "SIGRID-3 codes 00, 01, 02", "10 000 m"):

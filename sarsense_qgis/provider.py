@@ -68,6 +68,12 @@ class Workflow(QgsProcessingModelAlgorithm):
         self.ok = self.fromFile(path)
         self.setSourceFilePath(path)
         self.setGroup(WORKFLOWS_GROUP)
+        # Each input's help is the model's help text for it (what the Modeler's 'Edit Model Help' keeps), plain
+        # text: escaped once here, as every algorithm's, for the dialog's tooltip and `qgis_process help`.
+        for name, text in self.helpContent().items():
+            param = self.parameterDefinition(name)
+            if param is not None and not param.isDestination() and text:
+                param.setHelp(_help.rich_text(text))
 
     def name(self):
         return os.path.splitext(os.path.basename(self.path))[0]

@@ -152,6 +152,7 @@ def test_workflow_has_its_help_page_and_a_whole_summary(workflows, path):
     for param in inputs(model):
         assert param.description().lower() in plain.lower() or param.flags() & param.FlagAdvanced, \
             f"{path.name}: the summary names every input by its label ({param.description()!r} is missing)"
+        assert len(html.unescape(param.help())) > 20, f"{path.name}: input '{param.name()}' has no help (tooltip)"
 
 
 def test_the_checks_find_what_they_look_for(sarsense):

@@ -46,12 +46,6 @@ def input_order_problems(model):
     problems = []
     if params and not (is_data(params[0]) and not params[0].flags() & params[0].FlagOptional):
         problems.append(f"the first input '{params[0].description()}' is not a required data input")
-    required_data = [i for i, p in enumerate(params) if is_data(p) and not p.flags() & p.FlagOptional]
-    options = [i for i, p in enumerate(params) if not is_data(p) and not isinstance(p, QgsProcessingParameterField)]
-    for i in options:
-        late = [params[j].description() for j in required_data if j > i]
-        if late:
-            problems.append(f"option '{params[i].description()}' comes before the data input(s) {late}")
     for i, p in enumerate(params):
         if isinstance(p, QgsProcessingParameterField) and p.parentLayerParameterName() in names[i:]:
             problems.append(f"field '{p.description()}' comes before its layer")
@@ -164,7 +158,7 @@ def test_the_checks_find_what_they_look_for(sarsense):
     variant = model.toVariant()
     model = QgsProcessingModelAlgorithm()  # the order applies when the definitions are read again
     model.loadVariant(variant)
-    assert any("comes before the data input" in p for p in input_order_problems(model))
+    assert any("is not a required data input" in p for p in input_order_problems(model))
     comp = model.parameterComponent(names[0])
     comp.setPosition(model.parameterComponent(names[1]).position())
     model.setParameterComponent(comp)

@@ -59,6 +59,7 @@ class Samples:
     n_geometries: int = 0
     incomplete: int = 0                            # pixels dropped because a band is NaN
     empty: int = 0                                 # geometries that cover no pixel centre
+    source: str = ""                               # the layer as its user knows it (name and file), for reports
 
     def label(self, code):
         return self.names.get(int(code), str(code))

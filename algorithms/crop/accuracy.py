@@ -39,9 +39,9 @@ COLUMNS = [("code", int), ("class", str), ("mapped_px", int), ("mapped_ha", floa
 REPORT_ACCURACY = [("Class", 1, "{}"), ("Reference pixels", 4, "{}"), ("Producer's accuracy", 5, "{:.1%}"),
                    ("User's accuracy", 6, "{:.1%}"), ("F1", 7, "{:.3f}")]
 REPORT_AREA = [("Class", 1, "{}"), ("Mapped (ha)", 3, "{:.1f}"), ("Estimated (ha)", 8, "{:.1f}"),
-               ("Std. error (ha)", 9, "{:.2f}"), ("95 % CI low (ha)", 11, "{:.1f}"), ("95 % CI high (ha)", 12, "{:.1f}"),
-               ("Reported (ha)", 13, "{:.1f}"), ("Mapped vs reported", 14, "{:+.1%}"),
-               ("Estimated vs reported", 15, "{:+.1%}")]
+               ("Std. error (ha)", 9, "{:.2f}"), ("95 % CI low (ha)", 11, "{:.1f}"),
+               ("95 % CI high (ha)", 12, "{:.1f}"), ("Reported (ha)", 13, "{:.1f}"),
+               ("Mapped vs reported", 14, "{:+.1%}"), ("Estimated vs reported", 15, "{:+.1%}")]
 
 
 def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -> dict:

@@ -4,6 +4,7 @@ layer named)."""
 
 import csv
 import html as _html
+import json
 import re
 
 import numpy as np
@@ -168,3 +169,30 @@ def test_separability_report_names_the_samples_layer_and_keeps_the_legend_off_th
     assert "Legend: each training class" in html
     assert _page_width(res["OUTPUT_HTML"]) <= 1280
     gdal.Unlink(str(tmp_path / "vh.tif"))
+
+
+def test_sieve_classes_headless_keeps_names_and_equals_gdal(s, tmp_path):
+    rng = np.random.default_rng(9)
+    noisy = s["rice"].copy()
+    flip = rng.random(noisy.shape) < 0.04
+    noisy[flip] = 1 - noisy[flip]
+    src = str(tmp_path / "noisy.tif")
+    gdal.Translate(src, s["rice_map"])
+    ds = gdal.Open(src, gdal.GA_Update)
+    ds.GetRasterBand(1).WriteArray(noisy)
+    ds = None
+    res = run(s["env"], "sieveclasses", INPUT=src, THRESHOLD=6, OUTPUT=tmp_path / "sieved.tif")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    mem = gdal.GetDriverByName("MEM").CreateCopy("", gdal.Open(src))
+    band = mem.GetRasterBand(1)
+    gdal.SieveFilter(band, band.GetMaskBand(), band, 6, 4)
+    got = gdal.Open(str(tmp_path / "sieved.tif")).ReadAsArray()
+    assert (got == band.ReadAsArray()).all() and (got != noisy).sum() > 0
+    doc = json.loads(res.stdout[res.stdout.index("{"):])
+    assert doc["results"]["CHANGED_PIXELS"] == int((got != noisy).sum())
+    assert f"rice: {(noisy == 1).sum()} → {(got == 1).sum()} pixels" in " ".join(doc["log"]["info"])
+    info = gdal.Info(str(tmp_path / "sieved.tif"))
+    assert re.search(r"Categories:\s+0: not rice\s+1: rice", info) and "Color Table" in info
+    bad = run(s["env"], "sieveclasses", INPUT=s["paths"]["truth_doy"], OUTPUT=tmp_path / "bad.tif")   # float32
+    refusal(bad, "one byte band", "Translate")
+    assert not (tmp_path / "bad.tif").exists()

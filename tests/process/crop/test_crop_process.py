@@ -65,6 +65,7 @@ def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):
     svm = run_json(env, "svmclassify", INPUT=ndvh, TRAINING=scene["paths"]["training"], CLASS_FIELD="code",
                    OUTPUT=tmp_path / "svm.tif", OUTPUT_MODEL=tmp_path / "svm.npz", OUTPUT_REPORT=tmp_path / "s.html")
     r = svm["results"]
+    assert "Training data: &#x27;training&#x27; (" in open(r["OUTPUT_REPORT"], encoding="utf-8").read()    # named
     assert 0 < r["OA"] <= 1 and 0 < r["KAPPA"] <= 1 and set(np.unique(read_raster(r["OUTPUT"]))) <= set(range(1, 9))
     again = run_json(env, "svmapply", INPUT=ndvh, MODEL=r["OUTPUT_MODEL"], OUTPUT=tmp_path / "again.tif")
     assert (read_raster(again["results"]["OUTPUT"]) == read_raster(r["OUTPUT"])).all()

@@ -85,7 +85,7 @@ def test_rice_map_classes_render_in_clearly_different_colours(sarsense, qgis_ifa
     assert isinstance(r, QgsPalettedRasterRenderer)
     assert {c.value: c.label for c in r.classes()} == {0: "not rice", 1: "rice"}
     colours = _class_colours(layer, (0, 1))
-    # 'not rice' used to take rice's green ('rice' in 'not rice'): two greens 50 apart in RGB; now grey vs green
+    # 'not rice' used to take rice's green ('rice' in 'not rice'): two greens 79 apart in RGB; now grey vs green
     assert np.linalg.norm(colours[0] - colours[1]) > 100, colours
     green = colours[1]
     assert green[1] > green[0] + 40 and green[1] > green[2] + 40            # rice is green

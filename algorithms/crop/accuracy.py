@@ -29,11 +29,19 @@ from ..io import vector as _vector
 from .samples import Samples
 
 Z95 = 1.96
-#: The per-class table of :func:`accuracy_assessment`: ``(column, type)``.
+#: The per-class table of :func:`accuracy_assessment`: ``(column, type)`` (field names of the table output).
 COLUMNS = [("code", int), ("class", str), ("mapped_px", int), ("mapped_ha", float), ("reference_n", int),
            ("PA", float), ("UA", float), ("F1", float), ("estimated_ha", float), ("se_ha", float),
            ("ci95_ha", float), ("ci95_low_ha", float), ("ci95_high_ha", float), ("reported_ha", float),
            ("rel_error_mapped", float), ("rel_error_estimated", float)]
+#: The report's two tables (accuracy, area): (header, index into a row of :data:`COLUMNS`, format) each. Short
+#: headers in words (the table output has every column under its field name) so they fit a 1280 px window.
+REPORT_ACCURACY = [("Class", 1, "{}"), ("Reference pixels", 4, "{}"), ("Producer's accuracy", 5, "{:.1%}"),
+                   ("User's accuracy", 6, "{:.1%}"), ("F1", 7, "{:.3f}")]
+REPORT_AREA = [("Class", 1, "{}"), ("Mapped (ha)", 3, "{:.1f}"), ("Estimated (ha)", 8, "{:.1f}"),
+               ("Std. error (ha)", 9, "{:.2f}"), ("95 % CI low (ha)", 11, "{:.1f}"),
+               ("95 % CI high (ha)", 12, "{:.1f}"), ("Reported (ha)", 13, "{:.1f}"),
+               ("Mapped vs reported", 14, "{:+.1%}"), ("Estimated vs reported", 15, "{:+.1%}")]
 
 
 def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -> dict:
@@ -43,7 +51,8 @@ def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -
     mapped area of each class (any unit; results are in that unit). Returns a dict of arrays:
     ``area``, ``se``, ``ci`` (half-width, ``z·se``), ``share`` (p̂_·k), and the area-weighted
     ``oa``, ``ua``, ``pa``. A map class without samples makes its stratum's errors unknown and
-    is refused.
+    is refused; a map class with one sample leaves every ``se`` and ``ci`` NaN (eq. 10 divides by
+    ``n_i· − 1``).
     """
     m = np.asarray(matrix, dtype=np.float64)
     a = np.asarray(mapped_area, dtype=np.float64)
@@ -62,7 +71,9 @@ def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -
         frac = np.where(n_i[:, None] > 0, m / n_i[:, None], 0.0)      # n_ij / n_i·
         p = w[:, None] * frac                                          # eq. 4
         share = p.sum(axis=0)                                          # eq. 9
-        var_terms = np.where(n_i[:, None] > 1, w[:, None] ** 2 * frac * (1 - frac) / (n_i[:, None] - 1), 0.0)
+        # a stratum of one sample has no variance estimate (n_i· − 1 = 0): the standard errors are undefined
+        var_terms = np.where(n_i[:, None] > 1, w[:, None] ** 2 * frac * (1 - frac) / (n_i[:, None] - 1),
+                             np.where(n_i[:, None] == 1, np.nan, 0.0))
         se = np.sqrt(var_terms.sum(axis=0))                            # eq. 10
         ua = np.diag(p) / p.sum(axis=1)
         pa = np.diag(p) / share
@@ -101,8 +112,59 @@ def parse_reported(text: str, label: dict, *, what: str = "reported areas") -> d
     return out
 
 
+def _names(codes, label) -> str:
+    return ", ".join(f"'{label[c]}' (code {c})" if str(label[c]) != str(c) else f"code {c}" for c in codes)
+
+
+def check_reference(matrix, mapped_ha, classes, label, *, reference: str = "the reference samples",
+                    field_name: str = "class") -> list[str]:
+    """Refuse reference samples that leave the accuracy and the area estimate meaningless; return warnings.
+
+    ``matrix`` are sample counts (rows = map class, columns = reference class) of ``classes``,
+    ``mapped_ha`` the mapped area of each, ``label`` ``{code: name}``; ``reference`` and ``field_name``
+    name the input in the messages.
+
+    Raises
+    ------
+    ValueError
+        A mapped class that no reference sample has as its true class (reference samples of one class
+        only: kappa is 0, the user's accuracy of the other classes is 0 and the stratified estimate moves
+        every sampled pixel into the sampled class), or a mapped class on which no reference sample falls
+        (the stratified estimator of Olofsson et al. 2014, eq. 9-10, is undefined for that stratum).
+
+    Returns
+    -------
+    list of str
+        A sentence per map class with a single reference pixel: its stratum has no variance
+        (eq. 10 divides by ``n_i· − 1``), so the standard errors and intervals are not given.
+    """
+    m = np.asarray(matrix)
+    mapped = [c for i, c in enumerate(classes) if mapped_ha[i] > 0]
+    index = {c: i for i, c in enumerate(classes)}
+    no_truth = [c for c in mapped if m[:, index[c]].sum() == 0]
+    if no_truth:
+        have = [c for c in classes if m[:, index[c]].sum() > 0]
+        add = " and ".join(f"'{label[c]}' (the value {c} or '{label[c]}' in '{field_name}')" for c in no_truth)
+        raise ValueError(
+            f"{reference} hold only {_names(have, label)} in '{field_name}', no sample of {_names(no_truth, label)}, "
+            f"which the map shows, so the accuracies, kappa and the area estimate would be meaningless (they cannot "
+            f"see what the map wrongly calls {_names(have, label)}). Add reference samples of {add}, ideally a "
+            f"random sample of every map class (Olofsson et al. 2014).")
+    unsampled = [c for c in mapped if m[index[c]].sum() == 0]
+    if unsampled:
+        raise ValueError(
+            f"no sample of {reference} falls where the map shows {_names(unsampled, label)}: the stratified area "
+            f"estimate (Olofsson et al. 2014, eq. 9-10) needs reference samples inside every mapped class. Add "
+            f"reference samples where the map shows {_names(unsampled, label)}.")
+    single = [c for c in mapped if m[index[c]].sum() == 1]
+    return [f"only one reference pixel falls where the map shows {_names([c], label)}: one sample has no "
+            f"variance (Olofsson et al. 2014, eq. 10 divides by n − 1), so no standard error or confidence "
+            f"interval is given; add reference samples there" for c in single]
+
+
 def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: float, class_names: dict | None = None,
                         reported: str = "", reported_label: str = "reported areas", report_path: str | None = None,
+                        reference_label: str = "the reference samples", field_name: str = "class",
                         options: RunOptions | None = None) -> dict:
     """Accuracy of a class map against reference samples, and each class's area (:func:`stratified_area`).
 
@@ -112,13 +174,15 @@ def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: flo
         Integer class map (one band, values 0..255), in a projected CRS of ``pixel_area_m2`` m² pixels.
     samples : Samples
         Reference pixels of the map (:func:`.samples.labelled_pixels` on ``classified``): ``x[:, 0]`` the
-        mapped class, ``y`` the reference class.
+        mapped class, ``y`` the reference class; ``samples.source`` names the layer in the report.
     class_names : dict, optional
         ``{code: name}`` the map stores.
     reported : str
         Official areas 'class=ha, …' (:func:`parse_reported`; ``reported_label`` names them in refusals).
     report_path : str, optional
         HTML report written: confusion matrix, accuracies and areas.
+    reference_label, field_name : str
+        The reference input and its class field, as the refusals name them (:func:`check_reference`).
     options : RunOptions, optional
         Workers, progress and cancel of the pass counting the mapped pixels.
 
@@ -126,7 +190,12 @@ def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: flo
     -------
     dict
         ``rows`` (one per class, :data:`COLUMNS`), ``oa``, ``kappa``, ``n`` (reference pixels),
-        ``no_estimate`` (why the area estimate failed, else None).
+        ``warnings`` (sentences for the log; the report has them too).
+
+    Raises
+    ------
+    ValueError
+        Reference samples that make the assessment meaningless (:func:`check_reference`), bad reported areas.
     """
     names = class_names or {}
     counts = _vector.value_counts(classified, options=options)
@@ -137,13 +206,8 @@ def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: flo
     m = metrics.confusion_matrix(s.y, mapped, classes)
     acc = metrics.sample_accuracy(m)
     ha = counts[classes] * pixel_area_m2 / 1e4
-    no_estimate = None
-    try:
-        est = stratified_area(m, ha)
-    except ValueError as err:
-        no_estimate = str(err)
-        nan = np.full(len(classes), np.nan)
-        est = {"area": nan, "se": nan, "ci": nan, "oa": float("nan"), "ua": nan, "pa": nan}
+    warnings = check_reference(m, ha, classes, label, reference=reference_label, field_name=field_name)
+    est = stratified_area(m, ha)
     areas = parse_reported(reported, label, what=reported_label)
     rows = []
     for i, c in enumerate(classes):
@@ -153,24 +217,39 @@ def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: flo
                          acc["f1"][i], est["area"][i], est["se"][i], est["ci"][i], est["area"][i] - est["ci"][i],
                          est["area"][i] + est["ci"][i], rep, (ha[i] - rep) / rep, (est["area"][i] - rep) / rep])
     if report_path:
-        write_report(report_path, classified, s, m, acc, est, rows, [label[c] for c in classes])
-    return {"rows": rows, "oa": acc["oa"], "kappa": acc["kappa"], "n": acc["n"], "no_estimate": no_estimate}
+        write_report(report_path, classified, s, m, acc, est, rows, [label[c] for c in classes], warnings)
+    return {"rows": rows, "oa": acc["oa"], "kappa": acc["kappa"], "n": acc["n"], "warnings": warnings}
 
 
-def write_report(path: str, source: str, s: Samples, m, acc: dict, est: dict, rows, names) -> str:
-    """The HTML report of :func:`accuracy_assessment`."""
+def _formatted(value, fmt: str) -> str:
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return "–"
+    return fmt.format(value).replace("%", " %")
+
+
+def write_report(path: str, source: str, s: Samples, m, acc: dict, est: dict, rows, names, warnings=()) -> str:
+    """The HTML report of :func:`accuracy_assessment` (``warnings`` as notes at the top)."""
+    layer = s.source or "reference samples"
     rep = _report.Report("Accuracy assessment and area estimate",
-                         source=f"Map: {source}. Reference: {s.n_geometries} features, {acc['n']} pixels.")
+                         source=f"Map: {source}. Reference: {layer}, {s.n_geometries} features, {acc['n']} pixels.")
+    for text in warnings:
+        rep.paragraph(f"Warning: {text}.", note=True)
     rep.paragraph(f"Overall accuracy {100 * acc['oa']:.2f} %, kappa {acc['kappa']:.4f}. Area-weighted overall "
                   f"accuracy (Olofsson et al. 2014, eq. 1) {percent(est['oa'])}.")
     rep.heading("Confusion matrix")
     rep.confusion_table(m, names, acc)
     rep.image(_report.confusion_figure(m, names), "Confusion matrix (reference pixels)")
-    rep.heading("Accuracy and area per class")
-    rep.table([c for c, _ in COLUMNS[1:]], [r[1:] for r in rows], digits=3)
+    rep.heading("Accuracy per class")
+    rep.table([h for h, _, _ in REPORT_ACCURACY], [[_formatted(r[i], f) for _, i, f in REPORT_ACCURACY] for r in rows])
+    rep.paragraph("Producer's accuracy: the share of a class's reference pixels the map gives that class; user's "
+                  "accuracy: the share of the reference pixels mapped as a class that truly are; F1 their harmonic "
+                  "mean.")
+    rep.heading("Area per class")
+    rep.table([h for h, _, _ in REPORT_AREA], [[_formatted(r[i], f) for _, i, f in REPORT_AREA] for r in rows])
     rep.paragraph("Estimated area: stratified estimator of Olofsson et al. (2014, eq. 9-11) with the map classes "
-                  "as strata; ± is the 95 % confidence interval (1.96 standard errors). It assumes the reference "
-                  "is a random sample stratified by map class: pixels of one reference polygon are correlated, so "
-                  "with polygons the interval is too narrow. Relative error = (area − reported)/reported.",
-                  note=True)
+                  "as strata; the 95 % confidence interval is ± 1.96 standard errors. It assumes the reference is a "
+                  "random sample stratified by map class: pixels of one reference polygon are correlated, so with "
+                  "polygons the interval is too narrow. Mapped or estimated vs reported = (area − reported) / "
+                  "reported. The table output holds the same numbers under short field names (mapped_ha, se_ha, "
+                  "ci95_low_ha …).", note=True)
     return rep.write(path)

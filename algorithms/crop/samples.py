@@ -10,6 +10,7 @@ as they are, text coded 1..K or by a map's own names).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,21 +22,51 @@ from ..io import vector as _vector
 #: Colours of classes without their own, in order (ColorBrewer Set1/Dark2/Paired, distinguishable in print).
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#377eb8",
            "#e41a1c", "#984ea3", "#ff7f00", "#4daf4a", "#a65628", "#f781bf", "#999999", "#8dd3c7")
-#: Colours a class whose name says what it is gets (case-insensitive substring of the name).
-NAMED_COLOURS = (("rice", "#33a02c"), ("water", "#1f78b4"), ("forest", "#0b5d1e"), ("rubber", "#6a3d9a"),
-                 ("banana", "#b2df8a"), ("build", "#e31a1c"), ("urban", "#e31a1c"), ("dry", "#fdbf6f"),
-                 ("other", "#bdbdbd"))
+#: Colours of the classes whose name says what they are: (words, colour). A name matches by whole words (any
+#: case; a plural 's' allowed): "early rice" and "rice_paddy" are rice, "licorice" is not.
+NAMED_COLOURS = ((("rice", "paddy", "paddies"), "#33a02c"), (("water", "lake", "river"), "#1f78b4"),
+                 (("forest",), "#0b5d1e"), (("rubber",), "#6a3d9a"), (("banana",), "#b2df8a"),
+                 (("building", "built", "urban"), "#e31a1c"), (("dry",), "#fdbf6f"), (("other",), "#bdbdbd"))
+#: A negated class ("not rice", "non-rice", "no water", "other than rice") is none of the named ones: it gets this
+#: neutral grey, far from every named colour, never the colour of the class it negates.
+NEGATED_COLOUR = "#bdbdbd"
+NEGATIONS = ("not", "non", "no", "without", "except")
 #: Geometries one burn can tell apart (uint16 burn values).
 MAX_GEOMETRIES = 65535
 
 
+def _words(name) -> list[str]:
+    """The lower-case words of a class name ('Non-rice_paddy' → ['non', 'rice', 'paddy'])."""
+    words = re.findall(r"[^\W_]+", str(name).lower())
+    # 'nonrice', 'non-rice': a 'non' prefix is a negation word of its own
+    return [w for word in words for w in (("non", word[3:]) if word.startswith("non") and len(word) > 5
+                                         and _named(word[3:]) else (word,))]
+
+
+def _named(word) -> str | None:
+    """The colour of ``word`` when it names a class of :data:`NAMED_COLOURS` (whole word, plural 's' allowed)."""
+    for words, colour in NAMED_COLOURS:
+        if word in words or (word.endswith("s") and word[:-1] in words):
+            return colour
+    return None
+
+
+def name_colour(name) -> str | None:
+    """The colour a class name asks for (:data:`NAMED_COLOURS` by whole words), :data:`NEGATED_COLOUR` for a
+    negated one ('not rice', 'non-rice', 'other than rice'), None when it names nothing known."""
+    words = _words(name)
+    if any(w in NEGATIONS for w in words) or any(a == "other" and b == "than" for a, b in zip(words, words[1:])):
+        return NEGATED_COLOUR
+    return next((c for c in map(_named, words) if c is not None), None)
+
+
 def class_colours(names: dict) -> dict:
-    """``{code: "#rrggbb"}`` for ``{code: name}``: a colour by name where it says what it is, else the palette."""
+    """``{code: "#rrggbb"}`` for ``{code: name}``: a colour by name where it says what it is (:func:`name_colour`),
+    else the palette; no two classes share a colour."""
     out, k = {}, 0
     for code in sorted(names):
-        lower = str(names[code]).lower()
-        colour = next((c for key, c in NAMED_COLOURS if key in lower), None)
-        if colour is None or colour in out.values():
+        colour = name_colour(names[code])
+        while colour is None or colour in out.values():
             colour = PALETTE[k % len(PALETTE)]
             k += 1
         out[code] = colour
@@ -59,6 +90,7 @@ class Samples:
     n_geometries: int = 0
     incomplete: int = 0                            # pixels dropped because a band is NaN
     empty: int = 0                                 # geometries that cover no pixel centre
+    source: str = ""                               # the layer as its user knows it (name and file), for reports
 
     def label(self, code):
         return self.names.get(int(code), str(code))

@@ -145,10 +145,48 @@ def class_separability(samples: Samples, dates, *, target: str | None = None,
     return rows
 
 
+#: Class pairs per table of the report (columns), so a table fits a 1280 px window whatever the class count.
+PAIRS_PER_TABLE = 6
+
+
+def _units(path: str) -> str:
+    """What the stack's first band holds (its UNITS metadata or GDAL unit type), '' when it says nothing."""
+    from osgeo import gdal
+
+    try:
+        ds = gdal.Open(str(path))
+        band = ds.GetRasterBand(1)
+        units = band.GetMetadataItem("UNITS") or band.GetUnitType() or ""
+        band = None
+        ds = None
+    except (RuntimeError, AttributeError):
+        return ""
+    return units
+
+
+def profile_figure(by_class: dict, dates, *, units: str = ""):
+    """Each class's mean per date (line) with ±1 standard deviation (shaded), the legend outside the axes."""
+    fig = _report.figure(10, 4.5)
+    ax = fig.add_subplot()
+    t = np.arange(len(dates))
+    for name, x in sorted(by_class.items()):
+        x = x[np.isfinite(x).all(axis=1)]
+        m, s = x.mean(axis=0), x.std(axis=0, ddof=1)
+        line, = ax.plot(t, m, marker="o", ms=3, label=f"{name} (n = {len(x)})")
+        ax.fill_between(t, m - s, m + s, color=line.get_color(), alpha=0.15)
+    ax.set_xticks(t, labels=dates, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel(f"class mean ± 1 s.d. ({units})" if units else "class mean ± 1 s.d. (stack value)")
+    ax.legend(fontsize=8, title="Training class (n = pixels)", title_fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    fig.subplots_adjust(right=0.75)
+    return fig
+
+
 def write_report(path: str, rows, by_class: dict, dates, *, source: str, samples: Samples, ridge: float) -> str:
-    """The HTML report of :func:`class_separability`."""
+    """The HTML report of :func:`class_separability` (``samples.source`` names the training layer)."""
     rep = _report.Report("Class separability (Jeffries-Matusita)",
-                         source=f"Stack: {source} ({len(dates)} dates). Training: {samples.n_geometries} features, "
+                         source=f"Stack: {source} ({len(dates)} dates). Training: "
+                                f"{samples.source or 'training samples'}, {samples.n_geometries} features, "
                                 f"{len(samples.y)} complete pixels.")
     pairs = list(dict.fromkeys((r["class_a"], r["class_b"]) for r in rows))
     columns = dates + ["all dates"]
@@ -158,7 +196,7 @@ def write_report(path: str, rows, by_class: dict, dates, *, source: str, samples
     rep.paragraph(f"JM = 2(1 − e^−B), 0 to 2; above {SEPARABLE_JM} the classes separate well (Liu et al. "
                   f"2020, §3.1). Covariance ridge: {ridge:g} × mean variance (largest added: "
                   f"{max(r['ridge'] for r in rows):.3g}).")
-    fig = _report.figure(max(6.0, 0.55 * len(columns) + 3), max(2.5, 0.4 * len(pairs) + 1.5))
+    fig = _report.figure(min(11.0, max(6.0, 0.55 * len(columns) + 3)), max(2.5, 0.4 * len(pairs) + 1.5))
     ax = fig.add_subplot()
     im = ax.imshow(jm, cmap="RdYlGn", vmin=0, vmax=2, aspect="auto")
     ax.set_xticks(range(len(columns)), labels=columns, rotation=60, ha="right", fontsize=8)
@@ -168,18 +206,13 @@ def write_report(path: str, rows, by_class: dict, dates, *, source: str, samples
                 fontweight="bold" if v > SEPARABLE_JM else "normal")
     fig.colorbar(im, ax=ax, label="JM")
     rep.image(fig, "JM per date and over all dates (bold: separable)")
-    rep.table(["class pair"] + columns, [[f"{a} / {b}"] + list(v) for (a, b), v in zip(pairs, jm)], digits=3)
+    for k in range(0, len(pairs), PAIRS_PER_TABLE):
+        part = slice(k, k + PAIRS_PER_TABLE)
+        rep.table(["date"] + [f"{a} / {b}" for a, b in pairs[part]], [[d] + list(jm[part, j])
+                                                                       for j, d in enumerate(columns)], digits=3)
     rep.heading("Class profiles")
-    fig = _report.figure(8, 4.5)
-    ax = fig.add_subplot()
-    t = np.arange(len(dates))
-    for name, x in sorted(by_class.items()):
-        x = x[np.isfinite(x).all(axis=1)]
-        m, s = x.mean(axis=0), x.std(axis=0, ddof=1)
-        line, = ax.plot(t, m, marker="o", ms=3, label=f"{name} (n={len(x)})")
-        ax.fill_between(t, m - s, m + s, color=line.get_color(), alpha=0.15)
-    ax.set_xticks(t, labels=dates, rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel("value")
-    ax.legend(fontsize=8, ncol=2)
-    rep.image(fig, "Class mean per date with ±1σ bands")
+    rep.image(profile_figure(by_class, dates, units=_units(source)),
+              "Class mean per date with ±1 standard deviation bands")
+    rep.paragraph("Legend: each training class, with n its complete training pixels (a value on every date); the "
+                  "line is the class's mean on each date, the shaded band ± 1 standard deviation of its pixels.")
     return rep.write(path)

@@ -361,7 +361,8 @@ def write_report(path: str, samples: Samples, runs: dict, *, split: str, params:
     matrix, OA, kappa, PA, UA and F1."""
     s = samples
     rep = _report.Report("SVM classification: accuracy on held-out samples",
-                         source=f"Stack: {source} ({len(dates)} dates). Training data: {s.n_geometries} features, "
+                         source=f"Stack: {source} ({len(dates)} dates). Training data: "
+                                f"{s.source or 'training samples'}, {s.n_geometries} features, "
                                 f"{len(s.y)} complete pixels.")
     classes = sorted(s.names)
     names = [s.label(c) for c in classes]

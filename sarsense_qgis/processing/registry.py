@@ -3,6 +3,7 @@
 from .crop.accuracy_assessment import AccuracyAssessmentAlgorithm
 from .crop.rice_threshold import RiceThresholdAlgorithm
 from .crop.separability import SeparabilityAlgorithm
+from .crop.sieve_classes import SieveClassesAlgorithm
 from .crop.svm_apply import SvmApplyAlgorithm
 from .crop.svm_classify import SvmClassifyAlgorithm
 from .crop.water_normalized import WaterNormalizedAlgorithm
@@ -53,6 +54,7 @@ ALGORITHMS = (
     SvmClassifyAlgorithm,
     SvmApplyAlgorithm,
     RiceThresholdAlgorithm,
+    SieveClassesAlgorithm,
     AccuracyAssessmentAlgorithm,
     LstSuperResolutionAlgorithm,
     DegradeLstAlgorithm,

@@ -25,6 +25,7 @@ IDS = {"accuracyassessment", "annmoisture", "applymodel", "buildstack", "calibra
        "regressmoisture", "ricethreshold", "seaiceconcentration", "seaiceskill", "separability", "svmapply",
        "svmclassify", "terrainflatten", "trainannmoisture", "unetreceptivefield", "validatemoisture", "vegetationcd",
        "watercloud", "waternormalized"}
+IDS |= {"sieveclasses"}                 # issue 27: the class-map sieve of the rice workflow
 
 
 def test_provider_lists_the_algorithms(sarsense):

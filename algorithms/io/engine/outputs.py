@@ -83,6 +83,11 @@ class OutputRaster:
         remove_dataset_files(self._tmp)
         _unregister_partial(self._tmp)
 
+    def band(self, number=1):
+        """GDAL band ``number`` (1-based) of the output being written, for a GDAL algorithm that writes it itself
+        (the class-map sieve); it is renamed to the output with the rest when the ``with`` succeeds."""
+        return self._ds.GetRasterBand(int(number))
+
     def write(self, array, x, y):
         """Write ``array`` (bands, rows, cols), cast to the output type, with its top-left corner at (x, y)."""
         array = np.asarray(array)

@@ -40,7 +40,10 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
             "the estimated area against them.\n\nReference classes are the map's codes (integers) or its class "
             "names (text, matched to the names stored in the map). Polygons contribute every pixel whose centre they "
             "hold, points the pixel under them. The estimator assumes a random sample stratified by map class; "
-            "pixels of one reference polygon are not independent, which the report says.")
+            "pixels of one reference polygon are not independent, which the report says.\n\nThe reference must "
+            "hold samples of every class the map shows, and samples inside every mapped class: reference polygons "
+            "of rice alone cannot tell how much rice the map missed or invented, so they are refused with the "
+            "class to add. A mapped class with one reference pixel gets no confidence interval (a warning).")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.CLASSIFIED, self.tr("Class map")),
@@ -78,16 +81,18 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
         res = _acc.accuracy_assessment(src, s, pixel_area_m2=info.pixel_area_m2, class_names=names,
                                        reported=self.parameterAsString(parameters, self.REPORTED_AREA_HA, context),
                                        reported_label=self.label(self.REPORTED_AREA_HA), report_path=html,
+                                       reference_label=self.label(self.REFERENCE),
+                                       field_name=self.parameterAsString(parameters, self.CLASS_FIELD, context),
                                        options=options.part(0.4, 0.9))
-        if res["no_estimate"]:
-            feedback.pushWarning(self.tr("No area estimate: {0}.").format(res["no_estimate"]))
+        for text in res["warnings"]:
+            feedback.pushWarning(self.tr("Warning: {0} (also in the report).").format(text))
         feedback.pushInfo(self.tr("Overall accuracy {0:.2f} %, kappa {1:.4f} ({2} reference pixels from {3} "
                                   "features)").format(100 * res["oa"], res["kappa"], res["n"], s.n_geometries))
         for r in res["rows"]:
             reported = (self.tr(", reported {0:.1f} ha (mapped {1:+.2f} %)").format(r[13], 100 * r[14])
                         if np.isfinite(r[13]) else "")
-            feedback.pushInfo(self.tr("{0}: PA {1}, UA {2}; mapped {3:.1f} ha, estimated {4:.1f} ± {5:.1f} ha "
-                                      "(95 %){6}").format(r[1], _acc.percent(r[5]), _acc.percent(r[6]), r[3], r[8],
-                                                          r[10], reported))
+            ci = self.tr("± {0:.1f} ha (95 %)").format(r[10]) if np.isfinite(r[10]) else self.tr("(no interval)")
+            feedback.pushInfo(self.tr("{0}: PA {1}, UA {2}; mapped {3:.1f} ha, estimated {4:.1f} {5}{6}").format(
+                r[1], _acc.percent(r[5]), _acc.percent(r[6]), r[3], r[8], ci, reported))
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, _acc.COLUMNS, res["rows"])
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.OA: res["oa"], self.KAPPA: res["kappa"]}

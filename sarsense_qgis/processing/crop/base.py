@@ -7,6 +7,7 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
+    QgsProviderRegistry,
     QgsWkbTypes,
 )
 
@@ -25,6 +26,14 @@ class CropAlgorithm(SarsenseAlgorithm):
                  "Polygons (every pixel whose centre is inside) or points (the pixel under each) {0}.",
                  help_args=(what,))
         self.add(QgsProcessingParameterField(field, self.tr(field_label), parentLayerParameterName=name), field_help)
+
+    def layer_name(self, parameters, name, context):
+        """The layer of parameter ``name`` as its user knows it, for reports: "'training' (/data/training.gpkg)"."""
+        layer = self.parameterAsVectorLayer(parameters, name, context)
+        if layer is None:
+            return self.label(name)
+        path = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source()).get("path")
+        return f"'{layer.name()}' ({path or layer.providerType() + ' layer'})"
 
     def labelled_samples(self, parameters, name, field_param, raster, context, feedback, *, options,
                          class_names=None, match_names=False):
@@ -63,6 +72,7 @@ class CropAlgorithm(SarsenseAlgorithm):
                 no_class, self.label(name), field_name))
         s = _samples.labelled_pixels(raster, wkbs, values, class_names=class_names, match_names=match_names,
                                      layer=self.label(name), field_name=field_name, options=options)
+        s.source = f"{self.layer_name(parameters, name, context)}, field '{field_name}'"
         if s.empty and feedback is not None:
             feedback.pushWarning(self.tr("{0} of {1} features of {2} cover no pixel centre of the raster (outside "
                                          "it, or smaller than a pixel) and give no sample.").format(

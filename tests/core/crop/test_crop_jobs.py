@@ -279,11 +279,28 @@ def test_accuracy_assessment_equals_metrics_and_the_olofsson_estimate(tmp_path):
     assert rice[:3] == [1, "rice", int((mapped == 1).sum())] and rice[3] == pytest.approx(ha[1])
     assert rice[8] == pytest.approx(est["area"][1]) and rice[10] == pytest.approx(est["ci"][1])
     assert rice[13] == 30 and rice[14] == pytest.approx((ha[1] - 30) / 30) and np.isnan(res["rows"][0][13])
-    assert res["no_estimate"] is None and "Confusion matrix" in open(html, encoding="utf-8").read()
-    # a mapped class without samples: no area estimate, the reason returned
+    assert res["warnings"] == [] and "Confusion matrix" in open(html, encoding="utf-8").read()
+    # no sample falls on mapped class 1 (rice): the stratified estimate is undefined, refused with the class
     only0 = samples.Samples(x=s.x[s.x[:, 0] == 0], y=s.y[s.x[:, 0] == 0], group=s.group[s.x[:, 0] == 0])
-    res = accuracy.accuracy_assessment(src, only0, pixel_area_m2=400.0)
-    assert "no reference sample" in res["no_estimate"] and np.isnan(res["rows"][1][8])
+    with pytest.raises(ValueError, match="no sample of R falls where the map shows 'rice' \\(code 1\\).*Add "
+                                         "reference samples where the map shows 'rice'"):
+        accuracy.accuracy_assessment(src, only0, pixel_area_m2=400.0, class_names={0: "other", 1: "rice"},
+                                     reference_label="R")
+    # reference samples of one class (rice polygons only): refused, naming the class to add
+    rice_only = samples.Samples(x=s.x[s.y == 1], y=s.y[s.y == 1], group=s.group[s.y == 1])
+    with pytest.raises(ValueError, match="R hold only 'rice' \\(code 1\\) in 'f', no sample of 'other' "
+                                         "\\(code 0\\).*Add reference samples of 'other' \\(the value 0"):
+        accuracy.accuracy_assessment(src, rice_only, pixel_area_m2=400.0, class_names={0: "other", 1: "rice"},
+                                     reference_label="R", field_name="f")
+    # one sample in the rice stratum: no variance, so no interval, and a warning (in the report too)
+    keep = (s.x[:, 0] == 0) | (np.cumsum(s.x[:, 0] == 1) == 1)
+    one = samples.Samples(x=s.x[keep], y=np.where(s.x[keep, 0] == 1, 1, s.y[keep]), group=s.group[keep])
+    res = accuracy.accuracy_assessment(src, one, pixel_area_m2=400.0, class_names={0: "other", 1: "rice"},
+                                       report_path=html)
+    assert len(res["warnings"]) == 1 and "only one reference pixel falls where the map shows 'rice'" in \
+        res["warnings"][0]
+    assert np.isnan(res["rows"][1][9]) and np.isnan(res["rows"][0][10]) and np.isfinite(res["rows"][1][8])
+    assert "only one reference pixel" in open(html, encoding="utf-8").read()
 
 
 def test_reported_areas_are_parsed_by_code_or_name_and_refused_with_the_rule():

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from process_helpers import needs_qgis_process, qp, run_json
 
 from sarsense.algorithms.crop import threshold
 from sarsense.algorithms.io import stack as _stack
+from sarsense.algorithms.io.raster import read_class_table
 from sarsense.simulators import rice_landscape as rl
 
 pytestmark = needs_qgis_process
@@ -63,6 +65,7 @@ def test_rice_algorithms_headless_with_number_outputs(env, scene, tmp_path):
     svm = run_json(env, "svmclassify", INPUT=ndvh, TRAINING=scene["paths"]["training"], CLASS_FIELD="code",
                    OUTPUT=tmp_path / "svm.tif", OUTPUT_MODEL=tmp_path / "svm.npz", OUTPUT_REPORT=tmp_path / "s.html")
     r = svm["results"]
+    assert "Training data: &#x27;training&#x27; (" in open(r["OUTPUT_REPORT"], encoding="utf-8").read()    # named
     assert 0 < r["OA"] <= 1 and 0 < r["KAPPA"] <= 1 and set(np.unique(read_raster(r["OUTPUT"]))) <= set(range(1, 9))
     again = run_json(env, "svmapply", INPUT=ndvh, MODEL=r["OUTPUT_MODEL"], OUTPUT=tmp_path / "again.tif")
     assert (read_raster(again["results"]["OUTPUT"]) == read_raster(r["OUTPUT"])).all()
@@ -100,3 +103,9 @@ def test_rice_chain_model3_runs_headless(env, scene, tmp_path):
     truth = scene["classes"] == rl.RICE
     got = read_raster(tmp_path / "rice.tif")[0]
     assert ((got == 1) == truth).mean() > 0.9
+    # the workflow's main result (after the sieve) keeps the rice map's class names and colours, and is sieved
+    classes = read_class_table(str(tmp_path / "rice.tif"))
+    assert [(c["value"], c["name"]) for c in classes] == [(0, "not rice"), (1, "rice")]
+    info = gdal.Info(str(tmp_path / "rice.tif"))       # what any GIS reads: GDAL's category names and colours
+    assert re.search(r"Categories:\s+0: not rice\s+1: rice", info) and "Color Table" in info
+    assert "SIEVE_MIN_PIXELS=10" in info and "SEASON=2019-03-10/2019-04-27" in info

@@ -113,6 +113,14 @@ def read_samples(alg, parameters, name, context, numeric, *, text=()):
                                     for r in rows]), values)
 
 
+def origin(alg, parameters, name, context):
+    """The samples layer ``name`` as a report names it: ``'layer name' (source)``."""
+    layer = alg.parameterAsVectorLayer(parameters, name, context)
+    if layer is None:
+        return f"'{parameters.get(name)}'"
+    return f"layer '{layer.name()}' ({layer.source()})"
+
+
 def read_stations(alg, parameters, name, context):
     """``({id: (network, x, y)}, crs)`` of the station points of layer ``name`` (several sensors of one station:
     its first point)."""

@@ -59,6 +59,7 @@ def test_calibrate_recovers_alpha_beta(env, chain):
     params = json.loads((t / "p.json").read_text())
     assert params["alpha"] == res["ALPHA"] and "Raam/RM_SM_01" in params["stations"]
     assert res["RMSE_CORRECTED"] < res["RMSE_CLASSIC"]
+    assert res["FLAGS"] == "" and params["flags"] == []          # a plausible fit is not flagged
     assert "base64" in (t / "cal.html").read_text()
 
 

@@ -61,3 +61,68 @@ def test_typed_in_alpha_beta_of_the_wrong_sign_are_warned_about(env, demo_sample
     out = run_json(env, "vegetationcd", f"--VV={p['VV']}", f"--V1={p['NDVI']}", "--ALPHA=20", "--BETA=5",
                    f"--OUTPUT={t / 'typed2.tif'}")
     assert "flagged" not in json.dumps(out, ensure_ascii=False)
+
+
+# -- the Water Cloud Model: no pretend defaults, and the log names the term that made σ°_soil NaN -----------------
+@pytest.fixture(scope="module")
+def bolivia(env, tmp_path_factory):
+    """The bundled Bolivia VV series and Landsat NDVI interpolated onto its dates (as the docs' example)."""
+    tmp = tmp_path_factory.mktemp("smb")
+    vv = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(STACK_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
+            f"--OUTPUT={tmp / 'vv.tif'}")["OUTPUT"]
+    nd = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(NDVI_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
+            f"--OUTPUT={tmp / 'nd.tif'}")["OUTPUT"]
+    n1 = ok(env, "interpolatetime", f"--INPUT={nd}", f"--TARGET={vv}", "--MAX_GAP_DAYS=60",
+            f"--OUTPUT={tmp / 'n1.tif'}")["OUTPUT"]
+    return {"tmp": tmp, "vv": vv, "ndvi": n1}
+
+
+def _wcm(env, bolivia, name, *args):
+    t = bolivia["tmp"]
+    return run_json(env, "watercloud", f"--INPUT={bolivia['vv']}", f"--NDVI={bolivia['ndvi']}", "--INCIDENCE=39",
+                    *args, f"--OUTPUT_SOIL={t / (name + '_soil.tif')}", f"--OUTPUT_VEG={t / (name + '_veg.tif')}")
+
+
+def test_water_cloud_has_no_default_that_pretends_to_be_a_calibration(env, bolivia):
+    refused(env, "watercloud", f"--INPUT={bolivia['vv']}", f"--NDVI={bolivia['ndvi']}", "--INCIDENCE=39",
+            f"--OUTPUT_SOIL={bolivia['tmp'] / 'x.tif'}",
+            match=("no default", "Calibrate Water Cloud Model", "Parameters file (JSON with a, b) (PARAMS)"))
+    refused(env, "watercloud", f"--INPUT={bolivia['vv']}", f"--NDVI={bolivia['ndvi']}", "--INCIDENCE=39", "--A=0",
+            "--B=0", f"--OUTPUT_SOIL={bolivia['tmp'] / 'x.tif'}", match="no vegetation term at all")
+    assert not (bolivia["tmp"] / "x.tif").exists()
+
+
+def test_water_cloud_says_which_term_made_the_soil_term_nan(env, bolivia):
+    # A = B = 1 (the equations as printed): σ°_veg above σ° everywhere; the log blames A, with the bound, not B
+    log = json.dumps(_wcm(env, bolivia, "printed", "--A=1", "--B=1"), ensure_ascii=False)
+    assert "σ°_soil is NaN on 100 % of the pixel-dates that have a σ°" in log
+    assert "A = 1 is too high for these data" in log and "so it is not the main cause" in log
+    a_max = float(log.split("for A under about ")[1].split(" ")[0])
+    assert 0.02 < a_max < 0.2
+    # pixel-dates without NDVI are counted as such, whatever A and B
+    assert "have σ° but no NDVI or incidence angle" in log
+    # an opaque canopy (B far too high): B is blamed, not A
+    log = json.dumps(_wcm(env, bolivia, "opaque", "--A=0.05", "--B=400"), ensure_ascii=False)
+    assert "B = 400 makes τ² = exp(−2·B·LAI·sec θ) vanish" in log and "A is not the cause" in log
+    # A below that bound leaves a soil term on most pixel-dates, and no alarm
+    out = _wcm(env, bolivia, "ok", f"--A={a_max / 2:.4f}", "--B=0.1")
+    assert "σ°_soil is NaN on" not in json.dumps(out, ensure_ascii=False)
+    soil = read_raster(out["results"]["OUTPUT_SOIL"])
+    veg_or_sigma = np.isfinite(read_raster(bolivia["ndvi"])) & np.isfinite(read_raster(bolivia["vv"]))
+    assert np.isfinite(soil)[veg_or_sigma].mean() > 0.95
+
+
+def test_water_cloud_calibration_feeds_the_model(env, demo_samples, bolivia):
+    t = demo_samples["tmp"]
+    out = run_json(env, "calibratewatercloud", f"--SAMPLES={demo_samples['samples']}",
+                   f"--OUTPUT_PARAMS={t / 'wcm.json'}", f"--OUTPUT_HTML={t / 'wcm.html'}")
+    res = out["results"]
+    # the samples were simulated with A in 0.02-0.06 and B in 0.06-0.16 per field (simulators/soil_moisture_s1.py)
+    lo_a, hi_a = soil_moisture_s1.RANGES["a_vv"]
+    assert lo_a < res["A"] < hi_a and 0.03 < res["B"] < 0.5 and res["FLAGS"] == ""
+    assert res["RMSE_DB"] < 1.5
+    params = json.loads((t / "wcm.json").read_text())
+    assert params["a"] == res["A"] and params["flags"] == [] and "demo_samples" in params["samples"]
+    assert "demo_samples" in (t / "wcm.html").read_text()
+    log = json.dumps(_wcm(env, bolivia, "fitted", f"--PARAMS={t / 'wcm.json'}"), ensure_ascii=False)
+    assert f"A = {res['A']:g}, B = {res['B']:g}" in log

@@ -126,3 +126,24 @@ def test_water_cloud_calibration_feeds_the_model(env, demo_samples, bolivia):
     assert "demo_samples" in (t / "wcm.html").read_text()
     log = json.dumps(_wcm(env, bolivia, "fitted", f"--PARAMS={t / 'wcm.json'}"), ensure_ascii=False)
     assert f"A = {res['A']:g}, B = {res['B']:g}" in log
+
+
+# -- change detection: percentiles set with the min/max reference change nothing, and the log says so ----------
+def test_percentiles_with_the_minmax_reference_are_ignored_and_said_so(env, bolivia):
+    t, vv = bolivia["tmp"], bolivia["vv"]
+    plain = run_json(env, "changedetection", f"--INPUT={vv}", f"--OUTPUT_INDEX={t / 'i0.tif'}",
+                     f"--OUTPUT_SSM={t / 's0.tif'}")
+    assert "ignored" not in json.dumps(plain, ensure_ascii=False)
+    out = run_json(env, "changedetection", f"--INPUT={vv}", "--REFERENCE=0", "--LOW_PCT=30", "--HIGH_PCT=20",
+                   f"--OUTPUT_INDEX={t / 'i1.tif'}", f"--OUTPUT_SSM={t / 's1.tif'}")
+    log = json.dumps(out, ensure_ascii=False)
+    assert "(LOW_PCT) = 30 and High percentile in % (percentile reference only) (HIGH_PCT) = 20 ignored" in log
+    for key in ("OUTPUT_INDEX", "OUTPUT_SSM"):
+        np.testing.assert_array_equal(read_raster(out["results"][key]), read_raster(plain["results"][key]))
+    # with the percentile reference they are used (and inverted ones refused)
+    pct = ok(env, "changedetection", f"--INPUT={vv}", "--REFERENCE=1", "--LOW_PCT=30", "--HIGH_PCT=70",
+             f"--OUTPUT_INDEX={t / 'i2.tif'}", f"--OUTPUT_SSM={t / 's2.tif'}")
+    assert not np.array_equal(read_raster(pct["OUTPUT_INDEX"]), read_raster(plain["results"]["OUTPUT_INDEX"]),
+                              equal_nan=True)
+    refused(env, "changedetection", f"--INPUT={vv}", "--REFERENCE=1", "--LOW_PCT=30", "--HIGH_PCT=20",
+            f"--OUTPUT_INDEX={t / 'i3.tif'}", f"--OUTPUT_SSM={t / 's3.tif'}", match="must be below")

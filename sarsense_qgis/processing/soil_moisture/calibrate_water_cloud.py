@@ -38,9 +38,10 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
             "Fits A and B of the Water Cloud Model that 'Water Cloud Model: soil and vegetation backscatter' uses, "
             "on station samples (as 'Extract raster values at stations' writes: σ° in dB, NDVI, incidence angle "
             "and in-situ soil moisture): σ° = A·LAI·cos θ·(1 − τ²) + τ²·σ°_soil, τ² = exp(−2·B·LAI·sec θ), LAI = "
-            "0.57·exp(2.33·NDVI), with the soil term linear in moisture in dB, σ°_soil = C + D·mv (Attema & Ulaby "
-            "1978). Least squares in dB on the training part of the samples (random, seeded); on the held-out "
-            "part, the σ° error (dB) and the soil moisture retrieved by inverting the model against in situ.\n\n"
+            "0.57·exp(2.33·NDVI) (Rahimabadi & Jamali 2019, eq. 1, 4-6), with the soil term linear in moisture in "
+            "dB, σ°_soil = C + D·mv (Attema & Ulaby 1978). Least squares in dB on the training part of the samples "
+            "(random, seeded); on the held-out part, the σ° error (dB) and the soil moisture retrieved by inverting "
+            "the model against in situ.\n\n"
             "The parameters (JSON: a, b, c, d, the split, the scores, flags) feed the Water Cloud Model's "
             "parameters file. A fit with A or B at 0, D ≤ 0 (the radar darker as the soil wets) or most held-out "
             "samples left NaN is flagged in the log, the report and the Flags output. Fitted A and B hold for the "
@@ -90,7 +91,8 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_PARAMS, context)
         with open(path, "w", encoding="utf-8") as fh:
             json.dump({"model": "σ° = A·LAI·cos θ·(1 − τ²) + τ²·10^((C + D·mv)/10), τ² = exp(−2·B·LAI·sec θ), "
-                                "LAI = 0.57·exp(2.33·NDVI) (Attema & Ulaby 1978; 004 eq. 1, 4-6)",
+                                "LAI = 0.57·exp(2.33·NDVI) (Attema & Ulaby 1978; Rahimabadi & Jamali 2019, "
+                                "eq. 1, 4-6)",
                        "a": r["a"], "b": r["b"], "c": r["c"], "d": r["d"], "fields": fields, "seed": seed,
                        "train_fraction": fraction, "fit_residual_db": r["residual_db"],
                        "split": {"train": [int(i) for i in np.flatnonzero(r["train"])],

@@ -10,7 +10,6 @@ from helpers import REPO, STACK_DIR, read_raster
 from qgis.core import QgsProcessingModelAlgorithm, QgsProject, QgsRasterLayer
 from qgis_helpers import Log, run
 
-
 SAMPLE_DB = REPO / "resources" / "sample_data" / "S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
 
 

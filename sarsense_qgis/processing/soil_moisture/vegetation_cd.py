@@ -73,8 +73,12 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         their own plausibility, :func:`~sarsense.algorithms.soil_moisture.calibration.plausibility`)."""
         if parameters.get(self.PARAMS):
             alpha, beta, data = cd.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
-            flags = (data.get("flags") or []) if isinstance(data, dict) else []
-            return alpha, beta, [f for f in flags if isinstance(f, dict) and "message" in f]
+            flags = [f for f in ((data.get("flags") or []) if isinstance(data, dict) else [])
+                     if isinstance(f, dict) and "message" in f]
+            # a file written by hand or by an older version has no flags: its α and β are checked here
+            codes = {f.get("code") for f in flags}
+            return alpha, beta, flags + [f for f in calibration.plausibility(alpha, beta, v1=[], v1_kind="unknown")
+                                         if f["code"] not in codes]
         if parameters.get(self.ALPHA) in (None, "") or parameters.get(self.BETA) in (None, ""):
             raise self.error(f"give {self.label(self.ALPHA)} and {self.label(self.BETA)}, or "
                              f"{self.label(self.PARAMS)}: the paper does not publish fitted values, so there are "

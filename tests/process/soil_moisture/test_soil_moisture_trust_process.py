@@ -61,6 +61,11 @@ def test_typed_in_alpha_beta_of_the_wrong_sign_are_warned_about(env, demo_sample
     out = run_json(env, "vegetationcd", f"--VV={p['VV']}", f"--V1={p['NDVI']}", "--ALPHA=20", "--BETA=5",
                    f"--OUTPUT={t / 'typed2.tif'}")
     assert "flagged" not in json.dumps(out, ensure_ascii=False)
+    # a parameters file without flags (by hand, or an older version) is checked when read
+    (t / "hand.json").write_text(json.dumps({"alpha": 6.1, "beta": -11.3}))
+    out = run_json(env, "vegetationcd", f"--VV={p['VV']}", f"--V1={p['NDVI']}", f"--PARAMS={t / 'hand.json'}",
+                   f"--OUTPUT={t / 'hand.tif'}")
+    assert "Calibration flagged: β = -11.3 < 0" in json.dumps(out, ensure_ascii=False)
 
 
 # -- the Water Cloud Model: no pretend defaults, and the log names the term that made σ°_soil NaN -----------------

@@ -71,7 +71,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             self.add(QgsProcessingParameterNumber(key, self.tr(label), type=QgsProcessingParameterNumber.Double,
                                                   defaultValue=default, minValue=0.0, maxValue=100.0),
                      "{0} with Dry/wet reference = Percentiles; ignored (and said so in the log) with min/max.",
-                     help_args=(text,))
+                     help_args=(text,), decimals=1)
         self.add(QgsProcessingParameterNumber(self.MIN_DATES, self.tr("Minimum valid dates per pixel"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=2),
                  "Pixels with fewer valid (non-NaN) dates are NaN.")

@@ -20,7 +20,7 @@ soil-moisture hybrid is trained and demonstrated on backscatter computed from ph
   Oh fitted these for 0.04 ≤ mv ≤ 0.29, 0.13 ≤ ks ≤ 6.98 and 10° ≤ θ ≤ 70°; the Raam values (0.003–0.52) go
   beyond mv's range at both ends and the model is extrapolated there.
 - **Vegetation**: the Water Cloud Model of "Soil moisture I" (``algorithms/soil_moisture/water_cloud.py``,
-  Attema & Ulaby 1978 with LAI = 0.57·exp(2.33·NDVI), Sadeghi et al. eq. 1, 4-6), forward:
+  Attema & Ulaby 1978 with LAI = 0.57·exp(2.33·NDVI), Rahimabadi & Jamali 2019, eq. 1, 4-6), forward:
   ``σ° = A·LAI·cos θ·(1 − τ²) + τ²·σ°_soil``, ``τ² = exp(−2·B·LAI/cos θ)``.
 - **Speckle**: multiplicative, Gamma-distributed intensity of mean 1 and equivalent number of looks ENL.
 

@@ -21,6 +21,11 @@ from numpy.typing import ArrayLike
 from .. import metrics
 from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 
+#: The NDVI the paper's samples span (Fayad et al. 2022, §2.1.4: NDVI outside 0.15-0.8 is left out): where eq. 7 must hold.
+NDVI_DOMAIN = (0.15, 0.8)
+#: The paper's held-out RMSE (Fayad et al. 2022, §3.1, m³/m³): classic CD, corrected with VH/VV, corrected with NDVI.
+PAPER_RMSE = {"classic": 0.074, "VH/VV": 0.073, "NDVI": 0.068}
+
 
 def station_extremes(station: ArrayLike, values: ArrayLike, mask: ArrayLike | None = None) -> dict:
     """Per station id, ``(min, max)`` of ``values`` over the samples where ``mask`` is true (finite only)."""
@@ -108,6 +113,51 @@ def corrected_cd(dvv: ArrayLike, v1: ArrayLike, ssm_min: ArrayLike, alpha: float
     return np.where(sens > min_sensitivity, out, np.nan)
 
 
+def plausibility(alpha: float, beta: float, *, v1: ArrayLike, v1_kind: str = "NDVI",
+                 scores_classic: dict | None = None, scores_corrected: dict | None = None) -> list[dict]:
+    """What makes a fit of eq. 7 (Fayad et al. 2022) physically implausible or useless: a list of flags, each a dict with
+    ``code`` and ``message`` (empty when nothing is wrong).
+
+    The paper publishes no fitted α or β (§3.1 gives only RMSE and R), so the range checked is the one its model
+    admits: ``alpha_not_positive`` (α ≤ 0: eq. 4, ΔVV = α·ΔSSM, needs the radar brighter when the soil is
+    wetter, the premise of eq. 2); ``beta_negative`` (β < 0: eq. 7 models the vegetation *lowering* the radar's
+    sensitivity, §2.2.2 and §4, "C-band potential limited in dense canopies"); ``no_sensitivity`` (α − β·V1 ≤
+    :data:`~.change_detection.MIN_SENSITIVITY` somewhere in V1's domain: the range of ``v1``, for NDVI widened to
+    the paper's samples' 0.15-0.8 (§2.1.4); the map would be NaN there); ``corrected_worse`` (the corrected
+    method's held-out RMSE above the classic one's: the paper's correction lowers it, 0.074 → 0.068 m³/m³
+    with NDVI, §3.1).
+    """
+    flags = []
+    if not alpha > 0:
+        flags.append({"code": "alpha_not_positive", "message": (
+            f"α = {alpha:.4g} ≤ 0: the fit has the radar darker as the soil wets, the opposite of the change "
+            "detection's premise (Fayad et al. 2022, eq. 2 and 4); the samples carry no usable moisture signal")})
+    if beta < 0:
+        flags.append({"code": "beta_negative", "message": (
+            f"β = {beta:.4g} < 0: the sensitivity α − β·V1 would rise with vegetation, while eq. 7 (Fayad et al. "
+            "2022, §2.2.2, §4) models vegetation lowering it; physically implausible")})
+    v = np.asarray(v1, np.float64)
+    v = v[np.isfinite(v)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (np.inf, -np.inf)
+    if v1_kind == "NDVI":
+        lo, hi = min(lo, NDVI_DOMAIN[0]), max(hi, NDVI_DOMAIN[1])
+    worst = min(alpha - beta * lo, alpha - beta * hi) if lo <= hi else np.inf
+    if alpha > 0 and worst <= MIN_SENSITIVITY:
+        where = (f"NDVI {lo:.3g}…{hi:.3g} (the paper's samples span 0.15-0.8, §2.1.4)" if v1_kind == "NDVI"
+                 else f"the samples' V1 {lo:.3g}…{hi:.3g}")
+        flags.append({"code": "no_sensitivity", "message": (
+            f"α − β·V1 falls to {worst:.3g} dB per m³/m³ within {where}: the corrected model has no sensitivity to "
+            "moisture there and maps NaN")})
+    rc = (scores_classic or {}).get("rmse", np.nan)
+    rv = (scores_corrected or {}).get("rmse", np.nan)
+    if np.isfinite(rc) and not rv <= rc:
+        flags.append({"code": "corrected_worse", "message": (
+            f"on the held-out samples the corrected change detection does worse than the classic one (RMSE "
+            f"{rv:.4f} against {rc:.4f} m³/m³), while the paper's correction improves it (0.074 → "
+            f"{PAPER_RMSE.get(v1_kind, 0.068):.3f}, §3.1): prefer 'Soil moisture by change detection' here")})
+    return flags
+
+
 def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
                     min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The change-detection predictors of the hybrid (Fayad et al. 2022, §2.2.3): ``ΔVV``, ``I_SSM`` and ``SSM_t``
@@ -119,16 +169,16 @@ def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train:
 
 
 def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLike, *, fraction: float = 0.7,
-              seed: int = 0) -> dict:
-    """α and β of the corrected change detection (Fayad et al. 2022, eq. 7) fitted on a random, seeded ``fraction`` of
-    the
+              seed: int = 0, v1_kind: str = "NDVI") -> dict:
+    """α and β of the corrected change detection (Fayad et al. 2022, eq. 7) fitted on a random, seeded ``fraction`` of the
     complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
     and corrected estimates of every sample, scored on the held-out ones (Fayad et al. 2022, §3.1).
 
     Returns a dict: ``train`` and ``held`` (boolean masks), ``alpha``, ``beta``, ``residual_db`` (of the fit),
     ``classic`` and ``corrected`` (estimates, m³/m³, per sample), ``scores_classic`` and ``scores_corrected``
     (:func:`~sarsense.algorithms.metrics.continuous_scores` on the held-out samples) and ``extremes`` (each
-    station's in-situ minimum and maximum over its training samples). Fewer than 6 complete samples: ValueError.
+    station's in-situ minimum and maximum over its training samples) and ``flags`` (:func:`plausibility`, with
+    ``v1_kind`` "NDVI" or "VH/VV"). Fewer than 6 complete samples: ValueError.
     """
     station = np.asarray(station)
     vv_db, v1, ssm = (np.asarray(x, np.float64) for x in (vv_db, v1, ssm))
@@ -144,7 +194,10 @@ def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLik
     alpha, beta, resid = fit_alpha_beta(dvv[train], dssm[train], v1[train])
     corrected = corrected_cd(dvv, v1, ssm_min, alpha, beta)
     classic, _ = classic_cd(station, vv_db, ssm, train)
+    sc_classic = metrics.continuous_scores(classic[held], ssm[held])
+    sc_corrected = metrics.continuous_scores(corrected[held], ssm[held])
     return {"train": train, "held": held, "alpha": alpha, "beta": beta, "residual_db": resid, "classic": classic,
-            "corrected": corrected, "scores_classic": metrics.continuous_scores(classic[held], ssm[held]),
-            "scores_corrected": metrics.continuous_scores(corrected[held], ssm[held]),
-            "extremes": station_extremes(station, ssm, train)}
+            "corrected": corrected, "scores_classic": sc_classic, "scores_corrected": sc_corrected,
+            "extremes": station_extremes(station, ssm, train),
+            "flags": plausibility(alpha, beta, v1=v1[complete], v1_kind=v1_kind, scores_classic=sc_classic,
+                                  scores_corrected=sc_corrected)}

@@ -32,7 +32,7 @@ def scatter_figure(estimate: ArrayLike, reference: ArrayLike, ndvi: ArrayLike | 
     ok = np.isfinite(e) & np.isfinite(r)
     if ndvi is not None:
         sc = ax.scatter(r[ok], e[ok], c=np.asarray(ndvi, np.float64)[ok], cmap="YlGn", s=10, vmin=0, vmax=1)
-        fig.colorbar(sc, ax=ax, label="NDVI")
+        fig.colorbar(sc, ax=ax, label="NDVI (unitless) of the sample")
     else:
         ax.scatter(r[ok], e[ok], s=10, color="#1f77b4")
     hi = float(np.nanmax(np.concatenate([e[ok], r[ok]]))) if ok.any() else 0.5
@@ -63,28 +63,37 @@ def boxplot_figure(per_station: Sequence[tuple[str, dict]], network_of: dict):
 
 def timeseries_figure(station: str, times: ArrayLike, estimate: ArrayLike, reference: ArrayLike,
                       vv: ArrayLike | None = None, ndvi: ArrayLike | None = None):
-    """Fayad et al. (2022), fig. 6: one station's in-situ and estimated series, VV and NDVI on a second axis."""
-    fig = _report.figure(8.0, 3.2)
+    """Fayad et al. (2022), fig. 6: one station's in-situ and estimated series (left axis, m³/m³), VV (dB) and NDVI (unitless,
+    0-1) each on its own right axis, with their units; the legend right of the axes, off the lines."""
+    fig = _report.figure(9.0, 3.2)
     ax = fig.add_subplot()
     t = np.asarray(times, dtype="datetime64[s]").astype("O")
     order = np.argsort(np.asarray(times, dtype="datetime64[s]"))
     t = [t[i] for i in order]
-    ax.plot(t, np.asarray(reference)[order], "o-", ms=3, color="black", label="in situ")
-    ax.plot(t, np.asarray(estimate)[order], "s-", ms=3, color="#d62728", label="estimated")
+    ax.plot(t, np.asarray(reference)[order], "o-", ms=3, color="black", label="in situ (m³/m³)")
+    ax.plot(t, np.asarray(estimate)[order], "s-", ms=3, color="#d62728", label="estimated (m³/m³)")
     ax.set_ylabel("soil moisture (m³/m³)")
     ax.set_title(station, fontsize=10)
-    lines = ax.get_legend_handles_labels()
-    if vv is not None or ndvi is not None:
-        ax2 = ax.twinx()
-        if vv is not None:
-            ax2.plot(t, np.asarray(vv)[order], ":", color="#1f77b4", label="VV (dB)")
-        if ndvi is not None:
-            ax2.plot(t, np.asarray(ndvi)[order] * 10 - 20 if vv is not None else np.asarray(ndvi)[order], "--",
-                     color="#2ca02c", label="NDVI·10 − 20" if vv is not None else "NDVI")
-        ax2.set_ylabel("VV (dB)" if vv is not None else "NDVI")
-        h2 = ax2.get_legend_handles_labels()
-        lines = (lines[0] + h2[0], lines[1] + h2[1])
-    ax.legend(*lines, fontsize=7, loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()
+    right = 1.0
+    for values, style, colour, label, axis_label, limits in (
+            (vv, ":", "#1f77b4", "VV (dB, right axis)", "VV (dB)", None),
+            (ndvi, "--", "#2ca02c", "NDVI (unitless, right axis)", "NDVI (unitless)", (0.0, 1.0))):
+        if values is None:
+            continue
+        extra = ax.twinx()
+        if right > 1.0:
+            extra.spines["right"].set_position(("axes", right))
+        extra.plot(t, np.asarray(values)[order], style, color=colour, label=label)
+        extra.set_ylabel(axis_label, color=colour)
+        extra.tick_params(axis="y", colors=colour)
+        if limits:
+            extra.set_ylim(*limits)
+        h, lab = extra.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+        right += 0.12
+    anchor = right + (0.02 if right == 1.0 else -0.02)     # right of the last axis' tick labels
+    ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(anchor, 1.0), borderaxespad=0.0)
     fig.autofmt_xdate()
     return fig
 
@@ -111,7 +120,7 @@ def ndvi_figure(classes: Sequence[tuple[str, dict]]):
     ax.bar(x + 0.2, [c["bias"] for _, c in classes], 0.4, label="bias", color="#9ecae1")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x, labels=[lab for lab, _ in classes])
-    ax.set_xlabel("NDVI")
-    ax.set_ylabel("m³/m³")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("NDVI class (unitless)")
+    ax.set_ylabel("RMSE and bias (m³/m³)")
+    ax.legend(fontsize=8, loc="best")
     return fig

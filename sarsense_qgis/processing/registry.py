@@ -23,6 +23,7 @@ from .sea_ice.unet_receptive_field import UnetReceptiveFieldAlgorithm
 from .sentinel1.import_sentinel1 import ImportSentinel1Algorithm
 from .soil_moisture.ann_moisture import AnnMoistureAlgorithm
 from .soil_moisture.calibrate_vegetation_cd import CalibrateVegetationCdAlgorithm
+from .soil_moisture.calibrate_water_cloud import CalibrateWaterCloudAlgorithm
 from .soil_moisture.change_detection import ChangeDetectionAlgorithm
 from .soil_moisture.extract_stations import ExtractStationsAlgorithm
 from .soil_moisture.import_ismn import ImportIsmnAlgorithm
@@ -66,6 +67,7 @@ ALGORITHMS = (
     ImportIsmnAlgorithm,
     ExtractStationsAlgorithm,
     CalibrateVegetationCdAlgorithm,
+    CalibrateWaterCloudAlgorithm,
     TrainAnnMoistureAlgorithm,
     AnnMoistureAlgorithm,
     RegressMoistureAlgorithm,

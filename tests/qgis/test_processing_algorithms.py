@@ -19,7 +19,8 @@ from qgis_helpers import run
 from sarsense.algorithms.sar import speckle
 
 #: Every algorithm id SARSense has published: ids are never renamed (models, scripts and batch files use them).
-IDS = {"accuracyassessment", "annmoisture", "applymodel", "buildstack", "calibratevegetationcd", "changedetection",
+IDS = {"accuracyassessment", "annmoisture", "applymodel", "buildstack", "calibratevegetationcd", "calibratewatercloud",
+       "changedetection",
        "convertunits", "degradelst", "despeckle", "extractstations", "icechartclasses", "imagequality", "importismn",
        "importsentinel1", "interpolatetime", "lstsuperresolution", "multitemporaldespeckle", "ndvi", "polratio",
        "regressmoisture", "ricethreshold", "seaiceconcentration", "seaiceskill", "separability", "svmapply",

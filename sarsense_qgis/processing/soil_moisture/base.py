@@ -14,6 +14,24 @@ from .. import checks, inputs
 from ..base import SarsenseAlgorithm
 
 
+def toggles(param, dependents, when):
+    """Give enum ``param`` the dialog widget that shows the parameters named in ``dependents`` only while option
+    ``when`` is chosen (:class:`~sarsense.sarsense_qgis.processing.widgets.ChoiceTogglesWrapper`; batch and
+    modeler dialogs keep QGIS's own widget). Named by its path, so that only a dialog imports it."""
+    meta = param.metadata()
+    meta["widget_wrapper"] = {"class": f"{__package__.rsplit('.', 1)[0]}.widgets.ChoiceTogglesWrapper",
+                              "dependents": list(dependents), "when": int(when)}
+    param.setMetadata(meta)
+    return param
+
+
+def name_output(context, output_path, name):
+    """Load ``output_path`` under ``name`` when Processing loads it into the project (a layer that says, e.g.,
+    that its calibration was flagged); nothing otherwise (qgis_process, the Modeler's inner steps)."""
+    if context.willLoadLayerOnCompletion(output_path):
+        context.layerToLoadOnCompletionDetails(output_path).name = name
+
+
 class SoilMoistureAlgorithm(SarsenseAlgorithm):
     _group = ("Soil moisture", "soilmoisture")
     #: Raster parameters that also take a number (qgis_process ``--INCIDENCE=39.5``): a constant angle.

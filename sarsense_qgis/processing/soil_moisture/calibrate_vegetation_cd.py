@@ -7,6 +7,7 @@ import json
 import numpy as np
 from qgis.core import (
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFileDestination,
 )
@@ -23,8 +24,8 @@ V1_KINDS = ("NDVI", "VH/VV")
 class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, VV_FIELD, V1_FIELD, SSM_FIELD, V1_KIND, SEED, TRAIN_FRACTION = (
         "SAMPLES", "VV_FIELD", "V1_FIELD", "SSM_FIELD", "V1_KIND", "SEED", "TRAIN_FRACTION")
-    OUTPUT_PARAMS, OUTPUT_HTML, ALPHA, BETA, RMSE_CLASSIC, RMSE_CORRECTED = (
-        "OUTPUT_PARAMS", "OUTPUT_HTML", "ALPHA", "BETA", "RMSE_CLASSIC", "RMSE_CORRECTED")
+    OUTPUT_PARAMS, OUTPUT_HTML, ALPHA, BETA, RMSE_CLASSIC, RMSE_CORRECTED, FLAGS = (
+        "OUTPUT_PARAMS", "OUTPUT_HTML", "ALPHA", "BETA", "RMSE_CLASSIC", "RMSE_CORRECTED", "FLAGS")
 
     def name(self):
         return "calibratevegetationcd"
@@ -43,7 +44,12 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
             "Per station: ΔVV = σVV − σVV_min over the station's radar series (no in-situ value needed), ΔSSM = SSM − "
             "SSM_min with SSM_min from the station's training samples. The split is random over samples (the "
             "paper's 70/30), seeded. The parameters (JSON: α, β, SSM_min and SSM_max per station, the split and the "
-            "scores) feed 'Vegetation-corrected change detection' (α, β) to map soil moisture.")
+            "scores) feed 'Vegetation-corrected change detection' (α, β) to map soil moisture.\n\n"
+            "The paper publishes no fitted α or β, so the fit is checked against what its model admits: α > 0, "
+            "β ≥ 0 (vegetation lowers the sensitivity, §2.2.2), α − β·V1 > 0 over V1's range (for NDVI at least the "
+            "paper's 0.15-0.8, §2.1.4), and a corrected method that beats the classic one on the held-out samples "
+            "(§3.1). A fit that fails any of these is flagged: a warning in the log and the report, the flags in the "
+            "JSON and in the Flags output, and 'Vegetation-corrected change detection' warns when it reads it.")
 
     def initAlgorithm(self, config=None):
         samples.add_samples(self)
@@ -65,16 +71,18 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
                             (self.RMSE_CLASSIC, "Held-out RMSE, classic CD"),
                             (self.RMSE_CORRECTED, "Held-out RMSE, corrected CD")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
+        self.addOutput(QgsProcessingOutputString(self.FLAGS, self.tr("Flags (empty when the fit is plausible)")))
 
     def process(self, parameters, context, feedback):
         f_vv, f_v1, f_ssm = (samples.field(self, parameters, n, context)
                              for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
         s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
+        origin = s.origin
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]
-        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed)
+        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind)
         train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
         classic, corrected = fit["classic"], fit["corrected"]
         sc_classic, sc_corr = fit["scores_classic"], fit["scores_corrected"]
@@ -83,9 +91,8 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         for label, sc in (("classic CD", sc_classic), ("corrected CD", sc_corr)):
             feedback.pushInfo(self.tr("held out ({0} samples), {1}: RMSE {2:.4f} m³/m³, R {3:.3f}, bias "
                                       "{4:+.4f}").format(sc["n"], label, sc["rmse"], sc["r"], sc["bias"]))
-        if alpha - beta * np.nanmax(v1) <= 0:
-            feedback.pushWarning(self.tr("α − β·V1 falls to zero or below at V1 = {0:.3g}: the corrected model has no "
-                                         "sensitivity to moisture there (such samples are NaN).").format(np.nanmax(v1)))
+        for flag in fit["flags"]:
+            feedback.pushWarning(self.tr("Calibration flagged: {0}.").format(flag["message"]))
         ext = fit["extremes"]
         params = {"model": "ΔVV = (α − β·V1)·ΔSSM (Fayad et al. 2022, eq. 7)", "alpha": alpha, "beta": beta,
                   "v1": kind, "v1_field": f_v1, "vv_field": f_vv, "ssm_field": f_ssm, "seed": seed,
@@ -93,14 +100,18 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
                   "stations": {k: {"ssm_min": a, "ssm_max": b} for k, (a, b) in ext.items()},
                   "split": {"train": [int(i) for i in np.flatnonzero(train)],
                             "held_out": [int(i) for i in np.flatnonzero(held)]},
-                  "held_out": {"classic_cd": sc_classic, "corrected_cd": sc_corr}}
+                  "held_out": {"classic_cd": sc_classic, "corrected_cd": sc_corr}, "flags": fit["flags"],
+                  "samples": origin}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_PARAMS, context)
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(params, fh, indent=1, ensure_ascii=False, allow_nan=True)
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         rep = _report.Report("Vegetation-corrected change detection: calibration",
-                             source=f"{len(s)} station samples, {len(set(s.station))} stations; fields VV '{f_vv}', "
-                                    f"V1 '{f_v1}' ({kind}), in situ '{f_ssm}'.")
+                             source=f"{len(s)} station samples, {len(set(s.station))} stations, from {origin}; fields "
+                                    f"VV '{f_vv}', V1 '{f_v1}' ({kind}), in situ '{f_ssm}'.")
+        for flag in fit["flags"]:
+            rep.paragraph(f"Warning, calibration flagged: {flag['message']}. 'Vegetation-corrected change "
+                          "detection' warns when it reads these parameters.", note=True)
         rep.paragraph(f"α = {alpha:.4g} dB per m³/m³, β = {beta:.4g} (ΔVV = (α − β·V1)·ΔSSM), fitted on "
                       f"{int(train.sum())} samples (random {100 * fraction:g} %, seed {seed}); residual "
                       f"{resid:.3f} dB.")
@@ -109,10 +120,14 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
                    for m, sc in (("classic CD (eq. 2-3)", sc_classic), ("corrected CD (eq. 7)", sc_corr))],
                   caption="Held-out samples (m³/m³)", digits=4)
         rep.paragraph("For comparison, the paper (Fayad et al. 2022 §3.1, ISMN stations worldwide): classic CD "
-                      "RMSE 0.074 m³/m³ (R 0.58); corrected with NDVI 0.068 (R 0.63), with VH/VV 0.073 (R 0.59).")
+                      "RMSE 0.074 m³/m³ (R 0.58); corrected with NDVI 0.068 (R 0.63), with VH/VV 0.073 (R 0.59). "
+                      "It publishes no fitted α or β; the fit is checked against what its model admits: α > 0, "
+                      "β ≥ 0, α − β·V1 > 0 over V1's range (NDVI: at least 0.15-0.8, §2.1.4) and a corrected "
+                      f"method better than the classic one on the held-out samples ({len(fit['flags'])} flagged).")
         rep.image(val.scatter_figure(classic[held], ssm[held], title="Classic change detection (held out)"))
         rep.image(val.scatter_figure(corrected[held], ssm[held], v1[held] if kind == "NDVI" else None,
                                      title="Corrected change detection (held out)"))
         rep.write(html)
         return {self.OUTPUT_PARAMS: path, self.OUTPUT_HTML: html, self.ALPHA: alpha, self.BETA: beta,
-                self.RMSE_CLASSIC: sc_classic["rmse"], self.RMSE_CORRECTED: sc_corr["rmse"]}
+                self.RMSE_CLASSIC: sc_classic["rmse"], self.RMSE_CORRECTED: sc_corr["rmse"],
+                self.FLAGS: ",".join(f["code"] for f in fit["flags"])}

@@ -12,7 +12,7 @@ from qgis.core import (
 from ....algorithms.soil_moisture import change_detection as cd
 from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
-from .base import SoilMoistureAlgorithm
+from .base import SoilMoistureAlgorithm, toggles
 
 
 class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
@@ -59,16 +59,19 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             self.add(QgsProcessingParameterRasterLayer(key, self.tr(label), optional=True),
                      "Per-pixel value overriding the number (e.g. from a soil map); resampled onto the stack's grid.",
                      advanced=True)
-        self.add(QgsProcessingParameterEnum(self.REFERENCE, self.tr("Dry/wet reference"),
-                                            options=[self.tr("Minimum/maximum over the series (paper)"),
-                                                     self.tr("Percentiles")], defaultValue=0),
-                 "Min/max is the paper's; percentiles are robust to one outlying date (index clipped to 0-1).")
-        self.add(QgsProcessingParameterNumber(self.LOW_PCT, self.tr("Low percentile (%)"),
-                                              type=QgsProcessingParameterNumber.Double, defaultValue=5.0,
-                                              minValue=0.0, maxValue=100.0), "Dry reference with Percentiles.")
-        self.add(QgsProcessingParameterNumber(self.HIGH_PCT, self.tr("High percentile (%)"),
-                                              type=QgsProcessingParameterNumber.Double, defaultValue=95.0,
-                                              minValue=0.0, maxValue=100.0), "Wet reference with Percentiles.")
+        self.add(toggles(QgsProcessingParameterEnum(self.REFERENCE, self.tr("Dry/wet reference"),
+                                                    options=[self.tr("Minimum/maximum over the series (paper)"),
+                                                             self.tr("Percentiles")], defaultValue=0),
+                         (self.LOW_PCT, self.HIGH_PCT), when=1),
+                 "Min/max is the paper's; percentiles are robust to one outlying date (index clipped to 0-1). The "
+                 "percentile fields are shown only with Percentiles.")
+        for key, label, default, text in (
+                (self.LOW_PCT, "Low percentile in % (percentile reference only)", 5.0, "Dry reference"),
+                (self.HIGH_PCT, "High percentile in % (percentile reference only)", 95.0, "Wet reference")):
+            self.add(QgsProcessingParameterNumber(key, self.tr(label), type=QgsProcessingParameterNumber.Double,
+                                                  defaultValue=default, minValue=0.0, maxValue=100.0),
+                     "{0} with Dry/wet reference = Percentiles; ignored (and said so in the log) with min/max.",
+                     help_args=(text,), decimals=1)
         self.add(QgsProcessingParameterNumber(self.MIN_DATES, self.tr("Minimum valid dates per pixel"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=2),
                  "Pixels with fewer valid (non-NaN) dates are NaN.")
@@ -108,6 +111,14 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
         cd.check_ssm_bounds(lo, hi)
+        reference = cd.REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)]
+        ignored = [f"{self.label(k)} = {parameters[k]}" for k in (self.LOW_PCT, self.HIGH_PCT)
+                   if reference == "minmax" and parameters.get(k) not in (None, "")
+                   and self.parameterAsDouble(parameters, k, context) != self.parameterDefinition(k).defaultValue()]
+        if ignored:
+            feedback.pushWarning(self.tr("{0} ignored: {1} is the minimum/maximum over the series, which uses no "
+                                         "percentile. Choose Percentiles to use them.").format(
+                " and ".join(ignored), self.label(self.REFERENCE)))
         out_index = self.parameterAsOutputLayer(parameters, self.OUTPUT_INDEX, context)
         out_ssm = self.parameterAsOutputLayer(parameters, self.OUTPUT_SSM, context)
         rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)
@@ -116,7 +127,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             if parameters.get(self.OUTPUT_DVV) else None
         counts = cd.change_detection_file(
             src, out_index, out_ssm, dates=dates, output_dvv=out_dvv, in_db=in_db,
-            reference=cd.REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)],
+            reference=reference,
             low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
             high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
             ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),

@@ -31,8 +31,10 @@ class StationSamples:
     """Station-date samples read from a layer (as 'Extract raster values at stations' writes): the station
     ids, dates, numeric fields as float arrays (NULL as NaN) and text fields as strings."""
 
-    def __init__(self, station, date, values):
+    def __init__(self, station, date, values, origin=""):
         self.station, self.date, self.values = station, date, values
+        #: The layer they were read from, as reports name it: ``layer 'name' (source)``.
+        self.origin = origin
 
     def __len__(self):
         return len(self.station)
@@ -110,7 +112,15 @@ def read_samples(alg, parameters, name, context, numeric, *, text=()):
     values.update({f: np.array([str(r[2 + len(wanted) + i]) for r in rows]) for i, f in enumerate(texts)})
     return StationSamples(np.array([str(r[0]) for r in rows]),
                           np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]
-                                    for r in rows]), values)
+                                    for r in rows]), values, origin(alg, parameters, name, context))
+
+
+def origin(alg, parameters, name, context):
+    """The samples layer ``name`` as a report names it: ``'layer name' (source)``."""
+    layer = alg.parameterAsVectorLayer(parameters, name, context)
+    if layer is None:
+        return f"'{parameters.get(name)}'"
+    return f"layer '{layer.name()}' ({layer.source()})"
 
 
 def read_stations(alg, parameters, name, context):

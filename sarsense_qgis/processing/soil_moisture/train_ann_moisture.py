@@ -12,7 +12,7 @@ from qgis.core import (
 
 from ....algorithms import report as _report
 from ....algorithms.io import Cancelled
-from ....algorithms.soil_moisture import hybrid
+from ....algorithms.soil_moisture import calibration, hybrid
 from ....algorithms.soil_moisture import validation as val
 from . import samples
 from .base import SoilMoistureAlgorithm
@@ -153,7 +153,8 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
     def _report(self, path, s, keys, runs, split, ssm, seed, fraction, members):
         names = {p[0]: p[1] for p in hybrid.PREDICTORS}
         rep = _report.Report("Soil moisture neural network (CD + ANN hybrid): training",
-                             source=f"{len(s)} station samples at {len(set(s.station))} stations.")
+                             source=f"{len(s)} station samples at {len(set(s.station))} stations, from "
+                                    f"{s.origin}.")
         main = runs[split]
         rep.paragraph(f"Network: 3 hidden layers × 20 ReLU, linear output, MSE, Adam; {members} members (seeds "
                       f"{seed}…{seed + members - 1}); iterations {main['ens'].iterations}. Training fraction "
@@ -170,6 +171,11 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         if "alpha" in main:
             rep.paragraph(f"Corrected CD: α = {main['alpha']:.4g}, β = {main['beta']:.4g} (ΔVV = (α − β·NDVI)·ΔSSM), "
                           "fitted on the same training samples.")
+            ndvi_key = hybrid.find_field("NDVI", s.values)
+            for flag in calibration.plausibility(main["alpha"], main["beta"], v1=s[ndvi_key] if ndvi_key else [],
+                                                 scores_classic=main.get("classic"),
+                                                 scores_corrected=main.get("corrected")):
+                rep.paragraph(f"Warning, corrected CD flagged: {flag['message']}.", note=True)
         if "random" in runs:
             rep.paragraph("A random split puts days of each test station's own series into training: its scores are "
                           "optimistic for new stations.", note=True)

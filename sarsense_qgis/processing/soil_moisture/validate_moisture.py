@@ -116,7 +116,7 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
 
     def _report(self, path, s, est, ref, groups, per, overall, f_e, f_r, f_g, net):
         rep = _report.Report("Soil moisture validation against in-situ values",
-                             source=f"{len(s)} samples; estimate '{f_e}', in situ '{f_r}'"
+                             source=f"{len(s)} samples from {s.origin}; estimate '{f_e}', in situ '{f_r}'"
                                     f"{', grouped by ' + repr(f_g) if f_g else ''}.")
         head = ["group", "N", "bias", "RMSE", "ubRMSE", "R", "R 95 % low", "R 95 % high", "p"]
         rep.table(head, [["all"] + self._row(overall)] + [[g] + self._row(sc) for g, sc in per],
@@ -134,10 +134,14 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
         counts = sorted(((int(np.sum((s.station == st) & np.isfinite(est) & np.isfinite(ref))), st)
                          for st in set(s.station)), reverse=True)
         times = s.date.astype("datetime64[D]")
+        right = " and ".join(label for label, f in (("VV (dB)", vv), ("NDVI (unitless, 0-1)", ndvi)) if f)
+        right_axes = f"; {right} on the right axes" if right else ""
         for _, st in counts[:MAX_SERIES]:
             sel = s.station == st
             rep.image(val.timeseries_figure(st, times[sel], est[sel], ref[sel], s[vv][sel] if vv else None,
-                                            s[ndvi][sel] if ndvi else None), f"Time series at {st} (fig. 6)")
+                                            s[ndvi][sel] if ndvi else None),
+                      f"Time series at {st} (fig. 6): soil moisture in situ and estimated (m³/m³, left axis)"
+                      f"{right_axes}.")
         if ndvi:
             classes = val.ndvi_class_scores(est, ref, s[ndvi])
             if classes:

@@ -10,10 +10,11 @@ from qgis.core import (
 )
 
 from ....algorithms.io import stack as _stack
+from ....algorithms.soil_moisture import calibration
 from ....algorithms.soil_moisture import change_detection as cd
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
-from .base import SoilMoistureAlgorithm
+from .base import SoilMoistureAlgorithm, name_output
 
 
 class VegetationCdAlgorithm(SoilMoistureAlgorithm):
@@ -38,7 +39,11 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             "time' onto the radar dates) or the VH/VV ratio. α (dB per m³/m³) and β are fitted to in situ data; "
             "the paper does not publish its values, so there are no defaults: give them, or the parameters JSON "
             "file ({{\"alpha\": …, \"beta\": …}}). Where α − β·V1 ≤ "
-            "{0} the radar has no usable sensitivity: NaN, counted in the log.").format(cd.MIN_SENSITIVITY)
+            "{0} the radar has no usable sensitivity: NaN, counted in the log.\n\n"
+            "A parameters file from 'Calibrate vegetation-corrected change detection' whose fit was flagged (β < 0, "
+            "no sensitivity left, or worse than the classic method on held-out samples) is used, with a warning in "
+            "the log for each flag and '(calibration flagged)' in the layer name; α ≤ 0 or β < 0 typed in are "
+            "warned about too.").format(cd.MIN_SENSITIVITY)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.VV, self.tr("VV time stack")),
@@ -64,20 +69,32 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                  "Float32 stack in m³/m³, one band per date.")
 
     def coefficients(self, parameters, context):
+        """``(α, β, flags)``: from the parameters file (its calibration's flags) or the two numbers (flags of
+        their own plausibility, :func:`~sarsense.algorithms.soil_moisture.calibration.plausibility`)."""
         if parameters.get(self.PARAMS):
-            alpha, beta, _ = cd.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
-            return alpha, beta
+            alpha, beta, data = cd.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
+            flags = [f for f in ((data.get("flags") or []) if isinstance(data, dict) else [])
+                     if isinstance(f, dict) and "message" in f]
+            # a file written by hand or by an older version has no flags: its α and β are checked here
+            codes = {f.get("code") for f in flags}
+            return alpha, beta, flags + [f for f in calibration.plausibility(alpha, beta, v1=[], v1_kind="unknown")
+                                         if f["code"] not in codes]
         if parameters.get(self.ALPHA) in (None, "") or parameters.get(self.BETA) in (None, ""):
             raise self.error(f"give {self.label(self.ALPHA)} and {self.label(self.BETA)}, or "
                              f"{self.label(self.PARAMS)}: the paper does not publish fitted values, so there are "
                              "no defaults (fit them to in situ data of your site).")
-        return self.parameterAsDouble(parameters, self.ALPHA, context), \
-            self.parameterAsDouble(parameters, self.BETA, context)
+        alpha = self.parameterAsDouble(parameters, self.ALPHA, context)
+        beta = self.parameterAsDouble(parameters, self.BETA, context)
+        return alpha, beta, calibration.plausibility(alpha, beta, v1=[], v1_kind="unknown")
 
     def process(self, parameters, context, feedback):
         vv = inputs.raster_path(self, parameters, self.VV, context)
         v1 = inputs.raster_path(self, parameters, self.V1, context)
-        alpha, beta = self.coefficients(parameters, context)
+        alpha, beta, flags = self.coefficients(parameters, context)
+        for flag in flags:
+            feedback.pushWarning(self.tr("{0} flagged: {1}. The map is made, but do not trust it before "
+                                         "checking the fit.").format("Calibration" if parameters.get(self.PARAMS)
+                                                                     else "α and β", flag["message"]))
         dates = checks.stack_dates(self, vv, self.VV, min_dates=2)
         v1_dates = checks.stack_dates(self, v1, self.V1, min_dates=1)
         checks.require_valid(self, v1, self.V1)
@@ -97,4 +114,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
                     "vegetation) and are NaN."})
         style_on_load(context, out, ramp=SSM_RAMP)
+        if flags:
+            what = "calibration" if parameters.get(self.PARAMS) else "α, β"
+            name_output(context, out, f"{self.parameterDefinition(self.OUTPUT).description()} ({what} flagged)")
         return {self.OUTPUT: out}

@@ -4,6 +4,7 @@ eq. 1, 4-6)."""
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -16,11 +17,44 @@ from ...styles import style_on_load
 from .. import checks, inputs, outputs
 from .base import SoilMoistureAlgorithm
 
+#: Why σ°_soil is NaN, one sentence per count of the job (pixel-dates).
+NAN_REASONS = {
+    "no_sigma": "{n} pixel-dates have no σ° (NaN in the input): σ°_soil is NaN.",
+    "no_ndvi": "{n} pixel-dates have σ° but no NDVI or incidence angle (NaN: masked, e.g. outside 0.15-0.8 by "
+               "'NDVI', or no NDVI date near enough in 'Interpolate stack in time'): σ°_soil is NaN whatever A and B.",
+    "no_soil": "{n} pixel-dates have σ° ≤ σ°_veg = A·LAI·cos θ·(1 − τ²) (the vegetation term explains all the "
+               "signal): σ°_soil is NaN.",
+    "opaque": "{n} pixel-dates have τ² = exp(−2·B·LAI·sec θ) so small that σ°_soil = (σ° − σ°_veg)/τ² leaves the "
+              "float range (the canopy is opaque with this B): σ°_soil is NaN."}
+
+
+def nan_diagnosis(counts, a, b):
+    """The sentence that says why most of σ°_soil is NaN (the largest cause among those of
+    :data:`NAN_REASONS` but missing σ°), or "" when at least half of the pixel-dates with σ° have a soil term."""
+    with_sigma = counts["no_ndvi"] + counts["valid"]
+    causes = {k: counts[k] for k in ("no_ndvi", "no_soil", "opaque")}
+    if not with_sigma or sum(causes.values()) <= 0.5 * with_sigma:
+        return ""
+    share = 100 * sum(causes.values()) / with_sigma
+    main = max(causes, key=causes.get)
+    head = f"σ°_soil is NaN on {share:.0f} % of the pixel-dates that have a σ°, "
+    if main == "no_ndvi":
+        return head + ("mostly because NDVI (or the incidence angle) is NaN there, not because of A or B: check the "
+                       "NDVI stack's cover and dates (e.g. a larger maximum gap in 'Interpolate stack in time').")
+    if main == "opaque":
+        return head + (f"mostly because B = {b:g} makes τ² = exp(−2·B·LAI·sec θ) vanish (an opaque canopy): B is "
+                       "too high for these data; A is not the cause.")
+    return head + (f"mostly because the vegetation term σ°_veg = A·LAI·cos θ·(1 − τ²) exceeds the measured σ° "
+                   f"({100 * causes['no_soil'] / with_sigma:.0f} %): A = {a:g} is too high for these data; on those "
+                   f"pixel-dates σ°_veg stays below σ° for A under about {counts['a_max']:.3g} (geometric mean). B "
+                   f"enters σ°_veg only through the factor (1 − τ²) ≤ 1, so it is not the main cause. Fit A and B to "
+                   "your crop and sensor ('Calibrate Water Cloud Model').")
+
 
 class WaterCloudAlgorithm(SoilMoistureAlgorithm):
     INPUT, INPUT_UNITS, NDVI, INCIDENCE, INCIDENCE_ANGLE = "INPUT", "INPUT_UNITS", "NDVI", "INCIDENCE", \
         "INCIDENCE_ANGLE"
-    A, B, OUTPUT_SOIL, OUTPUT_VEG = "A", "B", "OUTPUT_SOIL", "OUTPUT_VEG"
+    A, B, PARAMS, OUTPUT_SOIL, OUTPUT_VEG = "A", "B", "PARAMS", "OUTPUT_SOIL", "OUTPUT_VEG"
     NUMBER_OR_RASTER = ("INCIDENCE",)
 
     def name(self):
@@ -37,8 +71,14 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             "Separates the vegetation's own backscatter from the soil's (Rahimabadi & Jamali 2019, eq. 1, "
             "4-6), in linear "
             "power: LAI = 0.57·exp(2.33·NDVI); τ² = exp(−2·B·LAI·sec θ); σ°_veg = A·LAI·cos θ·(1 − τ²); "
-            "σ°_soil = (σ° − σ°_veg)/τ². A = B = 1 reproduce the paper's equations as printed; fit them for your "
-            "crop.\n\n"
+            "σ°_soil = (σ° − σ°_veg)/τ².\n\n"
+            "A and B have no default: the paper prints the equations without them (A = B = 1 as printed leave no "
+            "soil term on C-band data: σ°_soil is NaN on 100 % of the bundled Bolivia series), and a fitted pair "
+            "holds only for its crop, sensor, polarisation and vegetation descriptor (here LAI from NDVI). Fit them "
+            "on field samples of σ°, NDVI, θ and soil moisture ('Calibrate Water Cloud Model' on the samples "
+            "'Extract raster values at stations' writes), or take published values fitted with LAI at C-band for "
+            "your crop. The log says which term made σ°_soil NaN and, when A is too high, the largest A the data "
+            "admit.\n\n"
             "τ²: the paper's eq. 4 multiplies σ°_soil by τ, its eq. 5 defines τ²; we follow the Water Cloud Model "
             "(Attema & Ulaby 1978): the soil term is attenuated on the way in and out, τ². The one-way reading "
             "would give soil terms lower by 10·log10 τ dB (see docs/soil_moisture.md for the bundled data).\n\n"
@@ -54,14 +94,17 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
                  "One band, or a dated stack on the same dates as the input (e.g. 'Interpolate stack in time').")
         self.add_angle(self.INCIDENCE, self.INCIDENCE_ANGLE, "Incidence angle",
                        "Incidence angle θ in degrees (local incidence after 'Terrain normalisation', or ellipsoid).")
-        self.add(QgsProcessingParameterNumber(self.A, self.tr("A (vegetation backscatter scale)"),
-                                              type=QgsProcessingParameterNumber.Double,
-                                              defaultValue=water_cloud.DEFAULT_A, minValue=0.0),
-                 "Multiplies LAI·cos θ·(1 − τ²) in σ°_veg; 1 as printed in the paper.", decimals=4)
-        self.add(QgsProcessingParameterNumber(self.B, self.tr("B (vegetation attenuation)"),
-                                              type=QgsProcessingParameterNumber.Double,
-                                              defaultValue=water_cloud.DEFAULT_B, minValue=0.0),
-                 "Multiplies LAI in τ² = exp(−2·B·LAI·sec θ); 1 as printed in the paper.", decimals=4)
+        self.add(QgsProcessingParameterNumber(self.A, self.tr("A, vegetation backscatter per unit LAI (fitted)"),
+                                              type=QgsProcessingParameterNumber.Double, minValue=0.0, optional=True),
+                 "Multiplies LAI·cos θ·(1 − τ²) in σ°_veg (linear power). No default: a value fitted to your crop "
+                 "and sensor ('Calibrate Water Cloud Model'), or the parameters file.", decimals=4)
+        self.add(QgsProcessingParameterNumber(self.B, self.tr("B, vegetation attenuation per unit LAI (fitted)"),
+                                              type=QgsProcessingParameterNumber.Double, minValue=0.0, optional=True),
+                 "Multiplies LAI in τ² = exp(−2·B·LAI·sec θ). No default: fitted with A, or the parameters file.",
+                 decimals=4)
+        self.add(QgsProcessingParameterFile(self.PARAMS, self.tr("Parameters file (JSON with a, b)"),
+                                            extension="json", optional=True),
+                 "What 'Calibrate Water Cloud Model' writes; overrides A and B when given.")
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_SOIL, self.tr("Soil backscatter σ°_soil")),
                  "Float32, input units, NaN where the vegetation explains all the signal.")
@@ -69,14 +112,33 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
                                                          optional=True, createByDefault=True),
                  "Float32, input units.")
 
+    def checkParameterValues(self, parameters, context):
+        missing = [self.label(k) for k in (self.A, self.B) if parameters.get(k) in (None, "")]
+        if missing and not parameters.get(self.PARAMS):
+            return False, self.tr(
+                "Give {0}, or {1}: the Water Cloud Model's coefficients have no default (the paper prints none, and "
+                "A = B = 1 leave no soil term on C-band data). Fit them with 'Calibrate Water Cloud Model' on station "
+                "samples, or use published values fitted with LAI at C-band for your crop.").format(
+                " and ".join(missing), self.label(self.PARAMS))
+        if not missing and not parameters.get(self.PARAMS) and checks.as_number(parameters.get(self.A)) == 0 \
+                and checks.as_number(parameters.get(self.B)) == 0:
+            return False, self.tr("{0} and {1} are both 0: no vegetation term at all (σ°_soil = σ°). Give fitted "
+                                  "values.").format(self.label(self.A), self.label(self.B))
+        return super().checkParameterValues(parameters, context)
+
+    def coefficients(self, parameters, context):
+        """``(A, B)`` from the parameters file, else the two numbers."""
+        if parameters.get(self.PARAMS):
+            return water_cloud.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
+        return self.parameterAsDouble(parameters, self.A, context), self.parameterAsDouble(parameters, self.B, context)
+
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         ndvi = inputs.raster_path(self, parameters, self.NDVI, context)
         inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
-        a = self.parameterAsDouble(parameters, self.A, context)
-        b = self.parameterAsDouble(parameters, self.B, context)
+        a, b = self.coefficients(parameters, context)
         out_soil = self.parameterAsOutputLayer(parameters, self.OUTPUT_SOIL, context)
         out_veg = self.parameterAsOutputLayer(parameters, self.OUTPUT_VEG, context) \
             if parameters.get(self.OUTPUT_VEG) else None
@@ -95,16 +157,16 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             src, ndvi_on, out_soil, ndvi_bands=ndvi_bands, incidence=inc_on,
             incidence_deg=None if inc_path else inc_const, a=a, b=b, in_db=in_db, output_veg=out_veg,
             incidence_name=self.label(self.INCIDENCE), options=self.run_options(parameters, context, feedback))
-        feedback.pushInfo(self.tr("A = {0:g}, B = {1:g}; two-way attenuation τ² (see the help).").format(a, b))
+        feedback.pushInfo(self.tr("A = {0:g}, B = {1:g}; two-way attenuation τ² (see the help), geometric mean "
+                                  "{2:.3g} over the pixel-dates with σ° and NDVI: σ°_soil = (σ° − σ°_veg)/τ² "
+                                  "multiplies what is left by {3:.3g}.").format(a, b, counts["tau2"],
+                                                                                1 / counts["tau2"])
+                          if counts["tau2"] > 0 else self.tr("A = {0:g}, B = {1:g}.").format(a, b))
         outputs.report_infinite(self, feedback, counts)
-        outputs.report_counts(self, feedback, counts, {
-            "no_soil": "{n} pixels have σ° ≤ σ°_veg (the vegetation term explains all the signal): σ°_soil is NaN."})
-        if counts["valid"] and counts["no_soil"] > 0.5 * counts["valid"]:
-            feedback.reportError(self.tr(
-                "σ° ≤ σ°_veg on {0:.0f} % of the pixel-dates: with A = {1:g} and B = {2:g} the vegetation term alone "
-                "exceeds the measured backscatter. A = B = 1 (the paper's equations as printed) are far too high for "
-                "C-band; fit A and B to your crop and sensor.").format(100 * counts["no_soil"] / counts["valid"], a, b),
-                fatalError=False)
+        outputs.report_counts(self, feedback, counts, NAN_REASONS)
+        why = nan_diagnosis(counts, a, b)
+        if why:
+            feedback.reportError(why, fatalError=False)
         style_on_load(context, out_soil)
         result = {self.OUTPUT_SOIL: out_soil}
         if out_veg:

@@ -197,10 +197,11 @@ def test_water_cloud_hand_values():
     tau2 = math.exp(-2 * lai / math.cos(math.radians(theta)))
     veg = lai * math.cos(math.radians(theta)) * (1 - tau2)
     sigma = veg + 0.05 * tau2
-    soil, v, n = water_cloud.water_cloud(np.array([sigma]), np.array([ndvi_v]), theta)
+    soil, v, n = water_cloud.water_cloud(np.array([sigma]), np.array([ndvi_v]), theta,
+                                         a=water_cloud.PRINTED_A, b=water_cloud.PRINTED_B)
     assert water_cloud.lai_from_ndvi(0.5) == pytest.approx(1.82738, rel=1e-5)
     assert v[0] == pytest.approx(veg, rel=1e-5) and soil[0] == pytest.approx(0.05, rel=1e-4) and n == 0
-    soil, _, n = water_cloud.water_cloud(np.array([veg * 0.9]), np.array([ndvi_v]), theta)
+    soil, _, n = water_cloud.water_cloud(np.array([veg * 0.9]), np.array([ndvi_v]), theta, a=1.0, b=1.0)
     assert np.isnan(soil[0]) and n == 1
 
 
@@ -208,7 +209,7 @@ def test_water_cloud_a_b_and_bare_soil():
     soil, veg, _ = water_cloud.water_cloud(np.array([0.1]), np.array([0.5]), 30.0, a=0.0, b=0.0)
     assert soil[0] == pytest.approx(0.1) and veg[0] == 0.0      # no vegetation effect at all
     with pytest.raises(ValueError, match="parameter B"):
-        water_cloud.water_cloud(np.array([0.1]), np.array([0.5]), 30.0, b=-1)
+        water_cloud.water_cloud(np.array([0.1]), np.array([0.5]), 30.0, a=1.0, b=-1)
 
 
 # -- the jobs: block-wise = whole-array, and the whole-array run = the kernels on the arrays ---------------
@@ -249,8 +250,8 @@ def _jobs(p, dates):
                                                                  incidence_deg=38, in_db=True,
                                                                  output_local_incidence=o[1], options=opts), 2),
         "wcm": (lambda o, opts: water_cloud.water_cloud_file(p["vv"], p["v1"], o[0], ndvi_bands=range(1, n + 1),
-                                                             incidence_deg=35.0, in_db=True, output_veg=o[1],
-                                                             options=opts), 2),
+                                                             incidence_deg=35.0, a=0.05, b=0.1, in_db=True,
+                                                             output_veg=o[1], options=opts), 2),
         "ndvi": (lambda o, opts: ndvi.ndvi_file(p["v1"], p["v1"], o[0], red_bands=[1, 2], nir_bands=[3, 4],
                                                 options=opts), 1),
         "regress": (lambda o, opts: regression.regression_map_file(p["vv"], o[0], lines, dates=dates, options=opts),
@@ -288,9 +289,9 @@ def test_the_jobs_write_what_the_kernels_give_with_dates_and_counts(tmp_path):
                                     beta=30, ssm_min=0.05, options=RunOptions(block_size=32))
     np.testing.assert_array_equal(read_raster(out[0]), veg)
     assert counted["weak"] == weak > 0
-    soil, _, none_left = water_cloud.water_cloud(10 ** (arr["vv"] / 10), arr["v1"], 35.0)
+    soil, _, none_left = water_cloud.water_cloud(10 ** (arr["vv"] / 10), arr["v1"], 35.0, a=1.0, b=1.0)
     counted = water_cloud.water_cloud_file(p["vv"], p["v1"], out[0], ndvi_bands=range(1, n + 1), incidence_deg=35.0,
-                                           in_db=True, options=RunOptions(block_size=32))
+                                           a=1.0, b=1.0, in_db=True, options=RunOptions(block_size=32))
     np.testing.assert_allclose(read_raster(out[0]), 10 * np.log10(soil), rtol=1e-5)
     assert counted["no_soil"] == none_left
     theta = terrain.local_incidence(arr["dem"], dx_m=20, dy_m=20, incidence_deg=38, heading_deg=190)

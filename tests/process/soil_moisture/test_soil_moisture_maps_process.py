@@ -37,10 +37,11 @@ def test_the_soil_moisture_chain_headless(env, stacks, tmp_path):
     res = run_json(env, "vegetationcd", f"--VV={vv}", f"--V1={n1}", "--ALPHA=18", "--BETA=12",
                    f"--OUTPUT={tmp_path / 'v.tif'}")["results"]
     assert np.isfinite(read_raster(res["OUTPUT"])).any()
-    # A = B = 1 (as printed) leave no soil term on real C-band data: the log says so; fitted-like values do
-    out = run_json(env, "watercloud", f"--INPUT={vv}", f"--NDVI={n1}", "--INCIDENCE=39",
+    # A = B = 1 (as printed) leave no soil term on real C-band data: the log says so, blaming A; fitted-like
+    # values do (test_soil_moisture_trust_process.py has the rest)
+    out = run_json(env, "watercloud", f"--INPUT={vv}", f"--NDVI={n1}", "--INCIDENCE=39", "--A=1", "--B=1",
                    f"--OUTPUT_SOIL={tmp_path / 'soil.tif'}", f"--OUTPUT_VEG={tmp_path / 'veg.tif'}")
-    assert "far too high for C-band" in json.dumps(out, ensure_ascii=False)
+    assert "A = 1 is too high for these data" in json.dumps(out, ensure_ascii=False)
     res = run_json(env, "watercloud", f"--INPUT={vv}", f"--NDVI={n1}", "--INCIDENCE=39", "--A=0.05", "--B=0.1",
                    f"--OUTPUT_SOIL={tmp_path / 'soil2.tif'}", f"--OUTPUT_VEG={tmp_path / 'veg2.tif'}")["results"]
     soil = read_raster(res["OUTPUT_SOIL"])

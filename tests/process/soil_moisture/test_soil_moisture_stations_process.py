@@ -4,6 +4,7 @@ model itself (simulators/station_scenes.py), and the bad inputs."""
 
 import json
 import shutil
+from html import unescape
 
 import numpy as np
 import pytest
@@ -59,6 +60,7 @@ def test_calibrate_recovers_alpha_beta(env, chain):
     params = json.loads((t / "p.json").read_text())
     assert params["alpha"] == res["ALPHA"] and "Raam/RM_SM_01" in params["stations"]
     assert res["RMSE_CORRECTED"] < res["RMSE_CLASSIC"]
+    assert res["FLAGS"] == "" and params["flags"] == []          # a plausible fit is not flagged
     assert "base64" in (t / "cal.html").read_text()
 
 
@@ -67,8 +69,9 @@ def test_train_map_extract_validate(env, chain):
     tr = ok(env, "trainannmoisture", f"--SAMPLES={chain['samples']}", "--INPUTS=0", "--INPUTS=2", "--INPUTS=3",
             "--ENSEMBLE=3", f"--OUTPUT_MODEL={t / 'm.onnx'}", f"--OUTPUT_HTML={t / 'train.html'}")
     assert 0 < tr["RMSE"] < 0.1 and tr["R"] > 0.5
-    html = (t / "train.html").read_text()
+    html = unescape((t / "train.html").read_text())
     assert "split by station (this model)" in html and "split by random" in html
+    assert f"from layer 's' ({chain['samples']})" in html          # the samples layer, by name and source
     mp = ok(env, "annmoisture", f"--INPUTS={p['VV']}", f"--INPUTS={p['theta']}", f"--INPUTS={p['NDVI']}",
             f"--MODEL={t / 'm.onnx'}", f"--OUTPUT={t / 'ssm.tif'}", f"--OUTPUT_SPREAD={t / 'spread.tif'}")
     ssm, spread = read_raster(mp["OUTPUT"]), read_raster(mp["OUTPUT_SPREAD"])
@@ -84,9 +87,12 @@ def test_train_map_extract_validate(env, chain):
     assert val["RMSE"] ** 2 == pytest.approx(val["BIAS"] ** 2 + val["UBRMSE"] ** 2)
     rows = (t / "scores.csv").read_text().splitlines()
     assert rows[1].startswith("all,") and len(rows) == 2 + 14
-    report = (t / "val.html").read_text()
+    report = unescape((t / "val.html").read_text())
     assert report.count("<img") >= 4
     assert "per network (fig. 4): Raam" in report      # the samples' network field, not a guess from the ids
+    assert f"samples from layer 'v' ({ext['OUTPUT']})" in report
+    # the series' second axis is explained (what, unit), not "NDVI·10 − 20" drawn on the VV axis
+    assert "(m³/m³, left axis); NDVI (unitless, 0-1) on the right axes" in report and "− 20" not in report
 
 
 def test_regression_per_date_and_map(env, chain):

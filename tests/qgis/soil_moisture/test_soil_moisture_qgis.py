@@ -90,9 +90,10 @@ def test_vegetation_cd_with_ndvi_on_radar_dates_and_params_file(sarsense, stacks
 def test_water_cloud_equals_core_in_db(sarsense, stacks, tmp_path):
     vv, nd, _ = stacks
     v1 = run("interpolatetime", {"INPUT": nd, "TARGET": vv, "MAX_GAP_DAYS": 60, "OUTPUT": str(tmp_path / "v1.tif")})
-    res = run("watercloud", {"INPUT": vv, "NDVI": v1["OUTPUT"], "INCIDENCE": "39",
+    res = run("watercloud", {"INPUT": vv, "NDVI": v1["OUTPUT"], "INCIDENCE": "39", "A": 0.05, "B": 0.1,
                              "OUTPUT_SOIL": str(tmp_path / "s.tif"), "OUTPUT_VEG": str(tmp_path / "v.tif")})
-    soil, veg, _ = water_cloud.water_cloud(10 ** (read_raster(vv) / 10), read_raster(v1["OUTPUT"]), 39.0)
+    soil, veg, _ = water_cloud.water_cloud(10 ** (read_raster(vv) / 10), read_raster(v1["OUTPUT"]), 39.0, a=0.05,
+                                           b=0.1)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.testing.assert_allclose(read_raster(res["OUTPUT_SOIL"]), 10 * np.log10(soil), rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(read_raster(res["OUTPUT_VEG"]), 10 * np.log10(veg), rtol=1e-5, atol=1e-4)
@@ -183,8 +184,9 @@ def test_all_nan_ndvi_is_refused(sarsense, stacks, tmp_path):
     vv, _, _ = stacks
     nan = write_raster(tmp_path / "nan.tif", np.full((100, 100), np.nan, np.float32), epsg=32720,
                        gt=gdal.Open(vv).GetGeoTransform())
-    _refused("watercloud", {"INPUT": vv, "NDVI": nan, "INCIDENCE_ANGLE": 39, "OUTPUT_SOIL": str(tmp_path / "s.tif"),
-                            "OUTPUT_VEG": str(tmp_path / "v.tif")}, "no valid pixel", ("OUTPUT_SOIL", "OUTPUT_VEG"))
+    _refused("watercloud", {"INPUT": vv, "NDVI": nan, "INCIDENCE_ANGLE": 39, "A": 0.05, "B": 0.1,
+                            "OUTPUT_SOIL": str(tmp_path / "s.tif"), "OUTPUT_VEG": str(tmp_path / "v.tif")},
+             "no valid pixel", ("OUTPUT_SOIL", "OUTPUT_VEG"))
 
 
 def test_dem_not_covering_and_bad_incidence_are_refused(sarsense, stacks, tmp_path):
@@ -208,7 +210,8 @@ def test_soil_moisture_group_and_help(sarsense):
     ids = {a.id() for a in sarsense.algorithms() if a.groupId() == "soilmoisture"}
     assert ids == {f"sarsense:{n}" for n in ("ndvi", "interpolatetime", "changedetection", "vegetationcd",
                                               "terrainflatten", "watercloud", "importismn", "extractstations",
-                                              "calibratevegetationcd", "trainannmoisture", "annmoisture",
+                                              "calibratevegetationcd", "calibratewatercloud", "trainannmoisture",
+                                              "annmoisture",
                                               "regressmoisture", "validatemoisture")}
 
 

@@ -20,7 +20,7 @@ from ...styles import INCIDENCE_RAMP, NDVI_RAMP, THERMAL_COLOURS, style_on_load
 from ..base import SarsenseAlgorithm
 
 #: How each kind of example layer is drawn on load (``examples.Item.style``): a ramp, or None for the grey stretch.
-RAMPS = {"ndvi": NDVI_RAMP, "incidence": INCIDENCE_RAMP, "lst": (285.0, 320.0, THERMAL_COLOURS, "K"), "db": None}
+RAMPS = {"ndvi": NDVI_RAMP, "incidence": INCIDENCE_RAMP, "lst": (295.0, 325.0, THERMAL_COLOURS, "K"), "db": None}
 
 
 class ExampleDataAlgorithm(SarsenseAlgorithm):

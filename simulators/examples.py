@@ -226,14 +226,15 @@ def _write_soil_moisture(work, step):
     for f in ("raam_daily_5cm.csv", "Raam_station_locations_WGS84.csv"):
         shutil.copy(SAMPLE_DATA / "soil_moisture_raam" / f, os.path.join(raam, f))
         items.append(Item(f"raam_stations/{f}", None,
-                          "Daily 5 cm soil moisture (m3/m3) of 15 Raam stations, 2016-04-05 ... 2017-04-05"
+                          "Daily 5 cm soil moisture (m3/m3) of the Raam stations, 2016-04-05 ... 2017-04-05 "
+                          "(14 have a location)"
                           if f.startswith("raam") else "The Raam stations' longitude and latitude",
                           "REAL: Raam network, Benninga et al. (2018), ESSD 10:61-79, "
                           "doi:10.4121/uuid:2411bbb8-2161-4f31-985f-7b65b8448bc9 (cite the paper)"))
     steps = ["1. Soil moisture > Import in-situ soil moisture (sarsense:importismn) on the folder raam_stations: "
              "station points and their values.",
              "2. Soil moisture > Soil moisture by change detection (sarsense:changedetection) on S1_VV_db_simulated "
-             "with Minimum/Maximum soil moisture from the stations' driest and wettest values (0.03 / 0.47).",
+             "with Driest/Wettest soil moisture from the stations' driest and wettest values (0.003 / 0.519).",
              "3. Soil moisture > Extract raster values at stations (sarsense:extractstations) of the map, then "
              "Validate soil moisture against in situ (sarsense:validatemoisture).",
              "Every figure on this data is simulated skill, not real skill."]

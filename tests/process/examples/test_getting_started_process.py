@@ -68,6 +68,11 @@ def test_rice_page(env):
                                    "truth_class_simulated.tif")).ReadAsArray()
     true_ha = (truth == 1).sum() * 0.01                          # 10 m pixels
     assert abs(est - true_ha) <= ci                              # the interval holds the simulation's true area
+    with open(os.path.join(out, "accuracy_parcels.csv"), newline="") as fh:
+        parcels = next(r for r in csv.DictReader(fh) if r["class"] == "rice")
+    assert f"{float(parcels['estimated_ha']):.1f} ± {float(parcels['ci95_ha']):.1f} ha" in text
+    assert float(parcels["ci95_ha"]) < ci                        # narrower, as the page warns
+    assert "with polygons the interval is too narrow" in open(os.path.join(out, "accuracy_parcels.html")).read()
     doy = gdal.Open(os.path.join(out, "doy.tif")).ReadAsArray()
     assert f"{np.nanmin(doy):.0f}–{np.nanmax(doy):.0f}" in text
 

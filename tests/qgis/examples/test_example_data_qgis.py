@@ -31,3 +31,18 @@ def test_layers_load_with_readable_names(sarsense, tmp_path):
     assert names == {"HH (dB, simulated)", "HV (dB, simulated)", "Ice chart (SIGRID-3, simulated)",
                      "Land (simulated)"}
     assert sorted(context.layersToLoadOnCompletion()) == sorted(res["LAYERS"])
+
+
+def test_run_and_load_adds_named_styled_layers(sarsense, tmp_path, qgis_iface):
+    """As the toolbox runs it: the layers are in the project under their names, dB layers grey-stretched."""
+    import processing
+    from qgis.core import QgsRasterLayer, QgsSingleBandGrayRenderer, QgsSingleBandPseudoColorRenderer
+    QgsProject.instance().removeAllMapLayers()
+    processing.runAndLoadResults("sarsense:exampledata", {"SUITE": 1, "OUTPUT_FOLDER": str(tmp_path)})
+    layers = {lyr.name(): lyr for lyr in QgsProject.instance().mapLayers().values()}
+    assert set(layers) == {"VV (dB, simulated)", "VH (dB, simulated)", "NDVI (simulated)",
+                           "Incidence angle (degrees, simulated)"}
+    assert all(isinstance(lyr, QgsRasterLayer) and lyr.isValid() for lyr in layers.values())
+    assert isinstance(layers["VV (dB, simulated)"].renderer(), QgsSingleBandGrayRenderer)
+    assert isinstance(layers["NDVI (simulated)"].renderer(), QgsSingleBandPseudoColorRenderer)
+    QgsProject.instance().removeAllMapLayers()

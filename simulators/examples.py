@@ -121,9 +121,13 @@ def write_example(suite, output_folder, *, is_canceled=None, progress=None):
         items, next_steps = _WRITERS[suite](work, step)
         step(0.95)
         write_readme(os.path.join(work, "README.txt"), suite, items, next_steps)
-        if os.path.exists(target):
-            shutil.rmtree(target)
-        os.replace(work, target)
+        try:
+            if os.path.exists(target):
+                shutil.rmtree(target)
+            os.replace(work, target)
+        except OSError as err:
+            raise ValueError(f"'{target}' could not be replaced ({err.strerror}): remove its layers from the project "
+                             "(Windows keeps open files locked) or choose another folder") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -1,7 +1,8 @@
 """Documented simulators of data that cannot be had here (see each module and ../shared/data/MANIFEST.md).
 
-Importable as ``sarsense.simulators`` by the tests, the demo, the bench and the training recipes; left out
-of the plugin zip. :func:`write_raster` is the one small GeoTIFF writer they and the tests share.
+Importable as ``sarsense.simulators`` by the tests, the demo, the bench, the training recipes and
+``sarsense:exampledata`` (:mod:`.examples`); shipped in the plugin zip. :func:`write_raster` is the one
+small GeoTIFF writer they and the tests share.
 """
 
 from __future__ import annotations

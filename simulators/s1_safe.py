@@ -237,9 +237,15 @@ def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1
     return tuple(a.reshape(shape) for a in (lon, lat, h, inc, t, r))
 
 
-def _orbit_xml():
+def _orbit_xml(shift=None):
+    """The real product's orbit state vectors, their times moved by ``shift`` (a timedelta: whole repeat cycles
+    keep the Earth-fixed positions valid, the orbit repeating its ground track every 12 days)."""
     text, _, _ = _real()
-    return re.search(r"<orbitList.*?</orbitList>", text, re.S).group(0)
+    orbit = re.search(r"<orbitList.*?</orbitList>", text, re.S).group(0)
+    if not shift:
+        return orbit
+    return re.sub(r"<time>([^<]+)</time>", lambda m: "<time>" + _iso(
+        _dt.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f") + shift) + "</time>", orbit)
 
 
 def _conversion_xml(pixel0, factor=1):
@@ -267,7 +273,7 @@ def grid_points(rows, cols, line0=LINE0, pixel0=PIXEL0, factor=1):
     return ln.ravel(), px.ravel(), geolocation(ln.ravel(), px.ravel(), line0, pixel0, factor=factor)
 
 
-def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW"):
+def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW", shift=None):
     factor = MODES[mode][0]
     lines, pixels, (lon, lat, h, inc, t, r) = pts
     items = []
@@ -280,7 +286,7 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW"):
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<product><adsHeader><missionId>S1B</missionId>"
             f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>{mode}</mode><swath>{mode}</swath>"
             f"<startTime>{_iso(start)}</startTime><stopTime>{_iso(stop)}</stopTime></adsHeader>"
-            f"<generalAnnotation>{_orbit_xml()}</generalAnnotation>"
+            f"<generalAnnotation>{_orbit_xml(shift)}</generalAnnotation>"
             "<imageAnnotation><imageInformation>"
             f"<productFirstLineUtcTime>{_iso(start)}</productFirstLineUtcTime>"
             f"<productLastLineUtcTime>{_iso(stop)}</productLastLineUtcTime>"
@@ -295,7 +301,7 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW"):
             "</geolocationGridPointList></geolocationGrid></product>")
 
 
-def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW"):
+def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW", orbit=26269):
     """``units``: per polarisation (pol, measurement, annotation, calibration, noise) relative paths. The package
     map, metadata objects and data objects are linked as in a real manifest (GDAL's SAFE driver follows them)."""
     pols = [u[0] for u in units]
@@ -343,8 +349,8 @@ pdiID="processing">
 <safe:extension><s1sarl1:instrumentMode><s1sarl1:mode>{mode}</s1sarl1:mode><s1sarl1:swath>{mode}</s1sarl1:swath>
 </s1sarl1:instrumentMode></safe:extension></safe:instrument></safe:platform></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="measurementOrbitReference" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
-<safe:orbitReference><safe:orbitNumber type="start">26269</safe:orbitNumber>\
-<safe:orbitNumber type="stop">26269</safe:orbitNumber>
+<safe:orbitReference><safe:orbitNumber type="start">{orbit}</safe:orbitNumber>\
+<safe:orbitNumber type="stop">{orbit}</safe:orbitNumber>
 <safe:extension><s1:orbitProperties><s1:pass>DESCENDING</s1:pass></s1:orbitProperties></safe:extension>
 </safe:orbitReference></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="generalProductInformation" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
@@ -359,11 +365,12 @@ pdiID="processing">
 """
 
 
-def sigma0_truth(rows, cols, pol, seed=0, border_strip=False, first_row=0, n_rows=None):
+def sigma0_truth(rows, cols, pol, seed=0, border_strip=False, first_row=0, n_rows=None, extra_db=None):
     """The product's σ0 (linear power) on rows ``first_row`` … (+ ``n_rows``): smooth fields, VH about 7 dB below
     VV, a dark band (water); with ``border_strip`` the 10 columns after the no-data edge at −45 dB, as the border
     noise of IPF < 2.90 left it (the no-data edge itself, DN 0, is the first 5 columns and last 3 lines:
-    :func:`write_grd`). The noise of each strip of :data:`STRIP` rows has its own seed."""
+    :func:`write_grd`). The noise of each strip of :data:`STRIP` rows has its own seed. ``extra_db``: a function
+    of the rows and columns (2-D arrays) giving dB added to the land (not the dark band), e.g. a wetting."""
     n_rows = rows if n_rows is None else n_rows
     y, x = np.mgrid[first_row:first_row + n_rows, 0:cols]
     db = -9.0 + 3.0 * np.sin(x / 37.0) * np.cos(y / 23.0)
@@ -372,6 +379,8 @@ def sigma0_truth(rows, cols, pol, seed=0, border_strip=False, first_row=0, n_row
         strip = rng.normal(0, 0.5, (STRIP, cols))
         a, b = max(s0, first_row), min(s0 + STRIP, first_row + n_rows)
         db[a - first_row:b - first_row] += strip[a - s0:b - s0]
+    if extra_db is not None:
+        db += extra_db(y, x)
     db[:, cols // 2 - 8: cols // 2 + 8] = -24.0
     if pol in ("VH", "HV"):
         db -= 7.0
@@ -382,16 +391,20 @@ def sigma0_truth(rows, cols, pol, seed=0, border_strip=False, first_row=0, n_row
 
 def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", legacy_noise=False,
               product_type="GRD", family="SENTINEL-1", zip_it=False, seed=0, border_strip=False, line0=LINE0,
-              pixel0=PIXEL0, keep_arrays=True, mode="IW"):
+              pixel0=PIXEL0, keep_arrays=True, mode="IW", cycles=0, extra_db=None):
     """Write the product (lines ``line0``… and samples ``pixel0``… of the real product's geometry; ``mode`` "EW":
     an EW GRDM product, 40 m pixels, in the same geometry); returns
     ``{"safe": folder, "zip": path or None, "dn": {pol: uint16}, "truth": {pol: σ0}, "grid": (lines, pixels,
     (lon, lat, h, inc, t, r))}`` (``dn`` and ``truth`` empty unless ``keep_arrays``). The no-data border (the
-    first 5 columns, the last 3 lines) is DN 0, as in GRDs."""
+    first 5 columns, the last 3 lines) is DN 0, as in GRDs. ``cycles``: the product is that many 12-day repeat
+    cycles after the real one (times, orbit state vectors and absolute orbit moved; same track, same footprint);
+    ``extra_db``: see :func:`sigma0_truth`."""
     factor, res, pair = MODES[mode]
-    start = REAL_START + _dt.timedelta(seconds=line0 * LINE_TIME * factor)
+    shift = _dt.timedelta(days=12 * cycles)
+    orbit = 26269 + 175 * cycles
+    start = REAL_START + shift + _dt.timedelta(seconds=line0 * LINE_TIME * factor)
     stop = start + _dt.timedelta(seconds=(rows - 1) * LINE_TIME * factor)
-    name = (f"S1B_{mode}_{product_type}{res}_1S{pair}_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_026269_032297_"
+    name = (f"S1B_{mode}_{product_type}{res}_1S{pair}_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_{orbit:06d}_032297_"
             "TEST.SAFE")
     safe = os.path.join(str(out_dir), name)
     os.makedirs(os.path.join(safe, "measurement"), exist_ok=True)
@@ -402,7 +415,8 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
             for lo, la, hh, px, ln in zip(lon, lat, h, pixels, lines)]
     units, dns, truths = [], {}, {}
     for k, pol in enumerate(pols, start=1):
-        stem = f"s1b-{mode.lower()}-grd-{pol.lower()}-{start:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-{k:03d}"
+        stem = (f"s1b-{mode.lower()}-grd-{pol.lower()}-{start:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-{orbit:06d}-032297-"
+                f"{k:03d}")
         meas = f"measurement/{stem}.tiff"
         ds = gdal.GetDriverByName("GTiff").Create(os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16,
                                                   ["TILED=YES"] if rows * cols > 4_000_000 else [])
@@ -411,7 +425,7 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
         for r0 in range(0, rows, STRIP):
             n = min(STRIP, rows - r0)
             line, pixel = np.mgrid[r0:r0 + n, 0:cols].astype(float)
-            truth = sigma0_truth(rows, cols, pol, seed, border_strip, r0, n)
+            truth = sigma0_truth(rows, cols, pol, seed, border_strip, r0, n, extra_db)
             power = truth * calib("sigma0", line, pixel) ** 2 + noise(line, pixel, cols, legacy_noise, rows)
             dn = np.clip(np.round(np.sqrt(power)), 0, 65535).astype(np.uint16)
             dn[:, :5] = 0
@@ -422,7 +436,8 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
                 truths.setdefault(pol, []).append(truth)
         ds = None
         rels = []
-        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode)),
+        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode,
+                                                                      shift)),
                           (f"annotation/calibration/calibration-{stem}.xml",
                            _calibration_xml(pol, rows, cols, start, mode)),
                           (f"annotation/calibration/noise-{stem}.xml",
@@ -433,7 +448,7 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
         units.append((pol, meas, *rels))
     with open(os.path.join(safe, "manifest.safe"), "w", encoding="utf-8") as fh:
         fh.write(_manifest(name, units, start, stop, ipf=ipf, product_type=product_type, family=family,
-                           mode=mode))
+                           mode=mode, orbit=orbit))
     zipped = None
     if zip_it:
         zipped = safe[:-5] + ".zip"

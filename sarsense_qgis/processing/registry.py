@@ -7,6 +7,7 @@ from .crop.sieve_classes import SieveClassesAlgorithm
 from .crop.svm_apply import SvmApplyAlgorithm
 from .crop.svm_classify import SvmClassifyAlgorithm
 from .crop.water_normalized import WaterNormalizedAlgorithm
+from .examples.example_data import ExampleDataAlgorithm
 from .lst.degrade_lst import DegradeLstAlgorithm
 from .lst.image_quality import ImageQualityAlgorithm
 from .lst.lst_superresolution import LstSuperResolutionAlgorithm
@@ -72,4 +73,5 @@ ALGORITHMS = (
     AnnMoistureAlgorithm,
     RegressMoistureAlgorithm,
     ValidateMoistureAlgorithm,
+    ExampleDataAlgorithm,
 )

@@ -20,13 +20,11 @@ from sarsense.algorithms.sar import speckle
 
 #: Every algorithm id SARSense has published: ids are never renamed (models, scripts and batch files use them).
 IDS = {"accuracyassessment", "annmoisture", "applymodel", "buildstack", "calibratevegetationcd", "calibratewatercloud",
-       "changedetection",
-       "convertunits", "degradelst", "despeckle", "extractstations", "icechartclasses", "imagequality", "importismn",
-       "importsentinel1", "interpolatetime", "lstsuperresolution", "multitemporaldespeckle", "ndvi", "polratio",
-       "regressmoisture", "ricethreshold", "seaiceconcentration", "seaiceskill", "separability", "svmapply",
-       "svmclassify", "terrainflatten", "trainannmoisture", "unetreceptivefield", "validatemoisture", "vegetationcd",
-       "watercloud", "waternormalized"}
-IDS |= {"sieveclasses"}                 # issue 27: the class-map sieve of the rice workflow
+       "changedetection", "convertunits", "degradelst", "despeckle", "exampledata", "extractstations",
+       "icechartclasses", "imagequality", "importismn", "importsentinel1", "interpolatetime", "lstsuperresolution",
+       "multitemporaldespeckle", "ndvi", "polratio", "regressmoisture", "ricethreshold", "seaiceconcentration",
+       "seaiceskill", "separability", "sieveclasses", "svmapply", "svmclassify", "terrainflatten", "trainannmoisture",
+       "unetreceptivefield", "validatemoisture", "vegetationcd", "watercloud", "waternormalized"}
 
 
 def test_provider_lists_the_algorithms(sarsense):
@@ -63,7 +61,7 @@ def test_algorithms_are_shallow_and_independent(sarsense):
         assert not concrete & set(mro[1:]), f"{cls.__name__} inherits from {concrete & set(mro[1:])}"
         suite = cls.__module__.split(".")[-2]
         assert suite in ("sar_preparation", "sentinel1", "neural_networks", "soil_moisture", "crop", "lst",
-                         "sea_ice"), cls.__module__
+                         "sea_ice", "examples"), cls.__module__
     assert {type(a) for a in sarsense.algorithms() if not isinstance(a, QgsProcessingModelAlgorithm)} == concrete
 
 

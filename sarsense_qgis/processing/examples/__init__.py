@@ -1,0 +1,1 @@
+"""Examples: small documented inputs for every suite, for the Getting-started pages."""

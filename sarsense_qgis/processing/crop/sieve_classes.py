@@ -30,7 +30,7 @@ class SieveClassesAlgorithm(CropAlgorithm):
     def tags(self):
         return self.tr("sieve,majority,patch,minimum mapping unit,field,clean,class map,rice,crop").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Removes patches smaller than a field from a class map (e.g. from 'Paddy rice by phenology thresholds' "
             "or 'SVM classification'): each connected patch of one class smaller than Minimum patch size takes the "

@@ -37,7 +37,7 @@ class ExampleDataAlgorithm(SarsenseAlgorithm):
     def tags(self):
         return self.tr("example,sample,tutorial,getting started,demo,simulated,test data").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Writes small inputs to try one suite end to end, with a README.txt that says what each file is, its "
             "source and licence (real data bundled with the plugin) or the simulator that made it (file and layer "

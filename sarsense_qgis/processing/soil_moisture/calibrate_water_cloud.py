@@ -33,7 +33,7 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
     def tags(self):
         return self.tr("water cloud model,wcm,calibration,a,b,vegetation,lai,ndvi,soil moisture,station").split(",")
 
-    def shortHelpString(self):
+    def help_text(self):
         return self.tr(
             "Fits A and B of the Water Cloud Model that 'Water Cloud Model: soil and vegetation backscatter' uses, "
             "on station samples (as 'Extract raster values at stations' writes: σ° in dB, NDVI, incidence angle "

@@ -162,9 +162,10 @@ def _bands(numbers):
 
 
 def series_refusal(dates, times, metas, *, label="the stack", names=None, fix=REBUILD):
-    """Why bands with ``dates``, ``times`` (:func:`band_times`) and metadata ``metas`` are not one time series,
-    or None (STYLE §8, §9): they mix values of a :data:`SERIES_KEYS` key (VV and VH, backscatter and
-    incidence angle, dB and linear), or a date holds several bands that no distinct time of day tells apart.
+    """Why bands with ``dates``, ``times`` (:func:`band_times`; both None for an undated stack) and metadata
+    ``metas`` are not one time series, or None (STYLE §8, §9): they mix values of a :data:`SERIES_KEYS` key
+    (VV and VH, backscatter and incidence angle, dB and linear), or a date holds several bands that no distinct
+    time of day tells apart.
     Two bands of one day with distinct known times (two passes) are two dates of the series. ``names``
     (one per band, e.g. the files) are named beside the band numbers; ``fix`` is what the message tells to do."""
     def which(idx):
@@ -184,7 +185,7 @@ def series_refusal(dates, times, metas, *, label="the stack", names=None, fix=RE
                     "stack'") if key == "units" else fix
             return f"{label} mixes {_WHAT[key]} ({key} metadata: {parts}); a time series holds one. Fix: {what}."
     twice = []
-    for day in sorted(set(dates)):
+    for day in sorted(set(dates or ())):
         idx = [i for i, d in enumerate(dates) if d == day]
         known = [times[i][0] for i in idx if times[i][0] == times[i][1]]
         if len(idx) > 1 and (len(known) < len(idx) or len(set(known)) < len(known)):
@@ -196,11 +197,17 @@ def series_refusal(dates, times, metas, *, label="the stack", names=None, fix=RE
     return None
 
 
-def check_series(path, *, label="the stack"):
+def check_series(path, *, label="the stack", dated=True):
     """The dates of the dated stack ``path`` (:func:`band_dates`) after refusing, with ``ValueError``, one that is
-    not one time series (:func:`series_refusal`): the one check every time-series algorithm makes."""
-    dates = band_dates(path)
-    reason = series_refusal(dates, band_times(path), band_provenance(path), label=label)
+    not one time series (:func:`series_refusal`): the one check every time-series algorithm makes. With
+    ``dated`` False a stack without dates passes (None is returned) after the metadata check alone."""
+    try:
+        dates, times = band_dates(path), band_times(path)
+    except ValueError:
+        if dated:
+            raise
+        dates = times = None
+    reason = series_refusal(dates, times, band_provenance(path), label=label)
     if reason:
         raise ValueError(reason)
     return dates

@@ -58,8 +58,9 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
                                                       layerType=QgsProcessing.TypeRaster),
                  "Rasters to stack; every band needs a date (description, DATE metadata or file name).")
         self.add(QgsProcessingParameterEnum(self.POLARISATION, self.tr("Polarisation"),
-                                            options=list(POLARISATION_LABELS), defaultValue=0),
-                 "Which bands to stack, by their POLARISATION metadata; bands without it are kept.")
+                                            options=list(POLARISATION_LABELS), defaultValue=0,
+                                            optional=True),
+                 "Which bands to stack, by their POLARISATION metadata; bands without it are kept. Empty: Auto.")
         self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference grid"), optional=True),
                  "Raster whose CRS, extent and pixel size the stack takes. Default: the first input.")
         self.add(QgsProcessingParameterEnum(self.RESAMPLING, self.tr("Resampling"), options=list(RESAMPLING_LABELS),

@@ -39,6 +39,10 @@ def bad(tmp_path_factory):
                     for c, x0 in (("rice", 600020), ("other", 600180))]}
     training = d / "training.geojson"
     training.write_text(json.dumps(polygons))
+    stations = d / "stations.geojson"
+    stations.write_text(json.dumps({**polygons, "features": [
+        {"type": "Feature", "properties": {"id": "s1"},
+         "geometry": {"type": "Point", "coordinates": [600100, 5099850]}}]}))
     samples = d / "samples.csv"
     samples.write_text("station,date,vv,ssm\n" + "".join(f"s{k},{DATES[k % 6]},{-14 + k * 0.4:.2f},"
                                                           f"{0.08 + k * 0.015:.3f}\n" for k in range(16)))
@@ -51,7 +55,7 @@ def bad(tmp_path_factory):
                          for i in range(6)]),
         "ndvi": write_raster(d / "ndvi.tif", np.full((6, 32, 32), 0.4, np.float32), epsg=EPSG, gt=GT,
                              descriptions=DATES),
-        "training": str(training), "samples": str(samples), "dir": d,
+        "training": str(training), "samples": str(samples), "stations": str(stations), "dir": d,
     }
 
 
@@ -71,6 +75,9 @@ CASES = [
                        "OUTPUT": "{out}"}),
     ("svmclassify", {"INPUT": "{stack}", "TRAINING": "{training}", "CLASS_FIELD": "class", "OUTPUT": "{out}",
                      "OUTPUT_MODEL": "{dir}/m.npz", "OUTPUT_REPORT": "{dir}/m.html"}),
+    ("extractstations", {"STATIONS": "{stations}", "RASTERS": "{stack}", "OUTPUT": "{dir}/samples.gpkg"}),
+    # the bundled model's seven predictors: the first (VV) is the bad stack
+    ("annmoisture", {"INPUTS": ["{stack}"] * 7, "OUTPUT": "{out}"}),
     ("separability", {"INPUT": "{stack}", "TRAINING": "{training}", "CLASS_FIELD": "class", "TARGET_CLASS": "rice",
                       "OUTPUT_TABLE": "{dir}/jm.csv", "OUTPUT_HTML": "{dir}/jm.html"}),
 ]
@@ -82,6 +89,8 @@ WHY = {"one_day": "2021-04-01: bands 1, 2, 3", "mixed": "mixes polarisations (PO
 @pytest.mark.parametrize("alg,params", CASES, ids=[c[0] for c in CASES])
 def test_every_time_series_algorithm_refuses_a_stack_that_is_no_series(env, bad, tmp_path, alg, params, kind):
     out = tmp_path / "out.tif"
-    args = {k: str(v).format(stack=bad[kind], out=out, out2=tmp_path / "out2.tif", **bad) for k, v in params.items()}
-    refused(env, alg, match=(WHY[kind], "Build dated stack", "Polarisation (POLARISATION)"), **args)
+    names = dict(stack=bad[kind], out=out, out2=tmp_path / "out2.tif", **bad)
+    args = [f"--{k}={str(v).format(**names)}" for k, vs in params.items()
+            for v in (vs if isinstance(vs, list) else [vs])]
+    refused(env, alg, *args, match=(WHY[kind], "Build dated stack", "Polarisation (POLARISATION)"))
     assert not out.exists()

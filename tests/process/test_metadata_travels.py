@@ -131,3 +131,24 @@ def test_workflow_sentinel1_grd_db_keeps_the_date(env, tmp_path):
     band = db_ds.GetRasterBand(1).GetMetadata()
     assert (band["POLARISATION"], band["QUANTITY"], band["units"]) == ("VH", "sigma0", "dB")
     assert inc_ds.GetRasterBand(1).GetMetadata()["units"] == "degrees"
+
+
+def test_a_networks_outputs_keep_what_its_input_channels_share(env, tmp_path):
+    """sarsense:applymodel on one acquisition's VV and VH: the output is not a channel of the input, so it keeps
+    the acquisition (date, time, mission) but neither band's polarisation; its units are the model card's."""
+    from onnx_models import contract, conv_net
+    arr = np.random.default_rng(2).normal(-13, 3, (2, 40, 40)).astype(np.float32)
+    src = tmp_path / "import.tif"
+    write_raster(src, arr, epsg=EPSG, gt=GT, descriptions=["VV sigma0", "VH sigma0"])
+    ds = gdal.Open(str(src), gdal.GA_Update)
+    for b, pol in ((1, "VV"), (2, "VH")):
+        ds.GetRasterBand(b).SetMetadata(_importer_like(pol, TIMES[0]))
+    ds.SetMetadata({**FILE_META, "DATE": TIMES[0]})
+    ds = None
+    model = conv_net(tmp_path / "m.onnx", layers=3, contract_dict=contract())
+    out = run_json(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif")["results"]["OUTPUT"]
+    assert [str(t) for t, _ in stack.band_times(out)] == [TIMES[0]]
+    res = gdal.Open(out)
+    band = res.GetRasterBand(1).GetMetadata()
+    assert band["ACQUISITION_START_TIME"] == TIMES[0] and band["units"] == "1" and band["QUANTITY"] == "y"
+    assert "POLARISATION" not in band and res.GetMetadata()["MISSION"] == "S1B"

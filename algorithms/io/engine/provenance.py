@@ -36,12 +36,14 @@ def merged(base, over):
     return out
 
 
-def _agreed(metas):
-    """The keys of the first dict that no other one gives another value."""
+def _agreed(metas, *, dates_in_all=False):
+    """The keys of the first dict that no other one gives another value; with ``dates_in_all``, dates
+    (:data:`~sarsense.algorithms.io.dates.DATE_KEYS`) only where every one gives the same."""
     out = dict(metas[0])
     for other in metas[1:]:
-        for key, value in other.items():
-            if key in out and out[key] != value:
+        for key in list(out):
+            if (key in other and other[key] != out[key]) or (dates_in_all and key not in other
+                                                             and key in _dates.DATE_KEYS):
                 del out[key]
     return out
 
@@ -58,8 +60,9 @@ def band_metadata(stack, n_out, dtype, given=None, inherit=True):
     """The metadata of each of the ``n_out`` bands of an output of ``stack`` (see the module docstring).
 
     ``given``: the caller's, one dict per band, one dict for every band, or None. ``inherit``: True (the rule
-    above), ``"common"`` (every band gets the keys all input bands agree on, dates left out: outputs on other
-    dates than the input's, e.g. interpolated in time) or False (only ``given``).
+    above), ``"common"`` (every band gets the keys all input bands agree on: outputs whose bands are not the
+    input's, e.g. interpolated onto other dates, or a network's outputs from its input channels; the date and
+    time only where every band has the same) or False (only ``given``).
     """
     if given is None or isinstance(given, dict):
         given = [given] * n_out
@@ -72,8 +75,7 @@ def band_metadata(stack, n_out, dtype, given=None, inherit=True):
         per_input.append([prov[b - 1] for b in bands])
     flat = [m for metas in per_input for m in metas]
     if inherit == "common":
-        common = {k: v for k, v in _agreed(flat).items() if k not in _dates.DATE_KEYS}
-        base = [common] * n_out
+        base = [_agreed(flat, dates_in_all=True)] * n_out
     elif n_out == len(flat):
         base = flat
     else:

@@ -216,7 +216,7 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
     meta = [{"QUANTITY": "soil moisture index", "units": "index 0-1"},
             {"QUANTITY": "surface soil moisture", "units": "m3/m3"},
-            {"QUANTITY": "vegetation-corrected VV change", "units": "dB"}][:len(outs)]
+            {"QUANTITY": "VV change above the series minimum (delta VV)", "units": "dB"}][:len(outs)]
     opts = resolve(options).replace(workers=1)   # I/O-bound: a 2nd worker only adds memory
     res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
                         descriptions=[list(dates)] * len(outs), band_metadata=meta,

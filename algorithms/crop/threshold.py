@@ -177,7 +177,7 @@ def rice_threshold_file(ndvh: str, output: str, *, dates, season_start: str, sea
     if output_date:
         run_blockwise(sources, [output, output_date], kernel, out_bands=[1, 1], out_dtype=[np.uint8, np.float32],
                       descriptions=[["rice"], ["transplanting day of year"]],
-                      band_metadata=[[class_meta], [{"UNITS": "day of year", "YEAR": dates[season[0]][:4]}]],
+                      band_metadata=[[class_meta], [{"units": "day of year", "YEAR": dates[season[0]][:4]}]],
                       bytes_per_pixel=24, options=options)
     else:
         run_blockwise(sources, output, rice_only, out_bands=1, out_dtype=np.uint8, descriptions=["rice"],

@@ -152,7 +152,8 @@ def water_normalized_file(stack: str, output: str, *, dates, in_db: bool = False
     t = water_reference(sums, counts, dates)
     t_db = [10.0 * math.log10(value) for value in t]
     metadata = [{"WATER_T_DB": f"{v_db:.4f}", "WATER_T_LINEAR": f"{value:.6g}", "WATER_PIXELS": int(count),
-                 "UNITS": "sigma_A (-1 to 1)"} for v_db, value, count in zip(t_db, t, counts)]
+                 "QUANTITY": "water-normalised index sigma_A", "units": "-1 to 1"}
+                for v_db, value, count in zip(t_db, t, counts)]
     res = run_blockwise(stack, output, index_kernel, descriptions=dates, band_metadata=metadata, bytes_per_pixel=16,
                         options=options.part(0.4, 1.0))
     return {"t": t, "t_db": t_db, "water_pixels": counts, "infinite": res["infinite"]}

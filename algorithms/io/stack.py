@@ -9,9 +9,6 @@ file name (single-band files only). Accepted forms: ``2016-01-05``,
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
-import re
 import threading
 import uuid
 
@@ -20,99 +17,21 @@ from osgeo import gdal, osr
 
 from . import engine as _engine
 from . import raster as _raster
+from .dates import (  # noqa: F401 (the stack's API)
+    DATE_KEYS,
+    SERIES_KEYS,
+    band_dates,
+    band_provenance,
+    band_times,
+    check_series,
+    dataset_provenance,
+    parse_date,
+    parse_time,
+    series_refusal,
+)
 from .options import RunOptions, resolve
 
-DATE_KEYS = ("DATE", "ACQUISITION_DATE", "ACQUISITION_START_TIME", "TIFFTAG_DATETIME")
 RESAMPLINGS = ("nearest", "bilinear", "cubic", "average")
-
-_PATTERNS = (
-    re.compile(r"(?<!\d)(\d{4})[-_](\d{2})[-_](\d{2})(?!\d)"),
-    re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?:T\d{6})?(?!\d)"),
-    re.compile(r"(?<!\d)(\d{4}):(\d{2}):(\d{2})(?!\d)"),  # TIFFTAG_DATETIME
-)
-_MODIS = re.compile(r"(?<![A-Za-z0-9])A(\d{4})(\d{3})(?!\d)")
-
-
-def parse_date(text):
-    """Return the first plausible date in ``text`` as ``YYYY-MM-DD``, or None."""
-    if not text:
-        return None
-    for pat in _PATTERNS:
-        for m in pat.finditer(str(text)):
-            try:
-                d = _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                continue
-            if 1950 <= d.year <= 2100:
-                return d.isoformat()
-    m = _MODIS.search(str(text))
-    if m:
-        year, doy = int(m.group(1)), int(m.group(2))
-        if 1950 <= year <= 2100 and 1 <= doy <= 366:
-            return (_dt.date(year, 1, 1) + _dt.timedelta(days=doy - 1)).isoformat()
-    return None
-
-
-_TIME = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})[T ](\d{2}):?(\d{2}):?(\d{2})")
-
-
-def parse_time(text):
-    """The first date *with a time of day* in ``text`` (``2016-01-05T17:30:17``, ``20160105T173017``,
-    ``2016-01-05 17:30:17``; fractions of a second dropped) as ``numpy.datetime64[s]``, read as UTC, or None."""
-    m = _TIME.search(str(text or ""))
-    if not m:
-        return None
-    try:
-        return np.datetime64(_dt.datetime(*(int(g) for g in m.groups())), "s")
-    except ValueError:
-        return None
-
-
-def band_times(path):
-    """Acquisition time of every band of a dated stack as ``(start, end)`` datetime64[s] pairs (UTC).
-
-    A band whose description or metadata (:data:`DATE_KEYS`) gives a time of day has ``start == end``;
-    one with a date only covers its whole day (``end`` = next midnight), so that whatever is matched to
-    it knows the time is unknown within the day.
-    """
-    ds = _raster.open_dataset(path)
-    dates = band_dates(path)
-    out = []
-    for i, day in enumerate(dates):
-        band = ds.GetRasterBand(i + 1)
-        meta = band.GetMetadata() or {}
-        texts = [band.GetDescription()] + [meta.get(k) for k in DATE_KEYS]
-        if ds.RasterCount == 1:
-            texts += [(ds.GetMetadata() or {}).get(k) for k in DATE_KEYS]
-        found = next((t for t in map(parse_time, texts) if t is not None and str(t)[:10] == day), None)
-        start = np.datetime64(day, "s")
-        out.append((found, found) if found is not None else (start, start + np.timedelta64(86400, "s")))
-    return out
-
-
-def band_dates(path):
-    """ISO dates of every band of ``path``; raises ``ValueError`` naming a band without a date."""
-    ds = _raster.open_dataset(path)
-    ds_meta = ds.GetMetadata() or {}
-    dates = []
-    for i in range(ds.RasterCount):
-        band = ds.GetRasterBand(i + 1)
-        meta = band.GetMetadata() or {}
-        found = parse_date(band.GetDescription())
-        for key in DATE_KEYS:
-            found = found or parse_date(meta.get(key))
-        if ds.RasterCount == 1:
-            for key in DATE_KEYS:
-                found = found or parse_date(ds_meta.get(key))
-            found = found or parse_date(os.path.basename(str(path)))
-        if found is None:
-            where = "its description or DATE metadata" if ds.RasterCount > 1 else \
-                "its band description, DATE metadata or file name"
-            raise ValueError(
-                f"band {i + 1} of '{path}' has no acquisition date in {where}; "
-                "name the file with its date (e.g. S1_VV_2016-01-05.tif) or set the band description to the ISO date")
-        dates.append(found)
-    return dates
 
 
 def _warped(path, ref, resampling):
@@ -145,14 +64,70 @@ def _check_georeferencing(path, info, ref, ref_label):
                          "gdal_edit.py -a_srs EPSG:…)")
 
 
+#: The Polarisation choices of :func:`build_stack`: "auto" is the one polarisation the inputs carry.
+POLARISATIONS = ("auto", "VV", "VH", "HH", "HV")
+
+
+def is_incidence(meta, description=""):
+    """True for an incidence-angle band (the importer's ``QUANTITY``, or its description): never a date of a series."""
+    return "incidence" in f"{meta.get('QUANTITY', '')} {description or ''}".lower()
+
+
+def _bands_of(inputs):
+    """Every band of ``inputs`` as a dict: file, band number, date, time, description and what it carries
+    (the file's metadata under the band's own, DATE the time to the second where known)."""
+    out = []
+    for path in inputs:
+        info = _raster.read_info(path)
+        if info.complex_bands:
+            raise ValueError(_raster.complex_refusal(path, info.complex_bands))
+        file_meta = {k: v for k, v in dataset_provenance(path).items() if k not in DATE_KEYS}
+        for b, (day, (start, end), meta) in enumerate(zip(band_dates(path), band_times(path),
+                                                          band_provenance(path)), start=1):
+            when = str(start) if start == end else day
+            out.append({"path": path, "band": b, "date": day, "time": (start, end),
+                        "description": info.descriptions[b - 1],
+                        "meta": {**file_meta, **meta, "DATE": when}})
+    return out
+
+
+def _choose(bands, polarisation, label):
+    """The bands a stack of ``polarisation`` keeps: no incidence angle; bands of another polarisation left out;
+    bands without ``POLARISATION`` (a user's own single-band files) kept as they are. Returns
+    ``(kept, incidence, other)``: the kept bands, the incidence-angle bands and ``{polarisation: n}`` left out."""
+    if polarisation not in POLARISATIONS:
+        raise ValueError(f"{label} must be one of {', '.join(POLARISATIONS)}, got {polarisation!r}")
+    incidence = [b for b in bands if is_incidence(b["meta"], b["description"])]
+    rest = [b for b in bands if not is_incidence(b["meta"], b["description"])]
+    carried = {}
+    for b in rest:
+        if b["meta"].get("POLARISATION"):
+            carried[b["meta"]["POLARISATION"]] = carried.get(b["meta"]["POLARISATION"], 0) + 1
+    if polarisation == "auto":
+        if len(carried) > 1:
+            found = ", ".join(f"{p} ({n} band{'s' if n > 1 else ''})" for p, n in carried.items())
+            raise ValueError(f"the inputs carry several polarisations: {found}, and a dated stack holds one. "
+                             f"Choose one with {label}: {', '.join(carried)}")
+        polarisation = next(iter(carried), None)
+    elif carried and polarisation not in carried:
+        raise ValueError(f"no input band is {polarisation} ({label}): the inputs carry "
+                         f"{', '.join(carried)}; choose one of them")
+    kept = [b for b in rest if b["meta"].get("POLARISATION") in (None, polarisation)]
+    other = {p: n for p, n in carried.items() if p != polarisation}
+    if not kept:
+        raise ValueError("no band left to stack: the inputs hold only incidence-angle bands")
+    return kept, incidence, other
+
+
 def build_stack(inputs: list, output: str, *, reference: str | None = None, resampling: str = "bilinear",
-                drop_empty: bool = False, options: RunOptions | None = None) -> dict:
-    """Stack every band of ``inputs`` onto one grid, sorted by date, each band described by its ISO date.
+                drop_empty: bool = False, polarisation: str = "auto", polarisation_label: str = "POLARISATION",
+                options: RunOptions | None = None) -> dict:
+    """Stack the bands of ``inputs`` of one polarisation onto one grid, sorted by date, each described by its ISO date.
 
     Parameters
     ----------
     inputs : list of str
-        Rasters; each band must carry a date (see module docstring).
+        Rasters; each band must carry a date (see :mod:`.dates`).
     reference : str, optional
         Raster whose grid (CRS, extent, pixel size) the stack takes; default the first input.
         Inputs on another grid or CRS are warped with ``resampling``.
@@ -160,16 +135,27 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
     drop_empty : bool
         Leave out dates without a single valid pixel on the reference grid (they are always
         reported in ``empty``).
+    polarisation : {"auto", "VV", "VH", "HH", "HV"}
+        The bands stacked, read from their ``POLARISATION`` metadata (the importer's): "auto" is the one
+        polarisation the inputs carry (several are refused with the choices). Incidence-angle bands are
+        never stacked; bands without ``POLARISATION`` are kept. ``polarisation_label`` names the choice in
+        messages.
     options : RunOptions, optional
         Budget, compression, progress and cancel of the run; the stack is written on one thread
         (``workers`` is not used). With ``drop_empty`` the two passes share the progress.
+
+    Each band keeps what its file and band carry (polarisation, quantity, units, mission, product …) with
+    ``DATE`` its acquisition time to the second where one is known (else the day); the stack's own metadata
+    is what every input agrees on. A stack that would not be one time series (:func:`series_refusal`: a date
+    twice with no distinct time of day, mixed quantities or units) is refused, naming the dates and files.
 
     Returns
     -------
     dict
         ``output``, ``dates`` (sorted, as written), ``warped`` (inputs that were resampled),
-        ``empty`` (dates without a valid pixel, with their file), ``dropped`` (dates left out)
-        and ``warnings``.
+        ``empty`` (dates without a valid pixel, with their file), ``dropped`` (dates left out),
+        ``incidence`` (incidence-angle bands left out, with their file), ``other_polarisations``
+        (``{polarisation: bands left out}``), ``polarisation`` (the one stacked, or None) and ``warnings``.
     """
     inputs = [str(p) for p in inputs]
     if len(inputs) == 0:
@@ -178,31 +164,36 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
         raise ValueError(f"resampling must be one of {', '.join(RESAMPLINGS)}, got '{resampling}'")
     ref = _raster.read_info(reference or inputs[0])
     ref_label = "REFERENCE" if reference else "the first input (the reference grid)"
-    dated = []  # (date, position in the concatenated band list, file)
+    for path in inputs:
+        _check_georeferencing(path, _raster.read_info(path), ref, ref_label)
+    kept, incidence, other = _choose(_bands_of(inputs), polarisation, polarisation_label)
+    kept.sort(key=lambda b: (b["date"], b["time"][0]))  # stable: equal dates keep input order
+    reason = series_refusal([b["date"] for b in kept], [b["time"] for b in kept], [b["meta"] for b in kept],
+                            label="the stack would be no time series: it", names=[b["path"] for b in kept],
+                            fix=f"choose one {polarisation_label}, or leave out all but one file of each date")
+    if reason:
+        raise ValueError(reason)
+    chosen = next((b["meta"]["POLARISATION"] for b in kept if b["meta"].get("POLARISATION")), None)
+    files = [p for p in inputs if any(b["path"] == p for b in kept)]
+    metas = [dataset_provenance(p) for p in files]
+    common = {k: v for k, v in metas[0].items()
+              if k not in DATE_KEYS and k != "PRODUCT" and all(m.get(k) == v for m in metas[1:])}
     sources, warped, warnings = [], [], []
-    pos = 0
     try:
-        for path in inputs:
+        for path in files:
             info = _raster.read_info(path)
-            if info.complex_bands:
-                raise ValueError(_raster.complex_refusal(path, info.complex_bands))
-            _check_georeferencing(path, info, ref, ref_label)
-            for d in band_dates(path):
-                dated.append((d, pos, path))
-                pos += 1
+            numbers = [b["band"] for b in kept if b["path"] == path]
             if info.same_grid(ref):
-                sources.append(path)
+                sources.append((path, numbers))
             else:
                 if covered_fraction(info, ref) <= 0.0:
                     warnings.append(f"'{path}' does not overlap the reference grid: its date(s) will be empty")
-                sources.append(_warped(path, ref, resampling))
+                sources.append((_warped(path, ref, resampling), numbers))
                 warped.append(path)
-        dated.sort(key=lambda t: t[0])  # stable: equal dates keep input order
-        dates = [d for d, _, _ in dated]
-        order = [p for _, p, _ in dated]
-        dupes = sorted({d for d in dates if dates.count(d) > 1})
-        if dupes:
-            warnings.append(f"several bands share a date ({', '.join(dupes)}); they are kept in input order")
+        read = [(b["path"], b["band"]) for p in files for b in kept if b["path"] == p]
+        order = [read.index((b["path"], b["band"])) for b in kept]
+        dates = [b["date"] for b in kept]
+        band_meta = [b["meta"] for b in kept]
         counts = np.zeros(len(order), np.int64)
         lock = threading.Lock()
 
@@ -220,10 +211,10 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
             first = f"{output}.all-dates-{uuid.uuid4().hex[:8]}.tif"
         try:
             _engine.run_blockwise(sources, first, kernel, out_bands=len(order), descriptions=dates,
-                                  band_metadata=[{"DATE": d} for d in dates], bytes_per_pixel=16,
+                                  band_metadata=band_meta, metadata=common, inherit=False, bytes_per_pixel=16,
                                   options=opts.part(0.0, 0.5) if drop_empty else opts)
             empty_idx = [i for i, n in enumerate(counts) if n == 0]
-            empty = [(dates[i], dated[i][2]) for i in empty_idx]
+            empty = [(dates[i], kept[i]["path"]) for i in empty_idx]
             dropped = []
             if drop_empty:
                 keep = [i for i in range(len(order)) if i not in empty_idx]
@@ -231,19 +222,20 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
                     raise ValueError("no date has a single valid pixel on the reference grid: check that the "
                                      "inputs overlap the reference and that their nodata is declared correctly")
                 dropped = [dates[i] for i in empty_idx]
-                kept = [dates[i] for i in keep]
                 _engine.run_blockwise(first, output, lambda block: block[keep], out_bands=len(keep),
-                                      descriptions=kept, band_metadata=[{"DATE": d} for d in kept],
+                                      descriptions=[dates[i] for i in keep],
+                                      band_metadata=[band_meta[i] for i in keep], metadata=common, inherit=False,
                                       bytes_per_pixel=16, options=opts.part(0.5, 1.0))
-                dates = kept
+                dates = [dates[i] for i in keep]
         finally:
             if drop_empty:
                 _engine.remove_dataset_files(first)
     finally:
-        for s in sources:
+        for s, _ in sources:
             release(s)
     return {"output": output, "dates": dates, "warped": warped, "warnings": warnings, "empty": empty,
-            "dropped": dropped}
+            "dropped": dropped, "incidence": [(b["date"], b["path"]) for b in incidence],
+            "other_polarisations": other, "polarisation": chosen}
 
 
 def match_dates(dates_a, dates_b, label_a, label_b):

@@ -34,7 +34,7 @@ def output_layout(contract):
     if c.task == "segmentation":
         meta = {"classes": json.dumps([{"value": k.value, "name": k.name, "color": k.color} for k in c.classes])}
         return [f"{c.name} class"], [meta], np.uint8
-    return list(c.output_names), [{"units": c.output_units}] * len(c.output_names), np.float32
+    return list(c.output_names), [{"units": c.output_units, "QUANTITY": n} for n in c.output_names], np.float32
 
 
 def _probabilities(values, valid):
@@ -106,7 +106,8 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
     metadata = {"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_VERSION": c.version, "SARSENSE_MODEL_SHA256": model.sha256,
                 "SARSENSE_MODEL_TASK": c.task}
     # one block at a time: onnxruntime's session already uses the cores (threads in Model)
-    common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata,
+    # the outputs are not the input channels: they inherit what every channel agrees on (date, mission …)
+    common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata, inherit="common",
                   options=resolve(options).replace(workers=1))
     if not c.spatial:
         def kernel(block):

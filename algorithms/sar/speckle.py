@@ -23,6 +23,7 @@ from scipy import ndimage
 
 from ..io import engine as _engine
 from ..io import raster as _raster
+from ..io import stack as _stack
 from ..io.options import RunOptions
 from . import units as sar
 
@@ -525,11 +526,13 @@ def quegan_yu(stack, *, size=7):
 
 def check_stack(src: str) -> int:
     """The band count (dates) of raster ``src``; ``ValueError`` when it has a single band, which the
-    multi-temporal filter cannot use."""
+    multi-temporal filter cannot use, or is no time series (:func:`~sarsense.algorithms.io.stack.check_series`:
+    VV, VH and incidence angle of one import are not three dates)."""
     n = _raster.read_info(src).band_count
     if n < 2:
         raise ValueError("the input has a single band (one date); the multi-temporal filter needs at least 2 "
                          "dates. Build a stack with 'Build dated stack', or use 'Despeckle SAR image'.")
+    _stack.check_series(src, label="the input", dated=False)
     return n
 
 

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io import dates as _dates
 from ..io import engine as _engine
 from ..io import raster as _raster
 from ..io import stack as _stack
 from ..io.options import RunOptions
 
 CONVERSIONS = ("linear_to_db", "db_to_linear", "amplitude_to_intensity", "intensity_to_amplitude")
+#: The ``units`` metadata each conversion writes (the importer's words: "linear" is linear power).
+CONVERTED_UNITS = {"linear_to_db": "dB", "db_to_linear": "linear", "amplitude_to_intensity": "linear",
+                   "intensity_to_amplitude": "amplitude"}
 
 
 def linear_to_db(linear):
@@ -126,6 +130,7 @@ def convert_file(src: str, output: str, *, conversion: str, options: RunOptions 
         return res
 
     res = _engine.run_blockwise(src, output, kernel, bytes_per_pixel=16,
+                                band_metadata={"units": CONVERTED_UNITS[conversion]},
                                 complex_as="amplitude" if complex_bands else None, options=options)
     return {**counts.values, "infinite": res["infinite"], "complex_bands": complex_bands}
 
@@ -179,6 +184,12 @@ def pair_bands(co: str, cross: str, *, co_label: str = "CO", cross_label: str = 
     return BandPairs(pairs, [co_info.descriptions[c - 1] or co_dates[c - 1] for c, _ in pairs], same_grid)
 
 
+def _polarisation(path, default):
+    """The one polarisation the bands of ``path`` carry (``POLARISATION`` metadata), or ``default``."""
+    found = {m.get("POLARISATION") for m in _dates.band_provenance(path)} - {None}
+    return found.pop() if len(found) == 1 else default
+
+
 def cross_ratio_file(co: str, cross: str, output: str, *, pairs: BandPairs, in_db: bool = True,
                      options: RunOptions | None = None) -> dict:
     """The cross- over co-polarised ratio in dB (:func:`cross_ratio_db`) of the band ``pairs`` of ``co`` and
@@ -193,6 +204,7 @@ def cross_ratio_file(co: str, cross: str, output: str, *, pairs: BandPairs, in_d
     """
     n = len(pairs.pairs)
     counts = _engine.Counts("nonpositive")
+    ratio_polarisation = f"{_polarisation(cross, 'cross')}/{_polarisation(co, 'co')}"
 
     def kernel(block):
         if not in_db:
@@ -201,7 +213,9 @@ def cross_ratio_file(co: str, cross: str, output: str, *, pairs: BandPairs, in_d
 
     res = _engine.run_blockwise([(co, [c for c, _ in pairs.pairs]), (cross, [x for _, x in pairs.pairs])], output,
                                 kernel, out_bands=n, descriptions=pairs.descriptions,
-                                band_metadata=[{"units": "dB"}] * n, bytes_per_pixel=16, options=options)
+                                band_metadata={"POLARISATION": ratio_polarisation, "units": "dB",
+                                               "QUANTITY": "cross-polarisation ratio"},
+                                bytes_per_pixel=16, options=options)
     return {**counts.values, "infinite": res["infinite"]}
 
 

@@ -216,7 +216,9 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
         return out + [delta_vv(vv, min_dates=min_dates)] if output_dvv else out
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
-    meta = [[{"UNITS": "index 0-1"}] * n, [{"UNITS": "m3/m3"}] * n, [{"UNITS": "dB"}] * n][:len(outs)]
+    meta = [{"QUANTITY": "soil moisture index", "units": "index 0-1"},
+            {"QUANTITY": "surface soil moisture", "units": "m3/m3"},
+            {"QUANTITY": "VV change above the series minimum (delta VV)", "units": "dB"}][:len(outs)]
     opts = resolve(options).replace(workers=1)   # I/O-bound: a 2nd worker only adds memory
     res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
                         descriptions=[list(dates)] * len(outs), band_metadata=meta,
@@ -271,6 +273,7 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         return ssm
 
     res = run_blockwise([vv, (v1, list(v1_bands))], output, kernel, out_bands=n, descriptions=list(dates),
-                        band_metadata=[{"UNITS": "m3/m3", "ALPHA": alpha, "BETA": beta}] * n,
+                        band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3", "ALPHA": alpha,
+                                       "BETA": beta},
                         bytes_per_pixel=40, options=options)
     return {"infinite": res["infinite"], **counts.values}

@@ -353,7 +353,7 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         mean, spread = mean.reshape(n_dates, rows, cols), spread.reshape(n_dates, rows, cols)
         return [mean, spread] if spread_output else mean
 
-    units = [{"units": SSM_UNITS}] * n_dates
+    units = [{"QUANTITY": "surface soil moisture", "units": SSM_UNITS}] * n_dates
     outs = [output, spread_output] if spread_output else output
     # working bytes per pixel: the block read (all bands of every file), the (date, input) copy, the
     # pixels handed to the network with their standardised copy, and the two results; the engine wants

@@ -86,5 +86,5 @@ def ndvi_file(red: str, nir: str, output: str, *, red_bands: Sequence[int], nir_
 
     res = run_blockwise([(red, list(red_bands)), (nir, list(nir_bands))], output, kernel, out_bands=n,
                         descriptions=list(dates) if dates is not None else None,
-                        band_metadata=[{"UNITS": "NDVI"}] * n, options=options)
+                        band_metadata={"QUANTITY": "NDVI", "units": "1"}, options=options)
     return {"infinite": res["infinite"]}

@@ -95,5 +95,6 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
     def kernel(block):
         return (block * slope + icpt).astype(np.float32)
 
-    res = run_blockwise(stack, output, kernel, out_bands=len(dates), descriptions=list(dates), options=options)
+    res = run_blockwise(stack, output, kernel, out_bands=len(dates), descriptions=list(dates),
+                        band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3"}, options=options)
     return {"infinite": res["infinite"]}

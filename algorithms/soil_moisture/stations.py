@@ -175,10 +175,15 @@ def station_rasters(rasters: Sequence[tuple[str, str]]) -> tuple[list[StationRas
         try:
             dates = _stack.band_dates(path)
             band_times = _stack.band_times(path)
+            dated = True
         except ValueError:
+            dated = False
+        if dated:
+            _stack.check_series(path, label=f"raster '{name}'")
+        else:
             if info.band_count != 1:
                 raise ValueError(f"raster '{name}' has {info.band_count} bands without dates: give dated stacks "
-                                 "(one band per date, as 'Build dated stack' writes).") from None
+                                 "(one band per date, as 'Build dated stack' writes).")
             dates, band_times = [None], [None]
         for d, t in zip(dates, band_times):
             if d is not None:

@@ -182,8 +182,11 @@ def terrain_flatten_file(sigma: str, dem: str, output: str, *, heading_deg: floa
         return (flat, theta) if output_local_incidence else flat
 
     results = [output, output_local_incidence] if output_local_incidence else output
-    layout = dict(out_bands=[n, 1], descriptions=[info.descriptions, ["local incidence angle (degrees)"]]) \
-        if output_local_incidence else dict(out_bands=n)
+    flat_meta = {"QUANTITY": "terrain-normalised backscatter", "units": "dB" if in_db else "linear"}
+    layout = dict(out_bands=[n, 1], descriptions=[info.descriptions, ["local incidence angle (degrees)"]],
+                  band_metadata=[flat_meta, {"QUANTITY": "local incidence angle (DEM)", "units": "degrees",
+                                             "POLARISATION": None}]) \
+        if output_local_incidence else dict(out_bands=n, band_metadata=flat_meta)
     res = run_blockwise(sources, results, kernel, halo=1, with_position=True, bytes_per_pixel=96, options=options,
                         **layout)
     return {"infinite": res["infinite"], **counts.values}

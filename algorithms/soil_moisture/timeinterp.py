@@ -116,6 +116,7 @@ def interpolate_time_file(stack: str, output: str, *, dates: Sequence[str], targ
         return interpolate_time(block, dates, targets, max_gap_days=max_gap_days)
 
     res = run_blockwise(stack, output, kernel, out_bands=len(targets), descriptions=targets,
+                        band_metadata=[{"DATE": t} for t in targets], inherit="common",
                         bytes_per_pixel=64,  # per band of max(dates, targets): block, sweeps, result
                         options=options)
     return {"infinite": res["infinite"]}

@@ -144,7 +144,8 @@ def water_cloud_file(sigma: str, ndvi: str, output_soil: str, *, ndvi_bands: Seq
         return (soil, veg) if output_veg else soil
 
     units = "dB" if in_db else "linear power"
-    soil_meta, veg_meta = [{"UNITS": units, "TERM": "soil"}] * n, [{"UNITS": units, "TERM": "vegetation"}] * n
+    soil_meta = {"QUANTITY": "soil backscatter (Water Cloud Model)", "units": units, "TERM": "soil"}
+    veg_meta = {"QUANTITY": "vegetation backscatter (Water Cloud Model)", "units": units, "TERM": "vegetation"}
     if output_veg:
         layout = dict(out_bands=[n, n], descriptions=[info.descriptions, info.descriptions],
                       band_metadata=[soil_meta, veg_meta])

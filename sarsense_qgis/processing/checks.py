@@ -175,13 +175,19 @@ def units(alg, path, expected, *, units_param=None, name="INPUT"):
 
 
 def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
-    """The ISO dates of a dated stack parameter; refuses a stack without dates or with too few, and with
-    ``in_order`` one whose dates repeat or are not in time order (rules that look at "the next date")."""
+    """The ISO dates of a dated stack parameter; refuses a stack without dates or with too few, one that is no
+    time series (:func:`~sarsense.algorithms.io.stack.check_series`: a date twice with nothing to tell the bands
+    apart, mixed polarisations, quantities or units), and with ``in_order`` one whose dates repeat or are not in
+    time order (rules that look at "the next date")."""
     try:
         dates = _stack.band_dates(path)
     except ValueError as err:
         raise alg.error(f"{alg.label(name)} must be a dated stack (one band per date, ISO dates in the "
                         f"band descriptions, as 'Build dated stack' writes): {err}") from None
+    try:
+        _stack.check_series(path, label=alg.label(name))
+    except ValueError as err:
+        raise alg.error(str(err)) from None
     if len(dates) < min_dates:
         raise alg.error(f"{alg.label(name)} has {len(dates)} date(s) ({', '.join(dates)}); this needs at "
                         f"least {min_dates}. Build a longer stack with 'Build dated stack'.")

@@ -6,7 +6,8 @@
 - :func:`run_tiled`: overlap-add tiled inference of a network (:mod:`.tiles`).
 
 Rooms: :mod:`.windows` (how a grid is cut by the memory budget), :mod:`.inputs` (reading a stack),
-:mod:`.outputs` and :mod:`.partials` (all-or-nothing writing), :mod:`.memory` (GDAL cache and glibc).
+:mod:`.outputs` and :mod:`.partials` (all-or-nothing writing), :mod:`.provenance` (the metadata an output
+inherits: metadata travels), :mod:`.memory` (GDAL cache and glibc).
 Each takes one :class:`~sarsense.algorithms.io.options.RunOptions`.
 """
 

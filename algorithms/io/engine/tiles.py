@@ -45,6 +45,8 @@ from ..options import DEFAULT_BUDGET_MB, RunOptions, resolve
 from .inputs import RasterStack
 from .memory import gdal_cache_limit, gdal_cache_share, reuse_freed_memory
 from .outputs import OutputRaster
+from .provenance import band_metadata as inherited_band_metadata
+from .provenance import dataset_metadata
 from .windows import Window
 
 #: Output rows are written in chunks of whole GeoTIFF tiles.
@@ -269,7 +271,8 @@ class ExtraOutput:
 def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, scale=1, multiple=1,
               fixed_size=False, batch=4, predict_bytes_per_pixel=0, finish=None, final_bands=None,
               out_dtype=np.float32, extra_outputs=(),
-              descriptions=None, band_metadata=None, metadata=None, options: RunOptions | None = None):
+              descriptions=None, band_metadata=None, metadata=None, inherit=True,
+              options: RunOptions | None = None):
     """Run ``predict`` over ``inputs`` in overlapping tiles and write the blended result to ``output``.
 
     Parameters
@@ -305,6 +308,8 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
     extra_outputs : sequence of ExtraOutput
         Further rasters on the output grid written from the same blended values (same
         metadata, compression and all-or-nothing rule: a failed or cancelled run leaves none).
+    descriptions, band_metadata, metadata, inherit
+        As for :func:`run_blockwise`: the caller's keys on top of what the outputs inherit (:mod:`.provenance`).
     options : RunOptions, optional
         As for :func:`run_blockwise`. The budget is the memory of the run: GDAL's cache
         (:func:`gdal_cache_share`) and the engine's arrays (strip, accumulator, batch), which set
@@ -338,14 +343,17 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
             progress(min(1.0, done[0] / total))
 
     grid = dict(xsize=info.xsize * scale, ysize=info.ysize * scale, geotransform=out_gt, projection=info.projection,
-                metadata=metadata, compression=opts.compression)
+                metadata=dataset_metadata(stack, metadata, inherit), compression=opts.compression)
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))
-        out = opened.enter_context(OutputRaster(output, stack.paths, bands=final_bands, dtype=out_dtype,
-                                                descriptions=descriptions, band_metadata=band_metadata, **grid))
+        out = opened.enter_context(OutputRaster(
+            output, stack.paths, bands=final_bands, dtype=out_dtype, descriptions=descriptions,
+            band_metadata=inherited_band_metadata(stack, final_bands, out_dtype, band_metadata, inherit), **grid))
         writers = [(opened.enter_context(OutputRaster(
             extra.path, stack.paths + [output], bands=extra.bands, dtype=extra.dtype,
-            descriptions=list(extra.descriptions) or None, band_metadata=list(extra.band_metadata) or None, **grid)),
+            descriptions=list(extra.descriptions) or None,
+            band_metadata=inherited_band_metadata(stack, extra.bands, extra.dtype, list(extra.band_metadata) or None,
+                                                  inherit), **grid)),
             extra.finish) for extra in extra_outputs]
         writers.append((out, finish))
         opened.enter_context(stack)

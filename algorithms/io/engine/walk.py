@@ -23,6 +23,8 @@ from ..options import Cancelled, RunOptions, resolve
 from .inputs import RasterStack
 from .memory import gdal_cache_limit, gdal_cache_share, reuse_freed_memory
 from .outputs import OutputRaster
+from .provenance import band_metadata as _band_metadata
+from .provenance import dataset_metadata as _dataset_metadata
 from .windows import DEFAULT_BYTES_PER_PIXEL, Position, Window, plan_windows
 
 #: Columns a kernel sees at once (cache blocking): a strip read from the file is handed to the kernel in
@@ -32,7 +34,7 @@ KERNEL_COLUMNS = 1024
 
 
 def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=np.float32,
-                  descriptions=None, band_metadata=None, metadata=None,
+                  descriptions=None, band_metadata=None, metadata=None, inherit=True,
                   bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL, kernel_columns=KERNEL_COLUMNS, complex_as=None,
                   with_position=False, options: RunOptions | None = None):
     """Apply ``kernel`` block by block from ``inputs`` (one path or a list on one grid) to ``output``.
@@ -55,8 +57,11 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     out_dtype : numpy dtype, or a list of them with several outputs
         float32 (NaN nodata) or uint8 (255 nodata); a list gives each output its own.
     descriptions, band_metadata, metadata
-        Band descriptions (default: the input's when the band count matches),
-        per-band and dataset metadata for the output.
+        Band descriptions (default: the input's when the band count matches), per-band metadata (a dict per
+        band, or one dict for every band) and dataset metadata: the keys the caller sets on top of what the
+        output inherits from the inputs (:mod:`.provenance`; a None value removes a key).
+    inherit : True, "common" or False
+        What the output inherits from the inputs (:func:`.provenance.band_metadata`).
     bytes_per_pixel : int
         The kernel's working bytes per pixel and band, with the budget of ``options`` (GDAL's cache
         included, see :func:`gdal_cache_share`) sizing the blocks.
@@ -99,6 +104,8 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     dtypes = list(out_dtype) if isinstance(out_dtype, (list, tuple)) else [out_dtype] * len(outputs)
     if len(dtypes) != len(outputs):
         raise ValueError("give one output dtype per output")
+    band_metadata = [_band_metadata(stack, n, t, m, inherit) for n, t, m in zip(counts, dtypes, band_metadata)]
+    metadata = _dataset_metadata(stack, metadata, inherit)
     n_out = sum(counts)
     opts = resolve(options)
     cache_mb = gdal_cache_share(opts.budget_mb)
@@ -213,7 +220,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixe
 
 
 def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.float32, descriptions=None,
-                  band_metadata=None, metadata=None, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
+                  band_metadata=None, metadata=None, inherit=True, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
                   options: RunOptions | None = None):
     """Reduce ``inputs`` to a grid ``factor`` times coarser, block by block: ``kernel(block) -> coarse``.
 
@@ -222,7 +229,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
     origin and CRS, with pixels ``factor`` times larger; input rows and columns at the bottom and
     right that do not fill a whole coarse pixel are left out (``rows // factor`` × ``cols // factor``).
     ``output`` None returns the coarse result as an array instead of writing a GeoTIFF (for
-    callers that hold the coarse grid anyway). Budget, progress and cancel as in :func:`run_blockwise`.
+    callers that hold the coarse grid anyway). Budget, progress and cancel, and the metadata the output
+    inherits (``inherit``), as in :func:`run_blockwise`.
 
     Returns ``{"output": path or None, "blocks": n, "xsize": w, "ysize": h, "array": array or None}``.
     """
@@ -254,8 +262,9 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
         if output is not None:
             out = opened.enter_context(OutputRaster(
                 output, stack.paths, xsize=ox, ysize=oy, bands=out_bands, geotransform=coarse_gt,
-                projection=info.projection, dtype=out_dtype, descriptions=descriptions, band_metadata=band_metadata,
-                metadata=metadata, compression=opts.compression))
+                projection=info.projection, dtype=out_dtype, descriptions=descriptions,
+                band_metadata=_band_metadata(stack, out_bands, out_dtype, band_metadata, inherit),
+                metadata=_dataset_metadata(stack, metadata, inherit), compression=opts.compression))
             def write(win, res):
                 out.write(res, win.x, win.y)
         else:

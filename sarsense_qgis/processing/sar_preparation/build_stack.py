@@ -17,11 +17,12 @@ from ...styles import style_on_load
 from ..base import SarsenseAlgorithm
 
 RESAMPLING_LABELS = ("Nearest neighbour", "Bilinear", "Cubic", "Average")
+POLARISATION_LABELS = ("Auto (the one the inputs carry)", "VV", "VH", "HH", "HV")
 
 
 class BuildStackAlgorithm(SarsenseAlgorithm):
-    INPUTS, REFERENCE, RESAMPLING, DROP_EMPTY, OUTPUT, DATES, EMPTY_DATES = (
-        "INPUTS", "REFERENCE", "RESAMPLING", "DROP_EMPTY", "OUTPUT", "DATES", "EMPTY_DATES")
+    INPUTS, POLARISATION, REFERENCE, RESAMPLING, DROP_EMPTY, OUTPUT, DATES, EMPTY_DATES = (
+        "INPUTS", "POLARISATION", "REFERENCE", "RESAMPLING", "DROP_EMPTY", "OUTPUT", "DATES", "EMPTY_DATES")
 
     def name(self):
         return "buildstack"
@@ -39,6 +40,12 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
             "Dates come from the band description or DATE metadata, or (single-band files) from a date in the "
             "file name: 2016-01-05, 20160105, 20160105T173017 or MODIS A2016005. A file without a date is "
             "refused with a message.\n\n"
+            "One polarisation per stack: Polarisation picks the bands by the POLARISATION metadata the "
+            "Sentinel-1 import writes (Auto: the one the inputs carry; inputs with several are refused with the "
+            "choices). Incidence-angle bands are never stacked (the log counts them); bands without "
+            "polarisation metadata (your own single-band files) are kept. Each band keeps its acquisition time "
+            "and what the import wrote (polarisation, quantity, units, mission, product). A stack with two bands "
+            "on one date that no time of day tells apart is refused, naming the dates and files.\n\n"
             "All bands are put on the grid of the Reference grid raster (default: the first input); inputs in "
             "another CRS or grid are warped with the chosen Resampling. Areas an input does not cover are NaN. "
             "Inputs and reference must be georeferenced (geotransform and CRS); one that is not is refused.\n\n"
@@ -50,6 +57,10 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Input rasters"),
                                                       layerType=QgsProcessing.TypeRaster),
                  "Rasters to stack; every band needs a date (description, DATE metadata or file name).")
+        self.add(QgsProcessingParameterEnum(self.POLARISATION, self.tr("Polarisation"),
+                                            options=list(POLARISATION_LABELS), defaultValue=0,
+                                            optional=True),
+                 "Which bands to stack, by their POLARISATION metadata; bands without it are kept. Empty: Auto.")
         self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference grid"), optional=True),
                  "Raster whose CRS, extent and pixel size the stack takes. Default: the first input.")
         self.add(QgsProcessingParameterEnum(self.RESAMPLING, self.tr("Resampling"), options=list(RESAMPLING_LABELS),
@@ -76,7 +87,15 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
         res = stack.build_stack(
             [lyr.source() for lyr in layers], out, reference=ref.source() if ref else None,
             resampling=stack.RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
-            drop_empty=drop, options=self.run_options(parameters, context, feedback))
+            drop_empty=drop,
+            polarisation=stack.POLARISATIONS[self.parameterAsEnum(parameters, self.POLARISATION, context)],
+            polarisation_label=self.label(self.POLARISATION), options=self.run_options(parameters, context, feedback))
+        if res["incidence"]:
+            feedback.pushInfo(self.tr("{0} incidence-angle band(s) left out: {1}").format(
+                len(res["incidence"]), "; ".join(f"{d} ({path})" for d, path in res["incidence"])))
+        for pol, n in res["other_polarisations"].items():
+            feedback.pushInfo(self.tr("{0} {1} band(s) left out (Polarisation {2})").format(
+                n, pol, res["polarisation"]))
         for path in res["warped"]:
             feedback.pushInfo(self.tr("warped onto the reference grid: {0}").format(path))
         for msg in res["warnings"]:

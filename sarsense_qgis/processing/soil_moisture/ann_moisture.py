@@ -114,6 +114,8 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                 if info.band_count != 1:
                     raise self.error(f"'{lyr.name()}' has several bands without dates: give dated stacks.") from None
                 dates = None
+            if dates is not None:
+                _stack.check_series(path, label=f"'{lyr.name()}' (input {cname})")
             paths.append(path)
             dated.append(dates)
         stacks = [d for d in dated if d is not None]

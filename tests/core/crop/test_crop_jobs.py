@@ -45,7 +45,7 @@ def test_water_normalized_file_block_wise_equals_the_whole_array(vh_db, tmp_path
     assert res["infinite"] == 0
     ds = gdal.Open(out)
     band = ds.GetRasterBand(2)
-    assert band.GetDescription() == DATES[1] and band.GetMetadataItem("UNITS") == "sigma_A (-1 to 1)"
+    assert band.GetDescription() == DATES[1] and band.GetMetadataItem("units") == "-1 to 1"
     assert band.GetMetadataItem("WATER_T_LINEAR") == f"{t[1]:.6g}" and band.GetMetadataItem("WATER_PIXELS") == "300"
     assert band.GetMetadataItem("WATER_T_DB") == f"{10 * np.log10(t[1]):.4f}"
 

@@ -66,11 +66,30 @@ def test_multiband_input_dates_from_descriptions(tmp_path):
     np.testing.assert_array_equal(read_raster(tmp_path / "s.tif")[:, 0, 0], [1.0, 2.0])
 
 
-def test_duplicate_dates_warn(tmp_path):
+def test_duplicate_dates_are_refused_naming_the_files(tmp_path):
+    """Two files of one day and no time of day: no way to tell the bands apart, so no stack (issue 27)."""
     a = write_raster(tmp_path / "x_2020-01-01.tif", np.ones((8, 8)))
     b = write_raster(tmp_path / "y_2020-01-01.tif", np.ones((8, 8)))
-    res = stack.build_stack([a, b], str(tmp_path / "s.tif"))
-    assert res["warnings"] and "2020-01-01" in res["warnings"][0]
+    with pytest.raises(ValueError, match=r"2020-01-01: bands 1, 2 \(x_2020-01-01.tif, y_2020-01-01.tif\)"):
+        stack.build_stack([a, b], str(tmp_path / "s.tif"))
+    assert not (tmp_path / "s.tif").exists()
+
+
+def test_two_passes_of_one_day_with_distinct_times_are_two_dates(tmp_path):
+    """Not duplicates (per-orbit series, issue 29, need them): each band keeps its time in DATE."""
+    a = write_raster(tmp_path / "a_20200101T053000.tif", np.ones((8, 8)))
+    b = write_raster(tmp_path / "b_20200101T171500.tif", np.full((8, 8), 2.0))
+    for p, t in ((a, "2020-01-01T05:30:00"), (b, "2020-01-01T17:15:00")):
+        ds = gdal.Open(str(p), gdal.GA_Update)
+        ds.GetRasterBand(1).SetMetadata({"ACQUISITION_START_TIME": t})
+        ds = None
+    out = str(tmp_path / "s.tif")
+    res = stack.build_stack([b, a], out)
+    assert res["dates"] == ["2020-01-01", "2020-01-01"]
+    assert [t for t, _ in stack.band_times(out)] == [np.datetime64("2020-01-01T05:30:00"),
+                                                       np.datetime64("2020-01-01T17:15:00")]
+    np.testing.assert_array_equal(read_raster(out)[:, 0, 0], [1.0, 2.0])
+    assert stack.check_series(out) == res["dates"]
 
 
 def test_options_drop_empty_splits_progress_and_cancel_leaves_nothing(tmp_path):

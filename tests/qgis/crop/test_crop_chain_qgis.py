@@ -237,6 +237,12 @@ def test_bad_dates_and_stacks_are_refused_by_the_threshold_rule(scene, ndvh, tmp
         run("ricethreshold", {"NDVH": shuffled, **season})
     twice = write_raster(tmp_path / "twice.tif", x[:3], gt=rl.geotransform(), epsg=rl.EPSG,
                          descriptions=[dates[0], dates[1], dates[1]], nodata=float("nan"))
+    with pytest.raises(QgsProcessingException, match="nothing tells apart .*2019-01-21: bands 2, 3"):
+        run("ricethreshold", {"NDVH": twice, **season})
+    ds = gdal.Open(twice, gdal.GA_Update)        # two passes of that day: a series, but not one the rule reads
+    for b, t in ((2, "05:30:00"), (3, "17:30:00")):
+        ds.GetRasterBand(b).SetMetadata({"ACQUISITION_START_TIME": f"{dates[1]}T{t}"})
+    ds = None
     with pytest.raises(QgsProcessingException, match="same date twice \\(2019-01-21\\)"):
         run("ricethreshold", {"NDVH": twice, **season})
     other = write_raster(tmp_path / "ndvv.tif", x[:-1], gt=rl.geotransform(), epsg=rl.EPSG,

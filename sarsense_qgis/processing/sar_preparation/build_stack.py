@@ -40,7 +40,7 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
             "Dates come from the band description or DATE metadata, or (single-band files) from a date in the "
             "file name: 2016-01-05, 20160105, 20160105T173017 or MODIS A2016005. A file without a date is "
             "refused with a message.\n\n"
-            "One polarisation per stack: Polarisation picks the bands by the POLARISATION metadata the "
+            "One polarisation per stack: Polarisation picks the bands by the polarisation metadata the "
             "Sentinel-1 import writes (Auto: the one the inputs carry; inputs with several are refused with the "
             "choices). Incidence-angle bands are never stacked (the log counts them); bands without "
             "polarisation metadata (your own single-band files) are kept. Each band keeps its acquisition time "
@@ -60,7 +60,7 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterEnum(self.POLARISATION, self.tr("Polarisation"),
                                             options=list(POLARISATION_LABELS), defaultValue=0,
                                             optional=True),
-                 "Which bands to stack, by their POLARISATION metadata; bands without it are kept. Empty: Auto.")
+                 "Which bands to stack, by the polarisation in their metadata; bands without it are kept. Empty: Auto.")
         self.add(QgsProcessingParameterRasterLayer(self.REFERENCE, self.tr("Reference grid"), optional=True),
                  "Raster whose CRS, extent and pixel size the stack takes. Default: the first input.")
         self.add(QgsProcessingParameterEnum(self.RESAMPLING, self.tr("Resampling"), options=list(RESAMPLING_LABELS),

@@ -10,7 +10,18 @@ never executes anything taken from metadata. Rooms: :mod:`.contract` (parse, che
 """
 
 from .apply import apply_model, class_map_finish, extra_outputs, output_layout
-from .cards import BUNDLED_MODELS_DIR, card_path, card_sha256, file_sha256, is_bundled, verify_hash
+from .cards import (
+    BUNDLED_MODELS_DIR,
+    CARD_STATUSES,
+    DEMONSTRATION,
+    Card,
+    card_path,
+    card_sha256,
+    file_sha256,
+    is_bundled,
+    read_card,
+    verify_hash,
+)
 from .contract import (
     ACTIVATIONS,
     CONTRACT_FORMAT,
@@ -34,7 +45,7 @@ from .contract import (
 from .session import DEVICES, PIXEL_CHUNK, Model, import_onnxruntime
 
 __all__ = [
-    "ACTIVATIONS", "BUNDLED_MODELS_DIR", "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
+    "ACTIVATIONS", "BUNDLED_MODELS_DIR", "CARD_STATUSES", "DEMONSTRATION", "Card", "read_card", "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
     "DEFAULT_MEMORY_PER_PIXEL", "DEVICES", "NORMALISATIONS", "PIXEL_CHUNK", "SPATIAL_TASKS", "TASKS", "TASK_ALIASES",
     "UNITS_DB", "UNITS_LINEAR", "Contract", "Model", "ModelClass", "ModelError", "apply_model", "attach_contract",
     "card_path", "card_sha256", "check_graph", "class_map_finish", "extra_outputs", "file_sha256", "halo_warnings",

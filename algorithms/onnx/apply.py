@@ -3,6 +3,7 @@ overlapping tiles (:func:`~sarsense.algorithms.io.engine.run_tiled`), class maps
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 
@@ -103,8 +104,12 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
     if len(stack.paths) == 1:
         model.check_units(stack.paths[0])
     descriptions, band_meta, dtype = output_layout(c)
+    # a demonstration model's outputs say so in every band description (QGIS's legend title) and in the file's
+    # metadata, read back by the reports that score them (the model card's Status, cards.Card)
+    descriptions = [model.card.label(d) for d in descriptions]
+    extras = [dataclasses.replace(e, descriptions=tuple(model.card.label(d) for d in e.descriptions)) for e in extras]
     metadata = {"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_VERSION": c.version, "SARSENSE_MODEL_SHA256": model.sha256,
-                "SARSENSE_MODEL_TASK": c.task}
+                "SARSENSE_MODEL_TASK": c.task, **model.card.metadata()}
     # one block at a time: onnxruntime's session already uses the cores (threads in Model)
     # the outputs are not the input channels: they inherit what every channel agrees on (date, mission …)
     common = dict(descriptions=descriptions, band_metadata=band_meta, metadata=metadata, inherit="common",
@@ -137,5 +142,5 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
                                predict_bytes_per_pixel=c.memory_per_pixel, extra_outputs=extras,
                                final_bands=len(descriptions), out_dtype=dtype, **common)
         res["warnings"] = warnings
-    res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
+    res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256, "status": model.card.status}
     return res

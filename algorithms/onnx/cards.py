@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .contract import ModelError
@@ -11,6 +12,39 @@ from .contract import ModelError
 #: Bundled ONNX models live here (the repository's ``models/``), each with its card ``<name>.md`` giving its sha256.
 BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 _SHA_LINE = re.compile(r"sha256\W{0,6}([0-9a-f]{64})", re.IGNORECASE)
+#: What a card's ``- **Status**:`` line may say. "demonstration": trained on simulated data (or a simulation of
+#: the input) to show a method end to end, not to map real scenes; every output of such a model says so in its
+#: layer name, legend title (band description) and report (STYLE.md §9). "research": trained and tested on real
+#: data, with the card's held-out figures and their limits.
+CARD_STATUSES = ("demonstration", "research")
+#: The word a demonstration model's outputs carry (band descriptions, layer names, reports).
+DEMONSTRATION = "demonstration"
+_FIELD_LINE = re.compile(r"^\s*-\s*\*\*(Status|Trained on)\*\*\s*:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Card:
+    """The machine-readable fields of a model card: ``status`` (one of :data:`CARD_STATUSES`, None when the card
+    or the line is missing: a user's model) and ``trained_on`` (one line: what the model was trained on)."""
+
+    status: str | None = None
+    trained_on: str = ""
+    path: str = ""
+
+    @property
+    def demonstration(self) -> bool:
+        return self.status == DEMONSTRATION
+
+    def label(self, text: str) -> str:
+        """``text`` as an output of this model is named: '<text> (demonstration model)' for a demonstration."""
+        return f"{text} ({DEMONSTRATION} model)" if self.demonstration else text
+
+    def metadata(self) -> dict:
+        """GDAL metadata items an output of this model carries (read back by the reports that score it)."""
+        meta = {"SARSENSE_MODEL_STATUS": self.status} if self.status else {}
+        if self.trained_on:
+            meta["SARSENSE_MODEL_TRAINED_ON"] = self.trained_on
+        return meta
 
 
 def file_sha256(path: str | Path) -> str:
@@ -34,6 +68,30 @@ def card_sha256(card: str | Path) -> str | None:
     except OSError:
         return None
     return match.group(1).lower() if match else None
+
+
+def read_card(model_path: str | Path) -> Card:
+    """The fields of ``model_path``'s card (:class:`Card`): its ``- **Status**: <status>`` and
+    ``- **Trained on**: <one line>`` lines.
+
+    A bundled model's card must have both, with a status of :data:`CARD_STATUSES`; a user model's card may
+    lack them (or be missing), which gives an empty :class:`Card`. Raises :class:`ModelError` otherwise.
+    """
+    card = card_path(model_path)
+    try:
+        text = card.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    fields = {key: value.strip("`*. ") for key, value in _FIELD_LINE.findall(text)}
+    status = fields.get("Status", "").split(" ")[0].strip("`*.,;:").lower() or None
+    trained_on = fields.get("Trained on", "")
+    if status is not None and status not in CARD_STATUSES:
+        raise ModelError(f"the card '{card.name}' gives the status '{status}'; a card's Status line says one of "
+                         f"{', '.join(CARD_STATUSES)}")
+    if is_bundled(model_path) and (status is None or not trained_on):
+        raise ModelError(f"the card '{card.name}' of a bundled model lacks its '- **Status**:' or '- **Trained "
+                         "on**:' line; the plugin installation is incomplete: reinstall it")
+    return Card(status=status, trained_on=trained_on, path=str(card) if text else "")
 
 
 def is_bundled(model_path: str | Path) -> bool:

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from ..io import raster as _raster
-from .cards import verify_hash
+from .cards import read_card, verify_hash
 from .contract import CONTRACT_KEY, UNITS_DB, UNITS_LINEAR, ModelError, _static, check_graph, parse_contract
 
 DEVICES = ("auto", "cpu")
@@ -56,6 +56,8 @@ class Model:
             raise ModelError(f"threads must be >= 0 (0: one per core), got {threads}")
         self.path = path
         self.sha256 = verify_hash(path)
+        #: The card's machine-readable fields (:class:`~.cards.Card`: status, what it was trained on).
+        self.card = read_card(path)
         ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads)
@@ -184,13 +186,25 @@ class Model:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def describe(self):
-        """A short text for logs: name, version, task, channels, tiling, provider, sha256."""
+        """A short text for logs: name, version, task, status, what it was trained on, channels, tiling,
+        provider, sha256."""
         c = self.contract
         chans = ", ".join(f"{n} [{u}]" if u else n for n, u in c.channels)
-        text = f"{c.name} {c.version} ({c.task}); inputs: {chans}; provider {self.provider}; sha256 {self.sha256}"
+        status = f"{self.card.status} model, " if self.card.status else ""
+        trained = self.card.trained_on or c.training_data
+        text = (f"{c.name} {c.version} ({status}{c.task}); trained on: {trained or 'not stated'}; inputs: {chans}; "
+                f"provider {self.provider}; sha256 {self.sha256}")
         if c.spatial:
             text += f"; contract tiling: tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
         return text
+
+    def demonstration_notice(self):
+        """What a run of a demonstration model must say (log and report), or '' for any other model."""
+        if not self.card.demonstration:
+            return ""
+        return (f"{self.contract.name} is a DEMONSTRATION model (its card, {os.path.basename(self.card.path)}, says "
+                f"so): trained on {self.card.trained_on}. Its output is not a map of the real scene and is labelled "
+                "'demonstration' (layer name, legend, report); give a model trained on real data for real use.")
 
 
 # --------------------------------------------------------------------------------------------

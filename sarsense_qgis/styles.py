@@ -7,6 +7,7 @@ so the Graphical Modeler and ``qgis_process`` (which load nothing) are unaffecte
 from __future__ import annotations
 
 from qgis.core import (
+    QgsColorRampLegendNodeSettings,
     QgsColorRampShader,
     QgsContrastEnhancement,
     QgsPalettedRasterRenderer,
@@ -25,10 +26,16 @@ from ..algorithms.io.raster import read_class_table
 CUT_LOW, CUT_HIGH = 0.02, 0.98
 
 
-def apply_grey_stretch(layer, band=1, low=CUT_LOW, high=CUT_HIGH):
-    """Render ``band`` of ``layer`` in grey, stretched between its ``low`` and ``high`` cumulative cuts."""
+def apply_grey_stretch(layer, band=1, low=CUT_LOW, high=CUT_HIGH, unit=None):
+    """Render ``band`` of ``layer`` in grey, stretched between its ``low`` and ``high`` cumulative cuts.
+
+    With a ``unit`` (e.g. "dB") the same black-to-white stretch is drawn as a two-stop ramp whose legend gives
+    its ends in that unit (QGIS 3.22's grey renderer shows bare numbers in the legend)."""
     provider = layer.dataProvider()
     lo, hi = provider.cumulativeCut(band, low, high, layer.extent(), 250000)
+    if unit:
+        apply_ramp(layer, (lo, hi, ("#000000", "#ffffff"), unit), band)
+        return lo, hi
     renderer = QgsSingleBandGrayRenderer(provider, band)
     enhancement = QgsContrastEnhancement(provider.dataType(band))
     enhancement.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
@@ -52,10 +59,11 @@ def apply_classes(layer, classes, band=1):
     layer.triggerRepaint()
 
 
-#: Continuous ramps: (minimum, maximum, colours from minimum to maximum, legend unit).
+#: Continuous ramps: (minimum, maximum, colours from minimum to maximum, legend unit[, (word at the minimum,
+#: word at the maximum)]). The unit goes on every legend entry; the words, where given, on the two ends only.
 #: Soil moisture dry → wet, brown → blue (ColorBrewer BrBG ends; 0-0.5 m³/m³ covers mineral soils).
 SSM_RAMP = (0.0, 0.5, ("#8c510a", "#d8b365", "#f6e8c3", "#c7eae5", "#5ab4ac", "#2166ac"), "m³/m³")
-INDEX_RAMP = (0.0, 1.0, SSM_RAMP[2], "index (0 dry, 1 wet)")
+INDEX_RAMP = (0.0, 1.0, SSM_RAMP[2], "", ("dry", "wet"))
 NDVI_RAMP = (0.0, 1.0, ("#a50026", "#fdae61", "#ffffbf", "#a6d96a", "#006837"), "NDVI")
 #: Land-surface temperature: cold blue to hot red through yellow (ColorBrewer RdYlBu, reversed).
 THERMAL_COLOURS = ("#313695", "#4575b4", "#74add1", "#abd9e9", "#ffffbf", "#fdae61", "#f46d43", "#d73027", "#a50026")
@@ -64,16 +72,32 @@ SIC_RAMP = (0.0, 100.0, ("#0064ff", "#8cffa0", "#ffff00", "#ff7d07", "#ff0000"),
 INCIDENCE_RAMP = (0.0, 90.0, ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c"), "degrees")
 
 
-def apply_ramp(layer, ramp, band=1):
-    """Render ``band`` with a continuous colour ramp from ``ramp``'s minimum to maximum (legend in its unit)."""
-    vmin, vmax, colours, unit = ramp
+def ramp_labels(ramp):
+    """The legend text of each colour stop of ``ramp``: value and unit; the end words on the ends only."""
+    vmin, vmax, colours, unit = ramp[:4]
     n = len(colours)
-    items = [QgsColorRampShader.ColorRampItem(vmin + (vmax - vmin) * i / (n - 1), QColor(c),
-                                              f"{vmin + (vmax - vmin) * i / (n - 1):g} {unit}")
+    labels = [f"{vmin + (vmax - vmin) * i / (n - 1):.4g} {unit}".strip() for i in range(n)]
+    if len(ramp) > 4:
+        labels[0], labels[-1] = f"{labels[0]} ({ramp[4][0]})", f"{labels[-1]} ({ramp[4][1]})"
+    return labels
+
+
+def apply_ramp(layer, ramp, band=1):
+    """Render ``band`` with a continuous colour ramp from ``ramp``'s minimum to maximum (legend in its unit,
+    :func:`ramp_labels`; the continuous legend's ends carry the same text)."""
+    vmin, vmax, colours = ramp[:3]
+    n = len(colours)
+    labels = ramp_labels(ramp)
+    items = [QgsColorRampShader.ColorRampItem(vmin + (vmax - vmin) * i / (n - 1), QColor(c), labels[i])
              for i, c in enumerate(colours)]
     ramp_shader = QgsColorRampShader(vmin, vmax)
     ramp_shader.setColorRampType(QgsColorRampShader.Interpolated)
     ramp_shader.setColorRampItemList(items)
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(True)
+    legend.setMinimumLabel(labels[0])
+    legend.setMaximumLabel(labels[-1])
+    ramp_shader.setLegendSettings(legend)
     shader = QgsRasterShader(vmin, vmax)
     shader.setRasterShaderFunction(ramp_shader)
     renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), band, shader)
@@ -89,18 +113,23 @@ def band_classes(layer, band=1):
 
 
 class GreyStretchPostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Grey 2–98 % stretch of band 1 (dB and linear backscatter, stacks, model outputs)."""
+    """Grey 2–98 % stretch of band 1 (dB and linear backscatter, stacks, model outputs), its legend in ``unit``
+    when one is given."""
 
     _alive = []
 
+    def __init__(self, unit=None):
+        super().__init__()
+        self.unit = unit
+
     def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer) and layer.isValid():
-            apply_grey_stretch(layer)
+            apply_grey_stretch(layer, unit=self.unit)
 
     @classmethod
-    def create(cls):
+    def create(cls, unit=None):
         # Processing keeps only a raw pointer: hold a Python reference so it outlives the run.
-        inst = cls()
+        inst = cls(unit) if unit else cls()
         cls._alive.append(inst)
         return inst
 
@@ -160,14 +189,27 @@ class RampPostProcessor(GreyStretchPostProcessor):
         return inst
 
 
-def style_on_load(context, output_path, processor_cls=GreyStretchPostProcessor, ramp=None, classes=None):
+def style_on_load(context, output_path, processor_cls=GreyStretchPostProcessor, ramp=None, classes=None, *,
+                  name=None, force_name=False, unit=None):
     """Attach ``processor_cls`` (or, given ``ramp``, a :class:`RampPostProcessor`; given ``classes``, a
-    :class:`FixedClassesPostProcessor`) to ``output_path`` if Processing will load it into the project."""
+    :class:`FixedClassesPostProcessor`; given ``unit``, a grey stretch with its legend in that unit) to
+    ``output_path`` if Processing will load it into the project.
+
+    ``name`` is the layer's name in the project (``processing/names.py`` makes it: what makes the run distinct);
+    QGIS uses it for temporary outputs, and for files too where the user's Processing settings prefer it to the
+    file name, or always with ``force_name`` (a demonstration model's output must say so whatever the file).
+    """
     if context.willLoadLayerOnCompletion(output_path):
         if ramp is not None:
             proc = RampPostProcessor.create(ramp)
         elif classes is not None:
             proc = FixedClassesPostProcessor.create(classes)
+        elif unit and processor_cls is GreyStretchPostProcessor:
+            proc = GreyStretchPostProcessor.create(unit)
         else:
             proc = processor_cls.create()
-        context.layerToLoadOnCompletionDetails(output_path).setPostProcessor(proc)
+        details = context.layerToLoadOnCompletionDetails(output_path)
+        details.setPostProcessor(proc)
+        if name:
+            details.name = name
+            details.forceName = bool(force_name)

@@ -45,7 +45,8 @@ from .contract import (
 from .session import DEVICES, PIXEL_CHUNK, Model, import_onnxruntime
 
 __all__ = [
-    "ACTIVATIONS", "BUNDLED_MODELS_DIR", "CARD_STATUSES", "DEMONSTRATION", "Card", "read_card", "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
+    "ACTIVATIONS", "BUNDLED_MODELS_DIR", "CARD_STATUSES", "DEMONSTRATION", "Card", "read_card",
+    "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
     "DEFAULT_MEMORY_PER_PIXEL", "DEVICES", "NORMALISATIONS", "PIXEL_CHUNK", "SPATIAL_TASKS", "TASKS", "TASK_ALIASES",
     "UNITS_DB", "UNITS_LINEAR", "Contract", "Model", "ModelClass", "ModelError", "apply_model", "attach_contract",
     "card_path", "card_sha256", "check_graph", "class_map_finish", "extra_outputs", "file_sha256", "halo_warnings",

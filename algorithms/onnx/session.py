@@ -203,8 +203,9 @@ class Model:
         if not self.card.demonstration:
             return ""
         return (f"{self.contract.name} is a DEMONSTRATION model (its card, {os.path.basename(self.card.path)}, says "
-                f"so): trained on {self.card.trained_on}. Its output is not a map of the real scene and is labelled "
-                "'demonstration' (layer name, legend, report); give a model trained on real data for real use.")
+                f"so): trained on {self.card.trained_on}. Its outputs show the method, not a map to rely on, and are "
+                "labelled 'demonstration' (layer name, legend title, report); for real use give a model trained on "
+                "real data.")
 
 
 # --------------------------------------------------------------------------------------------

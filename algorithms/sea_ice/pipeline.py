@@ -305,6 +305,17 @@ SKILL_COLUMNS = ([("code", int), ("class", str), ("sic_percent", int), ("referen
                  [(f"ref_{k}", int) for k in range(N_SIC_CLASSES)])
 
 
+def demonstration_notice(path: str) -> str:
+    """What a chart made by a demonstration model must say in a report that scores it (the metadata the shared
+    runtime writes from the model card, :meth:`onnx.Card.metadata`), or ''."""
+    meta = _raster.open_dataset(path).GetMetadata() or {}
+    if meta.get("SARSENSE_MODEL_STATUS") != rt.DEMONSTRATION:
+        return ""
+    return (f"The predicted chart was made by {meta.get('SARSENSE_MODEL', 'a model')}, a DEMONSTRATION model "
+            f"trained on {meta.get('SARSENSE_MODEL_TRAINED_ON', 'data its card names')}: its skill here is that of a "
+            "demonstration, not of a model fit for charting real scenes.")
+
+
 def skill_file(predicted: str, reference: str, html: str, *, predicted_label: str = "the predicted chart",
                reference_label: str = "the reference chart", options: RunOptions | None = None) -> dict:
     """Skill of a SIC class chart against a reference chart: the job of ``sarsense:seaiceskill``.
@@ -329,7 +340,8 @@ def skill_file(predicted: str, reference: str, html: str, *, predicted_label: st
     -------
     dict
         :func:`skill`'s figures plus ``regridded`` (the reference was put on the chart's grid) and
-        ``rows``: one row per class, as :data:`SKILL_COLUMNS`.
+        ``rows``: one row per class, as :data:`SKILL_COLUMNS`; ``demonstration``: :func:`demonstration_notice`
+        of the predicted chart ('' unless a demonstration model made it).
     """
     on_grid, _ = _stack.on_grid(reference, predicted, resampling="mode", label=reference_label,
                                 ref_label=predicted_label)
@@ -340,6 +352,7 @@ def skill_file(predicted: str, reference: str, html: str, *, predicted_label: st
             _stack.release(on_grid)
     s = skill(m)
     s["regridded"] = on_grid != reference
+    s["demonstration"] = demonstration_notice(predicted)
     s["rows"] = [[k, s["names"][k], SIC_PERCENT[k], int(s["support"][k]), int(m[k].sum()), s["pa"][k], s["ua"][k],
                   s["f1"][k]] + [int(v) for v in m[k]] for k in range(N_SIC_CLASSES)]
     skill_report(html, predicted, reference, s)
@@ -349,9 +362,12 @@ def skill_file(predicted: str, reference: str, html: str, *, predicted_label: st
 def skill_report(path: str, predicted: str, reference: str, s: dict) -> None:
     """The skill report: one self-contained HTML file with the figures of :func:`skill` (``s``), the confusion
     matrix as a table and a plot, and the per-class figures."""
-    rep = _report.Report("Sea-ice chart skill",
+    demo = s.get("demonstration", "")
+    rep = _report.Report("Sea-ice chart skill" + (f" ({rt.DEMONSTRATION} model)" if demo else ""),
                          source=f"Predicted: {predicted}. Reference: {reference}. {s['n']} pixels hold a SIC class "
                                 "in both.")
+    if demo:
+        rep.paragraph(demo)
     rep.paragraph(f"R² of SIC (Stokholm et al. 2022, eq. 7) {s['r2']:.4f}; class-weighted F1 (AutoICE) "
                   f"{s['f1_weighted']:.4f}; accuracy {s['accuracy']:.4f}.")
     rep.heading("Confusion matrix (rows: predicted, columns: reference)")

@@ -365,5 +365,5 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         paths, outs, kernel, out_bands=[n_dates, n_dates] if spread_output else n_dates,
         descriptions=[list(dates), list(dates)] if spread_output else list(dates),
         band_metadata=[units, units] if spread_output else units,
-        metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256},
+        metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata()},
         bytes_per_pixel=-(-per_pixel // bands), options=options)

@@ -335,7 +335,7 @@ def _write_lst_card(name, onnx_path, contract, result, scores):
 Multi-residual U-Net ×{c['scale_factor']} for MODIS land-surface temperature (Nguyen et al. 2022, §III.B),
 run by `sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime.
 
-- **Status**: research (read by the plugin: a demonstration model's outputs say so in their layer name, legend and report)
+- **Status**: research (trained and tested on real data; the plugin reads this line)
 - **Trained on**: real MODIS MOD11A1 LST of two tiles (h14v09 2019-11-01, h11v05 2021-08-15)
 - **Architecture**: Keys bicubic ×4 inside the graph (the ILR image; a fixed 5×5 convolution and a pixel
   shuffle, the same weights as the plugin's bicubic), then a U-Net on the fine grid: input conv, \

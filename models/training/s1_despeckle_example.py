@@ -132,7 +132,7 @@ An **example** model: it shows the SARSense model contract end to end (export, c
 `sarsense:applymodel`) and reduces single-look speckle in Sentinel-1 backscatter given in dB.
 It is trained on one small scene; do not use it as a production despeckler.
 
-- **Status**: demonstration (read by the plugin: a demonstration model's outputs say so in their layer name, legend and report)
+- **Status**: demonstration (the plugin reads it: its outputs say so in layer name, legend and report)
 - **Trained on**: one Sentinel-1A IW GRDH VV scene (Camargue, 2015-03-09) with simulated single-look speckle
 - **Architecture**: residual CNN, 5 × (3×3 conv), 16 filters, ReLU (DnCNN-like, Zhang et al. 2017);
   receptive field {contract['tiling']['receptive_field']} px, halo {contract['tiling']['halo']} px, so tiled

@@ -155,7 +155,7 @@ per scene {min(result['test_r2_per_scene']):.2f} to {max(result['test_r2_per_sce
 (seed {FRESH_SEED}). Retrain it
 on the AI4Arctic data (below) before any real use.
 
-- **Status**: demonstration (read by the plugin: a demonstration model's outputs say so in their layer name, legend and report)
+- **Status**: demonstration (the plugin reads it: its outputs say so in layer name, legend and report)
 - **Trained on**: simulated Sentinel-1 EW scenes only (simulators/sea_ice_scenes.py), no real SAR
 - **Architecture**: U-Net of Stokholm et al. (2022, §IV, table I), {SIC_NET_LEVELS} levels: blocks of two 3×3
   convolutions + batch norm + ReLU, 2×2 max-pooling, bilinear upsampling before each decoder block, concatenated

@@ -89,8 +89,8 @@ not its skill on real Sentinel-1 data. No real Sentinel-1 series co-located with
 hand. Retrain on your own station samples with `sarsense:trainannmoisture` (extract them with
 `sarsense:extractstations`) before relying on the maps.
 
-- **Status**: demonstration (read by the plugin: a demonstration model's outputs say so in their layer name, legend and report)
-- **Trained on**: simulated Sentinel-1 backscatter (simulators/soil_moisture_s1.py: Oh 2004 under the Water Cloud Model, driven by the Raam in-situ series and MODIS NDVI), no real Sentinel-1
+- **Status**: demonstration (the plugin reads it: its outputs say so in layer name, legend and report)
+- **Trained on**: simulated Sentinel-1 backscatter (simulators/soil_moisture_s1.py), no real Sentinel-1
 - **Architecture**: the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3): three hidden layers of
   20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn `MLPRegressor`), an ensemble of
   {contract['training']['members']} members (random states {seed}…{seed + contract['training']['members'] - 1}); \

@@ -64,3 +64,14 @@ def report_counts(alg, feedback, counts, messages):
         n = counts[key]
         if n and feedback is not None:
             feedback.pushWarning(alg.tr(text).format(n=n))
+
+
+def report_model(alg, feedback, model):
+    """Log the model a run uses: what it is and what it was trained on (its card); for a demonstration model
+    (its card's Status) a warning that its outputs are labelled so. Returns that warning, or ''."""
+    notice = model.demonstration_notice()
+    if feedback is not None:
+        feedback.pushInfo(alg.tr("Model: {0}").format(model.describe()))
+        if notice:
+            feedback.pushWarning(notice)
+    return notice

@@ -95,7 +95,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
             feedback.pushInfo(self.tr("NDVI put on the {0}×{1} output grid ({2} resampling).").format(
                 info.xsize * scale, info.ysize * scale, resampling))
         if method == "unet":
-            feedback.pushInfo(self.tr("Model: {0}").format(model.describe()))
+            outputs.report_model(self, feedback, model)
         res = pipeline.super_resolution_file(src, out, method, scale, model=model, ndvi=ndvi,
                                              options=self.run_options(parameters, context, feedback))
         if method == "unet":

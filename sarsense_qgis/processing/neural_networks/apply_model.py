@@ -13,8 +13,8 @@ from qgis.core import (
 )
 
 from ....algorithms import onnx as rt
-from ...styles import ClassMapPostProcessor, style_on_load
-from .. import inputs, outputs
+from ...styles import ClassMapPostProcessor, GreyStretchPostProcessor, style_on_load
+from .. import inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 #: The default of Apply ONNX model: the general SAR example (suite models have their own algorithms).
@@ -119,7 +119,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         model = self._open(parameters, context)
-        feedback.pushInfo(self.tr("Model: {0}").format(model.describe()))
+        outputs.report_model(self, feedback, model)
         halo = self.parameterAsInt(parameters, self.HALO, context)
         blend = self.parameterAsInt(parameters, self.BLEND, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
@@ -136,8 +136,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             for msg in res.get("warnings", []):
                 feedback.reportError(self.tr(msg), fatalError=False)
         outputs.report_infinite(self, feedback, res)
-        if model.contract.task == "segmentation":
-            style_on_load(context, out, ClassMapPostProcessor)
-        else:
-            style_on_load(context, out)
+        name = names.model_name(self.tr("Model output"), model, model.contract.name)
+        style_on_load(context, out, ClassMapPostProcessor if model.contract.task == "segmentation" else
+                      GreyStretchPostProcessor, name=name, force_name=model.card.demonstration)
         return {self.OUTPUT: out}

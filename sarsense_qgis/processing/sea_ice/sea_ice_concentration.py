@@ -18,7 +18,7 @@ from ....algorithms import onnx as rt
 from ....algorithms.io import stack as _stack
 from ....algorithms.sea_ice import pipeline
 from ....algorithms.sea_ice.classes import SIC_PERCENT
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from .base import SeaIceAlgorithm
 
 BUNDLED = rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx"
@@ -131,7 +131,7 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         expected = self.parameterAsOutputLayer(parameters, self.OUTPUT_EXPECTED, context) \
             if parameters.get(self.OUTPUT_EXPECTED) else None
-        feedback.pushInfo(self.tr("Model: {0}").format(model.describe()))
+        outputs.report_model(self, feedback, model)
         res = pipeline.concentration_file(inputs, out, model, units=units, factor=factor, land=land, mode=mode,
                                           expected=expected,
                                           options=self.run_options(parameters, context, feedback, budget_mb=budget))
@@ -150,10 +150,11 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
                 res["tiles"], res["tile"][0], res["halo"], res["blend"], 2 * res["halo"] + res["blend"],
                 model.contract.receptive_field))
         outputs.report_infinite(self, feedback, res)
-        self.style_sic(context, out)
+        demo = model.card.demonstration
+        self.style_sic(context, out, names.model_name(self.tr("Sea-ice concentration chart"), model), demo)
         results = {self.OUTPUT: out}
         if expected:
-            self.style_expected(context, expected)
+            self.style_expected(context, expected, names.model_name(self.tr("Expected SIC (%)"), model), demo)
             results[self.OUTPUT_EXPECTED] = expected
         feedback.pushInfo(self.tr("Classes are {0}; 255 = no data or land.").format(
             ", ".join(f"{p} %" for p in SIC_PERCENT)))

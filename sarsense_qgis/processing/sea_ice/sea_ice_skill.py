@@ -61,6 +61,8 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
                                 options=self.run_options(parameters, context, feedback))
         if s["regridded"]:
             feedback.pushInfo(self.tr("The reference is on another grid: put on the chart's grid (majority)."))
+        if s["demonstration"]:
+            feedback.pushWarning(s["demonstration"])
         feedback.pushInfo(self.tr("R² {0:.4f}, class-weighted F1 {1:.4f}, accuracy {2:.4f} over {3} pixels valid in "
                                   "both charts.").format(s["r2"], s["f1_weighted"], s["accuracy"], s["n"]))
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, pipeline.SKILL_COLUMNS, s["rows"])

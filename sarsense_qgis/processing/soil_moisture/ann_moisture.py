@@ -17,7 +17,8 @@ from ....algorithms.io import read_info, sample_values
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import hybrid
 from ...styles import SSM_RAMP, style_on_load
-from .. import inputs
+from .. import inputs, outputs
+from ..names import model_name
 from .base import SoilMoistureAlgorithm
 
 BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
@@ -94,7 +95,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                                  f"'{c.name}': give the rasters in the model's order ({wanted}).")
             if lyr.providerType() != "gdal":
                 raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first.")
-        feedback.pushInfo(self.tr("model: {0}").format(model.describe()))
+        outputs.report_model(self, feedback, model)
         ref = layers[0].source()
         ref_info = read_info(ref)
         paths, dated = [], []
@@ -138,7 +139,8 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         hybrid.map_soil_moisture(model, date_inputs, common, out, spread,
                                  options=self.run_options(parameters, context, feedback))
         feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
-        style_on_load(context, out, ramp=SSM_RAMP)
+        style_on_load(context, out, ramp=SSM_RAMP, name=model_name(self.tr("Soil moisture"), model, "CD + ANN hybrid"),
+                      force_name=model.card.demonstration)
         results = {self.OUTPUT: out}
         if spread:
             results[self.OUTPUT_SPREAD] = spread

@@ -43,3 +43,63 @@ def test_example_despeckler_runs_and_reduces_speckle(tmp_path):
     ok = np.isfinite(db)
     assert np.array_equal(np.isfinite(out), ok)
     assert np.mean(np.abs(out - db)[ok]) < 0.5 * np.mean(np.abs(noisy - db)[ok])
+
+
+# --- the card's machine-readable fields (issue #27: a demonstration model says so wherever its output goes) ----
+SIMULATED = {"sea_ice_concentration", "s1_despeckle_example", "soil_moisture_hybrid"}
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_every_card_states_its_status_and_what_it_was_trained_on(path):
+    card = rt.read_card(path)
+    assert card.status in rt.CARD_STATUSES and card.trained_on
+    # trained on simulated data (or simulated speckle): a demonstration, and the model says so
+    assert card.demonstration == (path.stem in SIMULATED)
+    model = rt.Model(path)
+    assert model.card == card and card.trained_on in model.describe()
+    assert ("DEMONSTRATION" in model.demonstration_notice()) == card.demonstration
+
+
+def test_a_card_status_is_read_from_its_line_not_from_the_text(tmp_path, monkeypatch):
+    from onnx_models import conv_net
+    path = conv_net(tmp_path / "net.onnx")
+    card = tmp_path / "net.md"
+    card.write_text("# net\n\nA demonstration of nothing.\n")           # the word in prose is not a status
+    assert rt.read_card(path) == rt.Card(path=str(card))
+    card.write_text("# net\n\n- **Status**: demonstration (simulated)\n- **Trained on**: noise, seed 1\n")
+    got = rt.read_card(path)
+    assert got.demonstration and got.trained_on == "noise, seed 1"
+    assert got.label("Model output") == "Model output (demonstration model)"
+    assert got.metadata() == {"SARSENSE_MODEL_STATUS": "demonstration", "SARSENSE_MODEL_TRAINED_ON": "noise, seed 1"}
+    card.write_text("# net\n\n- **Status**: production\n")
+    with pytest.raises(rt.ModelError, match="Status line says one of demonstration, research"):
+        rt.read_card(path)
+    # a bundled model's card must have both lines
+    card.write_text("# net\n\n- **Trained on**: noise\n")
+    monkeypatch.setattr(rt.cards, "BUNDLED_MODELS_DIR", tmp_path.resolve())
+    with pytest.raises(rt.ModelError, match="lacks its"):
+        rt.read_card(path)
+
+
+def test_a_demonstration_models_outputs_carry_the_word(tmp_path):
+    """The shared runtime writes it into every band description (QGIS's legend title) and the file's metadata."""
+    from helpers import write_raster
+    from osgeo import gdal
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.onnx")
+    hh = np.random.default_rng(0).uniform(-25, -5, (2, 64, 64)).astype(np.float32)
+    src = write_raster(tmp_path / "in.tif", hh)
+    rt.apply_model(model, src, str(tmp_path / "sic.tif"), expectation=str(tmp_path / "e.tif"))
+    for name in ("sic.tif", "e.tif"):
+        ds = gdal.Open(str(tmp_path / name))
+        assert ds.GetRasterBand(1).GetDescription().endswith("(demonstration model)")
+        assert ds.GetMetadataItem("SARSENSE_MODEL_STATUS") == "demonstration"
+        assert "simulated" in ds.GetMetadataItem("SARSENSE_MODEL_TRAINED_ON")
+
+
+def test_the_sea_ice_cards_held_out_figures_are_recomputed_from_the_shipped_file():
+    """The command the card gives (models/training/check_sea_ice_card.py) gives the card's numbers."""
+    from sarsense.models.training import check_sea_ice_card as check
+    assert check.main() == 0
+    card = check.card_figures()
+    assert card["r2"] == pytest.approx(0.8888) and min(card["r2_per_scene"]) < 0 < card["fresh"]["r2"] < 0.5
+    assert "check_sea_ice_card" in (rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.md").read_text(encoding="utf-8")

@@ -87,3 +87,30 @@ def test_sea_ice_chain_model3_runs_headless(env, scene, tmp_path):
     out = json.loads(res.stdout[res.stdout.index("{"):])["results"]
     assert (tmp_path / "s.csv").exists() and "R²" in (tmp_path / "s.html").read_text()
     assert out["skill:Skill report"].endswith("s.html")
+
+
+def test_the_demonstration_model_says_so_in_the_log_the_legend_and_the_report(env, scene, tmp_path):
+    """Issue #27: the bundled model's card says 'demonstration' (its Status line); its chart says so in the band
+    description (QGIS's legend title), the log says what it was trained on, and the skill report says so."""
+    _, p = scene
+    res = run_json(env, "seaiceconcentration", HH=p["hh"], HV=p["hv"], OUTPUT=tmp_path / "sic.tif",
+                   OUTPUT_EXPECTED=tmp_path / "exp.tif")
+    warnings = " ".join(res["log"]["warning"])
+    assert "DEMONSTRATION model" in warnings and "trained on simulated Sentinel-1 EW scenes" in warnings
+    assert any("trained on: simulated" in line for line in res["log"]["info"])
+    for name in ("sic.tif", "exp.tif"):
+        ds = gdal.Open(str(tmp_path / name))
+        assert "(demonstration model)" in ds.GetRasterBand(1).GetDescription()
+        assert ds.GetMetadataItem("SARSENSE_MODEL_STATUS") == "demonstration"
+    ref = run_json(env, "icechartclasses", CHART=p["polygons"], REFERENCE=tmp_path / "sic.tif",
+                   OUTPUT=tmp_path / "ref.tif")["results"]["OUTPUT"]
+    skill = run_json(env, "seaiceskill", PREDICTED=tmp_path / "sic.tif", REFERENCE=ref,
+                     OUTPUT_TABLE=tmp_path / "k.csv", OUTPUT_HTML=tmp_path / "k.html")
+    assert any("DEMONSTRATION model" in line for line in skill["log"]["warning"])
+    html = (tmp_path / "k.html").read_text()
+    assert "<h1>Sea-ice chart skill (demonstration model)</h1>" in html and "DEMONSTRATION model trained on" in html
+    # the reference chart (no model made it) scored against itself: no such words
+    run_json(env, "seaiceskill", PREDICTED=ref, REFERENCE=ref, OUTPUT_TABLE=tmp_path / "r.csv",
+             OUTPUT_HTML=tmp_path / "r.html")
+    assert "DEMONSTRATION" not in (tmp_path / "r.html").read_text()
+    assert "skill (demonstration model)" not in (tmp_path / "r.html").read_text()

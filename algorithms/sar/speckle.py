@@ -424,24 +424,97 @@ def band_kernel(name, *, size=5, looks=1.0, damping=2.0, in_db=False):
     """Block kernel for the engine: filter every band of a (bands, rows, cols) block on its own.
 
     With ``in_db`` the block is converted to linear power, filtered, and converted back to dB.
-    Options are checked here, before any block is read.
+    ``looks``: one ENL for every band, or a sequence with one per band. Options are checked here, before any
+    block is read.
     """
     if name not in FILTERS:
         raise ValueError(f"filter must be one of {', '.join(FILTERS)}, got '{name}'")
-    check_looks(looks)
+    per_band = list(looks) if isinstance(looks, (list, tuple)) else None
+    for value in per_band or [looks]:
+        check_looks(value)
     check_damping(damping)
 
     def kernel(block):
         out = np.empty(block.shape, dtype=np.float32)
         for i, band in enumerate(block):
             lin = sar.db_to_linear(band)[0] if in_db else band
-            filtered = apply(name, lin, size=size, looks=looks, damping=damping)
+            filtered = apply(name, lin, size=size, looks=per_band[i] if per_band else looks, damping=damping)
             out[i] = sar.linear_to_db(filtered)[0] if in_db else filtered
         return out
     return kernel
 
 
-def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int = 5, looks: float = 1.0,
+#: The image estimate of the ENL: side of its non-overlapping windows, the part of a band it reads (the centre,
+#: at most this side), and the fewest windows it accepts.
+ENL_WINDOW, ENL_SAMPLE_SIDE, ENL_MIN_WINDOWS = 9, 1024, 50
+#: Filters that use the ENL.
+USES_LOOKS = ("lee", "refinedlee", "gammamap", "kuan")
+
+
+def estimate_enl(intensity, *, window=ENL_WINDOW):
+    """The equivalent number of looks of linear intensity, estimated from its homogeneous areas.
+
+    In each non-overlapping ``window``×``window`` block the moment estimate ``ENL = μ² / σ²`` (the
+    "conventional" estimator of Anfinsen, Doulgeris & Eltoft 2009, IEEE TGRS 47(11), §III-A; Oliver & Quegan
+    1998, §4.6: intensity of an L-look homogeneous area has mean² / variance = L). Texture and edges only add
+    variance, so they lower a block's estimate; the homogeneous blocks form the peak of the estimates'
+    distribution, which is returned (the mode of their histogram in log ENL, bins of 0.05, smoothed over 5
+    bins). Blocks with a NaN or a mean ≤ 0 are left out.
+
+    Raises ``ValueError`` when fewer than :data:`ENL_MIN_WINDOWS` blocks are usable.
+    """
+    img = np.asarray(intensity, dtype=np.float64)
+    rows, cols = (img.shape[0] // window) * window, (img.shape[1] // window) * window
+    blocks = img[:rows, :cols].reshape(rows // window, window, cols // window, window).swapaxes(1, 2)
+    blocks = blocks.reshape(-1, window * window)
+    mean = blocks.mean(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        enl = mean ** 2 / blocks.var(axis=1, ddof=1)
+    enl = enl[np.isfinite(enl) & (mean > 0) & (enl > 0)]
+    if enl.size < ENL_MIN_WINDOWS:
+        raise ValueError(f"too few usable {window}×{window} windows ({enl.size}, at least {ENL_MIN_WINDOWS}) to "
+                         "estimate the equivalent number of looks (ENL) from the image: give it")
+    logs = np.log(enl)
+    edges = np.arange(logs.min(), logs.max() + 0.1, 0.05)
+    counts = np.convolve(np.histogram(logs, bins=edges)[0], np.ones(5) / 5, mode="same")
+    k = int(np.argmax(counts))
+    return float(np.exp(0.5 * (edges[k] + edges[k + 1])))
+
+
+def band_looks(src: str, *, in_db: bool = False) -> list:
+    """The ENL of every band of ``src`` and where it comes from: ``[(enl, source), …]``.
+
+    The band's ``ENL`` metadata, else the file's (the Sentinel-1 import writes the product's, from ESA's
+    product specification), else :func:`estimate_enl` on the centre of the band (at most
+    :data:`ENL_SAMPLE_SIDE` pixels a side, converted from dB with ``in_db``).
+    """
+    ds = _raster.open_dataset(src)
+    file_enl, file_source = ds.GetMetadataItem("ENL"), ds.GetMetadataItem("ENL_SOURCE")
+    w, h = min(ds.RasterXSize, ENL_SAMPLE_SIDE), min(ds.RasterYSize, ENL_SAMPLE_SIDE)
+    x0, y0 = (ds.RasterXSize - w) // 2, (ds.RasterYSize - h) // 2
+    found = []
+    for b in range(1, ds.RasterCount + 1):
+        band = ds.GetRasterBand(b)
+        meta_enl, meta_source = band.GetMetadataItem("ENL") or file_enl, band.GetMetadataItem("ENL_SOURCE") or \
+            (file_source if not band.GetMetadataItem("ENL") else None)
+        try:
+            value = float(meta_enl) if meta_enl else None
+        except ValueError:
+            value = None
+        if value is not None and np.isfinite(value) and value > 0:
+            found.append((value, f"the input's metadata ({meta_source or 'ENL'})"))
+            continue
+        block = _raster.read_window(ds, [b], x0, y0, w, h)[0]
+        lin = sar.db_to_linear(block)[0] if in_db else block
+        try:
+            found.append((round(estimate_enl(lin), 2), f"estimated from the image (homogeneous {ENL_WINDOW}×"
+                                                       f"{ENL_WINDOW} windows of its central {w}×{h} px)"))
+        except ValueError as err:
+            raise ValueError(f"band {b}: {err}") from None
+    return found
+
+
+def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int = 5, looks: float | None = 1.0,
                    damping: float = 2.0, in_db: bool = False, options: RunOptions | None = None) -> dict:
     """Filter every band of raster ``src`` with speckle filter ``filter`` and write ``output``, block by block.
 
@@ -456,6 +529,9 @@ def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int
         the input's units, grid and band descriptions).
     filter : str
         One of :data:`FILTERS`; ``size``, ``looks`` and ``damping`` as :func:`apply` takes them.
+    looks : float or None
+        The ENL; None (or 0) takes each band's from the input (:func:`band_looks`: its metadata, else an
+        estimate from the image), for the filters that use it (:data:`USES_LOOKS`).
     in_db : bool
         The input is dB: each block is converted to linear power, filtered and converted back.
     options : RunOptions, optional
@@ -464,17 +540,25 @@ def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int
     Returns
     -------
     dict
-        ``{"infinite": n}``: the filtered values that came out ±inf, written as NaN.
+        ``{"infinite": n, "looks": [(enl, source), …]}``: the filtered values that came out ±inf, written as
+        NaN, and the ENL each band was filtered with and where it came from (empty for the filters that use none).
 
     Raises
     ------
     ValueError
-        An unknown filter, or looks or damping out of range (before anything is read).
+        An unknown filter, or looks or damping out of range (before anything is written).
     """
-    kernel = band_kernel(filter, size=size, looks=looks, damping=damping, in_db=in_db)
+    if filter in USES_LOOKS and not looks:
+        used = band_looks(src, in_db=in_db)
+    elif filter in USES_LOOKS:
+        used = [(float(looks), "given")] * _raster.read_info(src).band_count
+    else:
+        used = []
+    kernel = band_kernel(filter, size=size, looks=[v for v, _ in used] if used else (looks or 1.0), damping=damping,
+                         in_db=in_db)
     res = _engine.run_blockwise(src, output, kernel, halo=size // 2, bytes_per_pixel=working_bytes(filter),
                                 options=options)
-    return {"infinite": res["infinite"]}
+    return {"infinite": res["infinite"], "looks": used}
 
 
 #: Bytes per pixel and date the block engine plans for the multi-temporal filter: the block read and

@@ -549,6 +549,24 @@ def product_metadata(product: Product, calibration: str, dem: str | None = None)
             {"ACQUISITION_START_TIME": start})
 
 
+#: The equivalent number of looks of Sentinel-1 Level-1 GRD products, as ESA's product specification gives it
+#: (Sentinel-1 Product Definition S1-RS-MDA-52-7440, GRD product characteristics; an average over the swaths):
+#: (mode, product class in the name) → ENL. Products not listed get none, and ``sarsense:despeckle`` estimates
+#: it from the image instead.
+GRD_ENL = {("IW", "GRDH"): 4.4}
+
+
+def enl_metadata(product: Product, looks: int = 1) -> dict:
+    """``{"ENL": …, "ENL_SOURCE": …}`` for the file's metadata when the product's ENL is known (:data:`GRD_ENL`)
+    and the import averaged no further samples (``looks`` 1; averaging raises the ENL by an amount the samples'
+    correlation decides), else ``{}``."""
+    kind = next((part for part in product.name.upper().split("_") if part.startswith("GRD")), "")
+    enl = GRD_ENL.get((product.mode.upper(), kind))
+    if enl is None or int(looks) != 1:
+        return {}
+    return {"ENL": f"{enl:g}", "ENL_SOURCE": f"Sentinel-1 product specification, {product.mode.upper()} {kind}"}
+
+
 def import_grd(product: Product, polarisations: list, output: str, *, calibration: str = "sigma0",
                thermal_noise: bool = True, border_noise: bool = True, crs: str | None = None,
                pixel_size: float | None = None, extent: tuple | None = None, dem: str | None = None, db: bool = False,
@@ -602,6 +620,7 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
     names = [f"{p} {calibration}" for p in pols] + ["incidence angle"]
     units = "dB" if db else "linear"
     metadata, extra = product_metadata(product, calibration, dem)
+    metadata.update(enl_metadata(product, looks))       # the speckle filters read it (algorithms/sar/speckle.py)
     meta = [{"POLARISATION": p, "QUANTITY": calibration, "units": units, **extra} for p in pols] + \
         [{"QUANTITY": locator.incidence_kind, "units": "degrees", **extra}]
     # working memory per map pixel: the image samples it needs (its area in samples, twice for the rotation of

@@ -11,7 +11,7 @@ from qgis.core import (
 
 from ....algorithms.sar import speckle
 from ...styles import style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 # Enum order is fixed (issue #2).
@@ -43,7 +43,10 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
             "Lee uses Lee's (1981) eight edge-aligned windows (Window size ≥ 5). NaN/nodata pixels stay NaN and "
             "are left out of their neighbours' statistics.\n\n"
             "Equivalent number of looks (ENL): the speckle strength of the input (1 for single-look intensity, "
-            "about 4.4 for Sentinel-1 IW GRDH). Damping factor: Frost only.")
+            "4.4 for Sentinel-1 IW GRDH by ESA's product specification). 0 (the default) takes it from the input: "
+            "the ENL the Sentinel-1 import writes for the product, else an estimate from the image (μ²/σ² of its "
+            "homogeneous 9×9 windows, Anfinsen et al. 2009); the log says which ENL was used and where it came "
+            "from. Damping factor: Frost only.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input SAR raster")),
@@ -57,10 +60,11 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
                                               minValue=3, maxValue=21),
                  "Side of the square moving window in pixels: odd, 3 to 21. OTB's radius is (size − 1)/2.")
         self.add(QgsProcessingParameterNumber(self.LOOKS, self.tr("Equivalent number of looks (ENL)"),
-                                              type=QgsProcessingParameterNumber.Double, defaultValue=1.0,
-                                              minValue=0.1),
-                 "Speckle strength: Cu² = 1/ENL. 1 for single-look intensity; about 4.4 for Sentinel-1 IW GRDH.",
-                 decimals=2)
+                                              type=QgsProcessingParameterNumber.Double, defaultValue=0.0,
+                                              minValue=0.0),
+                 "Speckle strength: Cu² = 1/ENL. 0: from the input (the product's ENL the Sentinel-1 import "
+                 "writes, else estimated from the image's homogeneous areas). 1 for single-look intensity; 4.4 for "
+                 "Sentinel-1 IW GRDH.", decimals=2)
         self.add(QgsProcessingParameterNumber(self.DAMPING, self.tr("Damping factor (Frost)"),
                                               type=QgsProcessingParameterNumber.Double, defaultValue=2.0,
                                               minValue=0.0),
@@ -89,6 +93,11 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
             looks=self.parameterAsDouble(parameters, self.LOOKS, context),
             damping=self.parameterAsDouble(parameters, self.DAMPING, context), in_db=in_db,
             options=self.run_options(parameters, context, feedback))
+        filt = self.parameterAsEnum(parameters, self.FILTER, context)
+        for band, (enl, source) in enumerate(res["looks"], start=1):
+            feedback.pushInfo(self.tr("Band {0}: ENL {1:g}, {2}.").format(band, enl, source))
         outputs.report_infinite(self, feedback, res)
-        style_on_load(context, out)
+        pol, date = names.input_details(src)
+        style_on_load(context, out, name=names.layer_name(self.tr("Despeckled"), FILTER_LABELS[filt].split(" (")[0],
+                                                          pol, date), unit="dB" if in_db else "linear power")
         return {self.OUTPUT: out}

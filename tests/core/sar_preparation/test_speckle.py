@@ -204,7 +204,7 @@ def test_despeckle_file_block_wise_equals_the_whole_array(tmp_path, name):
     res = speckle.despeckle_file(src, out, filter=name, size=5, looks=2.0, damping=1.5, options=BLOCKS)
     whole = np.stack([speckle.apply(name, band, size=5, looks=2.0, damping=1.5) for band in img])
     np.testing.assert_array_equal(read_raster(out), whole)
-    assert res == {"infinite": 0}
+    assert res["infinite"] == 0 and res["looks"] == ([(2.0, "given")] * 2 if name in speckle.USES_LOOKS else [])
     ds = gdal.Open(out)
     assert [ds.GetRasterBand(b + 1).GetDescription() for b in range(2)] == ["2020-01-01", "2020-01-13"]
     db = sar.linear_to_db(img)[0]
@@ -263,3 +263,33 @@ def test_multitemporal_filter_of_zeros_is_zeros_like_the_single_image_filters():
     part[1] = 0.0  # one date without power
     out = speckle.quegan_yu(part, size=5)
     assert np.array_equal(out[1], part[1]) and np.isfinite(out).all()
+
+
+# -- the ENL: from the input's metadata, else estimated from the image (issue #27) ----------------------------
+@pytest.mark.parametrize("looks", [1.0, 4.4, 10.0])
+def test_the_enl_estimate_finds_the_looks_of_homogeneous_areas_among_texture(looks):
+    """Flat fields under L-look gamma speckle, 40 % of the scene textured at field scale (log-normal, correlated
+    over ~6 px): the moment estimate's peak is within 10 % of L."""
+    from scipy import ndimage
+    rng = np.random.default_rng(4)
+    texture = np.exp(8 * ndimage.gaussian_filter(rng.normal(size=(1024, 1024)), 6))
+    scene = np.where(np.arange(1024)[None, :] < 614, 1.0, texture)
+    img = (scene * rng.gamma(looks, 1.0 / looks, scene.shape)).astype(np.float32)
+    assert speckle.estimate_enl(img) == pytest.approx(looks, rel=0.1)
+    with pytest.raises(ValueError, match="too few usable 9×9 windows"):
+        speckle.estimate_enl(img[:40, :40])
+
+
+def test_band_looks_read_the_importers_enl_before_estimating(tmp_path):
+    rng = np.random.default_rng(5)
+    img = rng.gamma(4.4, 1 / 4.4, (2, 300, 300)).astype(np.float32)
+    src = write_raster(tmp_path / "s.tif", img)
+    got = speckle.band_looks(src)
+    assert [s.startswith("estimated from the image") for _, s in got] == [True, True]
+    assert all(v == pytest.approx(4.4, rel=0.1) for v, _ in got)
+    ds = gdal.Open(src, gdal.GA_Update)
+    ds.SetMetadata({"ENL": "4.4", "ENL_SOURCE": "Sentinel-1 product specification, IW GRDH"})
+    ds.GetRasterBand(2).SetMetadataItem("ENL", "2.5")
+    ds = None
+    assert speckle.band_looks(src) == [(4.4, "the input's metadata (Sentinel-1 product specification, IW GRDH)"),
+                                       (2.5, "the input's metadata (ENL)")]

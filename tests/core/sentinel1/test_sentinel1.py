@@ -569,3 +569,24 @@ def test_range_doppler_puts_the_real_grid_points_on_their_lines_and_pixels():
     line, pixel = g.line_pixel(xyz)
     assert np.abs(pixel - grid["pixel"]).max() < 0.05
     assert np.abs(line - grid["line"]).max() < 0.3
+
+
+def test_the_import_writes_the_products_enl_for_the_speckle_filters(tmp_path):
+    """Issue #27: an IW GRDH imported at its own 10 m (no further averaging) carries ESA's ENL, 4.4, which
+    sarsense:despeckle reads; a multi-looked import or an EW GRDM (not in the table) carries none."""
+    from osgeo import gdal
+
+    from sarsense.algorithms.sar import speckle
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
+    prod = s1p.open_product(s1_safe.write_grd(tmp_path / "iw", rows=120, cols=160)["safe"])
+    out = str(tmp_path / "iw.tif")
+    importer.import_grd(prod, ["VV"], out)
+    ds = gdal.Open(out)
+    assert ds.GetMetadataItem("ENL") == "4.4" and "IW GRDH" in ds.GetMetadataItem("ENL_SOURCE")
+    ds = None
+    assert speckle.band_looks(out)[0] == (4.4, "the input's metadata (Sentinel-1 product specification, IW GRDH)")
+    assert importer.enl_metadata(prod, looks=4) == {}
+    ew = s1p.open_product(s1_safe.write_grd(tmp_path / "ew", rows=60, cols=80, mode="EW")["safe"])
+    assert importer.enl_metadata(ew) == {}

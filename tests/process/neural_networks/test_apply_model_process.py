@@ -24,6 +24,7 @@ def test_applymodel_of_a_demonstration_model_says_so(env, tmp_path):
     trained on, the output's band description (the legend title) says so; a user model without a card does not."""
     from helpers import SAMPLE_DB, write_raster
     from osgeo import gdal
+
     from sarsense.algorithms import onnx as rt
     doc = run_json(env, "applymodel", INPUT=SAMPLE_DB, MODEL=rt.BUNDLED_MODELS_DIR / "s1_despeckle_example.onnx",
                    OUTPUT=tmp_path / "y.tif")

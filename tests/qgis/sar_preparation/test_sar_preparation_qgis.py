@@ -29,13 +29,14 @@ def test_enum_orders_are_fixed(sarsense):
 
 def test_chain_equals_core(sarsense, sample_db, tmp_path):
     lin = run("convertunits", {"INPUT": sample_db, "CONVERSION": 1, "OUTPUT": str(tmp_path / "lin.tif")})["OUTPUT"]
-    gm = run("despeckle", {"INPUT": lin, "FILTER": 4, "SIZE": 5, "INPUT_UNITS": 0,
+    gm = run("despeckle", {"INPUT": lin, "FILTER": 4, "SIZE": 5, "INPUT_UNITS": 0, "LOOKS": 1,
                            "OUTPUT": str(tmp_path / "gm.tif")})["OUTPUT"]
     db = run("convertunits", {"INPUT": gm, "CONVERSION": 0, "OUTPUT": str(tmp_path / "db.tif")})["OUTPUT"]
     expected = sar.linear_to_db(speckle.gamma_map(sar.db_to_linear(read_raster(sample_db)[0])[0], size=5))[0]
     np.testing.assert_allclose(read_raster(db)[0], expected, rtol=1e-5, atol=1e-4)
     # the dB shortcut of despeckle gives the same result
-    direct = run("despeckle", {"INPUT": sample_db, "FILTER": 4, "INPUT_UNITS": 1, "OUTPUT": str(tmp_path / "d.tif")})
+    direct = run("despeckle", {"INPUT": sample_db, "FILTER": 4, "INPUT_UNITS": 1, "LOOKS": 1,
+                               "OUTPUT": str(tmp_path / "d.tif")})
     np.testing.assert_allclose(read_raster(direct["OUTPUT"])[0], expected, rtol=1e-5, atol=1e-4)
 
 
@@ -82,7 +83,11 @@ def test_model3_chain_runs(sarsense, sample_db, tmp_path):
     res = processing.run("sarsense:sar_chain_db_gammamap", {"input_db": sample_db, "window": 5,
                                                             "to_db:Despeckled backscatter (dB)": out})
     got = read_raster(res["to_db:Despeckled backscatter (dB)"])[0]
-    expected = sar.linear_to_db(speckle.gamma_map(sar.db_to_linear(read_raster(sample_db)[0])[0], size=5))[0]
+    # the chain's ENL is 0: estimated from the (linear) image, as the log says (issue #27: it was 1, silently)
+    lin = sar.db_to_linear(read_raster(sample_db)[0])[0]
+    looks = round(speckle.estimate_enl(lin), 2)
+    assert 3 < looks < 8
+    expected = sar.linear_to_db(speckle.gamma_map(lin, size=5, looks=looks))[0]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
 
 

@@ -44,6 +44,28 @@ def decoding(metadata, nodata):
     return num("scale_factor", 0.02), num("add_offset", 0.0), fill, float(lo), float(hi)
 
 
+#: What the QC counts (:func:`qc_counts`) hold, in order: pixels in all; LST kept; LST produced but dropped by the
+#: QC filter as "other quality" (QC 01; kept when the filter is off); not produced: cloud (QC 10), other
+#: reasons (QC 11); and fill or out of the valid range although QC says produced (00 or 01).
+QC_COUNT_NAMES = ("pixels", "kept", "other quality (QC 01)", "not produced, cloud (QC 10)",
+                  "not produced, other reasons (QC 11)", "no value although produced")
+
+
+def qc_counts(raw, qc, *, fill, valid_min, valid_max, qc_filter=True):
+    """Pixel counts of a block by what became of them (:data:`QC_COUNT_NAMES`), as an int64 array.
+
+    ``raw`` holds the stored integers, NaN or ``fill`` where no LST; ``qc`` the QC bytes (mandatory QA flag,
+    bits 0–1: Wan 2013, table 11).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    flag = np.asarray(qc).astype(np.uint8) & 0b11
+    has_value = np.isfinite(raw) & (raw != fill) & (raw >= valid_min) & (raw <= valid_max)
+    other = has_value & (flag == 1)
+    kept = has_value & ((flag == QC_GOOD) | (other if not qc_filter else False))
+    return np.array([raw.size, kept.sum(), other.sum(), (flag == 2).sum(), (flag == 3).sum(),
+                     ((flag <= 1) & ~has_value).sum()], np.int64)
+
+
 def decode(raw, qc, *, scale, offset, fill, valid_min, valid_max, qc_filter=True):
     """Kelvin (float32, NaN where fill, out of the valid range, or, with ``qc_filter``, not good quality).
 

@@ -78,6 +78,22 @@ class LstSource:
                                valid_min=lo, valid_max=hi, qc_filter=self.qc_filter)
         return out
 
+    def qc_counts(self, *, options: RunOptions | None = None) -> dict:
+        """For a MODIS subdataset, what its QC says of its pixels and what the QC filter dropped, counted over the
+        whole subdataset (one pass over the LST and QC layers): ``{name: n}`` for :data:`modis.QC_COUNT_NAMES`;
+        ``{}`` for any other raster."""
+        if not self.modis:
+            return {}
+        _, _, fill, lo, hi = self.decoding
+
+        def kernel(block):
+            return modis.qc_counts(block[0], block[1], fill=fill, valid_min=lo, valid_max=hi,
+                                   qc_filter=self.qc_filter)
+        total = _engine.reduce_blockwise([self.path, modis.qc_subdataset(self.path)], kernel,
+                                         initial=np.zeros(len(modis.QC_COUNT_NAMES), np.int64),
+                                         combine=lambda a, b: a + b, bytes_per_pixel=32, options=_one_thread(options))
+        return {name: int(n) for name, n in zip(modis.QC_COUNT_NAMES, total)}
+
     def check(self, label="INPUT"):
         """Refuse an all-NaN input or one whose values contradict its units; keeps and returns the kelvin sample."""
         samples = [_raster.sample_values(p, max_side=256) for p in self.inputs]

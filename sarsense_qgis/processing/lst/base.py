@@ -48,7 +48,23 @@ class LstAlgorithm(SarsenseAlgorithm):
                 "{0} is a MODIS LST subdataset: value = raw × {1:g} + {2:g} K, fill {3:g}, valid raw range "
                 "{4:g}–{5:g}; QC filter {6}.").format(self.label(name), scale, offset, fill, lo, hi,
                                                       "on (good quality only)" if qc else "off"))
+            self.report_qc(src, feedback)
         return src
+
+    def report_qc(self, src, feedback):
+        """Log what the MODIS QC says of the input's pixels: how many the QC filter dropped and why (issue #27)."""
+        n = src.qc_counts()
+        other, cloud, reasons, empty = (n[k] for k in pipeline.modis.QC_COUNT_NAMES[2:])
+        if src.qc_filter:
+            feedback.pushInfo(self.tr(
+                "QC filter: {0} of {1} pixels kept; {2} dropped as 'LST produced, other quality' (QC 01, errors up "
+                "to 2–3 K). Without an LST value: {3} cloud (QC 10), {4} not produced for other reasons (QC 11), {5} "
+                "fill or out of range.").format(n["kept"], n["pixels"], other, cloud, reasons, empty))
+        else:
+            feedback.pushInfo(self.tr(
+                "QC filter off: {0} of {1} pixels kept, {2} of them 'other quality' (QC 01, errors up to 2–3 K). "
+                "Without an LST value: {3} cloud (QC 10), {4} not produced for other reasons (QC 11), {5} fill or "
+                "out of range.").format(n["kept"], n["pixels"], other, cloud, reasons, empty))
 
     @staticmethod
     def thermal_ramp(kelvin_sample, units):

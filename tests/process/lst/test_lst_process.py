@@ -55,6 +55,24 @@ def test_degradelst_reads_the_modis_subdataset(env, tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-3)
 
 
+def test_the_log_counts_what_the_qc_filter_dropped_and_why(env, tmp_path):
+    """Issue #27: the log says how many pixels the MODIS QC filter dropped ('other quality', QC 01) and how many had
+    no LST (cloud, other reasons), counted here from the HDF's own LST and QC layers."""
+    raw = gdal.Open(modis_subdataset()).ReadAsArray()
+    flag = gdal.Open(modis_subdataset("QC_Day")).ReadAsArray() & 3
+    value = raw >= 7500
+    good, other = (value & (flag == 0)).sum(), (value & (flag == 1)).sum()
+    cloud, reasons = (flag == 2).sum(), (flag == 3).sum()
+    assert min(good, other, cloud, reasons) > 0            # the real tile has all four
+    on = run_json(env, "lstsuperresolution", INPUT=modis_subdataset(), METHOD=1, SCALE=2, OUTPUT=tmp_path / "a.tif")
+    assert (f"QC filter: {good} of {raw.size} pixels kept; {other} dropped as 'LST produced, other quality' (QC 01, "
+            f"errors up to 2–3 K). Without an LST value: {cloud} cloud (QC 10), {reasons} not produced for other "
+            "reasons (QC 11), 0 fill or out of range.") in on["log"]["info"]
+    off = run_json(env, "degradelst", INPUT=modis_subdataset(), FACTOR=4, QC_FILTER=False, OUTPUT=tmp_path / "d.tif")
+    assert any(line.startswith(f"QC filter off: {good + other} of {raw.size} pixels kept, {other} of them 'other "
+                               "quality'") for line in off["log"]["info"])
+
+
 def test_every_method_headless(env, window, tmp_path):
     path, k = window
     bic = run_json(env, "lstsuperresolution", INPUT=path, METHOD=1, SCALE=4, OUTPUT=tmp_path / "b.tif")

@@ -13,6 +13,8 @@ UPSAMPLING_LABELS = ("As in the paper's eq. 8 (each upsampled pixel reads one co
 
 
 class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
+    # a tool for whoever builds or tiles a network, not a step of a chart: its own group, apart from the suites
+    _group = ("Developer tools", "developertools")
     LEVELS, CONVS_PER_BLOCK, KERNEL, UPSAMPLING, ENCODER_RF, RF = (
         "LEVELS", "CONVS_PER_BLOCK", "KERNEL", "UPSAMPLING", "ENCODER_RF", "RF")
 
@@ -23,7 +25,7 @@ class UnetReceptiveFieldAlgorithm(SeaIceAlgorithm):
         return self.tr("U-Net receptive field")
 
     def tags(self):
-        return self.tr("u-net,receptive field,cnn,levels,tiling,halo,sea ice").split(",")
+        return self.tr("u-net,receptive field,cnn,levels,tiling,halo,sea ice,developer,network design").split(",")
 
     def help_text(self):
         return self.tr(

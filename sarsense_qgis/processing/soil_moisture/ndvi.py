@@ -28,7 +28,8 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
         return self.tr("NDVI (vegetation index)")
 
     def tags(self):
-        return self.tr("ndvi,vegetation,red,nir,landsat,sentinel-2,soil moisture").split(",")
+        return self.tr("ndvi,vegetation index,normalised difference vegetation index,normalized difference "
+                       "vegetation index,greenness,vegetation,red,nir,landsat,sentinel-2,soil moisture").split(",")
 
     def help_text(self):
         lo, hi = _ndvi.VALID_RANGE

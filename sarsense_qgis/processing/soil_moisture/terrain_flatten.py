@@ -31,7 +31,9 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         return self.tr("Terrain normalisation of backscatter")
 
     def tags(self):
-        return self.tr("terrain,slope,dem,local incidence angle,normalisation,sigma0,sentinel-1").split(",")
+        return self.tr("terrain,terrain normalisation,terrain normalization,terrain flattening,flattening,"
+                       "radiometric terrain correction,rtc,slope,dem,local incidence angle,normalisation,"
+                       "normalization,sigma0,gamma0,sentinel-1").split(",")
 
     def help_text(self):
         return self.tr(

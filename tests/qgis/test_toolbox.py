@@ -34,7 +34,8 @@ def test_developer_tools_have_their_own_group(sarsense):
 @pytest.mark.parametrize("text,alg", [
     ("NDVI", "ndvi"), ("vegetation index", "ndvi"), ("normalized difference vegetation", "ndvi"),
     ("terrain", "terrainflatten"), ("normalisation", "terrainflatten"), ("normalization", "terrainflatten"),
-    ("flattening", "terrainflatten"), ("terrain flattening", "terrainflatten"), ("radiometric terrain", "terrainflatten"),
+    ("flattening", "terrainflatten"), ("terrain flattening", "terrainflatten"),
+    ("radiometric terrain", "terrainflatten"),
     ("receptive field", "unetreceptivefield")])
 def test_the_toolbox_search_finds_them_by_natural_words(sarsense, text, alg):
     assert f"sarsense:{alg}" in _search(text)

@@ -451,6 +451,10 @@ ENL_WINDOW, ENL_SAMPLE_SIDE, ENL_MIN_WINDOWS = 9, 1024, 50
 USES_LOOKS = ("lee", "refinedlee", "gammamap", "kuan")
 
 
+class EnlEstimateError(ValueError):
+    """The image is too small (or too empty) for :func:`estimate_enl`: the ENL must be given."""
+
+
 def estimate_enl(intensity, *, window=ENL_WINDOW):
     """The equivalent number of looks of linear intensity, estimated from its homogeneous areas.
 
@@ -461,7 +465,7 @@ def estimate_enl(intensity, *, window=ENL_WINDOW):
     distribution, which is returned (the mode of their histogram in log ENL, bins of 0.05, smoothed over 5
     bins). Blocks with a NaN or a mean ≤ 0 are left out.
 
-    Raises ``ValueError`` when fewer than :data:`ENL_MIN_WINDOWS` blocks are usable.
+    Raises :class:`EnlEstimateError` (a ``ValueError``) when fewer than :data:`ENL_MIN_WINDOWS` blocks are usable.
     """
     img = np.asarray(intensity, dtype=np.float64)
     rows, cols = (img.shape[0] // window) * window, (img.shape[1] // window) * window
@@ -472,8 +476,9 @@ def estimate_enl(intensity, *, window=ENL_WINDOW):
         enl = mean ** 2 / blocks.var(axis=1, ddof=1)
     enl = enl[np.isfinite(enl) & (mean > 0) & (enl > 0)]
     if enl.size < ENL_MIN_WINDOWS:
-        raise ValueError(f"too few usable {window}×{window} windows ({enl.size}, at least {ENL_MIN_WINDOWS}) to "
-                         "estimate the equivalent number of looks (ENL) from the image: give it")
+        raise EnlEstimateError(f"too few usable {window}×{window} windows ({enl.size}, at least {ENL_MIN_WINDOWS}) "
+                               f"in {img.shape[1]}×{img.shape[0]} px to estimate the equivalent number of looks "
+                               "(ENL) from the image")
     logs = np.log(enl)
     edges = np.arange(logs.min(), logs.max() + 0.1, 0.05)
     counts = np.convolve(np.histogram(logs, bins=edges)[0], np.ones(5) / 5, mode="same")
@@ -509,8 +514,8 @@ def band_looks(src: str, *, in_db: bool = False) -> list:
         try:
             found.append((round(estimate_enl(lin), 2), f"estimated from the image (homogeneous {ENL_WINDOW}×"
                                                        f"{ENL_WINDOW} windows of its central {w}×{h} px)"))
-        except ValueError as err:
-            raise ValueError(f"band {b}: {err}") from None
+        except EnlEstimateError as err:
+            raise EnlEstimateError(f"band {b}: {err}") from None
     return found
 
 

@@ -12,7 +12,7 @@ from qgis.core import (
     QgsProcessingModelAlgorithm,
     QgsProject,
     QgsRasterLayer,
-    QgsSingleBandGrayRenderer,
+    QgsSingleBandPseudoColorRenderer,
 )
 from qgis_helpers import run
 
@@ -72,12 +72,15 @@ def test_outputs_load_styled_grey_2_98(sarsense, sample_db, tmp_path, qgis_iface
                                                         "OUTPUT": str(tmp_path / "styled.tif")})
     layers = [lyr for lyr in QgsProject.instance().mapLayers().values() if isinstance(lyr, QgsRasterLayer)]
     assert len(layers) == 1
+    # black to white between the 2 and 98 % cuts, drawn as a two-stop ramp so that the legend carries the unit
     r = layers[0].renderer()
-    assert isinstance(r, QgsSingleBandGrayRenderer)
-    ce = r.contrastEnhancement()
+    assert isinstance(r, QgsSingleBandPseudoColorRenderer)
+    items = r.shader().rasterShaderFunction().colorRampItemList()
+    assert [i.color.name() for i in items] == ["#000000", "#ffffff"]
     vals = read_raster(tmp_path / "styled.tif")[0]
     lo, hi = np.percentile(vals[np.isfinite(vals)], [2, 98])
-    assert ce.minimumValue() == pytest.approx(lo, abs=0.3) and ce.maximumValue() == pytest.approx(hi, abs=0.3)
+    assert items[0].value == pytest.approx(lo, abs=0.3) and items[1].value == pytest.approx(hi, abs=0.3)
+    assert all(i.label.endswith(" dB") for i in items)
     QgsProject.instance().removeAllMapLayers()
 
 
@@ -118,7 +121,7 @@ def test_nodata_stays_nan(sarsense, tmp_path):
     arr = speckled((64, 64))
     arr[10:20, 10:20] = -1.0
     src = write_raster(tmp_path / "nd.tif", arr, nodata=-1.0)
-    got = read_raster(run("despeckle", {"INPUT": src, "FILTER": 1, "INPUT_UNITS": 0,
+    got = read_raster(run("despeckle", {"INPUT": src, "FILTER": 1, "INPUT_UNITS": 0, "LOOKS": 1,
                                         "OUTPUT": str(tmp_path / "o.tif")})["OUTPUT"])[0]
     assert np.isnan(got[10:20, 10:20]).all() and np.isfinite(got[30:, 30:]).all()
 

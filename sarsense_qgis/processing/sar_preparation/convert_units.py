@@ -10,7 +10,7 @@ from qgis.core import (
 
 from ....algorithms import sar
 from ...styles import style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 # Enum order is fixed (issue #2): 0 linear→dB, 1 dB→linear, 2 amplitude→intensity, 3 intensity→amplitude.
@@ -70,5 +70,7 @@ class ConvertUnitsAlgorithm(SarsenseAlgorithm):
             feedback.reportError(self.tr("{0} pixels had no {1} value ({2}) and were set to NaN.").format(
                 res["invalid"], OPTIONS[idx].split(" → ")[1], INVALID[idx]), fatalError=False)
         outputs.report_infinite(self, feedback, res)
-        style_on_load(context, out)
+        target = OPTIONS[idx].split(" → ")[1]
+        style_on_load(context, out, name=names.layer_name(self.tr("Converted"), target, *names.input_details(src)),
+                      unit=target if target in ("dB", "linear power") else None)
         return {self.OUTPUT: out}

@@ -87,12 +87,16 @@ class DespeckleAlgorithm(SarsenseAlgorithm):
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
-        res = speckle.despeckle_file(
-            src, out, filter=speckle.FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)],
-            size=self.parameterAsInt(parameters, self.SIZE, context),
-            looks=self.parameterAsDouble(parameters, self.LOOKS, context),
-            damping=self.parameterAsDouble(parameters, self.DAMPING, context), in_db=in_db,
-            options=self.run_options(parameters, context, feedback))
+        try:
+            res = speckle.despeckle_file(
+                src, out, filter=speckle.FILTERS[self.parameterAsEnum(parameters, self.FILTER, context)],
+                size=self.parameterAsInt(parameters, self.SIZE, context),
+                looks=self.parameterAsDouble(parameters, self.LOOKS, context),
+                damping=self.parameterAsDouble(parameters, self.DAMPING, context), in_db=in_db,
+                options=self.run_options(parameters, context, feedback))
+        except speckle.EnlEstimateError as err:
+            raise self.error(f"{err}: set {self.label(self.LOOKS)} (1 for single-look intensity, 4.4 for Sentinel-1 "
+                             "IW GRDH).") from None
         filt = self.parameterAsEnum(parameters, self.FILTER, context)
         for band, (enl, source) in enumerate(res["looks"], start=1):
             feedback.pushInfo(self.tr("Band {0}: ENL {1:g}, {2}.").format(band, enl, source))

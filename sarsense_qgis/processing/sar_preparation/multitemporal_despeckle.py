@@ -10,7 +10,7 @@ from qgis.core import (
 
 from ....algorithms.sar import speckle
 from ...styles import style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 
@@ -63,5 +63,7 @@ class MultitemporalDespeckleAlgorithm(SarsenseAlgorithm):
         res = speckle.multitemporal_despeckle_file(src, out, size=self.parameterAsInt(parameters, self.SIZE, context),
                                                    in_db=in_db, options=self.run_options(parameters, context, feedback))
         outputs.report_infinite(self, feedback, res)
-        style_on_load(context, out)
+        style_on_load(context, out, name=names.layer_name(self.tr("Despeckled"), "multi-temporal Quegan–Yu",
+                                                          *names.input_details(src)),
+                      unit="dB" if in_db else "linear power")
         return {self.OUTPUT: out}

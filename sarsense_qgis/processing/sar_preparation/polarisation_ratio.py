@@ -6,7 +6,7 @@ from qgis.core import QgsProcessingParameterRasterDestination, QgsProcessingPara
 
 from ....algorithms import sar
 from ...styles import style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 
@@ -62,5 +62,6 @@ class PolarisationRatioAlgorithm(SarsenseAlgorithm):
         described = pairs.descriptions
         feedback.pushInfo(self.tr("{0} band(s) written{1}").format(
             len(pairs.pairs), f": {described[0]} … {described[-1]}" if described else ""))
-        style_on_load(context, out)
+        style_on_load(context, out, name=names.layer_name(self.tr("Cross-polarisation ratio"),
+                                                          names.input_details(co)[1]), unit="dB")
         return {self.OUTPUT: out}

@@ -25,13 +25,6 @@ def toggles(param, dependents, when):
     return param
 
 
-def name_output(context, output_path, name):
-    """Load ``output_path`` under ``name`` when Processing loads it into the project (a layer that says, e.g.,
-    that its calibration was flagged); nothing otherwise (qgis_process, the Modeler's inner steps)."""
-    if context.willLoadLayerOnCompletion(output_path):
-        context.layerToLoadOnCompletionDetails(output_path).name = name
-
-
 class SoilMoistureAlgorithm(SarsenseAlgorithm):
     _group = ("Soil moisture", "soilmoisture")
     #: Raster parameters that also take a number (qgis_process ``--INCIDENCE=39.5``): a constant angle.

@@ -11,7 +11,7 @@ from qgis.core import (
 
 from ....algorithms.soil_moisture import change_detection as cd
 from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from .base import SoilMoistureAlgorithm, toggles
 
 
@@ -137,8 +137,11 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",
             "flat": f"{{n}} pixels vary by less than {cd.MIN_RANGE_DB} dB over the series (no usable change) and "
                     "are NaN."})
-        style_on_load(context, out_index, ramp=INDEX_RAMP)
-        style_on_load(context, out_ssm, ramp=SSM_RAMP)
+        when = names.input_details(src)[1]
+        style_on_load(context, out_index, ramp=INDEX_RAMP,
+                      name=names.layer_name(self.tr("Soil moisture index"), "change detection", when))
+        style_on_load(context, out_ssm, ramp=SSM_RAMP,
+                      name=names.layer_name(self.tr("Soil moisture"), "change detection", when))
         result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
         if out_dvv:
             result[self.OUTPUT_DVV] = out_dvv

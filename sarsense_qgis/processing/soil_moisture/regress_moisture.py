@@ -14,7 +14,7 @@ from qgis.core import (
 
 from ....algorithms.soil_moisture import regression
 from ...styles import SSM_RAMP, style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from . import samples
 from .base import SoilMoistureAlgorithm
 
@@ -104,5 +104,6 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         regression.regression_map_file(src, out, lines, dates=dates,
                                        options=self.run_options(parameters, context, feedback))
-        style_on_load(context, out, ramp=SSM_RAMP)
+        style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(self.tr("Soil moisture"), "regression",
+                                                                          names.input_details(src)[1]))
         return out

@@ -13,8 +13,8 @@ from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import calibration
 from ....algorithms.soil_moisture import change_detection as cd
 from ...styles import SSM_RAMP, style_on_load
-from .. import checks, inputs, outputs
-from .base import SoilMoistureAlgorithm, name_output
+from .. import checks, inputs, names, outputs
+from .base import SoilMoistureAlgorithm
 
 
 class VegetationCdAlgorithm(SoilMoistureAlgorithm):
@@ -113,8 +113,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         outputs.report_counts(self, feedback, counts, {
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
                     "vegetation) and are NaN."})
-        style_on_load(context, out, ramp=SSM_RAMP)
-        if flags:
-            what = "calibration" if parameters.get(self.PARAMS) else "α, β"
-            name_output(context, out, f"{self.parameterDefinition(self.OUTPUT).description()} ({what} flagged)")
+        what = ("calibration" if parameters.get(self.PARAMS) else "α, β") + " flagged" if flags else ""
+        style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
+            self.tr("Soil moisture"), "vegetation-corrected change detection", names.input_details(vv)[1], what))
         return {self.OUTPUT: out}

@@ -14,7 +14,7 @@ from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import water_cloud
 from ...styles import style_on_load
-from .. import checks, inputs, outputs
+from .. import checks, inputs, names, outputs
 from .base import SoilMoistureAlgorithm
 
 #: Why σ°_soil is NaN, one sentence per count of the job (pixel-dates).
@@ -167,9 +167,11 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         why = nan_diagnosis(counts, a, b)
         if why:
             feedback.reportError(why, fatalError=False)
-        style_on_load(context, out_soil)
+        style_on_load(context, out_soil, name=names.layer_name(self.tr("Soil backscatter σ°_soil"),
+                                                               "Water Cloud Model"))
         result = {self.OUTPUT_SOIL: out_soil}
         if out_veg:
-            style_on_load(context, out_veg)
+            style_on_load(context, out_veg, name=names.layer_name(self.tr("Vegetation backscatter σ°_veg"),
+                                                                  "Water Cloud Model"))
             result[self.OUTPUT_VEG] = out_veg
         return result

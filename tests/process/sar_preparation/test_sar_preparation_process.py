@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import REPO, read_raster, write_raster
 from osgeo import gdal
-from process_helpers import needs_qgis_process, qp, run_json
+from process_helpers import needs_qgis_process, qp, refusal, run, run_json
 
 from sarsense.algorithms import sar
 from sarsense.algorithms.sar import speckle
@@ -58,6 +58,11 @@ def test_despeckle_enl_comes_from_the_product_or_the_image_and_the_log_says_whic
     assert "estimated from the image" in line and 4.0 < enl < 4.8
     np.testing.assert_allclose(read_raster(tmp_path / "b.tif")[0],
                                sar.linear_to_db(speckle.lee(lin, size=5, looks=enl))[0], rtol=1e-4, atol=1e-3)
+    # too small to estimate: refused with what to set
+    tiny = write_raster(tmp_path / "tiny.tif", db[:40, :40])
+    refusal(run(env, "despeckle", INPUT=tiny, FILTER=1, OUTPUT=tmp_path / "c.tif"), "too few usable 9×9 windows",
+            "set Equivalent number of looks (ENL) (LOOKS)")
+    assert not (tmp_path / "c.tif").exists()
 
 
 def test_chain_and_stack(env, sample_db, stack_files, tmp_path):

@@ -25,22 +25,21 @@ from sarsense.algorithms.sea_ice import pipeline as sic_pipeline
 
 from .paths import MODELS
 from .sea_ice import simulated_scenes
-from .sea_ice_concentration import FRESH_SEED, FRESH_SIDE, SIC_SCENE_SIDE, SIC_SPLITS, TOLERANCE
+from .sea_ice_concentration import (
+    FRESH_SEED,
+    FRESH_SIDE,
+    SIC_SCENE_SIDE,
+    SIC_SPLITS,
+    TOLERANCE,
+    fresh_scene_figures,
+    predict,
+)
 
 NAME = "sea_ice_concentration"
 # FRESH_SEED, FRESH_SIDE: a fresh simulated scene the card also scores, never in training, validation or test (the
 # seed of ``make demo`` and of issue #27's desktop run, at the simulator's default 1024² at 40 m).
 # TOLERANCE: the largest difference accepted between a recomputed figure and the card's (the card rounds to 4 and
 # 3 decimals; onnxruntime and torch differ by ~1e-6 in the logits, which can flip a handful of arg-max pixels).
-
-
-def predict(model, x):
-    """Class map (H, W) of one whole network-ready scene (2, H, W), padded to the model's size multiple."""
-    multiple = model.contract.size_multiple
-    h, w = x.shape[1:]
-    padded = np.pad(x, ((0, 0), (0, -h % multiple), (0, -w % multiple)), mode="edge")
-    logits = model._run(padded[np.newaxis].astype(np.float32))[0, :sic_classes.N_SIC_CLASSES, :h, :w]
-    return logits.argmax(0).astype(np.uint8)
 
 
 def held_out_figures(model_path=MODELS / f"{NAME}.onnx"):
@@ -55,14 +54,6 @@ def held_out_figures(model_path=MODELS / f"{NAME}.onnx"):
         per_scene.append(metrics.r2_from_confusion(m, sic_classes.SIC_PERCENT))
     s = sic_pipeline.skill(total)
     return {"r2": s["r2"], "f1_weighted": s["f1_weighted"], "accuracy": s["accuracy"], "r2_per_scene": per_scene}
-
-
-def fresh_scene_figures(model_path=MODELS / f"{NAME}.onnx", *, seed=FRESH_SEED, side=FRESH_SIDE):
-    """``{"r2", "f1_weighted", "accuracy"}`` of the model on one fresh simulated scene (whole scene)."""
-    model = rt.Model(model_path)
-    scene = simulated_scenes(1, seed=seed, shape=(side, side))[0]
-    s = sic_pipeline.skill(metrics.confusion_counts(scene.y, predict(model, scene.x), sic_classes.N_SIC_CLASSES))
-    return {"r2": s["r2"], "f1_weighted": s["f1_weighted"], "accuracy": s["accuracy"]}
 
 
 def card_figures(card=MODELS / f"{NAME}.md"):

@@ -6,8 +6,12 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
+from sarsense.algorithms import metrics
 from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.onnx.receptive_field import unet_receptive_field
+from sarsense.algorithms.sea_ice import classes as sic_classes
 from sarsense.algorithms.sea_ice import pipeline as sic_pipeline
 
 from .paths import MODELS
@@ -90,11 +94,25 @@ def sic_pick(rows):
     return min((r for r in rows if r["best_val_r2"] >= best - SIC_R2_TOLERANCE), key=lambda r: r["levels"])
 
 
-def fresh_scene_figures(onnx_path):
-    """The fresh simulated scene's figures the card states (:func:`.check_sea_ice_card.fresh_scene_figures`)."""
-    from .check_sea_ice_card import fresh_scene_figures as figures
+# What models/training/check_sea_ice_card.py and the card share: the ONNX model run on a whole scene, and the
+# figures of a fresh simulated scene.
+def predict(model, x):
+    """Class map (H, W) of one whole network-ready scene (2, H, W), padded to the model's size multiple."""
+    multiple = model.contract.size_multiple
+    h, w = x.shape[1:]
+    padded = np.pad(x, ((0, 0), (0, -h % multiple), (0, -w % multiple)), mode="edge")
+    logits = model._run(padded[np.newaxis].astype(np.float32))[0, :sic_classes.N_SIC_CLASSES, :h, :w]
+    return logits.argmax(0).astype(np.uint8)
 
-    return figures(onnx_path)
+
+def fresh_scene_figures(model_path=MODELS / "sea_ice_concentration.onnx", *, seed=FRESH_SEED, side=FRESH_SIDE):
+    """``{"r2", "f1_weighted", "accuracy"}`` of the model on one fresh simulated scene (whole scene)."""
+    from .sea_ice import simulated_scenes
+
+    model = rt.Model(model_path)
+    scene = simulated_scenes(1, seed=seed, shape=(side, side))[0]
+    s = sic_pipeline.skill(metrics.confusion_counts(scene.y, predict(model, scene.x), sic_classes.N_SIC_CLASSES))
+    return {"r2": s["r2"], "f1_weighted": s["f1_weighted"], "accuracy": s["accuracy"]}
 
 
 def build_sea_ice_concentration(*, epochs=SIC_EPOCHS, seed=20261121, workdir=None, log=print):

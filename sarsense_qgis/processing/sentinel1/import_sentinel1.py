@@ -19,7 +19,7 @@ from qgis.core import (
 from ....algorithms.sentinel1 import importer
 from ....algorithms.sentinel1 import product as s1p
 from ...styles import style_on_load
-from .. import inputs
+from .. import inputs, names
 from ..base import SarsenseAlgorithm
 
 POLARISATIONS = ("VV", "VH", "HH", "HV")
@@ -154,8 +154,13 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         averaged = f", {looks}×{looks} samples averaged per cell" if looks > 1 else ""
         feedback.pushInfo(self.tr("{0} at {1:g} ({2} × {3} px{4}), {5}: {6}").format(
             crs.authid(), size, grid_out.xsize, grid_out.ysize, averaged, how, os.path.basename(out)))
+        enl = importer.enl_metadata(product, looks)
+        if enl:
+            feedback.pushInfo(self.tr("ENL {0} ({1}) written in the file's metadata: Despeckle takes it when its ENL "
+                                      "is left at 0.").format(enl["ENL"], enl["ENL_SOURCE"]))
         if in_db:
-            style_on_load(context, out)
+            style_on_load(context, out, name=names.layer_name(self.tr("Sentinel-1"), "+".join(wanted), quantity,
+                                                              names.input_details(out)[1]), unit="dB")
         return {self.OUTPUT: out}
 
     def _report(self, feedback, product, counts, border_noise):

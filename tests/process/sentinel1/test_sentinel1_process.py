@@ -119,3 +119,19 @@ def test_model3_import_despeckle_to_db(env, tmp_path):
     assert abs(np.nanmedian(vv[0][both]) - np.nanmedian(raw[both])) < 1.0     # same level, speckle smoothed
     assert np.nanstd(vv[0][both]) < np.nanstd(raw[both])
     assert 30 < np.nanmin(angle) < np.nanmax(angle) < 46.5
+
+
+def test_the_products_enl_reaches_despeckle(env, tmp_path):
+    """Issue #27: the import of an IW GRDH at its own 10 m writes ESA's ENL (4.4) and says so; Despeckle, its ENL
+    left at 0, filters with it and says where it came from (it used 1, silently)."""
+    made = s1_safe.write_grd(tmp_path, rows=120, cols=160)
+    out = tmp_path / "s1.tif"
+    res = import_s1(env, f"--INPUT={made['safe']}", "--POLARISATIONS=0", f"--OUTPUT={out}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    doc = json.loads(res.stdout[res.stdout.index("{"):])
+    assert any(line.startswith("ENL 4.4 (Sentinel-1 product specification, IW GRDH) written")
+               for line in doc["log"]["info"])
+    res = run(env, "despeckle", f"--INPUT={out}", "--FILTER=1", f"--OUTPUT={tmp_path / 'd.tif'}")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    info = json.loads(res.stdout[res.stdout.index("{"):])["log"]["info"]
+    assert "Band 1: ENL 4.4, the input's metadata (Sentinel-1 product specification, IW GRDH)." in info

@@ -354,6 +354,7 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         return [mean, spread] if spread_output else mean
 
     units = [{"QUANTITY": "surface soil moisture", "units": SSM_UNITS}] * n_dates
+    labels = [model.card.label(d) for d in dates]
     outs = [output, spread_output] if spread_output else output
     # working bytes per pixel: the block read (all bands of every file), the (date, input) copy, the
     # pixels handed to the network with their standardised copy, and the two results; the engine wants
@@ -363,7 +364,8 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     bands = max(n_read, n_out)
     return _engine.run_blockwise(
         paths, outs, kernel, out_bands=[n_dates, n_dates] if spread_output else n_dates,
-        descriptions=[list(dates), list(dates)] if spread_output else list(dates),
+        # each band's date, followed by "(demonstration model)" where the model card says so (QGIS's legend title)
+        descriptions=[labels, labels] if spread_output else labels,
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata()},
         bytes_per_pixel=-(-per_pixel // bands), options=options)

@@ -103,3 +103,25 @@ def test_the_sea_ice_cards_held_out_figures_are_recomputed_from_the_shipped_file
     card = check.card_figures()
     assert card["r2"] == pytest.approx(0.8888) and min(card["r2_per_scene"]) < 0 < card["fresh"]["r2"] < 0.5
     assert "check_sea_ice_card" in (rt.BUNDLED_MODELS_DIR / "sea_ice_concentration.md").read_text(encoding="utf-8")
+
+
+def test_the_soil_moisture_demonstration_maps_dates_say_so_and_still_parse(tmp_path):
+    """The hybrid's bands: the date, then '(demonstration model)' (the legend title); the dates still read back."""
+    from helpers import write_raster
+
+    from sarsense.algorithms.io import stack
+    from sarsense.algorithms.soil_moisture import hybrid
+    model = rt.Model(rt.BUNDLED_MODELS_DIR / "soil_moisture_hybrid.onnx", threads=1)
+    dates = ["2016-04-05", "2016-04-17"]
+    level = [-12, 0.5, 38, 2, 0.5, -7, 0.25]
+    paths = [write_raster(tmp_path / f"p{i}.tif", np.full((2, 16, 16), v, np.float32), descriptions=dates)
+             for i, v in enumerate(level)]
+    out = str(tmp_path / "ssm.tif")
+    hybrid.map_soil_moisture(model, [[(p, d + 1) for p in paths] for d in range(2)], dates, out)
+    from osgeo import gdal
+    ds = gdal.Open(out)
+    assert [ds.GetRasterBand(b + 1).GetDescription() for b in range(2)] == [f"{d} (demonstration model)"
+                                                                             for d in dates]
+    assert ds.GetMetadataItem("SARSENSE_MODEL_STATUS") == "demonstration"
+    ds = None
+    assert stack.band_dates(out) == dates

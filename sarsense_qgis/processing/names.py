@@ -13,6 +13,7 @@ from __future__ import annotations
 from osgeo import gdal
 
 from ...algorithms.io import stack as _stack
+from ...algorithms.onnx.cards import DEMONSTRATION
 
 
 def layer_name(label, *details):
@@ -23,9 +24,9 @@ def layer_name(label, *details):
 
 
 def model_name(label, model, *details):
-    """:func:`layer_name` for an output of ``model`` (an ``onnx.Model``): '… (demonstration model)' when its
-    card says so."""
-    return model.card.label(layer_name(label, *details))
+    """:func:`layer_name` for an output of ``model`` (an ``onnx.Model``), 'demonstration model' the last detail
+    when its card says so: 'Soil moisture (CD + ANN hybrid, demonstration model)'."""
+    return layer_name(label, *details, f"{DEMONSTRATION} model" if model.card.demonstration else "")
 
 
 def input_details(path):

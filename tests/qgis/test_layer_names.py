@@ -93,3 +93,12 @@ def test_a_demonstration_models_chart_says_so_in_its_name_and_legend_title(sarse
                                                                                  "model)"}
     for layer in layers.values():
         assert "demonstration model" in _legend(layer)[0]          # the legend's title line (band description)
+
+
+def test_the_example_despecklers_output_says_demonstration_and_db(sarsense, qgis_iface, sample_db, tmp_path):
+    from sarsense.algorithms import onnx as rt
+    layers = _load("applymodel", {"INPUT": sample_db, "MODEL": str(rt.BUNDLED_MODELS_DIR / "s1_despeckle_example.onnx"),
+                                  "OUTPUT": str(tmp_path / "y.tif")})
+    assert list(layers) == ["Model output (s1_despeckle_example, demonstration model)"]
+    legend = _legend(layers["Model output (s1_despeckle_example, demonstration model)"])
+    assert "demonstration model" in legend[0] and all(t.endswith(" dB") for t in legend[-2:])

@@ -137,6 +137,8 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
                 feedback.reportError(self.tr(msg), fatalError=False)
         outputs.report_infinite(self, feedback, res)
         name = names.model_name(self.tr("Model output"), model, model.contract.name)
+        units = (model.contract.output_units or "").lower()
         style_on_load(context, out, ClassMapPostProcessor if model.contract.task == "segmentation" else
-                      GreyStretchPostProcessor, name=name, force_name=model.card.demonstration)
+                      GreyStretchPostProcessor, name=name, force_name=model.card.demonstration,
+                      unit="dB" if units in rt.UNITS_DB else "linear power" if units in rt.UNITS_LINEAR else None)
         return {self.OUTPUT: out}

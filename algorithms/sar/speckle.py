@@ -519,6 +519,13 @@ def band_looks(src: str, *, in_db: bool = False) -> list:
     return found
 
 
+def _filtered_metadata(filter_text, used):
+    """A filtered output's file metadata: what filtered it, and no ``ENL``: the input's (the product's) no longer
+    holds, so a later filter must not read it (written empty, over any the input's metadata would pass on)."""
+    looks = ", ".join(f"{v:g}" for v, _ in used)
+    return {"ENL": "", "ENL_SOURCE": "", "DESPECKLE": filter_text + (f", ENL {looks}" if looks else "")}
+
+
 def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int = 5, looks: float | None = 1.0,
                    damping: float = 2.0, in_db: bool = False, options: RunOptions | None = None) -> dict:
     """Filter every band of raster ``src`` with speckle filter ``filter`` and write ``output``, block by block.
@@ -562,7 +569,7 @@ def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int
     kernel = band_kernel(filter, size=size, looks=[v for v, _ in used] if used else (looks or 1.0), damping=damping,
                          in_db=in_db)
     res = _engine.run_blockwise(src, output, kernel, halo=size // 2, bytes_per_pixel=working_bytes(filter),
-                                options=options)
+                                metadata=_filtered_metadata(f"{filter} {size}×{size}", used), options=options)
     return {"infinite": res["infinite"], "looks": used}
 
 
@@ -655,5 +662,6 @@ def multitemporal_despeckle_file(src: str, output: str, *, size: int = 7, in_db:
     check_stack(src)
     _check(np.zeros((1, 1), np.float32), size)
     res = _engine.run_blockwise(src, output, _quegan_kernel(size, in_db), halo=size // 2,
-                                bytes_per_pixel=QUEGAN_BYTES, options=options)
+                                bytes_per_pixel=QUEGAN_BYTES,
+                                metadata=_filtered_metadata(f"quegan-yu {size}×{size}", []), options=options)
     return {"infinite": res["infinite"]}

@@ -50,6 +50,9 @@ def test_despeckle_enl_comes_from_the_product_or_the_image_and_the_log_says_whic
             in doc["log"]["info"])
     np.testing.assert_allclose(read_raster(tmp_path / "a.tif")[0],
                                sar.linear_to_db(speckle.lee(lin, size=5, looks=4.4))[0], rtol=1e-5, atol=1e-4)
+    # the filtered output no longer claims the product's ENL; it says what filtered it
+    meta = gdal.Open(str(tmp_path / "a.tif")).GetMetadata()
+    assert not meta.get("ENL") and meta["DESPECKLE"] == "lee 5×5, ENL 4.4"
     # no metadata: estimated from the image, close to the speckle's 4.4 looks
     src = _speckled_db(tmp_path, 4.4, name="plain.tif")
     doc = run_json(env, "despeckle", INPUT=src, FILTER=1, SIZE=5, OUTPUT=tmp_path / "b.tif")

@@ -114,6 +114,8 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
                     "vegetation) and are NaN."})
         what = ("calibration" if parameters.get(self.PARAMS) else "α, β") + " flagged" if flags else ""
+        # a flagged calibration's map says so whatever its file is called
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
-            self.tr("Soil moisture"), "vegetation-corrected change detection", names.input_details(vv)[1], what))
+            self.tr("Soil moisture"), "vegetation-corrected change detection", names.input_details(vv)[1], what),
+                      force_name=bool(flags))
         return {self.OUTPUT: out}

@@ -519,11 +519,15 @@ def band_looks(src: str, *, in_db: bool = False) -> list:
     return found
 
 
+#: Removes the ENL an output would inherit from its input (the engine's metadata travel: a None key is removed).
+NO_ENL = {"ENL": None, "ENL_SOURCE": None}
+
+
 def _filtered_metadata(filter_text, used):
     """A filtered output's file metadata: what filtered it, and no ``ENL``: the input's (the product's) no longer
-    holds, so a later filter must not read it (written empty, over any the input's metadata would pass on)."""
+    holds, so a later filter must not read it."""
     looks = ", ".join(f"{v:g}" for v, _ in used)
-    return {"ENL": "", "ENL_SOURCE": "", "DESPECKLE": filter_text + (f", ENL {looks}" if looks else "")}
+    return {**NO_ENL, "DESPECKLE": filter_text + (f", ENL {looks}" if looks else "")}
 
 
 def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int = 5, looks: float | None = 1.0,
@@ -569,7 +573,8 @@ def despeckle_file(src: str, output: str, *, filter: str = "gammamap", size: int
     kernel = band_kernel(filter, size=size, looks=[v for v, _ in used] if used else (looks or 1.0), damping=damping,
                          in_db=in_db)
     res = _engine.run_blockwise(src, output, kernel, halo=size // 2, bytes_per_pixel=working_bytes(filter),
-                                metadata=_filtered_metadata(f"{filter} {size}×{size}", used), options=options)
+                                metadata=_filtered_metadata(f"{filter} {size}×{size}", used), band_metadata=NO_ENL,
+                                options=options)
     return {"infinite": res["infinite"], "looks": used}
 
 
@@ -663,5 +668,6 @@ def multitemporal_despeckle_file(src: str, output: str, *, size: int = 7, in_db:
     _check(np.zeros((1, 1), np.float32), size)
     res = _engine.run_blockwise(src, output, _quegan_kernel(size, in_db), halo=size // 2,
                                 bytes_per_pixel=QUEGAN_BYTES,
-                                metadata=_filtered_metadata(f"quegan-yu {size}×{size}", []), options=options)
+                                metadata=_filtered_metadata(f"quegan-yu {size}×{size}", []), band_metadata=NO_ENL,
+                                options=options)
     return {"infinite": res["infinite"]}

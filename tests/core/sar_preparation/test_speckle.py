@@ -293,3 +293,22 @@ def test_band_looks_read_the_importers_enl_before_estimating(tmp_path):
     ds = None
     assert speckle.band_looks(src) == [(4.4, "the input's metadata (Sentinel-1 product specification, IW GRDH)"),
                                        (2.5, "the input's metadata (ENL)")]
+
+
+def test_a_filtered_output_no_longer_carries_the_inputs_enl(tmp_path):
+    """Metadata travels (the engine's provenance), but the ENL does not hold after filtering: a second filter
+    would otherwise read the product's 4.4 off a despeckled image."""
+    img = np.random.default_rng(6).gamma(4.4, 1 / 4.4, (3, 120, 120)).astype(np.float32)
+    src = write_raster(tmp_path / "s.tif", img, descriptions=["2021-04-01", "2021-04-13", "2021-04-25"])
+    ds = gdal.Open(src, gdal.GA_Update)
+    ds.SetMetadata({"ENL": "4.4", "ENL_SOURCE": "Sentinel-1 product specification, IW GRDH", "MISSION": "S1A"})
+    for b in range(3):
+        ds.GetRasterBand(b + 1).SetMetadata({"ENL": "4.4", "POLARISATION": "VV"})
+    ds = None
+    speckle.despeckle_file(src, str(tmp_path / "a.tif"), filter="lee", looks=0)
+    speckle.multitemporal_despeckle_file(src, str(tmp_path / "b.tif"), size=5)
+    for out, how in (("a.tif", "lee 5×5, ENL 4.4, 4.4, 4.4"), ("b.tif", "quegan-yu 5×5")):
+        ds = gdal.Open(str(tmp_path / out))
+        meta, band = ds.GetMetadata(), ds.GetRasterBand(1).GetMetadata()
+        assert "ENL" not in meta and "ENL" not in band and meta["MISSION"] == "S1A" and band["POLARISATION"] == "VV"
+        assert meta["DESPECKLE"] == how

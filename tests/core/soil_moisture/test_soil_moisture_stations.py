@@ -426,7 +426,7 @@ def test_a_long_series_is_mapped_in_blocks_of_its_budget_not_slivers(tmp_path):
                                    options=RunOptions(workers=1))
     assert res["blocks"] == 1
     got = read_info(str(tmp_path / "ssm.tif"))
-    assert got.band_count == 61 and got.descriptions[0] == dates[0]
+    assert got.band_count == 61 and got.descriptions[0] == f"{dates[0]} (demonstration model)"   # its card says so
     x = np.stack([read_raster(p)[0 if i == 2 else 4, 10, 20] for i, p in enumerate(paths)])[None]
     assert read_raster(tmp_path / "ssm.tif")[4, 10, 20] == \
         pytest.approx(float(model.predict_pixels(x.astype(np.float32))[0, 0]), abs=1e-6)

@@ -21,7 +21,8 @@ from numpy.typing import ArrayLike
 from .. import metrics
 from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 
-#: The NDVI the paper's samples span (Fayad et al. 2022, §2.1.4: NDVI outside 0.15-0.8 is left out): where eq. 7 must hold.
+#: The NDVI the paper's samples span (Fayad et al. 2022, §2.1.4: NDVI outside 0.15-0.8 is left out): where eq. 7
+#: must hold.
 NDVI_DOMAIN = (0.15, 0.8)
 #: The paper's held-out RMSE (Fayad et al. 2022, §3.1, m³/m³): classic CD, corrected with VH/VV, corrected with NDVI.
 PAPER_RMSE = {"classic": 0.074, "VH/VV": 0.073, "NDVI": 0.068}
@@ -115,8 +116,8 @@ def corrected_cd(dvv: ArrayLike, v1: ArrayLike, ssm_min: ArrayLike, alpha: float
 
 def plausibility(alpha: float, beta: float, *, v1: ArrayLike, v1_kind: str = "NDVI",
                  scores_classic: dict | None = None, scores_corrected: dict | None = None) -> list[dict]:
-    """What makes a fit of eq. 7 (Fayad et al. 2022) physically implausible or useless: a list of flags, each a dict with
-    ``code`` and ``message`` (empty when nothing is wrong).
+    """What makes a fit of eq. 7 (Fayad et al. 2022) physically implausible or useless: a list of flags, each a dict
+    with ``code`` and ``message`` (empty when nothing is wrong).
 
     The paper publishes no fitted α or β (§3.1 gives only RMSE and R), so the range checked is the one its model
     admits: ``alpha_not_positive`` (α ≤ 0: eq. 4, ΔVV = α·ΔSSM, needs the radar brighter when the soil is
@@ -170,8 +171,8 @@ def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train:
 
 def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLike, *, fraction: float = 0.7,
               seed: int = 0, v1_kind: str = "NDVI") -> dict:
-    """α and β of the corrected change detection (Fayad et al. 2022, eq. 7) fitted on a random, seeded ``fraction`` of the
-    complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
+    """α and β of the corrected change detection (Fayad et al. 2022, eq. 7) fitted on a random, seeded ``fraction``
+    of the complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
     and corrected estimates of every sample, scored on the held-out ones (Fayad et al. 2022, §3.1).
 
     Returns a dict: ``train`` and ``held`` (boolean masks), ``alpha``, ``beta``, ``residual_db`` (of the fit),

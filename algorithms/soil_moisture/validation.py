@@ -63,8 +63,8 @@ def boxplot_figure(per_station: Sequence[tuple[str, dict]], network_of: dict):
 
 def timeseries_figure(station: str, times: ArrayLike, estimate: ArrayLike, reference: ArrayLike,
                       vv: ArrayLike | None = None, ndvi: ArrayLike | None = None):
-    """Fayad et al. (2022), fig. 6: one station's in-situ and estimated series (left axis, m³/m³), VV (dB) and NDVI (unitless,
-    0-1) each on its own right axis, with their units; the legend right of the axes, off the lines."""
+    """Fayad et al. (2022), fig. 6: one station's in-situ and estimated series (left axis, m³/m³), VV (dB) and NDVI
+    (unitless, 0-1) each on its own right axis, with their units; the legend right of the axes, off the lines."""
     fig = _report.figure(9.0, 3.2)
     ax = fig.add_subplot()
     t = np.asarray(times, dtype="datetime64[s]").astype("O")

@@ -21,8 +21,9 @@ from ..io import RunOptions, read_info, run_blockwise
 from ..io.engine import Counts
 from .terrain import check_incidence
 
-#: The coefficients of Rahimabadi & Jamali (2019)'s eq. 5-6 as printed (none there, i.e. 1): NOT a calibration. On C-band data they
-#: leave no soil term (σ°_veg above every σ° of the bundled Bolivia series), so the algorithm has no default.
+#: The coefficients of Rahimabadi & Jamali (2019)'s eq. 5-6 as printed (none there, i.e. 1): NOT a calibration. On
+#: C-band data they leave no soil term (σ°_veg above every σ° of the bundled Bolivia series), so the algorithm has
+#: no default.
 PRINTED_A, PRINTED_B = 1.0, 1.0
 
 
@@ -182,7 +183,8 @@ FIT_BOUNDS = ((0.0, 0.0, -40.0, -100.0), (5.0, 5.0, 10.0, 200.0))
 
 def forward_db(params: Sequence[float], ndvi: ArrayLike, incidence_deg: ArrayLike, ssm: ArrayLike) -> np.ndarray:
     """σ° in dB of the Water Cloud Model with the soil term linear in moisture in dB (Attema & Ulaby 1978):
-    ``σ° = A·LAI·cos θ·(1 − τ²) + τ²·10^((C + D·mv)/10)``, LAI from NDVI (Rahimabadi & Jamali 2019, eq. 1), ``params = (A, B, C, D)``."""
+    ``σ° = A·LAI·cos θ·(1 − τ²) + τ²·10^((C + D·mv)/10)``, LAI from NDVI (Rahimabadi & Jamali 2019,
+    eq. 1), ``params = (A, B, C, D)``."""
     a, b, c, d = (float(x) for x in params)
     soil = 10.0 ** ((c + d * np.asarray(ssm, np.float64)) / 10.0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -59,6 +59,15 @@ def rich_text(text):
     return html.escape(text, quote=False)
 
 
+def panel_text(text):
+    """A help text as QGIS shows it: :func:`rich_text` in the desktop (the dialog's help panel and tooltips read
+    HTML), the text itself under ``qgis_process``, which prints help as it is (QGIS 3.22), so that
+    ``qgis_process help`` reads 'NDVH < 0.5', not 'NDVH &lt; 0.5'."""
+    from qgis.core import QgsApplication  # here, not at the top: the help pages are built without QGIS
+
+    return text if QgsApplication.platform() == "qgis_process" else rich_text(text)
+
+
 def _inline(text, base=ROOT, targets=None):
     """HTML of one line of Markdown; relative links are resolved from ``base``, the folder of the page, and
     lead to a help page where ``targets`` has one (``{(docs page, anchor): help page}``)."""

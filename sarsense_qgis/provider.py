@@ -73,7 +73,7 @@ class Workflow(QgsProcessingModelAlgorithm):
         for name, text in self.helpContent().items():
             param = self.parameterDefinition(name)
             if param is not None and not param.isDestination() and text:
-                param.setHelp(_help.rich_text(text))
+                param.setHelp(_help.panel_text(text))
 
     def name(self):
         return os.path.splitext(os.path.basename(self.path))[0]
@@ -88,7 +88,7 @@ class Workflow(QgsProcessingModelAlgorithm):
     def shortHelpString(self):
         """The model's own description (plain text, as the Modeler's help editor keeps it), escaped as every
         algorithm's help is, instead of QGIS's HTML page of it (which ``qgis_process help`` prints as tags)."""
-        return _help.rich_text(self.helpContent().get("ALG_DESC", ""))
+        return _help.panel_text(self.helpContent().get("ALG_DESC", ""))
 
     def createInstance(self):
         return Workflow(self.path)

@@ -74,7 +74,7 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self):
         """:meth:`help_text` as the rich text QGIS's help panel reads (escaped here, for every algorithm)."""
-        return _help.rich_text(self.help_text())
+        return _help.panel_text(self.help_text())
 
     def canExecute(self):
         """False, with what to install and how, when a package this algorithm needs is missing."""
@@ -101,7 +101,7 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         sets how many decimals the dialog's number box shows.
         """
         text = self.tr(help_text).format(*help_args) if help_args else self.tr(help_text)
-        param.setHelp(_help.rich_text(text))  # the dialog's tooltip is rich text: '<' must stay a sign
+        param.setHelp(_help.panel_text(text))  # the dialog's tooltip is rich text: '<' must stay a sign
         if advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         if decimals is not None:

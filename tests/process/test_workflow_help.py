@@ -34,6 +34,14 @@ def test_qgis_process_help_shows_the_workflow_summary(env, name):
     assert listed[:len(ids)] == ids, "qgis_process lists the inputs in the dialog's order"
 
 
+def test_qgis_process_help_prints_the_text_itself(env):
+    """qgis_process prints help as it is (QGIS 3.22): the rule reads with its signs, not as HTML entities, while the
+    desktop's panel gets it escaped (tests/qgis/test_help_text.py)."""
+    res = qp(env, "help", "sarsense:ricethreshold")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "rice where NDVH < Flooding threshold" in res.stdout and "&lt;" not in res.stdout
+
+
 def test_sea_ice_workflow_takes_the_land_mask(env, tmp_path):
     s = sim.simulate((512, 512), seed=10)
     paths = sim.write_scene(tmp_path, s, name="s")

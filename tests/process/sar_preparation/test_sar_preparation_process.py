@@ -9,6 +9,7 @@ from osgeo import gdal
 from process_helpers import needs_qgis_process, qp, refusal, run, run_json
 
 from sarsense.algorithms import sar
+from sarsense.algorithms.io import stack
 from sarsense.algorithms.sar import speckle
 
 pytestmark = needs_qgis_process
@@ -84,6 +85,7 @@ def test_model3_runs_headless(env, sample_db, tmp_path, how):
              f"--input_db={sample_db}", "--window=5", f"--to_db:Despeckled backscatter (dB)={out}")
     assert res.returncode == 0, res.stdout + res.stderr
     assert out.exists() and np.isfinite(read_raster(out)).mean() > 0.99
+    assert stack.band_dates(out) == ["2015-03-09"], "the workflow keeps the scene's date (from its file name)"
 
 
 def test_db_above_385_is_not_written_as_inf(env, tmp_path):

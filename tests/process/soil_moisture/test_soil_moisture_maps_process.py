@@ -76,3 +76,8 @@ def test_change_detection_chain_headless(env, tmp_path):
                    f"--cd:Soil moisture index={tmp_path / 'i.tif'}",
                    f"--cd:Soil moisture (m³ per m³)={tmp_path / 's.tif'}")["results"]
     assert np.nanmax(read_raster(out["cd:Soil moisture (m³ per m³)"])) <= 0.35 + 1e-6
+    # the workflow keeps every date of its inputs (STYLE §8 metadata travels)
+    dates = sorted(d for p in sorted(STACK_DIR.glob("*.tif")) for d in _stack.band_dates(p))
+    assert _stack.band_dates(out["cd:Soil moisture (m³ per m³)"])[0] in dates
+    assert set(_stack.band_dates(out["cd:Soil moisture (m³ per m³)"])) <= set(dates)
+    assert _stack.band_dates(out["cd:Soil moisture index"]) == _stack.band_dates(out["cd:Soil moisture (m³ per m³)"])

@@ -64,7 +64,7 @@ def data(tmp_path_factory):
 #: dates: "same" (the input's, with their times) or "target" (the other date set, days only)).
 SSM = {"QUANTITY": "surface soil moisture", "units": "m3/m3", "POLARISATION": "VV"}
 CASES = [
-    ("despeckle", {"INPUT": "{vv}", "FILTER": 4, "SIZE": 5, "INPUT_UNITS": 1}, "OUTPUT",
+    ("despeckle", {"INPUT": "{vv}", "FILTER": 4, "SIZE": 5, "LOOKS": 4.4, "INPUT_UNITS": 1}, "OUTPUT",
      {"POLARISATION": "VV", "QUANTITY": "sigma0", "units": "dB"}, "same"),
     ("convertunits", {"INPUT": "{vv}", "CONVERSION": 1}, "OUTPUT",
      {"POLARISATION": "VV", "QUANTITY": "sigma0", "units": "linear"}, "same"),

@@ -56,6 +56,9 @@ def test_soil_moisture_page(env):
     src = ogr.Open(os.path.join(out, "ssm_at_stations.gpkg"))
     n = src.GetLayer(0).GetFeatureCount()
     assert n > 300 and f"{n} station-dates" in text and overall
+    whole = next(r for r in rows if r["group"] == "all")            # the figures the page quotes
+    assert f"RMSE ≈ {float(whole['rmse']):.3f} m³/m³, R ≈ {float(whole['r']):.2f}, bias ≈ " \
+        f"{float(whole['bias']):+.3f} over {int(whole['n'])}" in " ".join(text.split())
 
 
 def test_rice_page(env):

@@ -5,7 +5,9 @@ to the next anchor or heading of the same or a higher level. The section anchore
 ``workflows`` (docs/getting_started.md) makes ``workflows.html``, with a link to every workflow; a section
 anchored ``workflow-<file name>`` (a suite's page, one per ``resources/workflows/<file name>.model3``) makes
 that workflow's page ``<file name>.html``; the README's opening (what SARSense is)
-makes ``index.html`` with the list of pages. ``python3 sarsense_qgis/help.py``
+makes ``index.html`` with the list of pages. Every page of ``docs/``, the README and the model cards are also
+shown whole (:func:`whole_page_name`), so that every link in the help leads to a help page or to the web, never
+to a Markdown file the browser would show raw. ``python3 sarsense_qgis/help.py``
 (``make help-pages``) writes them to ``resources/help/``; a test checks that the
 shipped pages equal a fresh build, so the docs and the help never drift apart.
 ``helpUrl()`` of every algorithm and workflow points to its page, which QGIS opens
@@ -27,6 +29,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
+MODELS = ROOT / "models"
 #: The suites' pages in the order of the help index; every other ``docs/*.md`` page is read after them.
 SUITE_PAGES = ("sar_preparation", "sentinel1", "neural_networks", "soil_moisture", "crop", "lst", "sea_ice")
 HELP_DIR = ROOT / "resources" / "help"
@@ -81,7 +84,9 @@ def _inline(text, base=ROOT, targets=None):
         if not re.match(r"^([a-z]+://|#)", target):  # a file of the plugin: relative, so it works wherever installed
             path, _, anchor = target.partition("#")
             path = pathlib.Path(os.path.normpath(base / path))
-            found = (targets or {}).get((path, anchor)) or (targets or {}).get((path, ""))
+            found = (targets or {}).get((path, anchor))
+            if not found and (targets or {}).get((path, "")):
+                found = targets[(path, "")] + (f"#{anchor}" if anchor else "")
             target = found if found else os.path.relpath(path, HELP_DIR) + (f"#{anchor}" if anchor else "")
         return f'<a href="{target}">{m.group(1)}</a>'
     return re.sub(r"\[([^\]]+)\]\(([^)]+)\)", link, text)
@@ -91,6 +96,7 @@ def markdown_to_html(lines, base=ROOT, targets=None):
     """HTML of Markdown lines (the subset the docs use); relative links are resolved from ``base`` (and lead to
     the help pages in ``targets``, see :func:`_inline`); an anchor line stays an anchor."""
     out, para, in_list, in_code, table = [], [], False, False, []
+    ids = set()
     item = []  # the list item being read: its lines, rendered together (bold or a link may span lines)
 
     def inline(text):
@@ -133,11 +139,12 @@ def markdown_to_html(lines, base=ROOT, targets=None):
         heading = re.match(r"^(#{1,6})\s+(.*)$", line)
         if _ANCHOR.match(line):
             flush()
-            out.append(line.strip())
+            out.append(f'<span id="{_ANCHOR.match(line).group(1)}"></span>')  # a target, not a link without href
         elif heading:
             flush()
             level = len(heading.group(1))
-            out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
+            text = inline(heading.group(2))
+            out.append(f'<h{level} id="{heading_id(text, ids)}">{text}</h{level}>')
         elif line.startswith("|"):
             if para:
                 flush()
@@ -161,6 +168,20 @@ def markdown_to_html(lines, base=ROOT, targets=None):
             para.append(line.strip())
     flush()
     return "\n".join(out)
+
+
+def heading_id(text, taken=None):
+    """The id of a heading as GitHub makes it (so that 'README.md#make-targets' finds 'Make targets'): its text,
+    lower case, without punctuation, spaces as hyphens; '-1', '-2' … after an id already ``taken`` on the page."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text)).strip().lower()
+    slug = re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", plain))
+    found, n = slug, 0
+    while taken is not None and found in taken:
+        n += 1
+        found = f"{slug}-{n}"
+    if taken is not None:
+        taken.add(found)
+    return found
 
 
 def sections(text):
@@ -199,20 +220,40 @@ def pages_in_order(docs=DOCS):
     return suites + sorted(p for p in docs.glob("*.md") if p not in suites)
 
 
+def whole_pages(docs=DOCS, readme=README, models=MODELS):
+    """The Markdown files shown whole in the help: every page of ``docs`` (the getting-started pages among them),
+    the README and the model cards with their README."""
+    docs, models = pathlib.Path(docs), pathlib.Path(models)
+    return pages_in_order(docs) + [pathlib.Path(readme)] + sorted(models.glob("*.md"))
+
+
+def whole_page_name(source, docs=DOCS, readme=README, models=MODELS):
+    """The help page a Markdown file is shown whole on: ``docs/<page>.md`` → ``<page>.html``, the README →
+    ``readme.html``, ``models/README.md`` → ``models.html``, a model card ``models/<name>.md`` →
+    ``model_<name>.html``."""
+    source = pathlib.Path(source)
+    if source == pathlib.Path(readme):
+        return "readme.html"
+    if source.parent == pathlib.Path(models):
+        return "models.html" if source.name == "README.md" else f"model_{source.stem}.html"
+    return f"{source.stem}.html"
+
+
 def _title(body, default):
     """(HTML, plain text) of a page body's first heading."""
-    title = re.search(r"<h\d>(.*?)</h\d>", body)
+    title = re.search(r"<h\d[^>]*>(.*?)</h\d>", body)
     return (title.group(1), html.unescape(re.sub(r"<[^>]+>", "", title.group(1)))) if title else (default, default)
 
 
-def _targets(docs=DOCS):
-    """``{(docs page, anchor): help page}``: where a link in the docs leads inside the help folder (a getting-started
-    page to its page, a section to the page built from it, the workflows section to ``workflows.html``)."""
+def _targets(docs=DOCS, readme=README, models=MODELS):
+    """``{(Markdown file, anchor): help page}``: where a link in the docs leads inside the help folder (a file to
+    the page it is shown whole on, a section to the page built from it, the workflows section to
+    ``workflows.html``; another anchor to that anchor on the whole page, :func:`_inline`)."""
     targets = {}
+    for source in whole_pages(docs, readme, models):
+        targets[(pathlib.Path(os.path.normpath(source)), "")] = whole_page_name(source, docs, readme, models)
     for source in pages_in_order(docs):
         path = pathlib.Path(os.path.normpath(source))
-        if source.stem.startswith(GETTING_STARTED):
-            targets[(path, "")] = f"{source.stem}.html"
         for name in sections(source.read_text(encoding="utf-8")):
             if source.stem.startswith(GETTING_STARTED) and name != WORKFLOWS:
                 continue  # a section of a page shown whole: the link stays on that page
@@ -221,16 +262,12 @@ def _targets(docs=DOCS):
     return targets
 
 
-def build(docs=DOCS, readme=README):
-    """``{file name: HTML}`` of every help page, from the pages in ``docs`` and the README's opening."""
+def build(docs=DOCS, readme=README, models=MODELS):
+    """``{file name: HTML}`` of every help page, from the pages in ``docs``, the README and the model cards."""
     pages, items, seen = {}, [], {}
     workflows, workflow_items = None, []
-    targets = _targets(docs)
+    targets = _targets(docs, readme, models)
     for source in pages_in_order(docs):
-        if source.stem.startswith(GETTING_STARTED):
-            body = markdown_to_html(source.read_text(encoding="utf-8").splitlines(), base=source.parent,
-                                    targets=targets)
-            pages[f"{source.stem}.html"] = page(f"SARSense: {_title(body, source.stem)[1]}", body)
         for name, lines in sections(source.read_text(encoding="utf-8")).items():
             if name in seen:
                 raise ValueError(f"help anchor '{name}' is in both {seen[name].name} and {source.name}")
@@ -252,13 +289,25 @@ def build(docs=DOCS, readme=README):
         title, plain = _title(body, "Workflows")
         pages[f"{WORKFLOWS}.html"] = page(f"SARSense: {plain}", body)
         items.append(f'<li><a href="{WORKFLOWS}.html">{title}</a><ul>' + "".join(workflow_items) + "</ul></li>")
+    documents = []
+    for source in whole_pages(docs, readme, models):
+        file_name = whole_page_name(source, docs, readme, models)
+        if file_name in pages:
+            raise ValueError(f"{source.name} shown whole would replace the help page {file_name}")
+        body = markdown_to_html(source.read_text(encoding="utf-8").splitlines(), base=source.parent, targets=targets)
+        title, plain = _title(body, source.stem)
+        pages[file_name] = page(f"SARSense: {plain}" if not plain.startswith("SARSense") else plain, body)
+        if not source.stem.startswith(GETTING_STARTED):
+            documents.append(f'<li><a href="{file_name}">{title}</a></li>')
     text = pathlib.Path(readme).read_text(encoding="utf-8")
     intro = text.split("\n## ", 1)[0].split("\n", 1)[1]
     start = "".join(f'<li><a href="{name}">{_title(pages[name], name)[0].replace("SARSense: ", "")}</a></li>'
                     for name in sorted(pages) if name.startswith(GETTING_STARTED))
-    pages["index.html"] = page("SARSense help", "<h1>SARSense</h1>\n" + markdown_to_html(intro.splitlines()) +
+    pages["index.html"] = page("SARSense help", "<h1>SARSense</h1>\n" +
+                               markdown_to_html(intro.splitlines(), base=pathlib.Path(readme).parent, targets=targets) +
                                (f"\n<h2>Getting started</h2>\n<ul>{start}</ul>" if start else "") +
-                               "\n<h2>Algorithms and workflows</h2>\n<ul>" + "".join(items) + "</ul>")
+                               "\n<h2>Algorithms and workflows</h2>\n<ul>" + "".join(items) + "</ul>" +
+                               "\n<h2>Documentation</h2>\n<ul>" + "".join(documents) + "</ul>")
     return pages
 
 

@@ -162,6 +162,19 @@ def check_reference(matrix, mapped_ha, classes, label, *, reference: str = "the 
             f"interval is given; add reference samples there" for c in single]
 
 
+def clustered_samples(samples: Samples, reference: str = "the reference samples") -> list:
+    """A warning (a one-sentence list) when reference features gave several pixels each (polygons): the pixels
+    of one feature are spatially clustered, not the random sample stratified by map class that the interval of
+    Olofsson et al. (2014, eq. 10-11) assumes, so it is too narrow; [] for one pixel per feature (points)."""
+    n, features = len(samples.y), len(np.unique(samples.group))
+    if n <= features:
+        return []
+    return [f"the {n} reference pixels come from {features} features of {reference} (polygons: every pixel "
+            f"whose centre they hold): pixels of one polygon are spatially clustered, not a random sample, so the "
+            f"95 % confidence intervals of the estimated areas are too narrow (Olofsson et al. 2014 assume a "
+            f"random sample stratified by map class); for honest intervals use randomly placed points"]
+
+
 def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: float, class_names: dict | None = None,
                         reported: str = "", reported_label: str = "reported areas", report_path: str | None = None,
                         reference_label: str = "the reference samples", field_name: str = "class",
@@ -207,6 +220,7 @@ def accuracy_assessment(classified: str, samples: Samples, *, pixel_area_m2: flo
     acc = metrics.sample_accuracy(m)
     ha = counts[classes] * pixel_area_m2 / 1e4
     warnings = check_reference(m, ha, classes, label, reference=reference_label, field_name=field_name)
+    warnings += clustered_samples(s, reference_label)
     est = stratified_area(m, ha)
     areas = parse_reported(reported, label, what=reported_label)
     rows = []

@@ -29,6 +29,22 @@ def model_name(label, model, *details):
     return layer_name(label, *details, f"{DEMONSTRATION} model" if model.card.demonstration else "")
 
 
+#: The legend unit of each backscatter ``units`` metadata word (the importer's "linear" is linear power).
+BACKSCATTER_UNITS = {"db": "dB", "linear": "linear power", "linear power": "linear power"}
+
+
+def backscatter_unit(path):
+    """The legend unit of a backscatter raster by its bands' ``units`` metadata (what the Sentinel-1 import and
+    every SARSense step write): 'dB', 'linear power', or None where the bands say nothing or disagree."""
+    ds = gdal.Open(str(path))
+    if ds is None:
+        return None
+    found = {BACKSCATTER_UNITS.get((ds.GetRasterBand(i + 1).GetMetadataItem("units") or "").strip().lower())
+             for i in range(ds.RasterCount)}
+    ds = None
+    return found.pop() if len(found) == 1 else None
+
+
 def input_details(path):
     """``[polarisations, dates]`` of a raster as short texts for a layer name ('' where unknown): the bands'
     POLARISATION metadata (e.g. 'VV' or 'VV+VH') and their dates ('2021-04-01', or '2021-04-01…2021-06-30, 8

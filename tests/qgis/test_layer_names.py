@@ -102,3 +102,74 @@ def test_the_example_despecklers_output_says_demonstration_and_db(sarsense, qgis
     assert list(layers) == ["Model output (s1_despeckle_example, demonstration model)"]
     legend = _legend(layers["Model output (s1_despeckle_example, demonstration model)"])
     assert "demonstration model" in legend[0] and all(t.endswith(" dB") for t in legend[-2:])
+
+
+def test_a_dated_stack_names_its_polarisation_and_dates_and_its_legend_is_in_db(sarsense, qgis_iface, tmp_path):
+    """'Dated stack' alone, with a unitless grey legend, said nothing of what was stacked."""
+    rng = np.random.default_rng(1)
+    paths = []
+    for day in ("2021-04-01", "2021-04-13", "2021-05-31"):
+        db = (10 * np.log10(rng.gamma(4.4, 0.1 / 4.4, (60, 60)))).astype(np.float32)
+        path = write_raster(tmp_path / f"s1_{day}.tif", db, descriptions=[day], epsg=32631)
+        ds = gdal.Open(path, gdal.GA_Update)
+        ds.GetRasterBand(1).SetMetadata({"POLARISATION": "VV", "units": "dB"})
+        ds = None
+        paths.append(path)
+    layers = _load("buildstack", {"INPUTS": paths, "OUTPUT": TEMP})
+    assert list(layers) == ["Dated stack (VV, 2021-04-01…2021-05-31, 3 dates)"]
+    ends = _legend(layers["Dated stack (VV, 2021-04-01…2021-05-31, 3 dates)"])[-2:]
+    assert all(t.endswith(" dB") for t in ends) and float(ends[0].split()[0]) < float(ends[1].split()[0]) < 0
+    # files without polarisation or units metadata: the dates only, a plain grey stretch
+    layers = _load("buildstack", {"INPUTS": sorted(str(p) for p in STACK_DIR.glob("*.tif"))[:3], "OUTPUT": TEMP})
+    (name, layer), = layers.items()
+    assert name.startswith("Dated stack (20") and name.endswith(", 3 dates)") and "dB" not in " ".join(
+        _legend(layer))
+
+
+def test_super_resolved_lst_names_its_method_scale_and_date(sarsense, qgis_iface, tmp_path):
+    """U-Net and bicubic runs both loaded as 'Super-resolved LST'."""
+    from helpers import modis_subdataset
+    lst = modis_subdataset()
+    unet = _load("lstsuperresolution", {"INPUT": lst, "METHOD": 0, "OUTPUT": TEMP})
+    bicubic = _load("lstsuperresolution", {"INPUT": lst, "METHOD": 1, "SCALE": 2, "OUTPUT": TEMP})
+    assert list(unet) == ["Super-resolved LST (U-Net ×4, 2019-11-01)"]
+    assert list(bicubic) == ["Super-resolved LST (bicubic ×2, 2019-11-01)"]
+
+
+def test_accuracy_tables_are_named_after_their_reference_layer(sarsense, qgis_iface, tmp_path):
+    """Every run's table loaded as 'Accuracy and area table': a points run and a parcels run looked the same."""
+    import processing
+    from osgeo import ogr, osr
+    from qgis.core import QgsProject, QgsVectorLayer
+    classes = np.zeros((40, 40), np.uint8)
+    classes[:, 20:] = 1
+    cmap = write_raster(tmp_path / "map.tif", classes, epsg=32631)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32631)
+    x0, y0 = gdal.Open(cmap).GetGeoTransform()[0], gdal.Open(cmap).GetGeoTransform()[3]
+    px = gdal.Open(cmap).GetGeoTransform()[1]
+    refs = {}
+    for stem, kind in (("points", ogr.wkbPoint), ("parcels", ogr.wkbPolygon)):
+        ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / f"{stem}.gpkg"))
+        layer = ds.CreateLayer(stem, srs, kind)
+        layer.CreateField(ogr.FieldDefn("code", ogr.OFTInteger))
+        for r, c in [(5, 3), (12, 8), (30, 15), (7, 25), (20, 33), (35, 28)]:
+            f = ogr.Feature(layer.GetLayerDefn())
+            x, y = x0 + (c + 0.5) * px, y0 - (r + 0.5) * px
+            wkt = (f"POINT ({x} {y})" if kind == ogr.wkbPoint else
+                   f"POLYGON (({x - px} {y - px}, {x + px} {y - px}, {x + px} {y + px}, {x - px} {y + px}, "
+                   f"{x - px} {y - px}))")
+            f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+            f.SetField("code", int(c >= 20))
+            layer.CreateFeature(f)
+        ds = None
+        refs[stem] = str(tmp_path / f"{stem}.gpkg")
+    names = []
+    for stem, path in refs.items():
+        QgsProject.instance().removeAllMapLayers()
+        processing.runAndLoadResults("sarsense:accuracyassessment", {
+            "CLASSIFIED": cmap, "REFERENCE": path, "CLASS_FIELD": "code", "OUTPUT_TABLE": TEMP,
+            "OUTPUT_HTML": str(tmp_path / f"{stem}.html")})
+        names += [lyr.name() for lyr in QgsProject.instance().mapLayers().values() if isinstance(lyr, QgsVectorLayer)]
+    assert names == ["Accuracy and area (reference: points)", "Accuracy and area (reference: parcels)"]
+    QgsProject.instance().removeAllMapLayers()

@@ -48,6 +48,17 @@ def test_compliance_every_algorithm(sarsense):
             assert p.name() == p.name().upper()
 
 
+def test_no_label_says_optional_itself(sarsense):
+    """QGIS marks an optional parameter itself ('[optional]'): a label that says so too reads 'Near-infrared raster
+    [optional] [optional]'. Every algorithm's and workflow's parameters."""
+    import re
+    said = re.compile(r"[\[(]\s*optional\s*[\])]", re.I)
+    found = [f"{alg.id()}:{p.name()}: {p.description()}" for alg in sarsense.algorithms()
+             for p in alg.parameterDefinitions() if said.search(p.description())]
+    assert found == []
+    assert said.search("Near-infrared raster [optional]") and said.search("DEM (Optional)")
+
+
 def test_algorithms_are_shallow_and_independent(sarsense):
     """At most three levels below QgsProcessingAlgorithm (SarsenseAlgorithm, the suite's base, the algorithm),
     each algorithm in its suite's package, and none inherits from another concrete algorithm."""

@@ -12,7 +12,8 @@ from qgis.core import (
 from ....algorithms.crop import accuracy as _acc
 from ....algorithms.io import read_info
 from ....algorithms.io.raster import read_class_table
-from .. import inputs, outputs
+from ...styles import style_on_load
+from .. import inputs, names, outputs
 from .base import CropAlgorithm
 
 
@@ -40,7 +41,8 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
             "the estimated area against them.\n\nReference classes are the map's codes (integers) or its class "
             "names (text, matched to the names stored in the map). Polygons contribute every pixel whose centre they "
             "hold, points the pixel under them. The estimator assumes a random sample stratified by map class; "
-            "pixels of one reference polygon are not independent, which the report says.\n\nThe reference must "
+            "pixels of one reference polygon are not independent, so the interval is too narrow: the log and the "
+            "report warn with the pixel and feature counts.\n\nThe reference must "
             "hold samples of every class the map shows, and samples inside every mapped class: reference polygons "
             "of rice alone cannot tell how much rice the map missed or invented, so they are refused with the "
             "class to add. A mapped class with one reference pixel gets no confidence interval (a warning).")
@@ -68,17 +70,17 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
             raise self.error(f"{self.label(self.CLASSIFIED)} is in a geographic CRS (degrees) or has none: pixel "
                              "areas in hectares need a projected CRS. Warp the map to a UTM or equal-area CRS "
                              "(Raster ▸ Projections ▸ Warp, nearest neighbour) and run again.")
-        names = {int(c["value"]): str(c["name"]) for c in read_class_table(src)}
+        classes = {int(c["value"]): str(c["name"]) for c in read_class_table(src)}
         options = self.run_options(parameters, context, feedback)
         s = self.labelled_samples(parameters, self.REFERENCE, self.CLASS_FIELD, src, context, feedback,
-                                  options=options.part(0.0, 0.4), class_names=names, match_names=True)
+                                  options=options.part(0.0, 0.4), class_names=classes, match_names=True)
         if s.incomplete:
             feedback.pushWarning(self.tr("{0} reference pixels fall on nodata of the map and were left out.").format(
                 s.incomplete))
         if len(s.y) == 0:
             raise self.error(f"no reference sample falls on a mapped pixel of {self.label(self.CLASSIFIED)}.")
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        res = _acc.accuracy_assessment(src, s, pixel_area_m2=info.pixel_area_m2, class_names=names,
+        res = _acc.accuracy_assessment(src, s, pixel_area_m2=info.pixel_area_m2, class_names=classes,
                                        reported=self.parameterAsString(parameters, self.REPORTED_AREA_HA, context),
                                        reported_label=self.label(self.REPORTED_AREA_HA), report_path=html,
                                        reference_label=self.label(self.REFERENCE),
@@ -95,4 +97,8 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
             feedback.pushInfo(self.tr("{0}: PA {1}, UA {2}; mapped {3:.1f} ha, estimated {4:.1f} {5}{6}").format(
                 r[1], _acc.percent(r[5]), _acc.percent(r[6]), r[3], r[8], ci, reported))
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, _acc.COLUMNS, res["rows"])
+        reference = self.parameterAsVectorLayer(parameters, self.REFERENCE, context)
+        where = reference.name() if reference is not None else self.label(self.REFERENCE)
+        style_on_load(context, table, name=names.layer_name(self.tr("Accuracy and area"),
+                                                            self.tr("reference: {0}").format(where)))
         return {self.OUTPUT_TABLE: table, self.OUTPUT_HTML: html, self.OA: res["oa"], self.KAPPA: res["kappa"]}

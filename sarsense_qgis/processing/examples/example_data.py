@@ -19,8 +19,10 @@ from ....simulators import examples
 from ...styles import INCIDENCE_RAMP, NDVI_RAMP, THERMAL_COLOURS, style_on_load
 from ..base import SarsenseAlgorithm
 
-#: How each kind of example layer is drawn on load (``examples.Item.style``): a ramp, or None for the grey stretch.
-RAMPS = {"ndvi": NDVI_RAMP, "incidence": INCIDENCE_RAMP, "lst": (295.0, 325.0, THERMAL_COLOURS, "K"), "db": None}
+#: How each kind of example layer is drawn on load (``examples.Item.style``): a ramp, or the grey stretch with
+#: its legend in the unit of :data:`UNITS` (the two-stop ramp despeckled and imported dB layers get).
+RAMPS = {"ndvi": NDVI_RAMP, "incidence": INCIDENCE_RAMP, "lst": (295.0, 325.0, THERMAL_COLOURS, "K")}
+UNITS = {"db": "dB"}
 
 
 class ExampleDataAlgorithm(SarsenseAlgorithm):
@@ -76,7 +78,7 @@ class ExampleDataAlgorithm(SarsenseAlgorithm):
         for path, name, style in loaded:
             context.addLayerToLoadOnCompletion(path, QgsProcessingContext.LayerDetails(name, context.project(), name))
             if path.endswith(".tif"):
-                style_on_load(context, path, ramp=RAMPS.get(style))
+                style_on_load(context, path, ramp=RAMPS.get(style), unit=UNITS.get(style))
         feedback.pushInfo(self.tr("{0}: {1} files in {2}; {3} layers added to the project").format(
             examples.LABELS[suite], len(files), folder, len(loaded)))
         if not loaded:

@@ -76,6 +76,8 @@ class LstAlgorithm(SarsenseAlgorithm):
             lo, hi = lo - temperature.KELVIN_OFFSET, hi - temperature.KELVIN_OFFSET
         return (round(lo, 1), round(hi, 1), THERMAL_COLOURS, "K" if units == "kelvin" else "°C")
 
-    def style_thermal(self, context, path, source):
-        """Style ``path`` with the thermal ramp of the LST it was made from (:class:`pipeline.LstSource`)."""
-        style_on_load(context, path, ramp=self.thermal_ramp(source.sample, source.units))
+    def style_thermal(self, context, path, source, name=None, force_name=False):
+        """Style ``path`` with the thermal ramp of the LST it was made from (:class:`pipeline.LstSource`), named
+        ``name`` in the project (``processing/names.py``; whatever the file is called with ``force_name``)."""
+        style_on_load(context, path, ramp=self.thermal_ramp(source.sample, source.units), name=name,
+                      force_name=force_name)

@@ -12,12 +12,14 @@ from qgis.core import (
 
 from ....algorithms import onnx as rt
 from ....algorithms.lst import pipeline
-from .. import inputs, outputs
+from .. import inputs, names, outputs
 from .base import LstAlgorithm
 
 METHOD_LABELS = ("Multi-residual U-Net (bundled or MODEL)", "Bicubic (Keys)", "TsHARP (needs NDVI)",
                  "ATPRK (needs NDVI)")
 BUNDLED = rt.BUNDLED_MODELS_DIR / "lst_superresolution.onnx"
+#: The method as the output's layer name gives it (with the scale: 'U-Net ×4').
+METHOD_NAMES = {"unet": "U-Net", "bicubic": "bicubic", "tsharp": "TsHARP", "atprk": "ATPRK"}
 
 
 class LstSuperResolutionAlgorithm(LstAlgorithm):
@@ -115,5 +117,8 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         feedback.pushInfo(self.tr("{0} ×{1}: {2}×{3} → {4}×{5} px, in {6}.").format(
             method, scale, info.xsize, info.ysize, info.xsize * scale, info.ysize * scale,
             "K" if units == "kelvin" else "°C"))
-        self.style_thermal(context, out, src)
+        how, date = f"{METHOD_NAMES[method]} ×{scale}", names.input_details(src.path)[1]
+        name = (names.model_name(self.tr("Super-resolved LST"), model, how, date) if model is not None
+                else names.layer_name(self.tr("Super-resolved LST"), how, date))
+        self.style_thermal(context, out, src, name=name, force_name=model is not None and model.card.demonstration)
         return {self.OUTPUT: out}

@@ -14,6 +14,7 @@ from qgis.core import (
 
 from ....algorithms.io import stack
 from ...styles import style_on_load
+from .. import names
 from ..base import SarsenseAlgorithm
 
 RESAMPLING_LABELS = ("Nearest neighbour", "Bilinear", "Cubic", "Average")
@@ -107,6 +108,7 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
             feedback.reportError(self.tr("{0} date(s) have no valid pixel on the reference grid, {1}: {2}").format(
                 len(res["empty"]), what, listed), fatalError=False)
         feedback.pushInfo(self.tr("{0} dates: {1} … {2}").format(len(res["dates"]), res["dates"][0], res["dates"][-1]))
-        style_on_load(context, out)
+        style_on_load(context, out, name=names.layer_name(self.tr("Dated stack"), *names.input_details(out)),
+                      unit=names.backscatter_unit(out))
         return {self.OUTPUT: out, self.DATES: ",".join(res["dates"]),
                 self.EMPTY_DATES: ",".join(d for d, _ in res["empty"])}

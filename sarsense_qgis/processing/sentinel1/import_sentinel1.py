@@ -95,7 +95,7 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterEnum(self.OUTPUT_UNITS, self.tr("Output units"), options=list(OUTPUT_UNITS),
                                             defaultValue=1),
                  "0 linear power, 1 dB (10·log10), for the backscatter bands; the incidence is in degrees.")
-        self.add(QgsProcessingParameterRasterLayer(self.DEM, self.tr("DEM for terrain correction (optional)"),
+        self.add(QgsProcessingParameterRasterLayer(self.DEM, self.tr("DEM for terrain correction"),
                                                    optional=True),
                  "Heights in metres above mean sea level (EGM96/EGM2008 geoid: SRTM, Copernicus DEM, ASTER), any CRS, "
                  "covering the scene or the extent. Given: range-Doppler terrain correction and the local incidence "

@@ -49,7 +49,7 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
         self.add(QgsProcessingParameterNumber(self.RED_BAND, self.tr("Red band number (0 = every band)"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0),
                  "Band of the red raster; 0 for a dated stack (one band per date).")
-        self.add(QgsProcessingParameterRasterLayer(self.NIR, self.tr("Near-infrared raster [optional]"),
+        self.add(QgsProcessingParameterRasterLayer(self.NIR, self.tr("Near-infrared raster"),
                                                    optional=True),
                  "Raster holding the NIR band; leave empty when the red raster holds both bands.")
         self.add(QgsProcessingParameterNumber(self.NIR_BAND, self.tr("NIR band number (0 = every band)"),

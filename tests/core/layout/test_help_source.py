@@ -59,3 +59,34 @@ def test_each_workflow_has_one_help_section():
     assert sorted(anchors) == [f"workflow-{s}" for s in stems]
     assert all(f"{s}.html" in shipped.build() for s in stems)
     assert pathlib.Path(shipped.help_path("no_such_page")).name == "index.html"
+
+
+def test_every_link_in_the_help_leads_to_a_help_page_or_the_web():
+    """Links to README, Conventions, Performance, Development and the suite pages opened raw Markdown
+    ('../../docs/*.md'); an anchor without href read as an empty link. Every page as built: every <a> has an href,
+    to an external URL or to a built page (and an id on it where the link names one)."""
+    built = shipped.build()
+    ids = {name: set(re.findall(r'\sid="([^"]+)"', text)) for name, text in built.items()}
+    bad = []
+    for name, text in built.items():
+        for tag in re.findall(r"<a\b[^>]*>", text):
+            href = re.search(r'\shref="([^"]*)"', tag)
+            target = href.group(1) if href else ""
+            if re.match(r"^(https?|mailto)://|^mailto:", target):
+                continue
+            page, _, anchor = target.partition("#")
+            page = page or name
+            if not target or page not in built or (anchor and anchor not in ids[page]):
+                bad.append(f"{name}: {tag}")
+    assert bad == []
+    for wanted in ("readme.html", "conventions.html", "performance.html", "development.html", "crop.html",
+                   "models.html"):
+        assert wanted in built and f'href="{wanted}' in built["index.html"], wanted
+
+
+def test_the_link_check_finds_what_it_looks_for():
+    assert shipped._inline("[C](docs/conventions.md)", base=REPO) == '<a href="../../docs/conventions.md">C</a>'
+    targets = shipped._targets()
+    assert shipped._inline("[C](docs/conventions.md#networks)", base=REPO, targets=targets) == \
+        '<a href="conventions.html#networks">C</a>'
+    assert shipped.heading_id("<code>make</code> targets &amp; more!") == "make-targets--more"

@@ -196,3 +196,36 @@ def test_sieve_classes_headless_keeps_names_and_equals_gdal(s, tmp_path):
     bad = run(s["env"], "sieveclasses", INPUT=s["paths"]["truth_doy"], OUTPUT=tmp_path / "bad.tif")   # float32
     refusal(bad, "one byte band", "Translate")
     assert not (tmp_path / "bad.tif").exists()
+
+
+def _parcels(scene, path):
+    """The simulated parcels as reference polygons of both classes: an integer field 'rice' (1 rice, 0 not)."""
+    src = ogr.Open(scene["paths"]["training"])
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    ds.CopyLayer(src.GetLayer(0), "parcels")
+    layer = ds.GetLayer(0)
+    layer.CreateField(ogr.FieldDefn("rice", ogr.OFTInteger))
+    for f in list(layer):
+        f.SetField("rice", int(f.GetField("code") == 1))
+        layer.SetFeature(f)
+    n = layer.GetFeatureCount()
+    ds = None
+    return str(path), n
+
+
+def test_polygon_reference_warns_in_the_log_and_the_report_with_pixel_and_feature_counts(s, tmp_path):
+    """Pixels counted from polygons are clustered, so the interval is too narrow: said in the log too (STYLE §9),
+    with the counts; points (one pixel each) get no such warning."""
+    parcels, n_features = _parcels(s, tmp_path / "parcels.gpkg")
+    res = _acc(s, tmp_path, parcels, "rice")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    log = res.stdout + res.stderr
+    found = re.search(r"the (\d+) reference pixels come from (\d+) features of Reference samples \(REFERENCE\)", log)
+    assert found, log[-3000:]
+    pixels = int(re.search(r"\((\d+) reference pixels from (\d+) features\)", log).group(1))
+    assert int(found.group(1)) == pixels > int(found.group(2)) and int(found.group(2)) <= n_features
+    assert "confidence intervals of the estimated areas are too narrow" in log
+    html = _html.unescape((tmp_path / "acc.html").read_text(encoding="utf-8"))
+    assert f"Warning: the {pixels} reference pixels come from {found.group(2)} features" in html
+    points = _acc(s, tmp_path, s["paths"]["reference"], "rice")
+    assert points.returncode == 0 and "reference pixels come from" not in points.stdout + points.stderr

@@ -75,7 +75,12 @@ def test_rice_page(env):
         parcels = next(r for r in csv.DictReader(fh) if r["class"] == "rice")
     assert f"{float(parcels['estimated_ha']):.1f} ± {float(parcels['ci95_ha']):.1f} ha" in text
     assert float(parcels["ci95_ha"]) < ci                        # narrower, as the page warns
-    assert "with polygons the interval is too narrow" in open(os.path.join(out, "accuracy_parcels.html")).read()
+    report = open(os.path.join(out, "accuracy_parcels.html"), encoding="utf-8").read()
+    assert "with polygons the interval is too narrow" in report
+    # the warning at the top of the report (and in the log), with the counts the page quotes
+    counts = re.search(r"Warning: the (\d+) reference pixels come from (\d+) features", report)
+    assert counts and f"the {counts.group(1)} reference pixels come from {counts.group(2)} features" in " ".join(
+        text.split())
     doy = gdal.Open(os.path.join(out, "doy.tif")).ReadAsArray()
     assert f"{np.nanmin(doy):.0f}–{np.nanmax(doy):.0f}" in text
 

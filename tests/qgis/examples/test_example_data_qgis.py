@@ -33,16 +33,38 @@ def test_layers_load_with_readable_names(sarsense, tmp_path):
     assert sorted(context.layersToLoadOnCompletion()) == sorted(res["LAYERS"])
 
 
-def test_run_and_load_adds_named_styled_layers(sarsense, tmp_path, qgis_iface):
-    """As the toolbox runs it: the layers are in the project under their names, dB layers grey-stretched."""
+@pytest.mark.parametrize("suite", [1, 2, 4])
+def test_every_db_example_layer_has_db_in_its_legend(sarsense, tmp_path, qgis_iface, suite):
+    """The dB example layers (soil moisture, rice, sea ice) drew a plain grey stretch with a unitless legend."""
     import processing
-    from qgis.core import QgsRasterLayer, QgsSingleBandGrayRenderer, QgsSingleBandPseudoColorRenderer
+    from qgis.core import QgsLayerTreeLayer
+    QgsProject.instance().removeAllMapLayers()
+    processing.runAndLoadResults("sarsense:exampledata", {"SUITE": suite, "OUTPUT_FOLDER": str(tmp_path)})
+    db = [lyr for lyr in QgsProject.instance().mapLayers().values() if "(dB" in lyr.name()]
+    assert db
+    for layer in db:
+        nodes = layer.legend().createLayerTreeModelLegendNodes(QgsLayerTreeLayer(layer))
+        settings = layer.renderer().shader().rasterShaderFunction().legendSettings()
+        assert nodes and settings.minimumLabel().endswith(" dB") and settings.maximumLabel().endswith(" dB"), \
+            layer.name()
+    QgsProject.instance().removeAllMapLayers()
+
+
+def test_run_and_load_adds_named_styled_layers(sarsense, tmp_path, qgis_iface):
+    """As the toolbox runs it: the layers are in the project under their names, dB layers grey-stretched with
+    'dB' in the legend (the two-stop ramp despeckled and imported layers get)."""
+    import processing
+    from qgis.core import QgsRasterLayer, QgsSingleBandPseudoColorRenderer
     QgsProject.instance().removeAllMapLayers()
     processing.runAndLoadResults("sarsense:exampledata", {"SUITE": 1, "OUTPUT_FOLDER": str(tmp_path)})
     layers = {lyr.name(): lyr for lyr in QgsProject.instance().mapLayers().values()}
     assert set(layers) == {"VV (dB, simulated)", "VH (dB, simulated)", "NDVI (simulated)",
                            "Incidence angle (degrees, simulated)"}
     assert all(isinstance(lyr, QgsRasterLayer) and lyr.isValid() for lyr in layers.values())
-    assert isinstance(layers["VV (dB, simulated)"].renderer(), QgsSingleBandGrayRenderer)
+    for name in ("VV (dB, simulated)", "VH (dB, simulated)"):
+        shader = layers[name].renderer().shader().rasterShaderFunction()
+        ends = [shader.legendSettings().minimumLabel(), shader.legendSettings().maximumLabel()]
+        assert all(t.endswith(" dB") for t in ends) and float(ends[0].split()[0]) < float(ends[1].split()[0]) < 0
+        assert [i.color.name() for i in shader.colorRampItemList()] == ["#000000", "#ffffff"], "black to white"
     assert isinstance(layers["NDVI (simulated)"].renderer(), QgsSingleBandPseudoColorRenderer)
     QgsProject.instance().removeAllMapLayers()

@@ -142,6 +142,19 @@ def split_samples(y: np.ndarray, groups: np.ndarray, *, fraction: float = 0.6, b
     return train
 
 
+def split_among(have: np.ndarray, groups: np.ndarray | None = None, *, fraction: float, seed: int = 0) -> np.ndarray:
+    """Boolean mask of the training samples among those ``have`` marks (complete samples): a seeded random
+    ``fraction`` of them, or with ``groups`` (e.g. stations) of their groups, each group whole on one side
+    (:func:`split_samples`). The held-out samples are ``have & ~train``."""
+    have = np.asarray(have, dtype=bool)
+    idx = np.flatnonzero(have)
+    train = np.zeros(have.size, dtype=bool)
+    units = idx if groups is None else np.asarray(groups)[idx]
+    train[idx[split_samples(np.zeros(idx.size), units, fraction=fraction, by="pixel" if groups is None else "polygon",
+                            seed=seed)]] = True
+    return train
+
+
 def continuous_scores(estimate: np.ndarray, reference: np.ndarray, *, confidence: float = 0.95) -> dict:
     """Scores of estimates against a reference (soil moisture against in-situ values), NaN pairs left out.
 

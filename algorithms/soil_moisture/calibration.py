@@ -187,9 +187,7 @@ def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLik
     if complete.sum() < 6:
         raise ValueError(f"{int(complete.sum())} samples have VV, V1 and an in-situ value: at least 6 are needed "
                          "(half for fitting, the rest for validation).")
-    idx = np.flatnonzero(complete)
-    train = np.zeros(station.size, dtype=bool)
-    train[idx[metrics.split_samples(np.zeros(idx.size), idx, fraction=fraction, by="pixel", seed=seed)]] = True
+    train = metrics.split_among(complete, fraction=fraction, seed=seed)
     held = complete & ~train
     dvv, dssm, ssm_min = deltas(station, vv_db, ssm, train)
     alpha, beta, resid = fit_alpha_beta(dvv[train], dssm[train], v1[train])

@@ -254,13 +254,7 @@ def split_training(groups: ArrayLike, have: ArrayLike, *, by: str = "station", f
     """
     from .. import metrics
 
-    groups, have = np.asarray(groups), np.asarray(have, dtype=bool)
-    train = np.zeros(have.size, dtype=bool)
-    idx = np.flatnonzero(have)
-    train[idx[metrics.split_samples(np.zeros(idx.size), groups[idx] if by == "station" else idx,
-                                    fraction=fraction, by="polygon" if by == "station" else "pixel",
-                                    seed=seed)]] = True
-    return train
+    return metrics.split_among(have, groups if by == "station" else None, fraction=fraction, seed=seed)
 
 
 def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,

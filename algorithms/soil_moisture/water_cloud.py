@@ -223,9 +223,7 @@ def fit(sigma_db: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike, ssm: Arr
     if complete.sum() < 8:
         raise ValueError(f"{int(complete.sum())} samples have σ°, NDVI, the incidence angle and an in-situ value: "
                          "at least 8 are needed (to fit 4 coefficients and keep some for validation)")
-    idx = np.flatnonzero(complete)
-    train = np.zeros(sig.size, dtype=bool)
-    train[idx[metrics.split_samples(np.zeros(idx.size), idx, fraction=fraction, by="pixel", seed=seed)]] = True
+    train = metrics.split_among(complete, fraction=fraction, seed=seed)
     held = complete & ~train
 
     def residual(p):

@@ -3,6 +3,8 @@ sea_ice_concentration`` / ``sea_ice_levels``): a U-Net on simulated Sentinel-1 E
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -136,7 +138,10 @@ def build_sea_ice_concentration(*, epochs=SIC_EPOCHS, seed=20261121, workdir=Non
     side = 2 ** SIC_NET_LEVELS * max(1, 256 // 2 ** SIC_NET_LEVELS)
     result["parity"] = parity_check(sea_ice.export_module(net), onnx_path,
                                     [scenes["test"][0].x[None, :, :side, :side]], tol=1e-3)
-    result["fresh"] = fresh_scene_figures(onnx_path)
+    with tempfile.TemporaryDirectory() as tmp:  # the new file has no card yet (the card written next holds its sha256)
+        probe = Path(tmp) / onnx_path.name
+        shutil.copyfile(onnx_path, probe)
+        result["fresh"] = fresh_scene_figures(probe)
     _write_sic_card(name, onnx_path, contract, result)
     log(f"{name}: test R² {result['test_r2']:.4f}, F1 {result['test_f1_weighted']:.4f}")
     return result

@@ -44,6 +44,12 @@ def decoding(metadata, nodata):
     return num("scale_factor", 0.02), num("add_offset", 0.0), fill, float(lo), float(hi)
 
 
+def stored_value(raw, *, fill, valid_min, valid_max):
+    """Where the stored integers ``raw`` hold an LST value: finite, not ``fill``, inside the valid range (what
+    :func:`decode` turns into kelvin and :func:`qc_counts` counts as produced)."""
+    return np.isfinite(raw) & (raw != fill) & (raw >= valid_min) & (raw <= valid_max)
+
+
 #: What the QC counts (:func:`qc_counts`) hold, in order: pixels in all; LST kept; LST produced but dropped by the
 #: QC filter as "other quality" (QC 01; kept when the filter is off); not produced: cloud (QC 10), other
 #: reasons (QC 11); and fill or out of the valid range although QC says produced (00 or 01).
@@ -59,7 +65,7 @@ def qc_counts(raw, qc, *, fill, valid_min, valid_max, qc_filter=True):
     """
     raw = np.asarray(raw, dtype=np.float64)
     flag = np.asarray(qc).astype(np.uint8) & 0b11
-    has_value = np.isfinite(raw) & (raw != fill) & (raw >= valid_min) & (raw <= valid_max)
+    has_value = stored_value(raw, fill=fill, valid_min=valid_min, valid_max=valid_max)
     other = has_value & (flag == 1)
     kept = has_value & ((flag == QC_GOOD) | (other if not qc_filter else False))
     return np.array([raw.size, kept.sum(), other.sum(), (flag == 2).sum(), (flag == 3).sum(),
@@ -73,7 +79,7 @@ def decode(raw, qc, *, scale, offset, fill, valid_min, valid_max, qc_filter=True
     scale is applied as value = raw·scale + offset (its ``add_offset`` is 0).
     """
     raw = np.asarray(raw)
-    bad = (raw == fill) | (raw < valid_min) | (raw > valid_max)
+    bad = ~stored_value(raw, fill=fill, valid_min=valid_min, valid_max=valid_max)
     if qc_filter:
         bad |= (np.asarray(qc).astype(np.uint8) & 0b11) != QC_GOOD
     out = raw.astype(np.float32) * np.float32(scale) + np.float32(offset)

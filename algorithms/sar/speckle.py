@@ -500,8 +500,9 @@ def band_looks(src: str, *, in_db: bool = False) -> list:
     found = []
     for b in range(1, ds.RasterCount + 1):
         band = ds.GetRasterBand(b)
-        meta_enl, meta_source = band.GetMetadataItem("ENL") or file_enl, band.GetMetadataItem("ENL_SOURCE") or \
-            (file_source if not band.GetMetadataItem("ENL") else None)
+        band_enl = band.GetMetadataItem("ENL")
+        meta_enl = band_enl or file_enl
+        meta_source = band.GetMetadataItem("ENL_SOURCE") or (None if band_enl else file_source)
         try:
             value = float(meta_enl) if meta_enl else None
         except ValueError:

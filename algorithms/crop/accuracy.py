@@ -34,14 +34,15 @@ COLUMNS = [("code", int), ("class", str), ("mapped_px", int), ("mapped_ha", floa
            ("PA", float), ("UA", float), ("F1", float), ("estimated_ha", float), ("se_ha", float),
            ("ci95_ha", float), ("ci95_low_ha", float), ("ci95_high_ha", float), ("reported_ha", float),
            ("rel_error_mapped", float), ("rel_error_estimated", float)]
-#: The report's two tables (accuracy, area): (header, index into a row of :data:`COLUMNS`, format) each. Short
-#: headers in words (the table output has every column under its field name) so they fit a 1280 px window.
-REPORT_ACCURACY = [("Class", 1, "{}"), ("Reference pixels", 4, "{}"), ("Producer's accuracy", 5, "{:.1%}"),
-                   ("User's accuracy", 6, "{:.1%}"), ("F1", 7, "{:.3f}")]
-REPORT_AREA = [("Class", 1, "{}"), ("Mapped (ha)", 3, "{:.1f}"), ("Estimated (ha)", 8, "{:.1f}"),
-               ("Std. error (ha)", 9, "{:.2f}"), ("95 % CI low (ha)", 11, "{:.1f}"),
-               ("95 % CI high (ha)", 12, "{:.1f}"), ("Reported (ha)", 13, "{:.1f}"),
-               ("Mapped vs reported", 14, "{:+.1%}"), ("Estimated vs reported", 15, "{:+.1%}")]
+#: The report's two tables (accuracy, area): (header, field of :data:`COLUMNS`, format) each. Short headers in
+#: words (the table output has every column under its field name) so they fit a 1280 px window.
+REPORT_ACCURACY = [("Class", "class", "{}"), ("Reference pixels", "reference_n", "{}"),
+                   ("Producer's accuracy", "PA", "{:.1%}"), ("User's accuracy", "UA", "{:.1%}"), ("F1", "F1", "{:.3f}")]
+REPORT_AREA = [("Class", "class", "{}"), ("Mapped (ha)", "mapped_ha", "{:.1f}"),
+               ("Estimated (ha)", "estimated_ha", "{:.1f}"), ("Std. error (ha)", "se_ha", "{:.2f}"),
+               ("95 % CI low (ha)", "ci95_low_ha", "{:.1f}"), ("95 % CI high (ha)", "ci95_high_ha", "{:.1f}"),
+               ("Reported (ha)", "reported_ha", "{:.1f}"), ("Mapped vs reported", "rel_error_mapped", "{:+.1%}"),
+               ("Estimated vs reported", "rel_error_estimated", "{:+.1%}")]
 
 
 def stratified_area(matrix: ArrayLike, mapped_area: ArrayLike, z: float = Z95) -> dict:
@@ -241,6 +242,13 @@ def _formatted(value, fmt: str) -> str:
     return fmt.format(value).replace("%", " %")
 
 
+def _report_table(columns, rows):
+    """Headers and formatted cells of one of the report's tables (:data:`REPORT_ACCURACY`, :data:`REPORT_AREA`)
+    from the rows of :data:`COLUMNS`."""
+    field = {name: i for i, (name, _) in enumerate(COLUMNS)}
+    return [h for h, _, _ in columns], [[_formatted(r[field[name]], f) for _, name, f in columns] for r in rows]
+
+
 def write_report(path: str, source: str, s: Samples, m, acc: dict, est: dict, rows, names, warnings=()) -> str:
     """The HTML report of :func:`accuracy_assessment` (``warnings`` as notes at the top)."""
     layer = s.source or "reference samples"
@@ -254,12 +262,12 @@ def write_report(path: str, source: str, s: Samples, m, acc: dict, est: dict, ro
     rep.confusion_table(m, names, acc)
     rep.image(_report.confusion_figure(m, names), "Confusion matrix (reference pixels)")
     rep.heading("Accuracy per class")
-    rep.table([h for h, _, _ in REPORT_ACCURACY], [[_formatted(r[i], f) for _, i, f in REPORT_ACCURACY] for r in rows])
+    rep.table(*_report_table(REPORT_ACCURACY, rows))
     rep.paragraph("Producer's accuracy: the share of a class's reference pixels the map gives that class; user's "
                   "accuracy: the share of the reference pixels mapped as a class that truly are; F1 their harmonic "
                   "mean.")
     rep.heading("Area per class")
-    rep.table([h for h, _, _ in REPORT_AREA], [[_formatted(r[i], f) for _, i, f in REPORT_AREA] for r in rows])
+    rep.table(*_report_table(REPORT_AREA, rows))
     rep.paragraph("Estimated area: stratified estimator of Olofsson et al. (2014, eq. 9-11) with the map classes "
                   "as strata; the 95 % confidence interval is ± 1.96 standard errors. It assumes the reference is a "
                   "random sample stratified by map class: pixels of one reference polygon are correlated, so with "

@@ -220,6 +220,12 @@ def pages_in_order(docs=DOCS):
     return suites + sorted(p for p in docs.glob("*.md") if p not in suites)
 
 
+def section_page(name):
+    """The help page a section anchored ``name`` makes: ``<name>.html``, and for ``workflow-<file name>`` the
+    workflow's ``<file name>.html`` (named as its algorithm is, sarsense:<file name>, like every algorithm's)."""
+    return f"{name[len(_WORKFLOW_PREFIX):] if name.startswith(_WORKFLOW_PREFIX) else name}.html"
+
+
 def whole_pages(docs=DOCS, readme=README, models=MODELS):
     """The Markdown files shown whole in the help: every page of ``docs`` (the getting-started pages among them),
     the README and the model cards with their README."""
@@ -257,8 +263,7 @@ def _targets(docs=DOCS, readme=README, models=MODELS):
         for name in sections(source.read_text(encoding="utf-8")):
             if source.stem.startswith(GETTING_STARTED) and name != WORKFLOWS:
                 continue  # a section of a page shown whole: the link stays on that page
-            stem = name[len(_WORKFLOW_PREFIX):] if name.startswith(_WORKFLOW_PREFIX) else name
-            targets[(path, name)] = f"{stem}.html"
+            targets[(path, name)] = section_page(name)
     return targets
 
 
@@ -276,8 +281,7 @@ def build(docs=DOCS, readme=README, models=MODELS):
             if name == WORKFLOWS:
                 workflows = body
                 continue
-            # a workflow's page is named as its algorithm is (sarsense:<file name>), like every algorithm's
-            file_name = f"{name[len(_WORKFLOW_PREFIX):] if name.startswith(_WORKFLOW_PREFIX) else name}.html"
+            file_name = section_page(name)
             if file_name in pages:
                 raise ValueError(f"two help sections make {file_name} (the second in {source.name})")
             title, plain = _title(body, name)

@@ -309,7 +309,7 @@ def _write_lst(work, step):
     band.SetNoDataValue(float("nan"))
     band.SetDescription("2019-11-01")
     band.SetMetadataItem("DATE", "2019-11-01")
-    band.SetMetadataItem("UNITS", "K")
+    band.SetMetadataItem("units", "K")
     band.WriteArray(win)
     band = None
     ds = None

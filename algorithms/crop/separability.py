@@ -150,13 +150,13 @@ PAIRS_PER_TABLE = 6
 
 
 def _units(path: str) -> str:
-    """What the stack's first band holds (its UNITS metadata or GDAL unit type), '' when it says nothing."""
+    """What the stack's first band holds (its units metadata or GDAL unit type), '' when it says nothing."""
     from osgeo import gdal
 
     try:
         ds = gdal.Open(str(path))
         band = ds.GetRasterBand(1)
-        units = band.GetMetadataItem("UNITS") or band.GetUnitType() or ""
+        units = band.GetMetadataItem("units") or band.GetUnitType() or ""
         band = None
         ds = None
     except (RuntimeError, AttributeError):

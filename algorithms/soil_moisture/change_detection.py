@@ -14,6 +14,7 @@ from .. import sar
 from ..io import RunOptions
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
+from ..io.raster import open_dataset
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
 #: series is flat to within speckle and calibration noise and the index would amplify noise.
@@ -121,6 +122,39 @@ def check_ssm_bounds(ssm_min: float, ssm_max: float) -> None:
             raise ValueError(f"{name} must be a volumetric water content in m³/m³ between 0 and 1, got {v!r}")
     if ssm_min >= ssm_max:
         raise ValueError(f"SSM_min ({ssm_min}) must be below SSM_max ({ssm_max})")
+
+
+def bound_conflicts(ssm_min: float, ssm_max: float, *, ssm_min_raster: str | None = None,
+                    ssm_max_raster: str | None = None, max_side: int = 256) -> tuple[int, int, tuple[float, float]]:
+    """Where the driest soil moisture is not below the wettest (eq. 3 has no answer there): ``(n, of, example)``,
+    the sampled pixels with ``SSM_min ≥ SSM_max`` among ``of`` pixels where both are known, and one such pair.
+
+    ``ssm_min_raster`` and ``ssm_max_raster`` (one band, on one grid) override the numbers; both are read at the
+    same ``max_side``² decimated positions, so the pairs are the same pixels.
+    """
+    shape = None
+    values = []
+    for path, number in ((ssm_min_raster, ssm_min), (ssm_max_raster, ssm_max)):
+        if not path:
+            values.append(number)
+            continue
+        ds = open_dataset(path)        # held while its band is read (GDAL frees a band with its dataset)
+        band = ds.GetRasterBand(1)
+        if shape is None:
+            xs, ys = band.XSize, band.YSize
+            f = max(1.0, max(xs, ys) / max_side)
+            shape = (max(1, int(round(xs / f))), max(1, int(round(ys / f))))
+        arr = band.ReadAsArray(buf_xsize=shape[0], buf_ysize=shape[1]).astype(np.float64)
+        nodata = band.GetNoDataValue()
+        if nodata is not None:
+            arr[arr == nodata] = np.nan
+        scale, offset = band.GetScale() or 1.0, band.GetOffset() or 0.0
+        values.append(arr * scale + offset)
+    lo, hi = np.broadcast_arrays(np.asarray(values[0], np.float64), np.asarray(values[1], np.float64))
+    both = np.isfinite(lo) & np.isfinite(hi)
+    bad = both & (lo >= hi)
+    example = (float(lo[bad].flat[0]), float(hi[bad].flat[0])) if bad.any() else (np.nan, np.nan)
+    return int(bad.sum()), int(both.sum()), example
 
 
 def vegetation_cd(vv_db: ArrayLike, v1: ArrayLike, *, alpha: float, beta: float, ssm_min: float,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..io import RunOptions, run_blockwise, sample_values
+from ..io import RunOptions, quantities, run_blockwise, sample_values
 
 #: NDVI range the change-detection paper keeps (Fayad et al. 2022 §2.1.4): below it water and
 #: built-up surfaces, above it dense forest.
@@ -43,13 +43,30 @@ def ndvi(red: ArrayLike, nir: ArrayLike, *, scale: float = 1.0, offset: float = 
     return out.astype(np.float32)
 
 
-def digital_number_max(path: str, *, band: int = 1, scale: float = 1.0, offset: float = 0.0) -> float | None:
-    """The largest scaled value of ``band`` of ``path`` (read on a sample grid) when more than 1 % of them exceed
-    1.5, above any reflectance: the values look like digital numbers. None when they look like reflectance."""
-    sample = sample_values(path, band=band) * scale + offset
-    finite = sample[sample == sample]
-    if finite.size and (finite > 1.5).mean() > 0.01:
-        return float(finite.max())
+def reflectance_problem(path: str, bands: Sequence[int], *, scale: float = 1.0, offset: float = 0.0) -> str | None:
+    """A sentence when ``bands`` of ``path`` (read on a sample grid, band scale/offset applied, then ``scale`` and
+    ``offset``) are no surface reflectance, else None.
+
+    Refused: more than 0.5 % of the values outside reflectance's physical range
+    (:data:`~sarsense.algorithms.io.quantities.QUANTITIES` "reflectance": digital numbers without their scale, a
+    wrong offset), or no positive value at all (zeros or negative numbers, where eq. 1 has no NDVI). A band
+    with no finite value is left to the empty-input check.
+    """
+    samples = sample_values(path, band=list(bands), max_side=512 if len(bands) <= 4 else 128)
+    for band, sample in zip(bands, samples):
+        values = sample.astype(np.float64) * scale + offset
+        values = values[np.isfinite(values)]
+        if not values.size:
+            continue
+        where = f"band {band}" if len(bands) > 1 or band != 1 else "the band"
+        problem = quantities.range_problem(values, "reflectance")
+        if problem:
+            return f"{where}, after the reflectance scale {scale:g} and offset {offset:g}: {problem}"
+        if not (values > 0).any():
+            return (f"{where} holds no positive reflectance (values {values.min():.4g}..{values.max():.4g} after the "
+                    f"scale {scale:g} and offset {offset:g}): NDVI (eq. 1) needs red and near-infrared reflectance "
+                    "above 0, so every pixel would be NaN; it looks like an empty or fill-value band, a wrong offset "
+                    "or another layer")
     return None
 
 

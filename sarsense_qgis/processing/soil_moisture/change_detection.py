@@ -14,6 +14,34 @@ from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
 from .base import SoilMoistureAlgorithm, toggles
 
+#: Where the most refused SSM_min ≥ SSM_max pixels may be: above this share of the sampled pixels the rasters
+#: are taken as swapped or mixed up, below it those pixels are NaN and counted in the log.
+MAX_CONFLICT_SHARE = 0.5
+
+
+def check_bounds(alg, parameters, context, feedback, rasters):
+    """Refuse SSM_min/SSM_max rasters that are no soil moisture (m³/m³) or whose SSM_min is at or above SSM_max
+    (raster or number) on most sampled pixels; count the pixels where it is on fewer (NaN there)."""
+    for key, path in rasters.items():
+        checks.value_range(alg, path, key, "soil_moisture", hint=alg.tr(
+            "Give it in m³/m³ (percent / 100), the site's driest or wettest soil moisture."))
+    if not rasters:
+        return
+    lo = alg.parameterAsDouble(parameters, alg.SSM_MIN, context)
+    hi = alg.parameterAsDouble(parameters, alg.SSM_MAX, context)
+    n, of, (a, b) = cd.bound_conflicts(lo, hi, ssm_min_raster=rasters.get(alg.SSM_MIN_RASTER),
+                                       ssm_max_raster=rasters.get(alg.SSM_MAX_RASTER))
+    if not n:
+        return
+    pair = [alg.label(r) if r in rasters else f"{alg.label(k)} = {v:g}"
+            for r, k, v in ((alg.SSM_MIN_RASTER, alg.SSM_MIN, lo), (alg.SSM_MAX_RASTER, alg.SSM_MAX, hi))]
+    what = alg.tr("the driest soil moisture is not below the wettest on {0} of {1} sampled pixels (e.g. {2:g} ≥ "
+                  "{3:g} m³/m³ from {4} and {5})").format(n, of, a, b, *pair)
+    if n > MAX_CONFLICT_SHARE * of:
+        raise alg.error(alg.tr("{0}: eq. 3 has no answer there and the map would be NaN. Check that they are not "
+                               "swapped or the same layer.").format(what))
+    feedback.pushWarning(alg.tr("{0}: soil moisture is NaN there.").format(what))
+
 
 class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     INPUT, INPUT_UNITS = "INPUT", "INPUT_UNITS"
@@ -102,6 +130,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=2)
+        checks.require_valid(self, src, self.INPUT)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         min_dates = self.parameterAsInt(parameters, self.MIN_DATES, context)
@@ -123,6 +152,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         out_ssm = self.parameterAsOutputLayer(parameters, self.OUTPUT_SSM, context)
         rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)
                    for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER) if parameters.get(key)}
+        check_bounds(self, parameters, context, feedback, rasters)
         out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
             if parameters.get(self.OUTPUT_DVV) else None
         counts = cd.change_detection_file(
@@ -131,7 +161,11 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
             high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
             ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),
-            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), options=self.run_options(parameters, context, feedback))
+            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER),
+            options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                "no pixel has {0} valid dates whose VV varies by {1} dB or more over the series (with SSM_min below "
+                "SSM_max): lower {2}, give a longer stack, or check its nodata value.").format(
+                min_dates, cd.MIN_RANGE_DB, self.label(self.MIN_DATES))))
         outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",

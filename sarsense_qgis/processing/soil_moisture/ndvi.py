@@ -79,6 +79,15 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
             raise self.error(f"{self.label(name)} is {band} but the raster has {n} band(s).")
         return list(range(1, n + 1)) if band == 0 else [band]
 
+    def _empty_hint(self, mask):
+        """The likely cause and fix of an NDVI with no valid pixel (the engine's empty-result rule)."""
+        lo, hi = _ndvi.VALID_RANGE
+        kept = self.tr(" and an NDVI in {0}–{1}").format(lo, hi) if mask else ""
+        switch = self.tr(", or switch off {0}").format(self.label(self.MASK_OUTSIDE)) if mask else ""
+        return self.tr("no pixel has positive red and near-infrared reflectance{0}. Check that {1} and {2} are the "
+                       "red and NIR bands, and their scale and offset{3}.").format(
+            kept, self.label(self.RED_BAND), self.label(self.NIR_BAND), switch)
+
     def process(self, parameters, context, feedback):
         red = inputs.raster_path(self, parameters, self.RED, context)
         nir = inputs.raster_path(self, parameters, self.NIR, context) if parameters.get(self.NIR) else red
@@ -106,16 +115,19 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
                 dates = [_stack.band_dates(red)[red_bands[0] - 1]] if read_info(red).band_count == 1 else None
             except ValueError:
                 dates = None
-        dn_max = _ndvi.digital_number_max(red, band=red_bands[0], scale=scale, offset=offset)
-        if dn_max is not None:
-            feedback.reportError(self.tr(
-                "{0}: scaled values reach {1:g}, above any reflectance: they look like digital numbers. Set {2} (and "
-                "the offset) of your product to get reflectance; NDVI is computed anyway.").format(
-                self.label(self.RED), dn_max, self.label(self.SCALE)), fatalError=False)
+        for path, bands, name in ((red, red_bands, self.RED), (nir, nir_bands, self.NIR if nir != red else self.RED)):
+            checks.require_valid(self, path, name)
+            problem = _ndvi.reflectance_problem(path, bands, scale=scale, offset=offset)
+            if problem:
+                raise self.error(self.tr("{0}, {1}. Set {2} and {3} to your product's (Sentinel-2 L2A: 0.0001 and "
+                                         "−0.1; Landsat Collection 2 L2: 0.0000275 and −0.2), or the band's own scale "
+                                         "and offset, so that the values are reflectance (0..1).").format(
+                    self.label(name), problem, self.label(self.SCALE), self.label(self.OFFSET)))
         nir_on = nir if nir == red else inputs.on_grid(self, nir, red, self.NIR, feedback)
         counts = _ndvi.ndvi_file(red, nir_on, out, red_bands=red_bands, nir_bands=nir_bands, dates=dates, scale=scale,
                                  offset=offset, mask_outside=mask,
-                                 options=self.run_options(parameters, context, feedback))
+                                 options=self.run_options(parameters, context, feedback,
+                                                          empty_hint=self._empty_hint(mask)))
         outputs.report_infinite(self, feedback, counts)
         style_on_load(context, out, ramp=NDVI_RAMP)
         return {self.OUTPUT: out}

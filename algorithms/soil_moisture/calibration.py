@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import metrics
+from ..io import quantities
 from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 
 #: The NDVI the paper's samples span (Fayad et al. 2022, §2.1.4: NDVI outside 0.15-0.8 is left out): where eq. 7
@@ -26,6 +27,34 @@ from .change_detection import MIN_RANGE_DB, MIN_SENSITIVITY, ssm_from_index
 NDVI_DOMAIN = (0.15, 0.8)
 #: The paper's held-out RMSE (Fayad et al. 2022, §3.1, m³/m³): classic CD, corrected with VH/VV, corrected with NDVI.
 PAPER_RMSE = {"classic": 0.074, "VH/VV": 0.073, "NDVI": 0.068}
+
+
+#: The VH/VV ratio in dB a vegetation variable V1 may take: cross-polarised backscatter is weaker than co-polarised
+#: over soil and vegetation (Oh 2004: q = σ°vh/σ°vv ≤ 0.14 over bare soil, ≤ −8.5 dB; a canopy raises it towards
+#: −3 dB); a few dB of margin for speckle.
+VH_VV_DB_RANGE = (-40.0, 3.0)
+#: The kinds of vegetation variable V1 (eq. 7): NDVI, or the VH/VV ratio in dB.
+V1_KINDS = ("NDVI", "VH/VV")
+
+
+def v1_problem(values: ArrayLike, kind: str | None = None) -> str | None:
+    """A sentence when ``values`` (a sample) are no vegetation variable V1 of eq. 7 (Fayad et al. 2022), else None.
+
+    ``kind`` "NDVI": more than 0.5 % of the finite values outside NDVI's −1..1
+    (:func:`~sarsense.algorithms.io.quantities.range_problem`). "VH/VV" or None (not known): NDVI values, or a
+    VH/VV ratio in dB within :data:`VH_VV_DB_RANGE`, are accepted; anything else (NDVI scaled by 10000, a
+    wrong layer) is not.
+    """
+    problem = quantities.range_problem(values, "ndvi")
+    if problem is None or kind == "NDVI":
+        return problem
+    s = np.asarray(values, dtype=np.float64).ravel()
+    s = s[np.isfinite(s)]
+    lo, hi = VH_VV_DB_RANGE
+    if np.count_nonzero((s < lo) | (s > hi)) <= quantities.TOLERANCE * s.size:
+        return None     # a VH/VV ratio in dB
+    return (f"{problem}; nor are they a VH/VV ratio in dB ({lo:g}..{hi:g} dB: VH is weaker than VV), the other "
+            "vegetation variable eq. 7 takes")
 
 
 def station_extremes(station: ArrayLike, values: ArrayLike, mask: ArrayLike | None = None) -> dict:

@@ -109,7 +109,8 @@ def water_cloud_file(sigma: str, ndvi: str, output_soil: str, *, ndvi_bands: Seq
         Why σ°_soil is NaN, in pixel-dates: ``no_sigma`` (σ° NaN), ``no_ndvi`` (σ° but no NDVI or angle),
         ``no_soil`` (σ° ≤ σ°_veg: the vegetation term A·LAI·cos θ·(1 − τ²) explains all the signal) and
         ``opaque`` (τ² = exp(−2·B·LAI·sec θ) is 0 in float precision: B makes the canopy opaque); ``valid``
-        (σ° and σ°_veg finite), ``infinite`` (any other ±inf, written as NaN); ``a_max`` (geometric mean over
+        (σ° and σ°_veg finite), ``soil`` (σ°_soil finite: none means an empty map),
+        ``infinite`` (any other ±inf, written as NaN); ``a_max`` (geometric mean over
         the ``no_soil`` pixel-dates of the largest A that leaves σ°_veg below σ°, NaN when none) and ``tau2``
         (geometric mean of τ² over the valid pixel-dates).
     """
@@ -120,7 +121,7 @@ def water_cloud_file(sigma: str, ndvi: str, output_soil: str, *, ndvi_bands: Seq
     if len(ndvi_bands) != n:
         raise ValueError(f"one NDVI band per band of the input is needed ({n}), got {len(ndvi_bands)}")
     sources = [sigma, (ndvi, list(ndvi_bands))] + ([(incidence, [1])] if incidence else [])
-    counts = Counts("no_sigma", "no_ndvi", "no_soil", "opaque", "valid")
+    counts = Counts("no_sigma", "no_ndvi", "no_soil", "opaque", "valid", "soil")
     logs = _LogSums("a_max", "tau2")
 
     def kernel(block):
@@ -135,7 +136,7 @@ def water_cloud_file(sigma: str, ndvi: str, output_soil: str, *, ndvi_bands: Seq
         opaque = valid & (lin > veg) & ~np.isfinite(soil)
         soil[opaque] = np.nan
         counts.add(no_sigma=int((~has_sigma).sum()), no_ndvi=int((has_sigma & ~valid).sum()), no_soil=none_left,
-                   opaque=int(opaque.sum()), valid=int(valid.sum()))
+                   opaque=int(opaque.sum()), valid=int(valid.sum()), soil=int(np.isfinite(soil).sum()))
         with np.errstate(divide="ignore", invalid="ignore"):
             gone = valid & (lin <= veg) & (lin > 0)
             logs.add(a_max=np.log(a * lin[gone] / veg[gone]) if a > 0 else np.array([]),

@@ -10,8 +10,14 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ....algorithms.io import read_info, sample_values
+from ....algorithms.soil_moisture import calibration
 from .. import checks, inputs
 from ..base import SarsenseAlgorithm
+
+#: The fix of an NDVI input outside −1..1, for every algorithm of the suite that reads one.
+NDVI_HINT = ("Give NDVI as a fraction −1..1 (as 'NDVI' writes it), and check that the layer is the NDVI, not another "
+             "input.")
 
 
 def toggles(param, dependents, when):
@@ -36,6 +42,21 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
             if checks.as_number(params.get(name)) is not None:
                 params.pop(name)  # a constant: not a layer for QGIS to look up
         return super().checkParameterValues(params, context)
+
+    def check_ndvi(self, path, name, *, bands=None):
+        """Refuse an NDVI raster with values outside −1..1 (scaled integers, another layer), naming the values."""
+        checks.value_range(self, path, name, "ndvi", bands=bands, hint=self.tr(NDVI_HINT))
+
+    def check_v1(self, path, name, kind=None):
+        """Refuse a vegetation-variable raster (eq. 7's V1) that is neither NDVI (−1..1) nor, unless ``kind`` is
+        "NDVI", a VH/VV ratio in dB (:func:`~sarsense.algorithms.soil_moisture.calibration.v1_problem`)."""
+        n = read_info(path).band_count
+        samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
+        for band, sample in enumerate(samples, start=1):
+            problem = calibration.v1_problem(sample, kind)
+            if problem:
+                where = self.label(name) + (f", band {band}" if n > 1 else "")
+                raise self.error(f"{where}: {problem}. {self.tr(NDVI_HINT)}")
 
     def add_angle(self, name, const_name, label, help_text, *, default=None):
         """A raster-or-constant angle: raster ``name`` (optional; a number is accepted too) and number

@@ -69,7 +69,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                  "Float32 stack in m³/m³, one band per date.")
 
     def coefficients(self, parameters, context):
-        """``(α, β, flags)``: from the parameters file (its calibration's flags) or the two numbers (flags of
+        """``(α, β, flags, V1 kind)``: from the parameters file (its calibration's flags) or the two numbers (flags of
         their own plausibility, :func:`~sarsense.algorithms.soil_moisture.calibration.plausibility`)."""
         if parameters.get(self.PARAMS):
             alpha, beta, data = cd.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
@@ -77,27 +77,30 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                      if isinstance(f, dict) and "message" in f]
             # a file written by hand or by an older version has no flags: its α and β are checked here
             codes = {f.get("code") for f in flags}
+            kind = data.get("v1") if isinstance(data, dict) and data.get("v1") in calibration.V1_KINDS else None
             return alpha, beta, flags + [f for f in calibration.plausibility(alpha, beta, v1=[], v1_kind="unknown")
-                                         if f["code"] not in codes]
+                                         if f["code"] not in codes], kind
         if parameters.get(self.ALPHA) in (None, "") or parameters.get(self.BETA) in (None, ""):
             raise self.error(f"give {self.label(self.ALPHA)} and {self.label(self.BETA)}, or "
                              f"{self.label(self.PARAMS)}: the paper does not publish fitted values, so there are "
                              "no defaults (fit them to in situ data of your site).")
         alpha = self.parameterAsDouble(parameters, self.ALPHA, context)
         beta = self.parameterAsDouble(parameters, self.BETA, context)
-        return alpha, beta, calibration.plausibility(alpha, beta, v1=[], v1_kind="unknown")
+        return alpha, beta, calibration.plausibility(alpha, beta, v1=[], v1_kind="unknown"), None
 
     def process(self, parameters, context, feedback):
         vv = inputs.raster_path(self, parameters, self.VV, context)
         v1 = inputs.raster_path(self, parameters, self.V1, context)
-        alpha, beta, flags = self.coefficients(parameters, context)
+        alpha, beta, flags, kind = self.coefficients(parameters, context)
         for flag in flags:
             feedback.pushWarning(self.tr("{0} flagged: {1}. The map is made, but do not trust it before "
                                          "checking the fit.").format("Calibration" if parameters.get(self.PARAMS)
                                                                      else "α and β", flag["message"]))
         dates = checks.stack_dates(self, vv, self.VV, min_dates=2)
         v1_dates = checks.stack_dates(self, v1, self.V1, min_dates=1)
+        checks.require_valid(self, vv, self.VV)
         checks.require_valid(self, v1, self.V1)
+        self.check_v1(v1, self.V1, kind)
         _stack.match_dates(dates, v1_dates, self.label(self.VV), self.label(self.V1))
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
@@ -106,7 +109,11 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,
                                        v1_bands=[v1_dates.index(d) + 1 for d in dates], alpha=alpha, beta=beta,
                                        ssm_min=ssm_min, in_db=in_db,
-                                       options=self.run_options(parameters, context, feedback))
+                                       options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                                           "α − β·V1 ≤ {0} (no radar sensitivity left) wherever VV and V1 are both "
+                                           "valid, or they share no valid pixel-date: check α = {1:g}, β = {2:g} "
+                                           "against V1's values, and that V1 covers the VV stack.").format(
+                                           cd.MIN_SENSITIVITY, alpha, beta)))
         feedback.pushInfo(self.tr("α = {0:g}, β = {1:g}, SSM_min = {2:g} m³/m³, {3} dates.").format(
             alpha, beta, ssm_min, len(dates)))
         outputs.report_infinite(self, feedback, counts)

@@ -143,7 +143,9 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         out_veg = self.parameterAsOutputLayer(parameters, self.OUTPUT_VEG, context) \
             if parameters.get(self.OUTPUT_VEG) else None
         n = read_info(src).band_count
+        checks.require_valid(self, src, self.INPUT)
         checks.require_valid(self, ndvi, self.NDVI)
+        self.check_ndvi(ndvi, self.NDVI)
         if read_info(ndvi).band_count == 1:
             ndvi_bands = [1] * n
         else:
@@ -156,7 +158,9 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         counts = water_cloud.water_cloud_file(
             src, ndvi_on, out_soil, ndvi_bands=ndvi_bands, incidence=inc_on,
             incidence_deg=None if inc_path else inc_const, a=a, b=b, in_db=in_db, output_veg=out_veg,
-            incidence_name=self.label(self.INCIDENCE), options=self.run_options(parameters, context, feedback))
+            incidence_name=self.label(self.INCIDENCE),
+            options=self.run_options(parameters, context, feedback, allow_empty=True))  # refused below, with its cause
+
         feedback.pushInfo(self.tr("A = {0:g}, B = {1:g}; two-way attenuation τ² (see the help), geometric mean "
                                   "{2:.3g} over the pixel-dates with σ° and NDVI: σ°_soil = (σ° − σ°_veg)/τ² "
                                   "multiplies what is left by {3:.3g}.").format(a, b, counts["tau2"],
@@ -165,6 +169,9 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, NAN_REASONS)
         why = nan_diagnosis(counts, a, b)
+        if not counts["soil"]:   # the base class removes the outputs of a refused run
+            raise self.error(self.tr("every pixel of σ°_soil would be NaN, so nothing was written: {0}").format(
+                why or self.tr("check that σ° and NDVI overlap in space and dates.")))
         if why:
             feedback.reportError(why, fatalError=False)
         style_on_load(context, out_soil, name=names.layer_name(self.tr("Soil backscatter σ°_soil"),

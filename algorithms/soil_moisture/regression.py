@@ -85,7 +85,8 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
     Returns
     -------
     dict
-        ``infinite``: soil-moisture values that came out ±inf, written as NaN.
+        ``infinite``: soil-moisture values that came out ±inf, written as NaN; ``empty_bands``: 1-based bands
+        with no valid pixel (dates without a line, or without σ°).
     """
     if len(lines) != len(dates):
         raise ValueError(f"one line (or None) per date is needed ({len(dates)}), got {len(lines)}")
@@ -97,4 +98,4 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
 
     res = run_blockwise(stack, output, kernel, out_bands=len(dates), descriptions=list(dates),
                         band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3"}, options=options)
-    return {"infinite": res["infinite"]}
+    return {"infinite": res["infinite"], "empty_bands": res.get("empty_bands", [])}

@@ -69,7 +69,11 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
         f_y = samples.field(self, parameters, self.SSM_FIELD, context)
         per_date = self.parameterAsBool(parameters, self.PER_DATE, context)
         s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_x, f_y])
+        samples.check_field(self, s, self.PREDICTOR_FIELD, f_x, "sigma0_db")
+        samples.check_field(self, s, self.SSM_FIELD, f_y, "soil_moisture", percent_ok=True)
+        src = self._raster(parameters, context)       # every check before any output exists
         fits = regression.regress(s.date, s[f_x], s[f_y], per_date=per_date)
+        lines = self._lines(src, dict(fits), per_date, feedback) if src else None
         rows = []
         for d, f in fits:
             if isinstance(f, dict):
@@ -86,24 +90,53 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
                        "ssm_field": f_y, "per_date": per_date,
                        "lines": {d: f for d, f in fits if isinstance(f, dict)}}, fh, indent=1)
         results = {self.OUTPUT_PARAMS: path, self.OUTPUT_TABLE: table}
-        if parameters.get(self.RASTER) and parameters.get(self.OUTPUT):
-            results[self.OUTPUT] = self._map(parameters, context, feedback, dict(fits), per_date)
-        elif parameters.get(self.OUTPUT) and not parameters.get(self.RASTER):
-            raise self.error(f"a soil moisture map needs {self.label(self.RASTER)}.")
+        if src:
+            results[self.OUTPUT] = self._map(src, lines, parameters, context, feedback)
         return results
 
-    def _map(self, parameters, context, feedback, fits, per_date):
+    def _raster(self, parameters, context):
+        """The σ° stack to map, checked (dated, in dB, with data), or None when no map is asked for."""
+        if not parameters.get(self.OUTPUT):
+            return None
+        if not parameters.get(self.RASTER):
+            raise self.error(f"a soil moisture map needs {self.label(self.RASTER)}.")
         src = inputs.raster_path(self, parameters, self.RASTER, context)
-        dates = checks.stack_dates(self, src, self.RASTER, min_dates=1)
+        checks.stack_dates(self, src, self.RASTER, min_dates=1)
+        checks.require_valid(self, src, self.RASTER)
         checks.units(self, src, "db", name=self.RASTER)
+        return src
+
+    def _lines(self, src, fits, per_date, feedback):
+        """The fitted line of each date of ``src`` (None where there is none, each such date said in the log), or
+        a refusal when no date has one."""
+        dates = checks.stack_dates(self, src, self.RASTER, min_dates=1)
         lines = regression.lines_for_dates(fits, dates, per_date=per_date)
         if not any(lines):
             raise self.error(f"no date of {self.label(self.RASTER)} ({', '.join(dates[:5])}) has a fitted line: the "
-                             "samples' dates differ from the raster's. Switch off the per-date regression or give the "
-                             "matching stack.")
+                             "samples' dates differ from the raster's, or no date has 3 samples. Switch off "
+                             f"{self.label(self.PER_DATE)} or give the matching stack.")
+        missing = [(i + 1, d) for i, (d, f) in enumerate(zip(dates, lines)) if f is None]
+        for band, d in missing:
+            why = fits.get(d, "no sample on this date")
+            feedback.pushWarning(self.tr("map band {0} ({1}) is NaN: no line was fitted for this date ({2}).").format(
+                band, d, why))
+        if missing:
+            feedback.pushWarning(self.tr("{0} of {1} map bands are NaN (dates without a fitted line, listed above); "
+                                         "switch off {2} to map every date with one line.").format(
+                len(missing), len(dates), self.label(self.PER_DATE)))
+        return lines
+
+    def _map(self, src, lines, parameters, context, feedback):
+        dates = checks.stack_dates(self, src, self.RASTER, min_dates=1)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        regression.regression_map_file(src, out, lines, dates=dates,
-                                       options=self.run_options(parameters, context, feedback))
+        res = regression.regression_map_file(src, out, lines, dates=dates, options=self.run_options(
+            parameters, context, feedback, empty_hint=self.tr("the σ° stack has no valid pixel on the dates with a "
+                                                              "fitted line.")))
+        empty = [b for b in res.get("empty_bands", []) if lines[b - 1] is not None]
+        if empty:
+            feedback.pushWarning(self.tr("map band(s) {0} are NaN although their date has a line: {1} has no valid "
+                                         "pixel on {2}.").format(", ".join(map(str, empty)), self.label(self.RASTER),
+                                                                 ", ".join(dates[b - 1] for b in empty)))
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(self.tr("Soil moisture"), "regression",
                                                                           names.input_details(src)[1]))
         return out

@@ -20,6 +20,10 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ....algorithms import sar
+from ....algorithms.io import quantities
+from ....algorithms.soil_moisture import calibration
+
 #: Parameter of the samples layer.
 SAMPLES = "SAMPLES"
 #: Field names taken as the station id and the date (lower case, first found wins).
@@ -98,21 +102,50 @@ def read_samples(alg, parameters, name, context, numeric, *, text=()):
     date = first_field(names, DATE_FIELDS)
     if station is None or date is None:
         raise alg.error(f"{alg.label(name)} needs a 'station' and a 'date' field (one feature per station and "
-                        f"date, as 'Extract raster values at stations' writes); it has {', '.join(names)}.")
+                        f"date, as 'Extract raster values at stations' writes); it has {', '.join(names) or 'none'}.")
     wanted = [f for f in numeric if f]
     texts = [f for f in text if f and f not in wanted]
     missing = [f for f in wanted + texts if f not in names]
     if missing:
-        raise alg.error(f"{alg.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}.")
+        raise alg.error(f"{alg.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}. "
+                        "Choose the fields that hold these values.")
     request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
     rows = [[f[station], f[date]] + [f[x] for x in wanted + texts] for f in source.getFeatures(request)]
     if not rows:
-        raise alg.error(f"{alg.label(name)} has no feature.")
+        raise alg.error(f"{alg.label(name)}, {origin(alg, parameters, name, context)}, has no feature: it must hold "
+                        f"one feature per station and date with the fields {', '.join([station, date] + wanted)} (as "
+                        "'Extract raster values at stations' writes them); choose a layer with samples, or check its "
+                        "filter.")
     values = {f: np.array([_number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
     values.update({f: np.array([str(r[2 + len(wanted) + i]) for r in rows]) for i, f in enumerate(texts)})
     return StationSamples(np.array([str(r[0]) for r in rows]),
                           np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]
                                     for r in rows]), values, origin(alg, parameters, name, context))
+
+
+def check_field(alg, s, param, field, quantity, *, kind=None, percent_ok=False):
+    """Refuse field ``field`` (chosen in parameter ``param``) of samples ``s`` when it holds no number, or values
+    that are no ``quantity``: "sigma0_db" (σ° in dB: linear power is refused), "v1" (eq. 7's vegetation variable,
+    of ``kind``), or a :data:`~sarsense.algorithms.io.quantities.QUANTITIES` name ("ndvi", "soil_moisture";
+    ``percent_ok``: 0..100 % accepted too, where the result follows the field's unit)."""
+    values = s[field]
+    where = f"{alg.label(param)}: the field '{field}' of {s.origin}"
+    if not np.isfinite(values).any():
+        raise alg.error(f"{where} holds no number in any of its {len(values)} features: choose the field that holds "
+                        "the values (as 'Extract raster values at stations' writes them), or fill it.")
+    if quantity == "sigma0_db":
+        problem = quantities.range_problem(values, "sigma0_db")
+        if problem is None and sar.guess_units(values) == "linear":
+            problem = (f"values {sar.describe_range(values)}, none negative, look like linear power, but σ° in dB "
+                       "is expected: convert them (10·log10) or choose the dB field")
+    elif quantity == "v1":
+        problem = calibration.v1_problem(values, kind)
+    else:
+        problem = quantities.range_problem(values, quantity)
+        if problem and percent_ok and quantities.range_problem(values / 100.0, quantity) is None:
+            problem = None
+    if problem:
+        raise alg.error(f"{where}: {problem}.")
 
 
 def origin(alg, parameters, name, context):

@@ -79,6 +79,9 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
         origin = s.origin
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
+        for name, f, quantity in ((self.VV_FIELD, f_vv, "sigma0_db"), (self.V1_FIELD, f_v1, "v1"),
+                                  (self.SSM_FIELD, f_ssm, "soil_moisture")):
+            samples.check_field(self, s, name, f, quantity, kind=kind)
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]

@@ -74,6 +74,9 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
         fields = [samples.field(self, parameters, n, context)
                   for n in (self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD)]
         s = samples.read_samples(self, parameters, self.SAMPLES, context, fields)
+        for name, f, quantity in zip((self.SIGMA_FIELD, self.NDVI_FIELD, self.SSM_FIELD), fields[:2] + fields[3:],
+                                     ("sigma0_db", "ndvi", "soil_moisture")):
+            samples.check_field(self, s, name, f, quantity)
         origin = s.origin
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)

@@ -22,7 +22,7 @@ from qgis.core import (
 
 from ....algorithms import sar
 from ....algorithms.io import quantities
-from ....algorithms.soil_moisture import calibration
+from ....algorithms.soil_moisture import calibration, hybrid
 
 #: Parameter of the samples layer.
 SAMPLES = "SAMPLES"
@@ -146,6 +146,33 @@ def check_field(alg, s, param, field, quantity, *, kind=None, percent_ok=False):
             problem = None
     if problem:
         raise alg.error(f"{where}: {problem}.")
+
+
+def check_comparable(alg, s, first, second):
+    """Refuse two soil-moisture fields (``(param, field)`` pairs) to be compared when either holds no soil moisture
+    (m³/m³, or 0..100 %) or they are in different units (one in %, the other in m³/m³)."""
+    units = []
+    for param, field in (first, second):
+        check_field(alg, s, param, field, "soil_moisture", percent_ok=True)
+        units.append("m³/m³" if quantities.range_problem(s[field], "soil_moisture") is None else "%")
+    if units[0] != units[1]:
+        raise alg.error(f"{alg.label(first[0])} ('{first[1]}') looks like {units[0]} and {alg.label(second[0])} "
+                        f"('{second[1]}') like {units[1]} (values {sar.describe_range(s[first[1]])} and "
+                        f"{sar.describe_range(s[second[1]])}): give both in m³/m³ (percent / 100).")
+
+
+#: The quantity of each predictor a sample field may hold (:func:`check_predictors`).
+PREDICTOR_QUANTITIES = {"VV": "sigma0_db", "VH": "sigma0_db", "NDVI": "ndvi"}
+
+
+def check_predictors(alg, s, param, keys):
+    """Refuse the fields of samples ``s`` that hold predictors ``keys`` (chosen in ``param``) with values that
+    are no such predictor (σ° not in dB, NDVI outside −1..1): :func:`check_field` on each field found."""
+    for key in keys:
+        quantity = PREDICTOR_QUANTITIES.get(key)
+        found = hybrid.find_field(key, s.values) if quantity else None
+        if found:
+            check_field(alg, s, param, found, quantity)
 
 
 def origin(alg, parameters, name, context):

@@ -119,8 +119,8 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         split = SPLITS[self.parameterAsEnum(parameters, self.SPLIT, context)]
         members = self.parameterAsInt(parameters, self.ENSEMBLE, context)
-        if not np.isfinite(ssm).any():
-            raise self.error(f"no sample has an in-situ value in '{f_ssm}'.")
+        samples.check_field(self, s, self.SSM_FIELD, f_ssm, "soil_moisture")
+        samples.check_predictors(self, s, self.INPUTS, keys)
         runs = {split: self._run(s, keys, ssm, split, fraction, seed, members, feedback)}
         feedback.setProgress(45)
         other = "random" if split == "station" else "station"

@@ -93,6 +93,7 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
         s = samples.read_samples(self, parameters, self.SAMPLES, context,
                                  [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
                                  text=[f_g] + ([net] if net and net != f_g else []))
+        samples.check_comparable(self, s, (self.ESTIMATE_FIELD, f_e), (self.REFERENCE_FIELD, f_r))
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)
         if overall["n"] < 2:

@@ -12,12 +12,11 @@ from qgis.core import (
 )
 
 from ....algorithms import onnx as rt
-from ....algorithms import sar
-from ....algorithms.io import read_info, sample_values
+from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import hybrid
 from ...styles import SSM_RAMP, style_on_load
-from .. import inputs, outputs
+from .. import checks, inputs, outputs
 from ..names import model_name
 from .base import SoilMoistureAlgorithm
 
@@ -104,11 +103,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             info = read_info(path)
             if not info.same_grid(ref_info):
                 path = inputs.on_grid(self, path, ref, self.INPUTS, feedback)
-            backscatter = predictor_key(cname) in ("VV", "VH")  # ΔVV and VH/VV are dB differences, not levels
-            if backscatter and units.lower() in rt.UNITS_DB and \
-                    sar.guess_units(sample_values(path, max_side=128)) == "linear":
-                raise self.error(f"'{lyr.name()}' (input {cname}) looks like linear power but the model expects dB: "
-                                 "convert it with 'Convert SAR units' first.")
+            where = f"{self.label(self.INPUTS)}, '{lyr.name()}' (input {cname})"
+            checks.require_valid(self, path, where)      # a label() of no parameter is the text itself
+            self.check_predictor(path, predictor_key(cname), units, where)
             try:
                 dates = _stack.band_dates(path)
             except ValueError:
@@ -136,8 +133,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
-        hybrid.map_soil_moisture(model, date_inputs, common, out, spread,
-                                 options=self.run_options(parameters, context, feedback))
+        hybrid.map_soil_moisture(model, date_inputs, common, out, spread, options=self.run_options(
+            parameters, context, feedback, empty_hint=self.tr("the predictor rasters share no pixel-date where every "
+                                                              "one of them is valid: check their cover and dates.")))
         feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
         style_on_load(context, out, ramp=SSM_RAMP, name=model_name(self.tr("Soil moisture"), model, "CD + ANN hybrid"),
                       force_name=model.card.demonstration)

@@ -10,7 +10,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ....algorithms.io import read_info, sample_values
+from ....algorithms import onnx as rt
+from ....algorithms import sar
+from ....algorithms.io import quantities, read_info, sample_values
 from ....algorithms.soil_moisture import calibration
 from .. import checks, inputs
 from ..base import SarsenseAlgorithm
@@ -57,6 +59,22 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
             if problem:
                 where = self.label(name) + (f", band {band}" if n > 1 else "")
                 raise self.error(f"{where}: {problem}. {self.tr(NDVI_HINT)}")
+
+    def check_predictor(self, path, key, units, where):
+        """Refuse a predictor raster of a network (``key``: "VV", "NDVI", …, as ``hybrid.PREDICTORS`` names it) that
+        is no such quantity: backscatter in linear power where dB is expected, NDVI outside −1..1."""
+        n = read_info(path).band_count
+        samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
+        for band, sample in enumerate(samples, start=1):
+            problem = None
+            if key in ("VV", "VH") and units.lower() in rt.UNITS_DB and sar.guess_units(sample) == "linear":
+                problem = self.tr("looks like linear power (values {0}) but the model expects dB: convert it with "
+                                  "'Convert SAR units' first").format(sar.describe_range(sample))
+            elif key == "NDVI":
+                problem = quantities.range_problem(sample, "ndvi")
+                problem = problem and f"{problem}. {self.tr(NDVI_HINT)}"
+            if problem:
+                raise self.error(f"{where}{f', band {band}' if n > 1 else ''}: {problem}")
 
     def add_angle(self, name, const_name, label, help_text, *, default=None):
         """A raster-or-constant angle: raster ``name`` (optional; a number is accepted too) and number

@@ -87,7 +87,12 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
                                          "{3}.").format(len(outside), min(dates), max(dates), ", ".join(outside)),
                                  fatalError=False)
         counts = timeinterp.interpolate_time_file(src, out, dates=dates, targets=targets, max_gap_days=gap,
-                                                  options=self.run_options(parameters, context, feedback))
+                                                  options=self.run_options(
+                                                      parameters, context, feedback, empty_hint=self.tr(
+                                                          "no target date lies between two valid dates of a pixel "
+                                                          "less than {0:g} days apart: give target dates within the "
+                                                          "input's, or a larger {1}.").format(
+                                                          gap, self.label(self.MAX_GAP_DAYS))))
         feedback.pushInfo(self.tr("{0} input dates → {1} target dates, gaps > {2:g} days not bridged.").format(
             len(dates), len(targets), gap))
         outputs.report_infinite(self, feedback, counts)

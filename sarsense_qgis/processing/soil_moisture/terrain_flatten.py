@@ -84,8 +84,10 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        checks.require_valid(self, src, self.INPUT)
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         dem = inputs.raster_path(self, parameters, self.DEM, context)
+        checks.require_valid(self, dem, self.DEM)
         inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
         heading = self.heading(parameters, context, src)
         look = ("right", "left")[self.parameterAsEnum(parameters, self.LOOK, context)]
@@ -98,7 +100,9 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         counts = terrain.terrain_flatten_file(
             src, dem_on, out, heading_deg=heading, incidence=inc_on, incidence_deg=None if inc_path else inc_const,
             look=look, in_db=in_db, output_local_incidence=out_inc, incidence_name=self.label(self.INCIDENCE),
-            options=self.run_options(parameters, context, feedback))
+            options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                "σ° and the DEM share no valid pixel, or every pixel is in radar shadow or layover: check that the "
+                "DEM covers the scene and is in metres, and the heading, look direction and incidence angle.")))
         incidence = "from raster" if inc_path else f"{inc_const:g}°"
         grid = ", geographic grid (metres per degree by row)" if geographic else ""
         feedback.pushInfo(self.tr("heading {0:g}°, {1}-looking, incidence {2}{3}.").format(heading, look, incidence,

@@ -58,7 +58,7 @@ def reflectance_problem(path: str, bands: Sequence[int], *, scale: float = 1.0, 
         values = values[np.isfinite(values)]
         if not values.size:
             continue
-        where = f"band {band}" if len(bands) > 1 or band != 1 else "the band"
+        where = f"band {band}"
         problem = quantities.range_problem(values, "reflectance")
         if problem:
             return f"{where}, after the reflectance scale {scale:g} and offset {offset:g}: {problem}"

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from helpers import REPO, STACK_DIR, read_raster
-from process_helpers import needs_qgis_process, ok, refused, run_json
+from process_helpers import needs_qgis_process, ok, refusal, refused, run, run_json
 
 from sarsense.simulators import soil_moisture_s1
 
@@ -98,16 +98,21 @@ def test_water_cloud_has_no_default_that_pretends_to_be_a_calibration(env, boliv
 
 
 def test_water_cloud_says_which_term_made_the_soil_term_nan(env, bolivia):
-    # A = B = 1 (the equations as printed): σ°_veg above σ° everywhere; the log blames A, with the bound, not B
-    log = json.dumps(_wcm(env, bolivia, "printed", "--A=1", "--B=1"), ensure_ascii=False)
+    # A = B = 1 (the equations as printed): σ°_veg above σ° everywhere, so no soil term anywhere: refused (issue 28:
+    # no all-NaN map), the refusal blaming A, with the bound, not B; nothing written
+    t = bolivia["tmp"]
+    args = (f"--INPUT={bolivia['vv']}", f"--NDVI={bolivia['ndvi']}", "--INCIDENCE=39")
+    log = refusal(run(env, "watercloud", *args, "--A=1", "--B=1", f"--OUTPUT_SOIL={t / 'printed_soil.tif'}",
+                      f"--OUTPUT_VEG={t / 'printed_veg.tif'}"), "every pixel of σ°_soil would be NaN")
     assert "σ°_soil is NaN on 100 % of the pixel-dates that have a σ°" in log
     assert "A = 1 is too high for these data" in log and "so it is not the main cause" in log
+    assert not (t / "printed_soil.tif").exists() and not (t / "printed_veg.tif").exists()
     a_max = float(log.split("for A under about ")[1].split(" ")[0])
     assert 0.02 < a_max < 0.2
     # pixel-dates without NDVI are counted as such, whatever A and B
     assert "have σ° but no NDVI or incidence angle" in log
     # an opaque canopy (B far too high): B is blamed, not A
-    log = json.dumps(_wcm(env, bolivia, "opaque", "--A=0.05", "--B=400"), ensure_ascii=False)
+    log = refusal(run(env, "watercloud", *args, "--A=0.05", "--B=400", f"--OUTPUT_SOIL={t / 'opaque_soil.tif'}"))
     assert "B = 400 makes τ² = exp(−2·B·LAI·sec θ) vanish" in log and "A is not the cause" in log
     # A below that bound leaves a soil term on most pixel-dates, and no alarm
     out = _wcm(env, bolivia, "ok", f"--A={a_max / 2:.4f}", "--B=0.1")

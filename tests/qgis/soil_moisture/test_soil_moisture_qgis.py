@@ -141,7 +141,7 @@ def test_ndvi_from_landsat_bands(sarsense, tmp_path):
     red_f = write_raster(tmp_path / "r_2016-01-05.tif", red)
     nir_f = write_raster(tmp_path / "n_2016-01-05.tif", nir)
     res = run("ndvi", {"RED": red_f, "NIR": nir_f, "RED_BAND": 1, "NIR_BAND": 1, "MASK_OUTSIDE": False,
-                       "OUTPUT": str(tmp_path / "n2.tif")})
+                       "SCALE": 0.01, "OUTPUT": str(tmp_path / "n2.tif")})   # digital numbers need their scale
     assert _stack.band_dates(res["OUTPUT"]) == ["2016-01-05"]
     assert read_raster(res["OUTPUT"])[0][1, 1] == 0.0
 

@@ -30,13 +30,15 @@ def remove_dataset_files(path):
 def temporary_raster(beside, prefix):
     """A GeoTIFF path for an intermediate raster of a job, in the folder of ``beside`` (the job's output: the
     same disk, which must hold the output anyway), removed with its side files when the ``with`` ends, however
-    it ends."""
+    it ends, and on SIGTERM or SIGHUP like a partial output."""
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=".tif", dir=os.path.dirname(os.path.abspath(beside)))
     os.close(fd)
+    _register_partial(path)
     try:
         yield path
     finally:
         remove_dataset_files(path)
+        _unregister_partial(path)
 
 
 _PARTIAL = ".partial-"

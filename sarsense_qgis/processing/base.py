@@ -24,7 +24,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, RunOptions
-from ...algorithms.io.engine import RUN_CACHE_MB, gdal_cache_limit
+from ...algorithms.io.engine import RUN_CACHE_MB, cleanup_on_signal, gdal_cache_limit
 from .. import help as _help
 from .. import setup_tools
 from ..resources import INSTALL_ACTION, icon_path
@@ -143,11 +143,11 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):
         """Run :meth:`process` with GDAL's cache bounded, turning input problems into messages; the virtual
         rasters the run made (:mod:`.inputs`) are freed whatever happened, and a run that fails (a refusal, an
-        error, a cancel) leaves no output file behind: those it created or changed are removed."""
+        error, a cancel, SIGTERM) leaves no output file behind: those it created or changed are removed."""
         self.virtual = []
         outputs_before = checks.output_files(self, parameters, context)
         try:
-            with gdal_cache_limit(RUN_CACHE_MB):
+            with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(lambda: checks.remove_changed(outputs_before)):
                 return self.process(parameters, context, feedback)
         except Cancelled:
             checks.remove_changed(outputs_before)

@@ -2,6 +2,10 @@
 range of each quantity, class maps, and the empty-result rule (no output with no valid pixel)."""
 
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -122,3 +126,24 @@ def test_a_temporary_raster_is_removed_on_sigterm(tmp_path):
     with partials.temporary_raster(str(tmp_path / "out.tif"), "sarsense_x_") as tmp:
         assert tmp in partials._ACTIVE
     assert tmp not in partials._ACTIVE and not os.path.exists(tmp)
+
+
+def test_a_terminated_run_calls_the_cleanup_of_outputs_others_write(tmp_path):
+    """SIGTERM during a run removes the tables and reports QGIS writes too (the base class registers them)."""
+    script = tmp_path / "run.py"
+    table = tmp_path / "table.csv"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, sys, time
+        sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+            partials.__file__)))))!r})
+        from sarsense.algorithms.io.engine import partials
+        with partials.cleanup_on_signal(lambda: os.remove({str(table)!r})):
+            open({str(table)!r}, "w").write("half a table")
+            print("ready", flush=True)
+            time.sleep(30)
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == -signal.SIGTERM
+    assert not table.exists()

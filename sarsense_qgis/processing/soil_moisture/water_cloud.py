@@ -170,8 +170,9 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         outputs.report_counts(self, feedback, counts, NAN_REASONS)
         why = nan_diagnosis(counts, a, b)
         if not counts["soil"]:   # the base class removes the outputs of a refused run
-            raise self.error(self.tr("every pixel of σ°_soil would be NaN, so nothing was written: {0}").format(
-                why or self.tr("check that σ° and NDVI overlap in space and dates.")))
+            counted = " ".join(self.tr(NAN_REASONS[k]).format(n=counts[k]) for k in NAN_REASONS if counts[k])
+            raise self.error(self.tr("every pixel of σ°_soil would be NaN, so nothing was written: {0} {1}").format(
+                why or self.tr("check that σ° and NDVI overlap in space and dates."), counted))
         if why:
             feedback.reportError(why, fatalError=False)
         style_on_load(context, out_soil, name=names.layer_name(self.tr("Soil backscatter σ°_soil"),

@@ -57,7 +57,8 @@ def lst(out):
                        "1 km → 4 km → 1 km, the paper's protocol")
 
     # Olinda: the application, 1 km → 250 m, every method; TsHARP/ATPRK with the Landsat NDVI
-    ndvi = step("sarsense:ndvi", RED=LANDSAT, RED_BAND=3, NIR=LANDSAT, NIR_BAND=4, MASK_OUTSIDE="false",
+    # 8-bit DN with no known reflectance scale: 1/255 makes them fractions (NDVI unchanged by a scale alone)
+    ndvi = step("sarsense:ndvi", RED=LANDSAT, RED_BAND=3, NIR=LANDSAT, NIR_BAND=4, SCALE=0.004, MASK_OUTSIDE="false",
                 OUTPUT=os.path.join(out, "olinda_ndvi_dn.tif"))
     fine, coherence = {}, []
     for m, name in ((1, "bicubic"), (0, "U-Net"), (2, "TsHARP"), (3, "ATPRK")):

@@ -41,7 +41,9 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
             "Reflectance = DN × Reflectance scale + Reflectance offset (Sentinel-2 L2A: 0.0001 and −0.1 from "
             "processing baseline 04.00; Landsat Collection 2 Level 2: 0.0000275 and −0.2). A scale alone does not "
             "change NDVI, an offset does. With 'Keep only {0}–{1}' (default, the paper's §2.1.4) water, built-up "
-            "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN.").format(lo, hi)
+            "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN. A band that "
+            "is no reflectance after the scale and offset (digital numbers without their scale, negative or zero "
+            "values only) is refused before anything is written.").format(lo, hi)
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.RED, self.tr("Red raster")),

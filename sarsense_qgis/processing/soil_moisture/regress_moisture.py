@@ -42,7 +42,8 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
             "study's table 1: R² 0.72-0.82) or one for all dates, and reports slope, intercept, R², RMSE and N per "
             "line. σ° is in dB, e.g. terrain-normalised and vegetation-corrected by the Soil moisture I algorithms. "
             "Given a raster (a dated stack of the same σ°), it maps soil moisture from the fitted lines: per date, the "
-            "line of that date (dates without a line are NaN); otherwise the one line on every band.\n\n"
+            "line of that date (dates without a line are NaN, each named in the log with why); otherwise the one "
+            "line on every band.\n\n"
             "The RMSE is the fit's own residual on the samples that made it, as the paper reports it: an optimistic "
             "figure. For an independent assessment, validate the map on other stations with 'Validate soil "
             "moisture'.")

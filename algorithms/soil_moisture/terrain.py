@@ -78,6 +78,23 @@ def check_incidence(incidence_deg: ArrayLike, what: str = "the incidence angle")
                          "or cosines")
 
 
+def incidence_problem(values: ArrayLike) -> str | None:
+    """A sentence when ``values`` (a sample of incidence angles) are no incidence in degrees, else None: outside
+    (0°, 90°), or all at most π/2, which is radians (no SAR images soil at incidences below 1.6°: Sentinel-1
+    spans 19-47°, and the backscatter models used here are fitted for 10-70°, Oh 2004)."""
+    s = np.asarray(values, dtype=np.float64).ravel()
+    s = s[np.isfinite(s)]
+    if not s.size:
+        return None
+    if ((s <= 0) | (s >= 90)).any():
+        return (f"values {s.min():g}..{s.max():g} are no incidence angle in degrees (between 0 and 90, exclusive): "
+                "give the incidence in degrees, not radians or cosines")
+    if s.max() <= np.pi / 2:
+        return (f"values {s.min():.4g}..{s.max():.4g}, all at most π/2, look like radians: give the incidence in "
+                "degrees (× 180/π)")
+    return None
+
+
 def flatten(sigma: ArrayLike, theta_dem_deg: ArrayLike, incidence_deg: ArrayLike, *,
             in_db: bool = False) -> tuple[np.ndarray, int, int]:
     """Terrain-normalised σ° (Rahimabadi & Jamali 2019, eq. 3): ``σ°_norm = σ°_ell · sin θ_DEM / sin θ_ell``.

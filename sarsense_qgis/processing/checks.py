@@ -227,6 +227,11 @@ def _parameter_problem(alg, param, parameters, context):
         number = alg.parameterAsDouble(parameters, name, context)
         if not math.isfinite(number):
             return alg.tr("{0} must be a finite number; got {1}.").format(alg.label(name), value)
+        lo, hi = param.minimum(), param.maximum()
+        if not lo <= number <= hi:   # QGIS's own check would only say "Incorrect parameter value"
+            rule = (alg.tr("at least {0:g}").format(lo) if hi >= 1e300 else alg.tr("at most {0:g}").format(hi)
+                    if lo <= -1e300 else alg.tr("between {0:g} and {1:g}").format(lo, hi))
+            return alg.tr("{0} must be {1}; got {2:g}.").format(alg.label(name), rule, number)
     elif isinstance(param, QgsProcessingParameterRasterLayer) and isinstance(value, str):
         return raster_file_problem(alg, name, value)
     elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):

@@ -13,7 +13,7 @@ from qgis.core import (
 from ....algorithms import onnx as rt
 from ....algorithms import sar
 from ....algorithms.io import quantities, read_info, sample_values
-from ....algorithms.soil_moisture import calibration
+from ....algorithms.soil_moisture import calibration, terrain
 from .. import checks, inputs
 from ..base import SarsenseAlgorithm
 
@@ -62,7 +62,8 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
 
     def check_predictor(self, path, key, units, where):
         """Refuse a predictor raster of a network (``key``: "VV", "NDVI", …, as ``hybrid.PREDICTORS`` names it) that
-        is no such quantity: backscatter in linear power where dB is expected, NDVI outside −1..1."""
+        is no such quantity: backscatter in linear power where dB is expected, NDVI outside −1..1, an incidence
+        angle in radians."""
         n = read_info(path).band_count
         samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
         for band, sample in enumerate(samples, start=1):
@@ -70,6 +71,8 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
             if key in ("VV", "VH") and units.lower() in rt.UNITS_DB and sar.guess_units(sample) == "linear":
                 problem = self.tr("looks like linear power (values {0}) but the model expects dB: convert it with "
                                   "'Convert SAR units' first").format(sar.describe_range(sample))
+            elif key == "theta":
+                problem = terrain.incidence_problem(sample)
             elif key == "NDVI":
                 problem = quantities.range_problem(sample, "ndvi")
                 problem = problem and f"{problem}. {self.tr(NDVI_HINT)}"
@@ -93,14 +96,18 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         value = parameters.get(name)
         number = checks.as_number(value)
         if number is None and value not in (None, ""):
-            return inputs.raster_path(self, parameters, name, context), None
+            path = inputs.raster_path(self, parameters, name, context)
+            checks.require_valid(self, path, name)
+            problem = terrain.incidence_problem(sample_values(path))
+            if problem:
+                raise self.error(f"{self.label(name)}: {problem}.")
+            return path, None
         if number is None and parameters.get(const_name) not in (None, ""):
             number = self.parameterAsDouble(parameters, const_name, context)
         if number is None:
             raise QgsProcessingException(self.tr("{0}: give {1} as a raster, or a constant angle in {2}.").format(
                 self.displayName(), self.label(name), self.label(const_name)))
-        if not 0.0 < number < 90.0:
-            raise QgsProcessingException(self.tr(
-                "{0}: {1} must be between 0 and 90 degrees (exclusive); got {2:g}. Give the angle in degrees.").format(
-                self.displayName(), self.label(name), number))
+        problem = terrain.incidence_problem([number])
+        if problem:
+            raise self.error(f"{self.label(name)}: {problem}.")
         return None, number

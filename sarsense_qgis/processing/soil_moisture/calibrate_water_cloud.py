@@ -74,8 +74,8 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
         fields = [samples.field(self, parameters, n, context)
                   for n in (self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD)]
         s = samples.read_samples(self, parameters, self.SAMPLES, context, fields)
-        for name, f, quantity in zip((self.SIGMA_FIELD, self.NDVI_FIELD, self.SSM_FIELD), fields[:2] + fields[3:],
-                                     ("sigma0_db", "ndvi", "soil_moisture")):
+        for name, f, quantity in zip((self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD), fields,
+                                     ("sigma0_db", "ndvi", "incidence_deg", "soil_moisture")):
             samples.check_field(self, s, name, f, quantity)
         origin = s.origin
         seed = self.parameterAsInt(parameters, self.SEED, context)

@@ -22,7 +22,7 @@ from qgis.core import (
 
 from ....algorithms import sar
 from ....algorithms.io import quantities
-from ....algorithms.soil_moisture import calibration, hybrid
+from ....algorithms.soil_moisture import calibration, hybrid, terrain
 
 #: Parameter of the samples layer.
 SAMPLES = "SAMPLES"
@@ -126,8 +126,9 @@ def read_samples(alg, parameters, name, context, numeric, *, text=()):
 def check_field(alg, s, param, field, quantity, *, kind=None, percent_ok=False):
     """Refuse field ``field`` (chosen in parameter ``param``) of samples ``s`` when it holds no number, or values
     that are no ``quantity``: "sigma0_db" (σ° in dB: linear power is refused), "v1" (eq. 7's vegetation variable,
-    of ``kind``), or a :data:`~sarsense.algorithms.io.quantities.QUANTITIES` name ("ndvi", "soil_moisture";
-    ``percent_ok``: 0..100 % accepted too, where the result follows the field's unit)."""
+    of ``kind``), "incidence_deg" (degrees, not radians), or a
+    :data:`~sarsense.algorithms.io.quantities.QUANTITIES` name ("ndvi", "soil_moisture"; ``percent_ok``: 0..100 %
+    accepted too, where the result follows the field's unit)."""
     values = s[field]
     where = f"{alg.label(param)}: the field '{field}' of {s.origin}"
     if not np.isfinite(values).any():
@@ -140,6 +141,8 @@ def check_field(alg, s, param, field, quantity, *, kind=None, percent_ok=False):
                        "is expected: convert them (10·log10) or choose the dB field")
     elif quantity == "v1":
         problem = calibration.v1_problem(values, kind)
+    elif quantity == "incidence_deg":
+        problem = terrain.incidence_problem(values)
     else:
         problem = quantities.range_problem(values, quantity)
         if problem and percent_ok and quantities.range_problem(values / 100.0, quantity) is None:
@@ -162,7 +165,7 @@ def check_comparable(alg, s, first, second):
 
 
 #: The quantity of each predictor a sample field may hold (:func:`check_predictors`).
-PREDICTOR_QUANTITIES = {"VV": "sigma0_db", "VH": "sigma0_db", "NDVI": "ndvi"}
+PREDICTOR_QUANTITIES = {"VV": "sigma0_db", "VH": "sigma0_db", "NDVI": "ndvi", "theta": "incidence_deg"}
 
 
 def check_predictors(alg, s, param, keys):

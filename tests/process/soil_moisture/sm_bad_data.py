@@ -52,7 +52,7 @@ def make(tmp):
         "red_dn": np.stack([rng.integers(300, 1200, sh), rng.integers(2000, 5000, sh)]),
         "red_ok": np.stack([np.full(sh, 0.1), np.full(sh, 0.3)]),
         "dem": rng.uniform(100, 300, sh), "ssm_high": np.full(sh, 0.4), "ssm_low": np.full(sh, 0.1),
-        "ssm_percent": np.full(sh, 35.0)}
+        "ssm_percent": np.full(sh, 35.0), "incidence_radians": np.full(sh, 0.68)}
     for name, arr in rasters.items():
         d[name] = write_raster(tmp / f"{name}.tif", np.asarray(arr, np.float32))
     stacks = {"vv": vv, "vv_nan": np.full((6,) + sh, np.nan), "vv_linear": 10 ** (vv / 10),
@@ -66,7 +66,8 @@ def make(tmp):
     for name, sql in (("samples_ndvi_bad", "UPDATE samples SET NDVI = NDVI * 5 + 2.5"),
                       ("samples_null", "UPDATE samples SET VV = NULL, VH = NULL, NDVI = NULL, ssm_insitu = NULL"),
                       ("samples_percent", "UPDATE samples SET ssm_insitu = ssm_insitu * 100"),
-                      ("samples_linear", "UPDATE samples SET VV = 0.05 + (VV + 15) / 100.0")):
+                      ("samples_linear", "UPDATE samples SET VV = 0.05 + (VV + 15) / 100.0"),
+                      ("samples_radians", "UPDATE samples SET theta = 0.68")):
         d[name] = _changed(d["samples"], tmp / f"{name}.gpkg", sql)
     return d
 

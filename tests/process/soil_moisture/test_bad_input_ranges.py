@@ -57,6 +57,15 @@ CASES = [
      ["OUTPUT_PARAMS", "OUTPUT_TABLE", "OUTPUT"], ("needs σ° raster to map (dB) (RASTER)",)),
     ("annmoisture_linear", "annmoisture", {"INPUTS": ["{vv_linear}", "{ndvi_ok}"], "MODEL": "{model}"}, ["OUTPUT"],
      ("'vv_linear' (input VV)", "linear power")),
+    # incidence in radians (number or raster), a number outside its parameter's range (soil moisture in percent)
+    ("watercloud_radians", "watercloud", {**WCM, "INCIDENCE": 0.68}, ["OUTPUT_SOIL"],
+     ("Incidence angle raster (degrees) (INCIDENCE)", "0.68", "look like radians")),
+    ("terrainflatten_radians", "terrainflatten",
+     {"INPUT": "{vv}", "DEM": "{dem}", "INCIDENCE": "{incidence_radians}", "HEADING": 348}, ["OUTPUT"],
+     ("(INCIDENCE)", "look like radians")),
+    ("vegetationcd_ssm_percent", "vegetationcd",
+     {"VV": "{vv}", "V1": "{ndvi_ok}", "ALPHA": 18, "BETA": 12, "SSM_MIN": 35}, ["OUTPUT"],
+     ("Driest soil moisture SSM_min (m³/m³) (SSM_MIN) must be between 0 and 1; got 35",)),
     # no valid pixel at all
     ("changedetection_nan", "changedetection", {**CD, "INPUT": "{vv_nan}"}, ["OUTPUT_INDEX", "OUTPUT_SSM"],
      ("VV time stack (INPUT)", "no valid pixel")),

@@ -19,7 +19,7 @@ READERS = {
     "calibratewatercloud": ({}, ["OUTPUT_PARAMS", "OUTPUT_HTML"]),
     "calibratevegetationcd": ({}, ["OUTPUT_PARAMS", "OUTPUT_HTML"]),
     "regressmoisture": ({}, ["OUTPUT_PARAMS", "OUTPUT_TABLE"]),
-    "trainannmoisture": ({"INPUTS": [0, 3], "ENSEMBLE": 1}, ["OUTPUT_MODEL", "OUTPUT_HTML"]),
+    "trainannmoisture": ({"INPUTS": [0, 2, 3], "ENSEMBLE": 1}, ["OUTPUT_MODEL", "OUTPUT_HTML"]),
     "validatemoisture": ({"ESTIMATE_FIELD": "NDVI"}, ["OUTPUT_TABLE", "OUTPUT_HTML"]),
 }
 #: (layer, the algorithms it is given to, what the refusal must say)
@@ -37,6 +37,7 @@ LAYERS = [
     ("samples_percent", ["validatemoisture"], ("(ESTIMATE_FIELD) ('NDVI') looks like m³/m³", "like %")),
     ("samples_linear", ["calibratewatercloud", "calibratevegetationcd", "regressmoisture", "trainannmoisture"],
      ("the field 'VV'", "look like linear power", "dB")),
+    ("samples_radians", ["calibratewatercloud", "trainannmoisture"], ("the field 'theta'", "look like radians")),
 ]
 CASES = [(layer, alg, needles) for layer, algs, needles in LAYERS for alg in algs]
 

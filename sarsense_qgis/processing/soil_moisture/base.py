@@ -45,6 +45,14 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
                 params.pop(name)  # a constant: not a layer for QGIS to look up
         return super().checkParameterValues(params, context)
 
+    def check_sigma(self, path, name, in_db, *, units_param=None):
+        """Refuse a σ° raster that does not look like ``in_db``'s units (:func:`.checks.units`) or holds values
+        no calibrated σ° has in them (digital numbers, amplitude: ``sigma0_db``/``sigma0_linear`` ranges)."""
+        checks.units(self, path, "db" if in_db else "linear", units_param=units_param, name=name)
+        hint = self.tr("({0} is {1}.)").format(self.label(units_param), "dB" if in_db else "Linear power") \
+            if units_param else ""
+        checks.value_range(self, path, name, "sigma0_db" if in_db else "sigma0_linear", hint=hint)
+
     def check_ndvi(self, path, name, *, bands=None):
         """Refuse an NDVI raster with values outside −1..1 (scaled integers, another layer), naming the values."""
         checks.value_range(self, path, name, "ndvi", bands=bands, hint=self.tr(NDVI_HINT))
@@ -68,9 +76,11 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
         for band, sample in enumerate(samples, start=1):
             problem = None
-            if key in ("VV", "VH") and units.lower() in rt.UNITS_DB and sar.guess_units(sample) == "linear":
-                problem = self.tr("looks like linear power (values {0}) but the model expects dB: convert it with "
-                                  "'Convert SAR units' first").format(sar.describe_range(sample))
+            if key in ("VV", "VH") and units.lower() in rt.UNITS_DB:
+                problem = quantities.range_problem(sample, "sigma0_db")
+                if problem is None and sar.guess_units(sample) == "linear":
+                    problem = self.tr("looks like linear power (values {0}) but the model expects dB: convert it "
+                                      "with 'Convert SAR units' first").format(sar.describe_range(sample))
             elif key == "theta":
                 problem = terrain.incidence_problem(sample)
             elif key == "NDVI":

@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 from helpers import write_raster
-from osgeo import ogr, osr
+from osgeo import gdal, ogr, osr
 
 DATES = ["2020-01-01", "2020-01-13", "2020-01-25", "2020-02-06", "2020-02-18", "2020-03-01"]
 SHAPE = (40, 40)
@@ -60,6 +60,9 @@ def make(tmp):
               "ndvi_nan": np.full((6,) + sh, np.nan)}
     for name, arr in stacks.items():
         d[name] = write_raster(tmp / f"{name}.tif", np.asarray(arr, np.float32), descriptions=DATES)
+    # amplitude digital numbers (Int16 46..1179) where σ° is expected
+    d["vv_dn"] = write_raster(tmp / "vv_dn.tif", rng.integers(46, 1179, (6,) + sh).astype(np.int16),
+                              descriptions=DATES, dtype=gdal.GDT_Int16)
     d["samples"] = _samples(tmp / "samples.gpkg", [8] * 6, rng)
     d["samples_few"] = _samples(tmp / "samples_few.gpkg", [5, 5, 2, 2, 2, 2], rng)
     d["samples_empty"] = _samples(tmp / "samples_empty.gpkg", [], rng, empty=True)

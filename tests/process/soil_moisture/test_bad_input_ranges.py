@@ -57,6 +57,16 @@ CASES = [
      ["OUTPUT_PARAMS", "OUTPUT_TABLE", "OUTPUT"], ("needs σ° raster to map (dB) (RASTER)",)),
     ("annmoisture_linear", "annmoisture", {"INPUTS": ["{vv_linear}", "{ndvi_ok}"], "MODEL": "{model}"}, ["OUTPUT"],
      ("'vv_linear' (input VV)", "linear power")),
+    # σ° as digital numbers (amplitude DN 46..1179) where calibrated backscatter in dB is expected
+    *[(f"{alg}_dn", alg, {**params, key: "{vv_dn}"}, outs, (f"({key})", "no backscatter σ° in dB", "calibrate"))
+      for alg, key, params, outs in (
+          ("changedetection", "INPUT", CD, ["OUTPUT_INDEX", "OUTPUT_SSM"]),
+          ("vegetationcd", "VV", {"V1": "{ndvi_ok}", "ALPHA": 18, "BETA": 12}, ["OUTPUT"]),
+          ("watercloud", "INPUT", WCM, ["OUTPUT_SOIL"]),
+          ("terrainflatten", "INPUT", {"DEM": "{dem}", "INCIDENCE": 39, "HEADING": 348}, ["OUTPUT"]),
+          ("regressmoisture", "RASTER", {"SAMPLES": "{samples}"}, ["OUTPUT_PARAMS", "OUTPUT_TABLE", "OUTPUT"]))],
+    ("annmoisture_dn", "annmoisture", {"INPUTS": ["{vv_dn}", "{ndvi_ok}"], "MODEL": "{model}"}, ["OUTPUT"],
+     ("'vv_dn' (input VV)", "no backscatter σ° in dB")),
     # incidence in radians (number or raster), a number outside its parameter's range (soil moisture in percent)
     ("watercloud_radians", "watercloud", {**WCM, "INCIDENCE": 0.68}, ["OUTPUT_SOIL"],
      ("Incidence angle raster (degrees) (INCIDENCE)", "0.68", "look like radians")),

@@ -23,6 +23,7 @@ def check_bounds(alg, parameters, context, feedback, rasters):
     """Refuse SSM_min/SSM_max rasters that are no soil moisture (m³/m³) or whose SSM_min is at or above SSM_max
     (raster or number) on most sampled pixels; count the pixels where it is on fewer (NaN there)."""
     for key, path in rasters.items():
+        checks.require_valid(alg, path, key)
         checks.value_range(alg, path, key, "soil_moisture", hint=alg.tr(
             "Give it in m³/m³ (percent / 100), the site's driest or wettest soil moisture."))
     if not rasters:

@@ -48,6 +48,8 @@ CASES = [
      {**CD, "SSM_MIN_RASTER": "{ssm_high}", "SSM_MAX_RASTER": "{ssm_low}"}, ["OUTPUT_INDEX", "OUTPUT_SSM"],
      ("not below the wettest on 1600 of 1600 sampled pixels", "0.4 ≥ 0.1", "(SSM_MIN_RASTER)", "(SSM_MAX_RASTER)",
       "swapped")),
+    ("changedetection_ssm_nan", "changedetection", {**CD, "SSM_MIN_RASTER": "{ndvi_nan}"},
+     ["OUTPUT_INDEX", "OUTPUT_SSM"], ("(SSM_MIN_RASTER)", "no valid pixel")),
     ("changedetection_raster_number", "changedetection", {**CD, "SSM_MIN_RASTER": "{ssm_high}", "SSM_MAX": 0.3},
      ["OUTPUT_INDEX", "OUTPUT_SSM"], ("1600 of 1600", "0.4 ≥ 0.3", "(SSM_MAX) = 0.3")),
     # σ° in linear power where the map needs dB: refused before the regression writes its table and parameters

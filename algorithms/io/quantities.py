@@ -90,6 +90,12 @@ QUANTITIES = {
         "fraction", "", 0.0, 1.0,
         above="a fraction lies in 0..1: it looks like percent; divide by 100",
         below="a fraction cannot be negative"),
+    "elevation_m": Quantity(
+        "terrain elevation in metres", "m", -500.0, 9000.0,
+        above="no terrain is higher than Mount Everest (8849 m): it looks like feet or centimetres, or a fill value",
+        below="no land lies below the Dead Sea shore (≈ −430 m): it looks like a nodata value the file does not "
+              "declare (−32768, −9999); declare it (gdal_edit.py -a_nodata)",
+        source="Mount Everest 8848.86 m (China-Nepal survey, 2020); Dead Sea shore ≈ −430 m"),
 }
 
 #: The share of a sample allowed outside the range (isolated outliers of real products), above which the

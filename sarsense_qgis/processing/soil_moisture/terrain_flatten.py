@@ -88,6 +88,7 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         self.check_sigma(src, self.INPUT, in_db, units_param=self.INPUT_UNITS)
         dem = inputs.raster_path(self, parameters, self.DEM, context)
         checks.require_valid(self, dem, self.DEM)
+        checks.value_range(self, dem, self.DEM, "elevation_m")
         inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
         heading = self.heading(parameters, context, src)
         look = ("right", "left")[self.parameterAsEnum(parameters, self.LOOK, context)]

@@ -152,8 +152,13 @@ def check_field(alg, s, param, field, quantity, *, kind=None, percent_ok=False):
 
 
 def check_comparable(alg, s, first, second):
-    """Refuse two soil-moisture fields (``(param, field)`` pairs) to be compared when either holds no soil moisture
-    (m³/m³, or 0..100 %) or they are in different units (one in %, the other in m³/m³)."""
+    """Refuse two soil-moisture fields (``(param, field)`` pairs) to be compared when they are the same field, when
+    either holds no soil moisture (m³/m³, or 0..100 %) or they are in different units (one in %, the other in
+    m³/m³)."""
+    if first[1] == second[1]:
+        raise alg.error(f"{alg.label(first[0])} and {alg.label(second[0])} are the same field '{first[1]}': the scores "
+                        "would be perfect whatever the map. Choose the field of the estimates (the map extracted at "
+                        "the stations) and that of the in-situ values.")
     units = []
     for param, field in (first, second):
         check_field(alg, s, param, field, "soil_moisture", percent_ok=True)

@@ -58,3 +58,10 @@ def test_validation_refuses_an_estimate_that_is_no_soil_moisture(env, data, tmp_
     refusal(run(env, "validatemoisture", *args), "Estimate field (ESTIMATE_FIELD)", "the field 'VV'",
             "no volumetric soil moisture")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_validation_refuses_to_compare_a_field_with_itself(env, data, tmp_path):
+    args, _ = sm_bad_data.arguments({"SAMPLES": "{samples}", "ESTIMATE_FIELD": "ssm_insitu"}, data, tmp_path,
+                                    READERS["validatemoisture"][1])
+    refusal(run(env, "validatemoisture", *args), "(ESTIMATE_FIELD)", "(REFERENCE_FIELD)", "same field 'ssm_insitu'")
+    assert list(tmp_path.iterdir()) == []

@@ -71,7 +71,7 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
     def check_predictor(self, path, key, units, where):
         """Refuse a predictor raster of a network (``key``: "VV", "NDVI", …, as ``hybrid.PREDICTORS`` names it) that
         is no such quantity: backscatter in linear power where dB is expected, NDVI outside −1..1, an incidence
-        angle in radians."""
+        angle in radians, a change-detection index outside 0..1 or soil moisture outside 0..1 m³/m³."""
         n = read_info(path).band_count
         samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
         for band, sample in enumerate(samples, start=1):
@@ -86,6 +86,8 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
             elif key == "NDVI":
                 problem = quantities.range_problem(sample, "ndvi")
                 problem = problem and f"{problem}. {self.tr(NDVI_HINT)}"
+            elif key in ("I_SSM", "SSM_t"):    # change detection's index (0-1) and soil moisture (m³/m³)
+                problem = quantities.range_problem(sample, "fraction" if key == "I_SSM" else "soil_moisture")
             if problem:
                 raise self.error(f"{where}{f', band {band}' if n > 1 else ''}: {problem}")
 

@@ -170,7 +170,8 @@ def check_comparable(alg, s, first, second):
 
 
 #: The quantity of each predictor a sample field may hold (:func:`check_predictors`).
-PREDICTOR_QUANTITIES = {"VV": "sigma0_db", "VH": "sigma0_db", "NDVI": "ndvi", "theta": "incidence_deg"}
+PREDICTOR_QUANTITIES = {"VV": "sigma0_db", "VH": "sigma0_db", "NDVI": "ndvi", "theta": "incidence_deg",
+                        "I_SSM": "fraction", "SSM_t": "soil_moisture"}
 
 
 def check_predictors(alg, s, param, keys):

@@ -66,3 +66,14 @@ def test_a_few_pixels_with_ssm_min_above_max_are_counted(env, data, tmp_path):
     assert "not below the wettest on 160 of 1600 sampled pixels" in json.dumps(out, ensure_ascii=False)
     ssm = read_raster(out["results"]["OUTPUT_SSM"])
     assert np.isnan(ssm[:, :4]).all() and np.isfinite(ssm[:, 4:]).mean() > 0.9
+
+
+def test_regression_map_says_which_dated_bands_had_no_backscatter(env, data, tmp_path):
+    vv = read_raster(data["vv"])
+    vv[0] = np.nan                                   # a date with a line but no σ°
+    path = write_raster(tmp_path / "vv_gap.tif", vv, descriptions=sm_bad_data.DATES)
+    out = run_json(env, "regressmoisture", f"--SAMPLES={data['samples_few']}", f"--RASTER={path}",
+                   f"--OUTPUT_PARAMS={tmp_path / 'p.json'}", f"--OUTPUT_TABLE={tmp_path / 't.csv'}",
+                   f"--OUTPUT={tmp_path / 'm.tif'}")
+    log = json.dumps(out, ensure_ascii=False)
+    assert "map band(s) 1 are NaN although their date has a line" in log and "2020-01-01" in log

@@ -138,6 +138,8 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
             feedback.pushWarning(self.tr("map band(s) {0} are NaN although their date has a line: {1} has no valid "
                                          "pixel on {2}.").format(", ".join(map(str, empty)), self.label(self.RASTER),
                                                                  ", ".join(dates[b - 1] for b in empty)))
-        style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(self.tr("Soil moisture"), "regression",
-                                                                          names.input_details(src)[1]))
+        nan = sum(f is None for f in lines)    # said in the layer name too: a map with NaN dates is no full map
+        style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
+            self.tr("Soil moisture"), "regression", names.input_details(src)[1],
+            self.tr("{0} of {1} dates without a line").format(nan, len(lines)) if nan else ""), force_name=bool(nan))
         return out

@@ -1,4 +1,4 @@
-"""Bad and edge-case inputs of the soil-moisture suite (issue 28), written once per test module: rasters whose
+"""Bad and edge-case inputs of the soil-moisture suite (issue 28), for tests/process and tests/qgis: rasters whose
 values are no such quantity, all-NaN rasters, sample layers that are empty or hold the wrong units."""
 
 import hashlib

@@ -94,6 +94,7 @@ class RiceThresholdAlgorithm(CropAlgorithm):
     def process(self, parameters, context, feedback):
         ndvh = inputs.raster_path(self, parameters, self.NDVH, context)
         dates = checks.stack_dates(self, ndvh, self.NDVH, min_dates=2, in_order=True)
+        self.check_index(ndvh, self.NDVH)
         start, end = self._date(parameters, self.SEASON_START, context), self._date(parameters, self.SEASON_END,
                                                                                       context)
         if start is None or end is None:
@@ -113,6 +114,7 @@ class RiceThresholdAlgorithm(CropAlgorithm):
         if parameters.get(self.NDVV):
             ndvv = inputs.raster_path(self, parameters, self.NDVV, context)
             v_dates = checks.stack_dates(self, ndvv, self.NDVV, min_dates=2, in_order=True)
+            self.check_index(ndvv, self.NDVV)
             _stack.match_dates(dates, v_dates, self.label(self.NDVH), self.label(self.NDVV))
             ndvv = inputs.on_grid(self, ndvv, ndvh, self.NDVV, feedback)
         water = self._date(parameters, self.WATER_DATE, context)

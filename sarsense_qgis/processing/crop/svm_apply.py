@@ -50,6 +50,7 @@ class SvmApplyAlgorithm(CropAlgorithm):
         model, params, meta = _svm.load_model(path)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
         _svm.check_model_dates(dates, meta.get("dates", []), what=self.label(self.INPUT))
+        self.check_features(src, self.INPUT)
         names = {int(k): v for k, v in meta["names"].items()}
         feedback.pushInfo(self.tr("Model: SVC {0}, γ {1:g}, C {2:g}; classes {3}; held-out OA when trained "
                                   "{4:.2f} %.").format(params["kernel"], params["gamma"], params["c"],

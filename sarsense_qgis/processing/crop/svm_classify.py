@@ -95,6 +95,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+        self.check_features(src, self.INPUT)
         params = {"kernel": _svm.KERNELS[self.parameterAsEnum(parameters, self.KERNEL, context)],
                   "gamma": self.parameterAsDouble(parameters, self.GAMMA, context),
                   "c": self.parameterAsDouble(parameters, self.C, context),

@@ -313,8 +313,8 @@ def check_class_chart(path: str, label: str = "the chart") -> None:
         lo, hi = float(s.min()), float(s.max())
         looks = (" (values up to 100: it looks like a SIC in percent)" if 0 <= lo and hi <= 100 else
                  " (negative values: it looks like backscatter or another quantity)" if lo < 0 else "")
-        raise ValueError(f"{label} holds values {lo:g}..{hi:g} ({bad.size} of {s.size} sampled outside the classes "
-                         f"0–10 and 255){looks}: {CLASS_CHART_FIX}.")
+        raise ValueError(f"{label} holds values {lo:g}..{hi:g}, {bad.size} of {s.size} sampled outside the classes "
+                         f"0–10 and 255{looks}: {CLASS_CHART_FIX}.")
 
 
 #: The per-class table of :func:`skill_file`: ``(column, type)``; ``ref_k`` are the confusion matrix's row.

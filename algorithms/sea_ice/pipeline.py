@@ -202,7 +202,9 @@ def skill(matrix: np.ndarray) -> dict:
     """
     m = np.asarray(matrix)
     if m.sum() == 0:
-        raise ValueError("no pixel holds a SIC class (0–10) in both the prediction and the reference")
+        raise ValueError("no pixel holds a SIC class (0–10) in both the prediction and the reference: the two "
+                         "charts do not overlap, or where they do one of them is no data (255) everywhere. Check both "
+                         "charts' extent and CRS, and score a chart against the reference of its own scene")
     acc = metrics.sample_accuracy(m)
     return {"r2": metrics.r2_from_confusion(m, SIC_PERCENT), "f1_weighted": metrics.weighted_f1(m),
             "accuracy": acc["oa"], "n": acc["n"], "f1": np.nan_to_num(acc["f1"], nan=0.0), "pa": acc["pa"],

@@ -169,7 +169,7 @@ WHY = {"empty": "is empty: it has no feature", "table": "has no geometry (a tabl
                                                       OUTPUT_HTML="acc.html")),
     ("accuracyassessment", "REFERENCE", "lines", dict(CLASSIFIED="truth", CLASS_FIELD="rice", OUTPUT_TABLE="acc.csv",
                                                       OUTPUT_HTML="acc.html")),
-], ids=lambda v: v if isinstance(v, str) else "")
+], ids=lambda v: v if isinstance(v, str) else None)
 def test_a_vector_layer_that_cannot_serve_is_named_with_why(env, tmp_path, data, alg, param, kind, params):
     text = _check(env, tmp_path, data, alg, (f"({param}) ('{kind}')", WHY[kind], "must hold"), [kind],
                   **{param: kind}, **params)

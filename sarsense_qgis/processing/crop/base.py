@@ -82,6 +82,12 @@ class CropAlgorithm(SarsenseAlgorithm):
                                  f"value the file does not declare. Declare it (gdal_edit.py -a_nodata {fill[0]:g} "
                                  f"'{path}') and run again.")
 
+    def gaps_hint(self, name):
+        """Why a class map of feature stack ``name`` would hold no class (the engine's empty-result rule)."""
+        return self.tr("every pixel of {0} is NaN or nodata on at least one date, and the classifier needs a value "
+                       "on every date: leave the empty dates out ('Build dated stack', Leave out empty dates "
+                       "(DROP_EMPTY)) or fill the gaps first.").format(self.label(name))
+
     def layer_name(self, parameters, name, context):
         """The layer of parameter ``name`` as its user knows it, for reports: "'training' (/data/training.gpkg)"."""
         layer = self.parameterAsVectorLayer(parameters, name, context)

@@ -136,7 +136,10 @@ class RiceThresholdAlgorithm(CropAlgorithm):
         res = _rule.rice_threshold_file(ndvh, out, dates=dates, season_start=start, season_end=end, ndvv=ndvv,
                                         output_date=out_date, t_flood=t[self.T_FLOOD], t_next=t[self.T_NEXT],
                                         water_date=water, t_water=t[self.T_WATER],
-                                        options=self.run_options(parameters, context, feedback))
+                                        options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                                            "{0} has no valid pixel on the season dates and their next dates: "
+                                            "choose a season the stack covers with data, or check its nodata "
+                                            "value.").format(self.label(self.NDVH))))
         ha = res["rice_ha"]
         feedback.pushInfo(self.tr("Rice: {0} pixels{1}").format(
             res["rice"], f", {ha:.1f} ha" if np.isfinite(ha) else " (area not computed: geographic CRS)"))

@@ -62,7 +62,9 @@ class SieveClassesAlgorithm(CropAlgorithm):
         res = _sieve.sieve_classes_file(
             src, out, min_pixels=self.parameterAsInt(parameters, self.THRESHOLD, context),
             eight_connected=self.parameterAsBoolean(parameters, self.EIGHT_CONNECTEDNESS, context),
-            options=self.run_options(parameters, context, feedback))
+            options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                "{0} holds no class: every pixel is nodata (255). Choose the class map with data.").format(
+                self.label(self.INPUT))))
         names = {int(c["value"]): c["name"] for c in read_class_table(out)}
         for code in (c for c in range(255) if res["before"][c] or res["after"][c]):
             feedback.pushInfo(self.tr("{0}: {1} → {2} pixels ({3} merged into a neighbour)").format(

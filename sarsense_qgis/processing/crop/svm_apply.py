@@ -58,6 +58,7 @@ class SvmApplyAlgorithm(CropAlgorithm):
                                                        100 * meta.get("held_out_oa", float("nan"))))
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         _svm.classify_file(model, src, out, names=names, metadata={"SVM_MODEL": path},
-                           options=self.run_options(parameters, context, feedback).part(0.05, 1.0))
+                           options=self.run_options(parameters, context, feedback,
+                                                    empty_hint=self.gaps_hint(self.INPUT)).part(0.05, 1.0))
         style_on_load(context, out, ClassMapPostProcessor)
         return {self.OUTPUT: out}

@@ -102,7 +102,7 @@ class SvmClassifyAlgorithm(CropAlgorithm):
                   "degree": self.parameterAsInt(parameters, self.DEGREE, context),
                   "standardise": self.parameterAsBool(parameters, self.STANDARDISE, context)}
         split = _svm.SPLITS[self.parameterAsEnum(parameters, self.SPLIT, context)]
-        options = self.run_options(parameters, context, feedback)
+        options = self.run_options(parameters, context, feedback, empty_hint=self.gaps_hint(self.INPUT))
         s = self.labelled_samples(parameters, self.TRAINING, self.CLASS_FIELD, src, context, feedback,
                                   options=options.part(0.0, 0.25))
         if s.incomplete:

@@ -82,7 +82,10 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
         try:
             res = water_index.water_normalized_file(src, out, dates=dates, in_db=in_db, water=water,
                                                     threshold_db=threshold,
-                                                    options=self.run_options(parameters, context, feedback))
+                                                    options=self.run_options(
+                                                        parameters, context, feedback, empty_hint=self.tr(
+                                                            "{0} has no valid pixel on any date: check its nodata "
+                                                            "value.").format(self.label(self.INPUT))))
         except water_index.WaterReferenceError as err:
             raise self.error(f"{err} (water from {source}). Draw polygons over open water in "
                              f"{self.label(self.WATER)}, give {self.label(self.WATER_MASK)}, or raise "

@@ -14,7 +14,7 @@ from ....algorithms.io import read_info
 from ....algorithms.io.raster import read_class_table
 from ...styles import style_on_load
 from .. import checks, inputs, names, outputs
-from .base import CropAlgorithm
+from .base import CLASS_MAP_HINT, CropAlgorithm
 
 
 class AccuracyAssessmentAlgorithm(CropAlgorithm):
@@ -65,7 +65,7 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.CLASSIFIED, context)
-        checks.class_map(self, src, self.CLASSIFIED)
+        checks.class_map(self, src, self.CLASSIFIED, hint=CLASS_MAP_HINT)
         checks.require_valid(self, src, self.CLASSIFIED)
         info = read_info(src)
         if not info.pixel_area_m2:

@@ -19,9 +19,11 @@ from .. import checks, inputs
 from ..base import SarsenseAlgorithm
 
 #: What NDVH and NDVV are and how to make them: the hint of every refusal of an index stack.
-INDEX_HINT = ("NDVH and NDVV are the water-normalised index σA = (P − T)/(P + T) of Liu et al. (2020, eq. 1), in "
-              "−1..1 by construction: compute them from the VH (NDVH) or VV (NDVV) backscatter stack with "
-              "'Water-normalised backscatter index'.")
+INDEX_HINT = ("Compute NDVH and NDVV (σA of Liu et al. (2020, eq. 1)) from the VH (NDVH) or VV (NDVV) backscatter "
+              "stack with 'Water-normalised backscatter index'.")
+#: What a class map is, for the refusal of a continuous raster given as one.
+CLASS_MAP_HINT = ("A class map holds integer class codes, as 'SVM classification', 'Paddy rice by phenology "
+                  "thresholds' and 'Sieve class map' write them.")
 #: The range check of a feature stack by the units or quantity its bands declare: (word in QUANTITY or units,
 #: quantity name of ``checks.value_range``).
 DECLARED = (("water-normalised", "water_normalized"), ("ndvi", "ndvi"), ("db", "sigma0_db"),

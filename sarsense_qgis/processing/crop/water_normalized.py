@@ -74,7 +74,9 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
             water, source = inputs.burn_polygons(self, polygons, src, self.WATER, context), "the water polygons"
         elif parameters.get(self.WATER_MASK):
             mask = inputs.raster_path(self, parameters, self.WATER_MASK, context)
-            checks.class_map(self, mask, self.WATER_MASK)
+            checks.class_map(self, mask, self.WATER_MASK, hint=self.tr(
+                "The water mask holds 1 on water and 0 elsewhere (threshold a probability first, e.g. with the "
+                "Raster calculator)."))
             water = inputs.on_grid(self, mask, src, self.WATER_MASK, feedback, resampling="near")
             source = "the water mask"
         else:

@@ -423,8 +423,9 @@ def value_range(alg, path, name, quantity, *, bands=None, hint=""):
             raise alg.error(f"{where}: {problem}." + (f" {hint}" if hint else ""))
 
 
-def class_map(alg, path, name, *, band=1):
-    """Refuse a raster given where a class map is expected whose values are not integer class codes."""
+def class_map(alg, path, name, *, band=1, hint=""):
+    """Refuse a raster given where a class map is expected whose values are not integer class codes (``hint``: the
+    suite's own sentence on what the class map must be)."""
     problem = quantities.class_problem(sample_values(path, band=band))
     if problem:
-        raise alg.error(f"{alg.label(name)} {problem}.")
+        raise alg.error(f"{alg.label(name)} {problem}." + (f" {hint}" if hint else ""))

@@ -13,7 +13,7 @@ from qgis.core import (
 from ....algorithms.crop import sieve as _sieve
 from ....algorithms.io.raster import read_class_table
 from ...styles import ClassMapPostProcessor, style_on_load
-from .. import inputs
+from .. import checks, inputs
 from .base import CropAlgorithm
 
 
@@ -58,6 +58,7 @@ class SieveClassesAlgorithm(CropAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
+        checks.require_valid(self, src, self.INPUT)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         res = _sieve.sieve_classes_file(
             src, out, min_pixels=self.parameterAsInt(parameters, self.THRESHOLD, context),

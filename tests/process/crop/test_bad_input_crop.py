@@ -67,6 +67,14 @@ def data(tmp_path_factory):
     p["ndvh_nan"] = _rewrite(p["ndvh"], d / "ndvh_nan.tif", lambda a: np.full_like(a, np.nan))
     p["vh_nan"] = _rewrite(p["vh_stack"], d / "vh_nan.tif", lambda a: np.full_like(a, np.nan))
     p["vh_dn"] = _rewrite(p["vh_stack"], d / "vh_dn.tif", lambda a: 1e6 * 10 ** (a / 10))   # uncalibrated numbers
+    p["vh_fill"] = _rewrite(p["vh_stack"], d / "vh_fill.tif", lambda a: np.where(
+        np.arange(a.shape[1])[None, :] < 6, -9999.0, a))                      # an undeclared nodata value
+    season = [k for k, date in enumerate(sc["dates"]) if "2019-03-10" <= date <= "2019-05-09"]
+    p["ndvh_season_nan"] = _rewrite(p["ndvh"], d / "ndvh_season_nan.tif", lambda a: np.full_like(a, np.nan))
+    ds, full = gdal.Open(p["ndvh_season_nan"], gdal.GA_Update), gdal.Open(p["ndvh"])   # only the season empty
+    for k in set(range(len(sc["dates"]))) - set(season):
+        ds.GetRasterBand(k + 1).WriteArray(full.GetRasterBand(k + 1).ReadAsArray())
+    ds = full = None
     truth = gdal.Open(p["truth"]).ReadAsArray()
     p["rice_float"] = rl.write_tif(d / "rice_float.tif", (truth == rl.RICE) + 0.9 * np.random.default_rng(1).random(
         truth.shape))                                                                       # a probability, not classes
@@ -114,7 +122,12 @@ INDEX = ("Liu et al. (2020, eq. 1)", "'Water-normalised backscatter index'")
     # digital numbers given as linear power
     ("waternormalized", ("Dated VV or VH stack (INPUT)", "calibrate"), ["vh_dn"],
      dict(INPUT="vh_dn", INPUT_UNITS=0, OUTPUT="ndvh.tif")),
-], ids=["rice-ndvh-x40", "rice-ndvh-db", "rice-ndvv-x40", "separability-x40", "svm-x40", "waternormalized-dn"])
+    # a fill value no index or backscatter has, not declared as nodata
+    ("separability", ("Dated stack (INPUT), band 1 holds values of -9999", "gdal_edit.py -a_nodata -9999"),
+     ["vh_fill"], dict(INPUT="vh_fill", TRAINING="training", CLASS_FIELD="class", OUTPUT_TABLE="jm.csv",
+                       OUTPUT_HTML="jm.html")),
+], ids=["rice-ndvh-x40", "rice-ndvh-db", "rice-ndvv-x40", "separability-x40", "svm-x40", "waternormalized-dn",
+        "separability-fill"])
 def test_values_outside_their_quantity_are_refused(env, tmp_path, data, alg, needles, inputs, params):
     _check(env, tmp_path, data, alg, needles, inputs, **params)
 
@@ -130,10 +143,25 @@ def test_values_outside_their_quantity_are_refused(env, tmp_path, data, alg, nee
     ("accuracyassessment", "Class map (CLASSIFIED)", dict(CLASSIFIED="rice_nodata", REFERENCE="reference",
                                                           CLASS_FIELD="rice", OUTPUT_TABLE="acc.csv",
                                                           OUTPUT_HTML="acc.html")),
-], ids=["ricethreshold", "separability", "svmclassify", "waternormalized", "accuracyassessment"])
+    ("sieveclasses", "Class map (INPUT)", dict(INPUT="rice_nodata", OUTPUT="sieved.tif")),
+], ids=["ricethreshold", "separability", "svmclassify", "waternormalized", "accuracyassessment", "sieveclasses"])
 def test_a_raster_without_a_valid_pixel_is_refused_as_such(env, tmp_path, data, alg, label, params):
     text = _check(env, tmp_path, data, alg, (label, "has no valid pixel"), [], **params)
     assert "classes, got 0" not in text
+
+
+@pytest.mark.parametrize("alg, needles, params", [
+    # the season dates empty: the rice map would be nodata everywhere (the engine's empty-result rule, with the cause)
+    ("ricethreshold", ("would be NaN or nodata", "NDVH stack (NDVH) has no valid pixel on the season dates"),
+     dict(NDVH="ndvh_season_nan", **SEASON, OUTPUT="rice.tif", OUTPUT_DATE="doy.tif")),
+    # NaN under every training pixel on the season dates
+    ("svmclassify", ("is NaN or nodata on some band", "no valid pixel lies under the samples"),
+     dict(INPUT="ndvh_season_nan", TRAINING="training", CLASS_FIELD="class", OUTPUT="svm.tif",
+          OUTPUT_REPORT="svm.html")),
+], ids=["ricethreshold", "svmclassify"])
+def test_no_valid_pixel_where_the_method_needs_one_is_refused_with_the_cause(env, tmp_path, data, alg, needles,
+                                                                             params):
+    _check(env, tmp_path, data, alg, needles, ["ndvh_season_nan"], **params)
 
 
 @pytest.mark.parametrize("alg, needles, params", [

@@ -14,7 +14,7 @@ from ....algorithms.crop import sieve as _sieve
 from ....algorithms.io.raster import read_class_table
 from ...styles import ClassMapPostProcessor, style_on_load
 from .. import checks, inputs
-from .base import CropAlgorithm
+from .base import CLASS_MAP_HINT, CropAlgorithm
 
 
 class SieveClassesAlgorithm(CropAlgorithm):
@@ -58,6 +58,7 @@ class SieveClassesAlgorithm(CropAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
+        checks.class_map(self, src, self.INPUT, hint=CLASS_MAP_HINT)
         checks.require_valid(self, src, self.INPUT)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         res = _sieve.sieve_classes_file(

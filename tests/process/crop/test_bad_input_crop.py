@@ -171,7 +171,9 @@ def test_no_valid_pixel_where_the_method_needs_one_is_refused_with_the_cause(env
           OUTPUT_HTML="acc.html")),
     ("waternormalized", ("Water mask (1 = water) (WATER_MASK)", "fractional values"),
      dict(INPUT="vh_stack", WATER_MASK="mask_float", OUTPUT="ndvh.tif")),
-    ("sieveclasses", ("one byte band", "Translate"), dict(INPUT="rice_float", OUTPUT="sieved.tif")),
+    # said "has 1 band(s) of Float32 … convert it to Byte", which would turn a probability into classes
+    ("sieveclasses", ("Class map (INPUT)", "fractional values", "not a class map"),
+     dict(INPUT="rice_float", OUTPUT="sieved.tif")),
 ], ids=["accuracyassessment", "waternormalized-mask", "sieveclasses"])
 def test_a_continuous_raster_given_as_a_class_map_is_refused(env, tmp_path, data, alg, needles, params):
     _check(env, tmp_path, data, alg, needles, ["rice_float"], **params)

@@ -78,7 +78,7 @@ QUANTITIES = {
     "water_normalized": Quantity(
         "water-normalised index σA (NDVH, NDVV)", "", -1.0, 1.0,
         above="σA = (P − T)/(P + T) of linear backscatter lies in −1..1 by construction: it looks scaled (e.g. "
-              "multiplied by 40 or 100 in a raster calculator) or like backscatter in linear power",
+              "multiplied by 40 or 100 in a raster calculator) or like another layer",
         below="σA lies in −1..1 by construction: it looks like backscatter in dB, not the index",
         source="Liu et al. (2020), eq. 1: σA = (P − T)/(P + T) with P, T ≥ 0 (linear power), 'normalised to [−1, 1]'"),
     "sic_percent": Quantity(

@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
-from process_helpers import needs_qgis_process, refusal, run
+from process_helpers import needs_qgis_process, ok, refusal, run
 
 from sarsense.algorithms.crop import water_index
 from sarsense.simulators import rice_landscape as rl
@@ -55,14 +55,16 @@ def _digest(path):
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    """A simulated rice landscape: its VH stack (dB), NDVH, and bad versions of each."""
+def data(tmp_path_factory, env):
+    """A simulated rice landscape: its VH stack (dB), NDVH, an SVM model of it, and bad versions of each."""
     d = tmp_path_factory.mktemp("crop_bad")
     sc = rl.write_scene(d, rows=60, cols=60, seed=5, reference_points=150)
     p = dict(sc["paths"], dir=d)
     p["vh_stack"] = rl.write_tif(d / "vh_stack.tif", sc["vh"], descriptions=sc["dates"])
     water_index.water_normalized_file(p["vh_stack"], str(d / "ndvh.tif"), dates=sc["dates"], in_db=True)
     p["ndvh"] = str(d / "ndvh.tif")
+    p["model"] = ok(env, "svmclassify", INPUT=p["ndvh"], TRAINING=p["training"], CLASS_FIELD="class",
+                    OUTPUT=d / "svm.tif", OUTPUT_MODEL=d / "svm.npz", OUTPUT_REPORT=d / "svm.html")["OUTPUT_MODEL"]
     p["ndvh_x40"] = _rewrite(p["ndvh"], d / "ndvh_x40.tif", lambda a: 40 * a)     # declared water-normalised
     p["ndvh_nan"] = _rewrite(p["ndvh"], d / "ndvh_nan.tif", lambda a: np.full_like(a, np.nan))
     p["vh_nan"] = _rewrite(p["vh_stack"], d / "vh_nan.tif", lambda a: np.full_like(a, np.nan))
@@ -119,6 +121,8 @@ INDEX = ("Liu et al. (2020, eq. 1)", "'Water-normalised backscatter index'")
      dict(INPUT="ndvh_x40", TRAINING="training", CLASS_FIELD="class", OUTPUT_TABLE="jm.csv", OUTPUT_HTML="jm.html")),
     ("svmclassify", ("Dated stack (INPUT)", *INDEX), ["ndvh_x40"],
      dict(INPUT="ndvh_x40", TRAINING="training", CLASS_FIELD="class", OUTPUT="svm.tif", OUTPUT_REPORT="svm.html")),
+    ("svmapply", ("Dated stack (INPUT)", *INDEX), ["ndvh_x40", "model"], dict(INPUT="ndvh_x40", MODEL="model",
+                                                                            OUTPUT="svm.tif")),
     # digital numbers given as linear power
     ("waternormalized", ("Dated VV or VH stack (INPUT)", "calibrate"), ["vh_dn"],
      dict(INPUT="vh_dn", INPUT_UNITS=0, OUTPUT="ndvh.tif")),
@@ -126,7 +130,8 @@ INDEX = ("Liu et al. (2020, eq. 1)", "'Water-normalised backscatter index'")
     ("separability", ("Dated stack (INPUT), band 1 holds values of -9999", "gdal_edit.py -a_nodata -9999"),
      ["vh_fill"], dict(INPUT="vh_fill", TRAINING="training", CLASS_FIELD="class", OUTPUT_TABLE="jm.csv",
                        OUTPUT_HTML="jm.html")),
-], ids=["rice-ndvh-x40", "rice-ndvh-db", "rice-ndvv-x40", "separability-x40", "svm-x40", "waternormalized-dn",
+], ids=["rice-ndvh-x40", "rice-ndvh-db", "rice-ndvv-x40", "separability-x40", "svm-x40", "svmapply-x40",
+        "waternormalized-dn",
         "separability-fill"])
 def test_values_outside_their_quantity_are_refused(env, tmp_path, data, alg, needles, inputs, params):
     _check(env, tmp_path, data, alg, needles, inputs, **params)
@@ -139,12 +144,14 @@ def test_values_outside_their_quantity_are_refused(env, tmp_path, data, alg, nee
                                                  OUTPUT_TABLE="jm.csv", OUTPUT_HTML="jm.html")),
     ("svmclassify", "Dated stack (INPUT)", dict(INPUT="vh_nan", TRAINING="training", CLASS_FIELD="class",
                                                 OUTPUT="svm.tif", OUTPUT_REPORT="svm.html")),
+    ("svmapply", "Dated stack (INPUT)", dict(INPUT="ndvh_nan", MODEL="model", OUTPUT="svm.tif")),
     ("waternormalized", "Dated VV or VH stack (INPUT)", dict(INPUT="vh_nan", OUTPUT="ndvh.tif")),
     ("accuracyassessment", "Class map (CLASSIFIED)", dict(CLASSIFIED="rice_nodata", REFERENCE="reference",
                                                           CLASS_FIELD="rice", OUTPUT_TABLE="acc.csv",
                                                           OUTPUT_HTML="acc.html")),
     ("sieveclasses", "Class map (INPUT)", dict(INPUT="rice_nodata", OUTPUT="sieved.tif")),
-], ids=["ricethreshold", "separability", "svmclassify", "waternormalized", "accuracyassessment", "sieveclasses"])
+], ids=["ricethreshold", "separability", "svmclassify", "svmapply", "waternormalized", "accuracyassessment",
+        "sieveclasses"])
 def test_a_raster_without_a_valid_pixel_is_refused_as_such(env, tmp_path, data, alg, label, params):
     text = _check(env, tmp_path, data, alg, (label, "has no valid pixel"), [], **params)
     assert "classes, got 0" not in text

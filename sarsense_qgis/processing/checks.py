@@ -404,8 +404,8 @@ def require_valid(alg, path, name):
             continue
         if np.isfinite(lo) or np.isfinite(hi):
             return
-    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
-                    "with data, or check its nodata value.")
+    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): nothing could "
+                    "come out. Choose a raster (or dates) with data over the area, or check its nodata value.")
 
 
 def value_range(alg, path, name, quantity, *, bands=None, hint=""):

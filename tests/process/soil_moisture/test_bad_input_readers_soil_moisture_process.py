@@ -177,3 +177,45 @@ def test_extraction_refuses_an_unreadable_values_table(env, tmp_path, raam_table
     else:
         refusal(res, "In-situ values (VALUES)", "has no readable reading")
     assert "not found" not in res.stdout + res.stderr and not out.exists()
+
+
+# -- parameter files (JSON) of the calibrations ----------------------------------------------------------------
+PARAMS_FILES = {
+    # class: empty, cut short, valid JSON of another shape, an object without the numbers
+    "empty": (b"", "truncated or damaged: the file is empty (0 bytes)"),
+    "truncated": (b'{"alpha": 18.0, "be', "truncated or damaged: not JSON (Unterminated string"),
+    "a list": (b"[18.0, 12.0]", "it holds a JSON list, not an object of named values"),
+    "no numbers": (b'{"alpha": "high"}', "its 'alpha' is 'high', not a number"),
+}
+FIT = {"vegetationcd": ("change-detection parameters file", "Calibrate vegetation-corrected change detection"),
+       "watercloud": ("Water Cloud Model parameters file", "Calibrate Water Cloud Model")}
+
+
+@pytest.fixture(scope="module")
+def vv_ndvi(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("vv_ndvi")
+    dates = ["2016-05-01", "2016-05-13"]
+    vv = write_raster(tmp / "VV.tif", np.full((2, 20, 20), -11.0, np.float32), descriptions=dates, nodata=float("nan"))
+    nd = write_raster(tmp / "NDVI.tif", np.full((2, 20, 20), 0.4, np.float32), descriptions=dates, nodata=float("nan"))
+    return vv, nd
+
+
+@pytest.mark.parametrize("alg", sorted(FIT))
+@pytest.mark.parametrize("case", sorted(PARAMS_FILES))
+def test_a_damaged_parameters_file_is_named_with_the_fix(env, tmp_path, vv_ndvi, alg, case):
+    data, reason = PARAMS_FILES[case]
+    if alg == "watercloud" and case == "no numbers":
+        data, reason = b'{"a": 0.1, "b": "x"}', "its 'b' is 'x', not a number"
+    params = tmp_path / "fit.json"
+    params.write_bytes(data)
+    vv, nd = vv_ndvi
+    if alg == "vegetationcd":
+        outs = [tmp_path / "ssm.tif"]
+        res = run(env, alg, f"--VV={vv}", f"--V1={nd}", f"--PARAMS={params}", "--SSM_MIN=0.05", f"--OUTPUT={outs[0]}")
+    else:
+        outs = [tmp_path / "soil.tif", tmp_path / "veg.tif"]
+        res = run(env, alg, f"--INPUT={vv}", "--INPUT_UNITS=1", f"--NDVI={nd}", "--INCIDENCE_ANGLE=39",
+                  f"--PARAMS={params}", f"--OUTPUT_SOIL={outs[0]}", f"--OUTPUT_VEG={outs[1]}")
+    kind, maker = FIT[alg]
+    refusal(res, f"'{params}' is not a SARSense {kind}", reason, f"it with '{maker}' or choose the file it wrote")
+    assert not any(o.exists() for o in outs) and params.read_bytes() == data

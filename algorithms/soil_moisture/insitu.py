@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -99,10 +100,18 @@ class _Files:
             raise ValueError(f"'{self.source}' does not exist: give an ISMN download (zip or unpacked folder)")
 
     def read(self, name):
-        if self.zip is not None:
-            return self.zip.read(name)
-        with open(os.path.join(self.source, name), "rb") as fh:
-            return fh.read()
+        """The bytes of file ``name``; one that cannot be read (a damaged zip member, no permission) raises
+        ``ValueError`` with the reason, so that the import names it and goes on."""
+        try:
+            if self.zip is not None:
+                return self.zip.read(name)
+            with open(os.path.join(self.source, name), "rb") as fh:
+                return fh.read()
+        except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+            raise ValueError(f"it cannot be read from the zip ({err}): a damaged download? Download it again") \
+                from None
+        except OSError as err:
+            raise ValueError(f"it cannot be read ({err.strerror or err})") from None
 
     def close(self):
         if self.zip is not None:
@@ -411,6 +420,14 @@ def _raam_reading(columns):
     return parse
 
 
+def _read_named(files, name):
+    """:meth:`_Files.read`, its refusal naming the file."""
+    try:
+        return files.read(name)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+
+
 def read_raam(files: _Files, values_name: str, locations_name: str, *, depth_max: float = 0.1) -> Import:
     """The Raam daily 5 cm series (``raam_daily_5cm.csv`` + ``Raam_station_locations_WGS84.csv``).
 
@@ -421,11 +438,11 @@ def read_raam(files: _Files, values_name: str, locations_name: str, *, depth_max
     if depth > depth_max + 1e-9:
         raise ValueError(f"the Raam series are at {depth:g} m; raise the maximum depth to at least {depth:g} m")
     skipped, decoded = [], []
-    text = decode_text(files.read(locations_name), locations_name, decoded)
+    text = decode_text(_read_named(files, locations_name), locations_name, decoded)
     records = [(i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=";"))
                if len(row) >= 3 and row[0].strip() and not row[0].strip().startswith("[")]
     locations = dict(parse_records(records, _raam_location, locations_name, skipped))
-    rows = list(csv.reader(io.StringIO(decode_text(files.read(values_name), values_name, decoded))))
+    rows = list(csv.reader(io.StringIO(decode_text(_read_named(files, values_name), values_name, decoded))))
     head = [h.strip() for h in rows[0]] if rows else []
     need = ["station", "date", "vwc_5cm_m3m3"]
     if not set(need) <= set(head):

@@ -219,3 +219,44 @@ def test_a_damaged_parameters_file_is_named_with_the_fix(env, tmp_path, vv_ndvi,
     kind, maker = FIT[alg]
     refusal(res, f"'{params}' is not a SARSense {kind}", reason, f"it with '{maker}' or choose the file it wrote")
     assert not any(o.exists() for o in outs) and params.read_bytes() == data
+
+
+def _corrupt_zip(folder, zip_path, member_text, replacement):
+    """``folder`` zipped (stored, no compression) with ``member_text`` replaced in the archive's bytes: the member
+    that held it fails its CRC check on reading."""
+    import zipfile
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as z:
+        for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+            z.write(f, f.relative_to(folder).as_posix())
+    data = zip_path.read_bytes()
+    assert data.count(member_text) == 1 and len(member_text) == len(replacement)
+    zip_path.write_bytes(data.replace(member_text, replacement))
+    return zip_path
+
+
+def test_a_damaged_zip_member_is_named_and_the_rest_imported(env, tmp_path):
+    src = tmp_path / "ismn"
+    bad = _stm(src, "st1", [("2017/08/10", "00:00", "0.333"), ("2017/08/10", "01:00", "0.334")])
+    _stm(src, "st2", GOOD_ROWS, sensor="TDR")
+    archive = _corrupt_zip(src, tmp_path / "ismn.zip", b"0.333", b"0.933")
+    res, _, _ = _import(env, archive, tmp_path)
+    doc = _doc(res)
+    assert f"Not imported: TestNet/st1/{bad.name}: it cannot be read from the zip (Bad CRC-32" in \
+        res.stdout + res.stderr
+    assert doc["results"]["N_STATIONS"] == 1 and doc["results"]["N_VALUES"] == 6
+    (tmp_path / "r").mkdir()
+    raam = _corrupt_zip(_raam_copy(tmp_path / "r"), tmp_path / "raam.zip", b"RM_SM_01,2016-04-08,0.3281",
+                        b"RM_SM_01,2016-04-08,0.9281")
+    res, out_s, _ = _import(env, raam, tmp_path / "r")
+    refusal(res, "raam_daily_5cm.csv: it cannot be read from the zip (Bad CRC-32", "Download it again")
+    assert not out_s.exists()
+
+
+def test_attribution_counts_the_stations_importismn_finds(env, raam_tables):
+    """ATTRIBUTION.md said 15 stations; the daily series hold 14 (RM_SM_06 is only in the station list)."""
+    import re
+    text = (REPO / "resources" / "sample_data" / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    said = int(re.search(r"temperature at (\d+) stations of the Raam network", text).group(1))
+    ds = gdal.OpenEx(raam_tables[0])
+    found = ds.GetLayer().GetFeatureCount()
+    assert said == found == 14

@@ -88,8 +88,23 @@ def field(alg, parameters, name, context):
 
 
 # -- reading ------------------------------------------------------------------------------------------
-def read_samples(alg, parameters, name, context, numeric, *, text=()):
-    """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings."""
+def _not_numbers(rows, column):
+    """``row N: 'text'`` of the values of ``column`` that are text but not a number (NULL and empty are missing
+    values, not errors)."""
+    out = []
+    for i, r in enumerate(rows, start=1):
+        v = r[column]
+        if v is None or (hasattr(v, "isNull") and v.isNull()) or str(v).strip() == "":
+            continue
+        if not np.isfinite(_number(v)) and str(v).strip().lower() != "nan":
+            out.append(f"row {i}: '{v}'")
+    return out
+
+
+def read_samples(alg, parameters, name, context, numeric, *, text=(), feedback=None):
+    """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings. A value of a
+    numeric field that is text but no number is read as missing and counted in the log (``feedback``); a field
+    holding no number at all is refused, naming the first such values."""
     source = alg.parameterAsSource(parameters, name, context)
     if source is None:
         raise QgsProcessingException(alg.invalidSourceError(parameters, name))
@@ -109,6 +124,16 @@ def read_samples(alg, parameters, name, context, numeric, *, text=()):
     if not rows:
         raise alg.error(f"{alg.label(name)} has no feature.")
     values = {f: np.array([_number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
+    for i, f in enumerate(wanted):
+        bad = _not_numbers(rows, 2 + i)
+        if bad and not np.isfinite(values[f]).any():
+            raise alg.error(f"{alg.label(name)}: field '{f}' holds no number ({'; '.join(bad[:3])}"
+                            f"{' …' if len(bad) > 3 else ''}): choose the numeric field, or the samples table "
+                            "'Extract raster values at stations' wrote.")
+        if bad and feedback is not None:
+            feedback.pushWarning(alg.tr("{0}: {1} value(s) of field '{2}' are not numbers and are left out as "
+                                        "missing ({3}{4}).").format(alg.label(name), len(bad), f,
+                                                                    "; ".join(bad[:3]), " …" if len(bad) > 3 else ""))
     values.update({f: np.array([str(r[2 + len(wanted) + i]) for r in rows]) for i, f in enumerate(texts)})
     return StationSamples(np.array([str(r[0]) for r in rows]),
                           np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]

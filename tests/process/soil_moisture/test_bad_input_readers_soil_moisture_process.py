@@ -260,3 +260,27 @@ def test_attribution_counts_the_stations_importismn_finds(env, raam_tables):
     ds = gdal.OpenEx(raam_tables[0])
     found = ds.GetLayer().GetFeatureCount()
     assert said == found == 14
+
+
+def _samples_csv(path, insitu):
+    rows = ["station,date,SSM,ssm_insitu"]
+    rows += [f"Raam/RM_SM_0{i % 3 + 1},2016-05-{i + 1:02d},{0.20 + 0.01 * i:.2f},{v}" for i, v in enumerate(insitu)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_text_in_a_numeric_samples_field_is_counted_or_refused(env, tmp_path):
+    """validatemoisture (as the calibrations and the ANN training, one reader): a value 'n/a' was read as missing
+    without a word; a field of text only gave 'needs at least 2' samples."""
+    some = _samples_csv(tmp_path / "some.csv", ["0.21", "n/a", "0.24", "0.22", "0.27", "0.25"])
+    doc = _doc(run(env, "validatemoisture", f"--SAMPLES={some}", f"--OUTPUT_TABLE={tmp_path / 's.csv'}",
+                   f"--OUTPUT_HTML={tmp_path / 's.html'}"))
+    assert doc["results"]["N"] == 5
+    assert any("1 value(s) of field 'ssm_insitu' are not numbers and are left out as missing (row 2: 'n/a')" in w
+               for w in doc["log"]["warning"]), doc["log"]
+    none = _samples_csv(tmp_path / "none.csv", ["wet", "dry", "n/a"])
+    out = tmp_path / "n.csv"
+    refusal(run(env, "validatemoisture", f"--SAMPLES={none}", f"--OUTPUT_TABLE={out}",
+                f"--OUTPUT_HTML={tmp_path / 'n.html'}"),
+            "Samples (SAMPLES): field 'ssm_insitu' holds no number (row 1: 'wet'; row 2: 'dry'; row 3: 'n/a')")
+    assert not out.exists()

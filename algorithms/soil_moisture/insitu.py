@@ -442,6 +442,10 @@ def read_raam(files: _Files, values_name: str, locations_name: str, *, depth_max
     records = [(i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=";"))
                if len(row) >= 3 and row[0].strip() and not row[0].strip().startswith("[")]
     locations = dict(parse_records(records, _raam_location, locations_name, skipped))
+    if not locations:
+        raise ValueError(f"{locations_name} lists no station with coordinates ({len(text.splitlines())} line(s)"
+                         f"{': ' + '; '.join(skipped_summary(skipped)) if skipped else ''}): it must hold lines "
+                         "'station;longitude;latitude' (WGS 84, ',' or '.' decimals), as the Raam network ships it")
     rows = list(csv.reader(io.StringIO(decode_text(_read_named(files, values_name), values_name, decoded))))
     head = [h.strip() for h in rows[0]] if rows else []
     need = ["station", "date", "vwc_5cm_m3m3"]

@@ -115,6 +115,11 @@ def test_refusals_say_what_the_folder_must_hold(env, tmp_path):
     res, out_s, out_v = _import(env, only_values, tmp_path)
     refusal(res, "but not their station list Raam_station_locations_WGS84.csv", "put that file beside the values")
     assert not out_s.exists() and not out_v.exists()
+    (only_values / "Raam_station_locations_WGS84.csv").write_bytes(b"")
+    res, out_s, _ = _import(env, only_values, tmp_path)
+    refusal(res, "Raam_station_locations_WGS84.csv lists no station with coordinates (0 line(s))",
+            "'station;longitude;latitude'")
+    assert not out_s.exists()
     other = tmp_path / "other"
     other.mkdir()
     (other / "readme.txt").write_text("hello")

@@ -94,7 +94,8 @@ class _Files:
             try:
                 self.zip = zipfile.ZipFile(self.source)
             except (zipfile.BadZipFile, OSError) as err:
-                raise ValueError(f"'{self.source}' is neither a folder nor a readable zip archive ({err})") from None
+                raise ValueError(f"'{self.source}' is neither a folder nor a readable zip archive ({err}): a truncated "
+                                 "or damaged download? Download it again, or give the folder it unpacks to") from None
             self.names = sorted(n for n in self.zip.namelist() if not n.endswith("/"))
         else:
             raise ValueError(f"'{self.source}' does not exist: give an ISMN download (zip or unpacked folder)")

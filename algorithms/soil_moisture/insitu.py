@@ -362,11 +362,16 @@ def _read_ismn_files(files, source, depth_max, flags):
     return Import(sensors, problems, too_deep, " and ".join(sorted(layouts)), skipped, decoded, counts)
 
 
-def flags_refusal(res: Import, flags: frozenset, label: str = "FLAGS") -> str | None:
-    """Why no reading of the import passed the flag filter ``flags``, naming the flags the readings carry
-    (counts) — or None when some reading was kept or the files carry no flags (Raam)."""
-    if any(len(s.values) for s in res.sensors) or not res.flag_counts:
+def nothing_kept(res: Import, flags: frozenset, label: str = "FLAGS") -> str | None:
+    """Why the import keeps no reading at all, or None when it keeps some: the flag filter ``flags`` (``label``
+    names the parameter) accepts none of the flags the readings carry (named with their counts), or no reading
+    holds a value (files without flags: Raam)."""
+    if any(len(s.values) for s in res.sensors):
         return None
+    if not res.flag_counts:
+        return (f"none of the {sum(s.n_read for s in res.sensors)} readings of the {len(res.sensors)} sensor(s) "
+                "holds a soil-moisture value (all empty or NaN): check that the files are the in-situ series, not "
+                "a template or an export that failed")
     seen = ", ".join(f"{f} ({k})" for f, k in sorted(res.flag_counts.items(), key=lambda x: (-x[1], x[0])))
     good = "G" if "G" in res.flag_counts else max(res.flag_counts, key=res.flag_counts.get)
     return (f"no reading passed {label} = {', '.join(sorted(flags))}: the {sum(s.n_read for s in res.sensors)} "

@@ -82,7 +82,7 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
             feedback.pushWarning(self.tr("Not imported: {0}").format(line))
         for name, encoding in res.decoded:
             feedback.pushInfo(self.tr("{0} is not UTF-8 text: read as {1}.").format(name, encoding))
-        refusal = insitu.flags_refusal(res, flags, self.label(self.FLAGS))
+        refusal = insitu.nothing_kept(res, flags, self.label(self.FLAGS))
         if refusal:
             raise self.error(refusal)
         if res.too_deep:

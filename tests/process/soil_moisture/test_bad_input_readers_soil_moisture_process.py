@@ -140,6 +140,16 @@ def test_a_flag_filter_that_keeps_nothing_is_refused_naming_the_flags(env, tmp_p
     assert _doc(_import(env, src, tmp_path, FLAGS="G,D01")[0])["results"]["N_VALUES"] == 8
 
 
+
+def test_files_without_a_single_value_are_refused(env, tmp_path):
+    """No flags to blame (Raam): every value empty gave rc 0 and empty tables."""
+    import re
+    src = _raam_copy(tmp_path, lambda t: re.sub(r"^(RM_SM_\d+,[0-9-]+),[0-9.]+,", r"\1,,", t, flags=re.M))
+    res, out_s, out_v = _import(env, src, tmp_path)
+    refusal(res, "none of the 4338 readings of the 14 sensor(s) holds a soil-moisture value")
+    assert not out_s.exists() and not out_v.exists()
+
+
 # -- extraction at stations ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def raam_tables(env, tmp_path_factory):

@@ -235,6 +235,9 @@ def _parameter_problem(alg, param, parameters, context):
             problem = raster_file_problem(alg, name, item) if isinstance(item, str) else None
             if problem:
                 return problem
+    elif isinstance(param, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)) \
+            and isinstance(value, str):
+        return vector_file_problem(alg, name, value)
     elif isinstance(param, QgsProcessingParameterFile) and isinstance(value, str) and param.extension():
         ext = "." + param.extension().lower()
         if not value.lower().endswith(ext):
@@ -267,6 +270,31 @@ def raster_file_problem(alg, name, value):
     if ds is None or ds.RasterCount == 0:
         return alg.tr("{0}: '{1}' is not a raster GDAL can read{2}; choose a GeoTIFF or another raster "
                       "file.").format(alg.label(name), path, f" ({reason})" if reason else "")
+    return None
+
+
+def vector_file_problem(alg, name, value):
+    """A message when ``value`` names a file that is missing, empty (0 bytes) or not a table or vector layer OGR
+    reads, else None (QGIS's own check says only "… not found")."""
+    path = value.split("|", 1)[0]
+    if not (os.sep in path or "." in os.path.basename(path)) or path.startswith("/vsi") or "://" in path:
+        return None  # a layer name or id in a project, or a provider URI: QGIS resolves it
+    if not os.path.exists(path):
+        return alg.tr("{0}: the file '{1}' does not exist.").format(alg.label(name), path)
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return alg.tr("{0}: '{1}' is empty (0 bytes): it holds no table or layer. Choose the file the algorithm "
+                      "that makes it wrote, or run that algorithm again (an interrupted run or copy leaves an "
+                      "empty file).").format(alg.label(name), path)
+    try:
+        ds = gdal.OpenEx(path, gdal.OF_VECTOR | gdal.OF_READONLY)
+    except RuntimeError as err:
+        ds, reason = None, str(err).strip()
+    else:
+        reason = ""
+    if ds is None or ds.GetLayerCount() == 0:
+        return alg.tr("{0}: '{1}' is not a table or vector layer QGIS can read{2}; choose a CSV, GeoPackage, "
+                      "Shapefile or another vector file.").format(alg.label(name), path,
+                                                                  f" ({reason})" if reason else "")
     return None
 
 
@@ -330,10 +358,9 @@ def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
         raise alg.error(f"{alg.label(name)} has {len(dates)} date(s) ({', '.join(dates)}); this needs at "
                         f"least {min_dates}. Build a longer stack with 'Build dated stack'.")
     if in_order:
-        twice = sorted({d for d in dates if dates.count(d) > 1})
+        twice = _stack.repeated_refusal(dates, label=alg.label(name))
         if twice:
-            raise alg.error(f"{alg.label(name)} has the same date twice ({', '.join(twice)}): keep one band per "
-                            "date (average the acquisitions of a day first).")
+            raise alg.error(twice)
         back = [f"band {i + 2} ({b}) after band {i + 1} ({a})" for i, (a, b) in enumerate(zip(dates, dates[1:]))
                 if b < a]
         if back:

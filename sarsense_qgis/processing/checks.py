@@ -238,6 +238,9 @@ def _parameter_problem(alg, param, parameters, context):
     elif isinstance(param, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)) \
             and isinstance(value, str):
         return vector_file_problem(alg, name, value)
+    elif isinstance(param, QgsProcessingParameterMapLayer) and isinstance(value, str):
+        # a raster or a vector layer (a land mask): a file GDAL reads as a raster is fine, else it must be a table
+        return raster_file_problem(alg, name, value) and vector_file_problem(alg, name, value)
     elif isinstance(param, QgsProcessingParameterFile) and isinstance(value, str) and param.extension():
         ext = "." + param.extension().lower()
         if not value.lower().endswith(ext):

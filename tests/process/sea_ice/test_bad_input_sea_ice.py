@@ -68,6 +68,8 @@ def data(tmp_path_factory, env):
     srs.ImportFromEPSG(sim.EPSG)
     for kind in ("empty", "table", "points", "nulls"):
         p[kind] = _layer(d / f"{kind}.gpkg", kind, srs)
+    (d / "zero.gpkg").write_bytes(b"")
+    p["zero"] = str(d / "zero.gpkg")
     return p
 
 
@@ -152,3 +154,10 @@ def test_a_land_layer_that_cannot_serve_is_named_with_why(env, tmp_path, data, k
     _check(env, tmp_path, data, "seaiceconcentration", (f"Land mask (polygons or raster) (LAND) ('{kind}')",
                                                         WHY[kind]),
            [kind], HH="hh", HV="hv", LAND=kind, OUTPUT="sic.tif")
+
+
+def test_a_land_mask_file_of_zero_bytes_is_named_as_empty(env, tmp_path, data):
+    """A map-layer input (raster or polygons) gets the file checks of both kinds, not QGIS's 'Incorrect
+    parameter value'."""
+    _check(env, tmp_path, data, "seaiceconcentration", ("Land mask (polygons or raster) (LAND)", "is empty (0 bytes)"),
+           ["zero"], HH="hh", HV="hv", LAND="zero", OUTPUT="sic.tif")

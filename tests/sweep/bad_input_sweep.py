@@ -1092,8 +1092,9 @@ def run_case(case, b, work, timeout):
     for d in beside:
         new = set(os.listdir(d)) - before_beside[d]
         stems = {Path(f).name for f in ins}
-        new_beside += [os.path.join(d, n) for n in new if any(n.startswith(s) for s in stems)
-                       and not n.startswith(Path(str(dict(params).get("OUTPUT", "")) or "-").name)]
+        new_beside += [os.path.join(d, n) for n in new if (any(n.startswith(s) for s in stems) and
+                                                            n.endswith(".aux.xml")) or "sarsense" in n.lower()
+                       or n.endswith(".partial")]
     left = []
     if rc != 0:
         left = _files(cdir / "out") + ours(cdir / "tmp")

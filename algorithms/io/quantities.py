@@ -146,3 +146,18 @@ def class_problem(sample) -> str | None:
     return (f"holds fractional values ({frac} of {s.size} sampled, {lo:.4g}..{hi:.4g}): it is a continuous raster "
             "(a probability, a concentration, backscatter), not a class map of integer class codes; choose the "
             "classified raster")
+
+
+#: Fill values products write where they have no data (GDAL, ENVI, SNAP, NetCDF defaults, int16 minimum):
+#: no physical quantity SARSense reads takes them, so found undeclared they are refused, never computed with.
+FILL_VALUES = (-9999.0, -99999.0, -32768.0, -32767.0, -3.4028234663852886e38, -1e20, 9.969209968386869e36)
+
+
+def fill_problem(sample) -> tuple[float, int] | None:
+    """``(value, count)`` of the most frequent fill value (:data:`FILL_VALUES`, compared in float32) in a
+    sample, or None. A band that declares it as nodata never shows it (its reads give NaN)."""
+    s = np.asarray(sample, dtype=np.float32).ravel()
+    s = s[np.isfinite(s)]
+    found = [(float(v), int(np.count_nonzero(s == np.float32(v)))) for v in FILL_VALUES]
+    found = [f for f in found if f[1]]
+    return max(found, key=lambda f: f[1]) if found else None

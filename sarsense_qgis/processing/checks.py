@@ -75,7 +75,7 @@ def parameter_values(alg, parameters, context):
         problem = _parameter_problem(alg, param, parameters, context)
         if problem:
             return False, problem
-    problem = output_is_input(alg, parameters, context)
+    problem = output_is_input(alg, parameters, context) or undeclared_fill(alg, parameters, context)
     if problem:
         return False, problem
     # QGIS's own check, parameter by parameter as QgsProcessingAlgorithm does, except for a GDAL
@@ -173,6 +173,36 @@ def output_is_input(alg, parameters, context):
     return None
 
 
+def undeclared_fill(alg, parameters, context):
+    """A message when a raster input holds a fill value (-9999, -32768, -3.4e38, …) it does not declare as
+    nodata, else None: every result computed from it would be wrong, whatever the algorithm."""
+    for param in alg.parameterDefinitions():
+        if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers,
+                                  QgsProcessingParameterMapLayer)):
+            continue
+        for path in _input_files(alg, param, parameters, context):
+            try:
+                info = read_info(path)
+                samples = sample_values(path, band=range(1, info.band_count + 1),
+                                        max_side=256 if info.band_count <= 4 else 96)
+            except (RuntimeError, ValueError):
+                continue        # not a raster (a land-mask layer) or unreadable: other checks say so
+            for band, sample in enumerate(samples, start=1):
+                fill = quantities.fill_problem(sample)
+                if fill:
+                    where = alg.label(param.name()) + (f", band {band}" if info.band_count > 1 else "")
+                    return fill_message(alg, where, *fill, sample.size, path, "no measured quantity takes")
+    return None
+
+
+def fill_message(alg, where, value, count, n, path, why):
+    """The refusal of an undeclared nodata value, with how to declare it."""
+    return alg.tr("{0} holds values of {1:g} ({2} in a sample of {3}) that {5}: it looks like a nodata value the "
+                  "file does not declare, and every result computed with it would be wrong. Declare it (layer "
+                  "Properties ▸ Transparency, or gdal_edit.py -a_nodata {1:g} '{4}') and run again.").format(
+        where, value, count, n, path, why)
+
+
 def output_files(alg, parameters, context):
     """The files the run's outputs name, ``{real path: (size, mtime) or None if absent}`` as they are now (what
     the base class removes if the run then fails: any that it created or changed)."""
@@ -230,8 +260,8 @@ def _parameter_problem(alg, param, parameters, context):
             return alg.tr("{0} must be a finite number; got {1}.").format(alg.label(name), value)
     elif isinstance(param, QgsProcessingParameterRasterLayer) and isinstance(value, str):
         return raster_file_problem(alg, name, value)
-    elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):
-        for item in value:
+    elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple, str)):
+        for item in ([value] if isinstance(value, str) else value):
             problem = raster_file_problem(alg, name, item) if isinstance(item, str) else None
             if problem:
                 return problem
@@ -320,11 +350,7 @@ def units(alg, path, expected, *, units_param=None, name="INPUT"):
         where = f"{alg.label(name)}" + (f", band {band}" if info.band_count > 1 else "")
         fill = sar.undeclared_nodata(sample)
         if fill is not None:
-            value, count = fill
-            raise QgsProcessingException(alg.tr(
-                "{0} holds values of {1:g} ({2} in a sample of {3}) that no backscatter has: it looks like a "
-                "nodata value the file does not declare. Declare it (layer Properties ▸ Transparency, or "
-                "gdal_edit.py -a_nodata {1:g} '{4}') and run again.").format(where, value, count, sample.size, path))
+            raise QgsProcessingException(fill_message(alg, where, *fill, sample.size, path, "no backscatter has"))
         found = sar.guess_units(sample)
         if found == "unknown" or found == expected:
             continue

@@ -11,6 +11,7 @@ import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsCsException,
     QgsFeatureRequest,
     QgsPointXY,
     QgsProcessing,
@@ -230,6 +231,10 @@ class Locator:
                                     self.context.transformContext())
         out = []
         for x, y in points:
-            p = tr.transform(QgsPointXY(x, y))
+            try:
+                p = tr.transform(QgsPointXY(x, y))
+            except QgsCsException:      # no position in the raster's CRS (far outside its projection's area)
+                out.append((float("nan"), float("nan")))   # counted as outside the raster
+                continue
             out.append((p.x(), p.y()))
         return out

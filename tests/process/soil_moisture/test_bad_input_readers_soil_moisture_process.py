@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from helpers import REPO, write_raster
-from osgeo import gdal
+from osgeo import gdal, ogr
 from process_helpers import needs_qgis_process, refusal, run, run_json
 
 pytestmark = needs_qgis_process
@@ -174,6 +174,27 @@ def test_extraction_refuses_a_date_twice(env, tmp_path, raam_tables):
     out = tmp_path / "samples.csv"
     refusal(run(env, "extractstations", f"--STATIONS={stations}", f"--VALUES={values}", f"--RASTERS={vv}",
                 f"--OUTPUT={out}"), "has the same date twice (2016-05-01) in bands 1, 2", "keep one band per date")
+    assert not out.exists()
+
+
+def test_stations_with_no_position_in_the_rasters_crs_are_outside_not_a_traceback(env, tmp_path, raam_tables):
+    """Stations moved 5e6 degrees east cannot be transformed into UTM (QgsCsException before): they are
+    counted outside the rasters and the run refused saying so."""
+    stations, values = raam_tables
+    far = str(tmp_path / "far.gpkg")
+    ds = ogr.GetDriverByName("GPKG").CopyDataSource(ogr.Open(stations), far)
+    layer = ds.GetLayer(0)
+    for f in layer:
+        g = f.GetGeometryRef()
+        g.SetPoint_2D(0, g.GetX() + 5e6, g.GetY())
+        f.SetGeometry(g)
+        layer.SetFeature(f)
+    ds = layer = None
+    vv = write_raster(tmp_path / "VV.tif", np.full((1, 60, 60), -10.0, np.float32), descriptions=["2016-05-01"],
+                      nodata=float("nan"))        # in UTM 31N (the simulators' default grid)
+    out = tmp_path / "samples.csv"
+    refusal(run(env, "extractstations", f"--STATIONS={far}", f"--VALUES={values}", f"--RASTERS={vv}",
+                f"--OUTPUT={out}"), "every station lies outside the rasters")
     assert not out.exists()
 
 

@@ -23,6 +23,7 @@ from ..io import raster as _raster
 from ..io import stack as _stack
 from ..io.engine import tiles as _tiles
 from ..io.options import RunOptions, resolve
+from ..onnx import apply as rt_apply
 from . import modis, quality, resample, sharpen, temperature
 
 METHODS = ("unet", "bicubic", "tsharp", "atprk")
@@ -326,6 +327,7 @@ def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: i
         raise ValueError(f"the memory budget of {budget_mb:.0f} MiB cannot hold one tile of the U-Net "
                          f"'{c.name}' ({c.memory_per_pixel} B of working memory per input pixel, halo {margin} px): "
                          "raise the memory budget")
+    model.reset_counts()
     with _engine.temporary_raster(output, "sarsense_lst_filled_") as filled:
         _engine.run_blockwise(
             kelvin_path, filled,
@@ -339,7 +341,7 @@ def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: i
                                finish=_finish(units), **_fine_layout(units, "unet", c.scale_factor),
                                options=opts.part(0.05, 1.0))
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
-    return res
+    return rt_apply.record_nonfinite(model, res, [output])
 
 
 def fine_ndvi(ndvi_path: str, coarse_info: _raster.RasterInfo, scale: int) -> tuple[str, str]:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from osgeo import gdal
 
 from ..io import engine as _engine
 from ..io import raster as _raster
@@ -24,9 +25,23 @@ def class_map_finish(classes: Sequence[ModelClass]) -> Callable:
 
     def finish(probabilities, valid):
         out = values[np.argmax(probabilities, axis=0)]
-        out[~valid] = _raster.CLASS_NODATA
+        # a pixel whose scores the model gave as NaN (the runtime masks ±inf so) has no class
+        out[~(valid & np.all(np.isfinite(probabilities), axis=0))] = _raster.CLASS_NODATA
         return out[np.newaxis]
     return finish
+
+
+def record_nonfinite(model: Model, result: dict, paths) -> dict:
+    """Put the run's count of non-finite model outputs (:meth:`Model.nonfinite_text`, masked to NaN) in
+    ``result`` (``nonfinite``, ``outputs_checked``) and, where there were any, in the metadata of the written
+    ``paths`` (``SARSENSE_MODEL_NONFINITE``: 'n of total'), so that the output says it beside the log."""
+    result["nonfinite"], result["outputs_checked"] = model.nonfinite, model.outputs
+    if model.nonfinite:
+        for path in paths:
+            ds = gdal.Open(str(path), gdal.GA_Update)
+            ds.SetMetadataItem("SARSENSE_MODEL_NONFINITE", f"{model.nonfinite} of {model.outputs}")
+            ds = None
+    return result
 
 
 def output_layout(contract):
@@ -94,11 +109,17 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
 
     ``options`` (:class:`RunOptions`: budget, compression, progress, cancel) go to the engine.
 
-    Returns the engine's summary dict plus ``model`` (name, version, sha256) and, for image
-    models, the tiling actually used (``tile``, ``halo``, ``blend``) and ``warnings``.
+    Model outputs that come out NaN or ±inf are written as NaN and counted (``nonfinite`` of
+    ``outputs_checked``, also in the outputs' metadata: :func:`record_nonfinite`); a model whose outputs are
+    nearly all so is refused during the run, nothing written (:meth:`Model._screen`).
+
+    Returns the engine's summary dict plus ``model`` (name, version, sha256), ``nonfinite`` and
+    ``outputs_checked``, and, for image models, the tiling actually used (``tile``, ``halo``, ``blend``) and
+    ``warnings``.
     """
     c = model.contract
     extras = extra_outputs(c, probabilities=probabilities, expectation=expectation)
+    model.reset_counts()
     stack = _engine.RasterStack(inputs)
     model.check_input(stack.band_count)
     if len(stack.paths) == 1:
@@ -143,4 +164,4 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
                                final_bands=len(descriptions), out_dtype=dtype, **common)
         res["warnings"] = warnings
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256, "status": model.card.status}
-    return res
+    return record_nonfinite(model, res, [output] + [e.path for e in extras])

@@ -114,6 +114,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
                 feedback.pushInfo(self.tr("ATPRK point covariance (deconvolved, exponential): sill {0:.3g} K², range "
                                           "{1:.1f} fine px.").format(v["sill"], v["range_px"]))
         outputs.report_infinite(self, feedback, res)
+        outputs.report_nonfinite(self, feedback, model)
         feedback.pushInfo(self.tr("{0} ×{1}: {2}×{3} → {4}×{5} px, in {6}.").format(
             method, scale, info.xsize, info.ysize, info.xsize * scale, info.ysize * scale,
             "K" if units == "kelvin" else "°C"))

@@ -136,6 +136,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             for msg in res.get("warnings", []):
                 feedback.reportError(self.tr(msg), fatalError=False)
         outputs.report_infinite(self, feedback, res)
+        outputs.report_nonfinite(self, feedback, model)
         name = names.model_name(self.tr("Model output"), model, model.contract.name)
         units = (model.contract.output_units or "").lower()
         style_on_load(context, out, ClassMapPostProcessor if model.contract.task == "segmentation" else

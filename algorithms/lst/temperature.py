@@ -54,6 +54,41 @@ def check_plausible(sample, units, *, label="INPUT"):
     return sample + KELVIN_OFFSET if units == "celsius" else sample
 
 
+#: MODIS MOD11/MYD11 LST: stored as uint16 DN, LST = DN × 0.02 K, valid DN 7500..65535 (Wan 2013, MOD11 User's
+#: Guide, Table 11).
+MODIS_LST_SCALE, MODIS_DN_RANGE = 0.02, (7500.0, 65535.0)
+#: Widest plausible land-surface temperature in kelvin (the ``lst_kelvin`` quantity, :mod:`..io.quantities`).
+LST_KELVIN_RANGE = (150.0, 380.0)
+
+
+def scale_hint(median, units, scaling=None):
+    """The likely cause, and its fix, of LST values whose ``median`` (as read, the band's declared ``scaling``
+    ``(scale, offset)`` applied, or None) is outside any land surface's temperature in ``units``: raw MODIS DN
+    without their 0.02 K scale, or a wrong scale declared on the band. '' when neither fits."""
+    kelvin = median + KELVIN_OFFSET if units == "celsius" else median
+    other = median if units == "celsius" else median + KELVIN_OFFSET     # read in the other unit
+    lo, hi = LST_KELVIN_RANGE
+    if lo <= kelvin <= hi or lo <= other <= hi:     # fits, or the other unit (the range check says which)
+        return ""
+    if scaling is None and MODIS_DN_RANGE[0] <= median <= MODIS_DN_RANGE[1]:
+        return (f"The values (median {median:.0f}) look like raw MODIS DN: the LST_Day_1km/LST_Night_1km scale is "
+                f"{MODIS_LST_SCALE:g} K ({median:.0f} DN = {median * MODIS_LST_SCALE:.1f} K). Load the HDF "
+                f"subdataset, whose scale GDAL applies, or scale it (gdal_translate -a_scale {MODIS_LST_SCALE:g}, or "
+                f"the Raster calculator: value × {MODIS_LST_SCALE:g}).")
+    if scaling is not None:
+        scale, offset = scaling
+        raw = (median - offset) / scale
+        fits = MODIS_DN_RANGE[0] <= raw <= MODIS_DN_RANGE[1]
+        return (f"The band declares scale {scale:g} and offset {offset:g}, which make its values (median "
+                f"{median:.1f}) no LST: " + (f"its stored values (median {raw:.0f}) look like MODIS DN, whose scale is "
+                                              f"{MODIS_LST_SCALE:g} K: fix it with gdal_edit.py -scale "
+                                              f"{MODIS_LST_SCALE:g} -offset 0 <file>." if fits else
+                                              "check the scale and offset the file declares (gdalinfo) and fix them "
+                                              "with gdal_edit.py -scale <s> -offset <o> <file>."))
+    return ("LST must be in kelvin or °C: check that this is an LST layer (not emissivity, QC or view angle) and "
+            "its scale.")
+
+
 def norm_l4(kelvin, factor):
     """Norm-L4 aggregation of ``kelvin`` (rows, cols) by ``factor`` (Nguyen et al. 2022, §III.B.3).
 

@@ -136,8 +136,8 @@ class Model:
         """Refuse input bands whose values contradict the units the contract gives them (dB vs linear).
 
         Only channels whose units are dB or linear power are checked (:data:`UNITS_DB`,
-        :data:`UNITS_LINEAR`), each on a decimated sample of its own band (the bands sampled together,
-        each block read once).
+        :data:`UNITS_LINEAR`), also for values no σ⁰ in those units has (:func:`sar.implausible_backscatter`),
+        each on a decimated sample of its own band (the bands sampled together, each block read once).
         """
         from .. import sar
 
@@ -150,6 +150,12 @@ class Model:
             return
         samples = _raster.sample_values(path, band=[c[0] for c in checks], max_side=256)
         for (band, name, units, expected), sample in zip(checks, samples):
+            why = sar.implausible_backscatter(sample, expected)
+            if why:
+                raise ModelError(f"{label} band {band} ({name}) holds values no σ⁰ in {units} has ({why}): it looks "
+                                 f"like digital numbers (DN) or amplitude, not what model '{self.contract.name}' "
+                                 "expects. Calibrate it first with 'Import Sentinel-1' or your processor's σ⁰ "
+                                 "calibration")
             found = sar.guess_units(sample)
             if found in ("unknown", expected):
                 continue

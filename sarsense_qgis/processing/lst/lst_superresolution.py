@@ -12,7 +12,7 @@ from qgis.core import (
 
 from ....algorithms import onnx as rt
 from ....algorithms.lst import pipeline
-from .. import inputs, names, outputs
+from .. import checks, inputs, names, outputs
 from .base import LstAlgorithm
 
 METHOD_LABELS = ("Multi-residual U-Net (bundled or MODEL)", "Bicubic (Keys)", "TsHARP (needs NDVI)",
@@ -92,7 +92,12 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         src = self.lst_source(parameters, self.INPUT, context, feedback=feedback)
         units, info = src.units, src.info
         if method in ("tsharp", "atprk"):
-            ndvi, resampling = pipeline.fine_ndvi(inputs.raster_path(self, parameters, self.NDVI, context), info, scale)
+            ndvi_path = inputs.raster_path(self, parameters, self.NDVI, context)
+            checks.require_valid(self, ndvi_path, self.NDVI)
+            checks.value_range(self, ndvi_path, self.NDVI, "ndvi", hint=self.tr(
+                "TsHARP and ATPRK regress LST on NDVI as a fraction in −1..1: give the NDVI itself (MODIS MOD13 stores "
+                "NDVI × 10000: scale by 0.0001; from reflectance, compute it with 'NDVI')."))
+            ndvi, resampling = pipeline.fine_ndvi(ndvi_path, info, scale)
             self.virtual.append(ndvi)
             feedback.pushInfo(self.tr("NDVI put on the {0}×{1} output grid ({2} resampling).").format(
                 info.xsize * scale, info.ysize * scale, resampling))

@@ -63,8 +63,9 @@ class LstAlgorithm(SarsenseAlgorithm):
         sample = sample[np.isfinite(sample)]
         if sample.size == 0:
             return      # no valid pixel: LstSource.check says so
-        hint = temperature.scale_hint(float(np.median(sample)), units,
-                                      band_scaling(open_dataset(path).GetRasterBand(1)))
+        ds = open_dataset(path)     # held while its band is read: GDAL frees a band with its dataset
+        hint = temperature.scale_hint(float(np.median(sample)), units, band_scaling(ds.GetRasterBand(1)))
+        del ds
         checks.value_range(self, path, name, "lst_kelvin" if units == "kelvin" else "lst_celsius", hint=hint)
 
     def check_same_units(self, ref, ref_name, path, name, units):

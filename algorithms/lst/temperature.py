@@ -61,13 +61,37 @@ MODIS_LST_SCALE, MODIS_DN_RANGE = 0.02, (7500.0, 65535.0)
 LST_KELVIN_RANGE = (150.0, 380.0)
 
 
-def scale_hint(median, units, scaling=None):
-    """The likely cause, and its fix, of LST values whose ``median`` (as read, the band's declared ``scaling``
-    ``(scale, offset)`` applied, or None) is outside any land surface's temperature in ``units``: raw MODIS DN
+def undeclared_fill(sample, units):
+    """A sentence when the LST values outside any land surface's temperature in ``units`` are mostly one repeated
+    value among plausible ones (−9999, 0, 65535: a nodata value the file does not declare), else ''."""
+    sample = np.asarray(sample, np.float64)
+    sample = sample[np.isfinite(sample)]
+    lo, hi = LST_KELVIN_RANGE
+    shift = KELVIN_OFFSET if units == "celsius" else 0.0
+    outside = sample[(sample + shift < lo) | (sample + shift > hi)]
+    if outside.size == 0 or not lo <= float(np.median(sample)) + shift <= hi:
+        return ""
+    values, counts = np.unique(outside, return_counts=True)
+    fill, n = float(values[np.argmax(counts)]), int(counts.max())
+    if n < 2 or n < 0.5 * outside.size:
+        return ""
+    return (f"{n} of {sample.size} sampled values are {fill:g}, one value repeated among plausible temperatures: it "
+            f"looks like a nodata value the file does not declare. Declare it (layer Properties ▸ Transparency, or "
+            f"gdal_edit.py -a_nodata {fill:g} <file>) and run again")
+
+
+def scale_hint(sample, units, scaling=None):
+    """The likely cause, and its fix, of LST values (a ``sample`` as read, the band's declared ``scaling``
+    ``(scale, offset)`` applied, or None) outside any land surface's temperature in ``units``: raw MODIS DN
     without their 0.02 K scale, or a wrong scale declared on the band. '' when neither fits."""
+    sample = np.asarray(sample, np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return ""
+    median = float(np.median(sample))
+    lo, hi = LST_KELVIN_RANGE
     kelvin = median + KELVIN_OFFSET if units == "celsius" else median
     other = median if units == "celsius" else median + KELVIN_OFFSET     # read in the other unit
-    lo, hi = LST_KELVIN_RANGE
     if lo <= kelvin <= hi or lo <= other <= hi:     # fits, or the other unit (the range check says which)
         return ""
     if scaling is None and MODIS_DN_RANGE[0] <= median <= MODIS_DN_RANGE[1]:

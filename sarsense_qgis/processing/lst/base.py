@@ -57,14 +57,16 @@ class LstAlgorithm(SarsenseAlgorithm):
 
     def check_lst_values(self, path, name, units):
         """Refuse a raster whose values are no land-surface temperature in ``units`` (:func:`.checks.value_range`,
-        after the band's scale), naming the likely cause: raw MODIS DN, a wrong declared scale
-        (:func:`temperature.scale_hint`)."""
+        after the band's scale), naming the likely cause: an undeclared nodata value, raw MODIS DN, a wrong declared
+        scale (:func:`temperature.scale_hint`)."""
         sample = sample_values(path, max_side=128)
-        sample = sample[np.isfinite(sample)]
-        if sample.size == 0:
+        if not np.isfinite(sample).any():
             return      # no valid pixel: LstSource.check says so
+        fill = temperature.undeclared_fill(sample, units)
+        if fill:
+            raise self.error(f"{self.label(name)}: {fill}.")
         ds = open_dataset(path)     # held while its band is read: GDAL frees a band with its dataset
-        hint = temperature.scale_hint(float(np.median(sample)), units, band_scaling(ds.GetRasterBand(1)))
+        hint = temperature.scale_hint(sample, units, band_scaling(ds.GetRasterBand(1)))
         del ds
         checks.value_range(self, path, name, "lst_kelvin" if units == "kelvin" else "lst_celsius", hint=hint)
 

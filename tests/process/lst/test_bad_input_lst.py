@@ -45,7 +45,8 @@ def _fine_gt(scale):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """A 96×96 window of the real h14v09 day LST as raw DN (no scale), with a wrong scale (0.2), with the right
-    one (0.02), in kelvin and in °C; all-NaN LST; NDVI on the ×4 grid: 3..7, all NaN and a good one."""
+    one (0.02), in kelvin and in °C; all-NaN LST; kelvin with an undeclared −9999 fill; NDVI on the ×4 grid: 3..7,
+    all NaN and a good one."""
     d = tmp_path_factory.mktemp("lst_bad")
     raw = gdal.Open(modis_subdataset()).ReadAsArray()[480:576, 144:240]
     k = modis.read_kelvin(modis_subdataset(), qc_filter=False)[480:576, 144:240]
@@ -57,6 +58,7 @@ def data(tmp_path_factory):
         "kelvin": _write(d / "kelvin.tif", k, nodata=float("nan")),
         "celsius": _write(d / "celsius.tif", k - 273.15, nodata=float("nan")),
         "nan": _write(d / "nan.tif", np.full_like(k, np.nan), nodata=float("nan")),
+        "fill": _write(d / "fill.tif", np.where(np.isfinite(k), k, -9999.0).astype(np.float32)),
         "ndvi37": _write(d / "ndvi_3_7.tif", rng.uniform(3, 7, (384, 384)).astype(np.float32), gt=_fine_gt(4)),
         "ndvi_nan": _write(d / "ndvi_nan.tif", np.full((384, 384), np.nan, np.float32), nodata=float("nan"),
                            gt=_fine_gt(4)),
@@ -97,10 +99,12 @@ LST_RUNS = {
     ("dn", 1, ("look like raw MODIS DN", "scale is 0.02 K", "land surface temperature in °C")),
     ("scale02", 0, ("declares scale 0.2", "gdal_edit.py -scale 0.02", "land surface temperature in kelvin")),
     ("nan", 0, ("no valid pixel",)),
+    ("fill", 0, ("values are -9999", "nodata value the file does not declare", "gdal_edit.py -a_nodata -9999")),
 ])
 def test_values_no_lst_is_refused_with_its_cause(env, data, tmp_path, run_name, case, units, needles):
-    """Raw MODIS DN ≈ 15 000 taken as kelvin (15 000 K) or °C, or a wrong declared scale (≈ 3 000 K), or no valid
-    pixel: every LST algorithm refuses it, saying why and what to do, before anything is written."""
+    """Raw MODIS DN ≈ 15 000 taken as kelvin (15 000 K) or °C, a wrong declared scale (≈ 3 000 K), an undeclared
+    −9999 fill, or no valid pixel: every LST algorithm refuses it, saying why and what to do, before anything is
+    written."""
     alg, params, key, label = LST_RUNS[run_name]
     params = {k: "celsius" if v == "kelvin" and units == 1 else v for k, v in params.items()}   # the other raster
     _refused(env, data, tmp_path, alg, {**params, key: case, "INPUT_UNITS": units}, label, *needles)

@@ -39,6 +39,11 @@ class RunOptions:
         ``progress(fraction)`` with fraction in [0, 1], after each block.
     is_canceled : callable or None
         ``is_canceled() -> bool``, asked between blocks; True stops the run with :class:`Cancelled`.
+    empty_hint : str
+        The job's likely cause and fix of an output with no valid pixel, said when the engine refuses one
+        (:class:`~.engine.outputs.OutputRaster`, the empty-result rule).
+    allow_empty : bool
+        True where an output with no valid pixel is a valid answer (the job says so in its log).
     """
 
     budget_mb: float = DEFAULT_BUDGET_MB
@@ -47,6 +52,8 @@ class RunOptions:
     block_size: int | None = None
     progress: Callable[[float], None] | None = None
     is_canceled: Callable[[], bool] | None = None
+    empty_hint: str = ""
+    allow_empty: bool = False
 
     def __post_init__(self):
         if not self.budget_mb > 0:
@@ -56,6 +63,11 @@ class RunOptions:
     def replace(self, **changes) -> RunOptions:
         """A copy with ``changes`` (e.g. ``workers=1`` for a pass that must run on one thread)."""
         return dataclasses.replace(self, **changes)
+
+    def with_empty_hint(self, hint: str) -> RunOptions:
+        """These options with ``hint`` as the cause of an empty output, unless the caller already gave one
+        (the Processing layer knows the user's parameters and says it better)."""
+        return self if self.empty_hint else self.replace(empty_hint=hint)
 
     def part(self, start: float, end: float) -> RunOptions:
         """The same options for one pass of a run that walks the data several times: the pass's progress

@@ -1,7 +1,8 @@
 """GDAL raster access for the block engine: metadata, windowed reads, tiled writers.
 
 Conventions (docs/conventions.md, "Outputs"):
-- every read returns float32 with nodata turned into NaN;
+- every read returns float32 with nodata turned into NaN and the band's declared scale and offset applied
+  (value = raw · scale + offset, :func:`band_scaling`), so checks and kernels see physical values;
 - float outputs are float32 with NaN nodata, class maps uint8 with 255 nodata;
 - outputs are tiled GeoTIFF, ``BIGTIFF=IF_SAFER``, CRS, geotransform and band
   descriptions (ISO dates for time stacks) carried over.
@@ -161,6 +162,33 @@ def nodata_mask(arr: np.ndarray, nodata: float | None) -> np.ndarray | None:
 COMPLEX_MODES = (None, "amplitude")
 
 
+def band_scaling(band: gdal.Band) -> tuple[float, float] | None:
+    """``(scale, offset)`` a band declares (value = raw · scale + offset), or None when it declares none.
+
+    A scale of 1 with offset 0 is none. GDAL's HDF4 driver reports uninitialised numbers (denormals such as
+    2e-316) for a MODIS subdataset that declares no GDAL scale; a scale or offset that is not a normal finite
+    number (|x| < 1e-30 other than 0, NaN, inf) is taken as undeclared, and the product's own decoding
+    (e.g. :mod:`sarsense.algorithms.lst.modis`) applies.
+    """
+    scale, offset = band.GetScale(), band.GetOffset()
+    scale = 1.0 if scale is None else float(scale)
+    offset = 0.0 if offset is None else float(offset)
+
+    def sane(x, zero_ok):
+        return np.isfinite(x) and (abs(x) >= 1e-30 or (zero_ok and x == 0.0))
+
+    if not sane(scale, False) or not sane(offset, True):
+        return None
+    return None if (scale, offset) == (1.0, 0.0) else (scale, offset)
+
+
+def _apply_scaling(out: np.ndarray, scaling: tuple[float, float] | None) -> None:
+    if scaling is not None:
+        scale, offset = scaling
+        out *= np.float32(scale)
+        out += np.float32(offset)
+
+
 def complex_refusal(path: str, bands: Sequence[int]) -> str:
     """The message refusing complex (SLC) bands ``bands`` of ``path``."""
     return (f"'{path}' holds complex (SLC) values in band(s) {', '.join(map(str, bands))}; this tool needs "
@@ -192,7 +220,8 @@ def read_window(ds: gdal.Dataset, band_numbers: Sequence[int], xoff: int, yoff: 
     """Read a window of several bands as float32 (bands, rows, cols), nodata as NaN.
 
     A complex band is refused (``ValueError``) unless ``complex_as="amplitude"``, which reads it as |z|.
-    A read error (a damaged file) becomes a ``ValueError`` naming the file and the window.
+    A band's declared scale and offset are applied (:func:`band_scaling`). A read error (a damaged file)
+    becomes a ``ValueError`` naming the file and the window.
     """
     bands = [ds.GetRasterBand(b) for b in band_numbers]
     if len(bands) == 1 or any(gdal.GetDataTypeName(b.DataType).startswith("C") for b in bands):
@@ -200,6 +229,7 @@ def read_window(ds: gdal.Dataset, band_numbers: Sequence[int], xoff: int, yoff: 
         for i, band in enumerate(bands):
             arr, mask = _read_band(band, xoff, yoff, xsize, ysize, complex_as)
             out[i] = arr
+            _apply_scaling(out[i], band_scaling(band))
             if mask is not None:
                 out[i][mask] = np.nan
         return out
@@ -214,6 +244,7 @@ def read_window(ds: gdal.Dataset, band_numbers: Sequence[int], xoff: int, yoff: 
         out = out.copy()
     for i, band in enumerate(bands):
         mask = nodata_mask(raw[i], band.GetNoDataValue())
+        _apply_scaling(out[i], band_scaling(band))
         if mask is not None:
             out[i][mask] = np.nan
     return out
@@ -229,7 +260,8 @@ def sample_values(path: str, *, band: int | Iterable[int] = 1, max_side: int = 5
     holds one block at a time. ``band`` is a band number, or a sequence of them: the same blocks
     are then read once for all those bands (a pixel-interleaved stack stores every band of a tile
     together: sampling 30 bands one by one read each tile 30 times, 10.8 s instead of 0.4 s on a
-    4096² × 30 stack). A complex band is sampled as its modulus |z|. Returns a 2-D array, one row
+    4096² × 30 stack). A complex band is sampled as its modulus |z|; a band's declared scale and offset are
+    applied (:func:`band_scaling`), as the engine's reads do. Returns a 2-D array, one row
     per band (blocks side by side along it), for statistics only.
     """
     bands = [int(band)] if np.isscalar(band) else [int(b) for b in band]
@@ -244,6 +276,7 @@ def sample_values(path: str, *, band: int | Iterable[int] = 1, max_side: int = 5
     rows = np.unique(np.linspace(0, nby - 1, min(nby, max_blocks // len(cols))).round().astype(int))
     budget = max(1, max_side * max_side // (len(cols) * len(rows)))  # values kept per block
     nodata = [ds.GetRasterBand(b).GetNoDataValue() for b in bands]
+    scaling = [band_scaling(ds.GetRasterBand(b)) for b in bands]
     parts = []
     for j in rows:
         for i in cols:
@@ -260,6 +293,7 @@ def sample_values(path: str, *, band: int | Iterable[int] = 1, max_side: int = 5
             arr = raw.astype(np.float32)
             for k, nd in enumerate(nodata):
                 mask = nodata_mask(raw[k], nd)
+                _apply_scaling(arr[k], scaling[k])
                 if mask is not None:
                     arr[k][mask] = np.nan
             parts.append(arr.reshape(len(bands), -1))

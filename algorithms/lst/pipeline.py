@@ -56,28 +56,35 @@ class LstSource:
                              "(pick one band with 'Rearrange bands' or gdal_translate -b)")
         ds = _raster.open_dataset(self.path)
         band = ds.GetRasterBand(1)
+        # the engine's reads apply a band's declared GDAL scale and offset (MODIS values warped or translated to
+        # GeoTIFF keep theirs: 0.02), so a GeoTIFF block is already in LST units
+        self.engine_scaling = _raster.band_scaling(band)
         if self.modis:
             self.decoding = modis.decoding(band.GetMetadata(), band.GetNoDataValue())
             self.inputs = [self.path, modis.qc_subdataset(self.path)] if qc_filter else [self.path]
         else:
-            # a band's own scale and offset (MODIS values warped or translated to GeoTIFF keep theirs: 0.02)
-            self.band_scale = (band.GetScale() or 1.0, band.GetOffset() or 0.0)
             self.inputs = [self.path]
         del band, ds
 
     def kelvin(self, block):
         """(rows, cols) kelvin from an engine block of :attr:`inputs`."""
         if not self.modis:
-            scale, offset = self.band_scale
-            values = block[0] if (scale, offset) == (1.0, 0.0) else block[0] * np.float32(scale) + np.float32(offset)
-            return temperature.to_kelvin(values, self.units)
+            return temperature.to_kelvin(block[0], self.units)
         scale, offset, fill, lo, hi = self.decoding
-        raw = block[0]      # the engine already made the fill value NaN
+        raw = self.stored(block[0])     # the engine already made the fill value NaN
         qc = block[1] if self.qc_filter else None
         with np.errstate(invalid="ignore"):
             out = modis.decode(np.where(np.isfinite(raw), raw, fill), qc, scale=scale, offset=offset, fill=fill,
                                valid_min=lo, valid_max=hi, qc_filter=self.qc_filter)
         return out
+
+    def stored(self, values):
+        """A MODIS LST block as the stored DN :func:`modis.decode` reads: the engine applied the band's GDAL scale
+        where this GDAL reports one (Debian's 3.6 HDF4 driver reports none), so it is undone here."""
+        if self.engine_scaling is None:
+            return values
+        scale, offset = self.engine_scaling
+        return np.round((values - np.float32(offset)) / np.float32(scale))
 
     def qc_counts(self, *, options: RunOptions | None = None) -> dict:
         """For a MODIS subdataset, what its QC says of its pixels and what the QC filter dropped, counted over the
@@ -88,7 +95,7 @@ class LstSource:
         _, _, fill, lo, hi = self.decoding
 
         def kernel(block):
-            return modis.qc_counts(block[0], block[1], fill=fill, valid_min=lo, valid_max=hi,
+            return modis.qc_counts(self.stored(block[0]), block[1], fill=fill, valid_min=lo, valid_max=hi,
                                    qc_filter=self.qc_filter)
         total = _engine.reduce_blockwise([self.path, modis.qc_subdataset(self.path)], kernel,
                                          initial=np.zeros(len(modis.QC_COUNT_NAMES), np.int64),
@@ -103,8 +110,7 @@ class LstSource:
         if self.modis:
             self.sample = temperature.check_plausible(self.kelvin(block)[0], "kelvin", label=label)
         else:
-            scale, offset = self.band_scale
-            self.sample = temperature.check_plausible(block[0, 0] * scale + offset, self.units, label=label)
+            self.sample = temperature.check_plausible(block[0, 0], self.units, label=label)
         return self.sample
 
     def write_kelvin(self, output: str, *, options: RunOptions | None = None) -> dict:

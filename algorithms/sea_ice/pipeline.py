@@ -79,6 +79,9 @@ def downsample_kernel(*, units: str = "db", factor: int = 2, land_band: bool = F
     return kernel
 
 
+NO_VALID_PIXEL = "the scene has no valid pixel: HH or HV is NaN/nodata (or land) everywhere"
+
+
 def prepare(inputs: list[str], output: str, *, units: str = "db", factor: int = 2, land: str | None = None,
             options: RunOptions | None = None) -> dict:
     """Write the network's input: HH and HV in dB, downsampled ``factor``× (§II.C), clipped, land masked.
@@ -94,6 +97,7 @@ def prepare(inputs: list[str], output: str, *, units: str = "db", factor: int = 
         raise ValueError(f"need HH and HV: two single-band rasters or one two-band raster, got "
                          f"{stack.band_count - (1 if land else 0)} band(s)")
     counter = Counts("valid")
+    options = resolve(options).with_empty_hint(NO_VALID_PIXEL)
     res = _engine.run_aggregate(stack.paths, output, downsample_kernel(units=units, factor=factor, land_band=bool(land),
                                                                        counter=counter),
                                 factor=factor, out_bands=2, descriptions=["HH (dB, clipped)", "HV (dB, clipped)"],
@@ -101,7 +105,7 @@ def prepare(inputs: list[str], output: str, *, units: str = "db", factor: int = 
                                 options=options)
     if counter["valid"] == 0:
         _engine.remove_dataset_files(output)
-        raise ValueError("the scene has no valid pixel: HH or HV is NaN/nodata (or land) everywhere")
+        raise ValueError(NO_VALID_PIXEL)
     res["valid"] = counter["valid"]
     return res
 

@@ -24,7 +24,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, RunOptions
-from ...algorithms.io.engine import RUN_CACHE_MB, gdal_cache_limit
+from ...algorithms.io.engine import RUN_CACHE_MB, cleanup_on_signal, gdal_cache_limit
 from .. import help as _help
 from .. import setup_tools
 from ..resources import INSTALL_ACTION, icon_path
@@ -142,20 +142,28 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     # -- running ---------------------------------------------------------------------
     def processAlgorithm(self, parameters, context, feedback):
         """Run :meth:`process` with GDAL's cache bounded, turning input problems into messages; the virtual
-        rasters the run made (:mod:`.inputs`) are freed whatever happened."""
+        rasters the run made (:mod:`.inputs`) are freed whatever happened, and a run that fails (a refusal, an
+        error, a cancel, SIGTERM) leaves no output file behind: those it created or changed are removed."""
         self.virtual = []
+        outputs_before = checks.output_files(self, parameters, context)
         try:
-            with gdal_cache_limit(RUN_CACHE_MB):
+            with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(lambda: checks.remove_changed(outputs_before)):
                 return self.process(parameters, context, feedback)
         except Cancelled:
+            checks.remove_changed(outputs_before)
             raise QgsProcessingException(self.tr("Cancelled: no output was written.")) from None
         except ValueError as err:
+            checks.remove_changed(outputs_before)
             raise self.error(str(err)) from None
         except MemoryError:
+            checks.remove_changed(outputs_before)
             budget = self.parameterDefinition("BUDGET_MB")
             hint = self.tr(", or lower {0}").format(self.label("BUDGET_MB")) if budget is not None else ""
             raise QgsProcessingException(self.tr("Out of memory: close other programs and run again{0}.").format(
                 hint)) from None
+        except BaseException:
+            checks.remove_changed(outputs_before)
+            raise
         finally:
             inputs.release(self.virtual)
             self.virtual = []

@@ -14,17 +14,27 @@ import re
 import numpy as np
 from osgeo import gdal
 from qgis.core import (
+    QgsMapLayer,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
+    QgsProcessingOutputLayerDefinition,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMapLayer,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorDestination,
+    QgsProcessingParameterVectorLayer,
+    QgsProperty,
 )
 
 from ...algorithms import sar
-from ...algorithms.io import read_info, sample_values
+from ...algorithms.io import quantities, read_info, sample_values
 from ...algorithms.io import stack as _stack
 from ...algorithms.io.raster import open_dataset
 from ...algorithms.io.vector import as_number  # noqa: F401 (the algorithms' one way to read a number given as text)
@@ -64,6 +74,9 @@ def parameter_values(alg, parameters, context):
         problem = _parameter_problem(alg, param, parameters, context)
         if problem:
             return False, problem
+    problem = output_is_input(alg, parameters, context)
+    if problem:
+        return False, problem
     # QGIS's own check, parameter by parameter as QgsProcessingAlgorithm does, except for a GDAL
     # subdataset name given as text (QGIS 3.22 loads only existing files from text; GDAL reads it)
     for param in alg.parameterDefinitions():
@@ -79,6 +92,130 @@ def parameter_values(alg, parameters, context):
                 return False, alg.invalidSinkError(parameters, name)
             return False, alg.tr("Incorrect parameter value for {0}").format(name)
     return True, ""
+
+
+#: Parameters whose value names files the run reads.
+_INPUT_TYPES = (QgsProcessingParameterRasterLayer, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
+                QgsProcessingParameterMultipleLayers, QgsProcessingParameterMapLayer, QgsProcessingParameterVectorLayer)
+#: Parameters whose value names a file (or folder) the run writes.
+_OUTPUT_TYPES = (QgsProcessingParameterRasterDestination, QgsProcessingParameterVectorDestination,
+                 QgsProcessingParameterFileDestination, QgsProcessingParameterFeatureSink,
+                 QgsProcessingParameterFolderDestination)
+
+
+def _file_of(value):
+    """The real path of the file a parameter value names (a path, 'path|layername=…', a GDAL subdataset
+    'DRIVER:"path":…', a layer), or None for what names no file (a temporary output, a memory layer)."""
+    if isinstance(value, QgsMapLayer):
+        value = value.source()
+    elif isinstance(value, (QgsProcessingFeatureSourceDefinition, QgsProcessingOutputLayerDefinition)):
+        prop = value.source if isinstance(value, QgsProcessingFeatureSourceDefinition) else value.sink
+        value = prop.staticValue() if prop.propertyType() == QgsProperty.StaticProperty else None
+    if not isinstance(value, str) or not value or value == "TEMPORARY_OUTPUT" or value.startswith("memory:"):
+        return None
+    path = value.split("|", 1)[0]
+    if SUBDATASET.match(path):
+        quoted = re.search(r'"([^"]+)"', path)
+        if not quoted:
+            return None
+        path = quoted.group(1)
+    elif path.startswith(("ogr:", "postgres:", "/vsi")) or "://" in path:
+        return None
+    return os.path.realpath(path)
+
+
+def _input_files(alg, param, parameters, context):
+    value = parameters.get(param.name())
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    files = []
+    for item in values:
+        if isinstance(item, str) and item and not os.path.exists(item.split("|", 1)[0]) \
+                and not SUBDATASET.match(item) and context is not None and context.project() is not None:
+            layer = context.project().mapLayer(item)   # a layer id in the project: its source
+            item = layer if layer is not None else item
+        path = _file_of(item)
+        if path:
+            files.append(path)
+    return files
+
+
+def output_is_input(alg, parameters, context):
+    """A message when an output would overwrite an input or another output, else None.
+
+    Every kind of input counts (rasters, vector layers, model and table files, folders, the layers of a
+    multiple-layer input); an output inside an input folder (a SAFE product) would change that input and is
+    refused too. Checked before anything is read or written.
+    """
+    inputs = []       # (label, real path, is a folder)
+    for param in alg.parameterDefinitions():
+        if isinstance(param, _INPUT_TYPES):
+            for path in _input_files(alg, param, parameters, context):
+                inputs.append((alg.label(param.name()), path, os.path.isdir(path)))
+    seen = {}
+    for param in alg.parameterDefinitions():
+        if not isinstance(param, _OUTPUT_TYPES):
+            continue
+        out = _file_of(parameters.get(param.name()))
+        if not out:
+            continue
+        label = alg.label(param.name())
+        for in_label, path, folder in inputs:
+            if out == path or (folder and out.startswith(path + os.sep)):
+                what = "is" if out == path else "is inside"
+                return alg.tr("{0}: '{1}' {2} the input {3} ('{4}'); choose another output path (inputs are never "
+                              "overwritten).").format(label, parameters.get(param.name()) if isinstance(
+                                  parameters.get(param.name()), str) else out, what, in_label, path)
+        if out in seen:
+            return alg.tr("{0} and {1} are the same file '{2}'; give each output its own path.").format(
+                seen[out], label, out)
+        seen[out] = label
+    return None
+
+
+def output_files(alg, parameters, context):
+    """The files the run's outputs name, ``{real path: (size, mtime) or None if absent}`` as they are now (what
+    the base class removes if the run then fails: any that it created or changed)."""
+    state = {}
+    for param in alg.parameterDefinitions():
+        if isinstance(param, _OUTPUT_TYPES) and not isinstance(param, QgsProcessingParameterFolderDestination):
+            out = _file_of(parameters.get(param.name()))
+            if out:
+                state[out] = _file_state(out)
+    return state
+
+
+def _file_state(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+#: Side files GDAL and OGR write beside an output.
+_SIDE_FILES = (".aux.xml", ".ovr", "-wal", "-shm", "-journal")
+_SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".qmd")
+
+
+def remove_changed(state):
+    """Remove the output files of ``state`` (:func:`output_files`) that the failed run created or changed, with
+    their side files; returns those removed."""
+    removed = []
+    for path, before in state.items():
+        if _file_state(path) == before or os.path.isdir(path):
+            continue
+        parts = [path] + [path + s for s in _SIDE_FILES]
+        if path.lower().endswith(".shp"):
+            parts += [path[:-4] + s for s in _SHAPEFILE_PARTS]
+        for p in parts:
+            try:
+                os.remove(p)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                continue
+            removed.append(p)
+    return removed
 
 
 def _parameter_problem(alg, param, parameters, context):
@@ -228,3 +365,25 @@ def require_valid(alg, path, name):
             return
     raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
                     "with data, or check its nodata value.")
+
+
+def value_range(alg, path, name, quantity, *, bands=None, hint=""):
+    """Refuse a raster whose values are no ``quantity`` (a :data:`~sarsense.algorithms.io.quantities.QUANTITIES`
+    name): more than 0.5 % of a sample of each band (``bands``: 1-based numbers, default all) outside the
+    quantity's physical range, compared after the band's scale and offset. The message gives the values seen,
+    the range, the likely cause and ``hint`` (the suite's own fix)."""
+    n = read_info(path).band_count
+    bands = list(bands) if bands is not None else list(range(1, n + 1))
+    samples = sample_values(path, band=bands, max_side=512 if len(bands) <= 4 else 128)
+    for band, sample in zip(bands, samples):
+        problem = quantities.range_problem(sample, quantity)
+        if problem:
+            where = alg.label(name) + (f", band {band}" if n > 1 else "")
+            raise alg.error(f"{where}: {problem}." + (f" {hint}" if hint else ""))
+
+
+def class_map(alg, path, name, *, band=1):
+    """Refuse a raster given where a class map is expected whose values are not integer class codes."""
+    problem = quantities.class_problem(sample_values(path, band=band))
+    if problem:
+        raise alg.error(f"{alg.label(name)} {problem}.")

@@ -16,13 +16,13 @@ from .counts import Counts
 from .inputs import RasterStack
 from .memory import RUN_CACHE_MB, gdal_cache_limit, gdal_cache_share, reuse_freed_memory
 from .outputs import OutputRaster
-from .partials import remove_dataset_files, remove_stale_partials, temporary_raster
+from .partials import cleanup_on_signal, remove_dataset_files, remove_stale_partials, temporary_raster
 from .tiles import ExtraOutput, fitting_tile, plan_tiles, run_tiled
 from .walk import KERNEL_COLUMNS, reduce_blockwise, run_aggregate, run_blockwise, run_on_grid, run_whole
 from .windows import DEFAULT_BYTES_PER_PIXEL, Position, Window, plan_windows
 
 __all__ = ["DEFAULT_BUDGET_MB", "DEFAULT_BYTES_PER_PIXEL", "KERNEL_COLUMNS", "RUN_CACHE_MB", "Cancelled", "Counts",
-           "ExtraOutput", "OutputRaster", "Position", "RasterStack", "RunOptions", "Window", "fitting_tile",
-           "gdal_cache_limit", "gdal_cache_share", "plan_tiles", "plan_windows", "reduce_blockwise",
+           "ExtraOutput", "OutputRaster", "Position", "RasterStack", "RunOptions", "Window", "cleanup_on_signal",
+           "fitting_tile", "gdal_cache_limit", "gdal_cache_share", "plan_tiles", "plan_windows", "reduce_blockwise",
            "remove_dataset_files", "remove_stale_partials", "reuse_freed_memory", "run_aggregate", "run_blockwise",
            "run_on_grid", "run_tiled", "run_whole", "temporary_raster"]

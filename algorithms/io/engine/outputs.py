@@ -41,6 +41,11 @@ def _check_output_path(output, inputs):
         raise ValueError(f"output folder '{parent}' is not writable; choose another output path")
 
 
+#: What an empty output most often means, when the job gives no cause of its own.
+EMPTY_CAUSE = ("check that the inputs hold valid values where they overlap and that the parameters suit the data "
+               "(the log says what was left NaN and why)")
+
+
 class OutputRaster:
     """A GeoTIFF written under a temporary name and renamed to ``output`` only when the run succeeds.
 
@@ -48,17 +53,28 @@ class OutputRaster:
     :class:`Cancelled`) removes the temporary file, so no output is left behind
     to be taken for a result. The caller caps GDAL's block cache for the run
     (:func:`gdal_cache_limit`, :func:`gdal_cache_share`).
+
+    The empty-result rule (docs/conventions.md, "Empty results"): the valid pixels written are counted per
+    band (finite for float, not the class nodata 255 for integers); an output with none in any band is refused
+    when the ``with`` ends (``ValueError`` with ``options.empty_hint``, the job's likely cause and fix; nothing
+    is written) unless ``options.allow_empty`` says an empty answer is valid there. :attr:`empty_bands` lists
+    the bands with no valid pixel, for the caller to report.
     """
 
     def __init__(self, output, inputs, *, xsize, ysize, bands, geotransform, projection, dtype=np.float32,
                  descriptions=None, band_metadata=None, metadata=None, compression=_raster.DEFAULT_COMPRESSION,
-                 tile=None):
+                 tile=None, options=None):
         _check_output_path(output, inputs)
         self.output = output
         self.bands = bands
         self.dtype = np.dtype(dtype)
         #: Non-finite values other than NaN (±inf) that were written as NaN, for the caller to report.
         self.n_infinite = 0
+        #: Valid pixels written per band (None until :meth:`write` is called: a GDAL algorithm writing
+        #: :meth:`band` itself is not counted).
+        self.valid = None
+        self._empty_hint = getattr(options, "empty_hint", "") or ""
+        self._allow_empty = bool(getattr(options, "allow_empty", False))
         remove_stale_partials(output)
         self._tmp = _partial_name(output)
         self._args = dict(xsize=xsize, ysize=ysize, bands=bands, geotransform=geotransform, projection=projection,
@@ -100,15 +116,33 @@ class OutputRaster:
             if n:  # no algorithm writes ±inf: it becomes nodata and is counted for the caller to report
                 array = np.where(inf, np.float32(np.nan), array).astype(self.dtype, copy=False)
                 self.n_infinite += n
+            valid = np.count_nonzero(np.isfinite(array), axis=(1, 2))
+        else:
+            valid = np.count_nonzero(array != _raster.CLASS_NODATA, axis=(1, 2))
+        if self.valid is None:
+            self.valid = np.zeros(self.bands, dtype=np.int64)
+        self.valid[:len(valid)] += valid
         try:
             # every band in one call: GDAL fills whole pixel-interleaved tiles instead of re-reading them per band
             self._ds.WriteArray(np.ascontiguousarray(array), int(x), int(y))
         except RuntimeError as err:
             raise ValueError(f"cannot write '{self.output}': {str(err).strip()} (disk full?)") from None
 
+    @property
+    def empty_bands(self):
+        """1-based numbers of the bands written with no valid pixel (empty when nothing was counted)."""
+        return [] if self.valid is None else [i + 1 for i, n in enumerate(self.valid) if n == 0]
+
+    def _refuse_empty(self):
+        if self._allow_empty or self.valid is None or self.valid.any():
+            return
+        raise ValueError(f"every pixel of the output '{os.path.basename(str(self.output))}' would be NaN or nodata "
+                         f"(no valid value in any band), so nothing was written: {self._empty_hint or EMPTY_CAUSE}")
+
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None:
+                self._refuse_empty()
                 self._ds.FlushCache()
                 self._ds = None  # closes the file: GDAL writes the last tiles and the header now
                 os.replace(self._tmp, self.output)

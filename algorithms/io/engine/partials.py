@@ -30,13 +30,15 @@ def remove_dataset_files(path):
 def temporary_raster(beside, prefix):
     """A GeoTIFF path for an intermediate raster of a job, in the folder of ``beside`` (the job's output: the
     same disk, which must hold the output anyway), removed with its side files when the ``with`` ends, however
-    it ends."""
+    it ends, and on SIGTERM or SIGHUP like a partial output."""
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=".tif", dir=os.path.dirname(os.path.abspath(beside)))
     os.close(fd)
+    _register_partial(path)
     try:
         yield path
     finally:
         remove_dataset_files(path)
+        _unregister_partial(path)
 
 
 _PARTIAL = ".partial-"
@@ -73,8 +75,10 @@ def remove_stale_partials(output):
     return removed
 
 
-# Partial files being written by this process, removed if it is terminated (SIGTERM, SIGHUP).
+# Partial files being written by this process, removed if it is terminated (SIGTERM, SIGHUP), and callbacks
+# that clean up what else a run wrote (the Processing layer's tables and reports).
 _ACTIVE = set()
+_CALLBACKS = []
 _ACTIVE_LOCK = threading.Lock()
 _OLD_HANDLERS = {}
 _CLEANUP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
@@ -84,6 +88,12 @@ def _on_signal(signum, frame):
     for path in list(_ACTIVE):
         remove_dataset_files(path)
     _ACTIVE.clear()
+    for callback in list(_CALLBACKS):
+        try:
+            callback()
+        except Exception:
+            pass
+    _CALLBACKS.clear()
     old = _OLD_HANDLERS.get(signum, signal.SIG_DFL)
     if callable(old):
         old(signum, frame)
@@ -92,26 +102,50 @@ def _on_signal(signum, frame):
     os.kill(os.getpid(), signum)
 
 
+def _install_handlers():
+    # Python runs signal handlers in the main thread only; a run in QGIS's task threads (desktop)
+    # cannot install one, and there a cancel, not a signal, stops it.
+    if threading.current_thread() is threading.main_thread() and not _OLD_HANDLERS:
+        for sig in _CLEANUP_SIGNALS:
+            try:
+                _OLD_HANDLERS[sig] = signal.signal(sig, _on_signal)
+            except (ValueError, OSError):
+                pass
+
+
+def _restore_handlers():
+    if not _ACTIVE and not _CALLBACKS and _OLD_HANDLERS and threading.current_thread() is threading.main_thread():
+        for sig, old in _OLD_HANDLERS.items():
+            try:
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
+            except (ValueError, OSError):
+                pass
+        _OLD_HANDLERS.clear()
+
+
 def _register_partial(path):
     with _ACTIVE_LOCK:
         _ACTIVE.add(path)
-        # Python runs signal handlers in the main thread only; a run in QGIS's task threads (desktop)
-        # cannot install one, and there a cancel, not a signal, stops it.
-        if threading.current_thread() is threading.main_thread() and not _OLD_HANDLERS:
-            for sig in _CLEANUP_SIGNALS:
-                try:
-                    _OLD_HANDLERS[sig] = signal.signal(sig, _on_signal)
-                except (ValueError, OSError):
-                    pass
+        _install_handlers()
 
 
 def _unregister_partial(path):
     with _ACTIVE_LOCK:
         _ACTIVE.discard(path)
-        if not _ACTIVE and _OLD_HANDLERS and threading.current_thread() is threading.main_thread():
-            for sig, old in _OLD_HANDLERS.items():
-                try:
-                    signal.signal(sig, old if old is not None else signal.SIG_DFL)
-                except (ValueError, OSError):
-                    pass
-            _OLD_HANDLERS.clear()
+        _restore_handlers()
+
+
+@contextlib.contextmanager
+def cleanup_on_signal(callback):
+    """While the ``with`` runs, call ``callback()`` if the process is terminated (SIGTERM, SIGHUP), with the
+    partial files: for outputs written by others than the engine (QGIS's feature sinks, HTML reports)."""
+    with _ACTIVE_LOCK:
+        _CALLBACKS.append(callback)
+        _install_handlers()
+    try:
+        yield
+    finally:
+        with _ACTIVE_LOCK:
+            if callback in _CALLBACKS:
+                _CALLBACKS.remove(callback)
+            _restore_handlers()

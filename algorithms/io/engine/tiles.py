@@ -348,12 +348,13 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
         opened.enter_context(gdal_cache_limit(cache_mb))
         out = opened.enter_context(OutputRaster(
             output, stack.paths, bands=final_bands, dtype=out_dtype, descriptions=descriptions,
-            band_metadata=inherited_band_metadata(stack, final_bands, out_dtype, band_metadata, inherit), **grid))
+            band_metadata=inherited_band_metadata(stack, final_bands, out_dtype, band_metadata, inherit), options=opts,
+            **grid))
         writers = [(opened.enter_context(OutputRaster(
             extra.path, stack.paths + [output], bands=extra.bands, dtype=extra.dtype,
             descriptions=list(extra.descriptions) or None,
             band_metadata=inherited_band_metadata(stack, extra.bands, extra.dtype, list(extra.band_metadata) or None,
-                                                  inherit), **grid)),
+                                                  inherit), options=opts, **grid)),
             extra.finish) for extra in extra_outputs]
         writers.append((out, finish))
         opened.enter_context(stack)
@@ -362,7 +363,7 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
             _run_panel(stack, plan, c0, c1, predict, writers, out_bands, tick, opts)
     return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch,
             "tile": (plan.tile_x, plan.tile_y), "halo": plan.margin, "blend": plan.blend,
-            "infinite": out.n_infinite}
+            "infinite": out.n_infinite, "empty_bands": out.empty_bands}
 
 
 def _run_panel(stack, plan, c0, c1, predict, writers, n_out, tick, options):

@@ -126,7 +126,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
         outs = [opened.enter_context(OutputRaster(
             path, stack.paths, xsize=info.xsize, ysize=info.ysize, bands=n, geotransform=info.geotransform,
             projection=info.projection, dtype=t, descriptions=d, band_metadata=m, metadata=metadata,
-            compression=opts.compression, tile=side))
+            compression=opts.compression, tile=side, options=opts))
             for path, n, t, d, m in zip(outputs, counts, dtypes, descriptions, band_metadata)]
         opened.enter_context(stack)
         splits = np.cumsum(counts)[:-1]
@@ -149,7 +149,8 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
                 out.write(part, win.x, win.y)
 
         _walk(windows, compute, write, options=opts)
-    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs)}
+    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
+            "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
 
 
 def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projection, out_bands, out_dtype=np.float32,
@@ -178,9 +179,9 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
         out = opened.enter_context(OutputRaster(
             output, [str(p) for p in inputs], xsize=int(xsize), ysize=int(ysize), bands=out_bands,
             geotransform=geotransform, projection=projection, dtype=out_dtype, descriptions=descriptions,
-            band_metadata=band_metadata, metadata=metadata, compression=opts.compression, tile=side))
+            band_metadata=band_metadata, metadata=metadata, compression=opts.compression, tile=side, options=opts))
         _walk(windows, compute, lambda win, res: out.write(res, win.x, win.y), options=opts)
-    return {"output": output, "blocks": len(windows), "infinite": out.n_infinite}
+    return {"output": output, "blocks": len(windows), "infinite": out.n_infinite, "empty_bands": out.empty_bands}
 
 
 def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
@@ -264,7 +265,7 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
                 output, stack.paths, xsize=ox, ysize=oy, bands=out_bands, geotransform=coarse_gt,
                 projection=info.projection, dtype=out_dtype, descriptions=descriptions,
                 band_metadata=_band_metadata(stack, out_bands, out_dtype, band_metadata, inherit),
-                metadata=_dataset_metadata(stack, metadata, inherit), compression=opts.compression))
+                metadata=_dataset_metadata(stack, metadata, inherit), compression=opts.compression, options=opts))
             def write(win, res):
                 out.write(res, win.x, win.y)
         else:
@@ -273,7 +274,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
         opened.enter_context(stack)
         _walk(windows, compute, write, options=opts.replace(workers=1))
     return {"output": output, "blocks": len(windows), "xsize": ox, "ysize": oy, "array": held,
-            "infinite": out.n_infinite if output is not None else 0}
+            "infinite": out.n_infinite if output is not None else 0,
+            "empty_bands": out.empty_bands if output is not None else []}
 
 
 def _window_result(res, n_out, win):

@@ -32,14 +32,14 @@ def test_water_cloud_counts_each_cause_of_nan(tmp_path):
     ndv = write_raster(tmp_path / "n.tif", nd, descriptions=["2016-01-01", "2016-01-13"])
     out = str(tmp_path / "o.tif")
     c = water_cloud.water_cloud_file(sig, ndv, out, ndvi_bands=[1, 2], incidence_deg=39.0, a=1.0, b=1.0, in_db=True,
-                                     options=RunOptions())
+                                     options=RunOptions(allow_empty=True))   # counted, not refused: see below
     assert (c["no_sigma"], c["no_ndvi"], c["valid"]) == (1, 10, 29) and c["no_soil"] == 29 and c["opaque"] == 0
     lai = water_cloud.lai_from_ndvi(0.5)
     cos_t = np.cos(np.radians(39.0))
     a_max = 0.1 / (lai * cos_t * (1 - np.exp(-2 * lai / cos_t)))    # σ° = 0.1: the largest A leaving a soil term
     assert c["a_max"] == pytest.approx(a_max, rel=1e-4)
     c = water_cloud.water_cloud_file(sig, ndv, out, ndvi_bands=[1, 2], incidence_deg=39.0, a=0.01, b=400.0,
-                                     in_db=True, options=RunOptions())
+                                     in_db=True, options=RunOptions(allow_empty=True))
     assert c["opaque"] == 29 and c["no_soil"] == 0 and c["infinite"] == 0
 
 

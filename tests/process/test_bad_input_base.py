@@ -1,0 +1,79 @@
+"""What the base class refuses for every algorithm, through qgis_process (issue #28): an output named as one of
+the inputs, of every kind (raster, vector layer, model or table file, a layer of a multiple-layer input, a
+folder), or as another output. Refused before anything is read or written; the input's bytes are unchanged."""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+from process_helpers import needs_qgis_process, refusal, run
+
+from sarsense.simulators import write_raster
+
+pytestmark = needs_qgis_process
+
+
+def _digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    lst = write_raster(d / "lst.tif", np.full((16, 16), 300.0, np.float32))
+    db = write_raster(d / "db.tif", np.full((16, 16), -12.0, np.float32))
+    points = d / "points.geojson"
+    points.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"class": 1, "id": "a"},
+         "geometry": {"type": "Point", "coordinates": [600100.0, 4799900.0]}}]}))
+    model = d / "model.npz"
+    model.write_bytes(b"PK\x03\x04 not really a model")
+    folder = d / "ismn"
+    folder.mkdir()
+    return {"lst": lst, "db": db, "points": str(points), "model": str(model), "folder": str(folder)}
+
+
+# (algorithm, parameters with {key} placeholders for the input files, the output parameter named as an input,
+#  the input it names)
+CASES = {
+    "raster output = raster input (lstsuperresolution)": (
+        "lstsuperresolution", {"INPUT": "{lst}", "METHOD": "1", "OUTPUT": "{lst}"}, "OUTPUT", "lst"),
+    "raster output = raster input (despeckle)": (
+        "despeckle", {"INPUT": "{db}", "OUTPUT": "{db}"}, "OUTPUT", "db"),
+    "raster output = a layer of a multiple-layer input": (
+        "buildstack", {"INPUTS": "{db}", "OUTPUT": "{db}"}, "OUTPUT", "db"),
+    "file output = vector input": (
+        "svmclassify", {"INPUT": "{db}", "TRAINING": "{points}", "CLASS_FIELD": "class", "OUTPUT": "TEMPORARY_OUTPUT",
+                        "OUTPUT_MODEL": "{points}", "OUTPUT_REPORT": "TEMPORARY_OUTPUT"}, "OUTPUT_MODEL", "points"),
+    "table output = vector input": (
+        "accuracyassessment", {"CLASSIFIED": "{db}", "REFERENCE": "{points}", "CLASS_FIELD": "class",
+                               "OUTPUT_TABLE": "{points}", "OUTPUT_HTML": "TEMPORARY_OUTPUT"},
+        "OUTPUT_TABLE", "points"),
+    "raster output = model file input": (
+        "svmapply", {"INPUT": "{db}", "MODEL": "{model}", "OUTPUT": "{model}"}, "OUTPUT", "model"),
+    "table output inside an input folder": (
+        "importismn", {"INPUT": "{folder}", "OUTPUT_STATIONS": "{folder}/stations.gpkg",
+                       "OUTPUT_VALUES": "TEMPORARY_OUTPUT"}, "OUTPUT_STATIONS", "folder"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_output_named_as_an_input_is_refused_and_the_input_kept(env, files, case):
+    alg, params, output, source = CASES[case]
+    before = {k: _digest(v) for k, v in files.items() if k != "folder"}
+    res = run(env, alg, **{k: v.format(**files) for k, v in params.items()})
+    text = refusal(res, f"({output})", "is ", "the input", "choose another output path")
+    assert "Traceback" not in text
+    assert {k: _digest(v) for k, v in files.items() if k != "folder"} == before
+    if source == "folder":
+        assert not os.listdir(files["folder"])
+
+
+def test_two_outputs_named_as_one_file_are_refused(env, files, tmp_path):
+    same = str(tmp_path / "same.html")
+    res = run(env, "svmclassify", INPUT=files["db"], TRAINING=files["points"], CLASS_FIELD="class",
+              OUTPUT="TEMPORARY_OUTPUT", OUTPUT_MODEL=same, OUTPUT_REPORT=same)
+    refusal(res, "are the same file", "give each output its own path")
+    assert not (tmp_path / "same.html").exists()

@@ -42,7 +42,10 @@ class LstAlgorithm(SarsenseAlgorithm):
         path = inputs.raster_path(self, parameters, name, context)
         qc = self.parameterAsBool(parameters, self.QC_FILTER, context) if self.parameterDefinition(self.QC_FILTER) \
             else True
-        src = pipeline.LstSource(path, self.lst_units(parameters, context, units_name), qc_filter=qc)
+        try:
+            src = pipeline.LstSource(path, self.lst_units(parameters, context, units_name), qc_filter=qc)
+        except ValueError as err:
+            raise self.error(f"{self.label(name)}: {err}.") from None
         if not src.modis:       # a MODIS subdataset is decoded with its own scale and valid range
             self.check_lst_values(path, name, src.units)
         src.check(label=self.label(name))

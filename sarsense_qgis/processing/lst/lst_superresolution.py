@@ -85,7 +85,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         if method == "unet":
             path = self.parameterAsFile(parameters, self.MODEL, context) or str(BUNDLED)
             model = rt.Model(path)
-            pipeline.check_sr_model(model, scale)
+            pipeline.check_sr_model(model, scale, label=self.label(self.MODEL))
         elif method in ("tsharp", "atprk") and not parameters.get(self.NDVI):
             raise self.error(f"{METHOD_LABELS[2 if method == 'tsharp' else 3]} needs an NDVI raster at the fine scale: "
                              f"give {self.label(self.NDVI)}, or choose the U-Net or bicubic, which need none.")

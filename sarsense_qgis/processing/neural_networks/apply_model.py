@@ -14,7 +14,7 @@ from qgis.core import (
 
 from ....algorithms import onnx as rt
 from ...styles import ClassMapPostProcessor, GreyStretchPostProcessor, style_on_load
-from .. import inputs, names, outputs
+from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 #: The default of Apply ONNX model: the general SAR example (suite models have their own algorithms).
@@ -118,6 +118,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
+        checks.require_valid(self, src, self.INPUT)
         model = self._open(parameters, context)
         outputs.report_model(self, feedback, model)
         halo = self.parameterAsInt(parameters, self.HALO, context)

@@ -126,6 +126,21 @@ def test_tsharp_and_atprk_refuse_an_ndvi_that_is_none(env, data, tmp_path, metho
                                                          "NDVI": ndvi}, *needles)
 
 
+def test_refusals_name_the_parameter(env, data, tmp_path, tmp_path_factory):
+    """A 3-band LST and a model that is no super-resolution model are refused naming the parameter as the dialog
+    labels it (before: the file alone, or 'MODEL')."""
+    from onnx_models import contract, conv_net
+    d = tmp_path_factory.mktemp("lst_names")
+    gdal.Translate(str(d / "lst3.tif"), data["kelvin"], bandList=[1, 1, 1])
+    _refused(env, data, tmp_path, "lstsuperresolution", {"INPUT": str(d / "lst3.tif"), "METHOD": 1},
+             "Land-surface temperature (INPUT): ", "has 3 bands", "LST must be a single band")
+    model = conv_net(d / "net.onnx", channels=1, contract_dict=contract(
+        inputs=[{"name": "LST", "units": "K"}], normalisation={"method": "offset_scale", "offset": [0.0],
+                                                                 "scale": [1.0]}))
+    _refused(env, data, tmp_path, "lstsuperresolution", {"INPUT": "kelvin", "MODEL": model},
+             "U-Net model (.onnx) (MODEL) 'net.onnx' is a image_regression model", "not a super-resolution model")
+
+
 def test_the_same_good_ndvi_runs(env, data, tmp_path):
     """The check refuses the bad NDVI, not TsHARP: a real NDVI range on the same grid runs."""
     doc = run_json(env, "lstsuperresolution", INPUT=data["kelvin"], METHOD=2, SCALE=4, NDVI=data["ndvi"],

@@ -80,3 +80,12 @@ def test_digital_numbers_are_refused_before_the_model_runs(env, scene, tmp_path)
     refusal(run(env, "applymodel", INPUT=scene[1], MODEL=model, OUTPUT=tmp_path / "y.tif"),
             "(VV) holds values no σ⁰ in dB has", "digital numbers (DN) or amplitude", "Calibrate it first")
     assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
+
+
+def test_an_input_with_no_valid_pixel_is_refused_naming_it(env, tmp_path):
+    """An all-NaN input gave the engine's generic empty-output refusal; it is named before the model runs."""
+    src = write_raster(tmp_path / "nan.tif", np.full((40, 40), np.nan, np.float32))
+    model = _model(tmp_path, True, gain=1.0, at=AT)
+    refusal(run(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif"), "Input raster (INPUT)",
+            "has no valid pixel")
+    assert not (tmp_path / "y.tif").exists()

@@ -90,9 +90,15 @@ def scale_hint(sample, units, scaling=None):
         return ""
     median = float(np.median(sample))
     lo, hi = LST_KELVIN_RANGE
-    kelvin = median + KELVIN_OFFSET if units == "celsius" else median
+    shift = KELVIN_OFFSET if units == "celsius" else 0.0
+    if lo <= median + shift <= hi:
+        return ""
+    if scaling is not None and lo <= (median - scaling[1]) / scaling[0] + shift <= hi:
+        return (f"The band declares scale {scaling[0]:g} and offset {scaling[1]:g}, but its stored values (median "
+                f"{(median - scaling[1]) / scaling[0]:.1f}) are already LST: remove them (gdal_edit.py -scale 1 "
+                "-offset 0 <file>).")
     other = median if units == "celsius" else median + KELVIN_OFFSET     # read in the other unit
-    if lo <= kelvin <= hi or lo <= other <= hi:     # fits, or the other unit (the range check says which)
+    if lo <= other <= hi:       # the other unit: the range check says which
         return ""
     if scaling is None and MODIS_DN_RANGE[0] <= median <= MODIS_DN_RANGE[1]:
         return (f"The values (median {median:.0f}) look like raw MODIS DN: the LST_Day_1km/LST_Night_1km scale is "

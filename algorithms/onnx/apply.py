@@ -95,7 +95,7 @@ def extra_outputs(contract, *, probabilities=None, expectation=None):
 
 def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, halo: int | None = None,
                 blend: int | None = None, batch: int = 4, probabilities: str | None = None,
-                expectation: str | None = None, options: RunOptions | None = None) -> dict:
+                expectation: str | None = None, label: str = "INPUT", options: RunOptions | None = None) -> dict:
     """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
 
     Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`
@@ -107,7 +107,8 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
     float32 band per class) and their ``expectation`` (:func:`extra_outputs`), both from the same
     blended probabilities as the class map.
 
-    ``options`` (:class:`RunOptions`: budget, compression, progress, cancel) go to the engine.
+    ``options`` (:class:`RunOptions`: budget, compression, progress, cancel) go to the engine; ``label`` names the
+    input in messages (the input's band count and units are checked against the contract first).
 
     Model outputs that come out NaN or ±inf are written as NaN and counted (``nonfinite`` of
     ``outputs_checked``, also in the outputs' metadata: :func:`record_nonfinite`); a model whose outputs are
@@ -121,9 +122,9 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
     extras = extra_outputs(c, probabilities=probabilities, expectation=expectation)
     model.reset_counts()
     stack = _engine.RasterStack(inputs)
-    model.check_input(stack.band_count)
+    model.check_input(stack.band_count, label=label)
     if len(stack.paths) == 1:
-        model.check_units(stack.paths[0])
+        model.check_units(stack.paths[0], label=label)
     descriptions, band_meta, dtype = output_layout(c)
     # a demonstration model's outputs say so in every band description (QGIS's legend title) and in the file's
     # metadata, read back by the reports that score them (the model card's Status, cards.Card)

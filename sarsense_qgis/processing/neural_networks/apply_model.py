@@ -126,7 +126,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         res = rt.apply_model(model, src, out, tile=self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
                              halo=None if halo < 0 else halo, blend=None if blend < 0 else blend,
-                             batch=self.parameterAsInt(parameters, self.BATCH, context),
+                             batch=self.parameterAsInt(parameters, self.BATCH, context), label=self.label(self.INPUT),
                              options=self.run_options(parameters, context, feedback, budget_mb=self.parameterAsInt(
                                  parameters, self.BUDGET_MB, context)))
         if "tiles" in res:

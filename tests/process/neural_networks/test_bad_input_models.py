@@ -78,7 +78,8 @@ def test_digital_numbers_are_refused_before_the_model_runs(env, scene, tmp_path)
                      contract_dict=contract(inputs=[{"name": "VV", "units": "dB"}],
                                             normalisation={"method": "offset_scale", "offset": [0.0], "scale": [1.0]}))
     refusal(run(env, "applymodel", INPUT=scene[1], MODEL=model, OUTPUT=tmp_path / "y.tif"),
-            "(VV) holds values no σ⁰ in dB has", "digital numbers (DN) or amplitude", "Calibrate it first")
+            "Input raster (INPUT) band 1 (VV) holds values no σ⁰ in dB has", "digital numbers (DN) or amplitude",
+            "Calibrate it first")
     assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
 
 

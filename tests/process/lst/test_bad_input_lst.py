@@ -46,7 +46,7 @@ def _fine_gt(scale):
 def data(tmp_path_factory):
     """A 96×96 window of the real h14v09 day LST as raw DN (no scale), with a wrong scale (0.2), with the right
     one (0.02), in kelvin and in °C; all-NaN LST; kelvin with an undeclared −9999 fill; NDVI on the ×4 grid: 3..7,
-    all NaN and a good one."""
+    all NaN, constant and a good one."""
     d = tmp_path_factory.mktemp("lst_bad")
     raw = gdal.Open(modis_subdataset()).ReadAsArray()[480:576, 144:240]
     k = modis.read_kelvin(modis_subdataset(), qc_filter=False)[480:576, 144:240]
@@ -62,6 +62,7 @@ def data(tmp_path_factory):
         "ndvi37": _write(d / "ndvi_3_7.tif", rng.uniform(3, 7, (384, 384)).astype(np.float32), gt=_fine_gt(4)),
         "ndvi_nan": _write(d / "ndvi_nan.tif", np.full((384, 384), np.nan, np.float32), nodata=float("nan"),
                            gt=_fine_gt(4)),
+        "ndvi_const": _write(d / "ndvi_const.tif", np.full((384, 384), 0.5, np.float32), gt=_fine_gt(4)),
         "ndvi": _write(d / "ndvi.tif", rng.uniform(0.1, 0.8, (384, 384)).astype(np.float32), gt=_fine_gt(4)),
     }
 
@@ -120,7 +121,8 @@ def test_image_quality_refuses_kelvin_against_celsius_naming_both(env, data, tmp
 @pytest.mark.parametrize("method", [2, 3])
 @pytest.mark.parametrize("ndvi,needles", [("ndvi37", ("NDVI at the fine scale (NDVI)", "values 3", "NDVI (-1..1)",
                                                        "scale by 0.0001")),
-                                          ("ndvi_nan", ("NDVI at the fine scale (NDVI)", "no valid pixel"))])
+                                          ("ndvi_nan", ("NDVI at the fine scale (NDVI)", "no valid pixel")),
+                                          ("ndvi_const", ("NDVI is constant (0.5)", "no slope", "choose bicubic"))])
 def test_tsharp_and_atprk_refuse_an_ndvi_that_is_none(env, data, tmp_path, method, ndvi, needles):
     _refused(env, data, tmp_path, "lstsuperresolution", {"INPUT": "kelvin", "METHOD": method, "SCALE": 4,
                                                          "NDVI": ndvi}, *needles)

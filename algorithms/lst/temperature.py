@@ -57,6 +57,11 @@ def check_plausible(sample, units, *, label="INPUT"):
 #: MODIS MOD11/MYD11 LST: stored as uint16 DN, LST = DN × 0.02 K, valid DN 7500..65535 (Wan 2013, MOD11 User's
 #: Guide, Table 11).
 MODIS_LST_SCALE, MODIS_DN_RANGE = 0.02, (7500.0, 65535.0)
+#: Landsat Collection 2 Level-2 surface temperature (ST_B10): LST = DN × 0.00341802 + 149.0 K (USGS, Landsat 8-9
+#: Collection 2 Level 2 Science Product Guide, LSDS-1619, Table 6-1).
+LANDSAT_ST_SCALE = (0.00341802, 149.0)
+#: Where most land-surface temperatures lie (K): a raw value that a product's scale puts here is likely that product.
+TYPICAL_KELVIN = (230.0, 340.0)
 #: Widest plausible land-surface temperature in kelvin (the ``lst_kelvin`` quantity, :mod:`..io.quantities`).
 LST_KELVIN_RANGE = (150.0, 380.0)
 
@@ -82,8 +87,8 @@ def undeclared_fill(sample, units):
 
 def scale_hint(sample, units, scaling=None):
     """The likely cause, and its fix, of LST values (a ``sample`` as read, the band's declared ``scaling``
-    ``(scale, offset)`` applied, or None) outside any land surface's temperature in ``units``: raw MODIS DN
-    without their 0.02 K scale, or a wrong scale declared on the band. '' when neither fits."""
+    ``(scale, offset)`` applied, or None) outside any land surface's temperature in ``units``: raw MODIS or Landsat
+    DN without their scale, or a wrong (or needless) scale declared on the band. '' when none fits."""
     sample = np.asarray(sample, np.float64)
     sample = sample[np.isfinite(sample)]
     if sample.size == 0:
@@ -100,11 +105,18 @@ def scale_hint(sample, units, scaling=None):
     other = median if units == "celsius" else median + KELVIN_OFFSET     # read in the other unit
     if lo <= other <= hi:       # the other unit: the range check says which
         return ""
-    if scaling is None and MODIS_DN_RANGE[0] <= median <= MODIS_DN_RANGE[1]:
+    if scaling is None and MODIS_DN_RANGE[0] <= median <= MODIS_DN_RANGE[1] and \
+            TYPICAL_KELVIN[0] <= median * MODIS_LST_SCALE <= TYPICAL_KELVIN[1]:
         return (f"The values (median {median:.0f}) look like raw MODIS DN: the LST_Day_1km/LST_Night_1km scale is "
                 f"{MODIS_LST_SCALE:g} K ({median:.0f} DN = {median * MODIS_LST_SCALE:.1f} K). Load the HDF "
                 f"subdataset, whose scale GDAL applies, or scale it (gdal_translate -a_scale {MODIS_LST_SCALE:g}, or "
                 f"the Raster calculator: value × {MODIS_LST_SCALE:g}).")
+    landsat = median * LANDSAT_ST_SCALE[0] + LANDSAT_ST_SCALE[1]
+    if scaling is None and TYPICAL_KELVIN[0] <= landsat <= TYPICAL_KELVIN[1]:
+        return (f"The values (median {median:.0f}) look like raw Landsat Collection 2 surface temperature (ST_B10) "
+                f"DN: LST = DN × {LANDSAT_ST_SCALE[0]:g} + {LANDSAT_ST_SCALE[1]:g} K ({median:.0f} DN = {landsat:.1f} "
+                f"K). Apply them (gdal_edit.py -scale {LANDSAT_ST_SCALE[0]:g} -offset {LANDSAT_ST_SCALE[1]:g} <file>, "
+                "or the Raster calculator).")
     if scaling is not None:
         scale, offset = scaling
         raw = (median - offset) / scale

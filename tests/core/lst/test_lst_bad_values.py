@@ -13,6 +13,7 @@ K = np.random.default_rng(0).uniform(290.0, 320.0, 2000)
     (K / 0.02, "celsius", None, "look like raw MODIS DN"),
     (K / 0.02 * 0.2, "kelvin", (0.2, 0.0), "gdal_edit.py -scale 0.02 -offset 0"),   # a wrong scale: ≈ 3 000 K
     (K * 0.02, "kelvin", (0.02, 0.0), "are already LST: remove them"),       # a scale set on kelvin values
+    ((K - 149.0) / 0.00341802, "kelvin", None, "look like raw Landsat Collection 2 surface temperature (ST_B10)"),
     (K * 1e3, "kelvin", None, "check that this is an LST layer"),
 ])
 def test_scale_hint_names_the_cause(values, units, scaling, needle):

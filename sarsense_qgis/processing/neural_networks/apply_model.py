@@ -128,7 +128,10 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
                              halo=None if halo < 0 else halo, blend=None if blend < 0 else blend,
                              batch=self.parameterAsInt(parameters, self.BATCH, context), label=self.label(self.INPUT),
                              options=self.run_options(parameters, context, feedback, budget_mb=self.parameterAsInt(
-                                 parameters, self.BUDGET_MB, context)))
+                                 parameters, self.BUDGET_MB, context), empty_hint=self.tr(
+                                 "model '{0}' gave no finite value where the input is valid: check the model and that "
+                                 "the input holds what its contract expects (bands, units)").format(
+                                 model.contract.name)))
         if "tiles" in res:
             (tx, ty), used_halo, used_blend = res["tile"], res["halo"], res["blend"]
             feedback.pushInfo(self.tr(

@@ -90,3 +90,13 @@ def test_an_input_with_no_valid_pixel_is_refused_naming_it(env, tmp_path):
     refusal(run(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif"), "Input raster (INPUT)",
             "has no valid pixel")
     assert not (tmp_path / "y.tif").exists()
+
+
+def test_a_small_input_the_model_returns_inf_for_is_refused_too(env, tmp_path):
+    """Below the runtime's 4096 outputs the share is not judged during the run: the empty-output rule refuses it, with
+    the model named."""
+    src = write_raster(tmp_path / "small.tif", np.random.default_rng(0).normal(-13, 3, (20, 20)).astype(np.float32))
+    model = _model(tmp_path, False, gain=0.0, at=0.0)
+    refusal(run(env, "applymodel", INPUT=src, MODEL=model, OUTPUT=tmp_path / "y.tif"), "nothing was written",
+            "model 'test-net' gave no finite value where the input is valid")
+    assert not (tmp_path / "y.tif").exists()

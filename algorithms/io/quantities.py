@@ -75,6 +75,12 @@ QUANTITIES = {
         above="no land surface is this hot in °C: it looks like kelvin (set the units to kelvin) or raw numbers",
         below="no land surface is this cold: it looks like a fill value or a wrong offset",
         source="the kelvin range 150..380 K in °C"),
+    "water_normalized": Quantity(
+        "water-normalised index σA (NDVH, NDVV)", "", -1.0, 1.0,
+        above="σA = (P − T)/(P + T) of linear backscatter lies in −1..1 by construction: it looks scaled (e.g. "
+              "multiplied by 40 or 100 in a raster calculator) or like another layer",
+        below="σA lies in −1..1 by construction: it looks like backscatter in dB, not the index",
+        source="Liu et al. (2020), eq. 1: σA = (P − T)/(P + T) with P, T ≥ 0 (linear power), 'normalised to [−1, 1]'"),
     "sic_percent": Quantity(
         "sea-ice concentration in percent", "%", 0.0, 100.0,
         above="a concentration cannot exceed 100 %: it looks like a class code or a fill value (e.g. 120 = land "

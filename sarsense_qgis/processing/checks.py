@@ -2,7 +2,7 @@
 
 Functions of the running algorithm (``alg``: a :class:`~.base.SarsenseAlgorithm`, which gives the
 parameters' labels and raises its own errors): QGIS's parameter check made to say *why*, the units of
-backscatter, dated stacks, rasters with no valid pixel, odd window sizes.
+backscatter, dated stacks, rasters with no valid pixel, odd window sizes, vector layers that cannot serve.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
     QgsProperty,
+    QgsWkbTypes,
 )
 
 from ...algorithms import sar
@@ -350,6 +351,55 @@ def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
     return dates
 
 
+#: How messages name each kind of geometry.
+GEOMETRY_WORDS = {QgsWkbTypes.PointGeometry: "points", QgsWkbTypes.LineGeometry: "lines",
+                  QgsWkbTypes.PolygonGeometry: "polygons"}
+
+
+def vector_layer(alg, parameters, name, context, *, geometry=(), fields=(), what="", field_hint=""):
+    """The feature source of vector parameter ``name``, refused (:func:`vector_source`) when it cannot serve."""
+    source = alg.parameterAsSource(parameters, name, context)
+    if source is None:
+        raise QgsProcessingException(alg.invalidSourceError(parameters, name))
+    vector_source(alg, source, name, geometry=geometry, fields=fields, what=what, field_hint=field_hint)
+    return source
+
+
+def vector_source(alg, source, name, *, geometry=(), fields=(), what="", field_hint=""):
+    """Refuse a layer (any ``QgsFeatureSource``) of parameter ``name`` that cannot serve, saying what it must hold.
+
+    In this order: no feature at all (an empty layer or table), no geometry column (a table) or another kind of
+    geometry than ``geometry`` (``QgsWkbTypes`` geometry types; empty: any), a field of ``fields`` missing
+    (``field_hint`` says which field to choose instead). ``what`` is what the layer must hold ("polygons with
+    a CT field"); empty: the allowed geometries. One check for every suite, so that an empty layer is called empty.
+    """
+    kinds = " or ".join(GEOMETRY_WORDS[g] for g in geometry)
+    must = what or kinds or "features"
+    layer = f"{alg.label(name)} ('{source.sourceName()}')"
+    gtype = QgsWkbTypes.geometryType(source.wkbType())
+    if source.featureCount() == 0:
+        raise alg.error(f"{layer} is empty: it has no feature. It must hold {must}; choose another layer, or check "
+                        "the file and its layer name.")
+    if geometry and gtype == QgsWkbTypes.NullGeometry:
+        raise alg.error(f"{layer} has no geometry (a table without a geometry column). It must hold {must}.")
+    if geometry and gtype != QgsWkbTypes.UnknownGeometry and gtype not in geometry:
+        raise alg.error(f"{layer} holds {GEOMETRY_WORDS.get(gtype, 'geometries of another kind')}; it must hold "
+                        f"{must}.")
+    names = source.fields().names()
+    for field in fields:
+        if field not in names:
+            raise alg.error(f"{layer} has no field '{field}' (its fields: {', '.join(names) or 'none'}). "
+                            f"{field_hint or f'It must hold {must}.'}")
+
+
+def no_geometry_error(alg, source, name, what):
+    """The refusal of a layer whose features all lack a geometry (each is NULL or empty) where ``what`` is needed."""
+    n = source.featureCount()
+    return alg.error(f"{alg.label(name)} ('{source.sourceName()}') has {n if n >= 0 else 'its'} feature(s), none "
+                     f"with a geometry: it must hold {what}. Check the layer (e.g. a table joined without its "
+                     "geometries).")
+
+
 def require_valid(alg, path, name):
     """Refuse a raster with no valid pixel in any band (all NaN or nodata): nothing could come out."""
     n = read_info(path).band_count
@@ -363,8 +413,8 @@ def require_valid(alg, path, name):
             continue
         if np.isfinite(lo) or np.isfinite(hi):
             return
-    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
-                    "with data, or check its nodata value.")
+    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): nothing could "
+                    "come out. Choose a raster (or dates) with data over the area, or check its nodata value.")
 
 
 def value_range(alg, path, name, quantity, *, bands=None, hint=""):
@@ -382,8 +432,9 @@ def value_range(alg, path, name, quantity, *, bands=None, hint=""):
             raise alg.error(f"{where}: {problem}." + (f" {hint}" if hint else ""))
 
 
-def class_map(alg, path, name, *, band=1):
-    """Refuse a raster given where a class map is expected whose values are not integer class codes."""
+def class_map(alg, path, name, *, band=1, hint=""):
+    """Refuse a raster given where a class map is expected whose values are not integer class codes (``hint``: the
+    suite's own sentence on what the class map must be)."""
     problem = quantities.class_problem(sample_values(path, band=band))
     if problem:
-        raise alg.error(f"{alg.label(name)} {problem}.")
+        raise alg.error(f"{alg.label(name)} {problem}." + (f" {hint}" if hint else ""))

@@ -300,8 +300,9 @@ def units(alg, path, expected, *, units_param=None, name="INPUT", sigma0=True):
         if why:
             raise QgsProcessingException(alg.tr(
                 "{0} holds values no σ⁰ in {1} has ({2}): it looks like digital numbers (DN) or amplitude, not "
-                "calibrated backscatter. Calibrate it first with 'Import Sentinel-1' or your processor's σ⁰ "
-                "calibration (SNAP: Radar ▸ Radiometric ▸ Calibrate).").format(
+                "calibrated backscatter (or another layer, such as an incidence angle). Calibrate it first with "
+                "'Import Sentinel-1' or your processor's σ⁰ calibration (SNAP: Radar ▸ Radiometric ▸ "
+                "Calibrate).").format(
                 where, "dB" if expected == "db" else "linear power", why))
         found = sar.guess_units(sample)
         if found == "unknown" or found == expected:

@@ -102,6 +102,10 @@ def scale_hint(sample, units, scaling=None):
         return (f"The band declares scale {scaling[0]:g} and offset {scaling[1]:g}, but its stored values (median "
                 f"{(median - scaling[1]) / scaling[0]:.1f}) are already LST: remove them (gdal_edit.py -scale 1 "
                 "-offset 0 <file>).")
+    p1, p99 = (float(v) for v in np.percentile(sample, [1, 99]))
+    if -1.0 <= p1 and p99 <= 1.2:
+        return (f"The values ({p1:.3g}..{p99:.3g}) lie within −1..1.2, as an NDVI or a reflectance does: choose the "
+                "LST layer.")
     other = median if units == "celsius" else median + KELVIN_OFFSET     # read in the other unit
     if lo <= other <= hi:       # the other unit: the range check says which
         return ""

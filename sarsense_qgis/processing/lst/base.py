@@ -85,7 +85,7 @@ class LstAlgorithm(SarsenseAlgorithm):
             return
         median, ref_k = float(np.median(sample)), float(np.median(ref.sample))
         est_k = median + temperature.KELVIN_OFFSET if units == "celsius" else median
-        if abs(abs(est_k - ref_k) - temperature.KELVIN_OFFSET) < 50.0:
+        if abs(abs(est_k - ref_k) - temperature.KELVIN_OFFSET) < 20.0:      # the same scene, 273 K apart
             unit = "°C" if units == "celsius" else "K"
             raise self.error(
                 f"{self.label(ref_name)} (median {ref_k:.1f} K) and {self.label(name)} (median {median:.1f}, read "

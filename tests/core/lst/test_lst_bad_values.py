@@ -15,6 +15,7 @@ K = np.random.default_rng(0).uniform(290.0, 320.0, 2000)
     (K * 0.02, "kelvin", (0.02, 0.0), "are already LST: remove them"),       # a scale set on kelvin values
     ((K - 149.0) / 0.00341802, "kelvin", None, "look like raw Landsat Collection 2 surface temperature (ST_B10)"),
     (K * 1e3, "kelvin", None, "check that this is an LST layer"),
+    (np.linspace(0.1, 0.8, 500), "kelvin", None, "as an NDVI or a reflectance does"),   # an NDVI given as LST
 ])
 def test_scale_hint_names_the_cause(values, units, scaling, needle):
     assert needle in temperature.scale_hint(values, units, scaling)

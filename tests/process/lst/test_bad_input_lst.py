@@ -101,6 +101,7 @@ LST_RUNS = {
     ("scale02", 0, ("declares scale 0.2", "gdal_edit.py -scale 0.02", "land surface temperature in kelvin")),
     ("nan", 0, ("no valid pixel",)),
     ("fill", 0, ("values are -9999", "nodata value the file does not declare", "gdal_edit.py -a_nodata -9999")),
+    ("ndvi", 0, ("as an NDVI or a reflectance does: choose the LST layer",)),
 ])
 def test_values_no_lst_is_refused_with_its_cause(env, data, tmp_path, run_name, case, units, needles):
     """Raw MODIS DN ≈ 15 000 taken as kelvin (15 000 K) or °C, a wrong declared scale (≈ 3 000 K), an undeclared

@@ -337,11 +337,13 @@ def odd_size_problem(alg, parameters, context, name="SIZE"):
     return None if size % 2 else alg.tr("{0} must be odd (3, 5, 7, …); got {1}.").format(alg.label(name), size)
 
 
-def units(alg, path, expected, *, units_param=None, name="INPUT"):
+def units(alg, path, expected, *, units_param=None, name="INPUT", sigma0=True):
     """Refuse an input whose bands do not look like ``expected`` ('db' or 'linear'), or hold fill values.
 
     Every band is sampled (a stack may mix units); a value ≤ −100, which no backscatter has,
-    is an undeclared nodata value and is refused with how to declare it.
+    is an undeclared nodata value and is refused with how to declare it. With ``sigma0`` (the input must be
+    calibrated backscatter), values no σ⁰ in those units has (:func:`~sarsense.algorithms.sar.implausible_backscatter`:
+    digital numbers, amplitudes in the hundreds) are refused with how to calibrate them.
     """
     info = read_info(path)
     rows = 512 if info.band_count <= 4 else 128
@@ -351,6 +353,14 @@ def units(alg, path, expected, *, units_param=None, name="INPUT"):
         fill = sar.undeclared_nodata(sample)
         if fill is not None:
             raise QgsProcessingException(fill_message(alg, where, *fill, sample.size, path, "no backscatter has"))
+        why = sar.implausible_backscatter(sample, expected) if sigma0 else None
+        if why:
+            raise QgsProcessingException(alg.tr(
+                "{0} holds values no σ⁰ in {1} has ({2}): it looks like digital numbers (DN) or amplitude, not "
+                "calibrated backscatter (or another layer, such as an incidence angle). Calibrate it first with "
+                "'Import Sentinel-1' or your processor's σ⁰ calibration (SNAP: Radar ▸ Radiometric ▸ "
+                "Calibrate).").format(
+                where, "dB" if expected == "db" else "linear power", why))
         found = sar.guess_units(sample)
         if found == "unknown" or found == expected:
             continue

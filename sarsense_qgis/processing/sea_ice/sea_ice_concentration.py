@@ -155,6 +155,7 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
                 res["tiles"], res["tile"][0], res["halo"], res["blend"], 2 * res["halo"] + res["blend"],
                 model.contract.receptive_field))
         outputs.report_infinite(self, feedback, res)
+        outputs.report_nonfinite(self, feedback, model)
         demo = model.card.demonstration
         self.style_sic(context, out, names.model_name(self.tr("Sea-ice concentration chart"), model), demo)
         results = {self.OUTPUT: out}

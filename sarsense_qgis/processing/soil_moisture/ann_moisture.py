@@ -138,6 +138,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             if parameters.get(self.OUTPUT_SPREAD) else None
         hybrid.map_soil_moisture(model, date_inputs, common, out, spread,
                                  options=self.run_options(parameters, context, feedback))
+        outputs.report_nonfinite(self, feedback, model)
         feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
         style_on_load(context, out, ramp=SSM_RAMP, name=model_name(self.tr("Soil moisture"), model, "CD + ANN hybrid"),
                       force_name=model.card.demonstration)

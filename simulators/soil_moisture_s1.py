@@ -3,7 +3,7 @@
 No real Sentinel-1 series co-located with in-situ soil moisture is available here (MANIFEST.md), so the
 soil-moisture hybrid is trained and demonstrated on backscatter computed from physics, driven by real series:
 
-- **Soil moisture**: the Raam network's daily 5 cm means (15 stations, NL, 2016-04-05 … 2017-04-05;
+- **Soil moisture**: the Raam network's daily 5 cm means (14 stations, NL, 2016-04-05 … 2017-04-05;
   Benninga et al. 2018), ``resources/sample_data/soil_moisture_raam/``.
 - **NDVI**: real MODIS MOD13A1 16-day NDVI of 2016 (``resources/sample_data/modis_ndvi_2016/``, northern
   Italy): each simulated field takes the series of one MODIS pixel, linearly interpolated to the

@@ -119,6 +119,22 @@ def mlp(path, *, channels=3, hidden=8, outputs=1, seed=0, contract_dict=None):
     return _save(graph, path, contract_dict)
 
 
+def reciprocal_net(path, *, gain=1.0, at=0.0, spatial=True, contract_dict=None):
+    """``y = 1 / (gain·x − at)`` on one input channel: +inf wherever ``gain·x`` equals ``at`` (with ``gain`` 0 and
+    ``at`` 0, everywhere). A model that returns non-finite values, for the runtime's checks."""
+    inits = [numpy_helper.from_array(np.array(gain, np.float32), "gain"),
+             numpy_helper.from_array(np.array(at, np.float32), "at"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one")]
+    nodes = [helper.make_node("Mul", ["input", "gain"], ["g"]), helper.make_node("Sub", ["g", "at"], ["d"]),
+             helper.make_node("Div", ["one", "d"], ["output"])]
+    graph = helper.make_graph(nodes, "reciprocal", [_io("input", 1, spatial=spatial)],
+                              [_io("output", 1, spatial=spatial)], inits)
+    c = contract_dict or contract(inputs=[{"name": "VV", "units": "dB"}],
+                                  normalisation={"method": "offset_scale", "offset": [0.0], "scale": [1.0]},
+                                  **({} if spatial else {"task": "regression", "tiling": None}))
+    return _save(graph, path, c)
+
+
 def run_whole(path, image):
     """The model run by onnxruntime on a whole (channels, rows, cols) network input, in one piece."""
     import onnxruntime

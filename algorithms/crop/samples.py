@@ -155,7 +155,8 @@ def labelled_pixels(raster: str, geometries_wkb, values, *, class_names: dict | 
     Raises
     ------
     ValueError
-        More than :data:`MAX_GEOMETRIES` geometries, bad class values, or no geometry covering a pixel.
+        More than :data:`MAX_GEOMETRIES` geometries, bad class values, no geometry covering a pixel, or no valid
+        pixel (every one NaN on some band) under the geometries.
     """
     wkbs = list(geometries_wkb)
     if len(wkbs) > MAX_GEOMETRIES:
@@ -174,6 +175,10 @@ def labelled_pixels(raster: str, geometries_wkb, values, *, class_names: dict | 
                          "they lie outside it (check both layers' CRS and extent), or the polygons are smaller "
                          "than a pixel.")
     complete = np.isfinite(x).all(axis=1)
+    if not complete.any():
+        raise ValueError(f"every one of the {len(x)} pixels under the features of {layer} is NaN or nodata on some "
+                         f"band of '{raster}': no valid pixel lies under the samples. The raster has no data there "
+                         "(check its dates, extent and nodata value) or the samples lie on its edge or a mask.")
     codes = np.asarray(codes)
     return Samples(x=x[complete], y=codes[lab[complete] - 1], group=lab[complete], names=names,
                    n_geometries=len(wkbs), incomplete=int((~complete).sum()), empty=len(wkbs) - len(covered))

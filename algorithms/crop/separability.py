@@ -96,7 +96,9 @@ def separability_table(samples: dict, dates, *, target=None,
                              "all dates needs more samples than dates; add training areas")
         clean[name] = x
     if len(clean) < 2:
-        raise ValueError(f"separability needs at least 2 classes, got {len(clean)}")
+        found = ", ".join(f"'{n}'" for n in clean) or "none"
+        raise ValueError(f"separability compares at least 2 classes; the samples hold {len(clean)} ({found}): add "
+                         "training areas of another class, or choose the field that holds the classes")
     names = sorted(clean, key=str)
     if target is not None:
         if target not in clean:

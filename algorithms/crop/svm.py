@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike
 
 from .. import metrics
 from .. import report as _report
-from ..io import RunOptions, run_blockwise
+from ..io import RunOptions, model_files, run_blockwise
 from ..io.options import resolve
 from .samples import Samples, classes_json
 
@@ -208,16 +208,19 @@ def load_model(path: str) -> tuple:
 
     Refuses a file that is not a SARSense SVM model, naming what it found.
     """
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            header = json.loads(bytes(z["header"]).decode("utf-8"))
-            x, y = z["x"], z["y"]
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
-        raise ValueError(f"'{path}' is not a SARSense SVM model file ({err}); train one with 'SVM classification'") \
-            from None
+    what = {"kind": "SVM model file", "algorithm": "SVM classification"}
+    arrays = model_files.load_npz(path, ("header", "x", "y"), **what)
+    header = model_files.json_bytes(arrays["header"], path, **what)
+    x, y = arrays["x"], arrays["y"]
+    if not isinstance(header, dict) or not {"params", "meta"} <= set(header):
+        raise model_files.refusal(path, "SVM model file", "its header lacks the SVM parameters or the dates",
+                                  what["algorithm"])
     if header.get("format") != MODEL_FORMAT:
         raise ValueError(f"'{path}' has format {header.get('format')!r}, not {MODEL_FORMAT!r}: retrain it with this "
                          "version of SARSense")
+    if x.ndim != 2 or len(x) != len(y) or not len(y):
+        raise model_files.refusal(path, "SVM model file", f"truncated or damaged: {x.shape} samples for "
+                                  f"{y.shape} classes", what["algorithm"])
     return fit(x, y, **header["params"]), header["params"], header["meta"]
 
 

@@ -197,6 +197,17 @@ def series_refusal(dates, times, metas, *, label="the stack", names=None, fix=RE
     return None
 
 
+def repeated_refusal(dates, *, label="the stack"):
+    """Why a stack whose rules take one band per date ("the next date", one sample per station and date) cannot
+    take ``dates``: a date that repeats (even as two passes of one day), named with its bands; or None."""
+    twice = sorted({d for d in dates if list(dates).count(d) > 1})
+    if not twice:
+        return None
+    bands = [i + 1 for i, d in enumerate(dates) if d in twice]
+    return (f"{label} has the same date twice ({', '.join(twice)}) in {_bands(bands)}: keep one band per date "
+            "(average the acquisitions of a day first).")
+
+
 def check_series(path, *, label="the stack", dated=True):
     """The dates of the dated stack ``path`` (:func:`band_dates`) after refusing, with ``ValueError``, one that is
     not one time series (:func:`series_refusal`): the one check every time-series algorithm makes. With

@@ -75,6 +75,12 @@ QUANTITIES = {
         above="no land surface is this hot in °C: it looks like kelvin (set the units to kelvin) or raw numbers",
         below="no land surface is this cold: it looks like a fill value or a wrong offset",
         source="the kelvin range 150..380 K in °C"),
+    "water_normalized": Quantity(
+        "water-normalised index σA (NDVH, NDVV)", "", -1.0, 1.0,
+        above="σA = (P − T)/(P + T) of linear backscatter lies in −1..1 by construction: it looks scaled (e.g. "
+              "multiplied by 40 or 100 in a raster calculator) or like another layer",
+        below="σA lies in −1..1 by construction: it looks like backscatter in dB, not the index",
+        source="Liu et al. (2020), eq. 1: σA = (P − T)/(P + T) with P, T ≥ 0 (linear power), 'normalised to [−1, 1]'"),
     "sic_percent": Quantity(
         "sea-ice concentration in percent", "%", 0.0, 100.0,
         above="a concentration cannot exceed 100 %: it looks like a class code or a fill value (e.g. 120 = land "
@@ -146,3 +152,18 @@ def class_problem(sample) -> str | None:
     return (f"holds fractional values ({frac} of {s.size} sampled, {lo:.4g}..{hi:.4g}): it is a continuous raster "
             "(a probability, a concentration, backscatter), not a class map of integer class codes; choose the "
             "classified raster")
+
+
+#: Fill values products write where they have no data (GDAL, ENVI, SNAP, NetCDF defaults, int16 minimum):
+#: no physical quantity SARSense reads takes them, so found undeclared they are refused, never computed with.
+FILL_VALUES = (-9999.0, -99999.0, -32768.0, -32767.0, -3.4028234663852886e38, -1e20, 9.969209968386869e36)
+
+
+def fill_problem(sample) -> tuple[float, int] | None:
+    """``(value, count)`` of the most frequent fill value (:data:`FILL_VALUES`, compared in float32) in a
+    sample, or None. A band that declares it as nodata never shows it (its reads give NaN)."""
+    s = np.asarray(sample, dtype=np.float32).ravel()
+    s = s[np.isfinite(s)]
+    found = [(float(v), int(np.count_nonzero(s == np.float32(v)))) for v in FILL_VALUES]
+    found = [f for f in found if f[1]]
+    return max(found, key=lambda f: f[1]) if found else None

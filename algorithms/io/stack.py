@@ -27,6 +27,7 @@ from .dates import (  # noqa: F401 (the stack's API)
     dataset_provenance,
     parse_date,
     parse_time,
+    repeated_refusal,
     series_refusal,
 )
 from .options import RunOptions, resolve

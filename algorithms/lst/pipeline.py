@@ -23,6 +23,7 @@ from ..io import raster as _raster
 from ..io import stack as _stack
 from ..io.engine import tiles as _tiles
 from ..io.options import RunOptions, resolve
+from ..onnx import apply as rt_apply
 from . import modis, quality, resample, sharpen, temperature
 
 METHODS = ("unet", "bicubic", "tsharp", "atprk")
@@ -290,22 +291,24 @@ def bicubic(kelvin_path: str, output: str, scale: int, *, units: str = "kelvin",
                             **_fine_layout(units, "bicubic", scale), options=_one_thread(options))
 
 
-def check_sr_model(model, scale: int) -> None:
-    """Refuse a model that is not a one-band kelvin super-resolution model of factor ``scale``."""
+def check_sr_model(model, scale: int, *, label: str = "MODEL") -> None:
+    """Refuse a model that is not a one-band kelvin super-resolution model of factor ``scale`` (``label``: the model
+    parameter as messages name it)."""
     c = model.contract
     name = os.path.basename(model.path)
     if c.task != "super_resolution":
-        raise ValueError(f"MODEL '{name}' is a {c.task} model, not a super-resolution model: choose an LST "
-                         "super-resolution model (task super_resolution), or leave MODEL empty for the bundled one")
+        raise ValueError(f"{label} '{name}' is a {c.task} model, not a super-resolution model: choose an LST "
+                         f"super-resolution model (task super_resolution), or leave {label} empty for the bundled one")
     if c.n_inputs != 1:
-        raise ValueError(f"MODEL '{name}' takes {c.n_inputs} input bands; LST super-resolution takes one (LST)")
+        raise ValueError(f"{label} '{name}' takes {c.n_inputs} input bands; LST super-resolution takes one (LST)")
     if c.scale_factor != scale:
         raise ValueError(f"the U-Net '{c.name}' super-resolves ×{c.scale_factor}, not ×{scale}: set SCALE to "
                          f"{c.scale_factor}, or choose bicubic, TsHARP or ATPRK for ×{scale}")
     if c.channels[0][1].strip().lower() not in ("k", "kelvin"):
-        raise ValueError(f"MODEL '{name}' expects its input in '{c.channels[0][1]}'; SARSense feeds LST in kelvin (K)")
+        raise ValueError(f"{label} '{name}' expects its input in '{c.channels[0][1]}'; SARSense feeds LST in kelvin "
+                         "(K)")
     if c.output_units.strip().lower() not in ("k", "kelvin"):
-        raise ValueError(f"MODEL '{name}' writes '{c.output_units}'; an LST model must return kelvin (K)")
+        raise ValueError(f"{label} '{name}' writes '{c.output_units}'; an LST model must return kelvin (K)")
 
 
 def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: int | None = None,
@@ -332,6 +335,7 @@ def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: i
         raise ValueError(f"the memory budget of {budget_mb:.0f} MiB cannot hold one tile of the U-Net "
                          f"'{c.name}' ({c.memory_per_pixel} B of working memory per input pixel, halo {margin} px): "
                          "raise the memory budget")
+    model.reset_counts()
     with _engine.temporary_raster(output, "sarsense_lst_filled_") as filled:
         _engine.run_blockwise(
             kelvin_path, filled,
@@ -345,7 +349,7 @@ def unet(kelvin_path: str, output: str, model, *, units: str = "kelvin", tile: i
                                finish=_finish(units), **_fine_layout(units, "unet", c.scale_factor),
                                options=opts.part(0.05, 1.0))
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256}
-    return res
+    return rt_apply.record_nonfinite(model, res, [output])
 
 
 def fine_ndvi(ndvi_path: str, coarse_info: _raster.RasterInfo, scale: int) -> tuple[str, str]:

@@ -69,12 +69,15 @@ def fit_trend(lst_coarse, ndvi_coarse):
     n = int(ok.sum())
     if n < 3:
         raise ValueError(f"only {n} coarse pixels have both LST and NDVI: at least 3 are needed for the "
-                         "LST–NDVI regression. Give a larger or less cloudy area")
+                         "LST–NDVI regression. Give an NDVI with valid values where the LST has them, a larger or "
+                         "less cloudy area, or choose bicubic, which needs no NDVI")
     t, v = t[ok], v[ok]
     vm, tm = v.mean(), t.mean()
     sxx = ((v - vm) ** 2).sum()
     if sxx <= 1e-12:
-        raise ValueError("the NDVI is constant over the valid coarse pixels: the LST–NDVI regression has no slope")
+        raise ValueError(f"the NDVI is constant ({vm:.3g}) over the {n} valid coarse pixels: the LST–NDVI "
+                         "regression has no slope. Give the NDVI of the LST's scene (one with vegetation contrast), "
+                         "or choose bicubic, which needs no NDVI")
     b = ((v - vm) * (t - tm)).sum() / sxx
     a = tm - b * vm
     syy = ((t - tm) ** 2).sum()

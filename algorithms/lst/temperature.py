@@ -54,6 +54,87 @@ def check_plausible(sample, units, *, label="INPUT"):
     return sample + KELVIN_OFFSET if units == "celsius" else sample
 
 
+#: MODIS MOD11/MYD11 LST: stored as uint16 DN, LST = DN × 0.02 K, valid DN 7500..65535 (Wan 2013, MOD11 User's
+#: Guide, Table 11).
+MODIS_LST_SCALE, MODIS_DN_RANGE = 0.02, (7500.0, 65535.0)
+#: Landsat Collection 2 Level-2 surface temperature (ST_B10): LST = DN × 0.00341802 + 149.0 K (USGS, Landsat 8-9
+#: Collection 2 Level 2 Science Product Guide, LSDS-1619, Table 6-1).
+LANDSAT_ST_SCALE = (0.00341802, 149.0)
+#: Where most land-surface temperatures lie (K): a raw value that a product's scale puts here is likely that product.
+TYPICAL_KELVIN = (230.0, 340.0)
+#: Widest plausible land-surface temperature in kelvin (the ``lst_kelvin`` quantity, :mod:`..io.quantities`).
+LST_KELVIN_RANGE = (150.0, 380.0)
+
+
+def undeclared_fill(sample, units):
+    """A sentence when the LST values outside any land surface's temperature in ``units`` are mostly one repeated
+    value among plausible ones (−9999, 0, 65535: a nodata value the file does not declare), else ''."""
+    sample = np.asarray(sample, np.float64)
+    sample = sample[np.isfinite(sample)]
+    lo, hi = LST_KELVIN_RANGE
+    shift = KELVIN_OFFSET if units == "celsius" else 0.0
+    outside = sample[(sample + shift < lo) | (sample + shift > hi)]
+    if outside.size == 0 or not lo <= float(np.median(sample)) + shift <= hi:
+        return ""
+    values, counts = np.unique(outside, return_counts=True)
+    fill, n = float(values[np.argmax(counts)]), int(counts.max())
+    if n < 2 or n < 0.5 * outside.size:
+        return ""
+    return (f"{n} of {sample.size} sampled values are {fill:g}, one value repeated among plausible temperatures: it "
+            f"looks like a nodata value the file does not declare. Declare it (layer Properties ▸ Transparency, or "
+            f"gdal_edit.py -a_nodata {fill:g} <file>) and run again")
+
+
+def scale_hint(sample, units, scaling=None):
+    """The likely cause, and its fix, of LST values (a ``sample`` as read, the band's declared ``scaling``
+    ``(scale, offset)`` applied, or None) outside any land surface's temperature in ``units``: raw MODIS or Landsat
+    DN without their scale, or a wrong (or needless) scale declared on the band. '' when none fits."""
+    sample = np.asarray(sample, np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return ""
+    median = float(np.median(sample))
+    lo, hi = LST_KELVIN_RANGE
+    shift = KELVIN_OFFSET if units == "celsius" else 0.0
+    if lo <= median + shift <= hi:
+        return ""
+    if scaling is not None and lo <= (median - scaling[1]) / scaling[0] + shift <= hi:
+        return (f"The band declares scale {scaling[0]:g} and offset {scaling[1]:g}, but its stored values (median "
+                f"{(median - scaling[1]) / scaling[0]:.1f}) are already LST: remove them (gdal_edit.py -scale 1 "
+                "-offset 0 <file>).")
+    p1, p99 = (float(v) for v in np.percentile(sample, [1, 99]))
+    if -1.0 <= p1 and p99 <= 1.2:
+        return (f"The values ({p1:.3g}..{p99:.3g}) lie within −1..1.2, as an NDVI or a reflectance does: choose the "
+                "LST layer.")
+    other = median if units == "celsius" else median + KELVIN_OFFSET     # read in the other unit
+    if lo <= other <= hi:       # the other unit: the range check says which
+        return ""
+    if scaling is None and MODIS_DN_RANGE[0] <= median <= MODIS_DN_RANGE[1] and \
+            TYPICAL_KELVIN[0] <= median * MODIS_LST_SCALE <= TYPICAL_KELVIN[1]:
+        return (f"The values (median {median:.0f}) look like raw MODIS DN: the LST_Day_1km/LST_Night_1km scale is "
+                f"{MODIS_LST_SCALE:g} K ({median:.0f} DN = {median * MODIS_LST_SCALE:.1f} K). Load the HDF "
+                f"subdataset, whose scale GDAL applies, or scale it (gdal_translate -a_scale {MODIS_LST_SCALE:g}, or "
+                f"the Raster calculator: value × {MODIS_LST_SCALE:g}).")
+    landsat = median * LANDSAT_ST_SCALE[0] + LANDSAT_ST_SCALE[1]
+    if scaling is None and TYPICAL_KELVIN[0] <= landsat <= TYPICAL_KELVIN[1]:
+        return (f"The values (median {median:.0f}) look like raw Landsat Collection 2 surface temperature (ST_B10) "
+                f"DN: LST = DN × {LANDSAT_ST_SCALE[0]:g} + {LANDSAT_ST_SCALE[1]:g} K ({median:.0f} DN = {landsat:.1f} "
+                f"K). Apply them (gdal_edit.py -scale {LANDSAT_ST_SCALE[0]:g} -offset {LANDSAT_ST_SCALE[1]:g} <file>, "
+                "or the Raster calculator).")
+    if scaling is not None:
+        scale, offset = scaling
+        raw = (median - offset) / scale
+        fits = MODIS_DN_RANGE[0] <= raw <= MODIS_DN_RANGE[1]
+        return (f"The band declares scale {scale:g} and offset {offset:g}, which make its values (median "
+                f"{median:.1f}) no LST: " + (f"its stored values (median {raw:.0f}) look like MODIS DN, whose scale is "
+                                              f"{MODIS_LST_SCALE:g} K: fix it with gdal_edit.py -scale "
+                                              f"{MODIS_LST_SCALE:g} -offset 0 <file>." if fits else
+                                              "check the scale and offset the file declares (gdalinfo) and fix them "
+                                              "with gdal_edit.py -scale <s> -offset <o> <file>."))
+    return ("LST must be in kelvin or °C: check that this is an LST layer (not emissivity, QC or view angle) and "
+            "its scale.")
+
+
 def norm_l4(kelvin, factor):
     """Norm-L4 aggregation of ``kelvin`` (rows, cols) by ``factor`` (Nguyen et al. 2022, §III.B.3).
 

@@ -9,7 +9,7 @@ never executes anything taken from metadata. Rooms: :mod:`.contract` (parse, che
 (``from sarsense.algorithms import onnx as rt``) and use the names below.
 """
 
-from .apply import apply_model, class_map_finish, extra_outputs, output_layout
+from .apply import apply_model, class_map_finish, extra_outputs, output_layout, record_nonfinite
 from .cards import (
     BUNDLED_MODELS_DIR,
     CARD_STATUSES,
@@ -42,13 +42,14 @@ from .contract import (
     halo_warnings,
     parse_contract,
 )
-from .session import DEVICES, PIXEL_CHUNK, Model, import_onnxruntime
+from .session import DEVICES, NONFINITE_REFUSE, PIXEL_CHUNK, Model, import_onnxruntime
 
 __all__ = [
     "ACTIVATIONS", "BUNDLED_MODELS_DIR", "CARD_STATUSES", "DEMONSTRATION", "Card", "read_card",
     "CONTRACT_FORMAT", "CONTRACT_KEY", "CONTRACT_VERSION",
-    "DEFAULT_MEMORY_PER_PIXEL", "DEVICES", "NORMALISATIONS", "PIXEL_CHUNK", "SPATIAL_TASKS", "TASKS", "TASK_ALIASES",
+    "DEFAULT_MEMORY_PER_PIXEL", "DEVICES", "NONFINITE_REFUSE", "NORMALISATIONS", "PIXEL_CHUNK", "SPATIAL_TASKS",
+    "TASKS", "TASK_ALIASES",
     "UNITS_DB", "UNITS_LINEAR", "Contract", "Model", "ModelClass", "ModelError", "apply_model", "attach_contract",
     "card_path", "card_sha256", "check_graph", "class_map_finish", "extra_outputs", "file_sha256", "halo_warnings",
-    "import_onnxruntime", "is_bundled", "output_layout", "parse_contract", "verify_hash",
+    "import_onnxruntime", "is_bundled", "output_layout", "record_nonfinite", "parse_contract", "verify_hash",
 ]

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from osgeo import gdal
 
 from ..io import engine as _engine
 from ..io import raster as _raster
@@ -24,9 +25,23 @@ def class_map_finish(classes: Sequence[ModelClass]) -> Callable:
 
     def finish(probabilities, valid):
         out = values[np.argmax(probabilities, axis=0)]
-        out[~valid] = _raster.CLASS_NODATA
+        # a pixel whose scores the model gave as NaN (the runtime masks ±inf so) has no class
+        out[~(valid & np.all(np.isfinite(probabilities), axis=0))] = _raster.CLASS_NODATA
         return out[np.newaxis]
     return finish
+
+
+def record_nonfinite(model: Model, result: dict, paths) -> dict:
+    """Put the run's count of non-finite model outputs (:meth:`Model.nonfinite_text`, masked to NaN) in
+    ``result`` (``nonfinite``, ``outputs_checked``) and, where there were any, in the metadata of the written
+    ``paths`` (``SARSENSE_MODEL_NONFINITE``: 'n of total'), so that the output says it beside the log."""
+    result["nonfinite"], result["outputs_checked"] = model.nonfinite, model.outputs
+    if model.nonfinite:
+        for path in paths:
+            ds = gdal.Open(str(path), gdal.GA_Update)
+            ds.SetMetadataItem("SARSENSE_MODEL_NONFINITE", f"{model.nonfinite} of {model.outputs}")
+            ds = None
+    return result
 
 
 def output_layout(contract):
@@ -80,7 +95,7 @@ def extra_outputs(contract, *, probabilities=None, expectation=None):
 
 def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, halo: int | None = None,
                 blend: int | None = None, batch: int = 4, probabilities: str | None = None,
-                expectation: str | None = None, options: RunOptions | None = None) -> dict:
+                expectation: str | None = None, label: str = "INPUT", options: RunOptions | None = None) -> dict:
     """Run ``model`` (a :class:`Model`) over ``inputs`` and write ``output``, block by block.
 
     Image models run in overlapping tiles blended by :func:`io.tiles.run_tiled`
@@ -92,17 +107,24 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
     float32 band per class) and their ``expectation`` (:func:`extra_outputs`), both from the same
     blended probabilities as the class map.
 
-    ``options`` (:class:`RunOptions`: budget, compression, progress, cancel) go to the engine.
+    ``options`` (:class:`RunOptions`: budget, compression, progress, cancel) go to the engine; ``label`` names the
+    input in messages (the input's band count and units are checked against the contract first).
 
-    Returns the engine's summary dict plus ``model`` (name, version, sha256) and, for image
-    models, the tiling actually used (``tile``, ``halo``, ``blend``) and ``warnings``.
+    Model outputs that come out NaN or ±inf are written as NaN and counted (``nonfinite`` of
+    ``outputs_checked``, also in the outputs' metadata: :func:`record_nonfinite`); a model whose outputs are
+    nearly all so is refused during the run, nothing written (:meth:`Model._screen`).
+
+    Returns the engine's summary dict plus ``model`` (name, version, sha256), ``nonfinite`` and
+    ``outputs_checked``, and, for image models, the tiling actually used (``tile``, ``halo``, ``blend``) and
+    ``warnings``.
     """
     c = model.contract
     extras = extra_outputs(c, probabilities=probabilities, expectation=expectation)
+    model.reset_counts()
     stack = _engine.RasterStack(inputs)
-    model.check_input(stack.band_count)
+    model.check_input(stack.band_count, label=label)
     if len(stack.paths) == 1:
-        model.check_units(stack.paths[0])
+        model.check_units(stack.paths[0], label=label)
     descriptions, band_meta, dtype = output_layout(c)
     # a demonstration model's outputs say so in every band description (QGIS's legend title) and in the file's
     # metadata, read back by the reports that score them (the model card's Status, cards.Card)
@@ -143,4 +165,4 @@ def apply_model(model: Model, inputs, output: str, *, tile: int | None = None, h
                                final_bands=len(descriptions), out_dtype=dtype, **common)
         res["warnings"] = warnings
     res["model"] = {"name": c.name, "version": c.version, "sha256": model.sha256, "status": model.card.status}
-    return res
+    return record_nonfinite(model, res, [output] + [e.path for e in extras])

@@ -4,6 +4,7 @@ so that the plugin loads, and its other algorithms run, in a QGIS whose Python l
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -17,6 +18,12 @@ DEVICES = ("auto", "cpu")
 #: 0.59 s in one call of a million; a call's buffers grow with its pixels (calls of 131 072 pixels raised
 #: annmoisture's peak memory by 80 MB).
 PIXEL_CHUNK = 16384
+#: Share of a run's outputs at valid input pixels that may be NaN or ±inf before the model is refused as giving
+#: nothing usable ("nearly all"); below it they are masked (NaN), counted, logged and recorded with the output.
+NONFINITE_REFUSE = 0.99
+#: Outputs a run must have made before that share is judged (one 64×64 tile); the engine's empty-result rule
+#: refuses a smaller output that holds no valid pixel.
+NONFINITE_MIN_OUTPUTS = 4096
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,13 +95,49 @@ class Model:
         self.fixed_batch, self.fixed_size = check_graph(
             self.contract, [(i.type, i.shape) for i in ins], [(o.type, o.shape) for o in outs],
             name=os.path.basename(path))
+        self._lock = threading.Lock()
+        self.reset_counts()
+
+    # -- non-finite outputs --------------------------------------------------------------------
+    def reset_counts(self):
+        """Start counting outputs afresh (:attr:`outputs`, :attr:`nonfinite`): at the start of each run."""
+        #: Output values made at valid input pixels, and how many of them were NaN or ±inf (masked to NaN).
+        self.outputs, self.nonfinite = 0, 0
+
+    def _screen(self, y, valid):
+        """Mask the non-finite values of ``y`` (NaN), count those at ``valid`` input pixels (a mask that
+        broadcasts to ``y``), and refuse the model when nearly all its outputs so far are non-finite."""
+        bad = ~np.isfinite(y)
+        n_bad = int(np.count_nonzero(bad & valid))
+        n = int(np.count_nonzero(np.broadcast_to(valid, y.shape)))
+        if n_bad:
+            y[bad] = np.nan
+        with self._lock:
+            self.outputs += n
+            self.nonfinite += n_bad
+            refuse = self.outputs >= NONFINITE_MIN_OUTPUTS and self.nonfinite >= NONFINITE_REFUSE * self.outputs
+        if refuse:
+            c = self.contract
+            raise ModelError(
+                f"model '{c.name}' ({os.path.basename(self.path)}) returned NaN or ±inf for {self.nonfinite} of "
+                f"{self.outputs} output values at valid input pixels: it gives nothing usable, and nothing was "
+                "written. The model is broken, or the input is far from what it was made for: check the input's "
+                f"units and the contract's normalisation (offset {list(c.norm_offset)}, scale {list(c.norm_scale)})")
+        return y
+
+    def nonfinite_text(self):
+        """What the log and the output's metadata say of the masked non-finite outputs, or '' when none."""
+        if not self.nonfinite:
+            return ""
+        return (f"model '{self.contract.name}' returned NaN or ±inf for {self.nonfinite} of {self.outputs} output "
+                "values at valid input pixels; they are written as NaN (nodata)")
 
     def check_units(self, path, label="INPUT"):
         """Refuse input bands whose values contradict the units the contract gives them (dB vs linear).
 
         Only channels whose units are dB or linear power are checked (:data:`UNITS_DB`,
-        :data:`UNITS_LINEAR`), each on a decimated sample of its own band (the bands sampled together,
-        each block read once).
+        :data:`UNITS_LINEAR`), also for values no σ⁰ in those units has (:func:`sar.implausible_backscatter`),
+        each on a decimated sample of its own band (the bands sampled together, each block read once).
         """
         from .. import sar
 
@@ -107,6 +150,12 @@ class Model:
             return
         samples = _raster.sample_values(path, band=[c[0] for c in checks], max_side=256)
         for (band, name, units, expected), sample in zip(checks, samples):
+            why = sar.implausible_backscatter(sample, expected)
+            if why:
+                raise ModelError(f"{label} band {band} ({name}) holds values no σ⁰ in {units} has ({why}): it looks "
+                                 f"like digital numbers (DN) or amplitude, not what model '{self.contract.name}' "
+                                 "expects. Calibrate it first with 'Import Sentinel-1' or your processor's σ⁰ "
+                                 "calibration")
             found = sar.guess_units(sample)
             if found in ("unknown", expected):
                 continue
@@ -169,12 +218,19 @@ class Model:
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def predict_tiles(self, tiles):
-        """``(n, channels, rows, cols)`` float32 with NaN nodata → contract values ``(n, outputs, R, C)``."""
-        return self.to_values(np.asarray(self._run(self.normalise(np.array(tiles, np.float32), 1)),
-                                           np.float32), 1)
+        """``(n, channels, rows, cols)`` float32 with NaN nodata → contract values ``(n, outputs, R, C)``; values
+        that come out NaN or ±inf are NaN and counted where the input was valid (:meth:`_screen`)."""
+        tiles = np.array(tiles, np.float32)
+        valid = np.all(np.isfinite(tiles), axis=1)
+        y = self.to_values(np.asarray(self._run(self.normalise(tiles, 1)), np.float32), 1)
+        fy, fx = y.shape[2] // max(1, valid.shape[1]), y.shape[3] // max(1, valid.shape[2])
+        if (fy, fx) != (1, 1):      # a super-resolution model: each input pixel's flag over its output pixels
+            valid = valid.repeat(fy, axis=1).repeat(fx, axis=2)
+        return self._screen(y, valid[:, np.newaxis])
 
     def predict_pixels(self, features):
-        """``(n, channels)`` float32 with NaN nodata → contract values ``(n, outputs)``.
+        """``(n, channels)`` float32 with NaN nodata → contract values ``(n, outputs)`` (NaN or ±inf: NaN, counted,
+        :meth:`_screen`).
 
         The pixels go to the network :data:`PIXEL_CHUNK` at a time: onnxruntime's buffers (every hidden
         layer of every pixel of a call) stay small, and the calls are no slower.
@@ -183,7 +239,8 @@ class Model:
         parts = [self.to_values(np.asarray(self._run(self.normalise(np.array(features[i:i + PIXEL_CHUNK], np.float32),
                                                                     1)), np.float32), 1)
                  for i in range(0, max(1, len(features)), PIXEL_CHUNK)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        y = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return self._screen(y, np.all(np.isfinite(features), axis=1)[:, np.newaxis])
 
     def describe(self):
         """A short text for logs: name, version, task, status, what it was trained on, channels, tiling,

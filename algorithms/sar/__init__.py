@@ -17,6 +17,7 @@ from .units import (
     db_to_linear,
     describe_range,
     guess_units,
+    implausible_backscatter,
     intensity_to_amplitude,
     linear_to_db,
     pair_bands,
@@ -25,4 +26,5 @@ from .units import (
 
 __all__ = ["CONVERSIONS", "NOT_BACKSCATTER_BELOW", "BandPairs", "amplitude_to_intensity", "convert", "convert_file",
            "convertible_complex_bands", "cross_ratio_db", "cross_ratio_file", "db_to_linear", "describe_range",
-           "guess_units", "intensity_to_amplitude", "linear_to_db", "pair_bands", "undeclared_nodata"]
+           "guess_units", "implausible_backscatter", "intensity_to_amplitude", "linear_to_db", "pair_bands",
+           "undeclared_nodata"]

@@ -238,6 +238,43 @@ def undeclared_nodata(sample):
     return float(values[k]), int(s.size)
 
 
+#: Highest median σ⁰ of a scene in dB (+20 dB, 100 in linear power) and highest value (+60 dB, 10⁶) more than
+#: :data:`MAX_SHARE_ABOVE` of a scene may hold: no land or sea backscatter reaches them (land and sea span about
+#: −35..+10 dB; even a city's median stays below +5 dB, its brightest corner reflectors near +40 dB). Sentinel-1
+#: Level-1 digital numbers are amplitudes in the hundreds (σ⁰ = DN²/A², Miranda & Meadows 2015,
+#: ESA-EOPG-CSCOP-TN-0002, eq. 1): far above either limit. A few isolated absurd values are left to the
+#: conversions, which write them as NaN and count them.
+MAX_MEDIAN_DB, MAX_VALUE_DB, MAX_SHARE_ABOVE = 20.0, 60.0, 0.05
+
+
+def implausible_backscatter(sample, expected):
+    """Why no σ⁰ in ``expected`` units ('db' or 'linear') has the values of ``sample``, or None when it may.
+
+    Refused: a median above :data:`MAX_MEDIAN_DB` (+20 dB; 100 in linear power), or more than
+    :data:`MAX_SHARE_ABOVE` of the values above :data:`MAX_VALUE_DB` (+60 dB; 10⁶ linear): digital numbers
+    (amplitude or intensity, uncalibrated), which a dB reading turns into powers of 10^(DN/10) that overflow.
+    Returns a text such as ``'median 612, 99 % above +60 dB, all whole numbers; …'`` for the message.
+    """
+    s = np.asarray(sample, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        return None
+    median = float(np.median(s))
+    if expected == "db":
+        max_median, max_value = MAX_MEDIAN_DB, MAX_VALUE_DB
+        rule = f"σ⁰ in dB stays below +{MAX_MEDIAN_DB:g} dB (median) and +{MAX_VALUE_DB:g} dB (nearly every pixel)"
+    else:
+        max_median, max_value = 10 ** (MAX_MEDIAN_DB / 10), 10 ** (MAX_VALUE_DB / 10)
+        rule = (f"σ⁰ in linear power stays below {max_median:g} (median, +{MAX_MEDIAN_DB:g} dB) and {max_value:g} "
+                f"(nearly every pixel, +{MAX_VALUE_DB:g} dB)")
+    above = float(np.mean(s > max_value))
+    if median <= max_median and above <= MAX_SHARE_ABOVE:
+        return None
+    integer = bool(np.all(s == np.round(s)))
+    return (f"median {median:.4g}, up to {float(s.max()):.4g}, {100 * above:.0f} % above {max_value:g}"
+            f"{', all whole numbers' if integer else ''}; {rule}")
+
+
 def guess_units(sample):
     """Guess whether SAR backscatter values are dB or linear power from a sample.
 

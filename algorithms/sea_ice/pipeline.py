@@ -206,7 +206,9 @@ def skill(matrix: np.ndarray) -> dict:
     """
     m = np.asarray(matrix)
     if m.sum() == 0:
-        raise ValueError("no pixel holds a SIC class (0–10) in both the prediction and the reference")
+        raise ValueError("no pixel holds a SIC class (0–10) in both the prediction and the reference: the two "
+                         "charts do not overlap, or where they do one of them is no data (255) everywhere. Check both "
+                         "charts' extent and CRS, and score a chart against the reference of its own scene")
     acc = metrics.sample_accuracy(m)
     return {"r2": metrics.r2_from_confusion(m, SIC_PERCENT), "f1_weighted": metrics.weighted_f1(m),
             "accuracy": acc["oa"], "n": acc["n"], "f1": np.nan_to_num(acc["f1"], nan=0.0), "pa": acc["pa"],
@@ -296,11 +298,29 @@ def concentration_file(inputs: list[str], output: str, model, *, units: str = "d
     return res
 
 
+#: What a SIC class chart must be, and how to make one, for the messages that refuse another raster.
+CLASS_CHART_FIX = ("a SIC class chart holds classes 0–10 (0–100 % in 10 % steps) and 255 (no data), as 'Sea-ice "
+                   "concentration chart' (its chart, OUTPUT, not the Expected SIC (%), OUTPUT_EXPECTED) and 'Ice "
+                   "chart to SIC classes' write it. A SIC in percent becomes classes by 0 below 10 %, else "
+                   "round(SIC / 10) (e.g. with the Raster calculator, output Byte)")
+
+
 def check_class_chart(path: str, label: str = "the chart") -> None:
-    """Refuse a raster that is not a one-band SIC class chart (``label`` names it in the message)."""
+    """Refuse a raster that is not a one-band SIC class chart (``label`` names it in the message): more than one
+    band, or values other than the classes 0–10 and 255 in a sample (a SIC in percent, an expected SIC, backscatter).
+    Fractional values are refused before this by the Processing layer's class-map check."""
     info = _raster.read_info(path)
     if info.band_count != 1:
         raise ValueError(f"{label} has {info.band_count} bands; a SIC chart has one (classes 0–10).")
+    s = _raster.sample_values(path).ravel()
+    s = s[np.isfinite(s)]
+    bad = s[((s < 0) | (s > N_SIC_CLASSES - 1)) & (s != NODATA)]
+    if bad.size:
+        lo, hi = float(s.min()), float(s.max())
+        looks = (" (values up to 100: it looks like a SIC in percent)" if 0 <= lo and hi <= 100 else
+                 " (negative values: it looks like backscatter or another quantity)" if lo < 0 else "")
+        raise ValueError(f"{label} holds values {lo:g}..{hi:g}, {bad.size} of {s.size} sampled outside the classes "
+                         f"0–10 and 255{looks}: {CLASS_CHART_FIX}.")
 
 
 #: The per-class table of :func:`skill_file`: ``(column, type)``; ``ref_k`` are the confusion matrix's row.

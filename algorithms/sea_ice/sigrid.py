@@ -38,8 +38,10 @@ import json
 import math
 
 import numpy as np
+from osgeo import ogr, osr
 
 from ..io import engine as _engine
+from ..io import raster as _raster
 from ..io import stack as _stack
 from ..io import vector as _vector
 from ..io.options import RunOptions, resolve
@@ -146,7 +148,42 @@ def _class_kernel(block):
     return np.where((v >= 1) & (v <= N_SIC_CLASSES), v - 1, NODATA).astype(np.uint8)[np.newaxis]
 
 
+def _crs_name(wkt: str) -> str:
+    """A CRS as a person reads it: 'EPSG:3413 (WGS 84 / NSIDC Sea Ice Polar Stereographic North)', or its name."""
+    if not wkt:
+        return "no CRS"
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(wkt)
+    srs.AutoIdentifyEPSG()
+    code, name = srs.GetAuthorityCode(None), srs.GetName()
+    return f"EPSG:{code} ({name})" if code else (name or "an unnamed CRS")
+
+
+def check_overlap(geometries_wkb, reference: str, *, chart_label: str = "the chart",
+                  grid_label: str = "the reference grid") -> None:
+    """Refuse a chart whose polygons (WKB in ``reference``'s CRS) all lie outside ``reference``'s extent: every
+    pixel would be 255. The message gives both extents in the grid's CRS."""
+    boxes = [ogr.CreateGeometryFromWkb(bytes(w)).GetEnvelope() for w in geometries_wkb]
+    boxes = [b for b in boxes if all(math.isfinite(v) for v in b)]
+    info = _raster.read_info(reference)
+    gx0, gy0, gx1, gy1 = info.bounds
+    if any(b[0] <= gx1 and b[1] >= gx0 and b[2] <= gy1 and b[3] >= gy0 for b in boxes):
+        return
+    crs = _crs_name(info.projection)
+    if boxes:
+        cx0, cx1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+        cy0, cy1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+        chart = f"x {cx0:.10g}…{cx1:.10g}, y {cy0:.10g}…{cy1:.10g}"
+    else:
+        chart = "no extent (its polygons could not be put in this CRS)"
+    raise ValueError(f"{chart_label} and {grid_label} do not overlap: in {crs} the chart spans {chart} and the "
+                     f"grid x {gx0:.10g}…{gx1:.10g}, y {gy0:.10g}…{gy1:.10g}, so every pixel would be 255 (outside "
+                     "the chart). Choose the grid of the scene the chart covers (e.g. the SIC chart to score), or the "
+                     "chart of that scene and date; check both layers' CRS.")
+
+
 def chart_file(geometries_wkb, classes, reference: str, output: str, *, field: str = "CT", percent: bool = False,
+               chart_label: str = "the chart", grid_label: str = "the reference grid",
                options: RunOptions | None = None) -> dict:
     """An ice chart's polygons as a SIC class raster on ``reference``'s grid (Stokholm et al. 2022, §II.B): the
     job of ``sarsense:icechartclasses``.
@@ -167,6 +204,8 @@ def chart_file(geometries_wkb, classes, reference: str, output: str, *, field: s
         in the band's metadata, ``field`` and the coding in the dataset's.
     field, percent : str, bool
         The concentration field and whether it holds percent (else SIGRID-3 CT codes), as metadata.
+    chart_label, grid_label : str
+        How messages name the chart and the grid (:func:`check_overlap`: refused when they do not overlap).
     options : RunOptions, optional
         Compression, budget, progress and cancel (one thread).
 
@@ -176,6 +215,7 @@ def chart_file(geometries_wkb, classes, reference: str, output: str, *, field: s
         The engine's summary plus ``polygons``: how many polygons fell in each class 0–10, then
         how many were masked (12 numbers).
     """
+    check_overlap(geometries_wkb, reference, chart_label=chart_label, grid_label=grid_label)
     burn = [c + 1 if c != NODATA else 256 for c in classes]
     burned = _vector.rasterize(geometries_wkb, reference, burn=burn)
     table = class_table()

@@ -34,6 +34,7 @@ one (tested).
 from __future__ import annotations
 
 import math
+import os
 import threading
 from dataclasses import dataclass
 
@@ -63,6 +64,10 @@ PIXEL_NEWTON_STEPS = 1
 _BYTES_PER_SAMPLE = 48
 #: … and per map pixel (positions, weights, Earth-fixed coordinates, the bands written).
 _BYTES_PER_MAP_PIXEL = 400
+
+
+#: Pixels the output grid needs along its shorter side at least: a coarser pixel averages the scene away.
+MIN_GRID_SIDE = 2
 
 
 class SceneError(ValueError):
@@ -153,6 +158,13 @@ def map_grid(grid, wkt, pixel_size, extent=None, margin_m=0.0):
                              f"the scene, which covers ({xmin:.0f}, {ymin:.0f}) – ({xmax:.0f}, {ymax:.0f}) in the "
                              "target CRS: draw the extent over the scene, or leave it empty for the whole scene")
         xmin, ymin, xmax, ymax = ixmin, iymin, ixmax, iymax
+    largest = min(xmax - xmin, ymax - ymin) / MIN_GRID_SIDE
+    if ps > largest:
+        raise SceneError(f"the pixel size (PIXEL_SIZE) {ps:g} is larger than 1/{MIN_GRID_SIDE} of the "
+                         f"{'extent' if extent is not None else 'scene'}, which covers {xmax - xmin:.0f} × "
+                         f"{ymax - ymin:.0f} (x × y, target CRS units): the output would hold fewer than "
+                         f"{MIN_GRID_SIDE} × {MIN_GRID_SIDE} pixels, each an average of the whole scene. Give at most "
+                         f"{largest:.0f} (0: the mode's own, 10 m for IW, 40 m for EW)")
     x0, x1 = math.floor(xmin / ps) * ps, math.ceil(xmax / ps) * ps
     y0, y1 = math.floor(ymin / ps) * ps, math.ceil(ymax / ps) * ps
     return MapGrid(max(1, round((x1 - x0) / ps)), max(1, round((y1 - y0) / ps)), (x0, ps, 0.0, y1, 0.0, -ps),
@@ -329,8 +341,15 @@ class ImageSampler:
         self.image, self.looks, self.border_rule, self.incidence = image, int(looks), border_rule, incidence
         self.pols = list(pols)
         self.paths = [product.path(p, "measurement") for p in self.pols]
-        self.cals = [luts.calibration_lut(product.read(p, "calibration"), calibration) for p in self.pols]
-        self.noises = [luts.noise_luts(product.read(p, "noise")) if thermal_noise else None for p in self.pols]
+        self.cals, self.noises = [], []
+        for p in self.pols:
+            with product.reading(p, "calibration") as xml:
+                self.cals.append(luts.calibration_lut(xml, calibration))
+            if thermal_noise:
+                with product.reading(p, "noise") as xml:
+                    self.noises.append(luts.noise_luts(xml))
+            else:
+                self.noises.append(None)
         self._local = threading.local()
 
     def _bands(self):
@@ -518,6 +537,35 @@ def check_dem_covers(gcp, dem, samples=48):
             "narrow the extent to what the DEM covers")
 
 
+def check_measurements(product: Product, pols: list, image) -> None:
+    """Refuse a measurement TIFF GDAL cannot open (empty, cut short) or whose size is not the annotation's image
+    size (``image``: :func:`.geometry.image_info`), naming the file in the product: reading it would fail half
+    way, or put the samples in the wrong places."""
+    want = (image.samples, image.lines)
+    for pol in pols:
+        path = product.path(pol, "measurement")
+        stat = gdal.VSIStatL(path)
+        if stat is None:
+            raise product.damaged(pol, "measurement", "the manifest lists it but the product does not hold it")
+        if stat.size == 0:
+            raise product.damaged(pol, "measurement", "it is empty (0 bytes)")
+        short = os.path.basename(path)
+        try:
+            ds = gdal.Open(path)
+        except RuntimeError as err:
+            raise product.damaged(pol, "measurement", f"GDAL cannot read it as a TIFF "
+                                  f"({str(err).replace(path, short).strip()[:160]}; {stat.size} bytes)") from None
+        found = (ds.RasterXSize, ds.RasterYSize)
+        if found != want or ds.RasterCount < 1:
+            raise product.damaged(pol, "measurement", f"its image is {found[0]} × {found[1]} (samples × lines), "
+                                  f"the annotation's {want[0]} × {want[1]}")
+        try:            # the last strip: a file cut short ends before it (GDAL reads the first ones)
+            ds.GetRasterBand(1).ReadAsArray(0, found[1] - 1, found[0], 1)
+        except RuntimeError as err:
+            raise product.damaged(pol, "measurement", f"its last line cannot be read "
+                                  f"({str(err).replace(path, short).strip()[:160]})") from None
+
+
 def select_polarisations(product: Product, wanted: list | None = None, *, label: str = "POLARISATIONS") -> list:
     """The polarisations to import: ``wanted`` (upper case), or all the product has when it is empty; a
     polarisation the product lacks raises ``ValueError`` naming it (``label`` names the parameter)."""
@@ -534,7 +582,8 @@ def select_polarisations(product: Product, wanted: list | None = None, *, label:
 def scene_crs(product: Product, polarisation: str) -> str:
     """The default map CRS of the import: ``"EPSG:n"`` of the WGS 84 UTM zone of the scene centre (from the
     geolocation grid of ``polarisation``'s annotation)."""
-    grid = geometry.geolocation_grid(product.read(polarisation, "annotation"))
+    with product.reading(polarisation, "annotation") as xml:
+        grid = geometry.geolocation_grid(xml)
     return f"EPSG:{utm_epsg(*scene_centre(grid))}"
 
 
@@ -585,8 +634,11 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
         raise ValueError(f"calibration must be one of {', '.join(QUANTITIES)}, got {calibration!r}")
     pols = [p.upper() for p in polarisations]
     # parsed once for the three readers of it
-    annotation = luts.parse_xml(product.read(pols[0], "annotation"), "the product annotation")
-    grid, image = geometry.geolocation_grid(annotation), geometry.image_info(annotation)
+    with product.reading(pols[0], "annotation") as xml:
+        annotation = luts.parse_xml(xml, "the product annotation")
+        grid, image = geometry.geolocation_grid(annotation), geometry.image_info(annotation)
+        rgeom = rd.range_geometry(annotation) if dem else None
+    check_measurements(product, pols, image)
     if crs is None:
         crs = f"EPSG:{utm_epsg(*scene_centre(grid))}"
     size = float(pixel_size or PIXEL_SIZE.get(product.mode, 10.0))
@@ -594,7 +646,7 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
     gcp = GcpLocator(grid, image, mgrid)
     if dem:
         check_dem_covers(gcp, dem)
-        locator = RangeDopplerLocator(rd.range_geometry(annotation), image, mgrid, dem)
+        locator = RangeDopplerLocator(rgeom, image, mgrid, dem)
     else:
         locator = gcp
     looks = looks_for(size, image) if looks is None else int(looks)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from osgeo import gdal
+
+from .luts import LutError
 
 gdal.UseExceptions()
 
@@ -65,6 +68,26 @@ class Product:
     def read(self, polarisation, kind):
         """The bytes of a polarisation's annotation, calibration or noise XML."""
         return read_bytes(self.path(polarisation, kind), f"the {kind} file of {polarisation.upper()}")
+
+    def member(self, polarisation, kind):
+        """A polarisation's ``kind`` file as the product names it: its path inside the ``.SAFE`` folder."""
+        return self.path(polarisation, kind)[len(self.root):].lstrip("/")
+
+    def damaged(self, polarisation, kind, reason):
+        """The refusal of a polarisation's ``kind`` file that does not hold what it should (to raise)."""
+        return ProductError(f"{self.name}: {self.member(polarisation, kind)} (the {kind} file of "
+                            f"{polarisation.upper()}) cannot be used: {reason}. A truncated or damaged download? "
+                            "Download the product again")
+
+    @contextmanager
+    def reading(self, polarisation, kind):
+        """The bytes of a polarisation's XML ``kind`` file, for the ``with`` block that reads them: what its readers
+        find wrong (:class:`~.luts.LutError`) is refused naming the file in the product (:meth:`damaged`)."""
+        data = self.read(polarisation, kind)
+        try:
+            yield data
+        except LutError as err:
+            raise self.damaged(polarisation, kind, str(err)) from None
 
 
 def read_bytes(path, what="file"):

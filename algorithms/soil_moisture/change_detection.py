@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import warnings
 from collections.abc import Sequence
 
@@ -262,13 +261,11 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
 
 def read_params(path: str) -> tuple[float, float, dict]:
     """α and β from a parameters JSON (``{"alpha": …, "beta": …}``, what 'Soil moisture II' fits)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return float(data["alpha"]), float(data["beta"]), data
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"the parameters file '{path}' must be JSON with numbers 'alpha' and 'beta' "
-                         f"({type(err).__name__}: {err})") from None
+    from ..io import model_files
+    what = {"kind": "change-detection parameters file (JSON with numbers 'alpha' and 'beta')",
+            "algorithm": "Calibrate vegetation-corrected change detection"}
+    data = model_files.load_json(path, **what)
+    return model_files.number(data, "alpha", path, **what), model_files.number(data, "beta", path, **what), data
 
 
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],

@@ -180,6 +180,9 @@ def station_rasters(rasters: Sequence[tuple[str, str]]) -> tuple[list[StationRas
             dated = False
         if dated:
             _stack.check_series(path, label=f"raster '{name}'")
+            twice = _stack.repeated_refusal(dates, label=f"raster '{name}'")   # one sample per station and date
+            if twice:
+                raise ValueError(twice)
         else:
             if info.band_count != 1:
                 raise ValueError(f"raster '{name}' has {info.band_count} bands without dates: give dated stacks "

@@ -262,14 +262,11 @@ def fit(sigma_db: ArrayLike, ndvi: ArrayLike, incidence_deg: ArrayLike, ssm: Arr
 
 def read_params(path: str) -> tuple[float, float]:
     """``(A, B)`` from a parameters JSON (``{"a": …, "b": …}``, what 'Calibrate Water Cloud Model' writes)."""
-    import json
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        a, b = float(data["a"]), float(data["b"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"the parameters file '{path}' must be JSON with numbers 'a' and 'b' "
-                         f"({type(err).__name__}: {err})") from None
+    from ..io import model_files
+    what = {"kind": "Water Cloud Model parameters file (JSON with numbers 'a' and 'b')",
+            "algorithm": "Calibrate Water Cloud Model"}
+    data = model_files.load_json(path, **what)
+    a, b = (model_files.number(data, key, path, **what) for key in ("a", "b"))
     if not (np.isfinite(a) and np.isfinite(b) and a >= 0 and b >= 0):
         raise ValueError(f"the parameters file '{path}' has A = {a}, B = {b}: both must be numbers >= 0")
     return a, b

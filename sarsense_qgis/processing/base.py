@@ -10,6 +10,7 @@ bounded for the whole run and turns the core's ``ValueError`` and a cancel into 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from qgis.core import (
     QgsProcessing,
@@ -147,7 +148,7 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         self.virtual = []
         outputs_before = checks.output_files(self, parameters, context)
         try:
-            with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(lambda: checks.remove_changed(outputs_before)):
+            with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(partial(checks.remove_changed, outputs_before)):
                 return self.process(parameters, context, feedback)
         except Cancelled:
             checks.remove_changed(outputs_before)

@@ -2,7 +2,7 @@
 
 Functions of the running algorithm (``alg``: a :class:`~.base.SarsenseAlgorithm`, which gives the
 parameters' labels and raises its own errors): QGIS's parameter check made to say *why*, the units of
-backscatter, dated stacks, rasters with no valid pixel, odd window sizes.
+backscatter, dated stacks, rasters with no valid pixel, odd window sizes, vector layers that cannot serve.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
     QgsProperty,
+    QgsWkbTypes,
 )
 
 from ...algorithms import sar
@@ -74,7 +75,7 @@ def parameter_values(alg, parameters, context):
         problem = _parameter_problem(alg, param, parameters, context)
         if problem:
             return False, problem
-    problem = output_is_input(alg, parameters, context)
+    problem = output_is_input(alg, parameters, context) or undeclared_fill(alg, parameters, context)
     if problem:
         return False, problem
     # QGIS's own check, parameter by parameter as QgsProcessingAlgorithm does, except for a GDAL
@@ -172,6 +173,36 @@ def output_is_input(alg, parameters, context):
     return None
 
 
+def undeclared_fill(alg, parameters, context):
+    """A message when a raster input holds a fill value (-9999, -32768, -3.4e38, …) it does not declare as
+    nodata, else None: every result computed from it would be wrong, whatever the algorithm."""
+    for param in alg.parameterDefinitions():
+        if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers,
+                                  QgsProcessingParameterMapLayer)):
+            continue
+        for path in _input_files(alg, param, parameters, context):
+            try:
+                info = read_info(path)
+                samples = sample_values(path, band=range(1, info.band_count + 1),
+                                        max_side=256 if info.band_count <= 4 else 96)
+            except (RuntimeError, ValueError):
+                continue        # not a raster (a land-mask layer) or unreadable: other checks say so
+            for band, sample in enumerate(samples, start=1):
+                fill = quantities.fill_problem(sample)
+                if fill:
+                    where = alg.label(param.name()) + (f", band {band}" if info.band_count > 1 else "")
+                    return fill_message(alg, where, *fill, sample.size, path, "no measured quantity takes")
+    return None
+
+
+def fill_message(alg, where, value, count, n, path, why):
+    """The refusal of an undeclared nodata value, with how to declare it."""
+    return alg.tr("{0} holds values of {1:g} ({2} in a sample of {3}) that {5}: it looks like a nodata value the "
+                  "file does not declare, and every result computed with it would be wrong. Declare it (layer "
+                  "Properties ▸ Transparency, or gdal_edit.py -a_nodata {1:g} '{4}') and run again.").format(
+        where, value, count, n, path, why)
+
+
 def output_files(alg, parameters, context):
     """The files the run's outputs name, ``{real path: (size, mtime) or None if absent}`` as they are now (what
     the base class removes if the run then fails: any that it created or changed)."""
@@ -234,11 +265,17 @@ def _parameter_problem(alg, param, parameters, context):
             return alg.tr("{0} must be {1}; got {2:g}.").format(alg.label(name), rule, number)
     elif isinstance(param, QgsProcessingParameterRasterLayer) and isinstance(value, str):
         return raster_file_problem(alg, name, value)
-    elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):
-        for item in value:
+    elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple, str)):
+        for item in ([value] if isinstance(value, str) else value):
             problem = raster_file_problem(alg, name, item) if isinstance(item, str) else None
             if problem:
                 return problem
+    elif isinstance(param, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)) \
+            and isinstance(value, str):
+        return vector_file_problem(alg, name, value)
+    elif isinstance(param, QgsProcessingParameterMapLayer) and isinstance(value, str):
+        # a raster or a vector layer (a land mask): a file GDAL reads as a raster is fine, else it must be a table
+        return raster_file_problem(alg, name, value) and vector_file_problem(alg, name, value)
     elif isinstance(param, QgsProcessingParameterFile) and isinstance(value, str) and param.extension():
         ext = "." + param.extension().lower()
         if not value.lower().endswith(ext):
@@ -274,17 +311,44 @@ def raster_file_problem(alg, name, value):
     return None
 
 
+def vector_file_problem(alg, name, value):
+    """A message when ``value`` names a file that is missing, empty (0 bytes) or not a table or vector layer OGR
+    reads, else None (QGIS's own check says only "… not found")."""
+    path = value.split("|", 1)[0]
+    if not (os.sep in path or "." in os.path.basename(path)) or path.startswith("/vsi") or "://" in path:
+        return None  # a layer name or id in a project, or a provider URI: QGIS resolves it
+    if not os.path.exists(path):
+        return alg.tr("{0}: the file '{1}' does not exist.").format(alg.label(name), path)
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return alg.tr("{0}: '{1}' is empty (0 bytes): it holds no table or layer. Choose the file the algorithm "
+                      "that makes it wrote, or run that algorithm again (an interrupted run or copy leaves an "
+                      "empty file).").format(alg.label(name), path)
+    try:
+        ds = gdal.OpenEx(path, gdal.OF_VECTOR | gdal.OF_READONLY)
+    except RuntimeError as err:
+        ds, reason = None, str(err).strip()
+    else:
+        reason = ""
+    if ds is None or ds.GetLayerCount() == 0:
+        return alg.tr("{0}: '{1}' is not a table or vector layer QGIS can read{2}; choose a CSV, GeoPackage, "
+                      "Shapefile or another vector file.").format(alg.label(name), path,
+                                                                  f" ({reason})" if reason else "")
+    return None
+
+
 def odd_size_problem(alg, parameters, context, name="SIZE"):
     """A message when window parameter ``name`` is even, else None (for ``checkParameterValues``)."""
     size = alg.parameterAsInt(parameters, name, context)
     return None if size % 2 else alg.tr("{0} must be odd (3, 5, 7, …); got {1}.").format(alg.label(name), size)
 
 
-def units(alg, path, expected, *, units_param=None, name="INPUT"):
+def units(alg, path, expected, *, units_param=None, name="INPUT", sigma0=True):
     """Refuse an input whose bands do not look like ``expected`` ('db' or 'linear'), or hold fill values.
 
     Every band is sampled (a stack may mix units); a value ≤ −100, which no backscatter has,
-    is an undeclared nodata value and is refused with how to declare it.
+    is an undeclared nodata value and is refused with how to declare it. With ``sigma0`` (the input must be
+    calibrated backscatter), values no σ⁰ in those units has (:func:`~sarsense.algorithms.sar.implausible_backscatter`:
+    digital numbers, amplitudes in the hundreds) are refused with how to calibrate them.
     """
     info = read_info(path)
     rows = 512 if info.band_count <= 4 else 128
@@ -293,11 +357,15 @@ def units(alg, path, expected, *, units_param=None, name="INPUT"):
         where = f"{alg.label(name)}" + (f", band {band}" if info.band_count > 1 else "")
         fill = sar.undeclared_nodata(sample)
         if fill is not None:
-            value, count = fill
+            raise QgsProcessingException(fill_message(alg, where, *fill, sample.size, path, "no backscatter has"))
+        why = sar.implausible_backscatter(sample, expected) if sigma0 else None
+        if why:
             raise QgsProcessingException(alg.tr(
-                "{0} holds values of {1:g} ({2} in a sample of {3}) that no backscatter has: it looks like a "
-                "nodata value the file does not declare. Declare it (layer Properties ▸ Transparency, or "
-                "gdal_edit.py -a_nodata {1:g} '{4}') and run again.").format(where, value, count, sample.size, path))
+                "{0} holds values no σ⁰ in {1} has ({2}): it looks like digital numbers (DN) or amplitude, not "
+                "calibrated backscatter (or another layer, such as an incidence angle). Calibrate it first with "
+                "'Import Sentinel-1' or your processor's σ⁰ calibration (SNAP: Radar ▸ Radiometric ▸ "
+                "Calibrate).").format(
+                where, "dB" if expected == "db" else "linear power", why))
         found = sar.guess_units(sample)
         if found == "unknown" or found == expected:
             continue
@@ -334,16 +402,64 @@ def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
         raise alg.error(f"{alg.label(name)} has {len(dates)} date(s) ({', '.join(dates)}); this needs at "
                         f"least {min_dates}. Build a longer stack with 'Build dated stack'.")
     if in_order:
-        twice = sorted({d for d in dates if dates.count(d) > 1})
+        twice = _stack.repeated_refusal(dates, label=alg.label(name))
         if twice:
-            raise alg.error(f"{alg.label(name)} has the same date twice ({', '.join(twice)}): keep one band per "
-                            "date (average the acquisitions of a day first).")
+            raise alg.error(twice)
         back = [f"band {i + 2} ({b}) after band {i + 1} ({a})" for i, (a, b) in enumerate(zip(dates, dates[1:]))
                 if b < a]
         if back:
             raise alg.error(f"{alg.label(name)} is not in time order: {'; '.join(back[:3])}. Rebuild it with "
                             "'Build dated stack', which sorts the bands by date.")
     return dates
+
+
+#: How messages name each kind of geometry.
+GEOMETRY_WORDS = {QgsWkbTypes.PointGeometry: "points", QgsWkbTypes.LineGeometry: "lines",
+                  QgsWkbTypes.PolygonGeometry: "polygons"}
+
+
+def vector_layer(alg, parameters, name, context, *, geometry=(), fields=(), what="", field_hint=""):
+    """The feature source of vector parameter ``name``, refused (:func:`vector_source`) when it cannot serve."""
+    source = alg.parameterAsSource(parameters, name, context)
+    if source is None:
+        raise QgsProcessingException(alg.invalidSourceError(parameters, name))
+    vector_source(alg, source, name, geometry=geometry, fields=fields, what=what, field_hint=field_hint)
+    return source
+
+
+def vector_source(alg, source, name, *, geometry=(), fields=(), what="", field_hint=""):
+    """Refuse a layer (any ``QgsFeatureSource``) of parameter ``name`` that cannot serve, saying what it must hold.
+
+    In this order: no feature at all (an empty layer or table), no geometry column (a table) or another kind of
+    geometry than ``geometry`` (``QgsWkbTypes`` geometry types; empty: any), a field of ``fields`` missing
+    (``field_hint`` says which field to choose instead). ``what`` is what the layer must hold ("polygons with
+    a CT field"); empty: the allowed geometries. One check for every suite, so that an empty layer is called empty.
+    """
+    kinds = " or ".join(GEOMETRY_WORDS[g] for g in geometry)
+    must = what or kinds or "features"
+    layer = f"{alg.label(name)} ('{source.sourceName()}')"
+    gtype = QgsWkbTypes.geometryType(source.wkbType())
+    if source.featureCount() == 0:
+        raise alg.error(f"{layer} is empty: it has no feature. It must hold {must}; choose another layer, or check "
+                        "the file and its layer name.")
+    if geometry and gtype == QgsWkbTypes.NullGeometry:
+        raise alg.error(f"{layer} has no geometry (a table without a geometry column). It must hold {must}.")
+    if geometry and gtype != QgsWkbTypes.UnknownGeometry and gtype not in geometry:
+        raise alg.error(f"{layer} holds {GEOMETRY_WORDS.get(gtype, 'geometries of another kind')}; it must hold "
+                        f"{must}.")
+    names = source.fields().names()
+    for field in fields:
+        if field not in names:
+            raise alg.error(f"{layer} has no field '{field}' (its fields: {', '.join(names) or 'none'}). "
+                            f"{field_hint or f'It must hold {must}.'}")
+
+
+def no_geometry_error(alg, source, name, what):
+    """The refusal of a layer whose features all lack a geometry (each is NULL or empty) where ``what`` is needed."""
+    n = source.featureCount()
+    return alg.error(f"{alg.label(name)} ('{source.sourceName()}') has {n if n >= 0 else 'its'} feature(s), none "
+                     f"with a geometry: it must hold {what}. Check the layer (e.g. a table joined without its "
+                     "geometries).")
 
 
 def require_valid(alg, path, name):
@@ -359,8 +475,8 @@ def require_valid(alg, path, name):
             continue
         if np.isfinite(lo) or np.isfinite(hi):
             return
-    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): choose dates "
-                    "with data, or check its nodata value.")
+    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): nothing could "
+                    "come out. Choose a raster (or dates) with data over the area, or check its nodata value.")
 
 
 def value_range(alg, path, name, quantity, *, bands=None, hint=""):
@@ -378,8 +494,9 @@ def value_range(alg, path, name, quantity, *, bands=None, hint=""):
             raise alg.error(f"{where}: {problem}." + (f" {hint}" if hint else ""))
 
 
-def class_map(alg, path, name, *, band=1):
-    """Refuse a raster given where a class map is expected whose values are not integer class codes."""
+def class_map(alg, path, name, *, band=1, hint=""):
+    """Refuse a raster given where a class map is expected whose values are not integer class codes (``hint``: the
+    suite's own sentence on what the class map must be)."""
     problem = quantities.class_problem(sample_values(path, band=band))
     if problem:
-        raise alg.error(f"{alg.label(name)} {problem}.")
+        raise alg.error(f"{alg.label(name)} {problem}." + (f" {hint}" if hint else ""))

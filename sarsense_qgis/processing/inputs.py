@@ -12,6 +12,7 @@ from qgis.core import QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsProces
 from ...algorithms.io import read_info
 from ...algorithms.io import stack as _stack
 from ...algorithms.io import vector as _vector
+from . import checks
 from .checks import subdataset
 
 
@@ -43,12 +44,10 @@ def on_grid_crs(source, reference, context):
 def burn_polygons(alg, layer, reference, name, context):
     """The polygons of ``layer`` burned onto ``reference``'s grid (1 inside, 0 outside; virtual, freed at the
     end of the run). Geometries are transformed to the grid's CRS; a layer without polygons is refused."""
-    if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
-        raise alg.error(f"{alg.label(name)} must be a polygon layer; '{layer.name()}' has "
-                        f"{QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()} geometries.")
+    checks.vector_source(alg, layer, name, geometry=(QgsWkbTypes.PolygonGeometry,))
     wkbs = [wkb for _, wkb in on_grid_crs(layer, reference, context)]
     if not wkbs:
-        raise alg.error(f"{alg.label(name)} ('{layer.name()}') has no polygon to use.")
+        raise checks.no_geometry_error(alg, layer, name, "polygons")
     path = _vector.rasterize(wkbs, reference)
     alg.virtual.append(path)
     return path

@@ -66,6 +66,15 @@ def report_counts(alg, feedback, counts, messages):
             feedback.pushWarning(alg.tr(text).format(n=n))
 
 
+def report_nonfinite(alg, feedback, model):
+    """Warn about the model outputs the runtime masked: NaN or ±inf where the input was valid, written as NaN (the
+    output's metadata says it too: ``SARSENSE_MODEL_NONFINITE``)."""
+    text = model.nonfinite_text() if model is not None else ""
+    if text and feedback is not None:
+        feedback.pushWarning(alg.tr("{0} (the output's metadata SARSENSE_MODEL_NONFINITE says so too).").format(text))
+    return text
+
+
 def report_model(alg, feedback, model):
     """Log the model a run uses: what it is and what it was trained on (its card); for a demonstration model
     (its card's Status) a warning that its outputs are labelled so. Returns that warning, or ''."""

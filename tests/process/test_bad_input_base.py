@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from process_helpers import needs_qgis_process, refusal, run
 
+import sarsense
 from sarsense.simulators import write_raster
 
 pytestmark = needs_qgis_process
@@ -32,7 +33,12 @@ def files(tmp_path_factory):
     model.write_bytes(b"PK\x03\x04 not really a model")
     folder = d / "ismn"
     folder.mkdir()
-    return {"lst": lst, "db": db, "points": str(points), "model": str(model), "folder": str(folder)}
+    fill = np.full((16, 16), 300.0, np.float32)
+    fill[:4] = -9999.0                                      # a fill value the file does not declare
+    fill = write_raster(d / "fill.tif", fill, descriptions=["2020-01-01"])
+    onnx = os.path.join(os.path.dirname(sarsense.__file__), "models", "s1_despeckle_example.onnx")
+    return {"onnx": onnx, "fill": fill, "lst": lst, "db": db,
+            "points": str(points), "model": str(model), "folder": str(folder)}
 
 
 # (algorithm, parameters with {key} placeholders for the input files, the output parameter named as an input,
@@ -77,3 +83,23 @@ def test_two_outputs_named_as_one_file_are_refused(env, files, tmp_path):
               OUTPUT="TEMPORARY_OUTPUT", OUTPUT_MODEL=same, OUTPUT_REPORT=same)
     refusal(res, "are the same file", "give each output its own path")
     assert not (tmp_path / "same.html").exists()
+
+
+# Algorithms that read a raster with no quantity check of their own: the base class refuses the fill value
+FILL_CASES = {
+    "interpolatetime": {"INPUT": "{fill}", "TARGET": "2020-01-02"},
+    "degradelst": {"INPUT": "{fill}"},
+    "applymodel": {"INPUT": "{fill}", "MODEL": "{onnx}"},
+    "buildstack": {"INPUTS": "{fill}"},
+    "imagequality": {"REFERENCE": "{fill}", "ESTIMATE": "{lst}", "OUTPUT_TABLE": "TEMPORARY_OUTPUT"},
+    "extractstations": {"STATIONS": "{points}", "RASTERS": "{fill}", "OUTPUT": "TEMPORARY_OUTPUT"},
+    "lstsuperresolution": {"INPUT": "{fill}"},
+}
+
+
+@pytest.mark.parametrize("alg", FILL_CASES)
+def test_an_undeclared_fill_value_in_any_raster_input_is_refused(env, files, tmp_path, alg):
+    params = {k: v.format(**files) for k, v in FILL_CASES[alg].items()}
+    params.setdefault("OUTPUT", str(tmp_path / "out.tif"))
+    refusal(run(env, alg, **params), "holds values of -9999", "does not declare", "gdal_edit.py -a_nodata -9999")
+    assert not os.listdir(tmp_path)

@@ -13,8 +13,8 @@ from ....algorithms.crop import accuracy as _acc
 from ....algorithms.io import read_info
 from ....algorithms.io.raster import read_class_table
 from ...styles import style_on_load
-from .. import inputs, names, outputs
-from .base import CropAlgorithm
+from .. import checks, inputs, names, outputs
+from .base import CLASS_MAP_HINT, CropAlgorithm
 
 
 class AccuracyAssessmentAlgorithm(CropAlgorithm):
@@ -65,6 +65,8 @@ class AccuracyAssessmentAlgorithm(CropAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.CLASSIFIED, context)
+        checks.class_map(self, src, self.CLASSIFIED, hint=CLASS_MAP_HINT)
+        checks.require_valid(self, src, self.CLASSIFIED)
         info = read_info(src)
         if not info.pixel_area_m2:
             raise self.error(f"{self.label(self.CLASSIFIED)} is in a geographic CRS (degrees) or has none: pixel "

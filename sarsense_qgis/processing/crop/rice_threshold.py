@@ -94,6 +94,7 @@ class RiceThresholdAlgorithm(CropAlgorithm):
     def process(self, parameters, context, feedback):
         ndvh = inputs.raster_path(self, parameters, self.NDVH, context)
         dates = checks.stack_dates(self, ndvh, self.NDVH, min_dates=2, in_order=True)
+        self.check_index(ndvh, self.NDVH)
         start, end = self._date(parameters, self.SEASON_START, context), self._date(parameters, self.SEASON_END,
                                                                                       context)
         if start is None or end is None:
@@ -113,6 +114,7 @@ class RiceThresholdAlgorithm(CropAlgorithm):
         if parameters.get(self.NDVV):
             ndvv = inputs.raster_path(self, parameters, self.NDVV, context)
             v_dates = checks.stack_dates(self, ndvv, self.NDVV, min_dates=2, in_order=True)
+            self.check_index(ndvv, self.NDVV)
             _stack.match_dates(dates, v_dates, self.label(self.NDVH), self.label(self.NDVV))
             ndvv = inputs.on_grid(self, ndvv, ndvh, self.NDVV, feedback)
         water = self._date(parameters, self.WATER_DATE, context)
@@ -134,7 +136,10 @@ class RiceThresholdAlgorithm(CropAlgorithm):
         res = _rule.rice_threshold_file(ndvh, out, dates=dates, season_start=start, season_end=end, ndvv=ndvv,
                                         output_date=out_date, t_flood=t[self.T_FLOOD], t_next=t[self.T_NEXT],
                                         water_date=water, t_water=t[self.T_WATER],
-                                        options=self.run_options(parameters, context, feedback))
+                                        options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                                            "{0} has no valid pixel on the season dates and their next dates: "
+                                            "choose a season the stack covers with data, or check its nodata "
+                                            "value.").format(self.label(self.NDVH))))
         ha = res["rice_ha"]
         feedback.pushInfo(self.tr("Rice: {0} pixels{1}").format(
             res["rice"], f", {ha:.1f} ha" if np.isfinite(ha) else " (area not computed: geographic CRS)"))

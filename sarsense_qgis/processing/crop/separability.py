@@ -57,6 +57,7 @@ class SeparabilityAlgorithm(CropAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+        self.check_features(src, self.INPUT)
         options = self.run_options(parameters, context, feedback)
         samples = self.labelled_samples(parameters, self.TRAINING, self.CLASS_FIELD, src, context, feedback,
                                         options=options.part(0.0, 0.8))

@@ -13,8 +13,8 @@ from qgis.core import (
 from ....algorithms.crop import sieve as _sieve
 from ....algorithms.io.raster import read_class_table
 from ...styles import ClassMapPostProcessor, style_on_load
-from .. import inputs
-from .base import CropAlgorithm
+from .. import checks, inputs
+from .base import CLASS_MAP_HINT, CropAlgorithm
 
 
 class SieveClassesAlgorithm(CropAlgorithm):
@@ -58,11 +58,15 @@ class SieveClassesAlgorithm(CropAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
+        checks.class_map(self, src, self.INPUT, hint=CLASS_MAP_HINT)
+        checks.require_valid(self, src, self.INPUT)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         res = _sieve.sieve_classes_file(
             src, out, min_pixels=self.parameterAsInt(parameters, self.THRESHOLD, context),
             eight_connected=self.parameterAsBoolean(parameters, self.EIGHT_CONNECTEDNESS, context),
-            options=self.run_options(parameters, context, feedback))
+            options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
+                "{0} holds no class: every pixel is nodata (255). Choose the class map with data.").format(
+                self.label(self.INPUT))))
         names = {int(c["value"]): c["name"] for c in read_class_table(out)}
         for code in (c for c in range(255) if res["before"][c] or res["after"][c]):
             feedback.pushInfo(self.tr("{0}: {1} → {2} pixels ({3} merged into a neighbour)").format(

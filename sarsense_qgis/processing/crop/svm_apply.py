@@ -50,6 +50,7 @@ class SvmApplyAlgorithm(CropAlgorithm):
         model, params, meta = _svm.load_model(path)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
         _svm.check_model_dates(dates, meta.get("dates", []), what=self.label(self.INPUT))
+        self.check_features(src, self.INPUT)
         names = {int(k): v for k, v in meta["names"].items()}
         feedback.pushInfo(self.tr("Model: SVC {0}, γ {1:g}, C {2:g}; classes {3}; held-out OA when trained "
                                   "{4:.2f} %.").format(params["kernel"], params["gamma"], params["c"],
@@ -57,6 +58,7 @@ class SvmApplyAlgorithm(CropAlgorithm):
                                                        100 * meta.get("held_out_oa", float("nan"))))
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         _svm.classify_file(model, src, out, names=names, metadata={"SVM_MODEL": path},
-                           options=self.run_options(parameters, context, feedback).part(0.05, 1.0))
+                           options=self.run_options(parameters, context, feedback,
+                                                    empty_hint=self.gaps_hint(self.INPUT)).part(0.05, 1.0))
         style_on_load(context, out, ClassMapPostProcessor)
         return {self.OUTPUT: out}

@@ -95,13 +95,14 @@ class SvmClassifyAlgorithm(CropAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+        self.check_features(src, self.INPUT)
         params = {"kernel": _svm.KERNELS[self.parameterAsEnum(parameters, self.KERNEL, context)],
                   "gamma": self.parameterAsDouble(parameters, self.GAMMA, context),
                   "c": self.parameterAsDouble(parameters, self.C, context),
                   "degree": self.parameterAsInt(parameters, self.DEGREE, context),
                   "standardise": self.parameterAsBool(parameters, self.STANDARDISE, context)}
         split = _svm.SPLITS[self.parameterAsEnum(parameters, self.SPLIT, context)]
-        options = self.run_options(parameters, context, feedback)
+        options = self.run_options(parameters, context, feedback, empty_hint=self.gaps_hint(self.INPUT))
         s = self.labelled_samples(parameters, self.TRAINING, self.CLASS_FIELD, src, context, feedback,
                                   options=options.part(0.0, 0.25))
         if s.incomplete:

@@ -63,7 +63,10 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        checks.require_valid(self, src, self.INPUT)
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
+        checks.value_range(self, src, self.INPUT, "sigma0_db" if in_db else "sigma0_linear",
+                           hint=self.tr("The index needs calibrated backscatter σ° of one polarisation (VV or VH)."))
         threshold = self.parameterAsDouble(parameters, self.AUTO_WATER_DB, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         polygons = self.parameterAsVectorLayer(parameters, self.WATER, context) if parameters.get(self.WATER) else None
@@ -71,6 +74,9 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
             water, source = inputs.burn_polygons(self, polygons, src, self.WATER, context), "the water polygons"
         elif parameters.get(self.WATER_MASK):
             mask = inputs.raster_path(self, parameters, self.WATER_MASK, context)
+            checks.class_map(self, mask, self.WATER_MASK, hint=self.tr(
+                "The water mask holds 1 on water and 0 elsewhere (threshold a probability first, e.g. with the "
+                "Raster calculator)."))
             water = inputs.on_grid(self, mask, src, self.WATER_MASK, feedback, resampling="near")
             source = "the water mask"
         else:
@@ -78,7 +84,10 @@ class WaterNormalizedAlgorithm(CropAlgorithm):
         try:
             res = water_index.water_normalized_file(src, out, dates=dates, in_db=in_db, water=water,
                                                     threshold_db=threshold,
-                                                    options=self.run_options(parameters, context, feedback))
+                                                    options=self.run_options(
+                                                        parameters, context, feedback, empty_hint=self.tr(
+                                                            "{0} has no valid pixel on any date: check its nodata "
+                                                            "value.").format(self.label(self.INPUT))))
         except water_index.WaterReferenceError as err:
             raise self.error(f"{err} (water from {source}). Draw polygons over open water in "
                              f"{self.label(self.WATER)}, give {self.label(self.WATER_MASK)}, or raise "

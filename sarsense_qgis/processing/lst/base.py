@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 
+from ....algorithms.io import sample_values
+from ....algorithms.io.raster import band_scaling, open_dataset
 from ....algorithms.lst import pipeline, temperature
 from ...styles import THERMAL_COLOURS, style_on_load
-from .. import inputs
+from .. import checks, inputs
 from ..base import SarsenseAlgorithm
 
 #: Order of the LST INPUT_UNITS enum.
@@ -40,7 +42,12 @@ class LstAlgorithm(SarsenseAlgorithm):
         path = inputs.raster_path(self, parameters, name, context)
         qc = self.parameterAsBool(parameters, self.QC_FILTER, context) if self.parameterDefinition(self.QC_FILTER) \
             else True
-        src = pipeline.LstSource(path, self.lst_units(parameters, context, units_name), qc_filter=qc)
+        try:
+            src = pipeline.LstSource(path, self.lst_units(parameters, context, units_name), qc_filter=qc)
+        except ValueError as err:
+            raise self.error(f"{self.label(name)}: {err}.") from None
+        if not src.modis:       # a MODIS subdataset is decoded with its own scale and valid range
+            self.check_lst_values(path, name, src.units)
         src.check(label=self.label(name))
         if src.modis and feedback is not None:
             scale, offset, fill, lo, hi = src.decoding
@@ -50,6 +57,41 @@ class LstAlgorithm(SarsenseAlgorithm):
                                                       "on (good quality only)" if qc else "off"))
             self.report_qc(src, feedback)
         return src
+
+    def check_lst_values(self, path, name, units):
+        """Refuse a raster whose values are no land-surface temperature in ``units`` (:func:`.checks.value_range`,
+        after the band's scale), naming the likely cause: an undeclared nodata value, raw MODIS DN, a wrong declared
+        scale (:func:`temperature.scale_hint`)."""
+        sample = sample_values(path, max_side=128)
+        if not np.isfinite(sample).any():
+            return      # no valid pixel: LstSource.check says so
+        fill = temperature.undeclared_fill(sample, units)
+        if fill:
+            raise self.error(f"{self.label(name)}: {fill}.")
+        ds = open_dataset(path)     # held while its band is read: GDAL frees a band with its dataset
+        hint = temperature.scale_hint(sample, units, band_scaling(ds.GetRasterBand(1)))
+        del ds
+        checks.value_range(self, path, name, "lst_kelvin" if units == "kelvin" else "lst_celsius", hint=hint)
+
+    def check_same_units(self, ref, ref_name, path, name, units):
+        """Refuse raster ``path`` (parameter ``name``) whose values differ from the checked reference ``ref``
+        (:class:`pipeline.LstSource`, parameter ``ref_name``) by the kelvin–°C offset: one is in kelvin, the other in
+        °C, and the units choice reads both the same way (naming both, with their medians)."""
+        if pipeline.modis.parse_subdataset(path) is not None:
+            return      # a MODIS subdataset is kelvin; the reference's own check covers it
+        sample = sample_values(path, max_side=128)
+        sample = sample[np.isfinite(sample)]
+        if sample.size == 0 or ref.sample is None or ref.sample.size == 0:
+            return
+        median, ref_k = float(np.median(sample)), float(np.median(ref.sample))
+        est_k = median + temperature.KELVIN_OFFSET if units == "celsius" else median
+        if abs(abs(est_k - ref_k) - temperature.KELVIN_OFFSET) < 20.0:      # the same scene, 273 K apart
+            unit = "°C" if units == "celsius" else "K"
+            raise self.error(
+                f"{self.label(ref_name)} (median {ref_k:.1f} K) and {self.label(name)} (median {median:.1f}, read "
+                f"as {unit}) differ by {abs(est_k - ref_k):.0f} K, the kelvin–°C offset: one is in kelvin, the other "
+                f"in °C. {self.label('INPUT_UNITS')} applies to both: give them in the same units (Raster "
+                "calculator: K = °C + 273.15).")
 
     def report_qc(self, src, feedback):
         """Log what the MODIS QC says of the input's pixels: how many the QC filter dropped and why (issue #27)."""

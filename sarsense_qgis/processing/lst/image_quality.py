@@ -63,6 +63,9 @@ class ImageQualityAlgorithm(LstAlgorithm):
     def process(self, parameters, context, feedback):
         ref = self.lst_source(parameters, self.REFERENCE, context, feedback=feedback)
         est_path = inputs.raster_path(self, parameters, self.ESTIMATE, context)
+        # the estimate is checked as the reference is: its units against the reference's, its values, not empty
+        self.check_same_units(ref, self.REFERENCE, est_path, self.ESTIMATE, self.lst_units(parameters, context))
+        self.lst_source(parameters, self.ESTIMATE, context)
         if not read_info(est_path).same_grid(ref.info):
             est_path = inputs.on_grid(self, est_path, ref.path, self.ESTIMATE, feedback, resampling="bilinear")
             feedback.pushInfo(self.tr("{0} is on another grid: resampled (bilinear) onto the reference's before "

@@ -12,7 +12,7 @@ from qgis.core import (
 
 from ....algorithms import onnx as rt
 from ....algorithms.lst import pipeline
-from .. import inputs, names, outputs
+from .. import checks, inputs, names, outputs
 from .base import LstAlgorithm
 
 METHOD_LABELS = ("Multi-residual U-Net (bundled or MODEL)", "Bicubic (Keys)", "TsHARP (needs NDVI)",
@@ -85,14 +85,19 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         if method == "unet":
             path = self.parameterAsFile(parameters, self.MODEL, context) or str(BUNDLED)
             model = rt.Model(path)
-            pipeline.check_sr_model(model, scale)
+            pipeline.check_sr_model(model, scale, label=self.label(self.MODEL))
         elif method in ("tsharp", "atprk") and not parameters.get(self.NDVI):
             raise self.error(f"{METHOD_LABELS[2 if method == 'tsharp' else 3]} needs an NDVI raster at the fine scale: "
                              f"give {self.label(self.NDVI)}, or choose the U-Net or bicubic, which need none.")
         src = self.lst_source(parameters, self.INPUT, context, feedback=feedback)
         units, info = src.units, src.info
         if method in ("tsharp", "atprk"):
-            ndvi, resampling = pipeline.fine_ndvi(inputs.raster_path(self, parameters, self.NDVI, context), info, scale)
+            ndvi_path = inputs.raster_path(self, parameters, self.NDVI, context)
+            checks.require_valid(self, ndvi_path, self.NDVI)
+            checks.value_range(self, ndvi_path, self.NDVI, "ndvi", hint=self.tr(
+                "TsHARP and ATPRK regress LST on NDVI as a fraction in −1..1: give the NDVI itself (MODIS MOD13 stores "
+                "NDVI × 10000: scale by 0.0001; from reflectance, compute it with 'NDVI')."))
+            ndvi, resampling = pipeline.fine_ndvi(ndvi_path, info, scale)
             self.virtual.append(ndvi)
             feedback.pushInfo(self.tr("NDVI put on the {0}×{1} output grid ({2} resampling).").format(
                 info.xsize * scale, info.ysize * scale, resampling))
@@ -114,6 +119,7 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
                 feedback.pushInfo(self.tr("ATPRK point covariance (deconvolved, exponential): sill {0:.3g} K², range "
                                           "{1:.1f} fine px.").format(v["sill"], v["range_px"]))
         outputs.report_infinite(self, feedback, res)
+        outputs.report_nonfinite(self, feedback, model)
         feedback.pushInfo(self.tr("{0} ×{1}: {2}×{3} → {4}×{5} px, in {6}.").format(
             method, scale, info.xsize, info.ysize, info.xsize * scale, info.ysize * scale,
             "K" if units == "kelvin" else "°C"))

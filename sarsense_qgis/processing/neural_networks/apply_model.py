@@ -14,7 +14,7 @@ from qgis.core import (
 
 from ....algorithms import onnx as rt
 from ...styles import ClassMapPostProcessor, GreyStretchPostProcessor, style_on_load
-from .. import inputs, names, outputs
+from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
 
 #: The default of Apply ONNX model: the general SAR example (suite models have their own algorithms).
@@ -118,6 +118,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
+        checks.require_valid(self, src, self.INPUT)
         model = self._open(parameters, context)
         outputs.report_model(self, feedback, model)
         halo = self.parameterAsInt(parameters, self.HALO, context)
@@ -125,9 +126,12 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         res = rt.apply_model(model, src, out, tile=self.parameterAsInt(parameters, self.TILE_SIZE, context) or None,
                              halo=None if halo < 0 else halo, blend=None if blend < 0 else blend,
-                             batch=self.parameterAsInt(parameters, self.BATCH, context),
+                             batch=self.parameterAsInt(parameters, self.BATCH, context), label=self.label(self.INPUT),
                              options=self.run_options(parameters, context, feedback, budget_mb=self.parameterAsInt(
-                                 parameters, self.BUDGET_MB, context)))
+                                 parameters, self.BUDGET_MB, context), empty_hint=self.tr(
+                                 "model '{0}' gave no finite value where the input is valid: check the model and that "
+                                 "the input holds what its contract expects (bands, units)").format(
+                                 model.contract.name)))
         if "tiles" in res:
             (tx, ty), used_halo, used_blend = res["tile"], res["halo"], res["blend"]
             feedback.pushInfo(self.tr(
@@ -136,6 +140,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
             for msg in res.get("warnings", []):
                 feedback.reportError(self.tr(msg), fatalError=False)
         outputs.report_infinite(self, feedback, res)
+        outputs.report_nonfinite(self, feedback, model)
         name = names.model_name(self.tr("Model output"), model, model.contract.name)
         units = (model.contract.output_units or "").lower()
         style_on_load(context, out, ClassMapPostProcessor if model.contract.task == "segmentation" else

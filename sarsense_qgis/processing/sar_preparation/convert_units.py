@@ -60,7 +60,7 @@ class ConvertUnitsAlgorithm(SarsenseAlgorithm):
         idx = self.parameterAsEnum(parameters, self.CONVERSION, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not sar.convertible_complex_bands(src, sar.CONVERSIONS[idx]):
-            checks.units(self, src, EXPECTS[idx])
+            checks.units(self, src, EXPECTS[idx], sigma0=idx < 2)   # amplitude ↔ intensity: DN are valid input
         res = sar.convert_file(src, out, conversion=sar.CONVERSIONS[idx],
                                options=self.run_options(parameters, context, feedback))
         if res["complex_bands"]:

@@ -48,9 +48,10 @@ class PolarisationRatioAlgorithm(SarsenseAlgorithm):
         co = inputs.raster_path(self, parameters, self.CO, context)
         cross = inputs.raster_path(self, parameters, self.CROSS, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        # which bands pair (dates, band counts) first: a raster that is no stack of the same dates says so
+        pairs = sar.pair_bands(co, cross, co_label=self.label(self.CO), cross_label=self.label(self.CROSS))
         for path, name in ((co, self.CO), (cross, self.CROSS)):
             checks.units(self, path, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=name)
-        pairs = sar.pair_bands(co, cross, co_label=self.label(self.CO), cross_label=self.label(self.CROSS))
         if not pairs.same_grid:
             cross = inputs.on_grid(self, cross, co, self.CROSS, feedback)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -9,12 +9,13 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
 from ....algorithms.sea_ice import classes as sic_classes
 from ....algorithms.sea_ice import sigrid
-from .. import inputs, outputs
+from .. import checks, inputs, outputs
 from .base import SeaIceAlgorithm
 
 
@@ -87,16 +88,13 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
                  "uint8 GeoTIFF: SIC class 0–10, 255 = land, no data or outside the chart; WMO colours.")
 
     def process(self, parameters, context, feedback):
-        source = self.parameterAsSource(parameters, self.CHART, context)
-        if source is None:
-            raise self.error(self.invalidSourceError(parameters, self.CHART))
-        names = source.fields().names()
         field = self.parameterAsString(parameters, self.CT_FIELD, context) or "CT"
-        if field not in names:
-            raise self.error(f"{self.label(self.CHART)} has no field '{field}' "
-                             f"(its fields: {', '.join(names) or 'none'}): "
-                             f"a SIGRID-3 chart has CT; otherwise choose the concentration field in "
-                             f"{self.label(self.CT_FIELD)}.")
+        source = checks.vector_layer(
+            self, parameters, self.CHART, context, geometry=(QgsWkbTypes.PolygonGeometry,), fields=(field,),
+            what=self.tr("ice-chart polygons with a concentration field ('{0}')").format(field),
+            field_hint=self.tr("A SIGRID-3 chart has CT; otherwise choose the concentration field in {0}.").format(
+                self.label(self.CT_FIELD)))
+        names = source.fields().names()
         coding = self.parameterAsEnum(parameters, self.CODING, context)
         percent = coding == 2 or (coding == 0 and field != "CT")
         reference = inputs.raster_path(self, parameters, self.REFERENCE, context)
@@ -107,10 +105,15 @@ class IceChartClassesAlgorithm(SeaIceAlgorithm):
                              f"read ({'; '.join(bad[:3])}{' …' if len(bad) > 3 else ''}). "
                              f"Check {self.label(self.CT_FIELD)} and the Field coding.")
         if not wkbs:
-            raise self.error(f"{self.label(self.CHART)} has no polygon.")
+            raise checks.no_geometry_error(self, source, self.CHART, self.tr("ice-chart polygons"))
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        hint = self.tr("No pixel centre of {0} lies in a polygon of {1} with a concentration (class 0–10): the chart "
+                       "covers only land, no-data or unknown polygons there, or its polygons are smaller than a pixel. "
+                       "Choose the grid of the scene the chart covers, or a finer grid.").format(
+            self.label(self.REFERENCE), self.label(self.CHART))
         res = sigrid.chart_file(wkbs, classes, reference, out, field=field, percent=percent,
-                                options=self.run_options(parameters, context, feedback))
+                                chart_label=self.label(self.CHART), grid_label=self.label(self.REFERENCE),
+                                options=self.run_options(parameters, context, feedback, empty_hint=hint))
         counts = res["polygons"]
         per_class = ", ".join(f"{n} × class {k}" for k, n in enumerate(counts[:-1]) if n)
         masked = self.tr(", {0} masked (land, no data, unknown)").format(counts[-1]) if counts[-1] else ""

@@ -123,7 +123,12 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
         inputs = self._inputs(parameters, context)
         units = "db" if self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1 else "linear"
         for p, name in zip(inputs, (self.HH, self.HV) if len(inputs) == 2 else (self.HV,)):
+            checks.require_valid(self, p, name)
             checks.units(self, p, units, units_param=self.INPUT_UNITS, name=name)
+            checks.value_range(self, p, name, "sigma0_db" if units == "db" else "sigma0_linear",
+                               hint=self.tr("HH and HV must be calibrated, noise-corrected σ⁰ (e.g. from 'Import "
+                                            "Sentinel-1 GRD'), in the units of {0}.").format(
+                                   self.label(self.INPUT_UNITS)))
         land = self._land(parameters, context, inputs[0])
         factor = self.parameterAsInt(parameters, self.DOWNSAMPLE, context)
         mode = pipeline.MODES[self.parameterAsEnum(parameters, self.MODE, context)]
@@ -150,6 +155,7 @@ class SeaIceConcentrationAlgorithm(SeaIceAlgorithm):
                 res["tiles"], res["tile"][0], res["halo"], res["blend"], 2 * res["halo"] + res["blend"],
                 model.contract.receptive_field))
         outputs.report_infinite(self, feedback, res)
+        outputs.report_nonfinite(self, feedback, model)
         demo = model.card.demonstration
         self.style_sic(context, out, names.model_name(self.tr("Sea-ice concentration chart"), model), demo)
         results = {self.OUTPUT: out}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingParameterRasterLayer
 
 from ....algorithms.sea_ice import pipeline
-from .. import inputs, outputs
+from .. import checks, inputs, outputs
 from .base import SeaIceAlgorithm
 
 
@@ -55,6 +55,8 @@ class SeaIceSkillAlgorithm(SeaIceAlgorithm):
         ref = inputs.raster_path(self, parameters, self.REFERENCE, context)
         for path, name in ((pred, self.PREDICTED), (ref, self.REFERENCE)):
             pipeline.check_class_chart(path, self.label(name))
+            checks.class_map(self, path, name, hint=pipeline.CLASS_CHART_FIX + ".")
+            checks.require_valid(self, path, name)
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         s = pipeline.skill_file(pred, ref, html, predicted_label=self.label(self.PREDICTED),
                                 reference_label=self.label(self.REFERENCE),

@@ -76,7 +76,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         f_vv, f_v1, f_ssm = (samples.field(self, parameters, n, context)
                              for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
-        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm])
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm], feedback=feedback)
         origin = s.origin
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
         for name, f, quantity in ((self.VV_FIELD, f_vv, "sigma0_db"), (self.V1_FIELD, f_v1, "v1"),

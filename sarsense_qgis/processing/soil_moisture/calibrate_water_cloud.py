@@ -73,7 +73,7 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         fields = [samples.field(self, parameters, n, context)
                   for n in (self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD)]
-        s = samples.read_samples(self, parameters, self.SAMPLES, context, fields)
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, fields, feedback=feedback)
         for name, f, quantity in zip((self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD), fields,
                                      ("sigma0_db", "ndvi", "incidence_deg", "soil_moisture")):
             samples.check_field(self, s, name, f, quantity)

@@ -74,7 +74,7 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
 
     def process(self, parameters, context, feedback):
         st, st_crs = samples.read_stations(self, parameters, self.STATIONS, context)
-        values = samples.read_values(self, parameters, self.VALUES, context)
+        values = samples.read_values(self, parameters, self.VALUES, context, feedback)
         layers = self.parameterAsLayerList(parameters, self.RASTERS, context)
         if not layers:
             raise self.error(f"give at least one raster in {self.label(self.RASTERS)}.")

@@ -21,6 +21,7 @@ STATION_COLUMNS, VALUE_COLUMNS = insitu.STATION_COLUMNS, insitu.VALUE_COLUMNS
 class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
     INPUT, DEPTH_MAX_M, FLAGS = "INPUT", "DEPTH_MAX_M", "FLAGS"
     OUTPUT_STATIONS, OUTPUT_VALUES, N_STATIONS, N_VALUES = "OUTPUT_STATIONS", "OUTPUT_VALUES", "N_STATIONS", "N_VALUES"
+    N_SKIPPED = "N_SKIPPED"
 
     def name(self):
         return "importismn"
@@ -41,7 +42,10 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
             "Raam_station_locations_WGS84.csv in one folder or zip, Benninga et al. 2018): a daily mean stands for "
             "its whole UTC day (period_h = 24), so that 'Extract raster values at stations' matches it to any "
             "acquisition of that day.\n\nA file that cannot be read is named in the log with the reason, and the rest "
-            "is imported. ISMN's terms forbid redistributing its data: keep the download for your own use.")
+            "is imported; so is a record (line) that cannot be read: it is skipped, named with its file, line and "
+            "reason, and counted (Skipped records; n_skipped per station). Text that is not UTF-8 is read as "
+            "Windows-1252 (said in the log). A flag filter that keeps no reading is refused, naming the flags the "
+            "readings carry. ISMN's terms forbid redistributing its data: keep the download for your own use.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterFile(self.INPUT, self.tr("ISMN download (zip or folder)"),
@@ -58,12 +62,14 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
                  "reading is kept when all its flags are listed.")
         self.add_table_output(self.OUTPUT_STATIONS, "Stations",
                               "Points (WGS 84): id (network/station), network, station, sensor, depths, lon, lat, "
-                              "number of kept values, first and last reading.")
+                              "number of kept values, first and last reading, records of its file skipped as "
+                              "unreadable.")
         self.add_table_output(self.OUTPUT_VALUES, "In-situ values",
                               "Table: station id, UTC time, soil moisture (m³/m³), period the value covers (h), "
                               "sensor.")
         self.addOutput(QgsProcessingOutputNumber(self.N_STATIONS, self.tr("Stations")))
         self.addOutput(QgsProcessingOutputNumber(self.N_VALUES, self.tr("Values")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_SKIPPED, self.tr("Skipped records")))
 
     def process(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, self.INPUT, context)
@@ -72,13 +78,21 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
         res = insitu.read_insitu(src, depth_max=depth, flags=flags)
         for name, why in res.problems:
             feedback.reportError(self.tr("Not imported: {0}: {1}").format(name, why), fatalError=False)
+        for line in insitu.skipped_summary(res.skipped):
+            feedback.pushWarning(self.tr("Not imported: {0}").format(line))
+        for name, encoding in res.decoded:
+            feedback.pushInfo(self.tr("{0} is not UTF-8 text: read as {1}.").format(name, encoding))
+        refusal = insitu.nothing_kept(res, flags, self.label(self.FLAGS))
+        if refusal:
+            raise self.error(refusal)
         if res.too_deep:
             feedback.pushInfo(self.tr("{0} sensor(s) deeper than {1:g} m left out.").format(len(res.too_deep), depth))
         sensors = res.sensors
-        feedback.pushInfo(self.tr("{0}: {1} sensor(s) at {2} station(s), {3} values kept (flags {4}) of {5} "
-                                  "read.").format(
+        feedback.pushInfo(self.tr("{0}: {1} sensor(s) at {2} station(s), {3} values kept ({4}) of {5} read; "
+                                  "{6} unreadable record(s) skipped.").format(
             res.layout, len(sensors), len({s.station_id for s in sensors}), sum(len(s.values) for s in sensors),
-            ", ".join(sorted(flags)), sum(s.n_read for s in sensors)))
+            self.tr("flags {0}").format(", ".join(sorted(flags))) if res.flag_counts else self.tr("no quality flags"),
+            sum(s.n_read for s in sensors), len(res.skipped)))
         empty = [s.station_id for s in sensors if not len(s.values)]
         if empty:
             feedback.pushWarning(self.tr("No reading passed the flag filter at {0}{1}.").format(
@@ -93,4 +107,4 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
         values = insitu.reading_rows(sensors)
         table = outputs.write_table(self, parameters, self.OUTPUT_VALUES, context, VALUE_COLUMNS, values)
         return {self.OUTPUT_STATIONS: stations, self.OUTPUT_VALUES: table, self.N_STATIONS: len(rows),
-                self.N_VALUES: len(values)}
+                self.N_VALUES: len(values), self.N_SKIPPED: len(res.skipped)}

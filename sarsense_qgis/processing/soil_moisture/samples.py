@@ -11,6 +11,7 @@ import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsCsException,
     QgsFeatureRequest,
     QgsPointXY,
     QgsProcessing,
@@ -92,8 +93,23 @@ def field(alg, parameters, name, context):
 
 
 # -- reading ------------------------------------------------------------------------------------------
-def read_samples(alg, parameters, name, context, numeric, *, text=()):
-    """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings."""
+def _not_numbers(rows, column):
+    """``row N: 'text'`` of the values of ``column`` that are text but not a number (NULL and empty are missing
+    values, not errors)."""
+    out = []
+    for i, r in enumerate(rows, start=1):
+        v = r[column]
+        if v is None or (hasattr(v, "isNull") and v.isNull()) or str(v).strip() == "":
+            continue
+        if not np.isfinite(_number(v)) and str(v).strip().lower() != "nan":
+            out.append(f"row {i}: '{v}'")
+    return out
+
+
+def read_samples(alg, parameters, name, context, numeric, *, text=(), feedback=None):
+    """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings. A value of a
+    numeric field that is text but no number is read as missing and counted in the log (``feedback``); a field
+    holding no number at all is refused, naming the first such values."""
     source = alg.parameterAsSource(parameters, name, context)
     if source is None:
         raise QgsProcessingException(alg.invalidSourceError(parameters, name))
@@ -117,6 +133,16 @@ def read_samples(alg, parameters, name, context, numeric, *, text=()):
                         "'Extract raster values at stations' writes them); choose a layer with samples, or check its "
                         "filter.")
     values = {f: np.array([_number(r[2 + i]) for r in rows]) for i, f in enumerate(wanted)}
+    for i, f in enumerate(wanted):
+        bad = _not_numbers(rows, 2 + i)
+        if bad and not np.isfinite(values[f]).any():
+            raise alg.error(f"{alg.label(name)}: field '{f}' holds no number ({'; '.join(bad[:3])}"
+                            f"{' …' if len(bad) > 3 else ''}): choose the numeric field, or the samples table "
+                            "'Extract raster values at stations' wrote.")
+        if bad and feedback is not None:
+            feedback.pushWarning(alg.tr("{0}: {1} value(s) of field '{2}' are not numbers and are left out as "
+                                        "missing ({3}{4}).").format(alg.label(name), len(bad), f,
+                                                                    "; ".join(bad[:3]), " …" if len(bad) > 3 else ""))
     values.update({f: np.array([str(r[2 + len(wanted) + i]) for r in rows]) for i, f in enumerate(texts)})
     return StationSamples(np.array([str(r[0]) for r in rows]),
                           np.array([str(r[1].toString("yyyy-MM-dd") if hasattr(r[1], "toString") else r[1])[:10]
@@ -217,9 +243,10 @@ def read_stations(alg, parameters, name, context):
     return out, source.sourceCrs()
 
 
-def read_values(alg, parameters, name, context):
+def read_values(alg, parameters, name, context, feedback=None):
     """In-situ readings of table ``name`` as ``{station: (times datetime64[s], values, period_s)}``, or None
-    when no table is given."""
+    when no table is given. A row whose time or value cannot be read is skipped and counted in the log (the
+    first ones named with their row and reason); a table with no readable row is refused."""
     source = alg.parameterAsSource(parameters, name, context)
     if source is None:
         return None
@@ -230,20 +257,33 @@ def read_values(alg, parameters, name, context):
     per = first_field(names, ("period_h",))
     if not (st and tm and sm):
         raise alg.error(f"{alg.label(name)} needs station, time_utc and soil_moisture fields; it has "
-                        f"{', '.join(names)}.")
-    by = {}
-    for f in source.getFeatures():
+                        f"{', '.join(names) or 'none'}: give the In-situ values table 'Import in-situ soil moisture "
+                        "(ISMN)' writes.")
+    by, skipped, rows = {}, [], 0
+    for row, f in enumerate(source.getFeatures(), start=1):
+        rows += 1
         t, v = f[tm], f[sm]
-        if t is None or v is None:
-            continue
         text = t.toString("yyyy-MM-ddTHH:mm:ss") if hasattr(t, "toString") else str(t).replace(" ", "T")
         try:
             when = np.datetime64(text[:19], "s")
-            value = float(v)
-        except (TypeError, ValueError):
+        except ValueError:
+            when = np.datetime64("NaT")
+        if t is None or np.isnat(when):
+            skipped.append(f"row {row}: time '{t}' is not a date and time (YYYY-MM-DD HH:MM:SS)")
             continue
-        period = float(f[per]) * 3600.0 if per and f[per] is not None else 0.0
-        by.setdefault(str(f[st]), []).append((when, value, period))
+        value = _number(v)
+        if not np.isfinite(value):
+            skipped.append(f"row {row}: soil moisture '{v}' is not a number")
+            continue
+        period = _number(f[per]) * 3600.0 if per else 0.0
+        by.setdefault(str(f[st]), []).append((when, value, period if np.isfinite(period) else 0.0))
+    if not by:
+        raise alg.error(f"{alg.label(name)} has no readable reading ({rows} row(s)"
+                        f"{': ' + '; '.join(skipped[:3]) if skipped else ''}): give the In-situ values table "
+                        "'Import in-situ soil moisture (ISMN)' writes.")
+    if skipped and feedback is not None:
+        feedback.pushWarning(alg.tr("{0}: {1} row(s) skipped ({2}{3}).").format(
+            alg.label(name), len(skipped), "; ".join(skipped[:3]), "; …" if len(skipped) > 3 else ""))
     return {k: (np.array([w for w, _, _ in v], dtype="datetime64[s]"), np.array([x for _, x, _ in v]),
                 np.array([p for _, _, p in v])) for k, v in by.items()}
 
@@ -260,6 +300,10 @@ class Locator:
                                     self.context.transformContext())
         out = []
         for x, y in points:
-            p = tr.transform(QgsPointXY(x, y))
+            try:
+                p = tr.transform(QgsPointXY(x, y))
+            except QgsCsException:      # no position in the raster's CRS (far outside its projection's area)
+                out.append((float("nan"), float("nan")))   # counted as outside the raster
+                continue
             out.append((p.x(), p.y()))
         return out

@@ -113,7 +113,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         if source is None:
             raise self.error(self.invalidSourceError(parameters, self.SAMPLES))
         numeric = [f.name() for f in source.fields() if f.isNumeric() and f.name() != f_ssm]
-        s = samples.read_samples(self, parameters, self.SAMPLES, context, numeric + [f_ssm])
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, numeric + [f_ssm], feedback=feedback)
         ssm = s[f_ssm]
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)

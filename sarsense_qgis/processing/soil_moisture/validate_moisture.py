@@ -92,7 +92,7 @@ class ValidateMoistureAlgorithm(SoilMoistureAlgorithm):
         net = first_field(names, ("network",))   # extractstations carries the stations' network
         s = samples.read_samples(self, parameters, self.SAMPLES, context,
                                  [f_e, f_r] + [n for n in extra if n not in (f_e, f_r)],
-                                 text=[f_g] + ([net] if net and net != f_g else []))
+                                 text=[f_g] + ([net] if net and net != f_g else []), feedback=feedback)
         samples.check_comparable(self, s, (self.ESTIMATE_FIELD, f_e), (self.REFERENCE_FIELD, f_r))
         est, ref = s[f_e], s[f_r]
         overall = continuous_scores(est, ref)

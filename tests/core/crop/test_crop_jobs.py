@@ -156,6 +156,12 @@ def test_labelled_pixels_codes_classes_and_counts_left_out_pixels(tmp_path):
     assert not [f for f in (gdal.ReadDir("/vsimem/") or []) if f.startswith("sarsense_burn")]
     with pytest.raises(ValueError, match="none of the 1 features of Training areas \\(TRAINING\\) covers a pixel"):
         samples.labelled_pixels(src, wkbs[2:], ["rice"], layer="Training areas (TRAINING)")
+    # issue #28: NaN under every sample said "separability needs at least 2 classes, got 0"
+    img[0, :4, :4] = np.nan
+    hole = write_raster(tmp_path / "hole.tif", img, nodata=float("nan"))
+    with pytest.raises(ValueError, match=r"every one of the 9 pixels under the features of Training areas \(TRAINING\) "
+                                         r"is NaN or nodata.*no valid pixel lies under the samples"):
+        samples.labelled_pixels(hole, wkbs[:1], ["water"], layer="Training areas (TRAINING)")
 
 
 def test_class_codes_keep_integers_code_text_and_match_a_maps_names():

@@ -133,16 +133,17 @@ def test_a_terminated_run_calls_the_cleanup_of_outputs_others_write(tmp_path):
     script = tmp_path / "run.py"
     table = tmp_path / "table.csv"
     script.write_text(textwrap.dedent(f"""
-        import os, signal, sys, time
-        sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-            partials.__file__)))))!r})
+        import os, time
         from sarsense.algorithms.io.engine import partials
         with partials.cleanup_on_signal(lambda: os.remove({str(table)!r})):
             open({str(table)!r}, "w").write("half a table")
             print("ready", flush=True)
             time.sleep(30)
     """))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(partials.__file__))))))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=package_parent))
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == -signal.SIGTERM

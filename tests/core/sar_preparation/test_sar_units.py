@@ -172,3 +172,21 @@ def test_undeclared_fill_values_are_found():
     s = np.concatenate([np.full(100, -9999.0), np.random.default_rng(0).normal(-12, 3, 10000)])
     assert sar.undeclared_nodata(s) == (-9999.0, 100)
     assert sar.undeclared_nodata(np.array([-35.0, -12.0, 0.4])) is None
+
+
+@pytest.mark.parametrize("values,expected,bad", [
+    (np.arange(46, 1180, dtype=np.float64), "db", True),       # Int16 amplitude DN taken as dB
+    (np.arange(46, 1180, dtype=np.float64), "linear", True),   # … or as linear power
+    (np.linspace(-25, 5, 500), "db", False),                    # σ⁰ in dB
+    (np.r_[np.linspace(-25, 5, 500), 45.0], "db", False),       # a corner reflector
+    (np.r_[np.linspace(-25, 5, 500), 500.0], "db", False),      # an isolated absurd value: converted to NaN, counted
+    (np.r_[np.linspace(-25, 5, 450), [65.0] * 50], "db", True),  # 10 % above +60 dB, which no σ⁰ reaches
+    (10 ** (np.linspace(-25, 5, 500) / 10), "linear", False),
+    (np.full(500, 150.0), "linear", True),                     # a median of +21.8 dB
+])
+def test_implausible_backscatter(values, expected, bad):
+    """Issue #28: values no σ⁰ in dB or linear power has (median > +20 dB, or over 5 % of them > +60 dB) are named."""
+    why = sar.implausible_backscatter(values, expected)
+    assert (why is not None) == bad
+    if bad and values[0] == 46:
+        assert "all whole numbers" in why and "median" in why

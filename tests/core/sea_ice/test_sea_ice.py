@@ -231,9 +231,18 @@ def test_polarisation_inputs_and_class_charts_are_refused_by_name(tmp_path):
         pipeline.polarisation_inputs(one, two)
     with pytest.raises(ValueError, match="not on the same grid"):
         pipeline.polarisation_inputs(one, small)
-    pipeline.check_class_chart(one)
     with pytest.raises(ValueError, match="Chart X has 2 bands; a SIC chart has one"):
         pipeline.check_class_chart(two, "Chart X")
+    chart = rng.integers(0, 11, (20, 20)).astype(np.uint8)
+    chart[:3] = 255
+    pipeline.check_class_chart(write_raster(tmp_path / "chart.tif", chart))
+    # issue #28: backscatter or a SIC in percent is no class chart, whatever its band count
+    with pytest.raises(ValueError, match=r"Chart X holds values -\d+\.\d+\.\.-\d+\.\d+, 400 of 400 sampled "
+                                         r".*negative values.*classes 0–10"):
+        pipeline.check_class_chart(one, "Chart X")
+    percent = write_raster(tmp_path / "percent.tif", np.full((20, 20), 40, np.uint8))
+    with pytest.raises(ValueError, match=r"values 40\.\.40, 400 of 400 sampled.*SIC in percent.*round\(SIC / 10\)"):
+        pipeline.check_class_chart(percent, "Chart X")
 
 
 def test_concentration_job_is_prepare_then_chart_and_leaves_no_temporary(tmp_path, monkeypatch):
@@ -286,6 +295,22 @@ def test_skill_job_regrids_the_reference_and_writes_rows_and_report(tmp_path):
     assert f"{s['r2']:.4f}" in text and "Confusion matrix" in text
     same = pipeline.skill_file(p, p, str(tmp_path / "same.html"))
     assert not same["regridded"] and same["accuracy"] == 1.0
+
+
+def test_ice_chart_job_refuses_a_chart_that_misses_the_grid_with_both_extents(tmp_path):
+    """Issue #28: a chart far from the grid gave a raster of 255 and rc 0."""
+    from osgeo import ogr
+
+    grid = write_raster(tmp_path / "g.tif", np.zeros((10, 10), np.float32), epsg=3413,
+                        gt=(0.0, 10.0, 0.0, 100.0, 0.0, -10.0))
+    far = bytes(ogr.CreateGeometryFromWkt("POLYGON((500 500,600 500,600 600,500 600,500 500))").ExportToWkb())
+    out = tmp_path / "c.tif"
+    with pytest.raises(ValueError, match=r"Chart C and Grid G do not overlap: in EPSG:3413 \(.*Polar Stereographic.*\) "
+                                         r"the chart spans x 500…600, y 500…600 and the grid x 0…100, y 0…100"):
+        sigrid.chart_file([far], [10], grid, str(out), chart_label="Chart C", grid_label="Grid G")
+    assert not out.exists()
+    near = bytes(ogr.CreateGeometryFromWkt("POLYGON((90 90,600 90,600 600,90 600,90 90))").ExportToWkb())
+    sigrid.check_overlap([far, near], grid)          # one polygon on the grid is enough
 
 
 def test_ice_chart_job_burns_polygon_classes_with_its_layout(tmp_path):

@@ -69,15 +69,20 @@ def test_ismn_zip_equals_folder_and_depth_and_flag_filters(ismn_data):
     assert len(strict.sensors[0].values) == 0 and len(lax.sensors[0].values) > 700   # old files: U (unchecked)
 
 
-def test_a_corrupt_ismn_file_is_named_and_the_rest_imported(ismn_data, tmp_path):
+def test_a_corrupt_ismn_record_is_named_and_the_rest_imported(ismn_data, tmp_path):
+    """Issue #28: unreadable lines are skipped, named with file, line and reason; the file's other readings stay."""
     src = ismn_data / "Data_seperate_files_20170810_20180809"
     dst = tmp_path / "ismn"
     shutil.copytree(src, dst)
     bad = next(dst.glob("COSMOS/ARM-1/*.stm"))
     bad.write_bytes(bad.read_bytes()[:2000] + b"\r\n2017/08/11 02:00 garbage\r\n")
     res = insitu.read_ismn(dst, depth_max=0.3)
-    assert [n for n, _ in res.problems] == ["COSMOS/ARM-1/" + bad.name] and "fields" in res.problems[0][1]
-    assert {s.station_id for s in res.sensors} == {"COSMOS/Barrow-ARM", "FR_Aqui/fraye"}
+    name = "COSMOS/ARM-1/" + bad.name
+    assert res.problems == [] and res.skipped == [(name, 15, "7 fields, fewer than the 15 of the CEOP separate layout"),
+                                                  (name, 16, "3 fields, fewer than the 15 of the CEOP separate layout")]
+    assert {s.station_id: s.n_skipped for s in res.sensors} == {"COSMOS/ARM-1": 2, "COSMOS/Barrow-ARM": 0,
+                                                                "FR_Aqui/fraye": 0}
+    assert len(next(s for s in res.sensors if s.station == "ARM-1").values) == 14
 
 
 def test_counts_match_the_ismn_package_where_it_installs(ismn_data):

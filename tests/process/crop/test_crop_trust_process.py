@@ -194,7 +194,7 @@ def test_sieve_classes_headless_keeps_names_and_equals_gdal(s, tmp_path):
     info = gdal.Info(str(tmp_path / "sieved.tif"))
     assert re.search(r"Categories:\s+0: not rice\s+1: rice", info) and "Color Table" in info
     bad = run(s["env"], "sieveclasses", INPUT=s["paths"]["truth_doy"], OUTPUT=tmp_path / "bad.tif")   # float32
-    refusal(bad, "one byte band", "Translate")
+    refusal(bad, "Class map (INPUT) holds fractional values", "not a class map")     # not "convert it to Byte"
     assert not (tmp_path / "bad.tif").exists()
 
 

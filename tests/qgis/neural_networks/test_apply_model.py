@@ -83,7 +83,7 @@ def test_wrong_band_count_is_a_clear_message(sarsense, scene, tmp_path):
     three = contract(inputs=[{"name": n, "units": "dB"} for n in ("HH", "HV", "incidence")],
                      normalisation={"method": "offset_scale", "offset": 0, "scale": 1})
     model = conv_net(tmp_path / "m3.onnx", channels=3, contract_dict=three)
-    with pytest.raises(QgsProcessingException, match=r"needs 3 input band\(s\).*INPUT has 2"):
+    with pytest.raises(QgsProcessingException, match=r"needs 3 input band\(s\).*Input raster \(INPUT\) has 2"):
         apply_model({"INPUT": scene, "MODEL": model, "OUTPUT": str(tmp_path / "o.tif")})
     assert not os.path.exists(tmp_path / "o.tif")
 

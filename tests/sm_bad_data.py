@@ -53,7 +53,7 @@ def make(tmp):
         "red_ok": np.stack([np.full(sh, 0.1), np.full(sh, 0.3)]),
         "dem": rng.uniform(100, 300, sh), "ssm_high": np.full(sh, 0.4), "ssm_low": np.full(sh, 0.1),
         "ssm_percent": np.full(sh, 35.0), "incidence_radians": np.full(sh, 0.68),
-        "dem_fill": np.where(np.arange(sh[0])[:, None] < 10, -32768.0, rng.uniform(100, 300, sh))}
+        "dem_cm": rng.uniform(10000, 30000, sh)}
     for name, arr in rasters.items():
         d[name] = write_raster(tmp / f"{name}.tif", np.asarray(arr, np.float32))
     stacks = {"vv": vv, "vv_nan": np.full((6,) + sh, np.nan), "vv_linear": 10 ** (vv / 10),

@@ -45,14 +45,6 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
                 params.pop(name)  # a constant: not a layer for QGIS to look up
         return super().checkParameterValues(params, context)
 
-    def check_sigma(self, path, name, in_db, *, units_param=None):
-        """Refuse a σ° raster that does not look like ``in_db``'s units (:func:`.checks.units`) or holds values
-        no calibrated σ° has in them (digital numbers, amplitude: ``sigma0_db``/``sigma0_linear`` ranges)."""
-        checks.units(self, path, "db" if in_db else "linear", units_param=units_param, name=name)
-        hint = self.tr("({0} is {1}.)").format(self.label(units_param), "dB" if in_db else "Linear power") \
-            if units_param else ""
-        checks.value_range(self, path, name, "sigma0_db" if in_db else "sigma0_linear", hint=hint)
-
     def check_ndvi(self, path, name, *, bands=None):
         """Refuse an NDVI raster with values outside −1..1 (scaled integers, another layer), naming the values."""
         checks.value_range(self, path, name, "ndvi", bands=bands, hint=self.tr(NDVI_HINT))

@@ -133,7 +133,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         dates = checks.stack_dates(self, src, self.INPUT, min_dates=2)
         checks.require_valid(self, src, self.INPUT)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
-        self.check_sigma(src, self.INPUT, in_db, units_param=self.INPUT_UNITS)
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         min_dates = self.parameterAsInt(parameters, self.MIN_DATES, context)
         if min_dates > len(dates):
             raise self.error(f"{self.label(self.MIN_DATES)} is {min_dates} but the stack has {len(dates)} dates: "

@@ -104,7 +104,7 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
         src = inputs.raster_path(self, parameters, self.RASTER, context)
         checks.stack_dates(self, src, self.RASTER, min_dates=1)
         checks.require_valid(self, src, self.RASTER)
-        self.check_sigma(src, self.RASTER, True)
+        checks.units(self, src, "db", name=self.RASTER)
         return src
 
     def _lines(self, src, fits, per_date, feedback):

@@ -85,7 +85,7 @@ class TerrainFlattenAlgorithm(SoilMoistureAlgorithm):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.require_valid(self, src, self.INPUT)
-        self.check_sigma(src, self.INPUT, in_db, units_param=self.INPUT_UNITS)
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         dem = inputs.raster_path(self, parameters, self.DEM, context)
         checks.require_valid(self, dem, self.DEM)
         checks.value_range(self, dem, self.DEM, "elevation_m")

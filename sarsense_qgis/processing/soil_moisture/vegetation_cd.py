@@ -103,7 +103,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         self.check_v1(v1, self.V1, kind)
         _stack.match_dates(dates, v1_dates, self.label(self.VV), self.label(self.V1))
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
-        self.check_sigma(vv, self.VV, in_db, units_param=self.INPUT_UNITS)
+        checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
         ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,

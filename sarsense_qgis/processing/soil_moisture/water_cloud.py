@@ -135,7 +135,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
-        self.check_sigma(src, self.INPUT, in_db, units_param=self.INPUT_UNITS)
+        checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         ndvi = inputs.raster_path(self, parameters, self.NDVI, context)
         inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
         a, b = self.coefficients(parameters, context)

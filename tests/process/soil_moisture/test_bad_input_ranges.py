@@ -60,7 +60,7 @@ CASES = [
     ("annmoisture_linear", "annmoisture", {"INPUTS": ["{vv_linear}", "{ndvi_ok}"], "MODEL": "{model}"}, ["OUTPUT"],
      ("'vv_linear' (input VV)", "linear power")),
     # σ° as digital numbers (amplitude DN 46..1179) where calibrated backscatter in dB is expected
-    *[(f"{alg}_dn", alg, {**params, key: "{vv_dn}"}, outs, (f"({key})", "no backscatter σ° in dB", "calibrate"))
+    *[(f"{alg}_dn", alg, {**params, key: "{vv_dn}"}, outs, (f"({key})", "digital numbers", "alibrat"))
       for alg, key, params, outs in (
           ("changedetection", "INPUT", CD, ["OUTPUT_INDEX", "OUTPUT_SSM"]),
           ("vegetationcd", "VV", {"V1": "{ndvi_ok}", "ALPHA": 18, "BETA": 12}, ["OUTPUT"]),
@@ -75,9 +75,9 @@ CASES = [
     ("terrainflatten_radians", "terrainflatten",
      {"INPUT": "{vv}", "DEM": "{dem}", "INCIDENCE": "{incidence_radians}", "HEADING": 348}, ["OUTPUT"],
      ("(INCIDENCE)", "look like radians")),
-    ("terrainflatten_dem_fill", "terrainflatten",
-     {"INPUT": "{vv}", "DEM": "{dem_fill}", "INCIDENCE": 39, "HEADING": 348}, ["OUTPUT"],
-     ("Digital elevation model (metres) (DEM)", "-3.277e+04", "does not declare")),
+    ("terrainflatten_dem_cm", "terrainflatten",
+     {"INPUT": "{vv}", "DEM": "{dem_cm}", "INCIDENCE": 39, "HEADING": 348}, ["OUTPUT"],
+     ("Digital elevation model (metres) (DEM)", "no terrain elevation in metres", "centimetres")),
     ("vegetationcd_ssm_percent", "vegetationcd",
      {"VV": "{vv}", "V1": "{ndvi_ok}", "ALPHA": 18, "BETA": 12, "SSM_MIN": 35}, ["OUTPUT"],
      ("Driest soil moisture SSM_min (m³/m³) (SSM_MIN) must be between 0 and 1; got 35",)),

@@ -14,8 +14,8 @@ from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
 from .base import SoilMoistureAlgorithm, toggles
 
-#: Where the most refused SSM_min ≥ SSM_max pixels may be: above this share of the sampled pixels the rasters
-#: are taken as swapped or mixed up, below it those pixels are NaN and counted in the log.
+#: The share of sampled pixels with SSM_min ≥ SSM_max above which the rasters are refused (swapped or mixed up);
+#: at or below it those pixels are NaN and counted in the log.
 MAX_CONFLICT_SHARE = 0.5
 
 

@@ -9,6 +9,7 @@ from qgis.core import QgsApplication, QgsMessageLog, QgsProcessingModelAlgorithm
 from qgis.PyQt.QtGui import QIcon
 
 from . import help as _help
+from .processing import checks
 from .processing.registry import ALGORITHMS
 from .resources import WORKFLOWS_DIR, icon_path
 
@@ -89,6 +90,16 @@ class Workflow(QgsProcessingModelAlgorithm):
         """The model's own description (plain text, as the Modeler's help editor keeps it), escaped as every
         algorithm's help is, instead of QGIS's HTML page of it (which ``qgis_process help`` prints as tags)."""
         return _help.panel_text(self.helpContent().get("ALG_DESC", ""))
+
+    def checkParameterValues(self, parameters, context):
+        """QGIS's checks, and the rule every SARSense algorithm keeps: no output named as an input (a step inside
+        the workflow sees only its own inputs, and would overwrite the workflow's)."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            problem = checks.output_is_input(self, parameters, context)
+            if problem:
+                return False, problem
+        return ok, message
 
     def createInstance(self):
         return Workflow(self.path)

@@ -28,11 +28,13 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
     QgsProperty,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ...algorithms import sar
 from ...algorithms.io import quantities, read_info, sample_values
@@ -140,6 +142,18 @@ def _input_files(alg, param, parameters, context):
     return files
 
 
+def _label(alg, name):
+    """A parameter as the dialog shows it, with its id ('Input (INPUT)'), for a SARSense algorithm or a workflow."""
+    if hasattr(alg, "label"):
+        return alg.label(name)
+    param = alg.parameterDefinition(name)
+    return f"{param.description()} ({name})" if param is not None else name
+
+
+def _tr(text):
+    return QCoreApplication.translate("SARSense", text)
+
+
 def output_is_input(alg, parameters, context):
     """A message when an output would overwrite an input or another output, else None.
 
@@ -150,8 +164,13 @@ def output_is_input(alg, parameters, context):
     inputs = []       # (label, real path, is a folder)
     for param in alg.parameterDefinitions():
         if isinstance(param, _INPUT_TYPES):
-            for path in _input_files(alg, param, parameters, context):
-                inputs.append((alg.label(param.name()), path, os.path.isdir(path)))
+            paths = _input_files(alg, param, parameters, context)
+        elif isinstance(param, QgsProcessingParameterString) and isinstance(parameters.get(param.name()), str) \
+                and os.path.isfile(parameters[param.name()]):
+            paths = [os.path.realpath(parameters[param.name()])]   # text naming a file (interpolatetime's TARGET)
+        else:
+            continue
+        inputs.extend((_label(alg, param.name()), path, os.path.isdir(path)) for path in paths)
     seen = {}
     for param in alg.parameterDefinitions():
         if not isinstance(param, _OUTPUT_TYPES):
@@ -159,15 +178,15 @@ def output_is_input(alg, parameters, context):
         out = _file_of(parameters.get(param.name()))
         if not out:
             continue
-        label = alg.label(param.name())
+        label = _label(alg, param.name())
         for in_label, path, folder in inputs:
             if out == path or (folder and out.startswith(path + os.sep)):
                 what = "is" if out == path else "is inside"
-                return alg.tr("{0}: '{1}' {2} the input {3} ('{4}'); choose another output path (inputs are never "
+                return _tr("{0}: '{1}' {2} the input {3} ('{4}'); choose another output path (inputs are never "
                               "overwritten).").format(label, parameters.get(param.name()) if isinstance(
                                   parameters.get(param.name()), str) else out, what, in_label, path)
         if out in seen:
-            return alg.tr("{0} and {1} are the same file '{2}'; give each output its own path.").format(
+            return _tr("{0} and {1} are the same file '{2}'; give each output its own path.").format(
                 seen[out], label, out)
         seen[out] = label
     return None

@@ -50,6 +50,11 @@ CASES = {
         "despeckle", {"INPUT": "{db}", "OUTPUT": "{db}"}, "OUTPUT", "db"),
     "raster output = a layer of a multiple-layer input": (
         "buildstack", {"INPUTS": "{db}", "OUTPUT": "{db}"}, "OUTPUT", "db"),
+    "raster output = a raster named in a text parameter (interpolatetime's TARGET)": (
+        "interpolatetime", {"INPUT": "{fill}", "TARGET": "{lst}", "OUTPUT": "{lst}"}, "OUTPUT", "lst"),
+    "workflow output = workflow input": (
+        "sar_chain_db_gammamap", {"input_db": "{db}", "to_db:Despeckled backscatter (dB)": "{db}"},
+        "to_db:Despeckled backscatter (dB)", "db"),
     "file output = vector input": (
         "svmclassify", {"INPUT": "{db}", "TRAINING": "{points}", "CLASS_FIELD": "class", "OUTPUT": "TEMPORARY_OUTPUT",
                         "OUTPUT_MODEL": "{points}", "OUTPUT_REPORT": "TEMPORARY_OUTPUT"}, "OUTPUT_MODEL", "points"),

@@ -93,6 +93,10 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
             res.layout, len(sensors), len({s.station_id for s in sensors}), sum(len(s.values) for s in sensors),
             self.tr("flags {0}").format(", ".join(sorted(flags))) if res.flag_counts else self.tr("no quality flags"),
             sum(s.n_read for s in sensors), len(res.skipped)))
+        if not res.flag_counts and flags != insitu.parse_flags(self.parameterDefinition(self.FLAGS).defaultValue()):
+            feedback.pushWarning(self.tr("{0} = {1} was not applied: the {2} files carry no ISMN quality flags, so "
+                                         "every readable value was kept.").format(
+                self.label(self.FLAGS), ", ".join(sorted(flags)), res.layout))
         empty = [s.station_id for s in sensors if not len(s.values)]
         if empty:
             feedback.pushWarning(self.tr("No reading passed the flag filter at {0}{1}.").format(

@@ -320,3 +320,11 @@ def test_text_in_a_numeric_samples_field_is_counted_or_refused(env, tmp_path):
                 f"--OUTPUT_HTML={tmp_path / 'n.html'}"),
             "Samples (SAMPLES): field 'ssm_insitu' holds no number (row 1: 'wet'; row 2: 'dry'; row 3: 'n/a')")
     assert not out.exists()
+
+
+def test_a_flag_filter_on_files_without_flags_is_said_not_applied(env, tmp_path):
+    """The Raam daily CSVs carry no ISMN flags: a filter the user set is not silently ignored."""
+    res = run(env, "importismn", f"--INPUT={RAAM}", f"--OUTPUT_STATIONS={tmp_path / 'st.gpkg'}",
+              f"--OUTPUT_VALUES={tmp_path / 'v.csv'}", "--FLAGS=Z")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "(FLAGS) = Z was not applied" in res.stdout + res.stderr

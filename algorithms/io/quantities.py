@@ -167,3 +167,17 @@ def fill_problem(sample) -> tuple[float, int] | None:
     found = [(float(v), int(np.count_nonzero(s == np.float32(v)))) for v in FILL_VALUES]
     found = [f for f in found if f[1]]
     return max(found, key=lambda f: f[1]) if found else None
+
+
+def clip(values: np.ndarray, name: str) -> tuple[int, int]:
+    """Clip ``values`` in place to quantity ``name``'s range (NaN stays NaN); returns how many were below and
+    above it, for the job to count and the log to say (STYLE.md §9: a physical quantity stays in its range)."""
+    q = quantity(name)
+    with np.errstate(invalid="ignore"):
+        below, above = values < q.lo, values > q.hi
+    n_below, n_above = int(np.count_nonzero(below)), int(np.count_nonzero(above))
+    if n_below:
+        values[below] = q.lo
+    if n_above:
+        values[above] = q.hi
+    return n_below, n_above

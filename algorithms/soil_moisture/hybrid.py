@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import sar
-from ..io import RunOptions
+from ..io import RunOptions, quantities
+from ..io.engine import Counts
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -310,7 +311,8 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     model input, all on one grid. A pixel with a NaN predictor is NaN. ``output`` gets one band per date
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
     ``options``: budget, workers (blocks at once), compression, progress and cancel. Returns the engine's
-    dict (``blocks``, ``infinite``).
+    dict (``blocks``, ``infinite``) with ``below_range``/``above_range``: means the network put below 0 or
+    above 1 m³/m³, clipped to that range (the spread is left as the members gave it).
     """
     from ..io import engine as _engine
 
@@ -331,6 +333,8 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     offsets = np.cumsum([0] + [len(b) for b in files.values()])
     order = np.array([offsets[f] + k for f, k in where])
 
+    counts = Counts("below_range", "above_range")
+
     def kernel(block):
         _, rows, cols = block.shape
         x = block[order].reshape(n_dates, n_in, rows * cols)
@@ -345,6 +349,8 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
                 if y.shape[1] > 1:
                     spread[k, ok] = y[:, 1]
         mean, spread = mean.reshape(n_dates, rows, cols), spread.reshape(n_dates, rows, cols)
+        below, above = quantities.clip(mean, "soil_moisture")
+        counts.add(below_range=below, above_range=above)
         return [mean, spread] if spread_output else mean
 
     units = [{"QUANTITY": "surface soil moisture", "units": SSM_UNITS}] * n_dates
@@ -356,10 +362,11 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     n_read, n_out = int(offsets[-1]), n_dates * (2 if spread_output else 1)
     per_pixel = 4 * (n_read + 3 * n_dates * n_in + 2 * n_dates) + 16 * n_in
     bands = max(n_read, n_out)
-    return _engine.run_blockwise(
+    res = _engine.run_blockwise(
         paths, outs, kernel, out_bands=[n_dates, n_dates] if spread_output else n_dates,
         # each band's date, followed by "(demonstration model)" where the model card says so (QGIS's legend title)
         descriptions=[labels, labels] if spread_output else labels,
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata()},
         bytes_per_pixel=-(-per_pixel // bands), options=options)
+    return {**res, **counts.values}

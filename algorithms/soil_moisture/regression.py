@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..io import RunOptions, run_blockwise
+from ..io import RunOptions, quantities, run_blockwise
+from ..io.engine import Counts
 
 
 def fit_line(x: ArrayLike, y: ArrayLike) -> dict:
@@ -86,16 +87,22 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
     -------
     dict
         ``infinite``: soil-moisture values that came out ±inf, written as NaN; ``empty_bands``: 1-based bands
-        with no valid pixel (dates without a line, or without σ°).
+        with no valid pixel (dates without a line, or without σ°); ``below_range``/``above_range``: values a line
+        put below 0 or above 1 m³/m³ (σ° beyond the samples' range), clipped to that range.
     """
     if len(lines) != len(dates):
         raise ValueError(f"one line (or None) per date is needed ({len(dates)}), got {len(lines)}")
     slope = np.array([f["slope"] if f else np.nan for f in lines], np.float32)[:, None, None]
     icpt = np.array([f["intercept"] if f else np.nan for f in lines], np.float32)[:, None, None]
 
+    counts = Counts("below_range", "above_range")
+
     def kernel(block):
-        return (block * slope + icpt).astype(np.float32)
+        sm = (block * slope + icpt).astype(np.float32)
+        below, above = quantities.clip(sm, "soil_moisture")
+        counts.add(below_range=below, above_range=above)
+        return sm
 
     res = run_blockwise(stack, output, kernel, out_bands=len(dates), descriptions=list(dates),
                         band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3"}, options=options)
-    return {"infinite": res["infinite"], "empty_bands": res.get("empty_bands", [])}
+    return {"infinite": res["infinite"], "empty_bands": res.get("empty_bands", []), **counts.values}

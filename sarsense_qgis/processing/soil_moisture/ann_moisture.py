@@ -133,10 +133,11 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
-        hybrid.map_soil_moisture(model, date_inputs, common, out, spread, options=self.run_options(
+        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the predictor rasters share no pixel-date where every "
                                                               "one of them is valid: check their cover and dates.")))
         outputs.report_nonfinite(self, feedback, model)
+        outputs.report_counts(self, feedback, res, outputs.SSM_CLIPPED)
         feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
         style_on_load(context, out, ramp=SSM_RAMP, name=model_name(self.tr("Soil moisture"), model, "CD + ANN hybrid"),
                       force_name=model.card.demonstration)

@@ -133,6 +133,7 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
         res = regression.regression_map_file(src, out, lines, dates=dates, options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the σ° stack has no valid pixel on the dates with a "
                                                               "fitted line.")))
+        outputs.report_counts(self, feedback, res, outputs.SSM_CLIPPED)
         empty = [b for b in res.get("empty_bands", []) if lines[b - 1] is not None]
         if empty:
             feedback.pushWarning(self.tr("map band(s) {0} are NaN although their date has a line: {1} has no valid "

@@ -148,3 +148,9 @@ def test_a_terminated_run_calls_the_cleanup_of_outputs_others_write(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == -signal.SIGTERM
     assert not table.exists()
+
+
+def test_a_quantity_is_clipped_to_its_range_and_counted():
+    sm = np.array([-0.06, 0.0, 0.3, 1.2, np.nan], np.float32)
+    assert quantities.clip(sm, "soil_moisture") == (1, 1)
+    np.testing.assert_array_equal(sm, np.array([0.0, 0.0, 0.3, 1.0, np.nan], np.float32))

@@ -77,3 +77,17 @@ def test_regression_map_says_which_dated_bands_had_no_backscatter(env, data, tmp
                    f"--OUTPUT={tmp_path / 'm.tif'}")
     log = json.dumps(out, ensure_ascii=False)
     assert "map band(s) 1 are NaN although their date has a line" in log and "2020-01-01" in log
+
+
+def test_regression_map_stays_in_the_physical_range_and_says_what_it_clipped(env, data, tmp_path):
+    """σ° far beyond the samples' (−45 and +30 dB) takes a fitted line out of 0..1 m³/m³: clipped and counted."""
+    vv = read_raster(data["vv"])
+    vv[:, :5], vv[:, 5:10] = 30.0, -45.0
+    path = write_raster(tmp_path / "dry.tif", vv, descriptions=list(sm_bad_data.DATES), nodata=float("nan"))
+    out = run_json(env, "regressmoisture", f"--SAMPLES={data['samples_few']}", f"--RASTER={path}",
+                   f"--OUTPUT_PARAMS={tmp_path / 'p.json'}", f"--OUTPUT_TABLE={tmp_path / 't.csv'}",
+                   f"--OUTPUT={tmp_path / 'm.tif'}")
+    ssm = read_raster(out["results"]["OUTPUT"])[:2]          # the dates with a line
+    assert np.nanmin(ssm) == 0.0 and np.nanmax(ssm) <= 1.0
+    log = json.dumps(out, ensure_ascii=False)
+    assert "soil-moisture value(s) below 0 m³/m³" in log

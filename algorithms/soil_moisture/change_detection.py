@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import sar
-from ..io import RunOptions
+from ..io import RunOptions, quantities
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
 from ..io.raster import open_dataset
@@ -291,16 +291,17 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
     Returns
     -------
     dict
-        ``infinite`` (±inf written as NaN) and ``weak`` (pixel-dates NaN because α − β·V1 ≤
-        :data:`MIN_SENSITIVITY`).
+        ``infinite`` (±inf written as NaN), ``weak`` (pixel-dates NaN because α − β·V1 ≤
+        :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it).
     """
     n = len(dates)
-    counts = Counts("weak")
+    counts = Counts("weak", "below_range", "above_range")
 
     def kernel(block):
         sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
         ssm, weak = vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
-        counts.add(weak=weak)
+        below, above = quantities.clip(ssm, "soil_moisture")
+        counts.add(weak=weak, below_range=below, above_range=above)
         return ssm
 
     res = run_blockwise([vv, (v1, list(v1_bands))], output, kernel, out_bands=n, descriptions=list(dates),

@@ -120,6 +120,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         outputs.report_counts(self, feedback, counts, {
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
                     "vegetation) and are NaN."})
+        outputs.report_counts(self, feedback, counts, outputs.SSM_CLIPPED)
         what = ("calibration" if parameters.get(self.PARAMS) else "α, β") + " flagged" if flags else ""
         # a flagged calibration's map says so whatever its file is called
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(

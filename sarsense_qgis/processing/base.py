@@ -44,6 +44,8 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     _group = ("SAR preparation", "sarpreparation")
     #: Modules beyond QGIS's own Python this algorithm needs (``setup_tools.RUNTIME_MODULES`` keys).
     requires = ()
+    #: Raster inputs that may hold no valid pixel (a grid reference); any other is refused when it has none.
+    empty_inputs_allowed = ()
 
     # -- identity --------------------------------------------------------------------
     def tr(self, text):

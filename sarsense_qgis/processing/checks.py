@@ -77,7 +77,7 @@ def parameter_values(alg, parameters, context):
         problem = _parameter_problem(alg, param, parameters, context)
         if problem:
             return False, problem
-    problem = output_is_input(alg, parameters, context) or undeclared_fill(alg, parameters, context)
+    problem = output_is_input(alg, parameters, context) or raster_inputs_problem(alg, parameters, context)
     if problem:
         return False, problem
     # QGIS's own check, parameter by parameter as QgsProcessingAlgorithm does, except for a GDAL
@@ -192,9 +192,12 @@ def output_is_input(alg, parameters, context):
     return None
 
 
-def undeclared_fill(alg, parameters, context):
+def raster_inputs_problem(alg, parameters, context):
     """A message when a raster input holds a fill value (-9999, -32768, -3.4e38, …) it does not declare as
-    nodata, else None: every result computed from it would be wrong, whatever the algorithm."""
+    nodata (every result computed from it would be wrong, whatever the algorithm), or has no valid pixel at all
+    (nothing could come out; except the inputs an algorithm lists in ``empty_inputs_allowed``: a grid
+    reference, dates a stack keeps as empty bands), else None."""
+    allowed = getattr(alg, "empty_inputs_allowed", ())
     for param in alg.parameterDefinitions():
         if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers,
                                   QgsProcessingParameterMapLayer)):
@@ -211,7 +214,31 @@ def undeclared_fill(alg, parameters, context):
                 if fill:
                     where = alg.label(param.name()) + (f", band {band}" if info.band_count > 1 else "")
                     return fill_message(alg, where, *fill, sample.size, path, "no measured quantity takes")
+            if param.name() not in allowed and not np.isfinite(samples).any() and not _has_valid_pixel(path):
+                return no_valid_message(alg, param.name(), path if isinstance(param, (
+                    QgsProcessingParameterMultipleLayers)) else None)
     return None
+
+
+def _has_valid_pixel(path):
+    """Whether any band of ``path`` holds a valid pixel, read exactly (GDAL's min/max reads every pixel): for a
+    raster whose sample held none."""
+    ds = open_dataset(path)
+    for b in range(1, ds.RasterCount + 1):
+        try:
+            lo, hi = ds.GetRasterBand(b).ComputeRasterMinMax(False)
+        except RuntimeError:
+            continue
+        if np.isfinite(lo) or np.isfinite(hi):
+            return True
+    return False
+
+
+def no_valid_message(alg, name, path=None):
+    """The refusal of a raster with no valid pixel."""
+    which = f" ('{path}')" if path else ""
+    return alg.tr("{0}{1} has no valid pixel (every band is NaN or nodata): nothing could come out. Choose a raster "
+                  "(or dates) with data over the area, or check its nodata value.").format(alg.label(name), which)
 
 
 def fill_message(alg, where, value, count, n, path, why):
@@ -484,18 +511,9 @@ def no_geometry_error(alg, source, name, what):
 def require_valid(alg, path, name):
     """Refuse a raster with no valid pixel in any band (all NaN or nodata): nothing could come out."""
     n = read_info(path).band_count
-    if np.isfinite(sample_values(path, band=range(1, n + 1))).any():
+    if np.isfinite(sample_values(path, band=range(1, n + 1))).any() or _has_valid_pixel(path):
         return
-    ds = open_dataset(path)
-    for b in range(1, n + 1):       # the sample missed them? GDAL's exact min/max reads every pixel
-        try:
-            lo, hi = ds.GetRasterBand(b).ComputeRasterMinMax(False)
-        except RuntimeError:
-            continue
-        if np.isfinite(lo) or np.isfinite(hi):
-            return
-    raise alg.error(f"{alg.label(name)} has no valid pixel (every band is NaN or nodata): nothing could "
-                    "come out. Choose a raster (or dates) with data over the area, or check its nodata value.")
+    raise alg.error(no_valid_message(alg, name))
 
 
 def value_range(alg, path, name, quantity, *, bands=None, hint=""):

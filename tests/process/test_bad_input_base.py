@@ -37,7 +37,9 @@ def files(tmp_path_factory):
     fill[:4] = -9999.0                                      # a fill value the file does not declare
     fill = write_raster(d / "fill.tif", fill, descriptions=["2020-01-01"])
     onnx = os.path.join(os.path.dirname(sarsense.__file__), "models", "s1_despeckle_example.onnx")
-    return {"onnx": onnx, "fill": fill, "lst": lst, "db": db,
+    nan = write_raster(d / "nan.tif", np.full((16, 16), np.nan, np.float32), nodata=float("nan"),
+                       descriptions=["2020-01-01"])
+    return {"nan": nan, "onnx": onnx, "fill": fill, "lst": lst, "db": db,
             "points": str(points), "model": str(model), "folder": str(folder)}
 
 
@@ -107,4 +109,25 @@ def test_an_undeclared_fill_value_in_any_raster_input_is_refused(env, files, tmp
     params = {k: v.format(**files) for k, v in FILL_CASES[alg].items()}
     params.setdefault("OUTPUT", str(tmp_path / "out.tif"))
     refusal(run(env, alg, **params), "holds values of -9999", "does not declare", "gdal_edit.py -a_nodata -9999")
+    assert not os.listdir(tmp_path)
+
+
+# One raster input with no valid pixel, for algorithms of every suite: refused naming that input, before anything
+NAN_CASES = {
+    "despeckle": ({"INPUT": "{nan}"}, "INPUT"),
+    "convertunits": ({"INPUT": "{nan}"}, "INPUT"),
+    "polratio": ({"CROSS": "{nan}", "CO": "{db}"}, "CROSS"),
+    "ndvi": ({"RED": "{nan}", "NIR": "{lst}"}, "RED"),
+    "degradelst": ({"INPUT": "{nan}"}, "INPUT"),
+    "applymodel": ({"INPUT": "{nan}", "MODEL": "{onnx}"}, "INPUT"),
+    "extractstations": ({"STATIONS": "{points}", "RASTERS": "{nan}", "OUTPUT": "TEMPORARY_OUTPUT"}, "RASTERS"),
+}
+
+
+@pytest.mark.parametrize("alg", NAN_CASES)
+def test_a_raster_input_with_no_valid_pixel_is_refused_by_name(env, files, tmp_path, alg):
+    params, name = NAN_CASES[alg]
+    params = {k: v.format(**files) for k, v in params.items()}
+    params.setdefault("OUTPUT", str(tmp_path / "out.tif"))
+    refusal(run(env, alg, **params), f"({name})", "has no valid pixel", "nothing could come out")
     assert not os.listdir(tmp_path)

@@ -24,6 +24,8 @@ POLARISATION_LABELS = ("Auto (the one the inputs carry)", "VV", "VH", "HH", "HV"
 class BuildStackAlgorithm(SarsenseAlgorithm):
     INPUTS, POLARISATION, REFERENCE, RESAMPLING, DROP_EMPTY, OUTPUT, DATES, EMPTY_DATES = (
         "INPUTS", "POLARISATION", "REFERENCE", "RESAMPLING", "DROP_EMPTY", "OUTPUT", "DATES", "EMPTY_DATES")
+    #: an empty date is kept as an all-NaN band, said in the log (or left out: DROP_EMPTY); the reference is a grid
+    empty_inputs_allowed = ("INPUTS", "REFERENCE")
 
     def name(self):
         return "buildstack"

@@ -43,6 +43,8 @@ CODING_LABELS = ("Auto: SIGRID-3 codes in a field named CT, percent in any other
 
 class IceChartClassesAlgorithm(SeaIceAlgorithm):
     CHART, CT_FIELD, CODING, REFERENCE, OUTPUT = "CHART", "CT_FIELD", "CODING", "REFERENCE", "OUTPUT"
+    #: the reference gives only the grid (its values are not read)
+    empty_inputs_allowed = ("REFERENCE",)
 
     def name(self):
         return "icechartclasses"

@@ -1,5 +1,6 @@
 """What the qgis_process tests share: run qgis_process.bin as a user does, read its JSON, check a refusal."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -46,3 +47,31 @@ def refusal(res, *needles):
 def refused(env, alg, *args, match, **params):
     """Run ``alg``, which must be refused with a message containing ``match`` (text or a tuple of texts)."""
     return refusal(run(env, alg, *args, **params), *((match,) if isinstance(match, str) else match))
+
+
+def digest(path):
+    """An input's bytes (sha256), to show that a run left it as it was."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def bad_layer(path, kind, srs, fields, wkt=None):
+    """A GeoPackage layer that cannot serve as samples, polygons or a chart, with ``fields`` ({name: (OGR type,
+    value)}): ``empty`` (a polygon layer, no feature), ``table`` (a feature, no geometry column), ``nulls`` (a
+    polygon layer whose one feature has no geometry), ``lines`` or ``points`` (one feature of geometry ``wkt``)."""
+    from osgeo import ogr
+    gtype = {"empty": ogr.wkbPolygon, "table": ogr.wkbNone, "lines": ogr.wkbLineString, "points": ogr.wkbPoint,
+             "nulls": ogr.wkbPolygon}[kind]
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = ds.CreateLayer(kind, None if gtype == ogr.wkbNone else srs, gtype)
+    for name, (ftype, _) in fields.items():
+        layer.CreateField(ogr.FieldDefn(name, ftype))
+    if kind != "empty":
+        f = ogr.Feature(layer.GetLayerDefn())
+        for name, (_, value) in fields.items():
+            f.SetField(name, value)
+        if kind in ("lines", "points"):
+            f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(f)
+    ds = None
+    return str(path)

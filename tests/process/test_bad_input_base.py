@@ -2,22 +2,17 @@
 the inputs, of every kind (raster, vector layer, model or table file, a layer of a multiple-layer input, a
 folder), or as another output. Refused before anything is read or written; the input's bytes are unchanged."""
 
-import hashlib
 import json
 import os
 
 import numpy as np
 import pytest
-from process_helpers import needs_qgis_process, refusal, run
+from process_helpers import digest, needs_qgis_process, refusal, run
 
 import sarsense
 from sarsense.simulators import write_raster
 
 pytestmark = needs_qgis_process
-
-
-def _digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +70,11 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_an_output_named_as_an_input_is_refused_and_the_input_kept(env, files, case):
     alg, params, output, source = CASES[case]
-    before = {k: _digest(v) for k, v in files.items() if k != "folder"}
+    before = {k: digest(v) for k, v in files.items() if k != "folder"}
     res = run(env, alg, **{k: v.format(**files) for k, v in params.items()})
     text = refusal(res, f"({output})", "is ", "the input", "choose another output path")
     assert "Traceback" not in text
-    assert {k: _digest(v) for k, v in files.items() if k != "folder"} == before
+    assert {k: digest(v) for k, v in files.items() if k != "folder"} == before
     if source == "folder":
         assert not os.listdir(files["folder"])
 

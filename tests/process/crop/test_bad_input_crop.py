@@ -3,12 +3,11 @@ that names the input, what is wrong and the fix, and the input is never touched.
 of defect: values outside their quantity's range, no valid pixel, a continuous raster given as a class map, a
 vector layer that cannot serve (empty, no geometry, another geometry, geometries all NULL)."""
 
-import hashlib
 
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
-from process_helpers import needs_qgis_process, ok, refusal, run
+from process_helpers import bad_layer, digest, needs_qgis_process, ok, refusal, run
 
 from sarsense.algorithms.crop import water_index
 from sarsense.simulators import rice_landscape as rl
@@ -30,28 +29,11 @@ def _rewrite(src, dst, change):
 
 
 def _layer(path, kind, srs):
-    """A GeoPackage that cannot serve as samples or polygons: ``empty`` (a polygon layer with fields, no feature),
-    ``table`` (a feature with a class, no geometry column), ``lines`` (a line with a class), ``nulls`` (a polygon
-    layer whose one feature has no geometry)."""
-    gtype = {"empty": ogr.wkbPolygon, "table": ogr.wkbNone, "lines": ogr.wkbLineString, "nulls": ogr.wkbPolygon}[kind]
-    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    layer = ds.CreateLayer(kind, None if gtype == ogr.wkbNone else srs, gtype)
-    for name, ftype in (("class", ogr.OFTString), ("rice", ogr.OFTInteger)):
-        layer.CreateField(ogr.FieldDefn(name, ftype))
-    if kind != "empty":
-        f = ogr.Feature(layer.GetLayerDefn())
-        f.SetField("class", "early rice")
-        f.SetField("rice", 1)
-        if kind == "lines":
-            f.SetGeometry(ogr.CreateGeometryFromWkt(f"LINESTRING ({rl.ORIGIN[0] + 50} {rl.ORIGIN[1] - 50}, "
-                                                    f"{rl.ORIGIN[0] + 300} {rl.ORIGIN[1] - 300})"))
-        layer.CreateFeature(f)
-    ds = None
-    return str(path)
-
-
-def _digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    """A GeoPackage that cannot serve as samples or polygons (``empty``, ``table``, ``lines``, ``nulls``:
+    :func:`bad_layer`), with a class and a rice field."""
+    wkt = (f"LINESTRING ({rl.ORIGIN[0] + 50} {rl.ORIGIN[1] - 50}, {rl.ORIGIN[0] + 300} {rl.ORIGIN[1] - 300})"
+           if kind == "lines" else None)
+    return bad_layer(path, kind, srs, {"class": (ogr.OFTString, "early rice"), "rice": (ogr.OFTInteger, 1)}, wkt)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +73,7 @@ def data(tmp_path_factory, env):
 def _check(env, tmp_path, data, alg, needles, inputs, **params):
     """Run ``alg`` with ``params`` (values naming ``data`` keys are replaced by their paths; OUT… by files in
     ``tmp_path``): refused naming ``needles``, no output file left, the ``inputs`` (``data`` keys) unchanged."""
-    before = {k: _digest(data[k]) for k in inputs}
+    before = {k: digest(data[k]) for k in inputs}
     args = {}
     for key, value in params.items():
         if key.startswith("OUTPUT"):
@@ -101,7 +83,7 @@ def _check(env, tmp_path, data, alg, needles, inputs, **params):
     text = refusal(run(env, alg, **args), *needles)
     left = [p.name for p in tmp_path.iterdir()]
     assert not left, left
-    assert {k: _digest(data[k]) for k in inputs} == before
+    assert {k: digest(data[k]) for k in inputs} == before
     return text
 
 

@@ -2,7 +2,6 @@
 MODIS DN, a wrong scale, kelvin against °C, an NDVI out of −1..1, no valid pixel), nothing is written and the
 inputs are untouched; a killed U-Net run leaves nothing behind."""
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import modis_subdataset, read_raster
 from osgeo import gdal
-from process_helpers import QGIS_PROCESS, needs_qgis_process, refusal, run, run_json
+from process_helpers import QGIS_PROCESS, digest, needs_qgis_process, refusal, run, run_json
 
 from sarsense.algorithms.lst import modis
 
@@ -68,7 +67,7 @@ def data(tmp_path_factory):
 
 
 def _digest(paths):
-    return {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths}
+    return {p: digest(p) for p in paths}
 
 
 def _refused(env, data, tmp_path, alg, params, *needles):

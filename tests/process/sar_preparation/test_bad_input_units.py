@@ -3,14 +3,13 @@ every algorithm that checks its input's units, with the likely cause (DN or ampl
 is written and the input is untouched. Before, despeckle took them as dB: 10^(117.9/10) overflowed float32 and
 82 % of the output was NaN, rc 0."""
 
-import hashlib
 import os
 
 import numpy as np
 import pytest
 from helpers import read_raster, write_raster
 from osgeo import gdal
-from process_helpers import needs_qgis_process, refusal, run, run_json
+from process_helpers import digest, needs_qgis_process, refusal, run, run_json
 
 pytestmark = needs_qgis_process
 
@@ -34,10 +33,6 @@ def dn(tmp_path_factory):
     return paths
 
 
-def _digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
-
-
 @pytest.mark.parametrize("alg,params,label,units", [
     ("despeckle", {"INPUT": "one", "INPUT_UNITS": 1}, "Input SAR raster (INPUT)", "dB"),
     ("despeckle", {"INPUT": "one", "INPUT_UNITS": 1, "LOOKS": 4.4}, "Input SAR raster (INPUT)", "dB"),
@@ -49,12 +44,12 @@ def _digest(path):
 ])
 def test_digital_numbers_are_refused_with_the_cause(env, dn, tmp_path, alg, params, label, units):
     params = {k: dn.get(v, v) if isinstance(v, str) else v for k, v in params.items()}
-    before = {p: _digest(p) for p in dn.values()}
+    before = {p: digest(p) for p in dn.values()}
     out = tmp_path / "o.tif"
     refusal(run(env, alg, **params, OUTPUT=out), label, f"holds values no σ⁰ in {units} has", "all whole numbers",
             "digital numbers (DN) or amplitude", "Calibrate it first with 'Import Sentinel-1'")
     assert not os.listdir(tmp_path)
-    assert {p: _digest(p) for p in dn.values()} == before
+    assert {p: digest(p) for p in dn.values()} == before
 
 
 def test_amplitude_to_intensity_still_takes_digital_numbers(env, dn, tmp_path):

@@ -4,12 +4,11 @@ defect: a raster that is no SIC class chart (the expected SIC in %, a fractional
 grid that do not overlap or give no class, backscatter with no valid pixel or uncalibrated, a vector layer that cannot
 serve."""
 
-import hashlib
 
 import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
-from process_helpers import needs_qgis_process, refusal, run, run_json
+from process_helpers import bad_layer, digest, needs_qgis_process, refusal, run, run_json
 
 from sarsense.simulators import sea_ice_scenes as sim
 
@@ -26,24 +25,9 @@ def _rewrite(src, dst, change, **translate):
 
 
 def _layer(path, kind, srs):
-    """A GeoPackage that cannot serve as an ice chart or land mask: ``empty``, ``table`` (no geometry column),
-    ``points``, ``nulls`` (a polygon layer whose one feature has no geometry); each has the CT field."""
-    gtype = {"empty": ogr.wkbPolygon, "table": ogr.wkbNone, "points": ogr.wkbPoint, "nulls": ogr.wkbPolygon}[kind]
-    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    layer = ds.CreateLayer(kind, None if gtype == ogr.wkbNone else srs, gtype)
-    layer.CreateField(ogr.FieldDefn("CT", ogr.OFTString))
-    if kind != "empty":
-        f = ogr.Feature(layer.GetLayerDefn())
-        f.SetField("CT", "92")
-        if kind == "points":
-            f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (-495000 -1495000)"))
-        layer.CreateFeature(f)
-    ds = None
-    return str(path)
-
-
-def _digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    """A GeoPackage that cannot serve as an ice chart or land mask (``empty``, ``table``, ``points``, ``nulls``:
+    :func:`bad_layer`), with the CT field."""
+    return bad_layer(path, kind, srs, {"CT": (ogr.OFTString, "92")}, "POINT (-495000 -1495000)")
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +60,12 @@ def data(tmp_path_factory, env):
 def _check(env, tmp_path, data, alg, needles, inputs, **params):
     """Run ``alg`` with ``params`` (``data`` keys replaced by paths, OUTPUT… by files in ``tmp_path``): refused
     naming ``needles``, no output file left, the ``inputs`` unchanged."""
-    before = {k: _digest(data[k]) for k in inputs}
+    before = {k: digest(data[k]) for k in inputs}
     args = {k: tmp_path / v if k.startswith("OUTPUT") else data.get(v, v) for k, v in params.items()}
     text = refusal(run(env, alg, **args), *needles)
     left = [p.name for p in tmp_path.iterdir()]
     assert not left, left
-    assert {k: _digest(data[k]) for k in inputs} == before
+    assert {k: digest(data[k]) for k in inputs} == before
     return text
 
 

@@ -394,12 +394,16 @@ def units(alg, path, expected, *, units_param=None, name="INPUT", sigma0=True):
     Every band is sampled (a stack may mix units); a value ≤ −100, which no backscatter has,
     is an undeclared nodata value and is refused with how to declare it. With ``sigma0`` (the input must be
     calibrated backscatter), values no σ⁰ in those units has (:func:`~sarsense.algorithms.sar.implausible_backscatter`:
-    digital numbers, amplitudes in the hundreds) are refused with how to calibrate them.
+    digital numbers, amplitudes in the hundreds) are refused with how to calibrate them. A band its metadata
+    declares an incidence angle (the importer's second band) is no backscatter and is not checked.
     """
     info = read_info(path)
     rows = 512 if info.band_count <= 4 else 128
     samples = sample_values(path, band=range(1, info.band_count + 1), max_side=rows)
+    ds = open_dataset(path)
     for band, sample in enumerate(samples, start=1):
+        if _stack.is_incidence(ds.GetRasterBand(band).GetMetadata() or {}, info.descriptions[band - 1]):
+            continue
         where = f"{alg.label(name)}" + (f", band {band}" if info.band_count > 1 else "")
         fill = sar.undeclared_nodata(sample)
         if fill is not None:

@@ -135,6 +135,9 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
+        # a stack must be one series before its bands' values are judged (an incidence band among the dates
+        # is a stack to rebuild, not σ° to calibrate)
+        dates = checks.stack_dates(self, src, self.INPUT, min_dates=1) if read_info(src).band_count > 1 else None
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         ndvi = inputs.raster_path(self, parameters, self.NDVI, context)
         inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
@@ -149,7 +152,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         if read_info(ndvi).band_count == 1:
             ndvi_bands = [1] * n
         else:
-            dates = checks.stack_dates(self, src, self.INPUT, min_dates=1)
+            dates = dates or checks.stack_dates(self, src, self.INPUT, min_dates=1)
             ndvi_dates = checks.stack_dates(self, ndvi, self.NDVI, min_dates=1)
             _stack.match_dates(dates, ndvi_dates, self.label(self.INPUT), self.label(self.NDVI))
             ndvi_bands = [ndvi_dates.index(d) + 1 for d in dates]

@@ -99,7 +99,7 @@ LST_RUNS = {
     ("dn", 1, ("look like raw MODIS DN", "scale is 0.02 K", "land surface temperature in °C")),
     ("scale02", 0, ("declares scale 0.2", "gdal_edit.py -scale 0.02", "land surface temperature in kelvin")),
     ("nan", 0, ("no valid pixel",)),
-    ("fill", 0, ("values are -9999", "nodata value the file does not declare", "gdal_edit.py -a_nodata -9999")),
+    ("fill", 0, ("holds values of -9999", "nodata value the file does not declare", "gdal_edit.py -a_nodata -9999")),
     ("ndvi", 0, ("as an NDVI or a reflectance does: choose the LST layer",)),
 ])
 def test_values_no_lst_is_refused_with_its_cause(env, data, tmp_path, run_name, case, units, needles):

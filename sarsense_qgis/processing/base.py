@@ -148,26 +148,24 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         rasters the run made (:mod:`.inputs`) are freed whatever happened, and a run that fails (a refusal, an
         error, a cancel, SIGTERM) leaves no output file behind: those it created or changed are removed."""
         self.virtual = []
-        outputs_before = checks.output_files(self, parameters, context)
+        outputs_before, done = checks.output_files(self, parameters, context), False
         try:
             with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(partial(checks.remove_changed, outputs_before)):
-                return self.process(parameters, context, feedback)
+                results = self.process(parameters, context, feedback)
+            done = True
+            return results
         except Cancelled:
-            checks.remove_changed(outputs_before)
             raise QgsProcessingException(self.tr("Cancelled: no output was written.")) from None
         except ValueError as err:
-            checks.remove_changed(outputs_before)
             raise self.error(str(err)) from None
         except MemoryError:
-            checks.remove_changed(outputs_before)
             budget = self.parameterDefinition("BUDGET_MB")
             hint = self.tr(", or lower {0}").format(self.label("BUDGET_MB")) if budget is not None else ""
             raise QgsProcessingException(self.tr("Out of memory: close other programs and run again{0}.").format(
                 hint)) from None
-        except BaseException:
-            checks.remove_changed(outputs_before)
-            raise
         finally:
+            if not done:
+                checks.remove_changed(outputs_before)
             inputs.release(self.virtual)
             self.virtual = []
 

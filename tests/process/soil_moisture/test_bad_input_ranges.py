@@ -93,7 +93,7 @@ CASES = [
     ("terrainflatten_dem_nan", "terrainflatten",
      {"INPUT": "{vv}", "DEM": "{ndvi_nan}", "INCIDENCE": 39, "HEADING": 348}, ["OUTPUT"], ("(DEM)", "no valid pixel")),
     ("annmoisture_nan", "annmoisture", {"INPUTS": ["{vv}", "{ndvi_nan}"], "MODEL": "{model}"}, ["OUTPUT"],
-     ("'ndvi_nan' (input NDVI)", "no valid pixel")),
+     ("(INPUTS) (", "ndvi_nan.tif')", "has no valid pixel")),
 ]
 
 

@@ -92,11 +92,13 @@ class Workflow(QgsProcessingModelAlgorithm):
         return _help.panel_text(self.helpContent().get("ALG_DESC", ""))
 
     def checkParameterValues(self, parameters, context):
-        """QGIS's checks, and the rule every SARSense algorithm keeps: no output named as an input (a step inside
-        the workflow sees only its own inputs, and would overwrite the workflow's)."""
+        """QGIS's checks, and the rules every SARSense algorithm keeps, which QGIS does not ask of a model's steps:
+        no output named as an input (a step sees only its own inputs, and would overwrite the workflow's), no
+        raster input with an undeclared fill value or no valid pixel (named as the workflow calls it)."""
         ok, message = super().checkParameterValues(parameters, context)
         if ok:
-            problem = checks.output_is_input(self, parameters, context)
+            problem = checks.output_is_input(self, parameters, context) or \
+                checks.raster_inputs_problem(self, parameters, context)
             if problem:
                 return False, problem
         return ok, message

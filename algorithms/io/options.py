@@ -42,8 +42,9 @@ class RunOptions:
     empty_hint : str
         The job's likely cause and fix of an output with no valid pixel, said when the engine refuses one
         (:class:`~.engine.outputs.OutputRaster`, the empty-result rule).
-    allow_empty : bool
-        True where an output with no valid pixel is a valid answer (the job says so in its log).
+    allow_empty : bool or tuple of str
+        True where an output with no valid pixel is a valid answer (the job says so in its log), or the paths of
+        the outputs of a run for which it is (a rice map's day-of-transplanting raster where no rice was found).
     """
 
     budget_mb: float = DEFAULT_BUDGET_MB
@@ -53,7 +54,7 @@ class RunOptions:
     progress: Callable[[float], None] | None = None
     is_canceled: Callable[[], bool] | None = None
     empty_hint: str = ""
-    allow_empty: bool = False
+    allow_empty: bool | tuple = False
 
     def __post_init__(self):
         if not self.budget_mb > 0:

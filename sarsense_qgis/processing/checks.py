@@ -212,7 +212,7 @@ def raster_inputs_problem(alg, parameters, context):
             for band, sample in enumerate(samples, start=1):
                 fill = quantities.fill_problem(sample)
                 if fill:
-                    where = alg.label(param.name()) + (f", band {band}" if info.band_count > 1 else "")
+                    where = _label(alg, param.name()) + (f", band {band}" if info.band_count > 1 else "")
                     return fill_message(alg, where, *fill, sample.size, path, "no measured quantity takes")
             if param.name() not in allowed and not np.isfinite(samples).any() and not _has_valid_pixel(path):
                 return no_valid_message(alg, param.name(), path if isinstance(param, (
@@ -237,13 +237,13 @@ def _has_valid_pixel(path):
 def no_valid_message(alg, name, path=None):
     """The refusal of a raster with no valid pixel."""
     which = f" ('{path}')" if path else ""
-    return alg.tr("{0}{1} has no valid pixel (every band is NaN or nodata): nothing could come out. Choose a raster "
-                  "(or dates) with data over the area, or check its nodata value.").format(alg.label(name), which)
+    return _tr("{0}{1} has no valid pixel (every band is NaN or nodata): nothing could come out. Choose a raster "
+                  "(or dates) with data over the area, or check its nodata value.").format(_label(alg, name), which)
 
 
 def fill_message(alg, where, value, count, n, path, why):
     """The refusal of an undeclared nodata value, with how to declare it."""
-    return alg.tr("{0} holds values of {1:g} ({2} in a sample of {3}) that {5}: it looks like a nodata value the "
+    return _tr("{0} holds values of {1:g} ({2} in a sample of {3}) that {5}: it looks like a nodata value the "
                   "file does not declare, and every result computed with it would be wrong. Declare it (layer "
                   "Properties ▸ Transparency, or gdal_edit.py -a_nodata {1:g} '{4}') and run again.").format(
         where, value, count, n, path, why)

@@ -116,6 +116,8 @@ NAN_CASES = {
     "degradelst": ({"INPUT": "{nan}"}, "INPUT"),
     "applymodel": ({"INPUT": "{nan}", "MODEL": "{onnx}"}, "INPUT"),
     "extractstations": ({"STATIONS": "{points}", "RASTERS": "{nan}", "OUTPUT": "TEMPORARY_OUTPUT"}, "RASTERS"),
+    "sar_chain_db_gammamap": ({"input_db": "{nan}", "to_db:Despeckled backscatter (dB)": "TEMPORARY_OUTPUT"},
+                              "input_db"),     # a workflow: QGIS asks its steps no check of their own
 }
 
 

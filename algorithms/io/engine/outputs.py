@@ -74,7 +74,9 @@ class OutputRaster:
         #: :meth:`band` itself is not counted).
         self.valid = None
         self._empty_hint = getattr(options, "empty_hint", "") or ""
-        self._allow_empty = bool(getattr(options, "allow_empty", False))
+        allowed = getattr(options, "allow_empty", False)    # True, or the outputs that may be empty
+        self._allow_empty = allowed is True or (isinstance(allowed, (tuple, list, set, frozenset))
+                                                and str(output) in {str(p) for p in allowed})
         remove_stale_partials(output)
         self._tmp = _partial_name(output)
         self._args = dict(xsize=xsize, ysize=ysize, bands=bands, geotransform=geotransform, projection=projection,

@@ -139,8 +139,15 @@ class RiceThresholdAlgorithm(CropAlgorithm):
                                         options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                                             "{0} has no valid pixel on the season dates and their next dates: "
                                             "choose a season the stack covers with data, or check its nodata "
-                                            "value.").format(self.label(self.NDVH))))
+                                            "value.").format(self.label(self.NDVH)),
+                                            allow_empty=(out_date,) if out_date else False))   # no rice: no date
         ha = res["rice_ha"]
+        if res["rice"] == 0:
+            feedback.pushWarning(self.tr("No pixel passed the rule: no rice in the season ({0}){1}. Check the "
+                                         "thresholds ({2}) against the NDVH values, and the season.").format(
+                ", ".join(f"{self.label(k)} = {v:g}" for k, v in t.items()),
+                self.tr("; the transplanting-date raster is empty") if out_date else "",
+                ", ".join(self.label(k) for k in t)))
         feedback.pushInfo(self.tr("Rice: {0} pixels{1}").format(
             res["rice"], f", {ha:.1f} ha" if np.isfinite(ha) else " (area not computed: geographic CRS)"))
         style_on_load(context, out, ClassMapPostProcessor)

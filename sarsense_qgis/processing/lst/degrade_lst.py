@@ -54,7 +54,11 @@ class DegradeLstAlgorithm(LstAlgorithm):
             raise self.error(f"{self.label(self.INPUT)} ({info.xsize}×{info.ysize} px) is smaller than one "
                              f"{factor}×{factor} block: lower {self.label(self.FACTOR)}.")
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        res = pipeline.degrade_file(src, out, factor, options=self.run_options(parameters, context, feedback))
+        res = pipeline.degrade_file(src, out, factor, options=self.run_options(
+            parameters, context, feedback, empty_hint=self.tr(
+                "no {0}×{0} block of {1} ({2}×{3} px) holds enough valid pixels for a coarse value (a block with "
+                "nodata gives NaN): lower {4}, or give an LST with fewer gaps.").format(
+                factor, self.label(self.INPUT), info.xsize, info.ysize, self.label(self.FACTOR))))
         dropped = res["dropped"]
         if any(dropped):
             feedback.pushWarning(self.tr("The last {0} column(s) and {1} row(s) do not fill a whole {2}×{2} block "

@@ -193,3 +193,14 @@ def test_a_vector_layer_that_cannot_serve_is_named_with_why(env, tmp_path, data,
     text = _check(env, tmp_path, data, alg, (f"({param}) ('{kind}')", WHY[kind], "must hold"), [kind],
                   **{param: kind}, **params)
     assert "no geometry geometries" not in text
+
+
+def test_thresholds_no_pixel_passes_give_no_rice_with_a_warning_not_an_empty_refusal(env, tmp_path, data):
+    """T_FLOOD = -1 (below any NDVH): no rice is a valid answer; the empty transplanting-date raster is written and
+    the log says no pixel passed, naming the thresholds (the empty-output rule allows that one output)."""
+    res = run(env, "ricethreshold", f"--NDVH={data['ndvh']}", *[f"--{k}={v}" for k, v in SEASON.items()],
+              "--T_FLOOD=-1", f"--OUTPUT={tmp_path / 'rice.tif'}", f"--OUTPUT_DATE={tmp_path / 'doy.tif'}")
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-2000:]
+    assert "No pixel passed the rule" in text and "(T_FLOOD) = -1" in text
+    assert (tmp_path / "rice.tif").exists() and (tmp_path / "doy.tif").exists()

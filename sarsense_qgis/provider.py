@@ -5,7 +5,13 @@ from __future__ import annotations
 import glob
 import os
 
-from qgis.core import QgsApplication, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingProvider
+from qgis.core import (
+    QgsApplication,
+    QgsMessageLog,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingProvider,
+)
 from qgis.PyQt.QtGui import QIcon
 
 from . import help as _help
@@ -90,6 +96,13 @@ class Workflow(QgsProcessingModelAlgorithm):
         """The model's own description (plain text, as the Modeler's help editor keeps it), escaped as every
         algorithm's help is, instead of QGIS's HTML page of it (which ``qgis_process help`` prints as tags)."""
         return _help.panel_text(self.helpContent().get("ALG_DESC", ""))
+
+    @property
+    def empty_inputs_allowed(self):
+        """The workflows' scene lists go to 'Build dated stack', which keeps an empty date as an all-NaN band (said
+        in the log) or leaves it out: an empty scene there is no reason to refuse the run."""
+        return tuple(p.name() for p in self.parameterDefinitions()
+                     if isinstance(p, QgsProcessingParameterMultipleLayers))
 
     def checkParameterValues(self, parameters, context):
         """QGIS's checks, and the rules every SARSense algorithm keeps, which QGIS does not ask of a model's steps:

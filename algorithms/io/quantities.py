@@ -109,6 +109,12 @@ QUANTITIES = {
 TOLERANCE = 0.005
 
 
+def _finite(sample, dtype=np.float64) -> np.ndarray:
+    """The finite values of a sample, flat."""
+    s = np.asarray(sample, dtype=dtype).ravel()
+    return s[np.isfinite(s)]
+
+
 def quantity(name: str) -> Quantity:
     try:
         return QUANTITIES[name]
@@ -124,8 +130,7 @@ def range_problem(sample, name: str, *, tolerance: float = TOLERANCE) -> str | N
     with no finite value is no range problem (the empty-input check says that).
     """
     q = quantity(name)
-    s = np.asarray(sample, dtype=np.float64).ravel()
-    s = s[np.isfinite(s)]
+    s = _finite(sample)
     if s.size == 0:
         return None
     above = np.count_nonzero(s > q.hi)
@@ -141,8 +146,7 @@ def range_problem(sample, name: str, *, tolerance: float = TOLERANCE) -> str | N
 
 def class_problem(sample) -> str | None:
     """A sentence when a sample is no class map (integer class codes), else None."""
-    s = np.asarray(sample, dtype=np.float64).ravel()
-    s = s[np.isfinite(s)]
+    s = _finite(sample)
     if s.size == 0:
         return None
     frac = np.count_nonzero(s != np.round(s))
@@ -162,8 +166,7 @@ FILL_VALUES = (-9999.0, -99999.0, -32768.0, -32767.0, -3.4028234663852886e38, -1
 def fill_problem(sample) -> tuple[float, int] | None:
     """``(value, count)`` of the most frequent fill value (:data:`FILL_VALUES`, compared in float32) in a
     sample, or None. A band that declares it as nodata never shows it (its reads give NaN)."""
-    s = np.asarray(sample, dtype=np.float32).ravel()
-    s = s[np.isfinite(s)]
+    s = _finite(sample, np.float32)
     found = [(float(v), int(np.count_nonzero(s == np.float32(v)))) for v in FILL_VALUES]
     found = [f for f in found if f[1]]
     return max(found, key=lambda f: f[1]) if found else None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..io import quantities
+
 KELVIN_OFFSET = 273.15
 UNITS = ("kelvin", "celsius")
 #: Coldest plausible LST in kelvin (MOD11A1's valid range starts at 150 K = 7500 × 0.02).
@@ -62,8 +64,9 @@ MODIS_LST_SCALE, MODIS_DN_RANGE = 0.02, (7500.0, 65535.0)
 LANDSAT_ST_SCALE = (0.00341802, 149.0)
 #: Where most land-surface temperatures lie (K): a raw value that a product's scale puts here is likely that product.
 TYPICAL_KELVIN = (230.0, 340.0)
-#: Widest plausible land-surface temperature in kelvin (the ``lst_kelvin`` quantity, :mod:`..io.quantities`).
-LST_KELVIN_RANGE = (150.0, 380.0)
+#: Widest plausible land-surface temperature in kelvin: the ``lst_kelvin`` quantity's range (one table,
+#: :mod:`..io.quantities`).
+LST_KELVIN_RANGE = (quantities.QUANTITIES["lst_kelvin"].lo, quantities.QUANTITIES["lst_kelvin"].hi)
 
 
 def undeclared_fill(sample, units):

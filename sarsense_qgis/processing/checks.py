@@ -287,9 +287,7 @@ def remove_changed(state):
         for p in parts:
             try:
                 os.remove(p)
-            except FileNotFoundError:
-                continue
-            except OSError:
+            except OSError:      # absent (a side file never written) or not removable
                 continue
             removed.append(p)
     return removed
@@ -345,16 +343,20 @@ def raster_file_problem(alg, name, value):
         return None  # a layer name or id in a project: QGIS resolves it
     if not os.path.exists(path):
         return alg.tr("{0}: the file '{1}' does not exist.").format(alg.label(name), path)
-    try:
-        ds = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
-    except RuntimeError as err:
-        ds, reason = None, str(err).strip()
-    else:
-        reason = ""
+    ds, reason = _open_file(path, gdal.OF_RASTER)
     if ds is None or ds.RasterCount == 0:
         return alg.tr("{0}: '{1}' is not a raster GDAL can read{2}; choose a GeoTIFF or another raster "
                       "file.").format(alg.label(name), path, f" ({reason})" if reason else "")
     return None
+
+
+def _open_file(path, kind):
+    """``(dataset or None, GDAL's reason or '')`` of ``path`` opened read-only as ``kind`` (gdal.OF_RASTER or
+    gdal.OF_VECTOR)."""
+    try:
+        return gdal.OpenEx(path, kind | gdal.OF_READONLY), ""
+    except RuntimeError as err:
+        return None, str(err).strip()
 
 
 def vector_file_problem(alg, name, value):
@@ -369,12 +371,7 @@ def vector_file_problem(alg, name, value):
         return alg.tr("{0}: '{1}' is empty (0 bytes): it holds no table or layer. Choose the file the algorithm "
                       "that makes it wrote, or run that algorithm again (an interrupted run or copy leaves an "
                       "empty file).").format(alg.label(name), path)
-    try:
-        ds = gdal.OpenEx(path, gdal.OF_VECTOR | gdal.OF_READONLY)
-    except RuntimeError as err:
-        ds, reason = None, str(err).strip()
-    else:
-        reason = ""
+    ds, reason = _open_file(path, gdal.OF_VECTOR)
     if ds is None or ds.GetLayerCount() == 0:
         return alg.tr("{0}: '{1}' is not a table or vector layer QGIS can read{2}; choose a CSV, GeoPackage, "
                       "Shapefile or another vector file.").format(alg.label(name), path,

@@ -89,6 +89,7 @@ class FrozenScreen:
     source: str = ""
     output: str | None = None
     unknown: tuple = field(default=())          # the dates without temperature (ISO)
+    dates: tuple = ()                           # the dates ``flags`` are of (a per-date screen)
 
     def inputs(self):
         """The extra inputs a job reads for the screen (``[(path, bands)]``; none for a per-date screen)."""
@@ -259,7 +260,7 @@ def screen_from_table(table: TemperatureTable, dates: Sequence[str], *, below_c=
     flags = tuple(UNKNOWN if d not in table.daily else FROZEN if table.daily[d] < below_c else NOT_FROZEN
                   for d in dates)
     return FrozenScreen(below_c=float(below_c), flags=flags, source=source, output=output,
-                        unknown=tuple(d for d in dates if d not in table.daily))
+                        unknown=tuple(d for d in dates if d not in table.daily), dates=tuple(dates))
 
 
 def screen_from_raster(path, raster_dates: Sequence[str], dates: Sequence[str], *, kelvin, below_c=FROZEN_BELOW_C,
@@ -291,6 +292,18 @@ def job_outputs(screen_, dates):
 def job_metadata(screen_):
     """The dataset metadata an SSM output gets: how it was screened (``FROZEN_SCREEN``)."""
     return {"FROZEN_SCREEN": screen_.describe() if screen_ is not None else NOT_SCREENED}
+
+
+def screen_samples(values, dates, screen_):
+    """Station samples (``values`` per sample, ``dates`` their ISO dates) with those of frozen dates NaN (a per-date
+    ``screen_``; None leaves them): ``(values, count of valid samples screened)``."""
+    out = np.asarray(values, np.float64).copy()
+    if screen_ is None:
+        return out, 0
+    cold = {d for d, f in zip(screen_.dates, screen_.flags) if f == FROZEN}
+    hit = np.isin(np.asarray(dates).astype(str), sorted(cold)) & np.isfinite(out)
+    out[hit] = np.nan
+    return out, int(hit.sum())
 
 
 def _classes_json():

@@ -65,8 +65,8 @@ def _dates_text(dates, k=8):
 
 def read_screen(alg, parameters, context, feedback, reference, dates):
     """The :class:`~sarsense.algorithms.soil_moisture.frozen.FrozenScreen` of the run for the dated stack
-    ``reference`` (its ISO ``dates``), or None without TEMPERATURE (said in the log); refuses a temperature that
-    cannot be read, before any output is made."""
+    ``reference`` (its ISO ``dates``; None: station samples on those dates, which take a CSV only), or None without
+    TEMPERATURE (said in the log); refuses a temperature that cannot be read, before any output is made."""
     value = parameters.get(TEMPERATURE)
     if value in (None, ""):
         feedback.pushInfo(alg.tr("Frozen soil and snow are not screened: no temperature given ({0}). Frozen or "
@@ -90,6 +90,10 @@ def read_screen(alg, parameters, context, feedback, reference, dates):
             feedback.pushInfo(alg.tr("Temperature {0}: {1}. {2} of {3} dates frozen (below {4:g} °C), left out of "
                                      "the references and written as NaN{5}").format(
                 name, table.describe(), len(frozen), len(dates), below, f": {_dates_text(frozen)}." if frozen else "."))
+        elif reference is None:
+            raise ValueError(f"'{name}' is not a CSV: station samples are screened by date, with the site's daily "
+                             "air temperature as a CSV (a date column and a temperature column, e.g. an ERA5-Land "
+                             "export at the site)")
         else:
             screen = _raster_screen(alg, path, reference, dates, below, out, feedback)
     except ValueError as err:
@@ -121,13 +125,13 @@ def _raster_screen(alg, path, reference, dates, below, out, feedback):
     return screen
 
 
-def report(alg, context, feedback, counts, screen, result):
-    """Log and return the count of screened pixel-dates; style and return the flag stack."""
+def report(alg, context, feedback, counts, screen, result, *, what="pixel-date(s)"):
+    """Log and return the count of screened pixel-dates (or ``what``); style and return the flag stack."""
     if screen is None:
         return result
     n = counts["frozen"]
-    feedback.pushInfo(alg.tr("{0} pixel-date(s) screened as frozen (below {1:g} °C): NaN in the outputs, left out "
-                             "of the references.").format(n, screen.below_c))
+    feedback.pushInfo(alg.tr("{0} {1} screened as frozen (below {2:g} °C): left out of the references{3}.").format(
+        n, what, screen.below_c, ", NaN in the outputs" if what == "pixel-date(s)" else ""))
     result[FROZEN_COUNT] = n
     if screen.output:
         style_on_load(context, screen.output, ClassMapPostProcessor,

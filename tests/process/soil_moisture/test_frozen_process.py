@@ -107,3 +107,50 @@ def test_the_threshold_is_a_parameter(env, site):
     res = ok(env, "changedetection", f"--INPUT={site['vv']}", f"--TEMPERATURE={site['csv']}", "--FROZEN_BELOW=-2",
              f"--OUTPUT_INDEX={t / 'i2.tif'}", f"--OUTPUT_SSM={t / 's2.tif'}")
     assert res["FROZEN_COUNT"] == 36      # only the −3.4 °C day is below −2 °C
+
+
+def samples_layer(path, frozen_dates):
+    """Station samples that follow eq. 7 exactly (α = 25, β = 10, V1 = NDVI), VV 3 dB darker on frozen dates."""
+    from osgeo import ogr, osr
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = ds.CreateLayer("samples", srs, ogr.wkbPoint)
+    for name, kind in (("station", ogr.OFTString), ("date", ogr.OFTString), ("VV", ogr.OFTReal),
+                       ("NDVI", ogr.OFTReal), ("ssm_insitu", ogr.OFTReal)):
+        layer.CreateField(ogr.FieldDefn(name, kind))
+    rng = np.random.default_rng(5)
+    for k, station in enumerate(("A", "B")):
+        ssm = 0.1 + 0.25 * rng.random(len(DATES))
+        ssm[::3] = 0.1                           # the driest value on several dates: in any training split
+        ndvi = 0.2 + 0.5 * rng.random(len(DATES))
+        vv = -14.0 + k + (25.0 - 10.0 * ndvi) * (ssm - 0.1)
+        for i, d in enumerate(DATES):
+            f = ogr.Feature(layer.GetLayerDefn())
+            for name, v in (("station", station), ("date", d), ("NDVI", float(ndvi[i])), ("ssm_insitu", float(ssm[i])),
+                            ("VV", float(vv[i] - (3.0 if d in frozen_dates else 0.0)))):
+                f.SetField(name, v)
+            f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({4 + k} 50)"))
+            layer.CreateFeature(f)
+    ds = None
+    return str(path)
+
+
+def test_calibration_leaves_frozen_samples_out_of_the_fit(env, site):
+    t = site["tmp"]
+    smp = samples_layer(t / "samples.gpkg", {DATES[i] for i in FROZEN})
+    args = (f"--SAMPLES={smp}", "--TRAIN_FRACTION=0.8")
+    plain = run_json(env, "calibratevegetationcd", *args, f"--OUTPUT_PARAMS={t / 'p0.json'}",
+                     f"--OUTPUT_HTML={t / 'p0.html'}")
+    assert NOT_SCREENED in log_text(plain)
+    out = run_json(env, "calibratevegetationcd", *args, f"--TEMPERATURE={site['csv']}",
+                   f"--OUTPUT_PARAMS={t / 'p1.json'}", f"--OUTPUT_HTML={t / 'p1.html'}")
+    res, params = out["results"], json.loads((t / "p1.json").read_text())
+    assert res["FROZEN_COUNT"] == 4 and "4 station sample(s) screened as frozen" in log_text(out)
+    # frozen samples made σVV_min 3 dB too low and the fit wrong; without them eq. 7 is recovered exactly
+    assert params["fit_residual_db"] < 0.01 < json.loads((t / "p0.json").read_text())["fit_residual_db"]
+    assert res["ALPHA"] == pytest.approx(25.0, rel=1e-3) and res["BETA"] == pytest.approx(10.0, rel=1e-2)
+    assert "t2m.csv" in params["FROZEN_SCREEN"]
+    raster = write_raster(t / "t_samples.tif", np.zeros((2, 2, 2), np.float32), descriptions=DATES[:2])
+    refused(env, "calibratevegetationcd", *args, f"--TEMPERATURE={raster}", f"--OUTPUT_PARAMS={t / 'p2.json'}",
+            f"--OUTPUT_HTML={t / 'p2.html'}", match=("(TEMPERATURE)", "is not a CSV", "station samples"))

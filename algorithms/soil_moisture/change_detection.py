@@ -234,15 +234,16 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     -------
     dict
         ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
-        too small a dynamic, as :func:`change_index` counts them), ``frozen`` (valid pixel-dates screened).
+        too small a dynamic, as :func:`change_index` counts them), ``frozen`` (valid pixel-dates screened; with a
+        screen only).
     """
     check_ssm_bounds(ssm_min, ssm_max)
     n = len(dates)
     extra = [p for p in (ssm_min_raster, ssm_max_raster) if p]
     slot_min = n if ssm_min_raster else None
     slot_max = n + (1 if ssm_min_raster else 0) if ssm_max_raster else None
-    counts = Counts("few", "flat", "frozen")
     fz = series.frozen if series is not None else None
+    counts = Counts("few", "flat", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):
@@ -307,11 +308,11 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
     dict
         ``infinite`` (±inf written as NaN), ``weak`` (pixel-dates NaN because α − β·V1 ≤
         :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it),
-        ``frozen`` (valid pixel-dates screened).
+        ``frozen`` (valid pixel-dates screened; with a screen only).
     """
     n = len(dates)
-    counts = Counts("weak", "below_range", "above_range", "frozen")
     fz = series.frozen if series is not None else None
+    counts = Counts("weak", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):

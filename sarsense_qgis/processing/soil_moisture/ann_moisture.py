@@ -15,9 +15,11 @@ from ....algorithms import onnx as rt
 from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import hybrid
+from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
 from ..names import model_name
+from . import frozen
 from .base import SoilMoistureAlgorithm
 
 BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
@@ -57,6 +59,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                  "One raster per model input, in order (bundled model: VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t).")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (ONNX)"), extension="onnx", optional=True),
                  "A model from 'Train soil moisture neural network'. Empty: the bundled model.")
+        frozen.add_parameters(self)
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture")),
                  "Float32, one band per date (m³/m³), NaN nodata.")
@@ -133,7 +136,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
-        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, options=self.run_options(
+        screen = frozen.read_screen(self, parameters, context, feedback, ref, common)
+        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, series=SeriesOptions(frozen=screen),
+                                       options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the predictor rasters share no pixel-date where every "
                                                               "one of them is valid: check their cover and dates.")))
         outputs.report_nonfinite(self, feedback, model)
@@ -144,4 +149,4 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         results = {self.OUTPUT: out}
         if spread:
             results[self.OUTPUT_SPREAD] = spread
-        return results
+        return frozen.report(self, context, feedback, res, screen, results)

@@ -154,3 +154,21 @@ def test_calibration_leaves_frozen_samples_out_of_the_fit(env, site):
     raster = write_raster(t / "t_samples.tif", np.zeros((2, 2, 2), np.float32), descriptions=DATES[:2])
     refused(env, "calibratevegetationcd", *args, f"--TEMPERATURE={raster}", f"--OUTPUT_PARAMS={t / 'p2.json'}",
             f"--OUTPUT_HTML={t / 'p2.html'}", match=("(TEMPERATURE)", "is not a CSV", "station samples"))
+
+
+def test_the_network_map_writes_nan_on_frozen_dates(env, site):
+    t = site["tmp"]
+    smp = samples_layer(t / "samples_ann.gpkg", set())
+    model = ok(env, "trainannmoisture", f"--SAMPLES={smp}", "--INPUTS=0", "--INPUTS=3", "--ENSEMBLE=1",
+               f"--OUTPUT_MODEL={t / 'ann.onnx'}", f"--OUTPUT_HTML={t / 'ann.html'}")["OUTPUT_MODEL"]
+    ndvi = write_raster(t / "ndvi.tif", np.full((len(DATES), 6, 6), 0.4, np.float32), descriptions=DATES)
+    out = run_json(env, "annmoisture", f"--INPUTS={site['vv']}", f"--INPUTS={ndvi}", f"--MODEL={model}",
+                   f"--TEMPERATURE={site['csv']}", f"--OUTPUT={t / 'ann_ssm.tif'}",
+                   f"--OUTPUT_FROZEN={t / 'ann_flags.tif'}")
+    ssm = read_raster(t / "ann_ssm.tif")
+    assert out["results"]["FROZEN_COUNT"] == 72 and np.isnan(ssm[list(FROZEN)]).all()
+    assert np.isfinite(np.delete(ssm, FROZEN, axis=0)).all()
+    assert read_raster(t / "ann_flags.tif")[:, 0, 0].tolist() == [1 if i in FROZEN else 0 for i in range(len(DATES))]
+    out = run_json(env, "annmoisture", f"--INPUTS={site['vv']}", f"--INPUTS={ndvi}", f"--MODEL={model}",
+                   f"--OUTPUT={t / 'ann_ssm0.tif'}")
+    assert NOT_SCREENED in log_text(out) and np.isfinite(read_raster(t / "ann_ssm0.tif")).all()

@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 from .. import sar
 from ..io import RunOptions, quantities
 from ..io.engine import Counts
+from . import terrain
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -238,8 +239,14 @@ def assemble(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayL
             raise ValueError(f"the samples have no field for predictor {name} (tried "
                              f"{', '.join(next(p[3] for p in PREDICTORS if p[0] == key))})"
                              f"{' and no VH and VV fields to derive it' if key == 'VH/VV' else ''}"
-                             f"{' and no VV field to derive it' if key in ('dVV', 'I_SSM', 'SSM_t') else ''}")
+                             f"{' and no VV field to derive it' if key in ('dVV', 'I_SSM', 'SSM_t') else ''}"
+                             f"{f'. {THETA_FIELD_HINT}; or leave θ out of the predictors' if key == 'theta' else ''}")
     return np.column_stack(x), how
+
+
+#: What to do when the samples (or the predictor rasters) have no incidence angle θ (issue #29, datacubes).
+THETA_FIELD_HINT = (f"{terrain.NO_INCIDENCE_HINT}. Extract that band at the stations ('Extract raster values at "
+                    "stations'), or add a field 'theta' holding the site's angle")
 
 
 SPLITS = ("station", "random")

@@ -14,7 +14,7 @@ from qgis.core import (
 from ....algorithms import onnx as rt
 from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
-from ....algorithms.soil_moisture import hybrid
+from ....algorithms.soil_moisture import hybrid, terrain
 from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
@@ -26,6 +26,9 @@ BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 
 
 predictor_key = hybrid.predictor_key
+#: θ where the data have none: a constant-angle raster (issue #29).
+THETA_HINT = (f"{terrain.NO_INCIDENCE_HINT} (a one-band raster of that angle on the VV grid: Raster calculator, "
+              "'VV' * 0 + 39)")
 
 
 class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
@@ -86,10 +89,13 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         c = model.contract
         layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
         wanted = ", ".join(f"{n} ({u})" if u else n for n, u in c.channels)
-        if len(layers) != c.n_inputs:
-            raise self.error(f"model '{c.name}' needs {c.n_inputs} predictor rasters in this order: {wanted}; "
-                             f"{len(layers)} given ({', '.join(lyr.name() for lyr in layers)}).")
         names = [predictor_key(n) for n, _ in c.channels]
+        if len(layers) != c.n_inputs:
+            theta = "theta" in names and "theta" not in {predictor_key(lyr.name()) for lyr in layers}
+            raise self.error(f"model '{c.name}' needs {c.n_inputs} predictor rasters in this order: {wanted}; "
+                             f"{len(layers)} given ({', '.join(lyr.name() for lyr in layers)})."
+                             + (f" θ is a one-band raster without a date (it serves every date). {THETA_HINT}."
+                                if theta else ""))
         for i, lyr in enumerate(layers):
             n = predictor_key(lyr.name())
             if n is not None and n in names and names.index(n) != i:

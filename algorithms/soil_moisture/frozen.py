@@ -2,16 +2,18 @@
 
 When the soil freezes its liquid water turns to ice, whose permittivity (≈3.2) is that of dry soil, not of water
 (≈80): C-band backscatter drops by 2-3 dB and a change detection reads the date as the driest of the series, and
-makes it the dry reference (Wagner et al. 1999; Naeimi et al. 2012, the TU Wien ASCAT surface soil moisture masks
-frozen soil and snow with modelled temperature for this reason). Dry snow on the ground, which comes with sub-zero
-air, does the same. The screen leaves such dates out: a pixel-date is *frozen* where the air (or surface)
+makes it the dry reference. Dry snow on the ground, which comes with sub-zero air, does the same. The TU Wien
+scatterometer soil moisture leaves frozen soil and snow out for this reason (Wagner et al. 1999; Naeimi et al.
+2012, its surface state flag); Fayad et al. (2022, §4) trace their worst stations (GROW, RMSE 0.07 m³/m³) to the
+freeze-thaw of a cold climate. The screen leaves such dates out: a pixel-date is *frozen* where the air (or surface)
 temperature of its day is below ``FROZEN_BELOW`` (°C, default 0).
 
-Air temperature at 0 °C is a conservative proxy: the top centimetres of soil lag the air and freeze some hours to a
-day after the air drops below 0 °C, and thaw after it, so a daily mean below 0 °C flags the frozen days with a small
-margin of unfrozen ones, and a day above 0 °C with frozen ground in the morning is the remaining miss (the ASCAT
-SSM product flags with a 0 °C threshold on modelled temperature as well, Naeimi et al. 2012; ERA5-Land 2 m
-temperature is the usual source, Muñoz-Sabater et al. 2021). Raise the threshold (e.g. 1-2 °C) to be safer.
+A daily mean air temperature below 0 °C is a conservative proxy for frozen topsoil: soil water freezes at or
+slightly below 0 °C (dissolved salts and capillary binding depress its freezing point), and the soil lags the air
+by hours, so the rule flags the frozen days plus a margin of cold unfrozen ones, which are only lost dates, not
+wrong ones. What it can miss is a day whose mean is above 0 °C after a frozen night, with the acquisition in the
+morning (Sentinel-1's descending pass is at about 06:00 local time): raise the threshold (e.g. 1-2 °C) to screen
+those too. ERA5-Land 2 m temperature (Muñoz-Sabater et al. 2021) or AgERA5 give the daily mean anywhere.
 
 Temperature is given as
 

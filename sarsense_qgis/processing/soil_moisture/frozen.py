@@ -71,7 +71,7 @@ def read_screen(alg, parameters, context, feedback, reference, dates):
     if value in (None, ""):
         feedback.pushInfo(alg.tr("Frozen soil and snow are not screened: no temperature given ({0}). Frozen or "
                                  "snow-covered dates look like the driest and may set the dry reference.").format(
-            TEMPERATURE))
+            alg.label(TEMPERATURE)))
         return None
     path = alg.parameterAsFile(parameters, TEMPERATURE, context)
     below = alg.parameterAsDouble(parameters, FROZEN_BELOW, context)

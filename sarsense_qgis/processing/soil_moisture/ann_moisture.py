@@ -28,7 +28,7 @@ BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 predictor_key = hybrid.predictor_key
 #: θ where the data have none: a constant-angle raster (issue #29).
 THETA_HINT = (f"{terrain.NO_INCIDENCE_HINT} (a one-band raster of that angle on the VV grid: Raster calculator, "
-              "'VV' * 0 + 39)")
+              '"VV@1" * 0 + 39')
 
 
 class AnnMoistureAlgorithm(SoilMoistureAlgorithm):

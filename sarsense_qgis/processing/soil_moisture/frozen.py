@@ -44,9 +44,9 @@ def add_parameters(alg, *, flags=True):
     alg.add(QgsProcessingParameterNumber(FROZEN_BELOW, alg.tr("Frozen below (°C)"),
                                          type=QgsProcessingParameterNumber.Double, defaultValue=fz.FROZEN_BELOW_C,
                                          minValue=-30.0, maxValue=10.0),
-            "A date is frozen where its daily mean temperature is below this. 0 °C of air temperature (the TU Wien "
-            "ASCAT soil moisture's flag, Naeimi et al. 2012) is a conservative proxy for frozen topsoil; raise it "
-            "to screen more thaw days.", decimals=1)
+            "A date is frozen where its daily mean temperature is below this. A daily mean air temperature below "
+            "0 °C is a conservative proxy for frozen topsoil (soil water freezes at or just below 0 °C and lags the "
+            "air); raise it (1-2 °C) to screen the mornings after a frozen night too.", decimals=1)
     if flags:
         alg.add(QgsProcessingParameterRasterDestination(OUTPUT_FROZEN, alg.tr("Frozen-soil flags"), optional=True,
                                                         createByDefault=True),

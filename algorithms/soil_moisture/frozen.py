@@ -35,7 +35,7 @@ import csv
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -275,11 +275,6 @@ def screen_from_raster(path, raster_dates: Sequence[str], dates: Sequence[str], 
     bands = tuple(tuple(by_day.get(d, ())) for d in dates)
     return FrozenScreen(below_c=float(below_c), raster=path, bands=bands, kelvin=bool(kelvin), source=source,
                         output=output, unknown=tuple(d for d in dates if d not in by_day))
-
-
-def with_output(screen_, output):
-    """The screen writing its flags to ``output``."""
-    return replace(screen_, output=output)
 
 
 def job_outputs(screen_, dates):

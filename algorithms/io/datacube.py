@@ -65,6 +65,11 @@ _EPOCH = re.compile(r"^(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?
                     r"\s*(?:Z|UTC|GMT|\+0+:?0*|\+00:00)?$", re.IGNORECASE)
 
 
+class NotACubeError(ValueError):
+    """``value`` is a NetCDF/Zarr raster but no cube: a file with no variable on a time dimension, or a 2-D
+    variable (GDAL reads it as any raster)."""
+
+
 @dataclass(frozen=True)
 class Cube:
     """One variable of a datacube as a dated stack reads it (:func:`open_cube`)."""
@@ -85,6 +90,7 @@ class Cube:
     flipped: bool             #: GDAL's rows run south to north (read through a north-up warp)
     band_metadata: tuple = field(default=())   #: per time step: RELATIVE_ORBIT / PLATFORM / ORBIT_PASS found
     sources: tuple = field(default=(), repr=False)   #: per time step: (GDAL source name, band number)
+    units: str = ""           #: "dB" where the variable's units say decibels, else ""
 
     @property
     def dates(self):
@@ -399,7 +405,7 @@ def open_cube(value):
         timed = [n for n, t in candidates.items() if t]
         if len(timed) != 1:
             if not timed:
-                raise ValueError(f"'{path}' holds no variable on a time dimension (a dimension named "
+                raise NotACubeError(f"'{path}' holds no variable on a time dimension (a dimension named "
                                  f"{'/'.join(TIME_NAMES[:4])}, or a coordinate with CF units '<unit> since <date>'); "
                                  f"its variables: {', '.join(candidates) or 'none'}")
             choices = ", ".join(variable_name(driver, path, n) for n in timed)
@@ -415,7 +421,8 @@ def open_cube(value):
     dim_names = [d.GetName() for d in dims]
     timed = [i for i, d in enumerate(dims) if _is_time_dim(group, d)]
     if not timed:
-        raise ValueError(f"{label} has no time dimension (its dimensions: {', '.join(dim_names)}); a dated stack "
+        kind = NotACubeError if len(dims) == 2 else ValueError
+        raise kind(f"{label} has no time dimension (its dimensions: {', '.join(dim_names)}); a dated stack "
                          f"needs one named {'/'.join(TIME_NAMES[:4])}, or a coordinate with CF units '<unit> since "
                          "<date>' (e.g. 'days since 1970-01-01')")
     if len(dims) != 3 or timed != [0]:
@@ -462,7 +469,20 @@ def open_cube(value):
                 scale=None if scale in (None, 1.0) and offset in (None, 0.0) else scale,
                 offset=None if scale in (None, 1.0) and offset in (None, 0.0) else offset,
                 nodata=nodata, flipped=not north_up_rows,
-                band_metadata=tuple(per_time), sources=tuple(zip(names, bands)))
+                band_metadata=tuple(per_time), sources=tuple(zip(names, bands)),
+                units="dB" if str(_units(array) or "").strip().lower() in ("db", "decibel", "decibels") else "")
+
+
+def as_cube(value):
+    """The :class:`Cube` of ``value`` (:func:`open_cube`), or None when ``value`` names no cube: not a NetCDF/Zarr
+    name or file, a file with no variable on a time dimension, a 2-D variable (read as any raster). A cube that
+    cannot be read as a dated stack is refused (``ValueError``, saying what to do)."""
+    if not is_cube(value):
+        return None
+    try:
+        return open_cube(value)
+    except NotACubeError:
+        return None
 
 
 def _number(value):
@@ -476,6 +496,8 @@ def _band_xml(cube, k):
              **cube.band_metadata[k]}
     if cube.variable.upper() in ("VV", "VH", "HH", "HV"):
         items.setdefault("POLARISATION", cube.variable.upper())
+    if cube.units:
+        items["units"] = cube.units
     mdi = "".join(f'<MDI key="{escape(key)}">{escape(str(v))}</MDI>' for key, v in items.items())
     parts = [f'<VRTRasterBand dataType="{cube.dtype}" band="{k + 1}">',
              f"<Description>{when[:10]}</Description>", f"<Metadata>{mdi}</Metadata>"]

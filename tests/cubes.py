@@ -40,7 +40,7 @@ def encode(values, *, dtype, scale=None, offset=None, fill=None):
 
 def write_cube(path, variables, times, *, layout="openeo", fmt=None, x0=500000.0, y0=5600000.0, res=20.0,
                cf_xy=False, y_up=False, epsg=32631, crs=True, dtype=np.float32, scale=None, offset=None,
-               fill=None, calendar=None, time_units=None, per_time=None, x_coords=None, dims=None):
+               fill=None, calendar=None, time_units=None, per_time=None, x_coords=None, dims=None, static=None):
     """Write a cube of ``variables`` (``{name: physical values (t, y, x)}``, NaN missing) at ``times`` to ``path``
     (``.nc`` NetCDF, ``.zarr`` Zarr v2; ``fmt`` overrides). Returns ``path``.
 
@@ -51,6 +51,7 @@ def write_cube(path, variables, times, *, layout="openeo", fmt=None, x0=500000.0
     ``dtype`` with ``scale``, ``offset`` and ``fill`` (``_FillValue``). ``per_time``: 1-D variables on the time
     dimension (``{"relative_orbit": [...], "platform": [...]}``). ``x_coords``: other x values (irregular
     grids); ``dims``: other dimension order (names). ``time_units``/``calendar``: other CF time attributes.
+    ``static``: 2-D (y, x) float32 variables beside the cube's (a land mask, an incidence angle), NetCDF only.
     """
     tname, crsname, units = LAYOUTS[layout]
     units = time_units or units
@@ -71,7 +72,7 @@ def write_cube(path, variables, times, *, layout="openeo", fmt=None, x0=500000.0
         data[name] = encode(v[:, ::-1] if y_up else v, dtype=dtype, scale=scale, offset=offset, fill=fill)
     spec = dict(tname=tname, crsname=crsname, units=units, calendar=calendar, xs=xs, ys=ys[::-1] if y_up else ys,
                 tvals=tvals, wkt=srs.ExportToWkt() if crs else None, cf_xy=cf_xy, scale=scale, offset=offset,
-                fill=fill, per_time=per_time or {}, dims=dims or (tname, "y", "x"))
+                fill=fill, per_time=per_time or {}, dims=dims or (tname, "y", "x"), static=static or {})
     if os.path.exists(path):
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     (_write_netcdf if fmt == "netCDF" else _write_zarr)(str(path), data, spec)
@@ -119,6 +120,9 @@ def _write_netcdf(path, data, s):
         arr = rg.CreateMDArray(name, [dims[s["tname"]]], gdal.ExtendedDataType.CreateString() if strings
                                else gdal.ExtendedDataType.Create(gdal.GDT_Int32))
         arr.Write(list(values) if strings else np.asarray(values, np.int32))
+    for name, values in s["static"].items():
+        rg.CreateMDArray(name, [dims["y"], dims["x"]], gdal.ExtendedDataType.Create(gdal.GDT_Float32)).Write(
+            np.asarray(values, np.float32))
     for name, raw in data.items():
         raw = _in_order(raw, s)
         var = rg.CreateMDArray(name, [dims[n] for n in s["dims"]], gdal.ExtendedDataType.Create(_GDT[raw.dtype]))

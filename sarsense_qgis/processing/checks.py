@@ -110,12 +110,20 @@ def _without_cubes(param, value):
     if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers)):
         return value
     if isinstance(value, str):
-        return _ALL_CUBES if datacube.is_cube(value) and (SUBDATASET.match(value) or os.path.isdir(value)) else value
+        return _ALL_CUBES if _is_cube(value) else value
     if isinstance(value, (list, tuple)):
-        rest = [v for v in value if not (isinstance(v, str) and datacube.is_cube(v)
-                                         and (SUBDATASET.match(v) or os.path.isdir(v)))]
+        rest = [v for v in value if not (isinstance(v, str) and _is_cube(v))]
         return _ALL_CUBES if value and not rest else type(value)(rest) if len(rest) != len(value) else value
     return value
+
+
+def _is_cube(value):
+    """Whether ``value`` names a datacube variable SARSense reads as a dated stack (a .nc file with other, 2-D
+    variables beside it too, which QGIS would not load as one layer)."""
+    try:
+        return datacube.as_cube(value) is not None
+    except ValueError:
+        return False        # not a cube that can be read: raster_file_problem has said why
 
 
 #: Parameters whose value names files the run reads.

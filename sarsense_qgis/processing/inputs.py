@@ -7,6 +7,8 @@ grid is virtual (a VRT or an in-memory raster) and freed when the run ends, what
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsProcessingException, QgsWkbTypes
 
 from ...algorithms.io import datacube, read_info
@@ -58,6 +60,12 @@ def raster_paths(alg, parameters, name, context):
                             'stack or a datacube variable (NETCDF:"cube.nc":VV)')
         paths.extend(_gdal_source(alg, layer, name) for layer in layers)
     return paths
+
+
+def layer_name(path):
+    """The name QGIS gives the layer of file ``path`` (its base name without extension); a datacube's stack: the
+    cube file and variable ('cube_VV')."""
+    return os.path.splitext(os.path.basename(str(path).split("|", 1)[0]))[0]
 
 
 def cube_stack(alg, value, name):

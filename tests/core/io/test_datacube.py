@@ -155,3 +155,31 @@ def test_names():
     assert datacube.parse_name('ZARR:"/d/c.zarr":/VV:0') is None         # one 2-D slice
     assert datacube.parse_name("/nonexistent/c.nc") is None
     assert datacube.parse_name("/d/s1_2018-08-02.tif") is None
+
+
+def test_per_time_metadata_and_static_variables(tmp_path):
+    """Per-time platform and pass (STAC names, any case) become PLATFORM and ORBIT_PASS; a 2-D variable beside the
+    cube (a mask) leaves the file one cube."""
+    path = write_cube(str(tmp_path / "meta.nc"), {"VV": picture()}, cube_times(n=NT),
+                      per_time={"platform": ["sentinel-1a", "Sentinel-1B", "S1A", "s1b"],
+                                "sat:orbit_state": ["ascending", "ascending", "descending", "ascending"]},
+                      static={"mask": np.ones((NY, NX))})
+    cube = datacube.open_cube(path)
+    assert cube.variable == "VV"
+    assert [m["PLATFORM"] for m in cube.band_metadata] == ["S1A", "S1B", "S1A", "S1B"]
+    assert [m["ORBIT_PASS"] for m in cube.band_metadata] == ["ASCENDING", "ASCENDING", "DESCENDING", "ASCENDING"]
+    stack = datacube.cube_stack(cube)
+    try:
+        meta = band_provenance(stack)
+        assert meta[2]["ORBIT_PASS"] == "DESCENDING" and meta[1]["PLATFORM"] == "S1B"
+        assert meta[0]["POLARISATION"] == "VV"
+    finally:
+        datacube.release(stack)
+
+
+def test_stack_in_a_folder_for_other_processes(tmp_path):
+    """``folder``: the VRT is a real file that another process (gdalinfo, QGIS) opens."""
+    path = write_cube(str(tmp_path / "c.nc"), {"VV": picture()}, cube_times(n=NT), **ENCODINGS["int32_scaled"])
+    stack = datacube.cube_stack(path, folder=str(tmp_path / "vrt"))
+    assert stack.startswith(str(tmp_path)) and band_dates(stack)[0] == "2018-08-02"
+    assert gdal.Open(stack).GetRasterBand(1).GetScale() == pytest.approx(1e-4)

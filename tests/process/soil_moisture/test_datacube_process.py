@@ -1,5 +1,6 @@
 """Issue #29, datacubes as dated stacks, through qgis_process as a user runs it: a NetCDF/Zarr variable of an
-openEO/xarray cube (``t``/``time``, ``x``/``y`` without CF attributes, a ``crs``/``spatial_ref`` variable, Int32 dB × 10⁴
+openEO/xarray cube (``t``/``time``, ``x``/``y`` without CF attributes, a ``crs``/``spatial_ref`` variable, Int32
+dB × 10⁴
 with scale_factor 1e-4 and _FillValue) is read wherever a dated stack is, with the same result as the GeoTIFF stack
 of its values. Before: "band 1 has no acquisition date … name the file with its date" (changedetection) and
 "Incorrect parameter value for INPUTS" (buildstack)."""
@@ -38,15 +39,30 @@ def data(tmp_path_factory):
                          **SCALED),
         "zarr": write_cube(str(d / "xarray.zarr"), {"VV": values}, times, layout="xarray", y_up=True,
                            dtype=np.float32, fill=float("nan")),
+        "static": write_cube(str(d / "with_mask.nc"), {"VV": values}, times, static={"mask": np.ones((NY, NX))},
+                             **SCALED),
         "two": write_cube(str(d / "two.nc"), {"VV": values, "VH": values - 6}, times, **SCALED),
         "nocrs": write_cube(str(d / "nocrs.nc"), {"VV": values}, times, crs=False, **SCALED),
         "tif": write_raster(str(d / "stack.tif"), np.where(np.isfinite(values), values, np.nan).astype(np.float32),
                             gt=(500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0), nodata=float("nan"),
                             descriptions=dates),
+        "scaled_tif": _scaled_tif(str(d / "scaled.tif"), values, dates),
         "later": write_raster(str(d / "S1_VV_2018-10-01.tif"), np.full((NY, NX), -11.0, np.float32),
                               gt=(500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0)),
     }
     return d, paths, dates
+
+
+def _scaled_tif(path, values, dates):
+    """The cube's Int32 values (dB × 10⁴, raw −159679 …) as a GeoTIFF whose bands declare scale 1e-4 and the fill."""
+    raw = np.where(np.isfinite(values), np.round(values / 1e-4), -2147483648).astype(np.int32)
+    write_raster(path, raw, gt=(500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0), nodata=-2147483648,
+                 descriptions=dates, dtype=gdal.GDT_Int32)
+    ds = gdal.Open(path, gdal.GA_Update)
+    for b in range(ds.RasterCount):
+        ds.GetRasterBand(b + 1).SetScale(1e-4)
+    ds = None
+    return path
 
 
 def _cd(env, d, src, tag):
@@ -55,13 +71,15 @@ def _cd(env, d, src, tag):
     return res, out
 
 
-@pytest.mark.parametrize("form", ["name", "file", "zarr"])
+@pytest.mark.parametrize("form", ["name", "file", "file_with_mask", "zarr", "scaled_tif"])
 def test_changedetection_reads_cube(env, data, form):
-    """changedetection on ``NETCDF:"cube.nc":VV``, on the .nc file itself and on a Zarr store whose y runs south to
-    north gives the SSM of the GeoTIFF stack of the same values, each band dated to the second; the input is left
-    as it was; the raw −159679 of the Int32 band is read through its scale (no 'undeclared nodata' advice)."""
+    """changedetection on ``NETCDF:"cube.nc":VV``, on the .nc file itself (alone, or with a 2-D mask variable beside
+    it) and on a Zarr store whose y runs south to north gives the SSM of the float GeoTIFF stack of the same values,
+    each band dated to the second; the input is left as it was. The raw −159679 of an Int32 band (a cube's, or a
+    GeoTIFF's declaring scale 1e-4) is read through its scale: no 'undeclared nodata' advice."""
     d, p, dates = data
-    src = {"name": f'NETCDF:"{p["nc"]}":VV', "file": p["nc"], "zarr": f'ZARR:"{p["zarr"]}":/VV'}[form]
+    src = {"name": f'NETCDF:"{p["nc"]}":VV', "file": p["nc"], "file_with_mask": p["static"],
+           "zarr": f'ZARR:"{p["zarr"]}":/VV', "scaled_tif": p["scaled_tif"]}[form]
     before = digest(p["nc"])
     res, out = _cd(env, d, src, form)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -73,10 +91,11 @@ def test_changedetection_reads_cube(env, data, form):
     np.testing.assert_allclose(got, want, atol=2e-3, equal_nan=True)
     ds = gdal.Open(out["OUTPUT_SSM"])
     assert [ds.GetRasterBand(b + 1).GetDescription() for b in range(ds.RasterCount)] == dates
-    assert ds.GetRasterBand(1).GetMetadataItem("DATE") == "2018-08-02T17:32:05"
     assert ds.GetGeoTransform() == pytest.approx((500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0))
-    if form != "zarr":
+    if form in ("name", "file"):
         assert ds.GetRasterBand(2).GetMetadataItem("RELATIVE_ORBIT") == "161"
+    if form != "scaled_tif":
+        assert ds.GetRasterBand(1).GetMetadataItem("DATE") == "2018-08-02T17:32:05"
     assert digest(p["nc"]) == before
 
 

@@ -242,6 +242,9 @@ def _input_rasters(alg, param, parameters, context, virtual):
     value = parameters.get(param.name())
     paths = []
     for item in (list(value) if isinstance(value, (list, tuple)) else [value]):
+        if isinstance(item, str) and context is not None and context.project() is not None \
+                and context.project().mapLayer(item) is not None:
+            item = context.project().mapLayer(item)     # a layer id: its source (a cube loaded in the project)
         text = item.source() if isinstance(item, QgsMapLayer) else item
         try:
             cube = datacube.as_cube(text) if isinstance(text, str) else None

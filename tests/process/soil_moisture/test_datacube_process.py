@@ -28,6 +28,11 @@ def backscatter():
     return v
 
 
+def ndvi():
+    """NDVI (t, y, x) 0.2–0.7 rising over the season."""
+    return np.clip(np.linspace(0.2, 0.7, NT)[:, None, None] + np.zeros((NT, NY, NX)), 0, 1)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     d = tmp_path_factory.mktemp("cube")
@@ -42,6 +47,9 @@ def data(tmp_path_factory):
         "static": write_cube(str(d / "with_mask.nc"), {"VV": values}, times, static={"mask": np.ones((NY, NX))},
                              **SCALED),
         "two": write_cube(str(d / "two.nc"), {"VV": values, "VH": values - 6}, times, **SCALED),
+        "veg": write_cube(str(d / "veg.nc"), {"VV": values, "NDVI": ndvi()}, times, **SCALED),
+        "ndvi_tif": write_raster(str(d / "ndvi.tif"), ndvi().astype(np.float32),
+                                 gt=(500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0), descriptions=dates),
         "nocrs": write_cube(str(d / "nocrs.nc"), {"VV": values}, times, crs=False, **SCALED),
         "tif": write_raster(str(d / "stack.tif"), np.where(np.isfinite(values), values, np.nan).astype(np.float32),
                             gt=(500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0), nodata=float("nan"),
@@ -97,6 +105,18 @@ def test_changedetection_reads_cube(env, data, form):
     if form != "scaled_tif":
         assert ds.GetRasterBand(1).GetMetadataItem("DATE") == "2018-08-02T17:32:05"
     assert digest(p["nc"]) == before
+
+
+def test_vegetationcd_reads_two_variables_of_one_cube(env, data):
+    """vegetationcd with VV and V1 two variables of one cube gives the SSM of the GeoTIFF stacks (dates matched)."""
+    d, p, _ = data
+    outs = [str(d / "veg_cube.tif"), str(d / "veg_tif.tif")]
+    ok(env, "vegetationcd", VV=f'NETCDF:"{p["veg"]}":VV', V1=f'NETCDF:"{p["veg"]}":NDVI', INPUT_UNITS=1,
+       ALPHA=20, BETA=10, OUTPUT=outs[0])
+    ok(env, "vegetationcd", VV=p["tif"], V1=p["ndvi_tif"], INPUT_UNITS=1, ALPHA=20, BETA=10, OUTPUT=outs[1])
+    got, want = read_raster(outs[0]), read_raster(outs[1])
+    assert np.isfinite(got).mean() > 0.9
+    np.testing.assert_allclose(got, want, atol=2e-3, equal_nan=True)
 
 
 def test_multitemporal_despeckle_reads_cube(env, data):

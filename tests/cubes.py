@@ -40,7 +40,8 @@ def encode(values, *, dtype, scale=None, offset=None, fill=None):
 
 def write_cube(path, variables, times, *, layout="openeo", fmt=None, x0=500000.0, y0=5600000.0, res=20.0,
                cf_xy=False, y_up=False, epsg=32631, crs=True, dtype=np.float32, scale=None, offset=None,
-               fill=None, calendar=None, time_units=None, per_time=None, x_coords=None, dims=None, static=None):
+               fill=None, calendar=None, time_units=None, per_time=None, x_coords=None, dims=None, static=None,
+               coords=True):
     """Write a cube of ``variables`` (``{name: physical values (t, y, x)}``, NaN missing) at ``times`` to ``path``
     (``.nc`` NetCDF, ``.zarr`` Zarr v2; ``fmt`` overrides). Returns ``path``.
 
@@ -52,6 +53,8 @@ def write_cube(path, variables, times, *, layout="openeo", fmt=None, x0=500000.0
     dimension (``{"relative_orbit": [...], "platform": [...]}``). ``x_coords``: other x values (irregular
     grids); ``dims``: other dimension order (names). ``time_units``/``calendar``: other CF time attributes.
     ``static``: 2-D (y, x) float32 variables beside the cube's (a land mask, an incidence angle), NetCDF only.
+    ``coords`` False: no x/y coordinate variables, the grid in the CRS variable's ``GeoTransform`` attribute as
+    GDAL writes it (NetCDF only).
     """
     tname, crsname, units = LAYOUTS[layout]
     units = time_units or units
@@ -72,7 +75,8 @@ def write_cube(path, variables, times, *, layout="openeo", fmt=None, x0=500000.0
         data[name] = encode(v[:, ::-1] if y_up else v, dtype=dtype, scale=scale, offset=offset, fill=fill)
     spec = dict(tname=tname, crsname=crsname, units=units, calendar=calendar, xs=xs, ys=ys[::-1] if y_up else ys,
                 tvals=tvals, wkt=srs.ExportToWkt() if crs else None, cf_xy=cf_xy, scale=scale, offset=offset,
-                fill=fill, per_time=per_time or {}, dims=dims or (tname, "y", "x"), static=static or {})
+                fill=fill, per_time=per_time or {}, dims=dims or (tname, "y", "x"), static=static or {}, coords=coords,
+                gt=f"{x0!r} {res!r} 0 {y0!r} 0 {-res!r}")
     if os.path.exists(path):
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     (_write_netcdf if fmt == "netCDF" else _write_zarr)(str(path), data, spec)
@@ -100,7 +104,7 @@ def _write_netcdf(path, data, s):
     sizes = {s["tname"]: nt, "y": ny, "x": nx}
     dims = {n: rg.CreateDimension(n, None, None, sizes[n]) for n in (s["tname"], "y", "x")}
     f64 = gdal.ExtendedDataType.Create(gdal.GDT_Float64)
-    for name, values in (("x", s["xs"]), ("y", s["ys"])):
+    for name, values in (("x", s["xs"]), ("y", s["ys"])) if s["coords"] else ():
         coord = rg.CreateMDArray(name, [dims[name]], f64)
         coord.Write(np.asarray(values, np.float64))
         if s["cf_xy"]:
@@ -115,6 +119,8 @@ def _write_netcdf(path, data, s):
         crs = rg.CreateMDArray(s["crsname"], [], gdal.ExtendedDataType.Create(gdal.GDT_Int32))
         _string_attr(crs, "crs_wkt", s["wkt"])
         _string_attr(crs, "spatial_ref", s["wkt"])
+        if not s["coords"]:
+            _string_attr(crs, "GeoTransform", s["gt"])
     for name, values in s["per_time"].items():
         strings = isinstance(values[0], str)
         arr = rg.CreateMDArray(name, [dims[s["tname"]]], gdal.ExtendedDataType.CreateString() if strings

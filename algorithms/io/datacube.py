@@ -302,9 +302,10 @@ def _srs_from_attributes(array):
     return ""
 
 
-def _projection(group, array, x_coord, label):
-    """WKT of the cube's CRS: the variable's own (GDAL's), its grid_mapping variable, a crs/spatial_ref variable,
-    or WGS 84 for lon/lat coordinates in degrees; refuses a cube with none."""
+def _projection(group, array, x_coord, label, gdal_wkt=""):
+    """WKT of the cube's CRS: its grid_mapping variable, a crs/spatial_ref variable, the variable's own (GDAL's
+    multidimensional reading), GDAL's raster reading (``gdal_wkt``), or WGS 84 for lon/lat coordinates in degrees;
+    refuses a cube with none."""
     names = group.GetMDArrayNames() or []
     mapping = _attr(array, "grid_mapping")
     candidates = ([mapping.split(":")[0].strip()] if isinstance(mapping, str) and mapping.strip() else []) + \
@@ -320,6 +321,8 @@ def _projection(group, array, x_coord, label):
         srs = None
     if srs is not None:
         return srs.ExportToWkt()
+    if gdal_wkt:
+        return gdal_wkt
     units = str(_units(x_coord) or "").lower() if x_coord is not None else ""
     if units.startswith("degree"):
         srs = osr.SpatialReference()
@@ -384,6 +387,37 @@ def _classic(cube_driver, path, variable, n_times):
     return names, [1] * n_times, gdal.OpenEx(names[0], gdal.OF_RASTER | gdal.OF_READONLY)
 
 
+def _grid(group, dims, ds, driver, label):
+    """``(north-up geotransform, whether GDAL's rows run north to south, x coordinate or None)`` of a (time, y, x)
+    variable: from its x/y coordinate variables (cell centres, regular spacing), or GDAL's geotransform where the
+    cube has none (2-D lon/lat beside projected x/y dimensions); refused when neither gives one."""
+    y_coord, x_coord = _coordinate(group, dims[1]), _coordinate(group, dims[2])
+    gdal_gt = ds.GetGeoTransform(can_return_null=True)
+    if y_coord is None or x_coord is None:
+        if gdal_gt is None or gdal_gt[2] or gdal_gt[4]:
+            what = "y" if y_coord is None else "x"
+            raise ValueError(f"{label}: its {what} dimension '{dims[1 if y_coord is None else 2].GetName()}' has no "
+                             "coordinate variable, so its pixels have no position. Add the x/y (or lon/lat) "
+                             "coordinates of the cell centres")
+        ny = ds.RasterYSize
+        north_up = gdal_gt if gdal_gt[5] < 0 else \
+            (gdal_gt[0], gdal_gt[1], 0.0, gdal_gt[3] + gdal_gt[5] * ny, 0.0, -gdal_gt[5])
+        return tuple(north_up), gdal_gt[5] < 0, x_coord
+    x0, dx = _regular(x_coord.ReadAsArray(), f"x ('{x_coord.GetName()}')", label)
+    y0, dy = _regular(y_coord.ReadAsArray(), f"y ('{y_coord.GetName()}')", label)
+    if dx < 0:
+        raise ValueError(f"{label}: its x coordinate decreases (east to west); reverse it first (xarray: "
+                         "ds.sortby('x'))")
+    ny = int(dims[1].GetSize())
+    top = max(y0, y0 + dy * (ny - 1)) + abs(dy) / 2
+    geotransform = (x0 - dx / 2, dx, 0.0, top, 0.0, -abs(dy))
+    if gdal_gt is not None:
+        north_up_rows = gdal_gt[5] < 0
+    else:       # netCDF without a geotransform reads rows bottom-up; Zarr in storage order
+        north_up_rows = (dy < 0) != (driver == "netCDF")
+    return geotransform, north_up_rows, x_coord
+
+
 def open_cube(value):
     """The :class:`Cube` that ``value`` names (``NETCDF:"f.nc":VV``, ``ZARR:"f.zarr":/VV``, or a cube file with one
     variable on a time dimension); reads metadata and coordinates only.
@@ -399,7 +433,10 @@ def open_cube(value):
     driver, path, variable = parsed
     if not os.path.exists(path):
         raise ValueError(f"the cube '{path}' does not exist")
-    group = _open_multidim(driver, path).GetRootGroup()
+    try:
+        group = _open_multidim(driver, path).GetRootGroup()
+    except ValueError as err:
+        raise (NotACubeError if variable is None else ValueError)(str(err)) from None
     candidates = _data_variables(group)
     if variable is None:
         timed = [n for n, t in candidates.items() if t]
@@ -435,30 +472,12 @@ def open_cube(value):
     tlabel = f"the time coordinate '{time_coord.GetName()}' of {label}"
     times = decode_times(time_coord.ReadAsArray(), _units(time_coord), _attr(time_coord, "calendar"),
                          label=tlabel)
-    y_coord, x_coord = _coordinate(group, dims[1]), _coordinate(group, dims[2])
-    for coord, dim, what in ((y_coord, dims[1], "y"), (x_coord, dims[2], "x")):
-        if coord is None:
-            raise ValueError(f"{label}: its {what} dimension '{dim.GetName()}' has no coordinate variable, so its "
-                             "pixels have no position. Add the x/y (or lon/lat) coordinates of the cell centres")
-    x0, dx = _regular(x_coord.ReadAsArray(), f"x ('{x_coord.GetName()}')", label)
-    y0, dy = _regular(y_coord.ReadAsArray(), f"y ('{y_coord.GetName()}')", label)
-    if dx < 0:
-        raise ValueError(f"{label}: its x coordinate decreases (east to west); reverse it first (xarray: "
-                         "ds.sortby('x'))")
-    projection = _projection(group, array, x_coord, label)
-    ny = int(dims[1].GetSize())
-    top = max(y0, y0 + dy * (ny - 1)) + abs(dy) / 2
-    geotransform = (x0 - dx / 2, dx, 0.0, top, 0.0, -abs(dy))
     try:
         names, bands, ds = _classic(driver, path, variable, len(times))
     except RuntimeError as err:
         raise ValueError(f"GDAL cannot read {label} as a raster: {str(err).strip()}") from None
-    storage_north_up = dy < 0
-    gdal_gt = ds.GetGeoTransform(can_return_null=True)
-    if gdal_gt is not None:
-        north_up_rows = gdal_gt[5] < 0
-    else:       # netCDF without a geotransform reads rows bottom-up; Zarr in storage order
-        north_up_rows = storage_north_up != (driver == "netCDF")
+    geotransform, north_up_rows, x_coord = _grid(group, dims, ds, driver, label)
+    projection = _projection(group, array, x_coord, label, ds.GetProjection())
     band = ds.GetRasterBand(1)
     scale, offset = band.GetScale(), band.GetOffset()
     nodata = band.GetNoDataValue()

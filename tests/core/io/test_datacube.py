@@ -183,3 +183,15 @@ def test_stack_in_a_folder_for_other_processes(tmp_path):
     stack = datacube.cube_stack(path, folder=str(tmp_path / "vrt"))
     assert stack.startswith(str(tmp_path)) and band_dates(stack)[0] == "2018-08-02"
     assert gdal.Open(stack).GetRasterBand(1).GetScale() == pytest.approx(1e-4)
+
+
+def test_georeferencing_from_gdal_without_coordinates(tmp_path):
+    """A cube without x/y coordinate variables takes GDAL's geotransform (the CRS variable's GeoTransform)."""
+    path = write_cube(str(tmp_path / "gt.nc"), {"VV": picture()}, cube_times(n=NT), coords=False)
+    stack = datacube.cube_stack(path)
+    try:
+        assert read_info(stack).geotransform == pytest.approx((500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0))
+        read = np.stack(sample_values(stack, band=range(1, NT + 1), max_side=64)).reshape(NT, NY, NX)
+        np.testing.assert_allclose(read, picture(), atol=1e-4, equal_nan=True)
+    finally:
+        datacube.release(stack)

@@ -10,10 +10,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import sar
-from ..io import RunOptions, quantities
+from ..io import RunOptions
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
 from ..io.raster import open_dataset
+from . import series as _series
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
 #: series is flat to within speckle and calibration noise and the index would amplify noise.
@@ -198,7 +199,7 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                           output_dvv: str | None = None, in_db: bool = True, reference: str = "minmax",
                           low_pct: float = 5.0, high_pct: float = 95.0, min_dates: int = 5, ssm_min: float = 0.05,
                           ssm_max: float = 0.40, ssm_min_raster: str | None = None, ssm_max_raster: str | None = None,
-                          options: RunOptions | None = None) -> dict:
+                          options: RunOptions | None = None, series: _series.SeriesOptions | None = None) -> dict:
     """Change-detection index and soil moisture (Fayad et al. 2022, eq. 2-3) of a dated VV stack, file to file, block
     by block.
 
@@ -224,19 +225,24 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     options : RunOptions, optional
         Budget, compression, progress and cancel; the pass runs on one thread (it is I/O-bound: a second
         worker only adds memory).
+    series : SeriesOptions, optional
+        Its ``porosity`` bounds SSM_t (:func:`~.series.clip_ssm`; SSM_max above it is refused).
 
     Returns
     -------
     dict
         ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
-        too small a dynamic, as :func:`change_index` counts them).
+        too small a dynamic, as :func:`change_index` counts them), ``below_range``/``above_range`` (SSM_t
+        pixel-dates clipped to 0 and to the porosity: SSM_min/SSM_max rasters beyond it), ``clipped`` (their sum).
     """
     check_ssm_bounds(ssm_min, ssm_max)
+    porosity = (series or _series.SeriesOptions()).porosity
+    _series.check_ssm_max(ssm_max, porosity)
     n = len(dates)
     extra = [p for p in (ssm_min_raster, ssm_max_raster) if p]
     slot_min = n if ssm_min_raster else None
     slot_max = n + (1 if ssm_min_raster else 0) if ssm_max_raster else None
-    counts = Counts("few", "flat")
+    counts = Counts("few", "flat", "below_range", "above_range")
 
     def kernel(block):
         vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
@@ -245,7 +251,10 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
         counts.add(few=few, flat=flat)
         smin = block[slot_min] if slot_min is not None else ssm_min
         smax = block[slot_max] if slot_max is not None else ssm_max
-        out = [index, ssm_from_index(index, smin, smax)]
+        ssm = ssm_from_index(index, smin, smax)
+        below, above = _series.clip_ssm(ssm, porosity)
+        counts.add(below_range=below, above_range=above)
+        out = [index, ssm]
         return out + [delta_vv(vv, min_dates=min_dates)] if output_dvv else out
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
@@ -256,7 +265,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
                         descriptions=[list(dates)] * len(outs), band_metadata=meta,
                         bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
-    return {"infinite": res["infinite"], **counts.values}
+    _series.write_clip_metadata(output_ssm, counts.values, porosity)
+    return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values)}
 
 
 def read_params(path: str) -> tuple[float, float, dict]:
@@ -270,7 +280,7 @@ def read_params(path: str) -> tuple[float, float, dict]:
 
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
                        alpha: float, beta: float, ssm_min: float, in_db: bool = True,
-                       options: RunOptions | None = None) -> dict:
+                       options: RunOptions | None = None, series: _series.SeriesOptions | None = None) -> dict:
     """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7, :func:`vegetation_cd`), file to file, block
     by block.
 
@@ -287,25 +297,33 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         α (dB per m³/m³), β and SSM_min (m³/m³) of eq. 7.
     options : RunOptions, optional
         Budget, workers, compression, progress and cancel.
+    series : SeriesOptions, optional
+        Its ``porosity`` bounds SSM_t (:func:`~.series.clip_ssm`; SSM_min at or above it is refused).
 
     Returns
     -------
     dict
         ``infinite`` (±inf written as NaN), ``weak`` (pixel-dates NaN because α − β·V1 ≤
-        :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it).
+        :data:`MIN_SENSITIVITY`), ``no_v1`` (pixel-dates with VV but no V1, e.g. no NDVI date near enough:
+        NaN), ``below_range``/``above_range`` (SSM below 0 or above the porosity, clipped to it) and ``clipped``
+        (their sum).
     """
     n = len(dates)
-    counts = Counts("weak", "below_range", "above_range")
+    porosity = (series or _series.SeriesOptions()).porosity
+    _series.check_ssm_min(ssm_min, porosity)
+    counts = Counts("weak", "no_v1", "below_range", "above_range")
 
     def kernel(block):
         sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
         ssm, weak = vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
-        below, above = quantities.clip(ssm, "soil_moisture")
-        counts.add(weak=weak, below_range=below, above_range=above)
+        below, above = _series.clip_ssm(ssm, porosity)
+        counts.add(weak=weak, no_v1=int((np.isfinite(sigma) & ~np.isfinite(block[n:])).sum()),
+                   below_range=below, above_range=above)
         return ssm
 
     res = run_blockwise([vv, (v1, list(v1_bands))], output, kernel, out_bands=n, descriptions=list(dates),
                         band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3", "ALPHA": alpha,
                                        "BETA": beta},
                         bytes_per_pixel=40, options=options)
-    return {"infinite": res["infinite"], **counts.values}
+    _series.write_clip_metadata(output, counts.values, porosity)
+    return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values)}

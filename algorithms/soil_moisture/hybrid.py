@@ -22,8 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import sar
-from ..io import RunOptions, quantities
+from ..io import RunOptions
 from ..io.engine import Counts
+from . import series as _series
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -40,6 +41,9 @@ KEYS = tuple(p[0] for p in PREDICTORS)
 #: The paper's best set (i): VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t (§3.2, RMSE 0.062 m³/m³).
 BEST_SET = ("VV", "NDVI", "theta", "dVV", "I_SSM", "VH/VV", "SSM_t")
 HIDDEN = (20, 20, 20)
+#: A predictor further than this many training standard deviations from its training mean is beyond the
+#: training data (4 SD: outside 99.99 % of a normal sample): the map is made, those pixel-dates are counted.
+OUTSIDE_SD = 4.0
 SSM_UNITS = "m³/m³"
 
 
@@ -303,7 +307,8 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
 
 
 def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], dates: Sequence[str], output: str,
-                      spread_output: str | None = None, *, options: RunOptions | None = None) -> dict:
+                      spread_output: str | None = None, *, options: RunOptions | None = None,
+                      series: _series.SeriesOptions | None = None) -> dict:
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
 
     ``model`` is an :class:`algorithms.onnx.Model` of task ``per_pixel_regression`` returning the
@@ -312,8 +317,13 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
     ``options``: budget, workers (blocks at once), compression, progress and cancel. Returns the engine's
     dict (``blocks``, ``infinite``) with ``below_range``/``above_range``: means the network put below 0 or
-    above 1 m³/m³, clipped to that range (the spread is left as the members gave it).
+    above ``series.porosity`` (:func:`~.series.clip_ssm`), clipped to it (the spread is left as the members gave
+    it); ``clipped`` (their sum); ``no_input`` (pixel-dates NaN because some, not all, predictors are NaN: no NDVI,
+    no ΔVV …) and ``outside`` (pixel-dates mapped with a predictor more than :data:`OUTSIDE_SD` standard deviations
+    from its training mean, the contract's normalisation: beyond the training data, kept but flagged).
     """
+    porosity = (series or _series.SeriesOptions()).porosity
+    _series.check_porosity(porosity)
     from ..io import engine as _engine
 
     c = model.contract
@@ -333,7 +343,9 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     offsets = np.cumsum([0] + [len(b) for b in files.values()])
     order = np.array([offsets[f] + k for f, k in where])
 
-    counts = Counts("below_range", "above_range")
+    counts = Counts("below_range", "above_range", "no_input", "outside")
+    off = np.asarray(c.norm_offset, np.float32)[None, :]
+    sd = np.abs(np.asarray(c.norm_scale, np.float32))[None, :]
 
     def kernel(block):
         _, rows, cols = block.shape
@@ -342,14 +354,17 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         spread = np.full_like(mean, np.nan)
         for k in range(n_dates):
             pix = x[k].T
-            ok = np.flatnonzero(np.all(np.isfinite(pix), axis=1))
+            finite = np.isfinite(pix)
+            ok = np.flatnonzero(np.all(finite, axis=1))
+            counts.add(no_input=int(np.count_nonzero(finite.any(axis=1))) - ok.size,
+                       outside=int(np.count_nonzero(np.any(np.abs(pix[ok] - off) > OUTSIDE_SD * sd, axis=1))))
             if ok.size:
                 y = model.predict_pixels(pix[ok])
                 mean[k, ok] = y[:, 0]
                 if y.shape[1] > 1:
                     spread[k, ok] = y[:, 1]
         mean, spread = mean.reshape(n_dates, rows, cols), spread.reshape(n_dates, rows, cols)
-        below, above = quantities.clip(mean, "soil_moisture")
+        below, above = _series.clip_ssm(mean, porosity)
         counts.add(below_range=below, above_range=above)
         return [mean, spread] if spread_output else mean
 
@@ -369,4 +384,5 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         band_metadata=[units, units] if spread_output else units,
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata()},
         bytes_per_pixel=-(-per_pixel // bands), options=options)
-    return {**res, **counts.values}
+    _series.write_clip_metadata(output, counts.values, porosity)
+    return {**res, **counts.values, "clipped": _series.clipped(counts.values)}

@@ -66,14 +66,6 @@ def report_counts(alg, feedback, counts, messages):
             feedback.pushWarning(alg.tr(text).format(n=n))
 
 
-#: What :func:`sarsense.algorithms.io.quantities.clip` counted for a soil-moisture map.
-SSM_CLIPPED = {
-    "below_range": "{n} soil-moisture value(s) below 0 m³/m³ (σ° drier than the calibration's range) were set to 0.",
-    "above_range": "{n} soil-moisture value(s) above 1 m³/m³ (σ° wetter than the calibration's range) were set "
-                   "to 1.",
-}
-
-
 def report_nonfinite(alg, feedback, model):
     """Warn about the model outputs the runtime masked: NaN or ±inf where the input was valid, written as NaN (the
     output's metadata says it too: ``SARSENSE_MODEL_NONFINITE``)."""

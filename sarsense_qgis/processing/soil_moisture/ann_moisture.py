@@ -57,6 +57,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                  "One raster per model input, in order (bundled model: VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t).")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (ONNX)"), extension="onnx", optional=True),
                  "A model from 'Train soil moisture neural network'. Empty: the bundled model.")
+        self.add_porosity()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture")),
                  "Float32, one band per date (m³/m³), NaN nodata.")
@@ -133,15 +134,21 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
-        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, options=self.run_options(
+        series = self.series_options(parameters, context)
+        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, series=series, options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the predictor rasters share no pixel-date where every "
                                                               "one of them is valid: check their cover and dates.")))
         outputs.report_nonfinite(self, feedback, model)
-        outputs.report_counts(self, feedback, res, outputs.SSM_CLIPPED)
+        outputs.report_counts(self, feedback, res, {
+            "no_input": "{n} pixel-dates have some predictors but not all (no NDVI, ΔVV … there) and are NaN.",
+            "outside": f"{{n}} pixel-dates have a predictor more than {hybrid.OUTSIDE_SD:g} standard deviations from "
+                       "its training mean (beyond the model's training data): mapped, but the network extrapolates "
+                       "there."})
+        clipped = self.report_clipped(feedback, res, series.porosity)
         feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
         style_on_load(context, out, ramp=SSM_RAMP, name=model_name(self.tr("Soil moisture"), model, "CD + ANN hybrid"),
                       force_name=model.card.demonstration)
-        results = {self.OUTPUT: out}
+        results = {self.OUTPUT: out, self.CLIPPED: clipped}
         if spread:
             results[self.OUTPUT_SPREAD] = spread
         return results

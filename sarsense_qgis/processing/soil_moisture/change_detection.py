@@ -83,6 +83,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             self.add(QgsProcessingParameterNumber(key, self.tr(label), type=QgsProcessingParameterNumber.Double,
                                                   defaultValue=default, minValue=0.0, maxValue=1.0),
                      "Volumetric water content; a site value (in situ minimum/maximum over the series).", decimals=3)
+        self.add_porosity()
         for key, label in ((self.SSM_MIN_RASTER, "SSM_min raster (m³/m³)"),
                            (self.SSM_MAX_RASTER, "SSM_max raster (m³/m³)")):
             self.add(QgsProcessingParameterRasterLayer(key, self.tr(label), optional=True),
@@ -120,6 +121,12 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         if lo >= hi:
             return False, self.tr("{0} ({1:g}) must be below {2} ({3:g}).").format(
                 self.label(self.SSM_MIN), lo, self.label(self.SSM_MAX), hi)
+        porosity = self.parameterAsDouble(parameters, self.POROSITY, context)
+        if hi > porosity:
+            return False, self.tr("{0} ({1:g} m³/m³) is above {2} ({3:g} m³/m³), the most water the soil holds: "
+                                  "lower {0} to the site's wettest soil moisture, or raise {2} to the soil's "
+                                  "saturated water content.").format(self.label(self.SSM_MAX), hi,
+                                                                     self.label(self.POROSITY), porosity)
         if self.parameterAsEnum(parameters, self.REFERENCE, context) == 1:
             p0 = self.parameterAsDouble(parameters, self.LOW_PCT, context)
             p1 = self.parameterAsDouble(parameters, self.HIGH_PCT, context)
@@ -162,12 +169,13 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
             high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
             ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),
-            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER),
+            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), series=self.series_options(parameters, context),
             options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                 "no pixel has {0} valid dates whose VV varies by {1} dB or more over the series (with SSM_min below "
                 "SSM_max): lower {2}, give a longer stack, or check its nodata value.").format(
                 min_dates, cd.MIN_RANGE_DB, self.label(self.MIN_DATES))))
         outputs.report_infinite(self, feedback, counts)
+        clipped = self.report_clipped(feedback, counts, self.series_options(parameters, context).porosity)
         outputs.report_counts(self, feedback, counts, {
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",
             "flat": f"{{n}} pixels vary by less than {cd.MIN_RANGE_DB} dB over the series (no usable change) and "
@@ -177,7 +185,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                       name=names.layer_name(self.tr("Soil moisture index"), "change detection", when))
         style_on_load(context, out_ssm, ramp=SSM_RAMP,
                       name=names.layer_name(self.tr("Soil moisture"), "change detection", when))
-        result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
+        result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm, self.CLIPPED: clipped}
         if out_dvv:
             result[self.OUTPUT_DVV] = out_dvv
         return result

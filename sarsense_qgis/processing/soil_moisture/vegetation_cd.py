@@ -64,9 +64,19 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                                               type=QgsProcessingParameterNumber.Double, defaultValue=0.05,
                                               minValue=0.0, maxValue=1.0),
                  "Soil moisture at the date of σVV_min (site value).", decimals=3)
+        self.add_porosity()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture SSM (m³/m³)")),
                  "Float32 stack in m³/m³, one band per date.")
+
+    def checkParameterValues(self, parameters, context):
+        lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        porosity = self.parameterAsDouble(parameters, self.POROSITY, context)
+        if lo >= porosity:
+            return False, self.tr("{0} ({1:g} m³/m³) is not below {2} ({3:g} m³/m³): every soil moisture would be "
+                                  "clipped to the porosity. Lower {0} to the site's driest soil moisture, or raise "
+                                  "{2}.").format(self.label(self.SSM_MIN), lo, self.label(self.POROSITY), porosity)
+        return super().checkParameterValues(parameters, context)
 
     def coefficients(self, parameters, context):
         """``(α, β, flags, V1 kind)``: from the parameters file (its calibration's flags) or the two numbers (flags of
@@ -108,7 +118,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,
                                        v1_bands=[v1_dates.index(d) + 1 for d in dates], alpha=alpha, beta=beta,
-                                       ssm_min=ssm_min, in_db=in_db,
+                                       ssm_min=ssm_min, in_db=in_db, series=self.series_options(parameters, context),
                                        options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                                            "α − β·V1 ≤ {0} (no radar sensitivity left) wherever VV and V1 are both "
                                            "valid, or they share no valid pixel-date: check α = {1:g}, β = {2:g} "
@@ -119,11 +129,13 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
-                    "vegetation) and are NaN."})
-        outputs.report_counts(self, feedback, counts, outputs.SSM_CLIPPED)
+                    "vegetation) and are NaN.",
+            "no_v1": "{n} pixel-dates have VV but no V1 (no NDVI: masked, or no NDVI date near enough in 'Interpolate "
+                     "stack in time') and are NaN."})
+        clipped = self.report_clipped(feedback, counts, self.series_options(parameters, context).porosity)
         what = ("calibration" if parameters.get(self.PARAMS) else "α, β") + " flagged" if flags else ""
         # a flagged calibration's map says so whatever its file is called
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
             self.tr("Soil moisture"), "vegetation-corrected change detection", names.input_details(vv)[1], what),
                       force_name=bool(flags))
-        return {self.OUTPUT: out}
+        return {self.OUTPUT: out, self.CLIPPED: clipped}

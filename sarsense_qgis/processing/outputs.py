@@ -53,8 +53,8 @@ def report_infinite(alg, feedback, result):
     """Warn about what the engine replaced: ±inf values the computation gave, written as NaN."""
     n = result.get("infinite", 0) if isinstance(result, dict) else 0
     if n and feedback is not None:
-        feedback.reportError(alg.tr("{0} pixels had no finite result (±inf) and were written as NaN "
-                                    "(nodata).").format(n), fatalError=False)
+        feedback.pushWarning(alg.tr("{0} pixels had no finite result (±inf) and were written as NaN "
+                                    "(nodata).").format(n))
 
 
 def report_counts(alg, feedback, counts, messages):

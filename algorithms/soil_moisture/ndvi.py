@@ -100,19 +100,22 @@ def ndvi_file(red: str, nir: str, output: str, *, red_bands: Sequence[int], nir_
     dict
         ``infinite``: NDVI values that came out ±inf (NIR + red = 0 after scaling), written as NaN;
         ``below_valid``/``above_valid``: pixel-dates with NDVI below/above :data:`VALID_RANGE` (NaN with
-        ``mask_outside``, kept otherwise); ``valid``: pixel-dates with an NDVI before that filter.
+        ``mask_outside``, kept otherwise); ``negative``: those below 0 (water, or red and NIR swapped);
+        ``valid``: pixel-dates with an NDVI before that filter.
     """
     n = len(red_bands)
     if len(nir_bands) != n:
         raise ValueError(f"{n} red band(s) and {len(nir_bands)} near-infrared band(s): give as many of each")
     lo, hi = VALID_RANGE
-    counts = Counts("below_valid", "above_valid", "valid")
+    counts = Counts("below_valid", "above_valid", "negative", "valid")
 
     def kernel(block):
         out = ndvi(block[:n], block[n:], scale=scale, offset=offset, mask_outside=False)
         with np.errstate(invalid="ignore"):
             below, above = out < lo, out > hi
-        counts.add(below_valid=int(below.sum()), above_valid=int(above.sum()), valid=int(np.isfinite(out).sum()))
+            negative = int((out < 0).sum())
+        counts.add(below_valid=int(below.sum()), above_valid=int(above.sum()), negative=negative,
+                   valid=int(np.isfinite(out).sum()))
         if mask_outside:
             out[below | above] = np.nan
         return out

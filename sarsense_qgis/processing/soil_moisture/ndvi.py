@@ -142,5 +142,9 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
             lo, share["below_valid"], hi, share["above_valid"], self.tr("set to NaN by {0}").format(
                 self.label(self.MASK_OUTSIDE)) if mask else self.tr("kept ({0} is off, the default since #29)").format(
                 self.label(self.MASK_OUTSIDE))))
+        if counts["valid"] and counts["negative"] > 0.5 * counts["valid"]:
+            feedback.pushWarning(self.tr("{0:.0f} % of the NDVI values are negative: that is water, or {1} and {2} "
+                                         "are swapped (vegetation reflects more near-infrared than red).").format(
+                100.0 * counts["negative"] / counts["valid"], self.label(self.RED_BAND), self.label(self.NIR_BAND)))
         style_on_load(context, out, ramp=NDVI_RAMP)
         return {self.OUTPUT: out}

@@ -122,7 +122,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             return False, self.tr("{0} ({1:g}) must be below {2} ({3:g}).").format(
                 self.label(self.SSM_MIN), lo, self.label(self.SSM_MAX), hi)
         porosity = self.parameterAsDouble(parameters, self.POROSITY, context)
-        if hi > porosity:
+        if porosity < hi <= 1.0:      # a value outside 0..1 is refused by its range below
             return False, self.tr("{0} ({1:g} m³/m³) is above {2} ({3:g} m³/m³), the most water the soil holds: "
                                   "lower {0} to the site's wettest soil moisture, or raise {2} to the soil's "
                                   "saturated water content.").format(self.label(self.SSM_MAX), hi,

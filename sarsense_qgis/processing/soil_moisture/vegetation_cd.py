@@ -70,13 +70,16 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                  "Float32 stack in m³/m³, one band per date.")
 
     def checkParameterValues(self, parameters, context):
+        ok, why = super().checkParameterValues(parameters, context)    # each number in its range first
+        if not ok:
+            return ok, why
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         porosity = self.parameterAsDouble(parameters, self.POROSITY, context)
         if lo >= porosity:
             return False, self.tr("{0} ({1:g} m³/m³) is not below {2} ({3:g} m³/m³): every soil moisture would be "
                                   "clipped to the porosity. Lower {0} to the site's driest soil moisture, or raise "
                                   "{2}.").format(self.label(self.SSM_MIN), lo, self.label(self.POROSITY), porosity)
-        return super().checkParameterValues(parameters, context)
+        return ok, why
 
     def coefficients(self, parameters, context):
         """``(α, β, flags, V1 kind)``: from the parameters file (its calibration's flags) or the two numbers (flags of

@@ -280,7 +280,8 @@ def read_params(path: str) -> tuple[float, float, dict]:
 
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
                        alpha: float, beta: float, ssm_min: float, in_db: bool = True,
-                       options: RunOptions | None = None, series: _series.SeriesOptions | None = None) -> dict:
+                       options: RunOptions | None = None, series: _series.SeriesOptions | None = None,
+                       v1_min: float | None = None) -> dict:
     """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7, :func:`vegetation_cd`), file to file, block
     by block.
 
@@ -299,25 +300,30 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         Budget, workers, compression, progress and cancel.
     series : SeriesOptions, optional
         Its ``porosity`` bounds SSM_t (:func:`~.series.clip_ssm`; SSM_min at or above it is refused).
+    v1_min : float, optional
+        V1 below it is no soil (NDVI below 0.15: water, built-up land, Fayad et al. 2022 §2.1.4): NaN, counted.
 
     Returns
     -------
     dict
         ``infinite`` (±inf written as NaN), ``weak`` (pixel-dates NaN because α − β·V1 ≤
         :data:`MIN_SENSITIVITY`), ``no_v1`` (pixel-dates with VV but no V1, e.g. no NDVI date near enough:
-        NaN), ``below_range``/``above_range`` (SSM below 0 or above the porosity, clipped to it) and ``clipped``
-        (their sum).
+        NaN), ``low_v1`` (pixel-dates with VV and V1 < ``v1_min``: NaN), ``below_range``/``above_range`` (SSM
+        below 0 or above the porosity, clipped to it) and ``clipped`` (their sum).
     """
     n = len(dates)
     porosity = (series or _series.SeriesOptions()).porosity
     _series.check_ssm_min(ssm_min, porosity)
-    counts = Counts("weak", "no_v1", "below_range", "above_range")
+    counts = Counts("weak", "no_v1", "low_v1", "below_range", "above_range")
 
     def kernel(block):
         sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
         ssm, weak = vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
+        with np.errstate(invalid="ignore"):
+            low = np.isfinite(sigma) & (block[n:] < v1_min) if v1_min is not None else np.zeros(ssm.shape, bool)
+        ssm[low] = np.nan
         below, above = _series.clip_ssm(ssm, porosity)
-        counts.add(weak=weak, no_v1=int((np.isfinite(sigma) & ~np.isfinite(block[n:])).sum()),
+        counts.add(weak=weak, no_v1=int((np.isfinite(sigma) & ~np.isfinite(block[n:])).sum()), low_v1=int(low.sum()),
                    below_range=below, above_range=above)
         return ssm
 

@@ -9,9 +9,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ....algorithms.io import sample_values
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import calibration
 from ....algorithms.soil_moisture import change_detection as cd
+from ....algorithms.soil_moisture import ndvi as _ndvi
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
 from .base import SoilMoistureAlgorithm
@@ -118,10 +120,13 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
         ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        # the paper's lower NDVI limit belongs to the soil-moisture use: NDVI below 0.15 is water or built-up land
+        v1_min = _ndvi.VALID_RANGE[0] if calibration.v1_is_ndvi(sample_values(v1, band=1), kind) else None
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,
                                        v1_bands=[v1_dates.index(d) + 1 for d in dates], alpha=alpha, beta=beta,
                                        ssm_min=ssm_min, in_db=in_db, series=self.series_options(parameters, context),
+                                       v1_min=v1_min,
                                        options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                                            "α − β·V1 ≤ {0} (no radar sensitivity left) wherever VV and V1 are both "
                                            "valid, or they share no valid pixel-date: check α = {1:g}, β = {2:g} "
@@ -133,6 +138,8 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         outputs.report_counts(self, feedback, counts, {
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
                     "vegetation) and are NaN.",
+            "low_v1": f"{{n}} pixel-dates have NDVI below {v1_min} (water or built-up land: Fayad et al. 2022, §2.1.4, "
+                      "leave them out of the soil-moisture use of NDVI) and are NaN.",
             "no_v1": "{n} pixel-dates have VV but no V1 (no NDVI: masked, or no NDVI date near enough in 'Interpolate "
                      "stack in time') and are NaN."})
         clipped = self.report_clipped(feedback, counts, self.series_options(parameters, context).porosity)

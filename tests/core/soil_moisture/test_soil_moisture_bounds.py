@@ -9,8 +9,8 @@ import pytest
 from helpers import read_raster, write_raster
 from osgeo import gdal
 
+from sarsense.algorithms.soil_moisture import calibration, hybrid, ndvi, regression, series, timeinterp
 from sarsense.algorithms.soil_moisture import change_detection as cd
-from sarsense.algorithms.soil_moisture import hybrid, ndvi, regression, series, timeinterp
 
 DATES = ["2018-04-01", "2018-04-07", "2018-04-13", "2018-04-19", "2018-04-25", "2018-05-01"]
 
@@ -183,3 +183,18 @@ def test_the_default_gap_fills_a_cloudy_10_day_ndvi_series_and_says_how_much(tmp
     assert c["filled_share"] == pytest.approx(c["filled"] / c["possible"]) and c["filled_share"] > 0.85
     c32 = timeinterp.interpolate_time_file(nd, out, dates=dates, targets=radar, max_gap_days=32.0)
     assert c32["filled_share"] < 0.2 and c32["dates_filled"] < c["dates_filled"]
+
+
+def test_the_papers_lower_ndvi_limit_applies_to_the_soil_moisture_use(tmp_path):
+    vv, arr = _vv(tmp_path)
+    v1 = np.full(arr.shape, 0.5, np.float32)
+    v1[:, 0, :4] = 0.1                                    # water or built-up land on 4 pixels, every date
+    v1_p = write_raster(tmp_path / "v1.tif", v1, descriptions=DATES)
+    out = str(tmp_path / "o.tif")
+    c = cd.vegetation_cd_file(vv, v1_p, out, dates=DATES, v1_bands=range(1, 7), alpha=30, beta=10, ssm_min=0.05,
+                              v1_min=ndvi.VALID_RANGE[0])
+    got = read_raster(out)
+    assert np.isnan(got[:, 0, :4]).all() and np.isfinite(got[:, 1:]).all()
+    assert c["low_v1"] == 6 * 4
+    assert calibration.v1_is_ndvi([0.05, 0.1, 0.6]) and not calibration.v1_is_ndvi([-14.0, -9.0, -6.0])
+    assert not calibration.v1_is_ndvi([0.1, 0.3], "VH/VV") and calibration.v1_is_ndvi([-0.2, -0.1], "NDVI")

@@ -140,3 +140,15 @@ def test_water_cloud_logs_the_share_without_a_soil_term_as_no_error(env, data, t
     assert any(f"σ° ≤ σ°_veg (no soil term, NaN) on {share:.1f} %" in line for line in doc["log"]["info"])
     assert share > 50 and "errors" not in doc["log"], doc["log"]
     assert any("A = 0.4 is too high" in w for w in doc["log"]["warning"])
+
+
+def test_vegetation_cd_leaves_out_ndvi_below_the_papers_limit(env, data, tmp_path):
+    nd = read_raster(data["ndvi_ok"])
+    nd[:, :, :4] = 0.1                                    # water or built-up land: no soil to map
+    path = write_raster(tmp_path / "nd.tif", nd, descriptions=sm_bad_data.DATES)
+    doc = run_json(env, "vegetationcd", f"--VV={data['vv']}", f"--V1={path}", "--ALPHA=30", "--BETA=10",
+                   f"--OUTPUT={tmp_path / 'v.tif'}")
+    ssm = read_raster(doc["results"]["OUTPUT"])
+    assert np.isnan(ssm[:, :, :4]).all() and np.isfinite(ssm[:, :, 4:]).all()
+    n = 6 * sm_bad_data.SHAPE[0] * 4
+    assert any(f"{n} pixel-dates have NDVI below 0.15" in w for w in doc["log"]["warning"])

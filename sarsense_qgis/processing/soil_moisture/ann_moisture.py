@@ -49,7 +49,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             "The predictors are checked against the model's contract, by count and by name, before anything runs. "
             "The optional spread output is the standard deviation of the ensemble's members: where they disagree, "
             "the estimate is less certain (a lower bound of the error, not a calibrated one). Block by block, at "
-            "bounded memory; a NaN predictor gives a NaN pixel.")
+            "bounded memory; a NaN predictor gives a NaN pixel. The map is clipped to [0, porosity] (the soil's "
+            "saturation), the pixel-dates clipped counted in the log and the output CLIPPED; pixel-dates with a "
+            "predictor far beyond the training data are counted too.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Predictor rasters (in the model's order)"),

@@ -41,7 +41,8 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
             "date, or when the valid dates around the target are more than the maximum gap apart, the result is "
             "NaN (no extrapolation, no bridging of long gaps).\n\nTarget dates: a dated stack (a file path or a "
             "loaded layer's name; its band dates are used) or a comma-separated list of ISO dates "
-            "(2016-01-05, 2016-01-17). Output: one band per target date, described by its date.")
+            "(2016-01-05, 2016-01-17). Output: one band per target date, described by its date; the log and the "
+            "output FILLED give the share of pixel-dates filled.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack to interpolate")),

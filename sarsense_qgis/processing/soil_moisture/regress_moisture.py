@@ -44,7 +44,8 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
             "line. σ° is in dB, e.g. terrain-normalised and vegetation-corrected by the Soil moisture I algorithms. "
             "Given a raster (a dated stack of the same σ°), it maps soil moisture from the fitted lines: per date, the "
             "line of that date (dates without a line are NaN, each named in the log with why); otherwise the one "
-            "line on every band.\n\n"
+            "line on every band. The map is clipped to [0, porosity] in its units (the pixel-dates clipped counted in "
+            "the log and the output CLIPPED).\n\n"
             "The RMSE is the fit's own residual on the samples that made it, as the paper reports it: an optimistic "
             "figure. For an independent assessment, validate the map on other stations with 'Validate soil "
             "moisture'.")

@@ -57,6 +57,17 @@ def v1_problem(values: ArrayLike, kind: str | None = None) -> str | None:
             "vegetation variable eq. 7 takes")
 
 
+def v1_is_ndvi(values: ArrayLike, kind: str | None = None) -> bool:
+    """Whether a vegetation variable V1 (a sample of it) is NDVI rather than a VH/VV ratio in dB: its ``kind`` when
+    known, else NDVI when its values lie in −1..1 with a median ≥ 0 (a VH/VV ratio in dB is below 0: VH is weaker
+    than VV, Oh 2004)."""
+    if kind in V1_KINDS:
+        return kind == "NDVI"
+    s = np.asarray(values, dtype=np.float64).ravel()
+    s = s[np.isfinite(s)]
+    return bool(s.size) and quantities.range_problem(s, "ndvi") is None and float(np.median(s)) >= 0.0
+
+
 def station_extremes(station: ArrayLike, values: ArrayLike, mask: ArrayLike | None = None) -> dict:
     """Per station id, ``(min, max)`` of ``values`` over the samples where ``mask`` is true (finite only)."""
     station = np.asarray(station)

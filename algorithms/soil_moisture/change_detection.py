@@ -10,11 +10,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import sar
-from ..io import RunOptions, quantities
+from ..io import RunOptions
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
 from ..io.raster import open_dataset
 from . import frozen
+from . import series as _series
 from .series import SeriesOptions
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
@@ -234,16 +235,19 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     -------
     dict
         ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
-        too small a dynamic, as :func:`change_index` counts them), ``frozen`` (valid pixel-dates screened; with a
-        screen only).
+        too small a dynamic, as :func:`change_index` counts them), ``below_range``/``above_range`` (SSM_t
+        pixel-dates clipped to 0 and to the porosity: SSM_min/SSM_max rasters beyond it), ``clipped`` (their sum),
+        ``frozen`` (valid pixel-dates screened; with a screen only).
     """
     check_ssm_bounds(ssm_min, ssm_max)
+    porosity = (series or SeriesOptions()).porosity
+    _series.check_ssm_max(ssm_max, porosity)
     n = len(dates)
     extra = [p for p in (ssm_min_raster, ssm_max_raster) if p]
     slot_min = n if ssm_min_raster else None
     slot_max = n + (1 if ssm_min_raster else 0) if ssm_max_raster else None
     fz = series.frozen if series is not None else None
-    counts = Counts("few", "flat", *(("frozen",) if fz is not None else ()))
+    counts = Counts("few", "flat", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):
@@ -256,7 +260,10 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
         counts.add(few=few, flat=flat)
         smin = block[slot_min] if slot_min is not None else ssm_min
         smax = block[slot_max] if slot_max is not None else ssm_max
-        out = [index, ssm_from_index(index, smin, smax)] + ([delta_vv(vv, min_dates=min_dates)] if output_dvv else [])
+        ssm = ssm_from_index(index, smin, smax)
+        below, above = _series.clip_ssm(ssm, porosity)
+        counts.add(below_range=below, above_range=above)
+        out = [index, ssm] + ([delta_vv(vv, min_dates=min_dates)] if output_dvv else [])
         return out + [flags] if fz is not None and fz.output else out
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
@@ -269,7 +276,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                         kernel, out_bands=[n] * (len(outs) + len(f_outs)), out_dtype=[np.float32] * len(outs) + f_types,
                         descriptions=[list(dates)] * len(outs) + f_desc, band_metadata=meta + f_meta,
                         metadata=frozen.job_metadata(fz), bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
-    return {"infinite": res["infinite"], **counts.values}
+    _series.write_clip_metadata(output_ssm, counts.values, porosity)
+    return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values)}
 
 
 def read_params(path: str) -> tuple[float, float, dict]:
@@ -283,7 +291,8 @@ def read_params(path: str) -> tuple[float, float, dict]:
 
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
                        alpha: float, beta: float, ssm_min: float, in_db: bool = True,
-                       series: SeriesOptions | None = None, options: RunOptions | None = None) -> dict:
+                       series: SeriesOptions | None = None, v1_min: float | None = None,
+                       options: RunOptions | None = None) -> dict:
     """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7, :func:`vegetation_cd`), file to file, block
     by block.
 
@@ -299,7 +308,10 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
     alpha, beta, ssm_min : float
         α (dB per m³/m³), β and SSM_min (m³/m³) of eq. 7.
     series : SeriesOptions, optional
-        ``frozen``: the frozen-soil screen, as in :func:`change_detection_file` (σVV_min of eq. 6 without them).
+        ``frozen``: the frozen-soil screen, as in :func:`change_detection_file` (σVV_min of eq. 6 without them);
+        ``porosity`` bounds SSM_t (:func:`~.series.clip_ssm`; SSM_min at or above it is refused).
+    v1_min : float, optional
+        V1 below it is no soil (NDVI below 0.15: water, built-up land, Fayad et al. 2022 §2.1.4): NaN, counted.
     options : RunOptions, optional
         Budget, workers, compression, progress and cancel.
 
@@ -307,12 +319,16 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
     -------
     dict
         ``infinite`` (±inf written as NaN), ``weak`` (pixel-dates NaN because α − β·V1 ≤
-        :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it),
-        ``frozen`` (valid pixel-dates screened; with a screen only).
+        :data:`MIN_SENSITIVITY`), ``no_v1`` (pixel-dates with VV but no V1, e.g. no NDVI date near enough:
+        NaN), ``low_v1`` (pixel-dates with VV and V1 < ``v1_min``: NaN), ``below_range``/``above_range`` (SSM
+        below 0 or above the porosity, clipped to it), ``clipped`` (their sum) and ``frozen`` (valid pixel-dates
+        screened; with a screen only).
     """
     n = len(dates)
+    porosity = (series or SeriesOptions()).porosity
+    _series.check_ssm_min(ssm_min, porosity)
     fz = series.frozen if series is not None else None
-    counts = Counts("weak", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
+    counts = Counts("weak", "no_v1", "low_v1", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):
@@ -320,9 +336,14 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         flags = fz.block_flags(block[block.shape[0] - n_fz:], sigma.shape) if fz is not None else None
         if flags is not None:     # frozen pixel-dates are missing before σVV_min is taken
             counts.add(frozen=frozen.screen(sigma, flags))
-        ssm, weak = vegetation_cd(sigma, block[n:2 * n], alpha=alpha, beta=beta, ssm_min=ssm_min)
-        below, above = quantities.clip(ssm, "soil_moisture")
-        counts.add(weak=weak, below_range=below, above_range=above)
+        v1 = block[n:2 * n]
+        ssm, weak = vegetation_cd(sigma, v1, alpha=alpha, beta=beta, ssm_min=ssm_min)
+        with np.errstate(invalid="ignore"):
+            low = np.isfinite(sigma) & (v1 < v1_min) if v1_min is not None else np.zeros(ssm.shape, bool)
+        ssm[low] = np.nan
+        below, above = _series.clip_ssm(ssm, porosity)
+        counts.add(weak=weak, no_v1=int((np.isfinite(sigma) & ~np.isfinite(v1)).sum()), low_v1=int(low.sum()),
+                   below_range=below, above_range=above)
         return [ssm, flags] if fz is not None and fz.output else [ssm]
 
     f_outs, f_types, f_desc, f_meta = frozen.job_outputs(fz, dates)
@@ -332,4 +353,5 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
                         band_metadata=[{"QUANTITY": "surface soil moisture", "units": "m3/m3", "ALPHA": alpha,
                                         "BETA": beta}] + f_meta,
                         metadata=frozen.job_metadata(fz), bytes_per_pixel=40, options=options)
-    return {"infinite": res["infinite"], **counts.values}
+    _series.write_clip_metadata(output, counts.values, porosity)
+    return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values)}

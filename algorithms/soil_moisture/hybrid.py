@@ -22,8 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import sar
-from ..io import RunOptions, quantities
+from ..io import RunOptions
 from ..io.engine import Counts
+from . import series as _series
 from . import terrain
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
@@ -41,6 +42,9 @@ KEYS = tuple(p[0] for p in PREDICTORS)
 #: The paper's best set (i): VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t (§3.2, RMSE 0.062 m³/m³).
 BEST_SET = ("VV", "NDVI", "theta", "dVV", "I_SSM", "VH/VV", "SSM_t")
 HIDDEN = (20, 20, 20)
+#: A predictor further than this many training standard deviations from its training mean is beyond the
+#: training data (4 SD: outside 99.99 % of a normal sample): the map is made, those pixel-dates are counted.
+OUTSIDE_SD = 4.0
 SSM_UNITS = "m³/m³"
 
 
@@ -310,7 +314,8 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
 
 
 def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], dates: Sequence[str], output: str,
-                      spread_output: str | None = None, *, series=None, options: RunOptions | None = None) -> dict:
+                      spread_output: str | None = None, *, series: _series.SeriesOptions | None = None,
+                      options: RunOptions | None = None) -> dict:
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
 
     ``model`` is an :class:`algorithms.onnx.Model` of task ``per_pixel_regression`` returning the
@@ -318,11 +323,16 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     model input, all on one grid. A pixel with a NaN predictor is NaN. ``output`` gets one band per date
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
     ``series``: a :class:`~.series.SeriesOptions` whose ``frozen`` screen (:mod:`.frozen`) makes frozen pixel-dates
-    NaN (counted as ``frozen``, flagged in its flag stack). ``options``: budget, workers (blocks at once),
-    compression, progress and cancel. Returns the engine's dict (``blocks``, ``infinite``) with
-    ``below_range``/``above_range``: means the network put below 0 or above 1 m³/m³, clipped to that range (the
-    spread is left as the members gave it).
+    NaN (counted as ``frozen``, flagged in its flag stack) and whose ``porosity`` bounds the map.
+    ``options``: budget, workers (blocks at once), compression, progress and cancel. Returns the engine's
+    dict (``blocks``, ``infinite``) with ``below_range``/``above_range``: means the network put below 0 or
+    above ``series.porosity`` (:func:`~.series.clip_ssm`), clipped to it (the spread is left as the members gave
+    it); ``clipped`` (their sum); ``no_input`` (pixel-dates NaN because some, not all, predictors are NaN: no NDVI,
+    no ΔVV …) and ``outside`` (pixel-dates mapped with a predictor more than :data:`OUTSIDE_SD` standard deviations
+    from its training mean, the contract's normalisation: beyond the training data, kept but flagged).
     """
+    porosity = (series or _series.SeriesOptions()).porosity
+    _series.check_porosity(porosity)
     from ..io import engine as _engine
     from . import frozen
 
@@ -344,8 +354,10 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     order = np.array([offsets[f] + k for f, k in where])
 
     fz = series.frozen if series is not None else None
-    counts = Counts("below_range", "above_range", *(("frozen",) if fz is not None else ()))
+    counts = Counts("below_range", "above_range", "no_input", "outside", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
+    off = np.asarray(c.norm_offset, np.float32)[None, :]
+    sd = np.abs(np.asarray(c.norm_scale, np.float32))[None, :]
 
     def kernel(block):
         _, rows, cols = block.shape
@@ -354,7 +366,10 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         spread = np.full_like(mean, np.nan)
         for k in range(n_dates):
             pix = x[k].T
-            ok = np.flatnonzero(np.all(np.isfinite(pix), axis=1))
+            finite = np.isfinite(pix)
+            ok = np.flatnonzero(np.all(finite, axis=1))
+            counts.add(no_input=int(np.count_nonzero(finite.any(axis=1))) - ok.size,
+                       outside=int(np.count_nonzero(np.any(np.abs(pix[ok] - off) > OUTSIDE_SD * sd, axis=1))))
             if ok.size:
                 y = model.predict_pixels(pix[ok])
                 mean[k, ok] = y[:, 0]
@@ -365,7 +380,7 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         if flags is not None:
             counts.add(frozen=frozen.screen(mean, flags))
             spread[flags == frozen.FROZEN] = np.nan
-        below, above = quantities.clip(mean, "soil_moisture")
+        below, above = _series.clip_ssm(mean, porosity)
         counts.add(below_range=below, above_range=above)
         return [mean] + ([spread] if spread_output else []) + ([flags] if fz is not None and fz.output else [])
 
@@ -387,4 +402,5 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
         metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata(),
                   **frozen.job_metadata(fz)},
         bytes_per_pixel=-(-per_pixel // bands), options=options)
-    return {**res, **counts.values}
+    _series.write_clip_metadata(output, counts.values, porosity)
+    return {**res, **counts.values, "clipped": _series.clipped(counts.values)}

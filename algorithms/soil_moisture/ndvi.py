@@ -8,13 +8,19 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..io import RunOptions, quantities, run_blockwise, sample_values
+from ..io.engine import Counts
 
 #: NDVI range the change-detection paper keeps (Fayad et al. 2022 §2.1.4): below it water and
-#: built-up surfaces, above it dense forest.
+#: built-up surfaces, above it dense forest. The paper applies it to select the optical pixels it averages around
+#: each station (land cover), not as NDVI's validity: NDVI above 0.8 is valid NDVI of dense crops (21-41 % of
+#: the valid summer NDVI over crops on real series, #29), so the filter is off by default (MASK_OUTSIDE).
 VALID_RANGE = (0.15, 0.8)
+#: Whether :func:`ndvi` masks NDVI outside :data:`VALID_RANGE` by default (True before #29).
+MASK_OUTSIDE_DEFAULT = False
 
 
-def ndvi(red: ArrayLike, nir: ArrayLike, *, scale: float = 1.0, offset: float = 0.0, mask_outside: bool = True,
+def ndvi(red: ArrayLike, nir: ArrayLike, *, scale: float = 1.0, offset: float = 0.0,
+         mask_outside: bool = MASK_OUTSIDE_DEFAULT,
          valid_range: tuple[float, float] = VALID_RANGE) -> np.ndarray:
     """NDVI = (R_NIR − R_red) / (R_NIR + R_red) (Fayad et al. 2022, eq. 1).
 
@@ -71,8 +77,8 @@ def reflectance_problem(path: str, bands: Sequence[int], *, scale: float = 1.0, 
 
 
 def ndvi_file(red: str, nir: str, output: str, *, red_bands: Sequence[int], nir_bands: Sequence[int],
-              dates: Sequence[str] | None = None, scale: float = 1.0, offset: float = 0.0, mask_outside: bool = True,
-              options: RunOptions | None = None) -> dict:
+              dates: Sequence[str] | None = None, scale: float = 1.0, offset: float = 0.0,
+              mask_outside: bool = MASK_OUTSIDE_DEFAULT, options: RunOptions | None = None) -> dict:
     """NDVI (Fayad et al. 2022, eq. 1, :func:`ndvi`) of bands of two rasters on one grid, file to file.
 
     Parameters
@@ -92,16 +98,29 @@ def ndvi_file(red: str, nir: str, output: str, *, red_bands: Sequence[int], nir_
     Returns
     -------
     dict
-        ``infinite``: NDVI values that came out ±inf (NIR + red = 0 after scaling), written as NaN.
+        ``infinite``: NDVI values that came out ±inf (NIR + red = 0 after scaling), written as NaN;
+        ``below_valid``/``above_valid``: pixel-dates with NDVI below/above :data:`VALID_RANGE` (NaN with
+        ``mask_outside``, kept otherwise); ``negative``: those below 0 (water, or red and NIR swapped);
+        ``valid``: pixel-dates with an NDVI before that filter.
     """
     n = len(red_bands)
     if len(nir_bands) != n:
         raise ValueError(f"{n} red band(s) and {len(nir_bands)} near-infrared band(s): give as many of each")
+    lo, hi = VALID_RANGE
+    counts = Counts("below_valid", "above_valid", "negative", "valid")
 
     def kernel(block):
-        return ndvi(block[:n], block[n:], scale=scale, offset=offset, mask_outside=mask_outside)
+        out = ndvi(block[:n], block[n:], scale=scale, offset=offset, mask_outside=False)
+        with np.errstate(invalid="ignore"):
+            below, above = out < lo, out > hi
+            negative = int((out < 0).sum())
+        counts.add(below_valid=int(below.sum()), above_valid=int(above.sum()), negative=negative,
+                   valid=int(np.isfinite(out).sum()))
+        if mask_outside:
+            out[below | above] = np.nan
+        return out
 
     res = run_blockwise([(red, list(red_bands)), (nir, list(nir_bands))], output, kernel, out_bands=n,
                         descriptions=list(dates) if dates is not None else None,
                         band_metadata={"QUANTITY": "NDVI", "units": "1"}, options=options)
-    return {"infinite": res["infinite"]}
+    return {"infinite": res["infinite"], **counts.values}

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..io import RunOptions, quantities, run_blockwise
+from ..io import RunOptions, run_blockwise
 from ..io.engine import Counts
+from . import series as _series
 
 
 def fit_line(x: ArrayLike, y: ArrayLike) -> dict:
@@ -67,7 +68,8 @@ def lines_for_dates(fits: dict, dates: Sequence[str], *, per_date: bool = True) 
 
 
 def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *, dates: Sequence[str],
-                        options: RunOptions | None = None) -> dict:
+                        options: RunOptions | None = None, series: _series.SeriesOptions | None = None,
+                        percent: bool = False) -> dict:
     """Soil moisture ``SM = slope·σ° + intercept`` (Rahimabadi & Jamali 2019, §3.1, table 1) from a dated σ° stack,
     one fitted line per
     band (:func:`lines_for_dates`; a band without a line is NaN), file to file.
@@ -82,13 +84,17 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
         ``slope`` and ``intercept`` of each band's line (:func:`fit_line`), or None.
     options : RunOptions, optional
         How the map is run (budget, workers, compression, progress, cancel).
+    series : SeriesOptions, optional
+        Its ``porosity`` bounds the map (:func:`~.series.clip_ssm`).
+    percent : bool
+        The lines were fitted to soil moisture in percent: the map is in percent, bounded by 100·porosity.
 
     Returns
     -------
     dict
         ``infinite``: soil-moisture values that came out ±inf, written as NaN; ``empty_bands``: 1-based bands
         with no valid pixel (dates without a line, or without σ°); ``below_range``/``above_range``: values a line
-        put below 0 or above 1 m³/m³ (σ° beyond the samples' range), clipped to that range.
+        put below 0 or above the porosity (σ° beyond the samples' range), clipped to it; ``clipped``: their sum.
     """
     if len(lines) != len(dates):
         raise ValueError(f"one line (or None) per date is needed ({len(dates)}), got {len(lines)}")
@@ -96,13 +102,18 @@ def regression_map_file(stack: str, output: str, lines: Sequence[dict | None], *
     icpt = np.array([f["intercept"] if f else np.nan for f in lines], np.float32)[:, None, None]
 
     counts = Counts("below_range", "above_range")
+    porosity = (series or _series.SeriesOptions()).porosity
+    _series.check_porosity(porosity)
 
     def kernel(block):
         sm = (block * slope + icpt).astype(np.float32)
-        below, above = quantities.clip(sm, "soil_moisture")
+        below, above = _series.clip_ssm(sm, porosity, percent=percent)
         counts.add(below_range=below, above_range=above)
         return sm
 
     res = run_blockwise(stack, output, kernel, out_bands=len(dates), descriptions=list(dates),
-                        band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3"}, options=options)
-    return {"infinite": res["infinite"], "empty_bands": res.get("empty_bands", []), **counts.values}
+                        band_metadata={"QUANTITY": "surface soil moisture", "units": "%" if percent else "m3/m3"},
+                        options=options)
+    _series.write_clip_metadata(output, counts.values, porosity)
+    return {"infinite": res["infinite"], "empty_bands": res.get("empty_bands", []), **counts.values,
+            "clipped": _series.clipped(counts.values)}

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 #: Saturation of a mineral soil (m³/m³): the default upper bound of every SSM output (POROSITY).
 DEFAULT_POROSITY = 0.5
 
@@ -35,3 +37,78 @@ class SeriesOptions:
     def series(self, n_bands):
         """The groups to process: ``groups``, or one group of all ``n_bands`` bands."""
         return self.groups if self.groups else (tuple(range(n_bands)),)
+
+
+#: The porosities a POROSITY parameter accepts (m³/m³): below 0.05 no soil holds water, above 1 is no fraction.
+POROSITY_RANGE = (0.05, 1.0)
+
+
+def check_porosity(porosity: float) -> None:
+    """Refuse a porosity that is no volumetric water content at saturation (:data:`POROSITY_RANGE`)."""
+    lo, hi = POROSITY_RANGE
+    if not np.isfinite(porosity) or not lo <= porosity <= hi:
+        raise ValueError(f"the porosity must be a volumetric water content between {lo:g} and {hi:g} m³/m³ (the "
+                         f"soil's saturation, about 0.35-0.55 for mineral soils), got {porosity!r}")
+
+
+def clip_ssm(values: np.ndarray, porosity: float = DEFAULT_POROSITY, *, percent: bool = False) -> tuple[int, int]:
+    """Clip soil moisture ``values`` in place to [0, ``porosity``] (m³/m³; in percent with ``percent``: [0,
+    100·porosity]); NaN stays NaN. Returns ``(n_below, n_above)``: the pixel-dates set to 0 and to the porosity,
+    for the job to count, the log to say and the output's metadata to keep (STYLE.md §9).
+
+    Soil moisture is a volume fraction of water: it cannot be negative and cannot exceed the pore volume, the
+    soil's saturated water content (porosity; ≈ 0.35-0.55 m³/m³ for mineral soils, Dobson et al. 1985). A method
+    that gives more (change detection with a sensitivity too low for the site, a regression line beyond its
+    samples, a network outside its training range) has extrapolated.
+    """
+    check_porosity(porosity)
+    top = porosity * (100.0 if percent else 1.0)
+    with np.errstate(invalid="ignore"):
+        below, above = values < 0.0, values > top
+    n_below, n_above = int(np.count_nonzero(below)), int(np.count_nonzero(above))
+    if n_below:
+        values[below] = 0.0
+    if n_above:
+        values[above] = top
+    return n_below, n_above
+
+
+def clip_metadata(counts: dict, porosity: float) -> dict:
+    """The dataset metadata that says how an SSM output was bounded: the porosity and the pixel-dates clipped
+    (``counts``: ``below_range``/``above_range`` as :func:`clip_ssm` gave them)."""
+    return {"SSM_POROSITY": f"{porosity:g}", "SSM_CLIPPED_BELOW_0": str(int(counts.get("below_range", 0))),
+            "SSM_CLIPPED_ABOVE_POROSITY": str(int(counts.get("above_range", 0)))}
+
+
+def write_clip_metadata(path: str, counts: dict, porosity: float) -> None:
+    """Write :func:`clip_metadata` into the finished output ``path`` (its counts are known only after the run)."""
+    from osgeo import gdal
+    ds = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_UPDATE)
+    if ds is None:
+        raise ValueError(f"cannot open the output '{path}' to record its clipping")
+    for key, value in clip_metadata(counts, porosity).items():
+        ds.SetMetadataItem(key, value)
+    ds = None
+
+
+def clipped(counts: dict) -> int:
+    """Pixel-dates clipped to [0, porosity] (the ``CLIPPED`` output number)."""
+    return int(counts.get("below_range", 0)) + int(counts.get("above_range", 0))
+
+
+def check_ssm_max(ssm_max: float, porosity: float) -> None:
+    """Refuse a wettest soil moisture above the porosity: no soil holds more water than its pores."""
+    check_porosity(porosity)
+    if ssm_max > porosity:
+        raise ValueError(f"SSM_max ({ssm_max:g} m³/m³) is above the porosity ({porosity:g} m³/m³), the most water "
+                         "the soil can hold: lower SSM_max to the site's wettest soil moisture (at most the "
+                         "porosity), or raise the porosity to the soil's saturated water content")
+
+
+def check_ssm_min(ssm_min: float, porosity: float) -> None:
+    """Refuse a driest soil moisture at or above the porosity (every SSM would be clipped to it)."""
+    check_porosity(porosity)
+    if ssm_min >= porosity:
+        raise ValueError(f"SSM_min ({ssm_min:g} m³/m³) is not below the porosity ({porosity:g} m³/m³): every soil "
+                         "moisture would be clipped to the porosity; lower SSM_min to the site's driest soil moisture, "
+                         "or raise the porosity")

@@ -53,8 +53,8 @@ def report_infinite(alg, feedback, result):
     """Warn about what the engine replaced: ±inf values the computation gave, written as NaN."""
     n = result.get("infinite", 0) if isinstance(result, dict) else 0
     if n and feedback is not None:
-        feedback.reportError(alg.tr("{0} pixels had no finite result (±inf) and were written as NaN "
-                                    "(nodata).").format(n), fatalError=False)
+        feedback.pushWarning(alg.tr("{0} pixels had no finite result (±inf) and were written as NaN "
+                                    "(nodata).").format(n))
 
 
 def report_counts(alg, feedback, counts, messages):
@@ -64,14 +64,6 @@ def report_counts(alg, feedback, counts, messages):
         n = counts[key]
         if n and feedback is not None:
             feedback.pushWarning(alg.tr(text).format(n=n))
-
-
-#: What :func:`sarsense.algorithms.io.quantities.clip` counted for a soil-moisture map.
-SSM_CLIPPED = {
-    "below_range": "{n} soil-moisture value(s) below 0 m³/m³ (σ° drier than the calibration's range) were set to 0.",
-    "above_range": "{n} soil-moisture value(s) above 1 m³/m³ (σ° wetter than the calibration's range) were set "
-                   "to 1.",
-}
 
 
 def report_nonfinite(alg, feedback, model):

@@ -84,7 +84,8 @@ def soil_moisture_stations(out):
     with open(imp["OUTPUT_VALUES"], newline="") as fh:
         insitu = [float(r["soil_moisture"]) for r in csv.DictReader(fh) if r.get("soil_moisture")]
     cd = step("sarsense:changedetection", INPUT=p["VV"], INPUT_UNITS=1, SSM_MIN=round(min(insitu), 3),
-              SSM_MAX=round(max(insitu), 3), OUTPUT_INDEX=os.path.join(d, "i_ssm.tif"),
+              SSM_MAX=round(max(insitu), 3), POROSITY=max(0.5, round(max(insitu), 3)),  # saturation ≥ the wettest
+              OUTPUT_INDEX=os.path.join(d, "i_ssm.tif"),
               OUTPUT_SSM=os.path.join(d, "ssm_cd.tif"), OUTPUT_DVV=os.path.join(d, "dvv.tif"))
     ratio = step("sarsense:polratio", CROSS=p["VH"], CO=p["VV"], INPUT_UNITS=1, OUTPUT=os.path.join(d, "vh_vv.tif"))
     ann = run_multi("sarsense:annmoisture", [p["VV"], p["NDVI"], p["theta"], cd["OUTPUT_DVV"], cd["OUTPUT_INDEX"],

@@ -15,7 +15,6 @@ from ....algorithms import onnx as rt
 from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import hybrid, terrain
-from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
 from ..names import model_name
@@ -54,7 +53,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             "The predictors are checked against the model's contract, by count and by name, before anything runs. "
             "The optional spread output is the standard deviation of the ensemble's members: where they disagree, "
             "the estimate is less certain (a lower bound of the error, not a calibrated one). Block by block, at "
-            "bounded memory; a NaN predictor gives a NaN pixel.")
+            "bounded memory; a NaN predictor gives a NaN pixel. The map is clipped to [0, porosity] (the soil's "
+            "saturation), the pixel-dates clipped counted in the log and the output CLIPPED; pixel-dates with a "
+            "predictor far beyond the training data are counted too.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Predictor rasters (in the model's order)"),
@@ -62,6 +63,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                  "One raster per model input, in order (bundled model: VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t).")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (ONNX)"), extension="onnx", optional=True),
                  "A model from 'Train soil moisture neural network'. Empty: the bundled model.")
+        self.add_porosity()
         frozen.add_parameters(self)
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture")),
@@ -143,16 +145,21 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
         screen = frozen.read_screen(self, parameters, context, feedback, ref, common)
-        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, series=SeriesOptions(frozen=screen),
-                                       options=self.run_options(
+        series = self.series_options(parameters, context, frozen=screen)
+        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, series=series, options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the predictor rasters share no pixel-date where every "
                                                               "one of them is valid: check their cover and dates.")))
         outputs.report_nonfinite(self, feedback, model)
-        outputs.report_counts(self, feedback, res, outputs.SSM_CLIPPED)
+        outputs.report_counts(self, feedback, res, {
+            "no_input": "{n} pixel-dates have some predictors but not all (no NDVI, ΔVV … there) and are NaN.",
+            "outside": f"{{n}} pixel-dates have a predictor more than {hybrid.OUTSIDE_SD:g} standard deviations from "
+                       "its training mean (beyond the model's training data): mapped, but the network extrapolates "
+                       "there."})
+        clipped = self.report_clipped(feedback, res, series.porosity)
         feedback.pushInfo(self.tr("{0} date(s) mapped: {1} … {2}").format(len(common), common[0], common[-1]))
         style_on_load(context, out, ramp=SSM_RAMP, name=model_name(self.tr("Soil moisture"), model, "CD + ANN hybrid"),
                       force_name=model.card.demonstration)
-        results = {self.OUTPUT: out}
+        results = {self.OUTPUT: out, self.CLIPPED: clipped}
         if spread:
             results[self.OUTPUT_SPREAD] = spread
         return frozen.report(self, context, feedback, res, screen, results)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsProcessingException,
+    QgsProcessingOutputNumber,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
@@ -14,6 +15,7 @@ from ....algorithms import onnx as rt
 from ....algorithms import sar
 from ....algorithms.io import quantities, read_info, sample_values
 from ....algorithms.soil_moisture import calibration, terrain
+from ....algorithms.soil_moisture import series as _series
 from .. import checks, inputs
 from ..base import SarsenseAlgorithm
 
@@ -37,6 +39,43 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
     _group = ("Soil moisture", "soilmoisture")
     #: Raster parameters that also take a number (qgis_process ``--INCIDENCE=39.5``): a constant angle.
     NUMBER_OR_RASTER = ()
+    #: The soil's porosity (every SSM output is clipped to [0, POROSITY]) and the pixel-dates clipped (#29).
+    POROSITY, CLIPPED = "POROSITY", "CLIPPED"
+
+    def add_porosity(self):
+        """The POROSITY parameter and the CLIPPED output number of an algorithm that writes soil moisture."""
+        lo, hi = _series.POROSITY_RANGE
+        self.add(QgsProcessingParameterNumber(self.POROSITY, self.tr("Porosity, the soil's saturation (m³/m³)"),
+                                              type=QgsProcessingParameterNumber.Double,
+                                              defaultValue=_series.DEFAULT_POROSITY, minValue=lo, maxValue=hi),
+                 "Soil moisture cannot be negative nor above the pore volume: every value is clipped to [0, "
+                 "porosity], and the pixel-dates clipped are counted in the log, the output number Pixel-dates "
+                 "clipped (CLIPPED) and the output's metadata. 0.5 suits most mineral soils (0.35-0.55, Dobson et "
+                 "al. 1985); give the site's saturated water content (soil map) when known.", decimals=3)
+        self.addOutput(QgsProcessingOutputNumber(self.CLIPPED, self.tr("Pixel-dates clipped to [0, porosity]")))
+
+    def series_options(self, parameters, context, *, frozen=None, groups=None):
+        """The :class:`~sarsense.algorithms.soil_moisture.series.SeriesOptions` of a run: its porosity (POROSITY),
+        the frozen-soil screen (:func:`.frozen.read_screen`) and the orbit groups (:meth:`orbit_groups`)."""
+        porosity = self.parameterAsDouble(parameters, self.POROSITY, context) \
+            if self.parameterDefinition(self.POROSITY) is not None else _series.DEFAULT_POROSITY
+        return _series.SeriesOptions(porosity=porosity, frozen=frozen, groups=groups)
+
+    def report_clipped(self, feedback, counts, porosity, *, unit="m³/m³"):
+        """Log the SSM pixel-dates clipped to [0, porosity] (``below_range``/``above_range`` of a job) with their
+        cause; returns the CLIPPED number."""
+        below, above = counts.get("below_range", 0), counts.get("above_range", 0)
+        top = f"{porosity * (100 if unit == '%' else 1):g} {unit}"
+        if below:
+            feedback.pushWarning(self.tr("{0} soil-moisture pixel-date(s) below 0 (σ° drier than the method's "
+                                         "calibration reaches) were set to 0.").format(below))
+        if above:
+            feedback.pushWarning(self.tr("{0} soil-moisture pixel-date(s) above the porosity {1} (wetter than "
+                                         "saturation: the method extrapolates there) were set to {1}.").format(
+                above, top))
+        feedback.pushInfo(self.tr("Soil moisture bounded to [0, {0}] ({1}): {2} pixel-date(s) clipped.").format(
+            top, self.label(self.POROSITY), below + above))
+        return below + above
 
     def checkParameterValues(self, parameters, context):
         params = dict(parameters)

@@ -10,7 +10,6 @@ from qgis.core import (
 )
 
 from ....algorithms.soil_moisture import change_detection as cd
-from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
 from . import frozen
@@ -70,7 +69,9 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             "SSM_min and SSM_max are the driest and wettest soil moisture of the site (in situ, or a soil map's "
             "wilting point and porosity); the defaults are placeholders for a mineral soil. Rasters override them "
             "per pixel. Pixels with fewer valid dates than the minimum, or a dynamic below "
-            "{0} dB (flat series: noise only), are NaN and counted in the log.\n\n"
+            "{0} dB (flat series: noise only), are NaN and counted in the log. SSM_t is clipped to [0, porosity] (the "
+            "soil's saturation; SSM_max above it is refused), the pixel-dates clipped counted in the log and the "
+            "output CLIPPED.\n\n"
             "Input: a dated VV stack (one band per date, 'Build dated stack'), ideally speckle-filtered "
             "('Multi-temporal despeckle'). Outputs keep the dates. The method assumes roughness and vegetation "
             "do not change over the series; with growing vegetation use 'Soil moisture by vegetation-corrected "
@@ -85,6 +86,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             self.add(QgsProcessingParameterNumber(key, self.tr(label), type=QgsProcessingParameterNumber.Double,
                                                   defaultValue=default, minValue=0.0, maxValue=1.0),
                      "Volumetric water content; a site value (in situ minimum/maximum over the series).", decimals=3)
+        self.add_porosity()
         for key, label in ((self.SSM_MIN_RASTER, "SSM_min raster (m³/m³)"),
                            (self.SSM_MAX_RASTER, "SSM_max raster (m³/m³)")):
             self.add(QgsProcessingParameterRasterLayer(key, self.tr(label), optional=True),
@@ -123,6 +125,12 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         if lo >= hi:
             return False, self.tr("{0} ({1:g}) must be below {2} ({3:g}).").format(
                 self.label(self.SSM_MIN), lo, self.label(self.SSM_MAX), hi)
+        porosity = self.parameterAsDouble(parameters, self.POROSITY, context)
+        if porosity < hi <= 1.0:      # a value outside 0..1 is refused by its range below
+            return False, self.tr("{0} ({1:g} m³/m³) is above {2} ({3:g} m³/m³), the most water the soil holds: "
+                                  "lower {0} to the site's wettest soil moisture, or raise {2} to the soil's "
+                                  "saturated water content.").format(self.label(self.SSM_MAX), hi,
+                                                                     self.label(self.POROSITY), porosity)
         if self.parameterAsEnum(parameters, self.REFERENCE, context) == 1:
             p0 = self.parameterAsDouble(parameters, self.LOW_PCT, context)
             p1 = self.parameterAsDouble(parameters, self.HIGH_PCT, context)
@@ -157,7 +165,8 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)
                    for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER) if parameters.get(key)}
         check_bounds(self, parameters, context, feedback, rasters)
-        screen = frozen.read_screen(self, parameters, context, feedback, src, dates)
+        series = self.series_options(parameters, context,
+                                     frozen=frozen.read_screen(self, parameters, context, feedback, src, dates))
         out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
             if parameters.get(self.OUTPUT_DVV) else None
         counts = cd.change_detection_file(
@@ -166,12 +175,13 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
             high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
             ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),
-            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), series=SeriesOptions(frozen=screen),
+            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), series=series,
             options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                 "no pixel has {0} valid dates whose VV varies by {1} dB or more over the series (with SSM_min below "
                 "SSM_max): lower {2}, give a longer stack, or check its nodata value.").format(
                 min_dates, cd.MIN_RANGE_DB, self.label(self.MIN_DATES))))
         outputs.report_infinite(self, feedback, counts)
+        clipped = self.report_clipped(feedback, counts, series.porosity)
         outputs.report_counts(self, feedback, counts, {
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",
             "flat": f"{{n}} pixels vary by less than {cd.MIN_RANGE_DB} dB over the series (no usable change) and "
@@ -181,7 +191,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                       name=names.layer_name(self.tr("Soil moisture index"), "change detection", when))
         style_on_load(context, out_ssm, ramp=SSM_RAMP,
                       name=names.layer_name(self.tr("Soil moisture"), "change detection", when))
-        result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
+        result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm, self.CLIPPED: clipped}
         if out_dvv:
             result[self.OUTPUT_DVV] = out_dvv
-        return frozen.report(self, context, feedback, counts, screen, result)
+        return frozen.report(self, context, feedback, counts, series.frozen, result)

@@ -94,8 +94,8 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
                              f"{' …' if len(ids) > 10 else ''}): check that stations and rasters cover the same area "
                              "(the CRSs are transformed).")
         if outside:
-            feedback.reportError(self.tr("{0} station(s) outside every raster, left out: {1}.").format(
-                len(outside), ", ".join(sorted(outside))), fatalError=False)
+            feedback.pushWarning(self.tr("{0} station(s) outside every raster, left out: {1}.").format(
+                len(outside), ", ".join(sorted(outside))))
         for name, k in res.left_out.items():
             feedback.pushWarning(self.tr("{0} station-date(s) left out: more than {1:g} % of the circle is NaN in "
                                          "{2}.").format(k, 100 * max_invalid, name))

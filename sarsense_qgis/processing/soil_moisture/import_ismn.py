@@ -77,7 +77,7 @@ class ImportIsmnAlgorithm(SoilMoistureAlgorithm):
         flags = insitu.parse_flags(self.parameterAsString(parameters, self.FLAGS, context))
         res = insitu.read_insitu(src, depth_max=depth, flags=flags)
         for name, why in res.problems:
-            feedback.reportError(self.tr("Not imported: {0}: {1}").format(name, why), fatalError=False)
+            feedback.pushWarning(self.tr("Not imported: {0}: {1}").format(name, why))
         for line in insitu.skipped_summary(res.skipped):
             feedback.pushWarning(self.tr("Not imported: {0}").format(line))
         for name, encoding in res.decoded:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from qgis.core import (
+    QgsProcessingOutputNumber,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -20,7 +21,7 @@ from .base import SoilMoistureAlgorithm
 
 
 class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
-    INPUT, TARGET, MAX_GAP_DAYS, OUTPUT = "INPUT", "TARGET", "MAX_GAP_DAYS", "OUTPUT"
+    INPUT, TARGET, MAX_GAP_DAYS, OUTPUT, FILLED = "INPUT", "TARGET", "MAX_GAP_DAYS", "OUTPUT", "FILLED"
 
     def name(self):
         return "interpolatetime"
@@ -40,7 +41,8 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
             "date, or when the valid dates around the target are more than the maximum gap apart, the result is "
             "NaN (no extrapolation, no bridging of long gaps).\n\nTarget dates: a dated stack (a file path or a "
             "loaded layer's name; its band dates are used) or a comma-separated list of ISO dates "
-            "(2016-01-05, 2016-01-17). Output: one band per target date, described by its date.")
+            "(2016-01-05, 2016-01-17). Output: one band per target date, described by its date; the log and the "
+            "output FILLED give the share of pixel-dates filled.")
 
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Dated stack to interpolate")),
@@ -48,13 +50,17 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
         self.add(QgsProcessingParameterString(self.TARGET, self.tr("Target dates (dated stack or ISO dates)")),
                  "A dated stack whose dates to use (path or layer name), or ISO dates separated by commas.")
         self.add(QgsProcessingParameterNumber(self.MAX_GAP_DAYS, self.tr("Maximum gap between valid dates (days)"),
-                                              type=QgsProcessingParameterNumber.Double, defaultValue=32.0,
-                                              minValue=0.0),
-                 "Two valid dates further apart than this are not bridged: the dates between them are NaN.",
+                                              type=QgsProcessingParameterNumber.Double,
+                                              defaultValue=timeinterp.DEFAULT_MAX_GAP_DAYS, minValue=0.0),
+                 "Two valid dates further apart than this are not bridged: the dates between them are NaN. The "
+                 "default (60 days; 32 before #29) bridges the cloudy spells between clear Sentinel-2 views over "
+                 "crops (5-day revisit, most acquisitions cloudy in a growing season) and stays within one growth "
+                 "phase; the log and the output Share of pixel-dates filled (FILLED) say how much was filled.",
                  decimals=1)
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Interpolated stack")),
                  "Float32 GeoTIFF, one band per target date, NaN nodata.")
+        self.addOutput(QgsProcessingOutputNumber(self.FILLED, self.tr("Share of pixel-dates filled (%)")))
 
     def target_dates(self, parameters, context):
         text = (self.parameterAsString(parameters, self.TARGET, context) or "").strip()
@@ -86,9 +92,8 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         outside = timeinterp.outside_dates(dates, targets)
         if outside:
-            feedback.reportError(self.tr("{0} target date(s) lie outside the input's dates ({1} to {2}) and are NaN: "
-                                         "{3}.").format(len(outside), min(dates), max(dates), ", ".join(outside)),
-                                 fatalError=False)
+            feedback.pushWarning(self.tr("{0} target date(s) lie outside the input's dates ({1} to {2}) and are NaN: "
+                                         "{3}.").format(len(outside), min(dates), max(dates), ", ".join(outside)))
         counts = timeinterp.interpolate_time_file(src, out, dates=dates, targets=targets, max_gap_days=gap,
                                                   options=self.run_options(
                                                       parameters, context, feedback, empty_hint=self.tr(
@@ -98,6 +103,14 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
                                                           gap, self.label(self.MAX_GAP_DAYS))))
         feedback.pushInfo(self.tr("{0} input dates → {1} target dates, gaps > {2:g} days not bridged.").format(
             len(dates), len(targets), gap))
+        filled = 100.0 * counts["filled_share"] if counts["possible"] else 0.0
+        feedback.pushInfo(self.tr("Filled: {0:.1f} % of the pixel-dates (of the pixels with a valid date); {1} of {2} "
+                                  "target dates have a value on at least half of those pixels.").format(
+            filled, counts["dates_filled"], len(targets)))
+        if filled < 50:
+            feedback.pushWarning(self.tr("Only {0:.0f} % of the pixel-dates were filled: the valid dates are more than "
+                                         "{1:g} days apart around most targets (clouds). Raise {2}, or add cloud-free "
+                                         "images.").format(filled, gap, self.label(self.MAX_GAP_DAYS)))
         outputs.report_infinite(self, feedback, counts)
         style_on_load(context, out)
-        return {self.OUTPUT: out}
+        return {self.OUTPUT: out, self.FILLED: filled}

@@ -40,8 +40,10 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
             "one NDVI band per date, the dates matched between them. A dated input keeps its dates.\n\n"
             "Reflectance = DN × Reflectance scale + Reflectance offset (Sentinel-2 L2A: 0.0001 and −0.1 from "
             "processing baseline 04.00; Landsat Collection 2 Level 2: 0.0000275 and −0.2). A scale alone does not "
-            "change NDVI, an offset does. With 'Keep only {0}–{1}' (default, the paper's §2.1.4) water, built-up "
-            "land and dense forest become NaN. Pixels where either reflectance is not positive are NaN. A band that "
+            "change NDVI, an offset does. NDVI is written as computed: above {1} is valid NDVI of dense crops. 'Keep "
+            "only {0}–{1}' (off by default since #29) applies the paper's pixel selection (§2.1.4: water and "
+            "built-up land below {0}, dense forest above {1}) and makes the rest NaN; the log counts NDVI outside "
+            "{0}–{1} either way. Pixels where either reflectance is not positive are NaN. A band that "
             "is no reflectance after the scale and offset (digital numbers without their scale, negative or zero "
             "values only) is refused before anything is written.").format(lo, hi)
 
@@ -68,9 +70,10 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
         lo, hi = _ndvi.VALID_RANGE
         self.add(QgsProcessingParameterBoolean(self.MASK_OUTSIDE,
                                                self.tr("Keep only NDVI {0}–{1} (others NaN)").format(lo, hi),
-                                               defaultValue=True),
-                 "The change-detection paper's filter (§2.1.4): NDVI below 0.15 (water, urban) or above 0.8 (dense "
-                 "forest) is set to NaN.")
+                                               defaultValue=_ndvi.MASK_OUTSIDE_DEFAULT),
+                 "The change-detection paper's pixel selection (§2.1.4): NDVI below 0.15 (water, urban) or above 0.8 "
+                 "(dense forest) is set to NaN. Off by default (on before #29): NDVI above 0.8 is valid NDVI of "
+                 "dense crops, which the filter would drop.")
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("NDVI")),
                  "Float32 GeoTIFF, NaN nodata; one band per date for stacks.")
@@ -131,5 +134,17 @@ class NdviAlgorithm(SoilMoistureAlgorithm):
                                  options=self.run_options(parameters, context, feedback,
                                                           empty_hint=self._empty_hint(mask)))
         outputs.report_infinite(self, feedback, counts)
+        lo, hi = _ndvi.VALID_RANGE
+        share = {k: 100.0 * counts[k] / counts["valid"] if counts["valid"] else 0.0
+                 for k in ("below_valid", "above_valid")}
+        feedback.pushInfo(self.tr("NDVI below {0}: {1:.1f} % of the valid pixel-dates (water, built-up, bare soil); "
+                                  "above {2}: {3:.1f} % (dense crops or forest); {4}.").format(
+            lo, share["below_valid"], hi, share["above_valid"], self.tr("set to NaN by {0}").format(
+                self.label(self.MASK_OUTSIDE)) if mask else self.tr("kept ({0} is off, the default since #29)").format(
+                self.label(self.MASK_OUTSIDE))))
+        if counts["valid"] and counts["negative"] > 0.5 * counts["valid"]:
+            feedback.pushWarning(self.tr("{0:.0f} % of the NDVI values are negative: that is water, or {1} and {2} "
+                                         "are swapped (vegetation reflects more near-infrared than red).").format(
+                100.0 * counts["negative"] / counts["valid"], self.label(self.RED_BAND), self.label(self.NIR_BAND)))
         style_on_load(context, out, ramp=NDVI_RAMP)
         return {self.OUTPUT: out}

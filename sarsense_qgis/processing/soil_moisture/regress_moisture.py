@@ -12,6 +12,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ....algorithms.io import quantities
 from ....algorithms.soil_moisture import regression
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
@@ -43,7 +44,8 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
             "line. σ° is in dB, e.g. terrain-normalised and vegetation-corrected by the Soil moisture I algorithms. "
             "Given a raster (a dated stack of the same σ°), it maps soil moisture from the fitted lines: per date, the "
             "line of that date (dates without a line are NaN, each named in the log with why); otherwise the one "
-            "line on every band.\n\n"
+            "line on every band. The map is clipped to [0, porosity] in its units (the pixel-dates clipped counted in "
+            "the log and the output CLIPPED).\n\n"
             "The RMSE is the fit's own residual on the samples that made it, as the paper reports it: an optimistic "
             "figure. For an independent assessment, validate the map on other stations with 'Validate soil "
             "moisture'.")
@@ -60,6 +62,7 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
         self.add_table_output(self.OUTPUT_TABLE, "Regression table", "date, slope, intercept, R², RMSE, N.")
         self.add(QgsProcessingParameterRasterLayer(self.RASTER, self.tr("σ° raster to map (dB)"), optional=True),
                  "A dated stack of the same σ°; mapped with the fitted lines.")
+        self.add_porosity()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture map"), optional=True,
                                                          createByDefault=False),
@@ -92,7 +95,8 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
                        "lines": {d: f for d, f in fits if isinstance(f, dict)}}, fh, indent=1)
         results = {self.OUTPUT_PARAMS: path, self.OUTPUT_TABLE: table}
         if src:
-            results[self.OUTPUT] = self._map(src, lines, parameters, context, feedback)
+            unit = "m³/m³" if quantities.range_problem(s[f_y], "soil_moisture") is None else "%"
+            results[self.OUTPUT], results[self.CLIPPED] = self._map(src, lines, parameters, context, feedback, unit)
         return results
 
     def _raster(self, parameters, context):
@@ -127,13 +131,15 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
                 len(missing), len(dates), self.label(self.PER_DATE)))
         return lines
 
-    def _map(self, src, lines, parameters, context, feedback):
+    def _map(self, src, lines, parameters, context, feedback, unit):
         dates = checks.stack_dates(self, src, self.RASTER, min_dates=1)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        res = regression.regression_map_file(src, out, lines, dates=dates, options=self.run_options(
+        series = self.series_options(parameters, context)
+        res = regression.regression_map_file(src, out, lines, dates=dates, series=series, percent=unit == "%",
+                                             options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the σ° stack has no valid pixel on the dates with a "
                                                               "fitted line.")))
-        outputs.report_counts(self, feedback, res, outputs.SSM_CLIPPED)
+        clipped = self.report_clipped(feedback, res, series.porosity, unit=unit)
         empty = [b for b in res.get("empty_bands", []) if lines[b - 1] is not None]
         if empty:
             feedback.pushWarning(self.tr("map band(s) {0} are NaN although their date has a line: {1} has no valid "
@@ -143,4 +149,4 @@ class RegressMoistureAlgorithm(SoilMoistureAlgorithm):
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
             self.tr("Soil moisture"), "regression", names.input_details(src)[1],
             self.tr("{0} of {1} dates without a line").format(nan, len(lines)) if nan else ""), force_name=bool(nan))
-        return out
+        return out, clipped

@@ -9,10 +9,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ....algorithms.io import sample_values
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import calibration
 from ....algorithms.soil_moisture import change_detection as cd
-from ....algorithms.soil_moisture.series import SeriesOptions
+from ....algorithms.soil_moisture import ndvi as _ndvi
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
 from . import frozen
@@ -41,7 +42,9 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
             "time' onto the radar dates) or the VH/VV ratio. α (dB per m³/m³) and β are fitted to in situ data; "
             "the paper does not publish its values, so there are no defaults: give them, or the parameters JSON "
             "file ({{\"alpha\": …, \"beta\": …}}). Where α − β·V1 ≤ "
-            "{0} the radar has no usable sensitivity: NaN, counted in the log.\n\n"
+            "{0} the radar has no usable sensitivity: NaN, counted in the log. Where V1 is NDVI, NDVI below 0.15 "
+            "(water, built-up land: the paper's §2.1.4) is NaN and counted. SSM_t is clipped to [0, porosity], the "
+            "pixel-dates clipped counted in the log and the output CLIPPED.\n\n"
             "A parameters file from 'Calibrate vegetation-corrected change detection' whose fit was flagged (β < 0, "
             "no sensitivity left, or worse than the classic method on held-out samples) is used, with a warning in "
             "the log for each flag and '(calibration flagged)' in the layer name; α ≤ 0 or β < 0 typed in are "
@@ -67,9 +70,22 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                                               minValue=0.0, maxValue=1.0),
                  "Soil moisture at the date of σVV_min (site value).", decimals=3)
         frozen.add_parameters(self)
+        self.add_porosity()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture SSM (m³/m³)")),
                  "Float32 stack in m³/m³, one band per date.")
+
+    def checkParameterValues(self, parameters, context):
+        ok, why = super().checkParameterValues(parameters, context)    # each number in its range first
+        if not ok:
+            return ok, why
+        lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        porosity = self.parameterAsDouble(parameters, self.POROSITY, context)
+        if lo >= porosity:
+            return False, self.tr("{0} ({1:g} m³/m³) is not below {2} ({3:g} m³/m³): every soil moisture would be "
+                                  "clipped to the porosity. Lower {0} to the site's driest soil moisture, or raise "
+                                  "{2}.").format(self.label(self.SSM_MIN), lo, self.label(self.POROSITY), porosity)
+        return ok, why
 
     def coefficients(self, parameters, context):
         """``(α, β, flags, V1 kind)``: from the parameters file (its calibration's flags) or the two numbers (flags of
@@ -108,11 +124,14 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
         ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
-        screen = frozen.read_screen(self, parameters, context, feedback, vv, dates)
+        series = self.series_options(parameters, context,
+                                     frozen=frozen.read_screen(self, parameters, context, feedback, vv, dates))
+        # the paper's lower NDVI limit belongs to the soil-moisture use: NDVI below 0.15 is water or built-up land
+        v1_min = _ndvi.VALID_RANGE[0] if calibration.v1_is_ndvi(sample_values(v1, band=1), kind) else None
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,
                                        v1_bands=[v1_dates.index(d) + 1 for d in dates], alpha=alpha, beta=beta,
-                                       ssm_min=ssm_min, in_db=in_db, series=SeriesOptions(frozen=screen),
+                                       ssm_min=ssm_min, in_db=in_db, series=series, v1_min=v1_min,
                                        options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                                            "α − β·V1 ≤ {0} (no radar sensitivity left) wherever VV and V1 are both "
                                            "valid, or they share no valid pixel-date: check α = {1:g}, β = {2:g} "
@@ -123,11 +142,15 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "weak": f"{{n}} pixel-dates have α − β·V1 ≤ {cd.MIN_SENSITIVITY} (no radar sensitivity left under the "
-                    "vegetation) and are NaN."})
-        outputs.report_counts(self, feedback, counts, outputs.SSM_CLIPPED)
+                    "vegetation) and are NaN.",
+            "low_v1": f"{{n}} pixel-dates have NDVI below {v1_min} (water or built-up land: Fayad et al. 2022, §2.1.4, "
+                      "leave them out of the soil-moisture use of NDVI) and are NaN.",
+            "no_v1": "{n} pixel-dates have VV but no V1 (no NDVI: masked, or no NDVI date near enough in 'Interpolate "
+                     "stack in time') and are NaN."})
+        clipped = self.report_clipped(feedback, counts, series.porosity)
         what = ("calibration" if parameters.get(self.PARAMS) else "α, β") + " flagged" if flags else ""
         # a flagged calibration's map says so whatever its file is called
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
             self.tr("Soil moisture"), "vegetation-corrected change detection", names.input_details(vv)[1], what),
                       force_name=bool(flags))
-        return frozen.report(self, context, feedback, counts, screen, {self.OUTPUT: out})
+        return frozen.report(self, context, feedback, counts, series.frozen, {self.OUTPUT: out, self.CLIPPED: clipped})

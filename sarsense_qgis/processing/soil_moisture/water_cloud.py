@@ -20,8 +20,9 @@ from .base import SoilMoistureAlgorithm
 #: Why σ°_soil is NaN, one sentence per count of the job (pixel-dates).
 NAN_REASONS = {
     "no_sigma": "{n} pixel-dates have no σ° (NaN in the input): σ°_soil is NaN.",
-    "no_ndvi": "{n} pixel-dates have σ° but no NDVI or incidence angle (NaN: masked, e.g. outside 0.15-0.8 by "
-               "'NDVI', or no NDVI date near enough in 'Interpolate stack in time'): σ°_soil is NaN whatever A and B.",
+    "no_ndvi": "{n} pixel-dates have σ° but no NDVI or incidence angle (NaN: masked, e.g. by 'NDVI' with its "
+               "0.15-0.8 filter on, or no NDVI date near enough in 'Interpolate stack in time'): σ°_soil is NaN "
+               "whatever A and B.",
     "no_soil": "{n} pixel-dates have σ° ≤ σ°_veg = A·LAI·cos θ·(1 − τ²) (the vegetation term explains all the "
                "signal): σ°_soil is NaN.",
     "opaque": "{n} pixel-dates have τ² = exp(−2·B·LAI·sec θ) so small that σ°_soil = (σ° − σ°_veg)/τ² leaves the "
@@ -170,6 +171,11 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
                                                                                 1 / counts["tau2"])
                           if counts["tau2"] > 0 else self.tr("A = {0:g}, B = {1:g}.").format(a, b))
         outputs.report_infinite(self, feedback, counts)
+        with_sigma = counts["no_ndvi"] + counts["valid"]
+        feedback.pushInfo(self.tr("σ° ≤ σ°_veg (no soil term, NaN) on {0:.1f} % of the {1} pixel-dates with σ°; "
+                                  "no NDVI or angle on {2:.1f} %.").format(
+            100 * counts["no_soil"] / with_sigma if with_sigma else 0.0, with_sigma,
+            100 * counts["no_ndvi"] / with_sigma if with_sigma else 0.0))
         outputs.report_counts(self, feedback, counts, NAN_REASONS)
         why = nan_diagnosis(counts, a, b)
         if not counts["soil"]:   # the base class removes the outputs of a refused run
@@ -177,7 +183,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
             raise self.error(self.tr("every pixel of σ°_soil would be NaN, so nothing was written: {0} {1}").format(
                 why or self.tr("check that σ° and NDVI overlap in space and dates."), counted))
         if why:
-            feedback.reportError(why, fatalError=False)
+            feedback.pushWarning(why)
         style_on_load(context, out_soil, name=names.layer_name(self.tr("Soil backscatter σ°_soil"),
                                                                "Water Cloud Model"))
         result = {self.OUTPUT_SOIL: out_soil}

@@ -19,7 +19,7 @@ def test_ndvi_hand_values_and_validity_range():
     nir = np.array([[0.45, 0.10, 0.33]], np.float32)
     # (0.45-0.05)/(0.5) = 0.8 (kept: the range is closed), 0 → NaN (below 0.15), 0.03/0.63 = 0.0476 → NaN
     np.testing.assert_allclose(ndvi.ndvi(red, nir, mask_outside=False), [[0.8, 0.0, 0.03 / 0.63]], rtol=1e-6)
-    got = ndvi.ndvi(red, nir)
+    got = ndvi.ndvi(red, nir, mask_outside=True)
     assert got[0, 0] == pytest.approx(0.8) and np.isnan(got[0, 1:]).all()
 
 
@@ -282,14 +282,16 @@ def test_the_jobs_write_what_the_kernels_give_with_dates_and_counts(tmp_path):
     np.testing.assert_array_equal(read_raster(out[0]), index)
     np.testing.assert_array_equal(read_raster(out[1]), cd.ssm_from_index(index, np.float32(0.1), 0.40))
     np.testing.assert_array_equal(read_raster(out[2]), cd.delta_vv(arr["vv"], min_dates=4))
-    assert counted == {"infinite": 0, "few": few, "flat": flat} and few > 0
+    assert counted == {"infinite": 0, "few": few, "flat": flat, "below_range": 0, "above_range": 0,
+                       "clipped": 0} and few > 0
     assert list(read_info(out[1]).descriptions) == dates
     veg, weak = cd.vegetation_cd(arr["vv"], arr["v1"], alpha=20, beta=30, ssm_min=0.05)
     counted = cd.vegetation_cd_file(p["vv"], p["v1"], out[0], dates=dates, v1_bands=range(1, n + 1), alpha=20,
                                     beta=30, ssm_min=0.05, options=RunOptions(block_size=32))
-    high = int(np.count_nonzero(veg > 1.0))       # the map stays in 0..1 m³/m³, what it clipped counted
-    np.testing.assert_array_equal(read_raster(out[0]), np.where(veg > 1.0, np.float32(1.0), veg))
+    high = int(np.count_nonzero(veg > 0.5))       # the map stays in 0..porosity (0.5 m³/m³), what it clipped counted
+    np.testing.assert_array_equal(read_raster(out[0]), np.where(veg > 0.5, np.float32(0.5), veg))
     assert counted["weak"] == weak > 0 and counted["above_range"] == high > 0 and counted["below_range"] == 0
+    assert counted["clipped"] == high and counted["no_v1"] == int((np.isfinite(arr["vv"]) & np.isnan(arr["v1"])).sum())
     soil, _, none_left = water_cloud.water_cloud(10 ** (arr["vv"] / 10), arr["v1"], 35.0, a=1.0, b=1.0)
     counted = water_cloud.water_cloud_file(p["vv"], p["v1"], out[0], ndvi_bands=range(1, n + 1), incidence_deg=35.0,
                                            a=1.0, b=1.0, in_db=True,

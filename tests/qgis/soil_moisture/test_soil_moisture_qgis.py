@@ -13,7 +13,7 @@ from qgis_helpers import Log, run
 
 from sarsense.algorithms.io import stack as _stack
 from sarsense.algorithms.soil_moisture import change_detection as cd
-from sarsense.algorithms.soil_moisture import timeinterp, water_cloud
+from sarsense.algorithms.soil_moisture import series, timeinterp, water_cloud
 
 NDVI_DIR = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
 
@@ -66,7 +66,8 @@ def test_ndvi_interpolated_to_radar_dates_equals_core(sarsense, stacks, tmp_path
     vv, nd, _ = stacks
     res = run("interpolatetime", {"INPUT": nd, "TARGET": vv, "OUTPUT": str(tmp_path / "n.tif")})
     got = read_raster(res["OUTPUT"])
-    ref = timeinterp.interpolate_time(read_raster(nd), _stack.band_dates(nd), _stack.band_dates(vv), max_gap_days=32)
+    ref = timeinterp.interpolate_time(read_raster(nd), _stack.band_dates(nd), _stack.band_dates(vv),
+                                     max_gap_days=timeinterp.DEFAULT_MAX_GAP_DAYS)
     np.testing.assert_array_equal(got, ref)
     assert _stack.band_dates(res["OUTPUT"]) == _stack.band_dates(vv)
     res2 = run("interpolatetime", {"INPUT": nd, "TARGET": "2016-03-14, 2016-03-20", "MAX_GAP_DAYS": 20,
@@ -83,6 +84,7 @@ def test_vegetation_cd_with_ndvi_on_radar_dates_and_params_file(sarsense, stacks
     res = run("vegetationcd", {"VV": vv, "V1": v1["OUTPUT"], "PARAMS": str(params), "SSM_MIN": 0.05,
                                "OUTPUT": str(tmp_path / "s.tif")}, feedback=log)
     ref, _ = cd.vegetation_cd(read_raster(vv), read_raster(v1["OUTPUT"]), alpha=18, beta=12, ssm_min=0.05)
+    assert series.clip_ssm(ref, 0.5) == (0, res["CLIPPED"]) and res["CLIPPED"] > 0   # bounded by POROSITY (#29)
     np.testing.assert_array_equal(read_raster(res["OUTPUT"]), ref)
     assert any("α = 18, β = 12" in line for line in log.lines)
 
@@ -135,7 +137,8 @@ def test_ndvi_from_landsat_bands(sarsense, tmp_path):
     red = np.array([[[30, 60], [90, 10]]], np.float32)
     nir = np.array([[[90, 70], [100, 10]]], np.float32)
     both = write_raster(tmp_path / "rn.tif", np.concatenate([red, nir]), descriptions=["red", "nir"])
-    res = run("ndvi", {"RED": both, "RED_BAND": 1, "NIR_BAND": 2, "SCALE": 0.01, "OUTPUT": str(tmp_path / "n.tif")})
+    res = run("ndvi", {"RED": both, "RED_BAND": 1, "NIR_BAND": 2, "SCALE": 0.01, "MASK_OUTSIDE": True,
+                       "OUTPUT": str(tmp_path / "n.tif")})
     got = read_raster(res["OUTPUT"])[0]
     assert got[0, 0] == pytest.approx(0.5) and np.isnan(got[0, 1]) and np.isnan(got[1, 1])  # 0.077 and 0 masked
     red_f = write_raster(tmp_path / "r_2016-01-05.tif", red)

@@ -14,6 +14,7 @@ from ..io import RunOptions, quantities
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
 from ..io.raster import open_dataset
+from .series import SeriesOptions
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
 #: series is flat to within speckle and calibration noise and the index would amplify noise.
@@ -76,10 +77,7 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
     n = _valid_count(arr)
     few = n < min_dates
     with np.errstate(invalid="ignore", divide="ignore"), _all_nan_ok():
-        if reference == "minmax":
-            lo, hi = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
-        else:
-            lo, hi = nan_percentiles(arr, (low_pct, high_pct), n)
+        lo, hi = dry_wet(arr, reference=reference, low_pct=low_pct, high_pct=high_pct, n_valid=n)
         dyn = hi - lo
         flat = ~few & ~(dyn >= min_range_db)
         index = (arr - lo) / dyn
@@ -87,6 +85,18 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
             np.clip(index, 0.0, 1.0, out=index)
     index[:, few | flat] = np.nan
     return index.astype(np.float32), int(few.sum()), int(flat.sum())
+
+
+def dry_wet(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0, high_pct: float = 95.0,
+            n_valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The dry and wet references of eq. 2 per pixel over the series (dB): its minimum and maximum, or the
+    ``low_pct`` and ``high_pct`` percentiles (:func:`nan_percentiles`); NaN where a pixel has no valid date."""
+    arr = np.asarray(stack_db, dtype=np.float32)
+    with np.errstate(invalid="ignore"), _all_nan_ok():
+        if reference == "minmax":
+            return np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
+        lo, hi = nan_percentiles(arr, (low_pct, high_pct), n_valid)
+    return lo, hi
 
 
 def delta_vv(stack_db: ArrayLike, *, min_dates: int = 2) -> np.ndarray:
@@ -198,7 +208,7 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                           output_dvv: str | None = None, in_db: bool = True, reference: str = "minmax",
                           low_pct: float = 5.0, high_pct: float = 95.0, min_dates: int = 5, ssm_min: float = 0.05,
                           ssm_max: float = 0.40, ssm_min_raster: str | None = None, ssm_max_raster: str | None = None,
-                          options: RunOptions | None = None) -> dict:
+                          options: RunOptions | None = None, series: SeriesOptions | None = None) -> dict:
     """Change-detection index and soil moisture (Fayad et al. 2022, eq. 2-3) of a dated VV stack, file to file, block
     by block.
 
@@ -224,29 +234,42 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     options : RunOptions, optional
         Budget, compression, progress and cancel; the pass runs on one thread (it is I/O-bound: a second
         worker only adds memory).
+    series : SeriesOptions, optional
+        Its ``groups`` (relative orbits, :mod:`~sarsense.algorithms.io.orbits`) are separate series: references,
+        ``min_dates`` and ΔVV per group, the outputs merged back in band order (None: one series).
 
     Returns
     -------
     dict
-        ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
-        too small a dynamic, as :func:`change_index` counts them).
+        ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixel-series NaN for too few valid dates and
+        for too small a dynamic, as :func:`change_index` counts them), ``references``: per group ``(dry, wet,
+        pixels)``, the mean dry and wet references (dB) over the pixels the index is computed on.
     """
     check_ssm_bounds(ssm_min, ssm_max)
     n = len(dates)
     extra = [p for p in (ssm_min_raster, ssm_max_raster) if p]
     slot_min = n if ssm_min_raster else None
     slot_max = n + (1 if ssm_min_raster else 0) if ssm_max_raster else None
+    groups = (series or SeriesOptions()).series(n)
     counts = Counts("few", "flat")
+    refs = np.zeros((len(groups), 3))          # sums of dry, wet and the pixel count per group (one worker)
 
     def kernel(block):
         vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
-        index, few, flat = change_index(vv, reference=reference, low_pct=low_pct, high_pct=high_pct,
-                                        min_dates=min_dates)
-        counts.add(few=few, flat=flat)
+        index, dvv = np.empty_like(vv), np.empty_like(vv)
+        for g, idx in enumerate(map(list, groups)):
+            index[idx], few, flat = change_index(vv[idx], reference=reference, low_pct=low_pct, high_pct=high_pct,
+                                                 min_dates=min_dates)
+            counts.add(few=few, flat=flat)
+            used = np.isfinite(index[idx]).any(axis=0)
+            lo, hi = dry_wet(vv[idx][:, used], reference=reference, low_pct=low_pct, high_pct=high_pct)
+            refs[g] += (lo.sum(dtype=np.float64), hi.sum(dtype=np.float64), used.sum())
+            if output_dvv:
+                dvv[idx] = delta_vv(vv[idx], min_dates=min_dates)
         smin = block[slot_min] if slot_min is not None else ssm_min
         smax = block[slot_max] if slot_max is not None else ssm_max
         out = [index, ssm_from_index(index, smin, smax)]
-        return out + [delta_vv(vv, min_dates=min_dates)] if output_dvv else out
+        return out + [dvv] if output_dvv else out
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
     meta = [{"QUANTITY": "soil moisture index", "units": "index 0-1"},
@@ -256,7 +279,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
                         descriptions=[list(dates)] * len(outs), band_metadata=meta,
                         bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
-    return {"infinite": res["infinite"], **counts.values}
+    references = [(dry / k, wet / k, int(k)) if k else (np.nan, np.nan, 0) for dry, wet, k in refs]
+    return {"infinite": res["infinite"], **counts.values, "references": references}
 
 
 def read_params(path: str) -> tuple[float, float, dict]:
@@ -270,7 +294,7 @@ def read_params(path: str) -> tuple[float, float, dict]:
 
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
                        alpha: float, beta: float, ssm_min: float, in_db: bool = True,
-                       options: RunOptions | None = None) -> dict:
+                       options: RunOptions | None = None, series: SeriesOptions | None = None) -> dict:
     """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7, :func:`vegetation_cd`), file to file, block
     by block.
 
@@ -287,6 +311,8 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         α (dB per m³/m³), β and SSM_min (m³/m³) of eq. 7.
     options : RunOptions, optional
         Budget, workers, compression, progress and cancel.
+    series : SeriesOptions, optional
+        Its ``groups`` (relative orbits) are separate series: σVV_min of eq. 6 per group (None: one series).
 
     Returns
     -------
@@ -295,13 +321,17 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it).
     """
     n = len(dates)
+    groups = (series or SeriesOptions()).series(n)
     counts = Counts("weak", "below_range", "above_range")
 
     def kernel(block):
         sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
-        ssm, weak = vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
+        ssm, v1 = np.empty_like(sigma), block[n:]
+        for idx in map(list, groups):
+            ssm[idx], weak = vegetation_cd(sigma[idx], v1[idx], alpha=alpha, beta=beta, ssm_min=ssm_min)
+            counts.add(weak=weak)
         below, above = quantities.clip(ssm, "soil_moisture")
-        counts.add(weak=weak, below_range=below, above_range=above)
+        counts.add(below_range=below, above_range=above)
         return ssm
 
     res = run_blockwise([vv, (v1, list(v1_bands))], output, kernel, out_bands=n, descriptions=list(dates),

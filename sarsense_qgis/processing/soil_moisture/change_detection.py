@@ -10,6 +10,7 @@ from qgis.core import (
 )
 
 from ....algorithms.soil_moisture import change_detection as cd
+from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
 from .base import SoilMoistureAlgorithm, toggles
@@ -42,6 +43,16 @@ def check_bounds(alg, parameters, context, feedback, rasters):
         raise alg.error(alg.tr("{0}: eq. 3 has no answer there and the map would be NaN. Check that they are not "
                                "swapped or the same layer.").format(what))
     feedback.pushWarning(alg.tr("{0}: soil moisture is NaN there.").format(what))
+
+
+def report_references(alg, feedback, references, groups, dates, reference):
+    """Log, per series (orbit group, or the whole stack), its dates and the mean dry and wet references (dB) used."""
+    kind = "minimum/maximum" if reference == "minmax" else "percentiles"
+    named = [(g.label, g.bands) for g in groups] if groups else [("one series", tuple(range(len(dates))))]
+    for (label, idx), (dry, wet, n) in zip(named, references):
+        feedback.pushInfo(alg.tr("{0}, {1} date(s) ({2} … {3}): dry/wet references ({4}) {5:.2f} / {6:.2f} dB on "
+                                 "average over {7} pixel(s).").format(
+            label, len(idx), dates[idx[0]], dates[idx[-1]], kind, dry, wet, n))
 
 
 class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
@@ -104,6 +115,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         self.add(QgsProcessingParameterNumber(self.MIN_DATES, self.tr("Minimum valid dates per pixel"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=2),
                  "Pixels with fewer valid (non-NaN) dates are NaN.")
+        self.add_orbits()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_INDEX, self.tr("Soil moisture index I_SSM")),
                  "Float32 stack, 0 (driest) to 1 (wettest), one band per date.")
@@ -138,6 +150,8 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         if min_dates > len(dates):
             raise self.error(f"{self.label(self.MIN_DATES)} is {min_dates} but the stack has {len(dates)} dates: "
                              "lower it, or use a longer stack.")
+        groups = self.orbit_groups(parameters, context, feedback, src, self.INPUT, min_dates=min_dates,
+                                   need=f"{self.label(self.MIN_DATES)} = {min_dates}")
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
         cd.check_ssm_bounds(lo, hi)
@@ -162,11 +176,12 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
             high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
             ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),
-            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER),
+            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), series=SeriesOptions(groups=checks.series_of(groups)),
             options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                 "no pixel has {0} valid dates whose VV varies by {1} dB or more over the series (with SSM_min below "
                 "SSM_max): lower {2}, give a longer stack, or check its nodata value.").format(
                 min_dates, cd.MIN_RANGE_DB, self.label(self.MIN_DATES))))
+        report_references(self, feedback, counts["references"], groups, dates, reference)
         outputs.report_infinite(self, feedback, counts)
         outputs.report_counts(self, feedback, counts, {
             "few": f"{{n}} pixels have fewer than {min_dates} valid dates and are NaN.",

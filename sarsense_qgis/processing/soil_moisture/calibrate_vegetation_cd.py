@@ -62,6 +62,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
                  "What the vegetation field holds (reported; the fit is the same).")
         samples.add_split(self, "Seed of the training/validation split: the same seed gives the same split.",
                           "Share of the samples used to fit (the paper: 70 %).")
+        self.add_orbits()
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Parameters (JSON)"),
                                                        fileFilter="JSON (*.json)"),
                  "α, β, SSM_min/SSM_max per station, the split and the held-out scores.")
@@ -76,7 +77,8 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         f_vv, f_v1, f_ssm = (samples.field(self, parameters, n, context)
                              for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
-        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm], feedback=feedback)
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm], feedback=feedback,
+                                 text=samples.acq_time_field(self, parameters, self.SAMPLES, context))
         origin = s.origin
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
         for name, f, quantity in ((self.VV_FIELD, f_vv, "sigma0_db"), (self.V1_FIELD, f_v1, "v1"),
@@ -85,7 +87,8 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]
-        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind)
+        series = samples.series_keys(self, parameters, context, feedback, s)
+        fit = cal.calibrate(series, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind)
         train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
         classic, corrected = fit["classic"], fit["corrected"]
         sc_classic, sc_corr = fit["scores_classic"], fit["scores_corrected"]

@@ -503,6 +503,19 @@ def orbit_groups(alg, path, name, feedback, *, pooled=False, min_dates=2, need="
     return groups if len(groups) > 1 else None
 
 
+def orbit_notice(alg, path, name, feedback, why):
+    """Log the orbit groups of the dated stack ``path`` (:func:`~sarsense.algorithms.io.orbits.orbit_groups`) for
+    a method that takes the stack as it is, and warn, saying ``why`` it matters, when it mixes several."""
+    groups = _orbits.orbit_groups(_orbits.band_acquisitions(path))
+    dates = _stack.band_dates(path)
+    feedback.pushInfo(alg.tr("{0}: {1} series by orbit: {2}.").format(alg.label(name), len(groups), "; ".join(
+        f"{g.label}: {len(g.bands)} date(s) ({dates[g.bands[0]]} … {dates[g.bands[-1]]})" for g in groups)))
+    if len(groups) > 1:
+        feedback.pushWarning(alg.tr("{0} mixes {1} orbits ({2}): {3}").format(
+            alg.label(name), len(groups), ", ".join(g.label for g in groups), why))
+    return groups
+
+
 def series_of(groups):
     """The core jobs' :class:`~sarsense.algorithms.soil_moisture.series.SeriesOptions` groups (0-based band
     indices per series) of :func:`orbit_groups`' answer (None: one series)."""

@@ -142,3 +142,4 @@ def test_calibration_per_orbit_from_the_samples_acquisition_times(env, tmp_path)
                        VV_FIELD="VV", V1_FIELD="NDVI", SSM_FIELD="ssm", OUTPUT_PARAMS=tmp_path / "q.json",
                        OUTPUT_HTML=tmp_path / "q.html")
     assert no_time["results"]["ALPHA"] == pytest.approx(pooled["results"]["ALPHA"])
+

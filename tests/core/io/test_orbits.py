@@ -102,3 +102,20 @@ def test_per_orbit_change_detection_equals_each_orbit_alone_merged(tmp_path):
         assert k == vv[0].size
         assert (dry, wet) == pytest.approx((vv[idx].min(axis=0).mean(), vv[idx].max(axis=0).mean()), abs=1e-5)
     assert cd.change_detection_file(src, *out[:2], dates=dates, min_dates=4)["references"][0][2] == vv[0].size
+
+
+def test_per_orbit_vegetation_cd_takes_each_orbits_minimum(tmp_path):
+    vv = _sawtooth()
+    n = len(vv)
+    dates = [str(np.datetime64("2018-08-02") + np.timedelta64(6 * k, "D")) for k in range(n)]
+    src = write_raster(tmp_path / "vv.tif", vv, descriptions=dates)
+    v1 = write_raster(tmp_path / "v1.tif", np.full_like(vv, 0.3), descriptions=dates)
+    groups = (tuple(range(0, n, 2)), tuple(range(1, n, 2)))
+    out = str(tmp_path / "ssm.tif")
+    cd.vegetation_cd_file(src, v1, out, dates=dates, v1_bands=range(1, n + 1), alpha=20, beta=10, ssm_min=0.05,
+                          series=SeriesOptions(groups=groups))
+    want = np.empty_like(vv)
+    for idx in map(list, groups):
+        want[idx] = cd.vegetation_cd(vv[idx], np.full_like(vv[idx], 0.3), alpha=20, beta=10, ssm_min=0.05)[0]
+    np.testing.assert_allclose(read_raster(out), want, atol=1e-6)
+    assert np.nanmin(read_raster(out)[1::2], axis=0) == pytest.approx(0.05)   # each orbit reaches SSM_min

@@ -77,8 +77,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         f_vv, f_v1, f_ssm = (samples.field(self, parameters, n, context)
                              for n in (self.VV_FIELD, self.V1_FIELD, self.SSM_FIELD))
-        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm], feedback=feedback,
-                                 text=samples.acq_time_field(self, parameters, self.SAMPLES, context))
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, [f_vv, f_v1, f_ssm], feedback=feedback)
         origin = s.origin
         kind = V1_KINDS[self.parameterAsEnum(parameters, self.V1_KIND, context)]
         for name, f, quantity in ((self.VV_FIELD, f_vv, "sigma0_db"), (self.V1_FIELD, f_v1, "v1"),
@@ -88,7 +87,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]
         series = samples.series_keys(self, parameters, context, feedback, s)
-        fit = cal.calibrate(series, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind)
+        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind, series=series)
         train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
         classic, corrected = fit["classic"], fit["corrected"]
         sc_classic, sc_corr = fit["scores_classic"], fit["scores_corrected"]

@@ -42,6 +42,8 @@ class StationSamples:
 
     def __init__(self, station, date, values, origin=""):
         self.station, self.date, self.values = station, date, values
+        #: The series each sample belongs to (:func:`series_keys`: station, or station and orbit).
+        self.series = station
         #: The layer they were read from, as reports name it: ``layer 'name' (source)``.
         self.origin = origin
 
@@ -320,10 +322,13 @@ def acq_time_field(alg, parameters, name, context):
 
 
 def series_keys(alg, parameters, context, feedback, s):
-    """Per sample, the series it belongs to (issue #29): its station; with ORBITS per relative orbit and
-    acquisition times (:data:`ACQ_TIME`), its station and orbit (acquisitions within 3 minutes of one time of day,
-    :func:`~sarsense.algorithms.io.orbits.orbit_groups`). Logs the groups found and their samples."""
+    """Per sample, the series it belongs to (issue #29), also set as ``s.series``: its station; with ORBITS per
+    relative orbit and acquisition times (:data:`ACQ_TIME`), its station and orbit (acquisitions within 3 minutes
+    of one time of day, :func:`~sarsense.algorithms.io.orbits.orbit_groups`; the field read here unless ``s``
+    holds it). Logs the groups found and their samples."""
     times = s.values.get(ACQ_TIME)
+    if times is None and acq_time_field(alg, parameters, SAMPLES, context):
+        times = read_samples(alg, parameters, SAMPLES, context, [], text=[ACQ_TIME])[ACQ_TIME]
     if times is None:
         feedback.pushWarning(alg.tr("{0} has no '{1}' field: orbits cannot be told apart, each station's samples are "
                                     "one series. 'Extract raster values at stations' writes it from dated stacks "
@@ -347,4 +352,5 @@ def series_keys(alg, parameters, context, feedback, s):
     for g in groups:
         for i in g.bands:
             keys[i] = f"{s.station[i]} · {g.label}"
-    return keys.astype(str)
+    s.series = keys.astype(str)
+    return s.series

@@ -119,3 +119,22 @@ def test_per_orbit_vegetation_cd_takes_each_orbits_minimum(tmp_path):
         want[idx] = cd.vegetation_cd(vv[idx], np.full_like(vv[idx], 0.3), alpha=20, beta=10, ssm_min=0.05)[0]
     np.testing.assert_allclose(read_raster(out), want, atol=1e-6)
     assert np.nanmin(read_raster(out)[1::2], axis=0) == pytest.approx(0.05)   # each orbit reaches SSM_min
+
+
+def test_station_series_per_orbit_radar_references_per_series_in_situ_per_station():
+    """calibration.classic_cd and deltas with ``series`` (station and orbit): σVV's minimum and maximum per series,
+    the in-situ extremes still the station's (one soil)."""
+    from sarsense.algorithms.soil_moisture import calibration
+    station = np.array(["a"] * 6)
+    series = np.array(["a · 1", "a · 2"] * 3)
+    vv = np.array([-15.0, -14.2, -12.0, -11.2, -13.0, -12.2])          # orbit 2 is 0.8 dB above orbit 1
+    ssm = np.array([0.05, 0.05, 0.35, 0.35, 0.2, 0.2])
+    train = np.ones(6, bool)
+    est, index = calibration.classic_cd(station, vv, ssm, train, series=series)
+    np.testing.assert_allclose(index, [0, 0, 1, 1, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(est, 0.05 + index * 0.30, rtol=1e-6)         # the station's in-situ extremes
+    dvv, dssm, ssm_min = calibration.deltas(station, vv, ssm, train, series=series)
+    np.testing.assert_allclose(dvv, [0, 0, 3, 3, 2, 2])
+    np.testing.assert_allclose(ssm_min, 0.05)
+    pooled = calibration.deltas(station, vv, ssm, train)[0]
+    np.testing.assert_allclose(pooled, [0, 0.8, 3, 3.8, 2, 2.8])

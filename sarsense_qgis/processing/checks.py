@@ -461,6 +461,12 @@ def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
     return dates
 
 
+def _log_groups(alg, name, feedback, groups, dates):
+    """Log the orbit groups of stack parameter ``name`` with their number of dates and first and last date."""
+    feedback.pushInfo(alg.tr("{0}: {1} series by orbit: {2}.").format(alg.label(name), len(groups), "; ".join(
+        f"{g.label}: {len(g.bands)} date(s) ({dates[g.bands[0]]} … {dates[g.bands[-1]]})" for g in groups)))
+
+
 def orbit_groups(alg, path, name, feedback, *, pooled=False, min_dates=2, need=""):
     """The series of the dated stack ``path`` (:func:`~sarsense.algorithms.io.orbits.orbit_groups`: relative
     orbits, else times of day; a list of :class:`~sarsense.algorithms.io.orbits.OrbitGroup`), or None for one
@@ -474,9 +480,7 @@ def orbit_groups(alg, path, name, feedback, *, pooled=False, min_dates=2, need="
         raise alg.error(f"{alg.label(name)}: {err}") from None
     groups = _orbits.orbit_groups(acqs)
     dates = [a.date for a in acqs]
-    found = "; ".join(f"{g.label}: {len(g.bands)} date(s) ({dates[g.bands[0]]} … {dates[g.bands[-1]]})"
-                      for g in groups)
-    feedback.pushInfo(alg.tr("{0}: {1} series by orbit: {2}.").format(alg.label(name), len(groups), found))
+    _log_groups(alg, name, feedback, groups, dates)
     undated = [g for g in groups if g.basis == "date only"]
     if undated:
         feedback.pushWarning(alg.tr(
@@ -484,7 +488,7 @@ def orbit_groups(alg, path, name, feedback, *, pooled=False, min_dates=2, need="
             "apart, and they are one series. If the stack mixes relative orbits, build it from 'Import Sentinel-1 "
             "GRD' outputs (which carry RELATIVE_ORBIT) or give each band its ACQUISITION_START_TIME.").format(
             alg.label(name), len(undated[0].bands)))
-    orbit_param = alg.label("ORBITS") if alg.parameterDefinition("ORBITS") else "Orbits (ORBITS)"
+    orbit_param = alg.label("ORBITS")
     if pooled:
         if len(groups) > 1:
             feedback.pushWarning(alg.tr(
@@ -506,10 +510,9 @@ def orbit_groups(alg, path, name, feedback, *, pooled=False, min_dates=2, need="
 def orbit_notice(alg, path, name, feedback, why):
     """Log the orbit groups of the dated stack ``path`` (:func:`~sarsense.algorithms.io.orbits.orbit_groups`) for
     a method that takes the stack as it is, and warn, saying ``why`` it matters, when it mixes several."""
-    groups = _orbits.orbit_groups(_orbits.band_acquisitions(path))
-    dates = _stack.band_dates(path)
-    feedback.pushInfo(alg.tr("{0}: {1} series by orbit: {2}.").format(alg.label(name), len(groups), "; ".join(
-        f"{g.label}: {len(g.bands)} date(s) ({dates[g.bands[0]]} … {dates[g.bands[-1]]})" for g in groups)))
+    acqs = _orbits.band_acquisitions(path)
+    groups = _orbits.orbit_groups(acqs)
+    _log_groups(alg, name, feedback, groups, [a.date for a in acqs])
     if len(groups) > 1:
         feedback.pushWarning(alg.tr("{0} mixes {1} orbits ({2}): {3}").format(
             alg.label(name), len(groups), ", ".join(g.label for g in groups), why))

@@ -260,7 +260,8 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     assert meta["DATE"] == prod.start.split(".")[0] and meta["DATE"].startswith("2021-04-01T05:26:41")
     assert meta["GEOCODING"] == "geolocation grid (thin-plate spline)" and meta["CALIBRATION"] == "sigma0"
     assert ds.GetRasterBand(2).GetMetadata() == {"POLARISATION": "VH", "QUANTITY": "sigma0", "units": "linear",
-                                                 "ACQUISITION_START_TIME": meta["DATE"]}
+                                                 "ACQUISITION_START_TIME": meta["DATE"], "PLATFORM": "S1B",
+                                                 "RELATIVE_ORBIT": "168", "ORBIT_PASS": "DESCENDING"}
     # the peer: gdalwarp of the calibrated image onto the same grid, exact transformer
     peer = str(tmp_path / "warp.tif")
     xmin, ymin, xmax, ymax = counts["grid"].bounds

@@ -303,8 +303,11 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW", shift=
 
 def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW", orbit=26269):
     """``units``: per polarisation (pol, measurement, annotation, calibration, noise) relative paths. The package
-    map, metadata objects and data objects are linked as in a real manifest (GDAL's SAFE driver follows them)."""
+    map, metadata objects and data objects are linked as in a real manifest (GDAL's SAFE driver follows them).
+    The relative orbit is Sentinel-1B's for absolute ``orbit`` ((orbit − 27) mod 175 + 1: 168 for 26269, as in the
+    real product)."""
     pols = [u[0] for u in units]
+    relative = (orbit - 27) % 175 + 1
     content, meta, objs = [], [], []
     for _pol, meas, ann, cal, noi in units:
         ids = {}
@@ -351,6 +354,8 @@ pdiID="processing">
 <metadataObject ID="measurementOrbitReference" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
 <safe:orbitReference><safe:orbitNumber type="start">{orbit}</safe:orbitNumber>\
 <safe:orbitNumber type="stop">{orbit}</safe:orbitNumber>
+<safe:relativeOrbitNumber type="start">{relative}</safe:relativeOrbitNumber>\
+<safe:relativeOrbitNumber type="stop">{relative}</safe:relativeOrbitNumber>
 <safe:extension><s1:orbitProperties><s1:pass>DESCENDING</s1:pass></s1:orbitProperties></safe:extension>
 </safe:orbitReference></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="generalProductInformation" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>

@@ -589,13 +589,23 @@ def scene_crs(product: Product, polarisation: str) -> str:
 
 def product_metadata(product: Product, calibration: str, dem: str | None = None) -> tuple:
     """``(dataset metadata, metadata of every band)`` the import writes: the acquisition start (UTC, to the
-    second; the file's DATE and each band's ACQUISITION_START_TIME), mission, mode, product name, IPF,
-    calibration and the geocoding used."""
+    second; the file's DATE and each band's ACQUISITION_START_TIME), the acquisition (:func:`acquisition`:
+    platform, relative orbit, pass; on the file and on every band, so that a stack of imports keeps them per
+    band), mission, mode, product name, IPF, calibration and the geocoding used."""
     start = product.start.split(".")[0]
+    acq = acquisition(product)
     return ({"DATE": start, "MISSION": product.mission, "MODE": product.mode, "PRODUCT": product.name,
              "IPF": product.ipf, "CALIBRATION": calibration,
-             "GEOCODING": "range-Doppler with DEM" if dem else "geolocation grid (thin-plate spline)"},
-            {"ACQUISITION_START_TIME": start})
+             "GEOCODING": "range-Doppler with DEM" if dem else "geolocation grid (thin-plate spline)", **acq},
+            {"ACQUISITION_START_TIME": start, **acq})
+
+
+def acquisition(product: Product) -> dict:
+    """What tells a product's orbit (issue #29): ``PLATFORM`` (S1A, S1B …), ``RELATIVE_ORBIT`` (the manifest's
+    relativeOrbitNumber at the start) and ``ORBIT_PASS`` (ASCENDING or DESCENDING), those the manifest gives."""
+    found = {"PLATFORM": product.mission, "RELATIVE_ORBIT": product.relative_orbit,
+             "ORBIT_PASS": product.orbit_pass.upper()}
+    return {k: v for k, v in found.items() if v and v != "S1"}
 
 
 #: The equivalent number of looks of Sentinel-1 Level-1 GRD products, as ESA's product specification gives it

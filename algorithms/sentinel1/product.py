@@ -55,6 +55,7 @@ class Product:
     ipf: str
     orbit_pass: str
     files: dict = field(default_factory=dict)
+    relative_orbit: str = ""
 
     def path(self, polarisation, kind):
         """The VSI path of a polarisation's ``kind`` file (:data:`KINDS`); says which is missing."""
@@ -186,7 +187,8 @@ def open_product(path):
                    product_type="GRD", mode=mode.upper(), polarisations=pols,
                    start=_text(manifest, ".//safe:acquisitionPeriod/safe:startTime"),
                    stop=_text(manifest, ".//safe:acquisitionPeriod/safe:stopTime"), ipf=ipf,
-                   orbit_pass=_text(manifest, ".//s1:pass"), files=files)
+                   orbit_pass=_text(manifest, ".//s1:pass").upper(), files=files,
+                   relative_orbit=_text(manifest, ".//safe:orbitReference/safe:relativeOrbitNumber[@type='start']"))
 
 
 def _kind(href):

@@ -85,16 +85,20 @@ def _per_sample(station, table, which):
 
 
 def classic_cd(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
-               min_range_db: float = MIN_RANGE_DB, pooled_fallback: bool = False) -> tuple[np.ndarray, np.ndarray]:
+               min_range_db: float = MIN_RANGE_DB, pooled_fallback: bool = False,
+               series: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Soil moisture by the classic change detection (Fayad et al. 2022, eq. 2-3), per sample.
 
     σVV extremes per station from all its samples, SSM extremes from its training samples. A station whose
     radar dynamic is below ``min_range_db`` dB, or without two distinct training values, gives NaN; with
     ``pooled_fallback`` such a station (one held out whole) takes the extremes of all training samples, as a
-    map made with one SSM_min/SSM_max pair does. Returns ``(ssm_estimate, index)``.
+    map made with one SSM_min/SSM_max pair does. ``series`` (per sample: its station and orbit, issue #29) gives
+    the radar extremes per series instead of per station; the in-situ extremes stay the station's (one soil).
+    Returns ``(ssm_estimate, index)``.
     """
-    ext = station_extremes(station, vv_db)
-    vv = _per_sample(station, ext, 0), _per_sample(station, ext, 1)
+    series = station if series is None else series
+    ext = station_extremes(series, vv_db)
+    vv = _per_sample(series, ext, 0), _per_sample(series, ext, 1)
     sm = station_extremes(station, ssm, train)
     lo, hi = _per_sample(station, sm, 0), _per_sample(station, sm, 1)
     if pooled_fallback:
@@ -109,12 +113,13 @@ def classic_cd(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: Arra
 
 
 def deltas(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
-           pooled_fallback: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           pooled_fallback: bool = False, series: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ΔVV, ΔSSM, SSM_min)`` per sample (Fayad et al. 2022, eq. 5-6): radar minimum over the station's series,
     in-situ
     minimum over its training samples (with ``pooled_fallback``, a station without any: the minimum of all
-    training samples, as in :func:`classic_cd`)."""
-    vv_min = _per_sample(station, station_extremes(station, vv_db), 0)
+    training samples, as in :func:`classic_cd`). ``series``: the radar minimum per series (station and orbit)."""
+    series = station if series is None else series
+    vv_min = _per_sample(series, station_extremes(series, vv_db), 0)
     ssm_min = _per_sample(station, station_extremes(station, ssm, train), 0)
     if pooled_fallback:
         pool = np.asarray(ssm, np.float64)[np.asarray(train) & np.isfinite(ssm)]
@@ -200,17 +205,19 @@ def plausibility(alpha: float, beta: float, *, v1: ArrayLike, v1_kind: str = "ND
 
 
 def index_and_ssm_t(station: ArrayLike, vv_db: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
-                    min_range_db: float = MIN_RANGE_DB) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    min_range_db: float = MIN_RANGE_DB,
+                    series: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The change-detection predictors of the hybrid (Fayad et al. 2022, §2.2.3): ``ΔVV``, ``I_SSM`` and ``SSM_t``
     (eq. 2-3,
     5-6) per sample, in-situ extremes from the station's training samples, else from all training samples."""
-    ssm_t, index = classic_cd(station, vv_db, ssm, train, min_range_db=min_range_db, pooled_fallback=True)
-    dvv, _, _ = deltas(station, vv_db, ssm, train)
+    ssm_t, index = classic_cd(station, vv_db, ssm, train, min_range_db=min_range_db, pooled_fallback=True,
+                              series=series)
+    dvv, _, _ = deltas(station, vv_db, ssm, train, series=series)
     return dvv, index, ssm_t
 
 
 def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLike, *, fraction: float = 0.7,
-              seed: int = 0, v1_kind: str = "NDVI") -> dict:
+              seed: int = 0, v1_kind: str = "NDVI", series: ArrayLike | None = None) -> dict:
     """α and β of the corrected change detection (Fayad et al. 2022, eq. 7) fitted on a random, seeded ``fraction``
     of the complete samples (VV, V1 and in-situ values all finite: the paper's 70/30 split), and the classic (eq. 2-3)
     and corrected estimates of every sample, scored on the held-out ones (Fayad et al. 2022, §3.1).
@@ -219,7 +226,8 @@ def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLik
     ``classic`` and ``corrected`` (estimates, m³/m³, per sample), ``scores_classic`` and ``scores_corrected``
     (:func:`~sarsense.algorithms.metrics.continuous_scores` on the held-out samples) and ``extremes`` (each
     station's in-situ minimum and maximum over its training samples) and ``flags`` (:func:`plausibility`, with
-    ``v1_kind`` "NDVI" or "VH/VV"). Fewer than 6 complete samples: ValueError.
+    ``v1_kind`` "NDVI" or "VH/VV"). ``series`` (per sample: station and orbit, issue #29): the radar minimum and
+    maximum per series (:func:`classic_cd`, :func:`deltas`). Fewer than 6 complete samples: ValueError.
     """
     station = np.asarray(station)
     vv_db, v1, ssm = (np.asarray(x, np.float64) for x in (vv_db, v1, ssm))
@@ -229,10 +237,10 @@ def calibrate(station: ArrayLike, vv_db: ArrayLike, v1: ArrayLike, ssm: ArrayLik
                          "(half for fitting, the rest for validation).")
     train = metrics.split_among(complete, fraction=fraction, seed=seed)
     held = complete & ~train
-    dvv, dssm, ssm_min = deltas(station, vv_db, ssm, train)
+    dvv, dssm, ssm_min = deltas(station, vv_db, ssm, train, series=series)
     alpha, beta, resid = fit_alpha_beta(dvv[train], dssm[train], v1[train])
     corrected = corrected_cd(dvv, v1, ssm_min, alpha, beta)
-    classic, _ = classic_cd(station, vv_db, ssm, train)
+    classic, _ = classic_cd(station, vv_db, ssm, train, series=series)
     sc_classic = metrics.continuous_scores(classic[held], ssm[held])
     sc_corrected = metrics.continuous_scores(corrected[held], ssm[held])
     return {"train": train, "held": held, "alpha": alpha, "beta": beta, "residual_db": resid, "classic": classic,

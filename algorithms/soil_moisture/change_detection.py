@@ -79,10 +79,7 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
     n = _valid_count(arr)
     few = n < min_dates
     with np.errstate(invalid="ignore", divide="ignore"), _all_nan_ok():
-        if reference == "minmax":
-            lo, hi = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
-        else:
-            lo, hi = nan_percentiles(arr, (low_pct, high_pct), n)
+        lo, hi = dry_wet(arr, reference=reference, low_pct=low_pct, high_pct=high_pct, n_valid=n)
         dyn = hi - lo
         flat = ~few & ~(dyn >= min_range_db)
         index = (arr - lo) / dyn
@@ -90,6 +87,18 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
             np.clip(index, 0.0, 1.0, out=index)
     index[:, few | flat] = np.nan
     return index.astype(np.float32), int(few.sum()), int(flat.sum())
+
+
+def dry_wet(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0, high_pct: float = 95.0,
+            n_valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The dry and wet references of eq. 2 per pixel over the series (dB): its minimum and maximum, or the
+    ``low_pct`` and ``high_pct`` percentiles (:func:`nan_percentiles`); NaN where a pixel has no valid date."""
+    arr = np.asarray(stack_db, dtype=np.float32)
+    with np.errstate(invalid="ignore"), _all_nan_ok():
+        if reference == "minmax":
+            return np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
+        lo, hi = nan_percentiles(arr, (low_pct, high_pct), n_valid)
+    return lo, hi
 
 
 def delta_vv(stack_db: ArrayLike, *, min_dates: int = 2) -> np.ndarray:
@@ -230,6 +239,9 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     options : RunOptions, optional
         Budget, compression, progress and cancel; the pass runs on one thread (it is I/O-bound: a second
         worker only adds memory).
+    series : SeriesOptions, optional
+        Its ``groups`` (relative orbits, :mod:`~sarsense.algorithms.io.orbits`) are separate series: references,
+        ``min_dates`` and ΔVV per group, the outputs merged back in band order (None: one series).
 
     Returns
     -------
@@ -237,7 +249,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
         ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
         too small a dynamic, as :func:`change_index` counts them), ``below_range``/``above_range`` (SSM_t
         pixel-dates clipped to 0 and to the porosity: SSM_min/SSM_max rasters beyond it), ``clipped`` (their sum),
-        ``frozen`` (valid pixel-dates screened; with a screen only).
+        ``frozen`` (valid pixel-dates screened; with a screen only), ``references``: per group ``(dry, wet,
+        pixels)``, the mean dry and wet references (dB) over the pixels the index is computed on.
     """
     check_ssm_bounds(ssm_min, ssm_max)
     porosity = (series or SeriesOptions()).porosity
@@ -249,21 +262,30 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     fz = series.frozen if series is not None else None
     counts = Counts("few", "flat", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
+    groups = (series or SeriesOptions()).series(n)
+    refs = np.zeros((len(groups), 3))          # sums of dry, wet and the pixel count per group (one worker)
 
     def kernel(block):
         vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
         flags = fz.block_flags(block[block.shape[0] - n_fz:], vv.shape) if fz is not None else None
         if flags is not None:     # frozen pixel-dates are missing before the references are formed
             counts.add(frozen=frozen.screen(vv, flags))
-        index, few, flat = change_index(vv, reference=reference, low_pct=low_pct, high_pct=high_pct,
-                                        min_dates=min_dates)
-        counts.add(few=few, flat=flat)
+        index, dvv = np.empty_like(vv), np.empty_like(vv)
+        for g, idx in enumerate(map(list, groups)):
+            index[idx], few, flat = change_index(vv[idx], reference=reference, low_pct=low_pct, high_pct=high_pct,
+                                                 min_dates=min_dates)
+            counts.add(few=few, flat=flat)
+            used = np.isfinite(index[idx]).any(axis=0)
+            lo, hi = dry_wet(vv[idx][:, used], reference=reference, low_pct=low_pct, high_pct=high_pct)
+            refs[g] += (lo.sum(dtype=np.float64), hi.sum(dtype=np.float64), used.sum())
+            if output_dvv:
+                dvv[idx] = delta_vv(vv[idx], min_dates=min_dates)
         smin = block[slot_min] if slot_min is not None else ssm_min
         smax = block[slot_max] if slot_max is not None else ssm_max
         ssm = ssm_from_index(index, smin, smax)
         below, above = _series.clip_ssm(ssm, porosity)
         counts.add(below_range=below, above_range=above)
-        out = [index, ssm] + ([delta_vv(vv, min_dates=min_dates)] if output_dvv else [])
+        out = [index, ssm] + ([dvv] if output_dvv else [])
         return out + [flags] if fz is not None and fz.output else out
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
@@ -277,7 +299,9 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                         descriptions=[list(dates)] * len(outs) + f_desc, band_metadata=meta + f_meta,
                         metadata=frozen.job_metadata(fz), bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
     _series.write_clip_metadata(output_ssm, counts.values, porosity)
-    return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values)}
+    references = [(dry / k, wet / k, int(k)) if k else (np.nan, np.nan, 0) for dry, wet, k in refs]
+    return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values),
+            "references": references}
 
 
 def read_params(path: str) -> tuple[float, float, dict]:
@@ -309,11 +333,14 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         α (dB per m³/m³), β and SSM_min (m³/m³) of eq. 7.
     series : SeriesOptions, optional
         ``frozen``: the frozen-soil screen, as in :func:`change_detection_file` (σVV_min of eq. 6 without them);
-        ``porosity`` bounds SSM_t (:func:`~.series.clip_ssm`; SSM_min at or above it is refused).
+        ``porosity`` bounds SSM_t (:func:`~.series.clip_ssm`; SSM_min at or above it is refused); its ``groups``
+        (relative orbits) are separate series: σVV_min of eq. 6 per group (None: one series).
     v1_min : float, optional
         V1 below it is no soil (NDVI below 0.15: water, built-up land, Fayad et al. 2022 §2.1.4): NaN, counted.
     options : RunOptions, optional
         Budget, workers, compression, progress and cancel.
+    series : SeriesOptions, optional
+        Its ``groups`` (relative orbits) are separate series: σVV_min of eq. 6 per group (None: one series).
 
     Returns
     -------
@@ -330,6 +357,7 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
     fz = series.frozen if series is not None else None
     counts = Counts("weak", "no_v1", "low_v1", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
+    groups = (series or SeriesOptions()).series(n)
 
     def kernel(block):
         sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
@@ -337,7 +365,10 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         if flags is not None:     # frozen pixel-dates are missing before σVV_min is taken
             counts.add(frozen=frozen.screen(sigma, flags))
         v1 = block[n:2 * n]
-        ssm, weak = vegetation_cd(sigma, v1, alpha=alpha, beta=beta, ssm_min=ssm_min)
+        ssm, weak = np.empty_like(sigma), 0
+        for idx in map(list, groups):
+            ssm[idx], w = vegetation_cd(sigma[idx], v1[idx], alpha=alpha, beta=beta, ssm_min=ssm_min)
+            weak += w
         with np.errstate(invalid="ignore"):
             low = np.isfinite(sigma) & (v1 < v1_min) if v1_min is not None else np.zeros(ssm.shape, bool)
         ssm[low] = np.nan

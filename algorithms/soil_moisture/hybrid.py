@@ -206,13 +206,14 @@ def to_onnx(ens: Ensemble, path: str, contract_dict: dict):
 
 
 def assemble(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayLike,
-             train: ArrayLike) -> tuple[np.ndarray, dict]:
+             train: ArrayLike, series: ArrayLike | None = None) -> tuple[np.ndarray, dict]:
     """The predictor matrix (samples, len(keys)) from sample ``columns`` (field name → array).
 
     A predictor is read from its field (:func:`find_field`) or, when the samples lack it, derived as the
     paper does: ``VH/VV = VH − VV`` (dB); ``ΔVV``, ``I_SSM`` and ``SSM_t`` from the station's VV series
     (Fayad et al. 2022, eq. 2-3, 5-6; in-situ extremes from training samples only, see
-    :func:`.calibration.index_and_ssm_t`). Returns ``(x, how)``: ``how[key]`` says where each came from.
+    :func:`.calibration.index_and_ssm_t`; radar references per ``series``, station and orbit, where given).
+    Returns ``(x, how)``: ``how[key]`` says where each came from.
     Raises ``ValueError`` naming a predictor that can be neither read nor derived.
     """
     from . import calibration
@@ -234,7 +235,8 @@ def assemble(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayL
         elif key in ("dVV", "I_SSM", "SSM_t") and vv:
             if derived is None:
                 derived = dict(zip(("dVV", "I_SSM", "SSM_t"),
-                                   calibration.index_and_ssm_t(station, columns[vv], ssm, train)))
+                                   calibration.index_and_ssm_t(station, columns[vv], ssm, train,
+                                                               series=series)))
             x.append(derived[key])
             how[key] = (f"from the station's VV series ('{vv}', "
                         f"eq. {'6' if key == 'dVV' else '2' if key == 'I_SSM' else '3'})")
@@ -270,7 +272,7 @@ def split_training(groups: ArrayLike, have: ArrayLike, *, by: str = "station", f
 
 
 def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
-                  members: int = 5, seed: int = 0, max_iter: int = 2000) -> dict:
+                  members: int = 5, seed: int = 0, max_iter: int = 2000, series: ArrayLike | None = None) -> dict:
     """Train the hybrid on the ``train`` samples and score it on the rest, beside both change detections.
 
     All three methods see the same information: in-situ values of training samples only (a station held out
@@ -286,7 +288,7 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
 
     ssm = np.asarray(ssm, np.float64)
     have = np.isfinite(ssm)
-    x, how = assemble(keys, columns, station, ssm, train)
+    x, how = assemble(keys, columns, station, ssm, train, series)
     ok = np.all(np.isfinite(x), axis=1) & have
     tr, te = ok & train, ok & ~train
     if tr.sum() <= len(keys):
@@ -296,14 +298,15 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
     est, spread = np.full(ssm.size, np.nan), np.full(ssm.size, np.nan)
     est[ok], spread[ok] = ens.predict(x[ok])
     classic = (x[:, keys.index("SSM_t")] if "SSM_t" in keys
-               else assemble(["SSM_t"], columns, station, ssm, train)[0][:, 0])
+               else assemble(["SSM_t"], columns, station, ssm, train, series)[0][:, 0])
     out = {"ens": ens, "train": tr, "test": te, "est": est, "spread": spread, "how": how, "x": x,
            "hybrid": metrics.continuous_scores(est[te], ssm[te]),
            "classic": metrics.continuous_scores(classic[te], ssm[te])}
     vv, nd = find_field("VV", columns), find_field("NDVI", columns)
     if vv and nd:
         v1 = np.asarray(columns[nd], np.float64)
-        dvv, dssm, ssm_min = calibration.deltas(station, columns[vv], ssm, train, pooled_fallback=True)
+        dvv, dssm, ssm_min = calibration.deltas(station, columns[vv], ssm, train, pooled_fallback=True,
+                                                series=series)
         try:
             alpha, beta, _ = calibration.fit_alpha_beta(dvv[tr], dssm[tr], v1[tr])
         except ValueError:      # NDVI constant or no moisture change: the comparison is left out, not the training

@@ -38,6 +38,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from ...algorithms import sar
 from ...algorithms.io import datacube, quantities, read_info, sample_values
+from ...algorithms.io import orbits as _orbits
 from ...algorithms.io import stack as _stack
 from ...algorithms.io.raster import open_dataset
 from ...algorithms.io.vector import as_number  # noqa: F401 (the algorithms' one way to read a number given as text)
@@ -526,6 +527,70 @@ def stack_dates(alg, path, name, *, min_dates=2, in_order=False):
             raise alg.error(f"{alg.label(name)} is not in time order: {'; '.join(back[:3])}. Rebuild it with "
                             "'Build dated stack', which sorts the bands by date.")
     return dates
+
+
+def _log_groups(alg, name, feedback, groups, dates):
+    """Log the orbit groups of stack parameter ``name`` with their number of dates and first and last date."""
+    feedback.pushInfo(alg.tr("{0}: {1} series by orbit: {2}.").format(alg.label(name), len(groups), "; ".join(
+        f"{g.label}: {len(g.bands)} date(s) ({dates[g.bands[0]]} … {dates[g.bands[-1]]})" for g in groups)))
+
+
+def orbit_groups(alg, path, name, feedback, *, pooled=False, min_dates=2, need=""):
+    """The series of the dated stack ``path`` (:func:`~sarsense.algorithms.io.orbits.orbit_groups`: relative
+    orbits, else times of day; a list of :class:`~sarsense.algorithms.io.orbits.OrbitGroup`), or None for one
+    series (``pooled``, or one group found): ``series_of`` turns either into the core jobs' groups.
+    Logs the groups and their dates; warns where orbits cannot be told apart (bands with a date only) and where
+    ``pooled`` mixes several; refuses, naming it, a group with fewer than ``min_dates`` dates (``need``: what
+    asks for them, e.g. the parameter), saying what to do."""
+    try:
+        acqs = _orbits.band_acquisitions(path)
+    except ValueError as err:
+        raise alg.error(f"{alg.label(name)}: {err}") from None
+    groups = _orbits.orbit_groups(acqs)
+    dates = [a.date for a in acqs]
+    _log_groups(alg, name, feedback, groups, dates)
+    undated = [g for g in groups if g.basis == "date only"]
+    if undated:
+        feedback.pushWarning(alg.tr(
+            "{0}: {1} band(s) have a date only (no time of day, no RELATIVE_ORBIT metadata): orbits cannot be told "
+            "apart, and they are one series. If the stack mixes relative orbits, build it from 'Import Sentinel-1 "
+            "GRD' outputs (which carry RELATIVE_ORBIT) or give each band its ACQUISITION_START_TIME.").format(
+            alg.label(name), len(undated[0].bands)))
+    orbit_param = alg.label("ORBITS")
+    if pooled:
+        if len(groups) > 1:
+            feedback.pushWarning(alg.tr(
+                "{0} is Pooled: the {1} series found ({2}) are treated as one; their offsets (different incidence "
+                "and look direction) become part of the signal. Choose 'Per relative orbit' unless they are known "
+                "to agree.").format(orbit_param, len(groups), ", ".join(g.label for g in groups)))
+        return None
+    small = [g for g in groups if len(g.bands) < min_dates]
+    if small:
+        what = "; ".join(f"{g.label} has {len(g.bands)} date(s) ({', '.join(dates[i] for i in g.bands)})"
+                         for g in small)
+        raise alg.error(alg.tr(
+            "{0}: {1}, fewer than the {2} each series needs{3}. Fix: drop those dates (leave their files out of "
+            "'Build dated stack'), or choose 'Pooled (one series)' in {4} if the orbits agree.").format(
+            alg.label(name), what, min_dates, f" ({need})" if need else "", orbit_param))
+    return groups if len(groups) > 1 else None
+
+
+def orbit_notice(alg, path, name, feedback, why):
+    """Log the orbit groups of the dated stack ``path`` (:func:`~sarsense.algorithms.io.orbits.orbit_groups`) for
+    a method that takes the stack as it is, and warn, saying ``why`` it matters, when it mixes several."""
+    acqs = _orbits.band_acquisitions(path)
+    groups = _orbits.orbit_groups(acqs)
+    _log_groups(alg, name, feedback, groups, [a.date for a in acqs])
+    if len(groups) > 1:
+        feedback.pushWarning(alg.tr("{0} mixes {1} orbits ({2}): {3}").format(
+            alg.label(name), len(groups), ", ".join(g.label for g in groups), why))
+    return groups
+
+
+def series_of(groups):
+    """The core jobs' :class:`~sarsense.algorithms.soil_moisture.series.SeriesOptions` groups (0-based band
+    indices per series) of :func:`orbit_groups`' answer (None: one series)."""
+    return tuple(g.bands for g in groups) if groups else None
 
 
 #: How messages name each kind of geometry.

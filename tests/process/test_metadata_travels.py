@@ -18,6 +18,8 @@ pytestmark = needs_qgis_process
 TIMES = [str(np.datetime64("2021-04-01T05:26:41") + np.timedelta64(12 * k, "D")) for k in range(6)]
 DATES = [t[:10] for t in TIMES]
 FILE_META = {"MISSION": "S1B", "MODE": "IW", "CALIBRATION": "sigma0"}
+#: What tells the orbit apart per band (issue #29), as the import writes it.
+ORBIT = {"PLATFORM": "S1B", "RELATIVE_ORBIT": "168", "ORBIT_PASS": "DESCENDING"}
 GT, EPSG = (600000.0, 10.0, 0.0, 5100000.0, 0.0, -10.0), 32632
 
 
@@ -34,7 +36,7 @@ def _dated(path, arr, band_meta, file_meta=None):
 
 def _importer_like(pol, time):
     return {"POLARISATION": pol, "QUANTITY": "sigma0", "units": "dB", "ACQUISITION_START_TIME": time,
-            "PRODUCT": f"S1B_IW_GRDH_1SDV_{time.replace('-', '').replace(':', '')}_TEST.SAFE", **FILE_META}
+            "PRODUCT": f"S1B_IW_GRDH_1SDV_{time.replace('-', '').replace(':', '')}_TEST.SAFE", **FILE_META, **ORBIT}
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +107,28 @@ def test_outputs_keep_dates_times_and_the_imports_metadata(env, data, tmp_path, 
         assert got == DATES
         assert [str(t) for t, _ in stack.band_times(out)] == TIMES          # the time of day, to the second
         assert [m.get("ACQUISITION_START_TIME") for m in metas] == TIMES
+        assert all({k: m.get(k) for k in ORBIT} == ORBIT for m in metas), metas      # the orbit, per band
     else:
         assert got == ["2021-04-07", "2021-04-19"]
         assert all("ACQUISITION_START_TIME" not in m for m in metas)         # no other date's time
     for m in metas:
         assert {k: m.get(k) for k in keys} == keys, m
         assert {k: m.get(k, file_meta.get(k)) for k in FILE_META} == FILE_META, (m, file_meta)
+
+
+def test_a_time_in_the_band_description_is_kept_beside_a_stack_of_days(env, tmp_path):
+    """Issue #29: a VV stack dated 2018-08-02T17:32:00 in its descriptions (no metadata) and an NDVI stack of days:
+    vegetation-corrected change detection kept only the day (the two inputs' DATE differed); now the time."""
+    times = [str(np.datetime64("2018-08-02T17:32:00") + np.timedelta64(6 * k, "D")) for k in range(6)]
+    rng = np.random.default_rng(1)
+    vv = write_raster(tmp_path / "vv.tif", rng.normal(-12, 1.5, (6, 16, 16)).astype(np.float32), epsg=EPSG, gt=GT,
+                      descriptions=times)
+    ndvi = write_raster(tmp_path / "ndvi.tif", np.full((6, 16, 16), 0.4, np.float32), epsg=EPSG, gt=GT,
+                        descriptions=[t[:10] for t in times])
+    out = run_json(env, "vegetationcd", VV=vv, V1=ndvi, ALPHA=18, BETA=12,
+                   OUTPUT=tmp_path / "ssm.tif")["results"]["OUTPUT"]
+    assert [str(t) for t, _ in stack.band_times(out)] == times
+    assert stack.band_dates(out) == [t[:10] for t in times]
 
 
 def test_workflow_sentinel1_grd_db_keeps_the_date(env, tmp_path):
@@ -130,6 +148,7 @@ def test_workflow_sentinel1_grd_db_keeps_the_date(env, tmp_path):
     db_ds, inc_ds = gdal.Open(str(db)), gdal.Open(str(inc))
     band = db_ds.GetRasterBand(1).GetMetadata()
     assert (band["POLARISATION"], band["QUANTITY"], band["units"]) == ("VH", "sigma0", "dB")
+    assert {k: band.get(k) for k in ORBIT} == ORBIT                       # the import's orbit, per band (#29)
     assert inc_ds.GetRasterBand(1).GetMetadata()["units"] == "degrees"
 
 

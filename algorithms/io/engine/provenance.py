@@ -36,14 +36,29 @@ def merged(base, over):
     return out
 
 
+def _same_day_finer(key, mine, theirs):
+    """The value of date key ``key`` two inputs agree on when one gives a day and the other a time on that day
+    (a VV stack's 2018-08-02T17:32:00 and an NDVI stack's 2018-08-02): the time; None where they disagree."""
+    if key not in _dates.DATE_KEYS or _dates.parse_date(mine) != _dates.parse_date(theirs) or mine is None:
+        return None
+    times = {str(t) for t in map(_dates.parse_time, (mine, theirs)) if t is not None}
+    return None if len(times) != 1 else (mine if _dates.parse_time(mine) is not None else theirs)
+
+
 def _agreed(metas, *, dates_in_all=False):
     """The keys of the first dict that no other one gives another value; with ``dates_in_all``, dates
-    (:data:`~sarsense.algorithms.io.dates.DATE_KEYS`) only where every one gives the same."""
+    (:data:`~sarsense.algorithms.io.dates.DATE_KEYS`) only where every one gives the same. A date and a time on
+    that day agree on the time (:func:`_same_day_finer`)."""
     out = dict(metas[0])
     for other in metas[1:]:
         for key in list(out):
-            if (key in other and other[key] != out[key]) or (dates_in_all and key not in other
-                                                             and key in _dates.DATE_KEYS):
+            if key in other and other[key] != out[key]:
+                finer = _same_day_finer(key, out[key], other[key])
+                if finer is None:
+                    del out[key]
+                else:
+                    out[key] = finer
+            elif dates_in_all and key not in other and key in _dates.DATE_KEYS:
                 del out[key]
     return out
 

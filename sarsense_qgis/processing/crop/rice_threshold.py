@@ -110,6 +110,10 @@ class RiceThresholdAlgorithm(CropAlgorithm):
             feedback.pushWarning(self.tr("The last season date {0} is the stack's last: it has no next date, so "
                                          "flooding on it cannot be confirmed.").format(dates[season[-1]]))
         feedback.pushInfo(self.tr("Season dates: {0}").format(", ".join(dates[k] for k in season)))
+        checks.orbit_notice(self, ndvh, self.NDVH, feedback, self.tr(
+            "the rule compares each date with the next, so an orbit's offset can pass for flooding or hide it. Keep "
+            "one relative orbit ('Build dated stack' from that orbit's images) unless the water normalisation has "
+            "made them agree."))
         ndvv = None
         if parameters.get(self.NDVV):
             ndvv = inputs.raster_path(self, parameters, self.NDVV, context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
@@ -83,6 +84,21 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
             if checks.as_number(params.get(name)) is not None:
                 params.pop(name)  # a constant: not a layer for QGIS to look up
         return super().checkParameterValues(params, context)
+
+    def add_orbits(self):
+        """The ORBITS choice of every time-series algorithm of the suite (issue #29): each relative orbit its own
+        series (default), or one pooled series."""
+        self.add(QgsProcessingParameterEnum("ORBITS", self.tr("Orbits"), options=[
+            self.tr("Per relative orbit (default)"), self.tr("Pooled (one series)")], defaultValue=0),
+            "Per relative orbit: each orbit (RELATIVE_ORBIT metadata, as 'Import Sentinel-1 GRD' writes it; else "
+            "acquisitions within 3 minutes of one time of day) is its own series, with its own dry/wet references "
+            "and ΔVV (the TU Wien practice), merged back in date order. Pooled: one series, as if one orbit.",
+            advanced=True)
+
+    def orbit_groups(self, parameters, context, feedback, path, name, *, min_dates=2, need=""):
+        """The band groups of ``path`` to process as separate series (:func:`~..checks.orbit_groups`), or None."""
+        pooled = self.parameterAsEnum(parameters, "ORBITS", context) == 1
+        return checks.orbit_groups(self, path, name, feedback, pooled=pooled, min_dates=min_dates, need=need)
 
     def check_ndvi(self, path, name, *, bands=None):
         """Refuse an NDVI raster with values outside −1..1 (scaled integers, another layer), naming the values."""

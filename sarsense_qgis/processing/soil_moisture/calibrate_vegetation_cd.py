@@ -64,6 +64,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         samples.add_split(self, "Seed of the training/validation split: the same seed gives the same split.",
                           "Share of the samples used to fit (the paper: 70 %).")
         frozen.add_parameters(self, flags=False)
+        self.add_orbits()
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Parameters (JSON)"),
                                                        fileFilter="JSON (*.json)"),
                  "α, β, SSM_min/SSM_max per station, the split and the held-out scores.")
@@ -88,7 +89,8 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         screen = frozen.read_screen(self, parameters, context, feedback, None, sorted(set(s.date)))
         (vv, n_frozen), v1, ssm = fz.screen_samples(s[f_vv], s.date, screen), s[f_v1], s[f_ssm]
-        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind)
+        series = samples.series_keys(self, parameters, context, feedback, s)
+        fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind, series=series)
         train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
         classic, corrected = fit["classic"], fit["corrected"]
         sc_classic, sc_corr = fit["scores_classic"], fit["scores_corrected"]

@@ -45,6 +45,16 @@ def check_bounds(alg, parameters, context, feedback, rasters):
     feedback.pushWarning(alg.tr("{0}: soil moisture is NaN there.").format(what))
 
 
+def report_references(alg, feedback, references, groups, dates, reference):
+    """Log, per series (orbit group, or the whole stack), its dates and the mean dry and wet references (dB) used."""
+    kind = "minimum/maximum" if reference == "minmax" else "percentiles"
+    named = [(g.label, g.bands) for g in groups] if groups else [("one series", tuple(range(len(dates))))]
+    for (label, idx), (dry, wet, n) in zip(named, references):
+        feedback.pushInfo(alg.tr("{0}, {1} date(s) ({2} … {3}): dry/wet references ({4}) {5:.2f} / {6:.2f} dB on "
+                                 "average over {7} pixel(s).").format(
+            label, len(idx), dates[idx[0]], dates[idx[-1]], kind, dry, wet, n))
+
+
 class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     INPUT, INPUT_UNITS = "INPUT", "INPUT_UNITS"
     SSM_MIN, SSM_MAX, SSM_MIN_RASTER, SSM_MAX_RASTER = "SSM_MIN", "SSM_MAX", "SSM_MIN_RASTER", "SSM_MAX_RASTER"
@@ -109,6 +119,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=2),
                  "Pixels with fewer valid (non-NaN) dates are NaN.")
         frozen.add_parameters(self)
+        self.add_orbits()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_INDEX, self.tr("Soil moisture index I_SSM")),
                  "Float32 stack, 0 (driest) to 1 (wettest), one band per date.")
@@ -149,6 +160,8 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         if min_dates > len(dates):
             raise self.error(f"{self.label(self.MIN_DATES)} is {min_dates} but the stack has {len(dates)} dates: "
                              "lower it, or use a longer stack.")
+        groups = self.orbit_groups(parameters, context, feedback, src, self.INPUT, min_dates=min_dates,
+                                   need=f"{self.label(self.MIN_DATES)} = {min_dates}")
         lo = self.parameterAsDouble(parameters, self.SSM_MIN, context)
         hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
         cd.check_ssm_bounds(lo, hi)
@@ -165,7 +178,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)
                    for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER) if parameters.get(key)}
         check_bounds(self, parameters, context, feedback, rasters)
-        series = self.series_options(parameters, context,
+        series = self.series_options(parameters, context, groups=checks.series_of(groups),
                                      frozen=frozen.read_screen(self, parameters, context, feedback, src, dates))
         out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
             if parameters.get(self.OUTPUT_DVV) else None
@@ -180,6 +193,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
                 "no pixel has {0} valid dates whose VV varies by {1} dB or more over the series (with SSM_min below "
                 "SSM_max): lower {2}, give a longer stack, or check its nodata value.").format(
                 min_dates, cd.MIN_RANGE_DB, self.label(self.MIN_DATES))))
+        report_references(self, feedback, counts["references"], groups, dates, reference)
         outputs.report_infinite(self, feedback, counts)
         clipped = self.report_clipped(feedback, counts, series.porosity)
         outputs.report_counts(self, feedback, counts, {

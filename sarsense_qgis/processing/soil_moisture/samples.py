@@ -22,11 +22,15 @@ from qgis.core import (
 )
 
 from ....algorithms import sar
+from ....algorithms.io import dates as _dates
+from ....algorithms.io import orbits as _orbits
 from ....algorithms.io import quantities
 from ....algorithms.soil_moisture import calibration, hybrid, terrain
 
 #: Parameter of the samples layer.
 SAMPLES = "SAMPLES"
+#: The field of the acquisition time (UTC) 'Extract raster values at stations' writes, where the raster knew it.
+ACQ_TIME = "acq_time"
 #: Field names taken as the station id and the date (lower case, first found wins).
 STATION_FIELDS = ("station", "station_id", "id")
 DATE_FIELDS = ("date", "time", "datetime")
@@ -38,6 +42,8 @@ class StationSamples:
 
     def __init__(self, station, date, values, origin=""):
         self.station, self.date, self.values = station, date, values
+        #: The series each sample belongs to (:func:`series_keys`: station, or station and orbit).
+        self.series = station
         #: The layer they were read from, as reports name it: ``layer 'name' (source)``.
         self.origin = origin
 
@@ -309,3 +315,44 @@ class Locator:
                 continue
             out.append((p.x(), p.y()))
         return out
+
+
+def acq_time_field(alg, parameters, name, context):
+    """``[ACQ_TIME]`` when layer ``name`` has that field (to read as text), else ``[]``."""
+    source = alg.parameterAsSource(parameters, name, context)
+    return [ACQ_TIME] if source is not None and ACQ_TIME in source.fields().names() else []
+
+
+def series_keys(alg, parameters, context, feedback, s):
+    """Per sample, the series it belongs to (issue #29), also set as ``s.series``: its station; with ORBITS per
+    relative orbit and acquisition times (:data:`ACQ_TIME`), its station and orbit (acquisitions within 3 minutes
+    of one time of day, :func:`~sarsense.algorithms.io.orbits.orbit_groups`; the field read here unless ``s``
+    holds it). Logs the groups found and their samples."""
+    times = s.values.get(ACQ_TIME)
+    if times is None and acq_time_field(alg, parameters, SAMPLES, context):
+        times = read_samples(alg, parameters, SAMPLES, context, [], text=[ACQ_TIME])[ACQ_TIME]
+    if times is None:
+        feedback.pushWarning(alg.tr("{0} has no '{1}' field: orbits cannot be told apart, each station's samples are "
+                                    "one series. 'Extract raster values at stations' writes it from dated stacks "
+                                    "that carry times.").format(alg.label(SAMPLES), ACQ_TIME))
+        return s.station
+    acqs = []
+    for day, text in zip(s.date, times):
+        t = _dates.parse_time(text)
+        start = t if t is not None else np.datetime64(day, "s")
+        acqs.append(_orbits.Acquisition(day, start, start if t is not None else start + np.timedelta64(86400, "s")))
+    groups = _orbits.orbit_groups(acqs)
+    feedback.pushInfo(alg.tr("{0}: {1} series by orbit: {2}.").format(alg.label(SAMPLES), len(groups), "; ".join(
+        f"{g.label}: {len(g.bands)} sample(s)" for g in groups)))
+    pooled = alg.parameterAsEnum(parameters, "ORBITS", context) == 1
+    if len(groups) < 2 or pooled:
+        if len(groups) > 1:
+            feedback.pushWarning(alg.tr("{0} is Pooled: each station's samples of the {1} orbits are one "
+                                        "series.").format(alg.label("ORBITS"), len(groups)))
+        return s.station
+    keys = np.array(s.station, dtype=object)
+    for g in groups:
+        for i in g.bands:
+            keys[i] = f"{s.station[i]} · {g.label}"
+    s.series = keys.astype(str)
+    return s.series

@@ -70,6 +70,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
                                             options=["By station (whole stations held out)",
                                                      "Random samples (the paper)"], defaultValue=0),
                  "By station (default) tests on stations the network never saw.")
+        self.add_orbits()
         self.add(QgsProcessingParameterNumber(self.ENSEMBLE, self.tr("Ensemble members"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=1,
                                               maxValue=50), "Networks averaged; their spread is the uncertainty.")
@@ -95,7 +96,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         if feedback.isCanceled():
             raise Cancelled()
         try:
-            r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed)
+            r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed, series=s.series)
         except ValueError as err:
             raise self.error(f"{err}.") from None
         feedback.pushInfo(self.tr("split by {0}: trained on {1} samples ({2} stations), tested on {3} ({4} "
@@ -121,6 +122,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         members = self.parameterAsInt(parameters, self.ENSEMBLE, context)
         samples.check_field(self, s, self.SSM_FIELD, f_ssm, "soil_moisture")
         samples.check_predictors(self, s, self.INPUTS, keys)
+        samples.series_keys(self, parameters, context, feedback, s)   # ΔVV, I_SSM and SSM_t per station and orbit
         runs = {split: self._run(s, keys, ssm, split, fraction, seed, members, feedback)}
         feedback.setProgress(45)
         other = "random" if split == "station" else "station"

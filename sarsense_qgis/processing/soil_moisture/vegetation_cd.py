@@ -71,6 +71,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                  "Soil moisture at the date of σVV_min (site value).", decimals=3)
         frozen.add_parameters(self)
         self.add_porosity()
+        self.add_orbits()
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture SSM (m³/m³)")),
                  "Float32 stack in m³/m³, one band per date.")
@@ -123,8 +124,10 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         _stack.match_dates(dates, v1_dates, self.label(self.VV), self.label(self.V1))
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
+        groups = self.orbit_groups(parameters, context, feedback, vv, self.VV, min_dates=2,
+                                   need="σVV_min of eq. 6 is the minimum over the series")
         ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
-        series = self.series_options(parameters, context,
+        series = self.series_options(parameters, context, groups=checks.series_of(groups),
                                      frozen=frozen.read_screen(self, parameters, context, feedback, vv, dates))
         # the paper's lower NDVI limit belongs to the soil-moisture use: NDVI below 0.15 is water or built-up land
         v1_min = _ndvi.VALID_RANGE[0] if calibration.v1_is_ndvi(sample_values(v1, band=1), kind) else None

@@ -61,6 +61,21 @@ def test_parallel_inputs_keep_what_they_agree_on_and_a_reduction_nothing(pair, t
     assert _meta(one)[1] == [{"POLARISATION": "VV", "ACQUISITION_START_TIME": "2021-04-13T05:26:41"}]  # no units
 
 
+def test_a_time_in_a_description_survives_a_date_only_second_input(tmp_path):
+    """Issue #29: a VV stack dated 2018-08-02T17:32:00 in its band descriptions and an NDVI stack of days: the
+    output (vegetation-corrected soil moisture) keeps the time; two different times of one day keep neither."""
+    times = ["2018-08-02T17:32:00", "2018-08-08T17:40:00"]
+    vv = _with_meta(tmp_path / "vv.tif", [{}, {}], descriptions=times)
+    ndvi = _with_meta(tmp_path / "ndvi.tif", [{}, {}], descriptions=[t[:10] for t in times])
+    out = tmp_path / "ssm.tif"
+    engine.run_blockwise([vv, ndvi], str(out), lambda b: b[:2], out_bands=2)
+    assert [m.get("DATE") for m in _meta(out)[1]] == times
+    assert [str(t) for t, _ in stack.band_times(str(out))] == times
+    other = _with_meta(tmp_path / "other.tif", [{}, {}], descriptions=["2018-08-02T05:00:00", times[1]])
+    engine.run_blockwise([vv, other], str(out), lambda b: b[:2], out_bands=2)
+    assert [m.get("DATE") for m in _meta(out)[1]] == [None, times[1]]
+
+
 def test_common_inheritance_for_other_dates_and_dates_from_file_names(pair, tmp_path):
     vv, _ = pair
     out = tmp_path / "t.tif"

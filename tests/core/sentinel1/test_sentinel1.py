@@ -260,7 +260,8 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     assert meta["DATE"] == prod.start.split(".")[0] and meta["DATE"].startswith("2021-04-01T05:26:41")
     assert meta["GEOCODING"] == "geolocation grid (thin-plate spline)" and meta["CALIBRATION"] == "sigma0"
     assert ds.GetRasterBand(2).GetMetadata() == {"POLARISATION": "VH", "QUANTITY": "sigma0", "units": "linear",
-                                                 "ACQUISITION_START_TIME": meta["DATE"]}
+                                                 "ACQUISITION_START_TIME": meta["DATE"], "PLATFORM": "S1B",
+                                                 "RELATIVE_ORBIT": "168", "ORBIT_PASS": "DESCENDING"}
     # the peer: gdalwarp of the calibrated image onto the same grid, exact transformer
     peer = str(tmp_path / "warp.tif")
     xmin, ymin, xmax, ymax = counts["grid"].bounds
@@ -300,7 +301,28 @@ def test_polarisations_default_crs_and_metadata_of_a_product(tmp_path):
     assert importer.scene_crs(prod, "VV") == "EPSG:32632"
     meta, band = importer.product_metadata(prod, "gamma0", dem="dem.tif")
     assert meta["CALIBRATION"] == "gamma0" and meta["GEOCODING"] == "range-Doppler with DEM"
-    assert meta["MODE"] == prod.mode and meta["IPF"] == prod.ipf and band == {"ACQUISITION_START_TIME": meta["DATE"]}
+    assert meta["MODE"] == prod.mode and meta["IPF"] == prod.ipf
+    assert band == {"ACQUISITION_START_TIME": meta["DATE"], "PLATFORM": "S1B", "RELATIVE_ORBIT": "168",
+                    "ORBIT_PASS": "DESCENDING"}
+
+
+def test_the_real_manifest_gives_platform_relative_orbit_and_pass(tmp_path):
+    """Issue #29: the real S1B IW GRDH manifest (relative orbit 168, descending, 05:26:23 UTC) read by the import;
+    every band and the file carry them, the time to the second."""
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import product as s1p
+    manifest = next(IW.glob("*.manifest.safe.gz"))
+    safe = tmp_path / manifest.name.replace(".manifest.safe.gz", ".SAFE")
+    safe.mkdir()
+    text = gzip.decompress(manifest.read_bytes())
+    (safe / "manifest.safe").write_bytes(text)
+    want = {"PLATFORM": "S1B", "RELATIVE_ORBIT": "168", "ORBIT_PASS": "DESCENDING"}
+    assert re.search(rb'relativeOrbitNumber type="start">168<', text) and b"<s1:pass>DESCENDING<" in text
+    prod = s1p.open_product(safe)
+    assert (prod.relative_orbit, prod.orbit_pass) == ("168", "DESCENDING")
+    meta, band = importer.product_metadata(prod, "sigma0")
+    assert band == {"ACQUISITION_START_TIME": "2021-04-01T05:26:23", **want}
+    assert {k: meta[k] for k in want} == want
 
 
 def test_import_in_db_multilooked_and_refusals(tmp_path):

@@ -84,8 +84,9 @@ is a sawtooth whose long steps (more rain) always go from the brighter orbit to 
 correlation with rain collapses (seed 0: +0.32 per orbit, −0.03 pooled). With one platform (intervals 5 and 7
 days, ``platforms=("S1A",)``) or orbits 6 days apart the sawtooth is only noise and pooling costs little
 (seed 0: 0.31 → 0.38 and 0.37 → 0.29): the collapse the issue found needs the 5/1-day alternation.
-Start times jitter by a few seconds, as real ones do. The cube carries no orbit variable (openEO cubes have none): the time of day is
-all that tells the orbits apart there; the GeoTIFF stack carries RELATIVE_ORBIT, ORBIT_PASS and PLATFORM.
+Start times jitter by a few seconds, as real ones do. The cube carries no orbit variable (openEO cubes have
+none): the time of day is all that tells the orbits apart there; the GeoTIFF stack carries RELATIVE_ORBIT,
+ORBIT_PASS and PLATFORM.
 
 Outputs (:func:`write_site`): a CF NetCDF cube in the openEO layout (written with GDAL's multidimensional
 API), daily rain and air-temperature CSVs, and optionally the same VV/VH series as dated GeoTIFF stacks.
@@ -228,7 +229,8 @@ def fields(rng, n=4):
 
 def simulate(*, first=FIRST, last=LAST, platforms=tuple(PLATFORMS), size=SIZE, date_noise_db=DATE_NOISE_DB,
              enl=ENL, seed=0):
-    """The site, in memory: a dict with ``days`` (dates, from :data:`SPINUP_DAYS` before ``first``), ``rain_mm``, ``t2m_c`` (daily), ``acq`` (see
+    """The site, in memory: a dict with ``days`` (dates, from :data:`SPINUP_DAYS` before ``first``),
+    ``rain_mm``, ``t2m_c`` (daily), ``acq`` (see
     :func:`acquisitions`), ``field`` (rows, cols: field number), ``params`` (per field), ``ssm`` (true θ per
     acquisition and field, m³/m³), ``frozen`` and ``wet_snow`` (per acquisition), ``VV`` and ``VH`` (dB,
     acquisitions × rows × cols, float32)."""

@@ -194,7 +194,8 @@ def response(ssm, t, days, rain, *, check: RainCheck = RainCheck()):
     Returns
     -------
     dict
-        ``rho``, ``p_value``, ``n_shifts``, ``null_median`` (median ρ of the shifted rain), ``wet_minus_dry`` (m³/m³), ``n_pairs``, ``n_wet``, ``n_dry``,
+        ``rho``, ``p_value``, ``n_shifts``, ``null_median`` (median ρ of the shifted rain), ``wet_minus_dry``
+        (m³/m³), ``n_pairs``, ``n_wet``, ``n_dry``,
         ``wet_mean``, ``dry_mean``, and per acquisition and pair the arrays the report draws: ``t``, ``ssm``,
         ``wet``, ``dry`` (valid acquisitions, in time order), ``d_ssm``, ``pair_rain`` and ``null`` (the shifted
         correlations). Raises ``ValueError`` for fewer pairs than ``min_pairs``, no rain between any pair, or
@@ -317,3 +318,70 @@ def rain_response_file(stack, rain_csv, *, column="rain_mm", mask=None, check: R
 def iso_day(seconds):
     """The UTC date of ``seconds`` since 1970 as ISO text."""
     return _dt.datetime.fromtimestamp(float(seconds), _dt.timezone.utc).date().isoformat()
+
+
+def simulated(path):
+    """True when a band of ``path`` says it holds simulated data (metadata ``SIMULATED=yes``, as the simulators
+    write it and the outputs made from them inherit)."""
+    ds = _raster.open_dataset(path)
+    return any((ds.GetRasterBand(i + 1).GetMetadata() or {}).get("SIMULATED", "").lower() in ("yes", "true", "1")
+               for i in range(ds.RasterCount))
+
+
+def pair_rows(result):
+    """One row per pair of consecutive acquisitions: ``[from, to, ssm_from, ssm_to, d_ssm, rain_mm, wet_to,
+    dry_to]`` (times ISO UTC; wet/dry of the later acquisition)."""
+    d = result["dates"]
+    s = result["ssm"]
+    return [[d[i], d[i + 1], float(s[i]), float(s[i + 1]), float(result["d_ssm"][i]), float(result["pair_rain"][i]),
+             bool(result["wet"][i + 1]), bool(result["dry"][i + 1])] for i in range(len(d) - 1)]
+
+
+def write_report(result, path, *, source, check: RainCheck = RainCheck(), simulated_data=False):
+    """The rain check as one HTML file: the numbers, what each one is, and three figures (SSM with the rain,
+    ΔSSM against rain between acquisitions, the shifted-rain correlations against the observed one)."""
+    from .. import report as _report
+    title = "Soil moisture against rain" + (" (SIMULATED data)" if simulated_data else "")
+    rep = _report.Report(title, source=source)
+    if simulated_data:
+        rep.paragraph("The input says it holds SIMULATED data: these numbers show what the chain recovers from a "
+                      "simulation, not skill on real data.", note=True)
+    r = result
+    rep.table(["number", "value", "what it is"], [
+        ["ρ (RHO)", r["rho"], "Spearman rank correlation of ΔSSM (consecutive acquisitions, area median) with the "
+                              "rain between them"],
+        ["p (P_VALUE)", r["p_value"], f"share of {r['n_shifts']} circular shifts of the daily rain (≥ "
+                                      f"{check.min_shift_days} days) giving a ρ at least as high (one-sided)"],
+        ["median shifted ρ", r["null_median"], "what the sampling alone gives: read ρ against it"],
+        ["wet − dry (WET_MINUS_DRY)", r["wet_minus_dry"],
+         f"mean SSM after ≥ {check.wet_mm:g} mm in {check.wet_days:g} days ({r['n_wet']} acquisitions) minus mean "
+         f"SSM after {check.dry_days} dry days ({r['n_dry']} acquisitions), m³/m³"],
+        ["pairs (N_PAIRS)", r["n_pairs"], "pairs of consecutive acquisitions with soil moisture"],
+        ["median pixel ρ", r["pixel_rho_median"], "the same ρ pixel by pixel (a sample), median: speckle lowers it"],
+    ], caption="The rain check (real Sentinel-1, change detection per orbit, issue #29: ρ 0.31-0.45, wet − dry "
+               "0.043-0.057 m³/m³)", digits=3)
+    t = r["t"].astype("datetime64[s]").astype("O")
+    fig = _report.figure(9, 3.6)
+    ax = fig.add_subplot()
+    ax.plot(t, r["ssm"], "-", color="#2166ac", lw=1)
+    ax.plot(np.array(t)[r["wet"]], r["ssm"][r["wet"]], "o", ms=3, color="#2166ac", label="after rain")
+    ax.plot(np.array(t)[r["dry"]], r["ssm"][r["dry"]], "o", ms=3, color="#8c510a", label="after a dry spell")
+    ax.set_ylabel("SSM, area median (m³/m³)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax2 = ax.twinx()
+    ax2.bar(t[1:], r["pair_rain"], width=1.0, color="#999999", alpha=0.5)
+    ax2.set_ylabel("rain since the previous acquisition (mm)")
+    rep.image(fig, "Soil moisture (area median) and the rain between acquisitions")
+    fig = _report.figure(9, 3.6)
+    ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax.plot(r["pair_rain"], r["d_ssm"], ".", ms=4, color="#2166ac")
+    ax.axhline(0, color="#888888", lw=0.5)
+    ax.set_xlabel("rain between acquisitions (mm)")
+    ax.set_ylabel("ΔSSM (m³/m³)")
+    ax.set_title(f"ρ = {r['rho']:+.2f}", fontsize=9)
+    bx.hist(r["null"], bins=30, color="#bbbbbb")
+    bx.axvline(r["rho"], color="#b2182b", lw=2)
+    bx.set_xlabel("ρ with the rain shifted in time")
+    bx.set_title(f"p = {r['p_value']:.3f}", fontsize=9)
+    rep.image(fig, "ΔSSM against the rain between acquisitions; ρ with the rain shifted (grey) and as observed (red)")
+    return rep.write(path)

@@ -41,6 +41,16 @@ from ..io import raster as _raster
 DAY_S = 86400
 
 
+class RainCheckError(ValueError):
+    """A rain check that would be meaningless; ``about`` says which input can fix it: ``"rain"`` (the rain
+    series or its column), ``"pairs"`` (the SSM series), ``"wet"`` or ``"dry"`` (the wet or dry thresholds),
+    ``"area"`` (the area)."""
+
+    def __init__(self, message, about):
+        super().__init__(message)
+        self.about = about
+
+
 @dataclass(frozen=True)
 class RainCheck:
     """Thresholds of the rain check (module docstring). Defaults: the issue's definitions (≥ 10 mm of rain,
@@ -55,6 +65,10 @@ class RainCheck:
     max_shifts: int = 999
     min_pairs: int = 10
     min_events: int = 2
+
+
+def _rain_error(message):
+    return RainCheckError(message, "rain")
 
 
 def read_rain_csv(path, *, column="rain_mm", date_column=None):
@@ -76,37 +90,37 @@ def read_rain_csv(path, *, column="rain_mm", date_column=None):
         header = [h.strip() for h in (reader.fieldnames or [])]
         rows = list(reader)
     if not header:
-        raise ValueError(f"'{path}' has no header row: give a CSV whose first row names the columns (date,rain_mm)")
+        raise _rain_error(f"'{path}' has no header row: give a CSV whose first row names the columns (date,rain_mm)")
     if column not in header:
-        raise ValueError(f"'{path}' has no column '{column}'; its columns are {', '.join(header)}")
+        raise _rain_error(f"'{path}' has no column '{column}'; its columns are {', '.join(header)}")
     if date_column is None:
         date_column = next((h for h in header if h.lower() in ("date", "time", "day")), header[0])
     elif date_column not in header:
-        raise ValueError(f"'{path}' has no date column '{date_column}'; its columns are {', '.join(header)}")
+        raise _rain_error(f"'{path}' has no date column '{date_column}'; its columns are {', '.join(header)}")
     raw = [{(k or "").strip(): v for k, v in r.items()} for r in rows]
     days, rain = [], []
     for i, r in enumerate(raw, start=2):
         text = (r.get(date_column) or "").strip()
         day = _dates.parse_date(text[:10])
         if day is None:
-            raise ValueError(f"'{path}' row {i}: '{text}' in column '{date_column}' is no ISO date (YYYY-MM-DD)")
+            raise _rain_error(f"'{path}' row {i}: '{text}' in column '{date_column}' is no ISO date (YYYY-MM-DD)")
         value = (r.get(column) or "").strip()
         try:
             mm = float(value) if value else np.nan
         except ValueError:
-            raise ValueError(f"'{path}' row {i}: '{value}' in column '{column}' is no number (mm of rain)") from None
+            raise _rain_error(f"'{path}' row {i}: '{value}' in column '{column}' is no number (mm of rain)") from None
         if mm < 0:
-            raise ValueError(f"'{path}' row {i}: rain {mm:g} mm in column '{column}' is negative")
+            raise _rain_error(f"'{path}' row {i}: rain {mm:g} mm in column '{column}' is negative")
         days.append(np.datetime64(day, "D"))
         rain.append(mm)
     if not days:
-        raise ValueError(f"'{path}' holds no rows of rain")
+        raise _rain_error(f"'{path}' holds no rows of rain")
     days = np.array(days)
     order = np.argsort(days, kind="stable")
     days, rain = days[order], np.array(rain, np.float64)[order]
     twice = days[1:][days[1:] == days[:-1]]
     if twice.size:
-        raise ValueError(f"'{path}' gives the rain of {twice[0]} twice: one row per day")
+        raise _rain_error(f"'{path}' gives the rain of {twice[0]} twice: one row per day")
     return days, rain
 
 
@@ -142,15 +156,15 @@ def rain_window(days, rain, t, *, check: RainCheck = RainCheck()):
     first = np.datetime64(int(np.floor(t.min() / DAY_S)), "D") - np.timedelta64(lead, "D")
     last = np.datetime64(int(np.floor(t.max() / DAY_S)), "D")
     if days[0] > first or days[-1] < last:
-        raise ValueError(f"the rain series covers {days[0]} … {days[-1]}, but the acquisitions need rain from "
-                         f"{first} ({lead} days before the first acquisition) to {last}")
+        raise RainCheckError(f"the rain series covers {days[0]} … {days[-1]}, but the acquisitions need rain from "
+                             f"{first} ({lead} days before the first acquisition) to {last}", "rain")
     keep = (days >= first) & (days <= last)
     sel, mm = days[keep], rain[keep]
     want = np.arange(first, last + np.timedelta64(1, "D"))
     if sel.size != want.size or not np.isfinite(mm).all():
         missing = np.setdiff1d(want, sel[np.isfinite(mm)])
-        raise ValueError(f"the rain series misses {missing.size} day(s) between {first} and {last} (first: "
-                         f"{missing[0]}): fill them, or give a complete daily series")
+        raise RainCheckError(f"the rain series misses {missing.size} day(s) between {first} and {last} (first: "
+                             f"{missing[0]}): fill them, or give a complete daily series", "rain")
     return float(first.astype("datetime64[s]").astype(np.int64)), mm
 
 
@@ -207,13 +221,13 @@ def response(ssm, t, days, rain, *, check: RainCheck = RainCheck()):
     order = np.argsort(t[ok], kind="stable")
     s, tt = ssm[ok][order], t[ok][order]
     if s.size - 1 < check.min_pairs:
-        raise ValueError(f"{max(s.size - 1, 0)} pairs of consecutive acquisitions with soil moisture: at least "
-                         f"{check.min_pairs} are needed for a rank correlation")
+        raise RainCheckError(f"{max(s.size - 1, 0)} pairs of consecutive acquisitions with soil moisture: at "
+                             f"least {check.min_pairs} are needed for a rank correlation", "pairs")
     day0, mm = rain_window(days, rain, tt, check=check)
     between = pair_rain(day0, mm, tt)
     if not (between > 0).any():
-        raise ValueError(f"no rain fell between any two acquisitions ({s.size - 1} pairs): the correlation with rain "
-                         "is meaningless; check the rain column and its units (mm)")
+        raise RainCheckError(f"no rain fell between any two acquisitions ({s.size - 1} pairs): the correlation with "
+                             "rain is meaningless; check the rain column and its units (mm)", "rain")
     d_ssm = np.diff(s)
     rho = spearman(d_ssm, between)
     wet, dry = wet_dry(day0, mm, tt, check=check)
@@ -221,8 +235,8 @@ def response(ssm, t, days, rain, *, check: RainCheck = RainCheck()):
                                          "before them"),
                             ("dry", dry, f"{check.dry_days} dry days (< {check.dry_day_mm:g} mm each) before them")):
         if sel.sum() < check.min_events:
-            raise ValueError(f"{int(sel.sum())} acquisition(s) with {what}: at least {check.min_events} are needed "
-                             f"for the {name} side of wet − dry")
+            raise RainCheckError(f"{int(sel.sum())} acquisition(s) with {what}: at least {check.min_events} are "
+                                 f"needed for the {name} side of wet − dry", name)
     null = _shifted(day0, mm, tt, d_ssm, check)
     p = (1 + np.sum(null >= rho)) / (1 + null.size) if np.isfinite(rho) else float("nan")
     return {"rho": rho, "p_value": float(p), "n_shifts": int(null.size), "null_median": float(np.median(null)),
@@ -275,7 +289,7 @@ def read_series(path, *, mask=None, max_pixels=2000):
         m = _raster.open_dataset(mask)
         inside = np.nan_to_num(m.GetRasterBand(1).ReadAsArray().astype(np.float64)) > 0
         if not inside.any():
-            raise ValueError("the area (mask) holds no pixel of the stack")
+            raise RainCheckError("the area holds no pixel of the stack", "area")
     n = ds.RasterCount
     pick = None
     median, valid, sample = np.full(n, np.nan), np.zeros(n, np.int64), []

@@ -84,6 +84,17 @@ class RainResponseAlgorithm(SoilMoistureAlgorithm):
                             (self.WET_MINUS_DRY, "Wet − dry SSM (m³/m³)"), (self.N_PAIRS, "Pairs")):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
 
+    def fix(self, about):
+        """What to change when the check would be meaningless (:class:`~rr.RainCheckError`'s ``about``)."""
+        return {"rain": self.tr("Give a daily rain series in mm that covers the acquisitions in {0} (column {1})."
+                                ).format(self.label(self.RAIN), self.label(self.RAIN_COLUMN)),
+                "pairs": self.tr("Give a longer soil-moisture series in {0}, or one with fewer NaN dates.").format(
+                    self.label(self.INPUT)),
+                "wet": self.tr("Lower {0} or raise {1}.").format(self.label(self.WET_MM), self.label(self.WET_DAYS)),
+                "dry": self.tr("Lower {0}.").format(self.label(self.DRY_DAYS)),
+                "area": self.tr("Give polygons in {0} that overlap {1}.").format(self.label(self.AOI),
+                                                                                 self.label(self.INPUT))}[about]
+
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         checks.stack_dates(self, src, self.INPUT, min_dates=rr.RainCheck.min_pairs + 1)
@@ -99,9 +110,8 @@ class RainResponseAlgorithm(SoilMoistureAlgorithm):
                              dry_days=self.parameterAsInt(parameters, self.DRY_DAYS, context))
         try:
             result = rr.rain_response_file(src, rain, column=column, mask=mask, check=check)
-        except ValueError as err:
-            raise self.error(self.tr("{0}. Check {1} and {2}, or the thresholds.").format(
-                err, self.label(self.RAIN), self.label(self.RAIN_COLUMN))) from None
+        except rr.RainCheckError as err:
+            raise self.error(f"{err}. {self.fix(err.about)}") from None
         if result["timed"] == 0:
             feedback.pushInfo(self.tr("No band of {0} gives a time of day: acquisitions are placed at noon UTC when "
                                       "the rain is split between them.").format(self.label(self.INPUT)))

@@ -115,6 +115,9 @@ class RainResponseAlgorithm(SoilMoistureAlgorithm):
         if result["timed"] == 0:
             feedback.pushInfo(self.tr("No band of {0} gives a time of day: acquisitions are placed at noon UTC when "
                                       "the rain is split between them.").format(self.label(self.INPUT)))
+        warning = rr.sampling_warning(result)
+        if warning:
+            feedback.pushWarning(self.tr("{0}: {1}.").format(self.label(self.INPUT), warning))
         simulated = rr.simulated(src)
         table = outputs.write_table(self, parameters, self.OUTPUT_TABLE, context, COLUMNS, rr.pair_rows(result))
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)

@@ -198,6 +198,7 @@ def test_per_orbit_change_detection_responds_to_rain_and_pooled_does_not(site):
     assert res["per"]["rho"] > 0.2 and res["per"]["p_value"] < 0.05
     assert res["per"]["wet_minus_dry"] > 0.02
     assert res["pooled"]["rho"] < res["per"]["rho"] - 0.2 and res["pooled"]["rho"] < 0.1
+    assert rr.sampling_warning(res["per"]) is None and rr.sampling_warning(res["pooled"])
     for s in (per, pooled):
         assert np.nanmin(s) >= 0.0 and np.nanmax(s) <= 0.5
     # the truth itself responds about as much (the check is bounded by the soil, not by the method)

@@ -341,7 +341,8 @@ def write_cube(path, site, *, variables=("VV", "VH")):
         arr.SetNoDataValueDouble(FILL)
         arr.SetScale(SCALE)
         arr.SetOffset(0.0)
-        attrs(arr, long_name=f"Sentinel-1 {name} backscatter (SIMULATED)", units="dB", grid_mapping="crs")
+        attrs(arr, long_name=f"Sentinel-1 {name} backscatter (SIMULATED)", units="dB", grid_mapping="crs",
+              SIMULATED="yes")
         data = site[name]
         coded = np.where(np.isfinite(data), np.round(np.nan_to_num(data) / SCALE), FILL).astype(np.int32)
         arr.Write(coded)
@@ -349,10 +350,10 @@ def write_cube(path, site, *, variables=("VV", "VH")):
     return str(path)
 
 
-def write_stack(path, site, name="VV"):
-    """``site``'s ``name`` (dB) as a dated GeoTIFF stack: band descriptions the ISO date, band metadata
+def write_stack(path, site, name="VV", *, units="dB"):
+    """``site``'s ``name`` as a dated GeoTIFF stack: band descriptions the ISO date, band metadata
     ``DATE``/``ACQUISITION_START_TIME`` (UTC to the second), ``RELATIVE_ORBIT``, ``ORBIT_PASS``, ``PLATFORM``,
-    ``POLARISATION``, ``units`` dB and ``SIMULATED`` yes."""
+    ``units``, ``SIMULATED`` yes and, for VV and VH, ``POLARISATION``."""
     data = site[name]
     n, rows, cols = data.shape
     ds = gdal.GetDriverByName("GTiff").Create(str(path), cols, rows, n, gdal.GDT_Float32,
@@ -365,9 +366,11 @@ def write_stack(path, site, name="VV"):
         band.SetNoDataValue(float("nan"))
         stamp = a["time"].isoformat(timespec="seconds")
         band.SetDescription(stamp[:10])
-        band.SetMetadata({"DATE": stamp, "ACQUISITION_START_TIME": stamp, "RELATIVE_ORBIT": str(a["orbit"]),
-                          "ORBIT_PASS": "ASCENDING", "PLATFORM": a["platform"], "POLARISATION": name,
-                          "units": "dB", "SIMULATED": "yes"})
+        meta = {"DATE": stamp, "ACQUISITION_START_TIME": stamp, "RELATIVE_ORBIT": str(a["orbit"]),
+                "ORBIT_PASS": "ASCENDING", "PLATFORM": a["platform"], "units": units, "SIMULATED": "yes"}
+        if name in ("VV", "VH"):
+            meta["POLARISATION"] = name
+        band.SetMetadata(meta)
     ds = None
     return str(path)
 

@@ -229,6 +229,9 @@ def response(ssm, t, days, rain, *, check: RainCheck = RainCheck()):
         raise RainCheckError(f"no rain fell between any two acquisitions ({s.size - 1} pairs): the correlation with "
                              "rain is meaningless; check the rain column and its units (mm)", "rain")
     d_ssm = np.diff(s)
+    if np.all(d_ssm == d_ssm[0]):
+        raise RainCheckError(f"the soil moisture changes by the same {d_ssm[0]:g} m³/m³ between every two "
+                             "acquisitions: there is nothing to rank", "pairs")
     rho = spearman(d_ssm, between)
     wet, dry = wet_dry(day0, mm, tt, check=check)
     for name, sel, what in (("wet", wet, f"at least {check.wet_mm:g} mm of rain in the {check.wet_days:g} days "
@@ -276,25 +279,38 @@ def per_pixel_rho(stack, t, days, rain, *, check: RainCheck = RainCheck()):
     return out
 
 
+#: Pixels of a band the area median is taken from: a larger band is read every k-th row and column.
+MAX_READ_PIXELS = 4_000_000
+
+
+def _strided(ds, band, k, strip=512):
+    """Band ``band`` of ``ds`` every ``k``-th row and column (float32, nodata NaN, scale applied), read in strips."""
+    step = max(k, (strip // k) * k)
+    parts = [_raster.read_window(ds, [band], 0, y0, ds.RasterXSize, min(step, ds.RasterYSize - y0))[0][::k, ::k]
+             for y0 in range(0, ds.RasterYSize, step)]
+    return np.concatenate(parts)
+
+
 def read_series(path, *, mask=None, max_pixels=2000):
     """The area median SSM per band of a dated stack, and a sample of pixels' series.
 
     ``mask`` is an optional raster on the stack's grid (pixels > 0 are in the area). Returns ``(median, sample,
-    n_valid)``: float64 (bands,), (bands, ≤ ``max_pixels``) and the valid pixel count per band. Every band is
-    read whole (one band at a time), its scale and nodata applied.
+    n_valid)``: float64 (bands,), (bands, ≤ ``max_pixels``) and the valid pixel count per band. Bands are read one
+    at a time, in strips, their scale and nodata applied; a band of more than :data:`MAX_READ_PIXELS` pixels is
+    read every k-th row and column (the median of a regular sample of the area).
     """
     ds = _raster.open_dataset(path)
+    k = max(1, int(np.ceil(np.sqrt(ds.RasterXSize * ds.RasterYSize / MAX_READ_PIXELS))))
     inside = None
     if mask is not None:
-        m = _raster.open_dataset(mask)
-        inside = np.nan_to_num(m.GetRasterBand(1).ReadAsArray().astype(np.float64)) > 0
+        inside = np.nan_to_num(_strided(_raster.open_dataset(mask), 1, k)) > 0
         if not inside.any():
             raise RainCheckError("the area holds no pixel of the stack", "area")
     n = ds.RasterCount
     pick = None
     median, valid, sample = np.full(n, np.nan), np.zeros(n, np.int64), []
     for b in range(1, n + 1):
-        arr = _raster.read_window(ds, [b], 0, 0, ds.RasterXSize, ds.RasterYSize)[0].astype(np.float64)
+        arr = _strided(ds, b, k).astype(np.float64)
         vals = arr[inside] if inside is not None else arr.ravel()
         if pick is None:
             step = max(1, vals.size // max_pixels)

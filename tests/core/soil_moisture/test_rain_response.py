@@ -98,14 +98,17 @@ def test_response_of_a_series_that_follows_rain_and_of_noise():
     ("outside", "the rain series covers 2018-01-01 … 2018-04-10, but the acquisitions need rain from"),
     ("gap", "misses 1 day(s)"),
     ("no_wet", "at least 10 mm of rain"),
+    ("flat", "changes by the same 0 m³/m³ between every two acquisitions"),
 ])
 def test_response_refuses_what_would_be_meaningless(case, match):
     days = _days("2018-01-01", 100)
     rain = np.zeros(100)
     rain[::9] = 15.0
     t = _seconds("2018-01-20T17:32:00") + DAY * 6 * np.arange(12)
-    ssm = np.linspace(0.1, 0.3, t.size)
-    if case == "few":
+    ssm = np.random.default_rng(0).uniform(0.1, 0.3, t.size)
+    if case == "flat":
+        ssm[:] = 0.2
+    elif case == "few":
         ssm[3:] = np.nan
     elif case == "no_rain":
         rain[:] = 0.0
@@ -217,11 +220,11 @@ def test_the_collapse_needs_the_alternating_5_and_1_day_steps():
     assert per["rho"] > 0.2 and pooled["rho"] > 0.2
 
 
-def test_rain_response_file_reads_times_from_the_bands_and_an_area(tmp_path):
+def test_rain_response_file_reads_times_from_the_bands_and_an_area(tmp_path, monkeypatch):
     paths, site = so.write_site(tmp_path, stacks=True)
     orbit = np.array([a["orbit"] for a in site["acq"]])
     ssm = _ssm(site["VV"], [orbit == o for o in (88, 161)])
-    out = so.write_stack(tmp_path / "ssm.tif", {"VV": ssm, "acq": site["acq"]}, "VV")
+    out = so.write_stack(tmp_path / "ssm.tif", {"SSM": ssm, "acq": site["acq"]}, "SSM", units="m3/m3")
     res = rr.rain_response_file(out, paths["rain"])
     assert res["timed"] == len(site["acq"]) and res["rho"] > 0.2 and res["wet_minus_dry"] > 0.02
     assert res["dates"][0].startswith(site["acq"][0]["time"].isoformat()[:16])
@@ -235,5 +238,9 @@ def test_rain_response_file_reads_times_from_the_bands_and_an_area(tmp_path):
     assert one["rho"] != res["rho"]
     expected = np.nanmedian(ssm[:, :12, :12].reshape(len(ssm), -1), axis=1)
     assert one["ssm"] == pytest.approx(expected[np.isfinite(expected)], abs=1e-6)
+    # a large band is read every k-th row and column: the median of that regular sample
+    monkeypatch.setattr(rr, "MAX_READ_PIXELS", 150)                  # 576 px -> every 2nd row and column
+    thin = rr.read_series(out)[0]
+    assert thin == pytest.approx(np.nanmedian(ssm[:, ::2, ::2].reshape(len(ssm), -1), axis=1), abs=1e-6)
     html = rr.write_report(res, tmp_path / "r.html", source="test", simulated_data=rr.simulated(out))
     assert "SIMULATED" in open(html, encoding="utf-8").read()

@@ -41,7 +41,7 @@ def per_orbit_ssm(env, site):
     orbits = np.array([a["orbit"] for a in data["acq"]])
     for orbit, arr in parts.items():
         merged[orbits == orbit] = arr
-    return so.write_stack(t / "ssm_per_orbit.tif", {"SSM": merged, "acq": data["acq"]}, "SSM")
+    return so.write_stack(t / "ssm_per_orbit.tif", {"SSM": merged, "acq": data["acq"]}, "SSM", units="m3/m3")
 
 
 def test_per_orbit_change_detection_responds_to_rain_pooled_does_not(env, site, per_orbit_ssm):
@@ -119,10 +119,10 @@ def test_what_would_be_meaningless_is_refused_by_name(env, site, per_orbit_ssm, 
         rain = _rain_csv(t / "zero.csv", data, zero=True)
     elif case == "percent":
         arr = read_raster(per_orbit_ssm) * 100
-        ssm = so.write_stack(t / "ssm_pct.tif", {"SSM": arr, "acq": data["acq"]}, "SSM")
+        ssm = so.write_stack(t / "ssm_pct.tif", {"SSM": arr, "acq": data["acq"]}, "SSM", units="m3/m3")
     elif case == "short":
         arr = read_raster(per_orbit_ssm)[:5]
-        ssm = so.write_stack(t / "ssm_short.tif", {"SSM": arr, "acq": data["acq"][:5]}, "SSM")
+        ssm = so.write_stack(t / "ssm_short.tif", {"SSM": arr, "acq": data["acq"][:5]}, "SSM", units="m3/m3")
     table = t / f"refused_{case}.csv"
     extra = ["--WET_MM=200"] if case == "wet" else []
     refused(env, "rainresponse", f"--INPUT={ssm}", f"--RAIN={rain}", *extra, f"--OUTPUT_TABLE={table}",

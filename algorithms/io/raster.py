@@ -408,7 +408,9 @@ def create_geotiff(path: str, *, xsize: int, ysize: int, bands: int, geotransfor
             band.SetDescription(str(descriptions[i]))
         if band_metadata and i < len(band_metadata) and band_metadata[i]:
             band.SetMetadata({k: str(v) for k, v in band_metadata[i].items()})
-            if dtype == np.uint8 and "classes" in band_metadata[i]:
+            if dtype == np.uint8 and "classes" in band_metadata[i] and bands == 1:
+                # GeoTIFF holds a colour table on one-band files only: a class stack keeps its classes in the
+                # band metadata, which read_class_table reads first (and QGIS styles on load)
                 set_class_table(band, band_metadata[i]["classes"])
     if metadata:
         ds.SetMetadata({k: str(v) for k, v in metadata.items()})

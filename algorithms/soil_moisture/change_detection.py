@@ -14,6 +14,8 @@ from ..io import RunOptions, quantities
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
 from ..io.raster import open_dataset
+from . import frozen
+from .series import SeriesOptions
 
 #: Smallest dB dynamic (σVV_max − σVV_min) for which the index means something: below it the
 #: series is flat to within speckle and calibration noise and the index would amplify noise.
@@ -198,7 +200,7 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                           output_dvv: str | None = None, in_db: bool = True, reference: str = "minmax",
                           low_pct: float = 5.0, high_pct: float = 95.0, min_dates: int = 5, ssm_min: float = 0.05,
                           ssm_max: float = 0.40, ssm_min_raster: str | None = None, ssm_max_raster: str | None = None,
-                          options: RunOptions | None = None) -> dict:
+                          series: SeriesOptions | None = None, options: RunOptions | None = None) -> dict:
     """Change-detection index and soil moisture (Fayad et al. 2022, eq. 2-3) of a dated VV stack, file to file, block
     by block.
 
@@ -221,6 +223,9 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
         Driest and wettest soil moisture of the site (m³/m³), checked by :func:`check_ssm_bounds`.
     ssm_min_raster, ssm_max_raster : str, optional
         One-band rasters on the stack's grid overriding ``ssm_min`` and ``ssm_max`` per pixel.
+    series : SeriesOptions, optional
+        ``frozen``: the frozen-soil screen (:class:`~.frozen.FrozenScreen`): frozen pixel-dates are missing before
+        the references are formed, NaN in every output, and flagged in the screen's flag stack when it has one.
     options : RunOptions, optional
         Budget, compression, progress and cancel; the pass runs on one thread (it is I/O-bound: a second
         worker only adds memory).
@@ -229,33 +234,41 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     -------
     dict
         ``infinite`` (±inf written as NaN), ``few`` and ``flat`` (pixels NaN for too few valid dates and for
-        too small a dynamic, as :func:`change_index` counts them).
+        too small a dynamic, as :func:`change_index` counts them), ``frozen`` (valid pixel-dates screened; with a
+        screen only).
     """
     check_ssm_bounds(ssm_min, ssm_max)
     n = len(dates)
     extra = [p for p in (ssm_min_raster, ssm_max_raster) if p]
     slot_min = n if ssm_min_raster else None
     slot_max = n + (1 if ssm_min_raster else 0) if ssm_max_raster else None
-    counts = Counts("few", "flat")
+    fz = series.frozen if series is not None else None
+    counts = Counts("few", "flat", *(("frozen",) if fz is not None else ()))
+    n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):
         vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
+        flags = fz.block_flags(block[block.shape[0] - n_fz:], vv.shape) if fz is not None else None
+        if flags is not None:     # frozen pixel-dates are missing before the references are formed
+            counts.add(frozen=frozen.screen(vv, flags))
         index, few, flat = change_index(vv, reference=reference, low_pct=low_pct, high_pct=high_pct,
                                         min_dates=min_dates)
         counts.add(few=few, flat=flat)
         smin = block[slot_min] if slot_min is not None else ssm_min
         smax = block[slot_max] if slot_max is not None else ssm_max
-        out = [index, ssm_from_index(index, smin, smax)]
-        return out + [delta_vv(vv, min_dates=min_dates)] if output_dvv else out
+        out = [index, ssm_from_index(index, smin, smax)] + ([delta_vv(vv, min_dates=min_dates)] if output_dvv else [])
+        return out + [flags] if fz is not None and fz.output else out
 
     outs = [output_index, output_ssm] + ([output_dvv] if output_dvv else [])
     meta = [{"QUANTITY": "soil moisture index", "units": "index 0-1"},
             {"QUANTITY": "surface soil moisture", "units": "m3/m3"},
             {"QUANTITY": "VV change above the series minimum (delta VV)", "units": "dB"}][:len(outs)]
+    f_outs, f_types, f_desc, f_meta = frozen.job_outputs(fz, dates)
     opts = resolve(options).replace(workers=1)   # I/O-bound: a 2nd worker only adds memory
-    res = run_blockwise([stack] + [(p, [1]) for p in extra], outs, kernel, out_bands=[n] * len(outs),
-                        descriptions=[list(dates)] * len(outs), band_metadata=meta,
-                        bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
+    res = run_blockwise([stack] + [(p, [1]) for p in extra] + (fz.inputs() if fz is not None else []), outs + f_outs,
+                        kernel, out_bands=[n] * (len(outs) + len(f_outs)), out_dtype=[np.float32] * len(outs) + f_types,
+                        descriptions=[list(dates)] * len(outs) + f_desc, band_metadata=meta + f_meta,
+                        metadata=frozen.job_metadata(fz), bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
     return {"infinite": res["infinite"], **counts.values}
 
 
@@ -270,7 +283,7 @@ def read_params(path: str) -> tuple[float, float, dict]:
 
 def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v1_bands: Sequence[int],
                        alpha: float, beta: float, ssm_min: float, in_db: bool = True,
-                       options: RunOptions | None = None) -> dict:
+                       series: SeriesOptions | None = None, options: RunOptions | None = None) -> dict:
     """Vegetation-corrected change detection (Fayad et al. 2022, eq. 4-7, :func:`vegetation_cd`), file to file, block
     by block.
 
@@ -285,6 +298,8 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
         GeoTIFF of SSM_t (m³/m³), one band per date, described by its date, with α and β in its metadata.
     alpha, beta, ssm_min : float
         α (dB per m³/m³), β and SSM_min (m³/m³) of eq. 7.
+    series : SeriesOptions, optional
+        ``frozen``: the frozen-soil screen, as in :func:`change_detection_file` (σVV_min of eq. 6 without them).
     options : RunOptions, optional
         Budget, workers, compression, progress and cancel.
 
@@ -292,20 +307,29 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
     -------
     dict
         ``infinite`` (±inf written as NaN), ``weak`` (pixel-dates NaN because α − β·V1 ≤
-        :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it).
+        :data:`MIN_SENSITIVITY`), ``below_range``/``above_range`` (SSM outside 0..1 m³/m³, clipped to it),
+        ``frozen`` (valid pixel-dates screened; with a screen only).
     """
     n = len(dates)
-    counts = Counts("weak", "below_range", "above_range")
+    fz = series.frozen if series is not None else None
+    counts = Counts("weak", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
+    n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):
         sigma = block[:n] if in_db else sar.linear_to_db(block[:n])[0]
-        ssm, weak = vegetation_cd(sigma, block[n:], alpha=alpha, beta=beta, ssm_min=ssm_min)
+        flags = fz.block_flags(block[block.shape[0] - n_fz:], sigma.shape) if fz is not None else None
+        if flags is not None:     # frozen pixel-dates are missing before σVV_min is taken
+            counts.add(frozen=frozen.screen(sigma, flags))
+        ssm, weak = vegetation_cd(sigma, block[n:2 * n], alpha=alpha, beta=beta, ssm_min=ssm_min)
         below, above = quantities.clip(ssm, "soil_moisture")
         counts.add(weak=weak, below_range=below, above_range=above)
-        return ssm
+        return [ssm, flags] if fz is not None and fz.output else [ssm]
 
-    res = run_blockwise([vv, (v1, list(v1_bands))], output, kernel, out_bands=n, descriptions=list(dates),
-                        band_metadata={"QUANTITY": "surface soil moisture", "units": "m3/m3", "ALPHA": alpha,
-                                       "BETA": beta},
-                        bytes_per_pixel=40, options=options)
+    f_outs, f_types, f_desc, f_meta = frozen.job_outputs(fz, dates)
+    res = run_blockwise([vv, (v1, list(v1_bands))] + (fz.inputs() if fz is not None else []), [output] + f_outs,
+                        kernel, out_bands=[n] * (1 + len(f_outs)), out_dtype=[np.float32] + f_types,
+                        descriptions=[list(dates)] + f_desc,
+                        band_metadata=[{"QUANTITY": "surface soil moisture", "units": "m3/m3", "ALPHA": alpha,
+                                        "BETA": beta}] + f_meta,
+                        metadata=frozen.job_metadata(fz), bytes_per_pixel=40, options=options)
     return {"infinite": res["infinite"], **counts.values}

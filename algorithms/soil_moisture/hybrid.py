@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 from .. import sar
 from ..io import RunOptions, quantities
 from ..io.engine import Counts
+from . import terrain
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -238,8 +239,14 @@ def assemble(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayL
             raise ValueError(f"the samples have no field for predictor {name} (tried "
                              f"{', '.join(next(p[3] for p in PREDICTORS if p[0] == key))})"
                              f"{' and no VH and VV fields to derive it' if key == 'VH/VV' else ''}"
-                             f"{' and no VV field to derive it' if key in ('dVV', 'I_SSM', 'SSM_t') else ''}")
+                             f"{' and no VV field to derive it' if key in ('dVV', 'I_SSM', 'SSM_t') else ''}"
+                             f"{f'. {THETA_FIELD_HINT}; or leave θ out of the predictors' if key == 'theta' else ''}")
     return np.column_stack(x), how
+
+
+#: What to do when the samples (or the predictor rasters) have no incidence angle θ (issue #29, datacubes).
+THETA_FIELD_HINT = (f"{terrain.NO_INCIDENCE_HINT}. Extract that band at the stations ('Extract raster values at "
+                    "stations'), or add a field 'theta' holding the site's angle")
 
 
 SPLITS = ("station", "random")
@@ -303,18 +310,21 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
 
 
 def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], dates: Sequence[str], output: str,
-                      spread_output: str | None = None, *, options: RunOptions | None = None) -> dict:
+                      spread_output: str | None = None, *, series=None, options: RunOptions | None = None) -> dict:
     """Soil moisture (and the ensemble spread) for every date, block by block, through the SARSense runtime.
 
     ``model`` is an :class:`algorithms.onnx.Model` of task ``per_pixel_regression`` returning the
     mean and the spread (:func:`to_onnx`); ``date_inputs[d]`` lists, for date ``d``, one ``(path, band)`` per
     model input, all on one grid. A pixel with a NaN predictor is NaN. ``output`` gets one band per date
     (ISO date as description, m³/m³); ``spread_output``, when given, the members' standard deviation.
-    ``options``: budget, workers (blocks at once), compression, progress and cancel. Returns the engine's
-    dict (``blocks``, ``infinite``) with ``below_range``/``above_range``: means the network put below 0 or
-    above 1 m³/m³, clipped to that range (the spread is left as the members gave it).
+    ``series``: a :class:`~.series.SeriesOptions` whose ``frozen`` screen (:mod:`.frozen`) makes frozen pixel-dates
+    NaN (counted as ``frozen``, flagged in its flag stack). ``options``: budget, workers (blocks at once),
+    compression, progress and cancel. Returns the engine's dict (``blocks``, ``infinite``) with
+    ``below_range``/``above_range``: means the network put below 0 or above 1 m³/m³, clipped to that range (the
+    spread is left as the members gave it).
     """
     from ..io import engine as _engine
+    from . import frozen
 
     c = model.contract
     n_in, n_dates = c.n_inputs, len(dates)
@@ -333,7 +343,9 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     offsets = np.cumsum([0] + [len(b) for b in files.values()])
     order = np.array([offsets[f] + k for f, k in where])
 
-    counts = Counts("below_range", "above_range")
+    fz = series.frozen if series is not None else None
+    counts = Counts("below_range", "above_range", *(("frozen",) if fz is not None else ()))
+    n_fz = fz.n_extra if fz is not None else 0
 
     def kernel(block):
         _, rows, cols = block.shape
@@ -349,13 +361,18 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
                 if y.shape[1] > 1:
                     spread[k, ok] = y[:, 1]
         mean, spread = mean.reshape(n_dates, rows, cols), spread.reshape(n_dates, rows, cols)
+        flags = fz.block_flags(block[block.shape[0] - n_fz:], mean.shape) if fz is not None else None
+        if flags is not None:
+            counts.add(frozen=frozen.screen(mean, flags))
+            spread[flags == frozen.FROZEN] = np.nan
         below, above = quantities.clip(mean, "soil_moisture")
         counts.add(below_range=below, above_range=above)
-        return [mean, spread] if spread_output else mean
+        return [mean] + ([spread] if spread_output else []) + ([flags] if fz is not None and fz.output else [])
 
     units = [{"QUANTITY": "surface soil moisture", "units": SSM_UNITS}] * n_dates
     labels = [model.card.label(d) for d in dates]
-    outs = [output, spread_output] if spread_output else output
+    outs = [output] + ([spread_output] if spread_output else [])
+    f_outs, f_types, f_desc, f_meta = frozen.job_outputs(fz, dates)
     # working bytes per pixel: the block read (all bands of every file), the (date, input) copy, the
     # pixels handed to the network with their standardised copy, and the two results; the engine wants
     # them per pixel and band of max(bands read, bands written)
@@ -363,10 +380,11 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     per_pixel = 4 * (n_read + 3 * n_dates * n_in + 2 * n_dates) + 16 * n_in
     bands = max(n_read, n_out)
     res = _engine.run_blockwise(
-        paths, outs, kernel, out_bands=[n_dates, n_dates] if spread_output else n_dates,
+        paths + (fz.inputs() if fz is not None else []), outs + f_outs, kernel,
+        out_bands=[n_dates] * (len(outs) + len(f_outs)), out_dtype=[np.float32] * len(outs) + f_types,
         # each band's date, followed by "(demonstration model)" where the model card says so (QGIS's legend title)
-        descriptions=[labels, labels] if spread_output else labels,
-        band_metadata=[units, units] if spread_output else units,
-        metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata()},
+        descriptions=[labels] * len(outs) + f_desc, band_metadata=[units] * len(outs) + f_meta,
+        metadata={"SARSENSE_MODEL": c.name, "SARSENSE_MODEL_SHA256": model.sha256, **model.card.metadata(),
+                  **frozen.job_metadata(fz)},
         bytes_per_pixel=-(-per_pixel // bands), options=options)
     return {**res, **counts.values}

@@ -78,6 +78,15 @@ def check_incidence(incidence_deg: ArrayLike, what: str = "the incidence angle")
                          "or cosines")
 
 
+#: How to give θ where the data carry none (issue #29: datacubes from openEO, Sentinel Hub or CDSE hold σ° without
+#: the incidence angle). Within one relative orbit a pixel is always seen at nearly the same angle, and across the
+#: Sentinel-1 IW swath (about 250 km, 29-46°) it changes by about 0.07° per km: one angle serves a site of a few km.
+NO_INCIDENCE_HINT = ("No incidence angle in the data (a datacube)? Take the incidence band 'Import Sentinel-1' "
+                     "writes beside σ° (or the product's incidence-angle band), or, for a site a few km wide seen "
+                     "from one relative orbit, one angle for the whole site: Sentinel-1 IW spans about 29-46°, "
+                     "changing by about 0.07° per km across the swath")
+
+
 def incidence_problem(values: ArrayLike) -> str | None:
     """A sentence when ``values`` (a sample of incidence angles) are no incidence in degrees, else None: outside
     (0°, 90°), or all at most π/2, which is radians (no SAR images soil at incidences below 1.6°: Sentinel-1

@@ -14,16 +14,21 @@ from qgis.core import (
 from ....algorithms import onnx as rt
 from ....algorithms.io import read_info
 from ....algorithms.io import stack as _stack
-from ....algorithms.soil_moisture import hybrid
+from ....algorithms.soil_moisture import hybrid, terrain
+from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, outputs
 from ..names import model_name
+from . import frozen
 from .base import SoilMoistureAlgorithm
 
 BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 
 
 predictor_key = hybrid.predictor_key
+#: θ where the data have none: a constant-angle raster (issue #29).
+THETA_HINT = (f"{terrain.NO_INCIDENCE_HINT} (a one-band raster of that angle on the VV grid: Raster calculator, "
+              '"VV@1" * 0 + 39')
 
 
 class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
@@ -57,6 +62,7 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
                  "One raster per model input, in order (bundled model: VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t).")
         self.add(QgsProcessingParameterFile(self.MODEL, self.tr("Model (ONNX)"), extension="onnx", optional=True),
                  "A model from 'Train soil moisture neural network'. Empty: the bundled model.")
+        frozen.add_parameters(self)
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture")),
                  "Float32, one band per date (m³/m³), NaN nodata.")
@@ -83,10 +89,13 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         c = model.contract
         layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
         wanted = ", ".join(f"{n} ({u})" if u else n for n, u in c.channels)
-        if len(layers) != c.n_inputs:
-            raise self.error(f"model '{c.name}' needs {c.n_inputs} predictor rasters in this order: {wanted}; "
-                             f"{len(layers)} given ({', '.join(lyr.name() for lyr in layers)}).")
         names = [predictor_key(n) for n, _ in c.channels]
+        if len(layers) != c.n_inputs:
+            theta = "theta" in names and "theta" not in {predictor_key(lyr.name()) for lyr in layers}
+            raise self.error(f"model '{c.name}' needs {c.n_inputs} predictor rasters in this order: {wanted}; "
+                             f"{len(layers)} given ({', '.join(lyr.name() for lyr in layers)})."
+                             + (f" θ is a one-band raster without a date (it serves every date). {THETA_HINT}."
+                                if theta else ""))
         for i, lyr in enumerate(layers):
             n = predictor_key(lyr.name())
             if n is not None and n in names and names.index(n) != i:
@@ -133,7 +142,9 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         spread = self.parameterAsOutputLayer(parameters, self.OUTPUT_SPREAD, context) \
             if parameters.get(self.OUTPUT_SPREAD) else None
-        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, options=self.run_options(
+        screen = frozen.read_screen(self, parameters, context, feedback, ref, common)
+        res = hybrid.map_soil_moisture(model, date_inputs, common, out, spread, series=SeriesOptions(frozen=screen),
+                                       options=self.run_options(
             parameters, context, feedback, empty_hint=self.tr("the predictor rasters share no pixel-date where every "
                                                               "one of them is valid: check their cover and dates.")))
         outputs.report_nonfinite(self, feedback, model)
@@ -144,4 +155,4 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
         results = {self.OUTPUT: out}
         if spread:
             results[self.OUTPUT_SPREAD] = spread
-        return results
+        return frozen.report(self, context, feedback, res, screen, results)

@@ -109,8 +109,8 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         if number is None and parameters.get(const_name) not in (None, ""):
             number = self.parameterAsDouble(parameters, const_name, context)
         if number is None:
-            raise QgsProcessingException(self.tr("{0}: give {1} as a raster, or a constant angle in {2}.").format(
-                self.displayName(), self.label(name), self.label(const_name)))
+            raise QgsProcessingException(self.tr("{0}: give {1} as a raster, or a constant angle in {2}. {3}.").format(
+                self.displayName(), self.label(name), self.label(const_name), terrain.NO_INCIDENCE_HINT))
         problem = terrain.incidence_problem([number])
         if problem:
             raise self.error(f"{self.label(name)}: {problem}.")

@@ -14,8 +14,9 @@ from qgis.core import (
 
 from ....algorithms import report as _report
 from ....algorithms.soil_moisture import calibration as cal
+from ....algorithms.soil_moisture import frozen as fz
 from ....algorithms.soil_moisture import validation as val
-from . import samples
+from . import frozen, samples
 from .base import SoilMoistureAlgorithm
 
 V1_KINDS = ("NDVI", "VH/VV")
@@ -62,6 +63,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
                  "What the vegetation field holds (reported; the fit is the same).")
         samples.add_split(self, "Seed of the training/validation split: the same seed gives the same split.",
                           "Share of the samples used to fit (the paper: 70 %).")
+        frozen.add_parameters(self, flags=False)
         self.add(QgsProcessingParameterFileDestination(self.OUTPUT_PARAMS, self.tr("Parameters (JSON)"),
                                                        fileFilter="JSON (*.json)"),
                  "α, β, SSM_min/SSM_max per station, the split and the held-out scores.")
@@ -84,7 +86,8 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
             samples.check_field(self, s, name, f, quantity, kind=kind)
         seed = self.parameterAsInt(parameters, self.SEED, context)
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
-        vv, v1, ssm = s[f_vv], s[f_v1], s[f_ssm]
+        screen = frozen.read_screen(self, parameters, context, feedback, None, sorted(set(s.date)))
+        (vv, n_frozen), v1, ssm = fz.screen_samples(s[f_vv], s.date, screen), s[f_v1], s[f_ssm]
         fit = cal.calibrate(s.station, vv, v1, ssm, fraction=fraction, seed=seed, v1_kind=kind)
         train, held, alpha, beta, resid = fit["train"], fit["held"], fit["alpha"], fit["beta"], fit["residual_db"]
         classic, corrected = fit["classic"], fit["corrected"]
@@ -104,7 +107,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
                   "split": {"train": [int(i) for i in np.flatnonzero(train)],
                             "held_out": [int(i) for i in np.flatnonzero(held)]},
                   "held_out": {"classic_cd": sc_classic, "corrected_cd": sc_corr}, "flags": fit["flags"],
-                  "samples": origin}
+                  "samples": origin, **fz.job_metadata(screen)}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_PARAMS, context)
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(params, fh, indent=1, ensure_ascii=False, allow_nan=True)
@@ -131,6 +134,7 @@ class CalibrateVegetationCdAlgorithm(SoilMoistureAlgorithm):
         rep.image(val.scatter_figure(corrected[held], ssm[held], v1[held] if kind == "NDVI" else None,
                                      title="Corrected change detection (held out)"))
         rep.write(html)
-        return {self.OUTPUT_PARAMS: path, self.OUTPUT_HTML: html, self.ALPHA: alpha, self.BETA: beta,
-                self.RMSE_CLASSIC: sc_classic["rmse"], self.RMSE_CORRECTED: sc_corr["rmse"],
-                self.FLAGS: ",".join(f["code"] for f in fit["flags"])}
+        return frozen.report(self, context, feedback, {"frozen": n_frozen}, screen, {
+            self.OUTPUT_PARAMS: path, self.OUTPUT_HTML: html, self.ALPHA: alpha, self.BETA: beta,
+            self.RMSE_CLASSIC: sc_classic["rmse"], self.RMSE_CORRECTED: sc_corr["rmse"],
+            self.FLAGS: ",".join(f["code"] for f in fit["flags"])}, what="station sample(s)")

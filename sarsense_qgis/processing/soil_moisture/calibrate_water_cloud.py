@@ -12,6 +12,7 @@ from qgis.core import (
 )
 
 from ....algorithms import report as _report
+from ....algorithms.soil_moisture import hybrid
 from ....algorithms.soil_moisture import validation as val
 from ....algorithms.soil_moisture import water_cloud as wc
 from . import samples
@@ -73,7 +74,8 @@ class CalibrateWaterCloudAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         fields = [samples.field(self, parameters, n, context)
                   for n in (self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD)]
-        s = samples.read_samples(self, parameters, self.SAMPLES, context, fields, feedback=feedback)
+        s = samples.read_samples(self, parameters, self.SAMPLES, context, fields, feedback=feedback,
+                                 hints={fields[2]: hybrid.THETA_FIELD_HINT})
         for name, f, quantity in zip((self.SIGMA_FIELD, self.NDVI_FIELD, self.THETA_FIELD, self.SSM_FIELD), fields,
                                      ("sigma0_db", "ndvi", "incidence_deg", "soil_moisture")):
             samples.check_field(self, s, name, f, quantity)

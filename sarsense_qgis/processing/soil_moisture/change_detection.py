@@ -10,8 +10,10 @@ from qgis.core import (
 )
 
 from ....algorithms.soil_moisture import change_detection as cd
+from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import INDEX_RAMP, SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
+from . import frozen
 from .base import SoilMoistureAlgorithm, toggles
 
 #: The share of sampled pixels with SSM_min ≥ SSM_max above which the rasters are refused (swapped or mixed up);
@@ -104,6 +106,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         self.add(QgsProcessingParameterNumber(self.MIN_DATES, self.tr("Minimum valid dates per pixel"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=2),
                  "Pixels with fewer valid (non-NaN) dates are NaN.")
+        frozen.add_parameters(self)
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT_INDEX, self.tr("Soil moisture index I_SSM")),
                  "Float32 stack, 0 (driest) to 1 (wettest), one band per date.")
@@ -154,6 +157,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)
                    for key in (self.SSM_MIN_RASTER, self.SSM_MAX_RASTER) if parameters.get(key)}
         check_bounds(self, parameters, context, feedback, rasters)
+        screen = frozen.read_screen(self, parameters, context, feedback, src, dates)
         out_dvv = self.parameterAsOutputLayer(parameters, self.OUTPUT_DVV, context) \
             if parameters.get(self.OUTPUT_DVV) else None
         counts = cd.change_detection_file(
@@ -162,7 +166,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
             low_pct=self.parameterAsDouble(parameters, self.LOW_PCT, context),
             high_pct=self.parameterAsDouble(parameters, self.HIGH_PCT, context), min_dates=min_dates,
             ssm_min=lo, ssm_max=hi, ssm_min_raster=rasters.get(self.SSM_MIN_RASTER),
-            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER),
+            ssm_max_raster=rasters.get(self.SSM_MAX_RASTER), series=SeriesOptions(frozen=screen),
             options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                 "no pixel has {0} valid dates whose VV varies by {1} dB or more over the series (with SSM_min below "
                 "SSM_max): lower {2}, give a longer stack, or check its nodata value.").format(
@@ -180,4 +184,4 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         result = {self.OUTPUT_INDEX: out_index, self.OUTPUT_SSM: out_ssm}
         if out_dvv:
             result[self.OUTPUT_DVV] = out_dvv
-        return result
+        return frozen.report(self, context, feedback, counts, screen, result)

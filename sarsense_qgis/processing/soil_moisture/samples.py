@@ -106,10 +106,11 @@ def _not_numbers(rows, column):
     return out
 
 
-def read_samples(alg, parameters, name, context, numeric, *, text=(), feedback=None):
+def read_samples(alg, parameters, name, context, numeric, *, text=(), feedback=None, hints=None):
     """Read layer ``name`` in one pass: ``numeric`` field names as floats, ``text`` ones as strings. A value of a
     numeric field that is text but no number is read as missing and counted in the log (``feedback``); a field
-    holding no number at all is refused, naming the first such values."""
+    holding no number at all is refused, naming the first such values. ``hints``: {field: where to get it}, added to
+    the refusal of a missing field."""
     source = alg.parameterAsSource(parameters, name, context)
     if source is None:
         raise QgsProcessingException(alg.invalidSourceError(parameters, name))
@@ -123,8 +124,9 @@ def read_samples(alg, parameters, name, context, numeric, *, text=(), feedback=N
     texts = [f for f in text if f and f not in wanted]
     missing = [f for f in wanted + texts if f not in names]
     if missing:
+        extra = "".join(f" {hints[f]}." for f in missing if f in (hints or {}))
         raise alg.error(f"{alg.label(name)} has no field {', '.join(missing)}; its fields are {', '.join(names)}. "
-                        "Choose the fields that hold these values.")
+                        f"Choose the fields that hold these values.{extra}")
     request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
     rows = [[f[station], f[date]] + [f[x] for x in wanted + texts] for f in source.getFeatures(request)]
     if not rows:

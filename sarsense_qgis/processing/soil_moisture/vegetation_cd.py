@@ -12,8 +12,10 @@ from qgis.core import (
 from ....algorithms.io import stack as _stack
 from ....algorithms.soil_moisture import calibration
 from ....algorithms.soil_moisture import change_detection as cd
+from ....algorithms.soil_moisture.series import SeriesOptions
 from ...styles import SSM_RAMP, style_on_load
 from .. import checks, inputs, names, outputs
+from . import frozen
 from .base import SoilMoistureAlgorithm
 
 
@@ -64,6 +66,7 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
                                               type=QgsProcessingParameterNumber.Double, defaultValue=0.05,
                                               minValue=0.0, maxValue=1.0),
                  "Soil moisture at the date of σVV_min (site value).", decimals=3)
+        frozen.add_parameters(self)
         self.add_compression()
         self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Soil moisture SSM (m³/m³)")),
                  "Float32 stack in m³/m³, one band per date.")
@@ -105,10 +108,11 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         in_db = self.parameterAsEnum(parameters, self.INPUT_UNITS, context) == 1
         checks.units(self, vv, "db" if in_db else "linear", units_param=self.INPUT_UNITS, name=self.VV)
         ssm_min = self.parameterAsDouble(parameters, self.SSM_MIN, context)
+        screen = frozen.read_screen(self, parameters, context, feedback, vv, dates)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         counts = cd.vegetation_cd_file(vv, inputs.on_grid(self, v1, vv, self.V1, feedback), out, dates=dates,
                                        v1_bands=[v1_dates.index(d) + 1 for d in dates], alpha=alpha, beta=beta,
-                                       ssm_min=ssm_min, in_db=in_db,
+                                       ssm_min=ssm_min, in_db=in_db, series=SeriesOptions(frozen=screen),
                                        options=self.run_options(parameters, context, feedback, empty_hint=self.tr(
                                            "α − β·V1 ≤ {0} (no radar sensitivity left) wherever VV and V1 are both "
                                            "valid, or they share no valid pixel-date: check α = {1:g}, β = {2:g} "
@@ -126,4 +130,4 @@ class VegetationCdAlgorithm(SoilMoistureAlgorithm):
         style_on_load(context, out, ramp=SSM_RAMP, name=names.layer_name(
             self.tr("Soil moisture"), "vegetation-corrected change detection", names.input_details(vv)[1], what),
                       force_name=bool(flags))
-        return {self.OUTPUT: out}
+        return frozen.report(self, context, feedback, counts, screen, {self.OUTPUT: out})

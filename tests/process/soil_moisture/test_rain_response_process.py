@@ -27,21 +27,22 @@ def _orbit_stack(site, orbit, path):
     return so.write_stack(path, {"VV": site["VV"][keep], "acq": [site["acq"][i] for i in keep]}, "VV")
 
 
-@pytest.fixture(scope="module")
-def per_orbit_ssm(env, site):
+def _per_orbit(env, site, name, *extra):
     """Change detection run on each relative orbit's stack through qgis_process, merged back in date order."""
     t, data = site["tmp"], site["site"]
-    parts = {}
-    for orbit in (88, 161):
-        vv = _orbit_stack(data, orbit, t / f"vv_{orbit}.tif")
-        res = ok(env, "changedetection", f"--INPUT={vv}", "--INPUT_UNITS=1", f"--OUTPUT_INDEX={t / f'i_{orbit}.tif'}",
-                 f"--OUTPUT_SSM={t / f'ssm_{orbit}.tif'}")
-        parts[orbit] = read_raster(res["OUTPUT_SSM"])
     merged = np.empty_like(data["VV"])
     orbits = np.array([a["orbit"] for a in data["acq"]])
-    for orbit, arr in parts.items():
-        merged[orbits == orbit] = arr
-    return so.write_stack(t / "ssm_per_orbit.tif", {"SSM": merged, "acq": data["acq"]}, "SSM", units="m3/m3")
+    for orbit in (88, 161):
+        vv = _orbit_stack(data, orbit, t / f"vv_{orbit}.tif")
+        res = ok(env, "changedetection", f"--INPUT={vv}", "--INPUT_UNITS=1", *extra,
+                 f"--OUTPUT_INDEX={t / f'i_{name}_{orbit}.tif'}", f"--OUTPUT_SSM={t / f'ssm_{name}_{orbit}.tif'}")
+        merged[orbits == orbit] = read_raster(res["OUTPUT_SSM"])
+    return so.write_stack(t / f"ssm_{name}.tif", {"SSM": merged, "acq": data["acq"]}, "SSM", units="m3/m3")
+
+
+@pytest.fixture(scope="module")
+def per_orbit_ssm(env, site):
+    return _per_orbit(env, site, "per_orbit")
 
 
 def test_per_orbit_change_detection_responds_to_rain_pooled_does_not(env, site, per_orbit_ssm):
@@ -69,6 +70,19 @@ def test_per_orbit_change_detection_responds_to_rain_pooled_does_not(env, site, 
     assert "follow the intervals between acquisitions" in str(out)
     assert "follow the intervals" in open(pooled["OUTPUT_HTML"], encoding="utf-8").read()
     assert "follow the intervals" not in open(per["OUTPUT_HTML"], encoding="utf-8").read()
+
+
+def test_the_simulated_air_temperature_screens_the_frozen_dates(env, site, per_orbit_ssm):
+    """The site's t2m.csv as TEMPERATURE: its frozen acquisitions (T < 0 °C, the radar sees dry soil) are left out
+    of the references and the series, and the response to rain gets clearer (seed 0: ρ 0.32 → 0.39)."""
+    t, rain = site["tmp"], site["paths"]["rain"]
+    screened = _per_orbit(env, site, "screened", f"--TEMPERATURE={site['paths']['t2m']}")
+    res = {name: ok(env, "rainresponse", f"--INPUT={path}", f"--RAIN={rain}", f"--OUTPUT_TABLE={t / f'{name}.csv'}",
+                    f"--OUTPUT_HTML={t / f'{name}.html'}") for name, path in (("all", per_orbit_ssm),
+                                                                             ("screened", screened))}
+    frozen = int(site["site"]["frozen"].sum())
+    assert frozen > 0 and res["screened"]["N_PAIRS"] == res["all"]["N_PAIRS"] - frozen
+    assert res["screened"]["RHO"] > res["all"]["RHO"]
 
 
 def test_an_area_takes_the_median_of_its_pixels_only(env, site, per_orbit_ssm):

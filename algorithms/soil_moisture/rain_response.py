@@ -294,7 +294,8 @@ def _strided(ds, band, k, strip=512):
 def read_series(path, *, mask=None, max_pixels=2000):
     """The area median SSM per band of a dated stack, and a sample of pixels' series.
 
-    ``mask`` is an optional raster on the stack's grid (pixels > 0 are in the area). Returns ``(median, sample,
+    ``mask`` is an optional raster on the stack's grid, or several (a pixel is in the area where every one is
+    > 0). Returns ``(median, sample,
     n_valid)``: float64 (bands,), (bands, ≤ ``max_pixels``) and the valid pixel count per band. Bands are read one
     at a time, in strips, their scale and nodata applied; a band of more than :data:`MAX_READ_PIXELS` pixels is
     read every k-th row and column (the median of a regular sample of the area).
@@ -302,8 +303,11 @@ def read_series(path, *, mask=None, max_pixels=2000):
     ds = _raster.open_dataset(path)
     k = max(1, int(np.ceil(np.sqrt(ds.RasterXSize * ds.RasterYSize / MAX_READ_PIXELS))))
     inside = None
-    if mask is not None:
-        inside = np.nan_to_num(_strided(_raster.open_dataset(mask), 1, k)) > 0
+    masks = [] if mask is None else [mask] if isinstance(mask, str) else list(mask)
+    for m in masks:
+        this = np.nan_to_num(_strided(_raster.open_dataset(m), 1, k)) > 0
+        inside = this if inside is None else inside & this
+    if inside is not None:
         if not inside.any():
             raise RainCheckError("the area holds no pixel of the stack", "area")
     n = ds.RasterCount
@@ -326,7 +330,8 @@ def read_series(path, *, mask=None, max_pixels=2000):
 def rain_response_file(stack, rain_csv, *, column="rain_mm", mask=None, check: RainCheck = RainCheck()):
     """The rain check (:func:`response`) of a dated SSM stack against a daily rain CSV, file to file.
 
-    The area median SSM of each band (inside ``mask`` when given, :func:`read_series`) is the series; its
+    The area median SSM of each band (inside ``mask``, one raster or several, when given: :func:`read_series`) is
+    the series; its
     acquisition times come from the bands (:func:`~sarsense.algorithms.io.dates.band_times`, noon where only the
     date is known). Also the per-pixel ρ of a sample of pixels (:func:`per_pixel_rho`): its median is
     ``pixel_rho_median``. Returns :func:`response`'s dict with ``pixel_rho`` (the sample), ``pixel_rho_median``,

@@ -21,7 +21,7 @@ COLUMNS = [("from", str), ("to", str), ("ssm_from", float), ("ssm_to", float), (
 
 
 class RainResponseAlgorithm(SoilMoistureAlgorithm):
-    INPUT, RAIN, RAIN_COLUMN, AOI = "INPUT", "RAIN", "RAIN_COLUMN", "AOI"
+    INPUT, RAIN, RAIN_COLUMN, AOI, MASK = "INPUT", "RAIN", "RAIN_COLUMN", "AOI", "MASK"
     WET_MM, WET_DAYS, DRY_DAYS = "WET_MM", "WET_DAYS", "DRY_DAYS"
     OUTPUT_TABLE, OUTPUT_HTML = "OUTPUT_TABLE", "OUTPUT_HTML"
     RHO, P_VALUE, WET_MINUS_DRY, N_PAIRS = "RHO", "P_VALUE", "WET_MINUS_DRY", "N_PAIRS"
@@ -67,6 +67,9 @@ class RainResponseAlgorithm(SoilMoistureAlgorithm):
                                                      types=[QgsProcessing.TypeVectorPolygon], optional=True),
                  "Only pixels inside these polygons make the area median (e.g. the fields of one crop). Default: "
                  "every pixel.")
+        self.add(QgsProcessingParameterRasterLayer(self.MASK, self.tr("Area mask (1 = in the area)"), optional=True),
+                 "A raster whose pixels above 0 make the area (e.g. a crop map's class), on any grid (nearest "
+                 "neighbour onto the stack's). With polygons too, the area is where both say so.")
         for key, label, default, kind, text in (
                 (self.WET_MM, "Rain that makes a wet acquisition (mm)", rr.RainCheck.wet_mm, "Double",
                  "An acquisition is 'after rain' with at least this much rain in the days before it."),
@@ -92,8 +95,19 @@ class RainResponseAlgorithm(SoilMoistureAlgorithm):
                     self.label(self.INPUT)),
                 "wet": self.tr("Lower {0} or raise {1}.").format(self.label(self.WET_MM), self.label(self.WET_DAYS)),
                 "dry": self.tr("Lower {0}.").format(self.label(self.DRY_DAYS)),
-                "area": self.tr("Give polygons in {0} that overlap {1}.").format(self.label(self.AOI),
-                                                                                 self.label(self.INPUT))}[about]
+                "area": self.tr("Give {0} or {1} that overlap {2} (and each other).").format(
+                    self.label(self.AOI), self.label(self.MASK), self.label(self.INPUT))}[about]
+
+    def area(self, parameters, context, feedback, src):
+        """The area's masks on the grid of ``src`` (virtual): the polygons burned, the mask raster resampled."""
+        masks = []
+        if parameters.get(self.AOI):
+            source = self.parameterAsSource(parameters, self.AOI, context)
+            masks.append(inputs.burn_polygons(self, source, src, self.AOI, context))
+        if parameters.get(self.MASK):
+            path = inputs.raster_path(self, parameters, self.MASK, context)
+            masks.append(inputs.on_grid(self, path, src, self.MASK, feedback, resampling="near"))
+        return masks
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
@@ -103,13 +117,12 @@ class RainResponseAlgorithm(SoilMoistureAlgorithm):
                            hint=self.tr("Give soil moisture in m³/m³ (percent / 100)."))
         rain = self.parameterAsFile(parameters, self.RAIN, context)
         column = self.parameterAsString(parameters, self.RAIN_COLUMN, context).strip()
-        source = self.parameterAsSource(parameters, self.AOI, context) if parameters.get(self.AOI) else None
-        mask = inputs.burn_polygons(self, source, src, self.AOI, context) if source is not None else None
+        masks = self.area(parameters, context, feedback, src)
         check = rr.RainCheck(wet_mm=self.parameterAsDouble(parameters, self.WET_MM, context),
                              wet_days=self.parameterAsDouble(parameters, self.WET_DAYS, context),
                              dry_days=self.parameterAsInt(parameters, self.DRY_DAYS, context))
         try:
-            result = rr.rain_response_file(src, rain, column=column, mask=mask, check=check)
+            result = rr.rain_response_file(src, rain, column=column, mask=masks, check=check)
         except rr.RainCheckError as err:
             raise self.error(f"{err}. {self.fix(err.about)}") from None
         if result["timed"] == 0:

@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 import pytest
-from helpers import read_raster
+from helpers import read_raster, write_raster
 from osgeo import gdal, ogr, osr
 from process_helpers import digest, needs_qgis_process, ok, refused, run_json
 
@@ -85,7 +85,7 @@ def test_the_simulated_air_temperature_screens_the_frozen_dates(env, site, per_o
     assert res["screened"]["RHO"] > res["all"]["RHO"]
 
 
-def test_an_area_takes_the_median_of_its_pixels_only(env, site, per_orbit_ssm):
+def test_an_area_polygons_or_a_mask_takes_the_median_of_its_pixels_only(env, site, per_orbit_ssm):
     t = site["tmp"]
     x0, y0 = so.ORIGIN
     srs = osr.SpatialReference()
@@ -99,10 +99,23 @@ def test_an_area_takes_the_median_of_its_pixels_only(env, site, per_orbit_ssm):
     ds = None
     res = ok(env, "rainresponse", f"--INPUT={per_orbit_ssm}", f"--RAIN={site['paths']['rain']}",
              f"--AOI={t / 'field.gpkg'}", f"--OUTPUT_TABLE={t / 'pairs_f.csv'}", f"--OUTPUT_HTML={t / 'f.html'}")
-    ssm = read_raster(per_orbit_ssm)[:, :12, :12].reshape(len(site["site"]["acq"]), -1)
+    ssm = read_raster(per_orbit_ssm)
     with open(res["OUTPUT_TABLE"], newline="") as fh:
         first = next(csv.DictReader(fh))
-    assert float(first["ssm_from"]) == pytest.approx(float(np.nanmedian(ssm[0])), abs=1e-5)
+    assert float(first["ssm_from"]) == pytest.approx(float(np.nanmedian(ssm[0, :12, :12])), abs=1e-5)
+    # a mask raster (field 0 and the first 6 rows of field 1) with the polygons: the area is where both say so,
+    # and a mask alone is its own area
+    m = np.zeros(ssm.shape[1:], np.uint8)
+    m[:6, :] = 1
+    m[:12, :12] = 1
+    mask = write_raster(t / "mask.tif", m, epsg=so.EPSG, gt=so.geotransform(), dtype=gdal.GDT_Byte)
+    for extra, expect in (([f"--AOI={t / 'field.gpkg'}"], ssm[0, :12, :12]), ([], ssm[0][m > 0])):
+        res = ok(env, "rainresponse", f"--INPUT={per_orbit_ssm}", f"--RAIN={site['paths']['rain']}", *extra,
+                 f"--MASK={mask}", f"--OUTPUT_TABLE={t / f'pairs_m{len(extra)}.csv'}",
+                 f"--OUTPUT_HTML={t / f'm{len(extra)}.html'}")
+        with open(res["OUTPUT_TABLE"], newline="") as fh:
+            first = next(csv.DictReader(fh))
+        assert float(first["ssm_from"]) == pytest.approx(float(np.nanmedian(expect)), abs=1e-5)
 
 
 def _rain_csv(path, site, *, column="rain_mm", drop_first=0, zero=False):

@@ -244,3 +244,17 @@ def test_rain_response_file_reads_times_from_the_bands_and_an_area(tmp_path, mon
     assert thin == pytest.approx(np.nanmedian(ssm[:, ::2, ::2].reshape(len(ssm), -1), axis=1), abs=1e-6)
     html = rr.write_report(res, tmp_path / "r.html", source="test", simulated_data=rr.simulated(out))
     assert "SIMULATED" in open(html, encoding="utf-8").read()
+
+
+def test_frozen_days_are_the_driest_dates_of_the_simulated_series(site):
+    """Issue #29 finding 6 on the simulated site: the frozen acquisitions (T < 0 °C: the radar sees the liquid water
+    only) are the lowest change-detection SSM of the whole series, while the soil holds more water than a typical
+    winter date."""
+    orbit = np.array([a["orbit"] for a in site["acq"]])
+    ssm = _ssm(site["VV"], [orbit == o for o in (88, 161)])
+    median = np.nanmedian(ssm.reshape(len(orbit), -1), axis=1)
+    frozen = site["frozen"]
+    assert frozen.sum() >= 3
+    assert set(np.argsort(median)[:frozen.sum()]) == set(np.flatnonzero(frozen))
+    winter = np.array([a["time"].month in (11, 12, 1, 2, 3) for a in site["acq"]])
+    assert site["ssm"][frozen].mean() > np.median(site["ssm"][winter & ~frozen].mean(axis=1))

@@ -37,7 +37,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...algorithms import sar
-from ...algorithms.io import quantities, read_info, sample_values
+from ...algorithms.io import datacube, quantities, read_info, sample_values
 from ...algorithms.io import stack as _stack
 from ...algorithms.io.raster import open_dataset
 from ...algorithms.io.vector import as_number  # noqa: F401 (the algorithms' one way to read a number given as text)
@@ -86,7 +86,10 @@ def parameter_values(alg, parameters, context):
         name = param.name()
         if subdataset(alg, parameters, name) is not None:
             continue
-        if not param.checkValueIsAcceptable(parameters.get(name), context):
+        value = _without_cubes(param, parameters.get(name))
+        if value is _ALL_CUBES:
+            continue
+        if not param.checkValueIsAcceptable(value, context):
             if isinstance(param, QgsProcessingParameterRasterLayer):
                 return False, alg.invalidRasterError(parameters, name)
             if isinstance(param, QgsProcessingParameterFeatureSource):
@@ -95,6 +98,32 @@ def parameter_values(alg, parameters, context):
                 return False, alg.invalidSinkError(parameters, name)
             return False, alg.tr("Incorrect parameter value for {0}").format(name)
     return True, ""
+
+
+#: A raster parameter's value that names only datacube variables (checked by :func:`raster_file_problem`).
+_ALL_CUBES = object()
+
+
+def _without_cubes(param, value):
+    """``value`` of a raster parameter without the datacube names it holds (QGIS 3.22 loads no layer from
+    ``NETCDF:"cube.nc":VV`` text nor from a .zarr folder; SARSense reads them itself), or :data:`_ALL_CUBES`."""
+    if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers)):
+        return value
+    if isinstance(value, str):
+        return _ALL_CUBES if _is_cube(value) else value
+    if isinstance(value, (list, tuple)):
+        rest = [v for v in value if not (isinstance(v, str) and _is_cube(v))]
+        return _ALL_CUBES if value and not rest else type(value)(rest) if len(rest) != len(value) else value
+    return value
+
+
+def _is_cube(value):
+    """Whether ``value`` names a datacube variable SARSense reads as a dated stack (a .nc file with other, 2-D
+    variables beside it too, which QGIS would not load as one layer)."""
+    try:
+        return datacube.as_cube(value) is not None
+    except ValueError:
+        return False        # not a cube that can be read: raster_file_problem has said why
 
 
 #: Parameters whose value names files the run reads.
@@ -198,11 +227,43 @@ def raster_inputs_problem(alg, parameters, context):
     (nothing could come out; except the inputs an algorithm lists in ``empty_inputs_allowed``: a grid
     reference, dates a stack keeps as empty bands), else None."""
     allowed = getattr(alg, "empty_inputs_allowed", ())
+    virtual = []
+    try:
+        return _raster_inputs_problem(alg, parameters, context, allowed, virtual)
+    finally:
+        for path in virtual:
+            datacube.release(path)
+
+
+def _input_rasters(alg, param, parameters, context, virtual):
+    """``(path, name shown)`` of the raster files parameter ``param`` reads, a datacube variable as its dated stack
+    (appended to ``virtual``, to free; shown by its cube name), so that its values are sampled as the run reads
+    them (scale and fill applied)."""
+    value = parameters.get(param.name())
+    paths = []
+    for item in (list(value) if isinstance(value, (list, tuple)) else [value]):
+        if isinstance(item, str) and context is not None and context.project() is not None \
+                and context.project().mapLayer(item) is not None:
+            item = context.project().mapLayer(item)     # a layer id: its source (a cube loaded in the project)
+        text = item.source() if isinstance(item, QgsMapLayer) else item
+        try:
+            cube = datacube.as_cube(text) if isinstance(text, str) else None
+        except (ValueError, RuntimeError):
+            cube = None     # raster_file_problem says why
+        if cube is not None:
+            virtual.append(datacube.cube_stack(cube))
+            paths.append((virtual[-1], cube.name))
+        else:
+            paths.extend((p, p) for p in _input_files(alg, param, {param.name(): item}, context))
+    return paths
+
+
+def _raster_inputs_problem(alg, parameters, context, allowed, virtual):
     for param in alg.parameterDefinitions():
         if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers,
                                   QgsProcessingParameterMapLayer)):
             continue
-        for path in _input_files(alg, param, parameters, context):
+        for path, shown in _input_rasters(alg, param, parameters, context, virtual):
             try:
                 info = read_info(path)
                 samples = sample_values(path, band=range(1, info.band_count + 1),
@@ -213,9 +274,9 @@ def raster_inputs_problem(alg, parameters, context):
                 fill = quantities.fill_problem(sample)
                 if fill:
                     where = _label(alg, param.name()) + (f", band {band}" if info.band_count > 1 else "")
-                    return fill_message(alg, where, *fill, sample.size, path, "no measured quantity takes")
+                    return fill_message(alg, where, *fill, sample.size, shown, "no measured quantity takes")
             if param.name() not in allowed and not np.isfinite(samples).any() and not _has_valid_pixel(path):
-                return no_valid_message(alg, param.name(), path if isinstance(param, (
+                return no_valid_message(alg, param.name(), shown if isinstance(param, (
                     QgsProcessingParameterMultipleLayers)) else None)
     return None
 
@@ -330,8 +391,15 @@ def _parameter_problem(alg, param, parameters, context):
 
 
 def raster_file_problem(alg, name, value):
-    """A message when ``value`` names a file that is missing or not a raster GDAL reads, else None."""
+    """A message when ``value`` names a file that is missing or not a raster GDAL reads, or a datacube that cannot
+    be read as a dated stack (saying why), else None."""
     path = value.split("|", 1)[0]
+    if datacube.is_cube(path) and (os.path.exists(datacube.parse_name(path)[1])):
+        try:
+            if datacube.as_cube(path) is not None:
+                return None
+        except ValueError as err:
+            return alg.tr("{0}: {1}.").format(_label(alg, name), str(err).rstrip("."))
     if SUBDATASET.match(path):     # a GDAL subdataset (HDF4_EOS:EOS_GRID:"file.hdf":grid:layer, NETCDF:…)
         try:
             ds = gdal.Open(path)

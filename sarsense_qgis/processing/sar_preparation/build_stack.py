@@ -14,7 +14,7 @@ from qgis.core import (
 
 from ....algorithms.io import stack
 from ...styles import style_on_load
-from .. import names
+from .. import inputs, names
 from ..base import SarsenseAlgorithm
 
 RESAMPLING_LABELS = ("Nearest neighbour", "Bilinear", "Cubic", "Average")
@@ -42,7 +42,9 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
             "description is its ISO date (YYYY-MM-DD), the convention every SARSense time-series tool reads.\n\n"
             "Dates come from the band description or DATE metadata, or (single-band files) from a date in the "
             "file name: 2016-01-05, 20160105, 20160105T173017 or MODIS A2016005. A file without a date is "
-            "refused with a message.\n\n"
+            "refused with a message. A datacube variable, NETCDF:\"cube.nc\":VV or ZARR:\"cube.zarr\":/VV (or a .nc "
+            "file with one variable on a time axis, as openEO and xarray write them), gives one band per time step, "
+            "dated to the second from its CF time coordinate, scale factor and fill applied.\n\n"
             "One polarisation per stack: Polarisation picks the bands by the polarisation metadata the "
             "Sentinel-1 import writes (Auto: the one the inputs carry; inputs with several are refused with the "
             "choices). Incidence-angle bands are never stacked (the log counts them); bands without "
@@ -59,7 +61,9 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
     def initAlgorithm(self, config=None):
         self.add(QgsProcessingParameterMultipleLayers(self.INPUTS, self.tr("Input rasters"),
                                                       layerType=QgsProcessing.TypeRaster),
-                 "Rasters to stack; every band needs a date (description, DATE metadata or file name).")
+                 "Rasters to stack; every band needs a date (description, DATE metadata or file name). A datacube "
+                 "variable (NETCDF:\"cube.nc\":VV, ZARR:\"cube.zarr\":/VV, or a .nc file with one variable on a "
+                 "time axis) gives one band per time step.")
         self.add(QgsProcessingParameterEnum(self.POLARISATION, self.tr("Polarisation"),
                                             options=list(POLARISATION_LABELS), defaultValue=0,
                                             optional=True),
@@ -78,17 +82,14 @@ class BuildStackAlgorithm(SarsenseAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.EMPTY_DATES, self.tr("Empty dates (comma-separated)")))
 
     def process(self, parameters, context, feedback):
-        layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
-        if not layers:
+        paths = inputs.raster_paths(self, parameters, self.INPUTS, context)
+        if not paths:
             raise self.error(f"no input rasters given; add at least one dated raster to {self.label(self.INPUTS)}")
-        for lyr in layers:
-            if lyr.providerType() != "gdal":
-                raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first")
-        ref = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
+        ref = inputs.raster_path(self, parameters, self.REFERENCE, context) if parameters.get(self.REFERENCE) else None
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         drop = self.parameterAsBoolean(parameters, self.DROP_EMPTY, context)
         res = stack.build_stack(
-            [lyr.source() for lyr in layers], out, reference=ref.source() if ref else None,
+            paths, out, reference=ref,
             resampling=stack.RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)],
             drop_empty=drop,
             polarisation=stack.POLARISATIONS[self.parameterAsEnum(parameters, self.POLARISATION, context)],

@@ -11,7 +11,7 @@ from qgis.core import (
 )
 
 from ....algorithms.soil_moisture import stations
-from .. import outputs
+from .. import inputs, outputs
 from . import samples
 from .base import SoilMoistureAlgorithm
 
@@ -75,15 +75,12 @@ class ExtractStationsAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         st, st_crs = samples.read_stations(self, parameters, self.STATIONS, context)
         values = samples.read_values(self, parameters, self.VALUES, context, feedback)
-        layers = self.parameterAsLayerList(parameters, self.RASTERS, context)
-        if not layers:
+        paths = inputs.raster_paths(self, parameters, self.RASTERS, context)   # a datacube variable: its stack
+        if not paths:
             raise self.error(f"give at least one raster in {self.label(self.RASTERS)}.")
-        for lyr in layers:
-            if lyr.providerType() != "gdal":
-                raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first.")
         max_invalid = self.parameterAsDouble(parameters, self.MAX_INVALID, context)
         tol = self.parameterAsDouble(parameters, self.TIME_TOLERANCE_H, context) * 3600.0
-        rasters, dates, times = stations.station_rasters([(lyr.name(), lyr.source()) for lyr in layers])
+        rasters, dates, times = stations.station_rasters([(inputs.layer_name(p), p) for p in paths])
         res = stations.extract_at_stations(
             st, rasters, dates, times, values, radius_m=self.parameterAsDouble(parameters, self.RADIUS_M, context),
             max_invalid=max_invalid, tolerance_s=tol, locate=samples.Locator(st_crs, context),

@@ -60,6 +60,9 @@ class InterpolateTimeAlgorithm(SoilMoistureAlgorithm):
         text = (self.parameterAsString(parameters, self.TARGET, context) or "").strip()
         if not text:
             raise self.error(f"give {self.label(self.TARGET)}: a dated stack or ISO dates separated by commas.")
+        cube = inputs.cube_stack(self, text, self.TARGET)     # a datacube variable: its time steps
+        if cube is not None:
+            return checks.stack_dates(self, cube, self.TARGET, min_dates=1)
         layer = QgsProcessingUtils.mapLayerFromString(text, context)
         if layer is not None or os.path.exists(text.split("|")[0]):
             path = layer.source() if layer is not None else text.split("|")[0]

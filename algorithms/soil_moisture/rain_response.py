@@ -373,12 +373,27 @@ def sampling_warning(result):
             "time and check again")
 
 
+def _says_simulated(meta):
+    return (meta or {}).get("SIMULATED", "").lower() in ("yes", "true", "1")
+
+
 def simulated(path):
     """True when a band of ``path`` says it holds simulated data (metadata ``SIMULATED=yes``, as the simulators
-    write it and the outputs made from them inherit)."""
+    write it and the outputs made from them inherit), or the datacube it was read from does (``SOURCE_CUBE``: its
+    variable's ``SIMULATED`` attribute)."""
     ds = _raster.open_dataset(path)
-    return any((ds.GetRasterBand(i + 1).GetMetadata() or {}).get("SIMULATED", "").lower() in ("yes", "true", "1")
-               for i in range(ds.RasterCount))
+    metas = [ds.GetRasterBand(i + 1).GetMetadata() or {} for i in range(ds.RasterCount)]
+    if any(_says_simulated(m) for m in metas):
+        return True
+    cubes = {m["SOURCE_CUBE"] for m in metas if m.get("SOURCE_CUBE")}
+    for cube in cubes:
+        try:
+            src = _raster.open_dataset(cube)
+        except ValueError:
+            continue                     # the cube moved or was deleted: nothing to tell
+        if _says_simulated(src.GetRasterBand(1).GetMetadata()):
+            return True
+    return False
 
 
 def pair_rows(result):

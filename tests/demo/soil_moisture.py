@@ -110,20 +110,21 @@ def soil_moisture_stations(out):
 
 
 def soil_moisture_orbits(out):
-    """A SIMULATED site seen by two ascending relative orbits (simulators/soil_moisture_orbits.py) → change
-    detection one orbit at a time and pooled → each checked against the site's rain (sarsense:rainresponse)."""
+    """A SIMULATED site seen by two ascending relative orbits (simulators/soil_moisture_orbits.py), its CF cube
+    read directly → change detection one orbit at a time and pooled → each checked against the site's rain
+    (sarsense:rainresponse)."""
     from sarsense.algorithms.soil_moisture import rain_response as rr
     from sarsense.simulators import soil_moisture_orbits as sim
 
     d = os.path.join(out, "soil_moisture_orbits_SIMULATED")
     print("\nSIMULATED Sentinel-1 over a 24 × 24 px site, orbits 88 (17:32 UTC) and 161 (17:40 UTC), S1A + S1B, "
           f"{sim.FIRST} … {sim.LAST}, with its daily rain (WGEN) and air temperature …", flush=True)
-    paths, site = sim.write_site(d, stacks=True)
-    rows, ssm = [], {}
+    paths, site = sim.write_site(d)
+    rows, ssm, vv = [], {}, f'NETCDF:"{paths["cube"]}":VV'       # the cube's variable, read directly
     for label, orbits, screen in (("per orbit (ORBITS=0)", 0, {}), ("pooled (ORBITS=1)", 1, {}),
                                   ("per orbit, frozen screened", 0, {"TEMPERATURE": paths["t2m"]})):
         tag = f"orbits{orbits}" + ("_frozen_screened" if screen else "")
-        cd = step("sarsense:changedetection", INPUT=paths["VV"], INPUT_UNITS=1, ORBITS=orbits, **screen,
+        cd = step("sarsense:changedetection", INPUT=vv, INPUT_UNITS=1, ORBITS=orbits, **screen,
                   OUTPUT_INDEX=os.path.join(d, f"i_ssm_{tag}.tif"), OUTPUT_SSM=os.path.join(d, f"ssm_{tag}.tif"))
         check = step("sarsense:rainresponse", INPUT=cd["OUTPUT_SSM"], RAIN=paths["rain"],
                      OUTPUT_TABLE=os.path.join(d, f"rain_pairs_{tag}.csv"),
@@ -142,5 +143,5 @@ def soil_moisture_orbits(out):
           f"{truth['n_pairs']:6d}")
     if np.array_equal(ssm[0], ssm[1], equal_nan=True):
         print("  (this changedetection has no ORBITS parameter yet: every run pooled the orbits)")
-    for f in (paths["cube"], paths["rain"], paths["VV"], rows[0][1]["OUTPUT_HTML"]):
+    for f in (paths["cube"], paths["rain"], paths["t2m"], rows[0][1]["OUTPUT_HTML"]):
         print(f"  wrote {f}")

@@ -156,3 +156,20 @@ def test_what_would_be_meaningless_is_refused_by_name(env, site, per_orbit_ssm, 
             f"--OUTPUT_HTML={t / f'refused_{case}.html'}", match=match)
     assert not table.exists()
     assert gdal.Open(str(ssm)) is not None
+
+
+def test_the_cube_read_directly_keeps_the_times_and_says_simulated(env, site):
+    """The simulated CF cube as INPUT (NETCDF:"cube.nc":VV), pooled: the rain check finds the acquisition times
+    in the SSM (split at 17:32/17:40), the pooled sawtooth (warned) and the SIMULATED origin (report and log)."""
+    t = site["tmp"]
+    cd = ok(env, "changedetection", f'--INPUT=NETCDF:"{site["paths"]["cube"]}":VV', "--INPUT_UNITS=1", "--ORBITS=1",
+            f"--OUTPUT_INDEX={t / 'i_cube.tif'}", f"--OUTPUT_SSM={t / 'ssm_cube.tif'}")
+    out = run_json(env, "rainresponse", f"--INPUT={cd['OUTPUT_SSM']}", f"--RAIN={site['paths']['rain']}",
+                   f"--OUTPUT_TABLE={t / 'pairs_cube.csv'}", f"--OUTPUT_HTML={t / 'rain_cube.html'}")
+    log, res = str(out), out["results"]
+    assert "SIMULATED data: ρ = " in log and "follow the intervals between acquisitions" in log
+    assert res["RHO"] < 0.1 and res["N_PAIRS"] == len(site["site"]["acq"]) - 1
+    with open(res["OUTPUT_TABLE"], newline="") as fh:
+        first = next(csv.DictReader(fh))
+    assert first["from"] == site["site"]["acq"][0]["time"].isoformat(timespec="seconds")
+    assert "SIMULATED" in open(res["OUTPUT_HTML"], encoding="utf-8").read()

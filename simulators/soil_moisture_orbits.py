@@ -13,7 +13,7 @@ The site: :data:`SIZE` × :data:`SIZE` pixels of :data:`PIXEL_M` m (EPSG:32631, 
 days, the WGEN generator (Richardson 1981, "Stochastic simulation of daily precipitation, temperature, and solar
 radiation", Water Resour. Res. 17(1):182-190; Wilks & Wilby 1999, Prog. Phys. Geogr. 23(3):329-357, who give
 gamma shapes of 0.6-0.9 for daily amounts). Parameters :data:`RAIN`: P(wet | dry) 0.25, P(wet | wet) 0.62, so
-40 % of days are wet (145 a year); shape 0.75, scale 7 mm, a mean of 5.25 mm per wet day: about 760 mm a year,
+about 40 % of days are wet (145 a year); shape 0.75, scale 7 mm, a mean of 5.25 mm per wet day: about 760 mm a year,
 near Brussels-Uccle's 850 mm (assumption: a temperate maritime climate, no seasonality of rain). Each wet day's
 rain falls at one moment drawn uniformly in the day (UTC): whether an acquisition at 17:32 sees it depends on it.
 
@@ -41,7 +41,7 @@ probes of Fayad et al. 2022) from a daily bucket water balance (a single-layer "
 
 **Frozen soil and snow** (the radar side; the truth keeps θ): on a day with T < 0 °C the soil water is ice,
 whose permittivity (about 3.2) is that of dry soil rather than water (about 80; Ulaby, Moore & Fung 1986,
-Microwave Remote Sensing vol. III, ch. E.2): the radar sees a liquid content of :data:`UNFROZEN` m³/m³. Dry
+Microwave Remote Sensing vol. III): the radar sees a liquid content of :data:`UNFROZEN` m³/m³. Dry
 snow (T < 0 °C) is transparent at C band, the frozen soil under it is what is seen. Wet snow (SWE > 0 and
 T ≥ 0 °C) absorbs: VV and VH drop by 3 dB (Nagler & Rott 2000, IEEE TGRS 38(2):754-765, the −3 dB wet-snow
 threshold).
@@ -66,9 +66,9 @@ threshold).
   below orbit 88's (the issue's real tiles: 0.4-0.8 dB apart), drawn per field;
 - ``n_f(t)``: date-to-date variability the model does not resolve (dew and interception, roughness changed by
   tillage, wind over canopies), Gaussian with :data:`DATE_NOISE_DB` standard deviation per field and date
-  (an assumption; 0.2-0.45 dB change the per-orbit ρ by about 0.01: the area median of the change-detection
-  SSM is limited by how well the *true* ΔSSM follows the rain, ρ 0.29-0.45 over seeds 0-7 with this
-  schedule, not by this noise);
+  (an assumption; 0.2-0.45 dB change the mean per-orbit ρ of seeds 0-7 by about 0.02: the area median of the
+  change-detection SSM is limited by how well the *true* ΔSSM follows the rain, ρ 0.29-0.45 over seeds 0-7
+  with this schedule, not by this noise);
 - speckle: Gamma-distributed intensity of mean 1 and :data:`ENL` looks (an IW GRDH pixel has about 4.4 looks at
   10 m; 2 × 2 of them make a 20 m pixel of about 17).
 

@@ -30,6 +30,7 @@ from .soil_moisture.extract_stations import ExtractStationsAlgorithm
 from .soil_moisture.import_ismn import ImportIsmnAlgorithm
 from .soil_moisture.interpolate_time import InterpolateTimeAlgorithm
 from .soil_moisture.ndvi import NdviAlgorithm
+from .soil_moisture.rain_response import RainResponseAlgorithm
 from .soil_moisture.regress_moisture import RegressMoistureAlgorithm
 from .soil_moisture.terrain_flatten import TerrainFlattenAlgorithm
 from .soil_moisture.train_ann_moisture import TrainAnnMoistureAlgorithm
@@ -73,5 +74,6 @@ ALGORITHMS = (
     AnnMoistureAlgorithm,
     RegressMoistureAlgorithm,
     ValidateMoistureAlgorithm,
+    RainResponseAlgorithm,
     ExampleDataAlgorithm,
 )

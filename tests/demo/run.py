@@ -4,8 +4,10 @@ dB → linear → Gamma-MAP 5×5 → dB, each step a `qgis_process.bin run sarse
 plugin that `make install-plugin` put into the default QGIS profile; then the bundled example model
 (`sarsense:applymodel`) on the same scene with simulated single-look speckle; then soil moisture on
 the bundled Bolivia series (VV dB stack + Landsat NDVI → NDVI on the radar dates → change detection →
-SSM maps); then paddy rice on the simulated landscape (the shipped chain rice_mapping.model3, accuracy
-and area with its confidence interval); then land-surface temperature on the real MODIS h14v09 tile
+SSM maps), and a SIMULATED two-orbit site (simulators/soil_moisture_orbits.py: change detection per orbit
+and pooled, each checked against the site's rain with sarsense:rainresponse); then paddy rice on the
+simulated landscape (the shipped chain rice_mapping.model3, accuracy and area with its confidence interval);
+then land-surface temperature on the real MODIS h14v09 tile
 (the paper's protocol on a held-out window: Norm-L4 to 4 km, U-Net and bicubic back to 1 km, scored;
 and the four methods 1 km → 250 m over the Olinda Landsat footprint). Writes GeoTIFFs and PNG quicklooks
 and prints where they are.

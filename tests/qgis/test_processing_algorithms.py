@@ -22,9 +22,10 @@ from sarsense.algorithms.sar import speckle
 IDS = {"accuracyassessment", "annmoisture", "applymodel", "buildstack", "calibratevegetationcd", "calibratewatercloud",
        "changedetection", "convertunits", "degradelst", "despeckle", "exampledata", "extractstations",
        "icechartclasses", "imagequality", "importismn", "importsentinel1", "interpolatetime", "lstsuperresolution",
-       "multitemporaldespeckle", "ndvi", "polratio", "regressmoisture", "ricethreshold", "seaiceconcentration",
-       "seaiceskill", "separability", "sieveclasses", "svmapply", "svmclassify", "terrainflatten", "trainannmoisture",
-       "unetreceptivefield", "validatemoisture", "vegetationcd", "watercloud", "waternormalized"}
+       "multitemporaldespeckle", "ndvi", "polratio", "rainresponse", "regressmoisture", "ricethreshold",
+       "seaiceconcentration", "seaiceskill", "separability", "sieveclasses", "svmapply", "svmclassify",
+       "terrainflatten", "trainannmoisture", "unetreceptivefield", "validatemoisture", "vegetationcd", "watercloud",
+       "waternormalized"}
 
 
 def test_provider_lists_the_algorithms(sarsense):

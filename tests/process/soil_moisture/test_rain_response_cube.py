@@ -14,8 +14,7 @@ from process_helpers import needs_qgis_process, ok
 from sarsense.algorithms.io import dates as io_dates
 from sarsense.simulators import soil_moisture_orbits as so
 
-pytestmark = [needs_qgis_process,
-              pytest.mark.xfail(strict=False, reason="needs #29 orbits (ORBITS, per-orbit references)")]
+pytestmark = needs_qgis_process
 #: The default POROSITY of every SSM output (m³/m³).
 POROSITY = 0.5
 

@@ -43,23 +43,29 @@ def _gdal_source(alg, layer, name):
     return cube_stack(alg, layer.source(), name) or layer.source()
 
 
-def raster_paths(alg, parameters, name, context):
-    """File paths of a multiple-raster parameter, in the order given, each as :func:`raster_path` reads one (a
-    datacube variable as its dated stack): the one place a list of rasters becomes paths."""
+def raster_layers(alg, parameters, name, context):
+    """``(layer name, file path)`` of each raster of a multiple-raster parameter, in the order given, each path as
+    :func:`raster_path` reads one (a datacube variable as its dated stack, named after its cube and variable,
+    'cube_VV'): the one place a list of rasters becomes paths."""
     value = parameters.get(name)
     items = list(value) if isinstance(value, (list, tuple)) else [] if value in (None, "") else [value]
-    paths = []
+    found = []
     for item in items:
         cube = cube_stack(alg, item, name)
         if cube is not None:
-            paths.append(cube)
+            found.append((layer_name(cube), cube))
             continue
         layers = alg.parameterAsLayerList({name: [item]}, name, context)
         if not layers:
             raise alg.error(f"{alg.label(name)}: '{item}' is not a raster QGIS can load; choose a GeoTIFF, a dated "
                             'stack or a datacube variable (NETCDF:"cube.nc":VV)')
-        paths.extend(_gdal_source(alg, layer, name) for layer in layers)
-    return paths
+        found.extend((layer.name(), _gdal_source(alg, layer, name)) for layer in layers)
+    return found
+
+
+def raster_paths(alg, parameters, name, context):
+    """File paths of a multiple-raster parameter (:func:`raster_layers`)."""
+    return [path for _, path in raster_layers(alg, parameters, name, context)]
 
 
 def layer_name(path):

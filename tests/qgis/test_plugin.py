@@ -133,3 +133,25 @@ def test_getting_started_menu_entry_opens_the_getting_started_page(qgis_iface, m
     assert [w for w in workflows if f"{w}.html" not in links] == [], "each workflow's help page is linked"
     assert all((shipped.HELP_DIR / link.split("#")[0]).exists() for link in links if not link.startswith("#")
                and "://" not in link), "every link leads to a file of the plugin"
+
+
+#: Parameters #29 added to the soil-moisture algorithms (orbits, porosity, frozen soil): optional with a default,
+#: so that a user's model saved before them stays valid.
+ADDED_IN_29 = ("ORBITS", "POROSITY", "FROZEN_BELOW", "TEMPERATURE", "OUTPUT_FROZEN")
+
+
+def test_models_saved_before_new_parameters_stay_valid(sarsense, tmp_path):
+    """A Graphical Modeler model that does not set the parameters #29 added (a user's model saved before them)
+    still validates and takes their defaults: the shipped workflows with those parameters removed from every step."""
+    for path in sorted((REPO / "resources" / "workflows").glob("soil_moisture*.model3")):
+        text = path.read_text(encoding="utf-8")
+        for key in ADDED_IN_29:
+            text = re.sub(rf'\s*<Option name="{key}"[^>]*>\s*<Option type="Map">.*?</Option>\s*</Option>', "", text,
+                          flags=re.S)
+        assert 'name="POROSITY"' not in text
+        old = tmp_path / path.name
+        old.write_text(text, encoding="utf-8")
+        model = QgsProcessingModelAlgorithm()
+        assert model.fromFile(str(old))
+        ok, errors = model.validate()
+        assert ok, (path.name, errors)

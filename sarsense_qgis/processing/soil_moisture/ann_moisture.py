@@ -89,42 +89,39 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
     def process(self, parameters, context, feedback):
         model = self._model(parameters, context)
         c = model.contract
-        layers = self.parameterAsLayerList(parameters, self.INPUTS, context)
+        layers = inputs.raster_layers(self, parameters, self.INPUTS, context)   # (name, path)
         wanted = ", ".join(f"{n} ({u})" if u else n for n, u in c.channels)
         names = [predictor_key(n) for n, _ in c.channels]
         if len(layers) != c.n_inputs:
-            theta = "theta" in names and "theta" not in {predictor_key(lyr.name()) for lyr in layers}
+            theta = "theta" in names and "theta" not in {predictor_key(lname) for lname, _ in layers}
             raise self.error(f"model '{c.name}' needs {c.n_inputs} predictor rasters in this order: {wanted}; "
-                             f"{len(layers)} given ({', '.join(lyr.name() for lyr in layers)})."
+                             f"{len(layers)} given ({', '.join(lname for lname, _ in layers)})."
                              + (f" θ is a one-band raster without a date (it serves every date). {THETA_HINT}."
                                 if theta else ""))
-        for i, lyr in enumerate(layers):
-            n = predictor_key(lyr.name())
+        for i, (lname, _) in enumerate(layers):
+            n = predictor_key(lname)
             if n is not None and n in names and names.index(n) != i:
-                raise self.error(f"raster {i + 1} is '{lyr.name()}', which is input {names.index(n) + 1} of model "
+                raise self.error(f"raster {i + 1} is '{lname}', which is input {names.index(n) + 1} of model "
                                  f"'{c.name}': give the rasters in the model's order ({wanted}).")
-            if lyr.providerType() != "gdal":
-                raise self.error(f"'{lyr.name()}' is not a GDAL raster file; export it to GeoTIFF first.")
         outputs.report_model(self, feedback, model)
-        ref = layers[0].source()
+        ref = layers[0][1]
         ref_info = read_info(ref)
         paths, dated = [], []
-        for lyr, (cname, units) in zip(layers, c.channels):
-            path = lyr.source()
+        for (lname, path), (cname, units) in zip(layers, c.channels):
             info = read_info(path)
             if not info.same_grid(ref_info):
                 path = inputs.on_grid(self, path, ref, self.INPUTS, feedback)
-            where = f"{self.label(self.INPUTS)}, '{lyr.name()}' (input {cname})"
+            where = f"{self.label(self.INPUTS)}, '{lname}' (input {cname})"
             checks.require_valid(self, path, where)      # a label() of no parameter is the text itself
             self.check_predictor(path, predictor_key(cname), units, where)
             try:
                 dates = _stack.band_dates(path)
             except ValueError:
                 if info.band_count != 1:
-                    raise self.error(f"'{lyr.name()}' has several bands without dates: give dated stacks.") from None
+                    raise self.error(f"'{lname}' has several bands without dates: give dated stacks.") from None
                 dates = None
             if dates is not None:
-                _stack.check_series(path, label=f"'{lyr.name()}' (input {cname})")
+                _stack.check_series(path, label=f"'{lname}' (input {cname})")
             paths.append(path)
             dated.append(dates)
         stacks = [d for d in dated if d is not None]
@@ -132,8 +129,8 @@ class AnnMoistureAlgorithm(SoilMoistureAlgorithm):
             raise self.error("no predictor raster has a date: at least one must be a dated stack.")
         common = sorted(set(stacks[0]).intersection(*map(set, stacks[1:])))
         if not common:
-            listing = "; ".join(f"{lyr.name()}: {', '.join(d[:4])}{' …' if len(d) > 4 else ''}"
-                                for lyr, d in zip(layers, dated) if d)
+            listing = "; ".join(f"{lname}: {', '.join(d[:4])}{' …' if len(d) > 4 else ''}"
+                                for (lname, _), d in zip(layers, dated) if d)
             raise self.error(f"the predictor stacks share no date ({listing}): interpolate them onto the radar dates "
                              "first ('Interpolate a dated stack in time').")
         dropped = sorted(set().union(*map(set, stacks)) - set(common))

@@ -48,7 +48,8 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         lo, hi = _series.POROSITY_RANGE
         self.add(QgsProcessingParameterNumber(self.POROSITY, self.tr("Porosity, the soil's saturation (m³/m³)"),
                                               type=QgsProcessingParameterNumber.Double,
-                                              defaultValue=_series.DEFAULT_POROSITY, minValue=lo, maxValue=hi),
+                                              defaultValue=_series.DEFAULT_POROSITY, minValue=lo, maxValue=hi,
+                                              optional=True),
                  "Soil moisture cannot be negative nor above the pore volume: every value is clipped to [0, "
                  "porosity], and the pixel-dates clipped are counted in the log, the output number Pixel-dates "
                  "clipped (CLIPPED) and the output's metadata. 0.5 suits most mineral soils (0.35-0.55, Dobson et "
@@ -89,7 +90,7 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         """The ORBITS choice of every time-series algorithm of the suite (issue #29): each relative orbit its own
         series (default), or one pooled series."""
         self.add(QgsProcessingParameterEnum("ORBITS", self.tr("Orbits"), options=[
-            self.tr("Per relative orbit (default)"), self.tr("Pooled (one series)")], defaultValue=0),
+            self.tr("Per relative orbit (default)"), self.tr("Pooled (one series)")], defaultValue=0, optional=True),
             "Per relative orbit: each orbit (RELATIVE_ORBIT metadata, as 'Import Sentinel-1 GRD' writes it; else "
             "acquisitions within 3 minutes of one time of day) is its own series, with its own dry/wet references "
             "and ΔVV (the TU Wien practice), merged back in date order. Pooled: one series, as if one orbit.",

@@ -55,6 +55,17 @@ def report_references(alg, feedback, references, groups, dates, reference):
             label, len(idx), dates[idx[0]], dates[idx[-1]], kind, dry, wet, n))
 
 
+def warn_ignored_percentiles(alg, parameters, context, feedback, reference):
+    """Warn when percentile fields were set away from their defaults but the reference uses none (min/max)."""
+    ignored = [f"{alg.label(k)} = {parameters[k]}" for k in (alg.LOW_PCT, alg.HIGH_PCT)
+               if reference == "minmax" and parameters.get(k) not in (None, "")
+               and alg.parameterAsDouble(parameters, k, context) != alg.parameterDefinition(k).defaultValue()]
+    if ignored:
+        feedback.pushWarning(alg.tr("{0} ignored: {1} is the minimum/maximum over the series, which uses no "
+                                    "percentile. Choose Percentiles to use them.").format(
+            " and ".join(ignored), alg.label(alg.REFERENCE)))
+
+
 class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
     INPUT, INPUT_UNITS = "INPUT", "INPUT_UNITS"
     SSM_MIN, SSM_MAX, SSM_MIN_RASTER, SSM_MAX_RASTER = "SSM_MIN", "SSM_MAX", "SSM_MIN_RASTER", "SSM_MAX_RASTER"
@@ -166,13 +177,7 @@ class ChangeDetectionAlgorithm(SoilMoistureAlgorithm):
         hi = self.parameterAsDouble(parameters, self.SSM_MAX, context)
         cd.check_ssm_bounds(lo, hi)
         reference = cd.REFERENCES[self.parameterAsEnum(parameters, self.REFERENCE, context)]
-        ignored = [f"{self.label(k)} = {parameters[k]}" for k in (self.LOW_PCT, self.HIGH_PCT)
-                   if reference == "minmax" and parameters.get(k) not in (None, "")
-                   and self.parameterAsDouble(parameters, k, context) != self.parameterDefinition(k).defaultValue()]
-        if ignored:
-            feedback.pushWarning(self.tr("{0} ignored: {1} is the minimum/maximum over the series, which uses no "
-                                         "percentile. Choose Percentiles to use them.").format(
-                " and ".join(ignored), self.label(self.REFERENCE)))
+        warn_ignored_percentiles(self, parameters, context, feedback, reference)
         out_index = self.parameterAsOutputLayer(parameters, self.OUTPUT_INDEX, context)
         out_ssm = self.parameterAsOutputLayer(parameters, self.OUTPUT_SSM, context)
         rasters = {key: inputs.on_grid(self, inputs.raster_path(self, parameters, key, context), src, key, feedback)

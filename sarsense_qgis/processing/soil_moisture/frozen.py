@@ -43,7 +43,7 @@ def add_parameters(alg, *, flags=True):
             "left out of the references and written as NaN. Empty: not screened (the log says so).")
     alg.add(QgsProcessingParameterNumber(FROZEN_BELOW, alg.tr("Frozen below (°C)"),
                                          type=QgsProcessingParameterNumber.Double, defaultValue=fz.FROZEN_BELOW_C,
-                                         minValue=-30.0, maxValue=10.0),
+                                         minValue=-30.0, maxValue=10.0, optional=True),
             "A date is frozen where its daily mean temperature is below this. A daily mean air temperature below "
             "0 °C is a conservative proxy for frozen topsoil (soil water freezes at or just below 0 °C and lags the "
             "air); raise it (1-2 °C) to screen the mornings after a frozen night too.", decimals=1)

@@ -96,12 +96,17 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         self.add_angle(self.INCIDENCE, self.INCIDENCE_ANGLE, "Incidence angle",
                        "Incidence angle θ in degrees (local incidence after 'Terrain normalisation', or ellipsoid).")
         self.add(QgsProcessingParameterNumber(self.A, self.tr("A, vegetation backscatter per unit LAI (fitted)"),
-                                              type=QgsProcessingParameterNumber.Double, minValue=0.0, optional=True),
-                 "Multiplies LAI·cos θ·(1 − τ²) in σ°_veg (linear power). No default: a value fitted to your crop "
-                 "and sensor ('Calibrate Water Cloud Model'), or the parameters file.", decimals=4)
+                                              type=QgsProcessingParameterNumber.Double, minValue=0.0, optional=True,
+                                              defaultValue=water_cloud.LITERATURE_A),
+                 "Multiplies LAI·cos θ·(1 − τ²) in σ°_veg (linear power). Default {0:g}: {1}, where the canopy's own "
+                 "backscatter was not significant at C band; a value fitted to your crop and sensor ('Calibrate "
+                 "Water Cloud Model') is better, or the parameters file.",
+                 help_args=(water_cloud.LITERATURE_A, water_cloud.LITERATURE_SOURCE), decimals=4)
         self.add(QgsProcessingParameterNumber(self.B, self.tr("B, vegetation attenuation per unit LAI (fitted)"),
-                                              type=QgsProcessingParameterNumber.Double, minValue=0.0, optional=True),
-                 "Multiplies LAI in τ² = exp(−2·B·LAI·sec θ). No default: fitted with A, or the parameters file.",
+                                              type=QgsProcessingParameterNumber.Double, minValue=0.0, optional=True,
+                                              defaultValue=water_cloud.LITERATURE_B),
+                 "Multiplies LAI in τ² = exp(−2·B·LAI·sec θ). Default {0:g}: {1}; fitted with A is better, or the "
+                 "parameters file.", help_args=(water_cloud.LITERATURE_B, water_cloud.LITERATURE_SOURCE),
                  decimals=4)
         self.add(QgsProcessingParameterFile(self.PARAMS, self.tr("Parameters file (JSON with a, b)"),
                                             extension="json", optional=True),
@@ -114,24 +119,29 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
                  "Float32, input units.")
 
     def checkParameterValues(self, parameters, context):
-        missing = [self.label(k) for k in (self.A, self.B) if parameters.get(k) in (None, "")]
-        if missing and not parameters.get(self.PARAMS):
-            return False, self.tr(
-                "Give {0}, or {1}: the Water Cloud Model's coefficients have no default (the paper prints none, and "
-                "A = B = 1 leave no soil term on C-band data). Fit them with 'Calibrate Water Cloud Model' on station "
-                "samples, or use published values fitted with LAI at C-band for your crop.").format(
-                " and ".join(missing), self.label(self.PARAMS))
-        if not missing and not parameters.get(self.PARAMS) and checks.as_number(parameters.get(self.A)) == 0 \
+        if not parameters.get(self.PARAMS) and checks.as_number(parameters.get(self.A)) == 0 \
                 and checks.as_number(parameters.get(self.B)) == 0:
             return False, self.tr("{0} and {1} are both 0: no vegetation term at all (σ°_soil = σ°). Give fitted "
                                   "values.").format(self.label(self.A), self.label(self.B))
         return super().checkParameterValues(parameters, context)
 
-    def coefficients(self, parameters, context):
-        """``(A, B)`` from the parameters file, else the two numbers."""
+    def coefficients(self, parameters, context, feedback=None):
+        """``(A, B)`` from the parameters file, else the two numbers (the literature defaults where not given: the
+        log says so)."""
         if parameters.get(self.PARAMS):
             return water_cloud.read_params(self.parameterAsFile(parameters, self.PARAMS, context))
-        return self.parameterAsDouble(parameters, self.A, context), self.parameterAsDouble(parameters, self.B, context)
+        a, b = self.parameterAsDouble(parameters, self.A, context), self.parameterAsDouble(parameters, self.B, context)
+        # the dialog passes the defaults as values: a run on them is told so whichever way it was started
+        defaults = [self.label(k) for k, v, d in ((self.A, a, water_cloud.LITERATURE_A),
+                                                  (self.B, b, water_cloud.LITERATURE_B)) if v == d]
+        if defaults and feedback is not None:
+            feedback.pushWarning(self.tr(
+                "{0}: the literature default of {1} (A = {2:g}, B = {3:g}, LAI as descriptor). Your crop, "
+                "polarisation and angle differ: fit A and B on station samples with 'Calibrate Water Cloud Model' "
+                "and give its file as {4}.").format(" and ".join(defaults), water_cloud.LITERATURE_SOURCE,
+                                                    water_cloud.LITERATURE_A, water_cloud.LITERATURE_B,
+                                                    self.label(self.PARAMS)))
+        return a, b
 
     def process(self, parameters, context, feedback):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
@@ -142,7 +152,7 @@ class WaterCloudAlgorithm(SoilMoistureAlgorithm):
         checks.units(self, src, "db" if in_db else "linear", units_param=self.INPUT_UNITS)
         ndvi = inputs.raster_path(self, parameters, self.NDVI, context)
         inc_path, inc_const = self.angle_source(parameters, self.INCIDENCE, self.INCIDENCE_ANGLE, context)
-        a, b = self.coefficients(parameters, context)
+        a, b = self.coefficients(parameters, context, feedback)
         out_soil = self.parameterAsOutputLayer(parameters, self.OUTPUT_SOIL, context)
         out_veg = self.parameterAsOutputLayer(parameters, self.OUTPUT_VEG, context) \
             if parameters.get(self.OUTPUT_VEG) else None

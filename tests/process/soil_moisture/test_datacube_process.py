@@ -119,6 +119,24 @@ def test_vegetationcd_reads_two_variables_of_one_cube(env, data):
     np.testing.assert_allclose(got, want, atol=2e-3, equal_nan=True)
 
 
+def test_annmoisture_reads_predictors_from_a_cube(env, data, tmp_path):
+    """annmoisture takes its dated predictor stacks as variables of a cube (named after the cube and variable,
+    'veg_VV', 'veg_NDVI', which say which predictor each is) and maps what the GeoTIFF stacks give."""
+    import sm_bad_data
+    d, p, _ = data
+    samples = sm_bad_data.make(tmp_path)["samples"]
+    model = ok(env, "trainannmoisture", f"--SAMPLES={samples}", "--INPUTS=0", "--INPUTS=3", "--ENSEMBLE=1",
+               f"--OUTPUT_MODEL={tmp_path / 'ann.onnx'}", f"--OUTPUT_HTML={tmp_path / 'ann.html'}")["OUTPUT_MODEL"]
+    outs = [str(d / "ann_cube.tif"), str(d / "ann_tif.tif")]
+    ok(env, "annmoisture", f'--INPUTS=NETCDF:"{p["veg"]}":VV', f'--INPUTS=NETCDF:"{p["veg"]}":NDVI',
+       f"--MODEL={model}", f"--OUTPUT={outs[0]}")
+    ok(env, "annmoisture", f"--INPUTS={p['tif']}", f"--INPUTS={p['ndvi_tif']}", f"--MODEL={model}",
+       f"--OUTPUT={outs[1]}")
+    got, want = read_raster(outs[0]), read_raster(outs[1])
+    assert np.isfinite(got).mean() > 0.9
+    np.testing.assert_allclose(got, want, atol=2e-3, equal_nan=True)
+
+
 def test_multitemporal_despeckle_reads_cube(env, data):
     d, p, dates = data
     out = str(d / "mt.tif")

@@ -215,7 +215,7 @@ def test_soil_moisture_group_and_help(sarsense):
                                               "terrainflatten", "watercloud", "importismn", "extractstations",
                                               "calibratevegetationcd", "calibratewatercloud", "trainannmoisture",
                                               "annmoisture",
-                                              "regressmoisture", "validatemoisture")}
+                                              "regressmoisture", "validatemoisture", "rainresponse")}
 
 
 def test_shipped_soil_moisture_chains_run(sarsense, stacks, tmp_path):

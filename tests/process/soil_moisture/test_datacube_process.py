@@ -73,9 +73,11 @@ def _scaled_tif(path, values, dates):
     return path
 
 
-def _cd(env, d, src, tag):
+def _cd(env, d, src, tag, orbits=1):
+    """changedetection of ``src``; pooled by default (ORBITS=1), as the GeoTIFF stack dated by day is one series,
+    so that the two read the same values into the same computation."""
     out = {"OUTPUT_INDEX": str(d / f"index_{tag}.tif"), "OUTPUT_SSM": str(d / f"ssm_{tag}.tif")}
-    res = run(env, "changedetection", INPUT=src, INPUT_UNITS=1, MIN_DATES=4, **out)
+    res = run(env, "changedetection", INPUT=src, INPUT_UNITS=1, MIN_DATES=4, ORBITS=orbits, **out)
     return res, out
 
 
@@ -102,6 +104,11 @@ def test_changedetection_reads_cube(env, data, form):
     assert ds.GetGeoTransform() == pytest.approx((500000.0, 20.0, 0.0, 5600000.0, 0.0, -20.0))
     if form in ("name", "file"):
         assert ds.GetRasterBand(2).GetMetadataItem("RELATIVE_ORBIT") == "161"
+        # by default each of the cube's relative orbits is its own series (issue 29), read from its per-time variable
+        per_orbit, _ = _cd(env, d, src, f"{form}_per_orbit", orbits=0)
+        assert per_orbit.returncode == 0, per_orbit.stdout[-3000:] + per_orbit.stderr[-3000:]
+        assert "relative orbit 88" in per_orbit.stdout + per_orbit.stderr
+        assert "relative orbit 161" in per_orbit.stdout + per_orbit.stderr
     if form != "scaled_tif":
         assert ds.GetRasterBand(1).GetMetadataItem("DATE") == "2018-08-02T17:32:05"
     assert digest(p["nc"]) == before

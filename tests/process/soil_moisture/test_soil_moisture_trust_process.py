@@ -1,7 +1,7 @@
 """Soil moisture, nothing silently wrong (issue 27), through qgis_process.bin --json: a calibration the paper's
 model does not admit is flagged and its map says so; the Water Cloud Model's defaults are the literature's and
-say so (issue 29), and it says which term made its NaN; change detection says when its percentile fields were ignored; reports name the
-samples layer."""
+say so (issue 29), and it says which term made its NaN; change detection says when its percentile fields were
+ignored; reports name the samples layer."""
 
 import json
 
@@ -91,14 +91,14 @@ def _wcm(env, bolivia, name, *args):
 def test_water_cloud_defaults_are_the_literature_ones_and_say_so(env, bolivia):
     # issue 29: A and B default to Prévot et al. 1993 (wheat, C band, LAI as descriptor); a run on them says so and
     # where to get better ones. On the Bolivia series they leave no pixel-date NaN for σ° ≤ σ°_veg (A = 0: the
-    # canopy's own backscatter is not significant at C band), where the README's old A = 0.05, B = 0.1 left a share
+    # canopy's own backscatter is not significant at C band), where A = 0.05, B = 0.1 leave some (25-48 % on the
+    # issue's crop series)
     t = bolivia["tmp"]
     log = json.dumps(_wcm(env, bolivia, "defaults")["log"], ensure_ascii=False)
     assert "literature default of Prévot et al. 1993" in log and "Calibrate Water Cloud Model" in log
     assert "σ° ≤ σ°_veg (no soil term, NaN) on 0.0 %" in log
     old = json.dumps(_wcm(env, bolivia, "old", "--A=0.05", "--B=0.1")["log"], ensure_ascii=False)
-    share = float(old.split("σ° ≤ σ°_veg (no soil term, NaN) on ")[1].split(" %")[0])
-    assert share > 1.0, old
+    assert "pixel-dates have σ° ≤ σ°_veg" in old, old      # 103 pixel-dates on this forest/clearing series
     assert "literature default" not in old
     refused(env, "watercloud", f"--INPUT={bolivia['vv']}", f"--NDVI={bolivia['ndvi']}", "--INCIDENCE=39", "--A=0",
             "--B=0", f"--OUTPUT_SOIL={t / 'x.tif'}", match="no vegetation term at all")

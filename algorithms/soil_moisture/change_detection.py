@@ -67,6 +67,16 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
     Returns ``(index, n_few, n_flat)``: float32 (dates, rows, cols) and the counts of pixels that
     were NaN for too few dates and for too small a dynamic.
     """
+    index, n_few, n_flat, _, _ = index_and_references(stack_db, reference=reference, low_pct=low_pct,
+                                                      high_pct=high_pct, min_dates=min_dates, min_range_db=min_range_db)
+    return index, n_few, n_flat
+
+
+def index_and_references(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0,
+                         high_pct: float = 95.0, min_dates: int = 5, min_range_db: float = MIN_RANGE_DB) -> tuple:
+    """:func:`change_index` with the dry and wet references it used (:func:`dry_wet`, dB per pixel, NaN where a
+    pixel has no valid date): ``(index, n_few, n_flat, dry, wet)``; a job that reports its references takes them
+    from here rather than computing them twice."""
     arr = np.asarray(stack_db, dtype=np.float32)
     if arr.ndim != 3:
         raise ValueError(f"expected a (dates, rows, cols) stack, got shape {arr.shape}")
@@ -86,7 +96,7 @@ def change_index(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: flo
         if reference == "percentile":
             np.clip(index, 0.0, 1.0, out=index)
     index[:, few | flat] = np.nan
-    return index.astype(np.float32), int(few.sum()), int(flat.sum())
+    return index.astype(np.float32), int(few.sum()), int(flat.sum()), lo, hi
 
 
 def dry_wet(stack_db: ArrayLike, *, reference: str = "minmax", low_pct: float = 5.0, high_pct: float = 95.0,
@@ -270,16 +280,16 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
         flags = fz.block_flags(block[block.shape[0] - n_fz:], vv.shape) if fz is not None else None
         if flags is not None:     # frozen pixel-dates are missing before the references are formed
             counts.add(frozen=frozen.screen(vv, flags))
-        index, dvv = np.empty_like(vv), np.empty_like(vv)
-        for g, idx in enumerate(map(list, groups)):
-            index[idx], few, flat = change_index(vv[idx], reference=reference, low_pct=low_pct, high_pct=high_pct,
-                                                 min_dates=min_dates)
+        index, dvv = np.empty_like(vv), np.empty_like(vv) if output_dvv else None
+        for g, idx in enumerate(groups):
+            sel = slice(None) if len(idx) == n else list(idx)     # one series: views, no copy of the block
+            index[sel], few, flat, lo, hi = index_and_references(vv[sel], reference=reference, low_pct=low_pct,
+                                                                 high_pct=high_pct, min_dates=min_dates)
             counts.add(few=few, flat=flat)
-            used = np.isfinite(index[idx]).any(axis=0)
-            lo, hi = dry_wet(vv[idx][:, used], reference=reference, low_pct=low_pct, high_pct=high_pct)
-            refs[g] += (lo.sum(dtype=np.float64), hi.sum(dtype=np.float64), used.sum())
+            used = np.isfinite(index[sel]).any(axis=0)
+            refs[g] += (lo[used].sum(dtype=np.float64), hi[used].sum(dtype=np.float64), used.sum())
             if output_dvv:
-                dvv[idx] = delta_vv(vv[idx], min_dates=min_dates)
+                dvv[sel] = delta_vv(vv[sel], min_dates=min_dates)
         smin = block[slot_min] if slot_min is not None else ssm_min
         smax = block[slot_max] if slot_max is not None else ssm_max
         ssm = ssm_from_index(index, smin, smax)
@@ -366,8 +376,9 @@ def vegetation_cd_file(vv: str, v1: str, output: str, *, dates: Sequence[str], v
             counts.add(frozen=frozen.screen(sigma, flags))
         v1 = block[n:2 * n]
         ssm, weak = np.empty_like(sigma), 0
-        for idx in map(list, groups):
-            ssm[idx], w = vegetation_cd(sigma[idx], v1[idx], alpha=alpha, beta=beta, ssm_min=ssm_min)
+        for idx in groups:
+            sel = slice(None) if len(idx) == n else list(idx)     # one series: views, no copy of the block
+            ssm[sel], w = vegetation_cd(sigma[sel], v1[sel], alpha=alpha, beta=beta, ssm_min=ssm_min)
             weak += w
         with np.errstate(invalid="ignore"):
             low = np.isfinite(sigma) & (v1 < v1_min) if v1_min is not None else np.zeros(ssm.shape, bool)

@@ -22,14 +22,16 @@ from ..io.engine import Counts
 from .terrain import check_incidence
 
 #: The coefficients of Rahimabadi & Jamali (2019)'s eq. 5-6 as printed (none there, i.e. 1): NOT a calibration. On
-#: C-band data they leave no soil term (σ°_veg above every σ° of the bundled Bolivia series), so the algorithm has
-#: no default.
+#: C-band data they leave no soil term (σ°_veg above every σ° of the bundled Bolivia series), so they are not the
+#: default (the literature's calibration below is).
 PRINTED_A, PRINTED_B = 1.0, 1.0
 #: Literature defaults of A and B with LAI as both vegetation descriptors, the form used here: Prévot, Champion &
 #: Guyot (1993), "Estimating surface soil moisture and leaf area index of a wheat canopy using a dual-frequency (C
 #: and X bands) scatterometer", Remote Sens. Environ. 46(3):331-339, fitted on a wheat field over a season at C band
 #: (5.3 GHz, HH, 20°): the canopy's own backscatter term was not significant at C band (A = 0) and the attenuation
-#: B = 0.089 per unit LAI. The nearest published crop calibration of this form at Sentinel-1's frequency; VV at
+#: B = 0.089 per unit LAI (as Mandal, Bhattacharya & Rao 2021, "Radar Remote Sensing for Crop Biophysical Parameter
+#: Estimation", Springer, ch. 4, tabulate them). The nearest published crop calibration of this form at Sentinel-1's
+#: frequency; VV at
 #: 30-45° over other crops differs, so a run on these defaults says so and points to 'Calibrate Water Cloud Model'.
 LITERATURE_A, LITERATURE_B = 0.0, 0.089
 LITERATURE_SOURCE = "Prévot et al. 1993 (wheat, C band HH 20°)"

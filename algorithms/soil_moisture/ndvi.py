@@ -58,7 +58,7 @@ def reflectance_problem(path: str, bands: Sequence[int], *, scale: float = 1.0, 
     wrong offset), or no positive value at all (zeros or negative numbers, where eq. 1 has no NDVI). A band
     with no finite value is left to the empty-input check.
     """
-    samples = sample_values(path, band=list(bands), max_side=512 if len(bands) <= 4 else 128)
+    samples = sample_values(path, band=list(bands))
     for band, sample in zip(bands, samples):
         values = sample.astype(np.float64) * scale + offset
         values = values[np.isfinite(values)]

@@ -267,8 +267,7 @@ def _raster_inputs_problem(alg, parameters, context, allowed, virtual):
         for path, shown in _input_rasters(alg, param, parameters, context, virtual):
             try:
                 info = read_info(path)
-                samples = sample_values(path, band=range(1, info.band_count + 1),
-                                        max_side=256 if info.band_count <= 4 else 96)
+                samples = sample_values(path, band=range(1, info.band_count + 1))
             except (RuntimeError, ValueError):
                 continue        # not a raster (a land-mask layer) or unreadable: other checks say so
             for band, sample in enumerate(samples, start=1):
@@ -464,8 +463,7 @@ def units(alg, path, expected, *, units_param=None, name="INPUT", sigma0=True):
     declares an incidence angle (the importer's second band) is no backscatter and is not checked.
     """
     info = read_info(path)
-    rows = 512 if info.band_count <= 4 else 128
-    samples = sample_values(path, band=range(1, info.band_count + 1), max_side=rows)
+    samples = sample_values(path, band=range(1, info.band_count + 1))
     ds = open_dataset(path)
     for band, sample in enumerate(samples, start=1):
         if _stack.is_incidence(ds.GetRasterBand(band).GetMetadata() or {}, info.descriptions[band - 1]):
@@ -657,7 +655,7 @@ def value_range(alg, path, name, quantity, *, bands=None, hint=""):
     the range, the likely cause and ``hint`` (the suite's own fix)."""
     n = read_info(path).band_count
     bands = list(bands) if bands is not None else list(range(1, n + 1))
-    samples = sample_values(path, band=bands, max_side=512 if len(bands) <= 4 else 128)
+    samples = sample_values(path, band=bands)
     for band, sample in zip(bands, samples):
         problem = quantities.range_problem(sample, quantity)
         if problem:

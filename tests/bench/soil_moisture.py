@@ -21,6 +21,8 @@ SM_FLOOR_RATIO = 3.0        # soil moisture: changedetection time ≤ 3× the gd
 SM_RSS_MB = 300             # soil moisture: peak RSS through qgis_process
 ANN_MPX_S = 5.0             # soil moisture II: annmoisture output Mpx/s through qgis_process (start-up included)
 ANN_EXTRA_MB = 300          # soil moisture II: annmoisture peak RSS above qgis_process start-up
+#: Physical bounds of the predictors that have them (the map refuses an index or soil moisture outside them).
+ANN_BOUNDS = {"NDVI": (-1.0, 1.0), "dVV": (0.0, None), "ISSM": (0.0, 1.0), "SSMt": (0.0, 0.5)}
 ANN_PREDICTORS = (("VV", -12, 3), ("NDVI", 0.5, 0.15), ("theta", 37, 4), ("dVV", 2.5, 1.5), ("ISSM", 0.5, 0.2),
                   ("VHVV", -7, 1.5), ("SSMt", 0.25, 0.07))
 
@@ -117,7 +119,10 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
             for y in range(0, side, 1024):
                 h = min(1024, side - y)
                 field = rng.normal(level, spread, (bands, -(-h // 64), side // 64)).repeat(64, 1).repeat(64, 2)[:, :h]
-                ds.WriteArray((field + rng.normal(0, spread / 4, field.shape)).astype(np.float32), 0, y)
+                values = field + rng.normal(0, spread / 4, field.shape)
+                if key in ANN_BOUNDS:
+                    values = np.clip(values, *ANN_BOUNDS[key])
+                ds.WriteArray(values.astype(np.float32), 0, y)
             ds = None
             paths.append(path)
         return paths

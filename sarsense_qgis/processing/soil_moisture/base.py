@@ -109,7 +109,7 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         """Refuse a vegetation-variable raster (eq. 7's V1) that is neither NDVI (−1..1) nor, unless ``kind`` is
         "NDVI", a VH/VV ratio in dB (:func:`~sarsense.algorithms.soil_moisture.calibration.v1_problem`)."""
         n = read_info(path).band_count
-        samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
+        samples = sample_values(path, band=range(1, n + 1))
         for band, sample in enumerate(samples, start=1):
             problem = calibration.v1_problem(sample, kind)
             if problem:
@@ -121,7 +121,7 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
         is no such quantity: backscatter in linear power where dB is expected, NDVI outside −1..1, an incidence
         angle in radians, a change-detection index outside 0..1 or soil moisture outside 0..1 m³/m³."""
         n = read_info(path).band_count
-        samples = sample_values(path, band=range(1, n + 1), max_side=512 if n <= 4 else 128)
+        samples = sample_values(path, band=range(1, n + 1))
         for band, sample in enumerate(samples, start=1):
             problem = None
             if key in ("VV", "VH") and units.lower() in rt.UNITS_DB:

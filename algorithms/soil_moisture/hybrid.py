@@ -361,6 +361,7 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     n_fz = fz.n_extra if fz is not None else 0
     off = np.asarray(c.norm_offset, np.float32)[None, :]
     sd = np.abs(np.asarray(c.norm_scale, np.float32))[None, :]
+    inside = (off - OUTSIDE_SD * sd, off + OUTSIDE_SD * sd)      # the training data's range, per predictor
 
     def kernel(block):
         _, rows, cols = block.shape
@@ -371,10 +372,11 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
             pix = x[k].T
             finite = np.isfinite(pix)
             ok = np.flatnonzero(np.all(finite, axis=1))
+            x_ok = pix[ok]          # gathered once: counted, then mapped
             counts.add(no_input=int(np.count_nonzero(finite.any(axis=1))) - ok.size,
-                       outside=int(np.count_nonzero(np.any(np.abs(pix[ok] - off) > OUTSIDE_SD * sd, axis=1))))
+                       outside=int(np.count_nonzero(((x_ok < inside[0]) | (x_ok > inside[1])).any(axis=1))))
             if ok.size:
-                y = model.predict_pixels(pix[ok])
+                y = model.predict_pixels(x_ok)
                 mean[k, ok] = y[:, 0]
                 if y.shape[1] > 1:
                     spread[k, ok] = y[:, 1]

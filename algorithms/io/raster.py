@@ -260,9 +260,10 @@ def sample_side(n_bands: int) -> int:
 
 #: The last samples taken (:func:`sample_values`), keyed by file, its size and time, bands and sampling: one run's
 #: checks (fill values, units, ranges, a valid pixel) ask for the same sample of an input several times; each
-#: costs whole-block reads (0.3 s for a 4096² × 30 stack).
+#: costs whole-block reads (0.3 s for a 4096² × 30 stack). At most this many bytes are kept (the oldest go first):
+#: seven 61-date predictor stacks' samples (4 MiB each) of one 'annmoisture' run fit.
 _SAMPLES: collections.OrderedDict = collections.OrderedDict()
-_SAMPLES_KEPT = 4
+_SAMPLES_MAX_BYTES = 32 * 2**20
 _SAMPLES_LOCK = threading.Lock()
 
 
@@ -302,7 +303,7 @@ def sample_values(path: str, *, band: int | Iterable[int] = 1, max_side: int | N
     if key is not None:
         with _SAMPLES_LOCK:
             _SAMPLES[key] = out.copy()
-            while len(_SAMPLES) > _SAMPLES_KEPT:
+            while len(_SAMPLES) > 1 and sum(a.nbytes for a in _SAMPLES.values()) > _SAMPLES_MAX_BYTES:
                 _SAMPLES.popitem(last=False)
     return out
 

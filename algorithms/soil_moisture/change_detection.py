@@ -13,7 +13,7 @@ from .. import sar
 from ..io import RunOptions
 from ..io.engine import Counts, run_blockwise
 from ..io.options import resolve
-from ..io.raster import open_dataset
+from ..io.raster import band_scaling, nodata_mask, open_dataset
 from . import frozen
 from . import series as _series
 from .series import SeriesOptions
@@ -165,11 +165,12 @@ def bound_conflicts(ssm_min: float, ssm_max: float, *, ssm_min_raster: str | Non
             xs, ys = band.XSize, band.YSize
             f = max(1.0, max(xs, ys) / max_side)
             shape = (max(1, int(round(xs / f))), max(1, int(round(ys / f))))
-        arr = band.ReadAsArray(buf_xsize=shape[0], buf_ysize=shape[1]).astype(np.float64)
-        nodata = band.GetNoDataValue()
-        if nodata is not None:
-            arr[arr == nodata] = np.nan
-        scale, offset = band.GetScale() or 1.0, band.GetOffset() or 0.0
+        raw = band.ReadAsArray(buf_xsize=shape[0], buf_ysize=shape[1])
+        arr = raw.astype(np.float64)
+        mask = nodata_mask(raw, band.GetNoDataValue())       # compared in the band's own type, as reads do
+        if mask is not None:
+            arr[mask] = np.nan
+        scale, offset = band_scaling(band) or (1.0, 0.0)      # the engine's reading of a declared scale
         values.append(arr * scale + offset)
     lo, hi = np.broadcast_arrays(np.asarray(values[0], np.float64), np.asarray(values[1], np.float64))
     both = np.isfinite(lo) & np.isfinite(hi)

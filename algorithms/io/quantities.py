@@ -176,11 +176,16 @@ def clip(values: np.ndarray, name: str) -> tuple[int, int]:
     """Clip ``values`` in place to quantity ``name``'s range (NaN stays NaN); returns how many were below and
     above it, for the job to count and the log to say (STYLE.md §9: a physical quantity stays in its range)."""
     q = quantity(name)
+    return clip_range(values, q.lo, q.hi)
+
+
+def clip_range(values: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
+    """Clip ``values`` in place to [``lo``, ``hi``] (NaN stays NaN); returns how many were below and above."""
     with np.errstate(invalid="ignore"):
-        below, above = values < q.lo, values > q.hi
+        below, above = values < lo, values > hi
     n_below, n_above = int(np.count_nonzero(below)), int(np.count_nonzero(above))
     if n_below:
-        values[below] = q.lo
+        values[below] = lo
     if n_above:
-        values[above] = q.hi
+        values[above] = hi
     return n_below, n_above

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io import quantities
+
 #: Saturation of a mineral soil (m³/m³): the default upper bound of every SSM output (POROSITY).
 DEFAULT_POROSITY = 0.5
 
@@ -62,15 +64,7 @@ def clip_ssm(values: np.ndarray, porosity: float = DEFAULT_POROSITY, *, percent:
     samples, a network outside its training range) has extrapolated.
     """
     check_porosity(porosity)
-    top = porosity * (100.0 if percent else 1.0)
-    with np.errstate(invalid="ignore"):
-        below, above = values < 0.0, values > top
-    n_below, n_above = int(np.count_nonzero(below)), int(np.count_nonzero(above))
-    if n_below:
-        values[below] = 0.0
-    if n_above:
-        values[above] = top
-    return n_below, n_above
+    return quantities.clip_range(values, 0.0, porosity * (100.0 if percent else 1.0))
 
 
 def clip_metadata(counts: dict, porosity: float) -> dict:

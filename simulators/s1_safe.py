@@ -479,16 +479,20 @@ def _real_stop():
     return REAL_START + _dt.timedelta(seconds=(_geometry.image_info(_real()[0]).lines - 1) * LINE_TIME)
 
 
+def _real_grid_array(field):
+    """The real geolocation grid's lines, pixels and ``field`` (lines × pixels: the grid is rectilinear)."""
+    p = _real()[2].points
+    rows, cols = np.unique(p["line"]), np.unique(p["pixel"])
+    return rows, cols, p[field][np.lexsort((p["pixel"], p["line"]))].reshape(len(rows), len(cols))
+
+
 def real_grid_at(field, lines, pixels):
     """A field of the real product's geolocation grid (``longitude``, ``height``, ``incidenceAngle`` …) at the
     points (``lines``, ``pixels``) of the real image (any shape), bilinear in line × pixel between the grid
     points (ESA's interpolation of the grid, S1-RS-MDA-52-7441 §6.2.9), by scipy on the grid's own rectilinear
     lines and pixels: independent of the importer's :class:`.luts.VectorLut`."""
     from scipy.interpolate import RegularGridInterpolator
-    p = _real()[2].points
-    rows, cols = np.unique(p["line"]), np.unique(p["pixel"])
-    order = np.lexsort((p["pixel"], p["line"]))
-    values = p[field][order].reshape(len(rows), len(cols))
+    rows, cols, values = _real_grid_array(field)
     lines, pixels = np.broadcast_arrays(np.asarray(lines, float), np.asarray(pixels, float))
     pts = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
     return RegularGridInterpolator((rows, cols), values)(pts).reshape(lines.shape)
@@ -582,3 +586,27 @@ def write_real_grd(out_dir, targets, *, ipf="003.31", legacy_noise=False, backgr
         fh.write(_manifest(name, [(pol, meas, *rels)], start, stop, ipf=ipf, product_type="GRD",
                            family="SENTINEL-1"))
     return {"safe": safe, "lines": rows, "samples": cols, "targets": [tuple(t) for t in targets]}
+
+
+def real_targets(n_on=3, n_between=6):
+    """Targets (line, pixel) for :func:`write_real_grd` where the real grid's heights change most, so that any
+    interpolation smoother than the grid's own (bilinear) parts from it: each inner grid node scored by its largest
+    second difference of height along lines or along pixels; ``n_on`` targets on the inner nodes of highest score,
+    ``n_between`` at the centres of the cells whose corners score highest (no two cells sharing a corner).
+    Returns ``(on, between)``."""
+    lines, pixels, h = _real_grid_array("height")
+    score = np.zeros_like(h)
+    score[1:-1] = np.abs(h[:-2] - 2 * h[1:-1] + h[2:])
+    score[:, 1:-1] = np.maximum(score[:, 1:-1], np.abs(h[:, :-2] - 2 * h[:, 1:-1] + h[:, 2:]))
+    nodes = sorted(((score[i, j], i, j) for i in range(1, len(lines) - 1) for j in range(1, len(pixels) - 1)),
+                   reverse=True)
+    on = [(int(lines[i]), int(pixels[j])) for _, i, j in nodes[:n_on]]
+    cells = sorted(((score[i:i + 2, j:j + 2].max(), i, j) for i in range(len(lines) - 1)
+                    for j in range(len(pixels) - 1)), reverse=True)
+    used, between = set(), []
+    for _, i, j in cells:
+        corners = {(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)}
+        if len(between) < n_between and not corners & used:
+            used |= corners
+            between.append((int(round((lines[i] + lines[i + 1]) / 2)), int(round((pixels[j] + pixels[j + 1]) / 2))))
+    return on, between

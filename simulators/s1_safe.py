@@ -22,6 +22,16 @@ range noise are linear in line and pixel, the azimuth noise linear in line withi
 blocks. So the closed-form σ0 of a pixel is ``(DN² − η(l, p)) / A(l, p)²`` with the functions below, independent
 of the code under test. DN = round(√(σ0·A² + η)) of a smooth σ0 field (linear power, seeded), written strip by
 strip, so that a full-size product (25 788 × 16 685 samples, for the bench) takes little memory.
+
+**The real grid** (:func:`write_real_grd`, issue #30). Where targets land between the nodes of a grid with relief
+can only be checked on a real grid: this product's product annotation is the real one, unchanged (geolocation
+grid with heights 25–2 818 m, orbit, slant/ground range polynomials, image size). What is simulated is what the
+geometry does not depend on: the manifest, calibration and noise XML above at the real size (so σ0 keeps its
+closed form), and the measurement, full size but sparse (only the tiles around the targets are written: a known
+σ0 background and a bright 7 × 7 target; the rest reads DN 0, the no-data), so it is a few MB and written in a
+fraction of a second. :func:`real_truth` gives each target's true position by the two definitions the tests
+compare (the grid's bilinear lon/lat; range-Doppler at the grid's bilinear height), :func:`write_real_dem` a DEM
+of the grid's heights, and :func:`real_targets` targets where the grid's heights bend most.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ the ground point imaged at its centre sample, by two definitions (:func:`~sarsen
 (b) range-Doppler (orbit, slant/ground range conversion) at the grid's bilinearly interpolated height.
 
 At the grid nodes both agree within 1.4 m. Between nodes on this grid they do not: the annotation's slant/ground
-range polynomials, one every 667 lines, move a pixel's ground range by up to 6 samples from one to the next, and
+range polynomials, one every 667 lines, move a slant range's ground range by up to 15 samples from one to the next, and
 the grid, one line every 2 003, cannot follow that (nor the terrain): (b) lies 1.7–45 m from (a) at the targets
 below (docs/sentinel1.md). No locator can be within one pixel of both there, so (a) is held to one pixel only
 where the two agree within half a pixel, and (b), which the importer's terrain correction uses and the issue's

@@ -568,7 +568,10 @@ def write_real_grd(out_dir, targets, *, ipf="003.31", legacy_noise=False, backgr
     ds = gdal.GetDriverByName("GTiff").Create(
         os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16,
         ["TILED=YES", "SPARSE_OK=TRUE", f"BLOCKXSIZE={REAL_TILE}", f"BLOCKYSIZE={REAL_TILE}", "COMPRESS=DEFLATE"])
-    ds.SetGCPs(grid.gcps(), _geometry.wgs84_wkt())
+    pts = grid.points     # the grid as the measurement's GCPs, as write_grd writes them
+    ds.SetGCPs([gdal.GCP(float(lo), float(la), float(hh), float(px), float(ln)) for lo, la, hh, px, ln in
+                zip(pts["longitude"], pts["latitude"], pts["height"], pts["pixel"], pts["line"])],
+               _geometry.wgs84_wkt())
     band = ds.GetRasterBand(1)
     tiles = set()
     for line, pixel in targets:

@@ -1,13 +1,12 @@
-"""Sentinel-1 image geometry from the product annotation: image size and timing, the geolocation grid, the
-incidence angle at every pixel, and the accuracy of geocoding from the grid alone.
+"""Sentinel-1 image geometry from the product annotation: image size and timing, and the geolocation grid.
 
 The geolocation grid (*Sentinel-1 Product Specification* S1-RS-MDA-52-7441, §6.2.9, ``geolocationGridPoint``)
 gives, on a coarse rectilinear grid of lines × pixels, the latitude, longitude and height of the pixel and its
-incidence and elevation angles. Between grid points the angles are interpolated bilinearly (:class:`.luts.
-VectorLut`); lon/lat become GDAL ground control points, from which GDAL warps the image (no DEM). Such a grid
-knows the terrain only at its own points: a pixel's position shifts by about h / tan θ with its height h
-(foreshortening), which interpolation from points kilometres apart cannot follow. :func:`leave_one_out` measures
-that, and the import says so.
+incidence and elevation angles. Between grid points they are interpolated bilinearly (:class:`.luts.VectorLut`):
+the incidence angle of the import without a DEM, and the height at which :class:`.importer.GridLocator` places
+each pixel by range-Doppler. Such a grid knows the terrain only at its own points: a pixel's position shifts by
+about h / tan θ with its height h (foreshortening), which heights interpolated between points kilometres apart
+cannot follow, so in relief give a DEM.
 """
 
 from __future__ import annotations
@@ -21,9 +20,6 @@ from .luts import LutError, VectorLut, parse_xml
 
 gdal.UseExceptions()
 
-#: GDAL transformer options of the geocoding methods compared by :func:`leave_one_out`.
-GCP_METHODS = {"polynomial 1": ["MAX_GCP_ORDER=1"], "polynomial 2": ["MAX_GCP_ORDER=2"],
-               "polynomial 3": ["MAX_GCP_ORDER=3"], "thin-plate spline": ["METHOD=GCP_TPS"]}
 _FIELDS = ("line", "pixel", "latitude", "longitude", "height", "incidenceAngle", "elevationAngle")
 
 
@@ -87,41 +83,8 @@ def geolocation_grid(xml):
         raise LutError("a geolocation grid point lacks one of " + ", ".join(_FIELDS)) from None
 
 
-def _distance_m(lon1, lat1, lon2, lat2):
-    """Geodesic distance on the WGS 84 ellipsoid (pyproj, which python3-qgis depends on)."""
-    from pyproj import Geod
-    return float(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
-
-
 def wgs84_wkt():
     """The CRS of the geolocation grid's GCPs (WGS 84 longitude/latitude), as WKT."""
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(4326)
     return srs.ExportToWkt()
-
-
-def gcp_transformer(gcps, samples, lines, options):
-    """GDAL's transformer between an image of ``samples`` × ``lines`` with ``gcps`` (WGS 84) and the map
-    (``options``: the method, and ``DST_SRS`` for a map CRS other than WGS 84), and the in-memory dataset it
-    needs alive."""
-    ds = gdal.GetDriverByName("MEM").Create("", samples, lines, 1, gdal.GDT_Byte)
-    ds.SetGCPs(gcps, wgs84_wkt())
-    return gdal.Transformer(ds, None, list(options)), ds
-
-
-def leave_one_out(grid, samples, lines, method="thin-plate spline"):
-    """Geocoding error of ``method`` (:data:`GCP_METHODS`) at the grid's inner points: each point left out in
-    turn, its (pixel, line) geocoded from the others and compared with its own lon/lat. Edge points are not
-    scored (leaving one out there extrapolates). Returns the errors in metres."""
-    gcps = grid.gcps()
-    p = grid.points
-    inner = [i for i in range(len(gcps))
-             if p["pixel"][i] not in (p["pixel"].min(), p["pixel"].max())
-             and p["line"][i] not in (p["line"].min(), p["line"].max())]
-    errors = []
-    for i in inner:
-        tr, _ds = gcp_transformer(gcps[:i] + gcps[i + 1:], samples, lines, GCP_METHODS[method])
-        ok, (lon, lat, _) = tr.TransformPoint(0, gcps[i].GCPPixel, gcps[i].GCPLine)
-        if ok:
-            errors.append(_distance_m(lon, lat, gcps[i].GCPX, gcps[i].GCPY))
-    return np.array(errors)

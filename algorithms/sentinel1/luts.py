@@ -19,6 +19,7 @@ vector is the last sample). No QGIS; the XML is parsed with the standard library
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -82,6 +83,38 @@ class VectorLut:
         lo, hi = self.lines[k], self.lines[k + 1]
         w = np.clip((rows - lo) / (hi - lo), 0.0, 1.0)[:, None]
         return along[k] * (1.0 - w) + along[k + 1] * w
+
+    def at(self, rows, cols):
+        """The LUT at the points (``rows[i]``, ``cols[i]``) (arrays of one shape), interpolated as :meth:`block`
+        does (linear along each vector, then linear between the two vectors around the line; edge values
+        beyond), float64 of that shape."""
+        rows, cols = np.broadcast_arrays(np.asarray(rows, np.float64), np.asarray(cols, np.float64))
+        flat_r, flat_c = rows.ravel(), cols.ravel()
+        if len(self.lines) == 1:
+            return np.interp(flat_c, self.pixels[0], self.values[0]).reshape(rows.shape)
+        k = np.clip(np.searchsorted(self.lines, flat_r, side="right") - 1, 0, len(self.lines) - 2)
+        lo, hi = self.lines[k], self.lines[k + 1]
+        w = np.clip((flat_r - lo) / (hi - lo), 0.0, 1.0)
+        table = self._table
+        if table is None:       # vectors with pixels of their own: each interpolated along at every point
+            along = np.stack([np.interp(flat_c, p, v) for p, v in zip(self.pixels, self.values)])  # (vectors, n)
+            n = np.arange(flat_r.size)
+            first, second = along[k, n], along[k + 1, n]
+        else:                   # one set of pixels (a rectilinear grid): the two vectors around each line only
+            pixels, values = table
+            j = np.clip(np.searchsorted(pixels, flat_c, side="right") - 1, 0, len(pixels) - 2)
+            u = np.clip((flat_c - pixels[j]) / (pixels[j + 1] - pixels[j]), 0.0, 1.0)
+            first = values[k, j] * (1.0 - u) + values[k, j + 1] * u
+            second = values[k + 1, j] * (1.0 - u) + values[k + 1, j + 1] * u
+        return (first * (1.0 - w) + second * w).reshape(rows.shape)
+
+    @functools.cached_property
+    def _table(self):
+        """``(pixels, values (vectors, pixels))`` when every vector has the same pixels (at least two), else None."""
+        first = self.pixels[0]
+        if len(first) < 2 or any(len(p) != len(first) or np.any(p != first) for p in self.pixels):
+            return None
+        return np.asarray(first, np.float64), np.stack(self.values).astype(np.float64)
 
 
 @dataclass(frozen=True)

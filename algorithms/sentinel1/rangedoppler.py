@@ -63,6 +63,17 @@ class Orbit:
         velocity continuous)."""
         t = np.asarray(t, np.float64)
         k = np.clip(np.searchsorted(self.t, t, side="right") - 1, 0, len(self.t) - 2)
+        if k.size and k.min() != k.max() and k.max() - k.min() < 4:   # a few intervals: each as one (no gather)
+            found = None
+            for kk in range(int(k.min()), int(k.max()) + 1):
+                part = k == kk
+                if part.any():
+                    got = self.at(t[part], acceleration)
+                    if found is None:
+                        found = tuple(np.empty(t.shape + (3,)) for _ in got)
+                    for out, g in zip(found, got):
+                        out[part] = g
+            return found
         t0, h = self.t[k], self.t[k + 1] - self.t[k]
         if k.size and k.min() == k.max():     # one interval (a block of a scene): no gather per point
             c, t0, h = self._cubics[int(k.flat[0])], t0.flat[0], h.flat[0]
@@ -89,17 +100,26 @@ class RangeGeometry:
     sr0: np.ndarray
     srgr: np.ndarray            # (n, order+1)
 
+    def srgr_index(self, t):
+        """Index of the slant-to-ground-range polynomial nearest in time to each ``t``."""
+        t = np.asarray(t, np.float64)
+        k = np.clip(np.searchsorted(self.srgr_t, t), 1, max(1, len(self.srgr_t) - 1))
+        if len(self.srgr_t) > 1:
+            return np.where(np.abs(t - self.srgr_t[k - 1]) <= np.abs(self.srgr_t[k] - t), k - 1, k)
+        return np.zeros_like(k)
+
     def ground_range(self, t, r):
         """Ground range (m) of slant range ``r`` at time ``t``, by the polynomial nearest in time."""
         t, r = np.broadcast_arrays(np.asarray(t, np.float64), np.asarray(r, np.float64))
-        k = np.clip(np.searchsorted(self.srgr_t, t), 1, max(1, len(self.srgr_t) - 1))
-        if len(self.srgr_t) > 1:
-            k = np.where(np.abs(t - self.srgr_t[k - 1]) <= np.abs(self.srgr_t[k] - t), k - 1, k)
-        else:
-            k = np.zeros_like(k)
-        if k.size and k.min() == k.max():     # one polynomial for all (a block): no gather per point
-            k = int(k.flat[0])
-        return _polyval_rows(r - self.sr0[k], self.srgr[k])
+        k = self.srgr_index(t)
+        if not k.size or k.max() - k.min() > 3:
+            return _polyval_rows(r - self.sr0[k], self.srgr[k])
+        out = np.empty(t.shape)       # a block: a few polynomials, each over its points (no gather per point)
+        for kk in range(int(k.min()), int(k.max()) + 1):
+            part = k == kk
+            if part.any():
+                out[part] = _polyval_rows(r[part] - self.sr0[kk], self.srgr[kk])
+        return out
 
     def zero_doppler(self, xyz, t_start=None, steps=NEWTON_STEPS):
         """Zero-Doppler time (s since epoch) and slant range (m) of Earth-fixed points ``xyz`` (…, 3)
@@ -176,8 +196,8 @@ def geodetic_to_ecef(lon, lat, h):
                     axis=-1)
 
 
-def range_geometry(xml):
-    """The :class:`RangeGeometry` of a GRD product annotation (orbit, timing, pixel spacing, SRGR)."""
+def orbit_of(xml):
+    """The :class:`Orbit` of a product annotation (its ``generalAnnotation/orbitList`` state vectors)."""
     root = parse_xml(xml, "the product annotation")
     orbits = root.findall("generalAnnotation/orbitList/orbit")
     if len(orbits) < 2:
@@ -185,7 +205,13 @@ def range_geometry(xml):
     t, epoch = _seconds([o.findtext("time") for o in orbits])
     pos = np.array([[float(o.findtext(f"position/{a}")) for a in "xyz"] for o in orbits])
     vel = np.array([[float(o.findtext(f"velocity/{a}")) for a in "xyz"] for o in orbits])
-    orbit = Orbit(epoch, t, pos, vel)
+    return Orbit(epoch, t, pos, vel)
+
+
+def range_geometry(xml):
+    """The :class:`RangeGeometry` of a GRD product annotation (orbit, timing, pixel spacing, SRGR)."""
+    root = parse_xml(xml, "the product annotation")
+    orbit = orbit_of(root)
     info = root.find("imageAnnotation/imageInformation")
     conv = root.findall("coordinateConversion/coordinateConversionList/coordinateConversion")
     if info is None or not conv:

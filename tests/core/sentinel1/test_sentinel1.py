@@ -202,19 +202,6 @@ def test_image_info_and_incidence_between_grid_points_real_iw_and_ew():
     assert 19 < ends[0] < ends[1] < 29                                            # EW1 sub-swath: 19.6°-28.6°
 
 
-def test_geocoding_from_the_grid_alone_by_leave_one_out_on_the_real_iw_grdh():
-    """The real IW GRDH grid (heights 25-2 818 m): each inner point geocoded from the others. The thin-plate
-    spline does best, and is still hundreds of metres off in this relief (docs/sentinel1.md)."""
-    from sarsense.algorithms.sentinel1 import geometry
-    iw = _annotation(next(IW.glob("s1b-iw-grd-vv-*.xml.gz")))
-    grid, info = geometry.geolocation_grid(iw), geometry.image_info(iw)
-    rms = {m: float(np.sqrt(np.mean(geometry.leave_one_out(grid, info.samples, info.lines, m) ** 2)))
-           for m in geometry.GCP_METHODS}
-    assert len(geometry.leave_one_out(grid, info.samples, info.lines)) == 8 * 19
-    assert rms["thin-plate spline"] == min(rms.values()) and 300 < rms["thin-plate spline"] < 700
-    assert rms["polynomial 1"] > rms["polynomial 3"]
-
-
 # -- the import onto a map grid ---------------------------------------------------------------------------
 def _calibrated_image(prod, pol, path):
     """The product's calibrated σ0 in image geometry, with the grid's GCPs: what gdalwarp is given as peer."""
@@ -231,9 +218,25 @@ def _calibrated_image(prod, pol, path):
     return str(path)
 
 
+def _at_band_edges(prod, mgrid, cols):
+    """Map pixels of ``mgrid`` whose image pixel is within 1.5 samples of the simulated dark band's edges
+    (:func:`simulators.s1_safe.sigma0_truth`: 15 dB darker from column cols/2 − 8 to cols/2 + 8), where a
+    centimetre of position moves the interpolated value by percents."""
+    from sarsense.algorithms.io import engine
+    from sarsense.algorithms.sentinel1 import geometry, importer
+    from sarsense.algorithms.sentinel1 import rangedoppler as rd
+    ann = prod.read("VV", "annotation")
+    _, pixel, _, _ = importer.GridLocator(geometry.geolocation_grid(ann), geometry.image_info(ann),
+                                          rd.range_geometry(ann), mgrid).locate(
+        engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize))
+    with np.errstate(invalid="ignore"):
+        return (np.abs(pixel - (cols // 2 - 8.5)) < 1.5) | (np.abs(pixel - (cols // 2 + 7.5)) < 1.5)
+
+
 def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
-    """Without DEM: σ0 on UTM 32N at 10 m equals gdalwarp -tps -r bilinear of the calibrated image (same
-    transformer and resampling); the incidence of each output pixel is the ellipsoid incidence of the ground
+    """Without DEM: σ0 on UTM 32N at 10 m equals gdalwarp -tps -r bilinear of the calibrated image (the grid is
+    at sea level here, where the spline and range-Doppler agree within centimetres; same resampling); the
+    incidence of each output pixel is the ellipsoid incidence of the ground
     point there, found independently by range-Doppler at sea level; tiny blocks on two threads give the same
     file as the default run."""
     from osgeo import gdal
@@ -258,7 +261,7 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
     # the product's metadata travels (STYLE §8): start time in the file's DATE and every band's metadata
     meta = ds.GetMetadata()
     assert meta["DATE"] == prod.start.split(".")[0] and meta["DATE"].startswith("2021-04-01T05:26:41")
-    assert meta["GEOCODING"] == "geolocation grid (thin-plate spline)" and meta["CALIBRATION"] == "sigma0"
+    assert meta["GEOCODING"] == importer.GEOCODING_WITHOUT_DEM and meta["CALIBRATION"] == "sigma0"
     assert ds.GetRasterBand(2).GetMetadata() == {"POLARISATION": "VH", "QUANTITY": "sigma0", "units": "linear",
                                                  "ACQUISITION_START_TIME": meta["DATE"], "PLATFORM": "S1B",
                                                  "RELATIVE_ORBIT": "168", "ORBIT_PASS": "DESCENDING"}
@@ -270,10 +273,13 @@ def test_import_onto_utm_equals_gdalwarp_and_is_the_same_block_wise(tmp_path):
               errorThreshold=0)
     warped = gdal.Open(peer).ReadAsArray()
     both = np.isfinite(warped) & np.isfinite(geo[0])
+    # a position a centimetre apart changes the value by up to 2 % next to the dark band's sharp edges: those
+    # map pixels are left out of the comparison (their positions are checked against range-Doppler below)
+    both &= ~_at_band_edges(prod, counts["grid"], made["cols"])
     assert both.sum() > 0.7 * np.isfinite(geo[0]).sum() > 50000
     np.testing.assert_allclose(geo[0][both], warped[both], rtol=1e-3)
-    assert np.median(np.abs(geo[0][both] / warped[both] - 1)) < 1e-5
-    # incidence: back from map to image by range-Doppler (independent of the grid's thin-plate spline)
+    assert np.median(np.abs(geo[0][both] / warped[both] - 1)) < 1e-4
+    # incidence: back from map to image by range-Doppler at sea level (the grid is at sea level here)
     rg = s1_safe.window_geometry()
     to_ll = Transformer.from_crs(32632, 4326, always_xy=True)
     rows, cols = np.mgrid[5:geo.shape[1] - 5:13, 5:geo.shape[2] - 5:11]
@@ -378,9 +384,9 @@ def _dem(path, height=0.0, east_slope=0.0, size=400):
     return s1_safe.write_dem(path, np.broadcast_to(height + east_slope * metres_east, (size, size)), bounds)
 
 
-def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path):
-    """The synthetic product's grid is at sea level, so on a flat DEM at 0 m range-Doppler and the grid's
-    thin-plate spline must put every map pixel on the same line and pixel: they agree within a centimetre
+def test_terrain_correction_on_a_flat_dem_agrees_with_the_grid_solution(tmp_path):
+    """The synthetic product's grid is at sea level, so on a flat DEM at 0 m range-Doppler at the DEM's heights
+    and at the grid's heights must put every map pixel on the same line and pixel: they agree within a centimetre
     (docs/sentinel1.md: the figure reported). The output values agree likewise, the local incidence equals the ellipsoid
     one within 0.01°, and block-wise equals whole."""
     from osgeo import gdal
@@ -408,13 +414,14 @@ def test_terrain_correction_on_a_flat_dem_agrees_with_the_gcp_solution(tmp_path)
     assert rd_ds.GetRasterBand(3).GetMetadata()["QUANTITY"] == "local incidence angle (DEM)"
     both = np.isfinite(a[0]) & np.isfinite(b[0])
     assert both.sum() > 0.99 * np.isfinite(a[0]).sum()
+    both &= ~_at_band_edges(prod, c_gcp["grid"], 330)
     np.testing.assert_allclose(b[:2][:, both], a[:2][:, both], rtol=2e-3)
     np.testing.assert_allclose(b[2][both], a[2][both], atol=0.01)
     # the positions themselves, in metres (10 m lines and pixels)
     ann = prod.read("VV", "annotation")
     grid, image, mgrid = geometry.geolocation_grid(ann), geometry.image_info(ann), c_gcp["grid"]
     win = engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize)
-    l1, p1, _, _ = importer.GcpLocator(grid, image, mgrid).locate(win)
+    l1, p1, _, _ = importer.GridLocator(grid, image, rd.range_geometry(ann), mgrid).locate(win)
     l2, p2, _, _ = importer.RangeDopplerLocator(rd.range_geometry(ann), image, mgrid, dem).locate(win)
     inside = (l1 > 0) & (l1 < image.lines - 1) & (p1 > 0) & (p1 < image.samples - 1)
     metres = 10.0 * np.hypot(l2 - l1, p2 - p1)[inside]
@@ -499,6 +506,7 @@ def test_border_noise_masked_for_old_products_only(tmp_path):
     from sarsense.algorithms.io import engine
     from sarsense.algorithms.sentinel1 import geometry, importer
     from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.algorithms.sentinel1 import rangedoppler as rd
     from sarsense.simulators import s1_safe
     old = s1p.open_product(s1_safe.write_grd(tmp_path / "old", ipf="002.72", legacy_noise=True,
                                              border_strip=True)["safe"])
@@ -511,8 +519,9 @@ def test_border_noise_masked_for_old_products_only(tmp_path):
         vv = gdal.Open(out).ReadAsArray()[0]
         if strip is None:       # map pixels whose nearest image sample is in the strip, or well inside
             mgrid = counts["grid"]
-            line, pixel, _, _ = importer.GcpLocator(geometry.geolocation_grid(ann), image, mgrid).locate(
-                engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize))
+            whole = engine.Window(0, 0, mgrid.xsize, mgrid.ysize, 0, 0, mgrid.xsize, mgrid.ysize)
+            line, pixel, _, _ = importer.GridLocator(geometry.geolocation_grid(ann), image, rd.range_geometry(ann),
+                                                     mgrid).locate(whole)
             rows_ok = (line > 1) & (line < image.lines - 5)
             strip = rows_ok & (np.rint(pixel) >= 6) & (np.rint(pixel) <= 13)
             scene = rows_ok & (pixel > 25) & (pixel < 60)

@@ -155,8 +155,8 @@ def test_the_two_truths_on_nodes_and_between_them(real):
 def test_targets_land_within_one_pixel_of_their_true_position(real, tmp_path_factory, ipf, with_dem, where):
     """Every target's centroid within one output pixel of truth (b), range-Doppler at the grid's height; and of
     truth (a), the grid's bilinear lon/lat, wherever (a) and (b) are within half a pixel of each other (on the
-    nodes, and some targets between them). Expected to fail between nodes without a DEM while the import
-    inverts the grid by GDAL's thin-plate spline (16–270 m off here, issue #30)."""
+    nodes, and some targets between them). Failed between nodes without a DEM while the import inverted the
+    grid by GDAL's thin-plate spline (41–259 m from (b) here, issue #30)."""
     found = imported(real, tmp_path_factory, ipf, with_dem)
     chosen = slice(0, real["on"]) if where == "on nodes" else slice(real["on"], None)
     assert all(f["n"] >= 25 for f in found), _table(real, found)         # each target found whole

@@ -18,8 +18,8 @@ BACKGROUND_DB = -6.0
 def test_a_target_between_grid_nodes_lands_within_a_pixel_with_and_without_dem(env, tmp_path):
     """The target between nodes where the grid's heights bend most lands within one 10 m pixel of where
     range-Doppler at the grid's interpolated height puts it, without and with a DEM of those heights; the
-    background's σ0 within 1 %; without DEM the incidence is the annotation's within 0.05°. Fails without DEM
-    while the import inverts the grid by a thin-plate spline (41 m off here)."""
+    background's σ0 within 1 %; without DEM the incidence is the annotation's within 0.05°. Failed without DEM
+    while the import inverted the grid by GDAL's thin-plate spline (40.7 m off, issue #30)."""
     _, (target,) = s1_safe.real_targets(0, 1)
     made = s1_safe.write_real_grd(tmp_path, [target], ipf="002.36", legacy_noise=True, background_db=BACKGROUND_DB)
     truth = s1_safe.real_truth([target[0]], [target[1]])

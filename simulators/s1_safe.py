@@ -22,6 +22,16 @@ range noise are linear in line and pixel, the azimuth noise linear in line withi
 blocks. So the closed-form σ0 of a pixel is ``(DN² − η(l, p)) / A(l, p)²`` with the functions below, independent
 of the code under test. DN = round(√(σ0·A² + η)) of a smooth σ0 field (linear power, seeded), written strip by
 strip, so that a full-size product (25 788 × 16 685 samples, for the bench) takes little memory.
+
+**The real grid** (:func:`write_real_grd`, issue #30). Where targets land between the nodes of a grid with relief
+can only be checked on a real grid: this product's product annotation is the real one, unchanged (geolocation
+grid with heights 25–2 818 m, orbit, slant/ground range polynomials, image size). What is simulated is what the
+geometry does not depend on: the manifest, calibration and noise XML above at the real size (so σ0 keeps its
+closed form), and the measurement, full size but sparse (only the tiles around the targets are written: a known
+σ0 background and a bright 7 × 7 target; the rest reads DN 0, the no-data), so it is a few MB and written in a
+fraction of a second. :func:`real_truth` gives each target's true position by the two definitions the tests
+compare (the grid's bilinear lon/lat; range-Doppler at the grid's bilinear height), :func:`write_real_dem` a DEM
+of the grid's heights, and :func:`real_targets` targets where the grid's heights bend most.
 """
 
 from __future__ import annotations
@@ -204,8 +214,8 @@ def write_dem(path, heights=0.0, bounds=SCENE_BOUNDS, size=100):
 def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1):
     """lon, lat (°), ellipsoidal height (m), incidence (°), zero-Doppler time (s since the orbit's epoch) and slant
     range (m) of the ground points imaged at (line, pixel) of the window: at mean sea level (``height`` None), or
-    at ``height`` m above the ellipsoid. 2-D Newton's method on the range-Doppler line and pixel, from the real
-    grid's interpolated lon/lat, with a finite-difference Jacobian."""
+    at ``height`` m above the ellipsoid (one number, or one per point). 2-D Newton's method on the range-Doppler
+    line and pixel, from the real grid's interpolated lon/lat, with a finite-difference Jacobian."""
     _, _, real = _real()
     rg = window_geometry(line0, pixel0, factor)
     lines, pixels = np.broadcast_arrays(np.asarray(lines, float), np.asarray(pixels, float))
@@ -213,9 +223,10 @@ def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1
     lon = np.array([real.lut("longitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
     lat = np.array([real.lut("latitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
     want = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
+    given = None if height is None else np.broadcast_to(np.asarray(height, float), lines.shape).ravel()
 
     def h_of(lo, la):
-        return _rd.geoid_undulation(lo, la) if height is None else np.full(lo.shape, float(height))
+        return _rd.geoid_undulation(lo, la) if given is None else given.copy()
 
     def lp(lo, la):
         return np.stack(rg.line_pixel(_rd.geodetic_to_ecef(lo, la, h_of(lo, la))), axis=-1)
@@ -465,3 +476,150 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
     return {"safe": safe, "zip": zipped, "dn": {p: np.concatenate(v) for p, v in dns.items()},
             "truth": {p: np.concatenate(v) for p, v in truths.items()}, "rows": rows, "cols": cols, "grid": pts,
             "line0": line0, "pixel0": pixel0}
+
+
+# -- the real product's metadata with a sparse measurement: geolocation on a real grid with relief ---------------
+#: Rows and columns of the measurement's tiles (:func:`write_real_grd`).
+REAL_TILE = 256
+#: Image samples around a target written with the background (at least; whole tiles are written).
+REAL_PATCH = 128
+
+
+def _real_stop():
+    return REAL_START + _dt.timedelta(seconds=(_geometry.image_info(_real()[0]).lines - 1) * LINE_TIME)
+
+
+def _real_grid_array(field):
+    """The real geolocation grid's lines, pixels and ``field`` (lines × pixels: the grid is rectilinear)."""
+    p = _real()[2].points
+    rows, cols = np.unique(p["line"]), np.unique(p["pixel"])
+    return rows, cols, p[field][np.lexsort((p["pixel"], p["line"]))].reshape(len(rows), len(cols))
+
+
+def real_grid_at(field, lines, pixels):
+    """A field of the real product's geolocation grid (``longitude``, ``height``, ``incidenceAngle`` …) at the
+    points (``lines``, ``pixels``) of the real image (any shape), bilinear in line × pixel between the grid
+    points (ESA's interpolation of the grid, S1-RS-MDA-52-7441 §6.2.9), by scipy on the grid's own rectilinear
+    lines and pixels: independent of the importer's :class:`.luts.VectorLut`."""
+    from scipy.interpolate import RegularGridInterpolator
+    rows, cols, values = _real_grid_array(field)
+    lines, pixels = np.broadcast_arrays(np.asarray(lines, float), np.asarray(pixels, float))
+    pts = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
+    return RegularGridInterpolator((rows, cols), values)(pts).reshape(lines.shape)
+
+
+def real_truth(lines, pixels):
+    """Where the real product images the samples (``lines``, ``pixels``) (1-D), by two definitions: ``"grid"``,
+    the lon/lat of the geolocation grid interpolated bilinearly in line × pixel (ESA's definition between grid
+    points); ``"range_doppler"``, the lon/lat of the point at the grid's interpolated ellipsoidal height that
+    the orbit and slant/ground range conversion image at (line, pixel) (:func:`geolocation`). Returns
+    ``{"grid": (lon, lat), "range_doppler": (lon, lat), "height": h (m, ellipsoidal), "incidence": (°, the grid's
+    interpolated)}``."""
+    lines, pixels = np.asarray(lines, float), np.asarray(pixels, float)
+    h = real_grid_at("height", lines, pixels)
+    lon, lat = geolocation(lines, pixels, 0, 0, height=h)[:2]
+    return {"grid": (real_grid_at("longitude", lines, pixels), real_grid_at("latitude", lines, pixels)),
+            "range_doppler": (lon, lat), "height": h, "incidence": real_grid_at("incidenceAngle", lines, pixels)}
+
+
+def write_real_dem(path, bounds, size=80, iterations=8):
+    """A DEM in EPSG:4326 over ``bounds`` (lon/lat min, max; ``size`` × ``size`` samples) on which every point
+    lies at the real grid's interpolated height: the height h of each sample solves h = H(line, pixel of the
+    point at h) (H the grid's bilinear height, the line and pixel by range-Doppler), by fixed-point iteration
+    (a contraction: a metre of height moves the pixel by 1/(10 m · tan θ) ≈ 0.14 and the grid's heights change by
+    at most about a metre per pixel), written above the EGM96 geoid as DEMs are. So terrain correction with it
+    images each target at its range-Doppler truth (:func:`real_truth`)."""
+    rg = window_geometry(0, 0)
+    image = _geometry.image_info(_real()[0])
+    step_x, step_y = (bounds[2] - bounds[0]) / size, (bounds[3] - bounds[1]) / size
+    lon, lat = np.meshgrid(bounds[0] + (np.arange(size) + 0.5) * step_x, bounds[3] - (np.arange(size) + 0.5) * step_y)
+    h = np.full(lon.shape, float(np.mean(_real()[2].points["height"])))
+    for _ in range(iterations):
+        line, pixel = rg.line_pixel(_rd.geodetic_to_ecef(lon, lat, h))
+        h = real_grid_at("height", np.clip(line, 0, image.lines - 1), np.clip(pixel, 0, image.samples - 1))
+    return write_dem(path, h - _rd.geoid_undulation(lon, lat), bounds)
+
+
+def write_real_grd(out_dir, targets, *, ipf="003.31", legacy_noise=False, background_db=-6.0, target_db=14.0,
+                   pol="VV", patch=REAL_PATCH):
+    """A GRD product whose product annotation is the real Sentinel-1B IW GRDH VV annotation of
+    ``s1_iw_annotation`` (written unchanged: its geolocation grid with heights 25–2 818 m, orbit, SRGR and image
+    size, 25 788 × 16 685 samples), for geolocation on a real grid with relief. Returns ``{"safe": folder,
+    "lines": image lines, "samples": image samples, "targets": [(line, pixel), …]}``.
+
+    What is simulated: the manifest (:func:`_manifest`, IPF ``ipf``), the calibration and noise XML of this
+    module at the real image size (``legacy_noise``: the ``noiseVector`` layout of IPF < 2.9), so that σ0 has a
+    closed form, and the measurement: a uint16 GeoTIFF of the full size, tiled (:data:`REAL_TILE`) and written
+    sparse (GDAL's ``SPARSE_OK``: tiles never written take no room and read DN 0, the product's no-data), so it
+    is a few MB and quick to write. Around each target ``(line, pixel)`` (sample numbers of the real image) the
+    tiles within ``patch`` samples hold σ0 ``background_db`` and the 7 × 7 samples centred on the target
+    ``target_db``, DN = round(√(σ0·A² + η)) as :func:`write_grd`. Why: no real GRD measurement can be shipped,
+    and only the annotation's geometry matters for where a target lands."""
+    text, _, grid = _real()
+    image = _geometry.image_info(text)
+    rows, cols = image.lines, image.samples
+    start, stop = REAL_START, _real_stop()
+    name = f"S1B_IW_GRDH_1SS{pol[0]}_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_026269_032297_REAL.SAFE"
+    safe = os.path.join(str(out_dir), name)
+    os.makedirs(os.path.join(safe, "measurement"), exist_ok=True)
+    os.makedirs(os.path.join(safe, "annotation", "calibration"), exist_ok=True)
+    stem = f"s1b-iw-grd-{pol.lower()}-{start:%Y%m%dt%H%M%S}-{stop:%Y%m%dt%H%M%S}-026269-032297-001"
+    meas = f"measurement/{stem}.tiff"
+    ds = gdal.GetDriverByName("GTiff").Create(
+        os.path.join(safe, meas), cols, rows, 1, gdal.GDT_UInt16,
+        ["TILED=YES", "SPARSE_OK=TRUE", f"BLOCKXSIZE={REAL_TILE}", f"BLOCKYSIZE={REAL_TILE}", "COMPRESS=DEFLATE"])
+    pts = grid.points     # the grid as the measurement's GCPs, as write_grd writes them
+    ds.SetGCPs([gdal.GCP(float(lo), float(la), float(hh), float(px), float(ln)) for lo, la, hh, px, ln in
+                zip(pts["longitude"], pts["latitude"], pts["height"], pts["pixel"], pts["line"])],
+               _geometry.wgs84_wkt())
+    band = ds.GetRasterBand(1)
+    tiles = set()
+    for line, pixel in targets:
+        for ty in range((max(0, line - patch)) // REAL_TILE, min(rows - 1, line + patch) // REAL_TILE + 1):
+            for tx in range((max(0, pixel - patch)) // REAL_TILE, min(cols - 1, pixel + patch) // REAL_TILE + 1):
+                tiles.add((ty, tx))
+    for ty, tx in sorted(tiles):
+        r0, c0 = ty * REAL_TILE, tx * REAL_TILE
+        n, m = min(REAL_TILE, rows - r0), min(REAL_TILE, cols - c0)
+        line, pixel = np.mgrid[r0:r0 + n, c0:c0 + m].astype(float)
+        db = np.full((n, m), float(background_db))
+        for tl, tp in targets:
+            db[(np.abs(line - tl) <= 3) & (np.abs(pixel - tp) <= 3)] = float(target_db)
+        power = 10.0 ** (db / 10.0) * calib("sigma0", line, pixel) ** 2 + noise(line, pixel, cols, legacy_noise, rows)
+        band.WriteArray(np.clip(np.round(np.sqrt(power)), 1, 65535).astype(np.uint16), c0, r0)
+    ds = None
+    rels = []
+    for rel, body in ((f"annotation/{stem}.xml", text),
+                      (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols, start)),
+                      (f"annotation/calibration/noise-{stem}.xml", _noise_xml(pol, rows, cols, legacy_noise, start))):
+        with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:
+            fh.write(body)
+        rels.append(rel)
+    with open(os.path.join(safe, "manifest.safe"), "w", encoding="utf-8") as fh:
+        fh.write(_manifest(name, [(pol, meas, *rels)], start, stop, ipf=ipf, product_type="GRD",
+                           family="SENTINEL-1"))
+    return {"safe": safe, "lines": rows, "samples": cols, "targets": [tuple(t) for t in targets]}
+
+
+def real_targets(n_on=3, n_between=6):
+    """Targets (line, pixel) for :func:`write_real_grd` where the real grid's heights change most, so that any
+    interpolation smoother than the grid's own (bilinear) parts from it: each inner grid node scored by its largest
+    second difference of height along lines or along pixels; ``n_on`` targets on the inner nodes of highest score,
+    ``n_between`` at the centres of the cells whose corners score highest (no two cells sharing a corner).
+    Returns ``(on, between)``."""
+    lines, pixels, h = _real_grid_array("height")
+    score = np.zeros_like(h)
+    score[1:-1] = np.abs(h[:-2] - 2 * h[1:-1] + h[2:])
+    score[:, 1:-1] = np.maximum(score[:, 1:-1], np.abs(h[:, :-2] - 2 * h[:, 1:-1] + h[:, 2:]))
+    nodes = sorted(((score[i, j], i, j) for i in range(1, len(lines) - 1) for j in range(1, len(pixels) - 1)),
+                   reverse=True)
+    on = [(int(lines[i]), int(pixels[j])) for _, i, j in nodes[:n_on]]
+    cells = sorted(((score[i:i + 2, j:j + 2].max(), i, j) for i in range(len(lines) - 1)
+                    for j in range(len(pixels) - 1)), reverse=True)
+    used, between = set(), []
+    for _, i, j in cells:
+        corners = {(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)}
+        if len(between) < n_between and not corners & used:
+            used |= corners
+            between.append((int(round((lines[i] + lines[i + 1]) / 2)), int(round((pixels[j] + pixels[j + 1]) / 2))))
+    return on, between

@@ -76,3 +76,16 @@ def ismn_test_data():
     root.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(src), str(root))
     return root
+
+
+def blob_centroid(arr, gt, background, factor=5.0):
+    """Map x, y of the power-weighted centroid (power above ``background``) of the pixels of ``arr`` (linear
+    power, geotransform ``gt``) brighter than ``factor`` × ``background``: where a bright target landed; and how
+    many pixels it covers (NaN, 0 when none)."""
+    with np.errstate(invalid="ignore"):
+        rows, cols = np.nonzero(np.isfinite(arr) & (arr > factor * background))
+    if not len(rows):
+        return np.array([np.nan, np.nan]), 0
+    w = arr[rows, cols] - background
+    return np.array([gt[0] + np.sum(w * (cols + 0.5)) / w.sum() * gt[1],
+                     gt[3] + np.sum(w * (rows + 0.5)) / w.sum() * gt[5]]), len(rows)

@@ -222,20 +222,11 @@ def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1
     rl, rp = ((lines + line0) * factor).ravel(), ((pixels + pixel0) * factor).ravel()
     lon = np.array([real.lut("longitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
     lat = np.array([real.lut("latitude").block([a], [b])[0, 0] for a, b in zip(rl, rp)])
-    want = np.stack([lines.ravel(), pixels.ravel()], axis=-1)
     given = None if height is None else np.broadcast_to(np.asarray(height, float), lines.shape).ravel()
 
     def h_of(lo, la):
         return _rd.geoid_undulation(lo, la) if given is None else given.copy()
-
-    def lp(lo, la):
-        return np.stack(rg.line_pixel(_rd.geodetic_to_ecef(lo, la, h_of(lo, la))), axis=-1)
-    d = 1e-6
-    for _ in range(5):
-        f = lp(lon, lat)
-        jac = np.stack([(lp(lon + d, lat) - f) / d, (lp(lon, lat + d) - f) / d], axis=-1)
-        step = np.linalg.solve(jac, (want - f)[..., None])[..., 0]
-        lon, lat = lon + step[:, 0], lat + step[:, 1]
+    lon, lat = ground_point(rg, lines.ravel(), pixels.ravel(), h_of, lon, lat)
     h = h_of(lon, lat)
     xyz = _rd.geodetic_to_ecef(lon, lat, h)
     t, r = rg.zero_doppler(xyz)
@@ -246,6 +237,25 @@ def geolocation(lines, pixels, line0=LINE0, pixel0=PIXEL0, height=None, factor=1
     inc = np.degrees(np.arccos(np.sum(up * look, axis=-1)))
     shape = lines.shape
     return tuple(a.reshape(shape) for a in (lon, lat, h, inc, t, r))
+
+
+def ground_point(rg, lines, pixels, height, lon, lat, iterations=5):
+    """Longitude and latitude of the points that range-Doppler geometry ``rg`` (:class:`RangeGeometry`) images at
+    image ``lines`` and ``pixels`` (arrays of one shape) at ellipsoidal height ``height(lon, lat)`` (a function,
+    as the geoid's height depends on where the point is): image → ground, the opposite direction of the
+    importer's; 2-D Newton's method from ``lon``, ``lat`` (e.g. the grid's interpolated ones) with a
+    finite-difference Jacobian."""
+    want = np.stack([lines, pixels], axis=-1)
+
+    def image(lo, la):
+        return np.stack(rg.line_pixel(_rd.geodetic_to_ecef(lo, la, height(lo, la))), axis=-1)
+    d = 1e-6
+    for _ in range(iterations):
+        f = image(lon, lat)
+        jac = np.stack([(image(lon + d, lat) - f) / d, (image(lon, lat + d) - f) / d], axis=-1)
+        step = np.linalg.solve(jac, (want - f)[..., None])[..., 0]
+        lon, lat = lon + step[..., 0], lat + step[..., 1]
+    return lon, lat
 
 
 def _orbit_xml(shift=None):

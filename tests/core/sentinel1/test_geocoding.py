@@ -74,21 +74,14 @@ def _targets(grid, parts=4):
 
 def _ground(grid, rg, line, pixel):
     """Reference (module doc): lon, lat and height of the ground point range-Doppler images at (line, pixel) at
-    the grid's height there; 2-D Newton on lon/lat from the grid's bilinear lon/lat, finite-difference Jacobian."""
+    the grid's height there (:func:`simulators.s1_safe.ground_point`, from the grid's bilinear lon/lat)."""
     from sarsense.algorithms.sentinel1 import rangedoppler as rd
+    from sarsense.simulators import s1_safe
     h = grid.lut("height").at(line, pixel)
-    lon, lat = grid.lut("longitude").at(line, pixel), grid.lut("latitude").at(line, pixel)
-    want = np.stack([line, pixel], axis=-1)
-
-    def image(lo, la):
-        return np.stack(rg.line_pixel(rd.geodetic_to_ecef(lo, la, h)), axis=-1)
-    d = 1e-6
-    for _ in range(8):
-        f = image(lon, lat)
-        jac = np.stack([(image(lon + d, lat) - f) / d, (image(lon, lat + d) - f) / d], axis=-1)
-        step = np.linalg.solve(jac, (want - f)[..., None])[..., 0]
-        lon, lat = lon + step[..., 0], lat + step[..., 1]
-    assert np.abs(image(lon, lat) - want).max() < 1e-6
+    lon, lat = s1_safe.ground_point(rg, line, pixel, lambda lo, la: h, grid.lut("longitude").at(line, pixel),
+                                    grid.lut("latitude").at(line, pixel), iterations=8)
+    found = np.stack(rg.line_pixel(rd.geodetic_to_ecef(lon, lat, h)), axis=-1)
+    assert np.abs(found - np.stack([line, pixel], axis=-1)).max() < 1e-6
     return lon, lat, h
 
 

@@ -71,8 +71,8 @@ def nodata_reach(dn, *, limit_px=BORDER_LIMIT_PX):
     zero = np.asarray(dn) == 0
     n = zero.shape[1]
     edges = np.diff(zero.view(np.int8), axis=1, prepend=np.int8(0), append=np.int8(0))
-    row, first = np.nonzero(edges > 0)          # a run of DN 0 starts here …
-    end = np.nonzero(edges < 0)[1]              # … and ends before here (same order: row-major)
+    row, col = np.nonzero(edges)                # along each row: a run of DN 0 starts, ends before, starts …
+    row, first, end = row[::2], col[::2], col[1::2]
     lo, hi = np.maximum(first - limit_px, 0), np.minimum(end + limit_px, n)
     if lo.size == 0:
         return row, lo, hi

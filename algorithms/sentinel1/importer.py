@@ -64,9 +64,10 @@ NODE_STEP = 16
 PIXEL_NEWTON_STEPS = 1
 #: Kernel working memory per image sample and polarisation (DN, float64 power and LUTs).
 _BYTES_PER_SAMPLE = 48
-#: Image lines read at once for the border-noise rule's table of DN 0 (:class:`_NodataReach`): 13 MB of uint16 for
-#: an IW GRDH product's 25 788 samples a line.
-REACH_LINES = 256
+#: Samples read at once, in whole lines, for the border-noise rule's table of DN 0 (:class:`_NodataReach`): 4 MiB
+#: of uint16, 10 MiB with the table's temporaries (81 lines of an IW GRDH product's 25 788 samples; measured: 8 MiB
+#: for 64 lines, 32 MiB for 256, at the same speed).
+REACH_READ_SAMPLES = 2 ** 21
 #: … and per map pixel (positions, weights, Earth-fixed coordinates, the bands written).
 _BYTES_PER_MAP_PIXEL = 400
 
@@ -421,8 +422,8 @@ class ImageSampler:
 class _NodataReach:
     """Per image line of one polarisation, where its samples lie within ``limit_px`` in range of a DN 0
     (:func:`.radiometry.nodata_reach`): what the border-noise rule needs of a line beyond a window, so that each
-    window is read without a halo. Whole lines are read :data:`REACH_LINES` at a time, when a window first needs
-    them, once for the engine's threads (under a lock); a line keeps at most ``samples`` // (2·``limit_px`` + 2)
+    window is read without a halo. Whole lines are read :data:`REACH_READ_SAMPLES` at a time, when a window first
+    needs them, once for the engine's threads (under a lock); a line keeps at most ``samples`` // (2·``limit_px`` + 2)
     + 2 intervals of 12 bytes whatever its DN 0 (324 bytes for an IW GRDH line of 25 788 samples: 5.4 MB for its
     16 685 lines at worst; two intervals, the fill at either side, in a usual line), so the table's memory is
     bounded by the image's size."""
@@ -432,12 +433,13 @@ class _NodataReach:
 
     def __init__(self, image, limit_px):
         self.lines, self.samples, self.limit_px = image.lines, image.samples, int(limit_px)
-        self._parts = {}                    # first line of a group of REACH_LINES → (line, start, stop) int32
+        self.step = max(1, REACH_READ_SAMPLES // self.samples)     # lines read at once
+        self._parts = {}                    # first line of a group of `step` → (line, start, stop) int32
         self._lock = threading.Lock()
         self.cost = dict.fromkeys(self.COST, 0)
 
     def _part(self, band, first):
-        n = min(REACH_LINES, self.lines - first)
+        n = min(self.step, self.lines - first)
         start = time.perf_counter()
         row, lo, hi = radiometry.nodata_reach(band.ReadAsArray(0, first, self.samples, n), limit_px=self.limit_px)
         part = ((row + first).astype(np.int32), lo.astype(np.int32), hi.astype(np.int32))
@@ -449,7 +451,7 @@ class _NodataReach:
     def near(self, band, r0, r1, c0, c1):
         """The :func:`.radiometry.reach_mask` of lines ``r0`` … ``r1 − 1`` × samples ``c0`` … ``c1 − 1``, the lines
         read first (through ``band``, the calling thread's) where no window needed them yet."""
-        firsts = range(r0 - r0 % REACH_LINES, r1, REACH_LINES)
+        firsts = range(r0 - r0 % self.step, r1, self.step)
         if any(f not in self._parts for f in firsts):
             with self._lock:
                 for f in firsts:

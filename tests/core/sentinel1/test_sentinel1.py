@@ -597,16 +597,17 @@ def _legacy_with_interior_nodata(tmp_path, limit):
 
 def test_the_import_with_the_line_table_equals_the_halo_rule_and_reads_no_halo(tmp_path, monkeypatch):
     """Issue #30: an IPF < 2.90 product imported with the border-noise rule's per-line table of DN 0, in tiny
-    blocks on two threads, is byte for byte the import made with the rule's old halo (each window read
-    ``limit`` columns wider on both sides, the rule applied there), same counts; its windows read no more
-    samples than the same import without the rule, and the table reads each image line once."""
+    blocks on two threads (and in one block), is byte for byte the import made with the rule's old halo (each
+    window read ``limit`` columns wider on both sides, the rule applied there), same counts; its windows read no
+    more samples than the same import without the rule, and the table reads each image line once."""
     from osgeo import gdal
 
     from sarsense.algorithms.sentinel1 import importer
     from sarsense.algorithms.sentinel1 import radiometry as rad
     limit = 40                                          # the rule's reach, narrower than the 330-sample image
     monkeypatch.setattr(rad, "BORDER_LIMIT_PX", limit)
-    prod = _legacy_with_interior_nodata(tmp_path, limit)
+    monkeypatch.setattr(importer, "REACH_READ_SAMPLES", 7 * 330)   # the table read 7 lines at a time: windows
+    prod = _legacy_with_interior_nodata(tmp_path, limit)          # straddle its reads
     read = []
     power = rad.power
 

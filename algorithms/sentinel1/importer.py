@@ -64,12 +64,12 @@ NODE_STEP = 16
 PIXEL_NEWTON_STEPS = 1
 #: Kernel working memory per image sample and polarisation (DN, float64 power and LUTs).
 _BYTES_PER_SAMPLE = 48
+#: … and per map pixel (positions, weights, Earth-fixed coordinates, the bands written).
+_BYTES_PER_MAP_PIXEL = 400
 #: Samples read at once, in whole lines, for the border-noise rule's table of DN 0 (:class:`_NodataReach`): 4 MiB
 #: of uint16, 10 MiB with the table's temporaries (81 lines of an IW GRDH product's 25 788 samples; measured: 8 MiB
 #: for 64 lines, 32 MiB for 256, at the same speed).
 REACH_READ_SAMPLES = 2 ** 21
-#: … and per map pixel (positions, weights, Earth-fixed coordinates, the bands written).
-_BYTES_PER_MAP_PIXEL = 400
 
 
 #: Pixels the output grid needs along its shorter side at least: a coarser pixel averages the scene away.

@@ -26,7 +26,8 @@ file. For each block of map pixels:
    renormalised, as GDAL's warper does); outside the image, NaN.
 
 Every map pixel is computed from its own position, and each image window is read whole whatever the block
-(aligned to the looks, with the border-noise rule's context), so the block-wise result equals the whole-grid
+(aligned to the looks; the border-noise rule takes its context, DN 0 along each whole line, from a table read
+once, :class:`_NodataReach`), so the block-wise result equals the whole-grid
 one (tested).
 """
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +80,10 @@ GRID_NEWTON_STEPS = 1
 _BYTES_PER_SAMPLE = 48
 #: … and per map pixel (positions, weights, Earth-fixed coordinates, the bands written).
 _BYTES_PER_MAP_PIXEL = 400
+#: Samples read at once, in whole lines, for the border-noise rule's table of DN 0 (:class:`_NodataReach`): 4 MiB
+#: of uint16, 10 MiB with the table's temporaries (81 lines of an IW GRDH product's 25 788 samples; measured: 8 MiB
+#: for 64 lines, 32 MiB for 256, at the same speed).
+REACH_READ_SAMPLES = 2 ** 21
 
 
 #: Pixels the output grid needs along its shorter side at least: a coarser pixel averages the scene away.
@@ -421,6 +427,7 @@ class ImageSampler:
             else:
                 self.noises.append(None)
         self._local = threading.local()
+        self.reach = [_NodataReach(image, radiometry.BORDER_LIMIT_PX) for _ in self.pols] if border_rule else None
 
     def _bands(self):
         bands = getattr(self._local, "bands", None)
@@ -452,29 +459,27 @@ class ImageSampler:
         inside, (i0, i1, j0, j1), stencil = found
         r0, r1 = i0 * k, min(img.lines, i1 * k)
         c0, c1 = j0 * k, min(img.samples, j1 * k)
-        halo = radiometry.BORDER_LIMIT_PX if self.border_rule else 0
-        rc0, rc1 = max(0, c0 - halo), min(img.samples, c1 + halo)
-        rows, cols = np.arange(r0, r1), np.arange(rc0, rc1)
+        rows, cols = np.arange(r0, r1), np.arange(c0, c1)
         nearest = (np.clip(np.rint(v[inside]).astype(np.int64) - i0, 0, i1 - i0 - 1),
                    np.clip(np.rint(u[inside]).astype(np.int64) - j0, 0, j1 - j0 - 1))
         valid_any = None
         for b, band in enumerate(self._bands()):
-            dn = band.ReadAsArray(int(rc0), int(r0), int(rc1 - rc0), int(r1 - r0))
+            dn = band.ReadAsArray(int(c0), int(r0), int(c1 - c0), int(r1 - r0))
             raw = radiometry.power(dn, rows, cols, self.cals[b], self.noises[b])
             masked = None
             if self.border_rule:
+                near = self.reach[b].near(band, r0, r1, c0, c1)
                 with np.errstate(invalid="ignore"):
-                    masked = radiometry.border_noise(dn, np.where(raw > 0, raw, np.nan))
+                    masked = radiometry.border_noise(dn, np.where(raw > 0, raw, np.nan), near=near)
                 raw[masked] = np.nan
-            crop = (slice(None), slice(c0 - rc0, c1 - rc0))
-            cells, counts = _multilook(raw[crop], k)
+            cells, counts = _multilook(raw, k)
             valid = counts > 0
             valid_any = valid if valid_any is None else valid_any | valid
             low = radiometry.mask_below_noise(cells)
             values[b][inside] = stencil(cells)
             below[b][inside] = low[nearest]
             if masked is not None:
-                border[b][inside] = (_multilook(masked[crop].astype(np.float64), k)[0] > 0)[nearest] & ~valid[nearest]
+                border[b][inside] = (_multilook(masked.astype(np.float64), k)[0] > 0)[nearest] & ~valid[nearest]
         if inc_out is not None:
             centres_r = np.minimum(np.arange(i0, i1) * k + (k - 1) / 2, img.lines - 1)
             centres_c = np.minimum(np.arange(j0, j1) * k + (k - 1) / 2, img.samples - 1)
@@ -482,6 +487,48 @@ class ImageSampler:
             inc[~valid_any] = np.nan
             inc_out[inside] = stencil(inc)
         return values, inc_out, below, border
+
+
+class _NodataReach:
+    """Per image line of one polarisation, where its samples lie within ``limit_px`` in range of a DN 0
+    (:func:`.radiometry.nodata_reach`): what the border-noise rule needs of a line beyond a window, so that each
+    window is read without a halo. Whole lines are read :data:`REACH_READ_SAMPLES` at a time, when a window first
+    needs them, once for the engine's threads (under a lock); a line keeps at most ``samples`` // (2·``limit_px`` + 2)
+    + 2 intervals of 12 bytes whatever its DN 0 (324 bytes for an IW GRDH line of 25 788 samples: 5.4 MB for its
+    16 685 lines at worst; two intervals, the fill at either side, in a usual line), so the table's memory is
+    bounded by the image's size."""
+
+    #: what :attr:`cost` counts: seconds spent reading and tabling lines, lines tabled, intervals held
+    COST = ("seconds", "lines", "intervals")
+
+    def __init__(self, image, limit_px):
+        self.lines, self.samples, self.limit_px = image.lines, image.samples, int(limit_px)
+        self.step = max(1, REACH_READ_SAMPLES // self.samples)     # lines read at once
+        self._parts = {}                    # first line of a group of `step` → (line, start, stop) int32
+        self._lock = threading.Lock()
+        self.cost = dict.fromkeys(self.COST, 0)
+
+    def _part(self, band, first):
+        n = min(self.step, self.lines - first)
+        start = time.perf_counter()
+        row, lo, hi = radiometry.nodata_reach(band.ReadAsArray(0, first, self.samples, n), limit_px=self.limit_px)
+        part = ((row + first).astype(np.int32), lo.astype(np.int32), hi.astype(np.int32))
+        self.cost["seconds"] += time.perf_counter() - start
+        self.cost["lines"] += n
+        self.cost["intervals"] += len(row)
+        return part
+
+    def near(self, band, r0, r1, c0, c1):
+        """The :func:`.radiometry.reach_mask` of lines ``r0`` … ``r1 − 1`` × samples ``c0`` … ``c1 − 1``, the lines
+        read first (through ``band``, the calling thread's) where no window needed them yet."""
+        firsts = range(r0 - r0 % self.step, r1, self.step)
+        if any(f not in self._parts for f in firsts):
+            with self._lock:
+                for f in firsts:
+                    if f not in self._parts:
+                        self._parts[f] = self._part(band, f)
+        row, lo, hi = (np.concatenate(a) for a in zip(*(self._parts[f] for f in firsts)))
+        return radiometry.reach_mask(row - r0, lo, hi, (r1 - r0, c1 - c0), col0=c0)
 
 
 def _multilook(arr, k):
@@ -709,7 +756,9 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
     progress, cancel) go to the engine.
 
     Returns ``{"grid": MapGrid, "looks": k, "below_noise": {pol: n}, "border": {pol: n}, "border_rule": bool,
-    "dem_nodata": n, "blocks": n}`` (counts in output pixels)."""
+    "border_table": {"seconds": s, "lines": n, "intervals": n} or None, "dem_nodata": n, "blocks": n}`` (counts in
+    output pixels; ``border_table``: what the border-noise rule's table of DN 0 cost, summed over the
+    polarisations, :class:`_NodataReach`)."""
     if calibration not in QUANTITIES:
         raise ValueError(f"calibration must be one of {', '.join(QUANTITIES)}, got {calibration!r}")
     pols = [p.upper() for p in polarisations]
@@ -754,8 +803,8 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
     meta = [{"POLARISATION": p, "QUANTITY": calibration, "units": units, **extra} for p in pols] + \
         [{"QUANTITY": locator.incidence_kind, "units": "degrees", **extra}]
     # working memory per map pixel: the image samples it needs (its area in samples, twice for the rotation of
-    # the window; three times as wide with the border rule's context), the DEM samples, the positions
-    ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2 * (3 if rule else 1)
+    # the window), the DEM samples, the positions
+    ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2
     dem_bytes = 16 * locator.samples_per_pixel if dem else 0.0
     per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
     res = _engine.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
@@ -764,4 +813,5 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
                               options=options)
     return {"grid": mgrid, "looks": looks, "below_noise": {p: tally[f"below_noise {p}"] for p in pols},
             "border": {p: tally[f"border {p}"] for p in pols}, "border_rule": rule, "dem_nodata": tally["dem_nodata"],
+            "border_table": {k: sum(r.cost[k] for r in sampler.reach) for k in _NodataReach.COST} if rule else None,
             "blocks": res["blocks"]}

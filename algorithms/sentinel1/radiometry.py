@@ -60,11 +60,50 @@ def distance_to_nodata(dn, axis=1):
     return np.moveaxis(np.minimum(idx - last, nxt - idx), -1, axis)
 
 
-def border_noise(dn, values, *, limit_px=BORDER_LIMIT_PX, threshold_db=BORDER_THRESHOLD_DB):
-    """The mask of border noise in a block (a halo of ``limit_px`` columns around it makes it exact): samples
-    at most ``limit_px`` from DN 0 in range (columns) whose value is below ``threshold_db`` (linear compared
-    with 10^(t/10)), and NaN. DN 0 itself is no-data, not counted here."""
-    near = (distance_to_nodata(dn, axis=1) <= limit_px) & (np.asarray(dn) != 0)
+def nodata_reach(dn, *, limit_px=BORDER_LIMIT_PX):
+    """Where the samples of each row of ``dn`` lie at most ``limit_px`` samples (columns) from a DN 0 of the same
+    row (``distance_to_nodata(dn) <= limit_px``, DN 0 itself included), as intervals: ``(row, start, stop)``
+    int64 arrays, columns ``start`` … ``stop − 1`` of ``row``, in row and column order.
+
+    A row's intervals are disjoint and do not touch (runs of DN 0 closer than 2·``limit_px`` + 1 merge), and each
+    one not cut by an end of the row spans at least 2·``limit_px`` + 1 samples, so a row of n samples holds at
+    most n // (2·``limit_px`` + 2) + 2 of them, however its DN 0 are scattered."""
+    zero = np.asarray(dn) == 0
+    n = zero.shape[1]
+    edges = np.diff(zero.view(np.int8), axis=1, prepend=np.int8(0), append=np.int8(0))
+    row, col = np.nonzero(edges)                # along each row: a run of DN 0 starts, ends before, starts …
+    row, first, end = row[::2], col[::2], col[1::2]
+    lo, hi = np.maximum(first - limit_px, 0), np.minimum(end + limit_px, n)
+    if lo.size == 0:
+        return row, lo, hi
+    new = np.ones(lo.size, bool)                # hi grows along a row: an interval reaching the next merges
+    new[1:] = (row[1:] != row[:-1]) | (lo[1:] > hi[:-1])
+    starts = np.flatnonzero(new)
+    return row[starts], lo[starts], hi[np.append(starts[1:], lo.size) - 1]
+
+
+def reach_mask(row, start, stop, shape, *, col0=0):
+    """The boolean (rows, cols) ``shape`` of a window whose first column is image column ``col0``, True in the
+    intervals of :func:`nodata_reach` (``row`` counted from the window's first row, intervals in image
+    columns)."""
+    h, w = shape
+    s, e = np.clip(start - col0, 0, w), np.clip(stop - col0, 0, w)
+    keep = (s < e) & (row >= 0) & (row < h)
+    edges = np.zeros((h, w + 1), np.int8)
+    np.add.at(edges, (row[keep], s[keep]), 1)
+    np.add.at(edges, (row[keep], e[keep]), -1)
+    return np.cumsum(edges, axis=1, dtype=np.int8)[:, :w] > 0
+
+
+def border_noise(dn, values, *, near=None, limit_px=BORDER_LIMIT_PX, threshold_db=BORDER_THRESHOLD_DB):
+    """The mask of border noise in a block: samples at most ``limit_px`` from DN 0 in range (columns) whose
+    value is below ``threshold_db`` (linear compared with 10^(t/10)), and NaN. DN 0 itself is no-data, not
+    counted here. ``near``: where the block's samples lie within ``limit_px`` of a DN 0 of their whole image line
+    (:func:`reach_mask` of the line's :func:`nodata_reach`), which makes a block of a larger image exact; None:
+    within the block itself (:func:`distance_to_nodata`)."""
+    if near is None:
+        near = distance_to_nodata(dn, axis=1) <= limit_px
+    near = near & (np.asarray(dn) != 0)
     with np.errstate(invalid="ignore"):
         low = ~(np.asarray(values) >= 10.0 ** (threshold_db / 10.0))
     return near & low

@@ -3,13 +3,16 @@
 9. Sentinel-1 import: a full-size IW GRDH product (25 788 × 16 685 samples, VV; simulators/s1_safe.py in the
    real product's geometry) through `qgis_process run sarsense:importsentinel1` (start-up included) against
    `gdalwarp -tps -r bilinear` of the same measurement TIFF to the same grid (the floor: GDAL's warp of the raw
-   DN, no calibration), and its peak RSS above start-up; then the same with a 3" DEM (range-Doppler).
+   DN, no calibration), and its peak RSS above start-up; then the same with a 3" DEM (range-Doppler); then the
+   border-noise rule's cost: the same product written as IPF 002.36 (the rule on: legacy noise vectors, a −45 dB
+   strip after the no-data edge) and as IPF 003.31 (no rule), each imported the same way (issue #30).
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (docs/performance.md).
 """
 
 import glob
 import os
+import shutil
 
 import numpy as np
 from common import QGIS_PROCESS, timed
@@ -17,6 +20,7 @@ from osgeo import gdal
 
 S1_FLOOR_RATIO = 3.0        # Sentinel-1 import: time <= 3x gdalwarp of the same measurement TIFF to the same grid
 S1_EXTRA_MB = 300           # Sentinel-1 import: peak RSS above qgis_process start-up (full IW band)
+S1_BORDER_RATIO = 1.3       # Sentinel-1 import of an IPF < 2.90 product (border-noise rule): time <= 1.3x IPF >= 2.90
 
 
 def run(tmp):
@@ -66,4 +70,32 @@ def run(tmp):
     print(f"  with a 3\" DEM (range-Doppler, {px:.0f} Mpx: the grid grows by the relief's displacement): {t_dem:.1f} s "
           f"= {t_dem / t_warp:.2f}x the floor (no target), peak RSS {peak_dem - base:.0f} MB above start-up (target "
           f"<= {S1_EXTRA_MB} MB): {'met' if ok else 'MISSED'}")
-    return failed
+    os.remove(ours)
+    shutil.rmtree(made["safe"])
+    return failed + border_rule(tmp, env, base)
+
+
+def border_rule(tmp, env, base):
+    """The border-noise rule's cost: the full IW band as IPF 002.36 (rule on) against the same as 003.31."""
+    runs = {}
+    for ipf in ("002.36", "003.31"):
+        made = _legacy_band(os.path.join(tmp, ipf), ipf)
+        out = os.path.join(tmp, f"s1_{ipf}.tif")
+        runs[ipf] = timed([QGIS_PROCESS, "run", "sarsense:importsentinel1", f"--INPUT={made['safe']}",
+                           f"--OUTPUT={out}"], env=env)
+        os.remove(out)
+        shutil.rmtree(made["safe"])
+    (t_old, m_old), (t_new, m_new) = runs["002.36"], runs["003.31"]
+    ok_t, ok_m = t_old / t_new <= S1_BORDER_RATIO, m_old - base <= S1_EXTRA_MB
+    print(f"  border-noise rule: the same band as IPF 002.36 (rule on; legacy noise, -45 dB border strip) "
+          f"{t_old:.1f} s ({m_old - base:.0f} MB above start-up), as IPF 003.31 {t_new:.1f} s ({m_new - base:.0f} MB): "
+          f"{t_old / t_new:.2f}x (target <= {S1_BORDER_RATIO}x): {'met' if ok_t else 'MISSED'}; peak RSS (target <= "
+          f"{S1_EXTRA_MB} MB): {'met' if ok_m else 'MISSED'}")
+    return ([] if ok_t else ["sentinel1-border@ratio"]) + ([] if ok_m else ["sentinel1-border@rss"])
+
+
+def _legacy_band(folder, ipf):
+    """The bench's full IW GRDH band (VV) with the legacy noise layout and the border strip, as IPF ``ipf``."""
+    from sarsense.simulators import s1_safe
+    return s1_safe.write_grd(folder, rows=16685, cols=25788, pols=("VV",), line0=0, pixel0=0, keep_arrays=False,
+                             ipf=ipf, legacy_noise=True, border_strip=True)

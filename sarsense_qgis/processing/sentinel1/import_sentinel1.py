@@ -177,6 +177,12 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         if not counts["border_rule"]:
             feedback.pushInfo(self.tr("IPF {0}: border noise is DN 0 in the product already.").format(product.ipf)
                               if border_noise else self.tr("border noise not masked (off)."))
+        else:
+            table = counts["border_table"]
+            feedback.pushInfo(self.tr("IPF {0}: border noise rule on; the DN 0 of {1} image line(s) tabled once in "
+                                      "{2:.1f} s ({3} stretch(es) of samples near them), each image window read "
+                                      "without a halo.").format(product.ipf, table["lines"], table["seconds"],
+                                                                 table["intervals"]))
         if counts["dem_nodata"]:
             feedback.pushWarning(self.tr("{0} output pixel(s) in the scene have no DEM height (DEM nodata) and are "
                                          "NaN.").format(counts["dem_nodata"]))

@@ -537,6 +537,119 @@ def test_border_noise_masked_for_old_products_only(tmp_path):
         not importer.needs_border_rule("003.31")
 
 
+def _halo_rule(dn, values, r0, r1, c0, c1, limit_px):
+    """The border-noise mask of window [r0:r1, c0:c1] as the importer computed it before issue #30: the window
+    read with a halo of ``limit_px`` columns on both sides (within the image), the rule on that, the halo cut."""
+    from sarsense.algorithms.sentinel1 import radiometry as rad
+    a, b = max(0, c0 - limit_px), min(dn.shape[1], c1 + limit_px)
+    return rad.border_noise(dn[r0:r1, a:b], values[r0:r1, a:b], limit_px=limit_px)[:, c0 - a:c1 - a]
+
+
+def test_border_noise_from_the_line_table_equals_the_halo_rule():
+    """Issue #30: each window's border-noise mask from the per-line table of DN 0 (nodata_reach → reach_mask, no
+    halo read) is the one the rule gave on the window read with a halo of limit_px columns, sample for sample:
+    fill at both sides, interior DN 0, rows without any DN 0, a row of scattered DN 0, windows at both image
+    edges and one sample wide. A row's intervals stay within n // (2·limit + 2) + 2 however its DN 0 lie."""
+    from sarsense.algorithms.sentinel1 import radiometry as rad
+    rng = np.random.default_rng(30)
+    limit, h, n = 6, 40, 90
+    dn = rng.integers(1, 60, (h, n)).astype(np.uint16)
+    dn[:, :4] = 0
+    dn[:, -3:] = 0
+    dn[20:25, :4] = dn[20:25, -3:] = 7                  # rows without any DN 0
+    dn[5, 40:43] = 0                                    # interior DN 0
+    dn[30, 50] = dn[31, 10] = 0
+    dn[35] = 9
+    dn[35, ::2 * limit + 2] = 0                         # scattered: intervals one sample apart, none merging
+    values = 10.0 ** (rng.uniform(-40.0, -20.0, (h, n)) / 10.0)
+    values[rng.random((h, n)) < 0.05] = np.nan
+    row, lo, hi = rad.nodata_reach(dn, limit_px=limit)
+    per_row = np.bincount(row, minlength=h)
+    assert per_row[35] == -(-n // (2 * limit + 2)) <= n // (2 * limit + 2) + 2 and per_row[20:25].sum() == 0
+    assert per_row.max() == per_row[35] and per_row[0] == 2 and per_row[5] == 3
+    whole = rad.distance_to_nodata(dn) <= limit
+    assert np.array_equal(rad.reach_mask(row, lo, hi, (h, n)), whole)
+    windows = [(0, h, 0, n), (0, 17, 0, 9), (3, 40, 80, 90), (10, 33, 30, 60), (0, 40, 45, 46), (34, 36, 0, 90),
+               (18, 27, 7, 85), (28, 32, 11, 12)]
+    context = 0
+    for r0, r1, c0, c1 in windows:
+        old = _halo_rule(dn, values, r0, r1, c0, c1, limit)
+        near = rad.reach_mask(row - r0, lo, hi, (r1 - r0, c1 - c0), col0=c0)
+        new = rad.border_noise(dn[r0:r1, c0:c1], values[r0:r1, c0:c1], near=near, limit_px=limit)
+        assert np.array_equal(new, old), (r0, r1, c0, c1)
+        # the window alone (no halo, no table) would miss DN 0 beyond it: the context matters here
+        context += (rad.border_noise(dn[r0:r1, c0:c1], values[r0:r1, c0:c1], limit_px=limit) != old).sum()
+    assert context > 10 and _halo_rule(dn, values, 0, h, 0, n, limit).sum() > 200
+
+
+def _legacy_with_interior_nodata(tmp_path, limit):
+    """An IPF 2.72 product (border strip at −45 dB) whose DN has, besides the fill, a DN-0 hole inside the scene
+    ringed by −45 dB samples out to beyond ``limit``, and lines without any DN 0 (the fill put back)."""
+    from osgeo import gdal
+
+    from sarsense.algorithms.sentinel1 import product as s1p
+    from sarsense.simulators import s1_safe
+    made = s1_safe.write_grd(tmp_path, ipf="002.72", legacy_noise=True, border_strip=True, pols=("VV",),
+                             keep_arrays=False)
+    prod = s1p.open_product(made["safe"])
+    ds = gdal.Open(prod.path("VV", "measurement"), gdal.GA_Update)
+    dn = ds.ReadAsArray()
+    dark = dn[:-3, 5:15].min()                          # a −45 dB sample's DN (below −30 dB with noise removed)
+    assert dark > 0
+    dn[90:130, 150 - limit - 20:150 + limit + 20] = dark
+    dn[100:120, 140:160] = 0
+    dn[40:60, :5] = dn[40:60, 20:25]
+    ds.GetRasterBand(1).WriteArray(dn)
+    ds = None
+    return prod
+
+
+def test_the_import_with_the_line_table_equals_the_halo_rule_and_reads_no_halo(tmp_path, monkeypatch):
+    """Issue #30: an IPF < 2.90 product imported with the border-noise rule's per-line table of DN 0, in tiny
+    blocks on two threads (and in one block), is byte for byte the import made with the rule's old halo (each
+    window read ``limit`` columns wider on both sides, the rule applied there), same counts; its windows read no
+    more samples than the same import without the rule, and the table reads each image line once."""
+    from osgeo import gdal
+
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.algorithms.sentinel1 import radiometry as rad
+    limit = 40                                          # the rule's reach, narrower than the 330-sample image
+    monkeypatch.setattr(rad, "BORDER_LIMIT_PX", limit)
+    monkeypatch.setattr(importer, "REACH_READ_SAMPLES", 7 * 330)   # the table read 7 lines at a time: windows
+    prod = _legacy_with_interior_nodata(tmp_path, limit)          # straddle its reads
+    read = []
+    power = rad.power
+
+    def counted(dn, *args):
+        read.append(np.asarray(dn).size)
+        return power(dn, *args)
+
+    def halo_near(self, band, r0, r1, c0, c1):         # the old rule's context: a halo of limit columns
+        a, b = max(0, c0 - limit), min(self.samples, c1 + limit)
+        return (rad.distance_to_nodata(band.ReadAsArray(a, r0, b - a, r1 - r0)) <= limit)[:, c0 - a:c1 - a]
+
+    monkeypatch.setattr(rad, "power", counted)
+    runs = {}
+    for name, rule, opts in (("table", True, RunOptions(block_size=37, workers=2)), ("none", False, RunOptions()),
+                             ("table whole", True, RunOptions())):
+        read.clear()
+        runs[name] = importer.import_grd(prod, ["VV"], str(tmp_path / f"{name}.tif"), border_noise=rule,
+                                         options=opts), sum(read)
+    with monkeypatch.context() as m:
+        m.setattr(importer._NodataReach, "near", halo_near)
+        runs["halo"] = importer.import_grd(prod, ["VV"], str(tmp_path / "halo.tif"),
+                                           options=RunOptions(block_size=37, workers=2)), None
+    arrays = {k: gdal.Open(str(tmp_path / f"{k}.tif")).ReadAsArray() for k in runs}
+    assert arrays["table"].tobytes() == arrays["halo"].tobytes() == arrays["table whole"].tobytes()
+    table, halo, none = runs["table"][0], runs["halo"][0], runs["none"][0]
+    assert table["border"] == halo["border"] and table["below_noise"] == halo["below_noise"]
+    hole = np.isnan(arrays["table"][0]) & ~np.isnan(arrays["none"][0])
+    assert table["border"]["VV"] > 1000 and hole.sum() > 1000     # the strip and the ring around the hole
+    assert runs["table whole"][1] <= runs["none"][1] and table["border_table"]["lines"] == 240
+    # one interval a line (the fill at the left), none in the 20 lines put back, one more in the hole's 20
+    assert table["border_table"]["intervals"] == 240 - 20 + 20 and none["border_table"] is None
+
+
 # -- range-Doppler on the real IW GRDH annotation ------------------------------------------------------------
 def _iw_grd():
     return _annotation(next(IW.glob("s1b-iw-grd-vv-*.xml.gz")))

@@ -76,6 +76,17 @@ def test_terrain_corrected_with_a_dem(env, tmp_path):
     assert small.RasterXSize < 0.6 * ds.RasterXSize and small.RasterYSize < 0.6 * ds.RasterYSize
 
 
+def test_old_products_border_rule_tables_each_line_once(env, tmp_path):
+    """Issue #30: an IPF 2.72 product's border noise is masked from a table of its DN 0 read once (each of its 240
+    lines), said in the log with what the table cost, and the masked pixels counted."""
+    made = s1_safe.write_grd(tmp_path, ipf="002.72", legacy_noise=True, border_strip=True, pols=("VV",))
+    res = import_s1(env, f"--INPUT={made['safe']}", f"--OUTPUT={tmp_path / 'old.tif'}")
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    assert "IPF 002.72: border noise rule on; the DN 0 of 240 image line(s) tabled once in " in text
+    assert "each image window read without a halo" in text and "output pixel(s) of border noise masked" in text
+
+
 def import_refused(env, tmp_path, *args, match):
     out = tmp_path / "x.tif"
     refusal(import_s1(env, *args, f"--OUTPUT={out}"), match)

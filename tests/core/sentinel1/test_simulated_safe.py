@@ -12,8 +12,10 @@ import gzip
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from sarsense.algorithms.sentinel1 import rangedoppler as rd
 from sarsense.simulators import s1_safe
 
 NS = {"safe": "http://www.esa.int/safe/sentinel-1.0", "s1": "http://www.esa.int/safe/sentinel-1.0/sentinel-1",
@@ -23,11 +25,13 @@ MANIFEST_QUERIES = (".//safe:platform/safe:familyName", ".//safe:platform/safe:n
                     ".//safe:orbitNumber", ".//safe:relativeOrbitNumber", ".//s1:pass", ".//s1:ascendingNodeTime",
                     ".//s1sarl1:missionDataTakeID", ".//s1sarl1:transmitterReceiverPolarisation",
                     ".//s1sarl1:productType", ".//safe:startTime", ".//safe:stopTime")
-ANNOTATION_QUERIES = tuple(f".//productInformation/{t}" for t in ("projection", "rangeSamplingRate", "radarFrequency")) \
+ANNOTATION_QUERIES = (
+    tuple(f".//productInformation/{t}" for t in ("projection", "rangeSamplingRate", "radarFrequency"))
     + tuple(f".//imageInformation/{t}" for t in (
         "ascendingNodeTime", "azimuthPixelSpacing", "rangePixelSpacing", "productFirstLineUtcTime",
         "productLastLineUtcTime", "azimuthTimeInterval", "slantRangeTime", "incidenceAngleMidSwath",
-        "numberOfSamples", "numberOfLines")) + (".//swathTiming/burstList", ".//adsHeader/missionDataTakeId")
+        "numberOfSamples", "numberOfLines"))
+    + (".//swathTiming/burstList", ".//adsHeader/missionDataTakeId"))
 CAL_QUERIES = (".//adsHeader/startTime", ".//adsHeader/stopTime", ".//adsHeader/absoluteOrbitNumber",
                ".//calibrationVector/sigmaNought", ".//calibrationVector/betaNought")
 C = 299792458.0
@@ -88,3 +92,24 @@ def test_the_simulated_annotation_answers_what_the_real_one_does(tmp_path):
     for vec in cal.iter("calibrationVector"):
         n = len(vec.findtext("pixel").split())
         assert [vec.find(t).get("count") for t in ("sigmaNought", "betaNought", "gamma", "dn")] == [str(n)] * 4
+
+
+def test_the_real_grid_follows_the_nearest_srgr_polynomial_not_their_interpolation():
+    """Why bench section 9's per-pixel ratio to sarsen spreads (docs/performance.md): xarray-sentinel (sarsen)
+    interpolates the SRGR coefficients linearly in time, the importer takes the polynomial nearest in time. On the
+    real IW GRDH annotation (polynomials one a second, jumping by up to 186 m at far range with the terrain height)
+    the nearest one puts the geolocation grid's points on their pixels within 0.01, the interpolated one up to
+    1.5 pixels off."""
+    _, rg, grid = s1_safe._real()
+    p = grid.points
+    xyz = rd.geodetic_to_ecef(np.asarray(p["longitude"]), np.asarray(p["latitude"]), np.asarray(p["height"]))
+    t, r = rg.zero_doppler(xyz)
+    near = rg.pixel_of(t, r) - np.asarray(p["pixel"], float)
+    k = np.clip(np.searchsorted(rg.srgr_t, t), 1, len(rg.srgr_t) - 1)
+    w = ((t - rg.srgr_t[k - 1]) / (rg.srgr_t[k] - rg.srgr_t[k - 1]))[:, None]
+    coeffs = rg.srgr[k - 1] * (1 - w) + rg.srgr[k] * w
+    x = r - (rg.sr0[k - 1] * (1 - w[:, 0]) + rg.sr0[k] * w[:, 0])
+    interp = (coeffs * x[:, None] ** np.arange(coeffs.shape[1])).sum(axis=1) / rg.range_spacing_m \
+        - np.asarray(p["pixel"], float)
+    assert np.abs(near).max() < 0.01
+    assert np.abs(interp).max() > 1.0

@@ -5,7 +5,11 @@ annotation only, with placeholder pixels), so the tests write one: ``manifest.sa
 namespaces of a real one (``s1_iw_annotation/*.manifest.safe.gz``), per polarisation a product annotation
 (image information, orbit, slant/ground range conversion, geolocation grid), a calibration and a noise
 annotation in the layouts of IPF 3.x (range + azimuth noise vectors) or, with ``legacy_noise``, of IPF < 2.9
-(``noiseVector``), and a uint16 measurement GeoTIFF.
+(``noiseVector``), and a uint16 measurement GeoTIFF. The manifest and annotation also carry what
+xarray-sentinel reads and SARSense does not (ascending node, data take, ``productInformation``, ``swathTiming``,
+the first sample's slant range time, headers and counts, as the real files have them), so that bench section 9
+runs sarsen on the same product. Its noise range vectors keep pixel lists of different lengths (for SARSense's
+reader), which xarray-sentinel's noise reader does not take; sarsen reads no noise.
 
 **Geometry.** The image is a window of the real Sentinel-1B IW GRDH product of 2021-04-01 (orbit 26269,
 ``s1_iw_annotation``): its orbit state vectors, line time and pixel spacing, its slant/ground range polynomials
@@ -44,10 +48,10 @@ from . import SAMPLE_DATA
 REAL_IW = SAMPLE_DATA / "s1_iw_annotation"
 #: The real product's first line time and line interval.
 REAL_START = _dt.datetime(2021, 4, 1, 5, 26, 23, 794457)
+LINE_TIME = 1.498376640333055e-03
 #: The real product's ascending node time and mission data-take ID (the manifest's; the name's 032297 in hex).
 REAL_ANX = _dt.datetime(2021, 4, 1, 4, 49, 55, 637823)
 DATA_TAKE = 0x032297
-LINE_TIME = 1.498376640333055e-03
 #: Where the synthetic window starts in the real image (line, sample): lowlands of the real scene's geometry.
 LINE0, PIXEL0 = 12000, 8000
 RANGE_SPACING = 10.0
@@ -123,7 +127,7 @@ def _steps(rows, cols):
 def _ads_header(pol, rows, start, mode="IW"):
     """The ``adsHeader`` of the calibration and noise annotation, as the real one (start, stop, orbit, data take)."""
     factor = MODES[mode][0]
-    orbit = 26269 + 175 * round((start - REAL_START).days / 12)
+    orbit = 26269 + 175 * ((start - REAL_START).days // 12)
     return (f"<adsHeader><missionId>S1B</missionId><productType>GRD</productType><polarisation>{pol}</polarisation>"
             f"<mode>{mode}</mode><swath>{mode}</swath><startTime>{_iso(start)}</startTime>"
             f"<stopTime>{_at(start, rows - 1, factor)}</stopTime><absoluteOrbitNumber>{orbit}</absoluteOrbitNumber>"

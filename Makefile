@@ -15,6 +15,7 @@ STAMP        := $(VENV)/.sarsense-setup
 TRAIN_VENV   ?= .venv-train
 TRAIN_PY     := $(TRAIN_VENV)/bin/python
 TRAIN_STAMP  := $(TRAIN_VENV)/.sarsense-train
+BENCH_VENV   ?= .venv-bench
 NUMPY_PIN     = <($(SYS_PYTHON) -c 'import numpy; print("numpy==" + numpy.__version__)')
 # The packages QGIS's Python lacks (onnxruntime, scikit-learn) go into this folder for everything make runs (tests,
 # demo, bench, training): `make test` never writes into the user's QGIS profile. `make install-plugin` also
@@ -23,12 +24,12 @@ DEPS_DIR     ?= $(abspath $(VENV))/sarsense-deps
 export SARSENSE_DEPS_DIR := $(DEPS_DIR)
 
 .PHONY: help help-pages screenshots setup setup-train link-checkout system install-plugin lint test test-fast \
-        test-training demo bench models package clean
+        test-training demo bench bench-sarsen models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | setup-train | install-plugin | lint | test-fast | test-training | bench | models | help-pages | screenshots | package | clean"
+	@echo "make setup | setup-train | install-plugin | lint | test-fast | test-training | bench | bench-sarsen | models | help-pages | screenshots | package | clean"
 
 help-pages:
 	@# one HTML help page per algorithm, from the pages in docs/ (the algorithms' Help button opens them)
@@ -132,6 +133,13 @@ bench: install-plugin setup-train
 	$(PY) tests/bench/run.py
 	$(TRAIN_PY) tests/bench/neural_networks.py
 
+# Optional peer of bench section 9: sarsen (terrain correction) with its xarray/rasterio/dask stack, in a venv of
+# its own (not --system-site-packages: its numpy 2 never meets QGIS's); `make bench` compares with it when present.
+bench-sarsen:
+	@[ -x $(BENCH_VENV)/bin/python ] || $(SYS_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/bench/requirements-sarsen.txt
+	@$(BENCH_VENV)/bin/python -c 'import sarsen; print("sarsen", sarsen.__version__, "in $(BENCH_VENV)")'
+
 models: setup-train
 	@# retrains every bundled model from the data named in its card, rewrites models/*.onnx and *.md
 	$(TRAIN_PY) -m models.training.build
@@ -142,5 +150,5 @@ package:
 	@echo "dist/$(PLUGIN_NAME).zip"
 
 clean:
-	rm -rf $(VENV) $(TRAIN_VENV) dist demo_output .pytest_cache
+	rm -rf $(VENV) $(TRAIN_VENV) $(BENCH_VENV) dist demo_output .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -5,7 +5,11 @@ annotation only, with placeholder pixels), so the tests write one: ``manifest.sa
 namespaces of a real one (``s1_iw_annotation/*.manifest.safe.gz``), per polarisation a product annotation
 (image information, orbit, slant/ground range conversion, geolocation grid), a calibration and a noise
 annotation in the layouts of IPF 3.x (range + azimuth noise vectors) or, with ``legacy_noise``, of IPF < 2.9
-(``noiseVector``), and a uint16 measurement GeoTIFF.
+(``noiseVector``), and a uint16 measurement GeoTIFF. The manifest and annotation also carry what
+xarray-sentinel reads and SARSense does not (ascending node, data take, ``productInformation``, ``swathTiming``,
+the first sample's slant range time, headers and counts, as the real files have them), so that bench section 9
+runs sarsen on the same product. Its noise range vectors keep pixel lists of different lengths (for SARSense's
+reader), which xarray-sentinel's noise reader does not take; sarsen reads no noise.
 
 **Geometry.** The image is a window of the real Sentinel-1B IW GRDH product of 2021-04-01 (orbit 26269,
 ``s1_iw_annotation``): its orbit state vectors, line time and pixel spacing, its slant/ground range polynomials
@@ -55,6 +59,9 @@ REAL_IW = SAMPLE_DATA / "s1_iw_annotation"
 #: The real product's first line time and line interval.
 REAL_START = _dt.datetime(2021, 4, 1, 5, 26, 23, 794457)
 LINE_TIME = 1.498376640333055e-03
+#: The real product's ascending node time and mission data-take ID (the manifest's; the name's 032297 in hex).
+REAL_ANX = _dt.datetime(2021, 4, 1, 4, 49, 55, 637823)
+DATA_TAKE = 0x032297
 #: Where the synthetic window starts in the real image (line, sample): lowlands of the real scene's geometry.
 LINE0, PIXEL0 = 12000, 8000
 RANGE_SPACING = 10.0
@@ -127,18 +134,27 @@ def _steps(rows, cols):
     return max(37, rows // 30), max(23, cols // 400)
 
 
+def _ads_header(pol, rows, start, mode="IW"):
+    """The ``adsHeader`` of the calibration and noise annotation, as the real one (start, stop, orbit, data take)."""
+    factor = MODES[mode][0]
+    orbit = 26269 + 175 * ((start - REAL_START).days // 12)
+    return (f"<adsHeader><missionId>S1B</missionId><productType>GRD</productType><polarisation>{pol}</polarisation>"
+            f"<mode>{mode}</mode><swath>{mode}</swath><startTime>{_iso(start)}</startTime>"
+            f"<stopTime>{_at(start, rows - 1, factor)}</stopTime><absoluteOrbitNumber>{orbit}</absoluteOrbitNumber>"
+            f"<missionDataTakeId>{DATA_TAKE}</missionDataTakeId><imageNumber>001</imageNumber></adsHeader>")
+
+
 def _calibration_xml(pol, rows, cols, start, mode="IW"):
     lines, pixels = _vector_grid(rows, cols, *_steps(rows, cols))
     vecs = []
     for ln in lines:
-        body = "".join(f"<{tag}>{_nums(calib(kind, ln, np.array(pixels)))}</{tag}>"
+        body = "".join(f"<{tag} count=\"{len(pixels)}\">{_nums(calib(kind, ln, np.array(pixels)))}</{tag}>"
                        for kind, tag in (("sigma0", "sigmaNought"), ("beta0", "betaNought"), ("gamma0", "gamma"),
                                          ("dn", "dn")))
         vecs.append(f"<calibrationVector><azimuthTime>{_at(start, ln)}</azimuthTime><line>{ln}</line>"
                     f"<pixel count=\"{len(pixels)}\">{_nums(pixels, '{:d}')}</pixel>{body}</calibrationVector>")
-    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<calibration><adsHeader><missionId>S1B</missionId>"
-            f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>{mode}</mode><swath>{mode}</swath>"
-            f"</adsHeader><calibrationInformation><absoluteCalibrationConstant>1.0</absoluteCalibrationConstant>"
+    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<calibration>{_ads_header(pol, rows, start, mode)}"
+            "<calibrationInformation><absoluteCalibrationConstant>1.0</absoluteCalibrationConstant>"
             f"</calibrationInformation><calibrationVectorList count=\"{len(vecs)}\">{''.join(vecs)}"
             "</calibrationVectorList></calibration>")
 
@@ -156,7 +172,8 @@ def _noise_xml(pol, rows, cols, legacy, start, mode="IW"):
                     f"<line>{ln}</line><pixel count=\"{len(pixels)}\">{_nums(pixels, '{:d}')}</pixel>"
                     f"<{lut} count=\"{len(pixels)}\">{_nums(range_noise(ln, np.array(pixels)))}</{lut}></{tag}>")
     if legacy:
-        return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<noise><noiseVectorList count=\"{len(vecs)}\">"
+        return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<noise>{_ads_header(pol, rows, start, mode)}"
+                f"<noiseVectorList count=\"{len(vecs)}\">"
                 f"{''.join(vecs)}</noiseVectorList></noise>")
     az = []
     az_step = max(11, rows // 200)
@@ -168,7 +185,8 @@ def _noise_xml(pol, rows, cols, legacy, start, mode="IW"):
                   f"<lastRangeSample>{last}</lastRangeSample><line count=\"{len(az_lines)}\">"
                   f"{_nums(az_lines, '{:d}')}</line><noiseAzimuthLut count=\"{len(values)}\">{_nums(values)}"
                   "</noiseAzimuthLut></noiseAzimuthVector>")
-    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<noise><noiseRangeVectorList count=\"{len(vecs)}\">"
+    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<noise>{_ads_header(pol, rows, start, mode)}"
+            f"<noiseRangeVectorList count=\"{len(vecs)}\">"
             f"{''.join(vecs)}</noiseRangeVectorList><noiseAzimuthVectorList count=\"{len(az)}\">{''.join(az)}"
             "</noiseAzimuthVectorList></noise>")
 
@@ -269,6 +287,12 @@ def _orbit_xml(shift=None):
         _dt.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f") + shift) + "</time>", orbit)
 
 
+def _product_information():
+    """The real product's ``productInformation`` (pass, projection, range sampling rate, radar frequency…)."""
+    text, _, _ = _real()
+    return re.search(r"<productInformation>.*?</productInformation>", text, re.S).group(0)
+
+
 def _conversion_xml(pixel0, factor=1):
     text, rg, _ = _real()
     spacing = rg.range_spacing_m * factor
@@ -304,20 +328,29 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW", shift=
                      f"<pixel>{int(px)}</pixel><latitude>{la:.12f}</latitude><longitude>{lo:.12f}</longitude>"
                      f"<height>{hh:.6f}</height><incidenceAngle>{ic:.9f}</incidenceAngle>"
                      f"<elevationAngle>{ic - 3.5:.9f}</elevationAngle></geolocationGridPoint>")
+    shift = shift or _dt.timedelta(0)
+    # the first sample's two-way slant range time and the mean incidence, as the real imageInformation has them
+    first = int(np.flatnonzero((np.asarray(lines) == 0) & (np.asarray(pixels) == 0))[0])
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<product><adsHeader><missionId>S1B</missionId>"
             f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>{mode}</mode><swath>{mode}</swath>"
-            f"<startTime>{_iso(start)}</startTime><stopTime>{_iso(stop)}</stopTime></adsHeader>"
-            f"<generalAnnotation>{_orbit_xml(shift)}</generalAnnotation>"
+            f"<startTime>{_iso(start)}</startTime><stopTime>{_iso(stop)}</stopTime>"
+            f"<absoluteOrbitNumber>{26269 + 175 * (shift.days // 12)}</absoluteOrbitNumber>"
+            f"<missionDataTakeId>{DATA_TAKE}</missionDataTakeId><imageNumber>001</imageNumber></adsHeader>"
+            f"<generalAnnotation>{_product_information()}{_orbit_xml(shift)}</generalAnnotation>"
             "<imageAnnotation><imageInformation>"
             f"<productFirstLineUtcTime>{_iso(start)}</productFirstLineUtcTime>"
             f"<productLastLineUtcTime>{_iso(stop)}</productLastLineUtcTime>"
-            "<slantRangeTime>5.300000e-03</slantRangeTime><pixelValue>Detected</pixelValue>"
+            f"<ascendingNodeTime>{_iso(REAL_ANX + shift)}</ascendingNodeTime>"
+            f"<slantRangeTime>{2 * r[first] / 299792458.0:.15e}</slantRangeTime><pixelValue>Detected</pixelValue>"
             "<outputPixels>16 bit Unsigned Integer</outputPixels>"
             f"<azimuthTimeInterval>{LINE_TIME * factor:.15e}</azimuthTimeInterval><rangePixelSpacing>"
             f"{RANGE_SPACING * factor:.6e}</rangePixelSpacing><azimuthPixelSpacing>{RANGE_SPACING * factor:.6e}"
             "</azimuthPixelSpacing>"
             f"<numberOfSamples>{cols}</numberOfSamples><numberOfLines>{rows}</numberOfLines>"
+            f"<incidenceAngleMidSwath>{np.mean(inc):.15e}</incidenceAngleMidSwath>"
             f"</imageInformation></imageAnnotation>{_conversion_xml(pixel0, factor)}"
+            "<swathTiming><linesPerBurst>0</linesPerBurst><samplesPerBurst>0</samplesPerBurst>"
+            "<burstList count=\"0\"/></swathTiming>"
             f"<geolocationGrid><geolocationGridPointList count=\"{len(items)}\">{''.join(items)}"
             "</geolocationGridPointList></geolocationGrid></product>")
 
@@ -329,6 +362,7 @@ def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW",
     real product)."""
     pols = [u[0] for u in units]
     relative = (orbit - 27) % 175 + 1
+    anx = REAL_ANX + _dt.timedelta(days=12 * ((orbit - 26269) // 175))
     content, meta, objs = [], [], []
     for _pol, meas, ann, cal, noi in units:
         ids = {}
@@ -377,10 +411,12 @@ pdiID="processing">
 <safe:orbitNumber type="stop">{orbit}</safe:orbitNumber>
 <safe:relativeOrbitNumber type="start">{relative}</safe:relativeOrbitNumber>\
 <safe:relativeOrbitNumber type="stop">{relative}</safe:relativeOrbitNumber>
-<safe:extension><s1:orbitProperties><s1:pass>DESCENDING</s1:pass></s1:orbitProperties></safe:extension>
+<safe:extension><s1:orbitProperties><s1:pass>DESCENDING</s1:pass>\
+<s1:ascendingNodeTime>{_iso(anx)}</s1:ascendingNodeTime></s1:orbitProperties></safe:extension>
 </safe:orbitReference></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="generalProductInformation" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
-<s1sarl1:standAloneProductInformation>{pol_el}<s1sarl1:productType>{product_type}</s1sarl1:productType>
+<s1sarl1:standAloneProductInformation>\
+<s1sarl1:missionDataTakeID>{DATA_TAKE}</s1sarl1:missionDataTakeID>{pol_el}<s1sarl1:productType>{product_type}</s1sarl1:productType>
 </s1sarl1:standAloneProductInformation></xmlData></metadataWrap></metadataObject>
 <metadataObject ID="acquisitionPeriod" classification="DESCRIPTION" category="DMD"><metadataWrap><xmlData>
 <safe:acquisitionPeriod><safe:startTime>{_iso(start)}</safe:startTime><safe:stopTime>{_iso(stop)}</safe:stopTime>

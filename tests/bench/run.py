@@ -6,7 +6,8 @@
 - ``crop.py``: 5. svmapply against otbcli_ImageClassifier, waternormalized and ricethreshold against the copy;
 - ``lst.py``: 6. every super-resolution method on the full MODIS tile, Keys bicubic against gdalwarp -r cubic;
 - ``sea_ice.py``: 7. seaiceconcentration, tiled and full-scene, on one AI4Arctic-size scene;
-- ``sentinel1.py``: 9. importsentinel1 of a full IW GRDH band against gdalwarp -tps, without and with a DEM;
+- ``sentinel1.py``: 9. importsentinel1 of a full IW GRDH band against gdalwarp -tps, without and with a DEM, and
+  against sarsen's terrain correction on an 80 km crop where ``make bench-sarsen`` made .venv-bench;
 - ``neural_networks.py`` (run after, in .venv-train): ONNX tiled inference against torch eager.
 
 Each section's file says exactly what it measures. Not a test: timings vary between machines; only ratios

@@ -6,6 +6,8 @@
    DN, no calibration), and its peak RSS above start-up; then the same with a 3" DEM (range-Doppler); then the
    border-noise rule's cost: the same product written as IPF 002.36 (the rule on: legacy noise vectors, a −45 dB
    strip after the no-data edge) and as IPF 003.31 (no rule), each imported the same way (issue #30).
+   Then, where the bench venv holds sarsen (``make bench-sarsen``), sarsen's terrain correction against
+   importsentinel1 on the same crop and DEM (:func:`compare_sarsen`).
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (docs/performance.md).
 """
@@ -13,14 +15,26 @@ test: timings vary between machines; only ratios measured in the same run are qu
 import glob
 import os
 import shutil
+import subprocess
 
 import numpy as np
-from common import QGIS_PROCESS, timed
-from osgeo import gdal
+from common import QGIS_PROCESS, REPO, timed
+from osgeo import gdal, osr
 
 S1_FLOOR_RATIO = 3.0        # Sentinel-1 import: time <= 3x gdalwarp of the same measurement TIFF to the same grid
 S1_EXTRA_MB = 300           # Sentinel-1 import: peak RSS above qgis_process start-up (full IW band)
 S1_BORDER_RATIO = 1.3       # Sentinel-1 import of an IPF < 2.90 product (border-noise rule): time <= 1.3x IPF >= 2.90
+#: sarsen's side: the bench venv (``make bench-sarsen``: sarsen and its xarray stack, never QGIS's Python).
+BENCH_VENV = os.environ.get("SARSENSE_BENCH_VENV", os.path.join(REPO, ".venv-bench"))
+SARSEN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sarsen_gtc.py")
+#: The crop both terrain corrections run on: lines × samples of the real IW GRDH geometry from line, sample
+#: (80 km × 80 km at 10 m, the size of issue #30's comparison on a real product), and the DEM's pixel (m).
+SARSEN_CROP = (8000, 8000, 4000, 9000)
+SARSEN_DEM_PIXEL = 10.0
+#: Agreement of SARSense's β0 with sarsen's on the common grid: |median ratio − 1| (issue #30 measured 1.0000000
+#: on a real product with a flat DEM, p1–p99 0.9991–1.0008) and the share of pixels valid or NaN on both sides.
+SARSEN_MEDIAN_TOL = 1e-3
+SARSEN_PATTERN_MIN = 0.999
 
 
 def run(tmp):
@@ -72,7 +86,7 @@ def run(tmp):
           f"<= {S1_EXTRA_MB} MB): {'met' if ok else 'MISSED'}")
     os.remove(ours)
     shutil.rmtree(made["safe"])
-    return failed + border_rule(tmp, env, base)
+    return failed + border_rule(tmp, env, base) + compare_sarsen(tmp, env)
 
 
 def border_rule(tmp, env, base):
@@ -99,3 +113,145 @@ def _legacy_band(folder, ipf):
     from sarsense.simulators import s1_safe
     return s1_safe.write_grd(folder, rows=16685, cols=25788, pols=("VV",), line0=0, pixel0=0, keep_arrays=False,
                              ipf=ipf, legacy_noise=True, border_strip=True)
+
+
+def sarsen_python():
+    """The bench venv's Python where it imports sarsen, else None."""
+    py = os.path.join(BENCH_VENV, "bin", "python")
+    if not os.path.exists(py):
+        return None
+    res = subprocess.run([py, "-c", "import sarsen; print(sarsen.__version__)"], capture_output=True, text=True)
+    return (py, res.stdout.strip()) if res.returncode == 0 else None
+
+
+def _utm_dem(path, heights_of, bounds, pixel, epsg, strip=1024):
+    """A float32 DEM in EPSG ``epsg`` on the grid of ``pixel`` m over ``bounds`` (xmin, ymin, xmax, ymax, multiples
+    of the pixel), ``heights_of(x, y)`` (pixel centres, (rows, cols)) written strip by strip."""
+    xmin, ymin, xmax, ymax = bounds
+    nx, ny = round((xmax - xmin) / pixel), round((ymax - ymin) / pixel)
+    ds = gdal.GetDriverByName("GTiff").Create(path, nx, ny, 1, gdal.GDT_Float32,
+                                              ["TILED=YES", "COMPRESS=ZSTD", "BIGTIFF=YES"])
+    ds.SetGeoTransform((xmin, pixel, 0.0, ymax, 0.0, -pixel))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    ds.SetProjection(srs.ExportToWkt())
+    band = ds.GetRasterBand(1)
+    xs = xmin + (np.arange(nx) + 0.5) * pixel
+    for r0 in range(0, ny, strip):
+        ys = ymax - (np.arange(r0, min(ny, r0 + strip)) + 0.5) * pixel
+        x, y = np.meshgrid(xs, ys)
+        band.WriteArray(heights_of(x, y).astype(np.float32), 0, r0)
+    ds = None
+    return path
+
+
+def _geoid_of(epsg, bounds, step=1000.0):
+    """``(x, y) → EGM96 geoid height`` in EPSG ``epsg`` over ``bounds``: PROJ's geoid (the importer's own,
+    rangedoppler.geoid_undulation) on nodes every ``step`` m, bilinear between them (the geoid grid is 15′,
+    about 28 km: bilinear over 1 km moves it by well under a millimetre)."""
+    from scipy.interpolate import RegularGridInterpolator
+
+    from sarsense.algorithms.sentinel1 import rangedoppler as rd
+    xmin, ymin, xmax, ymax = bounds
+    gx = np.arange(xmin, xmax + step, step)
+    gy = np.arange(ymin, ymax + step, step)
+    srs, wgs = osr.SpatialReference(), osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    wgs.ImportFromEPSG(4326)
+    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    x, y = np.meshgrid(gx, gy)
+    pts = np.array(osr.CoordinateTransformation(srs, wgs).TransformPoints(np.c_[x.ravel(), y.ravel()]))
+    n = rd.geoid_undulation(pts[:, 0], pts[:, 1]).reshape(x.shape)
+    interp = RegularGridInterpolator((gy, gx), n)
+    return lambda x, y: interp(np.stack([y, x], axis=-1))
+
+
+def agreement(ours, theirs, strip=1024):
+    """β0 of SARSense (band 1 of ``ours``) against sarsen's (``theirs``) on the pixels of both grids (same pixel
+    size, origins on the same lattice): (pixels compared, share with the same valid/NaN pattern, median, p1, p99
+    of ours / theirs where both are valid). sarsen leaves the product's DN-0 no-data at β0 = 0 (it does not mask
+    it), so its zeros count as NaN."""
+    a_ds, b_ds = gdal.Open(ours), gdal.Open(theirs)
+    ga, gb = a_ds.GetGeoTransform(), list(b_ds.GetGeoTransform())
+    up = gb[5] > 0          # sarsen writes the DEM's rows south to north (it sorts y ascending)
+    if up:
+        gb[3], gb[5] = gb[3] + b_ds.RasterYSize * gb[5], -gb[5]
+    if abs(ga[1] - gb[1]) > 1e-9 or abs(ga[5] - gb[5]) > 1e-9:
+        raise ValueError(f"the grids differ in pixel size: {ga[1:6:4]} vs {gb[1:6:4]}")
+    ca, ra = round((gb[0] - ga[0]) / ga[1]), round((gb[3] - ga[3]) / ga[5])   # theirs' origin in ours' pixels
+
+    def read_theirs(col, row, w, h):
+        if not up:
+            return b_ds.GetRasterBand(1).ReadAsArray(col, row, w, h)
+        return b_ds.GetRasterBand(1).ReadAsArray(col, b_ds.RasterYSize - row - h, w, h)[::-1]
+    c0, r0 = max(0, ca), max(0, ra)
+    c1, r1 = min(a_ds.RasterXSize, ca + b_ds.RasterXSize), min(a_ds.RasterYSize, ra + b_ds.RasterYSize)
+    same, ratios = 0, []
+    for y in range(r0, r1, strip):
+        h = min(strip, r1 - y)
+        a = a_ds.GetRasterBand(1).ReadAsArray(c0, y, c1 - c0, h).astype(np.float64)
+        b = read_theirs(c0 - ca, y - ra, c1 - c0, h).astype(np.float64)
+        va, vb = np.isfinite(a), np.isfinite(b) & (b > 0)
+        same += int(np.count_nonzero(va == vb))
+        both = va & vb
+        ratios.append((a[both] / b[both]).astype(np.float32))
+    n = (c1 - c0) * (r1 - r0)
+    ratio = np.concatenate(ratios) if ratios else np.empty(0, np.float32)
+    if not ratio.size:
+        return n, same / max(n, 1), np.nan, np.nan, np.nan
+    p1, med, p99 = np.percentile(ratio, [1, 50, 99])
+    return n, same / n, float(med), float(p1), float(p99)
+
+
+def compare_sarsen(tmp, env, crop=SARSEN_CROP):
+    """sarsen's terrain correction (``sarsen gtc``, bilinear: tests/bench/sarsen_gtc.py in the bench venv) against
+    importsentinel1 (β0, linear, no noise removal: the quantity sarsen writes) with the same DEM on the same
+    grid: the DEM's (UTM, 10 m) over an 80 km crop of the IW geometry. One DEM, a flat one (0 m above the EGM96
+    geoid), given to each in its convention: SARSense takes heights above the geoid, sarsen ellipsoidal heights
+    (it converts the DEM's CRS to ECEF as is), so sarsen's copy holds the geoid height the importer adds. Each
+    side runs as its own process under /usr/bin/time: time and peak RSS of the whole process (QGIS's start-up
+    included), their ratios, and the agreement of the values on the common grid."""
+    found = sarsen_python()
+    if found is None:
+        print("\n  sarsen: not installed (make bench-sarsen installs it into .venv-bench): comparison skipped")
+        return []
+    py, version = found
+    from sarsense.algorithms.sentinel1 import importer
+    from sarsense.simulators import s1_safe
+    rows, cols, line0, pixel0 = crop
+    work = os.path.join(tmp, "sarsen")
+    os.makedirs(work, exist_ok=True)
+    made = s1_safe.write_grd(work, rows=rows, cols=cols, pols=("VV",), line0=line0, pixel0=pixel0,
+                             keep_arrays=False)
+    _, _, (lon, lat, *_rest) = made["grid"]
+    epsg = importer.utm_epsg(float(np.mean(lon)), float(np.mean(lat)))
+    srs, wgs = osr.SpatialReference(), osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    wgs.ImportFromEPSG(4326)
+    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    xy = np.array(osr.CoordinateTransformation(wgs, srs).TransformPoints(np.c_[lon, lat]))
+    ps = SARSEN_DEM_PIXEL
+    bounds = (np.floor(xy[:, 0].min() / ps) * ps, np.floor(xy[:, 1].min() / ps) * ps,
+              np.ceil(xy[:, 0].max() / ps) * ps, np.ceil(xy[:, 1].max() / ps) * ps)
+    dem = _utm_dem(os.path.join(work, "dem_geoid.tif"), lambda x, y: np.zeros_like(x), bounds, ps, epsg)
+    dem_ell = _utm_dem(os.path.join(work, "dem_ellipsoid.tif"), _geoid_of(epsg, bounds), bounds, ps, epsg)
+    nx, ny = round((bounds[2] - bounds[0]) / ps), round((bounds[3] - bounds[1]) / ps)
+    print(f"\n  sarsen {version} (`sarsen gtc`, β0, bilinear) against importsentinel1 (β0, linear, no noise removal) "
+          f"with the same flat DEM, on its grid: EPSG:{epsg}, {ps:g} m, {nx} x {ny} px ({nx * ny / 1e6:.0f} Mpx) "
+          f"over a crop of {cols} x {rows} samples of the IW geometry (lines {line0}…, samples {pixel0}…)")
+    ours = os.path.join(work, "sarsense.tif")
+    theirs = os.path.join(work, "sarsen.tif")
+    extent = f"{bounds[0]},{bounds[2]},{bounds[1]},{bounds[3]} [EPSG:{epsg}]"
+    t_ours, m_ours = timed([QGIS_PROCESS, "run", "sarsense:importsentinel1", f"--INPUT={made['safe']}",
+                            f"--DEM={dem}", "--CALIBRATION=2", "--THERMAL_NOISE=false", "--BORDER_NOISE=false",
+                            "--OUTPUT_UNITS=0", f"--TARGET_CRS=EPSG:{epsg}", f"--PIXEL_SIZE={ps:g}",
+                            f"--EXTENT={extent}", f"--OUTPUT={ours}"], env=env)
+    t_theirs, m_theirs = timed([py, SARSEN_SCRIPT, made["safe"], "IW/VV", dem_ell, theirs])
+    n, same, med, p1, p99 = agreement(ours, theirs)
+    ok = abs(med - 1.0) <= SARSEN_MEDIAN_TOL and same >= SARSEN_PATTERN_MIN
+    print(f"  importsentinel1 {t_ours:.1f} s, peak RSS {m_ours:.0f} MB; sarsen {t_theirs:.1f} s, {m_theirs:.0f} MB: "
+          f"SARSense {t_theirs / t_ours:.1f}x faster with {m_theirs / m_ours:.1f}x less peak memory (no target)")
+    print(f"  agreement over {n / 1e6:.0f} Mpx: β0 ratio SARSense/sarsen median {med:.7f}, p1-p99 {p1:.4f}-{p99:.4f}; "
+          f"valid/NaN pattern the same on {100 * same:.3f} % (sarsen's DN-0 zeros as NaN) (target: median within "
+          f"{SARSEN_MEDIAN_TOL:g} of 1, pattern >= {100 * SARSEN_PATTERN_MIN:g} %): {'met' if ok else 'MISSED'}")
+    return [] if ok else ["sentinel1-sarsen@agreement"]

@@ -6,7 +6,7 @@ file. For each block of map pixels:
 1. **where each pixel lies in the image** (line, pixel), by one of two locators:
 
    - :class:`GridLocator` (no DEM): range-Doppler of each pixel at the height the product's geolocation grid
-     gives there (interpolated bilinearly in line × pixel), the two iterated;
+     gives there (interpolated bilinearly in line × pixel), the two solved together;
    - :class:`RangeDopplerLocator` (DEM): each pixel's DEM height (above the EGM96 geoid, made ellipsoidal with
      PROJ's ``egm96_15.gtx``), its Earth-fixed position, its zero-Doppler time on the orbit and its slant range
      (:mod:`.rangedoppler`), and the local incidence angle between the DEM's surface normal and the line of
@@ -14,10 +14,11 @@ file. For each block of map pixels:
      *Guide to ASAR Geocoding*, §4).
 
    Longitude and latitude, the position in the DEM, the geoid height and the start of the zero-Doppler search
-   (or, without DEM, the whole range-Doppler solution) are computed exactly every :data:`NODE_STEP` map
-   pixels and interpolated bilinearly between: they change smoothly (on the synthetic product the result
-   equals gdalwarp's exact transformer within 10⁻³, and range-Doppler the spline within a centimetre). The DEM
-   height and the range-Doppler solution are computed at every pixel.
+   (without DEM: longitude, latitude, zero-Doppler time and slant range) are computed exactly every
+   :data:`NODE_STEP` map pixels and interpolated bilinearly between, where they change smoothly (without DEM,
+   the pixels whose nodes straddle a seam of the grid's heights or of the SRGR polynomials are computed
+   themselves). With a DEM, the DEM height and the range-Doppler solution are computed at every pixel; line and
+   pixel always are.
 2. **the image window** those positions need is read (the DN of each polarisation), calibrated with thermal
    noise removed (:mod:`.radiometry`), border noise masked, and averaged over ``looks`` × ``looks`` samples when
    the map pixel is at least twice the image's (multilooking: decimating 10 m samples to 40 m would keep one

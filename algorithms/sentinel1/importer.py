@@ -62,10 +62,10 @@ NODE_STEP = 16
 #: (the zero-Doppler time of a point hardly changes with its height: microseconds per kilometre). The convergence
 #: is quadratic: one step leaves far less than a nanosecond (tested against eight from the first line).
 PIXEL_NEWTON_STEPS = 1
-#: Without a DEM: range-Doppler solutions per map node, at heights from the grid's median on (then the grid's height
-#: at the result, then the secant method). A height error δh moves the point by about δh/tan θ, so each fixed-point
-#: step alone shrinks it only about eightfold where the real IW grid is steepest (850 m over 13 km at 30°); the
-#: secant method leaves < 1 mm of position after five (tested on the real grid).
+#: Without a DEM: evaluations of the height equation per map node (the grid's height at the position a height gives
+#: there, from the grid's median height: one fixed-point step, then the secant method). A height error δh moves the
+#: point by about δh/tan θ, so the fixed-point step alone shrinks it only about eightfold where the real IW grid is
+#: steepest (850 m over 13 km at 30°); five leave under 2 cm of position (tested on the real grid).
 GRID_HEIGHT_SOLUTIONS = 5
 #: … and from the values interpolated between the nodes, where a pixel is computed itself (height within metres).
 GRID_SEAM_SOLUTIONS = 3
@@ -192,33 +192,61 @@ def map_grid(grid, wkt, pixel_size, extent=None, margin_m=0.0):
                    _srs(wkt).ExportToWkt())
 
 
-def on_nodes(mgrid, win, fn, step=NODE_STEP, pieces=False):
-    """``fn(x, y)`` (map coordinates, (rows, cols) arrays → a tuple of arrays) computed at the pixels of the whole
-    grid whose row and column are multiples of ``step`` around window ``win``, and interpolated bilinearly onto
-    the window's pixels. The nodes belong to the grid, not the window, so any block gives the same values.
+@dataclass(frozen=True)
+class NodeLattice:
+    """The nodes around a window: the pixels of the whole map grid whose row and column are multiples of ``step``
+    (``rows`` × ``cols``, map pixel numbers), and for each of the window's rows and columns the node before it
+    (``ky``, ``kx``) and its fraction of the way to the next (``fy``, ``fx``). The nodes belong to the grid, not
+    the window, so any block gives the same values."""
 
-    With ``pieces``, ``fn``'s last array labels the piece (an integer) of a piecewise-smooth mapping each node is
-    in; it is not interpolated: the last array returned is True at the pixels whose four nodes are not all in one
-    piece, where interpolating across the seam would be wrong (the caller computes those exactly)."""
-    def axis(start, size):
-        first = start // step
-        last = max(first + 1, -(-(start + size - 1) // step))
-        nodes = np.arange(first, last + 1) * step
-        where = (np.arange(start, start + size) - nodes[0]) / step
-        k = np.minimum(np.floor(where).astype(int), len(nodes) - 2)
-        return nodes, k, where - k
-    cx, kx, fx = axis(win.x, win.w)
-    cy, ky, fy = axis(win.y, win.h)
-    values = list(fn(*mgrid.centres(cx, cy)))
-    label = values.pop() if pieces else None
-    out = []
-    for v in values:
-        along = v[:, kx] * (1 - fx) + v[:, kx + 1] * fx                  # (node rows, window columns)
-        out.append(along[ky] * (1 - fy)[:, None] + along[ky + 1] * fy[:, None])
-    if pieces:
-        left, right = label[:, kx], label[:, kx + 1]
-        out.append((left[ky] != right[ky]) | (left[ky + 1] != left[ky]) | (right[ky + 1] != left[ky]))
-    return tuple(out)
+    rows: np.ndarray
+    cols: np.ndarray
+    ky: np.ndarray
+    kx: np.ndarray
+    fy: np.ndarray
+    fx: np.ndarray
+
+    @classmethod
+    def of(cls, win, step=NODE_STEP):
+        def axis(start, size):
+            first = start // step
+            last = max(first + 1, -(-(start + size - 1) // step))
+            nodes = np.arange(first, last + 1) * step
+            where = (np.arange(start, start + size) - nodes[0]) / step
+            k = np.minimum(np.floor(where).astype(int), len(nodes) - 2)
+            return nodes, k, where - k
+        cols, kx, fx = axis(win.x, win.w)
+        rows, ky, fy = axis(win.y, win.h)
+        return cls(rows, cols, ky, kx, fy, fx)
+
+    def spread(self, v):
+        """Node values ``v`` (rows × cols) interpolated bilinearly onto the window's pixels."""
+        along = v[:, self.kx] * (1 - self.fx) + v[:, self.kx + 1] * self.fx       # (node rows, window columns)
+        return along[self.ky] * (1 - self.fy)[:, None] + along[self.ky + 1] * self.fy[:, None]
+
+    def points(self, where):
+        """The nodes before and the fractions of the window's pixels where ``where`` (a mask) is True, for
+        :meth:`at`."""
+        r, c = np.nonzero(where)
+        return self.ky[r], self.kx[c], self.fy[r], self.fx[c]
+
+    def at(self, v, points):
+        """Node values ``v`` interpolated bilinearly at :meth:`points`."""
+        i, j, a, b = points
+        return (v[i, j] * (1 - b) + v[i, j + 1] * b) * (1 - a) + (v[i + 1, j] * (1 - b) + v[i + 1, j + 1] * b) * a
+
+    def straddling(self, label):
+        """Where the four nodes around a pixel do not share one ``label`` (node rows × cols of integers)."""
+        cell = (label[:-1, :-1] != label[:-1, 1:]) | (label[:-1, :-1] != label[1:, :-1]) | \
+            (label[:-1, :-1] != label[1:, 1:])
+        return cell[self.ky][:, self.kx]
+
+
+def on_nodes(mgrid, win, fn, step=NODE_STEP):
+    """``fn(x, y)`` (map coordinates, (rows, cols) arrays → a tuple of arrays) computed at the nodes around
+    window ``win`` (:class:`NodeLattice`) and interpolated bilinearly onto the window's pixels."""
+    lattice = NodeLattice.of(win, step)
+    return tuple(lattice.spread(v) for v in fn(*mgrid.centres(lattice.cols, lattice.rows)))
 
 
 # -- where map pixels lie in the image ------------------------------------------------------------------------
@@ -227,8 +255,8 @@ class GridLocator:
     on the orbit, slant range, the SRGR polynomial) of each point at the height the geolocation grid gives where
     it images, the grid's heights interpolated bilinearly in line × pixel (ESA's interpolation of the grid,
     *Sentinel-1 Product Specification* §6.2.9). The height depends on the position it decides, so the two are
-    solved together (:data:`GRID_HEIGHT_SOLUTIONS`). Computed on the nodes (:func:`on_nodes`) and interpolated
-    between.
+    solved together (:meth:`timing`). Computed on the nodes (:class:`NodeLattice`) and interpolated between,
+    except along seams (:meth:`locate`).
 
     Why not the grid's lon/lat themselves, inverted: between grid points, interpolating lon/lat (bilinearly, or
     by GDAL's thin-plate spline, which this replaced) does not follow the heights the grid gives there nor the
@@ -250,52 +278,70 @@ class GridLocator:
         t, slant = self.timing(*self._to_ll.transform(x, y))
         return self.rg.line_of(t), self.rg.pixel_of(t, slant)
 
-    def timing(self, lon, lat, t=None, h=None, solutions=None):
-        """(zero-Doppler time, slant range) of longitudes and latitudes (arrays) at the grid's height there:
-        the height solves h = H(line, pixel at h), H the grid's height, by the secant method on r(h) = H(…) − h
-        after one fixed-point step, from ``h`` (default the grid's median height) and, for the zero-Doppler
-        search, from ``t`` (default the first line)."""
-        steps = GRID_FIRST_NEWTON_STEPS if t is None else GRID_NEWTON_STEPS
+    def timing(self, lon, lat, t=None, h=None, solutions=GRID_HEIGHT_SOLUTIONS, refine=True):
+        """(zero-Doppler time, slant range) of longitudes and latitudes (arrays) at the grid's height there.
 
-        def solve(height):
-            nonlocal t
-            t, slant = self.rg.zero_doppler(rd.geodetic_to_ecef(lon, lat, height), t_start=t, steps=steps)
-            return self._height.at(self.rg.line_of(t), self.rg.pixel_of(t, slant)) - height, slant
-
+        The height solves h = H(line, pixel at h), H the grid's height: the secant method on r(h) = H(…) − h
+        after one fixed-point step, from ``h`` (default the grid's median height), ``solutions`` evaluations of
+        r. The zero-Doppler search (from ``t``, default the first line) is made at the first height; r is then
+        evaluated with that time and the satellite's position then (a point's zero-Doppler time moves by
+        microseconds per kilometre of height, and its slant range by the square of that), and with ``refine`` one
+        more Newton step is made at the height found."""
+        ground = rd.geodetic_to_ecef(lon, lat, 0.0)         # on the ellipsoid; a height h adds h along the normal
+        up = rd.geodetic_to_ecef(lon, lat, 1.0) - ground
         h0 = np.full(np.shape(lon), self._start) if h is None else h
-        r0, slant = solve(h0)
-        steps = GRID_NEWTON_STEPS
+        t, pos = self.rg.zero_doppler_position(ground + h0[..., None] * up, t_start=t,
+                                               steps=GRID_FIRST_NEWTON_STEPS if t is None else GRID_NEWTON_STEPS)
+        line = self.rg.line_of(t)
+
+        def residual(height):
+            slant = np.linalg.norm(pos - ground - height[..., None] * up, axis=-1)
+            return self._height.at(line, self.rg.pixel_of(t, slant)) - height
+
+        r0 = residual(h0)
         h1 = h0 + r0
-        for _ in range((solutions or GRID_HEIGHT_SOLUTIONS) - 1):
-            r1, slant = solve(h1)
+        if refine:          # the time again at the first step's height, within a tenth of the final one
+            t, pos = self.rg.zero_doppler_position(ground + h1[..., None] * up, t_start=t, steps=GRID_NEWTON_STEPS)
+            line = self.rg.line_of(t)
+        for _ in range(solutions - 1):
+            r1 = residual(h1)
             slope = r1 - r0
             with np.errstate(invalid="ignore", divide="ignore"):
                 h2 = np.where(np.abs(slope) > 1e-9, h1 - r1 * (h1 - h0) / slope, h1 + r1)
             h0, r0, h1 = h1, r1, h2
-        return t, slant
+        xyz = ground + h1[..., None] * up
+        if refine:
+            t, pos = self.rg.zero_doppler_position(xyz, t_start=t, steps=GRID_NEWTON_STEPS)
+        return t, np.linalg.norm(pos - xyz, axis=-1)
 
-    def _nodes(self, x, y):
-        """The nodes' zero-Doppler time and slant range, and their piece: the slant-to-ground-range polynomial
-        (it changes every second of azimuth, by up to 13 pixels at far range on the real IW product) and the cell
-        of the geolocation grid (the grid's heights bend at its lines) they are in."""
-        lon, lat = self._to_ll.transform(x, y)
+    def _nodes(self, lon, lat):
+        """At the nodes: line, pixel, zero-Doppler time, and their piece (an integer): the slant-to-ground-range
+        polynomial (it changes every second of azimuth, by up to 13 pixels at far range on the real IW product)
+        and the cell of the geolocation grid (the grid's heights bend at its lines) they are in."""
         t, slant = self.timing(lon, lat)
         line, pixel = self.rg.line_of(t), self.rg.pixel_of(t, slant)
         with np.errstate(invalid="ignore"):
             cell = (np.searchsorted(self._rows, line) * (len(self._cols) + 1) + np.searchsorted(self._cols, pixel))
-        return lon, lat, t, slant, self.rg.srgr_index(t) * (len(self._rows) + 1) * (len(self._cols) + 1) + cell
+        return line, pixel, t, self.rg.srgr_index(t) * (len(self._rows) + 1) * (len(self._cols) + 1) + cell
 
     def locate(self, win):
-        """(line, pixel, None, None) of the window's pixels: no local incidence or nodata of a DEM. Zero-Doppler
-        time and slant range are interpolated from the nodes (:func:`on_nodes`) where a pixel's four nodes lie
-        in one smooth piece (:meth:`_nodes`), and computed at the pixel itself elsewhere (a few per cent of the
-        pixels, along the seams)."""
-        lon, lat, t, slant, seam = on_nodes(self.mgrid, win, self._nodes, pieces=True)
-        if seam.any():      # from the interpolated time and the grid's height there (both close)
-            ts, ss = t[seam], slant[seam]
-            h = self._height.at(self.rg.line_of(ts), self.rg.pixel_of(ts, ss))
-            t[seam], slant[seam] = self.timing(lon[seam], lat[seam], t=ts, h=h, solutions=GRID_SEAM_SOLUTIONS)
-        return self.rg.line_of(t), self.rg.pixel_of(t, slant), None, None
+        """(line, pixel, None, None) of the window's pixels: no local incidence or nodata of a DEM. Line and pixel
+        are interpolated from the nodes (:class:`NodeLattice`) where a pixel's four nodes lie in one smooth piece
+        (:meth:`_nodes`), and computed at the pixel itself elsewhere (a few per cent of the pixels, along the
+        seams), from the time interpolated there and the grid's height at the interpolated position."""
+        lattice = NodeLattice.of(win)
+        x, y = self.mgrid.centres(lattice.cols, lattice.rows)
+        lon, lat = self._to_ll.transform(x, y)
+        n_line, n_pixel, n_t, piece = self._nodes(lon, lat)
+        line, pixel = lattice.spread(n_line), lattice.spread(n_pixel)
+        seam = lattice.straddling(piece)
+        if seam.any():      # lon/lat interpolated (smooth), the time and height at the interpolated position
+            at = lattice.points(seam)
+            t, slant = self.timing(lattice.at(lon, at), lattice.at(lat, at), t=lattice.at(n_t, at),
+                                   h=self._height.at(lattice.at(n_line, at), lattice.at(n_pixel, at)),
+                                   solutions=GRID_SEAM_SOLUTIONS, refine=False)
+            line[seam], pixel[seam] = self.rg.line_of(t), self.rg.pixel_of(t, slant)
+        return line, pixel, None, None
 
 
 class RangeDopplerLocator:

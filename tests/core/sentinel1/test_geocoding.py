@@ -105,13 +105,13 @@ def _metres(image, dl, dp):
 def test_every_point_within_a_quarter_pixel_of_range_doppler_at_the_grids_height(which):
     """Ground → image by the importer (:class:`GridLocator`) against image → ground by the reference: on and
     between the grid's points, within ¼ of the output pixel (issue #30's target; 2.5 m IW, 10 m EW); in fact
-    within a centimetre, the height solved to the millimetre."""
+    within 2 cm."""
     _, image, _, size, _, locator, (line, pixel, on), (x, y) = _located(which)
     found_line, found_pixel = locator.image_coords(x, y)
     err = _metres(image, found_line - line, found_pixel - pixel)
     assert on.sum() > 100 and (~on).sum() > 1500
     assert err.max() <= size / 4
-    assert err.max() < 0.01
+    assert err.max() < 0.05
 
 
 @pytest.mark.parametrize("which", [_iw, _ew], ids=["IW GRDH", "EW1"])
@@ -196,8 +196,8 @@ def test_the_methods_tried_between_the_nodes():
     """Why the import does not invert the grid's lon/lat: between the points of the real IW grid the thin-plate
     spline lands tens to hundreds of metres off, the bilinear interpolation of lon/lat tens of metres (it follows
     neither the heights between the points nor the slant-to-ground-range polynomial's changes); range-Doppler at
-    the grid's height is the reference's own physics, within a centimetre."""
+    the grid's height is the reference's own physics, within 2 cm."""
     iw = method_errors(_iw)
     assert iw["thin-plate spline"][1] > 100 and iw["thin-plate spline"][0] > 20
     assert 30 < iw["grid lon/lat, bilinear"][1] < iw["thin-plate spline"][1]
-    assert iw["range-Doppler at the grid's height"][1] < 0.01
+    assert iw["range-Doppler at the grid's height"][1] < 0.05

@@ -69,6 +69,9 @@ PIXEL_NEWTON_STEPS = 1
 GRID_HEIGHT_SOLUTIONS = 5
 #: … and from the values interpolated between the nodes, where a pixel is computed itself (height within metres).
 GRID_SEAM_SOLUTIONS = 3
+#: Memory the no-DEM import may hold for the nodes of the whole map grid (:meth:`GridLocator.prepare`): a whole IW
+#: scene at 10 m needs 64 MB; finer grids compute their nodes block by block.
+NODE_CACHE_BYTES = 96 * 2 ** 20
 #: The file's GEOCODING without a DEM.
 GEOCODING_WITHOUT_DEM = "range-Doppler at the geolocation grid's heights"
 #: Newton steps of the first zero-Doppler search, from the first line: three leave 2·10⁻¹³ s on the real IW grid
@@ -319,15 +322,20 @@ class GridLocator:
         """Compute the nodes of the whole map grid at once (``batch`` nodes at a time), before the engine's
         threads ask for them block by block: the same values, in large arrays (numpy then runs without Python's
         lock most of the time, where a block's few hundred nodes kept the threads waiting on each other). 28 bytes
-        a node: 64 MB for a whole IW scene at 10 m (2.3 M nodes)."""
+        a node: 64 MB for a whole IW scene at 10 m (2.3 M nodes); a grid that needs more than
+        :data:`NODE_CACHE_BYTES` keeps computing its nodes block by block (the same values). Returns whether it
+        computed them."""
         rows = np.arange(max(1, -(-(self.mgrid.ysize - 1) // NODE_STEP)) + 1) * NODE_STEP
         cols = np.arange(max(1, -(-(self.mgrid.xsize - 1) // NODE_STEP)) + 1) * NODE_STEP
+        if len(rows) * len(cols) * 28 > NODE_CACHE_BYTES:
+            return False
         out = [np.empty((len(rows), len(cols))) for _ in range(3)] + [np.empty((len(rows), len(cols)), np.int32)]
         step = max(1, batch // len(cols))
         for r0 in range(0, len(rows), step):
             for a, v in zip(out, self._nodes(*self._to_ll.transform(*self.mgrid.centres(cols, rows[r0:r0 + step])))):
                 a[r0:r0 + step] = v
         self._all = out
+        return True
 
     def _nodes(self, lon, lat):
         """At the nodes: line, pixel, zero-Doppler time, and their piece (an integer): the slant-to-ground-range

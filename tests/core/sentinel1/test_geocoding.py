@@ -143,7 +143,9 @@ def test_every_map_pixel_between_the_nodes_within_a_quarter_pixel(which):
     corners = [(int(c) - 40, int(r) - 40) for c, r in zip(cols, rows)]
     worst = 0.0
     prepared = importer.GridLocator(grid, image, locator.rg, mgrid)
-    prepared.prepare()          # as the import does: the whole grid's nodes at once, the same values
+    assert prepared.prepare()   # as the import does: the whole grid's nodes at once, the same values
+    finer = importer.GridLocator(grid, image, locator.rg, importer.map_grid(grid, mgrid.wkt, size / 4))
+    assert not finer.prepare()  # 16 times the nodes: above NODE_CACHE_BYTES for both scenes, block by block
     for cx, cy in corners:
         win = engine.Window(cx, cy, 80, 80, cx, cy, 80, 80)
         got_line, got_pixel, _, _ = locator.locate(win)

@@ -63,16 +63,12 @@ class Orbit:
         velocity continuous)."""
         t = np.asarray(t, np.float64)
         k = np.clip(np.searchsorted(self.t, t, side="right") - 1, 0, len(self.t) - 2)
-        if k.size and k.min() != k.max() and k.max() - k.min() < 4:   # a few intervals: each as one (no gather)
-            found = None
-            for kk in range(int(k.min()), int(k.max()) + 1):
-                part = k == kk
-                if part.any():
-                    got = self.at(t[part], acceleration)
-                    if found is None:
-                        found = tuple(np.empty(t.shape + (3,)) for _ in got)
-                    for out, g in zip(found, got):
-                        out[part] = g
+        parts = _few_groups(k)
+        if parts is not None and len(parts) > 1:       # a few intervals (a block): each as one, no gather
+            found = tuple(np.empty(t.shape + (3,)) for _ in range(3 if acceleration else 2))
+            for _, part in parts:
+                for out, got in zip(found, self.at(t[part], acceleration)):
+                    out[part] = got
             return found
         t0, h = self.t[k], self.t[k + 1] - self.t[k]
         if k.size and k.min() == k.max():     # one interval (a block of a scene): no gather per point
@@ -112,13 +108,12 @@ class RangeGeometry:
         """Ground range (m) of slant range ``r`` at time ``t``, by the polynomial nearest in time."""
         t, r = np.broadcast_arrays(np.asarray(t, np.float64), np.asarray(r, np.float64))
         k = self.srgr_index(t)
-        if not k.size or k.max() - k.min() > 3:
+        parts = _few_groups(k)
+        if parts is None:
             return _polyval_rows(r - self.sr0[k], self.srgr[k])
         out = np.empty(t.shape)       # a block: a few polynomials, each over its points (no gather per point)
-        for kk in range(int(k.min()), int(k.max()) + 1):
-            part = k == kk
-            if part.any():
-                out[part] = _polyval_rows(r[part] - self.sr0[kk], self.srgr[kk])
+        for kk, part in parts:
+            out[part] = _polyval_rows(r[part] - self.sr0[kk], self.srgr[kk])
         return out
 
     def zero_doppler(self, xyz, t_start=None, steps=NEWTON_STEPS):
@@ -159,6 +154,15 @@ class RangeGeometry:
         """Image line and pixel of Earth-fixed points."""
         t, r = self.zero_doppler(xyz)
         return self.line_of(t), self.pixel_of(t, r)
+
+
+def _few_groups(k, most=4):
+    """``[(index, mask), …]`` of the distinct values of the integer array ``k`` when they span fewer than ``most``
+    (a block of a scene lies in one or two orbit intervals or SRGR polynomials: evaluating each group with one set
+    of coefficients avoids gathering them per point, with the same values), else None."""
+    if not k.size or k.max() - k.min() >= most:
+        return None
+    return [(kk, part) for kk in range(int(k.min()), int(k.max()) + 1) if (part := k == kk).any()]
 
 
 def _polyval_rows(x, coeffs):

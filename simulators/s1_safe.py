@@ -135,9 +135,10 @@ def _steps(rows, cols):
 
 
 def _ads_header(pol, rows, start, mode="IW"):
-    """The ``adsHeader`` of the calibration and noise annotation, as the real one (start, stop, orbit, data take)."""
+    """The ``adsHeader`` of the product, calibration and noise annotations, as the real one (start, stop, orbit,
+    data take)."""
     factor = MODES[mode][0]
-    orbit = 26269 + 175 * ((start - REAL_START).days // 12)
+    orbit = 26269 + 175 * ((start - REAL_START).days // 12)      # the real one, a 175-orbit repeat per 12 days
     return (f"<adsHeader><missionId>S1B</missionId><productType>GRD</productType><polarisation>{pol}</polarisation>"
             f"<mode>{mode}</mode><swath>{mode}</swath><startTime>{_iso(start)}</startTime>"
             f"<stopTime>{_at(start, rows - 1, factor)}</stopTime><absoluteOrbitNumber>{orbit}</absoluteOrbitNumber>"
@@ -331,11 +332,7 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW", shift=
     shift = shift or _dt.timedelta(0)
     # the first sample's two-way slant range time and the mean incidence, as the real imageInformation has them
     first = int(np.flatnonzero((np.asarray(lines) == 0) & (np.asarray(pixels) == 0))[0])
-    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<product><adsHeader><missionId>S1B</missionId>"
-            f"<productType>GRD</productType><polarisation>{pol}</polarisation><mode>{mode}</mode><swath>{mode}</swath>"
-            f"<startTime>{_iso(start)}</startTime><stopTime>{_iso(stop)}</stopTime>"
-            f"<absoluteOrbitNumber>{26269 + 175 * (shift.days // 12)}</absoluteOrbitNumber>"
-            f"<missionDataTakeId>{DATA_TAKE}</missionDataTakeId><imageNumber>001</imageNumber></adsHeader>"
+    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<product>{_ads_header(pol, rows, start, mode)}"
             f"<generalAnnotation>{_product_information()}{_orbit_xml(shift)}</generalAnnotation>"
             "<imageAnnotation><imageInformation>"
             f"<productFirstLineUtcTime>{_iso(start)}</productFirstLineUtcTime>"
@@ -353,6 +350,21 @@ def _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode="IW", shift=
             "<burstList count=\"0\"/></swathTiming>"
             f"<geolocationGrid><geolocationGridPointList count=\"{len(items)}\">{''.join(items)}"
             "</geolocationGridPointList></geolocationGrid></product>")
+
+
+def _write_annotations(safe, stem, annotation, pol, rows, cols, start, legacy_noise, mode="IW"):
+    """Write the product ``annotation`` (text) and this module's calibration and noise annotations of a
+    polarisation into ``safe``, named after ``stem`` as in a real SAFE; returns their paths relative to it."""
+    rels = []
+    for rel, text in ((f"annotation/{stem}.xml", annotation),
+                      (f"annotation/calibration/calibration-{stem}.xml",
+                       _calibration_xml(pol, rows, cols, start, mode)),
+                      (f"annotation/calibration/noise-{stem}.xml",
+                       _noise_xml(pol, rows, cols, legacy_noise, start, mode))):
+        with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:
+            fh.write(text)
+        rels.append(rel)
+    return rels
 
 
 def _manifest(name, units, start, stop, *, ipf, product_type, family, mode="IW", orbit=26269):
@@ -497,17 +509,9 @@ def write_grd(out_dir, *, rows=240, cols=330, pols=("VV", "VH"), ipf="003.31", l
                 dns.setdefault(pol, []).append(dn)
                 truths.setdefault(pol, []).append(truth)
         ds = None
-        rels = []
-        for rel, text in ((f"annotation/{stem}.xml", _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode,
-                                                                      shift)),
-                          (f"annotation/calibration/calibration-{stem}.xml",
-                           _calibration_xml(pol, rows, cols, start, mode)),
-                          (f"annotation/calibration/noise-{stem}.xml",
-                           _noise_xml(pol, rows, cols, legacy_noise, start, mode))):
-            with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:
-                fh.write(text)
-            rels.append(rel)
-        units.append((pol, meas, *rels))
+        annotation = _annotation_xml(pol, rows, cols, start, stop, pts, pixel0, mode, shift)
+        units.append((pol, meas, *_write_annotations(safe, stem, annotation, pol, rows, cols, start, legacy_noise,
+                                                     mode)))
     with open(os.path.join(safe, "manifest.safe"), "w", encoding="utf-8") as fh:
         fh.write(_manifest(name, units, start, stop, ipf=ipf, product_type=product_type, family=family,
                            mode=mode, orbit=orbit))
@@ -634,13 +638,7 @@ def write_real_grd(out_dir, targets, *, ipf="003.31", legacy_noise=False, backgr
         power = 10.0 ** (db / 10.0) * calib("sigma0", line, pixel) ** 2 + noise(line, pixel, cols, legacy_noise, rows)
         band.WriteArray(np.clip(np.round(np.sqrt(power)), 1, 65535).astype(np.uint16), c0, r0)
     ds = None
-    rels = []
-    for rel, body in ((f"annotation/{stem}.xml", text),
-                      (f"annotation/calibration/calibration-{stem}.xml", _calibration_xml(pol, rows, cols, start)),
-                      (f"annotation/calibration/noise-{stem}.xml", _noise_xml(pol, rows, cols, legacy_noise, start))):
-        with open(os.path.join(safe, rel), "w", encoding="utf-8") as fh:
-            fh.write(body)
-        rels.append(rel)
+    rels = _write_annotations(safe, stem, text, pol, rows, cols, start, legacy_noise)
     with open(os.path.join(safe, "manifest.safe"), "w", encoding="utf-8") as fh:
         fh.write(_manifest(name, [(pol, meas, *rels)], start, stop, ipf=ipf, product_type="GRD",
                            family="SENTINEL-1"))

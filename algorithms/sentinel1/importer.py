@@ -325,9 +325,10 @@ class GridLocator:
         a node: 64 MB for a whole IW scene at 10 m (2.3 M nodes); a grid that needs more than
         :data:`NODE_CACHE_BYTES` keeps computing its nodes block by block (the same values). Returns whether it
         computed them."""
-        rows = np.arange(max(1, -(-(self.mgrid.ysize - 1) // NODE_STEP)) + 1) * NODE_STEP
-        cols = np.arange(max(1, -(-(self.mgrid.xsize - 1) // NODE_STEP)) + 1) * NODE_STEP
-        if len(rows) * len(cols) * 28 > NODE_CACHE_BYTES:
+        xsize, ysize = self.mgrid.xsize, self.mgrid.ysize
+        whole = NodeLattice.of(_engine.Window(0, 0, xsize, ysize, 0, 0, xsize, ysize))
+        rows, cols = whole.rows, whole.cols
+        if len(rows) * len(cols) * (3 * 8 + 4) > NODE_CACHE_BYTES:     # line, pixel, time (float64), piece (int32)
             return False
         out = [np.empty((len(rows), len(cols))) for _ in range(3)] + [np.empty((len(rows), len(cols)), np.int32)]
         step = max(1, batch // len(cols))

@@ -20,6 +20,7 @@ import subprocess
 import numpy as np
 from common import QGIS_PROCESS, REPO, timed
 from osgeo import gdal, osr
+from pyproj import Transformer
 
 S1_FLOOR_RATIO = 3.0        # Sentinel-1 import: time <= 3x gdalwarp of the same measurement TIFF to the same grid
 S1_EXTRA_MB = 300           # Sentinel-1 import: peak RSS above qgis_process start-up (full IW band)
@@ -155,13 +156,8 @@ def _geoid_of(epsg, bounds, step=1000.0):
     xmin, ymin, xmax, ymax = bounds
     gx = np.arange(xmin, xmax + step, step)
     gy = np.arange(ymin, ymax + step, step)
-    srs, wgs = osr.SpatialReference(), osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    wgs.ImportFromEPSG(4326)
-    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     x, y = np.meshgrid(gx, gy)
-    pts = np.array(osr.CoordinateTransformation(srs, wgs).TransformPoints(np.c_[x.ravel(), y.ravel()]))
-    n = rd.geoid_undulation(pts[:, 0], pts[:, 1]).reshape(x.shape)
+    n = rd.geoid_undulation(*Transformer.from_crs(epsg, 4326, always_xy=True).transform(x, y))
     interp = RegularGridInterpolator((gy, gx), n)
     return lambda x, y: interp(np.stack([y, x], axis=-1))
 
@@ -225,14 +221,10 @@ def compare_sarsen(tmp, env, crop=SARSEN_CROP):
                              keep_arrays=False)
     _, _, (lon, lat, *_rest) = made["grid"]
     epsg = importer.utm_epsg(float(np.mean(lon)), float(np.mean(lat)))
-    srs, wgs = osr.SpatialReference(), osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    wgs.ImportFromEPSG(4326)
-    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    xy = np.array(osr.CoordinateTransformation(wgs, srs).TransformPoints(np.c_[lon, lat]))
+    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
     ps = SARSEN_DEM_PIXEL
-    bounds = (np.floor(xy[:, 0].min() / ps) * ps, np.floor(xy[:, 1].min() / ps) * ps,
-              np.ceil(xy[:, 0].max() / ps) * ps, np.ceil(xy[:, 1].max() / ps) * ps)
+    bounds = (np.floor(np.min(x) / ps) * ps, np.floor(np.min(y) / ps) * ps,
+              np.ceil(np.max(x) / ps) * ps, np.ceil(np.max(y) / ps) * ps)
     dem = _utm_dem(os.path.join(work, "dem_geoid.tif"), lambda x, y: np.zeros_like(x), bounds, ps, epsg)
     dem_ell = _utm_dem(os.path.join(work, "dem_ellipsoid.tif"), _geoid_of(epsg, bounds), bounds, ps, epsg)
     nx, ny = round((bounds[2] - bounds[0]) / ps), round((bounds[3] - bounds[1]) / ps)

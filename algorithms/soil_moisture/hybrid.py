@@ -1,20 +1,20 @@
-"""The change detection + neural network hybrid (Fayad et al. 2022, §2.2.3): predictors, an
-ensemble of the paper's network trained with scikit-learn, and its export as a SARSense ONNX model.
+"""The change detection + neural network hybrid (Fayad et al. 2022, §2.2.3): predictors, an ensemble of
+the paper's network with its output bounded to [0, porosity] (:mod:`.network`), and its export as a SARSense
+ONNX model.
 
-The network is the paper's: three hidden layers of 20 neurons with ReLU, one linear output, mean
-squared error, Adam. Inputs and target are standardised over the training samples (stored in the
-model's contract, so that a map is made from values in their natural units). Several members, trained
-from different random initialisations, are averaged; their standard deviation is a per-pixel spread
-(an ensemble's disagreement: a lower bound of the uncertainty, not a calibrated error).
+The network is the paper's: three hidden layers of 20 neurons with ReLU, mean squared error, Adam; its
+output is bounded to [0, porosity] by construction (``porosity·σ(u)`` instead of the paper's linear output,
+:mod:`.network`, issue #31). Inputs are standardised over the training samples (stored in the model's
+contract, so that a map is made from values in their natural units). Several members, trained from
+different random initialisations, are averaged; their standard deviation is a per-pixel spread (an
+ensemble's disagreement: a lower bound of the uncertainty, not a calibrated error).
 
-The ONNX graph holds every member, converted by skl2onnx, and averages them itself: one ``(n, 2)``
-output, the mean and the spread.
+The ONNX graph holds every member and averages them itself: one ``(n, 2)`` output, the mean and the spread.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,8 +24,8 @@ from numpy.typing import ArrayLike
 from .. import sar
 from ..io import RunOptions
 from ..io.engine import Counts
+from . import network, terrain
 from . import series as _series
-from . import terrain
 
 #: Predictors of the paper (§2.2.3): key, display name, units, the field names they are found under.
 PREDICTORS = (
@@ -95,14 +95,13 @@ class Ensemble:
     members: list
     x_mean: np.ndarray
     x_scale: np.ndarray
-    y_mean: float
-    y_scale: float
+    porosity: float
     iterations: list
 
     def predict_all(self, x):
-        """Every member's prediction (members, n) in m³/m³."""
+        """Every member's prediction (members, n) in m³/m³, each in [0, porosity]."""
         z = (np.asarray(x, np.float64) - self.x_mean) / self.x_scale
-        return np.array([m.predict(z) for m in self.members]) * self.y_scale + self.y_mean
+        return np.array([m.predict(z) for m in self.members])
 
     def predict(self, x):
         """``(mean, spread)`` over the members, in m³/m³."""
@@ -110,14 +109,14 @@ class Ensemble:
         return p.mean(axis=0), p.std(axis=0)
 
 
-def train_ensemble(x: ArrayLike, y: ArrayLike, *, members: int = 5, seed: int = 0, max_iter: int = 2000) -> Ensemble:
-    """Train ``members`` networks of the paper's architecture on ``(x, y)`` (samples with NaN refused).
+def train_ensemble(x: ArrayLike, y: ArrayLike, *, members: int = 5, seed: int = 0, max_iter: int = 2000,
+                   porosity: float = _series.DEFAULT_POROSITY) -> Ensemble:
+    """Train ``members`` networks of the paper's architecture on ``(x, y)`` (samples with NaN refused), their
+    output bounded to [0, ``porosity``] (:mod:`.network`).
 
-    Member ``k`` starts from ``random_state = seed + k``: the same seed gives the same networks.
+    Member ``k`` starts from seed ``seed + k``: the same seed gives the same networks.
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPRegressor
-
+    _series.check_porosity(porosity)
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64).ravel()
     if x.ndim != 2 or x.shape[0] != y.size:
@@ -131,18 +130,13 @@ def train_ensemble(x: ArrayLike, y: ArrayLike, *, members: int = 5, seed: int = 
         raise ValueError(f"the ensemble needs at least one member, got {members}")
     x_mean, x_scale = x.mean(axis=0), x.std(axis=0)
     x_scale[x_scale == 0] = 1.0
-    y_mean, y_scale = float(y.mean()), float(y.std()) or 1.0
-    z, t = (x - x_mean) / x_scale, (y - y_mean) / y_scale
+    z = (x - x_mean) / x_scale
     nets, iters = [], []
     for k in range(members):
-        net = MLPRegressor(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam", alpha=1e-4,
-                           learning_rate_init=1e-3, max_iter=max_iter, random_state=seed + k)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            net.fit(z, t)
+        net, epochs = network.train_bounded(z, y, hidden=HIDDEN, porosity=porosity, seed=seed + k, max_iter=max_iter)
         nets.append(net)
-        iters.append(int(net.n_iter_))
-    return Ensemble(nets, x_mean, x_scale, y_mean, y_scale, iters)
+        iters.append(epochs)
+    return Ensemble(nets, x_mean, x_scale, float(porosity), iters)
 
 
 def contract(ens: Ensemble, keys: Sequence[str], *, name: str, training_data: str, summary: str, description: str = "",
@@ -162,33 +156,28 @@ def contract(ens: Ensemble, keys: Sequence[str], *, name: str, training_data: st
                           "scale": [float(v) for v in ens.x_scale]},
         "nodata_fill": 0.0,
         "output": {"names": ["soil moisture", "soil moisture spread"], "units": SSM_UNITS,
-                   "scale": [ens.y_scale, ens.y_scale], "offset": [ens.y_mean, 0.0]},
-        "training": {"data": training_data, "summary": summary,
-                     "members": len(ens.members), "hidden_layers": list(HIDDEN)},
+                   "range": [0.0, ens.porosity]},
+        "training": {"data": training_data, "summary": summary, "members": len(ens.members),
+                     "hidden_layers": list(HIDDEN), "output_layer": f"{ens.porosity:g}·sigmoid",
+                     "porosity": ens.porosity},
     }
 
 
 def to_onnx(ens: Ensemble, path: str, contract_dict: dict):
-    """Write the ensemble as one ONNX graph (skl2onnx converts each member; the graph averages them) and
-    attach ``contract_dict``. Returns the parsed contract."""
+    """Write the ensemble as one ONNX graph (every member, :func:`.network.onnx_nodes`; the graph averages them)
+    and attach ``contract_dict``. Returns the parsed contract."""
     import onnx
-    from onnx import compose, helper
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
+    from onnx import helper
 
     from .. import onnx as rt
 
     k = len(ens.x_mean)
     nodes, inits, outs = [], [], []
-    opset = None
     for i, net in enumerate(ens.members):
-        m = convert_sklearn(net, initial_types=[("x", FloatTensorType([None, k]))], target_opset=17)
-        m = compose.add_prefix(m, f"m{i}_")
-        opset = m.opset_import
-        nodes.append(helper.make_node("Identity", ["x"], [m.graph.input[0].name]))
-        nodes.extend(m.graph.node)
-        inits.extend(m.graph.initializer)
-        outs.append(m.graph.output[0].name)
+        n, w, out = network.onnx_nodes(net, "x", f"m{i}_")
+        nodes += n
+        inits += w
+        outs.append(out)
     nodes += [helper.make_node("Concat", outs, ["members"], axis=1),
               helper.make_node("ReduceMean", ["members"], ["mean"], axes=[1], keepdims=1),
               helper.make_node("Sub", ["members", "mean"], ["dev"]),
@@ -199,7 +188,7 @@ def to_onnx(ens: Ensemble, path: str, contract_dict: dict):
     graph = helper.make_graph(nodes, "sarsense_ssm_ensemble", [
         helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, k])], [
         helper.make_tensor_value_info("ssm", onnx.TensorProto.FLOAT, [None, 2])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=list(opset), producer_name="sarsense")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="sarsense")
     model.ir_version = 8
     onnx.save(model, str(path))
     return rt.attach_contract(path, contract_dict)
@@ -272,16 +261,17 @@ def split_training(groups: ArrayLike, have: ArrayLike, *, by: str = "station", f
 
 
 def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: ArrayLike, train: ArrayLike, *,
-                  members: int = 5, seed: int = 0, max_iter: int = 2000, series: ArrayLike | None = None) -> dict:
+                  members: int = 5, seed: int = 0, max_iter: int = 2000, series: ArrayLike | None = None,
+                  porosity: float = _series.DEFAULT_POROSITY) -> dict:
     """Train the hybrid on the ``train`` samples and score it on the rest, beside both change detections.
 
-    All three methods see the same information: in-situ values of training samples only (a station held out
-    whole takes the training samples' extremes). Returns a dict: ``ens`` (the :class:`Ensemble`), ``train``
-    and ``test`` (masks of the complete samples used), ``est``/``spread`` per sample, ``how`` (where each
-    predictor came from), and held-out :func:`metrics.continuous_scores` under ``hybrid``, ``classic``
-    (eq. 2-3) and, where VV and NDVI are at hand and α, β can be fitted, ``corrected`` (eq. 7 fitted on the
-    training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete
-    training samples.
+    All three methods see the same information: in-situ values of training samples only (a station held out whole
+    takes the training samples' extremes); the network's output is bounded to [0, ``porosity``]. Returns a dict:
+    ``ens`` (the :class:`Ensemble`), ``train`` and ``test`` (masks of the complete samples used), ``est``/``spread``
+    per sample, ``how`` (where each predictor came from), and held-out :func:`metrics.continuous_scores` under
+    ``hybrid``, ``classic`` (eq. 2-3) and, where VV and NDVI are at hand and α, β can be fitted, ``corrected`` (eq.
+    7 fitted on the training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few
+    complete training samples.
     """
     from .. import metrics
     from . import calibration
@@ -294,7 +284,7 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
     if tr.sum() <= len(keys):
         raise ValueError(f"{int(tr.sum())} complete training samples for {len(keys)} predictors: the network needs "
                          "many more samples than predictors. Add stations or dates, or choose fewer predictors")
-    ens = train_ensemble(x[tr], ssm[tr], members=members, seed=seed, max_iter=max_iter)
+    ens = train_ensemble(x[tr], ssm[tr], members=members, seed=seed, max_iter=max_iter, porosity=porosity)
     est, spread = np.full(ssm.size, np.nan), np.full(ssm.size, np.nan)
     est[ok], spread[ok] = ens.predict(x[ok])
     classic = (x[:, keys.index("SSM_t")] if "SSM_t" in keys

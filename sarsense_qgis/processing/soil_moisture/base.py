@@ -43,18 +43,21 @@ class SoilMoistureAlgorithm(SarsenseAlgorithm):
     #: The soil's porosity (every SSM output is clipped to [0, POROSITY]) and the pixel-dates clipped (#29).
     POROSITY, CLIPPED = "POROSITY", "CLIPPED"
 
-    def add_porosity(self):
-        """The POROSITY parameter and the CLIPPED output number of an algorithm that writes soil moisture."""
+    def add_porosity(self, *, help_text=None, clipped=True):
+        """The POROSITY parameter and (``clipped``) the CLIPPED output number of an algorithm that writes soil
+        moisture; ``help_text`` replaces what the parameter's help says it does."""
         lo, hi = _series.POROSITY_RANGE
         self.add(QgsProcessingParameterNumber(self.POROSITY, self.tr("Porosity, the soil's saturation (m³/m³)"),
                                               type=QgsProcessingParameterNumber.Double,
                                               defaultValue=_series.DEFAULT_POROSITY, minValue=lo, maxValue=hi,
                                               optional=True),
-                 "Soil moisture cannot be negative nor above the pore volume: every value is clipped to [0, "
-                 "porosity], and the pixel-dates clipped are counted in the log, the output number Pixel-dates "
-                 "clipped (CLIPPED) and the output's metadata. 0.5 suits most mineral soils (0.35-0.55, Dobson et "
-                 "al. 1985); give the site's saturated water content (soil map) when known.", decimals=3)
-        self.addOutput(QgsProcessingOutputNumber(self.CLIPPED, self.tr("Pixel-dates clipped to [0, porosity]")))
+                 (help_text or "Soil moisture cannot be negative nor above the pore volume: every value is clipped "
+                  "to [0, porosity], and the pixel-dates clipped are counted in the log, the output number "
+                  "Pixel-dates clipped (CLIPPED) and the output's metadata.") + " 0.5 suits most mineral soils "
+                 "(0.35-0.55, Dobson et al. 1985); give the site's saturated water content (soil map) when known.",
+                 decimals=3)
+        if clipped:
+            self.addOutput(QgsProcessingOutputNumber(self.CLIPPED, self.tr("Pixel-dates clipped to [0, porosity]")))
 
     def series_options(self, parameters, context, *, frozen=None, groups=None):
         """The :class:`~sarsense.algorithms.soil_moisture.series.SeriesOptions` of a run: its porosity (POROSITY),

@@ -25,9 +25,11 @@ METHODS = (("classic", "classic CD (eq. 2-3)"), ("corrected", "corrected CD (eq.
 #: The help text (help_text), translated when shown.
 HELP = (
     "Trains the change detection + neural network hybrid of Fayad et al. (2022, §2.2.3) on station samples: "
-    "three hidden layers of 20 ReLU neurons, one linear output, mean squared error, Adam (scikit-learn's "
-    "MLPRegressor). Several members from different random starts are averaged; their spread is written by "
-    "'Map soil moisture with the neural network' as a per-pixel uncertainty.\n\n"
+    "three hidden layers of 20 ReLU neurons, mean squared error, Adam. Its output is bounded to [0, porosity] in "
+    "the network (porosity·sigmoid of the last layer, where the paper's is linear), so the maps made with it "
+    "never hold negative soil moisture nor more than the pores hold. Several members from different random starts "
+    "are averaged; their spread is written by 'Map soil moisture with the neural network' as a per-pixel "
+    "uncertainty.\n\n"
     "Predictors (default: the paper's best set, VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t) are read from fields "
     "of the same name; VH/VV, ΔVV, I_SSM and SSM_t are derived from the stations' VV (and VH) series when "
     "absent (eq. 2-3, 5-6; in-situ extremes from training samples only).\n\n"
@@ -42,7 +44,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
     SAMPLES, INPUTS, SSM_FIELD, SEED, TRAIN_FRACTION, SPLIT, ENSEMBLE = (
         "SAMPLES", "INPUTS", "SSM_FIELD", "SEED", "TRAIN_FRACTION", "SPLIT", "ENSEMBLE")
     OUTPUT_MODEL, OUTPUT_HTML, RMSE, R = "OUTPUT_MODEL", "OUTPUT_HTML", "RMSE", "R"
-    requires = ("sklearn", "skl2onnx", "onnxruntime")
+    requires = ("skl2onnx", "onnxruntime")     # skl2onnx brings the onnx package the model is written with
 
     def name(self):
         return "trainannmoisture"
@@ -71,6 +73,9 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
                                                      "Random samples (the paper)"], defaultValue=0),
                  "By station (default) tests on stations the network never saw.")
         self.add_orbits()
+        self.add_porosity(help_text="The network's output is bounded to [0, porosity] (the soil's saturated water "
+                                    "content): in-situ values above it cannot be learnt, and are counted.",
+                          clipped=False)
         self.add(QgsProcessingParameterNumber(self.ENSEMBLE, self.tr("Ensemble members"),
                                               type=QgsProcessingParameterNumber.Integer, defaultValue=5, minValue=1,
                                               maxValue=50), "Networks averaged; their spread is the uncertainty.")
@@ -86,7 +91,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
                                                      self.tr("Held-out RMSE, {0} (m³/m³)").format(label)))
             self.addOutput(QgsProcessingOutputNumber(f"R_{m.upper()}", self.tr("Held-out R, {0}").format(label)))
 
-    def _run(self, s, keys, ssm, split, fraction, seed, members, feedback):
+    def _run(self, s, keys, ssm, split, fraction, seed, members, porosity, feedback):
         """Split, assemble the predictors, train; the held-out scores of the hybrid and both change detections."""
         have = np.isfinite(ssm)
         if split == "station" and len(set(s.station[have])) < 2:
@@ -96,9 +101,16 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         if feedback.isCanceled():
             raise Cancelled()
         try:
-            r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed, series=s.series)
+            r = hybrid.fit_and_score(keys, s.values, s.station, ssm, train, members=members, seed=seed, series=s.series,
+                                     porosity=porosity)
         except ValueError as err:
             raise self.error(f"{err}.") from None
+        above = int(np.count_nonzero(ssm[r["train"]] > porosity))
+        if above:
+            feedback.pushWarning(self.tr("{0} training sample(s) hold more soil moisture than the porosity {1:g} "
+                                         "m³/m³: the network cannot exceed it. Raise {2} to the soil's saturated water "
+                                         "content if they are right.").format(above, porosity,
+                                                                              self.label(self.POROSITY)))
         feedback.pushInfo(self.tr("split by {0}: trained on {1} samples ({2} stations), tested on {3} ({4} "
                                   "stations)").format(split, int(r["train"].sum()), len(set(s.station[r["train"]])),
                                                       int(r["test"].sum()), len(set(s.station[r["test"]]))))
@@ -120,14 +132,15 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
         fraction = self.parameterAsDouble(parameters, self.TRAIN_FRACTION, context)
         split = SPLITS[self.parameterAsEnum(parameters, self.SPLIT, context)]
         members = self.parameterAsInt(parameters, self.ENSEMBLE, context)
+        porosity = self.series_options(parameters, context).porosity
         samples.check_field(self, s, self.SSM_FIELD, f_ssm, "soil_moisture")
         samples.check_predictors(self, s, self.INPUTS, keys)
         samples.series_keys(self, parameters, context, feedback, s)   # ΔVV, I_SSM and SSM_t per station and orbit
-        runs = {split: self._run(s, keys, ssm, split, fraction, seed, members, feedback)}
+        runs = {split: self._run(s, keys, ssm, split, fraction, seed, members, porosity, feedback)}
         feedback.setProgress(45)
         other = "random" if split == "station" else "station"
         try:
-            runs[other] = self._run(s, keys, ssm, other, fraction, seed, members, feedback)
+            runs[other] = self._run(s, keys, ssm, other, fraction, seed, members, porosity, feedback)
         except Exception as err:  # the comparison split may be impossible (one station): reported, not fatal
             feedback.pushWarning(self.tr("no comparison with the split by {0}: {1}").format(other, err))
         feedback.setProgress(90)
@@ -144,7 +157,7 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
                             summary="trained with sarsense:trainannmoisture on the user's station samples")
         hybrid.to_onnx(main["ens"], model_path, c)
         html = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
-        self._report(html, s, keys, runs, split, ssm, seed, fraction, members)
+        _write_report(html, s, keys, runs, split, ssm, seed, fraction, members)
         out = {self.OUTPUT_MODEL: model_path, self.OUTPUT_HTML: html, self.RMSE: main["hybrid"]["rmse"],
                self.R: main["hybrid"]["r"]}
         for m, _ in METHODS[:2]:
@@ -152,39 +165,42 @@ class TrainAnnMoistureAlgorithm(SoilMoistureAlgorithm):
                 out[f"RMSE_{m.upper()}"], out[f"R_{m.upper()}"] = main[m]["rmse"], main[m]["r"]
         return out
 
-    def _report(self, path, s, keys, runs, split, ssm, seed, fraction, members):
-        names = {p[0]: p[1] for p in hybrid.PREDICTORS}
-        rep = _report.Report("Soil moisture neural network (CD + ANN hybrid): training",
-                             source=f"{len(s)} station samples at {len(set(s.station))} stations, from "
-                                    f"{s.origin}.")
-        main = runs[split]
-        rep.paragraph(f"Network: 3 hidden layers × 20 ReLU, linear output, MSE, Adam; {members} members (seeds "
-                      f"{seed}…{seed + members - 1}); iterations {main['ens'].iterations}. Training fraction "
-                      f"{fraction:g}.")
-        rep.table(["predictor", "source"], [[names[k], main["how"][k]] for k in keys], caption="Predictors, in order")
-        rows = []
-        for how, r in runs.items():
-            for m, label in METHODS:
-                if m in r:
-                    sc = r[m]
-                    rows.append([f"{label}, split by {how}{' (this model)' if how == split and m == 'hybrid' else ''}",
-                                 sc["n"], sc["rmse"], sc["ubrmse"], sc["r"], sc["bias"]])
-        rep.table(["method", "N", "RMSE", "ubRMSE", "R", "bias"], rows, caption="Held-out scores (m³/m³)", digits=4)
-        if "alpha" in main:
-            rep.paragraph(f"Corrected CD: α = {main['alpha']:.4g}, β = {main['beta']:.4g} (ΔVV = (α − β·NDVI)·ΔSSM), "
-                          "fitted on the same training samples.")
-            ndvi_key = hybrid.find_field("NDVI", s.values)
-            for flag in calibration.plausibility(main["alpha"], main["beta"], v1=s[ndvi_key] if ndvi_key else [],
-                                                 scores_classic=main.get("classic"),
-                                                 scores_corrected=main.get("corrected")):
-                rep.paragraph(f"Warning, corrected CD flagged: {flag['message']}.", note=True)
-        if "random" in runs:
-            rep.paragraph("A random split puts days of each test station's own series into training: its scores are "
-                          "optimistic for new stations.", note=True)
-        rep.paragraph("The paper (Fayad et al. 2022 §3.2, ISMN stations worldwide, random 70/30 split): classic CD "
-                      "0.074 m³/m³, corrected CD 0.068, hybrid with set (i) 0.062 (R 0.77).")
-        te = main["test"]
+
+def _write_report(path, s, keys, runs, split, ssm, seed, fraction, members):
+    """The training report (HTML): predictors, held-out scores of both splits, the corrected CD's α, β, scatter."""
+    names = {p[0]: p[1] for p in hybrid.PREDICTORS}
+    rep = _report.Report("Soil moisture neural network (CD + ANN hybrid): training",
+                         source=f"{len(s)} station samples at {len(set(s.station))} stations, from "
+                                f"{s.origin}.")
+    main = runs[split]
+    rep.paragraph(f"Network: 3 hidden layers × 20 ReLU, output porosity·sigmoid (bounded to [0, "
+                  f"{main['ens'].porosity:g}] m³/m³), MSE, Adam; {members} members (seeds "
+                  f"{seed}…{seed + members - 1}); iterations {main['ens'].iterations}. Training fraction "
+                  f"{fraction:g}.")
+    rep.table(["predictor", "source"], [[names[k], main["how"][k]] for k in keys], caption="Predictors, in order")
+    rows = []
+    for how, r in runs.items():
+        for m, label in METHODS:
+            if m in r:
+                sc = r[m]
+                rows.append([f"{label}, split by {how}{' (this model)' if how == split and m == 'hybrid' else ''}",
+                             sc["n"], sc["rmse"], sc["ubrmse"], sc["r"], sc["bias"]])
+    rep.table(["method", "N", "RMSE", "ubRMSE", "R", "bias"], rows, caption="Held-out scores (m³/m³)", digits=4)
+    if "alpha" in main:
+        rep.paragraph(f"Corrected CD: α = {main['alpha']:.4g}, β = {main['beta']:.4g} (ΔVV = (α − β·NDVI)·ΔSSM), "
+                      "fitted on the same training samples.")
         ndvi_key = hybrid.find_field("NDVI", s.values)
-        rep.image(val.scatter_figure(main["est"][te], ssm[te], s[ndvi_key][te] if ndvi_key else None,
-                                     title=f"ANN hybrid, held out (split by {split})"))
-        rep.write(path)
+        for flag in calibration.plausibility(main["alpha"], main["beta"], v1=s[ndvi_key] if ndvi_key else [],
+                                             scores_classic=main.get("classic"),
+                                             scores_corrected=main.get("corrected")):
+            rep.paragraph(f"Warning, corrected CD flagged: {flag['message']}.", note=True)
+    if "random" in runs:
+        rep.paragraph("A random split puts days of each test station's own series into training: its scores are "
+                      "optimistic for new stations.", note=True)
+    rep.paragraph("The paper (Fayad et al. 2022 §3.2, ISMN stations worldwide, random 70/30 split): classic CD "
+                  "0.074 m³/m³, corrected CD 0.068, hybrid with set (i) 0.062 (R 0.77).")
+    te = main["test"]
+    ndvi_key = hybrid.find_field("NDVI", s.values)
+    rep.image(val.scatter_figure(main["est"][te], ssm[te], s[ndvi_key][te] if ndvi_key else None,
+                                 title=f"ANN hybrid, held out (split by {split})"))
+    rep.write(path)

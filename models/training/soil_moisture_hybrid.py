@@ -38,20 +38,29 @@ def _ssm_simulator():
     return soil_moisture_s1
 
 
-def build_soil_moisture_hybrid(*, seed=20261121, workdir=None, log=print, **_):
+SSM_SEED = 20261121
+
+
+def simulated_samples(seed=SSM_SEED):
+    """The simulated station samples of the recipe and its training mask for a split ``by`` station or at random:
+    ``(samples, {by: mask})``."""
+    s = _ssm_simulator().station_samples(variants=SSM_VARIANTS, seed=seed)
+    have = np.isfinite(s["ssm_insitu"])
+    return s, {by: hybrid.split_training(s["site"] if by == "station" else s["station"], have, by=by,
+                                         fraction=SSM_TRAIN_FRACTION, seed=seed) for by in ("station", "random")}
+
+
+def build_soil_moisture_hybrid(*, seed=SSM_SEED, workdir=None, log=print, **_):
     """Train the bundled CD + ANN hybrid on simulated backscatter over the real Raam series; score it on whole
     Raam stations held out, beside classic and corrected change detection; export; card."""
     sim = _ssm_simulator()
     name = "soil_moisture_hybrid"
     started = time.perf_counter()
-    s = sim.station_samples(variants=SSM_VARIANTS, seed=seed)
+    s, splits = simulated_samples(seed)
     columns = {k: s[k] for k in ("VV", "VH", "NDVI", "theta")}
     keys = list(hybrid.BEST_SET)
-    have = np.isfinite(s["ssm_insitu"])
     runs = {}
-    for by in ("station", "random"):
-        groups = s["site"] if by == "station" else s["station"]
-        train = hybrid.split_training(groups, have, by=by, fraction=SSM_TRAIN_FRACTION, seed=seed)
+    for by, train in splits.items():
         runs[by] = hybrid.fit_and_score(keys, columns, s["station"], s["ssm_insitu"], train, members=SSM_MEMBERS,
                                         seed=seed, porosity=SSM_POROSITY)
         log(f"{name}, split by {by}: " + ", ".join(f"{m} RMSE {runs[by][m]['rmse']:.4f}" for m in SSM_PAPER))
@@ -80,7 +89,7 @@ def build_soil_moisture_hybrid(*, seed=20261121, workdir=None, log=print, **_):
             raise RuntimeError(f"onnxruntime differs from the numpy network by {parity:.2e} m³/m³")
         onnx_path.write_bytes(staged.read_bytes())
     seconds = time.perf_counter() - started
-    rows = plausibility_rows(s, main["train"])
+    rows = plausibility_rows(s, splits["station"])
     main["y_train"] = s["ssm_insitu"][main["train"]]
     _write_ssm_card(name, onnx_path, contract, runs, held, trained, parity, sim, seed, seconds, rows)
     return {by: {m: r[m] for m in SSM_PAPER} for by, r in runs.items()}

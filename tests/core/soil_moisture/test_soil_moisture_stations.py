@@ -265,7 +265,7 @@ def test_per_station_deltas_and_classic_cd_by_hand():
 
 
 # -- the hybrid network and its ONNX ---------------------------------------------------------------
-def test_onnx_of_the_ensemble_gives_sklearns_predictions(tmp_path, monkeypatch):
+def test_onnx_of_the_ensemble_gives_the_numpy_networks_predictions(tmp_path, monkeypatch):
     from sarsense.algorithms import onnx as rt
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3)) * [3, 0.2, 5] + [-12, 0.5, 38]

@@ -164,10 +164,10 @@ def contract(ens: Ensemble, keys: Sequence[str], *, name: str, training_data: st
 
 
 def to_onnx(ens: Ensemble, path: str, contract_dict: dict):
-    """Write the ensemble as one ONNX graph (every member, :func:`.network.onnx_nodes`; the graph averages them)
-    and attach ``contract_dict``. Returns the parsed contract."""
+    """Write the ensemble as one ONNX graph (every member, :func:`.network.onnx_nodes`; the graph averages them and
+    scales the mean and spread of σ(u) by the porosity) and attach ``contract_dict``. Returns the parsed contract."""
     import onnx
-    from onnx import helper
+    from onnx import helper, numpy_helper
 
     from .. import onnx as rt
 
@@ -184,7 +184,9 @@ def to_onnx(ens: Ensemble, path: str, contract_dict: dict):
               helper.make_node("Mul", ["dev", "dev"], ["dev2"]),
               helper.make_node("ReduceMean", ["dev2"], ["var"], axes=[1], keepdims=1),
               helper.make_node("Sqrt", ["var"], ["spread"]),
-              helper.make_node("Concat", ["mean", "spread"], ["ssm"], axis=1)]
+              helper.make_node("Concat", ["mean", "spread"], ["share"], axis=1),
+              helper.make_node("Mul", ["share", "porosity"], ["ssm"])]
+    inits.append(numpy_helper.from_array(np.array(ens.porosity, np.float32), "porosity"))
     graph = helper.make_graph(nodes, "sarsense_ssm_ensemble", [
         helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, k])], [
         helper.make_tensor_value_info("ssm", onnx.TensorProto.FLOAT, [None, 2])], initializer=inits)

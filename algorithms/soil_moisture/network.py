@@ -122,8 +122,10 @@ def train_bounded(z, y, *, hidden, porosity, seed, max_iter=2000):
 
 
 def onnx_nodes(net: BoundedNet, x: str, prefix: str):
-    """``(nodes, initializers, output)``: ``net`` as ONNX (MatMul, Add, Relu …, Sigmoid, Mul by the porosity) on the
-    float32 input named ``x``, its names prefixed by ``prefix``; the output is ``(n, 1)``."""
+    """``(nodes, initializers, output)``: ``net`` as ONNX (MatMul, Add, Relu …, Sigmoid) on the float32 input named
+    ``x``, its names prefixed by ``prefix``. The output, ``(n, 1)``, is σ(u) in [0, 1], the share of the porosity:
+    the graph multiplies once by the porosity after averaging the members (:func:`.hybrid.to_onnx`), the same value
+    as averaging porosity·σ(u) (one multiplication of the (n, 2) result instead of one per member)."""
     from onnx import helper, numpy_helper
 
     nodes, inits, a = [], [], x
@@ -136,6 +138,4 @@ def onnx_nodes(net: BoundedNet, x: str, prefix: str):
                   helper.make_node("Add", [names[2], names[1]], [names[3]]),
                   helper.make_node("Relu" if i < last else "Sigmoid", [names[3]], [names[4]])]
         a = names[4]
-    inits.append(numpy_helper.from_array(np.array(net.porosity, np.float32), f"{prefix}porosity"))
-    nodes.append(helper.make_node("Mul", [a, f"{prefix}porosity"], [f"{prefix}ssm"]))
-    return nodes, inits, f"{prefix}ssm"
+    return nodes, inits, a

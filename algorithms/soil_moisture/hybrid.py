@@ -267,13 +267,13 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
                   porosity: float = _series.DEFAULT_POROSITY) -> dict:
     """Train the hybrid on the ``train`` samples and score it on the rest, beside both change detections.
 
-    All three methods see the same information: in-situ values of training samples only (a station held out whole
-    takes the training samples' extremes); the network's output is bounded to [0, ``porosity``]. Returns a dict:
-    ``ens`` (the :class:`Ensemble`), ``train`` and ``test`` (masks of the complete samples used), ``est``/``spread``
-    per sample, ``how`` (where each predictor came from), and held-out :func:`metrics.continuous_scores` under
-    ``hybrid``, ``classic`` (eq. 2-3) and, where VV and NDVI are at hand and α, β can be fitted, ``corrected`` (eq.
-    7 fitted on the training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few
-    complete training samples.
+    All three methods see the same information: in-situ values of training samples only (a station held out
+    whole takes the training samples' extremes). Returns a dict: ``ens`` (the :class:`Ensemble`), ``train``
+    and ``test`` (masks of the complete samples used), ``est``/``spread`` per sample, ``how`` (where each
+    predictor came from), and held-out :func:`metrics.continuous_scores` under ``hybrid``, ``classic``
+    (eq. 2-3) and, where VV and NDVI are at hand and α, β can be fitted, ``corrected`` (eq. 7 fitted on the
+    training samples, with its ``alpha`` and ``beta``). Raises ``ValueError`` when there are too few complete
+    training samples. The network's output is bounded to [0, ``porosity``] (:func:`train_ensemble`).
     """
     from .. import metrics
     from . import calibration

@@ -247,7 +247,8 @@ hand. Retrain on your own station samples with `sarsense:trainannmoisture` (extr
   20 ReLU neurons, mean squared error, Adam, an ensemble of {contract['training']['members']} members (seeds \
 {seed}…{seed + contract['training']['members'] - 1}). **Output bounded in the network**: the
   paper's linear output is replaced by porosity·σ(u) (a scaled logistic function of the last layer), so every
-  member, their mean and their standard deviation stay in [0, {SSM_POROSITY:g}] m³/m³ whatever the predictors
+  member and their mean stay in [0, {SSM_POROSITY:g}] m³/m³ whatever the predictors (their standard deviation in
+  [0, {SSM_POROSITY / 2:g}])
   (`algorithms/soil_moisture/network.py`, numpy, the same code `sarsense:trainannmoisture` trains with). The
   porosity is the suite's default bound of every soil-moisture output, {SSM_POROSITY:g} m³/m³
   (`algorithms/soil_moisture/series.py`, DEFAULT_POROSITY; mineral soils 0.35–0.55, Dobson et al. 1985), recorded

@@ -44,7 +44,7 @@ def test_the_card_states_the_bound_the_model_has(card):
     raw = json.loads(model.session.get_modelmeta().custom_metadata_map["sarsense"])
     porosity = raw["training"]["porosity"]
     assert porosity == recipe.SSM_POROSITY and raw["output"]["range"] == [0.0, porosity]
-    assert f"stay in [0, {porosity:g}] m³/m³" in card
+    assert f"stay in [0, {porosity:g}] m³/m³ whatever the predictors" in card
     assert re.search(r"sha256\*\*: `([0-9a-f]{64})`", card).group(1) == rt.file_sha256(MODEL)
     hybrid_row = next(line for line in card.splitlines() if line.startswith("| CD + ANN hybrid"))
     assert np.isfinite(float(hybrid_row.split("|")[3]))

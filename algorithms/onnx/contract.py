@@ -92,6 +92,8 @@ class Contract:
     training_data: str = ""
     description: str = ""
     expectation: tuple = ()    # (name, units) of Σ p_k · quantity_k, when every class has a quantity
+    #: (min, max) input pixel size in metres the model was validated on, () when the contract does not say
+    validated_pixel_m: tuple = ()
 
     @property
     def n_inputs(self):
@@ -253,6 +255,16 @@ def parse_contract(text: str, *, graph_channels: int | None = None) -> Contract:
     elif raw.get("scale_factor", 1) != 1 and task in TASKS:
         problems.append(f"scale_factor is only for super_resolution models (task is {task!r})")
 
+    validated = raw.get("validated_input_pixel_m", ())
+    if validated != ():
+        if task not in SPATIAL_TASKS:
+            problems.append(f"validated_input_pixel_m is only for image models (task is {task!r})")
+        elif (not isinstance(validated, list) or len(validated) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                for v in validated) or validated[0] > validated[1]):
+            problems.append(f"validated_input_pixel_m must be [min, max] in metres, 0 < min ≤ max, got {validated!r}")
+        else:
+            validated = (float(validated[0]), float(validated[1]))
     training = raw.get("training")
     if not isinstance(training, dict) or not isinstance(training.get("data"), str) or not training["data"].strip():
         problems.append("training.data must name the data the model was trained on")
@@ -264,7 +276,8 @@ def parse_contract(text: str, *, graph_channels: int | None = None) -> Contract:
         norm_offset=offset, norm_scale=scale, nodata_fill=float(fill), output_names=names, output_units=units,
         output_scale=oscale, output_offset=ooffset, activation=activation, classes=classes, tile_size=tile,
         halo=halo, receptive_field=rf, size_multiple=multiple, memory_per_pixel=memory, scale_factor=factor,
-        training_data=training.get("data", ""), description=str(raw.get("description", "")), expectation=expectation)
+        training_data=training.get("data", ""), description=str(raw.get("description", "")), expectation=expectation,
+        validated_pixel_m=tuple(validated))
 
 
 def _parse_classes(classes, problems):

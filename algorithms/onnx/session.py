@@ -255,6 +255,28 @@ class Model:
             text += f"; contract tiling: tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
         return text
 
+    def scale_notice(self, info):
+        """(log line, warning) on the input grid ``info``'s pixel size against the contract's validated range.
+
+        The line gives the pixel size in metres (:func:`io.raster.pixel_size_text`) and the range; the warning
+        ('' inside the range, or when the contract gives none) says that a network trained at one scale and
+        applied at another gives results nobody has checked."""
+        line = _raster.pixel_size_text(info)
+        lo_hi = self.contract.validated_pixel_m
+        if not lo_hi:
+            return line, ""
+        line += f" (the model was validated on inputs of {lo_hi[0]:g}–{lo_hi[1]:g} m)"
+        size = _raster.pixel_size_m(info)
+        if size is None:
+            return line, f"the input has no CRS, so whether {self.contract.name} suits its scale cannot be checked."
+        mean = (size[0] * size[1]) ** 0.5
+        if lo_hi[0] <= mean <= lo_hi[1]:
+            return line, ""
+        return line, (f"the input's pixels ({mean:.0f} m) are outside the {lo_hi[0]:g}–{lo_hi[1]:g} m on which "
+                      f"{self.contract.name} was validated (its card says where): a network trained at one scale and "
+                      "applied at another gives results nobody has checked; compare it with bicubic, or with TsHARP "
+                      "or ATPRK from a fine NDVI, before relying on it.")
+
     def demonstration_notice(self):
         """What a run of a demonstration model must say (log and report), or '' for any other model."""
         if not self.card.demonstration:

@@ -75,12 +75,19 @@ def report_nonfinite(alg, feedback, model):
     return text
 
 
-def report_model(alg, feedback, model):
+def report_model(alg, feedback, model, info=None):
     """Log the model a run uses: what it is and what it was trained on (its card); for a demonstration model
-    (its card's Status) a warning that its outputs are labelled so. Returns that warning, or ''."""
+    (its card's Status) a warning that its outputs are labelled so. With the input grid ``info`` (an image
+    model), also the input's pixel size, and a warning when it is outside the scale the model was validated on
+    (``Model.scale_notice``). Returns the demonstration warning, or ''."""
     notice = model.demonstration_notice()
     if feedback is not None:
         feedback.pushInfo(alg.tr("Model: {0}").format(model.describe()))
         if notice:
             feedback.pushWarning(notice)
+        if info is not None:
+            line, warning = model.scale_notice(info)
+            feedback.pushInfo(line)
+            if warning:
+                feedback.pushWarning(alg.tr("Scale: {0}").format(warning))
     return notice

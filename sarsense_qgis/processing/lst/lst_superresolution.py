@@ -11,6 +11,7 @@ from qgis.core import (
 )
 
 from ....algorithms import onnx as rt
+from ....algorithms.io import raster
 from ....algorithms.lst import pipeline
 from .. import checks, inputs, names, outputs
 from .base import LstAlgorithm
@@ -41,8 +42,9 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         return self.tr(
             "Land-surface temperature on a grid finer by the Scale factor (SCALE) (same CRS and extent), by one "
             "of four methods:\n"
-            "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real MODIS LST (the bundled "
-            "model's card says on what and how well), or your own super-resolution ONNX model;\n"
+            "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real ECOSTRESS (70 m) and MODIS "
+            "(1 km) LST (the bundled model's card says on what, how well and at which input pixel sizes: the log "
+            "gives the input's and warns outside them), or your own super-resolution ONNX model;\n"
             "• Bicubic: Keys' cubic convolution (a = −0.5), the U-Net's own starting point;\n"
             "• TsHARP (Agam et al. 2007) and ATPRK (Wang et al. 2016): LST–NDVI regression plus the coarse residual "
             "(TsHARP) or its area-to-point kriging (ATPRK); both need an NDVI covering the LST and return LST that "
@@ -102,7 +104,9 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
             feedback.pushInfo(self.tr("NDVI put on the {0}×{1} output grid ({2} resampling).").format(
                 info.xsize * scale, info.ysize * scale, resampling))
         if method == "unet":
-            outputs.report_model(self, feedback, model)
+            outputs.report_model(self, feedback, model, info=info)
+        else:
+            feedback.pushInfo(raster.pixel_size_text(info))
         res = pipeline.super_resolution_file(src, out, method, scale, model=model, ndvi=ndvi,
                                              options=self.run_options(parameters, context, feedback))
         if method == "unet":

@@ -13,6 +13,7 @@ from qgis.core import (
 )
 
 from ....algorithms import onnx as rt
+from ....algorithms.io import raster
 from ...styles import ClassMapPostProcessor, GreyStretchPostProcessor, style_on_load
 from .. import checks, inputs, names, outputs
 from ..base import SarsenseAlgorithm
@@ -120,7 +121,7 @@ class ApplyModelAlgorithm(SarsenseAlgorithm):
         src = inputs.raster_path(self, parameters, self.INPUT, context)
         checks.require_valid(self, src, self.INPUT)
         model = self._open(parameters, context)
-        outputs.report_model(self, feedback, model)
+        outputs.report_model(self, feedback, model, info=raster.read_info(src) if model.contract.spatial else None)
         halo = self.parameterAsInt(parameters, self.HALO, context)
         blend = self.parameterAsInt(parameters, self.BLEND, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -308,6 +308,20 @@ def fit_and_score(keys: Sequence[str], columns: dict, station: ArrayLike, ssm: A
     return out
 
 
+def _masks(x, low, high):
+    """Per pixel of ``x`` (predictors, pixels): every predictor finite, some finite, some outside
+    ``[low, high]`` (one bound per predictor); row by row, without a (predictors, pixels) temporary."""
+    ok = np.isfinite(x[0])
+    some, far = ok.copy(), (x[0] < low[0]) | (x[0] > high[0])
+    for i in range(1, x.shape[0]):
+        finite = np.isfinite(x[i])
+        ok &= finite
+        some |= finite
+        far |= x[i] < low[i]
+        far |= x[i] > high[i]
+    return ok, some, far
+
+
 def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], dates: Sequence[str], output: str,
                       spread_output: str | None = None, *, series: _series.SeriesOptions | None = None,
                       options: RunOptions | None = None) -> dict:
@@ -351,27 +365,34 @@ def map_soil_moisture(model, date_inputs: Sequence[Sequence[tuple[str, int]]], d
     fz = series.frozen if series is not None else None
     counts = Counts("below_range", "above_range", "no_input", "outside", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
-    off = np.asarray(c.norm_offset, np.float32)[None, :]
-    sd = np.abs(np.asarray(c.norm_scale, np.float32))[None, :]
-    inside = (off - OUTSIDE_SD * sd, off + OUTSIDE_SD * sd)      # the training data's range, per predictor
+    off = np.asarray(c.norm_offset, np.float32)
+    sd = np.abs(np.asarray(c.norm_scale, np.float32))
+    low, high = off - OUTSIDE_SD * sd, off + OUTSIDE_SD * sd      # the training data's range, per predictor
+    in_order = np.array_equal(order, np.arange(order.size))     # one file per input, read in order: no copy
 
     def kernel(block):
+        # feature-major throughout: each predictor a row of the block's pixels, as read; the network takes them so
+        # (Model.predict_features), without a transpose
         _, rows, cols = block.shape
-        x = block[order].reshape(n_dates, n_in, rows * cols)
+        x = (block[:order.size] if in_order else block[order]).reshape(n_dates, n_in, rows * cols)
         mean = np.full((n_dates, rows * cols), np.nan, np.float32)
         spread = np.full_like(mean, np.nan)
         for k in range(n_dates):
-            pix = x[k].T
-            finite = np.isfinite(pix)
-            ok = np.flatnonzero(np.all(finite, axis=1))
-            x_ok = pix[ok]          # gathered once: counted, then mapped
-            counts.add(no_input=int(np.count_nonzero(finite.any(axis=1))) - ok.size,
-                       outside=int(np.count_nonzero(((x_ok < inside[0]) | (x_ok > inside[1])).any(axis=1))))
-            if ok.size:
-                y = model.predict_pixels(x_ok)
-                mean[k, ok] = y[:, 0]
-                if y.shape[1] > 1:
-                    spread[k, ok] = y[:, 1]
+            xk = x[k]
+            ok, some, far = _masks(xk, low, high)
+            n_ok = int(np.count_nonzero(ok))
+            counts.add(no_input=int(np.count_nonzero(some)) - n_ok, outside=int(np.count_nonzero(far & ok)))
+            if n_ok == ok.size:
+                y = model.predict_features(xk)
+                mean[k] = y[0]
+                if y.shape[0] > 1:
+                    spread[k] = y[1]
+            elif n_ok:
+                idx = np.flatnonzero(ok)
+                y = model.predict_features(xk[:, idx])      # the complete pixels only
+                mean[k, idx] = y[0]
+                if y.shape[0] > 1:
+                    spread[k, idx] = y[1]
         mean, spread = mean.reshape(n_dates, rows, cols), spread.reshape(n_dates, rows, cols)
         flags = fz.block_flags(block[block.shape[0] - n_fz:], mean.shape) if fz is not None else None
         if flags is not None:

@@ -306,7 +306,8 @@ class Model:
         status = f"{self.card.status} model, " if self.card.status else ""
         trained = self.card.trained_on or c.training_data
         text = (f"{c.name} {c.version} ({status}{c.task}); trained on: {trained or 'not stated'}; inputs: {chans}; "
-                f"provider {self.provider}; sha256 {self.sha256}")
+                f"provider {self.provider}{', evaluated feature-major' if self.feature_major is not None else ''}; "
+                f"sha256 {self.sha256}")
         if c.spatial:
             text += f"; contract tiling: tile {c.tile_size}, halo {c.halo}, receptive field {c.receptive_field}"
         return text

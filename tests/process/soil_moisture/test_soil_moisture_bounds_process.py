@@ -84,6 +84,8 @@ def test_the_network_map_stays_below_the_porosity(env, data, tmp_path):
     doc = run_json(env, "annmoisture", f"--INPUTS={data['vv']}", f"--INPUTS={data['ndvi_ok']}",
                    f"--MODEL={data['model']}", "--POROSITY=0.1", f"--OUTPUT={tmp_path / 'a.tif'}")
     _bounded(doc, "OUTPUT", 0.1)
+    # issue #31: the network runs feature-major in QGIS's own Python too (onnx importable, the probe passed)
+    assert any(line.startswith("Model:") and "evaluated feature-major" in line for line in doc["log"]["info"])
 
 
 def test_ndvi_keeps_dense_crops_by_default(env, tmp_path):

@@ -4,14 +4,18 @@
    against gdal_translate copying the same stack (the I/O floor), and its peak RSS.
 8. Soil moisture II: `sarsense:annmoisture` with the bundled CD + ANN ensemble through qgis_process on seven
    4096² predictor rasters of one date (VV, NDVI, θ, ΔVV, I_SSM, VH/VV, SSM_t), output Mpx/s with QGIS's start-up
-   included and without it, and peak RSS above start-up; then the same number of output pixels as a 512² ×
-   61-date series (predictor stacks written as changedetection writes them), which must not be slower per pixel.
+   included and without it, and peak RSS above start-up; where the time goes: each stage of the same date timed
+   in this process on one core (CPU seconds: decoding the seven inputs, the masks, the network feature-major as the
+   run evaluates it and pixel-major as before #31, writing the map), and the bound they leave on this machine's
+   cores with QGIS's start-up; then the same number of output pixels as a 512² × 61-date series (predictor stacks
+   written as changedetection writes them), which must not be slower per pixel.
 Each side runs as its own process under /usr/bin/time so peak RSS is the whole process's. Not a
 test: timings vary between machines; only ratios measured in the same run are quoted (docs/performance.md).
 """
 
 import os
 import statistics
+import time
 
 import numpy as np
 from common import QGIS_PROCESS, qgis_process, timed
@@ -146,6 +150,7 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
           f"{'met' if ok_t else 'MISSED'}; {mpx / (t - start_s):.2f} Mpx/s without it; {os.cpu_count()} cores")
     print(f"  peak RSS {peak:.0f} MB = {peak - base:.0f} MB above start-up (target <= {ANN_EXTRA_MB} MB): "
           f"{'met' if ok_m else 'MISSED'}; first run over the new files {first[0]:.2f} s, {first[1]:.0f} MB")
+    _ann_stages(one, os.path.join(tmp, "one.tif"), mpx, t, start_s)
     side, count = series
     dates = [str(np.datetime64("2021-01-01") + 6 * d) for d in range(count)]
     many = predictors(os.path.join(tmp, "series"), side, dates, as_written)
@@ -167,3 +172,64 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
 def _annmoisture(paths, out, env):
     return timed([QGIS_PROCESS, "run", "sarsense:annmoisture", *[f"--INPUTS={p}" for p in paths], f"--OUTPUT={out}"],
                  env=env)
+
+
+def _ann_stages(paths, result, mpx, t, start_s):
+    """Where one date's time goes: each stage of the run on one core, in this process (CPU seconds), and the
+    bound they leave on this machine's cores with QGIS's start-up."""
+    import onnx
+
+    from sarsense.algorithms import onnx as rt
+    from sarsense.algorithms.io import RunOptions, engine
+    from sarsense.algorithms.io import raster as _raster
+    from sarsense.algorithms.soil_moisture import hybrid
+
+    path = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
+    model = rt.Model(path, threads=1)
+    # multiply-adds per pixel: one per weight of every matrix product
+    graph = onnx.load(path).graph
+    weights = {i.name: i.dims for i in graph.initializer}
+    macs = sum(int(np.prod(weights[n.input[1]])) for n in graph.node if n.op_type in ("MatMul", "Gemm")
+               and n.input[1] in weights)
+    c = model.contract
+    off, sd = np.asarray(c.norm_offset, np.float32), np.abs(np.asarray(c.norm_scale, np.float32))
+    low, high = off - hybrid.OUTSIDE_SD * sd, off + hybrid.OUTSIDE_SD * sd
+    cpu = dict.fromkeys(("masks", "network", "pixel-major"), 0.0)
+
+    def stage(name, f, *args):
+        c0 = time.process_time()
+        out = f(*args)
+        cpu[name] += time.process_time() - c0
+        return out
+
+    def kernel(block):
+        x = block.reshape(block.shape[0], -1)
+        stage("masks", hybrid._masks, x, low, high)
+        stage("network", model.predict_features, x)
+        stage("pixel-major", lambda: model.predict_pixels(np.ascontiguousarray(x.T)))   # the path before #31
+        return 0
+
+    c0 = time.process_time()
+    engine.reduce_blockwise(paths, kernel, initial=0, combine=lambda a, b: a, options=RunOptions(workers=1))
+    read = time.process_time() - c0 - sum(cpu.values())
+    ds = gdal.Open(result)
+    ssm = ds.GetRasterBand(1).ReadAsArray()
+    side = _raster.tile_size(1)
+    c0 = time.process_time()
+    out = gdal.GetDriverByName("GTiff").Create(result + ".w.tif", ds.RasterXSize, ds.RasterYSize, 1, gdal.GDT_Float32,
+                                               options=_raster.creation_options(_raster.DEFAULT_COMPRESSION, tile=side))
+    for y in range(0, ds.RasterYSize, side):
+        out.GetRasterBand(1).WriteArray(ssm[y:y + side], 0, y)
+    out = None
+    write = time.process_time() - c0
+    os.remove(result + ".w.tif")
+    work = read + cpu["masks"] + cpu["network"] + write
+    cores = os.cpu_count() or 1
+    bound = start_s + work / cores
+    print(f"  where the time goes, CPU s on one core for the {mpx:.1f} Mpx: decoding the 7 inputs {read:.2f}, masks "
+          f"{cpu['masks']:.2f}, network {cpu['network']:.2f} feature-major ({macs} multiply-adds per pixel: "
+          f"{macs * mpx / 1e3 / cpu['network']:.1f} G/s; pixel-major, as before #31, {cpu['pixel-major']:.2f}: "
+          f"{cpu['pixel-major'] / cpu['network']:.2f}x), writing the map {write:.2f}; {work:.2f} CPU s in all")
+    print(f"  bound on {cores} cores: start-up {start_s:.2f} s + {work:.2f} / {cores} = {bound:.2f} s = "
+          f"{mpx / bound:.2f} Mpx/s at best (the target needs <= {mpx / ANN_MPX_S:.2f} s); measured {t:.2f} s "
+          f"({t - bound:+.2f} s: QGIS loading the layers and the plugin, the input checks, threads waiting)")

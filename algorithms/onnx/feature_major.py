@@ -3,7 +3,7 @@
 A per-pixel network exported by skl2onnx (the soil-moisture ensemble: 5 members × three hidden layers of 20)
 multiplies ``(n, 20)`` activations by ``(20, 20)`` weights: onnxruntime's matrix kernel then works on a
 20-column result, which fills its 16-lane AVX-512 rows badly. The same products written ``W·xᵀ`` give a
-``(20, n)`` result, long rows the kernel fills: measured 1.4–1.56× faster on the bundled ensemble (one
+``(20, n)`` result, long rows the kernel fills: measured 1.4–1.7× faster on the bundled ensemble (one
 thread, calls of 2 048–65 536 pixels; docs/performance.md, bench section 8). The file is left as it is:
 :func:`feature_major` rewrites the graph in memory, node by node, for a whitelist of operators whose
 transposed form is the same arithmetic (``MatMul``/``Gemm`` by constant weights, element-wise operators,
@@ -191,11 +191,12 @@ def feature_major(model, *, offset, scale, out_scale, out_offset):
                              [net_out + "_s"]),
             helper.make_node("Add", [net_out + "_s", const(np.asarray(out_offset, f32).reshape(k, 1), "out_offset")],
                              [name_out])]
+    used = {i for n in head + nodes + tail for i in n.input}
     graph = helper.make_graph(
         head + nodes + tail, g.name + "_feature_major",
         [helper.make_tensor_value_info(raw, onnx.TensorProto.FLOAT, [n_in, "n"])],
         [helper.make_tensor_value_info(name_out, onnx.TensorProto.FLOAT, [k, "n"])],
-        initializer=[t for t in g.initializer] + new_inits)
+        initializer=[t for t in list(g.initializer) + new_inits if t.name in used])
     out = helper.make_model(graph, opset_imports=list(model.opset_import), producer_name="sarsense-feature-major")
     out.ir_version = model.ir_version
     return out

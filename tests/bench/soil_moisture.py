@@ -233,3 +233,13 @@ def _ann_stages(paths, result, mpx, t, start_s):
     print(f"  bound on {cores} cores: start-up {start_s:.2f} s + {work:.2f} / {cores} = {bound:.2f} s = "
           f"{mpx / bound:.2f} Mpx/s at best (the target needs <= {mpx / ANN_MPX_S:.2f} s); measured {t:.2f} s "
           f"({t - bound:+.2f} s: QGIS loading the layers and the plugin, the input checks, threads waiting)")
+
+
+if __name__ == "__main__":      # one section alone: python tests/bench/soil_moisture.py 8 (or 4)
+    import sys
+    import tempfile
+
+    section = {"4": soil_moisture, "8": ann_moisture}[sys.argv[1] if len(sys.argv) > 1 else "8"]
+    with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as folder:
+        missed = section(os.path.join(folder, "section"))
+    print("\ntargets missed: " + (", ".join(missed) if missed else "none"))

@@ -14,7 +14,10 @@ test: timings vary between machines; only ratios measured in the same run are qu
 """
 
 import os
+import re
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -103,7 +106,8 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
     os.makedirs(tmp)
     from sarsense.algorithms.io import raster as _raster
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    start_s, base = timed([QGIS_PROCESS, "list"], env=env)
+    load = os.getloadavg()[0]
+    start_s, base, start_cpu = _timed_cpu([QGIS_PROCESS, "list"], env=env)
     rng = np.random.default_rng(11)
 
     def predictors(folder, side, dates, options):
@@ -150,6 +154,10 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
           f"{'met' if ok_t else 'MISSED'}; {mpx / (t - start_s):.2f} Mpx/s without it; {os.cpu_count()} cores")
     print(f"  peak RSS {peak:.0f} MB = {peak - base:.0f} MB above start-up (target <= {ANN_EXTRA_MB} MB): "
           f"{'met' if ok_m else 'MISSED'}; first run over the new files {first[0]:.2f} s, {first[1]:.0f} MB")
+    cpu = statistics.median(r[2] for r in runs)
+    print(f"  CPU time of a run (median, user + sys): {cpu:.2f} s, of which QGIS's start-up {start_cpu:.2f} s; load "
+          f"average before this section {load:.1f} on {os.cpu_count()} cores (other processes stretch the wall times, "
+          "not the CPU seconds)")
     _ann_stages(one, os.path.join(tmp, "one.tif"), mpx, t, start_s)
     side, count = series
     dates = [str(np.datetime64("2021-01-01") + 6 * d) for d in range(count)]
@@ -169,9 +177,18 @@ def ann_moisture(tmp, n=4096, series=(512, 61)):
     return failed
 
 
+def _timed_cpu(cmd, env):
+    """(seconds, peak RSS MB, CPU seconds user + sys) of a command run under /usr/bin/time."""
+    res = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M %U %S", *cmd], capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{res.stderr[-2000:]}")
+    sec, kb, user, system = re.findall(r"TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)", res.stderr)[-1]
+    return float(sec), int(kb) / 1024, float(user) + float(system)
+
+
 def _annmoisture(paths, out, env):
-    return timed([QGIS_PROCESS, "run", "sarsense:annmoisture", *[f"--INPUTS={p}" for p in paths], f"--OUTPUT={out}"],
-                 env=env)
+    return _timed_cpu([QGIS_PROCESS, "run", "sarsense:annmoisture", *[f"--INPUTS={p}" for p in paths],
+                       f"--OUTPUT={out}"], env=env)
 
 
 def _ann_stages(paths, result, mpx, t, start_s):
@@ -232,7 +249,8 @@ def _ann_stages(paths, result, mpx, t, start_s):
           f"{cpu['pixel-major'] / cpu['network']:.2f}x), writing the map {write:.2f}; {work:.2f} CPU s in all")
     print(f"  bound on {cores} cores: start-up {start_s:.2f} s + {work:.2f} / {cores} = {bound:.2f} s = "
           f"{mpx / bound:.2f} Mpx/s at best (the target needs <= {mpx / ANN_MPX_S:.2f} s); measured {t:.2f} s "
-          f"({t - bound:+.2f} s: QGIS loading the layers and the plugin, the input checks, threads waiting)")
+          f"({t - bound:+.2f} s: QGIS loading the layers and the plugin, the input checks, threads waiting, other "
+          "processes)")
 
 
 if __name__ == "__main__":      # one section alone: python tests/bench/soil_moisture.py 8 (or 4)

@@ -14,7 +14,7 @@ from sarsense.algorithms.soil_moisture import hybrid, series
 
 BUNDLED = os.path.join(str(rt.BUNDLED_MODELS_DIR), "soil_moisture_hybrid.onnx")
 DATES = ["2021-05-01", "2021-05-13", "2021-05-25"]
-POROSITY = 0.45
+POROSITY = 0.3      # below the bundled network's own bound (0.5): the map is clipped somewhere
 
 
 def _predictors(model, dates, shape=(45, 52), seed=3):
@@ -66,7 +66,7 @@ def test_the_map_equals_the_pixel_major_path_within_float32_rounding(tmp_path, l
     # the clip counts may differ only by pixels the rounding puts on the other side of a bound
     near = lambda bound: int(np.count_nonzero(np.abs(raw - bound) <= 1e-6))   # noqa: E731
     assert abs(res["below_range"] - below) <= near(0.0) and abs(res["above_range"] - above) <= near(POROSITY)
-    assert below > 0
+    assert below + above > 0
     finite = np.isfinite(x)
     complete, some = finite.all(axis=1), finite.any(axis=1)
     c = model.contract

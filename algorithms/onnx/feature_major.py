@@ -1,6 +1,6 @@
 """A per-pixel graph rewritten at load time to run feature-major: ``(channels, n) → (outputs, n)``.
 
-A per-pixel network exported by skl2onnx (the soil-moisture ensemble: 5 members × three hidden layers of 20)
+A per-pixel network as skl2onnx or the soil-moisture exporter write it (5 members × three hidden layers of 20)
 multiplies ``(n, 20)`` activations by ``(20, 20)`` weights: onnxruntime's matrix kernel then works on a
 20-column result, which fills its 16-lane AVX-512 rows badly. The same products written ``W·xᵀ`` give a
 ``(20, n)`` result, long rows the kernel fills: measured 1.4–1.7× faster on the bundled ensemble (one

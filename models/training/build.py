@@ -13,7 +13,8 @@ import argparse
 import os
 import sys
 
-from .lst_superresolution import build_lst_superresolution, study_lst_sizes
+from .lst_study import study_lst
+from .lst_superresolution import build_lst_superresolution
 from .s1_despeckle_example import build_despeckle_example
 from .sea_ice_concentration import build_sea_ice_concentration, study_sic_levels
 from .soil_moisture_hybrid import build_soil_moisture_hybrid
@@ -21,7 +22,7 @@ from .soil_moisture_hybrid import build_soil_moisture_hybrid
 RECIPES = {"s1_despeckle_example": build_despeckle_example, "lst_superresolution": build_lst_superresolution,
            "sea_ice_concentration": build_sea_ice_concentration, "soil_moisture_hybrid": build_soil_moisture_hybrid}
 #: Studies a card quotes, run by name only (never by plain `make models`): they train several networks.
-STUDIES = {"lst_sizes": study_lst_sizes, "sea_ice_levels": study_sic_levels}
+STUDIES = {"lst_study": study_lst, "sea_ice_levels": study_sic_levels}
 
 
 def main(argv=None):

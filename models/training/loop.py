@@ -20,7 +20,7 @@ def seed_everything(seed):
 
 
 def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, seed, workdir, metrics=None,
-          lr_steps=(), augment=True, keep="best", log=print):
+          lr_steps=(), augment=True, keep="best", samples_per_epoch=None, log=print):
     """Train ``net`` on ``data`` (a :class:`data.PatchDataset`), checkpointing every epoch.
 
     Resumes from ``workdir/last.pt`` when it exists (same seed ⇒ same result).
@@ -29,6 +29,9 @@ def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, see
     ``workdir/best.pt``. Returns the history (list of dicts); ``net`` ends with the best weights, or
     with the last epoch's when ``keep="last"`` (when the validation part is the held-out test set,
     which must not pick the epoch). ``augment`` is passed to :meth:`data.PatchDataset.batches`.
+    ``samples_per_epoch``: an epoch is that many samples drawn from ``train_idx`` without replacement
+    (seeded by the epoch), not all of them: a large set of overlapping windows is then seen in
+    checkpointed pieces of equal length.
     """
     os.makedirs(workdir, exist_ok=True)
     seed_everything(seed)
@@ -50,7 +53,8 @@ def train(net, data, train_idx, val_idx, *, loss_fn, epochs, batch_size, lr, see
         rng = np.random.default_rng(seed + epoch)
         net.train()
         total, count = 0.0, 0
-        for x, y in data.batches(train_idx, batch_size, rng=rng, augment=augment):
+        picked = train_idx if samples_per_epoch is None else rng.permutation(train_idx)[:samples_per_epoch]
+        for x, y in data.batches(picked, batch_size, rng=rng, augment=augment):
             opt.zero_grad()
             loss = loss_fn(net(torch.from_numpy(x)), torch.from_numpy(y))
             loss.backward()

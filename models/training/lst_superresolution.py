@@ -1,5 +1,6 @@
-"""Recipe of the bundled ``lst_superresolution`` and its size study (``python -m models.training.build
-lst_superresolution`` / ``lst_sizes``): real MODIS LST patches, Norm-L4 degradation, a U-Net ×4."""
+"""Recipe of the bundled ``lst_superresolution`` (``python -m models.training.build lst_superresolution``): the
+run the learning-curve study picked on validation (:mod:`.lst_study`), trained on real ECOSTRESS and MODIS LST
+pairs (Norm-L4 degradation, a U-Net ×4), exported, scored once on the held-out scenes, blocks and patches."""
 
 import json
 import os
@@ -11,7 +12,7 @@ import numpy as np
 
 from sarsense.algorithms import onnx as rt
 from sarsense.algorithms.io.engine.tiles import fitting_tile
-from sarsense.algorithms.lst import modis, pipeline, quality, resample, temperature
+from sarsense.algorithms.lst import modis, quality, resample, temperature
 
 from .paths import MODELS, REPO
 
@@ -23,15 +24,9 @@ LST_LAYERS = ("LST_Day_1km", "LST_Night_1km")
 SR_SCALE = 4
 PATCH, PATCH_STRIDE = 64, 16           # the paper's 64×64 1 km patches; overlapping windows for training
 SPLIT_BLOCK, SPLIT_MARGIN = 200, 8     # spatial blocks of the split; patches keep 8 px from a block's edge
-#: The bundled size: what the size study's rule picks (LST_VAL_TOLERANCE; the card writer checks it).
-LST_NET = {"levels": 2, "base": 8}
-#: The size study (``python -m models.training.build lst_sizes``): the first is the size `make bench` has timed
-#: since the runtime landed (the paper gives no filter counts), the others leaner ones.
-LST_SIZES = ({"levels": 3, "base": 32}, {"levels": 3, "base": 16}, {"levels": 4, "base": 8}, {"levels": 3, "base": 8},
-             {"levels": 2, "base": 8})
-LST_STUDY = Path(__file__).resolve().parent / "lst_sizes.json"
-#: The bundled size is the fastest whose validation loss is within this fraction of the study's lowest.
-LST_VAL_TOLERANCE = 0.02
+#: Input pixel sizes (m) the bundled model is validated on: ECOSTRESS 70 m degraded ×4 (280 m) and MODIS
+#: 926.6 m (the sinusoidal grid; about 1 km in UTM), each with a 10 % margin.
+VALIDATED_PIXEL_M = [250.0, 1100.0]
 
 
 def _modis_fields():
@@ -45,7 +40,7 @@ def _modis_fields():
     return fields
 
 
-def lst_patches(fields, *, seed, test_fraction=0.25, val_fraction=0.15, train_size=PATCH):
+def lst_patches(fields, *, seed, test_fraction=0.25, val_fraction=0.15, train_size=PATCH, train_stride=None):
     """The paper's patches (§II.A: cloud-free 64×64 windows of 1 km LST), split by spatial blocks.
 
     Each field is cut into 200×200 blocks; a patch lies wholly inside one block, at least 8 px
@@ -57,6 +52,7 @@ def lst_patches(fields, *, seed, test_fraction=0.25, val_fraction=0.15, train_si
 
     ``train_size`` < 64 cuts the training and validation blocks into smaller cloud-free windows
     (stride a quarter of the size) instead, in the same blocks: more of them survive the clouds.
+    ``train_stride`` sets the training and validation windows' stride instead.
 
     Returns ``{"train", "val", "test": [...], "blocks": (n_test, n_val, n_blocks_with_patches)}`` with
     entries ``(field, row, col, patch)``.
@@ -77,7 +73,8 @@ def lst_patches(fields, *, seed, test_fraction=0.25, val_fraction=0.15, train_si
                                                                              kelvin[y:y + size, x:x + size]))
         return found
     per_block = windows(PATCH, PATCH_STRIDE)
-    per_block_train = per_block if train_size == PATCH else windows(train_size, train_size // 4)
+    per_block_train = (per_block if train_size == PATCH and train_stride is None
+                       else windows(train_size, train_stride or train_size // 4))
     keys = sorted(per_block)
     order = np.random.default_rng(seed).permutation(len(keys))
     total = sum(len(v) for v in per_block.values())
@@ -128,68 +125,54 @@ def _lst_receptive_field(net_kwargs, seed):
     return int(hit.max() - hit.min() + 1)
 
 
-def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=print, net_kwargs=None,
-                              name="lst_superresolution", write=True, lr=1e-3, norm="standard", train_size=32):
-    """Train the multi-residual U-Net ×4 on the real MOD11A1 tiles; export, score, write the card."""
-    import torch
+def build_lst_superresolution(*, workdir=None, log=print, write=True, epochs=None, name="lst_superresolution",
+                              ecostress_dir=None):
+    """Train the recipe the study picked on validation (:func:`lst_study.pick_recipe` on ``lst_study.json``),
+    export it with its contract, score it once on the held-out parts and write the card.
 
-    from .data import ArrayPatches
-    from .loop import seed_everything, train
-    from .nets import MultiResidualUNet
+    The held-out parts: the ECOSTRESS test scenes × test blocks (day and night apart) and the MODIS test
+    patches (:func:`lst_patches`). ``epochs`` overrides every stage's epochs (quick checks; never for the
+    bundled file).
+    """
+    from . import lst_study as st
     from .onnx_export import export, parity_check
 
-    net_kwargs = dict(net_kwargs or LST_NET)
-    fields = _modis_fields()
-    parts = lst_patches(fields, seed=seed, train_size=train_size)
-    (ct, tt), (cw, tw), (cv, tv) = lst_pairs(parts["train"]), lst_pairs(parts["val"]), lst_pairs(parts["test"])
-    t_max = float(np.ceil(tt.max()))       # the paper divides by the training set's maximum
-    t_mean = float(np.mean(tt))
-    if norm == "max":        # the paper: x / max (measured here: no progress in 50 epochs, see the card)
-        offset, scale = 0.0, t_max
-    else:
-        offset, scale = float(np.round(t_mean)), float(np.ceil(np.std(tt)))
-    data = ArrayPatches((np.concatenate([ct, cw])[:, None] - offset) / scale,
-                        (np.concatenate([tt, tw])[:, None] - offset) / scale,
-                        source="MODIS Terra MOD11A1 v006 daily LST (LST_Day_1km and LST_Night_1km, all produced "
-                               "pixels) of tiles h14v09 2019-11-01 and h11v05 2021-08-15 "
-                               "(resources/sample_data/modis_lst, NASA LP DAAC)")
-    train_idx, val_idx = np.arange(len(ct)), np.arange(len(ct), len(ct) + len(cw))
-    seed_everything(seed)
-    net = MultiResidualUNet(scale=SR_SCALE, batch_norm=False, zero_init=True, **net_kwargs)
-    workdir = workdir or tempfile.mkdtemp(prefix=f"{name}-")
-
-    def rmse_k(p, t):
-        return torch.sqrt(torch.mean((p - t) ** 2)) * scale
-
-    # §III.B.3 trains with Adam, MSE (eq. 1), batch 32, lr 1e-4 divided by 100 after 50 of 300 epochs: about
-    # 200 000 steps on 21 650 patches. Here ~5 steps per epoch: that schedule moved the held-out RMSE by
-    # 0.001 K in 50 epochs, so lr 1e-3, divided by 10 at 2/3 and 5/6 of the epochs.
-    history = train(net, data, train_idx, val_idx, loss_fn=torch.nn.functional.mse_loss, epochs=epochs,
-                    batch_size=32, lr=lr, lr_steps=(epochs * 2 // 3, epochs * 5 // 6), seed=seed, workdir=workdir,
-                    augment="dihedral", keep="best", metrics={"rmse_k": rmse_k}, log=log)
-    rf = _lst_receptive_field(net_kwargs, seed)
+    study = st.load_study()
+    pick = st.pick_recipe(study)
+    workdir = Path(workdir or tempfile.mkdtemp(prefix=f"{name}-"))
+    sources = st.Sources(workdir, ecostress_dir)
+    t0, init, stages = time.time(), None, []
+    for i, stage in enumerate(pick["chain"]):
+        cfg = {**stage, "init": str(init) if init else None, **({"epochs": epochs} if epochs else {})}
+        net, res = st.train_run(sources, cfg, workdir / f"stage{i}", log=log)
+        stages.append(res)
+        init = workdir / f"stage{i}" / "best.pt"
+    # the epochs' own times (a build resumed from its workdir keeps those of the epochs it did not redo)
+    seconds = sum(s["seconds"] for s in stages) if stages else time.time() - t0
+    final = stages[-1]
+    net_kwargs = final["config"]["net"]
+    rf = _lst_receptive_field(net_kwargs, st.SEED)
     multiple = max(1, 2 ** net_kwargs["levels"] // SR_SCALE)
+    offset, scale = st.NORM_OFFSET, st.NORM_SCALE
+    data = " + ".join(dict.fromkeys(s["data"] for s in stages))
     contract = {
         "format": rt.CONTRACT_FORMAT, "format_version": rt.CONTRACT_VERSION,
-        "name": name, "version": "1.0.0", "licence": "GPL-3.0-or-later",
-        "description": "Multi-residual U-Net (Nguyen et al. 2022): MODIS LST ×4 super-resolution, the "
-                       "Keys-bicubic ILR plus a learnt residual.",
+        "name": name, "version": "2.0.0", "licence": "GPL-3.0-or-later",
+        "description": "Multi-residual U-Net (Nguyen et al. 2022): LST ×4 super-resolution, the Keys-bicubic ILR "
+                       f"plus a learnt residual; trained on real {_trained_on(stages)}; validated on ECOSTRESS "
+                       "(280 m → 70 m) and MODIS (1 km) inputs.",
         "task": "super_resolution", "scale_factor": SR_SCALE,
         "inputs": [{"name": "LST", "units": "K"}],
         "normalisation": {"method": "offset_scale", "offset": [offset], "scale": [scale]},
-        "nodata_fill": round((t_mean - offset) / scale, 6),
+        "nodata_fill": round((final["train_mean_k"] - offset) / scale, 6),
         "output": {"names": ["LST"], "units": "K", "scale": scale, "offset": offset},
         "tiling": {"tile_size": 128, "halo": -(-(rf - 1) // 2), "receptive_field": rf, "size_multiple": multiple},
-        "training": {"data": data.source,
-                     "summary": f"{len(train_idx)} training and {len(val_idx)} validation {train_size}×{train_size} "
-                                f"cloud-free windows (overlapping, stride {max(1, train_size // 4)}), {len(cv)} "
-                                f"held-out cloud-free 64×64 test patches (no overlap); test, validation and training "
-                                f"in separate spatial blocks ({parts['blocks'][0]}, {parts['blocks'][1]} and the "
-                                f"rest of {parts['blocks'][2]}); {epochs} epochs, Adam lr {lr:g} divided by 10 at "
-                                f"2/3 and 5/6 of them, MSE, batch 32, dihedral augmentation, seed {seed}; normalised "
-                                f"as (T − {offset:g}) / {scale:g}"},
+        "validated_input_pixel_m": VALIDATED_PIXEL_M,
+        "training": {"data": f"real LST: {data}",
+                     "summary": f"recipe '{pick['label']}' of the study (picked on validation); "
+                                f"{final['n_train']} training windows of 64×64, seed {st.SEED}"},
     }
-    onnx_path = (MODELS if write else Path(workdir)) / f"{name}.onnx"
+    onnx_path = (MODELS if write else workdir) / f"{name}.onnx"
     # memory_per_pixel is measured on a first export; the tile is then the largest that fits the default
     # budget with it (lstsuperresolution's two input bands counted), so sarsense:applymodel and
     # lstsuperresolution both run at their default budgets.
@@ -201,72 +184,26 @@ def build_lst_superresolution(*, epochs=60, seed=20261121, workdir=None, log=pri
         raise RuntimeError(f"{name}: no tile fits the default memory budget; choose a leaner network")
     contract["tiling"]["tile_size"] = tile
     export(net, onnx_path, contract, channels=1, tile=32)
-    parity = parity_check(net, onnx_path, [(cv[:8, None] - offset) / scale])
-    result = {"net": net_kwargs, "parameters": int(sum(p.numel() for p in net.parameters())), "scores": {},
-              "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(cv), "blocks": parts["blocks"],
-              "t_max": t_max, "parity": parity, "history": history[-1] if history else {}, "epochs": epochs,
-              "best_val_loss": min((h["val_loss"] for h in history), default=float("nan")),
-              "tiling": dict(contract["tiling"])}
+    (mc, mt) = sources.modis_pairs("test")
+    parity = parity_check(net, onnx_path, [(mc[:8, None] - offset) / scale])
+    result = {"pick": pick, "stages": stages, "seconds": round(seconds), "parity": parity,
+              "parameters": int(sum(p.numel() for p in net.parameters())), "tiling": dict(contract["tiling"]),
+              "screening": sources.eco["report"], "split": st.split_summary(sources), "scores": {}}
     if write:
-        _write_lst_card(name, onnx_path, contract, result, {})   # the hash first: the runtime checks it
-    result["scores"] = score_lst(onnx_path, cv, tv)
-    if write:
-        _write_lst_card(name, onnx_path, contract, result, result["scores"])
-    log(f"{name}: {result}")
+        _write_lst_card(name, onnx_path, contract, result, study)   # the hash first: the runtime checks it
+    for label, day in (("ECOSTRESS day", True), ("ECOSTRESS night", False)):
+        (c, t), n_scenes = sources.eco_pairs("test", day=day)
+        result["scores"][label] = {**score_lst(onnx_path, c, t), "scenes": n_scenes}
+    for doy in sources.eco["test_doys"]:
+        (c, t), _ = sources.eco_pairs("test", doys={doy})
+        result["scores"][f"ECOSTRESS 2023-{doy:03d}"] = {**score_lst(onnx_path, c, t), "scenes": 1}
+    result["scores"]["MODIS"] = {**score_lst(onnx_path, mc, mt), "scenes": 2}
+    if write:       # the test scenes' crops around the test blocks, for make demo and the card's check
+        from .lst_ecostress import write_heldout
+        write_heldout(sources.eco, sources.eco_parts["test_blocks"])
+        _write_lst_card(name, onnx_path, contract, result, study)
+    log(f"{name}: {json.dumps({k: v for k, v in result.items() if k not in ('screening',)}, default=str)}")
     return result
-
-
-def study_lst_sizes(*, workdir=None, log=print, sizes=LST_SIZES):
-    """Train each network size of :data:`LST_SIZES` as the recipe does, then time them all.
-
-    For each: parameters, receptive field, tiling, best validation loss, held-out scores (training),
-    and the time :func:`time_lst_size` measures. Written to :data:`LST_STUDY`, which the card quotes;
-    the bundled size is picked on validation loss and speed, never on the held-out scores.
-    """
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="lst_sizes-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for net in sizes:
-        tag = f"{net['levels']}x{net['base']}"
-        res = build_lst_superresolution(net_kwargs=net, write=False, workdir=str(workdir / tag), log=lambda *a: None,
-                                        name=f"lst_{tag}")
-        rows.append({"levels": net["levels"], "base": net["base"], "parameters": res["parameters"],
-                     "tiling": res["tiling"], "best_val_loss": res["best_val_loss"], "scores": res["scores"]})
-        log(f"{tag}: {rows[-1]}")
-    for row in rows:        # timed after all the training, one after the other
-        tag = f"{row['levels']}x{row['base']}"
-        row["window_s"] = time_lst_size(workdir / tag / f"lst_{tag}.onnx", workdir)
-        log(f"{tag}: {row['window_s']} s for the window")
-    study = {"machine_cores": os.cpu_count(), "window": LST_TIMING_WINDOW_TEXT, "sizes": rows}
-    LST_STUDY.write_text(json.dumps(study, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return study
-
-
-#: The timing window of the size study: (x, y, size) in the h14v09 day tile, QC filter on.
-LST_TIMING_WINDOW = (400, 400, 400)
-LST_TIMING_WINDOW_TEXT = ("MOD11A1.A2019305.h14v09 LST_Day_1km (QC filter on), columns and rows 400–800: "
-                          "400² → 1600², 1/9 of a tile")
-
-
-def time_lst_size(onnx_path, workdir):
-    """Seconds :func:`algorithms.lst.pipeline.unet` takes on :data:`LST_TIMING_WINDOW` at the default memory
-    budget on this machine (onnxruntime, one thread per core). A window, not the full tile: the paper-size
-    network needs 48-px tiles at the default budget, and a full tile would take it about half an hour."""
-
-    from osgeo import gdal
-
-    x, y, n = LST_TIMING_WINDOW
-    kelvin = Path(workdir) / "timing_window_kelvin.tif"
-    if not kelvin.exists():
-        hdf = sorted(MODIS_DIR.glob("MOD11A1.*h14v09*.hdf"))[0]
-        tile = Path(workdir) / "timing_tile_kelvin.tif"
-        pipeline.LstSource(f'HDF4_EOS:EOS_GRID:"{hdf}":MODIS_Grid_Daily_1km_LST:LST_Day_1km').write_kelvin(str(tile))
-        gdal.Translate(str(kelvin), str(tile), srcWin=[x, y, n, n])
-    model = rt.Model(onnx_path)
-    t0 = time.perf_counter()
-    pipeline.unet(str(kelvin), str(Path(workdir) / "timing_sr.tif"), model)
-    return round(time.perf_counter() - t0, 1)
-
 
 def score_lst(onnx_path, coarse, truth):
     """Held-out figures per method, each the mean over patches of the per-patch figure (the paper's protocol).
@@ -274,11 +211,13 @@ def score_lst(onnx_path, coarse, truth):
     For every patch: PSNR with the patch's own dynamic range (eq. 2), SSIM eq. 3 over the patch,
     the windowed SSIM (Wang et al. 2004, 7×7 Gaussian), RMSE and bias in K. A model outside
     ``models/`` (an experiment's workdir) runs without a card; a bundled one is checked against its card.
+    ``"gain"``: the U-Net's mean per-patch PSNR minus bicubic's (dB) and ``"gain_se"`` the standard error of
+    that mean (the per-patch differences' standard deviation over √N).
     """
     net = rt.Model(onnx_path).predict_tiles(coarse[:, None])[:, 0]
     methods = {"bicubic (Keys)": np.stack([resample.upsample(c, SR_SCALE) for c in coarse]),
                "multi-residual U-Net": net}
-    out = {}
+    out, psnr = {}, {}
     for label, est in methods.items():
         rows = []
         for t, e in zip(truth, est):
@@ -288,97 +227,164 @@ def score_lst(onnx_path, coarse, truth):
         out[label] = {k: float(np.mean([r[k] for r in rows]))
                       for k in ("psnr", "ssim", "ssim_windowed", "rmse", "bias")}
         out[label]["n"] = len(rows)
+        psnr[label] = np.array([r["psnr"] for r in rows])
+    d = psnr["multi-residual U-Net"] - psnr["bicubic (Keys)"]
+    out["gain"] = float(d.mean())
+    out["gain_se"] = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
     return out
 
 
-def _lst_size_table():
-    """The size study (:data:`LST_STUDY`) as a markdown table, or a note when it has not been run."""
-    if not LST_STUDY.exists():
-        return "(The size study has not been run: `python -m models.training.build lst_sizes`.)"
-    study = json.loads(LST_STUDY.read_text(encoding="utf-8"))
-    lines = [f"Timed on {study['window']}, `pipeline.unet` at the default budget, {study['machine_cores']} cores; "
-             "a full tile is about 9× that (`make bench` measures the bundled one on the full tile through "
-             "qgis_process). Study: `python -m models.training.build lst_sizes` (trains them all, ~40 min on 2 "
-             "cores).", "",
-             "| levels × base filters | parameters | receptive field (px) | tile / halo (px) | memory (B/px) | "
-             "best validation loss | held-out U-Net PSNR (dB) | − bicubic (dB) | RMSE (K) | 400² window ×4 (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    best = min(r["best_val_loss"] for r in study["sizes"])
-    eligible = [r for r in study["sizes"] if r["best_val_loss"] <= best * (1 + LST_VAL_TOLERANCE)]
-    pick = min(eligible, key=lambda r: r["window_s"])
-    if (pick["levels"], pick["base"]) != (LST_NET["levels"], LST_NET["base"]):
-        raise RuntimeError(f"the size study picks {pick['levels']} x {pick['base']}, LST_NET is {LST_NET}: update one")
-    lowest = min(study["sizes"], key=lambda r: r["best_val_loss"])
-    ref = study["sizes"][0]
-    lines[0:0] = [
-        f"Lowest validation loss: {lowest['levels']} × {lowest['base']}; bundled: {pick['levels']} × "
-        f"{pick['base']} ({100 * (pick['best_val_loss'] / best - 1):.1f} % above it, "
-        f"{pick['scores']['multi-residual U-Net']['psnr'] - lowest['scores']['multi-residual U-Net']['psnr']:+.2f} dB "
-        f"on the held-out patches, {ref['window_s'] / pick['window_s']:.0f}× faster than "
-        f"{ref['levels']} × {ref['base']}).", ""]
-    for r in study["sizes"]:
-        t, u, b = r["tiling"], r["scores"]["multi-residual U-Net"], r["scores"]["bicubic (Keys)"]
-        lines.append(f"| {r['levels']} × {r['base']} | {r['parameters']:,} | {t['receptive_field']} | "
-                     f"{t['tile_size']} / {t['halo']} | {t['memory_per_pixel']} | {r['best_val_loss']:.5f} | "
-                     f"{u['psnr']:.2f} | {u['psnr'] - b['psnr']:+.2f} | {u['rmse']:.3f} | {r['window_s']:.1f} |")
-    return "\n\n" + "\n".join("  " + line if line else "" for line in lines) + "\n"
+def _study_table(study, pick_label):
+    """The learning-curve study (``lst_study.json``) as markdown: validation gains per run."""
+    from .lst_study import recipe_score
+    lines = ["| run | training scenes | training windows | ECOSTRESS day (N {d}) | ECOSTRESS night (N {n}) | "
+             "MODIS (N {m}) | mean (the rule) | minutes |", "|---|---|---|---|---|---|---|---|"]
+    first = study["runs"][0]["val"]
+    lines[0] = lines[0].format(d=first["ecostress_day"]["n"], n=first["ecostress_night"]["n"], m=first["modis"]["n"])
+    def cell(v, k):
+        return f"{v[k]['gain_db']:+.2f} ± {v[k]['se_db']:.2f}"
+    for r in study["runs"]:
+        v = r["val"]
+        mark = " **(picked)**" if r["label"] == pick_label else ""
+        lines.append(f"| {r['label']}{mark} | {len(r['train_scenes'])} | {r['n_train']:,} | "
+                     f"{cell(v, 'ecostress_day')} | {cell(v, 'ecostress_night')} | {cell(v, 'modis')} | "
+                     f"{recipe_score(r):+.2f} | {r['seconds'] / 60:.1f} |")
+    return "\n".join(lines)
 
 
-def _write_lst_card(name, onnx_path, contract, result, scores):
-    c, t = contract, contract["tiling"]
-    rows = "\n".join(f"| {m} | {v['n']} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ssim_windowed']:.3f} | "
-                     f"{v['rmse']:.3f} | {v['bias']:+.3f} |" for m, v in scores.items())
-    gain = (scores["multi-residual U-Net"]["psnr"] - scores["bicubic (Keys)"]["psnr"]) if scores else float("nan")
+def _screening_table(report):
+    lines = ["| scene (2023, day of year) | part of day | split | valid land | cloud removed | cold threshold (K) |",
+             "|---|---|---|---|---|---|"]
+    for r in report:
+        lines.append(f"| {r['doy']:03d} | {r['label'].split(' ', 1)[1]} | {r['split']} | "
+                     f"{100 * r['valid_land']:.1f} % | {100 * r['clouds']:.2f} % | {r['threshold_k']:.1f} |")
+    return "\n".join(lines)
+
+
+def _score_rows(scores):
+    rows = []
+    for source, sc in scores.items():
+        for m in ("bicubic (Keys)", "multi-residual U-Net"):
+            v = sc[m]
+            rows.append(f"| {source} | {m} | {v['n']} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ssim_windowed']:.3f} | "
+                        f"{v['rmse']:.3f} | {v['bias']:+.3f} |")
+        rows.append(f"| {source} | **U-Net − bicubic** | | **{sc['gain']:+.2f} ± {sc['gain_se']:.2f}** | | | | |")
+    return "\n".join(rows)
+
+
+def _write_lst_card(name, onnx_path, contract, result, study):
+    from . import lst_ecostress as eco
+    from .lst_study import SEED
+    c, t, sp = contract, contract["tiling"], result["split"]
+    stages = result["stages"]
+    final = stages[-1]["config"]
+    chain = " → ".join(f"{s['data']}, {s['config']['loss'].upper()} loss, {s['config']['epochs']} epochs of "
+                       f"{study['samples_per_epoch']} windows, lr {s['config']['lr']:g}"
+                       + (" (from the previous stage's weights)" if i else "") for i, s in enumerate(stages))
+    sc = result["scores"]
+    day = sc.get("ECOSTRESS day")
+    headline = (f"U-Net − bicubic on the held-out data: **{day['gain']:+.2f} dB** (± {day['gain_se']:.2f}, N "
+                f"{day['multi-residual U-Net']['n']}) on ECOSTRESS day scenes, **{sc['ECOSTRESS night']['gain']:+.2f} "
+                f"dB** (N {sc['ECOSTRESS night']['multi-residual U-Net']['n']}) at night, **{sc['MODIS']['gain']:+.2f} "
+                f"dB** (N {sc['MODIS']['multi-residual U-Net']['n']}) on MODIS." if day else
+                "(held-out figures: written once the model is scored)")
     norm = c["normalisation"]
+    modis_use = ("" if any(st["config"]["modis"] for st in stages) else
+                 " (validation and test of this model; the study's MODIS runs also trained on it)")
     text = f"""# {name} {c['version']}
 
-Multi-residual U-Net ×{c['scale_factor']} for MODIS land-surface temperature (Nguyen et al. 2022, §III.B),
-run by `sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime.
+Multi-residual U-Net ×{c['scale_factor']} for land-surface temperature (Nguyen et al. 2022, §III.B), run by
+`sarsense:lstsuperresolution` (METHOD U-Net) through the shared runtime. {headline}
 
 - **Status**: research (trained and tested on real data; the plugin reads this line)
-- **Trained on**: real MODIS MOD11A1 LST of two tiles (h14v09 2019-11-01, h11v05 2021-08-15)
+- **Trained on**: real {_trained_on(stages)}
+- **Where it is validated (scale)**: inputs of {VALIDATED_PIXEL_M[0]:g}–{VALIDATED_PIXEL_M[1]:g} m pixels: ECOSTRESS
+  70 m degraded ×4 (280 m inputs → 70 m) and MODIS 1 km (926.6 m sinusoidal inputs → 232 m; the paper's
+  protocol scores 4 km → 1 km). The contract's `validated_input_pixel_m` holds that range: `lstsuperresolution`
+  logs the input's pixel size and warns outside it (e.g. Landsat's 100 m thermal band, a 30 m product, a 5 km
+  climate grid): a network trained at one scale and applied at another gives results nobody has checked.
 - **Architecture**: Keys bicubic ×4 inside the graph (the ILR image; a fixed 5×5 convolution and a pixel
-  shuffle, the same weights as the plugin's bicubic), then a U-Net on the fine grid: input conv, \
-{result['net']['levels']}
-  encoder levels of a residual unit plus a conv block, stride-2 convolution downsampling, a one-residual-block
-  bridge, 2×2 transposed-convolution upsampling with concatenated skips, a 1×1 output conv whose result is
-  added to the ILR. {result['net']['base']} filters at the first level, doubling per level; {result['parameters']:,}
-  parameters. No batch normalisation and a zero-initialised output layer: the untrained network is exactly
-  bicubic (MANIFEST.md, "Measured on this data": with few real patches only such a net trained).
-  Receptive field {t['receptive_field']} coarse px, halo {t['halo']} px: tiled output equals whole-image output.
-  Working memory {t['memory_per_pixel']} B per input pixel (measured at export; the feature maps live on the
-  ×4 grid), so tiles of {t['tile_size']} input px: the largest that fit the default 96 MiB budget.
-- **Size**: the paper gives no filter counts. The sizes below were trained with this recipe and the
-  same seed. The rule: the fastest size whose best validation loss is within {100 * LST_VAL_TOLERANCE:.0f} % of
-  the lowest (validation and speed pick it, never the held-out figures, which are shown for all). {_lst_size_table()}
-- **Input contract**: one band, LST in K (`inputs`), normalised as (T − {norm['offset'][0]:g}) / {norm['scale'][0]:g}
-  (the paper divides by the training maximum, {result['t_max']:.0f} K: with that, 50 epochs moved the held-out
-  RMSE by 0.001 K here, so the mean and the standard deviation of the training LST are used); output LST in K,
-  {c['scale_factor']}× finer. Cloud gaps: `lstsuperresolution` fills them 8 px deep from their edges, then with
-  `nodata_fill` ({c['nodata_fill']:g}, the training mean), and masks them again.
-- **Training data**: {c['training']['data']}. {c['training']['summary']}. Pairs follow the paper: 1 km truth →
-  Norm-L4 ×4 → the network (whose first step is the bicubic ILR). Training windows are 32×32 cloud-free windows
-  (stride 8) of the training blocks; held-out test patches are the paper's cloud-free 64×64. The paper trains on
-  21 650 patches of 4 years; these two tiles give {result['n_test']} test patches: the figures below carry that
-  uncertainty. Pre-training on the bundled DEMs (Rome 360², Olinda 111², Luxembourg 95×90 px) was judged not
-  useful and not done: together they hold about 36 non-overlapping 64×64 windows, against the LST's
-  {result['n_train']} training windows, and they are terrain, not temperature.
-- **Held-out metrics** (real MODIS LST, test blocks never seen in training or validation; per-patch figures,
-  mean over N patches; PSNR with each patch's dynamic range, eq. 2; SSIM eq. 3 over the patch and windowed,
-  7×7 Gaussian; RMSE and bias in K). TsHARP and ATPRK need an NDVI co-located with the patches, which this data
-  does not have: they are scored in `make demo` on the Olinda window instead.
+  shuffle, the same weights as the plugin's bicubic), then a U-Net on the fine grid: input conv,
+  {final['net']['levels']} encoder levels of a residual unit plus a conv block, stride-2 convolution downsampling, a
+  one-residual-block bridge, 2×2 transposed-convolution upsampling with concatenated skips, a 1×1 output conv whose
+  result is added to the ILR. {final['net']['base']} filters at the first level, doubling per level;
+  {result['parameters']:,} parameters. No batch normalisation and a zero-initialised output layer: the untrained
+  network is exactly bicubic. Receptive field {t['receptive_field']} coarse px, halo {t['halo']} px: tiled output
+  equals whole-image output. Working memory {t['memory_per_pixel']} B per input pixel (measured at export), so
+  tiles of {t['tile_size']} input px: the largest that fit the default 96 MiB budget.
+- **Input contract**: one band, LST in K, normalised as (T − {norm['offset'][0]:g}) / {norm['scale'][0]:g}; output
+  LST in K, {c['scale_factor']}× finer. Cloud gaps: `lstsuperresolution` fills them 8 px deep from their edges,
+  then with `nodata_fill` ({c['nodata_fill']:g}, the training mean), and masks them again.
+- **Training data** ({c['training']['data']}):
+  - *ECOSTRESS*: {eco.ECOSTRESS_SOURCE}. Warped as a user would (scale applied, gdalwarp bilinear to UTM 11N,
+    70 m, one common 1536 × 1024 px grid); day/night from the overpass's local solar time (day 06–18 h: 8 day and 7
+    night scenes). Water (the sea, reservoirs: {100 * study['water_fraction']:.1f} % of the grid) is where the
+    training scenes' median day − median night LST is below {eco.WATER_DIURNAL_K:g} K (median
+    {study['diurnal_amplitude_k']['land']:.1f} K on land, {study['diurnal_amplitude_k']['water']:.1f} K on water);
+    MODIS LST has no values there either. Clouds (the scenes are not cloud-masked): per scene, land colder than its
+    median − {eco.CLOUD_MAD_Z:g} × 1.4826 MAD, by day also below {eco.CLOUD_DAY_K:g} K, grown by {eco.CLOUD_GROW} px:
 
-| method | N | PSNR (dB) | SSIM eq. 3 | SSIM windowed | RMSE (K) | bias (K) |
-|---|---|---|---|---|---|---|
-{rows}
+{_indent(_screening_table(result['screening']))}
 
-  U-Net − bicubic: **{gain:+.2f} dB**. The paper (table I, 4083 validation patches of h18v04): U-Net 28.40 dB,
+  - *MODIS*{modis_use}: MOD11A1 v006 daily LST (LST_Day_1km and LST_Night_1km, all produced pixels) of tiles
+    h14v09 2019-11-01 and h11v05 2021-08-15 (resources/sample_data/modis_lst, NASA LP DAAC); the old recipe's
+    spatial split (200 px blocks, seed 20261121), 64×64 windows at stride 4: {sp['modis_n']['train']} training,
+    {sp['modis_n']['val']} validation, {sp['modis_n']['test']} non-overlapping test patches.
+  - *Pairs*: the paper's protocol (§III.B.3): truth → Norm-L4 ×4 → the network (whose first step is bicubic back);
+    64×64 land, cloud-free truth windows.
+  - *Split by scene and space*: test scenes {', '.join(f'2023-{d:03d}' for d in sp['test_scenes'])} (two day,
+    one night: a seeded draw, `lst_ecostress.TEST_SCENES`) never enter training or validation; the grid's 256 px
+    blocks that are at least half land ({sum(sp['blocks'].values())}) are dealt {sp['blocks']['train']} training,
+    {sp['blocks']['val']} validation, {sp['blocks']['test']} test; patches keep 8 px from a block's edge, so
+    patches of different blocks never touch. Training: training scenes × training blocks ({sp['n']['train']:,}
+    windows at stride 16); validation: training scenes × validation blocks ({sp['n']['val']} patches); test: test
+    scenes × test blocks ({sp['n']['test']} patches). Nothing of the test part is used for any choice.
+- **Learning-curve study** (`python -m models.training.build lst_study`, `models/training/lst_study.json`; each
+  run changes one thing from the first, trains {study['samples_per_epoch']} windows per epoch in batches of
+  {study['batch']}, keeps the epoch of lowest validation loss). Validation gains over bicubic (dB, mean per-patch
+  PSNR difference ± its standard error), per source and part of day:
+
+{_indent(_study_table(study, result['pick']['label']))}
+
+  The rule, fixed before the study ran: the highest mean of the three validation gains (one model serves all
+  three kinds of input). Picked: **{result['pick']['label']}**.
+- **Bundled recipe**: {chain}; dihedral augmentation, batch {study['batch']}, Adam, lr divided by 10 at 2/3 and
+  5/6 of the epochs, seed {SEED}. Training took {result['seconds'] / 60:.0f} min on one CPU thread (`lst_study.THREADS`:
+  the same bytes on any machine) of a {os.cpu_count()}-core machine.
+- **Held-out metrics** (test scenes × test blocks for ECOSTRESS, test blocks for MODIS; per-patch figures, mean
+  over N patches; PSNR with each patch's dynamic range, eq. 2; SSIM eq. 3 over the patch and windowed, 7×7
+  Gaussian; RMSE and bias in K; ± the standard error of the mean gain). TsHARP and ATPRK need an NDVI co-located
+  in time with the patches, which neither source has here: they are run in `make demo` on the Olinda window.
+
+| held-out set | method | N | PSNR (dB) | SSIM eq. 3 | SSIM windowed | RMSE (K) | bias (K) |
+|---|---|---|---|---|---|---|---|
+{_score_rows(sc)}
+
+  The paper (table I, 4083 validation patches of MODIS h18v04, 4 years of training data): U-Net 28.40 dB,
   bicubic 23.91 dB (+4.49 dB), ATPRK 21.59 dB; table II (against ASTER at 250 m): U-Net 19.68, ATPRK 19.66,
-  bicubic 19.56 dB. The margin reached here is far smaller than the paper's; it is what two real tiles give.
-- Epoch picked on the validation blocks (lowest validation loss). onnxruntime vs torch: max |Δ| = {result['parity']:.1e}
-  (normalised units).
-- **Retrain**: `make models` (`python -m models.training.build lst_superresolution`; seeded, CPU, a few minutes).
-- **Licence**: {c['licence']}; MODIS data: NASA LP DAAC, MOD11A1 v006/v061 (Wan, Hook & Hulley), free reuse.
+  bicubic 19.56 dB.
+- Epoch picked on the validation blocks (lowest validation loss). onnxruntime vs torch: max |Δ| =
+  {result['parity']:.1e} (normalised units).
+- **Retrain**: `make models` (`python -m models.training.build lst_superresolution`; seeded, CPU). It needs the
+  ECOSTRESS scenes (`$SARSENSE_ECOSTRESS`, default `../shared/data/ecostress_la_2023` beside the checkout) and
+  `lst_study.json` (the study that picks the recipe; rerun it with `lst_study`, about
+  {sum(r['seconds'] for r in study['runs']) / 60:.0f} min).
+- **Licence**: {c['licence']}; ECOSTRESS and MODIS data: NASA LP DAAC (ECO_L2_LSTE v002, Hulley & Hook; MOD11A1
+  v006, Wan, Hook & Hulley), free reuse.
 - **sha256**: `{rt.file_sha256(onnx_path)}`
 """
     (MODELS / f"{name}.md").write_text(text, encoding="utf-8")
+
+
+def _trained_on(stages):
+    """What the stages trained on, in one line (the card's machine-read line and the contract's description)."""
+    eco = any(s["config"]["eco_scenes"] != 0 for s in stages)
+    modis = any(s["config"]["modis"] for s in stages)
+    n = max(len(s["train_scenes"]) for s in stages)
+    parts = ((([f"ECOSTRESS LST (Los Angeles, {n} scenes of 2023, 70 m)"]) if eco else [])
+             + (["MODIS MOD11A1 LST (two tiles, 1 km)"] if modis else []))
+    return " and ".join(parts)
+
+
+def _indent(block):
+    return "\n".join("  " + line for line in block.splitlines())

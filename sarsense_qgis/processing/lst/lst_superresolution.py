@@ -42,9 +42,10 @@ class LstSuperResolutionAlgorithm(LstAlgorithm):
         return self.tr(
             "Land-surface temperature on a grid finer by the Scale factor (SCALE) (same CRS and extent), by one "
             "of four methods:\n"
-            "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real ECOSTRESS (70 m) and MODIS "
-            "(1 km) LST (the bundled model's card says on what, how well and at which input pixel sizes: the log "
-            "gives the input's and warns outside them), or your own super-resolution ONNX model;\n"
+            "• U-Net: the multi-residual U-Net of Nguyen et al. (2022), ×4, trained on real ECOSTRESS LST (70 m) and "
+            "validated on ECOSTRESS and MODIS (1 km) LST (the bundled model's card says on what, how well and at which "
+            "input pixel sizes: the log gives the input's and warns outside them), or your own super-resolution ONNX "
+            "model;\n"
             "• Bicubic: Keys' cubic convolution (a = −0.5), the U-Net's own starting point;\n"
             "• TsHARP (Agam et al. 2007) and ATPRK (Wang et al. 2016): LST–NDVI regression plus the coarse residual "
             "(TsHARP) or its area-to-point kriging (ATPRK); both need an NDVI covering the LST and return LST that "

@@ -94,6 +94,28 @@ def test_every_method_headless(env, window, tmp_path):
     np.testing.assert_allclose(cel, expected - 273.15, atol=1e-3)
 
 
+def test_the_input_pixel_size_is_logged_and_a_scale_outside_the_models_is_warned(env, window, tmp_path):
+    """Issue #31: the bundled U-Net is validated on 250–1100 m inputs (its contract and card); a MODIS window is
+    inside, the same temperatures on a 100 m grid (Landsat's thermal band) are not, and the run says so."""
+    path, k = window
+    lo, hi = rt.Model(MODEL).contract.validated_pixel_m
+    assert (lo, hi) == (250.0, 1100.0)
+    doc = run_json(env, "lstsuperresolution", INPUT=path, OUTPUT=tmp_path / "u.tif")
+    assert ("Input pixel size: 926.6 × 926.6 m (the model was validated on inputs of 250–1100 m)"
+            in doc["log"]["info"])
+    assert not [w for w in doc["log"].get("warning", []) if "Scale:" in w]
+    fine = write_raster(tmp_path / "landsat_like.tif", k, gt=(500000, 100, 0, 3800000, 0, -100), epsg=32611,
+                        nodata=float("nan"))
+    doc = run_json(env, "lstsuperresolution", INPUT=fine, OUTPUT=tmp_path / "f.tif")
+    warning = [w for w in doc["log"]["warning"] if w.startswith("Scale:")]
+    assert len(warning) == 1 and "(100 m) are outside the 250–1100 m on which lst_superresolution was validated" \
+        in warning[0], doc["log"]
+    assert os.path.exists(doc["results"]["OUTPUT"])          # warned, not refused: the user decides
+    bic = run_json(env, "lstsuperresolution", INPUT=fine, METHOD=1, OUTPUT=tmp_path / "b.tif")
+    assert "Input pixel size: 100.0 × 100.0 m" in bic["log"]["info"]
+    assert not [w for w in bic["log"].get("warning", []) if "Scale:" in w]     # bicubic has no trained scale
+
+
 @pytest.mark.parametrize("method", [2, 3])
 def test_tsharp_and_atprk_headless_are_coherent(env, tmp_path, method):
     rng = np.random.default_rng(3)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import lst_ecostress as eco
+from . import lst_modis
 
 STUDY_JSON = Path(__file__).resolve().parent / "lst_study.json"
 SEED = 20261206
@@ -49,15 +50,13 @@ class Sources:
     """The screened ECOSTRESS fields and their split, and the MODIS patches, loaded once."""
 
     def __init__(self, workdir, ecostress_dir=None):
-        from .lst_superresolution import _modis_fields, lst_patches
-
         self.eco = eco.screen(ecostress_dir, Path(workdir) / "ecostress_utm70")
         self.eco_parts = eco.parts(self.eco)
         self.day = {s.doy: s.day for s in self.eco["scenes"]}
-        self.modis_fields = _modis_fields()
+        self.modis_fields = lst_modis.modis_fields()
         # the bundled tiles' split (seed of the old recipe); 64² training windows at stride 4: the ground of the
         # old recipe's 923 32² windows at stride 8
-        self.modis_parts = lst_patches(self.modis_fields, seed=20261121, train_size=eco.PATCH,
+        self.modis_parts = lst_modis.lst_patches(self.modis_fields, seed=20261121, train_size=eco.PATCH,
                                        train_stride=MODIS_STRIDE)
 
     def train_doys(self, spec, parts):
@@ -80,8 +79,7 @@ class Sources:
         return eco.pairs(self.eco["fields"], entries), len({e[0] for e in entries})
 
     def modis_pairs(self, part):
-        from .lst_superresolution import lst_pairs
-        return lst_pairs(self.modis_parts[part])
+        return lst_modis.lst_pairs(self.modis_parts[part])
 
 
 def _normalise(a):

@@ -70,7 +70,7 @@ def ecostress(out):
 
 MODIS_HDF = os.path.join(REPO, "resources", "sample_data", "modis_lst", "MOD11A1.A2019305.h14v09.006.2019306084028.hdf")
 LANDSAT = os.path.join(REPO, "resources", "sample_data", "landsat_olinda", "L7_ETMs_olinda.tif")
-#: A test block of the bundled U-Net's split (models/training/lst_superresolution.py, lst_patches, seed 20261121): never
+#: A test block of the bundled U-Net's split (models/training/lst_modis.py, lst_patches, seed 20261121): never
 #: seen in training or validation. Rows 600–800, columns 200–400 of the tile; 97 % of its day LST produced.
 HELD_OUT_WINDOW = (200, 600, 200, 200)          # x, y, width, height (1 km pixels)
 #: The 1 km pixels of the tile wholly inside the Olinda Landsat footprint (its corners fall at columns

@@ -75,3 +75,17 @@ def bad_layer(path, kind, srs, fields, wkt=None):
         layer.CreateFeature(f)
     ds = None
     return str(path)
+
+
+def bolivia_series(env, tmp):
+    """The bundled Bolivia VV series and its Landsat NDVI put on the radar dates, as the docs' example makes them
+    (buildstack, buildstack, interpolatetime through qgis_process): ``{"vv", "ndvi"}`` paths in ``tmp``."""
+    from helpers import REPO, STACK_DIR
+    ndvi_dir = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
+    vv = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(STACK_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
+            f"--OUTPUT={tmp / 'vv.tif'}")["OUTPUT"]
+    nd = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(ndvi_dir.glob("*.tif"))], "--DROP_EMPTY=true",
+            f"--OUTPUT={tmp / 'nd.tif'}")["OUTPUT"]
+    ndvi = ok(env, "interpolatetime", f"--INPUT={nd}", f"--TARGET={vv}", "--MAX_GAP_DAYS=60",
+              f"--OUTPUT={tmp / 'n1.tif'}")["OUTPUT"]
+    return {"vv": vv, "ndvi": ndvi}

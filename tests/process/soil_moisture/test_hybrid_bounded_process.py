@@ -8,14 +8,13 @@ import json
 import numpy as np
 import pytest
 import sm_bad_data
-from helpers import REPO, STACK_DIR, read_raster, write_raster
+from helpers import read_raster, write_raster
 from osgeo import gdal
-from process_helpers import needs_qgis_process, ok, run_json
+from process_helpers import bolivia_series, needs_qgis_process, ok, run_json
 
 from sarsense.algorithms import onnx as rt
 
 pytestmark = needs_qgis_process
-NDVI_DIR = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +24,8 @@ def predictors(env, tmp_path_factory):
     SSM_t (changedetection), and VH/VV: no VH ships, so a ramp across the columns over Sentinel-1's range over
     land, -16 … -4 dB (the simulated training samples span -12.5 … -4.2 dB, 5-95 %)."""
     tmp = tmp_path_factory.mktemp("smhyb")
-    vv = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(STACK_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
-            f"--OUTPUT={tmp / 'vv.tif'}")["OUTPUT"]
-    nd = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(NDVI_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
-            f"--OUTPUT={tmp / 'nd.tif'}")["OUTPUT"]
-    n1 = ok(env, "interpolatetime", f"--INPUT={nd}", f"--TARGET={vv}", "--MAX_GAP_DAYS=60",
-            f"--OUTPUT={tmp / 'n1.tif'}")["OUTPUT"]
+    series = bolivia_series(env, tmp)
+    vv, n1 = series["vv"], series["ndvi"]
     cd = ok(env, "changedetection", f"--INPUT={vv}", "--SSM_MIN=0.05", "--SSM_MAX=0.4",
             f"--OUTPUT_INDEX={tmp / 'i.tif'}", f"--OUTPUT_SSM={tmp / 's.tif'}", f"--OUTPUT_DVV={tmp / 'd.tif'}")
     ds = gdal.Open(vv)

@@ -7,14 +7,13 @@ import json
 
 import numpy as np
 import pytest
-from helpers import REPO, STACK_DIR, read_raster
-from process_helpers import needs_qgis_process, ok, refusal, refused, run, run_json
+from helpers import REPO, read_raster
+from process_helpers import bolivia_series, needs_qgis_process, ok, refusal, refused, run, run_json
 
 from sarsense.simulators import soil_moisture_s1
 
 pytestmark = needs_qgis_process
 RAAM = REPO / "resources" / "sample_data" / "soil_moisture_raam"
-NDVI_DIR = REPO / "resources" / "sample_data" / "landsat_ndvi_bolivia"
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +72,7 @@ def test_typed_in_alpha_beta_of_the_wrong_sign_are_warned_about(env, demo_sample
 def bolivia(env, tmp_path_factory):
     """The bundled Bolivia VV series and Landsat NDVI interpolated onto its dates (as the docs' example)."""
     tmp = tmp_path_factory.mktemp("smb")
-    vv = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(STACK_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
-            f"--OUTPUT={tmp / 'vv.tif'}")["OUTPUT"]
-    nd = ok(env, "buildstack", *[f"--INPUTS={p}" for p in sorted(NDVI_DIR.glob("*.tif"))], "--DROP_EMPTY=true",
-            f"--OUTPUT={tmp / 'nd.tif'}")["OUTPUT"]
-    n1 = ok(env, "interpolatetime", f"--INPUT={nd}", f"--TARGET={vv}", "--MAX_GAP_DAYS=60",
-            f"--OUTPUT={tmp / 'n1.tif'}")["OUTPUT"]
-    return {"tmp": tmp, "vv": vv, "ndvi": n1}
+    return {"tmp": tmp, **bolivia_series(env, tmp)}
 
 
 def _wcm(env, bolivia, name, *args):

@@ -268,8 +268,9 @@ def test_windows(field, keys):
 
 
 def parts(screened, *, size=PATCH, stride=16):
-    """The split: ``{"train": [(doy, y, x)], "val": [...], "test": [...]}`` with 64² test patches
-    (non-overlapping) and ``size``² training/validation windows at ``stride``."""
+    """The split: ``{"train": [(doy, y, x)], "val": [...], "test": [...], "blocks": {part: count},
+    "test_blocks": [(by, bx)]}``: ``size``² training windows at ``stride``, non-overlapping 64² validation and test
+    patches."""
     part = blocks(~screened["water"])
     keys = {p: [k for k, v in part.items() if v == p] for p in ("train", "val", "test")}
     out = {"train": [], "val": [], "test": [], "blocks": {p: len(v) for p, v in keys.items()},
@@ -294,7 +295,6 @@ def pairs(fields, entries, size=PATCH):
 # The held-out crops shipped in the repository (the demo and the card's check use them)
 # --------------------------------------------------------------------------------------------
 HELDOUT_DIR = REPO / "resources" / "sample_data" / "ecostress_la_heldout"
-HELDOUT_JSON = HELDOUT_DIR / "heldout.json"
 #: Source pixels kept around a block's footprint when it is cropped (bilinear needs one; the rest is slack).
 CROP_MARGIN = 4
 

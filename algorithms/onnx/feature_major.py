@@ -56,11 +56,10 @@ def feature_major(model, *, offset, scale, out_scale, out_offset):
         inferred = onnx.shape_inference.infer_shapes(model).graph
     except Exception:  # onnx raises its own types for graphs it cannot infer
         return None
-    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in list(inferred.value_info) + list(inferred.output)
-             + list(inferred.input) if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape")}
     dims = {v.name: [d.dim_value or None for d in v.type.tensor_type.shape.dim]
             for v in list(inferred.value_info) + list(inferred.output) + list(inferred.input)
             if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape")}
+    ranks = {name: len(d) for name, d in dims.items()}
     consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     name_in, name_out = g.input[0].name, g.output[0].name
     acts = {name_in}

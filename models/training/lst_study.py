@@ -107,11 +107,17 @@ LOSSES = {"mse": mse_loss, "psnr": psnr_loss}
 
 
 def patch_psnr(truth, est):
-    """Per-patch PSNR (dB) with each patch's own dynamic range (Nguyen et al. 2022, eq. 2), kelvin arrays (n, r, c)."""
+    """Per-patch PSNR (dB) with each patch's own dynamic range (Nguyen et al. 2022, eq. 2:
+    :func:`algorithms.lst.quality.psnr`), kelvin arrays (n, r, c)."""
+    from sarsense.algorithms.lst import quality
     t, e = np.asarray(truth, np.float64), np.asarray(est, np.float64)
-    rng = t.max(axis=(1, 2)) - t.min(axis=(1, 2))
-    mse = np.mean((t - e) ** 2, axis=(1, 2))
-    return 10 * np.log10(rng ** 2 / np.maximum(mse, 1e-12))
+    return np.array([quality.psnr(float(a.max() - a.min()), float(np.mean((a - b) ** 2))) for a, b in zip(t, e)])
+
+
+def gain_stats(psnr_net, psnr_bicubic):
+    """(mean, standard error) of the per-patch PSNR differences net − bicubic (dB)."""
+    d = np.asarray(psnr_net) - np.asarray(psnr_bicubic)
+    return float(d.mean()), (float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan"))
 
 
 def gain_db(net, coarse, truth):
@@ -125,9 +131,10 @@ def gain_db(net, coarse, truth):
         est = np.concatenate([net(torch.from_numpy(_normalise(coarse[i:i + 64])[:, None])).numpy()[:, 0]
                               for i in range(0, len(coarse), 64)]) * NORM_SCALE + NORM_OFFSET
     bic = np.stack([resample.upsample(c, eco.SCALE) for c in coarse])
-    d = patch_psnr(truth, est) - patch_psnr(truth, bic)
-    return {"gain_db": round(float(d.mean()), 3), "se_db": round(float(d.std(ddof=1) / np.sqrt(len(d))), 3),
-            "bicubic_db": round(float(patch_psnr(truth, bic).mean()), 2), "n": int(len(d))}
+    bicubic = patch_psnr(truth, bic)
+    gain, se = gain_stats(patch_psnr(truth, est), bicubic)
+    return {"gain_db": round(gain, 3), "se_db": round(se, 3), "bicubic_db": round(float(bicubic.mean()), 2),
+            "n": int(len(bicubic))}
 
 
 # --------------------------------------------------------------------------------------------

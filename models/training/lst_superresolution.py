@@ -143,9 +143,8 @@ def score_lst(onnx_path, coarse, truth):
                       for k in ("psnr", "ssim", "ssim_windowed", "rmse", "bias")}
         out[label]["n"] = len(rows)
         psnr[label] = np.array([r["psnr"] for r in rows])
-    d = psnr["multi-residual U-Net"] - psnr["bicubic (Keys)"]
-    out["gain"] = float(d.mean())
-    out["gain_se"] = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    from .lst_study import gain_stats
+    out["gain"], out["gain_se"] = gain_stats(psnr["multi-residual U-Net"], psnr["bicubic (Keys)"])
     return out
 
 

@@ -16,6 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import help as _help
 from .processing import checks
+from .processing.base import SCHEDULER_SETTING
 from .processing.registry import ALGORITHMS
 from .resources import WORKFLOWS_DIR, icon_path
 
@@ -50,6 +51,30 @@ class SarsenseProvider(QgsProcessingProvider):
         if provider_id == self.id():
             QgsApplication.processingRegistry().providerAdded.disconnect(self._registered)
             self.refreshAlgorithms()
+
+    def load(self):
+        """Register the provider's setting (Processing ▸ Options ▸ Providers ▸ SARSense: the Dask scheduler), then
+        load the algorithms."""
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig, Setting
+        except ImportError:     # no Processing plugin Python (the variable SARSENSE_DASK_SCHEDULER still applies)
+            ProcessingConfig = None
+        if ProcessingConfig is not None:
+            ProcessingConfig.settingIcons[self.name()] = self.icon()
+            ProcessingConfig.addSetting(Setting(
+                self.name(), SCHEDULER_SETTING, "Dask scheduler (empty: this computer; local:N: N worker processes "
+                                                "here; tcp://host:8786: a cluster)", ""))
+            ProcessingConfig.readSettings()
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self):
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+        except ImportError:
+            return
+        if SCHEDULER_SETTING in ProcessingConfig.settings:
+            ProcessingConfig.removeSetting(SCHEDULER_SETTING)
 
     def loadAlgorithms(self):
         for cls in ALGORITHMS:

@@ -22,3 +22,25 @@ def sample_linear(tmp_path):
 @pytest.fixture
 def stack_files():
     return sorted(str(p) for p in STACK_DIR.glob("*.tif"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_executor():
+    """``SARSENSE_TEST_EXECUTOR=local:2`` (or a scheduler's address) runs every engine call of the session whose
+    options name no executor on a Dask cluster: the whole suite then checks that the blocks give the local engine's
+    results there (docs/distributed.md). Unset: this process's threads, as a user's run."""
+    import os
+
+    address = os.environ.get("SARSENSE_TEST_EXECUTOR", "")
+    if not address:
+        yield None
+        return
+    from sarsense.algorithms.io.engine import executors
+    from sarsense.algorithms.io.engine.cluster import DaskExecutor
+
+    with DaskExecutor(address) as executor:
+        executors.DEFAULT = executor
+        try:
+            yield executor
+        finally:
+            executors.DEFAULT = executors.LOCAL

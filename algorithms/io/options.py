@@ -45,6 +45,9 @@ class RunOptions:
     allow_empty : bool or tuple of str
         True where an output with no valid pixel is a valid answer (the job says so in its log), or the paths of
         the outputs of a run for which it is (a rice map's day-of-transplanting raster where no rice was found).
+    executor : object or None
+        Where the blocks are computed (:mod:`.engine.executors`): None, this process's threads (``workers`` of
+        them); a :class:`~.engine.cluster.DaskExecutor`, the workers of a Dask cluster. The results are the same.
     """
 
     budget_mb: float = DEFAULT_BUDGET_MB
@@ -55,6 +58,7 @@ class RunOptions:
     is_canceled: Callable[[], bool] | None = None
     empty_hint: str = ""
     allow_empty: bool | tuple = False
+    executor: object | None = None
 
     def __post_init__(self):
         if not self.budget_mb > 0:

@@ -4,11 +4,11 @@ so that the plugin loads, and its other algorithms run, in a QGIS whose Python l
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy as np
 
 from ..io import raster as _raster
+from ..io.engine.counts import Counts
 from .cards import read_card, verify_hash
 from .contract import CONTRACT_KEY, UNITS_DB, UNITS_LINEAR, ModelError, _static, check_graph, parse_contract
 
@@ -33,6 +33,23 @@ NONFINITE_MIN_OUTPUTS = 4096
 # --------------------------------------------------------------------------------------------
 # onnxruntime
 # --------------------------------------------------------------------------------------------
+def _session_setup(ort, threads, device):
+    """onnxruntime's session options and providers for a run (``threads`` intra-op threads, 0: one per core)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(threads)
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    # No per-shape memory plans: with the last batch of a tile row smaller than the others,
+    # each batch size got its own plan (measured +3 MiB per shape on a small net). The arena
+    # stays on: without it glibc's per-thread heaps fragmented (+70 MiB on the same run).
+    options.enable_mem_pattern = False
+    providers = ["CPUExecutionProvider"]
+    if device == "auto" and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    return options, providers
+
+
 def import_onnxruntime():
     """Import onnxruntime, or raise :class:`ModelError` saying how to install it."""
     try:
@@ -69,19 +86,9 @@ class Model:
         self.sha256 = verify_hash(path)
         #: The card's machine-readable fields (:class:`~.cards.Card`: status, what it was trained on).
         self.card = read_card(path)
+        self.threads, self.device = int(threads), device
         ort = import_onnxruntime()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # No per-shape memory plans: with the last batch of a tile row smaller than the others,
-        # each batch size got its own plan (measured +3 MiB per shape on a small net). The arena
-        # stays on: without it glibc's per-thread heaps fragmented (+70 MiB on the same run).
-        options.enable_mem_pattern = False
-        providers = ["CPUExecutionProvider"]
-        if device == "auto" and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
+        options, providers = _session_setup(ort, self.threads, device)
         try:
             self.session = ort.InferenceSession(path, options, providers=providers)
         except Exception as err:  # onnxruntime raises its own exception types for unreadable graphs
@@ -99,8 +106,8 @@ class Model:
         self.fixed_batch, self.fixed_size = check_graph(
             self.contract, [(i.type, i.shape) for i in ins], [(o.type, o.shape) for o in outs],
             name=os.path.basename(path))
-        self._lock = threading.Lock()
-        self.reset_counts()
+        self._tally = Counts("outputs", "nonfinite")
+        self._fm_graph = None
         #: The per-pixel graph rewritten feature-major (:mod:`.feature_major`), or None: :meth:`predict_features`
         #: then transposes and runs the graph as it is.
         self.feature_major = None if self.contract.spatial or self.fixed_batch else \
@@ -128,13 +135,43 @@ class Model:
             want = self.to_values(np.asarray(self._run(self.normalise(x.copy(), 1)), np.float32), 1)
         except Exception:  # onnxruntime's own exception types: the original graph then runs
             return None
-        return session if fm.agrees(want, got) else None
+        if not fm.agrees(want, got):
+            return None
+        self._fm_graph = graph.SerializeToString()
+        return session
+
+    # A model travels to a cluster's workers (:mod:`..io.engine.cluster`) as its file's bytes (the worker needs no
+    # access to the model file) and its contract; the worker makes its own sessions (and needs onnxruntime). Its
+    # counts of non-finite outputs come back with each task (:class:`~..io.engine.counts.Counts`).
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("session", "feature_major")}
+        with open(self.path, "rb") as fh:
+            state["_onnx"] = fh.read()
+        return state
+
+    def __setstate__(self, state):
+        graph = state.pop("_onnx")
+        self.__dict__.update(state)
+        ort = import_onnxruntime()
+        options, providers = _session_setup(ort, self.threads, self.device)
+        self.session = ort.InferenceSession(graph, options, providers=providers)
+        self.feature_major = None if self._fm_graph is None else \
+            ort.InferenceSession(self._fm_graph, options, providers=providers)
 
     # -- non-finite outputs --------------------------------------------------------------------
     def reset_counts(self):
         """Start counting outputs afresh (:attr:`outputs`, :attr:`nonfinite`): at the start of each run."""
-        #: Output values made at valid input pixels, and how many of them were NaN or ±inf (masked to NaN).
-        self.outputs, self.nonfinite = 0, 0
+        self._tally.reset()
+
+    @property
+    def outputs(self):
+        """Output values made at valid input pixels since :meth:`reset_counts`."""
+        return self._tally["outputs"]
+
+    @property
+    def nonfinite(self):
+        """How many of :attr:`outputs` were NaN or ±inf (masked to NaN)."""
+        return self._tally["nonfinite"]
 
     def _screen(self, y, valid):
         """Mask the non-finite values of ``y`` (NaN), count those at ``valid`` input pixels (a mask that
@@ -144,11 +181,8 @@ class Model:
         n = int(np.count_nonzero(np.broadcast_to(valid, y.shape)))
         if n_bad:
             y[bad] = np.nan
-        with self._lock:
-            self.outputs += n
-            self.nonfinite += n_bad
-            refuse = self.outputs >= NONFINITE_MIN_OUTPUTS and self.nonfinite >= NONFINITE_REFUSE * self.outputs
-        if refuse:
+        self._tally.add(outputs=n, nonfinite=n_bad)
+        if self.outputs >= NONFINITE_MIN_OUTPUTS and self.nonfinite >= NONFINITE_REFUSE * self.outputs:
             c = self.contract
             raise ModelError(
                 f"model '{c.name}' ({os.path.basename(self.path)}) returned NaN or ±inf for {self.nonfinite} of "

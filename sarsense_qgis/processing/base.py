@@ -26,6 +26,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, RunOptions
 from ...algorithms.io.engine import RUN_CACHE_MB, cleanup_on_signal, gdal_cache_limit
+from ...algorithms.io.engine.cluster import SCHEDULER_ENV, DaskExecutor
 from .. import help as _help
 from .. import setup_tools
 from ..resources import INSTALL_ACTION, icon_path
@@ -33,6 +34,22 @@ from . import checks, inputs
 
 #: Blocks computed at once. Two cores are the smallest machine we support; more rarely pays off.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: The provider's setting (Processing ▸ Options ▸ Providers ▸ SARSense) naming the Dask scheduler that computes the
+#: blocks: empty, this machine; ``local:N``; ``tcp://host:port``. The environment variable of the same name
+#: (``cluster.SCHEDULER_ENV``) wins where it is set, for ``qgis_process`` and batch jobs.
+SCHEDULER_SETTING = SCHEDULER_ENV
+
+
+def scheduler_address():
+    """The Dask scheduler a run uses: ``$SARSENSE_DASK_SCHEDULER`` where set (empty: this machine), else the
+    provider's setting, else '' (this machine's threads)."""
+    if SCHEDULER_ENV in os.environ:
+        return os.environ[SCHEDULER_ENV].strip()
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig
+    except ImportError:     # QGIS without its Processing plugin's Python: only the variable applies
+        return ""
+    return str(ProcessingConfig.getSetting(SCHEDULER_SETTING) or "").strip()
 #: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
 UNITS = ("Linear power", "dB")
 
@@ -148,9 +165,11 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         rasters the run made (:mod:`.inputs`) are freed whatever happened, and a run that fails (a refusal, an
         error, a cancel, SIGTERM) leaves no output file behind: those it created or changed are removed."""
         self.virtual = []
+        self.executor = None
         outputs_before, done = checks.output_files(self, parameters, context), False
         try:
             with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(partial(checks.remove_changed, outputs_before)):
+                self.executor = self.open_executor(feedback)
                 results = self.process(parameters, context, feedback)
             done = True
             return results
@@ -164,24 +183,42 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.tr("Out of memory: close other programs and run again{0}.").format(
                 hint)) from None
         finally:
+            if self.executor is not None:
+                if feedback is not None:
+                    feedback.pushInfo(self.executor.summary())
+                self.executor.close()
+                self.executor = None
             if not done:
                 checks.remove_changed(outputs_before)
             inputs.release(self.virtual)
             self.virtual = []
+
+    def open_executor(self, feedback):
+        """The run's Dask executor where a scheduler is set (:func:`scheduler_address`), said in the log; None (this
+        machine's threads) otherwise. An address that does not work is refused before anything is read."""
+        address = scheduler_address()
+        if not address:
+            return None
+        executor = DaskExecutor(address)
+        if feedback is not None:
+            feedback.pushInfo(executor.describe())
+        return executor
 
     def process(self, parameters, context, feedback):
         """The algorithm's work (subclasses): parameters → core → outputs dict."""
         raise NotImplementedError
 
     def run_options(self, parameters, context, feedback, **changes):
-        """The run's :class:`RunOptions`: :data:`WORKERS` threads, the user's output compression (when the
+        """The run's :class:`RunOptions`: :data:`WORKERS` threads (or the run's Dask executor), the user's output
+        compression (when the
         algorithm has that parameter), QGIS's progress bar and cancel button; ``changes`` override."""
         options = RunOptions(
             workers=WORKERS,
             compression=self.compression(parameters, context) if self.parameterDefinition(self.COMPRESSION) else
             DEFAULT_COMPRESSION,
             progress=(lambda f: feedback.setProgress(100.0 * f)) if feedback is not None else None,
-            is_canceled=feedback.isCanceled if feedback is not None else None)
+            is_canceled=feedback.isCanceled if feedback is not None else None,
+            executor=getattr(self, "executor", None))
         return options.replace(**changes) if changes else options
 
     def error(self, message):

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 
+from .. import memfiles
 from .. import raster as _raster
 
 
@@ -43,6 +44,7 @@ class RasterStack:
                     "build an aligned stack first (sarsense:buildstack)")
         self.info = first
         self._datasets = None
+        self._lazy = False
         self._lock = threading.Lock()  # a GDAL dataset must not be read from two threads at once
 
     @property
@@ -57,13 +59,33 @@ class RasterStack:
         self._datasets = [_raster.open_dataset(p) for p in self.paths]
         return self
 
+    # A stack travels to a cluster's workers (:mod:`.cluster`) as its paths, bands and grid, with the in-memory
+    # (/vsimem/) rasters it reads (the Processing layer's virtual rasters) copied along; a worker opens the files
+    # when it first reads, and frees its copies of the in-memory rasters when it drops the stack.
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_datasets", "_lock")}
+        state["_vsimem"] = memfiles.collect(self.paths)
+        return state
+
+    def __setstate__(self, state):
+        files = state.pop("_vsimem", {})
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._datasets = None
+        self._lazy = True
+        memfiles.restore(files, owner=self)
+
     def __exit__(self, *exc):
         self._datasets = None
 
     def read(self, window):
         """Read the read window (core plus halo) of every band, float32 with NaN nodata."""
         if self._datasets is None:
-            raise RuntimeError("RasterStack.read() outside 'with'")
+            if not getattr(self, "_lazy", False):
+                raise RuntimeError("RasterStack.read() outside 'with'")
+            with self._lock:     # a copy on a worker: opened at its first read, kept while the worker holds it
+                if self._datasets is None:
+                    self._datasets = [_raster.open_dataset(p) for p in self.paths]
         xo, yo, xs, ys = window.rx, window.ry, window.rw, window.rh
         with self._lock:
             parts = [_raster.read_window(ds, bands, xo, yo, xs, ys, complex_as=self.complex_as)

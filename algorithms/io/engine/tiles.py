@@ -37,11 +37,13 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from .. import raster as _raster
 from ..options import DEFAULT_BUDGET_MB, RunOptions, resolve
+from .executors import executor_of
 from .inputs import RasterStack
 from .memory import gdal_cache_limit, gdal_cache_share, reuse_freed_memory
 from .outputs import OutputRaster
@@ -359,88 +361,147 @@ def run_tiled(inputs, output, predict, *, tile, margin, out_bands, blend=None, s
         writers.append((out, finish))
         opened.enter_context(stack)
         opened.enter_context(reuse_freed_memory(budget_mb))
-        for c0, c1 in plan.panels:
-            _run_panel(stack, plan, c0, c1, predict, writers, out_bands, tick, opts)
+        _run_tiles(stack, plan, predict, writers, out_bands, tick, opts)
     return {"output": output, "tiles": plan.tiles, "panels": len(plan.panels), "batch": plan.batch,
             "tile": (plan.tile_x, plan.tile_y), "halo": plan.margin, "blend": plan.blend,
             "infinite": out.n_infinite, "empty_bands": out.empty_bands}
 
 
-def _run_panel(stack, plan, c0, c1, predict, writers, n_out, tick, options):
-    """Stream the tile rows of input columns [c0, c1) through a rolling accumulator, writing finished rows."""
+def _tile_items(plan):
+    """The tiled run's work in the order it is blended: ``(panel, tile row, batch of tile columns)`` tuples, each
+    ``(c0, c1, row_index, py, group)``: a panel's input columns [c0, c1), the tile row's origin ``py``, and the
+    column origins of the tiles computed together (one ``predict`` call)."""
+    items = []
+    for c0, c1 in plan.panels:
+        xs = plan.panel_tiles(c0, c1)
+        for i, py in enumerate(plan.ys):
+            items.extend((c0, c1, i, py, tuple(xs[b:b + plan.batch])) for b in range(0, len(xs), plan.batch))
+    return items
+
+
+def _predict_item(stack, plan, predict, n_out, item):
+    """One batch of tiles read and predicted: ``(scores, valid, lo)``, with ``valid`` the input pixels of the tile
+    row ([py, py + rows) inside the image) whose every channel is finite, over input columns [lo, lo + width) of the
+    panel. Reads only its own tiles (edge pixels repeated past the image edge, as the canonical padding does)."""
+    c0, c1, _, py, group = item
     info = stack.info
-    s, tx, ty, m, blend = plan.scale, plan.tile_x, plan.tile_y, plan.margin, plan.blend
-    xs = plan.panel_tiles(c0, c1)
-    ox0, ox1 = c0 * s, c1 * s                  # panel columns, output pixels
-    width = ox1 - ox0
-    height_out = info.ysize * s
-    wx = {p: taper(tx * s, margin=m * s, blend=blend * s, start=p > 0, end=p + tx < plan.xpad) for p in xs}
-    rx0, rx1 = xs[0], xs[-1] + tx              # input columns the panel's tiles read
-    # The accumulator holds output rows [acc_y0, acc_y0 + held), allocated once at its largest height.
-    cap = accumulator_rows(ty, plan.stride, s)
-    acc = np.zeros((n_out, cap, width), np.float32)
-    wsum = np.zeros((cap, width), np.float32)
-    valid = np.zeros((cap, width), bool)
-    acc_y0, held = 0, 0
-    for i, py in enumerate(plan.ys):
-        strip = _read_padded(stack, rx0, py, rx1 - rx0, ty)
-        bottom = min(height_out, (py + ty) * s)   # this tile row reaches down to here (inside the image)
-        grow = bottom - (acc_y0 + held)
+    tx, ty = plan.tile_x, plan.tile_y
+    g0, g1 = group[0], group[-1] + tx
+    strip = _read_padded(stack, g0, py, g1 - g0, ty)
+    tiles = np.stack([strip[:, :, p - g0:p - g0 + tx] for p in group])
+    pred = np.asarray(predict(tiles), dtype=np.float32)
+    expected = (len(group), n_out, ty * plan.scale, tx * plan.scale)
+    if pred.shape != expected:
+        raise ValueError(f"the model returned tiles of shape {pred.shape}, expected {expected}")
+    lo, hi = max(c0, g0), min(c1, g1, info.xsize)
+    rows_in = min(info.ysize, py + ty) - py
+    valid = np.all(np.isfinite(strip[:, :rows_in, lo - g0:hi - g0]), axis=0)
+    return pred, valid, lo
+
+
+class _Panel:
+    """A panel's rolling accumulator: tile rows of input columns [c0, c1) blended into it, finished rows written."""
+
+    def __init__(self, info, plan, c0, c1, writers, n_out):
+        s, tx = plan.scale, plan.tile_x
+        self.info, self.plan, self.c0, self.c1, self.writers = info, plan, c0, c1, writers
+        self.xs = plan.panel_tiles(c0, c1)
+        self.ox0, self.ox1 = c0 * s, c1 * s                  # panel columns, output pixels
+        self.height_out = info.ysize * s
+        self.wx = {p: taper(tx * s, margin=plan.margin * s, blend=plan.blend * s, start=p > 0,
+                            end=p + tx < plan.xpad) for p in self.xs}
+        # The accumulator holds output rows [acc_y0, acc_y0 + held), allocated once at its largest height.
+        self.cap = accumulator_rows(plan.tile_y, plan.stride, s)
+        width = self.ox1 - self.ox0
+        self.acc = np.zeros((n_out, self.cap, width), np.float32)
+        self.wsum = np.zeros((self.cap, width), np.float32)
+        self.valid = np.zeros((self.cap, width), bool)
+        self.acc_y0, self.held = 0, 0
+
+    def start_row(self, py):
+        """Make room for tile row ``py``: the rows it reaches below those held, zeroed."""
+        plan, s, ty = self.plan, self.plan.scale, self.plan.tile_y
+        bottom = min(self.height_out, (py + ty) * s)   # this tile row reaches down to here (inside the image)
+        grow = bottom - (self.acc_y0 + self.held)
         if grow > 0:
-            if held + grow > cap:
+            if self.held + grow > self.cap:
                 raise RuntimeError("tile accumulator overflow")  # a bug, never an input problem
-            acc[:, held:held + grow] = 0
-            wsum[held:held + grow] = 0
-            held += grow
+            self.acc[:, self.held:self.held + grow] = 0
+            self.wsum[self.held:self.held + grow] = 0
+            self.held += grow
         # Rows above acc_y0 are written already; this tile row has zero weight there (they lie
         # within its top margin), so its first `skip` output rows are left out.
-        skip = max(0, acc_y0 - py * s)
-        r0 = py * s + skip - acc_y0            # first accumulator row this tile row touches
-        nrows = bottom - py * s - skip         # rows it adds to
-        # valid mask of those rows: all channels finite
-        rows_in = min(info.ysize, py + ty) - py
-        ok = np.all(np.isfinite(strip[:, :rows_in, c0 - rx0:c1 - rx0]), axis=0)
+        self.skip = max(0, self.acc_y0 - py * s)
+        self.r0 = py * s + self.skip - self.acc_y0       # first accumulator row this tile row touches
+        self.nrows = bottom - py * s - self.skip         # rows it adds to
+        self.wy = taper(ty * s, margin=plan.margin * s, blend=plan.blend * s, start=py > 0,
+                        end=py + ty < plan.ypad)[self.skip:]
+
+    def add(self, group, pred, valid, lo):
+        """Blend one batch's scores into the accumulator, and record its valid input pixels."""
+        s, tx = self.plan.scale, self.plan.tile_x
+        skip, r0, nrows, ox0 = self.skip, self.r0, self.nrows, self.ox0
         if s > 1:   # each input pixel's flag over its s×s output pixels, in one copy
-            ok = np.broadcast_to(ok[:, None, :, None], (ok.shape[0], s, ok.shape[1], s)).reshape(ok.shape[0] * s, -1)
-        valid[r0:r0 + nrows] = ok[skip:skip + nrows]
-        wy = taper(ty * s, margin=m * s, blend=blend * s, start=py > 0, end=py + ty < plan.ypad)[skip:]
-        for b in range(0, len(xs), plan.batch):
-            options.check_cancel()
-            group = xs[b:b + plan.batch]
-            tiles = np.stack([strip[:, :, p - rx0:p - rx0 + tx] for p in group])
-            pred = np.asarray(predict(tiles), dtype=np.float32)
-            expected = (len(group), n_out, ty * s, tx * s)
-            if pred.shape != expected:
-                raise ValueError(f"the model returned tiles of shape {pred.shape}, expected {expected}")
-            for j, p in enumerate(group):
-                a, z = max(ox0, p * s), min(ox1, (p + tx) * s)   # tile columns inside the panel
-                if a >= z:
-                    continue
-                w = wy[:nrows, None] * wx[p][None, a - p * s:z - p * s]
-                acc[:, r0:r0 + nrows, a - ox0:z - ox0] += pred[j, :, skip:skip + nrows, a - p * s:z - p * s] * w
-                wsum[r0:r0 + nrows, a - ox0:z - ox0] += w
-            del tiles, pred
-            tick(len(group))
-        # rows above the next tile row's first weighted row are final
+            valid = np.broadcast_to(valid[:, None, :, None], (valid.shape[0], s, valid.shape[1], s)).reshape(
+                valid.shape[0] * s, -1)
+        a = lo * s - ox0
+        self.valid[r0:r0 + nrows, a:a + valid.shape[1]] = valid[skip:skip + nrows]
+        for j, p in enumerate(group):
+            a, z = max(ox0, p * s), min(self.ox1, (p + tx) * s)   # tile columns inside the panel
+            if a >= z:
+                continue
+            w = self.wy[:nrows, None] * self.wx[p][None, a - p * s:z - p * s]
+            self.acc[:, r0:r0 + nrows, a - ox0:z - ox0] += pred[j, :, skip:skip + nrows, a - p * s:z - p * s] * w
+            self.wsum[r0:r0 + nrows, a - ox0:z - ox0] += w
+
+    def end_row(self, i):
+        """Write the rows that tile row ``i`` finished (above the next tile row's first weighted row)."""
+        plan, s = self.plan, self.plan.scale
         if i + 1 < len(plan.ys):
-            final = (plan.ys[i + 1] + m) * s // _ROW_CHUNK * _ROW_CHUNK
+            final = (plan.ys[i + 1] + plan.margin) * s // _ROW_CHUNK * _ROW_CHUNK
         else:
-            final = height_out
-        k = final - acc_y0
+            final = self.height_out
+        k = final - self.acc_y0
         if k <= 0:
-            continue
+            return
+        acc, wsum, valid = self.acc, self.wsum, self.valid
         if np.any(wsum[:k] <= 0):
             raise RuntimeError("tile plan left pixels without weight")  # a bug, never an input problem
         for r in range(0, k, _ROW_CHUNK):      # write in whole GeoTIFF tile rows
             e = min(k, r + _ROW_CHUNK)
             values = acc[:, r:e] / wsum[None, r:e]
-            for out, finish in writers:        # the main output last: its finish may change values in place
-                out.write(finish(values, valid[r:e]), ox0, acc_y0 + r)
+            for out, finish in self.writers:   # the main output last: its finish may change values in place
+                out.write(finish(values, valid[r:e]), self.ox0, self.acc_y0 + r)
         # move the rows still open to the top, in pieces that never overlap (no temporary copy)
-        rest = held - k
+        rest = self.held - k
         for r in range(0, rest, k):
             e = min(rest, r + k)
             acc[:, r:e] = acc[:, k + r:k + e]
             wsum[r:e] = wsum[k + r:k + e]
             valid[r:e] = valid[k + r:k + e]
-        acc_y0, held = final, rest
+        self.acc_y0, self.held = final, rest
+
+
+def _run_tiles(stack, plan, predict, writers, n_out, tick, options):
+    """Every batch of tiles predicted (on the run's executor) and blended in plan order, panel by panel: one
+    panel's accumulator is held at a time."""
+    state = {"panel": None}
+
+    def consume(item, result):
+        c0, c1, i, py, group = item
+        panel = state["panel"]
+        if panel is None or (panel.c0, panel.c1) != (c0, c1):
+            state["panel"] = panel = None      # the previous panel's accumulator is freed first
+            panel = state["panel"] = _Panel(stack.info, plan, c0, c1, writers, n_out)
+        if group[0] == panel.xs[0]:
+            panel.start_row(py)
+        pred, valid, lo = result
+        panel.add(group, pred, valid, lo)
+        del pred, result
+        tick(len(group))
+        if group[-1] == panel.xs[-1]:
+            panel.end_row(i)
+
+    executor_of(options).map_ordered(
+        _tile_items(plan), partial(_predict_item, stack, plan, predict, n_out), consume,
+        options=options.replace(progress=None), threads=1, inputs=stack.paths)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import raster as _raster
-from ..options import Cancelled, RunOptions, resolve
+from ..options import RunOptions, resolve
+from .executors import executor_of
 from .inputs import RasterStack
 from .memory import gdal_cache_limit, gdal_cache_share, reuse_freed_memory
 from .outputs import OutputRaster
@@ -148,7 +148,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
             for out, part in zip(outs, np.split(core, splits)):
                 out.write(part, win.x, win.y)
 
-        _walk(windows, compute, write, options=opts)
+        _walk(windows, compute, write, options=opts, inputs=stack.paths)
     return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
             "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
 
@@ -180,7 +180,8 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
             output, [str(p) for p in inputs], xsize=int(xsize), ysize=int(ysize), bands=out_bands,
             geotransform=geotransform, projection=projection, dtype=out_dtype, descriptions=descriptions,
             band_metadata=band_metadata, metadata=metadata, compression=opts.compression, tile=side, options=opts))
-        _walk(windows, compute, lambda win, res: out.write(res, win.x, win.y), options=opts)
+        _walk(windows, compute, lambda win, res: out.write(res, win.x, win.y), options=opts,
+              inputs=[str(p) for p in inputs])
     return {"output": output, "blocks": len(windows), "infinite": out.n_infinite, "empty_bands": out.empty_bands}
 
 
@@ -216,7 +217,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixe
         total[0] = combine(total[0], partial)
 
     with gdal_cache_limit(cache_mb), reuse_freed_memory(opts.budget_mb), stack:
-        _walk(windows, compute, add, options=opts)
+        _walk(windows, compute, add, options=opts, inputs=stack.paths)
     return total[0]
 
 
@@ -272,7 +273,7 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
             def write(win, res):
                 held[:, win.y:win.y + win.h, win.x:win.x + win.w] = res
         opened.enter_context(stack)
-        _walk(windows, compute, write, options=opts.replace(workers=1))
+        _walk(windows, compute, write, options=opts.replace(workers=1), inputs=stack.paths)
     return {"output": output, "blocks": len(windows), "xsize": ox, "ysize": oy, "array": held,
             "infinite": out.n_infinite if output is not None else 0,
             "empty_bands": out.empty_bands if output is not None else []}
@@ -319,48 +320,11 @@ def _apply_in_columns(kernel, block, halo, columns, n_out):
     return out
 
 
-def _walk(windows, compute, write, *, options):
-    """Run compute over windows (``options.workers`` at once), write results in order, cancel between blocks."""
-    workers, progress = options.workers, options.progress
-    total = len(windows)
-
-    def check_cancel():
-        options.check_cancel()
-
-    if workers <= 1:
-        for i, win in enumerate(windows):
-            check_cancel()
-            write(win, compute(win))
-            if progress:
-                progress((i + 1) / total)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = []
-        nxt = 0
-        done = 0
-        while done < total:
-            while nxt < total and len(pending) < workers:
-                check_cancel()
-                pending.append((windows[nxt], pool.submit(compute, windows[nxt])))
-                nxt += 1
-            win, fut = pending.pop(0)
-            try:
-                core = fut.result()
-            except BaseException:
-                for _, f in pending:
-                    f.cancel()
-                raise
-            write(win, core)
-            done += 1
-            if progress:
-                progress(done / total)
-            if done < total:
-                try:
-                    check_cancel()
-                except Cancelled:
-                    for _, f in pending:
-                        f.cancel()
-                    raise
+def _walk(windows, compute, write, *, options, inputs=()):
+    """Run compute over windows (``options.workers`` at once, on the run's executor), write results in window
+    order, cancel between blocks (:meth:`.executors.LocalExecutor.map_ordered`)."""
+    executor_of(options).map_ordered(windows, compute, write, options=options, threads=options.workers,
+                                     inputs=inputs)
 
 
 def run_whole(inputs, kernel: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

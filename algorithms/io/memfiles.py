@@ -1,0 +1,86 @@
+"""In-memory rasters (GDAL's ``/vsimem/``) carried to another process: the virtual rasters a run reads.
+
+The Processing layer reads many inputs through rasters it builds in this process's memory (a VRT that warps an
+input onto the reference grid, a datacube variable's dated VRT, polygons burned onto a grid). Another process (a
+Dask worker) cannot see them, so what reads them there takes their bytes along: :func:`collect` gathers every
+``/vsimem/`` file that ``paths`` name or that the VRTs among them reference, and :func:`restore` writes them into
+the receiving process's ``/vsimem/`` (the names carry a unique id) and removes them when their owner is freed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+
+from osgeo import gdal
+
+_PREFIX = "/vsimem/"
+#: A /vsimem/ path inside a VRT's XML (a source file name), up to the next quote or tag.
+_REFERENCE = re.compile(rb"/vsimem/[^<>\"']+")
+
+
+def _read(path):
+    stat = gdal.VSIStatL(path)
+    if stat is None:
+        return None
+    f = gdal.VSIFOpenL(path, "rb")
+    if f is None:
+        return None
+    try:
+        return bytes(gdal.VSIFReadL(1, stat.size, f))
+    finally:
+        gdal.VSIFCloseL(f)
+
+
+def collect(paths):
+    """``{path: bytes}`` of the ``/vsimem/`` files among ``paths`` and of those their VRTs name (recursively), with
+    their ``.aux.xml`` side files where present; empty when none is in memory."""
+    found, todo = {}, [str(p) for p in paths if str(p).startswith(_PREFIX)]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        data = _read(path)
+        if data is None:
+            continue
+        found[path] = data
+        side = _read(path + ".aux.xml")
+        if side is not None:
+            found[path + ".aux.xml"] = side
+        if path.lower().endswith(".vrt"):
+            todo.extend(m.decode().strip() for m in _REFERENCE.findall(data))
+    return found
+
+
+#: Files :func:`restore` wrote, and how many living owners use each (removed when the last one is freed).
+_USERS: dict = {}
+_LOCK = threading.Lock()
+
+
+def restore(files, owner=None):
+    """Write ``files`` (:func:`collect`) into this process's ``/vsimem/`` where not there yet. Those written here are
+    removed when the last ``owner`` that needs them is garbage-collected (kept when ``owner`` is None)."""
+    mine = []
+    with _LOCK:
+        for path, data in files.items():
+            if path in _USERS:
+                _USERS[path] += 1
+            elif gdal.VSIStatL(path) is None:
+                gdal.FileFromMemBuffer(path, data)
+                _USERS[path] = 1
+            else:
+                continue             # this process's own file (the client's): never removed from here
+            mine.append(path)
+    if mine and owner is not None:
+        weakref.finalize(owner, _release, tuple(mine))
+    return mine
+
+
+def _release(paths):
+    with _LOCK:
+        for path in paths:
+            _USERS[path] -= 1
+            if not _USERS[path]:
+                del _USERS[path]
+                gdal.Unlink(path)

@@ -65,7 +65,7 @@ class SarsensePlugin:
         action.setText(INSTALL_ACTION if missing else INSTALLED_ACTION)
         names = ", ".join(setup_tools.RUNTIME_MODULES[m] for m in missing)
         action.setToolTip(f"Installs {names} into SARSense's own folder (QGIS's numpy is kept); no restart needed"
-                          if missing else "onnxruntime and scikit-learn are installed")
+                          if missing else "onnxruntime, scikit-learn and dask are installed")
 
     def open_help(self):
         """The help index (Plugins ▸ SARSense ▸ SARSense help)."""

@@ -56,15 +56,15 @@ class SarsenseProvider(QgsProcessingProvider):
         """Register the provider's setting (Processing ▸ Options ▸ Providers ▸ SARSense: the Dask scheduler), then
         load the algorithms."""
         try:
-            from processing.core.ProcessingConfig import ProcessingConfig, Setting
+            from processing.core import ProcessingConfig as config
         except ImportError:     # no Processing plugin Python (the variable SARSENSE_DASK_SCHEDULER still applies)
-            ProcessingConfig = None
-        if ProcessingConfig is not None:
-            ProcessingConfig.settingIcons[self.name()] = self.icon()
-            ProcessingConfig.addSetting(Setting(
+            config = None
+        if config is not None:
+            config.ProcessingConfig.settingIcons[self.name()] = self.icon()
+            config.ProcessingConfig.addSetting(config.Setting(
                 self.name(), SCHEDULER_SETTING, "Dask scheduler (empty: this computer; local:N: N worker processes "
                                                 "here; tcp://host:8786: a cluster)", ""))
-            ProcessingConfig.readSettings()
+            config.ProcessingConfig.readSettings()
         self.refreshAlgorithms()
         return True
 

@@ -22,7 +22,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUIREMENTS = os.path.join(os.path.dirname(HERE), "resources", "requirements-runtime.txt")
 #: Modules the runtime needs beyond QGIS's own Python, and the distribution that provides each.
-RUNTIME_MODULES = {"onnxruntime": "onnxruntime", "sklearn": "scikit-learn", "skl2onnx": "skl2onnx"}
+RUNTIME_MODULES = {"onnxruntime": "onnxruntime", "sklearn": "scikit-learn", "skl2onnx": "skl2onnx",
+                   "distributed": "dask/distributed"}
 
 
 def default_profile_dir():

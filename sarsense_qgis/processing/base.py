@@ -26,7 +26,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, RunOptions
 from ...algorithms.io.engine import RUN_CACHE_MB, cleanup_on_signal, gdal_cache_limit
-from ...algorithms.io.engine.cluster import SCHEDULER_ENV, DaskExecutor
+from ...algorithms.io.engine.cluster import SCHEDULER_ENV, ClusterError, DaskExecutor
 from .. import help as _help
 from .. import setup_tools
 from ..resources import INSTALL_ACTION, icon_path
@@ -41,15 +41,18 @@ SCHEDULER_SETTING = SCHEDULER_ENV
 
 
 def scheduler_address():
-    """The Dask scheduler a run uses: ``$SARSENSE_DASK_SCHEDULER`` where set (empty: this machine), else the
-    provider's setting, else '' (this machine's threads)."""
+    """``(address, where it was set)`` of the Dask scheduler a run uses: ``$SARSENSE_DASK_SCHEDULER`` where set
+    (empty: this machine), else the provider's setting, else '' (this machine's threads)."""
     if SCHEDULER_ENV in os.environ:
-        return os.environ[SCHEDULER_ENV].strip()
+        return os.environ[SCHEDULER_ENV].strip(), f"the environment variable {SCHEDULER_ENV}"
     try:
         from processing.core.ProcessingConfig import ProcessingConfig
     except ImportError:     # QGIS without its Processing plugin's Python: only the variable applies
-        return ""
-    return str(ProcessingConfig.getSetting(SCHEDULER_SETTING) or "").strip()
+        return "", ""
+    where = "the Dask scheduler setting (Processing ▸ Options ▸ Providers ▸ SARSense)"
+    return str(ProcessingConfig.getSetting(SCHEDULER_SETTING) or "").strip(), where
+
+
 #: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
 UNITS = ("Linear power", "dB")
 
@@ -196,10 +199,13 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
     def open_executor(self, feedback):
         """The run's Dask executor where a scheduler is set (:func:`scheduler_address`), said in the log; None (this
         machine's threads) otherwise. An address that does not work is refused before anything is read."""
-        address = scheduler_address()
+        address, where = scheduler_address()
         if not address:
             return None
-        executor = DaskExecutor(address)
+        try:
+            executor = DaskExecutor(address)
+        except ClusterError as err:
+            raise ClusterError(f"{err} (the address comes from {where})") from None
         if feedback is not None:
             feedback.pushInfo(executor.describe())
         return executor

@@ -32,6 +32,7 @@ import io
 import logging
 import multiprocessing
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -157,6 +158,17 @@ def _core_check(top, digest):
     return check
 
 
+def _task_function(module):
+    """The function each task runs: ``module``'s ``run_task`` (:mod:`.remote`) on the worker, with the item
+    unpickled there. Sent by value (a closure, which cloudpickle pickles whole) and given the item as bytes: the
+    scheduler, which unpickles every task it schedules, then needs no SARSense core (nor GDAL) of its own."""
+    def task(compute, item, cache_mb):
+        import importlib
+        import pickle
+        return importlib.import_module(module).run_task(compute, pickle.loads(item), cache_mb)
+    return task
+
+
 def _readable_check(paths):
     """A function for ``Client.run``: the paths among ``paths`` that GDAL cannot open on the worker."""
     def check():
@@ -202,7 +214,8 @@ def _python_executable():
     not match this one's (the workers get this process's ``sys.path``)."""
     lib = Path(os.__file__).resolve().parent
     ver = f"{sys.version_info.major}.{sys.version_info.minor}"
-    for cand in (lib.parents[1] / "bin" / f"python{ver}", lib.parents[1] / "bin" / "python3", lib.parent / "python.exe"):
+    prefix = lib.parents[1]
+    for cand in (prefix / "bin" / f"python{ver}", prefix / "bin" / "python3", lib.parent / "python.exe"):
         if cand.exists():
             return str(cand)
     exe = sys.executable or ""
@@ -229,6 +242,11 @@ class DaskExecutor:
         self.cluster = self.client = None
         self._spawn = None
         self._checked = set()
+        # distributed logs, with tracebacks, what the run reports itself in one sentence (a lost scheduler, a
+        # cancelled task): quiet while the executor lives
+        self._quiet = [(log, log.level) for log in map(logging.getLogger, ("distributed", "tornado"))]
+        for log, _ in self._quiet:
+            log.setLevel(logging.CRITICAL)
         self.stats = {"tasks": 0, "to_client": 0, "to_workers": 0, "calls": 0, "seconds": 0.0}
         distributed = _import_distributed()
         try:
@@ -308,8 +326,8 @@ class DaskExecutor:
         for worker, bad in found.items():
             if bad:
                 raise ClusterError(
-                    f"the Dask worker {worker} cannot read the input '{bad[0]}': with a Dask scheduler every input must "
-                    "be readable by every worker under the same path: put it on a filesystem they share with this "
+                    f"the Dask worker {worker} cannot read the input '{bad[0]}': with a Dask scheduler every input "
+                    "must be readable by every worker under the same path: put it on a filesystem they share with this "
                     "machine, or give a path GDAL reads over the network (/vsis3/, /vsicurl/, …); or clear the "
                     f"Dask scheduler setting / {SCHEDULER_ENV} to run on this machine")
         self._checked.update(todo)
@@ -332,20 +350,26 @@ class DaskExecutor:
         self.check_inputs(inputs)
         options.check_cancel()
         client = self.client
-        payload = len(cloudpickle.dumps(compute))
+        try:
+            payload = len(cloudpickle.dumps(compute))
+        except (TypeError, pickle.PicklingError) as err:    # a bug of ours: an object that cannot travel
+            raise ClusterError(f"this step cannot run on a Dask cluster ({err}); clear the Dask scheduler setting / "
+                               f"{SCHEDULER_ENV} to run it on this machine, and report it") from None
         fn = client.scatter(compute, broadcast=True, hash=False)
         self.stats["to_workers"] += payload * len(self.workers)
         self.stats["calls"] += 1
         cache_mb = gdal_cache_share(options.budget_mb)
         ahead = max(2, IN_FLIGHT_PER_THREAD * self.threads())
+        task = _task_function(remote.__name__)
         total, progress = len(items), options.progress
         pending, nxt, done = [], 0, 0
         try:
             while done < total:
                 options.check_cancel()
                 while nxt < total and len(pending) < ahead:
-                    pending.append(client.submit(remote.run_task, fn, items[nxt], cache_mb, pure=False))
-                    self.stats["to_workers"] += sizeof(items[nxt])
+                    item = pickle.dumps(items[nxt], protocol=pickle.HIGHEST_PROTOCOL)
+                    pending.append(client.submit(task, fn, item, cache_mb, pure=False))
+                    self.stats["to_workers"] += len(item)
                     nxt += 1
                 result, added = self._wait(pending[0], options, DaskTimeout)
                 pending.pop(0)
@@ -370,12 +394,21 @@ class DaskExecutor:
 
     def _wait(self, future, options, timeout_error):
         """The future's result, checking cancel (every half second) and the scheduler while it runs."""
+        from distributed import CancelledError
+        from distributed.scheduler import KilledWorker
+
         lost = None
         while True:
             try:
                 return future.result(timeout=0.5)
             except timeout_error:
                 pass
+            except CancelledError:      # the client cancels its tasks when the scheduler is gone
+                raise self._gone() from None
+            except KilledWorker:
+                raise ClusterError("Dask workers died again and again computing the same block (out of memory, or a "
+                                   "crash in a library): nothing was written. Give the workers more memory, or run "
+                                   "with a smaller memory budget") from None
             options.check_cancel()
             if self.client.status in ("running", "connecting") and self.client.scheduler is not None and \
                     getattr(self.client.scheduler_comm, "comm", None) is not None and \
@@ -384,8 +417,11 @@ class DaskExecutor:
                 continue
             lost = lost or time.monotonic()
             if time.monotonic() - lost > LOST_TIMEOUT_S or self.client.status in ("closed", "closing"):
-                raise ClusterError(f"the Dask scheduler at {self.address} went away during the run; nothing was "
-                                   "written. Start it again (or clear the Dask scheduler setting) and rerun")
+                raise self._gone()
+
+    def _gone(self):
+        return ClusterError(f"the Dask scheduler at {self.address} went away during the run; nothing was written. "
+                            "Start it again (or clear the Dask scheduler setting) and rerun")
 
     # -- the end ---------------------------------------------------------------------------------------------
     def close(self):
@@ -398,6 +434,9 @@ class DaskExecutor:
         if self._spawn is not None:
             self._spawn.__exit__(None, None, None)
             self._spawn = None
+        for log, level in getattr(self, "_quiet", ()):
+            log.setLevel(level)
+        self._quiet = []
 
     def __enter__(self):
         return self

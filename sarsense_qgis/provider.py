@@ -56,7 +56,8 @@ class SarsenseProvider(QgsProcessingProvider):
         """Register the provider's setting (Processing ▸ Options ▸ Providers ▸ SARSense: the Dask scheduler), then
         load the algorithms."""
         try:
-            from processing.core import ProcessingConfig as config
+            import processing.core.ProcessingConfig
+            config = processing.core.ProcessingConfig
         except ImportError:     # no Processing plugin Python (the variable SARSENSE_DASK_SCHEDULER still applies)
             config = None
         if config is not None:

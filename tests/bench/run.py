@@ -8,6 +8,8 @@
 - ``sea_ice.py``: 7. seaiceconcentration, tiled and full-scene, on one AI4Arctic-size scene;
 - ``sentinel1.py``: 9. importsentinel1 of a full IW GRDH band against gdalwarp -tps, without and with a DEM, and
   against sarsen's terrain correction on an 80 km crop where ``make bench-sarsen`` made .venv-bench;
+- ``dask_engine.py``: 10. the block engine on a Dask LocalCluster (SARSENSE_DASK_SCHEDULER=local:2) against the
+  local engine, through qgis_process, and what a task costs;
 - ``neural_networks.py`` (run after, in .venv-train): ONNX tiled inference against torch eager.
 
 Each section's file says exactly what it measures. Not a test: timings vary between machines; only ratios
@@ -22,7 +24,7 @@ import tempfile
 from common import QGIS_PROCESS
 
 #: The sections, one file per suite, in the order they run (models: neural_networks.py, in .venv-train).
-SUITES = ("sar_preparation", "soil_moisture", "crop", "lst", "sea_ice", "sentinel1")
+SUITES = ("sar_preparation", "soil_moisture", "crop", "lst", "sea_ice", "sentinel1", "dask_engine")
 
 
 def main():

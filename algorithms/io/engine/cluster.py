@@ -31,6 +31,7 @@ import hashlib
 import io
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import pickle
 import sys
@@ -247,7 +248,10 @@ class DaskExecutor:
         self._quiet = [(log, log.level) for log in map(logging.getLogger, ("distributed", "tornado"))]
         for log, _ in self._quiet:
             log.setLevel(logging.CRITICAL)
-        self.stats = {"tasks": 0, "to_client": 0, "to_workers": 0, "calls": 0, "seconds": 0.0}
+        #: tasks run; bytes sent to the workers and results received; engine passes; seconds of the passes here,
+        #: seconds the workers spent computing, and seconds this process spent consuming (writing, adding) results
+        self.stats = {"tasks": 0, "to_client": 0, "to_workers": 0, "calls": 0, "seconds": 0.0, "worker_s": 0.0,
+                      "client_s": 0.0}
         distributed = _import_distributed()
         try:
             if self.kind == "local":
@@ -310,7 +314,8 @@ class DaskExecutor:
     def summary(self):
         """The run's totals: tasks, and bytes moved each way."""
         s = self.stats
-        return (f"Dask: {s['tasks']} task(s) in {s['calls']} pass(es), {s['seconds']:.1f} s; moved "
+        return (f"Dask: {s['tasks']} task(s) in {s['calls']} pass(es), {s['seconds']:.1f} s (workers computed "
+                f"{s['worker_s']:.1f} s, this machine wrote {s['client_s']:.1f} s); moved "
                 f"{s['to_workers'] / 2**20:.1f} MiB to the workers (core, kernels, inputs' virtual rasters) and "
                 f"{s['to_client'] / 2**20:.1f} MiB of results to this machine")
 
@@ -371,13 +376,16 @@ class DaskExecutor:
                     pending.append(client.submit(task, fn, item, cache_mb, pure=False))
                     self.stats["to_workers"] += len(item)
                     nxt += 1
-                result, added = self._wait(pending[0], options, DaskTimeout)
+                result, added, seconds = self._wait(pending[0], options, DaskTimeout)
                 pending.pop(0)
+                t0 = time.perf_counter()
                 self.stats["tasks"] += 1
+                self.stats["worker_s"] += seconds
                 self.stats["to_client"] += sizeof(result) + sizeof(added)
                 _counts.merge(added)
                 consume(items[done], result)
                 del result
+                self.stats["client_s"] += time.perf_counter() - t0
                 done += 1
                 if progress:
                     progress(done / total)

@@ -1,0 +1,145 @@
+"""`make bench`, section 10 (tests/bench/dask_engine.py; not distributed.py, which would hide the package): the block engine on Dask (issue #32) against the local engine, in the same run.
+
+10. Dask: the same qgis_process runs with the local engine (this machine's threads) and with
+    ``SARSENSE_DASK_SCHEDULER=local:2`` (a LocalCluster of two worker processes started for the run, its start-up
+    included): despeckle (Lee 7×7) on 8192² and changedetection on 4096² × 30 dates, median of 3 alternating runs;
+    target: the cluster run takes at most 1.2× the local one on this 2-core machine. Then, in this process on a
+    running ``local:2`` cluster, what a task costs: a no-op kernel over many small windows (per-task overhead and
+    bytes moved per task), and the despeckle kernel's work per 8192² window on a worker and on the client (receive and
+    write); from those, a measured model of the 8192² run's time against the number of workers,
+    T(n) = start-up + max(client · tasks, (worker + overhead) · tasks / n): the client, which writes the one
+    GeoTIFF, is the bound the model shows as n grows.
+Not a test: timings vary between machines; only ratios measured in the same run are quoted (docs/performance.md).
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+from common import QGIS_PROCESS, make_input, qgis_process
+from osgeo import gdal
+
+DASK_OVERHEAD = 1.2         # local:2 time ≤ 1.2 × the local engine's, through qgis_process, same run
+REPEATS = 3
+
+
+def run(tmp, sar_side=8192, stack_side=4096):
+    """Section 10 (its own temporary folder)."""
+    os.makedirs(tmp, exist_ok=True)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("SARSENSE_DASK_SCHEDULER", None)
+    failed = []
+    sar = os.path.join(tmp, f"sar_{sar_side}.tif")
+    make_input(sar, sar_side)
+    failed += _compare(f"despeckle {sar_side}²", env, tmp, "sarsense:despeckle",
+                       dict(INPUT=sar, INPUT_UNITS=0, FILTER=1, SIZE=7, COMPRESSION=0))
+    stack = _stack(os.path.join(tmp, f"vv_{stack_side}x30.tif"), n=stack_side)
+    failed += _compare(f"changedetection {stack_side}² × 30", env, tmp, "sarsense:changedetection",
+                       dict(INPUT=stack, INPUT_UNITS=1, COMPRESSION=0), outputs=("OUTPUT_INDEX", "OUTPUT_SSM"))
+    _task_model(tmp, sar)
+    return failed
+
+
+def _stack(path, n=4096, dates=30):
+    """A 4096² × 30 VV stack in dB (bench section 4's recipe)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import datetime
+    ds = gdal.GetDriverByName("GTiff").Create(path, n, n, dates, gdal.GDT_Float32,
+                                              options=["TILED=YES", "BIGTIFF=YES", "INTERLEAVE=PIXEL"])
+    ds.SetGeoTransform((500000, 10, 0, 5000000, 0, -10))
+    rng = np.random.default_rng(7)
+    wet = rng.uniform(0, 1, dates)
+    for b in range(dates):
+        band = ds.GetRasterBand(b + 1)
+        band.SetDescription((datetime.date(2021, 1, 1) + datetime.timedelta(days=12 * b)).isoformat())
+        band.SetNoDataValue(float("nan"))
+        for y in range(0, n, 1024):
+            field = rng.normal(-14, 2, (16, n // 64)).repeat(64, 0).repeat(64, 1)
+            band.WriteArray((field + 4 * wet[b] + rng.normal(0, 1.0, field.shape)).astype(np.float32), 0, y)
+    ds = None
+    return path
+
+
+def _compare(label, env, tmp, alg, params, outputs=("OUTPUT",)):
+    """Median time of local and local:2 runs of ``alg``, alternating (the first run, which makes QGIS's histogram of a
+    new input, is left out); the two outputs compared bit for bit."""
+    out = {side: {o: os.path.join(tmp, f"{side}_{o}.tif") for o in outputs} for side in ("local", "dask")}
+    envs = {"local": env, "dask": dict(env, SARSENSE_DASK_SCHEDULER="local:2")}
+    qgis_process(alg, env, **params, **out["local"])          # QGIS's first open of the input, not timed
+    times = {"local": [], "dask": []}
+    peaks = {"local": [], "dask": []}
+    for _ in range(REPEATS):
+        for side in ("local", "dask"):
+            os.sync()
+            t, peak = qgis_process(alg, envs[side], **params, **out[side])
+            times[side].append(t)
+            peaks[side].append(peak)
+    same = all(np.array_equal(gdal.Open(out["local"][o]).ReadAsArray(), gdal.Open(out["dask"][o]).ReadAsArray(),
+                              equal_nan=True) for o in outputs)
+    tl, td = statistics.median(times["local"]), statistics.median(times["dask"])
+    ratio = td / tl
+    met = ratio <= DASK_OVERHEAD and same
+    print(f"\ndask: {label} through qgis_process, median of {REPEATS} (alternating)")
+    print(f"  local engine ({os.cpu_count()} cores) {tl:6.1f} s; SARSENSE_DASK_SCHEDULER=local:2 {td:6.1f} s = "
+          f"{ratio:.2f}x (target <= {DASK_OVERHEAD}x): {'met' if met else 'MISSED'}; outputs identical: {same}")
+    print(f"  client peak RSS: local {max(peaks['local']):.0f} MB, local:2 {max(peaks['dask']):.0f} MB (the workers "
+          "are other processes)")
+    return [] if met else [f"dask@{label.split()[0]}"]
+
+
+def _task_model(tmp, sar):
+    """Per-task overhead, bytes per task and the despeckle run's cost split, on a running local:2 cluster."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from sarsense.algorithms.io import RunOptions, engine
+    from sarsense.algorithms.io.engine.cluster import DaskExecutor
+    from sarsense.algorithms.sar import speckle
+
+    small = os.path.join(tmp, "small.tif")
+    gdal.Translate(small, sar, srcWin=[0, 0, 2048, 2048], creationOptions=["TILED=YES"])
+    t0 = time.perf_counter()
+    with DaskExecutor("local:2") as ex:
+        start = time.perf_counter() - t0
+        opts = RunOptions(block_size=64, compression="NONE")
+        t = time.perf_counter()
+        n = engine.run_blockwise(small, os.path.join(tmp, "noop_l.tif"), lambda b: b, options=opts)["blocks"]
+        t_local = time.perf_counter() - t
+        s0 = dict(ex.stats)
+        t = time.perf_counter()
+        engine.run_blockwise(small, os.path.join(tmp, "noop_d.tif"), lambda b: b, options=opts.replace(executor=ex))
+        t_dask = time.perf_counter() - t
+        moved = (ex.stats["to_workers"] - s0["to_workers"] + ex.stats["to_client"] - s0["to_client"]) / n
+        per_task = (t_dask - t_local) / n
+        # the real kernel: Lee 7×7 on the 8192² scene, as despeckle runs it (the budget's windows)
+        s1 = dict(ex.stats)
+        t = time.perf_counter()
+        res = speckle.despeckle_file(sar, os.path.join(tmp, "lee_d.tif"), filter="lee", size=7, looks=1.0,
+                                     options=RunOptions(compression="NONE", executor=ex))
+        t_run = time.perf_counter() - t
+        tasks = ex.stats["tasks"] - s1["tasks"]
+        worker = (ex.stats["worker_s"] - s1["worker_s"]) / tasks
+        client = (ex.stats["client_s"] - s1["client_s"]) / tasks
+        mb = (ex.stats["to_client"] - s1["to_client"]) / tasks / 2**20
+    print(f"\ndask: what a task costs (in this process, local:2 running; start-up of the cluster {start:.1f} s)")
+    print(f"  no-op kernel, {n} windows of 64²: local {t_local:.2f} s, Dask {t_dask:.2f} s: {1000 * per_task:.1f} ms "
+          f"overhead and {moved / 1024:.1f} KiB moved per task")
+    side = gdal.Open(sar).RasterXSize
+    print(f"  Lee 7×7 on {side}²: {tasks} tasks in {t_run:.1f} s; per task {worker:.2f} s on a worker, {client:.2f} s "
+          f"on the client (writing; receiving overlaps the workers' compute), {mb:.1f} MiB of results (blocks: {res.get('blocks', tasks)})")
+    print(f"  model T(n) = start-up + max(client·tasks, (worker + overhead)·tasks / n) for the {side}² run, this "
+          "machine's figures:")
+    for workers in (1, 2, 4, 8, 16, 32):
+        model = start + max(client * tasks, (worker + max(per_task, 0.0)) * tasks / workers)
+        bound = "client-bound" if client * tasks >= (worker + max(per_task, 0.0)) * tasks / workers else ""
+        print(f"    {workers:3d} worker(s): {model:6.1f} s {bound}")
+
+
+if __name__ == "__main__":
+    import tempfile
+    if not os.path.exists(QGIS_PROCESS):
+        sys.exit("qgis_process.bin missing")
+    with tempfile.TemporaryDirectory(prefix="sarsense-bench-") as d:
+        sides = [int(v) for v in sys.argv[1:3]] if len(sys.argv) > 2 else [8192, 4096]
+        failed = run(os.path.join(d, "dask"), *sides)
+    print("targets missed: " + (", ".join(failed) if failed else "none"))

@@ -36,7 +36,7 @@ def test_a_run_uses_the_cluster_the_setting_names_and_says_so(sarsense, setting,
     class Log(QgsProcessingFeedback):
         lines = []
 
-        def pushInfo(self, text):  # noqa: N802 (QGIS's name)
+        def pushInfo(self, text):
             self.lines.append(text)
 
     rng = np.random.default_rng(1)

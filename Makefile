@@ -24,12 +24,12 @@ DEPS_DIR     ?= $(abspath $(VENV))/sarsense-deps
 export SARSENSE_DEPS_DIR := $(DEPS_DIR)
 
 .PHONY: help help-pages screenshots setup setup-train link-checkout system install-plugin lint test test-fast \
-        test-training demo bench bench-sarsen models package clean
+        test-training test-dask demo bench bench-sarsen models package clean
 
 help:
 	@echo "make demo     install what is missing, then run the SAR chain on the bundled scene"
 	@echo "make test     install what is missing, then run the whole test suite in real QGIS"
-	@echo "make setup | setup-train | install-plugin | lint | test-fast | test-training | bench | bench-sarsen | models | help-pages | screenshots | package | clean"
+	@echo "make setup | setup-train | install-plugin | lint | test-fast | test-training | test-dask | bench | bench-sarsen | models | help-pages | screenshots | package | clean"
 
 help-pages:
 	@# one HTML help page per algorithm, from the pages in docs/ (the algorithms' Help button opens them)
@@ -118,6 +118,11 @@ test-training: setup-train
 # The fast loop while editing: the core's tests only (no QGIS application, no qgis_process).
 test-fast: lint
 	$(PY) -m pytest -p no:cacheprovider -q tests/core
+
+# The core and in-QGIS suites with every engine call on a two-process Dask LocalCluster (tests/conftest.py): the
+# blocks must give the local engine's results there (docs/distributed.md). Not in `make test` (it doubles the time).
+test-dask: setup
+	SARSENSE_TEST_EXECUTOR=local:2 $(PY) -m pytest -p no:cacheprovider -q tests/core tests/qgis
 
 # The gate, first in `make test`: every tracked .py compiles with QGIS's Python and passes ruff (pyproject.toml).
 lint: setup

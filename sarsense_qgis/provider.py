@@ -16,7 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import help as _help
 from .processing import checks
-from .processing.base import SCHEDULER_SETTING
+from .processing.cluster import SCHEDULER_SETTING
 from .processing.registry import ALGORITHMS
 from .resources import WORKFLOWS_DIR, icon_path
 

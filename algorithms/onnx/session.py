@@ -152,7 +152,11 @@ class Model:
     def __setstate__(self, state):
         graph = state.pop("_onnx")
         self.__dict__.update(state)
-        ort = import_onnxruntime()
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelError(f"the Dask worker that runs model '{self.contract.name}' has no onnxruntime: install it "
+                             "there (pip install onnxruntime==1.31.1; docs/distributed.md)") from None
         options, providers = _session_setup(ort, self.threads, self.device)
         self.session = ort.InferenceSession(graph, options, providers=providers)
         self.feature_major = None if self._fm_graph is None else \

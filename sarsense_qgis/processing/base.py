@@ -26,33 +26,13 @@ from qgis.PyQt.QtGui import QIcon
 
 from ...algorithms.io import COMPRESSIONS, DEFAULT_COMPRESSION, Cancelled, RunOptions
 from ...algorithms.io.engine import RUN_CACHE_MB, cleanup_on_signal, gdal_cache_limit
-from ...algorithms.io.engine.cluster import SCHEDULER_ENV, ClusterError, DaskExecutor
 from .. import help as _help
 from .. import setup_tools
 from ..resources import INSTALL_ACTION, icon_path
-from . import checks, inputs
+from . import checks, cluster, inputs
 
 #: Blocks computed at once. Two cores are the smallest machine we support; more rarely pays off.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
-#: The provider's setting (Processing ▸ Options ▸ Providers ▸ SARSense) naming the Dask scheduler that computes the
-#: blocks: empty, this machine; ``local:N``; ``tcp://host:port``. The environment variable of the same name
-#: (``cluster.SCHEDULER_ENV``) wins where it is set, for ``qgis_process`` and batch jobs.
-SCHEDULER_SETTING = SCHEDULER_ENV
-
-
-def scheduler_address():
-    """``(address, where it was set)`` of the Dask scheduler a run uses: ``$SARSENSE_DASK_SCHEDULER`` where set
-    (empty: this machine), else the provider's setting, else '' (this machine's threads)."""
-    if SCHEDULER_ENV in os.environ:
-        return os.environ[SCHEDULER_ENV].strip(), f"the environment variable {SCHEDULER_ENV}"
-    try:
-        from processing.core.ProcessingConfig import ProcessingConfig
-    except ImportError:     # QGIS without its Processing plugin's Python: only the variable applies
-        return "", ""
-    where = "the Dask scheduler setting (Processing ▸ Options ▸ Providers ▸ SARSense)"
-    return str(ProcessingConfig.getSetting(SCHEDULER_SETTING) or "").strip(), where
-
-
 #: Order of the INPUT_UNITS enum everywhere (STYLE.md §8).
 UNITS = ("Linear power", "dB")
 
@@ -167,12 +147,11 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         """Run :meth:`process` with GDAL's cache bounded, turning input problems into messages; the virtual
         rasters the run made (:mod:`.inputs`) are freed whatever happened, and a run that fails (a refusal, an
         error, a cancel, SIGTERM) leaves no output file behind: those it created or changed are removed."""
-        self.virtual = []
-        self.executor = None
+        self.virtual, self.executor = [], None
         outputs_before, done = checks.output_files(self, parameters, context), False
         try:
             with gdal_cache_limit(RUN_CACHE_MB), cleanup_on_signal(partial(checks.remove_changed, outputs_before)):
-                self.executor = self.open_executor(feedback)
+                self.executor = cluster.open_executor(feedback)
                 results = self.process(parameters, context, feedback)
             done = True
             return results
@@ -181,34 +160,13 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
         except ValueError as err:
             raise self.error(str(err)) from None
         except MemoryError:
-            budget = self.parameterDefinition("BUDGET_MB")
-            hint = self.tr(", or lower {0}").format(self.label("BUDGET_MB")) if budget is not None else ""
-            raise QgsProcessingException(self.tr("Out of memory: close other programs and run again{0}.").format(
-                hint)) from None
+            raise checks.out_of_memory(self) from None
         finally:
-            if self.executor is not None:
-                if feedback is not None:
-                    feedback.pushInfo(self.executor.summary())
-                self.executor.close()
-                self.executor = None
+            cluster.close_executor(self.executor, feedback)
             if not done:
                 checks.remove_changed(outputs_before)
             inputs.release(self.virtual)
             self.virtual = []
-
-    def open_executor(self, feedback):
-        """The run's Dask executor where a scheduler is set (:func:`scheduler_address`), said in the log; None (this
-        machine's threads) otherwise. An address that does not work is refused before anything is read."""
-        address, where = scheduler_address()
-        if not address:
-            return None
-        try:
-            executor = DaskExecutor(address)
-        except ClusterError as err:
-            raise ClusterError(f"{err} (the address comes from {where})") from None
-        if feedback is not None:
-            feedback.pushInfo(executor.describe())
-        return executor
 
     def process(self, parameters, context, feedback):
         """The algorithm's work (subclasses): parameters → core → outputs dict."""
@@ -216,8 +174,7 @@ class SarsenseAlgorithm(QgsProcessingAlgorithm):
 
     def run_options(self, parameters, context, feedback, **changes):
         """The run's :class:`RunOptions`: :data:`WORKERS` threads (or the run's Dask executor), the user's output
-        compression (when the
-        algorithm has that parameter), QGIS's progress bar and cancel button; ``changes`` override."""
+        compression (when the algorithm has it), QGIS's progress bar and cancel button; ``changes`` override."""
         options = RunOptions(
             workers=WORKERS,
             compression=self.compression(parameters, context) if self.parameterDefinition(self.COMPRESSION) else

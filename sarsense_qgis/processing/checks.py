@@ -669,3 +669,9 @@ def class_map(alg, path, name, *, band=1, hint=""):
     problem = quantities.class_problem(sample_values(path, band=band))
     if problem:
         raise alg.error(f"{alg.label(name)} {problem}." + (f" {hint}" if hint else ""))
+
+
+def out_of_memory(alg):
+    """The message of a run that ran out of memory: what to do, with the algorithm's memory budget where it has one."""
+    hint = alg.tr(", or lower {0}").format(alg.label("BUDGET_MB")) if alg.parameterDefinition("BUDGET_MB") else ""
+    return QgsProcessingException(alg.tr("Out of memory: close other programs and run again{0}.").format(hint))

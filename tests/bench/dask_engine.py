@@ -1,4 +1,6 @@
-"""`make bench`, section 10 (tests/bench/dask_engine.py; not distributed.py, which would hide the package): the block engine on Dask (issue #32) against the local engine, in the same run.
+"""`make bench`, section 10: the block engine on Dask (issue #32) against the local engine, in the same run.
+
+(This file is dask_engine.py, not distributed.py: on the bench's path that name would hide the package.)
 
 10. Dask: the same qgis_process runs with the local engine (this machine's threads) and with
     ``SARSENSE_DASK_SCHEDULER=local:2`` (a LocalCluster of two worker processes started for the run, its start-up
@@ -44,7 +46,6 @@ def run(tmp, sar_side=8192, stack_side=4096):
 
 def _stack(path, n=4096, dates=30):
     """A 4096² × 30 VV stack in dB (bench section 4's recipe)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import datetime
     ds = gdal.GetDriverByName("GTiff").Create(path, n, n, dates, gdal.GDT_Float32,
                                               options=["TILED=YES", "BIGTIFF=YES", "INTERLEAVE=PIXEL"])
@@ -91,7 +92,6 @@ def _compare(label, env, tmp, alg, params, outputs=("OUTPUT",)):
 
 def _task_model(tmp, sar):
     """Per-task overhead, bytes per task and the despeckle run's cost split, on a running local:2 cluster."""
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from sarsense.algorithms.io import RunOptions, engine
     from sarsense.algorithms.io.engine.cluster import DaskExecutor
     from sarsense.algorithms.sar import speckle
@@ -126,7 +126,8 @@ def _task_model(tmp, sar):
           f"overhead and {moved / 1024:.1f} KiB moved per task")
     side = gdal.Open(sar).RasterXSize
     print(f"  Lee 7×7 on {side}²: {tasks} tasks in {t_run:.1f} s; per task {worker:.2f} s on a worker, {client:.2f} s "
-          f"on the client (writing; receiving overlaps the workers' compute), {mb:.1f} MiB of results (blocks: {res.get('blocks', tasks)})")
+          f"on the client (writing; receiving overlaps the workers' compute), {mb:.1f} MiB of results "
+          f"(blocks: {res.get('blocks', tasks)})")
     print(f"  model T(n) = start-up + max(client·tasks, (worker + overhead)·tasks / n) for the {side}² run, this "
           "machine's figures:")
     for workers in (1, 2, 4, 8, 16, 32):

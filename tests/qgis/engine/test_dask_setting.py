@@ -12,7 +12,7 @@ pytest.importorskip("distributed")
 def setting(sarsense, monkeypatch):
     from processing.core.ProcessingConfig import ProcessingConfig
 
-    from sarsense.sarsense_qgis.processing.base import SCHEDULER_SETTING
+    from sarsense.sarsense_qgis.processing.cluster import SCHEDULER_SETTING
     monkeypatch.delenv("SARSENSE_DASK_SCHEDULER", raising=False)
     old = ProcessingConfig.getSetting(SCHEDULER_SETTING)
     yield lambda value: ProcessingConfig.setSettingValue(SCHEDULER_SETTING, value)
@@ -22,7 +22,7 @@ def setting(sarsense, monkeypatch):
 def test_the_setting_is_in_the_providers_options(sarsense):
     from processing.core.ProcessingConfig import ProcessingConfig
 
-    from sarsense.sarsense_qgis.processing.base import SCHEDULER_SETTING
+    from sarsense.sarsense_qgis.processing.cluster import SCHEDULER_SETTING
     s = ProcessingConfig.settings[SCHEDULER_SETTING]
     assert s.group == sarsense.name() == "SARSense"   # listed under Providers ▸ SARSense
     assert "Dask scheduler" in s.description and "local:N" in s.description and "tcp://" in s.description
@@ -52,7 +52,7 @@ def test_a_run_uses_the_cluster_the_setting_names_and_says_so(sarsense, setting,
 
 
 def test_the_variable_wins_over_the_setting(sarsense, setting, monkeypatch):
-    from sarsense.sarsense_qgis.processing.base import scheduler_address
+    from sarsense.sarsense_qgis.processing.cluster import scheduler_address
     setting("tcp://10.1.2.3:8786")
     assert scheduler_address()[0] == "tcp://10.1.2.3:8786"
     monkeypatch.setenv("SARSENSE_DASK_SCHEDULER", "")

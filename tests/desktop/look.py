@@ -2,7 +2,8 @@
 
 Run inside QGIS (``qgis --code tests/desktop/look.py``, under ``xvfb-run`` when headless; ``make
 screenshots`` does both). It waits for the desktop, then saves PNGs of the main window, the
-SARSense menu, the Processing toolbox filtered on SARSense, every algorithm's dialog and every
+SARSense menu, Processing ▸ Options ▸ Providers ▸ SARSense (the Dask scheduler setting), the Processing toolbox
+filtered on SARSense, every algorithm's dialog and every
 Workflows model in the Graphical Modeler, and writes ``facts.json`` (menu entries, toolbox groups,
 dialog labels, help panels and Help buttons, model component names) that ``tests/process/test_desktop.py``
 checks. Output folder: ``$SARSENSE_LOOK_DIR``. QGIS quits when done.
@@ -45,6 +46,29 @@ def help_facts(dialog):
     return {"panel": panel.toPlainText() if panel is not None else "", "button": button is not None}
 
 
+def options_facts():
+    """Processing ▸ Options as QGIS shows it: the rows under Providers ▸ SARSense (label, value), with a screenshot."""
+    from processing.gui.ConfigDialog import ConfigDialog
+    dialog = ConfigDialog()
+    model, rows = dialog.model, []
+    for r in range(model.rowCount()):
+        top = model.item(r, 0)
+        if top.text() != "Providers":
+            continue
+        for p in range(top.rowCount()):
+            group = top.child(p, 0)
+            if group.text() != "SARSense":
+                continue
+            dialog.tree.expand(top.index())
+            dialog.tree.expand(group.index())
+            rows = [[group.child(i, 0).text(), group.child(i, 1).text()] for i in range(group.rowCount())]
+    dialog.resize(1000, 700)
+    dialog.show()
+    shot(dialog, "options_providers")
+    dialog.close()
+    return rows
+
+
 def look():
     facts = {"errors": []}
     try:
@@ -52,6 +76,7 @@ def look():
         main = iface.mainWindow()
         shot(main, "main_window")
         facts["menus"] = menu_facts(main)
+        facts["options"] = options_facts()
         provider = QgsApplication.processingRegistry().providerById("sarsense")
         algs = sorted(provider.algorithms(), key=lambda a: (a.group(), a.displayName()))
         facts["toolbox"] = [[a.group(), a.displayName(), a.id()] for a in algs]

@@ -69,3 +69,12 @@ def test_help_panels_read_whole_and_every_workflow_has_a_help_button(looked):
     workflows = [a for a in shown if a in facts.get("workflows", {})]
     assert len(workflows) >= 8 and all(len(shown[a]["panel"].split()) > 25 for a in workflows)
     assert "Land mask (polygons or raster)" in shown["sarsense:sea_ice_chart"]["panel"]
+
+
+def test_the_dask_scheduler_setting_is_under_providers_sarsense(looked):
+    """Processing ▸ Options ▸ Providers ▸ SARSense lists the Dask scheduler, empty (this computer) by default."""
+    out, facts = looked
+    rows = facts["options"]
+    assert [label for label, _ in rows if label.startswith("Dask scheduler")], rows
+    assert [value for label, value in rows if label.startswith("Dask scheduler")] == [""]
+    assert (out / "options_providers.png").stat().st_size > 2000

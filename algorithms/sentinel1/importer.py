@@ -819,6 +819,122 @@ def enl_metadata(product: Product, looks: int = 1) -> dict:
     return {"ENL": f"{enl:g}", "ENL_SOURCE": f"Sentinel-1 product specification, {product.mode.upper()} {kind}"}
 
 
+@dataclass
+class Scene:
+    """One product prepared for a map grid (:func:`prepare`): :meth:`values` gives a window's backscatter and
+    incidence, counting what it masks in :attr:`tally` (a :class:`~..io.engine.Counts`, which a Dask worker's copy
+    sends back)."""
+
+    product: Product
+    pols: list
+    grid: MapGrid
+    own: tuple                  # the scene's own bounds on the grid (xmin, ymin, xmax, ymax): it is NaN outside
+    locator: object
+    sampler: ImageSampler
+    tally: object
+    calibration: str
+    db: bool
+    dem: str | None
+    looks: int
+    rule: bool
+    bytes_per_pixel: float      # the working memory of :meth:`values` per map pixel and output band
+
+    def values(self, win):
+        """``(pols + 1, h, w)`` float32 of map window ``win``: each polarisation (linear or dB), then the incidence
+        angle (°); NaN outside the scene."""
+        pols = self.pols
+        out = np.full((len(pols) + 1, win.h, win.w), np.nan, np.float32)
+        gt = self.grid.geotransform
+        x0, x1 = gt[0] + win.x * gt[1], gt[0] + (win.x + win.w) * gt[1]
+        y1, y0 = gt[3] + win.y * gt[5], gt[3] + (win.y + win.h) * gt[5]
+        xmin, ymin, xmax, ymax = self.own
+        if x1 <= xmin or x0 >= xmax or y1 <= ymin or y0 >= ymax:
+            return out          # the window misses the scene (a grid shared by several products)
+        line, pixel, incidence, dem_nodata = self.locator.locate(win)
+        values, inc, below, border = self.sampler.sample(line, pixel)
+        for b in range(len(pols)):
+            out[b] = sar.linear_to_db(values[b])[0] if self.db else values[b]
+        out[-1] = inc if incidence is None else np.where(np.isfinite(values).any(axis=0), incidence, np.nan)
+        found = {}
+        for b, pol in enumerate(pols):
+            found[f"below_noise {pol}"] = (below[b] & np.isnan(values[b])).sum()
+            found[f"border {pol}"] = (border[b] & np.isnan(values[b])).sum()
+        self.tally.add(**found, dem_nodata=0 if dem_nodata is None else dem_nodata.sum())
+        return out
+
+    def band_layout(self):
+        """``(descriptions, band metadata, dataset metadata)`` of the import's bands."""
+        names = [f"{p} {self.calibration}" for p in self.pols] + ["incidence angle"]
+        units = "dB" if self.db else "linear"
+        metadata, extra = product_metadata(self.product, self.calibration, self.dem)
+        metadata.update(enl_metadata(self.product, self.looks))  # the speckle filters read it (sar/speckle.py)
+        meta = [{"POLARISATION": p, "QUANTITY": self.calibration, "units": units, **extra} for p in self.pols] + \
+            [{"QUANTITY": self.locator.incidence_kind, "units": "degrees", **extra}]
+        return names, meta, metadata
+
+    def summary(self):
+        """What the import counted (:func:`import_grd`'s result, less the engine's)."""
+        pols, tally = self.pols, self.tally
+        return {"grid": self.grid, "looks": self.looks, "below_noise": {p: tally[f"below_noise {p}"] for p in pols},
+                "border": {p: tally[f"border {p}"] for p in pols}, "border_rule": self.rule,
+                "dem_nodata": tally["dem_nodata"],
+                "border_table": {k: sum(r.cost[k] for r in self.sampler.reach) for k in _NodataReach.COST}
+                if self.rule else None}
+
+
+def scene_geometry(product: Product, polarisation: str):
+    """``(geolocation grid, image info, range geometry)`` of ``polarisation``'s annotation, parsed once."""
+    with product.reading(polarisation, "annotation") as xml:
+        annotation = luts.parse_xml(xml, "the product annotation")
+        return (geometry.geolocation_grid(annotation), geometry.image_info(annotation),
+                rd.range_geometry(annotation))
+
+
+def scene_grid(product: Product, polarisation: str, crs: str, pixel_size: float | None = None,
+               extent: tuple | None = None, dem: str | None = None) -> MapGrid:
+    """The map grid :func:`import_grd` writes ``product`` on (:func:`map_grid` of its geolocation grid in ``crs``,
+    ``pixel_size`` default the mode's, cut to ``extent``, with the DEM's margin)."""
+    grid = scene_geometry(product, polarisation)[0]
+    size = float(pixel_size or PIXEL_SIZE.get(product.mode, 10.0))
+    return map_grid(grid, crs, size, extent, dem_margin_m(grid, dem) if dem else 0.0)
+
+
+def prepare(product: Product, polarisations: list, *, calibration: str = "sigma0", thermal_noise: bool = True,
+            border_noise: bool = True, crs: str | None = None, pixel_size: float | None = None,
+            extent: tuple | None = None, dem: str | None = None, db: bool = False, looks: int | None = None,
+            grid: MapGrid | None = None) -> Scene:
+    """``product`` ready to be sampled on a map grid (:func:`import_grd`'s parameters): its own grid, or ``grid``
+    (one grid for several products, :mod:`.series`; the scene is NaN outside its own part of it)."""
+    if calibration not in QUANTITIES:
+        raise ValueError(f"calibration must be one of {', '.join(QUANTITIES)}, got {calibration!r}")
+    pols = [p.upper() for p in polarisations]
+    ggrid, image, rgeom = scene_geometry(product, pols[0])      # parsed once for the three readers of it
+    check_measurements(product, pols, image)
+    if crs is None:
+        crs = f"EPSG:{utm_epsg(*scene_centre(ggrid))}"
+    size = float(pixel_size or PIXEL_SIZE.get(product.mode, 10.0))
+    own = map_grid(ggrid, crs, size, extent, dem_margin_m(ggrid, dem) if dem else 0.0)
+    mgrid = grid or own
+    locator = GridLocator(ggrid, image, rgeom, mgrid)
+    if dem:
+        check_dem_covers(locator, dem)
+        locator = RangeDopplerLocator(rgeom, image, mgrid, dem)
+    else:
+        locator.prepare()
+    looks = looks_for(size, image) if looks is None else int(looks)
+    rule = border_noise and needs_border_rule(product.ipf)
+    sampler = ImageSampler(product, pols, image, calibration=calibration, thermal_noise=thermal_noise,
+                           border_rule=rule, looks=looks, incidence=None if dem else ggrid.lut("incidenceAngle"))
+    tally = _engine.Counts(*(f"below_noise {p}" for p in pols), *(f"border {p}" for p in pols), "dem_nodata")
+    # working memory per map pixel: the image samples it needs (its area in samples, twice for the rotation of
+    # the window), the DEM samples, the positions
+    ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2
+    dem_bytes = 16 * locator.samples_per_pixel if dem else 0.0
+    per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
+    return Scene(product, pols, mgrid, own.bounds, locator, sampler, tally, calibration, db, dem, looks, rule,
+                 per_pixel)
+
+
 def import_grd(product: Product, polarisations: list, output: str, *, calibration: str = "sigma0",
                thermal_noise: bool = True, border_noise: bool = True, crs: str | None = None,
                pixel_size: float | None = None, extent: tuple | None = None, dem: str | None = None, db: bool = False,
@@ -829,67 +945,19 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
     (in that CRS) if given. ``looks``: samples averaged per side before interpolation (default
     :func:`looks_for` the pixel size; 1 interpolates the samples themselves). The file and its bands carry
     :func:`product_metadata`. ``options`` (:class:`RunOptions`: budget, workers, compression, block size,
-    progress, cancel) go to the engine.
+    progress, cancel, executor) go to the engine.
 
     Returns ``{"grid": MapGrid, "looks": k, "below_noise": {pol: n}, "border": {pol: n}, "border_rule": bool,
     "border_table": {"seconds": s, "lines": n, "intervals": n} or None, "dem_nodata": n, "blocks": n}`` (counts in
     output pixels; ``border_table``: what the border-noise rule's table of DN 0 cost, summed over the
     polarisations, :class:`_NodataReach`)."""
-    if calibration not in QUANTITIES:
-        raise ValueError(f"calibration must be one of {', '.join(QUANTITIES)}, got {calibration!r}")
-    pols = [p.upper() for p in polarisations]
-    # parsed once for the three readers of it
-    with product.reading(pols[0], "annotation") as xml:
-        annotation = luts.parse_xml(xml, "the product annotation")
-        grid, image = geometry.geolocation_grid(annotation), geometry.image_info(annotation)
-        rgeom = rd.range_geometry(annotation)
-    check_measurements(product, pols, image)
-    if crs is None:
-        crs = f"EPSG:{utm_epsg(*scene_centre(grid))}"
-    size = float(pixel_size or PIXEL_SIZE.get(product.mode, 10.0))
-    mgrid = map_grid(grid, crs, size, extent, dem_margin_m(grid, dem) if dem else 0.0)
-    locator = GridLocator(grid, image, rgeom, mgrid)
-    if dem:
-        check_dem_covers(locator, dem)
-        locator = RangeDopplerLocator(rgeom, image, mgrid, dem)
-    else:
-        locator.prepare()
-    looks = looks_for(size, image) if looks is None else int(looks)
-    rule = border_noise and needs_border_rule(product.ipf)
-    sampler = ImageSampler(product, pols, image, calibration=calibration, thermal_noise=thermal_noise,
-                           border_rule=rule, looks=looks, incidence=None if dem else grid.lut("incidenceAngle"))
-    tally = _engine.Counts(*(f"below_noise {p}" for p in pols), *(f"border {p}" for p in pols), "dem_nodata")
-
-    def kernel(win):
-        line, pixel, incidence, dem_nodata = locator.locate(win)
-        values, inc, below, border = sampler.sample(line, pixel)
-        out = np.empty((len(pols) + 1, win.h, win.w), np.float32)
-        for b in range(len(pols)):
-            out[b] = sar.linear_to_db(values[b])[0] if db else values[b]
-        out[-1] = inc if incidence is None else np.where(np.isfinite(values).any(axis=0), incidence, np.nan)
-        found = {}
-        for b, pol in enumerate(pols):
-            found[f"below_noise {pol}"] = (below[b] & np.isnan(values[b])).sum()
-            found[f"border {pol}"] = (border[b] & np.isnan(values[b])).sum()
-        tally.add(**found, dem_nodata=0 if dem_nodata is None else dem_nodata.sum())
-        return out
-
-    names = [f"{p} {calibration}" for p in pols] + ["incidence angle"]
-    units = "dB" if db else "linear"
-    metadata, extra = product_metadata(product, calibration, dem)
-    metadata.update(enl_metadata(product, looks))       # the speckle filters read it (algorithms/sar/speckle.py)
-    meta = [{"POLARISATION": p, "QUANTITY": calibration, "units": units, **extra} for p in pols] + \
-        [{"QUANTITY": locator.incidence_kind, "units": "degrees", **extra}]
-    # working memory per map pixel: the image samples it needs (its area in samples, twice for the rotation of
-    # the window), the DEM samples, the positions
-    ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2
-    dem_bytes = 16 * locator.samples_per_pixel if dem else 0.0
-    per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
-    res = _engine.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
-                              geotransform=mgrid.geotransform, projection=mgrid.wkt, out_bands=len(pols) + 1,
-                              descriptions=names, band_metadata=meta, metadata=metadata, bytes_per_pixel=per_pixel,
-                              options=options)
-    return {"grid": mgrid, "looks": looks, "below_noise": {p: tally[f"below_noise {p}"] for p in pols},
-            "border": {p: tally[f"border {p}"] for p in pols}, "border_rule": rule, "dem_nodata": tally["dem_nodata"],
-            "border_table": {k: sum(r.cost[k] for r in sampler.reach) for k in _NodataReach.COST} if rule else None,
-            "blocks": res["blocks"]}
+    scene = prepare(product, polarisations, calibration=calibration, thermal_noise=thermal_noise,
+                    border_noise=border_noise, crs=crs, pixel_size=pixel_size, extent=extent, dem=dem, db=db,
+                    looks=looks)
+    mgrid = scene.grid
+    names, meta, metadata = scene.band_layout()
+    res = _engine.run_on_grid(output, scene.values, inputs=scene.sampler.paths, xsize=mgrid.xsize,
+                              ysize=mgrid.ysize, geotransform=mgrid.geotransform, projection=mgrid.wkt,
+                              out_bands=len(scene.pols) + 1, descriptions=names, band_metadata=meta, metadata=metadata,
+                              bytes_per_pixel=scene.bytes_per_pixel, options=options)
+    return {**scene.summary(), "blocks": res["blocks"]}

@@ -15,6 +15,7 @@ import numpy as np
 from osgeo import gdal
 from qgis.core import (
     QgsMapLayer,
+    QgsProcessing,
     QgsProcessingException,
     QgsProcessingFeatureSourceDefinition,
     QgsProcessingOutputLayerDefinition,
@@ -259,10 +260,15 @@ def _input_rasters(alg, param, parameters, context, virtual):
     return paths
 
 
+def _file_list(param):
+    """Whether ``param`` is a list of files that are no layers (Sentinel-1 products), not of rasters."""
+    return isinstance(param, QgsProcessingParameterMultipleLayers) and param.layerType() == QgsProcessing.TypeFile
+
+
 def _raster_inputs_problem(alg, parameters, context, allowed, virtual):
     for param in alg.parameterDefinitions():
         if not isinstance(param, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMultipleLayers,
-                                  QgsProcessingParameterMapLayer)):
+                                  QgsProcessingParameterMapLayer)) or _file_list(param):
             continue
         for path, shown in _input_rasters(alg, param, parameters, context, virtual):
             try:
@@ -372,7 +378,13 @@ def _parameter_problem(alg, param, parameters, context):
         return raster_file_problem(alg, name, value)
     elif isinstance(param, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple, str)):
         for item in ([value] if isinstance(value, str) else value):
-            problem = raster_file_problem(alg, name, item) if isinstance(item, str) else None
+            if not isinstance(item, str):
+                continue
+            if _file_list(param):
+                if not os.path.exists(item):
+                    return alg.tr("{0}: '{1}' does not exist.").format(alg.label(name), item)
+                continue
+            problem = raster_file_problem(alg, name, item)
             if problem:
                 return problem
     elif isinstance(param, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)) \

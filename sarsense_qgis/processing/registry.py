@@ -22,6 +22,7 @@ from .sea_ice.sea_ice_concentration import SeaIceConcentrationAlgorithm
 from .sea_ice.sea_ice_skill import SeaIceSkillAlgorithm
 from .sea_ice.unet_receptive_field import UnetReceptiveFieldAlgorithm
 from .sentinel1.import_sentinel1 import ImportSentinel1Algorithm
+from .sentinel1.import_sentinel1_stack import ImportSentinel1StackAlgorithm
 from .soil_moisture.ann_moisture import AnnMoistureAlgorithm
 from .soil_moisture.calibrate_vegetation_cd import CalibrateVegetationCdAlgorithm
 from .soil_moisture.calibrate_water_cloud import CalibrateWaterCloudAlgorithm
@@ -45,6 +46,7 @@ ALGORITHMS = (
     BuildStackAlgorithm,
     PolarisationRatioAlgorithm,
     ImportSentinel1Algorithm,
+    ImportSentinel1StackAlgorithm,
     ApplyModelAlgorithm,
     NdviAlgorithm,
     InterpolateTimeAlgorithm,

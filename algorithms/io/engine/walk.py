@@ -162,27 +162,47 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
     ``(out_bands, h, w)`` values; it reads what it needs itself, within the memory budget it was planned
     with (``bytes_per_pixel`` per output pixel and band, its reads included). Temporary output, cancel,
     progress, workers and GDAL's cache as in :func:`run_blockwise`; ``inputs`` (the files the kernel reads) are
-    only checked not to be the output.
+    only checked not to be the output (and, on a cluster, readable by its workers). A list of outputs is written in
+    one pass as :func:`run_blockwise` writes several: ``out_bands``, ``out_dtype``, ``descriptions`` and
+    ``band_metadata`` then give one entry per output, and the kernel returns one array per output.
     """
     opts = resolve(options)
+    several = not isinstance(output, (str, os.PathLike))
+    outputs = list(output) if several else [output]
+    counts = [int(n) for n in out_bands] if several else [int(out_bands)]
+    if len(counts) != len(outputs):
+        raise ValueError("several outputs need one band count each (out_bands)")
+    dtypes = list(out_dtype) if isinstance(out_dtype, (list, tuple)) else [out_dtype] * len(outputs)
+    descriptions = descriptions if several and descriptions is not None else [descriptions] * len(outputs)
+    band_metadata = band_metadata if several and band_metadata is not None else [band_metadata] * len(outputs)
+    n_out = sum(counts)
     cache_mb = gdal_cache_share(opts.budget_mb)
-    side = _raster.tile_size(out_bands, out_dtype)
-    windows = plan_windows(int(xsize), int(ysize), bands=out_bands, bytes_per_pixel=bytes_per_pixel,
+    side = min(_raster.tile_size(n, t) for n, t in zip(counts, dtypes))
+    windows = plan_windows(int(xsize), int(ysize), bands=n_out, bytes_per_pixel=bytes_per_pixel,
                            budget_mb=(opts.budget_mb - cache_mb) / opts.workers, align=side, block_size=opts.block_size)
+    splits = np.cumsum(counts)[:-1]
 
     def compute(win):
-        return _window_result(kernel(win), out_bands, win)
+        res = kernel(win)
+        if several:
+            res = np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in res])
+        return _window_result(res, n_out, win)
 
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))
         opened.enter_context(reuse_freed_memory(opts.budget_mb))
-        out = opened.enter_context(OutputRaster(
-            output, [str(p) for p in inputs], xsize=int(xsize), ysize=int(ysize), bands=out_bands,
-            geotransform=geotransform, projection=projection, dtype=out_dtype, descriptions=descriptions,
-            band_metadata=band_metadata, metadata=metadata, compression=opts.compression, tile=side, options=opts))
-        _walk(windows, compute, lambda win, res: out.write(res, win.x, win.y), options=opts,
-              inputs=[str(p) for p in inputs])
-    return {"output": output, "blocks": len(windows), "infinite": out.n_infinite, "empty_bands": out.empty_bands}
+        outs = [opened.enter_context(OutputRaster(
+            path, [str(p) for p in inputs], xsize=int(xsize), ysize=int(ysize), bands=n, geotransform=geotransform,
+            projection=projection, dtype=t, descriptions=d, band_metadata=m, metadata=metadata,
+            compression=opts.compression, tile=side, options=opts))
+            for path, n, t, d, m in zip(outputs, counts, dtypes, descriptions, band_metadata)]
+
+        def write(win, res):
+            for out, part in zip(outs, np.split(res, splits)):
+                out.write(part, win.x, win.y)
+        _walk(windows, compute, write, options=opts, inputs=[str(p) for p in inputs])
+    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
+            "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
 
 
 def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,

@@ -86,6 +86,12 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterEnum(self.POLARISATIONS, self.tr("Polarisations (empty: all in the product)"),
                                             options=list(POLARISATIONS), allowMultiple=True, optional=True),
                  "0 VV, 1 VH, 2 HH, 3 HV; one band each, in this order. A polarisation the product lacks is refused.")
+        self.add_import_parameters()
+        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Calibrated, geocoded backscatter")),
+                 "Float32 GeoTIFF, NaN nodata: one band per polarisation, then the incidence angle (°).")
+
+    def add_import_parameters(self):
+        """Calibration, noise, units, DEM, map grid and compression: what every Sentinel-1 import asks."""
         self.add(QgsProcessingParameterEnum(self.CALIBRATION, self.tr("Calibration"), options=list(CALIBRATIONS),
                                             defaultValue=0),
                  "0 sigma0 (σ⁰, ground range; what the other SARSense tools expect), 1 gamma0 (γ⁰), 2 beta0 (β⁰).")
@@ -113,49 +119,48 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
         self.add(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent (empty: the whole scene)"), optional=True),
                  "Only this part of the scene is written (in any CRS; converted to the target CRS).")
         self.add_compression()
-        self.add(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Calibrated, geocoded backscatter")),
-                 "Float32 GeoTIFF, NaN nodata: one band per polarisation, then the incidence angle (°).")
 
-    def process(self, parameters, context, feedback):
-        path = self.parameterAsFile(parameters, self.INPUT, context)
-        try:
-            product = s1p.open_product(path)
-        except s1p.ProductError as err:
-            raise self.error(str(err)) from None
-        wanted = importer.select_polarisations(
-            product, [POLARISATIONS[i] for i in self.parameterAsEnums(parameters, self.POLARISATIONS, context)]
-            if parameters.get(self.POLARISATIONS) not in (None, "", []) else None, label=self.label(self.POLARISATIONS))
-        quantity = CALIBRATIONS[self.parameterAsEnum(parameters, self.CALIBRATION, context)]
-        in_db = self.parameterAsEnum(parameters, self.OUTPUT_UNITS, context) == 1
-        feedback.pushInfo(self.tr("{0}: {1} {2} GRD, IPF {3}, {4}, {5} UTC; {6} → {7}{8}").format(
-            product.name, product.mission, product.mode, product.ipf, product.orbit_pass.lower(), product.start,
-            ", ".join(wanted), quantity, " dB" if in_db else ""))
-        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+    def import_options(self, parameters, context, product, pol):
+        """The keyword arguments of the import (calibration, noise, units, CRS, pixel size, extent, DEM) from the
+        parameters; ``product``'s scene (``pol``'s annotation) gives the default CRS, its mode the pixel size."""
         crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
         if not crs.isValid():
-            crs = QgsCoordinateReferenceSystem(importer.scene_crs(product, wanted[0]))
+            crs = QgsCoordinateReferenceSystem(importer.scene_crs(product, pol))
         if crs.isGeographic():
             raise self.error(f"{self.label(self.TARGET_CRS)} {crs.authid()} is geographic: give a projected CRS "
                              "(metres), e.g. the scene's UTM zone (leave it empty).")
-        size = (self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)
-                or importer.PIXEL_SIZE.get(product.mode, 10.0))
         extent = None
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
             extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        dem = inputs.raster_path(self, parameters, self.DEM, context) if parameters.get(self.DEM) else None
-        border_noise = self.parameterAsBoolean(parameters, self.BORDER_NOISE, context)
-        counts = importer.import_grd(
-            product, wanted, out, calibration=quantity,
-            thermal_noise=self.parameterAsBoolean(parameters, self.THERMAL_NOISE, context), border_noise=border_noise,
-            crs=crs.toWkt(), pixel_size=size, extent=extent, dem=dem, db=in_db,
-            options=self.run_options(parameters, context, feedback))
-        self._report(feedback, product, counts, border_noise)
-        grid_out, looks = counts["grid"], counts["looks"]
+        return dict(calibration=CALIBRATIONS[self.parameterAsEnum(parameters, self.CALIBRATION, context)],
+                    thermal_noise=self.parameterAsBoolean(parameters, self.THERMAL_NOISE, context),
+                    border_noise=self.parameterAsBoolean(parameters, self.BORDER_NOISE, context),
+                    db=self.parameterAsEnum(parameters, self.OUTPUT_UNITS, context) == 1,
+                    crs=crs.toWkt(), pixel_size=self.parameterAsDouble(parameters, self.PIXEL_SIZE, context) or None,
+                    extent=extent,
+                    dem=inputs.raster_path(self, parameters, self.DEM, context) if parameters.get(self.DEM) else None)
+
+    def process(self, parameters, context, feedback):
+        product = self.product(self.parameterAsFile(parameters, self.INPUT, context))
+        wanted = importer.select_polarisations(
+            product, [POLARISATIONS[i] for i in self.parameterAsEnums(parameters, self.POLARISATIONS, context)]
+            if parameters.get(self.POLARISATIONS) not in (None, "", []) else None, label=self.label(self.POLARISATIONS))
+        opts = self.import_options(parameters, context, product, wanted[0])
+        quantity, in_db = opts["calibration"], opts["db"]
+        feedback.pushInfo(self.tr("{0}: {1} {2} GRD, IPF {3}, {4}, {5} UTC; {6} → {7}{8}").format(
+            product.name, product.mission, product.mode, product.ipf, product.orbit_pass.lower(), product.start,
+            ", ".join(wanted), quantity, " dB" if in_db else ""))
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        counts = importer.import_grd(product, wanted, out, **opts,
+                                     options=self.run_options(parameters, context, feedback))
+        self._report(feedback, product, counts, opts["border_noise"])
+        grid_out, looks, dem = counts["grid"], counts["looks"], opts["dem"]
         how = f"terrain-corrected with {os.path.basename(dem)}" if dem else "geocoded from the geolocation grid"
         averaged = f", {looks}×{looks} samples averaged per cell" if looks > 1 else ""
         feedback.pushInfo(self.tr("{0} at {1:g} ({2} × {3} px{4}), {5}: {6}").format(
-            crs.authid(), size, grid_out.xsize, grid_out.ysize, averaged, how, os.path.basename(out)))
+            QgsCoordinateReferenceSystem.fromWkt(opts["crs"]).authid(), grid_out.geotransform[1], grid_out.xsize,
+            grid_out.ysize, averaged, how, os.path.basename(out)))
         enl = importer.enl_metadata(product, looks)
         if enl:
             feedback.pushInfo(self.tr("ENL {0} ({1}) written in the file's metadata: Despeckle takes it when its ENL "
@@ -164,6 +169,13 @@ class ImportSentinel1Algorithm(SarsenseAlgorithm):
             style_on_load(context, out, name=names.layer_name(self.tr("Sentinel-1"), "+".join(wanted), quantity,
                                                               names.input_details(out)[1]), unit="dB")
         return {self.OUTPUT: out}
+
+    def product(self, path):
+        """The product at ``path``, or the reason it cannot be read (not Sentinel-1, not a GRD, unreadable)."""
+        try:
+            return s1p.open_product(path)
+        except s1p.ProductError as err:
+            raise self.error(str(err)) from None
 
     def _report(self, feedback, product, counts, border_noise):
         """What the import counted, in the log: pixels below the noise floor, border noise, DEM nodata."""

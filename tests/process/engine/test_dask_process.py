@@ -87,6 +87,29 @@ def test_sentinel1_import_is_identical_on_the_cluster(env, dask_env, tmp_path):
     _both(env, dask_env, tmp_path, "importsentinel1", INPUT=made["zip"])
 
 
+def test_a_month_of_products_becomes_one_stack_on_the_cluster(env, dask_env, tmp_path):
+    """Three products (two passes, the second in two slices) → a dated VV stack and its incidence in one run, the
+    same locally and on the cluster, ready for change detection (issue #32, item 5)."""
+    made = [s1_safe.write_grd(tmp_path / "a", cycles=0, seed=1, zip_it=True),
+            s1_safe.write_grd(tmp_path / "b", cycles=1, seed=2, zip_it=True),
+            s1_safe.write_grd(tmp_path / "c", cycles=1, seed=3, line0=s1_safe.LINE0 + 200, zip_it=True)]
+    zips = [f"--INPUTS={m['zip']}" for m in made]
+    denv, _ = dask_env
+    for side, e in (("local", env), ("dask", denv)):
+        res = run(e, "importsentinel1stack", *zips, f"--OUTPUT_VV={tmp_path / f'{side}_vv.tif'}",
+                  f"--OUTPUT_INCIDENCE={tmp_path / f'{side}_inc.tif'}")
+        assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    log = res.stdout
+    assert "3 product(s), 2 pass(es) (2021-04-01 to 2021-04-13)" in log and "Executor: Dask" in log
+    assert " + " in log.split("2021-04-13: ")[1].splitlines()[0]            # the two slices of one pass
+    for name in ("vv", "inc"):
+        a, b = read_raster(tmp_path / f"local_{name}.tif"), read_raster(tmp_path / f"dask_{name}.tif")
+        assert a.shape[0] == 2 and np.array_equal(a, b, equal_nan=True)
+    cd = ok(env, "changedetection", INPUT=tmp_path / "dask_vv.tif", INPUT_UNITS=1, MIN_DATES=2,
+            OUTPUT_INDEX=tmp_path / "i.tif", OUTPUT_SSM=tmp_path / "ssm.tif")
+    assert np.isfinite(read_raster(cd["OUTPUT_SSM"])).any()
+
+
 def test_local_n_starts_worker_processes_for_the_run(env, tmp_path):
     rng = np.random.default_rng(6)
     src = write_raster(tmp_path / "sar.tif", rng.gamma(4.0, 0.05, (1, 300, 280)).astype(np.float32),

@@ -21,7 +21,8 @@ from sarsense.algorithms.sar import speckle
 #: Every algorithm id SARSense has published: ids are never renamed (models, scripts and batch files use them).
 IDS = {"accuracyassessment", "annmoisture", "applymodel", "buildstack", "calibratevegetationcd", "calibratewatercloud",
        "changedetection", "convertunits", "degradelst", "despeckle", "exampledata", "extractstations",
-       "icechartclasses", "imagequality", "importismn", "importsentinel1", "interpolatetime", "lstsuperresolution",
+       "icechartclasses", "imagequality", "importismn", "importsentinel1",
+       "importsentinel1stack", "interpolatetime", "lstsuperresolution",
        "multitemporaldespeckle", "ndvi", "polratio", "rainresponse", "regressmoisture", "ricethreshold",
        "seaiceconcentration", "seaiceskill", "separability", "sieveclasses", "svmapply", "svmclassify",
        "terrainflatten", "trainannmoisture", "unetreceptivefield", "validatemoisture", "vegetationcd", "watercloud",

@@ -7,7 +7,7 @@ from qgis.core import QgsProcessing, QgsProcessingParameterMultipleLayers, QgsPr
 from ....algorithms.sentinel1 import series
 from ...styles import style_on_load
 from .. import names
-from .import_sentinel1 import POLARISATIONS, ImportSentinel1Algorithm
+from .base import POLARISATIONS, Sentinel1Algorithm
 
 HELP = (
     "Imports many Sentinel-1 Level-1 GRD products (a month of passes over a region, say) into dated stacks on one "
@@ -25,7 +25,7 @@ HELP = (
     "then be readable by every worker under the same path (docs/distributed.md).")
 
 
-class ImportSentinel1StackAlgorithm(ImportSentinel1Algorithm):
+class ImportSentinel1StackAlgorithm(Sentinel1Algorithm):
     INPUTS, OUTPUT_INCIDENCE = "INPUTS", "OUTPUT_INCIDENCE"
     OUTPUTS = {p: f"OUTPUT_{p}" for p in POLARISATIONS}
 

@@ -45,6 +45,7 @@ from osgeo import gdal, osr
 
 from .. import sar
 from ..io import engine as _engine
+from ..io import memfiles
 from ..io.options import RunOptions
 from . import geometry, luts, radiometry
 from . import rangedoppler as rd
@@ -399,6 +400,19 @@ class RangeDopplerLocator:
         self._to_dem = _transformer(mgrid.wkt, ds.GetProjection())
         self._local = threading.local()
 
+    # On a Dask worker (:mod:`~sarsense.algorithms.io.engine.cluster`) the locator opens the DEM itself, per
+    # thread as here; an in-memory (/vsimem/) DEM travels with it.
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k != "_local"}
+        state["_vsimem"] = memfiles.collect([self.dem])
+        return state
+
+    def __setstate__(self, state):
+        files = state.pop("_vsimem", {})
+        self.__dict__.update(state)
+        self._local = threading.local()
+        memfiles.restore(files, owner=self)
+
     @staticmethod
     def _lat_range(mgrid):
         xmin, ymin, xmax, ymax = mgrid.bounds
@@ -505,6 +519,19 @@ class ImageSampler:
         self._local = threading.local()
         self.reach = [_NodataReach(image, radiometry.BORDER_LIMIT_PX) for _ in self.pols] if border_rule else None
 
+    # On a Dask worker the sampler opens the measurements itself, per thread as here (their paths are the run's
+    # inputs, checked readable by every worker); in-memory (/vsimem/) ones travel with it.
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k != "_local"}
+        state["_vsimem"] = memfiles.collect(self.paths)
+        return state
+
+    def __setstate__(self, state):
+        files = state.pop("_vsimem", {})
+        self.__dict__.update(state)
+        self._local = threading.local()
+        memfiles.restore(files, owner=self)
+
     def _bands(self):
         bands = getattr(self._local, "bands", None)
         if bands is None:      # one GDAL dataset per thread and polarisation
@@ -572,7 +599,11 @@ class _NodataReach:
     needs them, once for the engine's threads (under a lock); a line keeps at most ``samples`` // (2·``limit_px`` + 2)
     + 2 intervals of 12 bytes whatever its DN 0 (324 bytes for an IW GRDH line of 25 788 samples: 5.4 MB for its
     16 685 lines at worst; two intervals, the fill at either side, in a usual line), so the table's memory is
-    bounded by the image's size."""
+    bounded by the image's size.
+
+    On a Dask cluster each worker process keeps its own table (the groups of lines its windows need); what the
+    groups cost comes back to the client (:class:`~sarsense.algorithms.io.engine.Counts`, ``Sums``), so :attr:`cost`
+    counts the lines and intervals of the table once, as a local run does, and the seconds of every worker."""
 
     #: what :attr:`cost` counts: seconds spent reading and tabling lines, lines tabled, intervals held
     COST = ("seconds", "lines", "intervals")
@@ -582,16 +613,35 @@ class _NodataReach:
         self.step = max(1, REACH_READ_SAMPLES // self.samples)     # lines read at once
         self._parts = {}                    # first line of a group of `step` → (line, start, stop) int32
         self._lock = threading.Lock()
-        self.cost = dict.fromkeys(self.COST, 0)
+        groups = [str(f) for f in range(0, self.lines, self.step)]
+        self._tabled = _engine.Counts(*groups)                           # times each group was tabled
+        self._intervals = _engine.Counts(*groups)                        # and its intervals, each time
+        self._seconds = _engine.Sums("seconds")
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_parts")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._parts, self._lock = {}, threading.Lock()
+
+    @property
+    def cost(self):
+        """``{"seconds": s, "lines": n, "intervals": n}``: the time spent tabling (on every worker), and the lines
+        and intervals of the table (each group of lines counted once, however many processes tabled it)."""
+        done = [(int(f), n) for f, n in self._tabled.values.items() if n]
+        return {"seconds": self._seconds["seconds"],
+                "lines": sum(min(self.step, self.lines - f) for f, _ in done),
+                "intervals": sum(self._intervals[str(f)] // n for f, n in done)}
 
     def _part(self, band, first):
         n = min(self.step, self.lines - first)
         start = time.perf_counter()
         row, lo, hi = radiometry.nodata_reach(band.ReadAsArray(0, first, self.samples, n), limit_px=self.limit_px)
         part = ((row + first).astype(np.int32), lo.astype(np.int32), hi.astype(np.int32))
-        self.cost["seconds"] += time.perf_counter() - start
-        self.cost["lines"] += n
-        self.cost["intervals"] += len(row)
+        self._seconds.add(seconds=time.perf_counter() - start)
+        self._tabled.add(**{str(first): 1})
+        self._intervals.add(**{str(first): len(row)})
         return part
 
     def near(self, band, r0, r1, c0, c1):
@@ -885,10 +935,10 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
     ratio = max(1.0, (size / min(image.range_spacing_m, image.azimuth_spacing_m)) ** 2) * 2
     dem_bytes = 16 * locator.samples_per_pixel if dem else 0.0
     per_pixel = (_BYTES_PER_SAMPLE * len(pols) * ratio + dem_bytes + _BYTES_PER_MAP_PIXEL) / (len(pols) + 1)
-    res = _engine.run_on_grid(output, kernel, inputs=sampler.paths, xsize=mgrid.xsize, ysize=mgrid.ysize,
-                              geotransform=mgrid.geotransform, projection=mgrid.wkt, out_bands=len(pols) + 1,
-                              descriptions=names, band_metadata=meta, metadata=metadata, bytes_per_pixel=per_pixel,
-                              options=options)
+    res = _engine.run_on_grid(output, kernel, inputs=sampler.paths + ([dem] if dem else []), xsize=mgrid.xsize,
+                              ysize=mgrid.ysize, geotransform=mgrid.geotransform, projection=mgrid.wkt,
+                              out_bands=len(pols) + 1, descriptions=names, band_metadata=meta, metadata=metadata,
+                              bytes_per_pixel=per_pixel, options=options)
     return {"grid": mgrid, "looks": looks, "below_noise": {p: tally[f"below_noise {p}"] for p in pols},
             "border": {p: tally[f"border {p}"] for p in pols}, "border_rule": rule, "dem_nodata": tally["dem_nodata"],
             "border_table": {k: sum(r.cost[k] for r in sampler.reach) for k in _NodataReach.COST} if rule else None,

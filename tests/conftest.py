@@ -38,9 +38,26 @@ def test_executor():
     from sarsense.algorithms.io.engine import executors
     from sarsense.algorithms.io.engine.cluster import DaskExecutor
 
+    _tests_travel_by_value()
     with DaskExecutor(address) as executor:
         executors.DEFAULT = executor
         try:
             yield executor
         finally:
             executors.DEFAULT = executors.LOCAL
+
+
+def _tests_travel_by_value():
+    """The test modules' kernels and test doubles (a toy model, a kernel that counts) sent to the workers by value:
+    a worker has the core only (what a user's cluster gets), so it cannot import them from tests/."""
+    import pathlib
+    import sys
+
+    import cloudpickle
+
+    tests = pathlib.Path(__file__).resolve().parent
+    done = cloudpickle.list_registry_pickle_by_value()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and tests in pathlib.Path(path).resolve().parents and name not in done:
+            cloudpickle.register_pickle_by_value(module)

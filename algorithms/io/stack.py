@@ -9,7 +9,6 @@ file name (single-band files only). Accepted forms: ``2016-01-05``,
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import numpy as np
@@ -195,14 +194,11 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
         order = [read.index((b["path"], b["band"])) for b in kept]
         dates = [b["date"] for b in kept]
         band_meta = [b["meta"] for b in kept]
-        counts = np.zeros(len(order), np.int64)
-        lock = threading.Lock()
+        valid = _engine.Counts(*map(str, range(len(order))))    # valid pixels per date (travels from workers)
 
         def kernel(block):
             out = block[order]
-            n = np.isfinite(out).sum(axis=(1, 2))
-            with lock:
-                counts[:] += n
+            valid.add(**{str(i): n for i, n in enumerate(np.isfinite(out).sum(axis=(1, 2)))})
             return out
 
         opts = resolve(options).replace(workers=1)
@@ -214,7 +210,7 @@ def build_stack(inputs: list, output: str, *, reference: str | None = None, resa
             _engine.run_blockwise(sources, first, kernel, out_bands=len(order), descriptions=dates,
                                   band_metadata=band_meta, metadata=common, inherit=False, bytes_per_pixel=16,
                                   options=opts.part(0.0, 0.5) if drop_empty else opts)
-            empty_idx = [i for i, n in enumerate(counts) if n == 0]
+            empty_idx = [i for i in range(len(order)) if valid[str(i)] == 0]
             empty = [(dates[i], kept[i]["path"]) for i in empty_idx]
             dropped = []
             if drop_empty:

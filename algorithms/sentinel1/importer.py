@@ -45,6 +45,7 @@ from osgeo import gdal, osr
 
 from .. import sar
 from ..io import engine as _engine
+from ..io import memfiles
 from ..io.options import RunOptions
 from . import geometry, luts, radiometry
 from . import rangedoppler as rd
@@ -399,6 +400,19 @@ class RangeDopplerLocator:
         self._to_dem = _transformer(mgrid.wkt, ds.GetProjection())
         self._local = threading.local()
 
+    # On a Dask worker (:mod:`~sarsense.algorithms.io.engine.cluster`) the locator opens the DEM itself, per
+    # thread as here; an in-memory (/vsimem/) DEM travels with it.
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k != "_local"}
+        state["_vsimem"] = memfiles.collect([self.dem])
+        return state
+
+    def __setstate__(self, state):
+        files = state.pop("_vsimem", {})
+        self.__dict__.update(state)
+        self._local = threading.local()
+        memfiles.restore(files, owner=self)
+
     @staticmethod
     def _lat_range(mgrid):
         xmin, ymin, xmax, ymax = mgrid.bounds
@@ -505,6 +519,19 @@ class ImageSampler:
         self._local = threading.local()
         self.reach = [_NodataReach(image, radiometry.BORDER_LIMIT_PX) for _ in self.pols] if border_rule else None
 
+    # On a Dask worker the sampler opens the measurements itself, per thread as here (their paths are the run's
+    # inputs, checked readable by every worker); in-memory (/vsimem/) ones travel with it.
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k != "_local"}
+        state["_vsimem"] = memfiles.collect(self.paths)
+        return state
+
+    def __setstate__(self, state):
+        files = state.pop("_vsimem", {})
+        self.__dict__.update(state)
+        self._local = threading.local()
+        memfiles.restore(files, owner=self)
+
     def _bands(self):
         bands = getattr(self._local, "bands", None)
         if bands is None:      # one GDAL dataset per thread and polarisation
@@ -572,7 +599,11 @@ class _NodataReach:
     needs them, once for the engine's threads (under a lock); a line keeps at most ``samples`` // (2·``limit_px`` + 2)
     + 2 intervals of 12 bytes whatever its DN 0 (324 bytes for an IW GRDH line of 25 788 samples: 5.4 MB for its
     16 685 lines at worst; two intervals, the fill at either side, in a usual line), so the table's memory is
-    bounded by the image's size."""
+    bounded by the image's size.
+
+    On a Dask cluster each worker process keeps its own table (the groups of lines its windows need); what the
+    groups cost comes back to the client (:class:`~sarsense.algorithms.io.engine.Counts`, ``Sums``), so :attr:`cost`
+    counts the lines and intervals of the table once, as a local run does, and the seconds of every worker."""
 
     #: what :attr:`cost` counts: seconds spent reading and tabling lines, lines tabled, intervals held
     COST = ("seconds", "lines", "intervals")
@@ -582,16 +613,35 @@ class _NodataReach:
         self.step = max(1, REACH_READ_SAMPLES // self.samples)     # lines read at once
         self._parts = {}                    # first line of a group of `step` → (line, start, stop) int32
         self._lock = threading.Lock()
-        self.cost = dict.fromkeys(self.COST, 0)
+        groups = [str(f) for f in range(0, self.lines, self.step)]
+        self._tabled = _engine.Counts(*groups)                           # times each group was tabled
+        self._intervals = _engine.Counts(*groups)                        # and its intervals, each time
+        self._seconds = _engine.Sums("seconds")
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_parts")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._parts, self._lock = {}, threading.Lock()
+
+    @property
+    def cost(self):
+        """``{"seconds": s, "lines": n, "intervals": n}``: the time spent tabling (on every worker), and the lines
+        and intervals of the table (each group of lines counted once, however many processes tabled it)."""
+        done = [(int(f), n) for f, n in self._tabled.values.items() if n]
+        return {"seconds": self._seconds["seconds"],
+                "lines": sum(min(self.step, self.lines - f) for f, _ in done),
+                "intervals": sum(self._intervals[str(f)] // n for f, n in done)}
 
     def _part(self, band, first):
         n = min(self.step, self.lines - first)
         start = time.perf_counter()
         row, lo, hi = radiometry.nodata_reach(band.ReadAsArray(0, first, self.samples, n), limit_px=self.limit_px)
         part = ((row + first).astype(np.int32), lo.astype(np.int32), hi.astype(np.int32))
-        self.cost["seconds"] += time.perf_counter() - start
-        self.cost["lines"] += n
-        self.cost["intervals"] += len(row)
+        self._seconds.add(seconds=time.perf_counter() - start)
+        self._tabled.add(**{str(first): 1})
+        self._intervals.add(**{str(first): len(row)})
         return part
 
     def near(self, band, r0, r1, c0, c1):
@@ -862,6 +912,11 @@ class Scene:
         self.tally.add(**found, dem_nodata=0 if dem_nodata is None else dem_nodata.sum())
         return out
 
+    @property
+    def inputs(self):
+        """The files :meth:`values` reads: the measurements and the DEM (a cluster's workers must read them too)."""
+        return self.sampler.paths + ([self.dem] if self.dem else [])
+
     def band_layout(self):
         """``(descriptions, band metadata, dataset metadata)`` of the import's bands."""
         names = [f"{p} {self.calibration}" for p in self.pols] + ["incidence angle"]
@@ -956,7 +1011,7 @@ def import_grd(product: Product, polarisations: list, output: str, *, calibratio
                     looks=looks)
     mgrid = scene.grid
     names, meta, metadata = scene.band_layout()
-    res = _engine.run_on_grid(output, scene.values, inputs=scene.sampler.paths, xsize=mgrid.xsize,
+    res = _engine.run_on_grid(output, scene.values, inputs=scene.inputs, xsize=mgrid.xsize,
                               ysize=mgrid.ysize, geotransform=mgrid.geotransform, projection=mgrid.wkt,
                               out_bands=len(scene.pols) + 1, descriptions=names, band_metadata=meta, metadata=metadata,
                               bytes_per_pixel=scene.bytes_per_pixel, options=options)

@@ -120,7 +120,7 @@ def import_series(products: list, outputs: dict, *, incidence: str | None = None
 
     # per output pixel and band: one product's working memory at a time, spread over the bands, and the stacks
     per_band = max(s.bytes_per_pixel * (n_pol + 1) for s in scenes.values()) / (n_dates * len(paths)) + 8.0
-    res = _engine.run_on_grid(paths, kernel, inputs=[f for s in scenes.values() for f in s.sampler.paths],
+    res = _engine.run_on_grid(paths, kernel, inputs=[f for s in scenes.values() for f in s.inputs],
                               xsize=grid.xsize, ysize=grid.ysize, geotransform=grid.geotransform, projection=grid.wkt,
                               out_bands=[n_dates] * len(paths), descriptions=[dates] * len(paths),
                               band_metadata=out_meta, metadata=common, bytes_per_pixel=per_band, options=options)

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 
 from .. import sar
 from ..io import RunOptions
-from ..io.engine import Counts, run_blockwise
+from ..io.engine import Counts, Sums, run_blockwise
 from ..io.options import resolve
 from ..io.raster import band_scaling, nodata_mask, open_dataset
 from . import frozen
@@ -274,7 +274,7 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
     counts = Counts("few", "flat", "below_range", "above_range", *(("frozen",) if fz is not None else ()))
     n_fz = fz.n_extra if fz is not None else 0
     groups = (series or SeriesOptions()).series(n)
-    refs = np.zeros((len(groups), 3))          # sums of dry, wet and the pixel count per group (one worker)
+    refs = Sums(*(f"{what}{g}" for g in range(len(groups)) for what in ("dry", "wet", "pixels")))  # per group
 
     def kernel(block):
         vv = sar.linear_to_db(block[:n])[0] if not in_db else block[:n]
@@ -288,7 +288,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                                                                  high_pct=high_pct, min_dates=min_dates)
             counts.add(few=few, flat=flat)
             used = np.isfinite(index[sel]).any(axis=0)
-            refs[g] += (lo[used].sum(dtype=np.float64), hi[used].sum(dtype=np.float64), used.sum())
+            refs.add(**{f"dry{g}": lo[used].sum(dtype=np.float64), f"wet{g}": hi[used].sum(dtype=np.float64),
+                        f"pixels{g}": used.sum()})
             if output_dvv:
                 dvv[sel] = delta_vv(vv[sel], min_dates=min_dates)
         smin = block[slot_min] if slot_min is not None else ssm_min
@@ -310,7 +311,8 @@ def change_detection_file(stack: str, output_index: str, output_ssm: str, *, dat
                         descriptions=[list(dates)] * len(outs) + f_desc, band_metadata=meta + f_meta,
                         metadata=frozen.job_metadata(fz), bytes_per_pixel=48 + (16 if output_dvv else 0), options=opts)
     _series.write_clip_metadata(output_ssm, counts.values, porosity)
-    references = [(dry / k, wet / k, int(k)) if k else (np.nan, np.nan, 0) for dry, wet, k in refs]
+    sums = [np.float64([refs[f"{what}{g}"] for what in ("dry", "wet", "pixels")]) for g in range(len(groups))]
+    references = [(dry / k, wet / k, int(k)) if k else (np.nan, np.nan, 0) for dry, wet, k in sums]
     return {"infinite": res["infinite"], **counts.values, "clipped": _series.clipped(counts.values),
             "references": references}
 

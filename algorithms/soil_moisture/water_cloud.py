@@ -10,7 +10,6 @@ gives what that means on the bundled data.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from .. import sar
 from ..io import RunOptions, read_info, run_blockwise
-from ..io.engine import Counts
+from ..io.engine import Counts, Sums
 from .terrain import check_incidence
 
 #: The coefficients of Rahimabadi & Jamali (2019)'s eq. 5-6 as printed (none there, i.e. 1): NOT a calibration. On
@@ -169,22 +168,26 @@ def water_cloud_file(sigma: str, ndvi: str, output_soil: str, *, ndvi_bands: Seq
 
 
 class _LogSums:
-    """Sums of logarithms the block kernels add to under a lock: geometric means over the whole raster."""
+    """Sums of logarithms the block kernels add to: geometric means over the whole raster. The totals are a
+    :class:`~sarsense.algorithms.io.engine.Sums` (and a :class:`Counts`), so they come back from a Dask cluster's
+    workers too."""
 
     def __init__(self, *names):
-        self._lock = threading.Lock()
-        self.sums = {k: [0.0, 0] for k in names}
+        self.names = names
+        self.sums = Sums(*names)
+        self.counts = Counts(*names)
 
     def add(self, **values):
-        with self._lock:
-            for k, v in values.items():
-                v = np.asarray(v, np.float64)
-                v = v[np.isfinite(v)]
-                self.sums[k][0] += float(v.sum())
-                self.sums[k][1] += int(v.size)
+        finite = {}
+        for k, v in values.items():
+            v = np.asarray(v, np.float64)
+            finite[k] = v[np.isfinite(v)]
+        self.sums.add(**{k: float(v.sum()) for k, v in finite.items()})
+        self.counts.add(**{k: int(v.size) for k, v in finite.items()})
 
     def geometric_means(self):
-        return {k: float(np.exp(t / c)) if c else float("nan") for k, (t, c) in self.sums.items()}
+        return {k: float(np.exp(self.sums[k] / self.counts[k])) if self.counts[k] else float("nan")
+                for k in self.names}
 
 
 # -- calibration on station samples --------------------------------------------------------------------------

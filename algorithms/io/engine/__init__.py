@@ -12,7 +12,7 @@ Each takes one :class:`~sarsense.algorithms.io.options.RunOptions`.
 """
 
 from ..options import DEFAULT_BUDGET_MB, Cancelled, RunOptions
-from .counts import Counts
+from .counts import Counts, Sums
 from .inputs import RasterStack
 from .memory import RUN_CACHE_MB, gdal_cache_limit, gdal_cache_share, reuse_freed_memory
 from .outputs import OutputRaster
@@ -22,7 +22,7 @@ from .walk import KERNEL_COLUMNS, reduce_blockwise, run_aggregate, run_blockwise
 from .windows import DEFAULT_BYTES_PER_PIXEL, Position, Window, plan_windows
 
 __all__ = ["DEFAULT_BUDGET_MB", "DEFAULT_BYTES_PER_PIXEL", "KERNEL_COLUMNS", "RUN_CACHE_MB", "Cancelled", "Counts",
-           "ExtraOutput", "OutputRaster", "Position", "RasterStack", "RunOptions", "Window", "cleanup_on_signal",
-           "fitting_tile", "gdal_cache_limit", "gdal_cache_share", "plan_tiles", "plan_windows", "reduce_blockwise",
-           "remove_dataset_files", "remove_stale_partials", "reuse_freed_memory", "run_aggregate", "run_blockwise",
-           "run_on_grid", "run_tiled", "run_whole", "temporary_raster"]
+           "ExtraOutput", "OutputRaster", "Position", "RasterStack", "RunOptions", "Sums", "Window",
+           "cleanup_on_signal", "fitting_tile", "gdal_cache_limit", "gdal_cache_share", "plan_tiles", "plan_windows",
+           "reduce_blockwise", "remove_dataset_files", "remove_stale_partials", "reuse_freed_memory", "run_aggregate",
+           "run_blockwise", "run_on_grid", "run_tiled", "run_whole", "temporary_raster"]

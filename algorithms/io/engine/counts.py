@@ -1,5 +1,5 @@
-"""What block kernels count while they run (pixels left NaN and why, values clipped), added up across threads and
-across a cluster's workers."""
+"""What block kernels count while they run (pixels left NaN and why, values clipped) and the float totals they
+add up (a scene's mean reference, a geometric mean's log sum), across threads and across a cluster's workers."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class Counts:
     :func:`merge` adds it to the original here. The totals are the same as a local run's.
     """
 
+    _ZERO = 0
+
     def __init__(self, *names):
         self._lock = threading.Lock()
         self.values = dict.fromkeys(names, 0)
@@ -44,6 +46,9 @@ class Counts:
             for k, v in counts.items():
                 mine[k] = mine.get(k, 0) + int(v)
 
+    def _merge(self, recorded):
+        self.add(**recorded)
+
     def reset(self):
         """Every count back to zero (a model reused for another run)."""
         with self._lock:
@@ -53,13 +58,53 @@ class Counts:
         return self.values[name]
 
 
-def _copy(token, names):
-    """A worker's copy of a :class:`Counts` (starting at zero, the same token; not registered for :func:`merge`)."""
-    copy = Counts.__new__(Counts)
+def _copy(token, names, kind=None):
+    """A worker's copy of a :class:`Counts` or :class:`Sums` (starting at zero, the same token; not registered for
+    :func:`merge`)."""
+    kind = kind or Counts
+    copy = kind.__new__(kind)
     copy._lock = threading.Lock()
-    copy.values = dict.fromkeys(names, 0)
+    copy.values = dict.fromkeys(names, kind._ZERO)
     copy.token = token
     return copy
+
+
+class Sums:
+    """Float64 totals the block kernels add to (a per-group sum of references, a sum of logarithms): the float
+    counterpart of :class:`Counts`, for what a kernel accumulates besides its output block.
+
+    A kernel adds numbers it has reduced from its block (``add(dry=lo.sum(dtype=np.float64), n=k)``). Float
+    addition depends on its order, so on a Dask cluster a worker records each :meth:`add` of a task in turn and
+    :func:`merge` replays them here in the order the client consumes the tasks (the plan's): the totals are bit
+    for bit those of a local run on one thread (on several threads, blocks finish, and add, in any order).
+    """
+
+    _ZERO = 0.0
+
+    def __init__(self, *names):
+        self._lock = threading.Lock()
+        self.values = dict.fromkeys(names, 0.0)
+        self.token = uuid.uuid4().hex
+        _LIVE[self.token] = self
+
+    def __reduce__(self):
+        return _copy, (self.token, tuple(self.values), Sums)
+
+    def add(self, **values):
+        values = {k: float(v) for k, v in values.items()}
+        with self._lock:
+            for k, v in values.items():
+                self.values[k] += v
+        record = getattr(_task, "added", None)
+        if record is not None:
+            record.setdefault(self.token, []).append(values)
+
+    def _merge(self, recorded):
+        for values in recorded:
+            self.add(**values)
+
+    def __getitem__(self, name):
+        return self.values[name]
 
 
 @contextlib.contextmanager
@@ -75,8 +120,9 @@ def recording():
 
 
 def merge(added):
-    """Add counts recorded in another process (:func:`recording`) to this process's :class:`Counts`."""
-    for token, counts in added.items():
+    """Add counts recorded in another process (:func:`recording`) to this process's :class:`Counts` and
+    :class:`Sums` (a :class:`Sums`'s additions replayed in the order they were made)."""
+    for token, recorded in added.items():
         live = _LIVE.get(token)
         if live is not None:
-            live.add(**counts)
+            live._merge(recorded)

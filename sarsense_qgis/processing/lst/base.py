@@ -55,7 +55,7 @@ class LstAlgorithm(SarsenseAlgorithm):
                 "{0} is a MODIS LST subdataset: value = raw × {1:g} + {2:g} K, fill {3:g}, valid raw range "
                 "{4:g}–{5:g}; QC filter {6}.").format(self.label(name), scale, offset, fill, lo, hi,
                                                       "on (good quality only)" if qc else "off"))
-            self.report_qc(src, feedback)
+            self.report_qc(src, feedback, self.run_options(parameters, context, feedback, progress=None))
         return src
 
     def check_lst_values(self, path, name, units):
@@ -93,9 +93,10 @@ class LstAlgorithm(SarsenseAlgorithm):
                 f"in °C. {self.label('INPUT_UNITS')} applies to both: give them in the same units (Raster "
                 "calculator: K = °C + 273.15).")
 
-    def report_qc(self, src, feedback):
-        """Log what the MODIS QC says of the input's pixels: how many the QC filter dropped and why (issue #27)."""
-        n = src.qc_counts()
+    def report_qc(self, src, feedback, options):
+        """Log what the MODIS QC says of the input's pixels: how many the QC filter dropped and why (issue #27);
+        ``options`` the run's (its executor and cancel; its progress None: the pass is not the job's)."""
+        n = src.qc_counts(options=options)
         other, cloud, reasons, empty = (n[k] for k in pipeline.modis.QC_COUNT_NAMES[2:])
         if src.qc_filter:
             feedback.pushInfo(self.tr(

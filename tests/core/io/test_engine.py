@@ -202,17 +202,17 @@ def test_deep_stacks_get_tiles_of_bounded_bytes_and_windows_that_fill_them(tmp_p
         assert raster.tile_size(n) ** 2 * n * 4 <= raster.MAX_TILE_BYTES or raster.tile_size(n) == raster.MIN_TILE_SIZE
     arr = np.random.default_rng(0).normal(size=(61, 300, 200)).astype(np.float32)
     src = write_raster(tmp_path / "deep.tif", arr)
-    seen = []
+    seen = engine.Counts("blocks", "larger")          # Counts: also added up from a cluster's workers
 
     def kernel(block):
-        seen.append(block.shape)
+        seen.add(blocks=1, larger=block.shape[1] > 128 or block.shape[2] > 128)
         return block * 2
     res = engine.run_blockwise(src, str(tmp_path / "o.tif"), kernel, kernel_columns=None,
                                options=RunOptions(budget_mb=24))
     ds = gdal.Open(str(tmp_path / "o.tif"))
     assert ds.GetRasterBand(1).GetBlockSize() == [128, 128]
     np.testing.assert_array_equal(ds.ReadAsArray(), arr * 2)
-    assert res["blocks"] == len(seen) > 1 and all(s[1] <= 128 and s[2] <= 128 for s in seen)
+    assert res["blocks"] == seen["blocks"] > 1 and seen["larger"] == 0
     for w in engine.plan_windows(200, 300, bands=61, budget_mb=18, align=128):
         assert (w.x + w.w - 1) // 128 == w.x // 128 and (w.y + w.h - 1) // 128 == w.y // 128
 
@@ -221,17 +221,17 @@ def test_several_outputs_band_selection_and_positions(tmp_path):
     from sarsense.algorithms.io import run_blockwise
     arr = np.random.default_rng(0).normal(size=(3, 50, 70)).astype(np.float32)
     src = write_raster(tmp_path / "in.tif", arr, descriptions=["a", "b", "c"])
-    counted = []
+    counted = engine.Counts("core")                  # Counts: also added up from a cluster's workers
 
     def kernel(block, where):
-        counted.append(int(np.isfinite(where.core_of(block[0])).sum()))
+        counted.add(core=np.isfinite(where.core_of(block[0])).sum())
         assert block.shape[1:] == (len(where.rows), len(where.cols))
         return block[0] + block[1], np.stack([block[1] * 2, where.rows[:, None] + 0 * block[0]])
 
     res = run_blockwise([(src, [3, 1])], [str(tmp_path / "o1.tif"), str(tmp_path / "o2.tif")], kernel, halo=2,
                         out_bands=[1, 2], descriptions=[["sum"], ["twice", "row"]], kernel_columns=8,
                         with_position=True, options=RunOptions(block_size=16))
-    assert res["blocks"] > 4 and sum(counted) == 50 * 70, "each pixel counted once: halos are not cores"
+    assert res["blocks"] > 4 and counted["core"] == 50 * 70, "each pixel counted once: halos are not cores"
     np.testing.assert_allclose(read_raster(tmp_path / "o1.tif")[0], arr[2] + arr[0], rtol=1e-6)
     o2 = read_raster(tmp_path / "o2.tif")
     np.testing.assert_allclose(o2[0], arr[0] * 2, rtol=1e-6)

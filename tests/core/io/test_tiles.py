@@ -7,6 +7,7 @@ from helpers import read_raster, write_raster
 from scipy.ndimage import gaussian_filter, uniform_filter
 
 from sarsense.algorithms.io import Cancelled, RunOptions, plan_tiles, run_tiled, run_whole
+from sarsense.algorithms.io.engine import Counts
 from sarsense.algorithms.io.engine.tiles import fitting_tile, taper, tile_positions
 
 
@@ -143,14 +144,14 @@ def test_fitting_tile_is_the_largest_tile_the_plan_accepts():
 def test_fixed_size_predictor_gets_full_tiles_on_a_small_image(tmp_path):
     arr = np.random.default_rng(0).random((1, 30, 50)).astype(np.float32)
     path = write_raster(tmp_path / "small.tif", arr)
-    seen = []
+    seen = Counts("batches", "full")                 # Counts: also added up from a cluster's workers
 
     def predict(tiles):
-        seen.append(tiles.shape)
+        seen.add(batches=1, full=tiles.shape == (1, 1, 64, 64))
         return box(1)(tiles)
 
     run_tiled(path, str(tmp_path / "o.tif"), predict, tile=64, margin=1, out_bands=1, fixed_size=True)
-    assert seen == [(1, 1, 64, 64)]
+    assert seen["batches"] == seen["full"] == 1
     got = read_raster(tmp_path / "o.tif")[0]
     assert got.shape == (30, 50) and np.isfinite(got).all()
 

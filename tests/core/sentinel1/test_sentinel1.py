@@ -611,6 +611,7 @@ def test_the_import_with_the_line_table_equals_the_halo_rule_and_reads_no_halo(t
     more samples than the same import without the rule, and the table reads each image line once."""
     from osgeo import gdal
 
+    from sarsense.algorithms.io.engine import executors
     from sarsense.algorithms.sentinel1 import importer
     from sarsense.algorithms.sentinel1 import radiometry as rad
     limit = 40                                          # the rule's reach, narrower than the 330-sample image
@@ -629,16 +630,20 @@ def test_the_import_with_the_line_table_equals_the_halo_rule_and_reads_no_halo(t
         return (rad.distance_to_nodata(band.ReadAsArray(a, r0, b - a, r1 - r0)) <= limit)[:, c0 - a:c1 - a]
 
     monkeypatch.setattr(rad, "power", counted)
+    # on this process's threads whatever the session's executor: the patched reader and rule are this process's
+    # (test_executor_parity.py compares the import with the table on a Dask cluster)
+    here = executors.LOCAL
     runs = {}
-    for name, rule, opts in (("table", True, RunOptions(block_size=37, workers=2)), ("none", False, RunOptions()),
-                             ("table whole", True, RunOptions())):
+    for name, rule, opts in (("table", True, RunOptions(block_size=37, workers=2, executor=here)),
+                             ("none", False, RunOptions(executor=here)),
+                             ("table whole", True, RunOptions(executor=here))):
         read.clear()
         runs[name] = importer.import_grd(prod, ["VV"], str(tmp_path / f"{name}.tif"), border_noise=rule,
                                          options=opts), sum(read)
     with monkeypatch.context() as m:
         m.setattr(importer._NodataReach, "near", halo_near)
         runs["halo"] = importer.import_grd(prod, ["VV"], str(tmp_path / "halo.tif"),
-                                           options=RunOptions(block_size=37, workers=2)), None
+                                           options=RunOptions(block_size=37, workers=2, executor=here)), None
     arrays = {k: gdal.Open(str(tmp_path / f"{k}.tif")).ReadAsArray() for k in runs}
     assert arrays["table"].tobytes() == arrays["halo"].tobytes() == arrays["table whole"].tobytes()
     table, halo, none = runs["table"][0], runs["halo"][0], runs["none"][0]

@@ -18,6 +18,8 @@ from osgeo import gdal
 _PREFIX = "/vsimem/"
 #: A /vsimem/ path inside a VRT's XML (a source file name), up to the next quote or tag.
 _REFERENCE = re.compile(rb"/vsimem/[^<>\"']+")
+#: A VRT's source file (a plain VRT's SourceFilename, a warped VRT's SourceDataset).
+_SOURCE = re.compile(rb"<(?:SourceFilename|SourceDataset)[^>]*>([^<]+)</")
 
 
 def _read(path):
@@ -31,6 +33,16 @@ def _read(path):
         return bytes(gdal.VSIFReadL(1, stat.size, f))
     finally:
         gdal.VSIFCloseL(f)
+
+
+def sources(files):
+    """The files outside ``/vsimem/`` that the VRTs among ``files`` (:func:`collect`) read: what a process reading the
+    in-memory rasters must reach itself."""
+    found = set()
+    for path, data in files.items():
+        if path.lower().endswith(".vrt"):
+            found.update(m.decode().strip() for m in _SOURCE.findall(data))
+    return sorted(f for f in found if not f.startswith("/vsimem/"))
 
 
 def collect(paths):

@@ -278,6 +278,11 @@ class GridLocator:
         self._to_ll = _transformer(mgrid.wkt, "EPSG:4326")
         self._all = None
 
+    # On a Dask worker the nodes are computed block by block (the same values): the whole grid's (:meth:`prepare`,
+    # up to NODE_CACHE_BYTES) would be sent to every worker for each run.
+    def __getstate__(self):
+        return {**self.__dict__, "_all": None}
+
     def image_coords(self, x, y):
         """(line, pixel) of map coordinates ``x``, ``y`` (arrays), each computed exactly."""
         t, slant = self.timing(*self._to_ll.transform(x, y))

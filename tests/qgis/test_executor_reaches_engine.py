@@ -7,7 +7,7 @@ from helpers import modis_subdataset
 from qgis_helpers import Log, run
 
 from sarsense.algorithms.io.engine import executors
-from sarsense.sarsense_qgis.processing import base
+from sarsense.sarsense_qgis.processing import cluster
 
 
 class _Spy(executors.LocalExecutor):
@@ -41,7 +41,7 @@ class _Nowhere:
 ], ids=["degradelst-modis", "despeckle"])
 def test_every_pass_runs_on_the_runs_executor(sarsense, sample_db, tmp_path, monkeypatch, alg, params, passes):
     spy = _Spy()
-    monkeypatch.setattr(base.SarsenseAlgorithm, "open_executor", lambda self, feedback: spy)
+    monkeypatch.setattr(cluster, "open_executor", lambda feedback: spy)
     monkeypatch.setattr(executors, "DEFAULT", _Nowhere())
     log = Log()
     run(alg, {"INPUT": sample_db, **params, "OUTPUT": str(tmp_path / "o.tif")}, feedback=log)

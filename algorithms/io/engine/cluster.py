@@ -40,6 +40,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from .. import memfiles
 from ..options import Cancelled
 from . import counts as _counts
 from . import remote
@@ -323,8 +324,12 @@ class DaskExecutor:
         return sum(int(i.get("threads") or 1) for i in self.workers.values()) or 1
 
     def check_inputs(self, paths):
-        """Refuse, with the path and what to do, an input some worker cannot open (in-memory rasters travel)."""
-        todo = sorted({str(p) for p in paths if not str(p).startswith("/vsimem/")} - self._checked)
+        """Refuse, with the path and what to do, an input some worker cannot open. In-memory rasters travel; the
+        files their VRTs read are checked instead."""
+        paths = [str(p) for p in paths]
+        memory = [p for p in paths if p.startswith("/vsimem/")]
+        files = memfiles.sources(memfiles.collect(memory)) if memory else []
+        todo = sorted({p for p in paths if not p.startswith("/vsimem/")} | set(files) - self._checked)
         if not todo:
             return
         found = self.client.run(_readable_check(todo))

@@ -198,6 +198,23 @@ def test_an_input_the_workers_cannot_read_is_refused_by_name(tmp_path, image, ex
     assert not (tmp_path / "out.tif").exists()
 
 
+def test_the_files_an_in_memory_vrt_reads_are_checked_too(tmp_path, image, external, monkeypatch):
+    path, _ = image
+    monkeypatch.chdir(tmp_path)
+    vrt = "/vsimem/sarsense_test_cluster/rel.vrt"
+    gdal.BuildVRT(vrt, [path]).FlushCache()
+    f = gdal.VSIFOpenL(vrt, "rb")
+    xml = gdal.VSIFReadL(1, 1 << 20, f).decode().replace(path, "in.tif")   # a source only the client's folder has
+    gdal.VSIFCloseL(f)
+    gdal.FileFromMemBuffer(vrt, xml.encode())
+    try:
+        with pytest.raises(ClusterError, match="cannot read the input 'in.tif'"):
+            engine.run_blockwise(vrt, str(tmp_path / "out.tif"), lambda b: b,
+                                 options=RunOptions(executor=external[1]))
+    finally:
+        gdal.Unlink(vrt)
+
+
 def test_a_killed_worker_is_survived_with_identical_output(tmp_path, image, external):
     c, executor = external
     path, arr = image

@@ -96,3 +96,19 @@ def _release(paths):
             if not _USERS[path]:
                 del _USERS[path]
                 gdal.Unlink(path)
+
+
+def pack(obj, paths, *leave_out):
+    """``obj``'s state for another process (its ``__getstate__``): its attributes but ``leave_out`` (open datasets,
+    locks, thread-locals), and the in-memory files among ``paths`` (:func:`collect`)."""
+    state = {k: v for k, v in obj.__dict__.items() if k not in leave_out}
+    state["_vsimem"] = collect(paths)
+    return state
+
+
+def unpack(obj, state):
+    """Set ``obj``'s attributes from a state :func:`pack` made (its ``__setstate__``, which then recreates what was
+    left out), its in-memory files restored here for as long as ``obj`` lives."""
+    files = state.pop("_vsimem", {})
+    obj.__dict__.update(state)
+    restore(files, owner=obj)

@@ -408,15 +408,11 @@ class RangeDopplerLocator:
     # On a Dask worker (:mod:`~sarsense.algorithms.io.engine.cluster`) the locator opens the DEM itself, per
     # thread as here; an in-memory (/vsimem/) DEM travels with it.
     def __getstate__(self):
-        state = {k: v for k, v in self.__dict__.items() if k != "_local"}
-        state["_vsimem"] = memfiles.collect([self.dem])
-        return state
+        return memfiles.pack(self, [self.dem], "_local")
 
     def __setstate__(self, state):
-        files = state.pop("_vsimem", {})
-        self.__dict__.update(state)
+        memfiles.unpack(self, state)
         self._local = threading.local()
-        memfiles.restore(files, owner=self)
 
     @staticmethod
     def _lat_range(mgrid):
@@ -527,15 +523,11 @@ class ImageSampler:
     # On a Dask worker the sampler opens the measurements itself, per thread as here (their paths are the run's
     # inputs, checked readable by every worker); in-memory (/vsimem/) ones travel with it.
     def __getstate__(self):
-        state = {k: v for k, v in self.__dict__.items() if k != "_local"}
-        state["_vsimem"] = memfiles.collect(self.paths)
-        return state
+        return memfiles.pack(self, self.paths, "_local")
 
     def __setstate__(self, state):
-        files = state.pop("_vsimem", {})
-        self.__dict__.update(state)
+        memfiles.unpack(self, state)
         self._local = threading.local()
-        memfiles.restore(files, owner=self)
 
     def _bands(self):
         bands = getattr(self._local, "bands", None)

@@ -33,6 +33,26 @@ def make_input(path, n):
     ds = None
 
 
+def make_vv_stack(path, n, dates):
+    """A VV stack in dB, n² × dates, tiled, pixel-interleaved, each band dated 12 days after the last (2021-01-01
+    on): a blocky field plus a wetness per date and noise (sections 4 and 10)."""
+    import datetime
+    ds = gdal.GetDriverByName("GTiff").Create(path, n, n, dates, gdal.GDT_Float32,
+                                              options=["TILED=YES", "BIGTIFF=YES", "INTERLEAVE=PIXEL"])
+    ds.SetGeoTransform((500000, 10, 0, 5000000, 0, -10))
+    rng = np.random.default_rng(7)
+    wet = rng.uniform(0, 1, dates)
+    for b in range(dates):
+        band = ds.GetRasterBand(b + 1)
+        band.SetDescription((datetime.date(2021, 1, 1) + datetime.timedelta(days=12 * b)).isoformat())
+        band.SetNoDataValue(float("nan"))
+        for y in range(0, n, 1024):
+            field = rng.normal(-14, 2, (16, n // 64)).repeat(64, 0).repeat(64, 1)
+            band.WriteArray((field + 4 * wet[b] + rng.normal(0, 1.0, field.shape)).astype(np.float32), 0, y)
+    ds = None
+    return path
+
+
 def qgis_process(alg, env, **params):
     return timed([QGIS_PROCESS, "run", alg, *[f"--{k}={v}" for k, v in params.items()]], env=env)
 

@@ -20,7 +20,7 @@ import sys
 import time
 
 import numpy as np
-from common import QGIS_PROCESS, make_input, qgis_process
+from common import QGIS_PROCESS, make_input, make_vv_stack, qgis_process
 from osgeo import gdal
 
 DASK_OVERHEAD = 1.2         # local:2 time ≤ 1.2 × the local engine's, through qgis_process, same run
@@ -37,30 +37,11 @@ def run(tmp, sar_side=8192, stack_side=4096):
     make_input(sar, sar_side)
     failed += _compare(f"despeckle {sar_side}²", env, tmp, "sarsense:despeckle",
                        dict(INPUT=sar, INPUT_UNITS=0, FILTER=1, SIZE=7, COMPRESSION=0))
-    stack = _stack(os.path.join(tmp, f"vv_{stack_side}x30.tif"), n=stack_side)
+    stack = make_vv_stack(os.path.join(tmp, f"vv_{stack_side}x30.tif"), stack_side, 30)
     failed += _compare(f"changedetection {stack_side}² × 30", env, tmp, "sarsense:changedetection",
                        dict(INPUT=stack, INPUT_UNITS=1, COMPRESSION=0), outputs=("OUTPUT_INDEX", "OUTPUT_SSM"))
     _task_model(tmp, sar)
     return failed
-
-
-def _stack(path, n=4096, dates=30):
-    """A 4096² × 30 VV stack in dB (bench section 4's recipe)."""
-    import datetime
-    ds = gdal.GetDriverByName("GTiff").Create(path, n, n, dates, gdal.GDT_Float32,
-                                              options=["TILED=YES", "BIGTIFF=YES", "INTERLEAVE=PIXEL"])
-    ds.SetGeoTransform((500000, 10, 0, 5000000, 0, -10))
-    rng = np.random.default_rng(7)
-    wet = rng.uniform(0, 1, dates)
-    for b in range(dates):
-        band = ds.GetRasterBand(b + 1)
-        band.SetDescription((datetime.date(2021, 1, 1) + datetime.timedelta(days=12 * b)).isoformat())
-        band.SetNoDataValue(float("nan"))
-        for y in range(0, n, 1024):
-            field = rng.normal(-14, 2, (16, n // 64)).repeat(64, 0).repeat(64, 1)
-            band.WriteArray((field + 4 * wet[b] + rng.normal(0, 1.0, field.shape)).astype(np.float32), 0, y)
-    ds = None
-    return path
 
 
 def _compare(label, env, tmp, alg, params, outputs=("OUTPUT",)):

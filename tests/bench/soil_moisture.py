@@ -21,7 +21,7 @@ import sys
 import time
 
 import numpy as np
-from common import QGIS_PROCESS, qgis_process, timed
+from common import QGIS_PROCESS, make_vv_stack, qgis_process, timed
 from osgeo import gdal
 
 SM_FLOOR_RATIO = 3.0        # soil moisture: changedetection time ≤ 3× the gdal_translate copy of its stack
@@ -43,23 +43,9 @@ def run(tmp):
 def soil_moisture(tmp, n=4096, dates=30):
     """Section 4: changedetection on an n² × dates VV stack (dB) through qgis_process vs the copy floor."""
     os.makedirs(tmp)
-    import datetime
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     _, base = timed([QGIS_PROCESS, "list"], env=env)
-    stack = os.path.join(tmp, "vv_stack.tif")
-    ds = gdal.GetDriverByName("GTiff").Create(stack, n, n, dates, gdal.GDT_Float32,
-                                              options=["TILED=YES", "BIGTIFF=YES", "INTERLEAVE=PIXEL"])
-    ds.SetGeoTransform((500000, 10, 0, 5000000, 0, -10))
-    rng = np.random.default_rng(7)
-    wet = rng.uniform(0, 1, dates)
-    for b in range(dates):
-        band = ds.GetRasterBand(b + 1)
-        band.SetDescription((datetime.date(2021, 1, 1) + datetime.timedelta(days=12 * b)).isoformat())
-        band.SetNoDataValue(float("nan"))
-        for y in range(0, n, 1024):
-            field = rng.normal(-14, 2, (16, n // 64)).repeat(64, 0).repeat(64, 1)
-            band.WriteArray((field + 4 * wet[b] + rng.normal(0, 1.0, field.shape)).astype(np.float32), 0, y)
-    ds = None
+    stack = make_vv_stack(os.path.join(tmp, "vv_stack.tif"), n, dates)
 
     def copy():
         t_copy, _ = timed(["gdal_translate", "-q", "-co", "TILED=YES", "-co", "BIGTIFF=YES", stack,

@@ -63,17 +63,11 @@ class RasterStack:
     # (/vsimem/) rasters it reads (the Processing layer's virtual rasters) copied along; a worker opens the files
     # when it first reads, and frees its copies of the in-memory rasters when it drops the stack.
     def __getstate__(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_datasets", "_lock")}
-        state["_vsimem"] = memfiles.collect(self.paths)
-        return state
+        return memfiles.pack(self, self.paths, "_datasets", "_lock")
 
     def __setstate__(self, state):
-        files = state.pop("_vsimem", {})
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-        self._datasets = None
-        self._lazy = True
-        memfiles.restore(files, owner=self)
+        memfiles.unpack(self, state)
+        self._lock, self._datasets, self._lazy = threading.Lock(), None, True
 
     def __exit__(self, *exc):
         self._datasets = None

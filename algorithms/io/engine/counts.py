@@ -14,7 +14,26 @@ _task = threading.local()
 _LIVE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
-class Counts:
+class _Tally:
+    """Named totals that kernels add to under a lock and that travel to a cluster's workers: a copy there keeps the
+    original's token (:func:`_copy`), and what a task adds to it comes back to be merged here (:func:`merge`)."""
+
+    _ZERO = 0
+
+    def __init__(self, *names):
+        self._lock = threading.Lock()
+        self.values = dict.fromkeys(names, self._ZERO)
+        self.token = uuid.uuid4().hex
+        _LIVE[self.token] = self
+
+    def __reduce__(self):
+        return _copy, (self.token, tuple(self.values), type(self))
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+
+class Counts(_Tally):
     """Thread-safe counters the block kernels add to (workers run blocks in threads).
 
     A job creates one with the names it counts, its kernels call :meth:`add`, and it returns
@@ -24,17 +43,6 @@ class Counts:
     token, what a task adds to it is recorded (:func:`recording`) and sent back with the task's result, and
     :func:`merge` adds it to the original here. The totals are the same as a local run's.
     """
-
-    _ZERO = 0
-
-    def __init__(self, *names):
-        self._lock = threading.Lock()
-        self.values = dict.fromkeys(names, 0)
-        self.token = uuid.uuid4().hex
-        _LIVE[self.token] = self
-
-    def __reduce__(self):
-        return _copy, (self.token, tuple(self.values))
 
     def add(self, **counts):
         with self._lock:
@@ -54,14 +62,10 @@ class Counts:
         with self._lock:
             self.values = dict.fromkeys(self.values, 0)
 
-    def __getitem__(self, name):
-        return self.values[name]
 
-
-def _copy(token, names, kind=None):
+def _copy(token, names, kind=Counts):
     """A worker's copy of a :class:`Counts` or :class:`Sums` (starting at zero, the same token; not registered for
     :func:`merge`)."""
-    kind = kind or Counts
     copy = kind.__new__(kind)
     copy._lock = threading.Lock()
     copy.values = dict.fromkeys(names, kind._ZERO)
@@ -69,7 +73,7 @@ def _copy(token, names, kind=None):
     return copy
 
 
-class Sums:
+class Sums(_Tally):
     """Float64 totals the block kernels add to (a per-group sum of references, a sum of logarithms): the float
     counterpart of :class:`Counts`, for what a kernel accumulates besides its output block.
 
@@ -80,15 +84,6 @@ class Sums:
     """
 
     _ZERO = 0.0
-
-    def __init__(self, *names):
-        self._lock = threading.Lock()
-        self.values = dict.fromkeys(names, 0.0)
-        self.token = uuid.uuid4().hex
-        _LIVE[self.token] = self
-
-    def __reduce__(self):
-        return _copy, (self.token, tuple(self.values), Sums)
 
     def add(self, **values):
         values = {k: float(v) for k, v in values.items()}
@@ -103,14 +98,12 @@ class Sums:
         for values in recorded:
             self.add(**values)
 
-    def __getitem__(self, name):
-        return self.values[name]
-
 
 @contextlib.contextmanager
 def recording():
-    """Inside the ``with``, what this thread adds to any :class:`Counts` is also recorded: yields the
-    ``{token: {name: n}}`` dict (what a cluster task returns for :func:`merge`)."""
+    """Inside the ``with``, what this thread adds to any :class:`Counts` or :class:`Sums` is also recorded: yields
+    the ``{token: {name: n}}`` (Counts) or ``{token: [{name: x}, …]}`` (Sums) dict a cluster task returns for
+    :func:`merge`."""
     outer = getattr(_task, "added", None)
     _task.added = {}
     try:

@@ -90,31 +90,37 @@ def _task_model(tmp, sar):
         t = time.perf_counter()
         engine.run_blockwise(small, os.path.join(tmp, "noop_d.tif"), lambda b: b, options=opts.replace(executor=ex))
         t_dask = time.perf_counter() - t
+        tasks0 = ex.stats["tasks"] - s0["tasks"]
         moved = (ex.stats["to_workers"] - s0["to_workers"] + ex.stats["to_client"] - s0["to_client"]) / n
-        per_task = (t_dask - t_local) / n
-        # the real kernel: Lee 7×7 on the 8192² scene, as despeckle runs it (the budget's windows)
+        per_window = (t_dask - t_local) / n
+        # the real kernel: Lee 7×7 on the scene, as despeckle runs it (the budget's windows on two threads' budget)
         s1 = dict(ex.stats)
         t = time.perf_counter()
         res = speckle.despeckle_file(sar, os.path.join(tmp, "lee_d.tif"), filter="lee", size=7, looks=1.0,
-                                     options=RunOptions(compression="NONE", executor=ex))
+                                     options=RunOptions(workers=2, compression="NONE", executor=ex))
         t_run = time.perf_counter() - t
         tasks = ex.stats["tasks"] - s1["tasks"]
         worker = (ex.stats["worker_s"] - s1["worker_s"]) / tasks
         client = (ex.stats["client_s"] - s1["client_s"]) / tasks
         mb = (ex.stats["to_client"] - s1["to_client"]) / tasks / 2**20
-    print(f"\ndask: what a task costs (in this process, local:2 running; start-up of the cluster {start:.1f} s)")
-    print(f"  no-op kernel, {n} windows of 64²: local {t_local:.2f} s, Dask {t_dask:.2f} s: {1000 * per_task:.1f} ms "
-          f"overhead and {moved / 1024:.1f} KiB moved per task")
+    t = time.perf_counter()
+    speckle.despeckle_file(sar, os.path.join(tmp, "lee_l.tif"), filter="lee", size=7, looks=1.0,
+                           options=RunOptions(workers=2, compression="NONE"))
+    t_lee_local = time.perf_counter() - t
     side = gdal.Open(sar).RasterXSize
-    print(f"  Lee 7×7 on {side}²: {tasks} tasks in {t_run:.1f} s; per task {worker:.2f} s on a worker, {client:.2f} s "
-          f"on the client (writing; receiving overlaps the workers' compute), {mb:.1f} MiB of results "
-          f"(blocks: {res.get('blocks', tasks)})")
+    overhead = per_window * (n / max(1, tasks0))      # per task
+    print(f"\ndask: what a task costs (in this process, local:2 running; start-up of the cluster {start:.1f} s)")
+    print(f"  no-op kernel, {n} windows of 64² in {tasks0} tasks: local {t_local:.2f} s, Dask {t_dask:.2f} s: "
+          f"{1000 * per_window:.2f} ms and {moved / 1024:.1f} KiB moved per window ({1000 * overhead:.0f} ms a task)")
+    print(f"  Lee 7×7 on {side}²: local engine (2 threads) {t_lee_local:.2f} s; Dask {t_run:.2f} s in {tasks} tasks "
+          f"({res.get('blocks', '?')} windows): per task {worker:.2f} s on a worker, {client:.2f} s on the client "
+          f"(writing; receiving overlaps the workers' compute), {mb:.1f} MiB of results")
     print(f"  model T(n) = start-up + max(client·tasks, (worker + overhead)·tasks / n) for the {side}² run, this "
           "machine's figures:")
     for workers in (1, 2, 4, 8, 16, 32):
-        model = start + max(client * tasks, (worker + max(per_task, 0.0)) * tasks / workers)
-        bound = "client-bound" if client * tasks >= (worker + max(per_task, 0.0)) * tasks / workers else ""
-        print(f"    {workers:3d} worker(s): {model:6.1f} s {bound}")
+        cost = (worker + max(overhead, 0.0)) * tasks / workers
+        model = start + max(client * tasks, cost)
+        print(f"    {workers:3d} worker(s): {model:6.1f} s {'client-bound' if client * tasks >= cost else ''}")
 
 
 if __name__ == "__main__":

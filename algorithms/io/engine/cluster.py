@@ -53,11 +53,12 @@ CONNECT_TIMEOUT_S = 30
 LOST_TIMEOUT_S = 10
 #: Results a run lets the cluster hold for it ahead of the one it writes next, per worker thread.
 IN_FLIGHT_PER_THREAD = 2
-#: Items (windows, batches of tiles) a task computes at most: a task's results are held whole by the client while it
-#: writes them, and a window is planned to fit the memory budget with its working arrays (results are a sixteenth
-#: of that at the engine's default 64 bytes per pixel and band against 4 written), so 16 keep the client within
-#: about one budget. Measured on Lee 7×7, 8192², 352 windows: one per task 4.5 ms of overhead each (bench 10).
+#: Items (windows, batches of tiles) a task computes at most. Measured on Lee 7×7, 8192², 352 windows: one window a
+#: task cost 4.5 ms of overhead each, 16 a task 0.34 ms a window (bench section 10).
 MAX_ITEMS_PER_TASK = 16
+#: Share of the run's memory budget one task's results may take at most: the client holds a task's results whole
+#: while it writes them (the rest wait on the workers).
+TASK_RESULTS_SHARE = 0.25
 #: Tasks per worker thread a pass is cut into at least (when it has the items): enough to balance the workers.
 TASKS_PER_THREAD = 8
 #: The name the core's upload is registered under on a cluster (one per cluster: a later run replaces it).
@@ -167,10 +168,23 @@ def _core_check(top, digest):
     return check
 
 
-def task_size(n_items, threads):
-    """Items per task for a pass of ``n_items`` on ``threads`` worker threads: at least :data:`TASKS_PER_THREAD`
-    tasks per thread where the pass has the items, at most :data:`MAX_ITEMS_PER_TASK` items a task."""
-    return max(1, min(MAX_ITEMS_PER_TASK, n_items // (TASKS_PER_THREAD * max(1, threads))))
+def task_groups(items, threads, budget_mb, result_bytes=None):
+    """``items`` cut into consecutive groups, one task each: at least :data:`TASKS_PER_THREAD` tasks per worker thread
+    where there are the items, at most :data:`MAX_ITEMS_PER_TASK` items, and (with ``result_bytes(item)``, the bytes
+    of an item's result) at most :data:`TASK_RESULTS_SHARE` of the budget of results in a task."""
+    cap = max(1, min(MAX_ITEMS_PER_TASK, len(items) // (TASKS_PER_THREAD * max(1, threads))))
+    limit = TASK_RESULTS_SHARE * budget_mb * 2**20
+    groups, group, held = [], [], 0
+    for item in items:
+        size = result_bytes(item) if result_bytes else 0
+        if group and (len(group) >= cap or held + size > limit):
+            groups.append(group)
+            group, held = [], 0
+        group.append(item)
+        held += size
+    if group:
+        groups.append(group)
+    return groups
 
 
 def _task_function(module):
@@ -356,11 +370,12 @@ class DaskExecutor:
         self._checked.update(todo)
 
     # -- running ---------------------------------------------------------------------------------------------
-    def map_ordered(self, items, compute, consume, *, options, threads=1, inputs=()):
+    def map_ordered(self, items, compute, consume, *, options, threads=1, inputs=(), result_bytes=None):
         """:meth:`.executors.LocalExecutor.map_ordered` on the cluster: ``compute`` scattered once to every worker,
-        consecutive items grouped into tasks (:func:`task_size`), results consumed here in item order with at most
-        :data:`IN_FLIGHT_PER_THREAD` tasks per worker thread held ahead. ``threads`` (the local engine's) does not
-        apply. The plan is the local engine's: the same windows, in the same order."""
+        consecutive items grouped into tasks (:func:`task_groups`, with ``result_bytes(item)`` the size of an item's
+        result), results consumed here in item order with at most :data:`IN_FLIGHT_PER_THREAD` tasks per worker
+        thread held ahead. ``threads`` (the local engine's) does not apply. The plan is the local engine's: the same
+        windows, in the same order."""
         import cloudpickle
         from distributed import TimeoutError as DaskTimeout
         from distributed.sizeof import sizeof
@@ -384,8 +399,7 @@ class DaskExecutor:
         self.stats["calls"] += 1
         cache_mb = gdal_cache_share(options.budget_mb)
         ahead = max(2, IN_FLIGHT_PER_THREAD * self.threads())
-        size = task_size(len(items), self.threads())
-        groups = [items[i:i + size] for i in range(0, len(items), size)]
+        groups = task_groups(items, self.threads(), options.budget_mb, result_bytes)
         task = _task_function(remote.__name__)
         total, progress = len(items), options.progress
         pending, nxt, done = [], 0, 0

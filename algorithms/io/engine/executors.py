@@ -18,10 +18,11 @@ class LocalExecutor:
 
     name = "local"
 
-    def map_ordered(self, items, compute, consume, *, options, threads=1, inputs=()):
+    def map_ordered(self, items, compute, consume, *, options, threads=1, inputs=(), result_bytes=None):
         """``consume(item, compute(item))`` for every item in order; cancel (``options``) is checked before each
         item is started and after each is consumed, progress reported after each. ``inputs`` (the files
-        ``compute`` reads) matter to executors whose workers are elsewhere; here they are this process's."""
+        ``compute`` reads) and ``result_bytes(item)`` (the size of an item's result) matter to executors whose
+        workers are elsewhere."""
         items = list(items)
         total, progress = len(items), options.progress
         if threads <= 1:

@@ -502,6 +502,8 @@ def _run_tiles(stack, plan, predict, writers, n_out, tick, options):
         if group[-1] == panel.xs[-1]:
             panel.end_row(i)
 
+    tile_out = n_out * plan.tile_y * plan.tile_x * plan.scale ** 2 * 4 + plan.tile_y * plan.tile_x
     executor_of(options).map_ordered(
         _tile_items(plan), partial(_predict_item, stack, plan, predict, n_out), consume,
-        options=options.replace(progress=None), threads=1, inputs=stack.paths)
+        options=options.replace(progress=None), threads=1, inputs=stack.paths,
+        result_bytes=lambda item: len(item[4]) * tile_out)

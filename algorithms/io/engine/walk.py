@@ -148,7 +148,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
             for out, part in zip(outs, np.split(core, splits)):
                 out.write(part, win.x, win.y)
 
-        _walk(windows, compute, write, options=opts, inputs=stack.paths)
+        _walk(windows, compute, write, options=opts, inputs=stack.paths, bytes_per_pixel=4 * n_out)
     return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
             "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
 
@@ -200,7 +200,7 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
         def write(win, res):
             for out, part in zip(outs, np.split(res, splits)):
                 out.write(part, win.x, win.y)
-        _walk(windows, compute, write, options=opts, inputs=[str(p) for p in inputs])
+        _walk(windows, compute, write, options=opts, inputs=[str(p) for p in inputs], bytes_per_pixel=4 * n_out)
     return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
             "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
 
@@ -237,7 +237,7 @@ def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixe
         total[0] = combine(total[0], partial)
 
     with gdal_cache_limit(cache_mb), reuse_freed_memory(opts.budget_mb), stack:
-        _walk(windows, compute, add, options=opts, inputs=stack.paths)
+        _walk(windows, compute, add, options=opts, inputs=stack.paths, bytes_per_pixel=0)
     return total[0]
 
 
@@ -293,7 +293,8 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
             def write(win, res):
                 held[:, win.y:win.y + win.h, win.x:win.x + win.w] = res
         opened.enter_context(stack)
-        _walk(windows, compute, write, options=opts.replace(workers=1), inputs=stack.paths)
+        _walk(windows, compute, write, options=opts.replace(workers=1), inputs=stack.paths,
+              bytes_per_pixel=4 * out_bands)
     return {"output": output, "blocks": len(windows), "xsize": ox, "ysize": oy, "array": held,
             "infinite": out.n_infinite if output is not None else 0,
             "empty_bands": out.empty_bands if output is not None else []}
@@ -340,11 +341,12 @@ def _apply_in_columns(kernel, block, halo, columns, n_out):
     return out
 
 
-def _walk(windows, compute, write, *, options, inputs=()):
+def _walk(windows, compute, write, *, options, inputs=(), bytes_per_pixel=4):
     """Run compute over windows (``options.workers`` at once, on the run's executor), write results in window
-    order, cancel between blocks (:meth:`.executors.LocalExecutor.map_ordered`)."""
+    order, cancel between blocks (:meth:`.executors.LocalExecutor.map_ordered`); a window's result holds
+    ``bytes_per_pixel`` per pixel of its core (all bands)."""
     executor_of(options).map_ordered(windows, compute, write, options=options, threads=options.workers,
-                                     inputs=inputs)
+                                     inputs=inputs, result_bytes=lambda win: win.w * win.h * bytes_per_pixel)
 
 
 def run_whole(inputs, kernel: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

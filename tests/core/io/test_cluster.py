@@ -102,13 +102,24 @@ def test_blockwise_outputs_and_counts_are_identical(request, tmp_path, image, wh
     dask = _blockwise(path, str(tmp_path / "dask.tif"), executor, b)
     assert dask["blocks"] == local["blocks"] > 20
     tasks = executor.stats["tasks"] - before
-    assert tasks == -(-local["blocks"] // cluster.task_size(local["blocks"], executor.threads()))   # windows grouped
-    assert 1 < tasks < local["blocks"]
+    assert 1 < tasks < local["blocks"]          # consecutive windows grouped into tasks
     assert _same(tmp_path / "local.tif", tmp_path / "dask.tif")
     assert _same(tmp_path / "local_mask.tif", tmp_path / "dask_mask.tif")
     assert a["valid"] == b["valid"] == int(np.isfinite(arr).sum()), "the workers' counts come back, once each"
     assert gdal.Open(str(tmp_path / "dask.tif")).GetRasterBand(2).GetDescription() == \
         gdal.Open(str(tmp_path / "local.tif")).GetRasterBand(2).GetDescription()
+
+
+def test_a_task_holds_a_bounded_share_of_the_budget():
+    class W:
+        def __init__(self, n):
+            self.n = n
+    items = [W(i) for i in range(100)]
+    groups = cluster.task_groups(items, 2, budget_mb=16, result_bytes=lambda w: 2**20)   # 1 MiB results
+    assert [w for g in groups for w in g] == items                                     # in order, each once
+    assert max(len(g) for g in groups) == 4                                            # a quarter of 16 MiB
+    assert len(cluster.task_groups(items, 2, budget_mb=1024)) == 17                    # 100 // (8 · 2) = 6 a task
+    assert len(cluster.task_groups(items[:3], 8, budget_mb=96)) == 3                   # few items: one a task
 
 
 def test_reductions_are_combined_in_window_order(tmp_path, image, local2):

@@ -110,6 +110,22 @@ def test_a_month_of_products_becomes_one_stack_on_the_cluster(env, dask_env, tmp
     assert np.isfinite(read_raster(cd["OUTPUT_SSM"])).any()
 
 
+def test_the_grd_workflow_maps_soil_moisture_from_products(env, dask_env, tmp_path):
+    """sarsense:soil_moisture_cd_grd: five passes of GRD products → stack → despeckle → change detection, in one run,
+    the same on the cluster."""
+    zips = [f"--products={s1_safe.write_grd(tmp_path / f'p{c}', cycles=c, seed=c, zip_it=True)['zip']}"
+            for c in range(5)]
+    maps = {}
+    for side, e in (("local", env), ("dask", dask_env[0])):
+        out = tmp_path / f"{side}_ssm.tif"
+        res = run(e, "soil_moisture_cd_grd", *zips, "--ssm_min=0.05", "--ssm_max=0.45",
+                  f"--cd:Soil moisture (m³ per m³)={out}")
+        assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+        maps[side] = read_raster(out)
+    assert maps["local"].shape[0] == 5 and np.isfinite(maps["local"]).any()
+    assert np.array_equal(maps["local"], maps["dask"], equal_nan=True)
+
+
 def test_local_n_starts_worker_processes_for_the_run(env, tmp_path):
     rng = np.random.default_rng(6)
     src = write_raster(tmp_path / "sar.tif", rng.gamma(4.0, 0.05, (1, 300, 280)).astype(np.float32),

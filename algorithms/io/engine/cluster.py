@@ -154,10 +154,11 @@ def _core_check(top, digest):
             mod = importlib.import_module(top)
         found = {"digest": getattr(mod, "CORE_DIGEST", None), "python": platform.python_version(),
                  "threads": getattr(dask_worker, "state", None) and dask_worker.state.nthreads}
-        for name in ("numpy", "scipy", "onnxruntime"):
+        from importlib import metadata
+        for name in ("numpy", "scipy", "onnxruntime"):     # versions read, not imported (onnxruntime takes 0.4 s)
             try:
-                found[name] = importlib.import_module(name).__version__
-            except ImportError:
+                found[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
                 found[name] = None
         try:
             from osgeo import gdal

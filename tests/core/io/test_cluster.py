@@ -278,3 +278,10 @@ def test_no_scheduler_at_the_address_is_refused_clearly(monkeypatch):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         DaskExecutor("tcp://127.0.0.1:9")
+
+
+def test_without_dask_installed_the_run_says_what_to_install(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "distributed", None)      # import distributed → ImportError
+    with pytest.raises(ClusterError, match="dask/distributed is not installed.*Install missing Python packages"):
+        DaskExecutor("local:2")

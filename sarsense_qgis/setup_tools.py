@@ -147,9 +147,9 @@ def check_deps():
     if missing:
         names = ", ".join(RUNTIME_MODULES[m] for m in missing)
         raise RuntimeError(f"{names} not found in {deps_dir()}; run 'make setup'")
-    import onnxruntime
-    import sklearn
-    return f"QGIS Python sees onnxruntime {onnxruntime.__version__} and scikit-learn {sklearn.__version__}"
+    from importlib import metadata
+    found = ", ".join(f"{d} {metadata.version(d)}" for d in ("onnxruntime", "scikit-learn", "distributed"))
+    return f"QGIS Python sees {found}"
 
 
 def main(argv=None):

@@ -258,25 +258,26 @@ def _python_executable():
 class DaskExecutor:
     """A run's blocks computed on a Dask cluster (``RunOptions(executor=...)``); use as a context manager.
 
-    ``address`` as :func:`parse_address` reads it; ``log(text)`` receives what the run should say (which cluster,
-    how many workers). :attr:`stats` counts tasks and bytes moved over the executor's life (:meth:`summary`).
+    ``address`` as :func:`parse_address` reads it. :meth:`describe` says where the blocks run (which cluster, how
+    many workers) and :meth:`summary` what they cost: :attr:`stats` counts tasks and bytes moved over the executor's
+    life.
     """
 
     name = "dask"
 
-    def __init__(self, address, *, log=None):
+    def __init__(self, address):
         kind = parse_address(address)
         if kind is None:
             raise ClusterError("no Dask scheduler address given")
-        self.address, self.kind, self.log = str(address).strip(), kind[0], log or (lambda text: None)
+        self.address, self.kind = str(address).strip(), kind[0]
         self.cluster = self.client = None
         self._spawn = None
         self._checked = set()
         # distributed logs, with tracebacks, what the run reports itself in one sentence (a lost scheduler, a
         # cancelled task): quiet while the executor lives
-        self._quiet = [(log, log.level) for log in map(logging.getLogger, ("distributed", "tornado"))]
-        for log, _ in self._quiet:
-            log.setLevel(logging.CRITICAL)
+        self._quiet = [(logger, logger.level) for logger in map(logging.getLogger, ("distributed", "tornado"))]
+        for logger, _ in self._quiet:
+            logger.setLevel(logging.CRITICAL)
         #: tasks run; bytes sent to the workers and results received; engine passes; seconds of the passes here,
         #: seconds the workers spent computing, and seconds this process spent consuming (writing, adding) results
         self.stats = {"tasks": 0, "to_client": 0, "to_workers": 0, "calls": 0, "seconds": 0.0, "worker_s": 0.0,
@@ -479,8 +480,8 @@ class DaskExecutor:
         if self._spawn is not None:
             self._spawn.__exit__(None, None, None)
             self._spawn = None
-        for log, level in getattr(self, "_quiet", ()):
-            log.setLevel(level)
+        for logger, level in getattr(self, "_quiet", ()):
+            logger.setLevel(level)
         self._quiet = []
 
     def __enter__(self):

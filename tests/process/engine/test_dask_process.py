@@ -119,7 +119,7 @@ def test_the_grd_workflow_maps_soil_moisture_from_products(env, dask_env, tmp_pa
     for side, e in (("local", env), ("dask", dask_env[0])):
         out = tmp_path / f"{side}_ssm.tif"
         res = run(e, "soil_moisture_cd_grd", *zips, "--ssm_min=0.05", "--ssm_max=0.45",
-                  f"--cd:Soil moisture (m³ per m³)={out}")
+                  f"--cd:Soil moisture (m³ per m³)={out}", f"--cd:Soil moisture index={tmp_path / f'{side}_i.tif'}")
         assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
         maps[side] = read_raster(out)
     assert maps["local"].shape[0] == 5 and np.isfinite(maps["local"]).any()

@@ -88,22 +88,10 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
     """
     stack = RasterStack(inputs, complex_as=complex_as)
     info = stack.info
-    several = not isinstance(output, (str, os.PathLike))
-    outputs = list(output) if several else [output]
-    if several:
-        if out_bands is None or len(out_bands) != len(outputs):
-            raise ValueError("several outputs need one band count each (out_bands)")
-        counts = [int(n) for n in out_bands]
-        descriptions = descriptions or [None] * len(outputs)
-        band_metadata = band_metadata or [None] * len(outputs)
-    else:
-        counts = [out_bands if out_bands is not None else stack.band_count]
-        descriptions, band_metadata = [descriptions], [band_metadata]
+    several, outputs, counts, dtypes, descriptions, band_metadata = _output_layout(
+        output, out_bands, out_dtype, descriptions, band_metadata, default_bands=stack.band_count)
     descriptions = [stack.descriptions if d is None and n == stack.band_count else d
                     for d, n in zip(descriptions, counts)]
-    dtypes = list(out_dtype) if isinstance(out_dtype, (list, tuple)) else [out_dtype] * len(outputs)
-    if len(dtypes) != len(outputs):
-        raise ValueError("give one output dtype per output")
     band_metadata = [_band_metadata(stack, n, t, m, inherit) for n, t, m in zip(counts, dtypes, band_metadata)]
     metadata = _dataset_metadata(stack, metadata, inherit)
     n_out = sum(counts)
@@ -116,9 +104,7 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
                            bytes_per_pixel=bytes_per_pixel, budget_mb=(opts.budget_mb - cache_mb) / opts.workers,
                            align=side, block_size=opts.block_size)
     def call(*args):
-        if not several:
-            return kernel(*args)
-        return np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in kernel(*args)])
+        return _joined(kernel(*args), several)
 
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))   # entered first: still capped while outputs close
@@ -129,7 +115,6 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
             compression=opts.compression, tile=side, options=opts))
             for path, n, t, d, m in zip(outputs, counts, dtypes, descriptions, band_metadata)]
         opened.enter_context(stack)
-        splits = np.cumsum(counts)[:-1]
 
         def compute(win):
             rows = np.arange(win.ry, win.ry + win.rh)
@@ -144,13 +129,10 @@ def run_blockwise(inputs, output, kernel, *, halo=0, out_bands=None, out_dtype=n
             return _apply_in_columns(piece_kernel, stack.read(win), halo, kernel_columns, n_out)[
                 (slice(None),) + win.core]
 
-        def write(win, core):
-            for out, part in zip(outs, np.split(core, splits)):
-                out.write(part, win.x, win.y)
+        write = _split_writer(outs, counts)
 
         _walk(windows, compute, write, options=opts, inputs=stack.paths, bytes_per_pixel=4 * n_out)
-    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
-            "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
+    return _written(output, windows, outs)
 
 
 def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projection, out_bands, out_dtype=np.float32,
@@ -167,26 +149,16 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
     ``band_metadata`` then give one entry per output, and the kernel returns one array per output.
     """
     opts = resolve(options)
-    several = not isinstance(output, (str, os.PathLike))
-    outputs = list(output) if several else [output]
-    counts = [int(n) for n in out_bands] if several else [int(out_bands)]
-    if len(counts) != len(outputs):
-        raise ValueError("several outputs need one band count each (out_bands)")
-    dtypes = list(out_dtype) if isinstance(out_dtype, (list, tuple)) else [out_dtype] * len(outputs)
-    descriptions = descriptions if several and descriptions is not None else [descriptions] * len(outputs)
-    band_metadata = band_metadata if several and band_metadata is not None else [band_metadata] * len(outputs)
+    several, outputs, counts, dtypes, descriptions, band_metadata = _output_layout(
+        output, out_bands, out_dtype, descriptions, band_metadata)
     n_out = sum(counts)
     cache_mb = gdal_cache_share(opts.budget_mb)
     side = min(_raster.tile_size(n, t) for n, t in zip(counts, dtypes))
     windows = plan_windows(int(xsize), int(ysize), bands=n_out, bytes_per_pixel=bytes_per_pixel,
                            budget_mb=(opts.budget_mb - cache_mb) / opts.workers, align=side, block_size=opts.block_size)
-    splits = np.cumsum(counts)[:-1]
 
     def compute(win):
-        res = kernel(win)
-        if several:
-            res = np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in res])
-        return _window_result(res, n_out, win)
+        return _window_result(_joined(kernel(win), several), n_out, win)
 
     with contextlib.ExitStack() as opened:
         opened.enter_context(gdal_cache_limit(cache_mb))
@@ -197,12 +169,9 @@ def run_on_grid(output, kernel, *, inputs=(), xsize, ysize, geotransform, projec
             compression=opts.compression, tile=side, options=opts))
             for path, n, t, d, m in zip(outputs, counts, dtypes, descriptions, band_metadata)]
 
-        def write(win, res):
-            for out, part in zip(outs, np.split(res, splits)):
-                out.write(part, win.x, win.y)
+        write = _split_writer(outs, counts)
         _walk(windows, compute, write, options=opts, inputs=[str(p) for p in inputs], bytes_per_pixel=4 * n_out)
-    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
-            "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
+    return _written(output, windows, outs)
 
 
 def reduce_blockwise(inputs, kernel, *, initial, combine, halo=0, bytes_per_pixel=DEFAULT_BYTES_PER_PIXEL,
@@ -298,6 +267,52 @@ def run_aggregate(inputs, output, kernel, *, factor, out_bands, out_dtype=np.flo
     return {"output": output, "blocks": len(windows), "xsize": ox, "ysize": oy, "array": held,
             "infinite": out.n_infinite if output is not None else 0,
             "empty_bands": out.empty_bands if output is not None else []}
+
+
+def _output_layout(output, out_bands, out_dtype, descriptions, band_metadata, default_bands=None):
+    """One output path or several (a list): ``(several, paths, band counts, dtypes, descriptions, band metadata)``,
+    one entry per output (with several, ``out_bands`` gives each one's count, ``descriptions`` and ``band_metadata``
+    are lists of one entry per output or None, ``out_dtype`` one dtype or a list; one output without ``out_bands``
+    has ``default_bands``)."""
+    several = not isinstance(output, (str, os.PathLike))
+    outputs = list(output) if several else [output]
+    if several:
+        if out_bands is None or len(out_bands) != len(outputs):
+            raise ValueError("several outputs need one band count each (out_bands)")
+        counts = [int(n) for n in out_bands]
+        descriptions = descriptions or [None] * len(outputs)
+        band_metadata = band_metadata or [None] * len(outputs)
+    else:
+        counts = [int(out_bands if out_bands is not None else default_bands)]
+        descriptions, band_metadata = [descriptions], [band_metadata]
+    dtypes = list(out_dtype) if isinstance(out_dtype, (list, tuple)) else [out_dtype] * len(outputs)
+    if len(dtypes) != len(outputs):
+        raise ValueError("give one output dtype per output")
+    return several, outputs, counts, dtypes, descriptions, band_metadata
+
+
+def _split_writer(outs, counts):
+    """``write(win, array)``: the stacked bands of a window (:func:`_joined`) written, ``counts[i]`` to ``outs[i]``."""
+    splits = np.cumsum(counts)[:-1]
+
+    def write(win, array):
+        for out, part in zip(outs, np.split(array, splits)):
+            out.write(part, win.x, win.y)
+    return write
+
+
+def _written(output, windows, outs):
+    """What a walk that wrote ``outs`` returns: the output(s), the windows walked, the ±inf values written as NaN,
+    the bands left without a valid pixel (the first output's, and each output's)."""
+    return {"output": output, "blocks": len(windows), "infinite": sum(o.n_infinite for o in outs),
+            "empty_bands": outs[0].empty_bands, "empty_bands_by_output": {o.output: o.empty_bands for o in outs}}
+
+
+def _joined(result, several):
+    """A kernel's result as one ``(bands, rows, cols)`` array: with several outputs, their arrays stacked in order."""
+    if not several:
+        return result
+    return np.concatenate([r[np.newaxis] if np.ndim(r) == 2 else r for r in result])
 
 
 def _window_result(res, n_out, win):

@@ -404,7 +404,7 @@ class _Panel:
 
     def __init__(self, info, plan, c0, c1, writers, n_out):
         s, tx = plan.scale, plan.tile_x
-        self.info, self.plan, self.c0, self.c1, self.writers = info, plan, c0, c1, writers
+        self.plan, self.c0, self.c1, self.writers = plan, c0, c1, writers
         self.xs = plan.panel_tiles(c0, c1)
         self.ox0, self.ox1 = c0 * s, c1 * s                  # panel columns, output pixels
         self.height_out = info.ysize * s

@@ -91,24 +91,30 @@ class Sentinel1Algorithm(SarsenseAlgorithm):
             raise self.error(str(err)) from None
 
 
-    def _report(self, feedback, product, counts, border_noise):
-        """What the import counted, in the log: pixels below the noise floor, border noise, DEM nodata."""
+    def _report(self, feedback, product, counts, border_noise, who="", said=None):
+        """What the import counted, in the log: pixels below the noise floor, border noise, DEM nodata. For one
+        product of several, ``who`` (its name) begins the lines of its counts, and the border-noise line is said only
+        if not in ``said`` (the lines already said for the others), to which it is added."""
+        at = f"{who}: " if who else ""
         for pol in counts["below_noise"]:
             if counts["below_noise"][pol]:
-                feedback.pushWarning(self.tr("{0}: {1} output pixel(s) at or below the noise floor after thermal "
-                                             "noise removal are NaN.").format(pol, counts["below_noise"][pol]))
+                feedback.pushWarning(at + self.tr("{0}: {1} output pixel(s) at or below the noise floor after thermal "
+                                                  "noise removal are NaN.").format(pol, counts["below_noise"][pol]))
             if counts["border"][pol]:
-                feedback.pushInfo(self.tr("{0}: {1} output pixel(s) of border noise masked.").format(
+                feedback.pushInfo(at + self.tr("{0}: {1} output pixel(s) of border noise masked.").format(
                     pol, counts["border"][pol]))
         if not counts["border_rule"]:
-            feedback.pushInfo(self.tr("IPF {0}: border noise is DN 0 in the product already.").format(product.ipf)
-                              if border_noise else self.tr("border noise not masked (off)."))
+            line = (self.tr("IPF {0}: border noise is DN 0 in the product already.").format(product.ipf)
+                    if border_noise else self.tr("border noise not masked (off)."))
         else:
             table = counts["border_table"]
-            feedback.pushInfo(self.tr("IPF {0}: border noise rule on; the DN 0 of {1} image line(s) tabled once in "
-                                      "{2:.1f} s ({3} stretch(es) of samples near them), each image window read "
-                                      "without a halo.").format(product.ipf, table["lines"], table["seconds"],
-                                                                 table["intervals"]))
+            line = self.tr("IPF {0}: border noise rule on; the DN 0 of {1} image line(s) tabled once in {2:.1f} s "
+                           "({3} stretch(es) of samples near them), each image window read without a halo.").format(
+                product.ipf, table["lines"], table["seconds"], table["intervals"])
+        if said is None or line not in said:
+            feedback.pushInfo(line)
+            if said is not None:
+                said.add(line)
         if counts["dem_nodata"]:
-            feedback.pushWarning(self.tr("{0} output pixel(s) in the scene have no DEM height (DEM nodata) and are "
-                                         "NaN.").format(counts["dem_nodata"]))
+            feedback.pushWarning(at + self.tr("{0} output pixel(s) in the scene have no DEM height (DEM nodata) and "
+                                              "are NaN.").format(counts["dem_nodata"]))

@@ -76,7 +76,10 @@ class ImportSentinel1StackAlgorithm(Sentinel1Algorithm):
                                    options=self.run_options(parameters, context, feedback))
         for day, group in zip(res["dates"], res["passes"]):
             feedback.pushInfo(self.tr("{0}: {1}").format(day, " + ".join(group)))
-        self._report_products(feedback, products, res["products"], opts["border_noise"])
+        said = set()
+        for product in products:
+            self._report(feedback, product, res["products"][product.name], opts["border_noise"], who=product.name,
+                         said=said)
         grid = res["grid"]
         feedback.pushInfo(self.tr("{0} product(s), {1} pass(es) ({2} to {3}) on one grid of {4} × {5} px at {6:g}; "
                                   "stacks: {7}").format(len(products), len(res["dates"]), res["dates"][0],
@@ -90,24 +93,3 @@ class ImportSentinel1StackAlgorithm(Sentinel1Algorithm):
         if incidence:
             results[self.OUTPUT_INCIDENCE] = incidence
         return results
-
-    def _report_products(self, feedback, products, counts, border_noise):
-        """What each product's import counted (:meth:`_report`): counts of pixels with their product's name, the
-        other lines (the border-noise rule of an IPF) once for the series."""
-        said = set()
-
-        class Once:
-            def pushInfo(self, text):
-                if "pixel(s)" in text:
-                    feedback.pushInfo(f"{self.name}: {text}")
-                elif text not in said:
-                    said.add(text)
-                    feedback.pushInfo(text)
-
-            def pushWarning(self, text):
-                feedback.pushWarning(f"{self.name}: {text}")
-
-        once = Once()
-        for product in products:
-            once.name = product.name
-            self._report(once, product, counts[product.name], border_noise)
